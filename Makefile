@@ -1,0 +1,116 @@
+# ngx_jpulse: the nginx module, cachectl, and their tests.
+#
+#   make            build build/ngx_http_jpulse_module.so and build/cachectl
+#   make test       deps, build, unit tests, Test::Nginx suites (t/)
+#   make run        nginx + module on 127.0.0.1:8080 with examples/
+#   make bench      bench/run: feature vs baseline ratios
+#   make deps       install the Debian packages (as root)
+#   make asan       unit tests and cachectl under ASan + UBSan
+#   make fuzz       libFuzzer targets (FUZZ_SECONDS each)
+#
+# NGX_SRC=DIR builds against another nginx source tree (default: a copy of
+# Debian's nginx-dev tree, which matches /usr/sbin/nginx).
+
+NGX_SRC     ?= /usr/share/nginx/src
+BUILD       ?= build
+CC          ?= cc
+
+NGX_BUILD    = $(BUILD)/nginx
+MODULE       = $(BUILD)/ngx_http_jpulse_module.so
+CACHECTL     = $(BUILD)/cachectl
+
+NGX_CONFIGURE_FLAGS = --with-compat --with-threads \
+                      --with-http_stub_status_module --with-debug
+
+WARN         = -Wall -Wextra -Wpointer-arith -Wshadow -Wstrict-prototypes \
+               -Wmissing-prototypes -Wno-unused-parameter -Werror
+CFLAGS      ?= -O2 -g
+ALL_CFLAGS   = -std=gnu11 $(WARN) $(CFLAGS) -Ilibjpulse
+
+LIB_SRCS     = $(wildcard libjpulse/*.c)
+LIB_HDRS     = $(wildcard libjpulse/*.h)
+MOD_SRCS     = $(wildcard ngx_jpulse_module/*.c ngx_jpulse_module/*.h)
+CTL_SRCS     = $(wildcard cachectl-daemon/*.c)
+CTL_HDRS     = $(wildcard cachectl-daemon/*.h)
+UNIT_SRCS    = $(wildcard t/unit/test_*.c)
+UNIT_BINS    = $(patsubst t/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRCS))
+
+.PHONY: all module cachectl deps test unit t run bench asan fuzz clean
+
+all: module cachectl
+
+module: $(MODULE)
+cachectl: $(CACHECTL)
+
+deps:
+	@scripts/deps.sh
+
+# configure writes objs/ into the current directory: work on a copy
+$(NGX_BUILD)/objs/Makefile: config
+	rm -rf $(NGX_BUILD)
+	mkdir -p $(BUILD)
+	cp -r $(NGX_SRC) $(NGX_BUILD)
+	cd $(NGX_BUILD) && ./configure $(NGX_CONFIGURE_FLAGS) \
+	    --add-dynamic-module=$(CURDIR) > configure.log \
+	    || { tail -30 configure.log; exit 1; }
+
+$(MODULE): $(NGX_BUILD)/objs/Makefile $(MOD_SRCS) $(LIB_SRCS) $(LIB_HDRS)
+	$(MAKE) -C $(NGX_BUILD) -f objs/Makefile modules
+	cp $(NGX_BUILD)/objs/ngx_http_jpulse_module.so $@
+
+$(CACHECTL): $(CTL_SRCS) $(CTL_HDRS) $(LIB_SRCS) $(LIB_HDRS)
+	@mkdir -p $(BUILD)
+	$(CC) $(ALL_CFLAGS) -o $@ $(CTL_SRCS) $(LIB_SRCS)
+
+$(BUILD)/unit/%: t/unit/%.c $(LIB_SRCS) $(LIB_HDRS)
+	@mkdir -p $(BUILD)/unit
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB_SRCS) -lcmocka
+
+unit: $(UNIT_BINS)
+	@for t in $(UNIT_BINS); do echo "unit: $$t"; $$t || exit 1; done
+
+# the Test::Nginx-format suites only (the module must be built)
+t: all
+	t/run
+
+test: deps
+	$(MAKE) all $(UNIT_BINS)
+	t/run --unit
+
+run: deps
+	$(MAKE) all
+	examples/run
+
+bench: deps
+	$(MAKE) all
+	bench/run $(BENCH_ARGS)
+
+# libjpulse and cachectl under AddressSanitizer and UBSan
+asan:
+	$(MAKE) BUILD=$(BUILD)/asan CC=clang \
+	    CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
+	    $(BUILD)/asan/cachectl \
+	    $(patsubst t/unit/%.c,$(BUILD)/asan/unit/%,$(UNIT_SRCS))
+	@for t in $(patsubst t/unit/%.c,$(BUILD)/asan/unit/%,$(UNIT_SRCS)); do \
+	    echo "asan: $$t"; $$t || exit 1; done
+
+# libFuzzer targets for every parser of untrusted input, FUZZ_SECONDS each
+FUZZ_SECONDS ?= 30
+FUZZ_SRCS     = $(wildcard fuzz/fuzz_*.c)
+FUZZ_BINS     = $(patsubst fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
+
+$(BUILD)/fuzz/%: fuzz/%.c $(LIB_SRCS) $(LIB_HDRS)
+	@mkdir -p $@-corpus
+	clang -g -O1 -fsanitize=fuzzer,address,undefined -Ilibjpulse \
+	    -o $@ $< $(LIB_SRCS)
+
+fuzz: $(FUZZ_BINS)
+	@for f in $(FUZZ_BINS); do \
+	    echo "fuzz: $$f for $(FUZZ_SECONDS)s"; \
+	    $$f -max_total_time=$(FUZZ_SECONDS) $$f-corpus > $$f.log 2>&1 \
+	        || { tail -40 $$f.log; exit 1; }; \
+	    tail -1 $$f.log; \
+	done
+
+clean:
+	rm -rf $(BUILD) t/servroot

@@ -1,0 +1,148 @@
+/*
+ * Request and module counters in a shared memory zone.
+ *
+ * Every worker process owns one slot of the zone and is its only writer,
+ * so counting takes no lock and no atomic instruction; readers add the
+ * slots up. A slot outlives its worker: counts are never lost when workers
+ * are replaced by a reload, and a new worker keeps adding to a free slot.
+ */
+
+#ifndef NGX_HTTP_JPULSE_METRICS_H
+#define NGX_HTTP_JPULSE_METRICS_H
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_jpulse_module.h"
+
+
+#define NGX_HTTP_JPULSE_STATUS_CLASSES   6      /* 1xx .. 5xx, other */
+#define NGX_HTTP_JPULSE_LATENCY_BUCKETS  12     /* 11 bounds and +Inf */
+#define NGX_HTTP_JPULSE_WINDOW           60     /* seconds of "per minute" */
+
+
+/* counters that other concerns of the module add to */
+typedef enum {
+    NGX_HTTP_JPULSE_TEMPLATE_RENDERS = 0,
+    NGX_HTTP_JPULSE_CACHE_HITS,
+    NGX_HTTP_JPULSE_CACHE_MISSES,
+    NGX_HTTP_JPULSE_CACHE_EVICTIONS,
+    NGX_HTTP_JPULSE_REDIS_COMMANDS,
+    NGX_HTTP_JPULSE_REDIS_ERRORS,
+    NGX_HTTP_JPULSE_REDIS_RECONNECTS,
+    NGX_HTTP_JPULSE_ERRORS,
+    NGX_HTTP_JPULSE_COUNTERS
+} ngx_http_jpulse_counter_e;
+
+
+/* values a worker sets rather than adds to; they leave with the worker */
+typedef enum {
+    NGX_HTTP_JPULSE_CACHE_BYTES = 0,
+    NGX_HTTP_JPULSE_GAUGES
+} ngx_http_jpulse_gauge_e;
+
+
+typedef struct {
+    uint32_t                    sec;
+    uint32_t                    requests;
+    uint32_t                    errors;
+} ngx_http_jpulse_second_t;
+
+
+/* counts that only grow; all uint64_t, so they add up as an array */
+typedef struct {
+    uint64_t                    requests[NGX_HTTP_JPULSE_HANDLERS]
+                                        [NGX_HTTP_JPULSE_STATUS_CLASSES];
+    uint64_t                    bytes_out;
+    uint64_t                    latency[NGX_HTTP_JPULSE_LATENCY_BUCKETS];
+    uint64_t                    latency_ms;
+    uint64_t                    counters[NGX_HTTP_JPULSE_COUNTERS];
+} ngx_http_jpulse_counts_t;
+
+
+typedef struct {
+    ngx_pid_t                   pid;        /* owner, 0 while free */
+    ngx_int_t                   worker;     /* the owner's ngx_worker */
+    time_t                      claimed;
+
+    ngx_http_jpulse_counts_t    counts;
+    uint64_t                    gauges[NGX_HTTP_JPULSE_GAUGES];
+
+    ngx_http_jpulse_second_t    window[NGX_HTTP_JPULSE_WINDOW];
+} ngx_http_jpulse_slot_t;
+
+
+typedef struct {
+    uint32_t                    magic;
+    uint32_t                    layout;
+    ngx_uint_t                  nslots;
+    size_t                      slot_size;
+    time_t                      created;
+    ngx_uint_t                  reloads;
+    ngx_uint_t                  resizes;
+    ngx_uint_t                  claim_failures;
+    u_char                     *slots;
+} ngx_http_jpulse_metrics_shm_t;
+
+
+typedef struct {
+    ngx_http_jpulse_metrics_shm_t  *sh;
+    ngx_slab_pool_t                *shpool;
+    ngx_str_t                       name;
+    size_t                          size;
+} ngx_http_jpulse_metrics_ctx_t;
+
+
+/* the sum of slots, as one read sees them */
+typedef struct {
+    ngx_http_jpulse_counts_t    counts;
+    uint64_t                    gauges[NGX_HTTP_JPULSE_GAUGES];
+    uint64_t                    recent_requests;
+    uint64_t                    recent_errors;
+} ngx_http_jpulse_totals_t;
+
+
+extern ngx_http_jpulse_slot_t  *ngx_http_jpulse_metrics_slot;
+extern ngx_uint_t               ngx_http_jpulse_latency_bounds_ms[];
+extern ngx_str_t                ngx_http_jpulse_handler_names[];
+extern ngx_str_t                ngx_http_jpulse_status_class_names[];
+extern ngx_str_t                ngx_http_jpulse_counter_names[];
+
+
+static ngx_inline void
+ngx_http_jpulse_metrics_add(ngx_http_jpulse_counter_e counter, uint64_t n)
+{
+    if (ngx_http_jpulse_metrics_slot) {
+        ngx_http_jpulse_metrics_slot->counts.counters[counter] += n;
+    }
+}
+
+
+static ngx_inline void
+ngx_http_jpulse_metrics_set(ngx_http_jpulse_gauge_e gauge, uint64_t value)
+{
+    if (ngx_http_jpulse_metrics_slot) {
+        ngx_http_jpulse_metrics_slot->gauges[gauge] = value;
+    }
+}
+
+
+char *ngx_http_jpulse_metrics_zone(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_http_jpulse_metrics(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+ngx_int_t ngx_http_jpulse_metrics_postconfiguration(ngx_conf_t *cf);
+ngx_int_t ngx_http_jpulse_metrics_init_process(ngx_cycle_t *cycle);
+void ngx_http_jpulse_metrics_exit_process(ngx_cycle_t *cycle);
+
+ngx_http_jpulse_slot_t *ngx_http_jpulse_metrics_slot_at(
+    ngx_http_jpulse_metrics_shm_t *sh, ngx_uint_t i);
+void ngx_http_jpulse_metrics_add_slot(ngx_http_jpulse_totals_t *t,
+    ngx_http_jpulse_slot_t *slot, time_t now);
+
+/* the content handler, in ngx_http_jpulse_metrics_display.c */
+ngx_int_t ngx_http_jpulse_metrics_handler(ngx_http_request_t *r);
+
+
+#endif /* NGX_HTTP_JPULSE_METRICS_H */

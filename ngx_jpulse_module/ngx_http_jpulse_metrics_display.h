@@ -1,0 +1,59 @@
+/*
+ * jpulse_metrics [json|prometheus];  the two views of one snapshot.
+ */
+
+#ifndef NGX_HTTP_JPULSE_METRICS_DISPLAY_H
+#define NGX_HTTP_JPULSE_METRICS_DISPLAY_H
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "jp_sysinfo.h"
+#include "ngx_http_jpulse_metrics.h"
+#include "ngx_http_jpulse_out.h"
+
+
+typedef struct {
+    ngx_pid_t                        pid;
+    ngx_int_t                        worker;
+    ngx_uint_t                       slot;
+    time_t                           claimed;
+    uint64_t                         rss;
+    ngx_http_jpulse_totals_t         totals;
+} ngx_http_jpulse_worker_view_t;
+
+
+typedef struct {
+    uint64_t                         accepted;
+    uint64_t                         handled;
+    uint64_t                         requests;
+    uint64_t                         active;
+    uint64_t                         reading;
+    uint64_t                         writing;
+    uint64_t                         waiting;
+} ngx_http_jpulse_connections_t;
+
+
+typedef struct {
+    time_t                           now;
+    ngx_http_jpulse_main_conf_t     *jmcf;
+    ngx_http_jpulse_metrics_ctx_t   *zone;      /* NULL without a zone */
+    ngx_http_jpulse_totals_t         totals;
+    ngx_array_t                      workers;   /* worker_view_t */
+    ngx_uint_t                       worker_processes;
+    uint64_t                         master_rss;
+    uint64_t                         rss;       /* master and workers */
+    jp_host_stats_t                  host;
+    ngx_uint_t                       stub_status;
+    ngx_http_jpulse_connections_t    connections;
+} ngx_http_jpulse_snapshot_t;
+
+
+ngx_int_t ngx_http_jpulse_metrics_json(ngx_http_request_t *r,
+    ngx_http_jpulse_snapshot_t *snap, ngx_http_jpulse_out_t *out);
+ngx_int_t ngx_http_jpulse_metrics_prometheus(ngx_http_request_t *r,
+    ngx_http_jpulse_snapshot_t *snap, ngx_http_jpulse_out_t *out);
+
+
+#endif /* NGX_HTTP_JPULSE_METRICS_DISPLAY_H */

@@ -1,0 +1,357 @@
+/*
+ * jPulse's GET /api/1/health/metrics (jpulse-contract.md 1.3), answered
+ * for this nginx instance: one server, one instance (the master, with its
+ * workers listed), components in the W-112 metrics registry format.
+ */
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+#include <nginx.h>
+
+#include "jp_sysinfo.h"
+#include "jp_time.h"
+#include "jp_version.h"
+#include "ngx_http_jpulse_health.h"
+#include "ngx_http_jpulse_instance.h"
+#include "ngx_http_jpulse_metrics_display.h"
+
+
+#define NGX_HTTP_JPULSE_MB  (1024 * 1024)
+
+
+static void ngx_http_jpulse_json_server(ngx_http_request_t *r,
+    ngx_http_jpulse_snapshot_t *snap, ngx_http_jpulse_out_t *out);
+static void ngx_http_jpulse_json_instance(ngx_http_request_t *r,
+    ngx_http_jpulse_snapshot_t *snap, ngx_http_jpulse_out_t *out);
+static void ngx_http_jpulse_json_workers(ngx_http_jpulse_snapshot_t *snap,
+    ngx_http_jpulse_out_t *out);
+static void ngx_http_jpulse_json_components(ngx_http_jpulse_snapshot_t *snap,
+    ngx_http_jpulse_out_t *out);
+static void ngx_http_jpulse_json_iso(ngx_http_jpulse_out_t *out,
+    const char *key, time_t sec);
+static void ngx_http_jpulse_json_duration(ngx_http_jpulse_out_t *out,
+    const char *key, time_t sec);
+
+
+ngx_int_t
+ngx_http_jpulse_metrics_json(ngx_http_request_t *r,
+    ngx_http_jpulse_snapshot_t *snap, ngx_http_jpulse_out_t *out)
+{
+    ngx_uint_t  running;
+
+    running = snap->zone ? snap->workers.nelts : snap->worker_processes;
+
+    ngx_http_jpulse_out_printf(out,
+        "{\"success\":true,\"message\":\"jPulse Framework metrics data\","
+        "\"elapsed\":0,\"data\":{");
+    ngx_http_jpulse_out_timestamp(out);
+
+    ngx_http_jpulse_out_printf(out,
+        ",\"statistics\":{\"totalServers\":1,\"totalInstances\":1,"
+        "\"totalProcesses\":%ui,\"runningProcesses\":%ui,"
+        "\"stoppedProcesses\":0,\"erroredProcesses\":0,"
+        "\"totalWebSocketConnections\":0,\"totalWebSocketMessages\":0,"
+        "\"totalWebSocketNamespaces\":0,\"webSocketNamespaces\":[],"
+        "\"components\":",
+        ngx_max(snap->worker_processes, running), running);
+    ngx_http_jpulse_json_components(snap, out);
+    ngx_http_jpulse_out_printf(out, ",");
+    ngx_http_jpulse_json_iso(out, "lastUpdated", snap->now);
+    ngx_http_jpulse_out_printf(out, "},\"servers\":[");
+
+    ngx_http_jpulse_json_server(r, snap, out);
+
+    ngx_http_jpulse_out_printf(out, "]}}");
+
+    return out->failed ? NGX_ERROR : NGX_OK;
+}
+
+
+static void
+ngx_http_jpulse_json_server(ngx_http_request_t *r,
+    ngx_http_jpulse_snapshot_t *snap, ngx_http_jpulse_out_t *out)
+{
+    jp_host_stats_t             *host;
+    ngx_http_jpulse_instance_t  *in;
+
+    in = &ngx_http_jpulse_instance;
+    host = &snap->host;
+
+    ngx_http_jpulse_out_printf(out, "{\"serverName\":");
+    ngx_http_jpulse_out_json_str(out, in->server_name.data,
+                                 in->server_name.len);
+    ngx_http_jpulse_out_printf(out, ",\"serverId\":%ul,\"hostname\":",
+                               in->server_id);
+    ngx_http_jpulse_out_json_str(out, in->hostname.data, in->hostname.len);
+    ngx_http_jpulse_out_printf(out,
+        ",\"ip\":\"%V\",\"uptime\":%uL,", &in->ip, host->uptime);
+    ngx_http_jpulse_json_duration(out, "uptimeFormatted",
+                                  (time_t) host->uptime);
+    ngx_http_jpulse_out_printf(out,
+        ",\"platform\":\"linux\",\"arch\":\"%s\",\"nodeVersion\":null,"
+        "\"nginxVersion\":\"" NGINX_VERSION "\",\"cpus\":%l,"
+        "\"loadAverage\":[%.2f,%.2f,%.2f],"
+        "\"freeMemory\":%uL,\"totalMemory\":%uL,"
+        "\"database\":{\"type\":\"MongoDB\",\"status\":\"%V\"},"
+        "\"instances\":[",
+#if defined(__x86_64__)
+        "x64",
+#elif defined(__aarch64__)
+        "arm64",
+#else
+        "unknown",
+#endif
+        host->cpus, host->load[0], host->load[1], host->load[2],
+        host->free_memory / NGX_HTTP_JPULSE_MB,
+        host->total_memory / NGX_HTTP_JPULSE_MB,
+        ngx_http_jpulse_dependency_state_name(
+            ngx_http_jpulse_dependency_state(
+                NGX_HTTP_JPULSE_DEP_DATABASE)));
+
+    ngx_http_jpulse_json_instance(r, snap, out);
+
+    ngx_http_jpulse_out_printf(out, "]}");
+}
+
+
+static void
+ngx_http_jpulse_json_instance(ngx_http_request_t *r,
+    ngx_http_jpulse_snapshot_t *snap, ngx_http_jpulse_out_t *out)
+{
+    uint64_t                     total, rate, memory;
+    ngx_http_jpulse_instance_t  *in;
+
+    in = &ngx_http_jpulse_instance;
+    memory = ngx_max(snap->host.total_memory, 1);
+
+    total = snap->totals.recent_requests;
+    rate = total ? snap->totals.recent_errors * 10000 / total : 0;
+
+    ngx_http_jpulse_out_printf(out,
+        "{\"pid\":%P,\"pm2Id\":%d,\"port\":%ui,\"instanceName\":",
+        in->pid, JP_PM2ID_NGINX,
+        (ngx_uint_t) ngx_inet_get_port(r->connection->local_sockaddr));
+    ngx_http_jpulse_out_json_str(out, in->instance_name.data,
+                                 in->instance_name.len);
+    ngx_http_jpulse_out_printf(out,
+        ",\"instanceId\":\"%V\",\"pm2Available\":false,"
+        "\"reason\":\"nginx instance (" JP_NAME ")\","
+        "\"status\":\"online\",\"uptime\":%T,",
+        &in->instance_id, ngx_http_jpulse_instance_uptime());
+    ngx_http_jpulse_json_duration(out, "uptimeFormatted",
+                                  ngx_http_jpulse_instance_uptime());
+    ngx_http_jpulse_out_printf(out,
+        ",\"memory\":{\"used\":%uL,\"total\":%uL,\"percentage\":%uL},"
+        "\"cpu\":null,\"restarts\":0,"
+        "\"jPulse\":{\"version\":\"" JP_VERSION "\","
+        "\"release\":\"" JP_RELEASE "\"},"
+        "\"environment\":\"%V\",\"siteId\":\"%V\","
+        "\"database\":{\"status\":\"%V\"},"
+        "\"redis\":{\"status\":\"%V\"},"
+        "\"metrics\":{\"requestsPerMin\":%uL,\"errorsPerMin\":%uL,"
+        "\"errorRate\":\"%uL.%02uL\"},"
+        "\"websockets\":{\"uptime\":%T,\"localConnections\":0,"
+        "\"localMessages\":0,\"namespaces\":[]},"
+        "\"processInfo\":{\"memoryUsage\":{\"rss\":%uL}},"
+        "\"components\":",
+        snap->rss / NGX_HTTP_JPULSE_MB, memory / NGX_HTTP_JPULSE_MB,
+        snap->rss * 100 / memory,
+        &snap->jmcf->mode, &snap->jmcf->site_id,
+        ngx_http_jpulse_dependency_state_name(
+            ngx_http_jpulse_dependency_state(
+                NGX_HTTP_JPULSE_DEP_DATABASE)),
+        ngx_http_jpulse_dependency_state_name(
+            ngx_http_jpulse_dependency_state(NGX_HTTP_JPULSE_DEP_REDIS)),
+        snap->totals.recent_requests, snap->totals.recent_errors,
+        rate / 100, rate % 100,
+        ngx_http_jpulse_instance_uptime(),
+        snap->master_rss);
+
+    ngx_http_jpulse_json_components(snap, out);
+
+    ngx_http_jpulse_out_printf(out, ",\"workers\":");
+    ngx_http_jpulse_json_workers(snap, out);
+    ngx_http_jpulse_out_printf(out, "}");
+}
+
+
+static void
+ngx_http_jpulse_json_workers(ngx_http_jpulse_snapshot_t *snap,
+    ngx_http_jpulse_out_t *out)
+{
+    uint64_t                        requests, errors;
+    ngx_uint_t                      i, h;
+    ngx_http_jpulse_worker_view_t  *w;
+
+    ngx_http_jpulse_out_printf(out, "[");
+
+    w = snap->workers.elts;
+
+    for (i = 0; i < snap->workers.nelts; i++) {
+        requests = 0;
+        errors = 0;
+
+        for (h = 0; h < NGX_HTTP_JPULSE_HANDLERS; h++) {
+            requests += w[i].totals.counts.requests[h][0]
+                        + w[i].totals.counts.requests[h][1]
+                        + w[i].totals.counts.requests[h][2]
+                        + w[i].totals.counts.requests[h][3]
+                        + w[i].totals.counts.requests[h][4]
+                        + w[i].totals.counts.requests[h][5];
+            errors += w[i].totals.counts.requests[h][4];
+        }
+
+        ngx_http_jpulse_out_printf(out,
+            "%s{\"pid\":%P,\"worker\":%i,\"slot\":%ui,\"current\":%s,",
+            i ? "," : "", w[i].pid, w[i].worker, w[i].slot,
+            w[i].pid == ngx_pid ? "true" : "false");
+        ngx_http_jpulse_json_iso(out, "since", w[i].claimed);
+        ngx_http_jpulse_out_printf(out,
+            ",\"requests\":%uL,\"errors\":%uL,\"requestsPerMin\":%uL,"
+            "\"bytesOut\":%uL,\"memory\":{\"rss\":%uL}}",
+            requests, errors, w[i].totals.recent_requests,
+            w[i].totals.counts.bytes_out, w[i].rss);
+    }
+
+    ngx_http_jpulse_out_printf(out, "]");
+}
+
+
+/*
+ * Components in the W-112 registry format: {component, status,
+ * initialized, stats, meta{ttl, category, fields{f:{aggregate}}},
+ * timestamp}, so jPulse's dashboard can aggregate them with Node peers.
+ */
+
+static void
+ngx_http_jpulse_json_components(ngx_http_jpulse_snapshot_t *snap,
+    ngx_http_jpulse_out_t *out)
+{
+    uint64_t                        count, by_class[6];
+    ngx_uint_t                      h, c;
+    ngx_http_jpulse_counts_t       *counts;
+    ngx_http_jpulse_metrics_shm_t  *sh;
+
+    counts = &snap->totals.counts;
+
+    ngx_memzero(by_class, sizeof(by_class));
+
+    for (h = 0; h < NGX_HTTP_JPULSE_HANDLERS; h++) {
+        for (c = 0; c < NGX_HTTP_JPULSE_STATUS_CLASSES; c++) {
+            by_class[c] += counts->requests[h][c];
+        }
+    }
+
+    count = by_class[0] + by_class[1] + by_class[2] + by_class[3]
+            + by_class[4] + by_class[5];
+
+    ngx_http_jpulse_out_printf(out,
+        "{\"http\":{\"component\":\"HttpRequests\",\"status\":\"%s\","
+        "\"initialized\":%s,\"stats\":{\"requests\":%uL,"
+        "\"requests1xx\":%uL,\"requests2xx\":%uL,\"requests3xx\":%uL,"
+        "\"requests4xx\":%uL,\"requests5xx\":%uL,\"bytesOut\":%uL,"
+        "\"latencyMsTotal\":%uL,\"avgLatencyMs\":%uL,\"byHandler\":{",
+        snap->zone ? "ok" : "warning", snap->zone ? "true" : "false",
+        count, by_class[0], by_class[1], by_class[2], by_class[3],
+        by_class[4], counts->bytes_out, counts->latency_ms,
+        count ? counts->latency_ms / count : 0);
+
+    for (h = 0; h < NGX_HTTP_JPULSE_HANDLERS; h++) {
+        ngx_http_jpulse_out_printf(out,
+            "%s\"%V\":{\"1xx\":%uL,\"2xx\":%uL,\"3xx\":%uL,\"4xx\":%uL,"
+            "\"5xx\":%uL}",
+            h ? "," : "", &ngx_http_jpulse_handler_names[h],
+            counts->requests[h][0], counts->requests[h][1],
+            counts->requests[h][2], counts->requests[h][3],
+            counts->requests[h][4]);
+    }
+
+    ngx_http_jpulse_out_printf(out,
+        "}},\"meta\":{\"ttl\":0,\"category\":\"nginx\",\"fields\":{"
+        "\"requests\":{\"aggregate\":\"sum\"},"
+        "\"bytesOut\":{\"aggregate\":\"sum\"},"
+        "\"avgLatencyMs\":{\"aggregate\":\"avg\"},"
+        "\"byHandler\":{\"aggregate\":false}}},");
+    ngx_http_jpulse_out_timestamp(out);
+
+    ngx_http_jpulse_out_printf(out,
+        "},\"module\":{\"component\":\"JPulseModule\",\"status\":\"ok\","
+        "\"initialized\":true,\"stats\":{");
+
+    for (c = 0; c < NGX_HTTP_JPULSE_COUNTERS; c++) {
+        ngx_http_jpulse_out_printf(out, "%s\"%V\":%uL", c ? "," : "",
+                                   &ngx_http_jpulse_counter_names[c],
+                                   counts->counters[c]);
+    }
+
+    ngx_http_jpulse_out_printf(out,
+        ",\"template_cache_bytes\":%uL},\"meta\":{\"ttl\":0,"
+        "\"category\":\"nginx\",\"fields\":{}},",
+        snap->totals.gauges[NGX_HTTP_JPULSE_CACHE_BYTES]);
+    ngx_http_jpulse_out_timestamp(out);
+    ngx_http_jpulse_out_printf(out, "}");
+
+    if (snap->stub_status) {
+        ngx_http_jpulse_out_printf(out,
+            ",\"connections\":{\"component\":\"NginxConnections\","
+            "\"status\":\"ok\",\"initialized\":true,\"stats\":{"
+            "\"accepted\":%uL,\"handled\":%uL,\"requests\":%uL,"
+            "\"active\":%uL,\"reading\":%uL,\"writing\":%uL,"
+            "\"waiting\":%uL},\"meta\":{\"ttl\":0,\"category\":\"nginx\","
+            "\"fields\":{}},",
+            snap->connections.accepted, snap->connections.handled,
+            snap->connections.requests, snap->connections.active,
+            snap->connections.reading, snap->connections.writing,
+            snap->connections.waiting);
+        ngx_http_jpulse_out_timestamp(out);
+        ngx_http_jpulse_out_printf(out, "}");
+    }
+
+    if (snap->zone) {
+        sh = snap->zone->sh;
+
+        ngx_http_jpulse_out_printf(out,
+            ",\"metricsZone\":{\"component\":\"MetricsZone\","
+            "\"status\":\"%s\",\"initialized\":true,\"stats\":{\"name\":",
+            sh->claim_failures ? "warning" : "ok");
+        ngx_http_jpulse_out_json_str(out, snap->zone->name.data,
+                                     snap->zone->name.len);
+        ngx_http_jpulse_out_printf(out,
+            ",\"size\":%uz,\"slots\":%ui,\"slotsUsed\":%ui,"
+            "\"reloads\":%ui,\"resizes\":%ui,\"claimFailures\":%ui},"
+            "\"meta\":{\"ttl\":0,\"category\":\"nginx\",\"fields\":{}},",
+            snap->zone->size, sh->nslots, snap->workers.nelts,
+            sh->reloads, sh->resizes, sh->claim_failures);
+        ngx_http_jpulse_out_timestamp(out);
+        ngx_http_jpulse_out_printf(out, "}");
+    }
+
+    ngx_http_jpulse_out_printf(out, "}");
+}
+
+
+static void
+ngx_http_jpulse_json_iso(ngx_http_jpulse_out_t *out, const char *key,
+    time_t sec)
+{
+    char    iso[JP_ISO8601_LEN + 1];
+    size_t  n;
+
+    n = jp_time_iso8601(iso, sizeof(iso), sec, 0);
+
+    ngx_http_jpulse_out_printf(out, "\"%s\":\"%*s\"", key, n, iso);
+}
+
+
+static void
+ngx_http_jpulse_json_duration(ngx_http_jpulse_out_t *out, const char *key,
+    time_t sec)
+{
+    char    text[JP_DURATION_MAX];
+    size_t  n;
+
+    n = jp_duration_format(text, sizeof(text), (uint64_t) sec);
+
+    ngx_http_jpulse_out_printf(out, "\"%s\":\"%*s\"", key, n, text);
+}

@@ -1,0 +1,257 @@
+/*
+ * Prometheus text exposition format 0.0.4: one HELP and TYPE per family,
+ * every family named jpulse_*, counters ending in _total.
+ */
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+#include <nginx.h>
+
+#include "jp_version.h"
+#include "ngx_http_jpulse_health.h"
+#include "ngx_http_jpulse_instance.h"
+#include "ngx_http_jpulse_metrics_display.h"
+
+
+#define ngx_http_jpulse_prom_family(out, name, type, help)                   \
+    ngx_http_jpulse_out_printf(out, "# HELP " name " " help "\n"             \
+                                    "# TYPE " name " " type "\n")
+
+
+static void ngx_http_jpulse_prom_requests(ngx_http_jpulse_snapshot_t *snap,
+    ngx_http_jpulse_out_t *out);
+static void ngx_http_jpulse_prom_latency(ngx_http_jpulse_snapshot_t *snap,
+    ngx_http_jpulse_out_t *out);
+static void ngx_http_jpulse_prom_counters(ngx_http_jpulse_snapshot_t *snap,
+    ngx_http_jpulse_out_t *out);
+static void ngx_http_jpulse_prom_connections(
+    ngx_http_jpulse_snapshot_t *snap, ngx_http_jpulse_out_t *out);
+static void ngx_http_jpulse_prom_zone(ngx_http_jpulse_snapshot_t *snap,
+    ngx_http_jpulse_out_t *out);
+
+
+ngx_int_t
+ngx_http_jpulse_metrics_prometheus(ngx_http_request_t *r,
+    ngx_http_jpulse_snapshot_t *snap, ngx_http_jpulse_out_t *out)
+{
+    ngx_uint_t                   i;
+    ngx_http_jpulse_dep_state_e  state;
+    ngx_http_jpulse_instance_t  *in;
+
+    in = &ngx_http_jpulse_instance;
+
+    ngx_http_jpulse_prom_family(out, "jpulse_info", "gauge",
+        "Version and identity of this ngx_jpulse instance.");
+    ngx_http_jpulse_out_printf(out,
+        "jpulse_info{version=\"" JP_VERSION "\",release=\"" JP_RELEASE "\","
+        "nginx_version=\"" NGINX_VERSION "\",site_id=\"%V\",mode=\"%V\","
+        "instance_id=\"%V\"} 1\n",
+        &snap->jmcf->site_id, &snap->jmcf->mode, &in->instance_id);
+
+    ngx_http_jpulse_prom_family(out, "jpulse_start_time_seconds", "gauge",
+        "When this nginx instance started, in seconds since the epoch.");
+    ngx_http_jpulse_out_printf(out, "jpulse_start_time_seconds %T\n",
+                               in->start);
+
+    ngx_http_jpulse_prom_family(out, "jpulse_worker_processes", "gauge",
+        "Worker processes: configured, and running with a metrics slot.");
+    ngx_http_jpulse_out_printf(out,
+        "jpulse_worker_processes{state=\"configured\"} %ui\n",
+        snap->worker_processes);
+
+    if (snap->zone) {
+        ngx_http_jpulse_out_printf(out,
+            "jpulse_worker_processes{state=\"running\"} %ui\n",
+            snap->workers.nelts);
+    }
+
+    ngx_http_jpulse_prom_family(out, "jpulse_resident_memory_bytes",
+        "gauge", "Resident memory of the nginx master and its workers.");
+    ngx_http_jpulse_out_printf(out, "jpulse_resident_memory_bytes %uL\n",
+                               snap->rss);
+
+    ngx_http_jpulse_prom_family(out, "jpulse_dependency_up", "gauge",
+        "1 while a configured dependency is reachable, else 0; "
+        "-1 when it is not configured.");
+
+    for (i = 0; i < NGX_HTTP_JPULSE_DEPS; i++) {
+        state = ngx_http_jpulse_dependency_state(i);
+
+        ngx_http_jpulse_out_printf(out,
+            "jpulse_dependency_up{dependency=\"%V\"} %s\n",
+            &ngx_http_jpulse_dependencies[i].name,
+            state == NGX_HTTP_JPULSE_DEP_UP ? "1"
+            : state == NGX_HTTP_JPULSE_DEP_DOWN ? "0" : "-1");
+    }
+
+    ngx_http_jpulse_prom_connections(snap, out);
+
+    if (snap->zone) {
+        ngx_http_jpulse_prom_requests(snap, out);
+        ngx_http_jpulse_prom_latency(snap, out);
+        ngx_http_jpulse_prom_counters(snap, out);
+        ngx_http_jpulse_prom_zone(snap, out);
+    }
+
+    return out->failed ? NGX_ERROR : NGX_OK;
+}
+
+
+static void
+ngx_http_jpulse_prom_requests(ngx_http_jpulse_snapshot_t *snap,
+    ngx_http_jpulse_out_t *out)
+{
+    ngx_uint_t  h, c;
+
+    ngx_http_jpulse_prom_family(out, "jpulse_http_requests_total",
+        "counter", "HTTP requests by jPulse handler and status class.");
+
+    for (h = 0; h < NGX_HTTP_JPULSE_HANDLERS; h++) {
+        for (c = 0; c < NGX_HTTP_JPULSE_STATUS_CLASSES; c++) {
+            ngx_http_jpulse_out_printf(out,
+                "jpulse_http_requests_total{handler=\"%V\",code=\"%V\"} "
+                "%uL\n",
+                &ngx_http_jpulse_handler_names[h],
+                &ngx_http_jpulse_status_class_names[c],
+                snap->totals.counts.requests[h][c]);
+        }
+    }
+
+    ngx_http_jpulse_prom_family(out, "jpulse_http_response_bytes_total",
+        "counter", "Bytes sent to clients, headers included.");
+    ngx_http_jpulse_out_printf(out, "jpulse_http_response_bytes_total %uL\n",
+                               snap->totals.counts.bytes_out);
+}
+
+
+static void
+ngx_http_jpulse_prom_latency(ngx_http_jpulse_snapshot_t *snap,
+    ngx_http_jpulse_out_t *out)
+{
+    uint64_t    cumulative, ms;
+    ngx_uint_t  b, bound;
+
+    ngx_http_jpulse_prom_family(out, "jpulse_http_request_duration_seconds",
+        "histogram", "Time from the first byte of a request to its log, "
+        "in seconds (millisecond resolution).");
+
+    cumulative = 0;
+
+    for (b = 0; b < NGX_HTTP_JPULSE_LATENCY_BUCKETS - 1; b++) {
+        cumulative += snap->totals.counts.latency[b];
+        bound = ngx_http_jpulse_latency_bounds_ms[b];
+
+        ngx_http_jpulse_out_printf(out,
+            "jpulse_http_request_duration_seconds_bucket{le=\"%ui.%03ui\"} "
+            "%uL\n", bound / 1000, bound % 1000, cumulative);
+    }
+
+    cumulative += snap->totals.counts.latency[b];
+    ms = snap->totals.counts.latency_ms;
+
+    ngx_http_jpulse_out_printf(out,
+        "jpulse_http_request_duration_seconds_bucket{le=\"+Inf\"} %uL\n"
+        "jpulse_http_request_duration_seconds_sum %uL.%03uL\n"
+        "jpulse_http_request_duration_seconds_count %uL\n",
+        cumulative, ms / 1000, ms % 1000, cumulative);
+}
+
+
+static void
+ngx_http_jpulse_prom_counters(ngx_http_jpulse_snapshot_t *snap,
+    ngx_http_jpulse_out_t *out)
+{
+    ngx_uint_t  c;
+
+    for (c = 0; c < NGX_HTTP_JPULSE_COUNTERS; c++) {
+        ngx_http_jpulse_out_printf(out,
+            "# HELP jpulse_%V_total Module events: %V.\n"
+            "# TYPE jpulse_%V_total counter\n"
+            "jpulse_%V_total %uL\n",
+            &ngx_http_jpulse_counter_names[c],
+            &ngx_http_jpulse_counter_names[c],
+            &ngx_http_jpulse_counter_names[c],
+            &ngx_http_jpulse_counter_names[c],
+            snap->totals.counts.counters[c]);
+    }
+
+    ngx_http_jpulse_prom_family(out, "jpulse_template_cache_bytes", "gauge",
+        "Bytes held by the compiled template caches of running workers.");
+    ngx_http_jpulse_out_printf(out, "jpulse_template_cache_bytes %uL\n",
+        snap->totals.gauges[NGX_HTTP_JPULSE_CACHE_BYTES]);
+}
+
+
+static void
+ngx_http_jpulse_prom_connections(ngx_http_jpulse_snapshot_t *snap,
+    ngx_http_jpulse_out_t *out)
+{
+    ngx_http_jpulse_connections_t  *c;
+
+    if (!snap->stub_status) {
+        return;
+    }
+
+    c = &snap->connections;
+
+    ngx_http_jpulse_prom_family(out,
+        "jpulse_nginx_connections_accepted_total", "counter",
+        "Client connections accepted by nginx.");
+    ngx_http_jpulse_out_printf(out,
+        "jpulse_nginx_connections_accepted_total %uL\n", c->accepted);
+
+    ngx_http_jpulse_prom_family(out,
+        "jpulse_nginx_connections_handled_total", "counter",
+        "Client connections handled by nginx.");
+    ngx_http_jpulse_out_printf(out,
+        "jpulse_nginx_connections_handled_total %uL\n", c->handled);
+
+    ngx_http_jpulse_prom_family(out, "jpulse_nginx_requests_total",
+        "counter", "Client requests read by nginx (stub_status).");
+    ngx_http_jpulse_out_printf(out, "jpulse_nginx_requests_total %uL\n",
+                               c->requests);
+
+    ngx_http_jpulse_prom_family(out, "jpulse_nginx_connections", "gauge",
+        "Client connections by state.");
+    ngx_http_jpulse_out_printf(out,
+        "jpulse_nginx_connections{state=\"active\"} %uL\n"
+        "jpulse_nginx_connections{state=\"reading\"} %uL\n"
+        "jpulse_nginx_connections{state=\"writing\"} %uL\n"
+        "jpulse_nginx_connections{state=\"waiting\"} %uL\n",
+        c->active, c->reading, c->writing, c->waiting);
+}
+
+
+static void
+ngx_http_jpulse_prom_zone(ngx_http_jpulse_snapshot_t *snap,
+    ngx_http_jpulse_out_t *out)
+{
+    ngx_http_jpulse_metrics_shm_t  *sh;
+
+    sh = snap->zone->sh;
+
+    ngx_http_jpulse_prom_family(out, "jpulse_metrics_zone_size_bytes",
+        "gauge", "Size of the jpulse_metrics_zone.");
+    ngx_http_jpulse_out_printf(out, "jpulse_metrics_zone_size_bytes %uz\n",
+                               snap->zone->size);
+
+    ngx_http_jpulse_prom_family(out, "jpulse_metrics_zone_slots", "gauge",
+        "Worker slots of the metrics zone.");
+    ngx_http_jpulse_out_printf(out,
+        "jpulse_metrics_zone_slots{state=\"used\"} %ui\n"
+        "jpulse_metrics_zone_slots{state=\"free\"} %ui\n",
+        snap->workers.nelts, sh->nslots - snap->workers.nelts);
+
+    ngx_http_jpulse_prom_family(out, "jpulse_metrics_zone_reloads_total",
+        "counter", "Configuration reloads the metrics zone survived.");
+    ngx_http_jpulse_out_printf(out, "jpulse_metrics_zone_reloads_total %ui\n",
+                               sh->reloads);
+
+    ngx_http_jpulse_prom_family(out,
+        "jpulse_metrics_zone_claim_failures_total", "counter",
+        "Workers that found no free slot and were not counted.");
+    ngx_http_jpulse_out_printf(out,
+        "jpulse_metrics_zone_claim_failures_total %ui\n",
+        sh->claim_failures);
+}

@@ -1,0 +1,282 @@
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "jp_json.h"
+#include "jp_time.h"
+#include "ngx_http_jpulse_out.h"
+
+
+#define NGX_HTTP_JPULSE_OUT_CHUNK  4096
+
+/* a formatted piece is never longer than this (numbers, short names) */
+#define NGX_HTTP_JPULSE_OUT_PIECE  1024
+
+
+static ngx_str_t  ngx_http_jpulse_json_type =
+    ngx_string("application/json; charset=utf-8");
+
+
+void
+ngx_http_jpulse_out_init(ngx_http_jpulse_out_t *out, ngx_pool_t *pool)
+{
+    ngx_memzero(out, sizeof(ngx_http_jpulse_out_t));
+
+    out->pool = pool;
+    out->last = &out->first;
+}
+
+
+/* Makes room for at least size bytes in the current buffer. */
+
+static ngx_int_t
+ngx_http_jpulse_out_reserve(ngx_http_jpulse_out_t *out, size_t size)
+{
+    ngx_buf_t    *b;
+    ngx_chain_t  *cl;
+
+    if (out->failed) {
+        return NGX_ERROR;
+    }
+
+    if (out->buf && (size_t) (out->buf->end - out->buf->last) >= size) {
+        return NGX_OK;
+    }
+
+    b = ngx_create_temp_buf(out->pool,
+                            ngx_max(size, NGX_HTTP_JPULSE_OUT_CHUNK));
+    if (b == NULL) {
+        out->failed = 1;
+        return NGX_ERROR;
+    }
+
+    cl = ngx_alloc_chain_link(out->pool);
+    if (cl == NULL) {
+        out->failed = 1;
+        return NGX_ERROR;
+    }
+
+    cl->buf = b;
+    cl->next = NULL;
+
+    *out->last = cl;
+    out->last = &cl->next;
+    out->buf = b;
+
+    return NGX_OK;
+}
+
+
+void ngx_cdecl
+ngx_http_jpulse_out_printf(ngx_http_jpulse_out_t *out, const char *fmt, ...)
+{
+    u_char   *p;
+    va_list   args;
+
+    if (ngx_http_jpulse_out_reserve(out, NGX_HTTP_JPULSE_OUT_PIECE)
+        != NGX_OK)
+    {
+        return;
+    }
+
+    va_start(args, fmt);
+    p = ngx_vslprintf(out->buf->last, out->buf->end, fmt, args);
+    va_end(args);
+
+    out->size += p - out->buf->last;
+    out->buf->last = p;
+}
+
+
+void
+ngx_http_jpulse_out_raw(ngx_http_jpulse_out_t *out, u_char *data, size_t len)
+{
+    if (ngx_http_jpulse_out_reserve(out, len) != NGX_OK) {
+        return;
+    }
+
+    out->buf->last = ngx_cpymem(out->buf->last, data, len);
+    out->size += len;
+}
+
+
+void
+ngx_http_jpulse_out_json_str(ngx_http_jpulse_out_t *out, u_char *data,
+    size_t len)
+{
+    u_char  *p;
+    size_t   n;
+
+    n = jp_json_escape_len(data, len);
+
+    if (ngx_http_jpulse_out_reserve(out, n + 2) != NGX_OK) {
+        return;
+    }
+
+    p = out->buf->last;
+
+    *p++ = '"';
+    p = jp_json_escape(p, data, len);
+    *p++ = '"';
+
+    out->buf->last = p;
+    out->size += n + 2;
+}
+
+
+void
+ngx_http_jpulse_out_timestamp(ngx_http_jpulse_out_t *out)
+{
+    char        iso[JP_ISO8601_LEN + 1];
+    size_t      n;
+    ngx_time_t  *tp;
+
+    tp = ngx_timeofday();
+
+    n = jp_time_iso8601(iso, sizeof(iso), tp->sec, (unsigned) tp->msec);
+
+    ngx_http_jpulse_out_printf(out, "\"timestamp\":\"%*s\"", n, iso);
+}
+
+
+ngx_int_t
+ngx_http_jpulse_out_flatten(ngx_http_jpulse_out_t *out, ngx_str_t *s)
+{
+    u_char       *p;
+    ngx_chain_t  *cl;
+
+    if (out->failed) {
+        return NGX_ERROR;
+    }
+
+    if (out->first == NULL) {
+        ngx_str_null(s);
+        return NGX_OK;
+    }
+
+    if (out->first->next == NULL) {
+        s->data = out->first->buf->pos;
+        s->len = out->size;
+        return NGX_OK;
+    }
+
+    s->data = ngx_pnalloc(out->pool, out->size);
+    if (s->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = s->data;
+
+    for (cl = out->first; cl; cl = cl->next) {
+        p = ngx_cpymem(p, cl->buf->pos, cl->buf->last - cl->buf->pos);
+    }
+
+    s->len = out->size;
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_jpulse_out_send(ngx_http_request_t *r, ngx_http_jpulse_out_t *out,
+    ngx_uint_t status, ngx_str_t *content_type)
+{
+    ngx_int_t         rc;
+    ngx_table_elt_t  *h;
+
+    if (out->failed) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (out->first == NULL
+        && ngx_http_jpulse_out_reserve(out, 0) != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    out->buf->last_buf = (r == r->main) ? 1 : 0;
+    out->buf->last_in_chain = 1;
+
+    r->headers_out.status = status;
+    r->headers_out.content_type = content_type ? *content_type
+                                               : ngx_http_jpulse_json_type;
+    r->headers_out.content_type_len = r->headers_out.content_type.len;
+    r->headers_out.content_type_lowcase = NULL;
+    r->headers_out.content_length_n = out->size;
+
+    /* monitoring answers are live values: no cache may keep them */
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    h->hash = 1;
+    ngx_str_set(&h->key, "Cache-Control");
+    ngx_str_set(&h->value, "no-store");
+
+    rc = ngx_http_send_header(r);
+
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        return rc;
+    }
+
+    return ngx_http_output_filter(r, out->first);
+}
+
+
+ngx_int_t
+ngx_http_jpulse_send_error(ngx_http_request_t *r, ngx_uint_t status,
+    const char *code, const char *message, ngx_str_t *details)
+{
+    ngx_http_jpulse_out_t  out;
+
+    ngx_http_jpulse_out_init(&out, r->pool);
+
+    ngx_http_jpulse_out_printf(&out, "{\"success\":false,\"error\":");
+    ngx_http_jpulse_out_json_str(&out, (u_char *) message,
+                                 ngx_strlen(message));
+    ngx_http_jpulse_out_printf(&out, ",\"path\":");
+    ngx_http_jpulse_out_json_str(&out, r->unparsed_uri.data,
+                                 r->unparsed_uri.len);
+    ngx_http_jpulse_out_printf(&out, ",\"code\":\"%s\"", code);
+
+    if (details) {
+        ngx_http_jpulse_out_printf(&out, ",\"details\":");
+        ngx_http_jpulse_out_raw(&out, details->data, details->len);
+    }
+
+    ngx_http_jpulse_out_printf(&out, "}");
+
+    return ngx_http_jpulse_out_send(r, &out, status, NULL);
+}
+
+
+ngx_int_t
+ngx_http_jpulse_read_only(ngx_http_request_t *r)
+{
+    ngx_int_t         rc;
+    ngx_table_elt_t  *h;
+
+    rc = ngx_http_discard_request_body(r);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    if (r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD)) {
+        return NGX_DECLINED;
+    }
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    h->hash = 1;
+    ngx_str_set(&h->key, "Allow");
+    ngx_str_set(&h->value, "GET, HEAD");
+
+    return ngx_http_jpulse_send_error(r, NGX_HTTP_NOT_ALLOWED,
+                                      "METHOD_NOT_ALLOWED",
+                                      "Method not allowed", NULL);
+}

@@ -1,0 +1,39 @@
+#!/bin/sh
+# Installs the Debian packages ngx_jpulse needs to build, test and run.
+# As root it runs apt-get; otherwise it prints the apt-get line and fails.
+set -eu
+
+PACKAGES="
+    gcc make pkg-config clang
+    nginx nginx-dev
+    libhiredis-dev libmongoc-dev libbson-dev libjansson-dev
+    redis-server redis-tools
+    libcmocka-dev
+    libtest-base-perl libtest-longstring-perl libtext-diff-perl liburi-perl
+    libwww-perl liblist-moreutils-perl libipc-run-perl libhttp-message-perl
+    prometheus wrk
+"
+
+missing=""
+for p in $PACKAGES; do
+    status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+    case "$status" in
+        *"install ok installed"*) ;;
+        *) missing="$missing $p" ;;
+    esac
+done
+
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+    echo "deps: missing Debian packages; run as root:" >&2
+    echo "    apt-get install -y$missing" >&2
+    exit 1
+fi
+
+echo "deps: installing$missing"
+export DEBIAN_FRONTEND=noninteractive
+# an old or empty package list finds nothing: refresh it first
+apt-get update -qq
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $missing

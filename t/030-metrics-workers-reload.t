@@ -4,6 +4,10 @@ use lib 't/lib';
 use JPulseTest ();
 use Test::Nginx::Socket;
 
+# valgrind runs a single process: no master, no reload, no second worker
+plan skip_all => 'needs a master process, which valgrind runs turn off'
+    if $ENV{TEST_NGINX_USE_VALGRIND};
+
 $ENV{TEST_NGINX_USE_HUP} = 1;
 
 master_on();

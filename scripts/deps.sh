@@ -36,4 +36,4 @@ export DEBIAN_FRONTEND=noninteractive
 # an old or empty package list finds nothing: refresh it first
 apt-get update -qq
 # shellcheck disable=SC2086
-apt-get install -y -qq --no-install-recommends $missing
+apt-get install -y -qq $missing

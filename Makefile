@@ -25,7 +25,9 @@ NGX_CONFIGURE_FLAGS = --with-compat --with-threads \
 WARN         = -Wall -Wextra -Wpointer-arith -Wshadow -Wstrict-prototypes \
                -Wmissing-prototypes -Wno-unused-parameter -Werror
 CFLAGS      ?= -O2 -g
-ALL_CFLAGS   = -std=gnu11 $(WARN) $(CFLAGS) -Ilibjpulse
+ALL_CFLAGS   = -std=gnu11 $(WARN) $(CFLAGS) -Ilibjpulse \
+               $(shell pkg-config --cflags jansson 2>/dev/null)
+LIB_LIBS     = $(shell pkg-config --libs jansson 2>/dev/null || echo -ljansson)
 
 LIB_SRCS     = $(wildcard libjpulse/*.c)
 LIB_HDRS     = $(wildcard libjpulse/*.h)
@@ -60,11 +62,11 @@ $(MODULE): $(NGX_BUILD)/objs/Makefile $(MOD_SRCS) $(LIB_SRCS) $(LIB_HDRS)
 
 $(CACHECTL): $(CTL_SRCS) $(CTL_HDRS) $(LIB_SRCS) $(LIB_HDRS)
 	@mkdir -p $(BUILD)
-	$(CC) $(ALL_CFLAGS) -o $@ $(CTL_SRCS) $(LIB_SRCS)
+	$(CC) $(ALL_CFLAGS) -o $@ $(CTL_SRCS) $(LIB_SRCS) $(LIB_LIBS)
 
 $(BUILD)/unit/%: t/unit/%.c $(LIB_SRCS) $(LIB_HDRS)
 	@mkdir -p $(BUILD)/unit
-	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB_SRCS) -lcmocka
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB_SRCS) -lcmocka $(LIB_LIBS)
 
 unit: $(UNIT_BINS)
 	@for t in $(UNIT_BINS); do echo "unit: $$t"; $$t || exit 1; done
@@ -102,7 +104,7 @@ FUZZ_BINS     = $(patsubst fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
 $(BUILD)/fuzz/%: fuzz/%.c $(LIB_SRCS) $(LIB_HDRS)
 	@mkdir -p $@-corpus
 	clang -g -O1 -fsanitize=fuzzer,address,undefined -Ilibjpulse \
-	    -o $@ $< $(LIB_SRCS)
+	    -o $@ $< $(LIB_SRCS) $(LIB_LIBS)
 
 fuzz: $(FUZZ_BINS)
 	@for f in $(FUZZ_BINS); do \

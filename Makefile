@@ -58,7 +58,9 @@ $(NGX_BUILD)/objs/Makefile: config
 
 $(MODULE): $(NGX_BUILD)/objs/Makefile $(MOD_SRCS) $(LIB_SRCS) $(LIB_HDRS)
 	$(MAKE) -C $(NGX_BUILD) -f objs/Makefile modules
-	cp $(NGX_BUILD)/objs/ngx_http_jpulse_module.so $@
+	@# a new file, not an overwrite: running nginx processes map the old one
+	cp $(NGX_BUILD)/objs/ngx_http_jpulse_module.so $@.tmp
+	mv -f $@.tmp $@
 
 $(CACHECTL): $(CTL_SRCS) $(CTL_HDRS) $(LIB_SRCS) $(LIB_HDRS)
 	@mkdir -p $(BUILD)

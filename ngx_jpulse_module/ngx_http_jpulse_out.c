@@ -139,6 +139,28 @@ ngx_http_jpulse_out_timestamp(ngx_http_jpulse_out_t *out)
 }
 
 
+/* key and value are literals: they outlive the request */
+
+static ngx_int_t
+ngx_http_jpulse_add_header(ngx_http_request_t *r, char *key, char *value)
+{
+    ngx_table_elt_t  *h;
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->hash = 1;
+    h->key.data = (u_char *) key;
+    h->key.len = ngx_strlen(key);
+    h->value.data = (u_char *) value;
+    h->value.len = ngx_strlen(value);
+
+    return NGX_OK;
+}
+
+
 ngx_int_t
 ngx_http_jpulse_out_flatten(ngx_http_jpulse_out_t *out, ngx_str_t *s)
 {
@@ -181,8 +203,7 @@ ngx_int_t
 ngx_http_jpulse_out_send(ngx_http_request_t *r, ngx_http_jpulse_out_t *out,
     ngx_uint_t status, ngx_str_t *content_type)
 {
-    ngx_int_t         rc;
-    ngx_table_elt_t  *h;
+    ngx_int_t  rc;
 
     if (out->failed) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -206,14 +227,11 @@ ngx_http_jpulse_out_send(ngx_http_request_t *r, ngx_http_jpulse_out_t *out,
 
     /* monitoring answers are live values: no cache may keep them */
 
-    h = ngx_list_push(&r->headers_out.headers);
-    if (h == NULL) {
+    if (ngx_http_jpulse_add_header(r, "Cache-Control", "no-store")
+        != NGX_OK)
+    {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
-
-    h->hash = 1;
-    ngx_str_set(&h->key, "Cache-Control");
-    ngx_str_set(&h->value, "no-store");
 
     rc = ngx_http_send_header(r);
 
@@ -255,8 +273,7 @@ ngx_http_jpulse_send_error(ngx_http_request_t *r, ngx_uint_t status,
 ngx_int_t
 ngx_http_jpulse_read_only(ngx_http_request_t *r)
 {
-    ngx_int_t         rc;
-    ngx_table_elt_t  *h;
+    ngx_int_t  rc;
 
     rc = ngx_http_discard_request_body(r);
     if (rc != NGX_OK) {
@@ -267,14 +284,9 @@ ngx_http_jpulse_read_only(ngx_http_request_t *r)
         return NGX_DECLINED;
     }
 
-    h = ngx_list_push(&r->headers_out.headers);
-    if (h == NULL) {
+    if (ngx_http_jpulse_add_header(r, "Allow", "GET, HEAD") != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
-
-    h->hash = 1;
-    ngx_str_set(&h->key, "Allow");
-    ngx_str_set(&h->value, "GET, HEAD");
 
     return ngx_http_jpulse_send_error(r, NGX_HTTP_NOT_ALLOWED,
                                       "METHOD_NOT_ALLOWED",

@@ -62,12 +62,7 @@ ngx_http_jpulse_health(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_jpulse_loc_conf_t *jlcf = conf;
 
-    ngx_str_t                 *value;
-    ngx_http_core_loc_conf_t  *clcf;
-
-    if (jlcf->handler != NGX_HTTP_JPULSE_HANDLER_OTHER) {
-        return "is duplicate";
-    }
+    ngx_str_t  *value;
 
     value = cf->args->elts;
 
@@ -87,12 +82,9 @@ ngx_http_jpulse_health(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_ERROR;
     }
 
-    jlcf->handler = NGX_HTTP_JPULSE_HANDLER_HEALTH;
-
-    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
-    clcf->handler = ngx_http_jpulse_health_handler;
-
-    return NGX_CONF_OK;
+    return ngx_http_jpulse_set_handler(cf, cmd, jlcf,
+                                       NGX_HTTP_JPULSE_HANDLER_HEALTH,
+                                       ngx_http_jpulse_health_handler);
 }
 
 
@@ -101,6 +93,10 @@ ngx_http_jpulse_health_handler(ngx_http_request_t *r)
 {
     ngx_int_t                    rc;
     ngx_http_jpulse_loc_conf_t  *jlcf;
+
+    if (ngx_http_jpulse_serve(r, NGX_HTTP_JPULSE_HANDLER_HEALTH) == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
 
     rc = ngx_http_jpulse_read_only(r);
     if (rc != NGX_DECLINED) {
@@ -194,7 +190,7 @@ ngx_http_jpulse_health_ready(ngx_http_request_t *r)
 
     if (p != reason) {
         *ngx_snprintf(message, sizeof(message) - 1, "Not ready: %*s",
-                      p - reason, reason) = '\0';
+                      (size_t) (p - reason), reason) = '\0';
 
         return ngx_http_jpulse_send_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
                                           "NOT_READY", (char *) message,

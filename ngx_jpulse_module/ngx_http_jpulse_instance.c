@@ -30,15 +30,6 @@ ngx_http_jpulse_instance_init(ngx_cycle_t *cycle)
 
     in->pid = (ngx_process == NGX_PROCESS_WORKER) ? ngx_parent : ngx_pid;
 
-    /* nginx's uptime, not the worker's: reloads replace workers */
-
-    if (jp_process_start_time(in->pid, &in->start) != 0) {
-        ngx_log_error(NGX_LOG_WARN, cycle->log, ngx_errno,
-                      "jpulse: cannot read the start time of process %P, "
-                      "uptime counts from now", in->pid);
-        in->start = ngx_time();
-    }
-
     n = jp_instance_id((char *) in->id, sizeof(in->id), in->server_id,
                        JP_PM2ID_NGINX, (long) in->pid);
     in->instance_id.data = in->id;
@@ -56,6 +47,34 @@ ngx_http_jpulse_instance_init(ngx_cycle_t *cycle)
 
     in->ip.data = in->ip_text;
     in->ip.len = ngx_strlen(in->ip_text);
+}
+
+
+/*
+ * Runs in the master (or the single process) at every configuration
+ * load: workers inherit the value, so they all report the same start.
+ * It is nginx's uptime, not a worker's: reloads replace workers.
+ */
+
+void
+ngx_http_jpulse_instance_start(ngx_cycle_t *cycle)
+{
+    static ngx_pid_t  measured;
+
+    if (measured == ngx_pid) {
+        return;
+    }
+
+    if (jp_process_start_time(ngx_pid, &ngx_http_jpulse_instance.start)
+        != 0)
+    {
+        ngx_log_error(NGX_LOG_WARN, cycle->log, ngx_errno,
+                      "jpulse: cannot read the start time of process %P, "
+                      "uptime counts from now", ngx_pid);
+        ngx_http_jpulse_instance.start = ngx_time();
+    }
+
+    measured = ngx_pid;
 }
 
 

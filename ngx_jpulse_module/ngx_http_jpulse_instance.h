@@ -33,6 +33,7 @@ typedef struct {
 extern ngx_http_jpulse_instance_t  ngx_http_jpulse_instance;
 
 
+void ngx_http_jpulse_instance_start(ngx_cycle_t *cycle);
 void ngx_http_jpulse_instance_init(ngx_cycle_t *cycle);
 
 /* seconds since the instance started */

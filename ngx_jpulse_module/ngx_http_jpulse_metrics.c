@@ -19,7 +19,7 @@
 
 
 #define NGX_HTTP_JPULSE_METRICS_MAGIC   0x6a70756c        /* "jpul" */
-#define NGX_HTTP_JPULSE_METRICS_LAYOUT  1
+#define NGX_HTTP_JPULSE_METRICS_LAYOUT  2
 #define NGX_HTTP_JPULSE_METRICS_MIN_SLOTS  4
 #define NGX_HTTP_JPULSE_METRICS_MAX_SLOTS  1024
 
@@ -31,6 +31,7 @@ static ngx_int_t ngx_http_jpulse_metrics_init_zone(ngx_shm_zone_t *shm_zone,
     void *data);
 static void ngx_http_jpulse_metrics_carry_over(ngx_shm_zone_t *shm_zone,
     ngx_http_jpulse_metrics_shm_t *sh);
+static void ngx_http_jpulse_metrics_claim(ngx_log_t *log);
 static void ngx_http_jpulse_counts_add(ngx_http_jpulse_counts_t *to,
     ngx_http_jpulse_counts_t *from);
 static ngx_int_t ngx_http_jpulse_metrics_log_handler(ngx_http_request_t *r);
@@ -39,10 +40,19 @@ static ngx_int_t ngx_http_jpulse_metrics_log_handler(ngx_http_request_t *r);
 ngx_http_jpulse_slot_t  *ngx_http_jpulse_metrics_slot;
 
 static ngx_http_jpulse_metrics_ctx_t  *ngx_http_jpulse_metrics_ctx;
+static ngx_uint_t                      ngx_http_jpulse_metrics_unslotted;
+static ngx_uint_t                      ngx_http_jpulse_metrics_logged;
+static time_t                          ngx_http_jpulse_metrics_last_claim;
 
 
 ngx_uint_t  ngx_http_jpulse_latency_bounds_ms[] = {
     5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000
+};
+
+
+ngx_uint_t  ngx_http_jpulse_redis_bounds_us[] = {
+    100, 250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000,
+    1000000
 };
 
 
@@ -144,12 +154,7 @@ ngx_http_jpulse_metrics(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_http_jpulse_loc_conf_t *jlcf = conf;
 
     ngx_str_t                    *value;
-    ngx_http_core_loc_conf_t     *clcf;
     ngx_http_jpulse_main_conf_t  *jmcf;
-
-    if (jlcf->handler != NGX_HTTP_JPULSE_HANDLER_OTHER) {
-        return "is duplicate";
-    }
 
     value = cf->args->elts;
 
@@ -166,15 +171,12 @@ ngx_http_jpulse_metrics(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_ERROR;
     }
 
-    jlcf->handler = NGX_HTTP_JPULSE_HANDLER_METRICS;
-
     jmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_jpulse_module);
     jmcf->metrics_used = 1;
 
-    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
-    clcf->handler = ngx_http_jpulse_metrics_handler;
-
-    return NGX_CONF_OK;
+    return ngx_http_jpulse_set_handler(cf, cmd, jlcf,
+                                       NGX_HTTP_JPULSE_HANDLER_METRICS,
+                                       ngx_http_jpulse_metrics_handler);
 }
 
 
@@ -225,13 +227,11 @@ ngx_http_jpulse_metrics_init_zone(ngx_shm_zone_t *shm_zone, void *data)
     ctx = shm_zone->data;
     shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
 
-    if (octx && octx->sh->magic == NGX_HTTP_JPULSE_METRICS_MAGIC
-        && octx->sh->layout == NGX_HTTP_JPULSE_METRICS_LAYOUT
-        && octx->sh->slot_size
-           == ngx_align(sizeof(ngx_http_jpulse_slot_t),
-                        NGX_HTTP_JPULSE_CACHE_LINE))
-    {
-        /* a reload of the same zone: keep counting */
+    if (octx) {
+        /*
+         * A reload of the same zone: keep counting. (A reload never brings
+         * a new slot layout: nginx keeps the module it already loaded.)
+         */
         ctx->sh = octx->sh;
         ctx->shpool = octx->shpool;
         ctx->sh->reloads++;
@@ -242,13 +242,6 @@ ngx_http_jpulse_metrics_init_zone(ngx_shm_zone_t *shm_zone, void *data)
         ctx->shpool = shpool;
         ctx->sh = shpool->data;
         return NGX_OK;
-    }
-
-    if (octx) {
-        /* the same size, but another layout: the module itself changed */
-        ngx_log_error(NGX_LOG_NOTICE, shm_zone->shm.log, 0,
-                      "jpulse_metrics_zone \"%V\" changed its layout, "
-                      "counters start again", &shm_zone->shm.name);
     }
 
     ctx->shpool = shpool;
@@ -406,11 +399,7 @@ ngx_http_jpulse_metrics_slot_at(ngx_http_jpulse_metrics_shm_t *sh,
 ngx_int_t
 ngx_http_jpulse_metrics_init_process(ngx_cycle_t *cycle)
 {
-    ngx_uint_t                      i;
-    ngx_http_jpulse_slot_t         *slot, *claim;
-    ngx_http_jpulse_metrics_shm_t  *sh;
-    ngx_http_jpulse_metrics_ctx_t  *ctx;
-    ngx_http_jpulse_main_conf_t    *jmcf;
+    ngx_http_jpulse_main_conf_t  *jmcf;
 
     jmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_jpulse_module);
 
@@ -423,7 +412,31 @@ ngx_http_jpulse_metrics_init_process(ngx_cycle_t *cycle)
         return NGX_OK;
     }
 
-    ctx = jmcf->metrics_zone->data;
+    ngx_http_jpulse_metrics_ctx = jmcf->metrics_zone->data;
+
+    ngx_http_jpulse_metrics_claim(cycle->log);
+
+    return NGX_OK;
+}
+
+
+/*
+ * Takes a free slot for this worker. Slots of workers that died without
+ * exiting (killed, crashed) are freed first, so they are neither reported
+ * as running nor kept from new workers. Without a free slot the worker
+ * tries again later (ngx_http_jpulse_metrics_log_handler), as draining
+ * workers of a reload give theirs back.
+ */
+
+static void
+ngx_http_jpulse_metrics_claim(ngx_log_t *log)
+{
+    ngx_uint_t                      i;
+    ngx_http_jpulse_slot_t         *slot, *claim;
+    ngx_http_jpulse_metrics_shm_t  *sh;
+    ngx_http_jpulse_metrics_ctx_t  *ctx;
+
+    ctx = ngx_http_jpulse_metrics_ctx;
     sh = ctx->sh;
     claim = NULL;
 
@@ -432,16 +445,13 @@ ngx_http_jpulse_metrics_init_process(ngx_cycle_t *cycle)
     for (i = 0; i < sh->nslots; i++) {
         slot = ngx_http_jpulse_metrics_slot_at(sh, i);
 
-        if (slot->pid == 0) {
-            claim = slot;
-            break;
+        if (slot->pid && kill(slot->pid, 0) == -1 && ngx_errno == NGX_ESRCH) {
+            slot->pid = 0;
+            ngx_memzero(slot->gauges, sizeof(slot->gauges));
         }
 
-        /* the owner died without exiting (killed, crashed) */
-
-        if (kill(slot->pid, 0) == -1 && ngx_errno == NGX_ESRCH) {
+        if (slot->pid == 0 && claim == NULL) {
             claim = slot;
-            break;
         }
     }
 
@@ -449,26 +459,36 @@ ngx_http_jpulse_metrics_init_process(ngx_cycle_t *cycle)
         claim->pid = ngx_pid;
         claim->worker = (ngx_process == NGX_PROCESS_WORKER) ? ngx_worker : 0;
         claim->claimed = ngx_time();
-        ngx_memzero(claim->gauges, sizeof(claim->gauges));
 
-    } else {
+        if (ngx_http_jpulse_metrics_unslotted) {
+            sh->unslotted--;
+            ngx_http_jpulse_metrics_unslotted = 0;
+        }
+
+    } else if (!ngx_http_jpulse_metrics_unslotted) {
         sh->claim_failures++;
+        sh->unslotted++;
+        ngx_http_jpulse_metrics_unslotted = 1;
     }
 
     ngx_shmtx_unlock(&ctx->shpool->mutex);
 
-    if (claim == NULL) {
-        ngx_log_error(NGX_LOG_ERR, cycle->log, 0,
-                      "jpulse_metrics_zone \"%V\" has no free worker slot "
-                      "(%ui slots): requests of this worker are not counted, "
-                      "make the zone bigger", &ctx->name, sh->nslots);
-        return NGX_OK;
-    }
-
-    ngx_http_jpulse_metrics_ctx = ctx;
     ngx_http_jpulse_metrics_slot = claim;
 
-    return NGX_OK;
+    if (claim == NULL && sh->unslotted && !ngx_http_jpulse_metrics_logged) {
+        ngx_log_error(NGX_LOG_ERR, log, 0,
+                      "jpulse_metrics_zone \"%V\" has no free worker slot "
+                      "(%ui slots): requests of this worker are not counted "
+                      "until one is freed, make the zone bigger",
+                      &ctx->name, sh->nslots);
+        ngx_http_jpulse_metrics_logged = 1;
+
+    } else if (claim && ngx_http_jpulse_metrics_logged) {
+        ngx_log_error(NGX_LOG_NOTICE, log, 0,
+                      "jpulse_metrics_zone \"%V\": this worker has a slot "
+                      "now, its requests are counted", &ctx->name);
+        ngx_http_jpulse_metrics_logged = 0;
+    }
 }
 
 
@@ -481,7 +501,7 @@ ngx_http_jpulse_metrics_exit_process(ngx_cycle_t *cycle)
     slot = ngx_http_jpulse_metrics_slot;
     ctx = ngx_http_jpulse_metrics_ctx;
 
-    if (slot == NULL) {
+    if (ctx == NULL) {
         return;
     }
 
@@ -489,8 +509,15 @@ ngx_http_jpulse_metrics_exit_process(ngx_cycle_t *cycle)
 
     ngx_shmtx_lock(&ctx->shpool->mutex);
 
-    ngx_memzero(slot->gauges, sizeof(slot->gauges));
-    slot->pid = 0;
+    if (slot) {
+        ngx_memzero(slot->gauges, sizeof(slot->gauges));
+        slot->pid = 0;
+    }
+
+    if (ngx_http_jpulse_metrics_unslotted) {
+        ctx->sh->unslotted--;
+        ngx_http_jpulse_metrics_unslotted = 0;
+    }
 
     ngx_shmtx_unlock(&ctx->shpool->mutex);
 }
@@ -500,20 +527,36 @@ static ngx_int_t
 ngx_http_jpulse_metrics_log_handler(ngx_http_request_t *r)
 {
     time_t                       sec;
-    ngx_uint_t                   status, class, bucket;
+    ngx_uint_t                   status, class, bucket, handler;
     ngx_time_t                  *tp;
     ngx_msec_int_t               ms;
+    ngx_http_jpulse_ctx_t       *ctx;
     ngx_http_jpulse_slot_t      *slot;
     ngx_http_jpulse_second_t    *second;
-    ngx_http_jpulse_loc_conf_t  *jlcf;
 
     slot = ngx_http_jpulse_metrics_slot;
 
     if (slot == NULL) {
-        return NGX_OK;
+        /* no slot yet: try again, once a second at most */
+
+        if (ngx_http_jpulse_metrics_ctx == NULL
+            || ngx_http_jpulse_metrics_last_claim == ngx_time())
+        {
+            return NGX_OK;
+        }
+
+        ngx_http_jpulse_metrics_last_claim = ngx_time();
+        ngx_http_jpulse_metrics_claim(r->connection->log);
+
+        slot = ngx_http_jpulse_metrics_slot;
+
+        if (slot == NULL) {
+            return NGX_OK;
+        }
     }
 
-    jlcf = ngx_http_get_module_loc_conf(r, ngx_http_jpulse_module);
+    ctx = ngx_http_get_module_ctx(r, ngx_http_jpulse_module);
+    handler = ctx ? ctx->handler : NGX_HTTP_JPULSE_HANDLER_OTHER;
 
     status = r->err_status ? r->err_status : r->headers_out.status;
     class = (status >= 100 && status < 600) ? status / 100 - 1 : 5;
@@ -530,7 +573,7 @@ ngx_http_jpulse_metrics_log_handler(ngx_http_request_t *r)
         }
     }
 
-    slot->counts.requests[jlcf->handler][class]++;
+    slot->counts.requests[handler][class]++;
     slot->counts.bytes_out += r->connection->sent;
     slot->counts.latency[bucket]++;
     slot->counts.latency_ms += ms;
@@ -571,6 +614,43 @@ ngx_http_jpulse_counts_add(ngx_http_jpulse_counts_t *to,
 }
 
 
+/*
+ * The upper bound (in microseconds) of the bucket that holds the given
+ * quantile of Redis command latencies; the last bound when it is beyond.
+ */
+
+uint64_t
+ngx_http_jpulse_metrics_redis_quantile(ngx_http_jpulse_counts_t *counts,
+    ngx_uint_t permille)
+{
+    uint64_t    total, seen, rank;
+    ngx_uint_t  b;
+
+    total = 0;
+
+    for (b = 0; b < NGX_HTTP_JPULSE_REDIS_BUCKETS; b++) {
+        total += counts->redis_latency[b];
+    }
+
+    if (total == 0) {
+        return 0;
+    }
+
+    rank = (total * permille + 999) / 1000;
+    seen = 0;
+
+    for (b = 0; b < NGX_HTTP_JPULSE_REDIS_BUCKETS - 1; b++) {
+        seen += counts->redis_latency[b];
+
+        if (seen >= rank) {
+            return ngx_http_jpulse_redis_bounds_us[b];
+        }
+    }
+
+    return ngx_http_jpulse_redis_bounds_us[NGX_HTTP_JPULSE_REDIS_BUCKETS - 2];
+}
+
+
 void
 ngx_http_jpulse_metrics_add_slot(ngx_http_jpulse_totals_t *t,
     ngx_http_jpulse_slot_t *slot, time_t now)
@@ -579,10 +659,6 @@ ngx_http_jpulse_metrics_add_slot(ngx_http_jpulse_totals_t *t,
     ngx_http_jpulse_second_t  *second;
 
     ngx_http_jpulse_counts_add(&t->counts, &slot->counts);
-
-    for (i = 0; i < NGX_HTTP_JPULSE_GAUGES; i++) {
-        t->gauges[i] += slot->gauges[i];
-    }
 
     /* the last minute: this second and the 59 before it */
 

@@ -20,6 +20,7 @@
 #define NGX_HTTP_JPULSE_STATUS_CLASSES   6      /* 1xx .. 5xx, other */
 #define NGX_HTTP_JPULSE_LATENCY_BUCKETS  12     /* 11 bounds and +Inf */
 #define NGX_HTTP_JPULSE_WINDOW           60     /* seconds of "per minute" */
+#define NGX_HTTP_JPULSE_REDIS_BUCKETS    13     /* 12 bounds and +Inf */
 
 
 /* counters that other concerns of the module add to */
@@ -58,6 +59,8 @@ typedef struct {
     uint64_t                    latency[NGX_HTTP_JPULSE_LATENCY_BUCKETS];
     uint64_t                    latency_ms;
     uint64_t                    counters[NGX_HTTP_JPULSE_COUNTERS];
+    uint64_t                    redis_latency[NGX_HTTP_JPULSE_REDIS_BUCKETS];
+    uint64_t                    redis_latency_us;
 } ngx_http_jpulse_counts_t;
 
 
@@ -82,6 +85,7 @@ typedef struct {
     ngx_uint_t                  reloads;
     ngx_uint_t                  resizes;
     ngx_uint_t                  claim_failures;
+    ngx_uint_t                  unslotted;      /* workers without a slot */
     u_char                     *slots;
 } ngx_http_jpulse_metrics_shm_t;
 
@@ -105,6 +109,7 @@ typedef struct {
 
 extern ngx_http_jpulse_slot_t  *ngx_http_jpulse_metrics_slot;
 extern ngx_uint_t               ngx_http_jpulse_latency_bounds_ms[];
+extern ngx_uint_t               ngx_http_jpulse_redis_bounds_us[];
 extern ngx_str_t                ngx_http_jpulse_handler_names[];
 extern ngx_str_t                ngx_http_jpulse_status_class_names[];
 extern ngx_str_t                ngx_http_jpulse_counter_names[];
@@ -116,6 +121,33 @@ ngx_http_jpulse_metrics_add(ngx_http_jpulse_counter_e counter, uint64_t n)
     if (ngx_http_jpulse_metrics_slot) {
         ngx_http_jpulse_metrics_slot->counts.counters[counter] += n;
     }
+}
+
+
+/* one Redis command answered (or failed) after usec microseconds */
+
+static ngx_inline void
+ngx_http_jpulse_metrics_redis(uint64_t usec, ngx_uint_t failed)
+{
+    ngx_uint_t               b;
+    ngx_http_jpulse_slot_t  *slot;
+
+    slot = ngx_http_jpulse_metrics_slot;
+
+    if (slot == NULL) {
+        return;
+    }
+
+    for (b = 0; b < NGX_HTTP_JPULSE_REDIS_BUCKETS - 1; b++) {
+        if (usec <= ngx_http_jpulse_redis_bounds_us[b]) {
+            break;
+        }
+    }
+
+    slot->counts.counters[NGX_HTTP_JPULSE_REDIS_COMMANDS]++;
+    slot->counts.counters[NGX_HTTP_JPULSE_REDIS_ERRORS] += failed ? 1 : 0;
+    slot->counts.redis_latency[b]++;
+    slot->counts.redis_latency_us += usec;
 }
 
 
@@ -138,6 +170,8 @@ void ngx_http_jpulse_metrics_exit_process(ngx_cycle_t *cycle);
 
 ngx_http_jpulse_slot_t *ngx_http_jpulse_metrics_slot_at(
     ngx_http_jpulse_metrics_shm_t *sh, ngx_uint_t i);
+uint64_t ngx_http_jpulse_metrics_redis_quantile(
+    ngx_http_jpulse_counts_t *counts, ngx_uint_t permille);
 void ngx_http_jpulse_metrics_add_slot(ngx_http_jpulse_totals_t *t,
     ngx_http_jpulse_slot_t *slot, time_t now);
 

@@ -31,6 +31,10 @@ ngx_http_jpulse_metrics_handler(ngx_http_request_t *r)
     ngx_http_jpulse_loc_conf_t  *jlcf;
     ngx_http_jpulse_snapshot_t   snap;
 
+    if (ngx_http_jpulse_serve(r, NGX_HTTP_JPULSE_HANDLER_METRICS) == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
     rc = ngx_http_jpulse_read_only(r);
     if (rc != NGX_DECLINED) {
         return rc;
@@ -65,7 +69,7 @@ static ngx_int_t
 ngx_http_jpulse_metrics_snapshot(ngx_http_request_t *r,
     ngx_http_jpulse_snapshot_t *snap)
 {
-    ngx_uint_t                      i;
+    ngx_uint_t                      i, g;
     ngx_core_conf_t                *ccf;
     ngx_http_jpulse_slot_t         *slot;
     ngx_http_jpulse_metrics_shm_t  *sh;
@@ -117,7 +121,8 @@ ngx_http_jpulse_metrics_snapshot(ngx_http_request_t *r,
     /*
      * No lock: each slot has one writer, and a count read a moment early
      * is still a count. A free slot keeps the history of the workers that
-     * owned it, so every slot adds to the totals.
+     * owned it, so every slot adds to the totals. (On 32-bit platforms a
+     * 64-bit count may be read torn while it is written: a one-off spike.)
      */
 
     for (i = 0; i < sh->nslots; i++) {
@@ -125,8 +130,16 @@ ngx_http_jpulse_metrics_snapshot(ngx_http_request_t *r,
 
         ngx_http_jpulse_metrics_add_slot(&snap->totals, slot, snap->now);
 
-        if (slot->pid == 0) {
+        /* a gone owner is not running; its gauges went with it */
+
+        if (slot->pid == 0
+            || (kill(slot->pid, 0) == -1 && ngx_errno == NGX_ESRCH))
+        {
             continue;
+        }
+
+        for (g = 0; g < NGX_HTTP_JPULSE_GAUGES; g++) {
+            snap->totals.gauges[g] += slot->gauges[g];
         }
 
         w = ngx_array_push(&snap->workers);

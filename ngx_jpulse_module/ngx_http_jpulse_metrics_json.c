@@ -15,6 +15,7 @@
 #include "ngx_http_jpulse_health.h"
 #include "ngx_http_jpulse_instance.h"
 #include "ngx_http_jpulse_metrics_display.h"
+#include "ngx_http_jpulse_redis.h"
 
 
 #define NGX_HTTP_JPULSE_MB  (1024 * 1024)
@@ -126,7 +127,9 @@ ngx_http_jpulse_json_instance(ngx_http_request_t *r,
     memory = ngx_max(snap->host.total_memory, 1);
 
     total = snap->totals.recent_requests;
-    rate = total ? snap->totals.recent_errors * 10000 / total : 0;
+    /* percent with two decimals, rounded like JavaScript's toFixed(2) */
+    rate = total ? (snap->totals.recent_errors * 10000 + total / 2) / total
+                 : 0;
 
     ngx_http_jpulse_out_printf(out,
         "{\"pid\":%P,\"pm2Id\":%d,\"port\":%ui,\"instanceName\":",
@@ -146,6 +149,7 @@ ngx_http_jpulse_json_instance(ngx_http_request_t *r,
         "\"cpu\":null,\"restarts\":0,"
         "\"jPulse\":{\"version\":\"" JP_VERSION "\","
         "\"release\":\"" JP_RELEASE "\"},"
+        "\"site\":{\"version\":null,\"release\":null},"
         "\"environment\":\"%V\",\"siteId\":\"%V\","
         "\"database\":{\"status\":\"%V\"},"
         "\"redis\":{\"status\":\"%V\"},"
@@ -228,7 +232,7 @@ static void
 ngx_http_jpulse_json_components(ngx_http_jpulse_snapshot_t *snap,
     ngx_http_jpulse_out_t *out)
 {
-    uint64_t                        count, by_class[6];
+    uint64_t                        count, commands, by_class[6];
     ngx_uint_t                      h, c;
     ngx_http_jpulse_counts_t       *counts;
     ngx_http_jpulse_metrics_shm_t  *sh;
@@ -255,7 +259,7 @@ ngx_http_jpulse_json_components(ngx_http_jpulse_snapshot_t *snap,
         snap->zone ? "ok" : "warning", snap->zone ? "true" : "false",
         count, by_class[0], by_class[1], by_class[2], by_class[3],
         by_class[4], counts->bytes_out, counts->latency_ms,
-        count ? counts->latency_ms / count : 0);
+        count ? (counts->latency_ms + count / 2) / count : 0);
 
     for (h = 0; h < NGX_HTTP_JPULSE_HANDLERS; h++) {
         ngx_http_jpulse_out_printf(out,
@@ -308,21 +312,45 @@ ngx_http_jpulse_json_components(ngx_http_jpulse_snapshot_t *snap,
         ngx_http_jpulse_out_printf(out, "}");
     }
 
+    if (ngx_http_jpulse_redis_configured()) {
+        commands = counts->counters[NGX_HTTP_JPULSE_REDIS_COMMANDS];
+
+        ngx_http_jpulse_out_printf(out,
+            ",\"redis\":{\"component\":\"Redis\",\"status\":\"%s\","
+            "\"initialized\":true,\"stats\":{\"connected\":%s,"
+            "\"commands\":%uL,\"errors\":%uL,\"reconnects\":%uL,"
+            "\"avgLatencyUs\":%uL,\"p99LatencyUs\":%uL},"
+            "\"meta\":{\"ttl\":0,\"category\":\"nginx\",\"fields\":{"
+            "\"commands\":{\"aggregate\":\"sum\"},"
+            "\"errors\":{\"aggregate\":\"sum\"},"
+            "\"reconnects\":{\"aggregate\":\"sum\"}}},",
+            ngx_http_jpulse_redis_ready() ? "ok" : "error",
+            ngx_http_jpulse_redis_ready() ? "true" : "false",
+            commands, counts->counters[NGX_HTTP_JPULSE_REDIS_ERRORS],
+            counts->counters[NGX_HTTP_JPULSE_REDIS_RECONNECTS],
+            commands ? (counts->redis_latency_us + commands / 2) / commands
+                     : 0,
+            ngx_http_jpulse_metrics_redis_quantile(counts, 990));
+        ngx_http_jpulse_out_timestamp(out);
+        ngx_http_jpulse_out_printf(out, "}");
+    }
+
     if (snap->zone) {
         sh = snap->zone->sh;
 
         ngx_http_jpulse_out_printf(out,
             ",\"metricsZone\":{\"component\":\"MetricsZone\","
             "\"status\":\"%s\",\"initialized\":true,\"stats\":{\"name\":",
-            sh->claim_failures ? "warning" : "ok");
+            sh->unslotted ? "warning" : "ok");
         ngx_http_jpulse_out_json_str(out, snap->zone->name.data,
                                      snap->zone->name.len);
         ngx_http_jpulse_out_printf(out,
             ",\"size\":%uz,\"slots\":%ui,\"slotsUsed\":%ui,"
-            "\"reloads\":%ui,\"resizes\":%ui,\"claimFailures\":%ui},"
+            "\"reloads\":%ui,\"resizes\":%ui,\"claimFailures\":%ui,"
+            "\"workersWithoutSlot\":%ui},"
             "\"meta\":{\"ttl\":0,\"category\":\"nginx\",\"fields\":{}},",
             snap->zone->size, sh->nslots, snap->workers.nelts,
-            sh->reloads, sh->resizes, sh->claim_failures);
+            sh->reloads, sh->resizes, sh->claim_failures, sh->unslotted);
         ngx_http_jpulse_out_timestamp(out);
         ngx_http_jpulse_out_printf(out, "}");
     }

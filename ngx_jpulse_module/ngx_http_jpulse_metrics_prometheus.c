@@ -23,6 +23,8 @@ static void ngx_http_jpulse_prom_requests(ngx_http_jpulse_snapshot_t *snap,
     ngx_http_jpulse_out_t *out);
 static void ngx_http_jpulse_prom_latency(ngx_http_jpulse_snapshot_t *snap,
     ngx_http_jpulse_out_t *out);
+static void ngx_http_jpulse_prom_redis(ngx_http_jpulse_snapshot_t *snap,
+    ngx_http_jpulse_out_t *out);
 static void ngx_http_jpulse_prom_counters(ngx_http_jpulse_snapshot_t *snap,
     ngx_http_jpulse_out_t *out);
 static void ngx_http_jpulse_prom_connections(
@@ -91,6 +93,7 @@ ngx_http_jpulse_metrics_prometheus(ngx_http_request_t *r,
         ngx_http_jpulse_prom_requests(snap, out);
         ngx_http_jpulse_prom_latency(snap, out);
         ngx_http_jpulse_prom_counters(snap, out);
+        ngx_http_jpulse_prom_redis(snap, out);
         ngx_http_jpulse_prom_zone(snap, out);
     }
 
@@ -155,6 +158,43 @@ ngx_http_jpulse_prom_latency(ngx_http_jpulse_snapshot_t *snap,
         "jpulse_http_request_duration_seconds_sum %uL.%03uL\n"
         "jpulse_http_request_duration_seconds_count %uL\n",
         cumulative, ms / 1000, ms % 1000, cumulative);
+}
+
+
+static void
+ngx_http_jpulse_prom_redis(ngx_http_jpulse_snapshot_t *snap,
+    ngx_http_jpulse_out_t *out)
+{
+    uint64_t                   cumulative, us;
+    ngx_uint_t                 b, bound;
+    ngx_http_jpulse_counts_t  *counts;
+
+    counts = &snap->totals.counts;
+
+    ngx_http_jpulse_prom_family(out,
+        "jpulse_redis_command_duration_seconds", "histogram",
+        "Time from sending a Redis command to its reply (or failure).");
+
+    cumulative = 0;
+
+    for (b = 0; b < NGX_HTTP_JPULSE_REDIS_BUCKETS - 1; b++) {
+        cumulative += counts->redis_latency[b];
+        bound = ngx_http_jpulse_redis_bounds_us[b];
+
+        ngx_http_jpulse_out_printf(out,
+            "jpulse_redis_command_duration_seconds_bucket"
+            "{le=\"%ui.%06ui\"} %uL\n",
+            bound / 1000000, bound % 1000000, cumulative);
+    }
+
+    cumulative += counts->redis_latency[b];
+    us = counts->redis_latency_us;
+
+    ngx_http_jpulse_out_printf(out,
+        "jpulse_redis_command_duration_seconds_bucket{le=\"+Inf\"} %uL\n"
+        "jpulse_redis_command_duration_seconds_sum %uL.%06uL\n"
+        "jpulse_redis_command_duration_seconds_count %uL\n",
+        cumulative, us / 1000000, us % 1000000, cumulative);
 }
 
 
@@ -254,4 +294,9 @@ ngx_http_jpulse_prom_zone(ngx_http_jpulse_snapshot_t *snap,
     ngx_http_jpulse_out_printf(out,
         "jpulse_metrics_zone_claim_failures_total %ui\n",
         sh->claim_failures);
+
+    ngx_http_jpulse_prom_family(out, "jpulse_metrics_zone_workers_without_slot",
+        "gauge", "Running workers whose requests are not counted.");
+    ngx_http_jpulse_out_printf(out,
+        "jpulse_metrics_zone_workers_without_slot %ui\n", sh->unslotted);
 }

@@ -5,6 +5,8 @@
  *   ngx_http_jpulse_metrics.c          jpulse_metrics_zone, counting
  *   ngx_http_jpulse_metrics_display.c  jpulse_metrics (JSON, Prometheus)
  *   ngx_http_jpulse_instance.c         who this nginx instance is
+ *   ngx_http_jpulse_redis.c            jpulse_redis, the Redis API
+ *   ngx_http_jpulse_redis_conn.c       one hiredis connection on nginx
  *   ngx_http_jpulse_out.c              JSON responses and envelopes
  */
 
@@ -16,6 +18,7 @@
 #include "ngx_http_jpulse_health.h"
 #include "ngx_http_jpulse_instance.h"
 #include "ngx_http_jpulse_metrics.h"
+#include "ngx_http_jpulse_redis.h"
 
 
 #define NGX_HTTP_JPULSE_SITE_ID_MAX  64
@@ -27,6 +30,7 @@ static void *ngx_http_jpulse_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_http_jpulse_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
 static ngx_int_t ngx_http_jpulse_postconfiguration(ngx_conf_t *cf);
+static ngx_int_t ngx_http_jpulse_init_module(ngx_cycle_t *cycle);
 static ngx_int_t ngx_http_jpulse_init_process(ngx_cycle_t *cycle);
 static void ngx_http_jpulse_exit_process(ngx_cycle_t *cycle);
 
@@ -48,6 +52,13 @@ static ngx_command_t  ngx_http_jpulse_commands[] = {
     { ngx_string("jpulse_mode"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_http_jpulse_mode,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("jpulse_redis"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
+      ngx_http_jpulse_redis,
       NGX_HTTP_MAIN_CONF_OFFSET,
       0,
       NULL },
@@ -98,7 +109,7 @@ ngx_module_t  ngx_http_jpulse_module = {
     ngx_http_jpulse_commands,              /* module directives */
     NGX_HTTP_MODULE,                       /* module type */
     NULL,                                  /* init master */
-    NULL,                                  /* init module */
+    ngx_http_jpulse_init_module,           /* init module */
     ngx_http_jpulse_init_process,          /* init process */
     NULL,                                  /* init thread */
     NULL,                                  /* exit thread */
@@ -143,6 +154,14 @@ ngx_http_jpulse_init_main_conf(ngx_conf_t *cf, void *conf)
         ngx_str_set(&jmcf->mode, "prod");
     }
 
+    jmcf->namespace.len = jmcf->site_id.len + 1 + jmcf->mode.len + 1;
+    jmcf->namespace.data = ngx_pnalloc(cf->pool, jmcf->namespace.len);
+    if (jmcf->namespace.data == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_sprintf(jmcf->namespace.data, "%V:%V:", &jmcf->site_id, &jmcf->mode);
+
     return NGX_CONF_OK;
 }
 
@@ -161,9 +180,10 @@ ngx_http_jpulse_create_loc_conf(ngx_conf_t *cf)
      * set by ngx_pcalloc():
      *
      *     jlcf->handler = NGX_HTTP_JPULSE_HANDLER_OTHER;
-     *     jlcf->health_mode = NGX_HTTP_JPULSE_HEALTH_BY_URI;
-     *     jlcf->metrics_format = NGX_HTTP_JPULSE_METRICS_JSON;
      */
+
+    jlcf->health_mode = NGX_CONF_UNSET_UINT;
+    jlcf->metrics_format = NGX_CONF_UNSET_UINT;
 
     return jlcf;
 }
@@ -172,13 +192,78 @@ ngx_http_jpulse_create_loc_conf(ngx_conf_t *cf)
 static char *
 ngx_http_jpulse_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 {
+    ngx_http_jpulse_loc_conf_t *prev = parent;
+    ngx_http_jpulse_loc_conf_t *conf = child;
+
     /*
-     * Nothing is inherited: like every content handler, jpulse_health and
-     * jpulse_metrics belong to the location they are written in, and so do
-     * the settings that go with them.
+     * An "if" block inside a location keeps that location's content
+     * handler but gets a configuration of its own: it must see the
+     * handler's settings.
      */
 
+    ngx_conf_merge_uint_value(conf->health_mode, prev->health_mode,
+                              NGX_HTTP_JPULSE_HEALTH_BY_URI);
+    ngx_conf_merge_uint_value(conf->metrics_format, prev->metrics_format,
+                              NGX_HTTP_JPULSE_METRICS_JSON);
+
     return NGX_CONF_OK;
+}
+
+
+static const char  *ngx_http_jpulse_handler_directives[] = {
+    NULL,
+    "jpulse_health",
+    "jpulse_metrics"
+};
+
+
+char *
+ngx_http_jpulse_set_handler(ngx_conf_t *cf, ngx_command_t *cmd,
+    ngx_http_jpulse_loc_conf_t *jlcf, ngx_http_jpulse_handler_e handler,
+    ngx_http_handler_pt pt)
+{
+    ngx_http_core_loc_conf_t  *clcf;
+
+    if (jlcf->handler == handler) {
+        return "is duplicate";
+    }
+
+    if (jlcf->handler != NGX_HTTP_JPULSE_HANDLER_OTHER) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%V\" conflicts with \"%s\" in this location",
+                           &cmd->name,
+                           ngx_http_jpulse_handler_directives[jlcf->handler]);
+        return NGX_CONF_ERROR;
+    }
+
+    jlcf->handler = handler;
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+    clcf->handler = pt;
+
+    return NGX_CONF_OK;
+}
+
+
+ngx_http_jpulse_ctx_t *
+ngx_http_jpulse_serve(ngx_http_request_t *r, ngx_http_jpulse_handler_e handler)
+{
+    ngx_http_jpulse_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_jpulse_module);
+
+    if (ctx == NULL) {
+        ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_jpulse_ctx_t));
+        if (ctx == NULL) {
+            return NULL;
+        }
+
+        ngx_http_set_ctx(r, ctx, ngx_http_jpulse_module);
+    }
+
+    ctx->handler = handler;
+
+    return ctx;
 }
 
 
@@ -186,6 +271,15 @@ static ngx_int_t
 ngx_http_jpulse_postconfiguration(ngx_conf_t *cf)
 {
     return ngx_http_jpulse_metrics_postconfiguration(cf);
+}
+
+
+static ngx_int_t
+ngx_http_jpulse_init_module(ngx_cycle_t *cycle)
+{
+    ngx_http_jpulse_instance_start(cycle);
+
+    return NGX_OK;
 }
 
 
@@ -201,13 +295,18 @@ ngx_http_jpulse_init_process(ngx_cycle_t *cycle)
 
     ngx_http_jpulse_instance_init(cycle);
 
-    return ngx_http_jpulse_metrics_init_process(cycle);
+    if (ngx_http_jpulse_metrics_init_process(cycle) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    return ngx_http_jpulse_redis_init_process(cycle);
 }
 
 
 static void
 ngx_http_jpulse_exit_process(ngx_cycle_t *cycle)
 {
+    ngx_http_jpulse_redis_exit_process(cycle);
     ngx_http_jpulse_metrics_exit_process(cycle);
 }
 

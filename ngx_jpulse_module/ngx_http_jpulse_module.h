@@ -35,22 +35,43 @@ typedef enum {
 } ngx_http_jpulse_metrics_format_e;
 
 
+struct ngx_http_jpulse_redis_conf_s;
+
+
 typedef struct {
     ngx_str_t                   site_id;
     ngx_str_t                   mode;
+    ngx_str_t                   namespace;      /* "<siteId>:<mode>:" */
+    struct ngx_http_jpulse_redis_conf_s  *redis;  /* NULL: single host */
     ngx_shm_zone_t             *metrics_zone;
     ngx_flag_t                  metrics_used;   /* some jpulse_metrics */
 } ngx_http_jpulse_main_conf_t;
 
 
 typedef struct {
-    ngx_uint_t                  handler;
+    ngx_uint_t                  handler;        /* set here, not inherited */
     ngx_uint_t                  health_mode;
     ngx_uint_t                  metrics_format;
 } ngx_http_jpulse_loc_conf_t;
 
 
+/* per request, created by the module's content handlers */
+typedef struct {
+    ngx_uint_t                  handler;        /* for the request metrics */
+} ngx_http_jpulse_ctx_t;
+
+
 extern ngx_module_t  ngx_http_jpulse_module;
+
+
+/* makes pt the location's content handler, refusing a second one */
+char *ngx_http_jpulse_set_handler(ngx_conf_t *cf, ngx_command_t *cmd,
+    ngx_http_jpulse_loc_conf_t *jlcf, ngx_http_jpulse_handler_e handler,
+    ngx_http_handler_pt pt);
+
+/* records which of our handlers serves r; NULL when out of memory */
+ngx_http_jpulse_ctx_t *ngx_http_jpulse_serve(ngx_http_request_t *r,
+    ngx_http_jpulse_handler_e handler);
 
 
 #endif /* NGX_HTTP_JPULSE_MODULE_H */

@@ -1,6 +1,7 @@
 #include <ngx_config.h>
 #include <ngx_core.h>
 #include <ngx_http.h>
+#include <nginx.h>
 
 #include "jp_json.h"
 #include "jp_time.h"
@@ -83,6 +84,12 @@ ngx_http_jpulse_out_printf(ngx_http_jpulse_out_t *out, const char *fmt, ...)
     p = ngx_vslprintf(out->buf->last, out->buf->end, fmt, args);
     va_end(args);
 
+    if (p == out->buf->end) {
+        /* cut short: a piece longer than promised would corrupt the body */
+        out->failed = 1;
+        return;
+    }
+
     out->size += p - out->buf->last;
     out->buf->last = p;
 }
@@ -141,14 +148,14 @@ ngx_http_jpulse_out_timestamp(ngx_http_jpulse_out_t *out)
 
 /* key and value are literals: they outlive the request */
 
-static ngx_int_t
+static ngx_table_elt_t *
 ngx_http_jpulse_add_header(ngx_http_request_t *r, char *key, char *value)
 {
     ngx_table_elt_t  *h;
 
     h = ngx_list_push(&r->headers_out.headers);
     if (h == NULL) {
-        return NGX_ERROR;
+        return NULL;
     }
 
     h->hash = 1;
@@ -156,6 +163,50 @@ ngx_http_jpulse_add_header(ngx_http_request_t *r, char *key, char *value)
     h->key.len = ngx_strlen(key);
     h->value.data = (u_char *) value;
     h->value.len = ngx_strlen(value);
+#if (nginx_version >= 1023000)
+    h->next = NULL;
+#endif
+
+    return h;
+}
+
+
+/*
+ * Cache-Control where nginx keeps it, so that "expires" in the same
+ * location replaces it instead of adding a contradicting second one.
+ */
+
+static ngx_int_t
+ngx_http_jpulse_no_store(ngx_http_request_t *r)
+{
+    ngx_table_elt_t   *h;
+#if (nginx_version < 1023000)
+    ngx_table_elt_t  **ccp;
+#endif
+
+    h = ngx_http_jpulse_add_header(r, "Cache-Control", "no-store");
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+#if (nginx_version >= 1023000)
+    r->headers_out.cache_control = h;
+#else
+    if (r->headers_out.cache_control.elts == NULL
+        && ngx_array_init(&r->headers_out.cache_control, r->pool, 1,
+                          sizeof(ngx_table_elt_t *))
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    ccp = ngx_array_push(&r->headers_out.cache_control);
+    if (ccp == NULL) {
+        return NGX_ERROR;
+    }
+
+    *ccp = h;
+#endif
 
     return NGX_OK;
 }
@@ -203,7 +254,8 @@ ngx_int_t
 ngx_http_jpulse_out_send(ngx_http_request_t *r, ngx_http_jpulse_out_t *out,
     ngx_uint_t status, ngx_str_t *content_type)
 {
-    ngx_int_t  rc;
+    u_char     *p;
+    ngx_int_t   rc;
 
     if (out->failed) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -221,15 +273,19 @@ ngx_http_jpulse_out_send(ngx_http_request_t *r, ngx_http_jpulse_out_t *out,
     r->headers_out.status = status;
     r->headers_out.content_type = content_type ? *content_type
                                                : ngx_http_jpulse_json_type;
-    r->headers_out.content_type_len = r->headers_out.content_type.len;
+    /* the MIME type alone: gzip_types and the like look it up by this */
+    p = ngx_strlchr(r->headers_out.content_type.data,
+                    r->headers_out.content_type.data
+                    + r->headers_out.content_type.len, ';');
+    r->headers_out.content_type_len = p ? (size_t) (p - r->headers_out
+                                                        .content_type.data)
+                                        : r->headers_out.content_type.len;
     r->headers_out.content_type_lowcase = NULL;
     r->headers_out.content_length_n = out->size;
 
     /* monitoring answers are live values: no cache may keep them */
 
-    if (ngx_http_jpulse_add_header(r, "Cache-Control", "no-store")
-        != NGX_OK)
-    {
+    if (ngx_http_jpulse_no_store(r) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
@@ -284,7 +340,7 @@ ngx_http_jpulse_read_only(ngx_http_request_t *r)
         return NGX_DECLINED;
     }
 
-    if (ngx_http_jpulse_add_header(r, "Allow", "GET, HEAD") != NGX_OK) {
+    if (ngx_http_jpulse_add_header(r, "Allow", "GET, HEAD") == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 

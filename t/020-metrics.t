@@ -6,7 +6,7 @@ use Test::Nginx::Socket;
 
 repeat_each(1);
 
-plan tests => repeat_each() * (blocks() * 3 + 25);
+plan tests => repeat_each() * (blocks() * 3 + 45);
 
 
 no_shuffle();
@@ -193,5 +193,71 @@ JPulseTest::json_pick(qw(data.statistics.components.connections.stats.active
 --- response_body
 data.statistics.components.connections.stats.active=1
 data.statistics.components.connections.stats.writing=1
+--- no_error_log
+[error]
+
+
+
+=== TEST 8: inside an "if" the location's format and label still hold
+--- http_config
+    jpulse_metrics_zone jpulse 1m;
+--- config
+    location = /p {
+        if ($arg_x) {
+            set $y 1;
+        }
+        jpulse_metrics prometheus;
+    }
+--- request eval
+["GET /p?x=1", "GET /p?x=1"]
+--- response_headers eval
+["Content-Type: text/plain; version=0.0.4; charset=utf-8",
+ "Content-Type: text/plain; version=0.0.4; charset=utf-8"]
+--- response_body_like eval
+["jpulse_info", qr/\njpulse_http_requests_total\{handler="metrics",code="2xx"\} 1\n/]
+--- no_error_log
+[error]
+
+
+
+=== TEST 9: gzip compresses the answers (gzip_types sees the MIME type)
+--- http_config
+    jpulse_metrics_zone jpulse 1m;
+    gzip on;
+    gzip_min_length 1;
+    gzip_types application/json text/plain;
+--- config
+    location = /m { jpulse_metrics; }
+    location = /p { jpulse_metrics prometheus; }
+--- more_headers
+Accept-Encoding: gzip
+--- request eval
+["GET /m", "GET /p"]
+--- response_headers eval
+["Content-Encoding: gzip", "Content-Encoding: gzip"]
+--- response_body_like eval
+[qr/^\x1f\x8b/, qr/^\x1f\x8b/]
+--- no_error_log
+[error]
+
+
+
+=== TEST 10: the error rate is rounded like toFixed(2)
+--- http_config
+    jpulse_metrics_zone jpulse 1m;
+--- config
+    location = /ok { return 200; }
+    location = /fail { return 500; }
+    location = /m { jpulse_metrics; }
+--- request eval
+["GET /ok", "GET /ok", "GET /ok", "GET /ok", "GET /ok", "GET /fail",
+ "GET /m"]
+--- error_code eval
+[200, 200, 200, 200, 200, 500, 200]
+--- response_body_filters eval
+[(undef) x 6,
+ JPulseTest::json_pick(qw(data.servers.0.instances.0.metrics.errorRate))]
+--- response_body_like eval
+[("") x 5, "500", qr/\Adata.servers.0.instances.0.metrics.errorRate=16.67\n\z/]
 --- no_error_log
 [error]

@@ -109,3 +109,32 @@ GET /p
 (?m)^jpulse_http_requests_total\{handler="metrics",code="2xx"\} 3$
 --- no_error_log
 [error]
+
+
+
+=== TEST 5: a worker killed with SIGKILL: its slot is taken back
+--- http_config
+    jpulse_metrics_zone jpulse 2m;
+--- config
+    location = /ok { return 200 "ok"; }
+    location = /m { jpulse_metrics; }
+    location = /p { jpulse_metrics prometheus; }
+--- pre_request
+my $master = do { local (@ARGV, $/) = ("$Test::Nginx::Socket::PidFile"); <> };
+chomp $master;
+my @workers = grep { (split ' ', do { local (@ARGV, $/) = ("/proc/$_/stat"); <> })[3] == $master }
+              map { m{/proc/(\d+)/stat} ? $1 : () } glob '/proc/[0-9]*/stat';
+kill 'KILL', $workers[0];
+Time::HiRes::sleep(1);      # the master starts another worker
+--- request
+GET /m
+--- response_body_filters eval
+JPulseTest::json_pick(qw(data.statistics.runningProcesses
+    data.statistics.components.metricsZone.stats.slotsUsed
+    data.statistics.components.http.stats.requests))
+--- response_body
+data.statistics.runningProcesses=2
+data.statistics.components.metricsZone.stats.slotsUsed=2
+data.statistics.components.http.stats.requests=24
+--- error_log
+exited on signal 9

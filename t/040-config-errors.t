@@ -95,7 +95,7 @@ qr/jpulse_metrics_zone "jpulse" is too small: 4k, at least \d+k is needed/
     location = /x { jpulse_health; jpulse_metrics; }
 --- must_die
 --- error_log
-"jpulse_metrics" directive is duplicate
+"jpulse_metrics" conflicts with "jpulse_health" in this location
 
 
 
@@ -108,7 +108,76 @@ qr/jpulse_metrics_zone "jpulse" is too small: 4k, at least \d+k is needed/
 
 
 
-=== TEST 11: jpulse_metrics without a zone is allowed, with a warning
+=== TEST 11: the same handler twice
+--- config
+    location = /x { jpulse_health; jpulse_health ready; }
+--- must_die
+--- error_log
+"jpulse_health" directive is duplicate
+
+
+
+=== TEST 12: jpulse_redis: a bad address
+--- http_config
+    jpulse_redis 127.0.0.1:99999;
+--- config
+--- must_die
+--- error_log
+invalid jpulse_redis address "127.0.0.1:99999": invalid port
+
+
+
+=== TEST 13: jpulse_redis: an unknown parameter
+--- http_config
+    jpulse_redis 127.0.0.1 timeout=1s;
+--- config
+--- must_die
+--- error_log
+invalid jpulse_redis parameter "timeout=1s"
+
+
+
+=== TEST 14: jpulse_redis: a timeout that is not a time
+--- http_config
+    jpulse_redis 127.0.0.1 command_timeout=soon;
+--- config
+--- must_die
+--- error_log
+invalid jpulse_redis parameter "command_timeout=soon"
+
+
+
+=== TEST 15: jpulse_redis: password and password_file together
+--- http_config
+    jpulse_redis 127.0.0.1 password=a password_file=/etc/hostname;
+--- config
+--- must_die
+--- error_log
+jpulse_redis takes "password=" or "password_file=", not both
+
+
+
+=== TEST 16: jpulse_redis: a password file that cannot be read
+--- http_config
+    jpulse_redis 127.0.0.1 password_file=/nonexistent/redis.pass;
+--- config
+--- must_die
+--- error_log
+jpulse_redis: cannot open password_file "/nonexistent/redis.pass"
+
+
+
+=== TEST 17: jpulse_redis: a host that does not resolve
+--- http_config
+    jpulse_redis no-such-host.invalid:6379;
+--- config
+--- must_die
+--- error_log eval
+qr/invalid jpulse_redis address "no-such-host.invalid:6379": host not found|host not found in "no-such-host.invalid:6379"/
+
+
+
+=== TEST 18: jpulse_metrics without a zone is allowed, with a warning
 --- config
     location = /m { jpulse_metrics; }
 --- request

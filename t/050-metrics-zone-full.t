@@ -19,7 +19,7 @@ run_tests();
 
 __DATA__
 
-=== TEST 1: 24 workers, 21 slots
+=== TEST 1: 24 workers, 19 slots
 --- http_config
     jpulse_metrics_zone jpulse 32k;
 --- config
@@ -31,14 +31,16 @@ JPulseTest::json_pick(qw(success
     data.statistics.components.metricsZone.status
     data.statistics.components.metricsZone.stats.slots
     data.statistics.components.metricsZone.stats.slotsUsed
-    data.statistics.components.metricsZone.stats.claimFailures))
+    data.statistics.components.metricsZone.stats.claimFailures
+    data.statistics.components.metricsZone.stats.workersWithoutSlot))
 --- response_body
 success=true
 data.statistics.components.metricsZone.status=warning
-data.statistics.components.metricsZone.stats.slots=21
-data.statistics.components.metricsZone.stats.slotsUsed=21
-data.statistics.components.metricsZone.stats.claimFailures=3
+data.statistics.components.metricsZone.stats.slots=19
+data.statistics.components.metricsZone.stats.slotsUsed=19
+data.statistics.components.metricsZone.stats.claimFailures=5
+data.statistics.components.metricsZone.stats.workersWithoutSlot=5
 --- error_log
-jpulse_metrics_zone "jpulse" has no free worker slot (21 slots): requests of this worker are not counted, make the zone bigger
+jpulse_metrics_zone "jpulse" has no free worker slot (19 slots): requests of this worker are not counted until one is freed, make the zone bigger
 --- no_error_log
 [crit]

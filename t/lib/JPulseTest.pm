@@ -10,9 +10,15 @@ use warnings;
 
 use Exporter 'import';
 use File::Temp ();
+use IO::Socket::INET ();
 use JSON::PP ();
+use POSIX ();
+use Time::HiRes ();
 
-our @EXPORT_OK = qw(json_pick promtool_check);
+our @EXPORT_OK = qw(json_pick promtool_check redis_start redis_stop
+                    redis_cli);
+
+my @Started;
 
 
 # json_pick('data.a', 'data.list.0.b', ...) returns a filter that decodes
@@ -76,6 +82,84 @@ sub promtool_check {
     my $out = `promtool check metrics < $tmp 2>&1`;
 
     return $? == 0 ? "promtool: ok\n" : "promtool failed:\n$out";
+}
+
+
+# A private redis-server for suites that stop, restart or configure it
+# (the shared one of t/run must stay up). redis_start(port => P,
+# requirepass => S, unixsocket => 1) returns a handle; redis_stop($r) kills
+# it (SIGKILL: the point is to vanish without a goodbye); redis_start($r)
+# again brings it back on the same port and socket.
+sub redis_start {
+    my ($r, %opt) = ref $_[0] ? @_ : (undef, @_);
+
+    $r //= { %opt };
+    $r->{dir} //= File::Temp::tempdir('jpulse-redis-XXXXXX', TMPDIR => 1,
+                                      CLEANUP => 1);
+    $r->{port} //= _free_port();
+    $r->{socket} //= "$r->{dir}/redis.sock" if $r->{unixsocket};
+
+    my @args = ('--bind', '127.0.0.1', '--port', $r->{port}, '--save', '',
+                '--appendonly', 'no', '--dir', $r->{dir},
+                '--logfile', "$r->{dir}/redis.log");
+    push @args, '--requirepass', $r->{requirepass} if $r->{requirepass};
+    push @args, '--unixsocket', $r->{socket}, '--unixsocketperm', '777'
+        if $r->{socket};
+
+    my $pid = fork // die "fork: $!";
+    if ($pid == 0) {
+        open STDOUT, '>', '/dev/null';
+        exec 'redis-server', @args or POSIX::_exit(127);
+    }
+    $r->{pid} = $pid;
+    push @Started, $r;
+
+    for (1 .. 100) {
+        return $r if redis_cli($r, 'PING') =~ /PONG|NOAUTH/;
+        Time::HiRes::sleep(0.05);
+    }
+    die "redis-server on port $r->{port} did not start\n";
+}
+
+sub redis_stop {
+    my ($r) = @_;
+
+    return unless $r->{pid};
+    kill 'KILL', $r->{pid};
+    waitpid $r->{pid}, 0;
+    delete $r->{pid};
+}
+
+# redis-cli against the private server: the output, as one string.
+sub redis_cli {
+    my ($r, @cmd) = @_;
+
+    my @auth = $r->{requirepass} ? ('--no-auth-warning', '-a',
+                                    $r->{requirepass}) : ();
+    # "Could not connect" while it starts is expected: keep it quiet
+    open my $saved, '>&', \*STDERR or die "dup: $!";
+    open STDERR, '>', '/dev/null' or die "/dev/null: $!";
+    my $ok = open my $fh, '-|', 'redis-cli', '-p', $r->{port}, @auth, @cmd;
+    open STDERR, '>&', $saved or die "dup: $!";
+    die "redis-cli: $!" unless $ok;
+
+    local $/;
+    my $out = <$fh> // '';
+    close $fh;
+    return $out;
+}
+
+sub _free_port {
+    my $s = IO::Socket::INET->new(Listen => 1, LocalAddr => '127.0.0.1',
+                                  LocalPort => 0) or die "no free port: $!";
+    return $s->sockport;
+}
+
+
+END {
+    # never leave a private redis-server behind
+    local $?;
+    redis_stop($_) for @Started;
 }
 
 

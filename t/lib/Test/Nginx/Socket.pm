@@ -81,6 +81,7 @@ my $Sleep = defined $ENV{TEST_NGINX_SLEEP} ? $ENV{TEST_NGINX_SLEEP} : 0.02;
 
 # Valgrind makes nginx start, serve and exit many times slower.
 my $StartTimeout = $UseValgrind ? 60 : 10;
+my $NginxLogStart = 0;      # error.log offset where the running nginx began
 my $StopTimeout  = $UseValgrind ? 60 : 10;
 
 # How long to keep re-reading error.log for "--- error_log" patterns that
@@ -217,8 +218,12 @@ sub _run_round {
 
     # Later rounds reuse the nginx of the first one, unless it went away or
     # did not take this block's config. must_die blocks try every time.
+    # With TEST_NGINX_FORCE_RESTART_ON_TEST=0, a block whose config is the
+    # one nginx already runs keeps that nginx too (state it built up, such
+    # as connections to a backend, carries over to the block).
     my $fresh = $round == 1 || !_nginx_running() || $state->{start_failed}
              || defined $block->must_die;
+    $fresh = 0 if $fresh && $round == 1 && _can_keep_nginx($block);
 
     # Stop before remembering the log position, so the old nginx's shutdown
     # lines do not count as this block's.
@@ -232,6 +237,10 @@ sub _run_round {
         $state->{startup_stderr} = $stderr;
         $state->{startup_log} = $stderr . _read_log_since($start_pos);
     }
+    $state->{nginx_log_start} = $start_pos if $fresh;
+    $state->{nginx_log_start} //= $NginxLogStart;
+    $NginxLogStart = $state->{nginx_log_start};
+
     my $log_pos = _log_size();
     my $startup_log = $state->{startup_log};
 
@@ -245,6 +254,9 @@ sub _run_round {
         return $start_pos;
     }
 
+    _wait_for_log($block, $label, $state) if defined $block->wait_for_log;
+    _pre_request($block, $label) if defined $block->pre_request;
+
     my @responses = _send_requests($block);
 
     if (defined $block->wait) {
@@ -256,6 +268,72 @@ sub _run_round {
     _check_error_log($block, $label, $log_pos, $startup_log);
     _warn_about_crashes($label, $log_pos);
     return $fresh ? $start_pos : $log_pos;
+}
+
+# The nginx of the previous block may serve this one as it is.
+sub _can_keep_nginx {
+    my ($block) = @_;
+
+    my $force = $ENV{TEST_NGINX_FORCE_RESTART_ON_TEST} // 1;
+
+    return 0 if $force || !_nginx_running() || defined $block->must_die;
+    return 0 if $UseValgrind;
+
+    # the first line names the block: compare the rest
+    my ($running, $wanted) = map { s/\A# Generated [^\n]*\n//r }
+                             _slurp($ConfFile), _nginx_conf($block);
+    return $running eq $wanted;
+}
+
+# "--- wait_for_log": one pattern per line (or an eval'd array of strings
+# and qr//). Before sending requests, wait until every pattern has appeared
+# in what the running nginx logged since it started, for instance until a
+# backend connection the module opens at start-up is ready. Project
+# extension: upstream Test::Nginx ignores the section.
+sub _wait_for_log {
+    my ($block, $label, $state) = @_;
+
+    my @patterns = _patterns($block->wait_for_log);
+    my $timeout = $ENV{TEST_NGINX_WAIT_FOR_LOG_TIMEOUT} || 5;
+    my $deadline = Time::HiRes::time() + $timeout;
+
+    while (1) {
+        my $log = ($state->{startup_stderr} // '')
+                . _read_log_since($state->{nginx_log_start});
+        my @missing = grep { !_log_has($log, $_) } @patterns;
+        return unless @missing;
+
+        if (Time::HiRes::time() >= $deadline) {
+            $TB->diag("$label: --- wait_for_log: after ${timeout}s the log "
+                      . "still lacks: " . join(', ', map {"'$_'"} @missing));
+            return;
+        }
+        Time::HiRes::sleep($Sleep);
+    }
+}
+
+sub _patterns {
+    my ($spec) = @_;
+    return @$spec if ref $spec eq 'ARRAY';
+    return grep { length } split /\n/, $spec;
+}
+
+sub _log_has {
+    my ($log, $pattern) = @_;
+    return ref $pattern eq 'Regexp' ? $log =~ $pattern
+                                    : index($log, $pattern) >= 0;
+}
+
+# "--- pre_request": Perl code run after nginx is up (and after
+# wait_for_log), right before the requests: to stop or start a backend, to
+# sleep, and so on. It runs in package main; a die fails loudly. Project
+# extension, like wait_for_log.
+sub _pre_request {
+    my ($block, $label) = @_;
+
+    my $code = $block->pre_request;
+    my $ok = eval "package main; no strict; $code; 1";
+    $TB->diag("$label: --- pre_request died: $@") unless $ok;
 }
 
 sub _check_must_die {

@@ -1,0 +1,838 @@
+/*
+ * jpulse_redis: configuration, the two connections of each worker, and
+ * the API the other concerns use (commands, request-bound commands,
+ * broadcast messages, resync).
+ *
+ * The pub/sub connection PSUBSCRIBEs "<ns>bc:*" (jPulse's broadcast
+ * channels) and SUBSCRIBEs a private keepalive channel, to which the
+ * command connection PUBLISHes every ping_interval: a keepalive that does
+ * not come back within command_timeout means the subscription is dead even
+ * if TCP says otherwise, and the connection is recycled. Every
+ * (re)subscription signals "resync": messages may have been lost.
+ */
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_jpulse_module.h"
+#include "ngx_http_jpulse_health.h"
+#include "ngx_http_jpulse_instance.h"
+#include "ngx_http_jpulse_redis.h"
+#include "ngx_http_jpulse_redis_conn.h"
+
+
+#define NGX_HTTP_JPULSE_REDIS_HANDLERS   16
+#define NGX_HTTP_JPULSE_REDIS_PASSWORD_MAX  1024
+
+
+typedef struct {
+    ngx_str_t                           prefix;
+    ngx_http_jpulse_redis_message_pt    handler;
+    void                               *data;
+} ngx_http_jpulse_redis_listener_t;
+
+
+typedef struct {
+    ngx_http_jpulse_redis_resync_pt     handler;
+    void                               *data;
+} ngx_http_jpulse_redis_resync_t;
+
+
+typedef struct {
+    ngx_http_request_t                 *request;     /* NULL once gone */
+    ngx_pool_cleanup_t                 *cleanup;
+    ngx_http_jpulse_redis_request_pt    handler;
+    void                               *data;
+} ngx_http_jpulse_redis_binding_t;
+
+
+static char *ngx_http_jpulse_redis_read_password(ngx_conf_t *cf,
+    ngx_str_t *file, ngx_str_t *password);
+static ngx_int_t ngx_http_jpulse_redis_parse_msec(ngx_conf_t *cf,
+    ngx_str_t *value, size_t skip, ngx_msec_t *msec, ngx_uint_t zero_ok);
+static ngx_int_t ngx_http_jpulse_redis_start_commands(
+    ngx_http_jpulse_redis_conn_t *rc);
+static ngx_int_t ngx_http_jpulse_redis_start_subscriber(
+    ngx_http_jpulse_redis_conn_t *rc);
+static void ngx_http_jpulse_redis_first_pong(redisReply *reply, void *data);
+static void ngx_http_jpulse_redis_keepalive(ngx_event_t *ev);
+static void ngx_http_jpulse_redis_keepalive_published(redisReply *reply,
+    void *data);
+static void ngx_http_jpulse_redis_subscription(redisAsyncContext *ac,
+    void *r, void *privdata);
+static void ngx_http_jpulse_redis_dispatch(redisReply *channel,
+    redisReply *message);
+static ngx_http_jpulse_dep_state_e ngx_http_jpulse_redis_state(void);
+static void ngx_http_jpulse_redis_request_cleanup(void *data);
+static void ngx_http_jpulse_redis_request_reply(redisReply *reply,
+    void *data);
+
+
+static ngx_http_jpulse_redis_conf_t   *ngx_http_jpulse_redis_conf;
+static ngx_http_jpulse_redis_conn_t    ngx_http_jpulse_redis_commands;
+static ngx_http_jpulse_redis_conn_t    ngx_http_jpulse_redis_subscriber;
+
+static ngx_str_t  ngx_http_jpulse_redis_pattern;       /* <ns>bc:* */
+static ngx_str_t  ngx_http_jpulse_redis_ping_channel;
+
+static ngx_http_jpulse_redis_listener_t
+    ngx_http_jpulse_redis_listeners[NGX_HTTP_JPULSE_REDIS_HANDLERS];
+static ngx_uint_t  ngx_http_jpulse_redis_nlisteners;
+
+static ngx_http_jpulse_redis_resync_t
+    ngx_http_jpulse_redis_resyncs[NGX_HTTP_JPULSE_REDIS_HANDLERS];
+static ngx_uint_t  ngx_http_jpulse_redis_nresyncs;
+
+
+/*
+ * jpulse_redis host[:port] | unix:/path [db=N] [password=P |
+ *     password_file=F] [connect_timeout=T] [command_timeout=T]
+ *     [ping_interval=T];
+ */
+
+char *
+ngx_http_jpulse_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_jpulse_main_conf_t *jmcf = conf;
+
+    u_char                        *p;
+    size_t                         len;
+    ngx_int_t                      n;
+    ngx_str_t                     *value, file, s;
+    ngx_url_t                      u;
+    ngx_uint_t                     i;
+    ngx_http_jpulse_redis_conf_t  *rcf;
+    u_char                         text[NGX_SOCKADDR_STRLEN];
+
+    if (jmcf->redis) {
+        return "is duplicate";
+    }
+
+    rcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_jpulse_redis_conf_t));
+    if (rcf == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    rcf->connect_timeout = 1000;
+    rcf->command_timeout = 1000;
+    rcf->ping_interval = 10000;
+
+    value = cf->args->elts;
+    rcf->name = value[1];
+
+    if (value[1].len > 5 && ngx_strncmp(value[1].data, "unix:", 5) == 0) {
+        /* the token is NUL-terminated, so is its tail */
+        rcf->unix_path.data = value[1].data + 5;
+        rcf->unix_path.len = value[1].len - 5;
+
+    } else {
+        ngx_memzero(&u, sizeof(ngx_url_t));
+
+        u.url = value[1];
+        u.default_port = 6379;
+
+        if (ngx_parse_url(cf->pool, &u) != NGX_OK || u.naddrs == 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid jpulse_redis address \"%V\": %s",
+                               &value[1], u.err ? u.err : "host not found");
+            return NGX_CONF_ERROR;
+        }
+
+        if (u.no_port == 0 && u.port == 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid jpulse_redis port in \"%V\"",
+                               &value[1]);
+            return NGX_CONF_ERROR;
+        }
+
+        /* resolved now: hiredis would resolve names with blocking DNS */
+
+        len = ngx_sock_ntop(u.addrs[0].sockaddr, u.addrs[0].socklen, text,
+                            NGX_SOCKADDR_STRLEN, 0);
+
+        rcf->host.data = ngx_pnalloc(cf->pool, len + 1);
+        if (rcf->host.data == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        *ngx_cpymem(rcf->host.data, text, len) = '\0';
+        rcf->host.len = len;
+        rcf->port = ngx_inet_get_port(u.addrs[0].sockaddr);
+    }
+
+    ngx_str_null(&file);
+
+    for (i = 2; i < cf->args->nelts; i++) {
+        p = value[i].data;
+
+        if (ngx_strncmp(p, "db=", 3) == 0) {
+            n = ngx_atoi(p + 3, value[i].len - 3);
+            if (n == NGX_ERROR) {
+                goto invalid;
+            }
+
+            rcf->db = n;
+            continue;
+        }
+
+        if (ngx_strncmp(p, "password=", 9) == 0) {
+            rcf->password.data = p + 9;
+            rcf->password.len = value[i].len - 9;
+
+            if (rcf->password.len == 0) {
+                goto invalid;
+            }
+
+            continue;
+        }
+
+        if (ngx_strncmp(p, "password_file=", 14) == 0) {
+            file.data = p + 14;
+            file.len = value[i].len - 14;
+
+            if (file.len == 0) {
+                goto invalid;
+            }
+
+            continue;
+        }
+
+        if (ngx_strncmp(p, "connect_timeout=", 16) == 0) {
+            if (ngx_http_jpulse_redis_parse_msec(cf, &value[i], 16,
+                                                 &rcf->connect_timeout, 0)
+                != NGX_OK)
+            {
+                goto invalid;
+            }
+
+            continue;
+        }
+
+        if (ngx_strncmp(p, "command_timeout=", 16) == 0) {
+            if (ngx_http_jpulse_redis_parse_msec(cf, &value[i], 16,
+                                                 &rcf->command_timeout, 0)
+                != NGX_OK)
+            {
+                goto invalid;
+            }
+
+            continue;
+        }
+
+        if (ngx_strncmp(p, "ping_interval=", 14) == 0) {
+            if (ngx_http_jpulse_redis_parse_msec(cf, &value[i], 14,
+                                                 &rcf->ping_interval, 1)
+                != NGX_OK)
+            {
+                goto invalid;
+            }
+
+            continue;
+        }
+
+        goto invalid;
+    }
+
+    if (file.len) {
+        if (rcf->password.len) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "jpulse_redis takes \"password=\" or "
+                               "\"password_file=\", not both");
+            return NGX_CONF_ERROR;
+        }
+
+        s.len = 0;
+
+        if (ngx_http_jpulse_redis_read_password(cf, &file, &s)
+            != NGX_CONF_OK)
+        {
+            return NGX_CONF_ERROR;
+        }
+
+        rcf->password = s;
+    }
+
+    jmcf->redis = rcf;
+
+    return NGX_CONF_OK;
+
+invalid:
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "invalid jpulse_redis parameter \"%V\"", &value[i]);
+
+    return NGX_CONF_ERROR;
+}
+
+
+static ngx_int_t
+ngx_http_jpulse_redis_parse_msec(ngx_conf_t *cf, ngx_str_t *value,
+    size_t skip, ngx_msec_t *msec, ngx_uint_t zero_ok)
+{
+    ngx_str_t  s;
+    ngx_int_t  n;
+
+    s.data = value->data + skip;
+    s.len = value->len - skip;
+
+    n = ngx_parse_time(&s, 0);
+
+    if (n == NGX_ERROR || (n == 0 && !zero_ok)) {
+        return NGX_ERROR;
+    }
+
+    *msec = (ngx_msec_t) n;
+
+    return NGX_OK;
+}
+
+
+/* Read at load time: a secret kept out of nginx.conf. */
+
+static char *
+ngx_http_jpulse_redis_read_password(ngx_conf_t *cf, ngx_str_t *file,
+    ngx_str_t *password)
+{
+    u_char    *p, *last;
+    ssize_t    n;
+    ngx_fd_t   fd;
+    u_char     buf[NGX_HTTP_JPULSE_REDIS_PASSWORD_MAX + 1];
+
+    if (ngx_conf_full_name(cf->cycle, file, 1) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    fd = ngx_open_file(file->data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
+    if (fd == NGX_INVALID_FILE) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           "jpulse_redis: cannot open password_file \"%V\"",
+                           file);
+        return NGX_CONF_ERROR;
+    }
+
+    n = ngx_read_fd(fd, buf, sizeof(buf));
+
+    if (ngx_close_file(fd) == NGX_FILE_ERROR) {
+        ngx_conf_log_error(NGX_LOG_ALERT, cf, ngx_errno,
+                           ngx_close_file_n " \"%V\" failed", file);
+    }
+
+    if (n == -1) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           "jpulse_redis: cannot read password_file \"%V\"",
+                           file);
+        return NGX_CONF_ERROR;
+    }
+
+    if (n > NGX_HTTP_JPULSE_REDIS_PASSWORD_MAX) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "jpulse_redis: password_file \"%V\" is longer "
+                           "than %d bytes", file,
+                           NGX_HTTP_JPULSE_REDIS_PASSWORD_MAX);
+        return NGX_CONF_ERROR;
+    }
+
+    /* editors end files with a newline that is not part of the secret */
+
+    last = buf + n;
+
+    while (last > buf && (last[-1] == '\n' || last[-1] == '\r'
+                          || last[-1] == ' ' || last[-1] == '\t'))
+    {
+        last--;
+    }
+
+    if (last == buf) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "jpulse_redis: password_file \"%V\" is empty",
+                           file);
+        return NGX_CONF_ERROR;
+    }
+
+    p = ngx_pnalloc(cf->pool, last - buf);
+    if (p == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_memcpy(p, buf, last - buf);
+    ngx_explicit_memzero(buf, sizeof(buf));
+
+    password->data = p;
+    password->len = last - buf;
+
+    return NGX_CONF_OK;
+}
+
+
+ngx_int_t
+ngx_http_jpulse_redis_init_process(ngx_cycle_t *cycle)
+{
+    u_char                       *p;
+    ngx_str_t                    *ns, *id;
+    ngx_http_jpulse_main_conf_t  *jmcf;
+
+    jmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_jpulse_module);
+
+    if (jmcf->redis == NULL
+        || (ngx_process != NGX_PROCESS_WORKER
+            && ngx_process != NGX_PROCESS_SINGLE))
+    {
+        return NGX_OK;
+    }
+
+    ngx_http_jpulse_redis_conf = jmcf->redis;
+    ns = &jmcf->namespace;
+    id = &ngx_http_jpulse_instance.instance_id;
+
+    p = ngx_pnalloc(cycle->pool, ns->len + sizeof("bc:*") - 1);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_http_jpulse_redis_pattern.data = p;
+    ngx_http_jpulse_redis_pattern.len = ngx_sprintf(p, "%Vbc:*", ns) - p;
+
+    /* private to this worker, outside "bc:" so no peer ever sees it */
+
+    p = ngx_pnalloc(cycle->pool, ns->len + id->len + NGX_INT64_LEN
+                                 + sizeof("ngx-jpulse:keepalive::"));
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_http_jpulse_redis_ping_channel.data = p;
+    ngx_http_jpulse_redis_ping_channel.len =
+        ngx_sprintf(p, "%Vngx-jpulse:keepalive:%V:%P", ns, id, ngx_pid) - p;
+
+    ngx_http_jpulse_redis_conn_init(&ngx_http_jpulse_redis_commands,
+                                    "command", jmcf->redis, cycle->log,
+                                    ngx_http_jpulse_redis_start_commands,
+                                    ngx_http_jpulse_redis_keepalive);
+
+    ngx_http_jpulse_redis_conn_init(&ngx_http_jpulse_redis_subscriber,
+                                    "pub/sub", jmcf->redis, cycle->log,
+                                    ngx_http_jpulse_redis_start_subscriber,
+                                    NULL);
+
+    ngx_http_jpulse_dependencies[NGX_HTTP_JPULSE_DEP_REDIS].state =
+                                                ngx_http_jpulse_redis_state;
+
+    ngx_http_jpulse_redis_conn_connect(&ngx_http_jpulse_redis_commands);
+    ngx_http_jpulse_redis_conn_connect(&ngx_http_jpulse_redis_subscriber);
+
+    return NGX_OK;
+}
+
+
+void
+ngx_http_jpulse_redis_exit_process(ngx_cycle_t *cycle)
+{
+    if (ngx_http_jpulse_redis_conf == NULL) {
+        return;
+    }
+
+    ngx_http_jpulse_redis_conn_close(&ngx_http_jpulse_redis_subscriber);
+    ngx_http_jpulse_redis_conn_close(&ngx_http_jpulse_redis_commands);
+}
+
+
+ngx_uint_t
+ngx_http_jpulse_redis_configured(void)
+{
+    return ngx_http_jpulse_redis_conf != NULL;
+}
+
+
+ngx_uint_t
+ngx_http_jpulse_redis_ready(void)
+{
+    return ngx_http_jpulse_redis_conf != NULL
+           && ngx_http_jpulse_redis_commands.state
+              == NGX_HTTP_JPULSE_REDIS_READY
+           && ngx_http_jpulse_redis_subscriber.state
+              == NGX_HTTP_JPULSE_REDIS_READY;
+}
+
+
+static ngx_http_jpulse_dep_state_e
+ngx_http_jpulse_redis_state(void)
+{
+    return ngx_http_jpulse_redis_ready() ? NGX_HTTP_JPULSE_DEP_UP
+                                         : NGX_HTTP_JPULSE_DEP_DOWN;
+}
+
+
+static ngx_int_t
+ngx_http_jpulse_redis_start_commands(ngx_http_jpulse_redis_conn_t *rc)
+{
+    static const char    *argv[] = { "PING" };
+    static const size_t   argvlen[] = { 4 };
+
+    /* the PONG comes after AUTH's and SELECT's answers: then we're ready */
+
+    return ngx_http_jpulse_redis_conn_send(rc,
+                                           ngx_http_jpulse_redis_first_pong,
+                                           rc, 1, argv, argvlen);
+}
+
+
+static void
+ngx_http_jpulse_redis_first_pong(redisReply *reply, void *data)
+{
+    ngx_http_jpulse_redis_conn_t  *rc = data;
+
+    if (reply == NULL || rc->state != NGX_HTTP_JPULSE_REDIS_HANDSHAKE) {
+        return;
+    }
+
+    if (reply->type == REDIS_REPLY_ERROR) {
+        ngx_http_jpulse_redis_conn_fail(rc, reply->str);
+        return;
+    }
+
+    ngx_http_jpulse_redis_conn_ready(rc);
+}
+
+
+static ngx_int_t
+ngx_http_jpulse_redis_start_subscriber(ngx_http_jpulse_redis_conn_t *rc)
+{
+    const char  *argv[2];
+    size_t       argvlen[2];
+
+    argv[0] = "SUBSCRIBE";
+    argvlen[0] = 9;
+    argv[1] = (char *) ngx_http_jpulse_redis_ping_channel.data;
+    argvlen[1] = ngx_http_jpulse_redis_ping_channel.len;
+
+    if (redisAsyncCommandArgv(rc->ac, ngx_http_jpulse_redis_subscription, rc,
+                              2, argv, argvlen)
+        != REDIS_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    /* answered last: its confirmation means everything is in place */
+
+    argv[0] = "PSUBSCRIBE";
+    argvlen[0] = 10;
+    argv[1] = (char *) ngx_http_jpulse_redis_pattern.data;
+    argvlen[1] = ngx_http_jpulse_redis_pattern.len;
+
+    if (redisAsyncCommandArgv(rc->ac, ngx_http_jpulse_redis_subscription, rc,
+                              2, argv, argvlen)
+        != REDIS_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_jpulse_redis_subscription(redisAsyncContext *ac, void *r,
+    void *privdata)
+{
+    redisReply                    *reply = r;
+    ngx_http_jpulse_redis_conn_t  *rc = privdata;
+
+    ngx_uint_t   i;
+    redisReply  *kind;
+
+    if (reply == NULL || rc->ac != ac || reply->type != REDIS_REPLY_ARRAY
+        || reply->elements < 3
+        || reply->element[0]->type != REDIS_REPLY_STRING)
+    {
+        return;
+    }
+
+    kind = reply->element[0];
+
+    if (kind->len == 10 && ngx_strncmp(kind->str, "psubscribe", 10) == 0) {
+        if (rc->state != NGX_HTTP_JPULSE_REDIS_HANDSHAKE) {
+            return;
+        }
+
+        ngx_http_jpulse_redis_conn_ready(rc);
+
+        for (i = 0; i < ngx_http_jpulse_redis_nresyncs; i++) {
+            ngx_http_jpulse_redis_resyncs[i].handler(
+                                     ngx_http_jpulse_redis_resyncs[i].data);
+        }
+
+        return;
+    }
+
+    if (rc->state != NGX_HTTP_JPULSE_REDIS_READY) {
+        return;
+    }
+
+    /* any delivery proves the subscription alive */
+
+    if (rc->deadline.timer_set) {
+        ngx_del_timer(&rc->deadline);
+    }
+
+    if (kind->len == 8 && ngx_strncmp(kind->str, "pmessage", 8) == 0
+        && reply->elements == 4
+        && reply->element[2]->type == REDIS_REPLY_STRING
+        && reply->element[3]->type == REDIS_REPLY_STRING)
+    {
+        ngx_http_jpulse_redis_dispatch(reply->element[2], reply->element[3]);
+    }
+}
+
+
+static void
+ngx_http_jpulse_redis_dispatch(redisReply *channel, redisReply *message)
+{
+    size_t                             skip;
+    ngx_str_t                          name, text;
+    ngx_uint_t                         i;
+    ngx_http_jpulse_redis_listener_t  *l;
+
+    /* the pattern guarantees the "<ns>bc:" prefix */
+
+    skip = ngx_http_jpulse_redis_pattern.len - 1;
+
+    if (channel->len < skip) {
+        return;
+    }
+
+    name.data = (u_char *) channel->str + skip;
+    name.len = channel->len - skip;
+    text.data = (u_char *) message->str;
+    text.len = message->len;
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
+                   "jpulse redis message on \"%V\", %uz bytes",
+                   &name, text.len);
+
+    for (i = 0; i < ngx_http_jpulse_redis_nlisteners; i++) {
+        l = &ngx_http_jpulse_redis_listeners[i];
+
+        if (name.len >= l->prefix.len
+            && ngx_strncmp(name.data, l->prefix.data, l->prefix.len) == 0)
+        {
+            l->handler(&name, &text, l->data);
+        }
+    }
+}
+
+
+static void
+ngx_http_jpulse_redis_keepalive(ngx_event_t *ev)
+{
+    ngx_http_jpulse_redis_conn_t  *rc = ev->data;
+
+    const char  *argv[3];
+    size_t       argvlen[3];
+
+    if (ngx_http_jpulse_redis_shutting_down()
+        || rc->state != NGX_HTTP_JPULSE_REDIS_READY)
+    {
+        return;
+    }
+
+    if (ngx_http_jpulse_redis_subscriber.state
+        == NGX_HTTP_JPULSE_REDIS_READY)
+    {
+        /* a round trip through the subscriber proves both connections */
+
+        argv[0] = "PUBLISH";
+        argvlen[0] = 7;
+        argv[1] = (char *) ngx_http_jpulse_redis_ping_channel.data;
+        argvlen[1] = ngx_http_jpulse_redis_ping_channel.len;
+        argv[2] = "1";
+        argvlen[2] = 1;
+
+        (void) ngx_http_jpulse_redis_conn_send(rc,
+                                 ngx_http_jpulse_redis_keepalive_published,
+                                 NULL, 3, argv, argvlen);
+
+    } else {
+        argv[0] = "PING";
+        argvlen[0] = 4;
+
+        (void) ngx_http_jpulse_redis_conn_send(rc, NULL, NULL, 1, argv,
+                                               argvlen);
+    }
+
+    ngx_add_timer(ev, rc->conf->ping_interval);
+}
+
+
+static void
+ngx_http_jpulse_redis_keepalive_published(redisReply *reply, void *data)
+{
+    ngx_http_jpulse_redis_conn_t  *sub;
+
+    sub = &ngx_http_jpulse_redis_subscriber;
+
+    if (reply == NULL || reply->type != REDIS_REPLY_INTEGER
+        || sub->state != NGX_HTTP_JPULSE_REDIS_READY)
+    {
+        return;
+    }
+
+    if (reply->integer == 0) {
+        /* Redis no longer has our subscriber */
+        ngx_http_jpulse_redis_conn_fail(sub, "subscription lost");
+        return;
+    }
+
+    if (!sub->deadline.timer_set) {
+        sub->deadline.cancelable = 1;
+        ngx_add_timer(&sub->deadline, sub->conf->command_timeout);
+    }
+}
+
+
+ngx_int_t
+ngx_http_jpulse_redis_command(ngx_http_jpulse_redis_reply_pt handler,
+    void *data, int argc, const char **argv, const size_t *argvlen)
+{
+    if (ngx_http_jpulse_redis_conf == NULL
+        || ngx_http_jpulse_redis_commands.state
+           != NGX_HTTP_JPULSE_REDIS_READY)
+    {
+        return NGX_DECLINED;
+    }
+
+    return ngx_http_jpulse_redis_conn_send(&ngx_http_jpulse_redis_commands,
+                                           handler, data, argc, argv,
+                                           argvlen);
+}
+
+
+ngx_int_t
+ngx_http_jpulse_redis_request(ngx_http_request_t *r,
+    ngx_http_jpulse_redis_request_pt handler, void *data, int argc,
+    const char **argv, const size_t *argvlen)
+{
+    ngx_int_t                         rc;
+    ngx_pool_cleanup_t               *cln;
+    ngx_http_jpulse_redis_binding_t  *b;
+
+    /* not from the request pool: the reply may come after it is gone */
+
+    b = ngx_alloc(sizeof(ngx_http_jpulse_redis_binding_t),
+                  r->connection->log);
+    if (b == NULL) {
+        return NGX_ERROR;
+    }
+
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+    if (cln == NULL) {
+        ngx_free(b);
+        return NGX_ERROR;
+    }
+
+    b->request = r;
+    b->cleanup = cln;
+    b->handler = handler;
+    b->data = data;
+
+    rc = ngx_http_jpulse_redis_command(ngx_http_jpulse_redis_request_reply,
+                                       b, argc, argv, argvlen);
+
+    if (rc != NGX_OK) {
+        ngx_free(b);
+        return rc;
+    }
+
+    cln->handler = ngx_http_jpulse_redis_request_cleanup;
+    cln->data = b;
+
+    r->main->count++;
+
+    /* notice a client that leaves while we wait */
+    r->read_event_handler = ngx_http_test_reading;
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_jpulse_redis_request_cleanup(void *data)
+{
+    ngx_http_jpulse_redis_binding_t  *b = data;
+
+    b->request = NULL;
+}
+
+
+static void
+ngx_http_jpulse_redis_request_reply(redisReply *reply, void *data)
+{
+    ngx_http_jpulse_redis_binding_t  *b = data;
+
+    ngx_connection_t    *c;
+    ngx_http_request_t  *r;
+
+    r = b->request;
+
+    if (r == NULL) {
+        /* the request ended without us */
+        ngx_free(b);
+        return;
+    }
+
+    b->cleanup->handler = NULL;
+
+    if (ngx_http_jpulse_redis_closing()) {
+        /* exit_process: the process and its requests are going away */
+        ngx_free(b);
+        return;
+    }
+
+    c = r->connection;
+
+    b->handler(r, reply, b->data);
+
+    ngx_free(b);
+
+    ngx_http_run_posted_requests(c);
+}
+
+
+ngx_int_t
+ngx_http_jpulse_redis_on_message(const char *prefix,
+    ngx_http_jpulse_redis_message_pt handler, void *data)
+{
+    ngx_http_jpulse_redis_listener_t  *l;
+
+    if (ngx_http_jpulse_redis_nlisteners == NGX_HTTP_JPULSE_REDIS_HANDLERS) {
+        return NGX_ERROR;
+    }
+
+    l = &ngx_http_jpulse_redis_listeners[ngx_http_jpulse_redis_nlisteners++];
+
+    l->prefix.data = (u_char *) prefix;
+    l->prefix.len = ngx_strlen(prefix);
+    l->handler = handler;
+    l->data = data;
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_jpulse_redis_on_resync(ngx_http_jpulse_redis_resync_pt handler,
+    void *data)
+{
+    ngx_http_jpulse_redis_resync_t  *rs;
+
+    if (ngx_http_jpulse_redis_nresyncs == NGX_HTTP_JPULSE_REDIS_HANDLERS) {
+        return NGX_ERROR;
+    }
+
+    rs = &ngx_http_jpulse_redis_resyncs[ngx_http_jpulse_redis_nresyncs++];
+
+    rs->handler = handler;
+    rs->data = data;
+
+    return NGX_OK;
+}

@@ -1,0 +1,95 @@
+/*
+ * Redis inside the nginx worker: two hiredis async connections per worker
+ * (pipelined commands, and pub/sub) driven by nginx's event loop.
+ *
+ * Nothing here blocks: a command goes out when the socket is writable and
+ * its callback runs when the reply has been read. When Redis is not ready
+ * (not configured, connecting, down) every call returns NGX_DECLINED at
+ * once, so callers fall back instead of waiting.
+ */
+
+#ifndef NGX_HTTP_JPULSE_REDIS_H
+#define NGX_HTTP_JPULSE_REDIS_H
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include <hiredis/hiredis.h>
+
+
+typedef struct ngx_http_jpulse_redis_conf_s {
+    ngx_str_t                   host;       /* numeric, resolved at load */
+    in_port_t                   port;
+    ngx_str_t                   unix_path;  /* or a unix socket */
+    ngx_str_t                   name;       /* as written, for logs */
+    ngx_uint_t                  db;
+    ngx_str_t                   password;
+    ngx_msec_t                  connect_timeout;
+    ngx_msec_t                  command_timeout;
+    ngx_msec_t                  ping_interval;
+} ngx_http_jpulse_redis_conf_t;
+
+
+/*
+ * A command's reply: NULL when the command failed without a reply
+ * (connection lost, command timeout, worker exiting). A reply of type
+ * REDIS_REPLY_ERROR is Redis's own error. The reply is freed after the
+ * callback returns: copy what must outlive it.
+ */
+typedef void (*ngx_http_jpulse_redis_reply_pt)(redisReply *reply,
+    void *data);
+
+/* the same, for a command bound to a request that is still alive */
+typedef void (*ngx_http_jpulse_redis_request_pt)(ngx_http_request_t *r,
+    redisReply *reply, void *data);
+
+/* a message on <ns>bc:<channel>: channel without the "<ns>bc:" prefix */
+typedef void (*ngx_http_jpulse_redis_message_pt)(ngx_str_t *channel,
+    ngx_str_t *message, void *data);
+
+/*
+ * Called after every (re)subscription: messages may have been lost while
+ * the pub/sub connection was down, so whatever they keep fresh must be
+ * treated as stale now.
+ */
+typedef void (*ngx_http_jpulse_redis_resync_pt)(void *data);
+
+
+char *ngx_http_jpulse_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+ngx_int_t ngx_http_jpulse_redis_init_process(ngx_cycle_t *cycle);
+void ngx_http_jpulse_redis_exit_process(ngx_cycle_t *cycle);
+
+/* configured, and both connections ready */
+ngx_uint_t ngx_http_jpulse_redis_configured(void);
+ngx_uint_t ngx_http_jpulse_redis_ready(void);
+
+/*
+ * Sends a command; handler (may be NULL: fire and forget) is called once
+ * with the reply. NGX_DECLINED: Redis is not ready, handler not called.
+ */
+ngx_int_t ngx_http_jpulse_redis_command(ngx_http_jpulse_redis_reply_pt handler,
+    void *data, int argc, const char **argv, const size_t *argvlen);
+
+/*
+ * The same, bound to a request. On NGX_OK the request is parked
+ * (r->main->count is raised): the content handler returns NGX_DONE, and
+ * handler, called later, sends the response and finalizes the request.
+ * If the request ends first (client gone), handler is not called.
+ */
+ngx_int_t ngx_http_jpulse_redis_request(ngx_http_request_t *r,
+    ngx_http_jpulse_redis_request_pt handler, void *data, int argc,
+    const char **argv, const size_t *argvlen);
+
+/*
+ * Registers, from an init_process handler, a callback for messages whose
+ * channel (after "<ns>bc:") starts with prefix ("" for every message).
+ */
+ngx_int_t ngx_http_jpulse_redis_on_message(const char *prefix,
+    ngx_http_jpulse_redis_message_pt handler, void *data);
+
+ngx_int_t ngx_http_jpulse_redis_on_resync(
+    ngx_http_jpulse_redis_resync_pt handler, void *data);
+
+
+#endif /* NGX_HTTP_JPULSE_REDIS_H */

@@ -1,0 +1,689 @@
+/*
+ * A hiredis async context attached to nginx's event loop.
+ *
+ * hiredis owns the socket; an nginx connection wraps its fd so the event
+ * module can watch it (level-triggered: hiredis reads a bounded amount per
+ * call, and an edge would be lost on a large reply). hiredis 0.14 has no
+ * timeouts of its own, so nginx timers bound connecting, the handshake
+ * and every command in flight; a connection that misses one is freed
+ * (its pending callbacks get NULL replies) and retried with backoff.
+ *
+ * After redisAsyncHandleRead/Write nothing may touch the context or the
+ * nginx connection: a callback may have freed both.
+ */
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_event.h>
+
+#include "ngx_http_jpulse_metrics.h"
+#include "ngx_http_jpulse_redis_conn.h"
+
+
+#define NGX_HTTP_JPULSE_REDIS_BACKOFF_MIN  100
+#define NGX_HTTP_JPULSE_REDIS_BACKOFF_MAX  1000
+
+
+typedef struct {
+    ngx_http_jpulse_redis_conn_t     *rc;
+    ngx_http_jpulse_redis_reply_pt    handler;
+    void                             *data;
+    uint64_t                          sent;         /* usec */
+} ngx_http_jpulse_redis_cmd_t;
+
+
+static void ngx_http_jpulse_redis_add_read(void *privdata);
+static void ngx_http_jpulse_redis_del_read(void *privdata);
+static void ngx_http_jpulse_redis_add_write(void *privdata);
+static void ngx_http_jpulse_redis_del_write(void *privdata);
+static void ngx_http_jpulse_redis_cleanup(void *privdata);
+static void ngx_http_jpulse_redis_read_handler(ngx_event_t *ev);
+static void ngx_http_jpulse_redis_write_handler(ngx_event_t *ev);
+static void ngx_http_jpulse_redis_on_connect(const redisAsyncContext *ac,
+    int status);
+static void ngx_http_jpulse_redis_on_disconnect(const redisAsyncContext *ac,
+    int status);
+static void ngx_http_jpulse_redis_handshake_reply(redisReply *reply,
+    void *data);
+static void ngx_http_jpulse_redis_reply(redisAsyncContext *ac, void *r,
+    void *privdata);
+static void ngx_http_jpulse_redis_retry_handler(ngx_event_t *ev);
+static void ngx_http_jpulse_redis_deadline_handler(ngx_event_t *ev);
+static void ngx_http_jpulse_redis_schedule(ngx_http_jpulse_redis_conn_t *rc);
+static uint64_t ngx_http_jpulse_redis_usec(void);
+
+
+static ngx_uint_t  ngx_http_jpulse_redis_exiting;
+
+
+ngx_uint_t
+ngx_http_jpulse_redis_closing(void)
+{
+    return ngx_http_jpulse_redis_exiting;
+}
+
+
+ngx_uint_t
+ngx_http_jpulse_redis_shutting_down(void)
+{
+    return ngx_exiting || ngx_quit || ngx_terminate
+           || ngx_http_jpulse_redis_exiting;
+}
+
+
+void
+ngx_http_jpulse_redis_conn_init(ngx_http_jpulse_redis_conn_t *rc,
+    const char *role, ngx_http_jpulse_redis_conf_t *conf, ngx_log_t *log,
+    ngx_http_jpulse_redis_start_pt start, ngx_event_handler_pt keepalive)
+{
+    ngx_memzero(rc, sizeof(ngx_http_jpulse_redis_conn_t));
+
+    rc->role = role;
+    rc->conf = conf;
+    rc->log = log;
+    rc->start = start;
+    rc->backoff = NGX_HTTP_JPULSE_REDIS_BACKOFF_MIN;
+
+    rc->retry.handler = ngx_http_jpulse_redis_retry_handler;
+    rc->retry.data = rc;
+    rc->retry.log = log;
+    rc->retry.cancelable = 1;
+
+    rc->deadline.handler = ngx_http_jpulse_redis_deadline_handler;
+    rc->deadline.data = rc;
+    rc->deadline.log = log;
+    rc->deadline.cancelable = 1;
+
+    rc->keepalive.handler = keepalive;
+    rc->keepalive.data = rc;
+    rc->keepalive.log = log;
+    rc->keepalive.cancelable = 1;
+}
+
+
+void
+ngx_http_jpulse_redis_conn_connect(ngx_http_jpulse_redis_conn_t *rc)
+{
+    u_char              err[128];
+    ngx_connection_t   *c;
+    redisAsyncContext  *ac;
+
+    if (ngx_http_jpulse_redis_shutting_down()) {
+        return;
+    }
+
+    if (rc->conf->unix_path.len) {
+        ac = redisAsyncConnectUnix((char *) rc->conf->unix_path.data);
+
+    } else {
+        ac = redisAsyncConnect((char *) rc->conf->host.data, rc->conf->port);
+    }
+
+    if (ac == NULL) {
+        ngx_http_jpulse_redis_conn_fail(rc, "out of memory");
+        return;
+    }
+
+    if (ac->err) {
+        ngx_cpystrn(err, (u_char *) ac->errstr, sizeof(err));
+        redisAsyncFree(ac);
+        ngx_http_jpulse_redis_conn_fail(rc, (char *) err);
+        return;
+    }
+
+    c = ngx_get_connection(ac->c.fd, rc->log);
+    if (c == NULL) {
+        redisAsyncFree(ac);
+        ngx_http_jpulse_redis_conn_fail(rc, "no free nginx connection");
+        return;
+    }
+
+    c->data = rc;
+    c->read->handler = ngx_http_jpulse_redis_read_handler;
+    c->write->handler = ngx_http_jpulse_redis_write_handler;
+    c->read->log = rc->log;
+    c->write->log = rc->log;
+
+    rc->ac = ac;
+    rc->connection = c;
+    rc->state = NGX_HTTP_JPULSE_REDIS_CONNECTING;
+
+    if (rc->conf->unix_path.len == 0) {
+        /* notices a peer that vanished while nothing was being sent */
+        (void) redisEnableKeepAlive(&ac->c);
+    }
+
+    ac->data = rc;
+
+    /* the hooks first: setting the connect callback adds a write event */
+    ac->ev.data = rc;
+    ac->ev.addRead = ngx_http_jpulse_redis_add_read;
+    ac->ev.delRead = ngx_http_jpulse_redis_del_read;
+    ac->ev.addWrite = ngx_http_jpulse_redis_add_write;
+    ac->ev.delWrite = ngx_http_jpulse_redis_del_write;
+    ac->ev.cleanup = ngx_http_jpulse_redis_cleanup;
+
+    (void) redisAsyncSetDisconnectCallback(ac,
+                                       ngx_http_jpulse_redis_on_disconnect);
+    (void) redisAsyncSetConnectCallback(ac, ngx_http_jpulse_redis_on_connect);
+
+    rc->deadline.cancelable = 1;
+    ngx_add_timer(&rc->deadline, rc->conf->connect_timeout);
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, rc->log, 0,
+                   "jpulse redis %s: connecting to %V", rc->role,
+                   &rc->conf->name);
+}
+
+
+/*
+ * The connection is unusable: free it (callbacks in flight get NULL) and
+ * retry later. One log line when a connection goes down, not one per
+ * failed attempt while it stays down.
+ */
+
+void
+ngx_http_jpulse_redis_conn_fail(ngx_http_jpulse_redis_conn_t *rc,
+    const char *reason)
+{
+    redisAsyncContext  *ac;
+
+    if (!rc->failing && !ngx_http_jpulse_redis_shutting_down()) {
+        ngx_log_error(NGX_LOG_ERR, rc->log, 0,
+                      "jpulse_redis \"%V\": %s connection %s: %s, "
+                      "retrying", &rc->conf->name, rc->role,
+                      rc->state == NGX_HTTP_JPULSE_REDIS_READY
+                      ? "lost" : "failed", reason);
+        rc->failing = 1;
+
+    } else {
+        ngx_log_debug2(NGX_LOG_DEBUG_HTTP, rc->log, 0,
+                       "jpulse redis %s: still failing: %s", rc->role,
+                       reason);
+    }
+
+    ac = rc->ac;
+
+    rc->ac = NULL;
+    rc->state = NGX_HTTP_JPULSE_REDIS_IDLE;
+
+    if (rc->deadline.timer_set) {
+        ngx_del_timer(&rc->deadline);
+    }
+
+    if (rc->keepalive.timer_set) {
+        ngx_del_timer(&rc->keepalive);
+    }
+
+    if (ac) {
+        /* deferred by hiredis when called from one of its callbacks */
+        redisAsyncFree(ac);
+    }
+
+    ngx_http_jpulse_redis_schedule(rc);
+}
+
+
+void
+ngx_http_jpulse_redis_conn_ready(ngx_http_jpulse_redis_conn_t *rc)
+{
+    if (rc->deadline.timer_set) {
+        ngx_del_timer(&rc->deadline);
+    }
+
+    if (rc->failing) {
+        ngx_log_error(NGX_LOG_NOTICE, rc->log, 0,
+                      "jpulse_redis \"%V\": %s connection restored",
+                      &rc->conf->name, rc->role);
+
+    } else if (!rc->was_ready) {
+        ngx_log_error(NGX_LOG_INFO, rc->log, 0,
+                      "jpulse_redis \"%V\": %s connection ready",
+                      &rc->conf->name, rc->role);
+    }
+
+    if (rc->was_ready) {
+        ngx_http_jpulse_metrics_add(NGX_HTTP_JPULSE_REDIS_RECONNECTS, 1);
+    }
+
+    rc->state = NGX_HTTP_JPULSE_REDIS_READY;
+    rc->failing = 0;
+    rc->was_ready = 1;
+    rc->backoff = NGX_HTTP_JPULSE_REDIS_BACKOFF_MIN;
+
+    if (rc->keepalive.handler && rc->conf->ping_interval) {
+        ngx_add_timer(&rc->keepalive, rc->conf->ping_interval);
+    }
+}
+
+
+void
+ngx_http_jpulse_redis_conn_close(ngx_http_jpulse_redis_conn_t *rc)
+{
+    redisAsyncContext  *ac;
+
+    ngx_http_jpulse_redis_exiting = 1;
+
+    if (rc->retry.timer_set) {
+        ngx_del_timer(&rc->retry);
+    }
+
+    if (rc->deadline.timer_set) {
+        ngx_del_timer(&rc->deadline);
+    }
+
+    if (rc->keepalive.timer_set) {
+        ngx_del_timer(&rc->keepalive);
+    }
+
+    ac = rc->ac;
+
+    rc->ac = NULL;
+    rc->state = NGX_HTTP_JPULSE_REDIS_IDLE;
+
+    if (ac) {
+        redisAsyncFree(ac);
+    }
+}
+
+
+ngx_int_t
+ngx_http_jpulse_redis_conn_send(ngx_http_jpulse_redis_conn_t *rc,
+    ngx_http_jpulse_redis_reply_pt handler, void *data, int argc,
+    const char **argv, const size_t *argvlen)
+{
+    ngx_http_jpulse_redis_cmd_t  *cmd;
+
+    if (rc->ac == NULL) {
+        return NGX_DECLINED;
+    }
+
+    cmd = ngx_alloc(sizeof(ngx_http_jpulse_redis_cmd_t), rc->log);
+    if (cmd == NULL) {
+        return NGX_ERROR;
+    }
+
+    cmd->rc = rc;
+    cmd->handler = handler;
+    cmd->data = data;
+    cmd->sent = ngx_http_jpulse_redis_usec();
+
+    if (redisAsyncCommandArgv(rc->ac, ngx_http_jpulse_redis_reply, cmd, argc,
+                              argv, argvlen)
+        != REDIS_OK)
+    {
+        ngx_free(cmd);
+        return NGX_ERROR;
+    }
+
+    rc->pending++;
+
+    /*
+     * While commands are in flight the deadline keeps an exiting worker
+     * alive until they are answered or time out.
+     */
+
+    if (rc->state == NGX_HTTP_JPULSE_REDIS_READY && !rc->deadline.timer_set) {
+        rc->deadline.cancelable = 0;
+        ngx_add_timer(&rc->deadline, rc->conf->command_timeout);
+    }
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_jpulse_redis_reply(redisAsyncContext *ac, void *r, void *privdata)
+{
+    redisReply                    *reply = r;
+    ngx_http_jpulse_redis_cmd_t   *cmd = privdata;
+
+    uint64_t                       usec;
+    ngx_http_jpulse_redis_conn_t  *rc;
+
+    rc = cmd->rc;
+    rc->pending--;
+
+    usec = ngx_http_jpulse_redis_usec() - cmd->sent;
+
+    ngx_http_jpulse_metrics_redis(usec, reply == NULL
+                                        || reply->type == REDIS_REPLY_ERROR);
+
+    if (rc->ac == ac && rc->state == NGX_HTTP_JPULSE_REDIS_READY) {
+
+        /* progress: the deadline counts from the last reply */
+
+        if (rc->deadline.timer_set) {
+            ngx_del_timer(&rc->deadline);
+        }
+
+        if (rc->pending) {
+            rc->deadline.cancelable = 0;
+            ngx_add_timer(&rc->deadline, rc->conf->command_timeout);
+        }
+    }
+
+    if (cmd->handler) {
+        cmd->handler(reply, cmd->data);
+    }
+
+    ngx_free(cmd);
+}
+
+
+static void
+ngx_http_jpulse_redis_on_connect(const redisAsyncContext *ac, int status)
+{
+    ngx_str_t                      *pw;
+    const char                     *argv[2];
+    size_t                          argvlen[2];
+    u_char                          db[NGX_INT_T_LEN];
+    ngx_http_jpulse_redis_conn_t   *rc;
+
+    rc = ac->data;
+
+    if (status != REDIS_OK) {
+        /* hiredis frees the context when this returns */
+        rc->ac = NULL;
+        ngx_http_jpulse_redis_conn_fail(rc, ac->errstr);
+        return;
+    }
+
+    rc->state = NGX_HTTP_JPULSE_REDIS_HANDSHAKE;
+
+    if (rc->deadline.timer_set) {
+        ngx_del_timer(&rc->deadline);
+    }
+
+    rc->deadline.cancelable = 1;
+    ngx_add_timer(&rc->deadline, rc->conf->command_timeout);
+
+    /* pipelined: Redis answers in order, a failure fails the handshake */
+
+    pw = &rc->conf->password;
+
+    if (pw->len) {
+        argv[0] = "AUTH";
+        argvlen[0] = 4;
+        argv[1] = (char *) pw->data;
+        argvlen[1] = pw->len;
+
+        if (ngx_http_jpulse_redis_conn_send(rc,
+                                        ngx_http_jpulse_redis_handshake_reply,
+                                        rc, 2, argv, argvlen)
+            != NGX_OK)
+        {
+            ngx_http_jpulse_redis_conn_fail(rc, "cannot send AUTH");
+            return;
+        }
+    }
+
+    if (rc->conf->db) {
+        argv[0] = "SELECT";
+        argvlen[0] = 6;
+        argv[1] = (char *) db;
+        argvlen[1] = ngx_sprintf(db, "%ui", rc->conf->db) - db;
+
+        if (ngx_http_jpulse_redis_conn_send(rc,
+                                        ngx_http_jpulse_redis_handshake_reply,
+                                        rc, 2, argv, argvlen)
+            != NGX_OK)
+        {
+            ngx_http_jpulse_redis_conn_fail(rc, "cannot send SELECT");
+            return;
+        }
+    }
+
+    if (rc->start(rc) != NGX_OK) {
+        ngx_http_jpulse_redis_conn_fail(rc, "cannot start");
+    }
+}
+
+
+static void
+ngx_http_jpulse_redis_handshake_reply(redisReply *reply, void *data)
+{
+    ngx_http_jpulse_redis_conn_t  *rc = data;
+
+    u_char  err[256];
+
+    if (reply == NULL || reply->type != REDIS_REPLY_ERROR
+        || rc->state != NGX_HTTP_JPULSE_REDIS_HANDSHAKE)
+    {
+        return;
+    }
+
+    /* "WRONGPASS ...", "NOAUTH ...", "ERR DB index is out of range" */
+
+    ngx_snprintf(err, sizeof(err) - 1, "handshake refused: %*s%Z",
+                 ngx_min(reply->len, sizeof(err) - 32), reply->str);
+    err[sizeof(err) - 1] = '\0';
+
+    ngx_http_jpulse_redis_conn_fail(rc, (char *) err);
+}
+
+
+static void
+ngx_http_jpulse_redis_on_disconnect(const redisAsyncContext *ac, int status)
+{
+    ngx_http_jpulse_redis_conn_t  *rc;
+
+    rc = ac->data;
+
+    if (rc->ac != ac) {
+        /* we freed it ourselves */
+        return;
+    }
+
+    /* the server closed it, or a read or write failed */
+
+    rc->ac = NULL;
+
+    ngx_http_jpulse_redis_conn_fail(rc, status == REDIS_OK
+                                        ? "closed" : ac->errstr);
+}
+
+
+static void
+ngx_http_jpulse_redis_retry_handler(ngx_event_t *ev)
+{
+    ngx_http_jpulse_redis_conn_t  *rc = ev->data;
+
+    /* called once more, not timed out, when an exiting worker cancels it */
+
+    if (ngx_http_jpulse_redis_shutting_down()) {
+        return;
+    }
+
+    ngx_http_jpulse_redis_conn_connect(rc);
+}
+
+
+static void
+ngx_http_jpulse_redis_deadline_handler(ngx_event_t *ev)
+{
+    ngx_http_jpulse_redis_conn_t  *rc = ev->data;
+
+    if (ev->cancelable && ngx_http_jpulse_redis_shutting_down()) {
+        return;
+    }
+
+    switch (rc->state) {
+
+    case NGX_HTTP_JPULSE_REDIS_CONNECTING:
+        ngx_http_jpulse_redis_conn_fail(rc, "connect timed out");
+        return;
+
+    case NGX_HTTP_JPULSE_REDIS_HANDSHAKE:
+        ngx_http_jpulse_redis_conn_fail(rc, "no answer to the handshake");
+        return;
+
+    case NGX_HTTP_JPULSE_REDIS_READY:
+        ngx_http_jpulse_redis_conn_fail(rc, rc->pending
+                                            ? "command timed out"
+                                            : "keepalive not answered");
+        return;
+
+    default:
+        return;
+    }
+}
+
+
+static void
+ngx_http_jpulse_redis_schedule(ngx_http_jpulse_redis_conn_t *rc)
+{
+    ngx_msec_t  delay;
+
+    if (ngx_http_jpulse_redis_shutting_down() || rc->retry.timer_set) {
+        return;
+    }
+
+    /* jitter, so that the workers of many hosts do not retry in step */
+
+    delay = rc->backoff * (80 + ngx_random() % 41) / 100;
+
+    rc->backoff = ngx_min(rc->backoff * 2, NGX_HTTP_JPULSE_REDIS_BACKOFF_MAX);
+
+    ngx_add_timer(&rc->retry, delay);
+}
+
+
+static void
+ngx_http_jpulse_redis_read_handler(ngx_event_t *ev)
+{
+    ngx_connection_t              *c = ev->data;
+    ngx_http_jpulse_redis_conn_t  *rc = c->data;
+
+    if (rc->ac) {
+        redisAsyncHandleRead(rc->ac);
+    }
+}
+
+
+static void
+ngx_http_jpulse_redis_write_handler(ngx_event_t *ev)
+{
+    ngx_connection_t              *c = ev->data;
+    ngx_http_jpulse_redis_conn_t  *rc = c->data;
+
+    if (rc->ac) {
+        redisAsyncHandleWrite(rc->ac);
+    }
+}
+
+
+static void
+ngx_http_jpulse_redis_add_read(void *privdata)
+{
+    ngx_http_jpulse_redis_conn_t  *rc = privdata;
+
+    ngx_event_t  *ev;
+
+    ev = rc->connection->read;
+
+    if (!ev->active) {
+        if (ngx_add_event(ev, NGX_READ_EVENT, NGX_LEVEL_EVENT) != NGX_OK) {
+            ngx_log_error(NGX_LOG_ERR, rc->log, 0,
+                          "jpulse redis %s: cannot watch reads", rc->role);
+        }
+    }
+}
+
+
+static void
+ngx_http_jpulse_redis_del_read(void *privdata)
+{
+    ngx_http_jpulse_redis_conn_t  *rc = privdata;
+
+    ngx_event_t  *ev;
+
+    ev = rc->connection->read;
+
+    if (ev->active) {
+        (void) ngx_del_event(ev, NGX_READ_EVENT, 0);
+    }
+}
+
+
+static void
+ngx_http_jpulse_redis_add_write(void *privdata)
+{
+    ngx_http_jpulse_redis_conn_t  *rc = privdata;
+
+    ngx_event_t  *ev;
+
+    ev = rc->connection->write;
+
+    if (!ev->active) {
+        if (ngx_add_event(ev, NGX_WRITE_EVENT, NGX_LEVEL_EVENT) != NGX_OK) {
+            ngx_log_error(NGX_LOG_ERR, rc->log, 0,
+                          "jpulse redis %s: cannot watch writes", rc->role);
+        }
+    }
+}
+
+
+static void
+ngx_http_jpulse_redis_del_write(void *privdata)
+{
+    ngx_http_jpulse_redis_conn_t  *rc = privdata;
+
+    ngx_event_t  *ev;
+
+    ev = rc->connection->write;
+
+    if (ev->active) {
+        (void) ngx_del_event(ev, NGX_WRITE_EVENT, 0);
+    }
+}
+
+
+/* hiredis is about to close the socket: give the nginx connection back */
+
+static void
+ngx_http_jpulse_redis_cleanup(void *privdata)
+{
+    ngx_http_jpulse_redis_conn_t  *rc = privdata;
+
+    ngx_connection_t  *c;
+
+    c = rc->connection;
+
+    if (c == NULL) {
+        return;
+    }
+
+    rc->connection = NULL;
+
+    if (c->read->active) {
+        (void) ngx_del_event(c->read, NGX_READ_EVENT, 0);
+    }
+
+    if (c->write->active) {
+        (void) ngx_del_event(c->write, NGX_WRITE_EVENT, 0);
+    }
+
+    if (c->read->posted) {
+        ngx_delete_posted_event(c->read);
+    }
+
+    if (c->write->posted) {
+        ngx_delete_posted_event(c->write);
+    }
+
+    c->fd = (ngx_socket_t) -1;
+
+    ngx_free_connection(c);
+}
+
+
+static uint64_t
+ngx_http_jpulse_redis_usec(void)
+{
+    struct timespec  ts;
+
+    (void) clock_gettime(CLOCK_MONOTONIC, &ts);
+
+    return (uint64_t) ts.tv_sec * 1000000 + (uint64_t) ts.tv_nsec / 1000;
+}

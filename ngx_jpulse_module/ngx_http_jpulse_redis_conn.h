@@ -1,0 +1,76 @@
+/*
+ * One hiredis async connection on nginx's event loop, with its own
+ * timers: connect timeout, command timeout, keepalive, and reconnect with
+ * capped exponential backoff and jitter. Internal to the redis concern.
+ */
+
+#ifndef NGX_HTTP_JPULSE_REDIS_CONN_H
+#define NGX_HTTP_JPULSE_REDIS_CONN_H
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+
+#include <hiredis/hiredis.h>
+#include <hiredis/async.h>
+
+#include "ngx_http_jpulse_redis.h"
+
+
+typedef enum {
+    NGX_HTTP_JPULSE_REDIS_IDLE = 0,     /* no connection; maybe a retry due */
+    NGX_HTTP_JPULSE_REDIS_CONNECTING,
+    NGX_HTTP_JPULSE_REDIS_HANDSHAKE,    /* AUTH, SELECT, first command */
+    NGX_HTTP_JPULSE_REDIS_READY
+} ngx_http_jpulse_redis_state_e;
+
+
+typedef struct ngx_http_jpulse_redis_conn_s  ngx_http_jpulse_redis_conn_t;
+
+/* sends what makes a fresh connection ready (after AUTH and SELECT) */
+typedef ngx_int_t (*ngx_http_jpulse_redis_start_pt)(
+    ngx_http_jpulse_redis_conn_t *rc);
+
+
+struct ngx_http_jpulse_redis_conn_s {
+    const char                     *role;          /* for the log */
+    ngx_http_jpulse_redis_conf_t   *conf;
+    ngx_log_t                      *log;
+    ngx_http_jpulse_redis_start_pt  start;
+
+    ngx_http_jpulse_redis_state_e   state;
+    redisAsyncContext              *ac;
+    ngx_connection_t               *connection;
+    ngx_uint_t                      pending;       /* commands in flight */
+
+    ngx_msec_t                      backoff;
+    unsigned                        failing:1;     /* the failure is logged */
+    unsigned                        was_ready:1;
+
+    ngx_event_t                     retry;
+    ngx_event_t                     deadline;      /* connect or command */
+    ngx_event_t                     keepalive;
+};
+
+
+void ngx_http_jpulse_redis_conn_init(ngx_http_jpulse_redis_conn_t *rc,
+    const char *role, ngx_http_jpulse_redis_conf_t *conf, ngx_log_t *log,
+    ngx_http_jpulse_redis_start_pt start, ngx_event_handler_pt keepalive);
+void ngx_http_jpulse_redis_conn_connect(ngx_http_jpulse_redis_conn_t *rc);
+void ngx_http_jpulse_redis_conn_fail(ngx_http_jpulse_redis_conn_t *rc,
+    const char *reason);
+void ngx_http_jpulse_redis_conn_ready(ngx_http_jpulse_redis_conn_t *rc);
+void ngx_http_jpulse_redis_conn_close(ngx_http_jpulse_redis_conn_t *rc);
+
+/* a counted command: the deadline runs while any is in flight */
+ngx_int_t ngx_http_jpulse_redis_conn_send(ngx_http_jpulse_redis_conn_t *rc,
+    ngx_http_jpulse_redis_reply_pt handler, void *data, int argc,
+    const char **argv, const size_t *argvlen);
+
+/* nginx is stopping this process (reload, quit, terminate) */
+ngx_uint_t ngx_http_jpulse_redis_shutting_down(void);
+
+/* exit_process has closed the connections */
+ngx_uint_t ngx_http_jpulse_redis_closing(void);
+
+
+#endif /* NGX_HTTP_JPULSE_REDIS_CONN_H */

@@ -47,8 +47,18 @@ cachectl: $(CACHECTL)
 deps:
 	@scripts/deps.sh
 
+# which tree and flags the copy was configured with: another NGX_SRC
+# must configure again
+NGX_STAMP    = $(BUILD)/nginx-src.stamp
+
+.PHONY: force
+$(NGX_STAMP): force
+	@mkdir -p $(BUILD)
+	@echo "$(NGX_SRC) $(NGX_CONFIGURE_FLAGS)" | cmp -s - $@ \
+	    || echo "$(NGX_SRC) $(NGX_CONFIGURE_FLAGS)" > $@
+
 # configure writes objs/ into the current directory: work on a copy
-$(NGX_BUILD)/objs/Makefile: config
+$(NGX_BUILD)/objs/Makefile: config $(NGX_STAMP)
 	rm -rf $(NGX_BUILD)
 	mkdir -p $(BUILD)
 	cp -r $(NGX_SRC) $(NGX_BUILD)
@@ -90,9 +100,11 @@ bench: deps
 	bench/run $(BENCH_ARGS)
 
 # libjpulse and cachectl under AddressSanitizer and UBSan
+ASAN_CFLAGS  = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
+               -fno-sanitize-recover=all
+
 asan:
-	$(MAKE) BUILD=$(BUILD)/asan CC=clang \
-	    CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
+	$(MAKE) BUILD=$(BUILD)/asan CC=clang CFLAGS="$(ASAN_CFLAGS)" \
 	    $(BUILD)/asan/cachectl \
 	    $(patsubst t/unit/%.c,$(BUILD)/asan/unit/%,$(UNIT_SRCS))
 	@for t in $(patsubst t/unit/%.c,$(BUILD)/asan/unit/%,$(UNIT_SRCS)); do \

@@ -19,7 +19,7 @@
 
 
 #define NGX_HTTP_JPULSE_METRICS_MAGIC   0x6a70756c        /* "jpul" */
-#define NGX_HTTP_JPULSE_METRICS_LAYOUT  2
+#define NGX_HTTP_JPULSE_METRICS_LAYOUT  3
 #define NGX_HTTP_JPULSE_METRICS_MIN_SLOTS  4
 #define NGX_HTTP_JPULSE_METRICS_MAX_SLOTS  1024
 
@@ -59,7 +59,8 @@ ngx_uint_t  ngx_http_jpulse_redis_bounds_us[] = {
 ngx_str_t  ngx_http_jpulse_handler_names[] = {
     ngx_string("other"),
     ngx_string("health"),
-    ngx_string("metrics")
+    ngx_string("metrics"),
+    ngx_string("cluster")
 };
 
 
@@ -81,7 +82,10 @@ ngx_str_t  ngx_http_jpulse_counter_names[] = {
     ngx_string("redis_commands"),
     ngx_string("redis_errors"),
     ngx_string("redis_reconnects"),
-    ngx_string("errors")
+    ngx_string("errors"),
+    ngx_string("broadcasts_published"),
+    ngx_string("broadcasts_received"),
+    ngx_string("broadcast_received_bytes")
 };
 
 

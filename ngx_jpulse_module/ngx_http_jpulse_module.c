@@ -7,6 +7,7 @@
  *   ngx_http_jpulse_instance.c         who this nginx instance is
  *   ngx_http_jpulse_redis.c            jpulse_redis, the Redis API
  *   ngx_http_jpulse_redis_conn.c       one hiredis connection on nginx
+ *   ngx_http_jpulse_broadcast.c        jpulse_app_cluster_api
  *   ngx_http_jpulse_out.c              JSON responses and envelopes
  */
 
@@ -15,6 +16,7 @@
 #include <ngx_http.h>
 
 #include "ngx_http_jpulse_module.h"
+#include "ngx_http_jpulse_broadcast.h"
 #include "ngx_http_jpulse_health.h"
 #include "ngx_http_jpulse_instance.h"
 #include "ngx_http_jpulse_metrics.h"
@@ -80,6 +82,13 @@ static ngx_command_t  ngx_http_jpulse_commands[] = {
     { ngx_string("jpulse_metrics"),
       NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS|NGX_CONF_TAKE1,
       ngx_http_jpulse_metrics,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("jpulse_app_cluster_api"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_jpulse_app_cluster_api,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
       NULL },
@@ -213,7 +222,8 @@ ngx_http_jpulse_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 static const char  *ngx_http_jpulse_handler_directives[] = {
     NULL,
     "jpulse_health",
-    "jpulse_metrics"
+    "jpulse_metrics",
+    "jpulse_app_cluster_api"
 };
 
 
@@ -299,7 +309,11 @@ ngx_http_jpulse_init_process(ngx_cycle_t *cycle)
         return NGX_ERROR;
     }
 
-    return ngx_http_jpulse_redis_init_process(cycle);
+    if (ngx_http_jpulse_redis_init_process(cycle) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    return ngx_http_jpulse_broadcast_init_process(cycle);
 }
 
 

@@ -18,6 +18,7 @@ typedef enum {
     NGX_HTTP_JPULSE_HANDLER_OTHER = 0,
     NGX_HTTP_JPULSE_HANDLER_HEALTH,
     NGX_HTTP_JPULSE_HANDLER_METRICS,
+    NGX_HTTP_JPULSE_HANDLER_CLUSTER,
     NGX_HTTP_JPULSE_HANDLERS
 } ngx_http_jpulse_handler_e;
 
@@ -58,7 +59,13 @@ typedef struct {
 /* per request, created by the module's content handlers */
 typedef struct {
     ngx_uint_t                  handler;        /* for the request metrics */
+    void                       *data;           /* the handler's own */
 } ngx_http_jpulse_ctx_t;
+
+
+#define ngx_http_jpulse_ctx(r)                                               \
+    ((ngx_http_jpulse_ctx_t *) ngx_http_get_module_ctx(r,                    \
+                                                       ngx_http_jpulse_module))
 
 
 extern ngx_module_t  ngx_http_jpulse_module;

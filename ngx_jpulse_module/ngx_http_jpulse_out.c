@@ -340,11 +340,85 @@ ngx_http_jpulse_read_only(ngx_http_request_t *r)
         return NGX_DECLINED;
     }
 
-    if (ngx_http_jpulse_add_header(r, "Allow", "GET, HEAD") == NULL) {
+    return ngx_http_jpulse_send_405(r, "GET, HEAD");
+}
+
+
+ngx_int_t
+ngx_http_jpulse_send_405(ngx_http_request_t *r, char *allow)
+{
+    if (ngx_http_jpulse_add_header(r, "Allow", allow) == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     return ngx_http_jpulse_send_error(r, NGX_HTTP_NOT_ALLOWED,
                                       "METHOD_NOT_ALLOWED",
                                       "Method not allowed", NULL);
+}
+
+
+ngx_int_t
+ngx_http_jpulse_read_body(ngx_http_request_t *r, ngx_str_t *body)
+{
+    u_char       *p;
+    size_t        len, size;
+    ssize_t       n;
+    ngx_buf_t    *b;
+    ngx_chain_t  *cl;
+
+    ngx_str_null(body);
+
+    if (r->request_body == NULL || r->request_body->bufs == NULL) {
+        return NGX_OK;
+    }
+
+    len = 0;
+
+    for (cl = r->request_body->bufs; cl; cl = cl->next) {
+        b = cl->buf;
+        len += b->in_file ? (size_t) (b->file_last - b->file_pos)
+                          : (size_t) (b->last - b->pos);
+    }
+
+    b = r->request_body->bufs->buf;
+
+    if (r->request_body->bufs->next == NULL && !b->in_file) {
+        body->data = b->pos;
+        body->len = len;
+        return NGX_OK;
+    }
+
+    /* large bodies are spooled to a temporary file: read it back */
+
+    p = ngx_pnalloc(r->pool, len);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    body->data = p;
+    body->len = len;
+
+    for (cl = r->request_body->bufs; cl; cl = cl->next) {
+        b = cl->buf;
+
+        if (!b->in_file) {
+            p = ngx_cpymem(p, b->pos, b->last - b->pos);
+            continue;
+        }
+
+        size = (size_t) (b->file_last - b->file_pos);
+
+        n = ngx_read_file(b->file, p, size, b->file_pos);
+
+        if (n != (ssize_t) size) {
+            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                          "jpulse: cannot read the request body back from "
+                          "\"%V\"", &b->file->name);
+            return NGX_ERROR;
+        }
+
+        p += size;
+    }
+
+    return NGX_OK;
 }

@@ -52,6 +52,10 @@ ngx_int_t ngx_http_jpulse_send_error(ngx_http_request_t *r,
 
 /* GET and HEAD only, else a 405 envelope; NGX_DECLINED means go on */
 ngx_int_t ngx_http_jpulse_read_only(ngx_http_request_t *r);
+ngx_int_t ngx_http_jpulse_send_405(ngx_http_request_t *r, char *allow);
+
+/* the request body read so far as one string, from memory or its file */
+ngx_int_t ngx_http_jpulse_read_body(ngx_http_request_t *r, ngx_str_t *body);
 
 
 #endif /* NGX_HTTP_JPULSE_OUT_H */

@@ -588,10 +588,8 @@ ngx_http_jpulse_redis_subscription(redisAsyncContext *ac, void *r,
 static void
 ngx_http_jpulse_redis_dispatch(redisReply *channel, redisReply *message)
 {
-    size_t                             skip;
-    ngx_str_t                          name, text;
-    ngx_uint_t                         i;
-    ngx_http_jpulse_redis_listener_t  *l;
+    size_t     skip;
+    ngx_str_t  name, text;
 
     /* the pattern guarantees the "<ns>bc:" prefix */
 
@@ -606,17 +604,27 @@ ngx_http_jpulse_redis_dispatch(redisReply *channel, redisReply *message)
     text.data = (u_char *) message->str;
     text.len = message->len;
 
+    ngx_http_jpulse_redis_deliver(&name, &text);
+}
+
+
+void
+ngx_http_jpulse_redis_deliver(ngx_str_t *channel, ngx_str_t *message)
+{
+    ngx_uint_t                         i;
+    ngx_http_jpulse_redis_listener_t  *l;
+
     ngx_log_debug2(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
                    "jpulse redis message on \"%V\", %uz bytes",
-                   &name, text.len);
+                   channel, message->len);
 
     for (i = 0; i < ngx_http_jpulse_redis_nlisteners; i++) {
         l = &ngx_http_jpulse_redis_listeners[i];
 
-        if (name.len >= l->prefix.len
-            && ngx_strncmp(name.data, l->prefix.data, l->prefix.len) == 0)
+        if (channel->len >= l->prefix.len
+            && ngx_strncmp(channel->data, l->prefix.data, l->prefix.len) == 0)
         {
-            l->handler(&name, &text, l->data);
+            l->handler(channel, message, l->data);
         }
     }
 }

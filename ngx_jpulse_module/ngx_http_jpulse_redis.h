@@ -88,6 +88,9 @@ ngx_int_t ngx_http_jpulse_redis_request(ngx_http_request_t *r,
 ngx_int_t ngx_http_jpulse_redis_on_message(const char *prefix,
     ngx_http_jpulse_redis_message_pt handler, void *data);
 
+/* runs this worker's listeners, as if the message came from Redis */
+void ngx_http_jpulse_redis_deliver(ngx_str_t *channel, ngx_str_t *message);
+
 ngx_int_t ngx_http_jpulse_redis_on_resync(
     ngx_http_jpulse_redis_resync_pt handler, void *data);
 

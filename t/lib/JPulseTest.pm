@@ -16,7 +16,7 @@ use POSIX ();
 use Time::HiRes ();
 
 our @EXPORT_OK = qw(json_pick promtool_check redis_start redis_stop
-                    redis_cli);
+                    redis_cli redis_command);
 
 my @Started;
 
@@ -147,6 +147,27 @@ sub redis_cli {
     my $out = <$fh> // '';
     close $fh;
     return $out;
+}
+
+# One command over RESP, for arguments redis-cli cannot take (a 1 MB
+# value is longer than one command-line argument may be): the raw reply.
+sub redis_command {
+    my ($r, @args) = @_;
+
+    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+                                  PeerPort => $r->{port})
+        or die "redis on $r->{port}: $!";
+
+    my @cmd = $r->{requirepass} ? (['AUTH', $r->{requirepass}], \@args)
+                                : (\@args);
+    my $reply = '';
+    for my $c (@cmd) {
+        print $s join '', "*" . @$c . "\r\n",
+                          map { '$' . length($_) . "\r\n$_\r\n" } @$c;
+        $reply = <$s>;
+    }
+    close $s;
+    return $reply;
 }
 
 sub _free_port {

@@ -17,6 +17,7 @@ void
 ngx_http_jpulse_instance_init(ngx_cycle_t *cycle)
 {
     size_t                       n;
+    ngx_listening_t             *ls;
     ngx_http_jpulse_instance_t  *in;
 
     in = &ngx_http_jpulse_instance;
@@ -47,6 +48,10 @@ ngx_http_jpulse_instance_init(ngx_cycle_t *cycle)
 
     in->ip.data = in->ip_text;
     in->ip.len = ngx_strlen(in->ip_text);
+
+    ls = cycle->listening.elts;
+    in->port = cycle->listening.nelts
+               ? (ngx_uint_t) ngx_inet_get_port(ls[0].sockaddr) : 0;
 }
 
 

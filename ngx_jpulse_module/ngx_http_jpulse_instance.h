@@ -23,6 +23,7 @@ typedef struct {
     ngx_str_t       instance_id;
     ngx_str_t       instance_name;
     ngx_str_t       ip;
+    ngx_uint_t      port;               /* the first one nginx listens on */
 
     u_char          id[JP_INSTANCE_ID_MAX];
     u_char          name[NGX_MAXHOSTNAMELEN + JP_INSTANCE_ID_MAX];

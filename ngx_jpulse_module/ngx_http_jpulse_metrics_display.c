@@ -9,14 +9,13 @@
 
 #include "jp_sysinfo.h"
 #include "ngx_http_jpulse_module.h"
+#include "ngx_http_jpulse_cluster.h"
 #include "ngx_http_jpulse_instance.h"
 #include "ngx_http_jpulse_metrics.h"
 #include "ngx_http_jpulse_metrics_display.h"
 #include "ngx_http_jpulse_out.h"
 
 
-static ngx_int_t ngx_http_jpulse_metrics_snapshot(ngx_http_request_t *r,
-    ngx_http_jpulse_snapshot_t *snap);
 
 
 static ngx_str_t  ngx_http_jpulse_prometheus_type =
@@ -26,10 +25,12 @@ static ngx_str_t  ngx_http_jpulse_prometheus_type =
 ngx_int_t
 ngx_http_jpulse_metrics_handler(ngx_http_request_t *r)
 {
-    ngx_int_t                    rc;
-    ngx_http_jpulse_out_t        out;
-    ngx_http_jpulse_loc_conf_t  *jlcf;
-    ngx_http_jpulse_snapshot_t   snap;
+    ngx_int_t                     rc;
+    ngx_str_t                     blob;
+    ngx_http_jpulse_out_t         out;
+    ngx_http_jpulse_loc_conf_t   *jlcf;
+    ngx_http_jpulse_main_conf_t  *jmcf;
+    ngx_http_jpulse_snapshot_t    snap;
 
     if (ngx_http_jpulse_serve(r, NGX_HTTP_JPULSE_HANDLER_METRICS) == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -40,7 +41,9 @@ ngx_http_jpulse_metrics_handler(ngx_http_request_t *r)
         return rc;
     }
 
-    if (ngx_http_jpulse_metrics_snapshot(r, &snap) != NGX_OK) {
+    jmcf = ngx_http_get_module_main_conf(r, ngx_http_jpulse_module);
+
+    if (ngx_http_jpulse_metrics_snapshot(r->pool, jmcf, &snap) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
@@ -57,17 +60,21 @@ ngx_http_jpulse_metrics_handler(ngx_http_request_t *r)
                                         &ngx_http_jpulse_prometheus_type);
     }
 
-    if (ngx_http_jpulse_metrics_json(r, &snap, &out) != NGX_OK) {
+    /* this instance now, and the cluster's other instances from Redis */
+
+    if (ngx_http_jpulse_metrics_blob(&snap, &out) != NGX_OK
+        || ngx_http_jpulse_out_flatten(&out, &blob) != NGX_OK)
+    {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    return ngx_http_jpulse_out_send(r, &out, NGX_HTTP_OK, NULL);
+    return ngx_http_jpulse_cluster_metrics(r, &blob);
 }
 
 
-static ngx_int_t
-ngx_http_jpulse_metrics_snapshot(ngx_http_request_t *r,
-    ngx_http_jpulse_snapshot_t *snap)
+ngx_int_t
+ngx_http_jpulse_metrics_snapshot(ngx_pool_t *pool,
+    ngx_http_jpulse_main_conf_t *jmcf, ngx_http_jpulse_snapshot_t *snap)
 {
     ngx_uint_t                      i, g;
     ngx_core_conf_t                *ccf;
@@ -78,7 +85,8 @@ ngx_http_jpulse_metrics_snapshot(ngx_http_request_t *r,
     ngx_memzero(snap, sizeof(ngx_http_jpulse_snapshot_t));
 
     snap->now = ngx_time();
-    snap->jmcf = ngx_http_get_module_main_conf(r, ngx_http_jpulse_module);
+    snap->jmcf = jmcf;
+    snap->port = ngx_http_jpulse_instance.port;
 
     ccf = (ngx_core_conf_t *) ngx_get_conf(ngx_cycle->conf_ctx,
                                            ngx_core_module);
@@ -93,7 +101,7 @@ ngx_http_jpulse_metrics_snapshot(ngx_http_request_t *r,
         snap->rss = snap->master_rss;
     }
 
-    if (ngx_array_init(&snap->workers, r->pool, 4,
+    if (ngx_array_init(&snap->workers, pool, 4,
                        sizeof(ngx_http_jpulse_worker_view_t))
         != NGX_OK)
     {

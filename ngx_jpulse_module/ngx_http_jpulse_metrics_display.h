@@ -45,13 +45,25 @@ typedef struct {
     uint64_t                         master_rss;
     uint64_t                         rss;       /* master and workers */
     jp_host_stats_t                  host;
+    ngx_uint_t                       port;      /* first listening port */
     ngx_uint_t                       stub_status;
     ngx_http_jpulse_connections_t    connections;
 } ngx_http_jpulse_snapshot_t;
 
 
-ngx_int_t ngx_http_jpulse_metrics_json(ngx_http_request_t *r,
-    ngx_http_jpulse_snapshot_t *snap, ngx_http_jpulse_out_t *out);
+ngx_int_t ngx_http_jpulse_metrics_snapshot(ngx_pool_t *pool,
+    ngx_http_jpulse_main_conf_t *jmcf, ngx_http_jpulse_snapshot_t *snap);
+
+/* this instance, as jPulse's health broadcast blob */
+ngx_int_t ngx_http_jpulse_metrics_blob(ngx_http_jpulse_snapshot_t *snap,
+    ngx_http_jpulse_out_t *out);
+
+/*
+ * Sends jPulse's metrics answer for the local blob and the blobs of other
+ * instances (strings as Redis returned them; unreadable ones are skipped).
+ */
+ngx_int_t ngx_http_jpulse_metrics_answer(ngx_http_request_t *r,
+    ngx_str_t *local, ngx_str_t *remote, ngx_uint_t nremote);
 ngx_int_t ngx_http_jpulse_metrics_prometheus(ngx_http_request_t *r,
     ngx_http_jpulse_snapshot_t *snap, ngx_http_jpulse_out_t *out);
 

@@ -1,13 +1,20 @@
 /*
- * jPulse's GET /api/1/health/metrics (jpulse-contract.md 1.3), answered
- * for this nginx instance: one server, one instance (the master, with its
- * workers listed), components in the W-112 metrics registry format.
+ * jPulse's GET /api/1/health/metrics (jpulse-contract.md 1.3).
+ *
+ * Each nginx instance describes itself as one "blob" in the shape of
+ * jPulse's health broadcast (host facts, instances[] with this instance
+ * and its workers, components in the W-112 registry format). The answer
+ * merges this instance's live blob with the heartbeats of the other
+ * instances of the cluster: servers[] grouped by hostname, statistics
+ * summed.
  */
 
 #include <ngx_config.h>
 #include <ngx_core.h>
 #include <ngx_http.h>
 #include <nginx.h>
+
+#include <jansson.h>
 
 #include "jp_sysinfo.h"
 #include "jp_time.h"
@@ -21,10 +28,8 @@
 #define NGX_HTTP_JPULSE_MB  (1024 * 1024)
 
 
-static void ngx_http_jpulse_json_server(ngx_http_request_t *r,
-    ngx_http_jpulse_snapshot_t *snap, ngx_http_jpulse_out_t *out);
-static void ngx_http_jpulse_json_instance(ngx_http_request_t *r,
-    ngx_http_jpulse_snapshot_t *snap, ngx_http_jpulse_out_t *out);
+static void ngx_http_jpulse_json_instance(ngx_http_jpulse_snapshot_t *snap,
+    ngx_http_jpulse_out_t *out);
 static void ngx_http_jpulse_json_workers(ngx_http_jpulse_snapshot_t *snap,
     ngx_http_jpulse_out_t *out);
 static void ngx_http_jpulse_json_components(ngx_http_jpulse_snapshot_t *snap,
@@ -36,57 +41,25 @@ static void ngx_http_jpulse_json_duration(ngx_http_jpulse_out_t *out,
 
 
 ngx_int_t
-ngx_http_jpulse_metrics_json(ngx_http_request_t *r,
-    ngx_http_jpulse_snapshot_t *snap, ngx_http_jpulse_out_t *out)
+ngx_http_jpulse_metrics_blob(ngx_http_jpulse_snapshot_t *snap,
+    ngx_http_jpulse_out_t *out)
 {
-    ngx_uint_t  running;
-
-    running = snap->zone ? snap->workers.nelts : snap->worker_processes;
-
-    ngx_http_jpulse_out_printf(out,
-        "{\"success\":true,\"message\":\"jPulse Framework metrics data\","
-        "\"elapsed\":0,\"data\":{");
-    ngx_http_jpulse_out_timestamp(out);
-
-    ngx_http_jpulse_out_printf(out,
-        ",\"statistics\":{\"totalServers\":1,\"totalInstances\":1,"
-        "\"totalProcesses\":%ui,\"runningProcesses\":%ui,"
-        "\"stoppedProcesses\":0,\"erroredProcesses\":0,"
-        "\"totalWebSocketConnections\":0,\"totalWebSocketMessages\":0,"
-        "\"totalWebSocketNamespaces\":0,\"webSocketNamespaces\":[],"
-        "\"components\":",
-        ngx_max(snap->worker_processes, running), running);
-    ngx_http_jpulse_json_components(snap, out);
-    ngx_http_jpulse_out_printf(out, ",");
-    ngx_http_jpulse_json_iso(out, "lastUpdated", snap->now);
-    ngx_http_jpulse_out_printf(out, "},\"servers\":[");
-
-    ngx_http_jpulse_json_server(r, snap, out);
-
-    ngx_http_jpulse_out_printf(out, "]}}");
-
-    return out->failed ? NGX_ERROR : NGX_OK;
-}
-
-
-static void
-ngx_http_jpulse_json_server(ngx_http_request_t *r,
-    ngx_http_jpulse_snapshot_t *snap, ngx_http_jpulse_out_t *out)
-{
+    ngx_uint_t                   running;
     jp_host_stats_t             *host;
     ngx_http_jpulse_instance_t  *in;
 
     in = &ngx_http_jpulse_instance;
     host = &snap->host;
+    running = snap->zone ? snap->workers.nelts : snap->worker_processes;
 
-    ngx_http_jpulse_out_printf(out, "{\"serverName\":");
+    ngx_http_jpulse_out_printf(out, "{\"kind\":\"nginx\",\"hostname\":");
+    ngx_http_jpulse_out_json_str(out, in->hostname.data, in->hostname.len);
+    ngx_http_jpulse_out_printf(out, ",\"serverName\":");
     ngx_http_jpulse_out_json_str(out, in->server_name.data,
                                  in->server_name.len);
-    ngx_http_jpulse_out_printf(out, ",\"serverId\":%ul,\"hostname\":",
-                               in->server_id);
-    ngx_http_jpulse_out_json_str(out, in->hostname.data, in->hostname.len);
     ngx_http_jpulse_out_printf(out,
-        ",\"ip\":\"%V\",\"uptime\":%uL,", &in->ip, host->uptime);
+        ",\"serverId\":%ul,\"ip\":\"%V\",\"uptime\":%uL,",
+        in->server_id, &in->ip, host->uptime);
     ngx_http_jpulse_json_duration(out, "uptimeFormatted",
                                   (time_t) host->uptime);
     ngx_http_jpulse_out_printf(out,
@@ -95,6 +68,10 @@ ngx_http_jpulse_json_server(ngx_http_request_t *r,
         "\"loadAverage\":[%.2f,%.2f,%.2f],"
         "\"freeMemory\":%uL,\"totalMemory\":%uL,"
         "\"database\":{\"type\":\"MongoDB\",\"status\":\"%V\"},"
+        "\"totalInstances\":1,\"totalProcesses\":%ui,"
+        "\"runningProcesses\":%ui,\"stoppedProcesses\":0,"
+        "\"erroredProcesses\":0,\"totalWebSocketConnections\":0,"
+        "\"totalWebSocketMessages\":0,\"webSocketNamespaces\":[],"
         "\"instances\":[",
 #if defined(__x86_64__)
         "x64",
@@ -108,17 +85,24 @@ ngx_http_jpulse_json_server(ngx_http_request_t *r,
         host->total_memory / NGX_HTTP_JPULSE_MB,
         ngx_http_jpulse_dependency_state_name(
             ngx_http_jpulse_dependency_state(
-                NGX_HTTP_JPULSE_DEP_DATABASE)));
+                NGX_HTTP_JPULSE_DEP_DATABASE)),
+        ngx_max(snap->worker_processes, running), running);
 
-    ngx_http_jpulse_json_instance(r, snap, out);
+    ngx_http_jpulse_json_instance(snap, out);
 
-    ngx_http_jpulse_out_printf(out, "]}");
+    ngx_http_jpulse_out_printf(out, "],\"components\":");
+    ngx_http_jpulse_json_components(snap, out);
+    ngx_http_jpulse_out_printf(out, ",");
+    ngx_http_jpulse_out_timestamp(out);
+    ngx_http_jpulse_out_printf(out, "}");
+
+    return out->failed ? NGX_ERROR : NGX_OK;
 }
 
 
 static void
-ngx_http_jpulse_json_instance(ngx_http_request_t *r,
-    ngx_http_jpulse_snapshot_t *snap, ngx_http_jpulse_out_t *out)
+ngx_http_jpulse_json_instance(ngx_http_jpulse_snapshot_t *snap,
+    ngx_http_jpulse_out_t *out)
 {
     uint64_t                     total, rate, memory;
     ngx_http_jpulse_instance_t  *in;
@@ -133,8 +117,7 @@ ngx_http_jpulse_json_instance(ngx_http_request_t *r,
 
     ngx_http_jpulse_out_printf(out,
         "{\"pid\":%P,\"pm2Id\":%d,\"port\":%ui,\"instanceName\":",
-        in->pid, JP_PM2ID_NGINX,
-        (ngx_uint_t) ngx_inet_get_port(r->connection->local_sockaddr));
+        in->pid, JP_PM2ID_NGINX, snap->port);
     ngx_http_jpulse_out_json_str(out, in->instance_name.data,
                                  in->instance_name.len);
     ngx_http_jpulse_out_printf(out,
@@ -382,4 +365,180 @@ ngx_http_jpulse_json_duration(ngx_http_jpulse_out_t *out, const char *key,
     n = jp_duration_format(text, sizeof(text), (uint64_t) sec);
 
     ngx_http_jpulse_out_printf(out, "\"%s\":\"%*s\"", key, n, text);
+}
+
+
+/* what a blob says about its host, copied into its entry of servers[] */
+static const char  *ngx_http_jpulse_server_fields[] = {
+    "serverName", "serverId", "hostname", "ip", "uptime", "uptimeFormatted",
+    "platform", "arch", "nodeVersion", "nginxVersion", "cpus", "loadAverage",
+    "freeMemory", "totalMemory", "database", NULL
+};
+
+
+/* counts of a blob that add up into statistics */
+static const char  *ngx_http_jpulse_summed_fields[] = {
+    "totalProcesses", "runningProcesses", "stoppedProcesses",
+    "erroredProcesses", "totalWebSocketConnections",
+    "totalWebSocketMessages", NULL
+};
+
+#define NGX_HTTP_JPULSE_SUMMED  6
+
+
+/* Adds one blob's instances to its host's entry; 0 for a malformed blob. */
+
+static ngx_uint_t
+ngx_http_jpulse_json_merge(json_t *servers, json_t *blob,
+    json_int_t *sums, json_int_t *instances_total)
+{
+    size_t       i;
+    json_t      *hostname, *instances, *server, *v;
+    const char  *name;
+
+    hostname = json_object_get(blob, "hostname");
+    instances = json_object_get(blob, "instances");
+
+    if (!json_is_string(hostname) || !json_is_array(instances)) {
+        return 0;
+    }
+
+    name = json_string_value(hostname);
+    server = NULL;
+
+    json_array_foreach(servers, i, v) {
+        if (ngx_strcmp(json_string_value(json_object_get(v, "hostname")),
+                       name)
+            == 0)
+        {
+            server = v;
+            break;
+        }
+    }
+
+    if (server == NULL) {
+        server = json_object();
+        if (server == NULL || json_array_append_new(servers, server) != 0) {
+            return 0;
+        }
+
+        for (i = 0; ngx_http_jpulse_server_fields[i]; i++) {
+            v = json_object_get(blob, ngx_http_jpulse_server_fields[i]);
+
+            if (v) {
+                (void) json_object_set(server,
+                                       ngx_http_jpulse_server_fields[i], v);
+            }
+        }
+
+        (void) json_object_set_new(server, "instances", json_array());
+    }
+
+    (void) json_array_extend(json_object_get(server, "instances"), instances);
+
+    *instances_total += json_array_size(instances);
+
+    for (i = 0; ngx_http_jpulse_summed_fields[i]; i++) {
+        v = json_object_get(blob, ngx_http_jpulse_summed_fields[i]);
+
+        if (json_is_integer(v)) {
+            sums[i] += json_integer_value(v);
+        }
+    }
+
+    return 1;
+}
+
+
+ngx_int_t
+ngx_http_jpulse_metrics_answer(ngx_http_request_t *r, ngx_str_t *local,
+    ngx_str_t *remote, ngx_uint_t nremote)
+{
+    char                   *text, iso[JP_ISO8601_LEN + 1];
+    json_t                 *mine, *blob, *servers, *stats, *data, *answer;
+    ngx_int_t               rc;
+    ngx_uint_t              i;
+    ngx_time_t             *tp;
+    json_int_t              sums[NGX_HTTP_JPULSE_SUMMED], instances;
+    ngx_msec_int_t          elapsed;
+    json_error_t            err;
+    ngx_http_jpulse_out_t   out;
+
+    mine = json_loadb((char *) local->data, local->len, 0, &err);
+    servers = json_array();
+
+    if (mine == NULL || servers == NULL) {
+        ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
+                      "jpulse: the metrics blob of this instance is not "
+                      "valid JSON: %s", err.text);
+        json_decref(mine);
+        json_decref(servers);
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_memzero(sums, sizeof(sums));
+    instances = 0;
+
+    (void) ngx_http_jpulse_json_merge(servers, mine, sums, &instances);
+
+    for (i = 0; i < nremote; i++) {
+        blob = json_loadb((char *) remote[i].data, remote[i].len, 0, &err);
+
+        if (blob == NULL
+            || !ngx_http_jpulse_json_merge(servers, blob, sums, &instances))
+        {
+            ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                          "jpulse: skipping an unreadable instance "
+                          "heartbeat of %uz bytes", remote[i].len);
+        }
+
+        json_decref(blob);
+    }
+
+    tp = ngx_timeofday();
+    (void) jp_time_iso8601(iso, sizeof(iso), tp->sec, (unsigned) tp->msec);
+
+    elapsed = (ngx_msec_int_t) ((tp->sec - r->start_sec) * 1000
+                                + (tp->msec - r->start_msec));
+
+    stats = json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:i,s:[],s:O,s:s}",
+                      "totalServers", (json_int_t) json_array_size(servers),
+                      "totalInstances", instances,
+                      "totalProcesses", sums[0],
+                      "runningProcesses", sums[1],
+                      "stoppedProcesses", sums[2],
+                      "erroredProcesses", sums[3],
+                      "totalWebSocketConnections", sums[4],
+                      "totalWebSocketMessages", sums[5],
+                      "totalWebSocketNamespaces", 0,
+                      "webSocketNamespaces",
+                      "components", json_object_get(mine, "components"),
+                      "lastUpdated", iso);
+
+    data = json_pack("{s:s,s:o,s:o}", "timestamp", iso,
+                     "statistics", stats, "servers", servers);
+
+    answer = json_pack("{s:b,s:s,s:I,s:o}", "success", 1,
+                       "message", "jPulse Framework metrics data",
+                       "elapsed", (json_int_t) ngx_max(elapsed, 0),
+                       "data", data);
+
+    json_decref(mine);
+
+    text = answer ? json_dumps(answer, JSON_COMPACT) : NULL;
+
+    json_decref(answer);
+
+    if (text == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_http_jpulse_out_init(&out, r->pool);
+    ngx_http_jpulse_out_raw(&out, (u_char *) text, ngx_strlen(text));
+
+    free(text);
+
+    rc = ngx_http_jpulse_out_send(r, &out, NGX_HTTP_OK, NULL);
+
+    return rc;
 }

@@ -8,6 +8,7 @@
  *   ngx_http_jpulse_redis.c            jpulse_redis, the Redis API
  *   ngx_http_jpulse_redis_conn.c       one hiredis connection on nginx
  *   ngx_http_jpulse_broadcast.c        jpulse_app_cluster_api
+ *   ngx_http_jpulse_cluster.c          jpulse_heartbeat, the cluster view
  *   ngx_http_jpulse_out.c              JSON responses and envelopes
  */
 
@@ -17,6 +18,7 @@
 
 #include "ngx_http_jpulse_module.h"
 #include "ngx_http_jpulse_broadcast.h"
+#include "ngx_http_jpulse_cluster.h"
 #include "ngx_http_jpulse_health.h"
 #include "ngx_http_jpulse_instance.h"
 #include "ngx_http_jpulse_metrics.h"
@@ -35,6 +37,7 @@ static ngx_int_t ngx_http_jpulse_postconfiguration(ngx_conf_t *cf);
 static ngx_int_t ngx_http_jpulse_init_module(ngx_cycle_t *cycle);
 static ngx_int_t ngx_http_jpulse_init_process(ngx_cycle_t *cycle);
 static void ngx_http_jpulse_exit_process(ngx_cycle_t *cycle);
+static void ngx_http_jpulse_exit_master(ngx_cycle_t *cycle);
 
 static char *ngx_http_jpulse_site_id(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
@@ -61,6 +64,13 @@ static ngx_command_t  ngx_http_jpulse_commands[] = {
     { ngx_string("jpulse_redis"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
       ngx_http_jpulse_redis,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("jpulse_heartbeat"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
+      ngx_http_jpulse_heartbeat,
       NGX_HTTP_MAIN_CONF_OFFSET,
       0,
       NULL },
@@ -123,7 +133,7 @@ ngx_module_t  ngx_http_jpulse_module = {
     NULL,                                  /* init thread */
     NULL,                                  /* exit thread */
     ngx_http_jpulse_exit_process,          /* exit process */
-    NULL,                                  /* exit master */
+    ngx_http_jpulse_exit_master,           /* exit master */
     NGX_MODULE_V1_PADDING
 };
 
@@ -144,7 +154,12 @@ ngx_http_jpulse_create_main_conf(ngx_conf_t *cf)
      *     jmcf->site_id = { 0, NULL };
      *     jmcf->mode = { 0, NULL };
      *     jmcf->metrics_zone = NULL;
+     *     jmcf->redis = NULL;
+     *     jmcf->heartbeat_interval = 0;
+     *     jmcf->heartbeat_ttl = 0;
      */
+
+    jmcf->heartbeat = NGX_CONF_UNSET;
 
     return jmcf;
 }
@@ -170,6 +185,23 @@ ngx_http_jpulse_init_main_conf(ngx_conf_t *cf, void *conf)
     }
 
     ngx_sprintf(jmcf->namespace.data, "%V:%V:", &jmcf->site_id, &jmcf->mode);
+
+    ngx_conf_init_value(jmcf->heartbeat, 1);
+
+    if (jmcf->heartbeat_interval == 0) {
+        jmcf->heartbeat_interval = 15000;
+    }
+
+    if (jmcf->heartbeat_ttl == 0) {
+        jmcf->heartbeat_ttl = 60000;
+    }
+
+    if (jmcf->heartbeat_ttl <= jmcf->heartbeat_interval) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "jpulse_heartbeat ttl must be longer than its "
+                           "interval");
+        return NGX_CONF_ERROR;
+    }
 
     return NGX_CONF_OK;
 }
@@ -313,7 +345,11 @@ ngx_http_jpulse_init_process(ngx_cycle_t *cycle)
         return NGX_ERROR;
     }
 
-    return ngx_http_jpulse_broadcast_init_process(cycle);
+    if (ngx_http_jpulse_broadcast_init_process(cycle) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    return ngx_http_jpulse_cluster_init_process(cycle);
 }
 
 
@@ -322,6 +358,13 @@ ngx_http_jpulse_exit_process(ngx_cycle_t *cycle)
 {
     ngx_http_jpulse_redis_exit_process(cycle);
     ngx_http_jpulse_metrics_exit_process(cycle);
+}
+
+
+static void
+ngx_http_jpulse_exit_master(ngx_cycle_t *cycle)
+{
+    ngx_http_jpulse_cluster_exit_master(cycle);
 }
 
 

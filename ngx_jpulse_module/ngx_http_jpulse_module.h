@@ -46,6 +46,9 @@ typedef struct {
     struct ngx_http_jpulse_redis_conf_s  *redis;  /* NULL: single host */
     ngx_shm_zone_t             *metrics_zone;
     ngx_flag_t                  metrics_used;   /* some jpulse_metrics */
+    ngx_flag_t                  heartbeat;
+    ngx_msec_t                  heartbeat_interval;
+    ngx_msec_t                  heartbeat_ttl;
 } ngx_http_jpulse_main_conf_t;
 
 

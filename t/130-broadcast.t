@@ -27,6 +27,7 @@ __DATA__
 --- http_config
     jpulse_metrics_zone jpulse 1m;
     jpulse_redis 127.0.0.1:$TEST_NGINX_BC_REDIS_PORT command_timeout=300ms;
+    jpulse_heartbeat off;
 --- config
     client_body_buffer_size 16k;
     location /api/1/app-cluster/ { jpulse_app_cluster_api; }
@@ -47,6 +48,7 @@ GET /api/1/app-cluster/broadcast/status
 --- http_config
     jpulse_metrics_zone jpulse 1m;
     jpulse_redis 127.0.0.1:$TEST_NGINX_BC_REDIS_PORT command_timeout=300ms;
+    jpulse_heartbeat off;
 --- config
     client_body_buffer_size 16k;
     location /api/1/app-cluster/ { jpulse_app_cluster_api; }
@@ -72,6 +74,7 @@ data.statistics.components.module.stats.broadcast_received_bytes=1048576
 --- http_config
     jpulse_metrics_zone jpulse 1m;
     jpulse_redis 127.0.0.1:$TEST_NGINX_BC_REDIS_PORT command_timeout=300ms;
+    jpulse_heartbeat off;
 --- config
     client_body_buffer_size 16k;
     location /api/1/app-cluster/ { jpulse_app_cluster_api; }
@@ -90,6 +93,7 @@ POST /api/1/app-cluster/broadcast/controller:helloClusterTodo:item:added
 --- http_config
     jpulse_metrics_zone jpulse 1m;
     jpulse_redis 127.0.0.1:$TEST_NGINX_BC_REDIS_PORT command_timeout=300ms;
+    jpulse_heartbeat off;
 --- config
     client_body_buffer_size 16k;
     location /api/1/app-cluster/ { jpulse_app_cluster_api; }
@@ -115,6 +119,7 @@ data.statistics.components.module.stats.broadcast_received_bytes=10487\d\d
 --- http_config
     jpulse_metrics_zone jpulse 1m;
     jpulse_redis 127.0.0.1:$TEST_NGINX_BC_REDIS_PORT command_timeout=300ms;
+    jpulse_heartbeat off;
 --- config
     client_body_buffer_size 16k;
     location /api/1/app-cluster/ { jpulse_app_cluster_api; }
@@ -133,6 +138,7 @@ data.statistics.components.module.stats.broadcast_received_bytes=10487\d\d
 --- http_config
     jpulse_metrics_zone jpulse 1m;
     jpulse_redis 127.0.0.1:$TEST_NGINX_BC_REDIS_PORT command_timeout=300ms;
+    jpulse_heartbeat off;
 --- config
     client_body_buffer_size 16k;
     location /api/1/app-cluster/ { jpulse_app_cluster_api; }
@@ -163,6 +169,7 @@ ok
 --- http_config
     jpulse_metrics_zone jpulse 1m;
     jpulse_redis 127.0.0.1:$TEST_NGINX_BC_REDIS_PORT command_timeout=300ms;
+    jpulse_heartbeat off;
 --- config
     client_body_buffer_size 16k;
     location /api/1/app-cluster/ { jpulse_app_cluster_api; }
@@ -190,6 +197,7 @@ ok
 --- http_config
     jpulse_metrics_zone jpulse 1m;
     jpulse_redis 127.0.0.1:$TEST_NGINX_BC_REDIS_PORT command_timeout=300ms;
+    jpulse_heartbeat off;
 --- config
     client_body_buffer_size 16k;
     location /api/1/app-cluster/ { jpulse_app_cluster_api; }
@@ -212,6 +220,7 @@ jpulse broadcast on "controller:a:b:c" failed: no answer from Redis
 --- http_config
     jpulse_metrics_zone jpulse 1m;
     jpulse_redis 127.0.0.1:$TEST_NGINX_BC_REDIS_PORT command_timeout=300ms;
+    jpulse_heartbeat off;
 --- config
     client_body_buffer_size 16k;
     location /api/1/app-cluster/ { jpulse_app_cluster_api; }
@@ -234,6 +243,7 @@ pub/sub connection restored
 --- http_config
     jpulse_metrics_zone jpulse 1m;
     jpulse_redis 127.0.0.1:$TEST_NGINX_BC_REDIS_PORT command_timeout=300ms;
+    jpulse_heartbeat off;
 --- config
     client_body_buffer_size 16k;
     location /api/1/app-cluster/ { jpulse_app_cluster_api; }

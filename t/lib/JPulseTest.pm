@@ -16,9 +16,10 @@ use POSIX ();
 use Time::HiRes ();
 
 our @EXPORT_OK = qw(json_pick promtool_check redis_start redis_stop
-                    redis_cli redis_command);
+                    redis_cli redis_command nginx_start nginx_stop
+                    nginx_pids hammer);
 
-my @Started;
+my (@Started, @NginxStarted);
 
 
 # json_pick('data.a', 'data.list.0.b', ...) returns a filter that decodes
@@ -170,6 +171,111 @@ sub redis_command {
     return $reply;
 }
 
+# A second nginx beside the runner's, for cluster suites: nginx_start(
+# http => '...directives...', config => '...locations...') returns a
+# handle with its port, prefix and master pid once it answers.
+sub nginx_start {
+    my (%opt) = @_;
+
+    my $dir = File::Temp::tempdir('jpulse-nginx-XXXXXX', TMPDIR => 1,
+                                  CLEANUP => 1);
+    my $port = _free_port();
+    my $module = $ENV{TEST_NGINX_LOAD_MODULES} // '';
+    my $load = join '', map { "load_module $_;\n" } split ' ', $module;
+    my $workers = $opt{workers} // 2;
+
+    mkdir "$dir/$_" for qw(conf logs tmp);
+    chmod 0777, "$dir/tmp";
+
+    open my $fh, '>', "$dir/conf/nginx.conf" or die $!;
+    print $fh <<"CONF";
+${load}worker_processes $workers;
+error_log logs/error.log info;
+pid logs/nginx.pid;
+events { worker_connections 256; }
+http {
+    access_log off;
+    client_body_temp_path $dir/tmp;
+    proxy_temp_path $dir/tmp;
+    fastcgi_temp_path $dir/tmp;
+    uwsgi_temp_path $dir/tmp;
+    scgi_temp_path $dir/tmp;
+$opt{http}
+    server {
+        listen 127.0.0.1:$port;
+$opt{config}
+    }
+}
+CONF
+    close $fh;
+
+    my $bin = $ENV{TEST_NGINX_BINARY} || '/usr/sbin/nginx';
+    system($bin, '-p', "$dir/", '-c', 'conf/nginx.conf') == 0
+        or die "second nginx did not start: " . _slurp("$dir/logs/error.log");
+
+    my $n = { dir => $dir, port => $port };
+    for (1 .. 100) {
+        ($n->{pid}) = _slurp("$dir/logs/nginx.pid") =~ /(\d+)/;
+        last if $n->{pid} && IO::Socket::INET->new("127.0.0.1:$port");
+        Time::HiRes::sleep(0.05);
+    }
+    push @NginxStarted, $n;
+    return $n;
+}
+
+# Graceful (QUIT, waits until the master is gone) or, with 'KILL', the
+# whole instance dies at once without running any exit code.
+sub nginx_stop {
+    my ($n, $signal) = @_;
+
+    return unless $n->{pid};
+    if (($signal // 'QUIT') eq 'KILL') {
+        kill 'KILL', $n->{pid}, nginx_pids($n->{pid});
+    } else {
+        kill 'QUIT', $n->{pid};
+    }
+    for (1 .. 200) {
+        last unless kill 0, $n->{pid};
+        Time::HiRes::sleep(0.05);
+    }
+    delete $n->{pid};
+}
+
+# The worker processes of master $pid.
+sub nginx_pids {
+    my ($master) = @_;
+
+    return grep {
+        my ($ppid) = _slurp("/proc/$_/stat") =~ /\) \S (\d+)/;
+        defined $ppid && $ppid == $master;
+    } map { m{/proc/(\d+)/stat} ? $1 : () } glob '/proc/[0-9]*/stat';
+}
+
+# Sends $n GETs for $path to 127.0.0.1:$port, one connection each, as
+# fast as it can; returns how many did not get a complete 200.
+sub hammer {
+    my ($port, $path, $n) = @_;
+
+    my $failed = 0;
+    for (1 .. $n) {
+        my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port",
+                                      Timeout => 2);
+        if (!$s) { $failed++; next }
+        print $s "GET $path HTTP/1.0\r\nHost: localhost\r\n\r\n";
+        local $/;
+        my $resp = <$s> // '';
+        $failed++ unless $resp =~ m{\AHTTP/1\.\d 200 };
+    }
+    return $failed;
+}
+
+sub _slurp {
+    my ($file) = @_;
+    open my $fh, '<', $file or return '';
+    local $/;
+    return <$fh> // '';
+}
+
 sub _free_port {
     my $s = IO::Socket::INET->new(Listen => 1, LocalAddr => '127.0.0.1',
                                   LocalPort => 0) or die "no free port: $!";
@@ -180,6 +286,7 @@ sub _free_port {
 END {
     # never leave a private redis-server behind
     local $?;
+    nginx_stop($_, 'KILL') for @NginxStarted;
     redis_stop($_) for @Started;
 }
 

@@ -1,0 +1,680 @@
+/*
+ * jpulse_heartbeat [interval=15s] [ttl=60s] | off;
+ *
+ * Every interval each worker offers the instance's heartbeat to Redis in
+ * one script: the worker holding the instance's duty lease (or taking it
+ * because its holder is gone) writes <ns>metrics:instance:<instanceId>
+ * with the TTL and publishes the blob on jPulse's channel
+ * controller:health:metrics:<instanceId>; the others are turned away. So
+ * one worker does the work, and the duty moves on by itself when that
+ * worker is restarted. A graceful stop of nginx deletes the heartbeat and
+ * publishes jPulse's shutdown message, from the master.
+ */
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include <hiredis/hiredis.h>
+
+#include "ngx_http_jpulse_module.h"
+#include "ngx_http_jpulse_cluster.h"
+#include "ngx_http_jpulse_instance.h"
+#include "ngx_http_jpulse_metrics_display.h"
+#include "ngx_http_jpulse_redis.h"
+#include "ngx_http_jpulse_redis_conn.h"
+
+
+#define NGX_HTTP_JPULSE_CLUSTER_MAX_INSTANCES  1024
+#define NGX_HTTP_JPULSE_CLUSTER_SCAN_COUNT     "100"
+#define NGX_HTTP_JPULSE_CLUSTER_EXIT_TIMEOUT   500          /* ms */
+
+
+typedef struct {
+    ngx_str_t                     local;
+    ngx_array_t                   keys;         /* ngx_str_t */
+    u_char                        cursor[NGX_INT64_LEN + 1];
+    size_t                        cursor_len;
+} ngx_http_jpulse_collect_t;
+
+
+static void ngx_http_jpulse_heartbeat_handler(ngx_event_t *ev);
+static void ngx_http_jpulse_heartbeat_resync(void *data);
+static void ngx_http_jpulse_heartbeat_reply(redisReply *reply, void *data);
+static ngx_int_t ngx_http_jpulse_cluster_scan(ngx_http_request_t *r,
+    ngx_http_jpulse_collect_t *col);
+static void ngx_http_jpulse_cluster_scanned(ngx_http_request_t *r,
+    redisReply *reply, void *data);
+static void ngx_http_jpulse_cluster_fetched(ngx_http_request_t *r,
+    redisReply *reply, void *data);
+static ngx_int_t ngx_http_jpulse_cluster_keys(ngx_cycle_t *cycle,
+    ngx_pool_t *pool, ngx_http_jpulse_main_conf_t *jmcf);
+
+
+/*
+ * KEYS[1] duty lease, KEYS[2] heartbeat; ARGV: holder, lease ms,
+ * heartbeat, ttl ms, channel, message. Returns 1 when this worker wrote.
+ */
+static const char  ngx_http_jpulse_heartbeat_script[] =
+    "if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then "
+    "  if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end "
+    "  redis.call('PEXPIRE', KEYS[1], ARGV[2]) "
+    "end "
+    "redis.call('SET', KEYS[2], ARGV[3], 'PX', ARGV[4]) "
+    "redis.call('PUBLISH', ARGV[5], ARGV[6]) "
+    "return 1";
+
+
+static ngx_event_t                   ngx_http_jpulse_heartbeat_event;
+static ngx_http_jpulse_main_conf_t  *ngx_http_jpulse_cluster_conf;
+static ngx_uint_t                    ngx_http_jpulse_heartbeat_failing;
+
+/* <ns>metrics:duty:<id>, <ns>metrics:instance:<id>, <ns>metrics:instance:* */
+static ngx_str_t  ngx_http_jpulse_duty_key;
+static ngx_str_t  ngx_http_jpulse_heartbeat_key;
+static ngx_str_t  ngx_http_jpulse_heartbeat_pattern;
+static ngx_str_t  ngx_http_jpulse_health_channel;      /* <ns>bc:... */
+static ngx_str_t  ngx_http_jpulse_health_name;          /* without <ns>bc: */
+
+
+char *
+ngx_http_jpulse_heartbeat(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_jpulse_main_conf_t *jmcf = conf;
+
+    ngx_str_t   *value, s;
+    ngx_int_t    n;
+    ngx_uint_t   i;
+
+    if (jmcf->heartbeat != NGX_CONF_UNSET) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (cf->args->nelts == 2 && ngx_strcmp(value[1].data, "off") == 0) {
+        jmcf->heartbeat = 0;
+        return NGX_CONF_OK;
+    }
+
+    jmcf->heartbeat = 1;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+
+        if (ngx_strncmp(value[i].data, "interval=", 9) == 0) {
+            s.data = value[i].data + 9;
+            s.len = value[i].len - 9;
+
+            n = ngx_parse_time(&s, 0);
+            if (n == NGX_ERROR || n == 0) {
+                goto invalid;
+            }
+
+            jmcf->heartbeat_interval = (ngx_msec_t) n;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "ttl=", 4) == 0) {
+            s.data = value[i].data + 4;
+            s.len = value[i].len - 4;
+
+            n = ngx_parse_time(&s, 0);
+            if (n == NGX_ERROR || n == 0) {
+                goto invalid;
+            }
+
+            jmcf->heartbeat_ttl = (ngx_msec_t) n;
+            continue;
+        }
+
+        goto invalid;
+    }
+
+    return NGX_CONF_OK;
+
+invalid:
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "invalid jpulse_heartbeat parameter \"%V\"",
+                       &value[i]);
+
+    return NGX_CONF_ERROR;
+}
+
+
+static ngx_int_t
+ngx_http_jpulse_cluster_keys(ngx_cycle_t *cycle, ngx_pool_t *pool,
+    ngx_http_jpulse_main_conf_t *jmcf)
+{
+    u_char     *p;
+    size_t      len;
+    ngx_str_t  *ns, *id;
+
+    ns = &jmcf->namespace;
+    id = &ngx_http_jpulse_instance.instance_id;
+
+    len = ns->len + id->len + sizeof("bc:controller:health:metrics:") + 64;
+
+    p = ngx_pnalloc(pool, 5 * len);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_http_jpulse_duty_key.data = p;
+    p = ngx_sprintf(p, "%Vmetrics:duty:%V", ns, id);
+    ngx_http_jpulse_duty_key.len = p - ngx_http_jpulse_duty_key.data;
+
+    ngx_http_jpulse_heartbeat_key.data = p;
+    p = ngx_sprintf(p, "%Vmetrics:instance:%V", ns, id);
+    ngx_http_jpulse_heartbeat_key.len = p
+                                        - ngx_http_jpulse_heartbeat_key.data;
+
+    ngx_http_jpulse_heartbeat_pattern.data = p;
+    p = ngx_sprintf(p, "%Vmetrics:instance:*", ns);
+    ngx_http_jpulse_heartbeat_pattern.len =
+                                  p - ngx_http_jpulse_heartbeat_pattern.data;
+
+    ngx_http_jpulse_health_channel.data = p;
+    p = ngx_sprintf(p, "%Vbc:controller:health:metrics:%V", ns, id);
+    ngx_http_jpulse_health_channel.len =
+                                     p - ngx_http_jpulse_health_channel.data;
+
+    ngx_http_jpulse_health_name.data = ngx_http_jpulse_health_channel.data
+                                       + ns->len + 3;
+    ngx_http_jpulse_health_name.len = ngx_http_jpulse_health_channel.len
+                                      - ns->len - 3;
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_jpulse_cluster_init_process(ngx_cycle_t *cycle)
+{
+    ngx_event_t                  *ev;
+    ngx_http_jpulse_main_conf_t  *jmcf;
+
+    jmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_jpulse_module);
+
+    if (jmcf->redis == NULL || !jmcf->heartbeat
+        || (ngx_process != NGX_PROCESS_WORKER
+            && ngx_process != NGX_PROCESS_SINGLE))
+    {
+        return NGX_OK;
+    }
+
+    ngx_http_jpulse_cluster_conf = jmcf;
+
+    if (ngx_http_jpulse_cluster_keys(cycle, cycle->pool, jmcf) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    ev = &ngx_http_jpulse_heartbeat_event;
+
+    ev->handler = ngx_http_jpulse_heartbeat_handler;
+    ev->log = cycle->log;
+    ev->data = jmcf;
+    ev->cancelable = 1;
+
+    /* soon after start, so that a new instance shows up at once */
+    ngx_add_timer(ev, 200 + ngx_random() % 300);
+
+    return ngx_http_jpulse_redis_on_resync(ngx_http_jpulse_heartbeat_resync,
+                                           NULL);
+}
+
+
+/* Redis came back, perhaps empty: tell it who we are now. */
+
+static void
+ngx_http_jpulse_heartbeat_resync(void *data)
+{
+    ngx_event_t  *ev;
+
+    ev = &ngx_http_jpulse_heartbeat_event;
+
+    if (ev->timer_set) {
+        ngx_del_timer(ev);
+    }
+
+    ngx_add_timer(ev, 50 + ngx_random() % 100);
+}
+
+
+static void
+ngx_http_jpulse_heartbeat_handler(ngx_event_t *ev)
+{
+    ngx_http_jpulse_main_conf_t *jmcf = ev->data;
+
+    u_char                      *p;
+    ngx_str_t                    blob, message;
+    ngx_pool_t                  *pool;
+    ngx_time_t                  *tp;
+    const char                  *argv[11];
+    size_t                       argvlen[11];
+    u_char                       holder[NGX_INT64_LEN], lease[NGX_INT64_LEN];
+    u_char                       ttl[NGX_INT64_LEN];
+    ngx_http_jpulse_out_t        out;
+    ngx_http_jpulse_snapshot_t   snap;
+
+    if (ngx_http_jpulse_redis_shutting_down()) {
+        return;
+    }
+
+    ngx_add_timer(ev, jmcf->heartbeat_interval);
+
+    if (!ngx_http_jpulse_redis_ready()) {
+        return;
+    }
+
+    pool = ngx_create_pool(NGX_DEFAULT_POOL_SIZE, ev->log);
+    if (pool == NULL) {
+        return;
+    }
+
+    ngx_http_jpulse_out_init(&out, pool);
+
+    if (ngx_http_jpulse_metrics_snapshot(pool, jmcf, &snap) != NGX_OK
+        || ngx_http_jpulse_metrics_blob(&snap, &out) != NGX_OK
+        || ngx_http_jpulse_out_flatten(&out, &blob) != NGX_OK)
+    {
+        goto done;
+    }
+
+    /* jPulse's broadcast wire format around the blob */
+
+    message.len = blob.len + ngx_http_jpulse_health_name.len
+                  + ngx_http_jpulse_instance.instance_id.len + 128;
+    message.data = ngx_pnalloc(pool, message.len);
+    if (message.data == NULL) {
+        goto done;
+    }
+
+    tp = ngx_timeofday();
+
+    p = ngx_sprintf(message.data, "{\"channel\":\"%V\",\"data\":",
+                    &ngx_http_jpulse_health_name);
+    p = ngx_cpymem(p, blob.data, blob.len);
+    p = ngx_sprintf(p, ",\"instanceId\":\"%V\",\"timestamp\":%uL}",
+                    &ngx_http_jpulse_instance.instance_id,
+                    (uint64_t) tp->sec * 1000 + tp->msec);
+    message.len = p - message.data;
+
+    argv[0] = "EVAL";
+    argvlen[0] = 4;
+    argv[1] = ngx_http_jpulse_heartbeat_script;
+    argvlen[1] = sizeof(ngx_http_jpulse_heartbeat_script) - 1;
+    argv[2] = "2";
+    argvlen[2] = 1;
+    argv[3] = (char *) ngx_http_jpulse_duty_key.data;
+    argvlen[3] = ngx_http_jpulse_duty_key.len;
+    argv[4] = (char *) ngx_http_jpulse_heartbeat_key.data;
+    argvlen[4] = ngx_http_jpulse_heartbeat_key.len;
+    argv[5] = (char *) holder;
+    argvlen[5] = ngx_sprintf(holder, "%P", ngx_pid) - holder;
+    argv[6] = (char *) lease;
+    argvlen[6] = ngx_sprintf(lease, "%M", 2 * jmcf->heartbeat_interval)
+                 - lease;
+    argv[7] = (char *) blob.data;
+    argvlen[7] = blob.len;
+    argv[8] = (char *) ttl;
+    argvlen[8] = ngx_sprintf(ttl, "%M", jmcf->heartbeat_ttl) - ttl;
+    argv[9] = (char *) ngx_http_jpulse_health_channel.data;
+    argvlen[9] = ngx_http_jpulse_health_channel.len;
+    argv[10] = (char *) message.data;
+    argvlen[10] = message.len;
+
+    /* hiredis copies the command: the pool may go right after */
+
+    (void) ngx_http_jpulse_redis_command(ngx_http_jpulse_heartbeat_reply,
+                                         NULL, 11, argv, argvlen);
+
+done:
+
+    ngx_destroy_pool(pool);
+}
+
+
+static void
+ngx_http_jpulse_heartbeat_reply(redisReply *reply, void *data)
+{
+    if (reply && reply->type == REDIS_REPLY_ERROR) {
+        if (!ngx_http_jpulse_heartbeat_failing) {
+            ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
+                          "jpulse heartbeat refused by Redis: %s",
+                          reply->str);
+            ngx_http_jpulse_heartbeat_failing = 1;
+        }
+
+        return;
+    }
+
+    if (reply && reply->type == REDIS_REPLY_INTEGER) {
+        ngx_http_jpulse_heartbeat_failing = 0;
+
+        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
+                       "jpulse heartbeat: %s",
+                       reply->integer ? "written" : "another worker's duty");
+    }
+}
+
+
+ngx_int_t
+ngx_http_jpulse_cluster_metrics(ngx_http_request_t *r, ngx_str_t *local)
+{
+    ngx_int_t                   rc;
+    ngx_http_jpulse_collect_t  *col;
+
+    if (ngx_http_jpulse_cluster_conf == NULL
+        || !ngx_http_jpulse_redis_ready())
+    {
+        return ngx_http_jpulse_metrics_answer(r, local, NULL, 0);
+    }
+
+    col = ngx_pcalloc(r->pool, sizeof(ngx_http_jpulse_collect_t));
+    if (col == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    col->local = *local;
+    col->cursor[0] = '0';
+    col->cursor_len = 1;
+
+    if (ngx_array_init(&col->keys, r->pool, 16, sizeof(ngx_str_t)) != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    rc = ngx_http_jpulse_cluster_scan(r, col);
+
+    if (rc == NGX_OK) {
+        return NGX_DONE;
+    }
+
+    /* Redis just went away: this instance alone, like without Redis */
+
+    return ngx_http_jpulse_metrics_answer(r, local, NULL, 0);
+}
+
+
+static ngx_int_t
+ngx_http_jpulse_cluster_scan(ngx_http_request_t *r,
+    ngx_http_jpulse_collect_t *col)
+{
+    const char  *argv[6];
+    size_t       argvlen[6];
+
+    argv[0] = "SCAN";
+    argvlen[0] = 4;
+    argv[1] = (char *) col->cursor;
+    argvlen[1] = col->cursor_len;
+    argv[2] = "MATCH";
+    argvlen[2] = 5;
+    argv[3] = (char *) ngx_http_jpulse_heartbeat_pattern.data;
+    argvlen[3] = ngx_http_jpulse_heartbeat_pattern.len;
+    argv[4] = "COUNT";
+    argvlen[4] = 5;
+    argv[5] = NGX_HTTP_JPULSE_CLUSTER_SCAN_COUNT;
+    argvlen[5] = sizeof(NGX_HTTP_JPULSE_CLUSTER_SCAN_COUNT) - 1;
+
+    return ngx_http_jpulse_redis_request(r, ngx_http_jpulse_cluster_scanned,
+                                         col, 6, argv, argvlen);
+}
+
+
+static void
+ngx_http_jpulse_cluster_scanned(ngx_http_request_t *r, redisReply *reply,
+    void *data)
+{
+    ngx_http_jpulse_collect_t *col = data;
+
+    size_t        i;
+    ngx_str_t    *key;
+    ngx_uint_t    n;
+    redisReply   *cursor, *keys, *k;
+    const char  **argv;
+    size_t       *argvlen;
+
+    if (reply == NULL || reply->type != REDIS_REPLY_ARRAY
+        || reply->elements != 2)
+    {
+        goto local_only;
+    }
+
+    cursor = reply->element[0];
+    keys = reply->element[1];
+
+    if (cursor->type != REDIS_REPLY_STRING || cursor->len > NGX_INT64_LEN
+        || keys->type != REDIS_REPLY_ARRAY)
+    {
+        goto local_only;
+    }
+
+    for (i = 0; i < keys->elements; i++) {
+        k = keys->element[i];
+
+        /* ours is described live, not by its heartbeat */
+
+        if (k->type != REDIS_REPLY_STRING
+            || ((size_t) k->len == ngx_http_jpulse_heartbeat_key.len
+                && ngx_strncmp(k->str, ngx_http_jpulse_heartbeat_key.data,
+                               k->len) == 0)
+            || col->keys.nelts == NGX_HTTP_JPULSE_CLUSTER_MAX_INSTANCES)
+        {
+            continue;
+        }
+
+        key = ngx_array_push(&col->keys);
+        if (key == NULL) {
+            goto local_only;
+        }
+
+        key->len = k->len;
+        key->data = ngx_pnalloc(r->pool, k->len);
+        if (key->data == NULL) {
+            goto local_only;
+        }
+
+        ngx_memcpy(key->data, k->str, k->len);
+    }
+
+    ngx_memcpy(col->cursor, cursor->str, cursor->len);
+    col->cursor_len = cursor->len;
+
+    if (!(cursor->len == 1 && cursor->str[0] == '0')) {
+        if (ngx_http_jpulse_cluster_scan(r, col) != NGX_OK) {
+            goto local_only;
+        }
+
+        /* the next SCAN holds the request now */
+        ngx_http_finalize_request(r, NGX_DONE);
+        return;
+    }
+
+    n = col->keys.nelts;
+
+    if (n == 0) {
+        goto local_only;
+    }
+
+    argv = ngx_palloc(r->pool, (n + 1) * sizeof(char *));
+    argvlen = ngx_palloc(r->pool, (n + 1) * sizeof(size_t));
+    if (argv == NULL || argvlen == NULL) {
+        goto local_only;
+    }
+
+    argv[0] = "MGET";
+    argvlen[0] = 4;
+
+    key = col->keys.elts;
+
+    for (i = 0; i < n; i++) {
+        argv[i + 1] = (char *) key[i].data;
+        argvlen[i + 1] = key[i].len;
+    }
+
+    if (ngx_http_jpulse_redis_request(r, ngx_http_jpulse_cluster_fetched,
+                                      col, (int) n + 1, argv, argvlen)
+        != NGX_OK)
+    {
+        goto local_only;
+    }
+
+    ngx_http_finalize_request(r, NGX_DONE);
+    return;
+
+local_only:
+
+    ngx_http_finalize_request(r,
+                     ngx_http_jpulse_metrics_answer(r, &col->local, NULL, 0));
+}
+
+
+static void
+ngx_http_jpulse_cluster_fetched(ngx_http_request_t *r, redisReply *reply,
+    void *data)
+{
+    ngx_http_jpulse_collect_t *col = data;
+
+    size_t       i;
+    ngx_str_t   *blobs;
+    ngx_uint_t   n;
+    redisReply  *v;
+
+    n = 0;
+    blobs = NULL;
+
+    if (reply && reply->type == REDIS_REPLY_ARRAY && reply->elements) {
+        blobs = ngx_palloc(r->pool, reply->elements * sizeof(ngx_str_t));
+    }
+
+    /* keys that expired between SCAN and MGET come back nil */
+
+    for (i = 0; blobs && i < reply->elements; i++) {
+        v = reply->element[i];
+
+        if (v->type == REDIS_REPLY_STRING) {
+            blobs[n].data = (u_char *) v->str;
+            blobs[n].len = v->len;
+            n++;
+        }
+    }
+
+    /* the strings are the reply's: answer before it is freed */
+
+    ngx_http_finalize_request(r,
+                     ngx_http_jpulse_metrics_answer(r, &col->local, blobs, n));
+}
+
+
+/*
+ * The master, as nginx stops (not on a reload): the instance is gone, so
+ * its heartbeat goes at once and jPulse peers hear the shutdown message.
+ * A short synchronous exchange is fine here: no request is served any
+ * more, and it is bounded by NGX_HTTP_JPULSE_CLUSTER_EXIT_TIMEOUT.
+ */
+
+void
+ngx_http_jpulse_cluster_exit_master(ngx_cycle_t *cycle)
+{
+    u_char                        *p;
+    ngx_pool_t                    *pool;
+    redisReply                    *reply;
+    redisContext                  *c;
+    struct timeval                 tv;
+    ngx_http_jpulse_main_conf_t   *jmcf;
+    ngx_http_jpulse_redis_conf_t  *rcf;
+    u_char                         message[256];
+
+    jmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_jpulse_module);
+
+    if (jmcf == NULL || jmcf->redis == NULL || !jmcf->heartbeat) {
+        return;
+    }
+
+    rcf = jmcf->redis;
+
+    pool = ngx_create_pool(NGX_DEFAULT_POOL_SIZE, cycle->log);
+    if (pool == NULL) {
+        return;
+    }
+
+    ngx_http_jpulse_instance_init(cycle);
+
+    if (ngx_http_jpulse_cluster_keys(cycle, pool, jmcf) != NGX_OK) {
+        ngx_destroy_pool(pool);
+        return;
+    }
+
+    tv.tv_sec = 0;
+    tv.tv_usec = NGX_HTTP_JPULSE_CLUSTER_EXIT_TIMEOUT * 1000;
+
+    c = rcf->unix_path.len
+        ? redisConnectUnixWithTimeout((char *) rcf->unix_path.data, tv)
+        : redisConnectWithTimeout((char *) rcf->host.data, rcf->port, tv);
+
+    if (c == NULL || c->err) {
+        ngx_log_error(NGX_LOG_WARN, cycle->log, 0,
+                      "jpulse: cannot remove the heartbeat of instance %V "
+                      "at exit: %s, it expires by itself",
+                      &ngx_http_jpulse_instance.instance_id,
+                      c ? c->errstr : "out of memory");
+        goto done;
+    }
+
+    (void) redisSetTimeout(c, tv);
+
+    if (rcf->password.len) {
+        reply = redisCommand(c, "AUTH %b", rcf->password.data,
+                             rcf->password.len);
+        freeReplyObject(reply);
+    }
+
+    if (rcf->db) {
+        reply = redisCommand(c, "SELECT %d", (int) rcf->db);
+        freeReplyObject(reply);
+    }
+
+    reply = redisCommand(c, "DEL %b %b", ngx_http_jpulse_heartbeat_key.data,
+                         ngx_http_jpulse_heartbeat_key.len,
+                         ngx_http_jpulse_duty_key.data,
+                         ngx_http_jpulse_duty_key.len);
+
+    if (reply == NULL || reply->type == REDIS_REPLY_ERROR) {
+        ngx_log_error(NGX_LOG_WARN, cycle->log, 0,
+                      "jpulse: cannot remove the heartbeat of instance %V "
+                      "at exit: %s", &ngx_http_jpulse_instance.instance_id,
+                      reply ? reply->str : c->errstr);
+    }
+
+    freeReplyObject(reply);
+
+    /* jPulse's shutdown message: peers drop this instance at once */
+
+    p = ngx_snprintf(message, sizeof(message),
+                     "{\"channel\":\"controller:health:metrics:shutdown:%V\","
+                     "\"data\":{\"action\":\"shutdown\",\"instanceId\":\"%V\","
+                     "\"timestamp\":%uL},\"instanceId\":\"%V\","
+                     "\"timestamp\":%uL}",
+                     &ngx_http_jpulse_instance.instance_id,
+                     &ngx_http_jpulse_instance.instance_id,
+                     (uint64_t) ngx_time() * 1000,
+                     &ngx_http_jpulse_instance.instance_id,
+                     (uint64_t) ngx_time() * 1000);
+
+    reply = redisCommand(c, "PUBLISH %bbc:controller:health:metrics:"
+                         "shutdown:%b %b",
+                         jmcf->namespace.data, jmcf->namespace.len,
+                         ngx_http_jpulse_instance.instance_id.data,
+                         ngx_http_jpulse_instance.instance_id.len,
+                         message, (size_t) (p - message));
+    freeReplyObject(reply);
+
+done:
+
+    if (c) {
+        redisFree(c);
+    }
+
+    ngx_destroy_pool(pool);
+}

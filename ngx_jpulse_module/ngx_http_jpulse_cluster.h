@@ -1,0 +1,29 @@
+/*
+ * The cluster view: every nginx instance keeps a heartbeat key in Redis
+ * and broadcasts jPulse's health blob, so that any instance (and any Node
+ * peer) can answer for the whole cluster.
+ */
+
+#ifndef NGX_HTTP_JPULSE_CLUSTER_H
+#define NGX_HTTP_JPULSE_CLUSTER_H
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+
+char *ngx_http_jpulse_heartbeat(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+ngx_int_t ngx_http_jpulse_cluster_init_process(ngx_cycle_t *cycle);
+void ngx_http_jpulse_cluster_exit_master(ngx_cycle_t *cycle);
+
+/*
+ * Answers the metrics request with this instance's blob and the live
+ * heartbeats of the others (SCAN and MGET, the request parked meanwhile);
+ * with this instance alone when Redis is not there.
+ */
+ngx_int_t ngx_http_jpulse_cluster_metrics(ngx_http_request_t *r,
+    ngx_str_t *local);
+
+
+#endif /* NGX_HTTP_JPULSE_CLUSTER_H */

@@ -6,6 +6,7 @@
 #   make bench      bench/run: feature vs baseline ratios
 #   make deps       install the Debian packages (as root)
 #   make asan       unit tests and cachectl under ASan + UBSan
+#   make asan-t     the suites against the module under ASan + UBSan
 #   make fuzz       libFuzzer targets (FUZZ_SECONDS each)
 #
 # NGX_SRC=DIR builds against another nginx source tree (default: a copy of
@@ -37,7 +38,8 @@ CTL_HDRS     = $(wildcard cachectl-daemon/*.h)
 UNIT_SRCS    = $(wildcard t/unit/test_*.c)
 UNIT_BINS    = $(patsubst t/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRCS))
 
-.PHONY: all module cachectl deps test unit t run bench asan fuzz clean
+.PHONY: all module cachectl deps test unit t run bench asan asan-t fuzz \
+        clean
 
 all: module cachectl
 
@@ -109,6 +111,36 @@ asan:
 	    $(patsubst t/unit/%.c,$(BUILD)/asan/unit/%,$(UNIT_SRCS))
 	@for t in $(patsubst t/unit/%.c,$(BUILD)/asan/unit/%,$(UNIT_SRCS)); do \
 	    echo "asan: $$t"; $$t || exit 1; done
+
+# the module under ASan + UBSan, preloaded into Debian's nginx, against
+# every suite (but the runner's own, whose valgrind fixtures cannot share
+# a process with ASan); any sanitizer report fails it
+ASAN_NGX_BUILD = $(BUILD)/asan-nginx
+ASAN_MODULE    = $(BUILD)/asan/ngx_http_jpulse_module.so
+
+$(ASAN_MODULE): $(MOD_SRCS) $(LIB_SRCS) $(LIB_HDRS) config $(NGX_STAMP)
+	rm -rf $(ASAN_NGX_BUILD)
+	mkdir -p $(BUILD)/asan
+	cp -r $(NGX_SRC) $(ASAN_NGX_BUILD)
+	cd $(ASAN_NGX_BUILD) && ./configure $(NGX_CONFIGURE_FLAGS) \
+	    --with-cc-opt="-fsanitize=address,undefined -fno-omit-frame-pointer" \
+	    --with-ld-opt="-fsanitize=address,undefined" \
+	    --add-dynamic-module=$(CURDIR) > configure.log \
+	    || { tail -30 configure.log; exit 1; }
+	$(MAKE) -C $(ASAN_NGX_BUILD) -f objs/Makefile modules
+	cp $(ASAN_NGX_BUILD)/objs/ngx_http_jpulse_module.so $@.tmp
+	mv -f $@.tmp $@
+
+asan-t: all $(ASAN_MODULE)
+	rm -rf $(BUILD)/asan-reports && mkdir -p $(BUILD)/asan-reports
+	chmod 1777 $(BUILD)/asan-reports
+	JPULSE_ASAN_DIR=$(CURDIR)/$(BUILD)/asan-reports \
+	TEST_NGINX_BINARY=$(CURDIR)/t/nginx-asan \
+	TEST_NGINX_LOAD_MODULES=$(CURDIR)/$(ASAN_MODULE) \
+	    t/run $(filter-out t/000-runner.t,$(wildcard t/*.t))
+	@if [ -n "$$(ls $(BUILD)/asan-reports)" ]; then \
+	    cat $(BUILD)/asan-reports/*; exit 1; fi
+	@echo "asan-t: no sanitizer reports"
 
 # libFuzzer targets for every parser of untrusted input, FUZZ_SECONDS each
 FUZZ_SECONDS ?= 30

@@ -88,8 +88,13 @@ jp_channel_segments(const char *p, const char *end, int dots, int *wildcard)
 }
 
 
-int
-jp_channel_valid(const char *name, size_t len)
+/*
+ * Both rules: a layer, then segments; dots and a final ":*" only in the
+ * general rule, which also bounds the count.
+ */
+
+static int
+jp_channel_check(const char *name, size_t len, int general)
 {
     int     n, wildcard;
     size_t  layer;
@@ -103,7 +108,11 @@ jp_channel_valid(const char *name, size_t len)
         return 0;
     }
 
-    n = jp_channel_segments(name + layer, name + len, 1, &wildcard);
+    n = jp_channel_segments(name + layer, name + len, general, &wildcard);
+
+    if (!general) {
+        return !wildcard && n >= 3;
+    }
 
     if (wildcard) {
         return n >= 1 && n <= 15;
@@ -114,21 +123,14 @@ jp_channel_valid(const char *name, size_t len)
 
 
 int
+jp_channel_valid(const char *name, size_t len)
+{
+    return jp_channel_check(name, len, 1);
+}
+
+
+int
 jp_channel_valid_rest(const char *name, size_t len)
 {
-    int     n, wildcard;
-    size_t  layer;
-
-    if (len == 0 || len > JP_CHANNEL_MAX) {
-        return 0;
-    }
-
-    layer = jp_channel_layer(name, len);
-    if (layer == 0) {
-        return 0;
-    }
-
-    n = jp_channel_segments(name + layer, name + len, 0, &wildcard);
-
-    return !wildcard && n >= 3;
+    return jp_channel_check(name, len, 0);
 }

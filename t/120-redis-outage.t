@@ -18,19 +18,32 @@ repeat_each(1);
 
 plan tests => repeat_each() * (blocks() * 3 + 4);
 
+# every block runs on the same configuration (one nginx serves them all)
+our $HttpConfig = <<'CONF';
+    jpulse_metrics_zone jpulse 1m;
+    jpulse_redis 127.0.0.1:$TEST_NGINX_OUTAGE_REDIS_PORT
+                 command_timeout=300ms ping_interval=100ms;
+CONF
+
+our $Config = <<'CONF';
+    location /api/1/health/ { jpulse_health; }
+    location = /m { jpulse_metrics; }
+CONF
+
+add_block_preprocessor(sub {
+    my ($block) = @_;
+
+    $block->set_value('http_config', $HttpConfig)
+        unless defined $block->http_config;
+    $block->set_value('config', $Config) unless defined $block->config;
+});
+
 no_shuffle();
 run_tests();
 
 __DATA__
 
 === TEST 1: connected
---- http_config
-    jpulse_metrics_zone jpulse 1m;
-    jpulse_redis 127.0.0.1:$TEST_NGINX_OUTAGE_REDIS_PORT
-                 command_timeout=300ms ping_interval=100ms;
---- config
-    location /api/1/health/ { jpulse_health; }
-    location = /m { jpulse_metrics; }
 --- wait_for_log
 command connection ready
 pub/sub connection ready
@@ -44,13 +57,6 @@ GET /api/1/health/ready
 
 
 === TEST 2: Redis killed: not ready at once, status still 200
---- http_config
-    jpulse_metrics_zone jpulse 1m;
-    jpulse_redis 127.0.0.1:$TEST_NGINX_OUTAGE_REDIS_PORT
-                 command_timeout=300ms ping_interval=100ms;
---- config
-    location /api/1/health/ { jpulse_health; }
-    location = /m { jpulse_metrics; }
 --- pre_request
 JPulseTest::redis_stop($main::Redis);
 Time::HiRes::sleep(0.3);
@@ -69,13 +75,6 @@ Time::HiRes::sleep(0.3);
 
 
 === TEST 3: Redis back: ready again within 2 s
---- http_config
-    jpulse_metrics_zone jpulse 1m;
-    jpulse_redis 127.0.0.1:$TEST_NGINX_OUTAGE_REDIS_PORT
-                 command_timeout=300ms ping_interval=100ms;
---- config
-    location /api/1/health/ { jpulse_health; }
-    location = /m { jpulse_metrics; }
 --- pre_request
 JPulseTest::redis_start($main::Redis);
 Time::HiRes::sleep(2);
@@ -90,13 +89,6 @@ pub/sub connection restored
 
 
 === TEST 4: both reconnects are counted
---- http_config
-    jpulse_metrics_zone jpulse 1m;
-    jpulse_redis 127.0.0.1:$TEST_NGINX_OUTAGE_REDIS_PORT
-                 command_timeout=300ms ping_interval=100ms;
---- config
-    location /api/1/health/ { jpulse_health; }
-    location = /m { jpulse_metrics; }
 --- request
 GET /m
 --- response_body_filters eval
@@ -112,13 +104,6 @@ data.statistics.components.redis.stats.reconnects=2
 
 === TEST 5: CLIENT PAUSE past command_timeout: the stuck connection is
 recycled, requests never wait, and it recovers when the pause ends
---- http_config
-    jpulse_metrics_zone jpulse 1m;
-    jpulse_redis 127.0.0.1:$TEST_NGINX_OUTAGE_REDIS_PORT
-                 command_timeout=300ms ping_interval=100ms;
---- config
-    location /api/1/health/ { jpulse_health; }
-    location = /m { jpulse_metrics; }
 --- pre_request
 JPulseTest::redis_cli($main::Redis, 'CLIENT', 'PAUSE', '1500');
 Time::HiRes::sleep(0.8);
@@ -134,13 +119,6 @@ command connection lost: command timed out
 
 
 === TEST 6: after the pause
---- http_config
-    jpulse_metrics_zone jpulse 1m;
-    jpulse_redis 127.0.0.1:$TEST_NGINX_OUTAGE_REDIS_PORT
-                 command_timeout=300ms ping_interval=100ms;
---- config
-    location /api/1/health/ { jpulse_health; }
-    location = /m { jpulse_metrics; }
 --- pre_request
 Time::HiRes::sleep(2);
 --- request

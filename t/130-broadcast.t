@@ -18,20 +18,33 @@ repeat_each(1);
 
 plan tests => repeat_each() * (blocks() * 3 + 13);
 
+# every block runs on the same configuration (one nginx serves them all)
+our $HttpConfig = <<'CONF';
+    jpulse_metrics_zone jpulse 1m;
+    jpulse_redis 127.0.0.1:$TEST_NGINX_BC_REDIS_PORT command_timeout=300ms;
+    jpulse_heartbeat off;
+CONF
+
+our $Config = <<'CONF';
+    client_body_buffer_size 16k;
+    location /api/1/app-cluster/ { jpulse_app_cluster_api; }
+    location = /m { jpulse_metrics; }
+CONF
+
+add_block_preprocessor(sub {
+    my ($block) = @_;
+
+    $block->set_value('http_config', $HttpConfig)
+        unless defined $block->http_config;
+    $block->set_value('config', $Config) unless defined $block->config;
+});
+
 no_shuffle();
 run_tests();
 
 __DATA__
 
 === TEST 1: status: Redis available
---- http_config
-    jpulse_metrics_zone jpulse 1m;
-    jpulse_redis 127.0.0.1:$TEST_NGINX_BC_REDIS_PORT command_timeout=300ms;
-    jpulse_heartbeat off;
---- config
-    client_body_buffer_size 16k;
-    location /api/1/app-cluster/ { jpulse_app_cluster_api; }
-    location = /m { jpulse_metrics; }
 --- wait_for_log
 command connection ready
 pub/sub connection ready
@@ -45,14 +58,6 @@ GET /api/1/app-cluster/broadcast/status
 
 
 === TEST 2: a 1 MB message from a peer arrives whole
---- http_config
-    jpulse_metrics_zone jpulse 1m;
-    jpulse_redis 127.0.0.1:$TEST_NGINX_BC_REDIS_PORT command_timeout=300ms;
-    jpulse_heartbeat off;
---- config
-    client_body_buffer_size 16k;
-    location /api/1/app-cluster/ { jpulse_app_cluster_api; }
-    location = /m { jpulse_metrics; }
 --- pre_request
 JPulseTest::redis_command($main::Redis, 'PUBLISH',
     'jpulse:prod:bc:controller:peer:data:sent', $main::Big);
@@ -71,14 +76,6 @@ data.statistics.components.module.stats.broadcast_received_bytes=1048576
 
 
 === TEST 3: publish: jPulse's answer, and our own subscriber gets it
---- http_config
-    jpulse_metrics_zone jpulse 1m;
-    jpulse_redis 127.0.0.1:$TEST_NGINX_BC_REDIS_PORT command_timeout=300ms;
-    jpulse_heartbeat off;
---- config
-    client_body_buffer_size 16k;
-    location /api/1/app-cluster/ { jpulse_app_cluster_api; }
-    location = /m { jpulse_metrics; }
 --- request
 POST /api/1/app-cluster/broadcast/controller:helloClusterTodo:item:added
 {"data":{"text":"milk","n":1}}
@@ -90,14 +87,6 @@ POST /api/1/app-cluster/broadcast/controller:helloClusterTodo:item:added
 
 
 === TEST 4: ... and it was received as jPulse's wire message
---- http_config
-    jpulse_metrics_zone jpulse 1m;
-    jpulse_redis 127.0.0.1:$TEST_NGINX_BC_REDIS_PORT command_timeout=300ms;
-    jpulse_heartbeat off;
---- config
-    client_body_buffer_size 16k;
-    location /api/1/app-cluster/ { jpulse_app_cluster_api; }
-    location = /m { jpulse_metrics; }
 --- pre_request
 Time::HiRes::sleep(0.3);
 --- request
@@ -116,14 +105,6 @@ data.statistics.components.module.stats.broadcast_received_bytes=10487\d\d
 
 
 === TEST 5: a 1 MB broadcast through the API (spooled body) arrives whole
---- http_config
-    jpulse_metrics_zone jpulse 1m;
-    jpulse_redis 127.0.0.1:$TEST_NGINX_BC_REDIS_PORT command_timeout=300ms;
-    jpulse_heartbeat off;
---- config
-    client_body_buffer_size 16k;
-    location /api/1/app-cluster/ { jpulse_app_cluster_api; }
-    location = /m { jpulse_metrics; }
 --- request eval
 "POST /api/1/app-cluster/broadcast/controller:big:data:sent\n"
 . '{"data":{"blob":"' . $main::Big . '"}}'
@@ -135,14 +116,6 @@ data.statistics.components.module.stats.broadcast_received_bytes=10487\d\d
 
 
 === TEST 6: ... received: 1 MB and the envelope
---- http_config
-    jpulse_metrics_zone jpulse 1m;
-    jpulse_redis 127.0.0.1:$TEST_NGINX_BC_REDIS_PORT command_timeout=300ms;
-    jpulse_heartbeat off;
---- config
-    client_body_buffer_size 16k;
-    location /api/1/app-cluster/ { jpulse_app_cluster_api; }
-    location = /m { jpulse_metrics; }
 --- pre_request
 Time::HiRes::sleep(0.3);
 --- request
@@ -166,14 +139,6 @@ ok
 
 
 === TEST 7: bad requests
---- http_config
-    jpulse_metrics_zone jpulse 1m;
-    jpulse_redis 127.0.0.1:$TEST_NGINX_BC_REDIS_PORT command_timeout=300ms;
-    jpulse_heartbeat off;
---- config
-    client_body_buffer_size 16k;
-    location /api/1/app-cluster/ { jpulse_app_cluster_api; }
-    location = /m { jpulse_metrics; }
 --- request eval
 ["POST /api/1/app-cluster/broadcast/controller:a:b\n{\"data\":{}}",
  "POST /api/1/app-cluster/broadcast/controller:a.b:c:d\n{\"data\":{}}",
@@ -194,14 +159,6 @@ ok
 
 
 === TEST 8: CLIENT PAUSE past command_timeout: the publish fails fast
---- http_config
-    jpulse_metrics_zone jpulse 1m;
-    jpulse_redis 127.0.0.1:$TEST_NGINX_BC_REDIS_PORT command_timeout=300ms;
-    jpulse_heartbeat off;
---- config
-    client_body_buffer_size 16k;
-    location /api/1/app-cluster/ { jpulse_app_cluster_api; }
-    location = /m { jpulse_metrics; }
 --- pre_request
 JPulseTest::redis_cli($main::Redis, 'CLIENT', 'PAUSE', '2000');
 --- timeout: 0.8
@@ -217,14 +174,6 @@ jpulse broadcast on "controller:a:b:c" failed: no answer from Redis
 
 
 === TEST 9: Redis restarted: resubscribed, a new broadcast is received
---- http_config
-    jpulse_metrics_zone jpulse 1m;
-    jpulse_redis 127.0.0.1:$TEST_NGINX_BC_REDIS_PORT command_timeout=300ms;
-    jpulse_heartbeat off;
---- config
-    client_body_buffer_size 16k;
-    location /api/1/app-cluster/ { jpulse_app_cluster_api; }
-    location = /m { jpulse_metrics; }
 --- pre_request
 JPulseTest::redis_stop($main::Redis);
 JPulseTest::redis_start($main::Redis);
@@ -240,14 +189,6 @@ pub/sub connection restored
 
 
 === TEST 10: ... received after the resubscription
---- http_config
-    jpulse_metrics_zone jpulse 1m;
-    jpulse_redis 127.0.0.1:$TEST_NGINX_BC_REDIS_PORT command_timeout=300ms;
-    jpulse_heartbeat off;
---- config
-    client_body_buffer_size 16k;
-    location /api/1/app-cluster/ { jpulse_app_cluster_api; }
-    location = /m { jpulse_metrics; }
 --- pre_request
 Time::HiRes::sleep(0.3);
 --- request
@@ -264,6 +205,8 @@ data.statistics.components.module.stats.broadcasts_received=4
 
 
 === TEST 11: without Redis: delivered here only, and said so
+--- http_config
+    # no jpulse_redis
 --- config
     location /api/1/app-cluster/ { jpulse_app_cluster_api; }
 --- request eval

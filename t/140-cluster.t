@@ -40,18 +40,31 @@ repeat_each(1);
 
 plan tests => repeat_each() * (blocks() * 3);
 
+# every block runs on the same configuration (one nginx serves them all)
+our $HttpConfig = <<'CONF';
+    jpulse_metrics_zone jpulse 1m;
+    jpulse_redis 127.0.0.1:$TEST_NGINX_CL_REDIS_PORT;
+    jpulse_heartbeat interval=200ms ttl=1s;
+CONF
+
+our $Config = <<'CONF';
+    location = /m { jpulse_metrics; }
+CONF
+
+add_block_preprocessor(sub {
+    my ($block) = @_;
+
+    $block->set_value('http_config', $HttpConfig)
+        unless defined $block->http_config;
+    $block->set_value('config', $Config) unless defined $block->config;
+});
+
 no_shuffle();
 run_tests();
 
 __DATA__
 
 === TEST 1: one heartbeat and one duty lease, both with a TTL
---- http_config
-    jpulse_metrics_zone jpulse 1m;
-    jpulse_redis 127.0.0.1:$TEST_NGINX_CL_REDIS_PORT;
-    jpulse_heartbeat interval=200ms ttl=1s;
---- config
-    location = /m { jpulse_metrics; }
 --- wait_for_log
 command connection ready
 pub/sub connection ready
@@ -70,12 +83,6 @@ jpulse:prod:metrics:instance:ID ttl=ok
 
 
 === TEST 2: a second nginx on the same Redis: both instances listed
---- http_config
-    jpulse_metrics_zone jpulse 1m;
-    jpulse_redis 127.0.0.1:$TEST_NGINX_CL_REDIS_PORT;
-    jpulse_heartbeat interval=200ms ttl=1s;
---- config
-    location = /m { jpulse_metrics; }
 --- pre_request
 $main::Second = JPulseTest::nginx_start(http => $main::PeerHttp,
     config => 'location = /m { jpulse_metrics; }');
@@ -101,12 +108,6 @@ data.servers.1=(missing)
 
 
 === TEST 3: the second one sees the first one too
---- http_config
-    jpulse_metrics_zone jpulse 1m;
-    jpulse_redis 127.0.0.1:$TEST_NGINX_CL_REDIS_PORT;
-    jpulse_heartbeat interval=200ms ttl=1s;
---- config
-    location = /m { jpulse_metrics; }
 --- request
 GET /m
 --- response_body_filters eval
@@ -126,12 +127,6 @@ data.statistics.totalInstances=2
 
 
 === TEST 4: a 1 MB heartbeat of a peer on another host comes through whole
---- http_config
-    jpulse_metrics_zone jpulse 1m;
-    jpulse_redis 127.0.0.1:$TEST_NGINX_CL_REDIS_PORT;
-    jpulse_heartbeat interval=200ms ttl=1s;
---- config
-    location = /m { jpulse_metrics; }
 --- pre_request
 JPulseTest::redis_command($main::Redis, 'SET',
     'jpulse:prod:metrics:instance:7:0:4242',
@@ -163,12 +158,6 @@ data.servers.1.instances.0.blob=1048576
 
 
 === TEST 5: a graceful stop removes the heartbeat at once
---- http_config
-    jpulse_metrics_zone jpulse 1m;
-    jpulse_redis 127.0.0.1:$TEST_NGINX_CL_REDIS_PORT;
-    jpulse_heartbeat interval=200ms ttl=1s;
---- config
-    location = /m { jpulse_metrics; }
 --- pre_request
 JPulseTest::redis_cli($main::Redis, 'DEL',
                       'jpulse:prod:metrics:instance:7:0:4242');
@@ -186,12 +175,6 @@ jpulse:prod:metrics:instance:ID ttl=ok
 
 
 === TEST 6: an instance killed with SIGKILL is listed while it lives...
---- http_config
-    jpulse_metrics_zone jpulse 1m;
-    jpulse_redis 127.0.0.1:$TEST_NGINX_CL_REDIS_PORT;
-    jpulse_heartbeat interval=200ms ttl=1s;
---- config
-    location = /m { jpulse_metrics; }
 --- pre_request
 $main::Third = JPulseTest::nginx_start(http => $main::PeerHttp,
     config => 'location = /m { jpulse_metrics; }');
@@ -208,12 +191,6 @@ data.statistics.totalInstances=2
 
 
 === TEST 7: ... and gone once its heartbeat's TTL has run out
---- http_config
-    jpulse_metrics_zone jpulse 1m;
-    jpulse_redis 127.0.0.1:$TEST_NGINX_CL_REDIS_PORT;
-    jpulse_heartbeat interval=200ms ttl=1s;
---- config
-    location = /m { jpulse_metrics; }
 --- pre_request
 JPulseTest::nginx_stop($main::Third, 'KILL');
 Time::HiRes::sleep(1.3);
@@ -230,12 +207,6 @@ data.statistics.totalInstances=1
 
 === TEST 8: reloads under load: no failed request, one heartbeat, old
 workers gone within a few seconds
---- http_config
-    jpulse_metrics_zone jpulse 1m;
-    jpulse_redis 127.0.0.1:$TEST_NGINX_CL_REDIS_PORT;
-    jpulse_heartbeat interval=200ms ttl=1s;
---- config
-    location = /m { jpulse_metrics; }
 --- pre_request
 my $n = JPulseTest::nginx_start(http => $main::PeerHttp, workers => 2,
     config => 'location = /m { jpulse_metrics; } location = /ok { return 200; }');

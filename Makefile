@@ -4,6 +4,7 @@
 #   make test       deps, build, unit tests, Test::Nginx suites (t/)
 #   make run        nginx + module on 127.0.0.1:8080 with examples/
 #   make bench      bench/run: feature vs baseline ratios
+#   make bench-render  the template engine: renders/s on one core
 #   make deps       install the Debian packages (as root)
 #   make asan       unit tests and cachectl under ASan + UBSan
 #   make asan-t     the suites against the module under ASan + UBSan
@@ -38,8 +39,8 @@ CTL_HDRS     = $(wildcard cachectl-daemon/*.h)
 UNIT_SRCS    = $(wildcard t/unit/test_*.c)
 UNIT_BINS    = $(patsubst t/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRCS))
 
-.PHONY: all module cachectl deps test unit t run bench asan asan-t fuzz \
-        clean
+.PHONY: all module cachectl deps test unit t run bench bench-render asan \
+        asan-t fuzz clean
 
 all: module cachectl
 
@@ -100,6 +101,15 @@ run: deps
 bench: deps
 	$(MAKE) all
 	bench/run $(BENCH_ARGS)
+
+# the template engine on one core: render-only vs compile + render
+$(BUILD)/bench/render_bench: bench/render/render_bench.c $(LIB_SRCS) \
+                             $(LIB_HDRS)
+	@mkdir -p $(BUILD)/bench
+	$(CC) -std=gnu11 $(WARN) -O2 -Ilibjpulse -o $@ $< $(LIB_SRCS) $(LIB_LIBS)
+
+bench-render: $(BUILD)/bench/render_bench
+	$(BUILD)/bench/render_bench
 
 # libjpulse and cachectl under AddressSanitizer and UBSan
 ASAN_CFLAGS  = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "jp_version.h"
+#include "cachectl_render.h"
 
 
 #define CACHECTL_EXIT_OK     0
@@ -23,9 +24,14 @@ cachectl_usage(FILE *out)
 {
     fprintf(out,
             "Usage: cachectl [OPTIONS]\n"
+            "       cachectl render FILE [--context CTX.json] [--root DIR]...\n"
+            "                       [--i18n DIR --lang LANG] [--strict]\n"
             "\n"
             "The " JP_NAME " sidecar: publishes jPulse templates and config "
             "to Redis\nand keeps sessions in order.\n"
+            "\n"
+            "Commands:\n"
+            "  render           expand one template and print it\n"
             "\n"
             "Options:\n"
             "  -h, --help       show this help and exit\n"
@@ -55,6 +61,10 @@ main(int argc, char **argv)
     {
         printf("cachectl (" JP_NAME ") " JP_VERSION " (" JP_RELEASE ")\n");
         return CACHECTL_EXIT_OK;
+    }
+
+    if (strcmp(argv[1], "render") == 0) {
+        return cachectl_render(argc - 1, argv + 1);
     }
 
     fprintf(stderr, "cachectl: unknown command or option \"%s\"\n"

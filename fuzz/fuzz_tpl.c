@@ -1,0 +1,228 @@
+/*
+ * libFuzzer target: the template compiler and renderer on arbitrary input
+ * (cachectl compiles whatever lands in a view directory, and i18n strings
+ * are lexed as templates too).
+ *
+ * The input is compiled, then rendered twice (compatible and strict) over
+ * a fixed context, with an in-memory host in which "self.tmpl" is the input
+ * itself, so includes and component calls recurse into fuzzed code. Output
+ * and iteration limits are small so the run stays fast; hitting one is a
+ * clean -1, never a crash. When the corpus directory is empty, it is
+ * seeded with jPulse-shaped pages first.
+ */
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <dirent.h>
+
+#include "jp_tpl.h"
+
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+
+
+static const uint8_t  *fuzz_data;
+static size_t          fuzz_size;
+static json_t         *fuzz_ctx;
+static json_t         *fuzz_i18n;
+
+
+static const char  *fuzz_seeds[] = {
+    "<html {{appConfig.system.htmlAttrs}}>{{file.include \"header.tmpl\" "
+    "title=i18n.view.title}}{{!-- c --}}{{ vue }}{{#if user.isAdmin}}"
+    "a{{else}}b{{/if}}</html>",
+
+    "{{#each items}}{{@index}}{{@first}}{{@last}}{{this.name}}{{/each}}"
+    "{{#each obj}}{{@key}}={{this}}{{/each}}",
+
+    "{{#if (and siteConfig.broadcast.enable (or (eq n 0) (not x) "
+    "(lt (math.subtract (date.now) (date.parse \"2026-01-01\")) "
+    "(math.multiply 4 3600000))))}}msg{{/if}}",
+
+    "{{#component \"ns.my-card\" size=3 _inline=true}} <c {{size}}> "
+    "{{components.ns.myCard}}{{/component}}{{components name=(this)}}"
+    "{{components.ns.myCard size=(math.add size 1)}}",
+
+    "{{let a=1 b.c=\"x\"}}{{#let a=2}}{{vars.a}}{{/let}}{{#with user}}"
+    "{{firstName}}{{/with}}{{i18n.view.hello}}{{file.include \"self.tmpl\"}}",
+
+    "{{string.concat (string.default a \"d\") (string.substring \"abc\" 1)"
+    " (string.replace \"a-b\" \"-\" \"+\") (array.join (array.sort items "
+    "sortBy=\"name\") \",\")}}{{{url.param.q}}}{{json.parse \"[1,2]\"}}"
+    "{{#each file.list \"components/*.tmpl\"}}{{file.include this}}"
+    "{{/each}}{{date.format 0 format=\"YYYY-MM-DD\"}}",
+};
+
+
+static int
+fuzz_read(void *data, const char *path, char **src, size_t *len)
+{
+    const char  *text;
+
+    if (strcmp(path, "self.tmpl") == 0) {
+        *src = malloc(fuzz_size + 1);
+        if (*src == NULL) {
+            return -1;
+        }
+        memcpy(*src, fuzz_data, fuzz_size);
+        *len = fuzz_size;
+        return 0;
+    }
+
+    if (strcmp(path, "header.tmpl") == 0) {
+        text = "<!-- @name header -->\n<h1>{{title}}</h1>";
+
+    } else if (strcmp(path, "components/a.tmpl") == 0) {
+        text = "{{#component \"ns.a\"}}A{{file.include \"self.tmpl\"}}"
+               "{{/component}}";
+
+    } else {
+        return -1;
+    }
+
+    *len = strlen(text);
+    *src = strdup(text);
+
+    return *src ? 0 : -1;
+}
+
+
+static int
+fuzz_mtime(void *data, const char *path, int64_t *ms)
+{
+    *ms = 1000;
+    return strcmp(path, "header.tmpl") == 0 ? 0 : -1;
+}
+
+
+static int
+fuzz_list(void *data, const char *dir, jp_tpl_list_pt cb, void *arg)
+{
+    if (cb(arg, "a.tmpl", 6) != 0 || cb(arg, "self.tmpl", 9) != 0) {
+        return -1;
+    }
+
+    return 0;
+}
+
+
+static int64_t
+fuzz_now(void *data)
+{
+    return 1700000000000LL;
+}
+
+
+static void
+fuzz_seed(const char *dir)
+{
+    DIR            *d;
+    FILE           *f;
+    size_t          i;
+    char            path[4096];
+    struct dirent  *de;
+
+    d = opendir(dir);
+    if (d == NULL) {
+        return;
+    }
+
+    while ((de = readdir(d)) != NULL) {
+        if (de->d_name[0] != '.') {
+            closedir(d);
+            return;
+        }
+    }
+
+    closedir(d);
+
+    for (i = 0; i < sizeof(fuzz_seeds) / sizeof(fuzz_seeds[0]); i++) {
+        snprintf(path, sizeof(path), "%s/seed-%zu", dir, i);
+
+        f = fopen(path, "wb");
+        if (f != NULL) {
+            fputs(fuzz_seeds[i], f);
+            fclose(f);
+        }
+    }
+}
+
+
+int
+LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    int  i;
+
+    for (i = 1; i < *argc; i++) {
+        if ((*argv)[i][0] != '-') {
+            fuzz_seed((*argv)[i]);
+        }
+    }
+
+    fuzz_ctx = json_loads(
+        "{\"user\":{\"firstName\":\"Ann\",\"isAdmin\":true,"
+        "\"roles\":[\"a\",\"b\"]},\"items\":[{\"name\":\"y\"},"
+        "{\"name\":\"x\"}],\"obj\":{\"k\":1,\"l\":[]},\"n\":0,"
+        "\"url\":{\"param\":{\"q\":\"<x>\"}},\"appConfig\":{\"system\":"
+        "{\"htmlAttrs\":\"lang=\\\"en\\\"\"}},\"siteConfig\":{\"broadcast\":"
+        "{\"enable\":true}},\"vars\":{\"v\":1}}", 0, NULL);
+
+    fuzz_i18n = json_loads(
+        "{\"view\":{\"title\":\"T\",\"hello\":\"Hi {{user.firstName}}"
+        "{{#if n}}!{{/if}}\",\"self\":\"{{i18n.view.self}}\"}}", 0, NULL);
+
+    return 0;
+}
+
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    unsigned           flags;
+    jp_tpl_buf_t       out;
+    jp_tpl_host_t      host;
+    jp_tpl_error_t     err;
+    jp_tpl_limits_t    limits;
+    jp_tpl_program_t  *prog;
+
+    fuzz_data = data;
+    fuzz_size = size;
+
+    prog = jp_tpl_compile((const char *) data, size, "fuzz.shtml",
+                          fuzz_i18n, &err);
+    if (prog == NULL) {
+        if (err.line == 0 || err.message[0] == '\0') {
+            abort();
+        }
+        return 0;
+    }
+
+    memset(&host, 0, sizeof(host));
+    host.read = fuzz_read;
+    host.mtime = fuzz_mtime;
+    host.list = fuzz_list;
+    host.now = fuzz_now;
+
+    memset(&limits, 0, sizeof(limits));
+    limits.max_output = 1 << 20;
+    limits.max_iterations = 2000;
+
+    for (flags = 0; flags <= JP_TPL_STRICT; flags += JP_TPL_STRICT) {
+        jp_tpl_buf_init(&out, 0);
+
+        if (jp_tpl_render(prog, fuzz_ctx, &host, &limits, flags, &out, &err)
+            == 0 && out.len > limits.max_output)
+        {
+            abort();
+        }
+
+        jp_tpl_buf_free(&out);
+    }
+
+    jp_tpl_free(prog);
+
+    return 0;
+}

@@ -1,0 +1,147 @@
+/*
+ * The jPulse template dialect (jpulse-contract.md section 5), compiled once
+ * and rendered many times.
+ *
+ * A template is compiled per (path, language): the i18n pre-pass happens at
+ * compile time, so a render is a single walk over a compact tree. All file
+ * access goes through the host callbacks, so nginx can serve includes from
+ * its cache and cachectl from disk. There is no global mutable state: a
+ * program is read-only once compiled and may be rendered by several threads
+ * at once, each with its own output buffer.
+ */
+
+#ifndef JP_TPL_H
+#define JP_TPL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+
+#define JP_TPL_PATH_MAX        1024
+#define JP_TPL_ERRMSG_MAX      256
+
+/* limits (jp_tpl_limits_t) when a field is 0 */
+#define JP_TPL_DEFAULT_OUTPUT       (16 * 1024 * 1024)
+#define JP_TPL_DEFAULT_DEPTH        10          /* includes + components */
+#define JP_TPL_DEFAULT_ITERATIONS   100000      /* #each, per render */
+#define JP_TPL_SOURCE_MAX           (8 * 1024 * 1024)
+
+/* render flags */
+#define JP_TPL_STRICT          0x01     /* escape every string but {{{x}}} */
+
+
+typedef struct jp_tpl_program_s  jp_tpl_program_t;
+
+/* A parse or hard render error; line and column start at 1 (0: none). */
+typedef struct {
+    char         file[JP_TPL_PATH_MAX];
+    unsigned     line;
+    unsigned     column;
+    char         message[JP_TPL_ERRMSG_MAX];
+} jp_tpl_error_t;
+
+/* Growable output buffer with a hard size limit. */
+typedef struct {
+    char        *data;
+    size_t       len;
+    size_t       cap;
+    size_t       max;           /* 0: JP_TPL_DEFAULT_OUTPUT */
+    int          failed;        /* JP_TPL_BUF_OVER, JP_TPL_BUF_NOMEM */
+} jp_tpl_buf_t;
+
+#define JP_TPL_BUF_OVER   1
+#define JP_TPL_BUF_NOMEM  2
+
+/* Called once per directory entry name by jp_tpl_host_t.list. */
+typedef int (*jp_tpl_list_pt)(void *arg, const char *name, size_t len);
+
+/*
+ * File access. Every path handed to a callback has already passed
+ * jp_tpl_path_check(): relative to the view roots, no "..", no absolute
+ * path, no NUL, URL-decoded once. Callbacks return 0 on success and -1 when
+ * the file does not exist or cannot be read.
+ */
+typedef struct {
+    void        *data;
+
+    /* *src is malloc()ed; the engine free()s it */
+    int        (*read)(void *data, const char *path, char **src, size_t *len);
+
+    /* modification time in milliseconds since the epoch */
+    int        (*mtime)(void *data, const char *path, int64_t *ms);
+
+    /* the entry names of one directory ("" is the view root) */
+    int        (*list)(void *data, const char *dir, jp_tpl_list_pt cb,
+                       void *arg);
+
+    /* optional: the clock for date.now and file.timestamp (ms) */
+    int64_t    (*now)(void *data);
+
+    /*
+     * Optional: a compiled include from the host's cache (compiled with
+     * jp_tpl_compile_include() and this i18n), which must stay valid until
+     * the render returns. NULL with err filled: missing or broken. Without
+     * it, includes are read and compiled once per render.
+     */
+    const jp_tpl_program_t *(*program)(void *data, const char *path,
+                       json_t *i18n, jp_tpl_error_t *err);
+} jp_tpl_host_t;
+
+typedef struct {
+    size_t       max_output;
+    unsigned     max_depth;
+    unsigned     max_iterations;
+} jp_tpl_limits_t;
+
+
+/*
+ * Compiles src (len bytes) into a program. path names the file in errors;
+ * i18n is the language object (may be NULL) whose strings replace
+ * {{i18n.a.b}} before parsing, as jPulse's pre-pass does; the program keeps
+ * a reference to it. Returns NULL and fills err on a parse error.
+ */
+jp_tpl_program_t *jp_tpl_compile(const char *src, size_t len,
+    const char *path, json_t *i18n, jp_tpl_error_t *err);
+
+/* Like jp_tpl_compile(), and strips a leading "@name" header comment. */
+jp_tpl_program_t *jp_tpl_compile_include(const char *src, size_t len,
+    const char *path, json_t *i18n, jp_tpl_error_t *err);
+
+void jp_tpl_free(jp_tpl_program_t *prog);
+
+/*
+ * Renders prog over ctx (a JSON object, may be NULL) by appending to out.
+ * Helper errors become "<!-- Error: ... -->" in the output and are not
+ * failures. Returns 0, or -1 with err filled when a hard limit was hit
+ * (output size, memory); out then holds a partial page to discard.
+ */
+int jp_tpl_render(const jp_tpl_program_t *prog, json_t *ctx,
+    const jp_tpl_host_t *host, const jp_tpl_limits_t *limits,
+    unsigned flags, jp_tpl_buf_t *out, jp_tpl_error_t *err);
+
+void jp_tpl_buf_init(jp_tpl_buf_t *b, size_t max);
+void jp_tpl_buf_free(jp_tpl_buf_t *b);
+int jp_tpl_buf_add(jp_tpl_buf_t *b, const char *p, size_t len);
+
+/*
+ * The path jail: URL-decodes path once into out (NUL-terminated) and
+ * accepts it only when neither form is absolute or holds a ".." or "."
+ * segment, a backslash, a NUL or an empty segment. Returns 0 or -1.
+ */
+int jp_tpl_path_check(const char *path, size_t len, char *out, size_t size);
+
+
+/*
+ * A host that reads from disk: roots are searched in order (e.g. the site
+ * view directory, then the framework's), the first hit wins, and a path
+ * whose real location leaves its root (a symlink) does not exist.
+ */
+typedef struct jp_tpl_disk_s  jp_tpl_disk_t;
+
+jp_tpl_disk_t *jp_tpl_disk_create(const char *const *roots, size_t n);
+void jp_tpl_disk_destroy(jp_tpl_disk_t *disk);
+void jp_tpl_disk_host(jp_tpl_disk_t *disk, jp_tpl_host_t *host);
+
+#endif /* JP_TPL_H */

@@ -1,0 +1,323 @@
+/*
+ * A jp_tpl_host_t over directories on disk, searched in order as jPulse
+ * searches site/webapp/view, then plugins, then webapp/view. Used by
+ * cachectl and the tests; nginx brings its own host over its cache.
+ *
+ * Paths arrive jailed (jp_tpl_path_check); on top of that the real path of
+ * every hit must stay inside its root, so a symlink cannot leave it: when
+ * found, when listed, and once more for the file actually opened (a link
+ * swapped in between realpath() and open() is caught on the descriptor).
+ */
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "jp_tpl.h"
+
+
+#define JP_TPL_DISK_FILE_MAX  JP_TPL_SOURCE_MAX
+
+
+struct jp_tpl_disk_s {
+    size_t   n;
+    char   **roots;             /* real paths, without a trailing '/' */
+};
+
+
+jp_tpl_disk_t *
+jp_tpl_disk_create(const char *const *roots, size_t n)
+{
+    size_t          i;
+    jp_tpl_disk_t  *disk;
+
+    disk = calloc(1, sizeof(jp_tpl_disk_t));
+    if (disk == NULL) {
+        return NULL;
+    }
+
+    disk->roots = calloc(n ? n : 1, sizeof(char *));
+    if (disk->roots == NULL) {
+        free(disk);
+        return NULL;
+    }
+
+    for (i = 0; i < n; i++) {
+        disk->roots[i] = realpath(roots[i], NULL);
+        if (disk->roots[i] == NULL) {
+            disk->n = i;
+            jp_tpl_disk_destroy(disk);
+            return NULL;
+        }
+
+        /* "/" is kept as "": root + "/" + path, and every real path is
+         * under it */
+        if (strcmp(disk->roots[i], "/") == 0) {
+            disk->roots[i][0] = '\0';
+        }
+    }
+
+    disk->n = n;
+
+    return disk;
+}
+
+
+void
+jp_tpl_disk_destroy(jp_tpl_disk_t *disk)
+{
+    size_t  i;
+
+    if (disk == NULL) {
+        return;
+    }
+
+    for (i = 0; i < disk->n; i++) {
+        free(disk->roots[i]);
+    }
+
+    free(disk->roots);
+    free(disk);
+}
+
+
+/* root/path into buf when it exists and really lies under root */
+static int
+jp_tpl_disk_resolve(const char *root, const char *path, char *buf)
+{
+    char    joined[PATH_MAX];
+    size_t  rlen;
+
+    if (snprintf(joined, sizeof(joined), "%s/%s", root, path)
+        >= (int) sizeof(joined))
+    {
+        return -1;
+    }
+
+    if (realpath(joined, buf) == NULL) {
+        return -1;
+    }
+
+    rlen = strlen(root);
+
+    if (strncmp(buf, root, rlen) != 0
+        || (buf[rlen] != '/' && buf[rlen] != '\0'))
+    {
+        return -1;
+    }
+
+    return 0;
+}
+
+
+/* the root the file was found in, or NULL */
+static const char *
+jp_tpl_disk_find(jp_tpl_disk_t *disk, const char *path, char *buf,
+    struct stat *st)
+{
+    size_t  i;
+
+    for (i = 0; i < disk->n; i++) {
+        if (jp_tpl_disk_resolve(disk->roots[i], path, buf) == 0
+            && stat(buf, st) == 0 && S_ISREG(st->st_mode))
+        {
+            return disk->roots[i];
+        }
+    }
+
+    return NULL;
+}
+
+
+/*
+ * Opens the resolved path without following a link in its last component,
+ * then checks what was opened: a regular file whose real path (from the
+ * descriptor, not the name) still lies under root.
+ */
+static int
+jp_tpl_disk_open(const char *root, const char *path, struct stat *st)
+{
+    int      fd;
+    char     proc[64], real[PATH_MAX];
+    size_t   rlen;
+    ssize_t  n;
+
+    fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+    if (fd == -1) {
+        return -1;
+    }
+
+    if (fstat(fd, st) != 0 || !S_ISREG(st->st_mode)) {
+        goto failed;
+    }
+
+    snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+
+    n = readlink(proc, real, sizeof(real) - 1);
+    if (n <= 0) {
+        goto failed;
+    }
+
+    real[n] = '\0';
+    rlen = strlen(root);
+
+    if (strncmp(real, root, rlen) != 0 || real[rlen] != '/') {
+        goto failed;
+    }
+
+    return fd;
+
+failed:
+
+    close(fd);
+    return -1;
+}
+
+
+static int
+jp_tpl_disk_read(void *data, const char *path, char **src, size_t *len)
+{
+    int           fd;
+    char          buf[PATH_MAX], *p;
+    size_t        n;
+    ssize_t       r;
+    struct stat   st;
+    const char   *root;
+
+    root = jp_tpl_disk_find(data, path, buf, &st);
+    if (root == NULL) {
+        return -1;
+    }
+
+    fd = jp_tpl_disk_open(root, buf, &st);
+    if (fd == -1) {
+        return -1;
+    }
+
+    /* the size of what was opened, not of what was found */
+    if (st.st_size > JP_TPL_DISK_FILE_MAX) {
+        close(fd);
+        return -1;
+    }
+
+    p = malloc((size_t) st.st_size + 1);
+    if (p == NULL) {
+        close(fd);
+        return -1;
+    }
+
+    for (n = 0; n < (size_t) st.st_size; n += r) {
+        r = read(fd, p + n, (size_t) st.st_size - n);
+
+        if (r == -1 && errno == EINTR) {
+            r = 0;
+            continue;
+        }
+
+        if (r <= 0) {
+            break;
+        }
+    }
+
+    close(fd);
+
+    if (n != (size_t) st.st_size) {
+        free(p);
+        return -1;
+    }
+
+    p[n] = '\0';
+    *src = p;
+    *len = n;
+
+    return 0;
+}
+
+
+static int
+jp_tpl_disk_mtime(void *data, const char *path, int64_t *ms)
+{
+    char         buf[PATH_MAX];
+    struct stat  st;
+
+    if (jp_tpl_disk_find(data, path, buf, &st) == NULL) {
+        return -1;
+    }
+
+    *ms = (int64_t) st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000;
+
+    return 0;
+}
+
+
+static int
+jp_tpl_disk_list(void *data, const char *dir, jp_tpl_list_pt cb, void *arg)
+{
+    char            buf[PATH_MAX], rel[PATH_MAX], real[PATH_MAX];
+    DIR            *d;
+    size_t          i;
+    struct stat     st;
+    struct dirent  *de;
+    jp_tpl_disk_t  *disk;
+
+    disk = data;
+
+    for (i = 0; i < disk->n; i++) {
+        if (*dir == '\0') {
+            snprintf(buf, sizeof(buf), "%s",
+                     disk->roots[i][0] ? disk->roots[i] : "/");
+
+        } else if (jp_tpl_disk_resolve(disk->roots[i], dir, buf) != 0) {
+            continue;
+        }
+
+        d = opendir(buf);
+        if (d == NULL) {
+            continue;
+        }
+
+        while ((de = readdir(d)) != NULL) {
+            if (de->d_type != DT_REG && de->d_type != DT_UNKNOWN
+                && de->d_type != DT_LNK)
+            {
+                continue;
+            }
+
+            /* only what read() would serve: a link leaving the root is
+             * not listed */
+            if (snprintf(rel, sizeof(rel), "%s%s%s", dir, *dir ? "/" : "",
+                         de->d_name) >= (int) sizeof(rel)
+                || jp_tpl_disk_resolve(disk->roots[i], rel, real) != 0
+                || stat(real, &st) != 0 || !S_ISREG(st.st_mode))
+            {
+                continue;
+            }
+
+            if (cb(arg, de->d_name, strlen(de->d_name)) != 0) {
+                closedir(d);
+                return -1;
+            }
+        }
+
+        closedir(d);
+    }
+
+    return 0;
+}
+
+
+void
+jp_tpl_disk_host(jp_tpl_disk_t *disk, jp_tpl_host_t *host)
+{
+    memset(host, 0, sizeof(jp_tpl_host_t));
+    host->data = disk;
+    host->read = jp_tpl_disk_read;
+    host->mtime = jp_tpl_disk_mtime;
+    host->list = jp_tpl_disk_list;
+}

@@ -1,0 +1,306 @@
+/*
+ * Template engine internals shared by jp_tpl_*.c: the compiled tree, the
+ * render state and the helper table. Not part of the public API.
+ */
+
+#ifndef JP_TPL_INT_H
+#define JP_TPL_INT_H
+
+#include "jp_tpl.h"
+
+
+#define JP_TPL_EXPR_DEPTH_MAX   32      /* (subexpression) nesting */
+#define JP_TPL_BLOCK_DEPTH_MAX  64      /* {{#block}} nesting */
+#define JP_TPL_I18N_DEPTH_MAX   4       /* translations inside translations */
+#define JP_TPL_ARGS_MAX         64
+#define JP_TPL_MEMO_MAX         256     /* distinct includes per render */
+#define JP_TPL_COMPONENTS_MAX   1024
+#define JP_TPL_LIST_MAX         4096    /* file.list entries */
+#define JP_TPL_DEPTH_CAP        64      /* the highest max_depth allowed */
+#define JP_TPL_CALLS_MAX        10000   /* includes + component calls */
+#define JP_TPL_PROGRAM_MAX      (2 * JP_TPL_SOURCE_MAX)  /* compiled bytes */
+#define JP_TPL_REQ_DEPTH_MAX    2048    /* nesting of the context walked */
+
+/* expression kinds */
+enum {
+    JP_TPL_E_LIT = 1,           /* string, number, true, false, null */
+    JP_TPL_E_PATH,              /* a.b.c, this.x, @index */
+    JP_TPL_E_CALL,              /* helper args... k=v... */
+    JP_TPL_E_COMPONENT,         /* components.a.b k=v, components name=x */
+    JP_TPL_E_ERROR              /* known at compile time to fail */
+};
+
+/* path roots */
+enum {
+    JP_TPL_R_NAME = 0,
+    JP_TPL_R_THIS,
+    JP_TPL_R_INDEX,
+    JP_TPL_R_KEY,
+    JP_TPL_R_FIRST,
+    JP_TPL_R_LAST
+};
+
+/* node kinds */
+enum {
+    JP_TPL_N_TEXT = 1,
+    JP_TPL_N_OUT,               /* {{expr}} */
+    JP_TPL_N_LET,               /* {{let k=v}} */
+    JP_TPL_N_BLOCK              /* {{#name ...}}...{{/name}} */
+};
+
+/* block kinds */
+enum {
+    JP_TPL_B_IF = 1,
+    JP_TPL_B_UNLESS,
+    JP_TPL_B_EACH,
+    JP_TPL_B_WITH,
+    JP_TPL_B_LET,
+    JP_TPL_B_COMPONENT,
+    JP_TPL_B_HELPER             /* #and, #eq, ...: truthiness of a helper */
+};
+
+/* helper ids that the renderer treats specially */
+enum {
+    JP_TPL_H_PLAIN = 0,
+    JP_TPL_H_INCLUDE,
+    JP_TPL_H_SAFE               /* output escaped already: not tainted */
+};
+
+
+typedef struct jp_tpl_expr_s    jp_tpl_expr_t;
+typedef struct jp_tpl_node_s    jp_tpl_node_t;
+typedef struct jp_tpl_rs_s      jp_tpl_rs_t;
+typedef struct jp_tpl_chunk_s   jp_tpl_chunk_t;
+
+/* A value during rendering: j is a held reference, NULL is undefined. */
+typedef struct {
+    json_t          *j;
+    unsigned         taint;     /* came from the request: always escape */
+} jp_tpl_val_t;
+
+typedef int (*jp_tpl_helper_pt)(jp_tpl_rs_t *rs, const jp_tpl_expr_t *e,
+    jp_tpl_val_t *args, size_t nargs, jp_tpl_val_t *res);
+
+typedef struct {
+    const char      *name;
+    jp_tpl_helper_pt fn;
+    unsigned         id;
+    unsigned         block;     /* usable as {{#name}} */
+} jp_tpl_helper_t;
+
+typedef struct {
+    const char      *key;       /* NUL-terminated, may be dotted */
+    jp_tpl_expr_t   *val;
+} jp_tpl_hash_t;
+
+typedef struct {
+    const char      *name;      /* NUL-terminated */
+    long             index;     /* a non-negative integer segment, or -1 */
+} jp_tpl_seg_t;
+
+struct jp_tpl_expr_s {
+    unsigned         kind;
+    unsigned         root;
+    unsigned         nseg;
+    unsigned         nargs;
+    unsigned         nhash;
+    const jp_tpl_helper_t *helper;
+    json_t          *lit;
+    const char      *text;      /* PATH: literal fallback; ERROR: message;
+                                   COMPONENT: static name or NULL */
+    jp_tpl_seg_t    *seg;
+    jp_tpl_expr_t  **args;
+    jp_tpl_hash_t   *hash;
+};
+
+struct jp_tpl_node_s {
+    jp_tpl_node_t   *next;
+    unsigned         type;
+    unsigned         block;
+    unsigned         raw;       /* {{{x}}} */
+    unsigned         line;
+    unsigned         column;
+    const char      *text;      /* TEXT: the bytes; else the expression */
+    size_t           len;
+    jp_tpl_expr_t   *expr;
+    jp_tpl_hash_t   *hash;
+    unsigned         nhash;
+    jp_tpl_node_t   *body;
+    jp_tpl_node_t   *inverse;
+};
+
+struct jp_tpl_chunk_s {
+    jp_tpl_chunk_t  *next;
+    size_t           used;
+    size_t           size;
+    /* data follows, max_align_t aligned */
+};
+
+struct jp_tpl_program_s {
+    jp_tpl_chunk_t  *chunks;
+    jp_tpl_node_t   *root;
+    json_t          *i18n;
+    json_t          *lits;      /* keeps the literals alive */
+    const char      *path;
+    size_t           allocated; /* bytes, against JP_TPL_PROGRAM_MAX */
+    unsigned         too_big;
+};
+
+typedef struct jp_tpl_frame_s  jp_tpl_frame_t;
+
+/* one scope: an #each iteration, a #with object, or include/call args */
+struct jp_tpl_frame_s {
+    jp_tpl_frame_t  *up;
+    unsigned         each;
+    jp_tpl_val_t     self;      /* #each: this */
+    const char      *key;       /* #each over an object: @key */
+    size_t           index;
+    size_t           count;
+    json_t          *obj;       /* #with object, or the args object */
+    unsigned         taint;     /* obj (#each: the walked value) came
+                                   from the request */
+    json_t          *tainted;   /* args object: keys whose value is tainted */
+};
+
+typedef struct {
+    char            *path;
+    jp_tpl_program_t *prog;
+} jp_tpl_memo_t;
+
+typedef struct {
+    char            *name;
+    const jp_tpl_node_t *node;
+} jp_tpl_comp_t;
+
+struct jp_tpl_rs_s {
+    const jp_tpl_host_t *host;
+    json_t          *ctx;
+    json_t          *url;       /* ctx.url: the request data */
+    json_t          *req;       /* "%p" of url, of all under it and of
+                                   all containers holding it */
+    json_t          *i18n;
+    json_t          *vars;
+    jp_tpl_frame_t  *frame;
+    jp_tpl_buf_t    *out;
+    unsigned         flags;
+    unsigned         depth;
+    unsigned         max_depth;
+    unsigned long    iterations;
+    unsigned long    calls;
+    unsigned long    max_iterations;
+    jp_tpl_memo_t   *memo;
+    size_t           nmemo;
+    jp_tpl_comp_t   *comps;
+    size_t           ncomps;
+    json_t          *vars_taint;    /* top-level vars keys set from url.* */
+    json_t          *hash;          /* the k=v of the helper being called */
+    json_t          *hash_taint;
+    const char      *active[JP_TPL_DEPTH_CAP];
+    unsigned         nactive;
+    int              hard;      /* a hard limit was hit: stop */
+    jp_tpl_error_t  *err;
+    char             msg[JP_TPL_ERRMSG_MAX];
+};
+
+
+/* the compiler's state (jp_tpl_lex.c, jp_tpl_parse.c) */
+typedef struct {
+    jp_tpl_program_t  *prog;
+    jp_tpl_error_t    *err;
+    const char        *path;
+
+    /* position tracking in the outermost source */
+    const char        *src;
+    const char        *lc_pos;
+    unsigned           line;
+    unsigned           column;
+
+    /* open blocks */
+    jp_tpl_node_t     *open[JP_TPL_BLOCK_DEPTH_MAX];
+    jp_tpl_node_t    **tail[JP_TPL_BLOCK_DEPTH_MAX + 1];
+    unsigned           nopen;
+
+    /* position of the token being parsed */
+    unsigned           tline;
+    unsigned           tcolumn;
+
+    /* bytes of translations lexed: self-referencing ones must not explode */
+    size_t             expanded;
+} jp_tpl_parser_t;
+
+/* jp_tpl_lex.c */
+void *jp_tpl_palloc(jp_tpl_program_t *prog, size_t size);
+int jp_tpl_account(jp_tpl_program_t *prog, size_t size);
+char *jp_tpl_pstrdup(jp_tpl_program_t *prog, const char *p, size_t len);
+int jp_tpl_fail(jp_tpl_parser_t *ps, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+int jp_tpl_oom(jp_tpl_parser_t *ps);
+jp_tpl_node_t *jp_tpl_node(jp_tpl_parser_t *ps, unsigned type);
+
+/* jp_tpl_parse.c */
+int jp_tpl_token(jp_tpl_parser_t *ps, const char *p, size_t len,
+    unsigned raw);
+const char *jp_tpl_skip_space(const char *p, const char *end);
+
+/* jp_tpl_value.c */
+void jp_tpl_val_free(jp_tpl_val_t *v);
+int jp_tpl_truthy(json_t *j);
+double jp_tpl_number(json_t *j);
+double jp_tpl_floor(double d);
+double jp_tpl_ceil(double d);
+double jp_tpl_fmod(double x, double y);
+json_t *jp_tpl_number_new(double d);
+int jp_tpl_loose_eq(json_t *a, json_t *b);
+int jp_tpl_compare(json_t *a, json_t *b, int *cmp);
+char *jp_tpl_to_string(json_t *j, size_t *len);
+int jp_tpl_utf8_valid(const char *p, size_t len);
+json_t *jp_tpl_string_new(const char *p, size_t len);
+int jp_tpl_format_number(double d, char *buf, size_t size);
+int jp_tpl_buf_add_html(jp_tpl_buf_t *b, const char *p, size_t len);
+int jp_tpl_buf_add_comment(jp_tpl_buf_t *b, const char *p, size_t len);
+
+/* the helper signature, shortened */
+#define JP_TPL_HELPER_ARGS                                                  \
+    jp_tpl_rs_t *rs, const jp_tpl_expr_t *e, jp_tpl_val_t *a, size_t n,     \
+    jp_tpl_val_t *res
+
+#define JP_TPL_ARG(i)  ((i) < n ? a[i].j : NULL)
+
+/* a value as text, borrowed or in tmp (to free) */
+typedef struct {
+    const char      *p;
+    size_t           len;
+    char            *tmp;
+} jp_tpl_str_t;
+
+/* jp_tpl_helpers*.c */
+const jp_tpl_helper_t *jp_tpl_helper_find(const char *name, size_t len);
+int jp_tpl_str(jp_tpl_rs_t *rs, json_t *j, jp_tpl_str_t *s);
+int jp_tpl_set(jp_tpl_rs_t *rs, jp_tpl_val_t *res, json_t *j);
+int jp_tpl_set_buf(jp_tpl_rs_t *rs, jp_tpl_val_t *res, jp_tpl_buf_t *b);
+
+extern const jp_tpl_helper_t  jp_tpl_helpers_string[];
+extern const jp_tpl_helper_t  jp_tpl_helpers_data[];
+extern const jp_tpl_helper_t  jp_tpl_helpers_file[];
+
+/* jp_tpl_call.c */
+const char *jp_tpl_jail(jp_tpl_rs_t *rs, json_t *path, char *buf,
+    size_t size);
+int jp_tpl_include(jp_tpl_rs_t *rs, const jp_tpl_expr_t *e,
+    jp_tpl_val_t *args, size_t nargs);
+int jp_tpl_component(jp_tpl_rs_t *rs, const jp_tpl_expr_t *e);
+int jp_tpl_define(jp_tpl_rs_t *rs, const jp_tpl_node_t *n);
+
+/* jp_tpl_render.c */
+int jp_tpl_nodes(jp_tpl_rs_t *rs, const jp_tpl_node_t *n);
+int jp_tpl_eval_hash(jp_tpl_rs_t *rs, const jp_tpl_hash_t *h, unsigned n,
+    json_t **obj, json_t **taint, unsigned depth);
+size_t jp_tpl_room(jp_tpl_buf_t *b);
+int jp_tpl_error(jp_tpl_rs_t *rs, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+int64_t jp_tpl_now(jp_tpl_rs_t *rs);
+int jp_tpl_eval(jp_tpl_rs_t *rs, const jp_tpl_expr_t *e, jp_tpl_val_t *v,
+    unsigned depth);
+int jp_tpl_is_req(jp_tpl_rs_t *rs, json_t *j);
+
+#endif /* JP_TPL_INT_H */

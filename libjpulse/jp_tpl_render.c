@@ -1,0 +1,1089 @@
+/*
+ * Template renderer: one walk over the compiled tree, appending to the
+ * output buffer. Scopes are a chain of frames on the C stack, so #each
+ * does not copy the context as jPulse does, yet the parent stays visible.
+ *
+ * Values that come from the request (the url.* subtree) carry a taint bit
+ * through helpers, #each, #with, let and include/component arguments, and
+ * are always HTML-escaped on output: jPulse's reflected XSS through
+ * {{url.param.x}} does not exist here.
+ */
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "jp_tpl_int.h"
+
+
+
+
+int
+jp_tpl_error(jp_tpl_rs_t *rs, const char *fmt, ...)
+{
+    va_list  ap;
+
+    va_start(ap, fmt);
+    vsnprintf(rs->msg, sizeof(rs->msg), fmt, ap);
+    va_end(ap);
+
+    return -1;
+}
+
+
+int64_t
+jp_tpl_now(jp_tpl_rs_t *rs)
+{
+    struct timespec  ts;
+
+    if (rs->host != NULL && rs->host->now != NULL) {
+        return rs->host->now(rs->host->data);
+    }
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+
+    return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+
+/* "<!-- Error: Handlebar "expr": message -->", as jPulse renders it */
+static int
+jp_tpl_error_comment(jp_tpl_rs_t *rs, const jp_tpl_node_t *n)
+{
+    if (jp_tpl_buf_add(rs->out, "<!-- Error: Handlebar \"", 23) != 0
+        || jp_tpl_buf_add_comment(rs->out, n->text, n->len) != 0
+        || jp_tpl_buf_add(rs->out, "\": ", 3) != 0
+        || jp_tpl_buf_add_comment(rs->out, rs->msg, strlen(rs->msg)) != 0
+        || jp_tpl_buf_add(rs->out, " -->", 4) != 0)
+    {
+        return -1;
+    }
+
+    return 0;
+}
+
+
+/* the limit of a nested buffer: what is left of the page's (0 means the
+ * default to jp_tpl_buf_init, so never pass 0) */
+size_t
+jp_tpl_room(jp_tpl_buf_t *b)
+{
+    return b->max > b->len + 1 ? b->max - b->len : 1;
+}
+
+
+/*
+ * The request data is found by identity, not by name: url may be reached
+ * as "this", through #with, let, include arguments or another key holding
+ * it. rs->req holds url, everything under it and every container of the
+ * context that holds it; the context is read-only during the render, so
+ * the set is built once.
+ */
+int
+jp_tpl_is_req(jp_tpl_rs_t *rs, json_t *j)
+{
+    char  key[32];
+
+    if (j == NULL || rs->req == NULL) {
+        return 0;
+    }
+
+    snprintf(key, sizeof(key), "%p", (void *) j);
+
+    return json_object_get(rs->req, key) != NULL;
+}
+
+
+static int
+jp_tpl_req_under(jp_tpl_rs_t *rs, json_t *j, unsigned depth)
+{
+    char         key[32];
+    size_t       i;
+    json_t      *v;
+    const char  *k;
+
+    /* true, false and null are shared singletons and carry no bytes */
+    if (json_is_true(j) || json_is_false(j) || json_is_null(j)) {
+        return 0;
+    }
+
+    if (depth > JP_TPL_REQ_DEPTH_MAX) {
+        return -1;
+    }
+
+    snprintf(key, sizeof(key), "%p", (void *) j);
+
+    if (json_object_set(rs->req, key, json_true()) != 0) {
+        return -1;
+    }
+
+    if (json_is_object(j)) {
+        json_object_foreach(j, k, v) {
+            if (jp_tpl_req_under(rs, v, depth + 1) != 0) {
+                return -1;
+            }
+        }
+
+    } else if (json_is_array(j)) {
+        json_array_foreach(j, i, v) {
+            if (jp_tpl_req_under(rs, v, depth + 1) != 0) {
+                return -1;
+            }
+        }
+    }
+
+    return 0;
+}
+
+
+/* 1 if j holds url, marking it; seen makes shared subtrees cost once */
+static int
+jp_tpl_req_above(jp_tpl_rs_t *rs, json_t *j, json_t *seen, unsigned depth)
+{
+    int          r, found;
+    char         key[32];
+    size_t       i;
+    json_t      *v, *m;
+    const char  *k;
+
+    if (j == rs->url) {
+        return 1;
+    }
+
+    if (!json_is_object(j) && !json_is_array(j)) {
+        return 0;
+    }
+
+    if (depth > JP_TPL_REQ_DEPTH_MAX) {
+        return -1;
+    }
+
+    snprintf(key, sizeof(key), "%p", (void *) j);
+
+    m = json_object_get(seen, key);
+    if (m != NULL) {
+        return json_is_true(m);
+    }
+
+    found = 0;
+
+    if (json_is_object(j)) {
+        json_object_foreach(j, k, v) {
+            r = jp_tpl_req_above(rs, v, seen, depth + 1);
+            if (r < 0) {
+                return -1;
+            }
+            found |= r;
+        }
+
+    } else {
+        json_array_foreach(j, i, v) {
+            r = jp_tpl_req_above(rs, v, seen, depth + 1);
+            if (r < 0) {
+                return -1;
+            }
+            found |= r;
+        }
+    }
+
+    if (json_object_set(seen, key, json_boolean(found)) != 0
+        || (found && json_object_set(rs->req, key, json_true()) != 0))
+    {
+        return -1;
+    }
+
+    return found;
+}
+
+
+static int
+jp_tpl_req_init(jp_tpl_rs_t *rs)
+{
+    int      rc;
+    json_t  *seen;
+
+    rs->url = json_object_get(rs->ctx, "url");
+    if (rs->url == NULL) {
+        return 0;
+    }
+
+    rs->req = json_object();
+    seen = json_object();
+
+    if (rs->req == NULL || seen == NULL) {
+        json_decref(seen);
+        return -1;
+    }
+
+    rc = jp_tpl_req_under(rs, rs->url, 0);
+
+    if (rc == 0 && jp_tpl_req_above(rs, rs->ctx, seen, 0) < 0) {
+        rc = -1;
+    }
+
+    json_decref(seen);
+
+    return rc;
+}
+
+
+static json_t *
+jp_tpl_vars(jp_tpl_rs_t *rs)
+{
+    return rs->vars ? rs->vars : json_object_get(rs->ctx, "vars");
+}
+
+
+static jp_tpl_frame_t *
+jp_tpl_each_frame(jp_tpl_rs_t *rs)
+{
+    jp_tpl_frame_t  *f;
+
+    for (f = rs->frame; f != NULL; f = f->up) {
+        if (f->each) {
+            return f;
+        }
+    }
+
+    return NULL;
+}
+
+
+/*
+ * A path. In argument position (literal) an unknown root yields the path
+ * itself as a string, as in jPulse ("{{#if foo}}" is true); strict mode
+ * drops that fallback.
+ */
+static int
+jp_tpl_lookup(jp_tpl_rs_t *rs, const jp_tpl_expr_t *e, jp_tpl_val_t *v,
+    int literal)
+{
+    unsigned         i, taint;
+    json_t          *j, *k;
+    jp_tpl_frame_t  *f;
+    const char      *name;
+
+    v->j = NULL;
+    v->taint = 0;
+    taint = 0;
+    j = NULL;
+    name = e->seg[0].name;
+
+    switch (e->root) {
+
+    case JP_TPL_R_THIS:
+        f = jp_tpl_each_frame(rs);
+        if (f != NULL) {
+            j = f->self.j;
+            taint = f->self.taint;
+
+        } else {
+            /* tainted below if it holds url */
+            j = rs->ctx;
+        }
+        break;
+
+    case JP_TPL_R_INDEX:
+    case JP_TPL_R_KEY:
+    case JP_TPL_R_FIRST:
+    case JP_TPL_R_LAST:
+        f = jp_tpl_each_frame(rs);
+        if (f == NULL || e->nseg > 1) {
+            return 0;
+        }
+
+        if (e->root == JP_TPL_R_INDEX) {
+            v->j = json_integer((json_int_t) f->index);
+
+        } else if (e->root == JP_TPL_R_KEY) {
+            /* the keys of a request object are request data too */
+            v->j = f->key ? json_string_nocheck(f->key) : json_null();
+            v->taint = f->taint;
+
+        } else if (e->root == JP_TPL_R_FIRST) {
+            v->j = json_boolean(f->index == 0);
+
+        } else {
+            v->j = json_boolean(f->index + 1 == f->count);
+        }
+
+        return v->j ? 0 : jp_tpl_error(rs, "out of memory");
+
+    default:
+        if (strcmp(name, "vars") == 0) {
+            j = jp_tpl_vars(rs);
+            if (j == NULL) {
+                return 0;
+            }
+
+            /* false: holds request data by identity, told per value */
+            if (e->nseg > 1) {
+                taint = json_is_true(json_object_get(rs->vars_taint,
+                                                     e->seg[1].name));
+            } else {
+                taint = json_object_size(rs->vars_taint) > 0;
+            }
+
+            break;
+        }
+
+        for (f = rs->frame; f != NULL; f = f->up) {
+            if (f->obj != NULL) {
+                j = json_object_get(f->obj, name);
+                if (j != NULL) {
+                    taint = f->taint
+                            || json_object_get(f->tainted, name) != NULL;
+                    break;
+                }
+            }
+        }
+
+        if (j == NULL) {
+            j = json_object_get(rs->ctx, name);
+            taint = (j != NULL && strcmp(name, "url") == 0);
+        }
+
+        if (j == NULL && strcmp(name, "i18n") == 0) {
+            j = rs->i18n;
+        }
+
+        if (j == NULL) {
+            if (literal && !(rs->flags & JP_TPL_STRICT)) {
+                v->j = jp_tpl_string_new(e->text, strlen(e->text));
+                return v->j ? 0 : jp_tpl_error(rs, "out of memory");
+            }
+
+            return 0;
+        }
+    }
+
+    for (i = 1; i < e->nseg && j != NULL; i++) {
+        if (json_is_object(j)) {
+            j = json_object_get(j, e->seg[i].name);
+
+        } else if (json_is_array(j) && e->seg[i].index >= 0) {
+            j = json_array_get(j, e->seg[i].index);
+
+        } else if (strcmp(e->seg[i].name, "length") == 0 && i + 1 == e->nseg
+                   && (json_is_array(j) || json_is_string(j)))
+        {
+            k = json_integer(json_is_array(j) ? json_array_size(j)
+                                              : json_string_length(j));
+            v->j = k;
+            return k ? 0 : jp_tpl_error(rs, "out of memory");
+
+        } else {
+            j = NULL;
+        }
+    }
+
+    v->j = json_incref(j);
+    v->taint = taint || jp_tpl_is_req(rs, j);
+
+    return 0;
+}
+
+
+/* Evaluates k=v into rs->hash / rs->hash_taint (NULL when there are none). */
+int
+jp_tpl_eval_hash(jp_tpl_rs_t *rs, const jp_tpl_hash_t *h, unsigned n,
+    json_t **obj, json_t **taint, unsigned depth)
+{
+    unsigned      i;
+    jp_tpl_val_t  v;
+
+    *obj = NULL;
+    *taint = NULL;
+
+    if (n == 0) {
+        return 0;
+    }
+
+    *obj = json_object();
+    *taint = json_object();
+
+    if (*obj == NULL || *taint == NULL) {
+        return jp_tpl_error(rs, "out of memory");
+    }
+
+    for (i = 0; i < n; i++) {
+        if (jp_tpl_eval(rs, h[i].val, &v, depth + 1) != 0) {
+            return -1;
+        }
+
+        if (json_object_set_new(*obj, h[i].key,
+                                v.j ? v.j : json_null()) != 0
+            || (v.taint && json_object_set(*taint, h[i].key,
+                                           json_true()) != 0))
+        {
+            return jp_tpl_error(rs, "out of memory");
+        }
+    }
+
+    return 0;
+}
+
+
+int
+jp_tpl_eval(jp_tpl_rs_t *rs, const jp_tpl_expr_t *e, jp_tpl_val_t *v,
+    unsigned depth)
+{
+    int            rc;
+    size_t         i, k, n;
+    json_t        *hash, *htaint, *sh, *st;
+    jp_tpl_buf_t   tmp, *out;
+    jp_tpl_val_t   args[JP_TPL_ARGS_MAX];
+
+    v->j = NULL;
+    v->taint = 0;
+
+    switch (e->kind) {
+
+    case JP_TPL_E_LIT:
+        v->j = json_incref(e->lit);
+        return 0;
+
+    case JP_TPL_E_PATH:
+        return jp_tpl_lookup(rs, e, v, 1);
+
+    case JP_TPL_E_ERROR:
+        return jp_tpl_error(rs, "%s", e->text);
+
+    case JP_TPL_E_COMPONENT:
+        /* as a value: render into a string */
+        jp_tpl_buf_init(&tmp, jp_tpl_room(rs->out));
+        out = rs->out;
+        rs->out = &tmp;
+        rc = jp_tpl_component(rs, e);
+        rs->out = out;
+
+        if (tmp.failed) {
+            rs->out->failed = tmp.failed;
+            rc = -1;
+
+        } else if (rc == 0) {
+            v->j = jp_tpl_string_new(tmp.data ? tmp.data : "", tmp.len);
+            rc = v->j ? 0 : jp_tpl_error(rs, "out of memory");
+        }
+
+        jp_tpl_buf_free(&tmp);
+        return rc;
+
+    default:
+        break;
+    }
+
+    n = e->nargs;
+    hash = NULL;
+    htaint = NULL;
+    rc = -1;
+
+    for (i = 0; i < n; i++) {
+        if (jp_tpl_eval(rs, e->args[i], &args[i], depth + 1) != 0) {
+            goto done;
+        }
+    }
+
+    if (jp_tpl_eval_hash(rs, e->hash, e->nhash, &hash, &htaint, depth)
+        != 0)
+    {
+        goto done;
+    }
+
+    sh = rs->hash;
+    st = rs->hash_taint;
+    rs->hash = hash;
+    rs->hash_taint = htaint;
+
+    if (e->helper->id == JP_TPL_H_INCLUDE) {
+        jp_tpl_buf_init(&tmp, jp_tpl_room(rs->out));
+        out = rs->out;
+        rs->out = &tmp;
+        rc = jp_tpl_include(rs, e, args, n);
+        rs->out = out;
+
+        if (tmp.failed) {
+            rs->out->failed = tmp.failed;
+            rc = -1;
+
+        } else if (rc == 0) {
+            v->j = jp_tpl_string_new(tmp.data ? tmp.data : "", tmp.len);
+            rc = v->j ? 0 : jp_tpl_error(rs, "out of memory");
+        }
+
+        jp_tpl_buf_free(&tmp);
+
+    } else {
+        rc = e->helper->fn(rs, e, args, n, v);
+    }
+
+    rs->hash = sh;
+    rs->hash_taint = st;
+
+    /* a value computed from request data is request data, unless the
+     * helper escaped it: escaping it again would show "&amp;lt;" */
+    if (e->helper->id != JP_TPL_H_SAFE) {
+        for (k = 0; rc == 0 && k < n; k++) {
+            v->taint |= args[k].taint;
+        }
+
+        if (htaint != NULL && json_object_size(htaint) > 0) {
+            v->taint = 1;
+        }
+    }
+
+done:
+
+    while (i-- > 0) {
+        jp_tpl_val_free(&args[i]);
+    }
+
+    json_decref(hash);
+    json_decref(htaint);
+
+    if (rc != 0) {
+        jp_tpl_val_free(v);
+    }
+
+    return rc;
+}
+
+
+static int
+jp_tpl_emit(jp_tpl_rs_t *rs, jp_tpl_val_t *v, unsigned raw)
+{
+    int      rc;
+    char    *s;
+    size_t   len;
+
+    if (v->j == NULL || json_is_null(v->j)) {
+        return 0;
+    }
+
+    if (json_is_string(v->j)) {
+        s = (char *) json_string_value(v->j);
+        len = json_string_length(v->j);
+
+    } else {
+        s = jp_tpl_to_string(v->j, &len);
+        if (s == NULL) {
+            rs->out->failed = JP_TPL_BUF_NOMEM;
+            return -1;
+        }
+    }
+
+    if (v->taint || ((rs->flags & JP_TPL_STRICT) && !raw)) {
+        rc = jp_tpl_buf_add_html(rs->out, s, len);
+
+    } else {
+        rc = jp_tpl_buf_add(rs->out, s, len);
+    }
+
+    if (!json_is_string(v->j)) {
+        free(s);
+    }
+
+    return rc;
+}
+
+
+/*
+ * {{let a=1 b.c="x"}}: sets vars.a and vars.b.c. The objects along a dotted
+ * path are copied before they are written (copy on write): they may be the
+ * caller's (let u=user; the context is shared across requests), and a
+ * #let scope saved by jp_tpl_block() shares them. The copies are counted
+ * as iterations, so a loop cannot copy a large object without bound.
+ */
+static int
+jp_tpl_let(jp_tpl_rs_t *rs, const jp_tpl_node_t *n)
+{
+    char          *key, *dot, *s;
+    unsigned       i;
+    json_t        *o, *next, *src, *tv;
+    jp_tpl_val_t   v;
+
+    if (rs->vars == NULL) {
+        src = json_object_get(rs->ctx, "vars");
+        if (json_is_object(src)) {
+            rs->iterations += json_object_size(src);
+            rs->vars = json_copy(src);
+
+        } else {
+            rs->vars = json_object();
+        }
+
+        if (rs->vars == NULL) {
+            return jp_tpl_error(rs, "out of memory");
+        }
+    }
+
+    if (rs->vars_taint == NULL) {
+        rs->vars_taint = json_object();
+        if (rs->vars_taint == NULL) {
+            return jp_tpl_error(rs, "out of memory");
+        }
+    }
+
+    for (i = 0; i < n->nhash; i++) {
+        if (jp_tpl_eval(rs, n->hash[i].val, &v, 0) != 0) {
+            return -1;
+        }
+
+        key = strdup(n->hash[i].key);
+        if (key == NULL) {
+            jp_tpl_val_free(&v);
+            return jp_tpl_error(rs, "out of memory");
+        }
+
+        o = rs->vars;
+        s = key;
+
+        while ((dot = strchr(s, '.')) != NULL) {
+            *dot = '\0';
+            next = json_object_get(o, s);
+
+            if (json_is_object(next)) {
+                rs->iterations += json_object_size(next);
+                if (rs->iterations > rs->max_iterations) {
+                    free(key);
+                    jp_tpl_val_free(&v);
+                    return jp_tpl_error(rs, "more than %lu iterations",
+                                        rs->max_iterations);
+                }
+
+                next = json_copy(next);
+
+            } else {
+                next = json_object();
+            }
+
+            if (next == NULL || json_object_set_new(o, s, next) != 0) {
+                free(key);
+                jp_tpl_val_free(&v);
+                return jp_tpl_error(rs, "out of memory");
+            }
+
+            o = next;
+            s = dot + 1;
+        }
+
+        dot = strchr(key, '.');
+        if (dot != NULL) {
+            *dot = '\0';
+        }
+
+        /*
+         * vars.a = this: the value is the context's own and its parts are
+         * told apart by identity (jp_tpl_is_req()), so vars.a.title stays
+         * plain. Anything else tainted, or a top-level object rebuilt by a
+         * dotted let (a copy, which identity no longer finds), taints all
+         * of vars.a.
+         */
+        tv = NULL;
+        if (v.taint) {
+            tv = (dot == NULL && jp_tpl_is_req(rs, v.j)) ? json_false()
+                                                         : json_true();
+
+        } else if (dot != NULL
+                   && json_object_get(rs->vars_taint, key) != NULL)
+        {
+            tv = json_true();
+
+        } else if (dot == NULL) {
+            json_object_del(rs->vars_taint, key);
+        }
+
+        if (json_object_set_new(o, s, v.j ? v.j : json_null()) != 0
+            || (tv != NULL && json_object_set(rs->vars_taint, key, tv) != 0))
+        {
+            free(key);
+            return jp_tpl_error(rs, "out of memory");
+        }
+
+        free(key);
+    }
+
+    return 0;
+}
+
+
+static int
+jp_tpl_each(jp_tpl_rs_t *rs, const jp_tpl_node_t *n, jp_tpl_val_t *v)
+{
+    int              rc;
+    json_t          *obj, *val;
+    const char      *key;
+    jp_tpl_frame_t   f;
+
+    memset(&f, 0, sizeof(f));
+    f.up = rs->frame;
+    f.each = 1;
+    f.self.taint = v->taint;
+    f.taint = v->taint;
+
+    rc = 0;
+    obj = NULL;
+
+    if (json_is_array(v->j)) {
+        f.count = json_array_size(v->j);
+
+    } else if (json_is_object(v->j)) {
+        /* a copy: the body may "let" into the object being walked */
+        obj = json_copy(v->j);
+        if (obj == NULL) {
+            return jp_tpl_error(rs, "out of memory");
+        }
+        f.count = json_object_size(obj);
+
+    } else {
+        return 0;
+    }
+
+    rs->frame = &f;
+
+    if (obj != NULL) {
+        json_object_foreach(obj, key, val) {
+            if (++rs->iterations > rs->max_iterations) {
+                rc = jp_tpl_error(rs, "more than %lu iterations",
+                                  rs->max_iterations);
+                break;
+            }
+
+            f.self.j = val;
+            f.key = key;
+
+            if (jp_tpl_nodes(rs, n->body) != 0) {
+                rc = -1;
+                break;
+            }
+
+            f.index++;
+        }
+
+    } else {
+        for ( /* void */ ; f.index < f.count; f.index++) {
+            if (++rs->iterations > rs->max_iterations) {
+                rc = jp_tpl_error(rs, "more than %lu iterations",
+                                  rs->max_iterations);
+                break;
+            }
+
+            f.self.j = json_array_get(v->j, f.index);
+
+            if (f.self.j == NULL) {
+                break;
+            }
+
+            if (jp_tpl_nodes(rs, n->body) != 0) {
+                rc = -1;
+                break;
+            }
+        }
+    }
+
+    rs->frame = f.up;
+    json_decref(obj);
+
+    return rc;
+}
+
+
+static int
+jp_tpl_block(jp_tpl_rs_t *rs, const jp_tpl_node_t *n)
+{
+    int             rc, t;
+    json_t         *saved, *saved_taint;
+    jp_tpl_val_t    v;
+    jp_tpl_frame_t  f;
+
+    switch (n->block) {
+
+    case JP_TPL_B_COMPONENT:
+        return jp_tpl_define(rs, n) == 0 ? 0 : jp_tpl_error_comment(rs, n);
+
+    case JP_TPL_B_LET:
+        /*
+         * A shallow copy is the whole saved scope: jp_tpl_let() never
+         * writes below the top level of vars (copy on write). It is still
+         * counted: vars may have many keys.
+         */
+        if (rs->vars != NULL) {
+            rs->iterations += json_object_size(rs->vars)
+                              + json_object_size(rs->vars_taint);
+            if (rs->iterations > rs->max_iterations) {
+                jp_tpl_error(rs, "more than %lu iterations",
+                             rs->max_iterations);
+                return jp_tpl_error_comment(rs, n);
+            }
+        }
+
+        saved = rs->vars ? json_copy(rs->vars) : NULL;
+        saved_taint = rs->vars_taint ? json_copy(rs->vars_taint) : NULL;
+
+        if ((rs->vars != NULL && saved == NULL)
+            || (rs->vars_taint != NULL && saved_taint == NULL))
+        {
+            json_decref(saved);
+            json_decref(saved_taint);
+            rs->out->failed = JP_TPL_BUF_NOMEM;
+            return -1;
+        }
+
+        rc = 0;
+        if (jp_tpl_let(rs, n) != 0) {
+            rc = jp_tpl_error_comment(rs, n);
+
+        } else {
+            rc = jp_tpl_nodes(rs, n->body);
+        }
+
+        json_decref(rs->vars);
+        json_decref(rs->vars_taint);
+        rs->vars = saved;
+        rs->vars_taint = saved_taint;
+
+        return rc;
+
+    default:
+        break;
+    }
+
+    if (jp_tpl_eval(rs, n->expr, &v, 0) != 0) {
+        return jp_tpl_error_comment(rs, n);
+    }
+
+    switch (n->block) {
+
+    case JP_TPL_B_EACH:
+        rc = jp_tpl_each(rs, n, &v);
+        if (rc != 0 && !rs->out->failed) {
+            rc = jp_tpl_error_comment(rs, n);
+        }
+        break;
+
+    case JP_TPL_B_WITH:
+        memset(&f, 0, sizeof(f));
+        f.up = rs->frame;
+        f.obj = json_is_object(v.j) ? v.j : NULL;
+        f.taint = v.taint;
+
+        rs->frame = &f;
+        rc = jp_tpl_nodes(rs, n->body);
+        rs->frame = f.up;
+        break;
+
+    default:
+        t = jp_tpl_truthy(v.j);
+        if (n->block == JP_TPL_B_UNLESS) {
+            t = !t;
+        }
+
+        rc = jp_tpl_nodes(rs, t ? n->body : n->inverse);
+    }
+
+    jp_tpl_val_free(&v);
+
+    return rc;
+}
+
+
+static int
+jp_tpl_out(jp_tpl_rs_t *rs, const jp_tpl_node_t *n)
+{
+    int                  rc;
+    size_t               i, nargs;
+    json_t              *sh, *st, *hash, *htaint;
+    jp_tpl_val_t         v, args[JP_TPL_ARGS_MAX];
+    const jp_tpl_expr_t *e;
+
+    e = n->expr;
+
+    if (e->kind == JP_TPL_E_PATH) {
+        rc = jp_tpl_lookup(rs, e, &v, 0);
+
+    } else if (e->kind == JP_TPL_E_COMPONENT) {
+        if (jp_tpl_component(rs, e) == 0) {
+            return 0;
+        }
+
+        return rs->out->failed ? -1 : jp_tpl_error_comment(rs, n);
+
+    } else if (e->kind == JP_TPL_E_CALL && e->helper->id == JP_TPL_H_INCLUDE) {
+        /* straight into the page, not through a string */
+        nargs = e->nargs;
+        rc = 0;
+
+        for (i = 0; i < nargs && rc == 0; i++) {
+            rc = jp_tpl_eval(rs, e->args[i], &args[i], 1);
+        }
+
+        if (rc != 0) {
+            nargs = i - 1;
+        }
+
+        hash = htaint = NULL;
+
+        if (rc == 0) {
+            rc = jp_tpl_eval_hash(rs, e->hash, e->nhash, &hash, &htaint, 0);
+        }
+
+        if (rc == 0) {
+            sh = rs->hash;
+            st = rs->hash_taint;
+            rs->hash = hash;
+            rs->hash_taint = htaint;
+
+            rc = jp_tpl_include(rs, e, args, nargs);
+
+            rs->hash = sh;
+            rs->hash_taint = st;
+        }
+
+        while (nargs-- > 0) {
+            jp_tpl_val_free(&args[nargs]);
+        }
+
+        json_decref(hash);
+        json_decref(htaint);
+
+        if (rc != 0 && !rs->out->failed) {
+            return jp_tpl_error_comment(rs, n);
+        }
+
+        return rc;
+
+    } else {
+        rc = jp_tpl_eval(rs, e, &v, 0);
+    }
+
+    if (rc != 0) {
+        return jp_tpl_error_comment(rs, n);
+    }
+
+    rc = jp_tpl_emit(rs, &v, n->raw);
+    jp_tpl_val_free(&v);
+
+    return rc;
+}
+
+
+int
+jp_tpl_nodes(jp_tpl_rs_t *rs, const jp_tpl_node_t *n)
+{
+    for ( /* void */ ; n != NULL; n = n->next) {
+        if (rs->out->failed) {
+            return -1;
+        }
+
+        switch (n->type) {
+
+        case JP_TPL_N_TEXT:
+            if (jp_tpl_buf_add(rs->out, n->text, n->len) != 0) {
+                return -1;
+            }
+            break;
+
+        case JP_TPL_N_OUT:
+            if (jp_tpl_out(rs, n) != 0 && rs->out->failed) {
+                return -1;
+            }
+            break;
+
+        case JP_TPL_N_LET:
+            if (jp_tpl_let(rs, n) != 0 && jp_tpl_error_comment(rs, n) != 0) {
+                return -1;
+            }
+            break;
+
+        default:
+            if (jp_tpl_block(rs, n) != 0 && rs->out->failed) {
+                return -1;
+            }
+        }
+    }
+
+    return rs->out->failed ? -1 : 0;
+}
+
+
+int
+jp_tpl_render(const jp_tpl_program_t *prog, json_t *ctx,
+    const jp_tpl_host_t *host, const jp_tpl_limits_t *limits,
+    unsigned flags, jp_tpl_buf_t *out, jp_tpl_error_t *err)
+{
+    int          rc;
+    size_t       i;
+    jp_tpl_rs_t  rs;
+
+    memset(&rs, 0, sizeof(rs));
+    rs.host = host;
+    rs.ctx = json_is_object(ctx) ? ctx : NULL;
+    rs.i18n = prog->i18n;
+    rs.flags = flags;
+    rs.out = out;
+    rs.err = err;
+    rs.max_depth = JP_TPL_DEFAULT_DEPTH;
+    rs.max_iterations = JP_TPL_DEFAULT_ITERATIONS;
+
+    if (limits != NULL) {
+        if (limits->max_depth) {
+            rs.max_depth = limits->max_depth < JP_TPL_DEPTH_CAP
+                           ? limits->max_depth : JP_TPL_DEPTH_CAP;
+        }
+
+        if (limits->max_iterations) {
+            rs.max_iterations = limits->max_iterations;
+        }
+
+        if (limits->max_output && limits->max_output < out->max) {
+            out->max = limits->max_output;
+        }
+    }
+
+    if (out->max == 0) {
+        out->max = JP_TPL_DEFAULT_OUTPUT;
+    }
+
+    if (jp_tpl_req_init(&rs) != 0) {
+        out->failed = JP_TPL_BUF_NOMEM;
+        rc = -1;
+
+    } else {
+        rc = jp_tpl_nodes(&rs, prog->root);
+    }
+
+    if (rc != 0 || out->failed) {
+        rc = -1;
+
+        if (err != NULL) {
+            memset(err, 0, sizeof(jp_tpl_error_t));
+            snprintf(err->file, sizeof(err->file), "%s", prog->path);
+            if (out->failed == JP_TPL_BUF_OVER) {
+                snprintf(err->message, sizeof(err->message),
+                         "output larger than %zu bytes", out->max);
+            } else {
+                snprintf(err->message, sizeof(err->message),
+                         "out of memory");
+            }
+        }
+    }
+
+    for (i = 0; i < rs.nmemo; i++) {
+        free(rs.memo[i].path);
+        jp_tpl_free(rs.memo[i].prog);
+    }
+
+    for (i = 0; i < rs.ncomps; i++) {
+        free(rs.comps[i].name);
+    }
+
+    free(rs.memo);
+    free(rs.comps);
+    json_decref(rs.vars);
+    json_decref(rs.vars_taint);
+    json_decref(rs.req);
+
+    return rc;
+}

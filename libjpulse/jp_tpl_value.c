@@ -1,0 +1,607 @@
+/*
+ * Template values with JavaScript's meaning (truthiness, loose ==, Number(),
+ * how a number prints), the output buffer, escaping, and the path jail.
+ */
+
+#include <math.h>
+#include <stdio.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "jp_tpl_int.h"
+
+
+#define JP_TPL_BUF_MIN  4096
+
+
+void
+jp_tpl_buf_init(jp_tpl_buf_t *b, size_t max)
+{
+    memset(b, 0, sizeof(jp_tpl_buf_t));
+    b->max = max ? max : JP_TPL_DEFAULT_OUTPUT;
+}
+
+
+void
+jp_tpl_buf_free(jp_tpl_buf_t *b)
+{
+    free(b->data);
+    b->data = NULL;
+    b->len = b->cap = 0;
+}
+
+
+int
+jp_tpl_buf_add(jp_tpl_buf_t *b, const char *p, size_t len)
+{
+    size_t  cap;
+    char   *data;
+
+    if (b->failed) {
+        return -1;
+    }
+
+    if (len > b->max || b->len > b->max - len) {
+        b->failed = JP_TPL_BUF_OVER;
+        return -1;
+    }
+
+    /* one spare byte so callers can NUL-terminate */
+    if (b->len + len + 1 > b->cap) {
+        cap = b->cap ? b->cap : JP_TPL_BUF_MIN;
+
+        while (cap < b->len + len + 1) {
+            cap *= 2;
+        }
+
+        data = realloc(b->data, cap);
+        if (data == NULL) {
+            b->failed = JP_TPL_BUF_NOMEM;
+            return -1;
+        }
+
+        b->data = data;
+        b->cap = cap;
+    }
+
+    if (len) {
+        memcpy(b->data + b->len, p, len);
+        b->len += len;
+    }
+
+    b->data[b->len] = '\0';
+
+    return 0;
+}
+
+
+/* Also escapes ` \ $ so a value in a JS string cannot end it. */
+int
+jp_tpl_buf_add_html(jp_tpl_buf_t *b, const char *p, size_t len)
+{
+    size_t       i, start;
+    const char  *rep;
+
+    for (start = 0, i = 0; i < len; i++) {
+        switch (p[i]) {
+        case '&':  rep = "&amp;";  break;
+        case '<':  rep = "&lt;";   break;
+        case '>':  rep = "&gt;";   break;
+        case '"':  rep = "&quot;"; break;
+        case '\'': rep = "&#39;";  break;
+        case '`':  rep = "&#96;";  break;
+        case '\\': rep = "&#92;";  break;
+        case '$':  rep = "&#36;";  break;
+        default:   continue;
+        }
+
+        if (jp_tpl_buf_add(b, p + start, i - start) != 0
+            || jp_tpl_buf_add(b, rep, strlen(rep)) != 0)
+        {
+            return -1;
+        }
+
+        start = i + 1;
+    }
+
+    return jp_tpl_buf_add(b, p + start, len - start);
+}
+
+
+/* Text inside "<!-- -->": no "--", no markup, no control bytes. */
+int
+jp_tpl_buf_add_comment(jp_tpl_buf_t *b, const char *p, size_t len)
+{
+    size_t  i;
+
+    for (i = 0; i < len; i++) {
+        if ((unsigned char) p[i] < 0x20 && p[i] != '\n' && p[i] != '\t') {
+            if (jp_tpl_buf_add(b, "?", 1) != 0) {
+                return -1;
+            }
+            continue;
+        }
+
+        if (p[i] == '-' && i + 1 < len && p[i + 1] == '-') {
+            if (jp_tpl_buf_add(b, "- ", 2) != 0) {
+                return -1;
+            }
+            continue;
+        }
+
+        if (p[i] == '<' || p[i] == '>' || p[i] == '&') {
+            if (jp_tpl_buf_add_html(b, p + i, 1) != 0) {
+                return -1;
+            }
+            continue;
+        }
+
+        if (jp_tpl_buf_add(b, p + i, 1) != 0) {
+            return -1;
+        }
+    }
+
+    return 0;
+}
+
+
+void
+jp_tpl_val_free(jp_tpl_val_t *v)
+{
+    json_decref(v->j);
+    v->j = NULL;
+    v->taint = 0;
+}
+
+
+int
+jp_tpl_truthy(json_t *j)
+{
+    double  d;
+
+    if (j == NULL) {
+        return 0;
+    }
+
+    switch (json_typeof(j)) {
+    case JSON_STRING:
+        return json_string_length(j) > 0;
+    case JSON_INTEGER:
+        return json_integer_value(j) != 0;
+    case JSON_REAL:
+        d = json_real_value(j);
+        return d != 0 && !isnan(d);
+    case JSON_TRUE:
+    case JSON_OBJECT:
+    case JSON_ARRAY:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+
+/* JavaScript's Number(v); NAN where JavaScript gives NaN. */
+double
+jp_tpl_number(json_t *j)
+{
+    char        *end;
+    double       d;
+    const char  *s;
+
+    if (j == NULL) {
+        return NAN;
+    }
+
+    switch (json_typeof(j)) {
+    case JSON_INTEGER:
+        return (double) json_integer_value(j);
+    case JSON_REAL:
+        return json_real_value(j);
+    case JSON_TRUE:
+        return 1;
+    case JSON_FALSE:
+    case JSON_NULL:
+        return 0;
+    case JSON_STRING:
+        s = json_string_value(j);
+        while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r') {
+            s++;
+        }
+
+        if (*s == '\0') {
+            return 0;
+        }
+
+        d = strtod(s, &end);
+
+        while (*end == ' ' || *end == '\t' || *end == '\n' || *end == '\r') {
+            end++;
+        }
+
+        return (*end == '\0' && end != s) ? d : NAN;
+    default:
+        return NAN;
+    }
+}
+
+
+/*
+ * floor, ceil and fmod without libm (the build links none): exact for
+ * every double, since beyond 2^52 all doubles are integers.
+ */
+double
+jp_tpl_floor(double d)
+{
+    double  t;
+
+    if (!isfinite(d) || d >= 4503599627370496.0
+        || d <= -4503599627370496.0)
+    {
+        return d;
+    }
+
+    t = (double) (int64_t) d;
+
+    return t > d ? t - 1 : t;
+}
+
+
+double
+jp_tpl_ceil(double d)
+{
+    return -jp_tpl_floor(-d);
+}
+
+
+double
+jp_tpl_fmod(double x, double y)
+{
+    double  q;
+
+    if (!isfinite(x) || !isfinite(y) || y == 0) {
+        return NAN;
+    }
+
+    q = x / y;
+    q = q < 0 ? jp_tpl_ceil(q) : jp_tpl_floor(q);
+
+    return x - q * y;
+}
+
+
+/* Integral values stay integers so they print as JavaScript prints them;
+ * NaN and infinities (which JSON cannot hold) become null. */
+json_t *
+jp_tpl_number_new(double d)
+{
+    if (!isfinite(d)) {
+        return json_null();
+    }
+
+    if (d == jp_tpl_floor(d) && d < 9007199254740992.0
+        && d > -9007199254740992.0)
+    {
+        return json_integer((json_int_t) d);
+    }
+
+    return json_real(d);
+}
+
+
+/* The shortest form that reads back the same, as JavaScript prints it. */
+int
+jp_tpl_format_number(double d, char *buf, size_t size)
+{
+    int  prec, n;
+
+    if (isfinite(d) && d == jp_tpl_floor(d) && d < 1e21 && d > -1e21) {
+        return snprintf(buf, size, "%.0f", d);
+    }
+
+    for (prec = 1; prec <= 17; prec++) {
+        n = snprintf(buf, size, "%.*g", prec, d);
+        if (strtod(buf, NULL) == d) {
+            return n;
+        }
+    }
+
+    return snprintf(buf, size, "%.17g", d);
+}
+
+
+/* JavaScript's == for JSON values (objects compare by identity). */
+int
+jp_tpl_loose_eq(json_t *a, json_t *b)
+{
+    int  an, bn;
+
+    if (a == NULL) {
+        a = json_null();
+    }
+
+    if (b == NULL) {
+        b = json_null();
+    }
+
+    if (json_is_null(a) || json_is_null(b)) {
+        return json_is_null(a) && json_is_null(b);
+    }
+
+    if (json_is_string(a) && json_is_string(b)) {
+        return json_string_length(a) == json_string_length(b)
+               && memcmp(json_string_value(a), json_string_value(b),
+                         json_string_length(a)) == 0;
+    }
+
+    an = json_is_object(a) || json_is_array(a);
+    bn = json_is_object(b) || json_is_array(b);
+
+    if (an || bn) {
+        return a == b;
+    }
+
+    return jp_tpl_number(a) == jp_tpl_number(b);
+}
+
+
+/* JavaScript's < between two values: -1, 0, 1 in cmp; -1 if unordered. */
+int
+jp_tpl_compare(json_t *a, json_t *b, int *cmp)
+{
+    int     r;
+    size_t  la, lb;
+    double  x, y;
+
+    if (json_is_string(a) && json_is_string(b)) {
+        la = json_string_length(a);
+        lb = json_string_length(b);
+        r = memcmp(json_string_value(a), json_string_value(b),
+                   la < lb ? la : lb);
+        *cmp = r ? (r < 0 ? -1 : 1) : (la < lb ? -1 : la > lb);
+        return 0;
+    }
+
+    x = jp_tpl_number(a ? a : json_null());
+    y = jp_tpl_number(b ? b : json_null());
+
+    if (isnan(x) || isnan(y)) {
+        return -1;
+    }
+
+    *cmp = (x > y) - (x < y);
+
+    return 0;
+}
+
+
+/*
+ * A value as the page shows it: strings raw, numbers as JavaScript prints
+ * them, everything else as compact JSON. malloc()ed; NULL on no memory.
+ */
+char *
+jp_tpl_to_string(json_t *j, size_t *len)
+{
+    char    num[64], *s;
+    size_t  n;
+
+    switch (json_typeof(j)) {
+    case JSON_STRING:
+        n = json_string_length(j);
+        s = malloc(n + 1);
+        if (s != NULL) {
+            memcpy(s, json_string_value(j), n);
+            s[n] = '\0';
+        }
+        *len = n;
+        return s;
+
+    case JSON_INTEGER:
+    case JSON_REAL:
+        jp_tpl_format_number(jp_tpl_number(j), num, sizeof(num));
+        *len = strlen(num);
+        return strdup(num);
+
+    default:
+        s = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
+        *len = s ? strlen(s) : 0;
+        return s;
+    }
+}
+
+
+/* the length of the valid UTF-8 sequence at p, or 0 */
+static size_t
+jp_tpl_utf8_seq(const unsigned char *p, size_t len)
+{
+    size_t    n, i;
+    uint32_t  c;
+
+    if (p[0] < 0x80) {
+        return 1;
+    }
+
+    if (p[0] >= 0xc2 && p[0] <= 0xdf) {
+        n = 2;
+        c = p[0] & 0x1f;
+
+    } else if (p[0] >= 0xe0 && p[0] <= 0xef) {
+        n = 3;
+        c = p[0] & 0x0f;
+
+    } else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
+        n = 4;
+        c = p[0] & 0x07;
+
+    } else {
+        return 0;
+    }
+
+    if (len < n) {
+        return 0;
+    }
+
+    for (i = 1; i < n; i++) {
+        if ((p[i] & 0xc0) != 0x80) {
+            return 0;
+        }
+        c = (c << 6) | (p[i] & 0x3f);
+    }
+
+    /* overlong forms, surrogates, beyond U+10FFFF */
+    if ((n == 3 && c < 0x800) || (n == 4 && c < 0x10000)
+        || (c >= 0xd800 && c <= 0xdfff) || c > 0x10ffff)
+    {
+        return 0;
+    }
+
+    return n;
+}
+
+
+int
+jp_tpl_utf8_valid(const char *p, size_t len)
+{
+    size_t  i, n;
+
+    for (i = 0; i < len; i += n) {
+        n = jp_tpl_utf8_seq((const unsigned char *) p + i, len - i);
+        if (n == 0) {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+/*
+ * A string from template or file bytes. jansson refuses invalid UTF-8
+ * (json_stringn() returns NULL, which looked like "out of memory" and
+ * refused the page); every such byte becomes U+FFFD instead, so all
+ * strings stay valid and json_dumps() of a value holding them works.
+ */
+json_t *
+jp_tpl_string_new(const char *p, size_t len)
+{
+    char    *s;
+    size_t   i, k, n;
+    json_t  *j;
+
+    if (jp_tpl_utf8_valid(p, len)) {
+        return json_stringn_nocheck(p, len);
+    }
+
+    if (len > (SIZE_MAX - 1) / 3) {
+        return NULL;
+    }
+
+    s = malloc(len * 3 + 1);
+    if (s == NULL) {
+        return NULL;
+    }
+
+    for (i = 0, k = 0; i < len; i += n) {
+        n = jp_tpl_utf8_seq((const unsigned char *) p + i, len - i);
+
+        if (n == 0) {
+            memcpy(s + k, "\xef\xbf\xbd", 3);
+            k += 3;
+            n = 1;
+            continue;
+        }
+
+        memcpy(s + k, p + i, n);
+        k += n;
+    }
+
+    j = json_stringn_nocheck(s, k);
+    free(s);
+
+    return j;
+}
+
+
+static int
+jp_tpl_hex(char c)
+{
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+
+    c |= 0x20;
+
+    return (c >= 'a' && c <= 'f') ? c - 'a' + 10 : -1;
+}
+
+
+static int
+jp_tpl_path_ok(const char *p, size_t len)
+{
+    size_t       n;
+    const char  *seg, *end, *slash;
+
+    if (len == 0 || p[0] == '/' || memchr(p, '\\', len) != NULL
+        || memchr(p, '\0', len) != NULL
+        || (len >= 2 && p[1] == ':'))
+    {
+        return -1;
+    }
+
+    end = p + len;
+
+    for (seg = p; seg < end; seg = slash + 1) {
+        slash = memchr(seg, '/', end - seg);
+        if (slash == NULL) {
+            slash = end;
+        }
+
+        n = slash - seg;
+
+        if (n == 0 || (n == 1 && seg[0] == '.')
+            || (n == 2 && seg[0] == '.' && seg[1] == '.'))
+        {
+            return -1;
+        }
+    }
+
+    return 0;
+}
+
+
+int
+jp_tpl_path_check(const char *path, size_t len, char *out, size_t size)
+{
+    int     hi, lo;
+    size_t  i, n;
+
+    if (jp_tpl_path_ok(path, len) != 0) {
+        return -1;
+    }
+
+    for (i = 0, n = 0; i < len; i++) {
+        if (n + 1 >= size) {
+            return -1;
+        }
+
+        if (path[i] == '%') {
+            hi = i + 2 < len ? jp_tpl_hex(path[i + 1]) : -1;
+            lo = i + 2 < len ? jp_tpl_hex(path[i + 2]) : -1;
+
+            if (hi < 0 || lo < 0) {
+                return -1;
+            }
+
+            out[n++] = (char) (hi << 4 | lo);
+            i += 2;
+            continue;
+        }
+
+        out[n++] = path[i];
+    }
+
+    out[n] = '\0';
+
+    return jp_tpl_path_ok(out, n);
+}

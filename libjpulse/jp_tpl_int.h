@@ -172,12 +172,20 @@ typedef struct {
     const jp_tpl_node_t *node;
 } jp_tpl_comp_t;
 
+/* A set of json_t pointers: open addressing, grown at half full. */
+typedef struct {
+    json_t         **slots;
+    size_t           cap;       /* 0, or a power of two */
+    size_t           n;
+} jp_tpl_ptrset_t;
+
+
 struct jp_tpl_rs_s {
     const jp_tpl_host_t *host;
     json_t          *ctx;
     json_t          *url;       /* ctx.url: the request data */
-    json_t          *req;       /* "%p" of url, of all under it and of
-                                   all containers holding it */
+    jp_tpl_ptrset_t  req;       /* url, all under it, and all the
+                                   containers holding it */
     json_t          *i18n;
     json_t          *vars;
     jp_tpl_frame_t  *frame;

@@ -74,32 +74,108 @@ jp_tpl_room(jp_tpl_buf_t *b)
 }
 
 
+static size_t
+jp_tpl_ptr_hash(const json_t *j)
+{
+    size_t  x;
+
+    /* allocations are aligned: the low bits say nothing */
+    x = (size_t) (uintptr_t) j >> 4;
+
+    return x * (size_t) 2654435761u;
+}
+
+
+static int
+jp_tpl_ptrset_has(const jp_tpl_ptrset_t *set, const json_t *j)
+{
+    size_t  i, mask;
+
+    if (set->cap == 0) {
+        return 0;
+    }
+
+    mask = set->cap - 1;
+
+    for (i = jp_tpl_ptr_hash(j) & mask; set->slots[i]; i = (i + 1) & mask) {
+        if (set->slots[i] == j) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+static int
+jp_tpl_ptrset_add(jp_tpl_ptrset_t *set, json_t *j)
+{
+    size_t    i, k, mask, cap;
+    json_t  **slots;
+
+    if (jp_tpl_ptrset_has(set, j)) {
+        return 0;
+    }
+
+    if ((set->n + 1) * 2 > set->cap) {
+        cap = set->cap ? set->cap * 2 : 64;
+
+        slots = calloc(cap, sizeof(json_t *));
+        if (slots == NULL) {
+            return -1;
+        }
+
+        mask = cap - 1;
+
+        for (k = 0; k < set->cap; k++) {
+            if (set->slots[k] == NULL) {
+                continue;
+            }
+
+            for (i = jp_tpl_ptr_hash(set->slots[k]) & mask; slots[i];
+                 i = (i + 1) & mask)
+            {
+                /* void */
+            }
+
+            slots[i] = set->slots[k];
+        }
+
+        free(set->slots);
+        set->slots = slots;
+        set->cap = cap;
+    }
+
+    mask = set->cap - 1;
+
+    for (i = jp_tpl_ptr_hash(j) & mask; set->slots[i]; i = (i + 1) & mask) {
+        /* void */
+    }
+
+    set->slots[i] = j;
+    set->n++;
+
+    return 0;
+}
+
+
 /*
  * The request data is found by identity, not by name: url may be reached
  * as "this", through #with, let, include arguments or another key holding
  * it. rs->req holds url, everything under it and every container of the
  * context that holds it; the context is read-only during the render, so
- * the set is built once.
+ * the set is built once, and a lookup is a hash probe.
  */
 int
 jp_tpl_is_req(jp_tpl_rs_t *rs, json_t *j)
 {
-    char  key[32];
-
-    if (j == NULL || rs->req == NULL) {
-        return 0;
-    }
-
-    snprintf(key, sizeof(key), "%p", (void *) j);
-
-    return json_object_get(rs->req, key) != NULL;
+    return j != NULL && jp_tpl_ptrset_has(&rs->req, j);
 }
 
 
 static int
 jp_tpl_req_under(jp_tpl_rs_t *rs, json_t *j, unsigned depth)
 {
-    char         key[32];
     size_t       i;
     json_t      *v;
     const char  *k;
@@ -113,9 +189,7 @@ jp_tpl_req_under(jp_tpl_rs_t *rs, json_t *j, unsigned depth)
         return -1;
     }
 
-    snprintf(key, sizeof(key), "%p", (void *) j);
-
-    if (json_object_set(rs->req, key, json_true()) != 0) {
+    if (jp_tpl_ptrset_add(&rs->req, j) != 0) {
         return -1;
     }
 
@@ -138,14 +212,18 @@ jp_tpl_req_under(jp_tpl_rs_t *rs, json_t *j, unsigned depth)
 }
 
 
-/* 1 if j holds url, marking it; seen makes shared subtrees cost once */
+/*
+ * 1 if j holds url, marking it; seen makes shared subtrees cost once: a
+ * container seen before counts as holding url when it is in rs->req (one
+ * that also lies under url counts too: more escaping, never less).
+ */
 static int
-jp_tpl_req_above(jp_tpl_rs_t *rs, json_t *j, json_t *seen, unsigned depth)
+jp_tpl_req_above(jp_tpl_rs_t *rs, json_t *j, jp_tpl_ptrset_t *seen,
+    unsigned depth)
 {
     int          r, found;
-    char         key[32];
     size_t       i;
-    json_t      *v, *m;
+    json_t      *v;
     const char  *k;
 
     if (j == rs->url) {
@@ -160,11 +238,8 @@ jp_tpl_req_above(jp_tpl_rs_t *rs, json_t *j, json_t *seen, unsigned depth)
         return -1;
     }
 
-    snprintf(key, sizeof(key), "%p", (void *) j);
-
-    m = json_object_get(seen, key);
-    if (m != NULL) {
-        return json_is_true(m);
+    if (jp_tpl_ptrset_has(seen, j)) {
+        return jp_tpl_ptrset_has(&rs->req, j);
     }
 
     found = 0;
@@ -175,6 +250,7 @@ jp_tpl_req_above(jp_tpl_rs_t *rs, json_t *j, json_t *seen, unsigned depth)
             if (r < 0) {
                 return -1;
             }
+
             found |= r;
         }
 
@@ -184,12 +260,13 @@ jp_tpl_req_above(jp_tpl_rs_t *rs, json_t *j, json_t *seen, unsigned depth)
             if (r < 0) {
                 return -1;
             }
+
             found |= r;
         }
     }
 
-    if (json_object_set(seen, key, json_boolean(found)) != 0
-        || (found && json_object_set(rs->req, key, json_true()) != 0))
+    if (jp_tpl_ptrset_add(seen, j) != 0
+        || (found && jp_tpl_ptrset_add(&rs->req, j) != 0))
     {
         return -1;
     }
@@ -201,29 +278,23 @@ jp_tpl_req_above(jp_tpl_rs_t *rs, json_t *j, json_t *seen, unsigned depth)
 static int
 jp_tpl_req_init(jp_tpl_rs_t *rs)
 {
-    int      rc;
-    json_t  *seen;
+    int              rc;
+    jp_tpl_ptrset_t  seen;
 
     rs->url = json_object_get(rs->ctx, "url");
     if (rs->url == NULL) {
         return 0;
     }
 
-    rs->req = json_object();
-    seen = json_object();
-
-    if (rs->req == NULL || seen == NULL) {
-        json_decref(seen);
-        return -1;
-    }
+    memset(&seen, 0, sizeof(seen));
 
     rc = jp_tpl_req_under(rs, rs->url, 0);
 
-    if (rc == 0 && jp_tpl_req_above(rs, rs->ctx, seen, 0) < 0) {
+    if (rc == 0 && jp_tpl_req_above(rs, rs->ctx, &seen, 0) < 0) {
         rc = -1;
     }
 
-    json_decref(seen);
+    free(seen.slots);
 
     return rc;
 }
@@ -1083,7 +1154,7 @@ jp_tpl_render(const jp_tpl_program_t *prog, json_t *ctx,
     free(rs.comps);
     json_decref(rs.vars);
     json_decref(rs.vars_taint);
-    json_decref(rs.req);
+    free(rs.req.slots);
 
     return rc;
 }

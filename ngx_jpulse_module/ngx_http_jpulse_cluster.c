@@ -16,6 +16,7 @@
 #include <ngx_http.h>
 
 #include <hiredis/hiredis.h>
+#include <jansson.h>
 
 #include "ngx_http_jpulse_module.h"
 #include "ngx_http_jpulse_cluster.h"
@@ -28,6 +29,19 @@
 #define NGX_HTTP_JPULSE_CLUSTER_MAX_INSTANCES  1024
 #define NGX_HTTP_JPULSE_CLUSTER_SCAN_COUNT     "100"
 #define NGX_HTTP_JPULSE_CLUSTER_EXIT_TIMEOUT   500          /* ms */
+
+/* Node peers heard on pub/sub, kept as jPulse keeps them (instanceTTL) */
+#define NGX_HTTP_JPULSE_PEERS_MAX              256
+#define NGX_HTTP_JPULSE_PEERS_BYTES            (8 * 1024 * 1024)
+#define NGX_HTTP_JPULSE_PEER_TTL               60           /* s */
+
+
+typedef struct {
+    char                         *id;
+    char                         *blob;         /* compact JSON */
+    size_t                        len;
+    time_t                        received;
+} ngx_http_jpulse_peer_t;
 
 
 typedef struct {
@@ -49,6 +63,12 @@ static void ngx_http_jpulse_cluster_fetched(ngx_http_request_t *r,
     redisReply *reply, void *data);
 static ngx_int_t ngx_http_jpulse_cluster_keys(ngx_cycle_t *cycle,
     ngx_pool_t *pool, ngx_http_jpulse_main_conf_t *jmcf);
+static void ngx_http_jpulse_cluster_heard(ngx_str_t *channel,
+    ngx_str_t *message, void *data);
+static void ngx_http_jpulse_peer_forget(ngx_uint_t i);
+static void ngx_http_jpulse_peers_expire(time_t now);
+static ngx_int_t ngx_http_jpulse_cluster_answer(ngx_http_request_t *r,
+    ngx_http_jpulse_collect_t *col, ngx_str_t *blobs, ngx_uint_t n);
 
 
 /*
@@ -68,6 +88,13 @@ static const char  ngx_http_jpulse_heartbeat_script[] =
 static ngx_event_t                   ngx_http_jpulse_heartbeat_event;
 static ngx_http_jpulse_main_conf_t  *ngx_http_jpulse_cluster_conf;
 static ngx_uint_t                    ngx_http_jpulse_heartbeat_failing;
+
+static ngx_http_jpulse_peer_t  ngx_http_jpulse_peers[NGX_HTTP_JPULSE_PEERS_MAX];
+static ngx_uint_t              ngx_http_jpulse_npeers;
+static size_t                  ngx_http_jpulse_peers_bytes;
+
+static ngx_str_t  ngx_http_jpulse_health_prefix =
+    ngx_string("controller:health:metrics:");
 
 /* <ns>metrics:duty:<id>, <ns>metrics:instance:<id>, <ns>metrics:instance:* */
 static ngx_str_t  ngx_http_jpulse_duty_key;
@@ -219,8 +246,191 @@ ngx_http_jpulse_cluster_init_process(ngx_cycle_t *cycle)
     /* soon after start, so that a new instance shows up at once */
     ngx_add_timer(ev, 200 + ngx_random() % 300);
 
+    if (ngx_http_jpulse_redis_on_message(
+                            (char *) ngx_http_jpulse_health_prefix.data,
+                            ngx_http_jpulse_cluster_heard, NULL)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
     return ngx_http_jpulse_redis_on_resync(ngx_http_jpulse_heartbeat_resync,
                                            NULL);
+}
+
+
+/*
+ * jPulse's Node instances have no heartbeat key: they broadcast their
+ * health blob on controller:health:metrics:<instanceId> every 20 s and
+ * a shutdown message when they stop. Keep the latest blob of each, as
+ * jPulse does, for 60 s. Blobs with a "kind" are ngx_jpulse's own, whose
+ * heartbeat keys already describe them.
+ */
+
+static void
+ngx_http_jpulse_cluster_heard(ngx_str_t *channel, ngx_str_t *message,
+    void *data)
+{
+    char                    *text;
+    size_t                   len;
+    json_t                  *root, *blob, *id;
+    ngx_uint_t               i, oldest;
+    ngx_http_jpulse_peer_t  *peer;
+
+    ngx_http_jpulse_peers_expire(ngx_time());
+
+    root = json_loadb((char *) message->data, message->len, 0, NULL);
+    if (root == NULL) {
+        return;
+    }
+
+    blob = json_object_get(root, "data");
+    id = json_object_get(root, "instanceId");
+
+    if (!json_is_object(blob) || !json_is_string(id)) {
+        goto done;
+    }
+
+    /* find the sender */
+
+    for (i = 0; i < ngx_http_jpulse_npeers; i++) {
+        if (ngx_strcmp(ngx_http_jpulse_peers[i].id, json_string_value(id))
+            == 0)
+        {
+            break;
+        }
+    }
+
+    if (channel->len > ngx_http_jpulse_health_prefix.len + 9
+        && ngx_strncmp(channel->data + ngx_http_jpulse_health_prefix.len,
+                       "shutdown:", 9) == 0)
+    {
+        if (i < ngx_http_jpulse_npeers) {
+            ngx_http_jpulse_peer_forget(i);
+        }
+
+        goto done;
+    }
+
+    if (json_object_get(blob, "kind") != NULL) {
+        goto done;
+    }
+
+    text = json_dumps(blob, JSON_COMPACT);
+    if (text == NULL) {
+        goto done;
+    }
+
+    len = ngx_strlen(text);
+
+    if (i < ngx_http_jpulse_npeers) {
+        ngx_http_jpulse_peer_forget(i);
+    }
+
+    if (ngx_http_jpulse_npeers == NGX_HTTP_JPULSE_PEERS_MAX) {
+        oldest = 0;
+
+        for (i = 1; i < ngx_http_jpulse_npeers; i++) {
+            if (ngx_http_jpulse_peers[i].received
+                < ngx_http_jpulse_peers[oldest].received)
+            {
+                oldest = i;
+            }
+        }
+
+        ngx_http_jpulse_peer_forget(oldest);
+    }
+
+    if (ngx_http_jpulse_peers_bytes + len > NGX_HTTP_JPULSE_PEERS_BYTES) {
+        free(text);
+        goto done;
+    }
+
+    peer = &ngx_http_jpulse_peers[ngx_http_jpulse_npeers];
+
+    peer->id = strdup(json_string_value(id));
+    if (peer->id == NULL) {
+        free(text);
+        goto done;
+    }
+
+    peer->blob = text;
+    peer->len = len;
+    peer->received = ngx_time();
+
+    ngx_http_jpulse_npeers++;
+    ngx_http_jpulse_peers_bytes += len;
+
+done:
+
+    json_decref(root);
+}
+
+
+static void
+ngx_http_jpulse_peer_forget(ngx_uint_t i)
+{
+    ngx_http_jpulse_peer_t  *peer;
+
+    peer = &ngx_http_jpulse_peers[i];
+
+    ngx_http_jpulse_peers_bytes -= peer->len;
+    free(peer->id);
+    free(peer->blob);
+
+    *peer = ngx_http_jpulse_peers[--ngx_http_jpulse_npeers];
+}
+
+
+static void
+ngx_http_jpulse_peers_expire(time_t now)
+{
+    ngx_uint_t  i;
+
+    for (i = ngx_http_jpulse_npeers; i > 0; i--) {
+        if (now - ngx_http_jpulse_peers[i - 1].received
+            > NGX_HTTP_JPULSE_PEER_TTL)
+        {
+            ngx_http_jpulse_peer_forget(i - 1);
+        }
+    }
+}
+
+
+/* The heartbeats from Redis, the Node peers heard lately, and this one. */
+
+static ngx_int_t
+ngx_http_jpulse_cluster_answer(ngx_http_request_t *r,
+    ngx_http_jpulse_collect_t *col, ngx_str_t *blobs, ngx_uint_t n)
+{
+    ngx_str_t   *all;
+    ngx_uint_t   i;
+
+    ngx_http_jpulse_peers_expire(ngx_time());
+
+    if (ngx_http_jpulse_npeers == 0) {
+        return ngx_http_jpulse_metrics_answer(r, &col->local, blobs, n);
+    }
+
+    all = ngx_palloc(r->pool, (n + ngx_http_jpulse_npeers)
+                              * sizeof(ngx_str_t));
+    if (all == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (n) {
+        ngx_memcpy(all, blobs, n * sizeof(ngx_str_t));
+    }
+
+    /* the blobs stay put: nothing runs between here and the answer */
+
+    for (i = 0; i < ngx_http_jpulse_npeers; i++) {
+        all[n + i].data = (u_char *) ngx_http_jpulse_peers[i].blob;
+        all[n + i].len = ngx_http_jpulse_peers[i].len;
+    }
+
+    return ngx_http_jpulse_metrics_answer(r, &col->local, all,
+                                          n + ngx_http_jpulse_npeers);
 }
 
 
@@ -526,7 +736,7 @@ ngx_http_jpulse_cluster_scanned(ngx_http_request_t *r, redisReply *reply,
 local_only:
 
     ngx_http_finalize_request(r,
-                     ngx_http_jpulse_metrics_answer(r, &col->local, NULL, 0));
+                              ngx_http_jpulse_cluster_answer(r, col, NULL, 0));
 }
 
 
@@ -563,7 +773,7 @@ ngx_http_jpulse_cluster_fetched(ngx_http_request_t *r, redisReply *reply,
     /* the strings are the reply's: answer before it is freed */
 
     ngx_http_finalize_request(r,
-                     ngx_http_jpulse_metrics_answer(r, &col->local, blobs, n));
+                              ngx_http_jpulse_cluster_answer(r, col, blobs, n));
 }
 
 

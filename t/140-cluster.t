@@ -244,3 +244,52 @@ jpulse:prod:metrics:instance:ID ttl=ok
 jpulse:prod:metrics:instance:ID ttl=ok
 --- no_error_log
 [error]
+
+
+
+=== TEST 9: a Node peer heard on pub/sub (jPulse's health broadcast) is listed
+--- pre_request
+JPulseTest::redis_command($main::Redis, 'PUBLISH',
+    'jpulse:prod:bc:controller:health:metrics:12:0:777',
+    '{"channel":"controller:health:metrics:12:0:777","data":{'
+    . '"hostname":"app-012.example.com","platform":"linux",'
+    . '"nodeVersion":"v20.20.2","totalInstances":1,"totalProcesses":1,'
+    . '"runningProcesses":1,"instances":[{"pid":777,"pm2Id":0,'
+    . '"instanceId":"12:0:777","status":"online"}]},'
+    . '"instanceId":"12:0:777","timestamp":1795658124448}');
+Time::HiRes::sleep(0.3);
+--- request
+GET /m
+--- response_body_filters eval
+JPulseTest::json_pick(qw(data.statistics.totalServers
+    data.statistics.totalInstances data.servers.1.hostname
+    data.servers.1.nodeVersion data.servers.1.instances.0.instanceId))
+--- response_body
+data.statistics.totalServers=2
+data.statistics.totalInstances=2
+data.servers.1.hostname=app-012.example.com
+data.servers.1.nodeVersion=v20.20.2
+data.servers.1.instances.0.instanceId=12:0:777
+--- no_error_log
+[error]
+
+
+
+=== TEST 10: ... and dropped at once on its shutdown message
+--- pre_request
+JPulseTest::redis_command($main::Redis, 'PUBLISH',
+    'jpulse:prod:bc:controller:health:metrics:shutdown:12:0:777',
+    '{"channel":"controller:health:metrics:shutdown:12:0:777","data":{'
+    . '"action":"shutdown","instanceId":"12:0:777","timestamp":1},'
+    . '"instanceId":"12:0:777","timestamp":1}');
+Time::HiRes::sleep(0.3);
+--- request
+GET /m
+--- response_body_filters eval
+JPulseTest::json_pick(qw(data.statistics.totalServers
+    data.statistics.totalInstances))
+--- response_body
+data.statistics.totalServers=1
+data.statistics.totalInstances=1
+--- no_error_log
+[error]

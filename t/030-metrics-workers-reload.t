@@ -122,8 +122,7 @@ GET /p
 --- pre_request
 my $master = do { local (@ARGV, $/) = ("$Test::Nginx::Socket::PidFile"); <> };
 chomp $master;
-my @workers = grep { (split ' ', do { local (@ARGV, $/) = ("/proc/$_/stat"); <> })[3] == $master }
-              map { m{/proc/(\d+)/stat} ? $1 : () } glob '/proc/[0-9]*/stat';
+my @workers = JPulseTest::nginx_pids($master);
 kill 'KILL', $workers[0];
 Time::HiRes::sleep(1);      # the master starts another worker
 --- request

@@ -109,8 +109,7 @@ ngx_http_jpulse_heartbeat(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_jpulse_main_conf_t *jmcf = conf;
 
-    ngx_str_t   *value, s;
-    ngx_int_t    n;
+    ngx_str_t   *value;
     ngx_uint_t   i;
 
     if (jmcf->heartbeat != NGX_CONF_UNSET) {
@@ -129,28 +128,24 @@ ngx_http_jpulse_heartbeat(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     for (i = 1; i < cf->args->nelts; i++) {
 
         if (ngx_strncmp(value[i].data, "interval=", 9) == 0) {
-            s.data = value[i].data + 9;
-            s.len = value[i].len - 9;
-
-            n = ngx_parse_time(&s, 0);
-            if (n == NGX_ERROR || n == 0) {
+            if (ngx_http_jpulse_conf_msec(&value[i], 9,
+                                          &jmcf->heartbeat_interval, 0)
+                != NGX_OK)
+            {
                 goto invalid;
             }
 
-            jmcf->heartbeat_interval = (ngx_msec_t) n;
             continue;
         }
 
         if (ngx_strncmp(value[i].data, "ttl=", 4) == 0) {
-            s.data = value[i].data + 4;
-            s.len = value[i].len - 4;
-
-            n = ngx_parse_time(&s, 0);
-            if (n == NGX_ERROR || n == 0) {
+            if (ngx_http_jpulse_conf_msec(&value[i], 4, &jmcf->heartbeat_ttl,
+                                          0)
+                != NGX_OK)
+            {
                 goto invalid;
             }
 
-            jmcf->heartbeat_ttl = (ngx_msec_t) n;
             continue;
         }
 

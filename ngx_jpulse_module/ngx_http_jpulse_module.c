@@ -287,6 +287,30 @@ ngx_http_jpulse_set_handler(ngx_conf_t *cf, ngx_command_t *cmd,
 }
 
 
+/* The time after "name=" in a directive parameter: name_len skips it. */
+
+ngx_int_t
+ngx_http_jpulse_conf_msec(ngx_str_t *param, size_t name_len,
+    ngx_msec_t *msec, ngx_uint_t zero_ok)
+{
+    ngx_str_t  s;
+    ngx_int_t  n;
+
+    s.data = param->data + name_len;
+    s.len = param->len - name_len;
+
+    n = ngx_parse_time(&s, 0);
+
+    if (n == NGX_ERROR || (n == 0 && !zero_ok)) {
+        return NGX_ERROR;
+    }
+
+    *msec = (ngx_msec_t) n;
+
+    return NGX_OK;
+}
+
+
 ngx_http_jpulse_ctx_t *
 ngx_http_jpulse_serve(ngx_http_request_t *r, ngx_http_jpulse_handler_e handler)
 {

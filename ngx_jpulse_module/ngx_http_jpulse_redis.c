@@ -49,8 +49,6 @@ typedef struct {
 
 static char *ngx_http_jpulse_redis_read_password(ngx_conf_t *cf,
     ngx_str_t *file, ngx_str_t *password);
-static ngx_int_t ngx_http_jpulse_redis_parse_msec(ngx_conf_t *cf,
-    ngx_str_t *value, size_t skip, ngx_msec_t *msec, ngx_uint_t zero_ok);
 static ngx_int_t ngx_http_jpulse_redis_start_commands(
     ngx_http_jpulse_redis_conn_t *rc);
 static ngx_int_t ngx_http_jpulse_redis_start_subscriber(
@@ -199,8 +197,8 @@ ngx_http_jpulse_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         }
 
         if (ngx_strncmp(p, "connect_timeout=", 16) == 0) {
-            if (ngx_http_jpulse_redis_parse_msec(cf, &value[i], 16,
-                                                 &rcf->connect_timeout, 0)
+            if (ngx_http_jpulse_conf_msec(&value[i], 16,
+                                          &rcf->connect_timeout, 0)
                 != NGX_OK)
             {
                 goto invalid;
@@ -210,8 +208,8 @@ ngx_http_jpulse_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         }
 
         if (ngx_strncmp(p, "command_timeout=", 16) == 0) {
-            if (ngx_http_jpulse_redis_parse_msec(cf, &value[i], 16,
-                                                 &rcf->command_timeout, 0)
+            if (ngx_http_jpulse_conf_msec(&value[i], 16,
+                                          &rcf->command_timeout, 0)
                 != NGX_OK)
             {
                 goto invalid;
@@ -221,8 +219,8 @@ ngx_http_jpulse_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         }
 
         if (ngx_strncmp(p, "ping_interval=", 14) == 0) {
-            if (ngx_http_jpulse_redis_parse_msec(cf, &value[i], 14,
-                                                 &rcf->ping_interval, 1)
+            if (ngx_http_jpulse_conf_msec(&value[i], 14,
+                                          &rcf->ping_interval, 1)
                 != NGX_OK)
             {
                 goto invalid;
@@ -263,28 +261,6 @@ invalid:
                        "invalid jpulse_redis parameter \"%V\"", &value[i]);
 
     return NGX_CONF_ERROR;
-}
-
-
-static ngx_int_t
-ngx_http_jpulse_redis_parse_msec(ngx_conf_t *cf, ngx_str_t *value,
-    size_t skip, ngx_msec_t *msec, ngx_uint_t zero_ok)
-{
-    ngx_str_t  s;
-    ngx_int_t  n;
-
-    s.data = value->data + skip;
-    s.len = value->len - skip;
-
-    n = ngx_parse_time(&s, 0);
-
-    if (n == NGX_ERROR || (n == 0 && !zero_ok)) {
-        return NGX_ERROR;
-    }
-
-    *msec = (ngx_msec_t) n;
-
-    return NGX_OK;
 }
 
 

@@ -185,3 +185,23 @@ GET /m
 --- error_code: 200
 --- error_log
 jpulse_metrics is used without jpulse_metrics_zone
+
+
+
+=== TEST 19: jpulse_heartbeat: a time that is not a time
+--- http_config
+    jpulse_heartbeat interval=soon;
+--- config
+--- must_die
+--- error_log
+invalid jpulse_heartbeat parameter "interval=soon"
+
+
+
+=== TEST 20: jpulse_heartbeat: a TTL no longer than the interval
+--- http_config
+    jpulse_heartbeat interval=10s ttl=5s;
+--- config
+--- must_die
+--- error_log
+jpulse_heartbeat ttl must be longer than its interval

@@ -111,6 +111,9 @@ jp_tpl_program_t *jp_tpl_compile_include(const char *src, size_t len,
 
 void jp_tpl_free(jp_tpl_program_t *prog);
 
+/* the bytes a compiled program holds, for caches bounded by size */
+size_t jp_tpl_program_size(const jp_tpl_program_t *prog);
+
 /*
  * Renders prog over ctx (a JSON object, may be NULL) by appending to out.
  * Helper errors become "<!-- Error: ... -->" in the output and are not
@@ -143,5 +146,28 @@ typedef struct jp_tpl_disk_s  jp_tpl_disk_t;
 jp_tpl_disk_t *jp_tpl_disk_create(const char *const *roots, size_t n);
 void jp_tpl_disk_destroy(jp_tpl_disk_t *disk);
 void jp_tpl_disk_host(jp_tpl_disk_t *disk, jp_tpl_host_t *host);
+
+/*
+ * Append mode (jPulse's jpulse-*.js and jpulse-*.css): the file of every
+ * root, concatenated framework (the last root) first, then the site (the
+ * first root), then the plugins in order, each ending with a newline.
+ */
+#define JP_TPL_DISK_APPEND  0x01
+
+/* the name of a file served in append mode: jpulse-*.js or jpulse-*.css */
+int jp_tpl_disk_is_append(const char *path);
+
+/*
+ * A stamp of what path resolves to now (with JP_TPL_DISK_APPEND: of every
+ * root's file): it changes when a file is edited, replaced, removed, or
+ * shadowed by a file in an earlier root. mtime_ms (may be NULL) is the
+ * newest modification time. -1 when no root has the file.
+ */
+int jp_tpl_disk_stamp(jp_tpl_disk_t *disk, const char *path, unsigned flags,
+    uint64_t *stamp, int64_t *mtime_ms);
+
+/* reads path, or with JP_TPL_DISK_APPEND every root's file concatenated */
+int jp_tpl_disk_read_flags(jp_tpl_disk_t *disk, const char *path,
+    unsigned flags, char **src, size_t *len);
 
 #endif /* JP_TPL_H */

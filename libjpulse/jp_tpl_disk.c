@@ -180,40 +180,28 @@ failed:
 }
 
 
+/* reads the opened file (closing fd) into a NUL-terminated copy */
 static int
-jp_tpl_disk_read(void *data, const char *path, char **src, size_t *len)
+jp_tpl_disk_slurp(int fd, struct stat *st, char **src, size_t *len)
 {
-    int           fd;
-    char          buf[PATH_MAX], *p;
-    size_t        n;
-    ssize_t       r;
-    struct stat   st;
-    const char   *root;
-
-    root = jp_tpl_disk_find(data, path, buf, &st);
-    if (root == NULL) {
-        return -1;
-    }
-
-    fd = jp_tpl_disk_open(root, buf, &st);
-    if (fd == -1) {
-        return -1;
-    }
+    char     *p;
+    size_t    n;
+    ssize_t   r;
 
     /* the size of what was opened, not of what was found */
-    if (st.st_size > JP_TPL_DISK_FILE_MAX) {
+    if (st->st_size > JP_TPL_DISK_FILE_MAX) {
         close(fd);
         return -1;
     }
 
-    p = malloc((size_t) st.st_size + 1);
+    p = malloc((size_t) st->st_size + 1);
     if (p == NULL) {
         close(fd);
         return -1;
     }
 
-    for (n = 0; n < (size_t) st.st_size; n += r) {
-        r = read(fd, p + n, (size_t) st.st_size - n);
+    for (n = 0; n < (size_t) st->st_size; n += r) {
+        r = read(fd, p + n, (size_t) st->st_size - n);
 
         if (r == -1 && errno == EINTR) {
             r = 0;
@@ -227,7 +215,7 @@ jp_tpl_disk_read(void *data, const char *path, char **src, size_t *len)
 
     close(fd);
 
-    if (n != (size_t) st.st_size) {
+    if (n != (size_t) st->st_size) {
         free(p);
         return -1;
     }
@@ -237,6 +225,28 @@ jp_tpl_disk_read(void *data, const char *path, char **src, size_t *len)
     *len = n;
 
     return 0;
+}
+
+
+static int
+jp_tpl_disk_read(void *data, const char *path, char **src, size_t *len)
+{
+    int           fd;
+    char          buf[PATH_MAX];
+    struct stat   st;
+    const char   *root;
+
+    root = jp_tpl_disk_find(data, path, buf, &st);
+    if (root == NULL) {
+        return -1;
+    }
+
+    fd = jp_tpl_disk_open(root, buf, &st);
+    if (fd == -1) {
+        return -1;
+    }
+
+    return jp_tpl_disk_slurp(fd, &st, src, len);
 }
 
 
@@ -320,4 +330,177 @@ jp_tpl_disk_host(jp_tpl_disk_t *disk, jp_tpl_host_t *host)
     host->read = jp_tpl_disk_read;
     host->mtime = jp_tpl_disk_mtime;
     host->list = jp_tpl_disk_list;
+}
+
+
+int
+jp_tpl_disk_is_append(const char *path)
+{
+    size_t       len;
+    const char  *base;
+
+    base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    len = strlen(base);
+
+    if (strncmp(base, "jpulse-", 7) != 0) {
+        return 0;
+    }
+
+    return (len > 10 && strcmp(base + len - 3, ".js") == 0)
+           || (len > 11 && strcmp(base + len - 4, ".css") == 0);
+}
+
+
+/* the roots in append order: framework, site, then the plugins */
+static size_t
+jp_tpl_disk_append_root(jp_tpl_disk_t *disk, size_t k)
+{
+    if (disk->n < 2) {
+        return k;
+    }
+
+    return k == 0 ? disk->n - 1 : k - 1;
+}
+
+
+static uint64_t
+jp_tpl_disk_mix(uint64_t h, uint64_t v)
+{
+    size_t  i;
+
+    /* FNV-1a over the eight bytes of v */
+    for (i = 0; i < 8; i++) {
+        h ^= (v >> (i * 8)) & 0xff;
+        h *= 0x100000001b3ULL;
+    }
+
+    return h;
+}
+
+
+int
+jp_tpl_disk_stamp(jp_tpl_disk_t *disk, const char *path, unsigned flags,
+    uint64_t *stamp, int64_t *mtime_ms)
+{
+    char         buf[PATH_MAX];
+    size_t       i, found;
+    int64_t      ms, newest;
+    uint64_t     h;
+    struct stat  st;
+
+    h = 0xcbf29ce484222325ULL;
+    newest = 0;
+    found = 0;
+
+    for (i = 0; i < disk->n; i++) {
+        if (jp_tpl_disk_resolve(disk->roots[i], path, buf) != 0
+            || stat(buf, &st) != 0 || !S_ISREG(st.st_mode))
+        {
+            h = jp_tpl_disk_mix(h, ~(uint64_t) 0);
+            continue;
+        }
+
+        h = jp_tpl_disk_mix(h, i);
+        h = jp_tpl_disk_mix(h, (uint64_t) st.st_dev);
+        h = jp_tpl_disk_mix(h, (uint64_t) st.st_ino);
+        h = jp_tpl_disk_mix(h, (uint64_t) st.st_size);
+        h = jp_tpl_disk_mix(h, (uint64_t) st.st_mtim.tv_sec);
+        h = jp_tpl_disk_mix(h, (uint64_t) st.st_mtim.tv_nsec);
+
+        ms = (int64_t) st.st_mtim.tv_sec * 1000
+             + st.st_mtim.tv_nsec / 1000000;
+        newest = ms > newest ? ms : newest;
+        found++;
+
+        if (!(flags & JP_TPL_DISK_APPEND)) {
+            break;
+        }
+    }
+
+    if (found == 0) {
+        return -1;
+    }
+
+    *stamp = h;
+
+    if (mtime_ms) {
+        *mtime_ms = newest;
+    }
+
+    return 0;
+}
+
+
+int
+jp_tpl_disk_read_flags(jp_tpl_disk_t *disk, const char *path,
+    unsigned flags, char **src, size_t *len)
+{
+    int          fd;
+    char         buf[PATH_MAX], *all, *one, *p;
+    size_t       k, n, total, found;
+    struct stat  st;
+    const char  *root;
+
+    if (!(flags & JP_TPL_DISK_APPEND)) {
+        return jp_tpl_disk_read(disk, path, src, len);
+    }
+
+    all = NULL;
+    total = 0;
+    found = 0;
+
+    for (k = 0; k < disk->n; k++) {
+        root = disk->roots[jp_tpl_disk_append_root(disk, k)];
+
+        if (jp_tpl_disk_resolve(root, path, buf) != 0
+            || stat(buf, &st) != 0 || !S_ISREG(st.st_mode))
+        {
+            continue;
+        }
+
+        fd = jp_tpl_disk_open(root, buf, &st);
+        if (fd == -1) {
+            continue;
+        }
+
+        one = NULL;
+        n = 0;
+
+        if (jp_tpl_disk_slurp(fd, &st, &one, &n) != 0
+            || total + n + 1 > JP_TPL_DISK_FILE_MAX)
+        {
+            free(one);
+            free(all);
+            return -1;
+        }
+
+        p = realloc(all, total + n + 2);
+        if (p == NULL) {
+            free(one);
+            free(all);
+            return -1;
+        }
+
+        all = p;
+        memcpy(all + total, one, n);
+        total += n;
+        free(one);
+
+        if (n && all[total - 1] != '\n') {
+            all[total++] = '\n';
+        }
+
+        all[total] = '\0';
+        found++;
+    }
+
+    if (found == 0) {
+        return -1;
+    }
+
+    *src = all;
+    *len = total;
+
+    return 0;
 }

@@ -21,6 +21,7 @@
 
 
 #define JP_TPL_CHUNK_SIZE  16384
+#define JP_TPL_LITS_SIZE   64       /* the empty json_array() of literals */
 
 
 static int jp_tpl_lex(jp_tpl_parser_t *ps, const char *src, size_t len,
@@ -245,11 +246,12 @@ static int
 jp_tpl_lex(jp_tpl_parser_t *ps, const char *src, size_t len,
     unsigned i18n_depth)
 {
-    int          outer;
+    int          outer, unclosed;
     unsigned     raw;
     const char  *p, *end, *text, *open, *close, *c;
 
     outer = (i18n_depth == 0);
+    unclosed = 0;
     p = src;
     text = src;
     end = src + len;
@@ -273,13 +275,16 @@ jp_tpl_lex(jp_tpl_parser_t *ps, const char *src, size_t len,
 
         /* {{!-- comment --}}: stripped; an unclosed one stays text */
         if (end - open >= 5 && memcmp(open + 2, "!--", 3) == 0) {
-            for (c = open + 5; end - c >= 4; c++) {
-                if (memcmp(c, "--}}", 4) == 0) {
-                    break;
-                }
+            c = NULL;
+
+            /* no "--}}" after one opener: none after any later one either,
+             * and searching again for each would be quadratic */
+            if (!unclosed) {
+                c = memmem(open + 5, end - open - 5, "--}}", 4);
+                unclosed = (c == NULL);
             }
 
-            if (end - c >= 4) {
+            if (c != NULL) {
                 if (jp_tpl_text(ps, text, open - text) != 0) {
                     return -1;
                 }
@@ -553,6 +558,24 @@ jp_tpl_compile_include(const char *src, size_t len, const char *path,
     json_t *i18n, jp_tpl_error_t *err)
 {
     return jp_tpl_compile_flags(src, len, path, i18n, err, 1);
+}
+
+
+/*
+ * O(1): every byte the program holds was counted by jp_tpl_account() as
+ * it was allocated (arena chunks whole, with their unused tails, and the
+ * literals); add the program itself and the array holding the literals.
+ * The translations are shared by every program of a language and not
+ * counted here.
+ */
+size_t
+jp_tpl_program_size(const jp_tpl_program_t *prog)
+{
+    if (prog == NULL) {
+        return 0;
+    }
+
+    return sizeof(jp_tpl_program_t) + JP_TPL_LITS_SIZE + prog->allocated;
 }
 
 

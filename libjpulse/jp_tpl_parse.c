@@ -227,34 +227,50 @@ jp_tpl_word(jp_tpl_parser_t *ps, const char *p, size_t len)
 static jp_tpl_expr_t *
 jp_tpl_string(jp_tpl_parser_t *ps, const char **pp, const char *end)
 {
-    char         q, *s;
-    size_t       n;
-    const char  *p;
+    char            q, *s;
+    size_t          n;
+    const char     *p, *last;
+    jp_tpl_expr_t  *e;
 
     p = *pp;
     q = *p++;
 
-    s = jp_tpl_palloc(ps->prog, end - p + 1);
+    /*
+     * The closing quote first, so the unescaped copy is sized by the
+     * string and not by the rest of the expression: that, once per
+     * string, made a call with many long arguments quadratic.
+     */
+    for (last = p; last < end && *last != q; last++) {
+        if (*last == '\\' && last + 1 < end) {
+            last++;
+        }
+    }
+
+    if (last == end) {
+        jp_tpl_fail(ps, "unterminated string");
+        return NULL;
+    }
+
+    /* scratch: the literal keeps its own copy */
+    s = malloc(last - p + 1);
     if (s == NULL) {
         jp_tpl_oom(ps);
         return NULL;
     }
 
-    for (n = 0; p < end && *p != q; p++) {
+    for (n = 0; p < last; p++) {
         if (*p == '\\' && p + 1 < end) {
             p++;
         }
         s[n++] = *p;
     }
 
-    if (p == end) {
-        jp_tpl_fail(ps, "unterminated string");
-        return NULL;
-    }
+    *pp = last + 1;
 
-    *pp = p + 1;
+    e = jp_tpl_lit(ps, jp_tpl_string_new(s, n));
+    free(s);
 
-    return jp_tpl_lit(ps, jp_tpl_string_new(s, n));
+    return e;
 }
 
 

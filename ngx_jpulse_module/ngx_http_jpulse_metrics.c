@@ -19,7 +19,7 @@
 
 
 #define NGX_HTTP_JPULSE_METRICS_MAGIC   0x6a70756c        /* "jpul" */
-#define NGX_HTTP_JPULSE_METRICS_LAYOUT  3
+#define NGX_HTTP_JPULSE_METRICS_LAYOUT  4
 #define NGX_HTTP_JPULSE_METRICS_MIN_SLOTS  4
 #define NGX_HTTP_JPULSE_METRICS_MAX_SLOTS  1024
 
@@ -60,7 +60,9 @@ ngx_str_t  ngx_http_jpulse_handler_names[] = {
     ngx_string("other"),
     ngx_string("health"),
     ngx_string("metrics"),
-    ngx_string("cluster")
+    ngx_string("cluster"),
+    ngx_string("render"),
+    ngx_string("cache")
 };
 
 

@@ -10,6 +10,13 @@
  *   ngx_http_jpulse_broadcast.c        jpulse_app_cluster_api
  *   ngx_http_jpulse_cluster.c          jpulse_heartbeat, the cluster view
  *   ngx_http_jpulse_out.c              JSON responses and envelopes
+ *   ngx_http_jpulse_view.c             jpulse_view_roots etc., view sets
+ *   ngx_http_jpulse_tcache.c           the per-worker template cache (L1)
+ *   ngx_http_jpulse_l2.c               Redis as L2, invalidation
+ *   ngx_http_jpulse_lookup.c           filling L1 from Redis or disk
+ *   ngx_http_jpulse_context.c          what templates see
+ *   ngx_http_jpulse_render.c           jpulse_render: routing, rendering
+ *   ngx_http_jpulse_cache_api.c        jpulse_cache_api
  */
 
 #include <ngx_config.h>
@@ -18,11 +25,15 @@
 
 #include "ngx_http_jpulse_module.h"
 #include "ngx_http_jpulse_broadcast.h"
+#include "ngx_http_jpulse_cache_api.h"
 #include "ngx_http_jpulse_cluster.h"
 #include "ngx_http_jpulse_health.h"
 #include "ngx_http_jpulse_instance.h"
 #include "ngx_http_jpulse_metrics.h"
 #include "ngx_http_jpulse_redis.h"
+#include "ngx_http_jpulse_render.h"
+#include "ngx_http_jpulse_view.h"
+#include "ngx_http_jpulse_l2.h"
 
 
 #define NGX_HTTP_JPULSE_SITE_ID_MAX  64
@@ -103,6 +114,55 @@ static ngx_command_t  ngx_http_jpulse_commands[] = {
       0,
       NULL },
 
+    { ngx_string("jpulse_view_roots"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_jpulse_view_roots,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("jpulse_config"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_jpulse_view_path,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_jpulse_loc_conf_t, view.config_path),
+      NULL },
+
+    { ngx_string("jpulse_i18n_dir"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_jpulse_view_path,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_jpulse_loc_conf_t, view.i18n_dir),
+      NULL },
+
+    { ngx_string("jpulse_template_cache_size"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_jpulse_loc_conf_t, view.cache_size),
+      NULL },
+
+    { ngx_string("jpulse_template_check_interval"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_jpulse_loc_conf_t, view.check_interval),
+      NULL },
+
+    { ngx_string("jpulse_render"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_jpulse_render,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("jpulse_cache_api"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_jpulse_cache_api,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
       ngx_null_command
 };
 
@@ -160,6 +220,12 @@ ngx_http_jpulse_create_main_conf(ngx_conf_t *cf)
      */
 
     jmcf->heartbeat = NGX_CONF_UNSET;
+
+    jmcf->views = ngx_array_create(cf->pool, 2,
+                                   sizeof(ngx_http_jpulse_view_t *));
+    if (jmcf->views == NULL) {
+        return NULL;
+    }
 
     return jmcf;
 }
@@ -226,6 +292,8 @@ ngx_http_jpulse_create_loc_conf(ngx_conf_t *cf)
     jlcf->health_mode = NGX_CONF_UNSET_UINT;
     jlcf->metrics_format = NGX_CONF_UNSET_UINT;
 
+    ngx_http_jpulse_view_conf_init(&jlcf->view);
+
     return jlcf;
 }
 
@@ -247,6 +315,20 @@ ngx_http_jpulse_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_uint_value(conf->metrics_format, prev->metrics_format,
                               NGX_HTTP_JPULSE_METRICS_JSON);
 
+    if (ngx_http_jpulse_view_conf_merge(cf, &prev->view, &conf->view)
+        != NGX_CONF_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
+
+    if (conf->handler == NGX_HTTP_JPULSE_HANDLER_RENDER
+        && conf->view.view == NULL)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"jpulse_render\" needs \"jpulse_view_roots\"");
+        return NGX_CONF_ERROR;
+    }
+
     return NGX_CONF_OK;
 }
 
@@ -255,7 +337,9 @@ static const char  *ngx_http_jpulse_handler_directives[] = {
     NULL,
     "jpulse_health",
     "jpulse_metrics",
-    "jpulse_app_cluster_api"
+    "jpulse_app_cluster_api",
+    "jpulse_render",
+    "jpulse_cache_api"
 };
 
 
@@ -373,6 +457,14 @@ ngx_http_jpulse_init_process(ngx_cycle_t *cycle)
         return NGX_ERROR;
     }
 
+    if (ngx_http_jpulse_view_init_process(cycle) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (ngx_http_jpulse_l2_init_process(cycle) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     return ngx_http_jpulse_cluster_init_process(cycle);
 }
 
@@ -380,7 +472,10 @@ ngx_http_jpulse_init_process(ngx_cycle_t *cycle)
 static void
 ngx_http_jpulse_exit_process(ngx_cycle_t *cycle)
 {
+    /* Redis first: its callbacks may still store into the views */
     ngx_http_jpulse_redis_exit_process(cycle);
+    ngx_http_jpulse_l2_exit_process(cycle);
+    ngx_http_jpulse_view_exit_process(cycle);
     ngx_http_jpulse_metrics_exit_process(cycle);
 }
 

@@ -19,6 +19,8 @@ typedef enum {
     NGX_HTTP_JPULSE_HANDLER_HEALTH,
     NGX_HTTP_JPULSE_HANDLER_METRICS,
     NGX_HTTP_JPULSE_HANDLER_CLUSTER,
+    NGX_HTTP_JPULSE_HANDLER_RENDER,
+    NGX_HTTP_JPULSE_HANDLER_CACHE_API,
     NGX_HTTP_JPULSE_HANDLERS
 } ngx_http_jpulse_handler_e;
 
@@ -37,6 +39,18 @@ typedef enum {
 
 
 struct ngx_http_jpulse_redis_conf_s;
+struct ngx_http_jpulse_view_s;
+
+
+/* jpulse_view_roots and friends as merged in one location */
+typedef struct {
+    ngx_array_t                *roots;          /* of ngx_str_t */
+    ngx_str_t                   config_path;
+    ngx_str_t                   i18n_dir;
+    size_t                      cache_size;
+    ngx_msec_t                  check_interval;
+    struct ngx_http_jpulse_view_s  *view;       /* the set they make */
+} ngx_http_jpulse_view_conf_t;
 
 
 typedef struct {
@@ -49,6 +63,8 @@ typedef struct {
     ngx_flag_t                  heartbeat;
     ngx_msec_t                  heartbeat_interval;
     ngx_msec_t                  heartbeat_ttl;
+    ngx_array_t                *views;          /* ngx_http_jpulse_view_t * */
+    ngx_shm_zone_t             *views_zone;
 } ngx_http_jpulse_main_conf_t;
 
 
@@ -56,6 +72,7 @@ typedef struct {
     ngx_uint_t                  handler;        /* set here, not inherited */
     ngx_uint_t                  health_mode;
     ngx_uint_t                  metrics_format;
+    ngx_http_jpulse_view_conf_t view;
 } ngx_http_jpulse_loc_conf_t;
 
 

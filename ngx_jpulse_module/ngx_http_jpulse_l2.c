@@ -1,0 +1,958 @@
+/*
+ * L2: the view tree, config and translations cachectl publishes to Redis
+ * (docs/protocol.md), fetched on demand for requests and kept fresh by
+ * events, generation polling and resyncs.
+ *
+ * Fetches are pipelined on the worker's command connection: every need
+ * of a request but the last goes out unbound, the last one bound to the
+ * request. Replies come back in order, so when the last one arrives all
+ * the others have been stored, and the request resumes.
+ */
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "jp_config.h"
+#include "ngx_http_jpulse_module.h"
+#include "ngx_http_jpulse_instance.h"
+#include "ngx_http_jpulse_l2.h"
+#include "ngx_http_jpulse_metrics.h"
+#include "ngx_http_jpulse_redis.h"
+#include "ngx_http_jpulse_view.h"
+
+
+#define NGX_HTTP_JPULSE_L2_RETRY   1000     /* after a failed index fetch */
+#define NGX_HTTP_JPULSE_L2_KEY_MAX (NGX_MAX_PATH + 128)
+
+
+typedef struct {
+    ngx_http_jpulse_view_rt_t      *rt;
+    ngx_uint_t                      kind;
+    ngx_uint_t                      epoch;      /* the cache's, at send */
+    ngx_http_jpulse_l2_resume_pt    resume;
+    ngx_str_t                       lang;
+    ngx_str_t                       path;
+    u_char                          data[1];
+} ngx_http_jpulse_l2_fetch_t;
+
+
+typedef struct {
+    ngx_http_jpulse_l2_resume_pt    done;
+    ngx_int_t                      *receivers;
+} ngx_http_jpulse_l2_pub_t;
+
+
+static void ngx_http_jpulse_l2_message(ngx_str_t *channel, ngx_str_t *msg,
+    void *data);
+static void ngx_http_jpulse_l2_config_message(ngx_str_t *channel,
+    ngx_str_t *msg, void *data);
+static void ngx_http_jpulse_l2_resync(void *data);
+static void ngx_http_jpulse_l2_poll(ngx_event_t *ev);
+static void ngx_http_jpulse_l2_gen_reply(redisReply *reply, void *data);
+static void ngx_http_jpulse_l2_fetch_config(void);
+static void ngx_http_jpulse_l2_config_reply(redisReply *reply, void *data);
+static ngx_int_t ngx_http_jpulse_l2_send(ngx_http_request_t *r,
+    ngx_http_jpulse_l2_fetch_t *f);
+static void ngx_http_jpulse_l2_reply(redisReply *reply, void *data);
+static void ngx_http_jpulse_l2_last_reply(ngx_http_request_t *r,
+    redisReply *reply, void *data);
+static void ngx_http_jpulse_l2_store(ngx_http_jpulse_l2_fetch_t *f,
+    redisReply *reply);
+static void ngx_http_jpulse_l2_store_index(redisReply *reply);
+static void ngx_http_jpulse_l2_store_source(ngx_http_jpulse_l2_fetch_t *f,
+    redisReply *reply);
+static void ngx_http_jpulse_l2_store_i18n(ngx_http_jpulse_l2_fetch_t *f,
+    redisReply *reply);
+static void ngx_http_jpulse_l2_published(ngx_http_request_t *r,
+    redisReply *reply, void *data);
+
+
+static ngx_str_t     ngx_http_jpulse_l2_ns;
+static ngx_uint_t    ngx_http_jpulse_l2_on;
+static ngx_event_t   ngx_http_jpulse_l2_timer;
+
+static json_t       *ngx_http_jpulse_l2_index;      /* path -> "mtime:etag" */
+static size_t        ngx_http_jpulse_l2_index_size;
+static ngx_msec_t    ngx_http_jpulse_l2_index_failed;
+static ngx_uint_t    ngx_http_jpulse_l2_index_failing;
+
+static json_t       *ngx_http_jpulse_l2_app;
+static json_t       *ngx_http_jpulse_l2_site;
+
+static int64_t       ngx_http_jpulse_l2_gen[NGX_HTTP_JPULSE_INV_KINDS];
+static ngx_uint_t    ngx_http_jpulse_l2_gen_known;
+
+static const char   *ngx_http_jpulse_l2_kinds[] = { "view", "config", "i18n" };
+
+
+ngx_int_t
+ngx_http_jpulse_l2_init_process(ngx_cycle_t *cycle)
+{
+    ngx_array_t                  *views;
+    ngx_http_jpulse_main_conf_t  *jmcf;
+
+    jmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_jpulse_module);
+    views = ngx_http_jpulse_view_sets();
+
+    if (!ngx_http_jpulse_redis_configured()
+        || views == NULL || views->nelts == 0)
+    {
+        return NGX_OK;
+    }
+
+    ngx_http_jpulse_l2_ns = jmcf->namespace;
+    ngx_http_jpulse_l2_on = 1;
+
+    if (ngx_http_jpulse_redis_on_message("controller:cache:invalidate:",
+                                         ngx_http_jpulse_l2_message, NULL)
+        != NGX_OK
+        || ngx_http_jpulse_redis_on_message("controller:config:data:changed",
+                                            ngx_http_jpulse_l2_config_message,
+                                            NULL) != NGX_OK
+        || ngx_http_jpulse_redis_on_resync(ngx_http_jpulse_l2_resync, NULL)
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    ngx_http_jpulse_l2_timer.handler = ngx_http_jpulse_l2_poll;
+    ngx_http_jpulse_l2_timer.log = cycle->log;
+    ngx_http_jpulse_l2_timer.data = cycle;
+    ngx_http_jpulse_l2_timer.cancelable = 1;
+
+    ngx_add_timer(&ngx_http_jpulse_l2_timer, NGX_HTTP_JPULSE_GEN_POLL);
+
+    return NGX_OK;
+}
+
+
+void
+ngx_http_jpulse_l2_exit_process(ngx_cycle_t *cycle)
+{
+    if (ngx_http_jpulse_l2_timer.timer_set) {
+        ngx_del_timer(&ngx_http_jpulse_l2_timer);
+    }
+
+    json_decref(ngx_http_jpulse_l2_index);
+    json_decref(ngx_http_jpulse_l2_app);
+    json_decref(ngx_http_jpulse_l2_site);
+
+    ngx_http_jpulse_l2_index = NULL;
+    ngx_http_jpulse_l2_app = NULL;
+    ngx_http_jpulse_l2_site = NULL;
+    ngx_http_jpulse_l2_on = 0;
+}
+
+
+ngx_uint_t
+ngx_http_jpulse_l2_usable(void)
+{
+    return ngx_http_jpulse_l2_on && ngx_http_jpulse_redis_ready();
+}
+
+
+json_t *
+ngx_http_jpulse_l2_app_config(void)
+{
+    return ngx_http_jpulse_l2_app;
+}
+
+
+json_t *
+ngx_http_jpulse_l2_site_config(void)
+{
+    return ngx_http_jpulse_l2_site;
+}
+
+
+size_t
+ngx_http_jpulse_l2_bytes(void)
+{
+    return ngx_http_jpulse_l2_index ? ngx_http_jpulse_l2_index_size : 0;
+}
+
+
+void
+ngx_http_jpulse_l2_index_stale(void)
+{
+    json_decref(ngx_http_jpulse_l2_index);
+    ngx_http_jpulse_l2_index = NULL;
+    ngx_http_jpulse_l2_index_failing = 0;
+}
+
+
+uint64_t
+ngx_http_jpulse_l2_hash(const u_char *p, size_t len)
+{
+    uint64_t  h;
+
+    h = 0xcbf29ce484222325ULL;
+
+    while (len--) {
+        h ^= *p++;
+        h *= 0x100000001b3ULL;
+    }
+
+    return h;
+}
+
+
+ngx_int_t
+ngx_http_jpulse_l2_index_lookup(u_char *path, size_t len, uint64_t *etag,
+    int64_t *mtime)
+{
+    u_char       key[NGX_MAX_PATH];
+    u_char      *colon, *value;
+    size_t       vlen;
+    json_t      *j;
+    ngx_int_t    n;
+
+    if (!ngx_http_jpulse_l2_usable()) {
+        return NGX_DECLINED;
+    }
+
+    if (ngx_http_jpulse_l2_index == NULL) {
+        if (ngx_http_jpulse_l2_index_failing
+            && ngx_current_msec - ngx_http_jpulse_l2_index_failed
+               < NGX_HTTP_JPULSE_L2_RETRY)
+        {
+            return NGX_DECLINED;
+        }
+
+        return NGX_AGAIN;
+    }
+
+    if (len >= sizeof(key)) {
+        return NGX_DECLINED;
+    }
+
+    ngx_memcpy(key, path, len);
+    key[len] = '\0';
+
+    j = json_object_get(ngx_http_jpulse_l2_index, (char *) key);
+    if (!json_is_string(j)) {
+        return NGX_DECLINED;
+    }
+
+    value = (u_char *) json_string_value(j);
+    vlen = json_string_length(j);
+
+    colon = ngx_strlchr(value, value + vlen, ':');
+    if (colon == NULL) {
+        return NGX_DECLINED;
+    }
+
+    n = ngx_atoi(value, colon - value);
+    *mtime = n == NGX_ERROR ? 0 : n;
+    *etag = ngx_http_jpulse_l2_hash(colon + 1, value + vlen - colon - 1);
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_jpulse_l2_index_list(const char *dir, jp_tpl_list_pt cb, void *arg)
+{
+    size_t       dlen;
+    json_t      *v;
+    ngx_uint_t   found;
+    const char  *key, *name;
+
+    if (!ngx_http_jpulse_l2_usable() || ngx_http_jpulse_l2_index == NULL) {
+        return NGX_DECLINED;
+    }
+
+    dlen = ngx_strlen(dir);
+    found = 0;
+
+    json_object_foreach(ngx_http_jpulse_l2_index, key, v) {
+        if (dlen) {
+            if (ngx_strncmp(key, dir, dlen) != 0 || key[dlen] != '/') {
+                continue;
+            }
+
+            name = key + dlen + 1;
+
+        } else {
+            name = key;
+        }
+
+        if (*name == '\0' || ngx_strchr(name, '/') != NULL) {
+            continue;
+        }
+
+        found++;
+
+        if (cb(arg, name, ngx_strlen(name)) != 0) {
+            return NGX_ERROR;
+        }
+    }
+
+    return found ? NGX_OK : NGX_DECLINED;
+}
+
+
+/* <ns>bc:controller:cache:invalidate:{view,config,i18n,all} */
+
+static void
+ngx_http_jpulse_l2_message(ngx_str_t *channel, ngx_str_t *msg, void *data)
+{
+    u_char      *kind;
+    size_t       len;
+    ngx_uint_t   k;
+
+    kind = channel->data + sizeof("controller:cache:invalidate:") - 1;
+    len = channel->data + channel->len - kind;
+
+    for (k = 0; k < NGX_HTTP_JPULSE_INV_KINDS; k++) {
+        if (len == 3 && ngx_strncmp(kind, "all", 3) == 0) {
+            ngx_http_jpulse_view_invalidate(k);
+            continue;
+        }
+
+        if (len == ngx_strlen(ngx_http_jpulse_l2_kinds[k])
+            && ngx_strncmp(kind, ngx_http_jpulse_l2_kinds[k], len) == 0)
+        {
+            ngx_http_jpulse_view_invalidate(k);
+
+            if (k == NGX_HTTP_JPULSE_INV_CONFIG) {
+                ngx_http_jpulse_l2_fetch_config();
+            }
+
+            return;
+        }
+    }
+
+    if (len == 3 && ngx_strncmp(kind, "all", 3) == 0) {
+        ngx_http_jpulse_l2_fetch_config();
+        return;
+    }
+
+    ngx_log_error(NGX_LOG_INFO, ngx_cycle->log, 0,
+                  "jpulse: ignoring invalidation \"%V\"", channel);
+}
+
+
+/* jPulse's own: the site config (configs{_id:"global"}) was written */
+
+static void
+ngx_http_jpulse_l2_config_message(ngx_str_t *channel, ngx_str_t *msg,
+    void *data)
+{
+    ngx_http_jpulse_l2_fetch_config();
+}
+
+
+static void
+ngx_http_jpulse_l2_resync(void *data)
+{
+    ngx_uint_t  k;
+
+    /* whatever was published while we were away is lost: start over */
+
+    for (k = 0; k < NGX_HTTP_JPULSE_INV_KINDS; k++) {
+        ngx_http_jpulse_view_invalidate(k);
+    }
+
+    ngx_http_jpulse_l2_gen_known = 0;
+    ngx_http_jpulse_l2_fetch_config();
+    ngx_http_jpulse_l2_poll(NULL);
+}
+
+
+static void
+ngx_http_jpulse_l2_poll(ngx_event_t *ev)
+{
+    u_char      key[64];
+    size_t      argvlen[5];
+    const char *argv[5];
+
+    if (ngx_exiting || ngx_terminate || ngx_quit) {
+        return;
+    }
+
+    if (ngx_http_jpulse_redis_ready()) {
+        argv[0] = "HMGET";
+        argv[1] = (const char *) key;
+        argv[2] = "view";
+        argv[3] = "config";
+        argv[4] = "i18n";
+
+        argvlen[0] = 5;
+        argvlen[1] = ngx_snprintf(key, sizeof(key), "%Vgen",
+                                  &ngx_http_jpulse_l2_ns) - key;
+        argvlen[2] = 4;
+        argvlen[3] = 6;
+        argvlen[4] = 4;
+
+        (void) ngx_http_jpulse_redis_command(ngx_http_jpulse_l2_gen_reply,
+                                             NULL, 5, argv, argvlen);
+    }
+
+    if (ev != NULL || !ngx_http_jpulse_l2_timer.timer_set) {
+        ngx_add_timer(&ngx_http_jpulse_l2_timer, NGX_HTTP_JPULSE_GEN_POLL);
+    }
+}
+
+
+static void
+ngx_http_jpulse_l2_gen_reply(redisReply *reply, void *data)
+{
+    int64_t     gen;
+    ngx_int_t   n;
+    ngx_uint_t  k;
+
+    if (reply == NULL || reply->type != REDIS_REPLY_ARRAY
+        || reply->elements != NGX_HTTP_JPULSE_INV_KINDS)
+    {
+        return;
+    }
+
+    for (k = 0; k < NGX_HTTP_JPULSE_INV_KINDS; k++) {
+        gen = 0;
+
+        if (reply->element[k]->type == REDIS_REPLY_STRING) {
+            n = ngx_atoi((u_char *) reply->element[k]->str,
+                         reply->element[k]->len);
+            gen = n == NGX_ERROR ? 0 : n;
+        }
+
+        if (ngx_http_jpulse_l2_gen_known
+            && gen != ngx_http_jpulse_l2_gen[k])
+        {
+            /* an event we did not hear */
+            ngx_log_debug2(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
+                           "jpulse l2: generation of %s moved to %L",
+                           ngx_http_jpulse_l2_kinds[k], gen);
+
+            ngx_http_jpulse_view_invalidate(k);
+
+            if (k == NGX_HTTP_JPULSE_INV_CONFIG) {
+                ngx_http_jpulse_l2_fetch_config();
+            }
+        }
+
+        ngx_http_jpulse_l2_gen[k] = gen;
+    }
+
+    ngx_http_jpulse_l2_gen_known = 1;
+}
+
+
+static void
+ngx_http_jpulse_l2_fetch_config(void)
+{
+    u_char      app[64], site[64];
+    size_t      argvlen[3];
+    const char *argv[3];
+
+    argv[0] = "MGET";
+    argv[1] = (const char *) app;
+    argv[2] = (const char *) site;
+
+    argvlen[0] = 4;
+    argvlen[1] = ngx_snprintf(app, sizeof(app), "%Vcfg:app",
+                              &ngx_http_jpulse_l2_ns) - app;
+    argvlen[2] = ngx_snprintf(site, sizeof(site), "%Vcfg:site",
+                              &ngx_http_jpulse_l2_ns) - site;
+
+    (void) ngx_http_jpulse_redis_command(ngx_http_jpulse_l2_config_reply,
+                                         NULL, 3, argv, argvlen);
+}
+
+
+static void
+ngx_http_jpulse_l2_config_reply(redisReply *reply, void *data)
+{
+    json_t        *j, *site;
+    ngx_uint_t     i, changed;
+    redisReply    *e;
+    json_error_t   err;
+
+    if (reply == NULL || reply->type != REDIS_REPLY_ARRAY
+        || reply->elements != 2)
+    {
+        return;
+    }
+
+    changed = 0;
+
+    for (i = 0; i < 2; i++) {
+        e = reply->element[i];
+        j = NULL;
+
+        if (e->type == REDIS_REPLY_STRING) {
+            j = json_loadb(e->str, e->len, 0, &err);
+
+            if (!json_is_object(j)) {
+                /* a broken publish never replaces the config in force */
+                ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
+                              "jpulse: %Vcfg:%s: line %d, column %d: %s; "
+                              "keeping the previous config",
+                              &ngx_http_jpulse_l2_ns, i ? "site" : "app",
+                              err.line, err.column,
+                              j ? "not a JSON object" : err.text);
+                json_decref(j);
+                ngx_http_jpulse_metrics_add(NGX_HTTP_JPULSE_ERRORS, 1);
+                continue;
+            }
+        }
+
+        if (i == 0) {
+            if (j == NULL && ngx_http_jpulse_l2_app == NULL) {
+                continue;
+            }
+
+            if (j != NULL && ngx_http_jpulse_l2_app != NULL
+                && json_equal(j, ngx_http_jpulse_l2_app))
+            {
+                json_decref(j);
+                continue;
+            }
+
+            json_decref(ngx_http_jpulse_l2_app);
+            ngx_http_jpulse_l2_app = j;
+            changed = 1;
+            continue;
+        }
+
+        site = j ? jp_config_site(j) : NULL;
+        json_decref(j);
+
+        json_decref(ngx_http_jpulse_l2_site);
+        ngx_http_jpulse_l2_site = site;
+    }
+
+    if (changed) {
+        ngx_http_jpulse_view_config_changed();
+    }
+}
+
+
+ngx_int_t
+ngx_http_jpulse_l2_fetch(ngx_http_request_t *r,
+    ngx_http_jpulse_view_rt_t *rt, ngx_array_t *needs,
+    ngx_http_jpulse_l2_resume_pt resume)
+{
+    ngx_int_t                    rc;
+    ngx_uint_t                   i;
+    ngx_http_jpulse_need_t      *need;
+    ngx_http_jpulse_l2_fetch_t  *f;
+
+    if (!ngx_http_jpulse_l2_usable() || needs->nelts == 0) {
+        return NGX_DECLINED;
+    }
+
+    need = needs->elts;
+
+    for (i = 0; i < needs->nelts; i++) {
+        f = ngx_alloc(sizeof(ngx_http_jpulse_l2_fetch_t) + need[i].lang.len
+                      + need[i].path.len, r->connection->log);
+        if (f == NULL) {
+            return NGX_ERROR;
+        }
+
+        f->rt = rt;
+        f->kind = need[i].kind;
+        f->epoch = need[i].kind == NGX_HTTP_JPULSE_T_I18N ? rt->i18n_epoch
+                                                           : rt->cache.epoch;
+        f->resume = (i == needs->nelts - 1) ? resume : NULL;
+        f->lang.len = need[i].lang.len;
+        f->lang.data = f->data;
+        f->path.len = need[i].path.len;
+        f->path.data = ngx_cpymem(f->data, need[i].lang.data,
+                                  need[i].lang.len);
+        ngx_memcpy(f->path.data, need[i].path.data, need[i].path.len);
+
+        rc = ngx_http_jpulse_l2_send(r, f);
+
+        if (rc != NGX_OK) {
+            ngx_free(f);
+            /* what went out is still stored when its reply comes */
+            return rc;
+        }
+    }
+
+    return NGX_DONE;
+}
+
+
+static ngx_int_t
+ngx_http_jpulse_l2_send(ngx_http_request_t *r, ngx_http_jpulse_l2_fetch_t *f)
+{
+    int          argc;
+    u_char       key[NGX_HTTP_JPULSE_L2_KEY_MAX];
+    size_t       argvlen[5];
+    const char  *argv[5];
+
+    argv[1] = (const char *) key;
+
+    switch (f->kind) {
+
+    case NGX_HTTP_JPULSE_NEED_INDEX:
+        argv[0] = "HGETALL";
+        argvlen[0] = 7;
+        argvlen[1] = ngx_snprintf(key, sizeof(key), "%Vtplindex",
+                                  &ngx_http_jpulse_l2_ns) - key;
+        argc = 2;
+        break;
+
+    case NGX_HTTP_JPULSE_T_I18N:
+        if (f->lang.len > 64) {
+            return NGX_DECLINED;
+        }
+
+        argv[0] = "GET";
+        argvlen[0] = 3;
+        argvlen[1] = ngx_snprintf(key, sizeof(key), "%Vi18n:%V",
+                                  &ngx_http_jpulse_l2_ns, &f->lang) - key;
+        argc = 2;
+        break;
+
+    default: /* NGX_HTTP_JPULSE_T_SOURCE */
+        if (f->path.len > NGX_MAX_PATH) {
+            return NGX_DECLINED;
+        }
+
+        argv[0] = "HMGET";
+        argv[2] = "source";
+        argv[3] = "etag";
+        argv[4] = "mtime";
+        argvlen[0] = 5;
+        argvlen[1] = ngx_snprintf(key, sizeof(key), "%Vtpl:%V",
+                                  &ngx_http_jpulse_l2_ns, &f->path) - key;
+        argvlen[2] = 6;
+        argvlen[3] = 4;
+        argvlen[4] = 5;
+        argc = 5;
+    }
+
+    if (f->resume == NULL) {
+        return ngx_http_jpulse_redis_command(ngx_http_jpulse_l2_reply, f,
+                                             argc, argv, argvlen);
+    }
+
+    return ngx_http_jpulse_redis_request(r, ngx_http_jpulse_l2_last_reply, f,
+                                         argc, argv, argvlen);
+}
+
+
+static void
+ngx_http_jpulse_l2_reply(redisReply *reply, void *data)
+{
+    ngx_http_jpulse_l2_fetch_t  *f = data;
+
+    ngx_http_jpulse_l2_store(f, reply);
+    ngx_free(f);
+}
+
+
+static void
+ngx_http_jpulse_l2_last_reply(ngx_http_request_t *r, redisReply *reply,
+    void *data)
+{
+    ngx_http_jpulse_l2_fetch_t  *f = data;
+
+    ngx_http_jpulse_l2_resume_pt  resume;
+
+    ngx_http_jpulse_l2_store(f, reply);
+
+    resume = f->resume;
+    ngx_free(f);
+
+    resume(r);
+}
+
+
+static void
+ngx_http_jpulse_l2_store(ngx_http_jpulse_l2_fetch_t *f, redisReply *reply)
+{
+    if (f->kind == NGX_HTTP_JPULSE_NEED_INDEX) {
+        ngx_http_jpulse_l2_store_index(reply);
+        return;
+    }
+
+    if (!ngx_http_jpulse_l2_on || f->rt->view->rt != f->rt) {
+        /* the worker is exiting */
+        return;
+    }
+
+    /* an invalidation came while this was on the way: it may be old */
+    if (f->epoch != (f->kind == NGX_HTTP_JPULSE_T_I18N ? f->rt->i18n_epoch
+                                                        : f->rt->cache.epoch))
+    {
+        return;
+    }
+
+    if (reply == NULL || reply->type == REDIS_REPLY_ERROR) {
+        return;
+    }
+
+    if (f->kind == NGX_HTTP_JPULSE_T_I18N) {
+        ngx_http_jpulse_l2_store_i18n(f, reply);
+
+    } else {
+        ngx_http_jpulse_l2_store_source(f, reply);
+    }
+}
+
+
+static void
+ngx_http_jpulse_l2_store_index(redisReply *reply)
+{
+    size_t       i, size;
+    json_t      *index, *v;
+    redisReply  *k, *e;
+
+    if (reply == NULL || reply->type != REDIS_REPLY_ARRAY) {
+        ngx_http_jpulse_l2_index_failing = 1;
+        ngx_http_jpulse_l2_index_failed = ngx_current_msec;
+        return;
+    }
+
+    index = json_object();
+    if (index == NULL) {
+        return;
+    }
+
+    size = 256;
+
+    for (i = 0; i + 1 < reply->elements; i += 2) {
+        k = reply->element[i];
+        e = reply->element[i + 1];
+
+        if (k->type != REDIS_REPLY_STRING || e->type != REDIS_REPLY_STRING
+            || k->len == 0 || k->len >= NGX_MAX_PATH
+            || ngx_strlchr((u_char *) k->str, (u_char *) k->str + k->len,
+                           '\0') != NULL)
+        {
+            continue;
+        }
+
+        v = json_stringn(e->str, e->len);
+
+        if (v == NULL || json_object_setn_new(index, k->str, k->len, v) != 0) {
+            json_decref(index);
+            return;
+        }
+
+        size += k->len + e->len + 96;
+    }
+
+    json_decref(ngx_http_jpulse_l2_index);
+    ngx_http_jpulse_l2_index = index;
+    ngx_http_jpulse_l2_index_size = size;
+    ngx_http_jpulse_l2_index_failing = 0;
+}
+
+
+static void
+ngx_http_jpulse_l2_store_source(ngx_http_jpulse_l2_fetch_t *f,
+    redisReply *reply)
+{
+    u_char                    *src;
+    ngx_int_t                  n;
+    redisReply               **el;
+    ngx_http_jpulse_tentry_t  *e;
+
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 3) {
+        return;
+    }
+
+    el = reply->element;
+
+    e = ngx_http_jpulse_tcache_add(&f->rt->cache, NGX_HTTP_JPULSE_T_SOURCE,
+                                   NULL, f->path.data, f->path.len);
+    if (e == NULL) {
+        return;
+    }
+
+    e->checked = ngx_current_msec;
+
+    if (el[0]->type != REDIS_REPLY_STRING) {
+        /* gone since the index was read: the disk decides */
+        e->not_l2 = 1;
+        return;
+    }
+
+    src = ngx_alloc(el[0]->len + 1, ngx_cycle->log);
+    if (src == NULL) {
+        ngx_http_jpulse_tcache_remove(&f->rt->cache, e);
+        return;
+    }
+
+    ngx_memcpy(src, el[0]->str, el[0]->len);
+    src[el[0]->len] = '\0';
+
+    e->from = NGX_HTTP_JPULSE_FROM_REDIS;
+
+    if (el[1]->type == REDIS_REPLY_STRING) {
+        e->stamp = ngx_http_jpulse_l2_hash((u_char *) el[1]->str,
+                                           el[1]->len);
+    }
+
+    if (el[2]->type == REDIS_REPLY_STRING) {
+        n = ngx_atoi((u_char *) el[2]->str, el[2]->len);
+        e->mtime = n == NGX_ERROR ? 0 : n;
+    }
+
+    ngx_http_jpulse_tcache_set(&f->rt->cache, e, src, el[0]->len,
+                               el[0]->len + 1);
+}
+
+
+static void
+ngx_http_jpulse_l2_store_i18n(ngx_http_jpulse_l2_fetch_t *f,
+    redisReply *reply)
+{
+    json_t                    *j;
+    json_error_t               err;
+    ngx_http_jpulse_tentry_t  *e;
+
+    e = ngx_http_jpulse_tcache_find(&f->rt->cache, NGX_HTTP_JPULSE_T_I18N,
+                                    &f->lang, (u_char *) "", 0);
+
+    if (reply->type != REDIS_REPLY_STRING) {
+        if (e == NULL) {
+            e = ngx_http_jpulse_tcache_add(&f->rt->cache,
+                                           NGX_HTTP_JPULSE_T_I18N, &f->lang,
+                                           (u_char *) "", 0);
+            if (e == NULL) {
+                return;
+            }
+        }
+
+        /* not in Redis: the disk decides, now */
+        e->not_l2 = 1;
+        e->epoch = f->rt->i18n_epoch;
+        e->checked = ngx_current_msec - f->rt->view->check_interval - 1;
+        return;
+    }
+
+    j = json_loadb(reply->str, reply->len, 0, &err);
+
+    if (!json_is_object(j)) {
+        ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
+                      "jpulse: %Vi18n:%V: line %d, column %d: %s; keeping "
+                      "the previous translations",
+                      &ngx_http_jpulse_l2_ns, &f->lang, err.line, err.column,
+                      j ? "not a JSON object" : err.text);
+        json_decref(j);
+        ngx_http_jpulse_metrics_add(NGX_HTTP_JPULSE_ERRORS, 1);
+
+        if (e != NULL) {
+            e->epoch = f->rt->i18n_epoch;
+            e->broken = 1;
+        }
+
+        return;
+    }
+
+    if (e == NULL) {
+        e = ngx_http_jpulse_tcache_add(&f->rt->cache, NGX_HTTP_JPULSE_T_I18N,
+                                       &f->lang, (u_char *) "", 0);
+        if (e == NULL) {
+            json_decref(j);
+            return;
+        }
+    }
+
+    e->from = NGX_HTTP_JPULSE_FROM_REDIS;
+    e->not_l2 = 0;
+    e->broken = 0;
+    e->epoch = f->rt->i18n_epoch;
+    e->stamp = ngx_http_jpulse_l2_hash((u_char *) reply->str, reply->len);
+    e->checked = ngx_current_msec;
+
+    ngx_http_jpulse_tcache_set(&f->rt->cache, e, j, 0, reply->len * 3);
+}
+
+
+ngx_int_t
+ngx_http_jpulse_l2_publish(ngx_http_request_t *r, ngx_uint_t kind,
+    ngx_http_jpulse_l2_resume_pt done, ngx_int_t *receivers)
+{
+    u_char                    *p, gen[64], channel[128];
+    size_t                     argvlen[4];
+    ngx_int_t                  rc;
+    ngx_uint_t                 k;
+    const char                *argv[4], *name;
+    ngx_http_jpulse_l2_pub_t  *pub;
+
+    if (!ngx_http_jpulse_redis_ready()) {
+        return NGX_DECLINED;
+    }
+
+    pub = ngx_palloc(r->pool, sizeof(ngx_http_jpulse_l2_pub_t));
+    if (pub == NULL) {
+        return NGX_ERROR;
+    }
+
+    pub->done = done;
+    pub->receivers = receivers;
+
+    argv[0] = "HINCRBY";
+    argv[1] = (const char *) gen;
+    argv[3] = "1";
+    argvlen[0] = 7;
+    argvlen[1] = ngx_snprintf(gen, sizeof(gen), "%Vgen",
+                              &ngx_http_jpulse_l2_ns) - gen;
+    argvlen[3] = 1;
+
+    /* the counters first: a peer that misses the event still catches up */
+
+    for (k = 0; k < NGX_HTTP_JPULSE_INV_KINDS; k++) {
+        if (kind != NGX_HTTP_JPULSE_INV_KINDS && kind != k) {
+            continue;
+        }
+
+        argv[2] = ngx_http_jpulse_l2_kinds[k];
+        argvlen[2] = ngx_strlen(argv[2]);
+
+        rc = ngx_http_jpulse_redis_command(NULL, NULL, 4, argv, argvlen);
+        if (rc != NGX_OK) {
+            return rc;
+        }
+    }
+
+    name = kind == NGX_HTTP_JPULSE_INV_KINDS ? "all"
+                                             : ngx_http_jpulse_l2_kinds[kind];
+
+    p = ngx_pnalloc(r->pool, 256 + ngx_http_jpulse_instance.instance_id.len);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    argv[0] = "PUBLISH";
+    argv[1] = (const char *) channel;
+    argv[2] = (const char *) p;
+    argvlen[0] = 7;
+    argvlen[1] = ngx_snprintf(channel, sizeof(channel),
+                              "%Vbc:controller:cache:invalidate:%s",
+                              &ngx_http_jpulse_l2_ns, name) - channel;
+    argvlen[2] = ngx_sprintf(p, "{\"channel\":\"controller:cache:invalidate:"
+                             "%s\",\"data\":{\"type\":\"%s\","
+                             "\"source\":\"cache-api\"},\"instanceId\":\"%V\","
+                             "\"timestamp\":%M}", name, name,
+                             &ngx_http_jpulse_instance.instance_id,
+                             (ngx_msec_t) (ngx_time() * 1000
+                                           + ngx_timeofday()->msec))
+                 - p;
+
+    return ngx_http_jpulse_redis_request(r, ngx_http_jpulse_l2_published, pub,
+                                         3, argv, argvlen);
+}
+
+
+static void
+ngx_http_jpulse_l2_published(ngx_http_request_t *r, redisReply *reply,
+    void *data)
+{
+    ngx_http_jpulse_l2_pub_t  *pub = data;
+
+    *pub->receivers = (reply && reply->type == REDIS_REPLY_INTEGER)
+                      ? (ngx_int_t) reply->integer : -1;
+
+    pub->done(r);
+}

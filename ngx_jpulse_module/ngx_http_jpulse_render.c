@@ -1,0 +1,743 @@
+/*
+ * jpulse_render: jPulse's view routing and rendering (contract 5.1).
+ *
+ *   /            302 /home/, query kept
+ *   /x/          /x/index.shtml (controller.view.defaultTemplate)
+ *   /x           301 /x/ when /x/index.shtml exists
+ *   raw types    .json and images (controller.view.rawExtensions): as is
+ *   jpulse-*.js|css  append mode: every root's file, then expanded
+ *   anything else in the view tree: expanded
+ *   missing      /error/index.shtml with status 404 and url.param.code/msg
+ *
+ * A request that needs something from Redis parks while it is fetched
+ * and then runs again from the top; everything else is served from L1
+ * without a system call but the write.
+ */
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "jp_tpl.h"
+#include "ngx_http_jpulse_module.h"
+#include "ngx_http_jpulse_context.h"
+#include "ngx_http_jpulse_l2.h"
+#include "ngx_http_jpulse_lookup.h"
+#include "ngx_http_jpulse_metrics.h"
+#include "ngx_http_jpulse_out.h"
+#include "ngx_http_jpulse_render.h"
+#include "ngx_http_jpulse_view.h"
+
+
+#define NGX_HTTP_JPULSE_ROUNDS_MAX   16
+#define NGX_HTTP_JPULSE_ERROR_PAGE   "error/index.shtml"
+
+
+static ngx_int_t ngx_http_jpulse_render_handler(ngx_http_request_t *r);
+static ngx_int_t ngx_http_jpulse_render_route(ngx_http_request_t *r,
+    ngx_http_jpulse_render_ctx_t *rc);
+static ngx_int_t ngx_http_jpulse_render_run(ngx_http_request_t *r);
+static ngx_int_t ngx_http_jpulse_render_step(ngx_http_request_t *r,
+    ngx_http_jpulse_render_ctx_t *rc);
+static void ngx_http_jpulse_render_resume(ngx_http_request_t *r);
+static ngx_int_t ngx_http_jpulse_render_redirect(ngx_http_request_t *r,
+    ngx_uint_t status, ngx_str_t *to);
+static ngx_int_t ngx_http_jpulse_render_not_found(ngx_http_request_t *r,
+    ngx_http_jpulse_render_ctx_t *rc);
+static ngx_int_t ngx_http_jpulse_render_page(ngx_http_request_t *r,
+    ngx_http_jpulse_render_ctx_t *rc, jp_tpl_program_t *prog);
+static ngx_int_t ngx_http_jpulse_render_send(ngx_http_request_t *r,
+    ngx_http_jpulse_render_ctx_t *rc, u_char *data, size_t len,
+    int64_t mtime);
+static void ngx_http_jpulse_render_cleanup(void *data);
+static void ngx_http_jpulse_render_type(ngx_http_request_t *r,
+    ngx_http_jpulse_render_ctx_t *rc);
+static ngx_uint_t ngx_http_jpulse_render_is_raw(
+    ngx_http_jpulse_render_ctx_t *rc, ngx_str_t *ext);
+
+
+ngx_http_jpulse_user_pt  ngx_http_jpulse_render_user =
+    ngx_http_jpulse_render_anonymous;
+
+
+typedef struct {
+    const char  *ext;
+    const char  *type;
+} ngx_http_jpulse_type_t;
+
+static ngx_http_jpulse_type_t  ngx_http_jpulse_types[] = {
+    { "shtml", "text/html; charset=utf-8" },
+    { "tmpl", "text/html; charset=utf-8" },
+    { "html", "text/html; charset=utf-8" },
+    { "css", "text/css; charset=utf-8" },
+    { "js", "application/javascript; charset=utf-8" },
+    { "json", "application/json; charset=utf-8" },
+    { "txt", "text/plain; charset=utf-8" },
+    { "md", "text/markdown; charset=utf-8" },
+    { "xml", "application/xml" },
+    { "svg", "image/svg+xml" },
+    { "png", "image/png" },
+    { "jpg", "image/jpeg" },
+    { "jpeg", "image/jpeg" },
+    { "gif", "image/gif" },
+    { "ico", "image/x-icon" },
+    { "webp", "image/webp" },
+    { NULL, NULL }
+};
+
+static const char  *ngx_http_jpulse_raw_default[] = {
+    "json", "gif", "ico", "jpg", "jpeg", "png", "webp", NULL
+};
+
+
+char *
+ngx_http_jpulse_render(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_jpulse_loc_conf_t  *jlcf = conf;
+
+    return ngx_http_jpulse_set_handler(cf, cmd, jlcf,
+                                       NGX_HTTP_JPULSE_HANDLER_RENDER,
+                                       ngx_http_jpulse_render_handler);
+}
+
+
+static ngx_int_t
+ngx_http_jpulse_render_handler(ngx_http_request_t *r)
+{
+    ngx_int_t                      rc2;
+    ngx_http_jpulse_ctx_t         *ctx;
+    ngx_http_jpulse_view_rt_t     *rt;
+    ngx_http_jpulse_loc_conf_t    *jlcf;
+    ngx_http_jpulse_render_ctx_t  *rc;
+
+    if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
+        return ngx_http_jpulse_send_405(r, "GET, HEAD");
+    }
+
+    rc2 = ngx_http_discard_request_body(r);
+    if (rc2 != NGX_OK) {
+        return rc2;
+    }
+
+    jlcf = ngx_http_get_module_loc_conf(r, ngx_http_jpulse_module);
+
+    rt = jlcf->view.view ? jlcf->view.view->rt : NULL;
+    if (rt == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx = ngx_http_jpulse_serve(r, NGX_HTTP_JPULSE_HANDLER_RENDER);
+    if (ctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    rc = ngx_pcalloc(r->pool, sizeof(ngx_http_jpulse_render_ctx_t));
+    if (rc == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx->data = rc;
+    rc->request = r;
+    rc->rt = rt;
+    rc->status = NGX_HTTP_OK;
+
+    rc->needs = ngx_array_create(r->pool, 4, sizeof(ngx_http_jpulse_need_t));
+    if (rc->needs == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_http_jpulse_view_sync(rt);
+
+    rc->user = ngx_http_jpulse_render_user(r, &rc->lang, &rc->theme,
+                                           &rc->authenticated);
+    if (rc->user == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (ngx_pool_cleanup_add(r->pool, 0) == NULL) {
+        json_decref(rc->user);
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    r->pool->cleanup->handler = ngx_http_jpulse_render_cleanup;
+    r->pool->cleanup->data = rc;
+
+    if (rc->lang.len == 0) {
+        rc->lang.data = (u_char *) rt->default_lang;
+        rc->lang.len = ngx_strlen(rt->default_lang);
+    }
+
+    if (rc->theme.len == 0) {
+        rc->theme.data = (u_char *) rt->default_theme;
+        rc->theme.len = ngx_strlen(rt->default_theme);
+    }
+
+    ngx_http_jpulse_lookup_host(rc);
+
+    rc2 = ngx_http_jpulse_render_route(r, rc);
+    if (rc2 != NGX_DECLINED) {
+        return rc2;
+    }
+
+    return ngx_http_jpulse_render_run(r);
+}
+
+
+static void
+ngx_http_jpulse_render_cleanup(void *data)
+{
+    ngx_http_jpulse_render_ctx_t  *rc = data;
+
+    json_decref(rc->context);
+    json_decref(rc->user);
+}
+
+
+/* NGX_DECLINED: rc->path is set, go on and render it */
+
+static ngx_int_t
+ngx_http_jpulse_render_route(ngx_http_request_t *r,
+    ngx_http_jpulse_render_ctx_t *rc)
+{
+    u_char     *p, *last, check[NGX_MAX_PATH];
+    size_t      dlen;
+    ngx_str_t   to, ext;
+
+    if (r->uri.len == 1 && r->uri.data[0] == '/') {
+        to.len = sizeof("/home/") + r->args.len;
+        to.data = ngx_pnalloc(r->pool, to.len);
+        if (to.data == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        p = ngx_cpymem(to.data, "/home/", 6);
+
+        if (r->args.len) {
+            *p++ = '?';
+            p = ngx_cpymem(p, r->args.data, r->args.len);
+        }
+
+        to.len = p - to.data;
+
+        return ngx_http_jpulse_render_redirect(r, NGX_HTTP_MOVED_TEMPORARILY,
+                                               &to);
+    }
+
+    dlen = ngx_strlen(rc->rt->default_template);
+
+    if (r->uri.len == 0 || r->uri.data[0] != '/'
+        || r->uri.len + dlen + 2 >= NGX_MAX_PATH)
+    {
+        return ngx_http_jpulse_render_not_found(r, rc);
+    }
+
+    rc->path.len = r->uri.len - 1;
+    rc->path.data = ngx_pnalloc(r->pool, rc->path.len + dlen + 2);
+    if (rc->path.data == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    p = ngx_cpymem(rc->path.data, r->uri.data + 1, rc->path.len);
+
+    if (r->uri.data[r->uri.len - 1] == '/') {
+        p = ngx_cpymem(p, rc->rt->default_template, dlen);
+    }
+
+    *p = '\0';
+    rc->path.len = p - rc->path.data;
+
+    /* the same jail as includes: no "..", no absolute path, no NUL */
+    if (jp_tpl_path_check((char *) rc->path.data, rc->path.len,
+                          (char *) check, sizeof(check)) != 0)
+    {
+        return ngx_http_jpulse_render_not_found(r, rc);
+    }
+
+    last = (u_char *) strrchr((char *) rc->path.data, '/');
+    last = last ? last + 1 : rc->path.data;
+
+    ext.data = (u_char *) strrchr((char *) last, '.');
+
+    if (ext.data == NULL) {
+        /* "/about": the directory when it has a page */
+        ngx_str_null(&ext);
+        rc->path.data[rc->path.len] = '/';
+        ngx_memcpy(rc->path.data + rc->path.len + 1,
+                   rc->rt->default_template, dlen);
+        rc->path.len += 1 + dlen;
+        rc->path.data[rc->path.len] = '\0';
+        rc->not_found = 0;
+        rc->raw = 0;
+        rc->append = 0;
+        rc->status = NGX_HTTP_MOVED_PERMANENTLY;
+        return NGX_DECLINED;
+    }
+
+    ext.data++;
+    ext.len = rc->path.data + rc->path.len - ext.data;
+
+    rc->raw = ngx_http_jpulse_render_is_raw(rc, &ext);
+    rc->append = !rc->raw && jp_tpl_disk_is_append((char *) rc->path.data);
+
+    return NGX_DECLINED;
+}
+
+
+static ngx_uint_t
+ngx_http_jpulse_render_is_raw(ngx_http_jpulse_render_ctx_t *rc,
+    ngx_str_t *ext)
+{
+    size_t       i, n;
+    json_t      *v;
+    const char  *s;
+
+    if (rc->rt->raw_exts == NULL) {
+        for (i = 0; ngx_http_jpulse_raw_default[i]; i++) {
+            s = ngx_http_jpulse_raw_default[i];
+
+            if (ngx_strlen(s) == ext->len
+                && ngx_strncasecmp((u_char *) s, ext->data, ext->len) == 0)
+            {
+                return 1;
+            }
+        }
+
+        return 0;
+    }
+
+    /* jPulse writes them with or without the dot */
+    json_array_foreach(rc->rt->raw_exts, i, v) {
+        if (!json_is_string(v)) {
+            continue;
+        }
+
+        s = json_string_value(v);
+        s += (*s == '.');
+        n = ngx_strlen(s);
+
+        if (n == ext->len
+            && ngx_strncasecmp((u_char *) s, ext->data, ext->len) == 0)
+        {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+static ngx_int_t
+ngx_http_jpulse_render_run(ngx_http_request_t *r)
+{
+    ngx_int_t                      rc2;
+    ngx_http_jpulse_ctx_t         *ctx;
+    ngx_http_jpulse_render_ctx_t  *rc;
+
+    ctx = ngx_http_jpulse_ctx(r);
+    rc = ctx->data;
+
+    ngx_http_jpulse_tcache_begin(&rc->rt->cache);
+
+    rc2 = ngx_http_jpulse_render_step(r, rc);
+
+    ngx_http_jpulse_tcache_end(&rc->rt->cache);
+
+    return rc2;
+}
+
+
+static ngx_int_t
+ngx_http_jpulse_render_step(ngx_http_request_t *r,
+    ngx_http_jpulse_render_ctx_t *rc)
+{
+    ngx_int_t                  rc2;
+    ngx_str_t                  to;
+    ngx_http_jpulse_tentry_t  *e;
+
+again:
+
+    rc->needs->nelts = 0;
+    rc->broken = 0;
+
+    ngx_http_jpulse_lookup_i18n(rc);
+
+    if (rc->needs->nelts == 0) {
+        e = ngx_http_jpulse_lookup(rc, rc->raw ? NGX_HTTP_JPULSE_T_RAW
+                                               : NGX_HTTP_JPULSE_T_PAGE,
+                                   rc->path.data, rc->path.len, rc->append);
+    } else {
+        e = NULL;
+    }
+
+    if (rc->needs->nelts) {
+        goto fetch;
+    }
+
+    if (rc->status == NGX_HTTP_MOVED_PERMANENTLY) {
+        /* "/about" -> "/about/" when "about/index.shtml" exists */
+        if (e != NULL && e->value != NULL) {
+            to.len = r->uri.len + 1 + (r->args.len ? r->args.len + 1 : 0);
+            to.data = ngx_pnalloc(r->pool, to.len);
+            if (to.data == NULL) {
+                return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            }
+
+            if (r->args.len) {
+                ngx_sprintf(to.data, "%V/?%V", &r->uri, &r->args);
+
+            } else {
+                ngx_sprintf(to.data, "%V/", &r->uri);
+            }
+
+            return ngx_http_jpulse_render_redirect(r,
+                                                   NGX_HTTP_MOVED_PERMANENTLY,
+                                                   &to);
+        }
+
+        rc->status = NGX_HTTP_OK;
+        return ngx_http_jpulse_render_not_found(r, rc);
+    }
+
+    if (e == NULL && rc->broken) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (e == NULL || e->value == NULL) {
+        if (rc->not_found) {
+            /* no error page either */
+            return NGX_HTTP_NOT_FOUND;
+        }
+
+        rc2 = ngx_http_jpulse_render_not_found(r, rc);
+        if (rc2 != NGX_DECLINED) {
+            return rc2;
+        }
+
+        goto again;
+    }
+
+    if (rc->raw) {
+        return ngx_http_jpulse_render_send(r, rc, e->value, e->len,
+                                           e->mtime);
+    }
+
+    rc2 = ngx_http_jpulse_render_page(r, rc, e->value);
+
+    if (rc2 != NGX_AGAIN) {
+        return rc2;
+    }
+
+fetch:
+
+    if (++rc->rounds > NGX_HTTP_JPULSE_ROUNDS_MAX) {
+        /* includes that keep moving under us: take what the disk has */
+        rc->no_l2 = 1;
+        goto again;
+    }
+
+    rc2 = ngx_http_jpulse_l2_fetch(r, rc->rt, rc->needs,
+                                   ngx_http_jpulse_render_resume);
+
+    if (rc2 == NGX_DONE) {
+        return NGX_DONE;
+    }
+
+    if (rc2 == NGX_ERROR) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    /* Redis went away meanwhile */
+    rc->no_l2 = 1;
+    goto again;
+}
+
+
+static void
+ngx_http_jpulse_render_resume(ngx_http_request_t *r)
+{
+    ngx_http_jpulse_ctx_t         *ctx;
+    ngx_http_jpulse_render_ctx_t  *rc;
+
+    ctx = ngx_http_jpulse_ctx(r);
+    rc = ctx->data;
+
+    /* invalidations may have come with the replies */
+    ngx_http_jpulse_view_sync(rc->rt);
+
+    ngx_http_finalize_request(r, ngx_http_jpulse_render_run(r));
+}
+
+
+/* switches rc to the error page; NGX_DECLINED: go on */
+
+static ngx_int_t
+ngx_http_jpulse_render_not_found(ngx_http_request_t *r,
+    ngx_http_jpulse_render_ctx_t *rc)
+{
+    rc->not_found = 1;
+    rc->raw = 0;
+    rc->append = 0;
+    rc->status = NGX_HTTP_NOT_FOUND;
+
+    rc->path.data = (u_char *) NGX_HTTP_JPULSE_ERROR_PAGE;
+    rc->path.len = sizeof(NGX_HTTP_JPULSE_ERROR_PAGE) - 1;
+
+    return NGX_DECLINED;
+}
+
+
+/* NGX_AGAIN: includes must be fetched first (rc->needs) */
+
+static ngx_int_t
+ngx_http_jpulse_render_page(ngx_http_request_t *r,
+    ngx_http_jpulse_render_ctx_t *rc, jp_tpl_program_t *prog)
+{
+    u_char             *msg;
+    ngx_int_t           rc2;
+    ngx_str_t           m;
+    jp_tpl_buf_t        out;
+    jp_tpl_error_t      err;
+    jp_tpl_limits_t     limits;
+    ngx_pool_cleanup_t *cln;
+
+    if (rc->not_found) {
+        msg = ngx_pnalloc(r->pool, sizeof("Page not found: ") - 1
+                                   + r->uri.len);
+        if (msg == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        m.data = msg;
+        m.len = ngx_sprintf(msg, "Page not found: %V", &r->uri) - msg;
+
+        rc2 = ngx_http_jpulse_context(rc, "404", &m);
+
+    } else {
+        rc2 = ngx_http_jpulse_context(rc, NULL, NULL);
+    }
+
+    if (rc2 != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_memzero(&limits, sizeof(jp_tpl_limits_t));
+    limits.max_depth = rc->rt->max_depth;
+
+    jp_tpl_buf_init(&out, 0);
+
+    if (jp_tpl_render(prog, rc->context, &rc->host, &limits, 0, &out, &err)
+        != 0)
+    {
+        jp_tpl_buf_free(&out);
+
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "jpulse render \"%V\": %s", &rc->path, err.message);
+        ngx_http_jpulse_metrics_add(NGX_HTTP_JPULSE_ERRORS, 1);
+
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (rc->needs->nelts) {
+        jp_tpl_buf_free(&out);
+        return NGX_AGAIN;
+    }
+
+    ngx_http_jpulse_metrics_add(NGX_HTTP_JPULSE_TEMPLATE_RENDERS, 1);
+
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+    if (cln == NULL) {
+        jp_tpl_buf_free(&out);
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    cln->handler = free;
+    cln->data = out.data;
+
+    return ngx_http_jpulse_render_send(r, rc, (u_char *) out.data, out.len,
+                                       -1);
+}
+
+
+/* mtime >= 0: a raw file, which gets Last-Modified (and a copy) */
+
+static ngx_int_t
+ngx_http_jpulse_render_send(ngx_http_request_t *r,
+    ngx_http_jpulse_render_ctx_t *rc, u_char *data, size_t len,
+    int64_t mtime)
+{
+    size_t        bytes;
+    ngx_int_t     rc2;
+    ngx_buf_t    *b;
+    ngx_chain_t   out;
+
+    ngx_http_jpulse_view_totals((ngx_cycle_t *) ngx_cycle, &bytes,
+                                &(ngx_uint_t) { 0 }, NULL);
+    ngx_http_jpulse_metrics_set(NGX_HTTP_JPULSE_CACHE_BYTES, bytes);
+
+    r->headers_out.status = rc->status;
+    r->headers_out.content_length_n = len;
+
+    ngx_http_jpulse_render_type(r, rc);
+
+    if (mtime >= 0) {
+        r->headers_out.last_modified_time = (time_t) (mtime / 1000);
+
+        /* the cache entry may be replaced before a slow client has it */
+        if (len && !r->header_only) {
+            u_char  *copy;
+
+            copy = ngx_pnalloc(r->pool, len);
+            if (copy == NULL) {
+                return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            }
+
+            ngx_memcpy(copy, data, len);
+            data = copy;
+        }
+    }
+
+    if (len == 0 || r->method == NGX_HTTP_HEAD) {
+        r->header_only = 1;
+    }
+
+    rc2 = ngx_http_send_header(r);
+
+    if (rc2 == NGX_ERROR || rc2 > NGX_OK || r->header_only) {
+        return rc2;
+    }
+
+    b = ngx_calloc_buf(r->pool);
+    if (b == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    b->pos = data;
+    b->last = data + len;
+    b->memory = 1;
+    b->last_buf = (r == r->main) ? 1 : 0;
+    b->last_in_chain = 1;
+
+    out.buf = b;
+    out.next = NULL;
+
+    return ngx_http_output_filter(r, &out);
+}
+
+
+static void
+ngx_http_jpulse_render_type(ngx_http_request_t *r,
+    ngx_http_jpulse_render_ctx_t *rc)
+{
+    u_char      *dot, ext[16];
+    size_t       len;
+    json_t      *v;
+    ngx_uint_t   i;
+    const char  *type;
+
+    type = NULL;
+
+    dot = (u_char *) strrchr((char *) rc->path.data, '.');
+    len = dot ? rc->path.data + rc->path.len - dot - 1 : 0;
+
+    if (dot && len < sizeof(ext) - 1) {
+        ngx_strlow(ext, dot + 1, len);
+        ext[len] = '\0';
+
+        if (rc->rt->content_types) {
+            v = json_object_get(rc->rt->content_types, (char *) dot);
+            if (v == NULL) {
+                v = json_object_get(rc->rt->content_types, (char *) ext);
+            }
+
+            type = json_is_string(v) ? json_string_value(v) : NULL;
+        }
+
+        for (i = 0; type == NULL && ngx_http_jpulse_types[i].ext; i++) {
+            if (ngx_strcmp(ngx_http_jpulse_types[i].ext, ext) == 0) {
+                type = ngx_http_jpulse_types[i].type;
+            }
+        }
+    }
+
+    if (type == NULL) {
+        type = rc->raw ? "application/octet-stream"
+                       : "text/plain; charset=utf-8";
+    }
+
+    r->headers_out.content_type.data = (u_char *) type;
+    r->headers_out.content_type.len = ngx_strlen(type);
+    r->headers_out.content_type_len = r->headers_out.content_type.len;
+    r->headers_out.content_type_lowcase = NULL;
+}
+
+
+static ngx_int_t
+ngx_http_jpulse_render_redirect(ngx_http_request_t *r, ngx_uint_t status,
+    ngx_str_t *to)
+{
+    ngx_table_elt_t  *h;
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    h->hash = 1;
+    ngx_str_set(&h->key, "Location");
+    h->value = *to;
+
+    ngx_http_clear_location(r);
+    r->headers_out.location = h;
+
+    return status;
+}
+
+
+json_t *
+ngx_http_jpulse_render_anonymous(ngx_http_request_t *r, ngx_str_t *lang,
+    ngx_str_t *theme, ngx_uint_t *authenticated)
+{
+    u_char      *p;
+    ngx_str_t    name, tz;
+    const char  *server_tz;
+
+    ngx_str_set(&name, "timezone");
+
+    server_tz = getenv("TZ");
+    if (server_tz == NULL || *server_tz == '\0') {
+        server_tz = "UTC";
+    }
+
+    tz.data = (u_char *) server_tz;
+    tz.len = ngx_strlen(server_tz);
+
+    /* a reflected cookie: only what a zone name can look like */
+    if (ngx_http_parse_multi_header_lines(&r->headers_in.cookies, &name,
+                                          &tz) == NGX_DECLINED
+        || tz.len == 0 || tz.len > 64)
+    {
+        tz.data = (u_char *) server_tz;
+        tz.len = ngx_strlen(server_tz);
+    }
+
+    for (p = tz.data; p < tz.data + tz.len; p++) {
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')
+              || (*p >= '0' && *p <= '9') || *p == '/' || *p == '_'
+              || *p == '-' || *p == '+'))
+        {
+            tz.data = (u_char *) server_tz;
+            tz.len = ngx_strlen(server_tz);
+            break;
+        }
+    }
+
+    *authenticated = 0;
+
+    return json_pack("{ss ss ss ss ss ss ss s[] s{} sb sb s{} ss#}",
+                     "id", "", "username", "", "firstName", "",
+                     "nickName", "", "lastName", "", "email", "",
+                     "initials", "?", "roles", "hasRole",
+                     "isAuthenticated", 0, "isAdmin", 0,
+                     "preferences", "timezone", (char *) tz.data,
+                     (int) tz.len);
+}

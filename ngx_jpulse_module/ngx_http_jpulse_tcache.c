@@ -1,0 +1,383 @@
+/*
+ * The per-worker template cache: a chained hash table over the keys and a
+ * queue in recency order. Only this worker touches it, so there are no
+ * locks; memory comes from malloc() because entries come and go for the
+ * life of the process.
+ */
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+
+#include <jansson.h>
+
+#include "jp_tpl.h"
+#include "ngx_http_jpulse_metrics.h"
+#include "ngx_http_jpulse_tcache.h"
+
+
+typedef struct {
+    ngx_uint_t                  kind;
+    void                       *value;
+} ngx_http_jpulse_grave_t;
+
+
+#define NGX_HTTP_JPULSE_TCACHE_BUCKETS  256
+
+
+static uint32_t ngx_http_jpulse_tcache_key(u_char *key, ngx_uint_t kind,
+    ngx_str_t *lang, u_char *path, size_t len, size_t *key_len);
+static void ngx_http_jpulse_tcache_free_value(ngx_http_jpulse_tcache_t *tc,
+    ngx_http_jpulse_tentry_t *e);
+static void ngx_http_jpulse_tcache_free(ngx_uint_t kind, void *value);
+static void ngx_http_jpulse_tcache_grow(ngx_http_jpulse_tcache_t *tc);
+static void ngx_http_jpulse_tcache_unlink(ngx_http_jpulse_tcache_t *tc,
+    ngx_http_jpulse_tentry_t *e);
+
+
+ngx_int_t
+ngx_http_jpulse_tcache_init(ngx_http_jpulse_tcache_t *tc, size_t max_bytes,
+    ngx_log_t *log)
+{
+    ngx_memzero(tc, sizeof(ngx_http_jpulse_tcache_t));
+
+    tc->buckets = ngx_calloc(NGX_HTTP_JPULSE_TCACHE_BUCKETS
+                             * sizeof(ngx_http_jpulse_tentry_t *), log);
+    if (tc->buckets == NULL) {
+        return NGX_ERROR;
+    }
+
+    tc->graveyard = ngx_array_create(ngx_cycle->pool, 8,
+                                     sizeof(ngx_http_jpulse_grave_t));
+    if (tc->graveyard == NULL) {
+        ngx_free(tc->buckets);
+        tc->buckets = NULL;
+        return NGX_ERROR;
+    }
+
+    tc->nbuckets = NGX_HTTP_JPULSE_TCACHE_BUCKETS;
+    tc->max_bytes = max_bytes;
+    tc->log = log;
+    ngx_queue_init(&tc->lru);
+
+    return NGX_OK;
+}
+
+
+void
+ngx_http_jpulse_tcache_destroy(ngx_http_jpulse_tcache_t *tc)
+{
+    ngx_queue_t               *q;
+    ngx_http_jpulse_tentry_t  *e;
+
+    if (tc->buckets == NULL) {
+        return;
+    }
+
+    ngx_http_jpulse_tcache_end(tc);
+
+    while (!ngx_queue_empty(&tc->lru)) {
+        q = ngx_queue_head(&tc->lru);
+        e = ngx_queue_data(q, ngx_http_jpulse_tentry_t, lru);
+        ngx_http_jpulse_tcache_remove(tc, e);
+    }
+
+    ngx_free(tc->buckets);
+    tc->buckets = NULL;
+}
+
+
+/* key = kind byte, language, '\0', path; buffer of 2 + lang + len bytes */
+
+static uint32_t
+ngx_http_jpulse_tcache_key(u_char *key, ngx_uint_t kind, ngx_str_t *lang,
+    u_char *path, size_t len, size_t *key_len)
+{
+    u_char  *p;
+
+    p = key;
+    *p++ = (u_char) kind;
+
+    if (lang != NULL) {
+        p = ngx_cpymem(p, lang->data, lang->len);
+    }
+
+    *p++ = '\0';
+    p = ngx_cpymem(p, path, len);
+
+    *key_len = p - key;
+
+    return ngx_crc32_short(key, *key_len);
+}
+
+
+ngx_http_jpulse_tentry_t *
+ngx_http_jpulse_tcache_find(ngx_http_jpulse_tcache_t *tc, ngx_uint_t kind,
+    ngx_str_t *lang, u_char *path, size_t len)
+{
+    u_char                     key[NGX_MAX_PATH + 64];
+    size_t                     key_len;
+    uint32_t                   hash;
+    ngx_http_jpulse_tentry_t  *e;
+
+    if (len + (lang ? lang->len : 0) + 2 > sizeof(key)) {
+        return NULL;
+    }
+
+    hash = ngx_http_jpulse_tcache_key(key, kind, lang, path, len, &key_len);
+
+    for (e = tc->buckets[hash & (tc->nbuckets - 1)]; e; e = e->next) {
+        if (e->hash == hash && e->key_len == key_len
+            && ngx_memcmp(e->key, key, key_len) == 0)
+        {
+            ngx_queue_remove(&e->lru);
+            ngx_queue_insert_head(&tc->lru, &e->lru);
+
+            if (tc->rendering) {
+                e->used = tc->serial;
+            }
+
+            return e;
+        }
+    }
+
+    return NULL;
+}
+
+
+ngx_http_jpulse_tentry_t *
+ngx_http_jpulse_tcache_add(ngx_http_jpulse_tcache_t *tc, ngx_uint_t kind,
+    ngx_str_t *lang, u_char *path, size_t len)
+{
+    size_t                     max;
+    ngx_uint_t                 b;
+    ngx_http_jpulse_tentry_t  *e, *old;
+
+    max = len + (lang ? lang->len : 0) + 2;
+
+    if (max > NGX_MAX_PATH + 64) {
+        return NULL;
+    }
+
+    old = ngx_http_jpulse_tcache_find(tc, kind, lang, path, len);
+    if (old != NULL) {
+        ngx_http_jpulse_tcache_remove(tc, old);
+    }
+
+    e = ngx_alloc(offsetof(ngx_http_jpulse_tentry_t, key) + max, tc->log);
+    if (e == NULL) {
+        return NULL;
+    }
+
+    ngx_memzero(e, offsetof(ngx_http_jpulse_tentry_t, key));
+
+    e->hash = ngx_http_jpulse_tcache_key(e->key, kind, lang, path, len,
+                                         &e->key_len);
+    e->kind = kind;
+    e->epoch = tc->epoch;
+    e->used = tc->rendering ? tc->serial : 0;
+    e->size = offsetof(ngx_http_jpulse_tentry_t, key) + max;
+
+    b = e->hash & (tc->nbuckets - 1);
+    e->next = tc->buckets[b];
+    tc->buckets[b] = e;
+
+    ngx_queue_insert_head(&tc->lru, &e->lru);
+
+    tc->count++;
+    tc->bytes += e->size;
+
+    if (tc->count > tc->nbuckets * 2) {
+        ngx_http_jpulse_tcache_grow(tc);
+    }
+
+    return e;
+}
+
+
+void
+ngx_http_jpulse_tcache_set(ngx_http_jpulse_tcache_t *tc,
+    ngx_http_jpulse_tentry_t *e, void *value, size_t len, size_t size)
+{
+    size_t                     base;
+    ngx_queue_t               *q;
+    ngx_http_jpulse_tentry_t  *cold;
+
+    base = offsetof(ngx_http_jpulse_tentry_t, key) + e->key_len;
+
+    ngx_http_jpulse_tcache_free_value(tc, e);
+
+    tc->bytes -= e->size;
+    e->value = value;
+    e->len = len;
+    e->size = base + size;
+    tc->bytes += e->size;
+
+    q = ngx_queue_last(&tc->lru);
+
+    while (tc->bytes > tc->max_bytes && q != ngx_queue_sentinel(&tc->lru)) {
+        cold = ngx_queue_data(q, ngx_http_jpulse_tentry_t, lru);
+        q = ngx_queue_prev(q);
+
+        /* e itself, and what the render under way holds, stay */
+        if (cold == e || (tc->rendering && cold->used == tc->serial)) {
+            continue;
+        }
+
+        ngx_log_debug2(NGX_LOG_DEBUG_HTTP, tc->log, 0,
+                       "jpulse cache: evict kind %ui, %uz bytes",
+                       (ngx_uint_t) cold->kind, cold->size);
+
+        ngx_http_jpulse_tcache_remove(tc, cold);
+        tc->evictions++;
+        ngx_http_jpulse_metrics_add(NGX_HTTP_JPULSE_CACHE_EVICTIONS, 1);
+    }
+}
+
+
+void
+ngx_http_jpulse_tcache_begin(ngx_http_jpulse_tcache_t *tc)
+{
+    tc->serial++;
+    tc->rendering = 1;
+}
+
+
+void
+ngx_http_jpulse_tcache_end(ngx_http_jpulse_tcache_t *tc)
+{
+    ngx_uint_t                i;
+    ngx_http_jpulse_grave_t  *g;
+
+    tc->rendering = 0;
+
+    g = tc->graveyard->elts;
+
+    for (i = 0; i < tc->graveyard->nelts; i++) {
+        ngx_http_jpulse_tcache_free(g[i].kind, g[i].value);
+    }
+
+    tc->graveyard->nelts = 0;
+}
+
+
+void
+ngx_http_jpulse_tcache_remove(ngx_http_jpulse_tcache_t *tc,
+    ngx_http_jpulse_tentry_t *e)
+{
+    ngx_http_jpulse_tcache_unlink(tc, e);
+    ngx_queue_remove(&e->lru);
+    ngx_http_jpulse_tcache_free_value(tc, e);
+
+    tc->count--;
+    tc->bytes -= e->size;
+
+    ngx_free(e);
+}
+
+
+void
+ngx_http_jpulse_tentry_path(ngx_http_jpulse_tentry_t *e, ngx_str_t *p)
+{
+    u_char  *nul;
+
+    nul = ngx_strlchr(e->key + 1, e->key + e->key_len, '\0');
+
+    p->data = nul + 1;
+    p->len = e->key + e->key_len - p->data;
+}
+
+
+static void
+ngx_http_jpulse_tcache_unlink(ngx_http_jpulse_tcache_t *tc,
+    ngx_http_jpulse_tentry_t *e)
+{
+    ngx_http_jpulse_tentry_t  **pp;
+
+    for (pp = &tc->buckets[e->hash & (tc->nbuckets - 1)]; *pp;
+         pp = &(*pp)->next)
+    {
+        if (*pp == e) {
+            *pp = e->next;
+            return;
+        }
+    }
+}
+
+
+static void
+ngx_http_jpulse_tcache_free_value(ngx_http_jpulse_tcache_t *tc,
+    ngx_http_jpulse_tentry_t *e)
+{
+    ngx_http_jpulse_grave_t  *g;
+
+    if (e->value == NULL) {
+        return;
+    }
+
+    if (tc->rendering && e->used == tc->serial) {
+        g = ngx_array_push(tc->graveyard);
+
+        if (g != NULL) {
+            g->kind = e->kind;
+            g->value = e->value;
+            e->value = NULL;
+            return;
+        }
+
+        /* no memory to defer it: leaking beats a use after free */
+        e->value = NULL;
+        return;
+    }
+
+    ngx_http_jpulse_tcache_free(e->kind, e->value);
+    e->value = NULL;
+}
+
+
+static void
+ngx_http_jpulse_tcache_free(ngx_uint_t kind, void *value)
+{
+    switch (kind) {
+
+    case NGX_HTTP_JPULSE_T_PAGE:
+    case NGX_HTTP_JPULSE_T_INCLUDE:
+        jp_tpl_free(value);
+        break;
+
+    case NGX_HTTP_JPULSE_T_I18N:
+        json_decref(value);
+        break;
+
+    default:
+        ngx_free(value);
+    }
+}
+
+
+/* doubles the table; on no memory the chains just get longer */
+
+static void
+ngx_http_jpulse_tcache_grow(ngx_http_jpulse_tcache_t *tc)
+{
+    ngx_uint_t                  i, n;
+    ngx_http_jpulse_tentry_t  **buckets, *e, *next;
+
+    n = tc->nbuckets * 2;
+
+    buckets = ngx_calloc(n * sizeof(ngx_http_jpulse_tentry_t *), tc->log);
+    if (buckets == NULL) {
+        return;
+    }
+
+    for (i = 0; i < tc->nbuckets; i++) {
+        for (e = tc->buckets[i]; e; e = next) {
+            next = e->next;
+            e->next = buckets[e->hash & (n - 1)];
+            buckets[e->hash & (n - 1)] = e;
+        }
+    }
+
+    ngx_free(tc->buckets);
+    tc->buckets = buckets;
+    tc->nbuckets = n;
+}

@@ -1,0 +1,111 @@
+/*
+ * View sets: what jpulse_view_roots, jpulse_config, jpulse_i18n_dir,
+ * jpulse_template_cache_size and jpulse_template_check_interval describe
+ * together. Locations with equal settings share one set, and each worker
+ * keeps one runtime per set: the disk host, the L1 cache and the config
+ * as templates see it.
+ */
+
+#ifndef NGX_HTTP_JPULSE_VIEW_H
+#define NGX_HTTP_JPULSE_VIEW_H
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include <jansson.h>
+
+#include "jp_tpl.h"
+#include "ngx_http_jpulse_module.h"
+#include "ngx_http_jpulse_tcache.h"
+
+
+/* what an invalidation covers */
+typedef enum {
+    NGX_HTTP_JPULSE_INV_VIEW = 0,
+    NGX_HTTP_JPULSE_INV_CONFIG,
+    NGX_HTTP_JPULSE_INV_I18N,
+    NGX_HTTP_JPULSE_INV_KINDS
+} ngx_http_jpulse_inv_e;
+
+
+typedef struct ngx_http_jpulse_view_rt_s  ngx_http_jpulse_view_rt_t;
+
+typedef struct ngx_http_jpulse_view_s {
+    ngx_array_t                *roots;          /* of ngx_str_t, NUL-ended */
+    ngx_str_t                   config_path;
+    ngx_str_t                   i18n_dir;
+    size_t                      cache_size;
+    ngx_msec_t                  check_interval;
+    json_t                     *config;         /* as loaded by nginx -t */
+    ngx_http_jpulse_view_rt_t  *rt;             /* this worker's */
+} ngx_http_jpulse_view_t;
+
+
+struct ngx_http_jpulse_view_rt_s {
+    ngx_http_jpulse_view_t     *view;
+    jp_tpl_disk_t              *disk;
+    ngx_http_jpulse_tcache_t    cache;
+    ngx_uint_t                  i18n_epoch;
+    ngx_log_t                  *log;
+
+    /* the config file, revalidated like the templates */
+    json_t                     *config_file;
+    uint64_t                    config_stamp;
+    ngx_msec_t                  config_checked;
+    ngx_uint_t                  config_version;     /* derived from */
+
+    /* derived from the effective config (Redis's cfg:app, else the file) */
+    json_t                     *effective;     /* config in force */
+    json_t                     *anon_config;    /* contextFilter withoutAuth */
+    json_t                     *auth_config;    /* withAuth */
+    json_t                     *raw_exts;
+    json_t                     *content_types;
+    const char                 *default_lang;
+    const char                 *default_theme;
+    const char                 *default_template;
+    ngx_uint_t                  max_depth;
+};
+
+
+/* instance-wide invalidation counters, bumped by the cache API */
+typedef struct {
+    ngx_atomic_t                gen[NGX_HTTP_JPULSE_INV_KINDS];
+} ngx_http_jpulse_view_shm_t;
+
+
+extern ngx_http_jpulse_view_shm_t  *ngx_http_jpulse_view_shm;
+
+
+void ngx_http_jpulse_view_conf_init(ngx_http_jpulse_view_conf_t *vc);
+char *ngx_http_jpulse_view_conf_merge(ngx_conf_t *cf,
+    ngx_http_jpulse_view_conf_t *prev, ngx_http_jpulse_view_conf_t *conf);
+
+char *ngx_http_jpulse_view_roots(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_http_jpulse_view_path(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+
+ngx_int_t ngx_http_jpulse_view_init_process(ngx_cycle_t *cycle);
+void ngx_http_jpulse_view_exit_process(ngx_cycle_t *cycle);
+
+/* catches up with invalidations and config changes before a request */
+void ngx_http_jpulse_view_sync(ngx_http_jpulse_view_rt_t *rt);
+
+/* a config source (the file, Redis) changed: runtimes re-derive */
+void ngx_http_jpulse_view_config_changed(void);
+
+/* flushes kind in every view set of this worker */
+void ngx_http_jpulse_view_invalidate(ngx_uint_t kind);
+
+/* bumps kind's instance-wide counter (every worker follows) */
+void ngx_http_jpulse_view_invalidate_instance(ngx_uint_t kind);
+
+/* the sum over this worker's caches, for metrics and the stats API */
+void ngx_http_jpulse_view_totals(ngx_cycle_t *cycle, size_t *bytes,
+    ngx_uint_t *entries, ngx_uint_t *by_kind);
+
+ngx_array_t *ngx_http_jpulse_view_sets(void);
+
+
+#endif /* NGX_HTTP_JPULSE_VIEW_H */

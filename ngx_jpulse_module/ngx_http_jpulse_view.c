@@ -190,7 +190,17 @@ ngx_http_jpulse_view_load(ngx_conf_t *cf, ngx_log_t *log, ngx_str_t *path)
         err.column = 1;
     }
 
-    if (j == NULL) {
+    if (j == NULL && err.line < 1) {
+        /* not a syntax error: the file itself (missing, unreadable) */
+        if (cf) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "jpulse_config: %s",
+                               err.text);
+        } else {
+            ngx_log_error(NGX_LOG_ERR, log, 0, "jpulse_config: %s; keeping "
+                          "the previous config", err.text);
+        }
+
+    } else if (j == NULL) {
         if (cf) {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                                "jpulse_config \"%V\": line %d, column %d: %s",
@@ -287,6 +297,7 @@ ngx_http_jpulse_view_path(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     char  *p = conf;
 
+    json_t     *j;
     ngx_str_t  *field, *value;
 
     field = (ngx_str_t *) (p + cmd->offset);
@@ -304,6 +315,18 @@ ngx_http_jpulse_view_path(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     if (ngx_conf_full_name(cf->cycle, field, 1) != NGX_OK) {
         return NGX_CONF_ERROR;
+    }
+
+    if (cmd->offset == offsetof(ngx_http_jpulse_loc_conf_t,
+                                view.config_path))
+    {
+        /* errors name this line; the set loads it again when merged */
+        j = ngx_http_jpulse_view_load(cf, cf->log, field);
+        if (j == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        json_decref(j);
     }
 
     return NGX_CONF_OK;

@@ -30,6 +30,8 @@ CFLAGS      ?= -O2 -g
 ALL_CFLAGS   = -std=gnu11 $(WARN) $(CFLAGS) -Ilibjpulse \
                $(shell pkg-config --cflags jansson 2>/dev/null)
 LIB_LIBS     = $(shell pkg-config --libs jansson 2>/dev/null || echo -ljansson)
+CTL_LIBS     = $(shell pkg-config --libs hiredis 2>/dev/null || echo -lhiredis) \
+               $(LIB_LIBS)
 
 LIB_SRCS     = $(wildcard libjpulse/*.c)
 LIB_HDRS     = $(wildcard libjpulse/*.h)
@@ -77,7 +79,7 @@ $(MODULE): $(NGX_BUILD)/objs/Makefile $(MOD_SRCS) $(LIB_SRCS) $(LIB_HDRS)
 
 $(CACHECTL): $(CTL_SRCS) $(CTL_HDRS) $(LIB_SRCS) $(LIB_HDRS)
 	@mkdir -p $(BUILD)
-	$(CC) $(ALL_CFLAGS) -o $@ $(CTL_SRCS) $(LIB_SRCS) $(LIB_LIBS)
+	$(CC) $(ALL_CFLAGS) -o $@ $(CTL_SRCS) $(LIB_SRCS) $(CTL_LIBS)
 
 $(BUILD)/unit/%: t/unit/%.c $(LIB_SRCS) $(LIB_HDRS)
 	@mkdir -p $(BUILD)/unit

@@ -1,49 +1,146 @@
 /*
  * cachectl: the ngx_jpulse sidecar daemon and ops CLI.
  *
- * This first version knows who it is; the daemon and the subcommands
- * arrive with the cachectl issue. Exit codes: 0 ok, 1 failure, 2 usage.
+ *   cachectl [-c FILE] [--redis HOST:PORT|unix:PATH] [--password-file F]
+ *            [--db N] [--site-id ID] [--mode MODE] COMMAND ...
+ *
+ * Exit codes: 0 ok, 1 failure, 2 usage.
  */
 
 #include <stdio.h>
 #include <string.h>
 
 #include "jp_version.h"
+#include "cachectl_cli.h"
+#include "cachectl_conf.h"
+#include "cachectl_daemon.h"
 #include "cachectl_render.h"
+#include "cachectl_sessions.h"
 
 
-#define CACHECTL_EXIT_OK     0
-#define CACHECTL_EXIT_USAGE  2
+typedef struct {
+    const char   *name;
+    int         (*run)(cachectl_conf_t *conf);
+    const char   *usage;
+    const char   *help;
+} cachectl_command_t;
 
 
-static void cachectl_usage(FILE *out);
+static const cachectl_command_t  cachectl_commands[] = {
+
+    { "daemon", cachectl_daemon,
+      "daemon --views DIR [--views DIR ...] [--app-config FILE]\n"
+      "                [--site-config FILE] [--i18n DIR]",
+      "Watch the view roots, the config and the translations; validate and\n"
+      "publish every change to Redis; heartbeat; keep sessions in order.\n"
+      "  --views DIR              a view root, in jPulse order: site first,\n"
+      "                           plugins, framework last (repeat)\n"
+      "  --app-config FILE        the merged app config (.jpulse/app.json)\n"
+      "  --site-config FILE       siteConfig, for <ns>cfg:site\n"
+      "  --i18n DIR               <lang>.json translations\n"
+      "  --settle-ms N            quiet time that ends a batch (50)\n"
+      "  --rescan N               seconds between full rescans (30, 0: off)\n"
+      "  --heartbeat N            seconds between heartbeats (15)\n"
+      "  --session-max-age N      absolute session lifetime, s (86400)\n"
+      "  --session-default-ttl N  TTL for a session without one, s (3600)\n"
+      "  --session-scan-rate N    sessions checked per second (1000)\n"
+      "SIGTERM finishes the batch and exits 0; SIGHUP reloads -c FILE." },
+
+    { "status", cachectl_status, "status [--json]",
+      "Redis, generations, files in Redis, the daemons of this namespace\n"
+      "with their last sync, refused files and session counts. Exit 1 when\n"
+      "Redis is unreachable or no daemon runs." },
+
+    { "sync", cachectl_sync,
+      "sync --views DIR [--views DIR ...] [--app-config F] [--i18n DIR]",
+      "One publish from the command line, as the daemon would do it now.\n"
+      "Exit 1 when a file was refused." },
+
+    { "invalidate", cachectl_invalidate,
+      "invalidate [view|config|i18n|all] [PATH ...]",
+      "Bump the generation and publish the invalidation event: every nginx\n"
+      "worker revalidates what it caches (default: all)." },
+
+    { "get", cachectl_get, "get PATH [--json]",
+      "Print a file of the view tree as Redis holds it." },
+
+    { "sessions", cachectl_sessions_cli,
+      "sessions count|list [--user U]|show SID|revoke SID|revoke-user USERID",
+      "jPulse's sessions in Redis: count or list them, show one, revoke\n"
+      "one, or revoke every session of a user." },
+
+    { "instances", cachectl_instances, "instances [--json]",
+      "The nginx instances and cachectl daemons with a live heartbeat." },
+
+    { "watch", cachectl_watch, "watch [--json]",
+      "Print every broadcast of the namespace as it happens." },
+
+    { NULL, NULL, NULL, NULL }
+};
 
 
 static void
 cachectl_usage(FILE *out)
 {
+    const cachectl_command_t  *cmd;
+
     fprintf(out,
-            "Usage: cachectl [OPTIONS]\n"
-            "       cachectl render FILE [--context CTX.json] [--root DIR]...\n"
-            "                       [--i18n DIR --lang LANG] [--strict]\n"
+            "Usage: cachectl [OPTIONS] COMMAND ...\n"
             "\n"
             "The " JP_NAME " sidecar: publishes jPulse templates and config "
             "to Redis\nand keeps sessions in order.\n"
             "\n"
-            "Commands:\n"
-            "  render           expand one template and print it\n"
+            "Commands:\n");
+
+    for (cmd = cachectl_commands; cmd->name; cmd++) {
+        fprintf(out, "  cachectl %s\n", cmd->usage);
+    }
+
+    fprintf(out,
+            "  cachectl render FILE [--context CTX.json] [--root DIR]...\n"
+            "                  [--i18n DIR --lang LANG] [--strict]\n"
             "\n"
-            "Options:\n"
-            "  -h, --help       show this help and exit\n"
-            "  -V, --version    show the version and exit\n"
+            "Options (any command; flags override the config file):\n"
+            "  -c, --config FILE      \"key = value\" lines, keys are the "
+            "long options\n"
+            "  --redis HOST:PORT|unix:PATH   (127.0.0.1:6379)\n"
+            "  --password-file FILE   Redis password, first line\n"
+            "  --db N                 Redis database (0)\n"
+            "  --site-id ID           jPulse's app.siteId (jpulse)\n"
+            "  --mode dev|prod        jPulse's deployment.mode (prod)\n"
+            "  --json                 output for scripts\n"
+            "  -h, --help             help (also after a command)\n"
+            "  -V, --version          the version\n"
             "\n"
-            "Exit status: 0 success, 1 failure, 2 usage error.\n");
+            "Exit status: 0 success, 1 failure, 2 usage error.\n"
+            "See cachectl(1).\n");
+}
+
+
+static int
+cachectl_wants_help(cachectl_conf_t *conf)
+{
+    int  i;
+
+    for (i = 1; i < conf->nargs; i++) {
+        if (strcmp(conf->args[i], "--help") == 0
+            || strcmp(conf->args[i], "-h") == 0)
+        {
+            return 1;
+        }
+    }
+
+    return 0;
 }
 
 
 int
 main(int argc, char **argv)
 {
+    int                        rc;
+    cachectl_conf_t            conf;
+    const cachectl_command_t  *cmd;
+
     if (argc < 2) {
         cachectl_usage(stderr);
         return CACHECTL_EXIT_USAGE;
@@ -63,12 +160,41 @@ main(int argc, char **argv)
         return CACHECTL_EXIT_OK;
     }
 
+    /* render has options of its own */
     if (strcmp(argv[1], "render") == 0) {
         return cachectl_render(argc - 1, argv + 1);
     }
 
-    fprintf(stderr, "cachectl: unknown command or option \"%s\"\n"
-                    "Try \"cachectl --help\".\n", argv[1]);
+    rc = cachectl_conf_parse(&conf, argc, argv);
+
+    if (rc != CACHECTL_EXIT_OK) {
+        fprintf(stderr, "cachectl: %s\n%s", conf.error,
+                rc == CACHECTL_EXIT_USAGE ? "Try \"cachectl --help\".\n"
+                                          : "");
+        return rc;
+    }
+
+    if (conf.nargs == 0) {
+        cachectl_usage(stderr);
+        return CACHECTL_EXIT_USAGE;
+    }
+
+    for (cmd = cachectl_commands; cmd->name; cmd++) {
+        if (strcmp(conf.args[0], cmd->name) != 0) {
+            continue;
+        }
+
+        if (cachectl_wants_help(&conf)) {
+            printf("Usage: cachectl [OPTIONS] %s\n\n%s\n", cmd->usage,
+                   cmd->help);
+            return CACHECTL_EXIT_OK;
+        }
+
+        return cmd->run(&conf);
+    }
+
+    fprintf(stderr, "cachectl: unknown command \"%s\"\n"
+                    "Try \"cachectl --help\".\n", conf.args[0]);
 
     return CACHECTL_EXIT_USAGE;
 }

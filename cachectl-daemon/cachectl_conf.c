@@ -1,0 +1,484 @@
+/*
+ * Settings (see cachectl_conf.h). The config file holds the long option
+ * names without "--":
+ *
+ *     # /etc/cachectl.conf
+ *     redis = 127.0.0.1:6379
+ *     password-file = /etc/cachectl/redis.pass
+ *     site-id = jpulse
+ *     mode = prod
+ *     views = /opt/jpulse/site/webapp/view
+ *     views = /opt/jpulse/webapp/view
+ *     app-config = /opt/jpulse/.jpulse/app.json
+ *     i18n = /opt/jpulse/webapp/translations
+ */
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cachectl_conf.h"
+
+
+typedef enum {
+    CACHECTL_OPT_STR,
+    CACHECTL_OPT_INT,
+    CACHECTL_OPT_VIEWS,
+    CACHECTL_OPT_FLAG
+} cachectl_opt_type_e;
+
+
+typedef struct {
+    const char           *name;         /* long name, also the file key */
+    char                  short_name;
+    cachectl_opt_type_e   type;
+    size_t                offset;
+} cachectl_opt_t;
+
+
+#define O(field)  offsetof(cachectl_conf_t, field)
+
+static const cachectl_opt_t  cachectl_opts[] = {
+    { "config",              'c', CACHECTL_OPT_STR,   O(file) },
+    { "redis",               0,   CACHECTL_OPT_STR,   O(redis) },
+    { "password-file",       0,   CACHECTL_OPT_STR,   O(password_file) },
+    { "db",                  0,   CACHECTL_OPT_INT,   O(db) },
+    { "site-id",             0,   CACHECTL_OPT_STR,   O(site_id) },
+    { "mode",                0,   CACHECTL_OPT_STR,   O(mode) },
+    { "views",               0,   CACHECTL_OPT_VIEWS, O(views) },
+    { "app-config",          0,   CACHECTL_OPT_STR,   O(app_config) },
+    { "site-config",         0,   CACHECTL_OPT_STR,   O(site_config) },
+    { "i18n",                0,   CACHECTL_OPT_STR,   O(i18n) },
+    { "settle-ms",           0,   CACHECTL_OPT_INT,   O(settle_ms) },
+    { "rescan",              0,   CACHECTL_OPT_INT,   O(rescan_s) },
+    { "heartbeat",           0,   CACHECTL_OPT_INT,   O(heartbeat_s) },
+    { "session-max-age",     0,   CACHECTL_OPT_INT,   O(session_max_age_s) },
+    { "session-default-ttl", 0,   CACHECTL_OPT_INT,   O(session_default_ttl_s) },
+    { "session-scan-rate",   0,   CACHECTL_OPT_INT,   O(session_scan_rate) },
+    { "json",                0,   CACHECTL_OPT_FLAG,  O(json) },
+    { "user",                0,   CACHECTL_OPT_STR,   O(user) },
+    { NULL, 0, 0, 0 }
+};
+
+
+static int      cachectl_conf_argc;
+static char   **cachectl_conf_argv;
+
+
+static int cachectl_conf_fail(cachectl_conf_t *conf, int rc,
+    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static const cachectl_opt_t *cachectl_conf_find(const char *name,
+    size_t len, char short_name);
+static int cachectl_conf_set(cachectl_conf_t *conf, const cachectl_opt_t *o,
+    const char *value, int from_file);
+static int cachectl_conf_file(cachectl_conf_t *conf, const char *file);
+static int cachectl_conf_argv_pass(cachectl_conf_t *conf, int apply);
+static int cachectl_conf_finish(cachectl_conf_t *conf);
+
+
+static int
+cachectl_conf_fail(cachectl_conf_t *conf, int rc, const char *fmt, ...)
+{
+    va_list  ap;
+
+    va_start(ap, fmt);
+    vsnprintf(conf->error, sizeof(conf->error), fmt, ap);
+    va_end(ap);
+
+    return rc;
+}
+
+
+static void
+cachectl_conf_defaults(cachectl_conf_t *conf)
+{
+    memset(conf, 0, sizeof(cachectl_conf_t));
+
+    conf->redis = "127.0.0.1:6379";
+    conf->site_id = "jpulse";
+    conf->mode = "prod";
+    conf->settle_ms = 50;
+    conf->rescan_s = 30;
+    conf->heartbeat_s = 15;
+    conf->session_max_age_s = 86400;
+    conf->session_default_ttl_s = 3600;
+    conf->session_scan_rate = 1000;
+}
+
+
+int
+cachectl_conf_parse(cachectl_conf_t *conf, int argc, char **argv)
+{
+    int  rc;
+
+    cachectl_conf_argc = argc;
+    cachectl_conf_argv = argv;
+
+    cachectl_conf_defaults(conf);
+
+    /* the file first, so that every flag overrides it */
+    rc = cachectl_conf_argv_pass(conf, 0);
+    if (rc != CACHECTL_EXIT_OK) {
+        return rc;
+    }
+
+    if (conf->file != NULL) {
+        rc = cachectl_conf_file(conf, conf->file);
+        if (rc != CACHECTL_EXIT_OK) {
+            return rc;
+        }
+    }
+
+    rc = cachectl_conf_argv_pass(conf, 1);
+    if (rc != CACHECTL_EXIT_OK) {
+        return rc;
+    }
+
+    return cachectl_conf_finish(conf);
+}
+
+
+int
+cachectl_conf_reload(cachectl_conf_t *conf)
+{
+    cachectl_conf_t  fresh;
+
+    if (cachectl_conf_parse(&fresh, cachectl_conf_argc, cachectl_conf_argv)
+        != CACHECTL_EXIT_OK)
+    {
+        snprintf(conf->error, sizeof(conf->error), "%s", fresh.error);
+        return CACHECTL_EXIT_FAIL;
+    }
+
+    /* values from the old file leak: a reload is rare, and they are small */
+    *conf = fresh;
+
+    return CACHECTL_EXIT_OK;
+}
+
+
+static const cachectl_opt_t *
+cachectl_conf_find(const char *name, size_t len, char short_name)
+{
+    const cachectl_opt_t  *o;
+
+    for (o = cachectl_opts; o->name; o++) {
+        if (short_name ? o->short_name == short_name
+                       : (strlen(o->name) == len
+                          && strncmp(o->name, name, len) == 0))
+        {
+            return o;
+        }
+    }
+
+    return NULL;
+}
+
+
+/*
+ * apply 0: only -c; apply 1: every option, and the positional arguments.
+ * "--name=value" and "--name value" both work; "--" ends the options.
+ */
+
+static int
+cachectl_conf_argv_pass(cachectl_conf_t *conf, int apply)
+{
+    int                    i, options;
+    size_t                 len;
+    const char            *arg, *eq, *value;
+    const cachectl_opt_t  *o;
+
+    conf->nargs = 0;
+    options = 1;
+
+    for (i = 1; i < cachectl_conf_argc; i++) {
+        arg = cachectl_conf_argv[i];
+
+        if (!options || arg[0] != '-' || arg[1] == '\0') {
+            goto positional;
+        }
+
+        if (strcmp(arg, "--") == 0) {
+            options = 0;
+            continue;
+        }
+
+        if (arg[1] != '-') {
+            if (arg[2] != '\0') {
+                goto positional;        /* e.g. "-h" handled by the caller */
+            }
+
+            o = cachectl_conf_find(NULL, 0, arg[1]);
+            eq = NULL;
+
+        } else {
+            eq = strchr(arg + 2, '=');
+            len = eq ? (size_t) (eq - arg - 2) : strlen(arg + 2);
+            o = cachectl_conf_find(arg + 2, len, 0);
+        }
+
+        if (o == NULL) {
+            if (arg[1] == '-' && strcmp(arg, "--help") != 0
+                && strcmp(arg, "--version") != 0)
+            {
+                return cachectl_conf_fail(conf, CACHECTL_EXIT_USAGE,
+                                          "unknown option \"%s\"", arg);
+            }
+
+            goto positional;
+        }
+
+        value = NULL;
+
+        if (o->type != CACHECTL_OPT_FLAG) {
+            if (eq != NULL) {
+                value = eq + 1;
+
+            } else if (i + 1 < cachectl_conf_argc) {
+                value = cachectl_conf_argv[++i];
+
+            } else {
+                return cachectl_conf_fail(conf, CACHECTL_EXIT_USAGE,
+                                          "option %s needs a value", arg);
+            }
+        }
+
+        if (apply || o->offset == O(file)) {
+            if (cachectl_conf_set(conf, o, value, 0) != CACHECTL_EXIT_OK) {
+                return CACHECTL_EXIT_USAGE;
+            }
+        }
+
+        continue;
+
+    positional:
+
+        if (conf->nargs == CACHECTL_ARGS_MAX) {
+            return cachectl_conf_fail(conf, CACHECTL_EXIT_USAGE,
+                                      "too many arguments");
+        }
+
+        conf->args[conf->nargs++] = arg;
+    }
+
+    return CACHECTL_EXIT_OK;
+}
+
+
+static int
+cachectl_conf_set(cachectl_conf_t *conf, const cachectl_opt_t *o,
+    const char *value, int from_file)
+{
+    char         *end;
+    long          n;
+    const char  **s;
+
+    switch (o->type) {
+
+    case CACHECTL_OPT_FLAG:
+        *(int *) ((char *) conf + o->offset) = 1;
+        return CACHECTL_EXIT_OK;
+
+    case CACHECTL_OPT_STR:
+        s = (const char **) ((char *) conf + o->offset);
+        *s = value;
+        return CACHECTL_EXIT_OK;
+
+    case CACHECTL_OPT_VIEWS:
+        /* --views on the command line replaces the file's list */
+        if (!from_file && !conf->views_cli) {
+            conf->nviews = 0;
+            conf->views_cli = 1;
+        }
+
+        if (conf->nviews == CACHECTL_VIEWS_MAX) {
+            return cachectl_conf_fail(conf, CACHECTL_EXIT_USAGE,
+                                      "more than %d views directories",
+                                      CACHECTL_VIEWS_MAX);
+        }
+
+        conf->views[conf->nviews++] = value;
+        return CACHECTL_EXIT_OK;
+
+    default: /* CACHECTL_OPT_INT */
+        errno = 0;
+        n = strtol(value, &end, 10);
+
+        if (errno || end == value || *end != '\0' || n < 0
+            || n > 1000000000)
+        {
+            return cachectl_conf_fail(conf, CACHECTL_EXIT_USAGE,
+                                      "%s: \"%s\" is not a number",
+                                      o->name, value);
+        }
+
+        if (o->offset == O(db)) {
+            conf->db = (int) n;
+
+        } else {
+            *(long *) ((char *) conf + o->offset) = n;
+        }
+
+        return CACHECTL_EXIT_OK;
+    }
+}
+
+
+static char *
+cachectl_conf_trim(char *s)
+{
+    char  *end;
+
+    while (*s == ' ' || *s == '\t') {
+        s++;
+    }
+
+    end = s + strlen(s);
+
+    while (end > s && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\n'
+                       || end[-1] == '\r'))
+    {
+        *--end = '\0';
+    }
+
+    return s;
+}
+
+
+static int
+cachectl_conf_file(cachectl_conf_t *conf, const char *file)
+{
+    FILE                  *f;
+    char                   line[4096], *key, *value, *eq, *copy;
+    unsigned               n;
+    const cachectl_opt_t  *o;
+
+    f = fopen(file, "r");
+    if (f == NULL) {
+        return cachectl_conf_fail(conf, CACHECTL_EXIT_FAIL, "%s: %s", file,
+                                  strerror(errno));
+    }
+
+    for (n = 1; fgets(line, sizeof(line), f) != NULL; n++) {
+        key = cachectl_conf_trim(line);
+
+        if (*key == '\0' || *key == '#') {
+            continue;
+        }
+
+        eq = strchr(key, '=');
+        if (eq == NULL) {
+            fclose(f);
+            return cachectl_conf_fail(conf, CACHECTL_EXIT_FAIL,
+                                      "%s:%u: expected \"key = value\"",
+                                      file, n);
+        }
+
+        *eq = '\0';
+        key = cachectl_conf_trim(key);
+        value = cachectl_conf_trim(eq + 1);
+
+        o = cachectl_conf_find(key, strlen(key), 0);
+
+        if (o == NULL || o->offset == O(file) || o->type == CACHECTL_OPT_FLAG
+            || o->offset == O(user))
+        {
+            fclose(f);
+            return cachectl_conf_fail(conf, CACHECTL_EXIT_FAIL,
+                                      "%s:%u: unknown setting \"%s\"",
+                                      file, n, key);
+        }
+
+        copy = strdup(value);
+        if (copy == NULL) {
+            fclose(f);
+            return cachectl_conf_fail(conf, CACHECTL_EXIT_FAIL,
+                                      "out of memory");
+        }
+
+        if (cachectl_conf_set(conf, o, copy, 1) != CACHECTL_EXIT_OK) {
+            fclose(f);
+            free(copy);
+            return cachectl_conf_fail(conf, CACHECTL_EXIT_FAIL, "%s:%u: %.400s",
+                                      file, n, conf->error);
+        }
+    }
+
+    fclose(f);
+
+    return CACHECTL_EXIT_OK;
+}
+
+
+static int
+cachectl_conf_finish(cachectl_conf_t *conf)
+{
+    FILE        *f;
+    size_t       n;
+    const char  *p;
+
+    n = strlen(conf->site_id);
+
+    if (n == 0 || n > 64
+        || strspn(conf->site_id, "abcdefghijklmnopqrstuvwxyz"
+                                 "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_") != n)
+    {
+        return cachectl_conf_fail(conf, CACHECTL_EXIT_USAGE,
+                                  "invalid --site-id \"%s\": 1 to 64 letters, "
+                                  "digits, \"-\" or \"_\"", conf->site_id);
+    }
+
+    if (strcmp(conf->mode, "dev") != 0 && strcmp(conf->mode, "prod") != 0) {
+        return cachectl_conf_fail(conf, CACHECTL_EXIT_USAGE,
+                                  "invalid --mode \"%s\": expected \"dev\" or "
+                                  "\"prod\"", conf->mode);
+    }
+
+    snprintf(conf->ns, sizeof(conf->ns), "%s:%s:", conf->site_id,
+             conf->mode);
+
+    if (conf->settle_ms == 0 || conf->heartbeat_s == 0
+        || conf->session_scan_rate == 0 || conf->session_default_ttl_s == 0)
+    {
+        return cachectl_conf_fail(conf, CACHECTL_EXIT_USAGE,
+                                  "settle-ms, heartbeat, session-scan-rate "
+                                  "and session-default-ttl must be positive");
+    }
+
+    p = conf->redis;
+
+    if (strncmp(p, "unix:", 5) != 0
+        && (strchr(p, ':') == NULL || strrchr(p, ':')[1] == '\0'))
+    {
+        return cachectl_conf_fail(conf, CACHECTL_EXIT_USAGE,
+                                  "invalid --redis \"%s\": expected "
+                                  "HOST:PORT or unix:PATH", p);
+    }
+
+    conf->password[0] = '\0';
+
+    if (conf->password_file != NULL) {
+        f = fopen(conf->password_file, "r");
+        if (f == NULL) {
+            return cachectl_conf_fail(conf, CACHECTL_EXIT_FAIL, "%s: %s",
+                                      conf->password_file, strerror(errno));
+        }
+
+        if (fgets(conf->password, sizeof(conf->password), f) == NULL) {
+            conf->password[0] = '\0';
+        }
+
+        fclose(f);
+
+        n = strlen(conf->password);
+        while (n && (conf->password[n - 1] == '\n'
+                     || conf->password[n - 1] == '\r'))
+        {
+            conf->password[--n] = '\0';
+        }
+    }
+
+    return CACHECTL_EXIT_OK;
+}

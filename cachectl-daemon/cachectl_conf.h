@@ -1,0 +1,64 @@
+/*
+ * cachectl's settings: global options, a config file of "key = value"
+ * lines, and the command line on top (flags override the file).
+ */
+
+#ifndef CACHECTL_CONF_H
+#define CACHECTL_CONF_H
+
+#include <stddef.h>
+
+
+#define CACHECTL_VIEWS_MAX   16
+#define CACHECTL_ARGS_MAX    64
+#define CACHECTL_NS_MAX      160
+
+#define CACHECTL_EXIT_OK     0
+#define CACHECTL_EXIT_FAIL   1
+#define CACHECTL_EXIT_USAGE  2
+
+
+typedef struct {
+    const char   *file;                 /* -c */
+    const char   *redis;                /* host:port or unix:/path */
+    const char   *password_file;
+    int           db;
+    const char   *site_id;
+    const char   *mode;
+    const char   *views[CACHECTL_VIEWS_MAX];
+    int           nviews;
+    int           views_cli;            /* some came from the command line */
+    const char   *app_config;
+    const char   *site_config;
+    const char   *i18n;
+    long          settle_ms;            /* quiet time that ends a batch */
+    long          rescan_s;             /* full rescan, in case of a miss */
+    long          heartbeat_s;
+    long          session_max_age_s;    /* absolute session lifetime */
+    long          session_default_ttl_s;
+    long          session_scan_rate;    /* keys per second */
+    int           json;                 /* --json */
+    const char   *user;                 /* --user */
+
+    /* what is left: the subcommand and its arguments */
+    const char   *args[CACHECTL_ARGS_MAX];
+    int           nargs;
+
+    char          ns[CACHECTL_NS_MAX];  /* "<siteId>:<mode>:" */
+    char          password[512];
+    char          error[512];
+} cachectl_conf_t;
+
+
+/*
+ * Fills conf from argv (argv[0] is the program): options anywhere, the
+ * config file named by -c in between. Returns CACHECTL_EXIT_OK, or
+ * CACHECTL_EXIT_USAGE / _FAIL with conf->error set.
+ */
+int cachectl_conf_parse(cachectl_conf_t *conf, int argc, char **argv);
+
+/* re-reads the config file (SIGHUP); command-line values still win */
+int cachectl_conf_reload(cachectl_conf_t *conf);
+
+
+#endif /* CACHECTL_CONF_H */

@@ -1,0 +1,22 @@
+/*
+ * cachectl's log: one line per event on stderr (journald adds the rest
+ * under systemd), with the time and a level.
+ */
+
+#ifndef CACHECTL_LOG_H
+#define CACHECTL_LOG_H
+
+
+#define CACHECTL_ERR    0
+#define CACHECTL_WARN   1
+#define CACHECTL_INFO   2
+#define CACHECTL_DEBUG  3
+
+
+extern int  cachectl_log_level;
+
+void cachectl_log(int level, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+
+#endif /* CACHECTL_LOG_H */

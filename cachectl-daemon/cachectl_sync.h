@@ -1,0 +1,75 @@
+/*
+ * Publishing the effective view tree, the config and the translations to
+ * Redis (docs/protocol.md, "Templates and config"): scan, validate, diff
+ * against what Redis holds, write one transaction per batch, bump the
+ * generation counters, publish the invalidation events.
+ */
+
+#ifndef CACHECTL_SYNC_H
+#define CACHECTL_SYNC_H
+
+#include <stdint.h>
+
+#include <hiredis/hiredis.h>
+#include <jansson.h>
+
+#include "jp_tpl.h"
+#include "cachectl_conf.h"
+
+
+typedef struct {
+    cachectl_conf_t    *conf;
+    jp_tpl_disk_t      *disk;
+    char              **roots;          /* real paths at the last scan */
+    int                 nroots;
+
+    json_t             *files;          /* path -> cachectl_file_t * */
+    json_t             *i18n;           /* lang -> etag in Redis */
+    char                app_etag[20];
+    char                site_etag[20];
+    json_t             *raw_exts;       /* from the app config, or NULL */
+    int                 loaded;         /* Redis state read since connect */
+
+    /* for status */
+    uint64_t            batches;
+    uint64_t            written;
+    uint64_t            deleted;
+    int64_t             last_sync_ms;
+    json_t             *refused;        /* [{path, error}] */
+    char                instance_id[64];
+} cachectl_sync_t;
+
+
+typedef struct {
+    unsigned            views;          /* files written or deleted */
+    unsigned            i18n;
+    unsigned            config;
+    unsigned            refused;
+    unsigned            unchanged;
+} cachectl_batch_t;
+
+
+int cachectl_sync_init(cachectl_sync_t *s, cachectl_conf_t *conf);
+void cachectl_sync_free(cachectl_sync_t *s);
+
+/* forget what Redis holds: the next sync reads it again (reconnects) */
+void cachectl_sync_reset(cachectl_sync_t *s);
+
+/*
+ * One batch: everything that changed since the last one. 0, or -1 with
+ * err filled when Redis failed (nothing is considered published then).
+ */
+int cachectl_sync_run(cachectl_sync_t *s, redisContext *c,
+    cachectl_batch_t *batch, char *err, size_t size);
+
+/* every directory to watch: the roots, their parents, all below */
+typedef int (*cachectl_dir_pt)(void *arg, const char *dir);
+int cachectl_sync_dirs(cachectl_sync_t *s, cachectl_dir_pt cb, void *arg);
+
+/* 64-bit FNV-1a as 16 hex digits */
+void cachectl_etag(const char *p, size_t len, char out[20]);
+
+int64_t cachectl_now_ms(void);
+
+
+#endif /* CACHECTL_SYNC_H */

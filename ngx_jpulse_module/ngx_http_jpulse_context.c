@@ -143,9 +143,14 @@ ngx_http_jpulse_context_url(ngx_http_request_t *r, const char *code,
 
     if (r->headers_in.host) {
         host = r->headers_in.host->value;
-        colon = ngx_strlchr(host.data, host.data + host.len, ':');
 
-        if (colon && host.data[0] != '[') {
+        /* "[::1]:8443": the port follows the bracket */
+        colon = host.data[0] == '['
+                ? ngx_strlchr(host.data, host.data + host.len, ']')
+                : host.data;
+        colon = colon ? ngx_strlchr(colon, host.data + host.len, ':') : NULL;
+
+        if (colon) {
             port.data = colon + 1;
             port.len = host.data + host.len - port.data;
             host.len = colon - host.data;

@@ -19,6 +19,8 @@
 #include "ngx_http_jpulse_metrics.h"
 
 
+static ngx_http_jpulse_tentry_t *ngx_http_jpulse_lookup_usable(
+    ngx_http_jpulse_render_ctx_t *rc, ngx_http_jpulse_tentry_t *e);
 static ngx_uint_t ngx_http_jpulse_lookup_fresh(
     ngx_http_jpulse_render_ctx_t *rc, ngx_http_jpulse_tentry_t *e);
 static ngx_int_t ngx_http_jpulse_lookup_need(ngx_http_jpulse_render_ctx_t *rc,
@@ -47,6 +49,21 @@ static const jp_tpl_program_t *ngx_http_jpulse_host_program(void *data,
 #define ngx_http_jpulse_lookup_lang(rc, kind)                                 \
     (((kind) == NGX_HTTP_JPULSE_T_PAGE || (kind) == NGX_HTTP_JPULSE_T_INCLUDE)\
      ? &(rc)->lang : NULL)
+
+
+/* an entry that never compiled is no page: the caller answers 500 */
+
+static ngx_http_jpulse_tentry_t *
+ngx_http_jpulse_lookup_usable(ngx_http_jpulse_render_ctx_t *rc,
+    ngx_http_jpulse_tentry_t *e)
+{
+    if (e->broken && e->value == NULL) {
+        rc->broken = 1;
+        return NULL;
+    }
+
+    return e;
+}
 
 
 static ngx_uint_t
@@ -258,7 +275,7 @@ ngx_http_jpulse_lookup(ngx_http_jpulse_render_ctx_t *rc, ngx_uint_t kind,
     if (e && ngx_http_jpulse_lookup_fresh(rc, e)) {
         rt->cache.hits++;
         ngx_http_jpulse_metrics_add(NGX_HTTP_JPULSE_CACHE_HITS, 1);
-        return e;
+        return ngx_http_jpulse_lookup_usable(rc, e);
     }
 
     rt->cache.misses++;
@@ -280,7 +297,7 @@ ngx_http_jpulse_lookup(ngx_http_jpulse_render_ctx_t *rc, ngx_uint_t kind,
                 && (e->from == NGX_HTTP_JPULSE_FROM_REDIS || e->broken))
             {
                 ngx_http_jpulse_lookup_revalidated(rc, e);
-                return e;
+                return ngx_http_jpulse_lookup_usable(rc, e);
             }
 
             s = ngx_http_jpulse_tcache_find(&rt->cache,
@@ -358,7 +375,7 @@ ngx_http_jpulse_lookup(ngx_http_jpulse_render_ctx_t *rc, ngx_uint_t kind,
         && (e->from == NGX_HTTP_JPULSE_FROM_DISK || e->broken))
     {
         ngx_http_jpulse_lookup_revalidated(rc, e);
-        return e;
+        return ngx_http_jpulse_lookup_usable(rc, e);
     }
 
     if (jp_tpl_disk_read_flags(rt->disk, cpath,
@@ -432,9 +449,21 @@ ngx_http_jpulse_lookup_build(ngx_http_jpulse_render_ctx_t *rc,
                                         : "");
             ngx_http_jpulse_metrics_add(NGX_HTTP_JPULSE_ERRORS, 1);
 
-            if (e == NULL || e->value == NULL) {
-                rc->broken = 1;
-                return NULL;
+            if (e == NULL) {
+                e = ngx_http_jpulse_tcache_add(&rt->cache, kind,
+                                        ngx_http_jpulse_lookup_lang(rc, kind),
+                                        path, len);
+                if (e == NULL) {
+                    rc->broken = 1;
+                    return NULL;
+                }
+
+                e->not_l2 = not_l2;
+            }
+
+            /* with no good version either: remembered, said once */
+            if (e->value == NULL) {
+                e->from = from;
             }
 
             e->broken = 1;
@@ -442,7 +471,7 @@ ngx_http_jpulse_lookup_build(ngx_http_jpulse_render_ctx_t *rc,
             e->deps = rc->i18n_stamp;
             ngx_http_jpulse_lookup_revalidated(rc, e);
 
-            return e;
+            return ngx_http_jpulse_lookup_usable(rc, e);
         }
 
         size = jp_tpl_program_size(prog);

@@ -44,6 +44,7 @@ static ngx_int_t ngx_http_jpulse_render_redirect(ngx_http_request_t *r,
     ngx_uint_t status, ngx_str_t *to);
 static ngx_int_t ngx_http_jpulse_render_not_found(ngx_http_request_t *r,
     ngx_http_jpulse_render_ctx_t *rc);
+static ngx_int_t ngx_http_jpulse_render_slash(ngx_http_request_t *r);
 static ngx_int_t ngx_http_jpulse_render_page(ngx_http_request_t *r,
     ngx_http_jpulse_render_ctx_t *rc, jp_tpl_program_t *prog);
 static ngx_int_t ngx_http_jpulse_render_send(ngx_http_request_t *r,
@@ -351,7 +352,6 @@ ngx_http_jpulse_render_step(ngx_http_request_t *r,
     ngx_http_jpulse_render_ctx_t *rc)
 {
     ngx_int_t                  rc2;
-    ngx_str_t                  to;
     ngx_http_jpulse_tentry_t  *e;
 
 again:
@@ -376,26 +376,11 @@ again:
     if (rc->status == NGX_HTTP_MOVED_PERMANENTLY) {
         /* "/about" -> "/about/" when "about/index.shtml" exists */
         if (e != NULL && e->value != NULL) {
-            to.len = r->uri.len + 1 + (r->args.len ? r->args.len + 1 : 0);
-            to.data = ngx_pnalloc(r->pool, to.len);
-            if (to.data == NULL) {
-                return NGX_HTTP_INTERNAL_SERVER_ERROR;
-            }
-
-            if (r->args.len) {
-                ngx_sprintf(to.data, "%V/?%V", &r->uri, &r->args);
-
-            } else {
-                ngx_sprintf(to.data, "%V/", &r->uri);
-            }
-
-            return ngx_http_jpulse_render_redirect(r,
-                                                   NGX_HTTP_MOVED_PERMANENTLY,
-                                                   &to);
+            return ngx_http_jpulse_render_slash(r);
         }
 
-        rc->status = NGX_HTTP_OK;
-        return ngx_http_jpulse_render_not_found(r, rc);
+        (void) ngx_http_jpulse_render_not_found(r, rc);
+        goto again;
     }
 
     if (e == NULL && rc->broken) {
@@ -408,11 +393,7 @@ again:
             return NGX_HTTP_NOT_FOUND;
         }
 
-        rc2 = ngx_http_jpulse_render_not_found(r, rc);
-        if (rc2 != NGX_DECLINED) {
-            return rc2;
-        }
-
+        (void) ngx_http_jpulse_render_not_found(r, rc);
         goto again;
     }
 
@@ -465,6 +446,45 @@ ngx_http_jpulse_render_resume(ngx_http_request_t *r)
     ngx_http_jpulse_view_sync(rc->rt);
 
     ngx_http_finalize_request(r, ngx_http_jpulse_render_run(r));
+}
+
+
+/* 301 to the URI with a slash, escaped as nginx escapes Location */
+
+static ngx_int_t
+ngx_http_jpulse_render_slash(ngx_http_request_t *r)
+{
+    u_char     *p;
+    size_t      escape;
+    ngx_str_t   to;
+
+    escape = 2 * ngx_escape_uri(NULL, r->uri.data, r->uri.len,
+                                NGX_ESCAPE_URI);
+
+    to.len = r->uri.len + escape + 1 + (r->args.len ? r->args.len + 1 : 0);
+    to.data = ngx_pnalloc(r->pool, to.len);
+    if (to.data == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (escape) {
+        p = (u_char *) ngx_escape_uri(to.data, r->uri.data, r->uri.len,
+                                      NGX_ESCAPE_URI);
+    } else {
+        p = ngx_cpymem(to.data, r->uri.data, r->uri.len);
+    }
+
+    *p++ = '/';
+
+    if (r->args.len) {
+        *p++ = '?';
+        p = ngx_cpymem(p, r->args.data, r->args.len);
+    }
+
+    to.len = p - to.data;
+
+    return ngx_http_jpulse_render_redirect(r, NGX_HTTP_MOVED_PERMANENTLY,
+                                           &to);
 }
 
 

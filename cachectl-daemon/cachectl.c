@@ -38,7 +38,7 @@ static const cachectl_command_t  cachectl_commands[] = {
       "  --app-config FILE        the merged app config (.jpulse/app.json)\n"
       "  --site-config FILE       siteConfig, for <ns>cfg:site\n"
       "  --i18n DIR               <lang>.json translations\n"
-      "  --settle-ms N            quiet time that ends a batch (50)\n"
+      "  --settle-ms N            quiet time that ends a batch (25)\n"
       "  --rescan N               seconds between full rescans (30, 0: off)\n"
       "  --heartbeat N            seconds between heartbeats (15)\n"
       "  --session-max-age N      absolute session lifetime, s (86400)\n"

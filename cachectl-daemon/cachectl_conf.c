@@ -99,7 +99,7 @@ cachectl_conf_defaults(cachectl_conf_t *conf)
     conf->redis = "127.0.0.1:6379";
     conf->site_id = "jpulse";
     conf->mode = "prod";
-    conf->settle_ms = 50;
+    conf->settle_ms = 25;
     conf->rescan_s = 30;
     conf->heartbeat_s = 15;
     conf->session_max_age_s = 86400;

@@ -345,6 +345,10 @@ cachectl_daemon_batch(cachectl_daemon_t *d)
 
     d->dirty = 0;
 
+    if (b.refused) {
+        d->heartbeat_at = 0;
+    }
+
     if (b.views || b.config || b.i18n) {
         cachectl_log(CACHECTL_INFO, "published %u view, %u config, %u i18n "
                      "change(s)%s in %lld ms", b.views, b.config, b.i18n,

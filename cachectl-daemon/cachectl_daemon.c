@@ -77,7 +77,7 @@ typedef struct {
 static int cachectl_daemon_watch_dir(void *arg, const char *dir);
 static void cachectl_daemon_watch_all(cachectl_daemon_t *d);
 static void cachectl_daemon_watch_tree(cachectl_daemon_t *d,
-    const char *dir, int depth);
+    const char *dir, int depth, json_t *visited);
 static void cachectl_daemon_events(cachectl_daemon_t *d);
 static void cachectl_daemon_batch(cachectl_daemon_t *d);
 static void cachectl_daemon_connect(cachectl_daemon_t *d);
@@ -408,16 +408,20 @@ cachectl_daemon_watch_all(cachectl_daemon_t *d)
 {
     int          i;
     void        *tmp;
-    json_t      *v;
+    json_t      *v, *visited;
     const char  *k;
 
     d->watch_gen++;
 
     cachectl_sync_dirs(&d->sync, cachectl_daemon_watch_dir, d);
 
-    for (i = 0; i < d->conf->nviews; i++) {
-        cachectl_daemon_watch_tree(d, d->conf->views[i], 0);
+    visited = json_object();
+
+    for (i = 0; visited != NULL && i < d->conf->nviews; i++) {
+        cachectl_daemon_watch_tree(d, d->conf->views[i], 0, visited);
     }
+
+    json_decref(visited);
 
     json_object_foreach_safe(d->watches, tmp, k, v) {
         if ((unsigned) json_integer_value(json_object_get(v, "gen"))
@@ -459,16 +463,28 @@ cachectl_daemon_watch_dir(void *arg, const char *dir)
 
 
 static void
-cachectl_daemon_watch_tree(cachectl_daemon_t *d, const char *dir, int depth)
+cachectl_daemon_watch_tree(cachectl_daemon_t *d, const char *dir, int depth,
+    json_t *visited)
 {
     DIR            *dh;
-    char            sub[PATH_MAX];
+    char            sub[PATH_MAX], id[48];
     struct stat     st;
     struct dirent  *de;
 
-    if (depth > 32 || json_object_size(d->watches) > 65536) {
+    if (depth > 32 || json_object_size(d->watches) > 65536
+        || stat(dir, &st) != 0)
+    {
         return;
     }
+
+    snprintf(id, sizeof(id), "%llu:%llu", (unsigned long long) st.st_dev,
+             (unsigned long long) st.st_ino);
+
+    if (json_object_get(visited, id) != NULL) {
+        return;
+    }
+
+    json_object_set_new(visited, id, json_true());
 
     cachectl_daemon_watch_dir(d, dir);
 
@@ -489,7 +505,7 @@ cachectl_daemon_watch_tree(cachectl_daemon_t *d, const char *dir, int depth)
         }
 
         if (stat(sub, &st) == 0 && S_ISDIR(st.st_mode)) {
-            cachectl_daemon_watch_tree(d, sub, depth + 1);
+            cachectl_daemon_watch_tree(d, sub, depth + 1, visited);
         }
     }
 

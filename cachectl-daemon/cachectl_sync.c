@@ -80,7 +80,7 @@ static int cachectl_sync_load(cachectl_sync_t *s, redisContext *c,
     char *err, size_t size);
 static int cachectl_sync_roots(cachectl_sync_t *s);
 static void cachectl_sync_walk(cachectl_sync_t *s, const char *root,
-    const char *rel, int depth, json_t *found);
+    const char *rel, int depth, json_t *found, json_t *visited);
 static int cachectl_sync_views(cachectl_sync_t *s, cachectl_tx_t *tx,
     cachectl_batch_t *batch);
 static int cachectl_sync_i18n(cachectl_sync_t *s, cachectl_tx_t *tx,
@@ -428,12 +428,14 @@ cachectl_ignored(const char *name)
 }
 
 
+/* visited: every directory once, so a symlink loop ends at once */
+
 static void
 cachectl_sync_walk(cachectl_sync_t *s, const char *root, const char *rel,
-    int depth, json_t *found)
+    int depth, json_t *found, json_t *visited)
 {
     DIR            *d;
-    char            dir[PATH_MAX], sub[PATH_MAX];
+    char            dir[PATH_MAX], sub[PATH_MAX], id[48];
     struct stat     st;
     struct dirent  *de;
 
@@ -444,10 +446,20 @@ cachectl_sync_walk(cachectl_sync_t *s, const char *root, const char *rel,
     }
 
     if (snprintf(dir, sizeof(dir), "%s%s%s", root, *rel ? "/" : "", rel)
-        >= (int) sizeof(dir))
+        >= (int) sizeof(dir)
+        || stat(dir, &st) != 0)
     {
         return;
     }
+
+    snprintf(id, sizeof(id), "%llu:%llu", (unsigned long long) st.st_dev,
+             (unsigned long long) st.st_ino);
+
+    if (json_object_get(visited, id) != NULL) {
+        return;
+    }
+
+    json_object_set_new(visited, id, json_true());
 
     d = opendir(dir);
     if (d == NULL) {
@@ -473,7 +485,7 @@ cachectl_sync_walk(cachectl_sync_t *s, const char *root, const char *rel,
         }
 
         if (S_ISDIR(st.st_mode)) {
-            cachectl_sync_walk(s, root, sub, depth + 1, found);
+            cachectl_sync_walk(s, root, sub, depth + 1, found, visited);
 
         } else if (S_ISREG(st.st_mode)) {
             json_object_set_new(found, sub, json_true());
@@ -618,7 +630,7 @@ cachectl_sync_views(cachectl_sync_t *s, cachectl_tx_t *tx,
     char             *src, etag[20], index[48], mtime[24], key[PATH_MAX];
     void             *tmp;
     size_t            len, argvlen[8];
-    json_t           *found, *v;
+    json_t           *found, *visited, *v;
     int64_t           ms;
     uint64_t          stamp;
     unsigned          flags;
@@ -642,7 +654,14 @@ cachectl_sync_views(cachectl_sync_t *s, cachectl_tx_t *tx,
     }
 
     for (i = 0; i < s->nroots; i++) {
-        cachectl_sync_walk(s, s->roots[i], "", 0, found);
+        visited = json_object();
+        if (visited == NULL) {
+            json_decref(found);
+            return -1;
+        }
+
+        cachectl_sync_walk(s, s->roots[i], "", 0, found, visited);
+        json_decref(visited);
     }
 
     json_object_foreach(s->files, path, v) {

@@ -31,6 +31,14 @@
 /* render flags */
 #define JP_TPL_STRICT          0x01     /* escape every string but {{{x}}} */
 
+/*
+ * The host promises that ctx.url is the only way to reach the request's
+ * data from ctx (no other value of the context shares a part of it), so
+ * the engine need not search the whole context for containers of url on
+ * every render. nginx builds its contexts that way.
+ */
+#define JP_TPL_URL_TOP_ONLY    0x02
+
 
 typedef struct jp_tpl_program_s  jp_tpl_program_t;
 

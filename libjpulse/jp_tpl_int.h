@@ -143,6 +143,7 @@ struct jp_tpl_program_s {
     json_t          *lits;      /* keeps the literals alive */
     const char      *path;
     size_t           allocated; /* bytes, against JP_TPL_PROGRAM_MAX */
+    size_t           next_chunk;    /* grows to JP_TPL_CHUNK_SIZE */
     unsigned         too_big;
 };
 

@@ -64,7 +64,20 @@ jp_tpl_palloc(jp_tpl_program_t *prog, size_t size)
     c = prog->chunks;
 
     if (c == NULL || c->size - c->used < size) {
-        n = size > JP_TPL_CHUNK_SIZE ? size : JP_TPL_CHUNK_SIZE;
+        /*
+         * Small templates get small chunks: the first is sized from the
+         * source, each next one doubles up to JP_TPL_CHUNK_SIZE, so a
+         * cache bounded by bytes holds what it counts.
+         */
+        if (prog->next_chunk == 0) {
+            prog->next_chunk = JP_TPL_CHUNK_SIZE;
+        }
+
+        n = size > prog->next_chunk ? size : prog->next_chunk;
+
+        if (prog->next_chunk < JP_TPL_CHUNK_SIZE) {
+            prog->next_chunk *= 2;
+        }
 
         if (jp_tpl_account(prog, hdr + n) != 0) {
             return NULL;
@@ -469,6 +482,12 @@ jp_tpl_compile_flags(const char *src, size_t len, const char *path,
     }
 
     prog = calloc(1, sizeof(jp_tpl_program_t));
+
+    /* about what a template needs: nodes take ~4x the bytes of source */
+    if (prog != NULL) {
+        prog->next_chunk = len * 4 + 512 < JP_TPL_CHUNK_SIZE
+                           ? len * 4 + 512 : JP_TPL_CHUNK_SIZE;
+    }
     if (prog == NULL) {
         jp_tpl_oom(&ps);
         return NULL;

@@ -290,6 +290,11 @@ jp_tpl_req_init(jp_tpl_rs_t *rs)
 
     rc = jp_tpl_req_under(rs, rs->url, 0);
 
+    if (rc == 0 && (rs->flags & JP_TPL_URL_TOP_ONLY)) {
+        /* the context itself is the only container of url */
+        return jp_tpl_ptrset_add(&rs->req, rs->ctx);
+    }
+
     if (rc == 0 && jp_tpl_req_above(rs, rs->ctx, &seen, 0) < 0) {
         rc = -1;
     }

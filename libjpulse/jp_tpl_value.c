@@ -290,6 +290,45 @@ jp_tpl_number_new(double d)
 }
 
 
+static int
+jp_tpl_format_int(long long n, char *buf, size_t size)
+{
+    char                 tmp[24], *p;
+    size_t               len;
+    unsigned long long   u;
+
+    u = n < 0 ? 0ULL - (unsigned long long) n : (unsigned long long) n;
+    p = tmp + sizeof(tmp);
+
+    do {
+        *--p = (char) ('0' + u % 10);
+        u /= 10;
+    } while (u);
+
+    if (n < 0) {
+        *--p = '-';
+    }
+
+    len = tmp + sizeof(tmp) - p;
+
+    if (size == 0) {
+        return (int) len;
+    }
+
+    if (len >= size) {
+        /* what snprintf() would do: truncate, report the full length */
+        memcpy(buf, p, size - 1);
+        buf[size - 1] = '\0';
+        return (int) len;
+    }
+
+    memcpy(buf, p, len);
+    buf[len] = '\0';
+
+    return (int) len;
+}
+
+
 /* The shortest form that reads back the same, as JavaScript prints it. */
 int
 jp_tpl_format_number(double d, char *buf, size_t size)
@@ -297,6 +336,11 @@ jp_tpl_format_number(double d, char *buf, size_t size)
     int  prec, n;
 
     if (isfinite(d) && d == jp_tpl_floor(d) && d < 1e21 && d > -1e21) {
+        /* exact integers without the float printer (the common case) */
+        if (d < 9007199254740992.0 && d > -9007199254740992.0) {
+            return jp_tpl_format_int((long long) d, buf, size);
+        }
+
         return snprintf(buf, size, "%.0f", d);
     }
 

@@ -545,7 +545,9 @@ ngx_http_jpulse_render_page(ngx_http_request_t *r,
 
     jp_tpl_buf_init(&out, 0);
 
-    if (jp_tpl_render(prog, rc->context, &rc->host, &limits, 0, &out, &err)
+    /* the context holds the request's data only under ctx.url */
+    if (jp_tpl_render(prog, rc->context, &rc->host, &limits,
+                      JP_TPL_URL_TOP_ONLY, &out, &err)
         != 0)
     {
         jp_tpl_buf_free(&out);

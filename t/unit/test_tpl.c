@@ -543,6 +543,27 @@ test_url_values_are_always_escaped(void **state)
 }
 
 
+/* the host's promise that url lives only at ctx.url: same escaping */
+static void
+test_url_top_only_flag(void **state)
+{
+    const char  *esc = "&lt;b&gt;&quot;&#39;&#96;&#36;{x}";
+
+    check_full("{{url.param.q}}", USER, NULL, JP_TPL_URL_TOP_ONLY, esc);
+    check_full("{{#each url.param}}{{this}}{{/each}}", USER, NULL,
+               JP_TPL_URL_TOP_ONLY, esc);
+    check_full("{{let v=url.param.q}}{{vars.v}}", USER, NULL,
+               JP_TPL_URL_TOP_ONLY, esc);
+    check_full("{{url.param}}", "{\"url\":{\"param\":{\"a\":\"<\"}}}",
+               NULL, JP_TPL_URL_TOP_ONLY,
+               "{&quot;a&quot;:&quot;&lt;&quot;}");
+    check_full("{{n}}|{{m}}|{{f}}|{{b}}",
+               "{\"n\":-42,\"m\":9007199254740993,\"f\":1.5,"
+               "\"b\":1e21}", NULL, JP_TPL_URL_TOP_ONLY,
+               "-42|9007199254740992|1.5|1e+21");
+}
+
+
 static void
 test_strict_mode(void **state)
 {
@@ -1406,6 +1427,7 @@ main(void)
         cmocka_unit_test(test_unbalanced_blocks),
         cmocka_unit_test(test_runtime_errors_are_comments),
         cmocka_unit_test(test_url_values_are_always_escaped),
+        cmocka_unit_test(test_url_top_only_flag),
         cmocka_unit_test(test_strict_mode),
         cmocka_unit_test(test_i18n),
         cmocka_unit_test(test_i18n_values_containing_expressions),

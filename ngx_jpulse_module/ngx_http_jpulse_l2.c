@@ -45,6 +45,7 @@ typedef struct {
 
 static void ngx_http_jpulse_l2_message(ngx_str_t *channel, ngx_str_t *msg,
     void *data);
+static void ngx_http_jpulse_l2_event_gen(ngx_uint_t k, ngx_str_t *msg);
 static void ngx_http_jpulse_l2_config_message(ngx_str_t *channel,
     ngx_str_t *msg, void *data);
 static void ngx_http_jpulse_l2_resync(void *data);
@@ -83,6 +84,9 @@ static json_t       *ngx_http_jpulse_l2_site;
 static int64_t       ngx_http_jpulse_l2_gen[NGX_HTTP_JPULSE_INV_KINDS];
 static ngx_uint_t    ngx_http_jpulse_l2_gen_known;
 
+/* a resync whose Redis work waits for the command connection */
+static ngx_uint_t    ngx_http_jpulse_l2_resync_pending;
+
 static const char   *ngx_http_jpulse_l2_kinds[] = { "view", "config", "i18n" };
 
 
@@ -95,13 +99,15 @@ ngx_http_jpulse_l2_init_process(ngx_cycle_t *cycle)
     jmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_jpulse_module);
     views = ngx_http_jpulse_view_sets();
 
+    /* the cache API publishes even where nothing is rendered */
+    ngx_http_jpulse_l2_ns = jmcf->namespace;
+
     if (!ngx_http_jpulse_redis_configured()
         || views == NULL || views->nelts == 0)
     {
         return NGX_OK;
     }
 
-    ngx_http_jpulse_l2_ns = jmcf->namespace;
     ngx_http_jpulse_l2_on = 1;
 
     if (ngx_http_jpulse_redis_on_message("controller:cache:invalidate:",
@@ -315,6 +321,7 @@ ngx_http_jpulse_l2_message(ngx_str_t *channel, ngx_str_t *msg, void *data)
             && ngx_strncmp(kind, ngx_http_jpulse_l2_kinds[k], len) == 0)
         {
             ngx_http_jpulse_view_invalidate(k);
+            ngx_http_jpulse_l2_event_gen(k, msg);
 
             if (k == NGX_HTTP_JPULSE_INV_CONFIG) {
                 ngx_http_jpulse_l2_fetch_config();
@@ -331,6 +338,34 @@ ngx_http_jpulse_l2_message(ngx_str_t *channel, ngx_str_t *msg, void *data)
 
     ngx_log_error(NGX_LOG_INFO, ngx_cycle->log, 0,
                   "jpulse: ignoring invalidation \"%V\"", channel);
+}
+
+
+/*
+ * The counter an event carries ("data":{"gen":N}) is the one polling would
+ * find: taking it now spares the same flush again at the next poll.
+ */
+
+static void
+ngx_http_jpulse_l2_event_gen(ngx_uint_t k, ngx_str_t *msg)
+{
+    json_t        *j, *gen;
+    json_error_t   err;
+
+    if (!ngx_http_jpulse_l2_gen_known) {
+        return;
+    }
+
+    j = json_loadb((char *) msg->data, msg->len, 0, &err);
+    gen = json_object_get(json_object_get(j, "data"), "gen");
+
+    if (json_is_integer(gen)
+        && json_integer_value(gen) > ngx_http_jpulse_l2_gen[k])
+    {
+        ngx_http_jpulse_l2_gen[k] = json_integer_value(gen);
+    }
+
+    json_decref(j);
 }
 
 
@@ -355,8 +390,10 @@ ngx_http_jpulse_l2_resync(void *data)
         ngx_http_jpulse_view_invalidate(k);
     }
 
+    /* the config and the generation baseline are read again, once the
+     * command connection is ready too (it reconnects on its own) */
     ngx_http_jpulse_l2_gen_known = 0;
-    ngx_http_jpulse_l2_fetch_config();
+    ngx_http_jpulse_l2_resync_pending = 1;
     ngx_http_jpulse_l2_poll(NULL);
 }
 
@@ -370,6 +407,21 @@ ngx_http_jpulse_l2_poll(ngx_event_t *ev)
 
     if (ngx_exiting || ngx_terminate || ngx_quit) {
         return;
+    }
+
+    if (ngx_http_jpulse_l2_resync_pending) {
+        if (!ngx_http_jpulse_redis_ready()) {
+            /* soon again, not in 2 s */
+            if (ngx_http_jpulse_l2_timer.timer_set) {
+                ngx_del_timer(&ngx_http_jpulse_l2_timer);
+            }
+
+            ngx_add_timer(&ngx_http_jpulse_l2_timer, 50);
+            return;
+        }
+
+        ngx_http_jpulse_l2_resync_pending = 0;
+        ngx_http_jpulse_l2_fetch_config();
     }
 
     if (ngx_http_jpulse_redis_ready()) {
@@ -390,9 +442,11 @@ ngx_http_jpulse_l2_poll(ngx_event_t *ev)
                                              NULL, 5, argv, argvlen);
     }
 
-    if (ev != NULL || !ngx_http_jpulse_l2_timer.timer_set) {
-        ngx_add_timer(&ngx_http_jpulse_l2_timer, NGX_HTTP_JPULSE_GEN_POLL);
+    if (ngx_http_jpulse_l2_timer.timer_set) {
+        ngx_del_timer(&ngx_http_jpulse_l2_timer);
     }
+
+    ngx_add_timer(&ngx_http_jpulse_l2_timer, NGX_HTTP_JPULSE_GEN_POLL);
 }
 
 
@@ -823,7 +877,13 @@ ngx_http_jpulse_l2_store_i18n(ngx_http_jpulse_l2_fetch_t *f,
             }
         }
 
-        /* not in Redis: the disk decides, now */
+        /* not in Redis (any more): the disk decides, now */
+        if (e->from == NGX_HTTP_JPULSE_FROM_REDIS) {
+            ngx_http_jpulse_tcache_set(&f->rt->cache, e, NULL, 0, 0);
+            e->from = NGX_HTTP_JPULSE_FROM_NONE;
+            e->stamp = 0;
+        }
+
         e->not_l2 = 1;
         e->epoch = f->rt->i18n_epoch;
         e->checked = ngx_current_msec - f->rt->view->check_interval - 1;
@@ -877,6 +937,7 @@ ngx_http_jpulse_l2_publish(ngx_http_request_t *r, ngx_uint_t kind,
     size_t                     argvlen[4];
     ngx_int_t                  rc;
     ngx_uint_t                 k;
+    ngx_time_t                *tp;
     const char                *argv[4], *name;
     ngx_http_jpulse_l2_pub_t  *pub;
 
@@ -924,6 +985,8 @@ ngx_http_jpulse_l2_publish(ngx_http_request_t *r, ngx_uint_t kind,
         return NGX_ERROR;
     }
 
+    tp = ngx_timeofday();
+
     argv[0] = "PUBLISH";
     argv[1] = (const char *) channel;
     argv[2] = (const char *) p;
@@ -936,8 +999,7 @@ ngx_http_jpulse_l2_publish(ngx_http_request_t *r, ngx_uint_t kind,
                              "\"source\":\"cache-api\"},\"instanceId\":\"%V\","
                              "\"timestamp\":%M}", name, name,
                              &ngx_http_jpulse_instance.instance_id,
-                             (ngx_msec_t) (ngx_time() * 1000
-                                           + ngx_timeofday()->msec))
+                             (ngx_msec_t) (tp->sec * 1000 + tp->msec))
                  - p;
 
     return ngx_http_jpulse_redis_request(r, ngx_http_jpulse_l2_published, pub,

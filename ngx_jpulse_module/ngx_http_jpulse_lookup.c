@@ -209,8 +209,10 @@ ngx_http_jpulse_lookup_i18n(ngx_http_jpulse_render_ctx_t *rc)
     file.len = p - path;
 
     if (ngx_file_info(path, &fi) == NGX_FILE_ERROR) {
-        /* none on disk: a copy from Redis is still better than none */
-        if (e->from != NGX_HTTP_JPULSE_FROM_REDIS) {
+        /* none on disk: while Redis is away its copy beats none */
+        if (e->from != NGX_HTTP_JPULSE_FROM_REDIS
+            || ngx_http_jpulse_l2_usable())
+        {
             ngx_http_jpulse_tcache_set(&rt->cache, e, NULL, 0, 0);
             e->from = NGX_HTTP_JPULSE_FROM_NONE;
         }
@@ -359,8 +361,11 @@ ngx_http_jpulse_lookup(ngx_http_jpulse_render_ctx_t *rc, ngx_uint_t kind,
             }
         }
 
-        /* Redis down and no file here: the copy from Redis still serves */
-        if (e->from != NGX_HTTP_JPULSE_FROM_REDIS) {
+        /* Redis down and no file here: the copy from Redis still serves;
+         * with Redis up, the index said it is gone */
+        if (e->from != NGX_HTTP_JPULSE_FROM_REDIS
+            || ngx_http_jpulse_l2_usable())
+        {
             ngx_http_jpulse_tcache_set(&rt->cache, e, NULL, 0, 0);
             e->from = NGX_HTTP_JPULSE_FROM_NONE;
             e->broken = 0;

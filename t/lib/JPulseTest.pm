@@ -11,13 +11,17 @@ use warnings;
 use Exporter 'import';
 use File::Temp ();
 use IO::Socket::INET ();
+use Digest::MD5 ();
 use JSON::PP ();
 use POSIX ();
 use Time::HiRes ();
 
 our @EXPORT_OK = qw(json_pick promtool_check redis_start redis_stop
-                    redis_cli redis_command nginx_start nginx_stop
-                    nginx_pids hammer);
+                    redis_cli redis_command redis_pipeline redis_psubscribe
+                    redis_next_message nginx_start nginx_stop nginx_pids
+                    hammer http_get poll_until pids_seen view_tree
+                    publish_template publish_tree publish_config
+                    publish_i18n publish_event redis_sync);
 
 my (@Started, @NginxStarted);
 
@@ -169,6 +173,332 @@ sub redis_command {
     }
     close $s;
     return $reply;
+}
+
+# Several commands over one RESP connection, written at once (wrap them in
+# MULTI/EXEC to make them one transaction, as cachectl does): the decoded
+# replies, in order. A reply is a string, an integer, undef (nil), an array
+# ref, or { error => 'text' }. Binary-safe both ways.
+sub redis_pipeline {
+    my ($r, @cmds) = @_;
+
+    my $s = _redis_connect($r);
+    print $s map { _resp_command(@$_) } @cmds;
+
+    my @replies = map { _resp_read($s) } @cmds;
+    close $s;
+    return @replies;
+}
+
+# A subscriber of its own: redis_psubscribe($r, 'jpulse:prod:bc:*', ...)
+# returns the connection once Redis confirmed every pattern;
+# redis_next_message($sub, $timeout) is the next [channel, message]
+# published on it, or undef after $timeout seconds (default 2).
+sub redis_psubscribe {
+    my ($r, @patterns) = @_;
+
+    my $s = _redis_connect($r);
+    print $s _resp_command('PSUBSCRIBE', @patterns);
+    _resp_read($s) for @patterns;
+    return $s;
+}
+
+sub redis_next_message {
+    my ($s, $timeout) = @_;
+
+    # an alarm, not select(): a message may already sit in the buffer
+    my $m = eval {
+        local $SIG{ALRM} = sub { die "timeout\n" };
+        Time::HiRes::alarm($timeout // 2);
+        my $reply;
+        do { $reply = _resp_read($s) }
+            until ref $reply eq 'ARRAY' && $reply->[0] =~ /^p?message$/;
+        Time::HiRes::alarm(0);
+        $reply;
+    };
+    Time::HiRes::alarm(0);
+    return undef unless $m;
+    return $m->[0] eq 'pmessage' ? [$m->[2], $m->[3]] : [$m->[1], $m->[2]];
+}
+
+sub _redis_connect {
+    my ($r) = @_;
+
+    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+                                  PeerPort => $r->{port})
+        or die "redis on $r->{port}: $!";
+    binmode $s;
+    $s->autoflush(1);
+
+    if ($r->{requirepass}) {
+        print $s _resp_command('AUTH', $r->{requirepass});
+        _resp_read($s);
+    }
+    return $s;
+}
+
+sub _resp_command {
+    return '*' . @_ . "\r\n" . join '', map { '$' . length($_) . "\r\n$_\r\n" }
+                                        @_;
+}
+
+sub _resp_read {
+    my ($s) = @_;
+
+    my $line = <$s> // die "redis closed the connection\n";
+    $line =~ s/\r\n\z//;
+    my ($type, $rest) = (substr($line, 0, 1), substr($line, 1));
+
+    return $rest if $type eq '+';
+    return { error => $rest } if $type eq '-';
+    return $rest + 0 if $type eq ':';
+
+    if ($type eq '$') {
+        return undef if $rest < 0;
+        my $data = '';
+        while (length $data < $rest + 2) {
+            read($s, $data, $rest + 2 - length $data, length $data)
+                or die "redis: short read\n";
+        }
+        return substr $data, 0, $rest;
+    }
+
+    if ($type eq '*') {
+        return undef if $rest < 0;
+        return [ map { _resp_read($s) } 1 .. $rest ];
+    }
+
+    die "redis: unexpected reply '$line'\n";
+}
+
+
+# The L2 protocol of docs/protocol.md ("Templates and config"), written the
+# way cachectl writes it: one MULTI/EXEC per batch with the HINCRBY of
+# <ns>gen, then the invalidation event. $ns is "<siteId>:<mode>:", e.g.
+# "jpulse:prod:". Options of every publish_*: gen => 0 (no HINCRBY),
+# event => 0 (no PUBLISH: the "lost event"); they return the number of
+# subscribers that got the event.
+
+# publish_template($r, $ns, $relpath, $source, etag => ..., mtime => ...):
+# one file of the effective view tree, its tpl: hash and its index field.
+# etag: md5 of the source unless given; mtime: ms since the epoch, now
+# unless given.
+sub publish_template {
+    my ($r, $ns, $relpath, $source, %opt) = @_;
+
+    my %meta = map { $_ => delete $opt{$_} } grep { exists $opt{$_} }
+               qw(etag mtime);
+    return publish_tree($r, $ns, { $relpath => $source },
+                        meta => { $relpath => \%meta }, %opt);
+}
+
+# publish_tree($r, $ns, { relpath => source, ... }, meta => { relpath =>
+# { etag, mtime } }): several files as one batch. A source of undef deletes
+# the file (its tpl: key and its index field).
+sub publish_tree {
+    my ($r, $ns, $files, %opt) = @_;
+
+    my @cmds;
+    for my $path (sort keys %$files) {
+        my $src = $files->{$path};
+
+        if (!defined $src) {
+            push @cmds, ['DEL', "${ns}tpl:$path"],
+                        ['HDEL', "${ns}tplindex", $path];
+            next;
+        }
+
+        my $meta = $opt{meta}{$path} // {};
+        my $etag = $meta->{etag} // Digest::MD5::md5_hex($src);
+        my $mtime = $meta->{mtime} // int(Time::HiRes::time() * 1000);
+
+        push @cmds, ['HSET', "${ns}tpl:$path", 'source', $src, 'etag', $etag,
+                     'mtime', $mtime],
+                    ['HSET', "${ns}tplindex", $path, "$mtime:$etag"];
+    }
+
+    return _publish_batch($r, $ns, 'view', \@cmds, %opt);
+}
+
+# publish_config($r, $ns, app => JSON text, site => JSON text): undef
+# deletes the key
+sub publish_config {
+    my ($r, $ns, %opt) = @_;
+
+    my @cmds;
+    for my $which (qw(app site)) {
+        next unless exists $opt{$which};
+        my $v = delete $opt{$which};
+        push @cmds, defined $v ? ['SET', "${ns}cfg:$which", $v]
+                               : ['DEL', "${ns}cfg:$which"];
+    }
+
+    return _publish_batch($r, $ns, 'config', \@cmds, %opt);
+}
+
+# publish_i18n($r, $ns, $lang, JSON text or undef (deletes), %opt)
+sub publish_i18n {
+    my ($r, $ns, $lang, $json, %opt) = @_;
+
+    my @cmds = defined $json ? (['SET', "${ns}i18n:$lang", $json])
+                             : (['DEL', "${ns}i18n:$lang"]);
+
+    return _publish_batch($r, $ns, 'i18n', \@cmds, %opt);
+}
+
+sub _publish_batch {
+    my ($r, $ns, $kind, $cmds, %opt) = @_;
+
+    my @tx = @$cmds;
+    push @tx, ['HINCRBY', "${ns}gen", $kind, 1] if $opt{gen} // 1;
+
+    my @replies = redis_pipeline($r, ['MULTI'], @tx, ['EXEC']);
+    my $exec = $replies[-1];
+    die "publish: the transaction failed\n"
+        unless ref $exec eq 'ARRAY' && !grep { ref eq 'HASH' } @$exec;
+
+    return ($opt{event} // 1) ? publish_event($r, $ns, $kind) : undef;
+}
+
+# The invalidation event, in jPulse's wire format on
+# <ns>bc:controller:cache:invalidate:<kind>: the number of receivers.
+# Returns once Redis has written the message to every subscriber (see
+# redis_sync), so that a request sent next finds it at the worker.
+sub publish_event {
+    my ($r, $ns, $kind, %data) = @_;
+
+    my $channel = "controller:cache:invalidate:$kind";
+    my $msg = JSON::PP->new->canonical->encode({
+        channel => $channel,
+        data => { type => $kind, source => 'cachectl', %data },
+        instanceId => 'test', timestamp => 1 });
+
+    my ($n) = redis_pipeline($r, ['PUBLISH', "${ns}bc:$channel", $msg]);
+    redis_sync($r);
+    return $n;
+}
+
+# Redis answers a PUBLISH as soon as it ran it, and may write that reply
+# before it writes the message to the subscribers (it flushes its clients
+# in some order once per event-loop turn). One more round trip, on a
+# connection of its own, is served in a later turn: once it is back, every
+# message published before has been written to its subscribers' sockets.
+# Call it after anything that published (a cache API refresh too) before
+# expecting the workers to have heard it.
+sub redis_sync {
+    my ($r) = @_;
+
+    my ($pong) = redis_pipeline($r, ['PING']);
+    die "redis_sync: $pong\n" unless defined $pong && $pong eq 'PONG';
+}
+
+
+# view_tree($dir, { relpath => content, ... }, mtime => seconds): writes
+# the files under $dir, each one a new inode (rename), readable by the
+# workers (who run as nobody when we are root). undef removes the file.
+# Returns $dir.
+sub view_tree {
+    my ($dir, $files, %opt) = @_;
+
+    _mkdir_p($dir);
+    for my $path (sort keys %$files) {
+        my $file = "$dir/$path";
+        if (!defined $files->{$path}) {
+            unlink $file;
+            next;
+        }
+        (my $parent = $file) =~ s{/[^/]*\z}{};
+        _mkdir_p($parent);
+        my $tmp = "$file.tmp$$";
+        open my $fh, '>:raw', $tmp or die "$tmp: $!";
+        print $fh $files->{$path};
+        close $fh or die "$tmp: $!";
+        chmod 0644, $tmp;
+        utime $opt{mtime}, $opt{mtime}, $tmp if defined $opt{mtime};
+        rename $tmp, $file or die "$file: $!";
+    }
+    return $dir;
+}
+
+sub _mkdir_p {
+    my ($dir) = @_;
+
+    my $path = '';
+    for my $part (grep { length } split m{/}, $dir) {
+        $path .= "/$part";
+        next if -d $path;
+        mkdir $path or die "mkdir $path: $!";
+        chmod 0755, $path;
+    }
+}
+
+
+# One request on a fresh connection (HTTP/1.0, Host: localhost):
+# (status, { lowercased header => value }, body), or (0, {}, what went
+# wrong). http_get($port, $path, method => 'POST', body => ..., headers =>
+# "X: y\r\n").
+sub http_get {
+    my ($port, $path, %opt) = @_;
+
+    my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port",
+                                  Timeout => $opt{timeout} // 3)
+        or return (0, {}, "connect: $!");
+    binmode $s;
+
+    my $method = $opt{method} // 'GET';
+    my $body = $opt{body} // '';
+    print $s "$method $path HTTP/1.0\r\nHost: localhost\r\n"
+             . ($opt{headers} // '')
+             . ($method eq 'GET' ? '' : "Content-Length: " . length($body)
+                                        . "\r\n")
+             . "\r\n$body";
+
+    local $/;
+    my $resp = <$s> // '';
+    close $s;
+
+    my ($head, $content) = split /\r\n\r\n/, $resp, 2;
+    my ($status) = ($head // '') =~ m{\AHTTP/1\.\d (\d{3})};
+    return (0, {}, "bad response: $resp") unless $status;
+
+    my %h;
+    for (split /\r\n/, $head) {
+        $h{lc $1} = $2 if /^([^:]+):\s*(.*)$/;
+    }
+    return ($status, \%h, $content // '');
+}
+
+# Calls $check every $step seconds (default 0.05) until it returns true or
+# $timeout seconds have passed: its last result. For waits that end as
+# soon as what they wait for happened.
+sub poll_until {
+    my ($timeout, $check, $step) = @_;
+
+    my $deadline = Time::HiRes::time() + $timeout;
+    while (1) {
+        my $ok = $check->();
+        return $ok if $ok || Time::HiRes::time() >= $deadline;
+        Time::HiRes::sleep($step // 0.05);
+    }
+}
+
+# GETs $path on fresh connections (at most $max, default 400) until every
+# pid of @$pids has answered (add_header X-Pid $pid), each answer passing
+# $check->(status, headers, body). "ok", or what went wrong: the first
+# answer that did not pass, or the pids never heard from.
+sub pids_seen {
+    my ($port, $path, $pids, $check, $max) = @_;
+
+    my %want = map { $_ => 1 } @$pids;
+    for (1 .. $max // 400) {
+        my ($status, $h, $body) = http_get($port, $path);
+        my $pid = $h->{'x-pid'} // 'none';
+        return "pid $pid, status $status: " . substr($body, 0, 300)
+            unless $check->($status, $h, $body);
+        delete $want{$pid};
+        return 'ok' unless %want;
+    }
+    return 'never answered: ' . join ' ', sort keys %want;
 }
 
 # A second nginx beside the runner's, for cluster suites: nginx_start(

@@ -5,6 +5,7 @@
 #   make run        nginx + module on 127.0.0.1:8080 with examples/
 #   make bench      bench/run: feature vs baseline ratios
 #   make bench-render  the template engine: renders/s on one core
+#   make bench-cachectl  edit -> visible on every worker (p50, max)
 #   make deps       install the Debian packages (as root)
 #   make asan       unit tests and cachectl under ASan + UBSan
 #   make asan-t     the suites against the module under ASan + UBSan
@@ -41,7 +42,8 @@ CTL_HDRS     = $(wildcard cachectl-daemon/*.h)
 UNIT_SRCS    = $(wildcard t/unit/test_*.c)
 UNIT_BINS    = $(patsubst t/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRCS))
 
-.PHONY: all module cachectl deps test unit t run bench bench-render asan \
+.PHONY: all module cachectl deps test unit t run bench bench-render \
+        bench-cachectl asan \
         asan-t fuzz clean
 
 all: module cachectl
@@ -112,6 +114,11 @@ $(BUILD)/bench/render_bench: bench/render/render_bench.c $(LIB_SRCS) \
 
 bench-render: $(BUILD)/bench/render_bench
 	$(BUILD)/bench/render_bench
+
+# cachectl: file write -> every worker of two nginx instances serves it
+bench-cachectl: deps
+	$(MAKE) all
+	bench/cachectl/latency
 
 # libjpulse and cachectl under AddressSanitizer and UBSan
 ASAN_CFLAGS  = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \

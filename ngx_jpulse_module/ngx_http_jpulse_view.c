@@ -476,11 +476,10 @@ ngx_http_jpulse_view_rt_create(ngx_http_jpulse_view_t *view, ngx_log_t *log)
     ngx_free(paths);
 
     if (rt->disk == NULL) {
+        /* e.g. the worker's user may not read them: Redis still serves */
         ngx_log_error(NGX_LOG_ALERT, log, ngx_errno,
-                      "jpulse_view_roots: cannot open the view roots");
-        ngx_http_jpulse_tcache_destroy(&rt->cache);
-        ngx_free(rt);
-        return NULL;
+                      "jpulse_view_roots: this worker cannot open the view "
+                      "roots; only what Redis holds will be served");
     }
 
     if (view->config) {

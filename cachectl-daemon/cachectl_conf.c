@@ -399,10 +399,13 @@ cachectl_conf_file(cachectl_conf_t *conf, const char *file)
         }
 
         if (cachectl_conf_set(conf, o, copy, 1) != CACHECTL_EXIT_OK) {
+            char  why[sizeof(conf->error)];
+
+            memcpy(why, conf->error, sizeof(why));
             fclose(f);
             free(copy);
             return cachectl_conf_fail(conf, CACHECTL_EXIT_FAIL, "%s:%u: %.400s",
-                                      file, n, conf->error);
+                                      file, n, why);
         }
     }
 

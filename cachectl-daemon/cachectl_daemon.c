@@ -78,6 +78,8 @@ static int cachectl_daemon_watch_dir(void *arg, const char *dir);
 static void cachectl_daemon_watch_all(cachectl_daemon_t *d);
 static void cachectl_daemon_watch_tree(cachectl_daemon_t *d,
     const char *dir, int depth, json_t *visited);
+static void cachectl_daemon_watch_new(cachectl_daemon_t *d, int wd,
+    const char *name);
 static void cachectl_daemon_events(cachectl_daemon_t *d);
 static void cachectl_daemon_batch(cachectl_daemon_t *d);
 static void cachectl_daemon_connect(cachectl_daemon_t *d);
@@ -165,6 +167,7 @@ cachectl_daemon(cachectl_conf_t *conf)
 
         if (d.redis == NULL && now >= d.retry_at) {
             cachectl_daemon_connect(&d);
+            now = cachectl_now_ms();
         }
 
         if (d.redis != NULL && d.dirty
@@ -387,6 +390,16 @@ cachectl_daemon_events(cachectl_daemon_t *d)
                 cachectl_log(CACHECTL_WARN, "inotify queue overflow: full "
                              "rescan");
             }
+
+            /*
+             * A new directory is watched at once: a copy into it goes on
+             * after its creation event, and must keep the batch open.
+             */
+            if ((ev->mask & IN_ISDIR) && (ev->mask & (IN_CREATE | IN_MOVED_TO))
+                && ev->len && ev->name[0] != '.')
+            {
+                cachectl_daemon_watch_new(d, ev->wd, ev->name);
+            }
         }
     }
 
@@ -430,6 +443,33 @@ cachectl_daemon_watch_all(cachectl_daemon_t *d)
             inotify_rm_watch(d->inotify, atoi(k));
             json_object_del(d->watches, k);
         }
+    }
+}
+
+
+static void
+cachectl_daemon_watch_new(cachectl_daemon_t *d, int wd, const char *name)
+{
+    char         key[16], path[PATH_MAX];
+    json_t      *visited;
+    const char  *parent;
+
+    snprintf(key, sizeof(key), "%d", wd);
+    parent = json_string_value(json_object_get(json_object_get(d->watches,
+                                                               key), "dir"));
+
+    if (parent == NULL
+        || snprintf(path, sizeof(path), "%s/%s", parent, name)
+           >= (int) sizeof(path))
+    {
+        return;
+    }
+
+    visited = json_object();
+
+    if (visited != NULL) {
+        cachectl_daemon_watch_tree(d, path, 0, visited);
+        json_decref(visited);
     }
 }
 

@@ -120,6 +120,18 @@ cachectl_render(int argc, char **argv)
             continue;
         }
 
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            printf("Usage: cachectl render FILE [--context CTX.json] "
+                   "[--root DIR]...\n"
+                   "                       [--i18n DIR --lang LANG] "
+                   "[--strict]\n\n"
+                   "Expand one template and print it. Includes resolve "
+                   "against the --root\ndirectories in order (default: "
+                   "FILE's directory); a parse error is\nprinted as "
+                   "FILE:LINE:COLUMN: message.\n");
+            return 0;
+        }
+
         if (strncmp(argv[i], "--", 2) == 0) {
             if (i + 1 >= argc) {
                 return cachectl_render_usage("option needs a value");

@@ -223,7 +223,7 @@ cachectl_sessions_step(cachectl_sessions_t *ss, cachectl_conf_t *conf,
             redisAppendCommand(c, "EXPIRE %ssessidx:%s %ld", conf->ns, uid,
                                conf->session_max_age_s);
             queued += 2;
-            ss->indexed++;
+            ss->pass_indexed++;
         }
 
         ss->pass_live++;
@@ -253,6 +253,8 @@ cachectl_sessions_step(cachectl_sessions_t *ss, cachectl_conf_t *conf,
         ss->passes++;
         ss->live = ss->pass_live;
         ss->pass_live = 0;
+        ss->indexed = ss->pass_indexed;
+        ss->pass_indexed = 0;
         ss->last_pass_ms = now;
         rc = cachectl_sessions_cleanup(conf, c, err, size);
     }
@@ -267,16 +269,17 @@ static int
 cachectl_sessions_cleanup(cachectl_conf_t *conf, redisContext *c,
     char *err, size_t size)
 {
-    char         cursor[32];
-    size_t       i, n;
+    char         cursor[32], dead[1024];
+    size_t       i, n, gone;
     redisReply  *r, *fields, *e;
     void        *rp;
 
     snprintf(cursor, sizeof(cursor), "0");
 
     do {
+        /* COUNT is a hint: at most sizeof(dead) fields are checked a round */
         r = cachectl_redis_cmd(c, err, size,
-                               "HSCAN %scachectl:sessfirst %s COUNT 1000",
+                               "HSCAN %scachectl:sessfirst %s COUNT 500",
                                conf->ns, cursor);
         if (r == NULL) {
             return -1;
@@ -291,11 +294,14 @@ cachectl_sessions_cleanup(cachectl_conf_t *conf, redisContext *c,
         fields = r->element[1];
         n = 0;
 
-        for (i = 0; i + 1 < fields->elements; i += 2) {
+        for (i = 0; i + 1 < fields->elements && n < sizeof(dead); i += 2) {
             redisAppendCommand(c, "EXISTS %ssess:%s", conf->ns,
                                fields->element[i]->str);
             n++;
         }
+
+        /* every reply first: nothing else may use the connection */
+        gone = 0;
 
         for (i = 0; i < n; i++) {
             if (redisGetReply(c, &rp) != REDIS_OK) {
@@ -305,14 +311,17 @@ cachectl_sessions_cleanup(cachectl_conf_t *conf, redisContext *c,
             }
 
             e = rp;
+            dead[i] = (e->type == REDIS_REPLY_INTEGER && e->integer == 0);
+            gone += dead[i];
+            freeReplyObject(e);
+        }
 
-            if (e->type == REDIS_REPLY_INTEGER && e->integer == 0) {
+        for (i = 0; gone && i < n; i++) {
+            if (dead[i]) {
                 freeReplyObject(cachectl_redis_cmd(c, err, size,
                     "HDEL %scachectl:sessfirst %s", conf->ns,
                     fields->element[i * 2]->str));
             }
-
-            freeReplyObject(e);
         }
 
         freeReplyObject(r);
@@ -440,6 +449,16 @@ typedef struct {
     cachectl_conf_t  *conf;
     long              n;
 } cachectl_revoke_t;
+
+
+/* collects: the connection is busy with the listing's replies */
+
+static int
+cachectl_sessions_collect_cb(void *arg, const char *sid, json_t *sess,
+    long long ttl)
+{
+    return json_array_append_new(arg, json_string(sid));
+}
 
 
 static int
@@ -665,14 +684,22 @@ cachectl_sessions_cli(cachectl_conf_t *conf)
             freeReplyObject(r);
         }
 
-        if (cachectl_sessions_each(conf, c, conf->args[2],
-                                   cachectl_sessions_revoke_cb, &rv, err,
-                                   sizeof(err)) != 0)
+        list = json_array();
+
+        if (list == NULL
+            || cachectl_sessions_each(conf, c, conf->args[2],
+                                      cachectl_sessions_collect_cb, list,
+                                      err, sizeof(err)) != 0)
         {
             fprintf(stderr, "cachectl: %s\n", err);
             rc = CACHECTL_EXIT_FAIL;
 
         } else {
+            json_array_foreach(list, i, v) {
+                cachectl_sessions_revoke_cb(&rv, json_string_value(v), NULL,
+                                            0);
+            }
+
             freeReplyObject(redisCommand(c, "DEL %ssessidx:%s", conf->ns,
                                          conf->args[2]));
             if (conf->json) {
@@ -682,6 +709,8 @@ cachectl_sessions_cli(cachectl_conf_t *conf)
                        rv.n == 1 ? "" : "s", conf->args[2]);
             }
         }
+
+        json_decref(list);
     }
 
     redisFree(c);

@@ -20,7 +20,8 @@ typedef struct {
     uint64_t    scanned;
     uint64_t    ttl_set;
     uint64_t    expired;        /* removed: past the absolute lifetime */
-    uint64_t    indexed;
+    uint64_t    indexed;        /* with a user id, in the last pass */
+    uint64_t    pass_indexed;
     uint64_t    live;           /* seen in the last complete pass */
     uint64_t    pass_live;
     int64_t     last_pass_ms;

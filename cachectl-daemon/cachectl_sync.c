@@ -245,8 +245,9 @@ cachectl_sync_load(cachectl_sync_t *s, redisContext *c, char *err,
     size_t size)
 {
     char              *colon, cursor[32], key[CACHECTL_NS_MAX + 64];
+    char               etag[20];
     size_t             i;
-    redisReply        *r, *k;
+    redisReply        *r, *k, *v;
     cachectl_file_t   *f;
 
     cachectl_sync_reset(s);
@@ -319,10 +320,23 @@ cachectl_sync_load(cachectl_sync_t *s, redisContext *c, char *err,
             k = r->element[1]->element[i];
             snprintf(key, sizeof(key), "%s", k->str);
 
-            /* the etag is checked against the content on the first sync */
-            json_object_set_new(s->i18n,
-                                key + strlen(s->conf->ns) + 5,
-                                json_string("?"));
+            v = cachectl_redis_cmd(c, err, size, "GET %s", key);
+            if (v == NULL) {
+                freeReplyObject(r);
+                return -1;
+            }
+
+            etag[0] = '?';
+            etag[1] = '\0';
+
+            if (v->type == REDIS_REPLY_STRING) {
+                cachectl_etag(v->str, v->len, etag);
+            }
+
+            freeReplyObject(v);
+
+            json_object_set_new(s->i18n, key + strlen(s->conf->ns) + 5,
+                                json_string(etag));
         }
 
         freeReplyObject(r);

@@ -8,7 +8,8 @@
 #   make bench-cachectl  edit -> visible on every worker (p50, max)
 #   make deps       install the Debian packages (as root)
 #   make asan       unit tests and cachectl under ASan + UBSan
-#   make asan-t     the suites against the module under ASan + UBSan
+#   make asan-t     the suites against the module and cachectl under
+#                   ASan + UBSan
 #   make fuzz       libFuzzer targets (FUZZ_SECONDS each)
 #
 # NGX_SRC=DIR builds against another nginx source tree (default: a copy of
@@ -150,9 +151,10 @@ $(ASAN_MODULE): $(MOD_SRCS) $(LIB_SRCS) $(LIB_HDRS) config $(NGX_STAMP)
 	cp $(ASAN_NGX_BUILD)/objs/ngx_http_jpulse_module.so $@.tmp
 	mv -f $@.tmp $@
 
-asan-t: all $(ASAN_MODULE)
+asan-t: all $(ASAN_MODULE) asan
 	rm -rf $(BUILD)/asan-reports && mkdir -p $(BUILD)/asan-reports
 	chmod 1777 $(BUILD)/asan-reports
+	TEST_NGINX_CACHECTL=$(CURDIR)/$(BUILD)/asan/cachectl \
 	JPULSE_ASAN_DIR=$(CURDIR)/$(BUILD)/asan-reports \
 	TEST_NGINX_BINARY=$(CURDIR)/t/nginx-asan \
 	TEST_NGINX_LOAD_MODULES=$(CURDIR)/$(ASAN_MODULE) \

@@ -171,30 +171,38 @@ main(int argc, char **argv)
         fprintf(stderr, "cachectl: %s\n%s", conf.error,
                 rc == CACHECTL_EXIT_USAGE ? "Try \"cachectl --help\".\n"
                                           : "");
+        cachectl_conf_free(&conf);
         return rc;
     }
 
+    rc = CACHECTL_EXIT_USAGE;
+
     if (conf.nargs == 0) {
         cachectl_usage(stderr);
-        return CACHECTL_EXIT_USAGE;
+        cachectl_conf_free(&conf);
+        return rc;
     }
 
     for (cmd = cachectl_commands; cmd->name; cmd++) {
-        if (strcmp(conf.args[0], cmd->name) != 0) {
-            continue;
+        if (strcmp(conf.args[0], cmd->name) == 0) {
+            break;
         }
-
-        if (cachectl_wants_help(&conf)) {
-            printf("Usage: cachectl [OPTIONS] %s\n\n%s\n", cmd->usage,
-                   cmd->help);
-            return CACHECTL_EXIT_OK;
-        }
-
-        return cmd->run(&conf);
     }
 
-    fprintf(stderr, "cachectl: unknown command \"%s\"\n"
-                    "Try \"cachectl --help\".\n", conf.args[0]);
+    if (cmd->name == NULL) {
+        fprintf(stderr, "cachectl: unknown command \"%s\"\n"
+                        "Try \"cachectl --help\".\n", conf.args[0]);
 
-    return CACHECTL_EXIT_USAGE;
+    } else if (cachectl_wants_help(&conf)) {
+        printf("Usage: cachectl [OPTIONS] %s\n\n%s\n", cmd->usage,
+               cmd->help);
+        rc = CACHECTL_EXIT_OK;
+
+    } else {
+        rc = cmd->run(&conf);
+    }
+
+    cachectl_conf_free(&conf);
+
+    return rc;
 }

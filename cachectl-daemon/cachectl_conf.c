@@ -149,13 +149,23 @@ cachectl_conf_reload(cachectl_conf_t *conf)
         != CACHECTL_EXIT_OK)
     {
         snprintf(conf->error, sizeof(conf->error), "%s", fresh.error);
+        cachectl_conf_free(&fresh);
         return CACHECTL_EXIT_FAIL;
     }
 
-    /* values from the old file leak: a reload is rare, and they are small */
+    cachectl_conf_free(conf);
     *conf = fresh;
 
     return CACHECTL_EXIT_OK;
+}
+
+
+void
+cachectl_conf_free(cachectl_conf_t *conf)
+{
+    while (conf->nowned) {
+        free(conf->owned[--conf->nowned]);
+    }
 }
 
 
@@ -391,6 +401,13 @@ cachectl_conf_file(cachectl_conf_t *conf, const char *file)
                                       file, n, key);
         }
 
+        if (conf->nowned == CACHECTL_OWNED_MAX) {
+            fclose(f);
+            return cachectl_conf_fail(conf, CACHECTL_EXIT_FAIL,
+                                      "%s:%u: more than %d settings", file, n,
+                                      CACHECTL_OWNED_MAX);
+        }
+
         copy = strdup(value);
         if (copy == NULL) {
             fclose(f);
@@ -398,12 +415,13 @@ cachectl_conf_file(cachectl_conf_t *conf, const char *file)
                                       "out of memory");
         }
 
+        conf->owned[conf->nowned++] = copy;
+
         if (cachectl_conf_set(conf, o, copy, 1) != CACHECTL_EXIT_OK) {
             char  why[sizeof(conf->error)];
 
             memcpy(why, conf->error, sizeof(why));
             fclose(f);
-            free(copy);
             return cachectl_conf_fail(conf, CACHECTL_EXIT_FAIL, "%s:%u: %.400s",
                                       file, n, why);
         }

@@ -12,6 +12,7 @@
 #define CACHECTL_VIEWS_MAX   16
 #define CACHECTL_ARGS_MAX    64
 #define CACHECTL_NS_MAX      160
+#define CACHECTL_OWNED_MAX   256
 
 #define CACHECTL_EXIT_OK     0
 #define CACHECTL_EXIT_FAIL   1
@@ -44,6 +45,9 @@ typedef struct {
     const char   *args[CACHECTL_ARGS_MAX];
     int           nargs;
 
+    char         *owned[CACHECTL_OWNED_MAX];  /* the file's values */
+    int           nowned;
+
     char          ns[CACHECTL_NS_MAX];  /* "<siteId>:<mode>:" */
     char          password[512];
     char          error[512];
@@ -59,6 +63,9 @@ int cachectl_conf_parse(cachectl_conf_t *conf, int argc, char **argv);
 
 /* re-reads the config file (SIGHUP); command-line values still win */
 int cachectl_conf_reload(cachectl_conf_t *conf);
+
+/* frees the values read from the config file */
+void cachectl_conf_free(cachectl_conf_t *conf);
 
 
 #endif /* CACHECTL_CONF_H */

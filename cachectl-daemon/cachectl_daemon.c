@@ -507,7 +507,7 @@ cachectl_daemon_watch_tree(cachectl_daemon_t *d, const char *dir, int depth,
     json_t *visited)
 {
     DIR            *dh;
-    char            sub[PATH_MAX], id[48];
+    char            sub[PATH_MAX];
     struct stat     st;
     struct dirent  *de;
 
@@ -517,14 +517,9 @@ cachectl_daemon_watch_tree(cachectl_daemon_t *d, const char *dir, int depth,
         return;
     }
 
-    snprintf(id, sizeof(id), "%llu:%llu", (unsigned long long) st.st_dev,
-             (unsigned long long) st.st_ino);
-
-    if (json_object_get(visited, id) != NULL) {
+    if (cachectl_dir_visited(visited, &st)) {
         return;
     }
-
-    json_object_set_new(visited, id, json_true());
 
     cachectl_daemon_watch_dir(d, dir);
 

@@ -90,6 +90,8 @@ static int cachectl_sync_config(cachectl_sync_t *s, cachectl_tx_t *tx,
     char *etag);
 static int cachectl_tx_cmd(cachectl_tx_t *tx, int kind, const char *path,
     int argc, const char **argv, const size_t *argvlen);
+static int cachectl_tx_del(cachectl_tx_t *tx, int kind, const char *name,
+    const char *key);
 static int cachectl_tx_pending(cachectl_tx_t *tx, cachectl_file_t *f,
     const char *etag, const char *deleted);
 static int cachectl_tx_commit(cachectl_tx_t *tx, cachectl_batch_t *batch);
@@ -442,6 +444,24 @@ cachectl_ignored(const char *name)
 }
 
 
+int
+cachectl_dir_visited(json_t *visited, const struct stat *st)
+{
+    char  id[48];
+
+    snprintf(id, sizeof(id), "%llu:%llu", (unsigned long long) st->st_dev,
+             (unsigned long long) st->st_ino);
+
+    if (json_object_get(visited, id) != NULL) {
+        return 1;
+    }
+
+    json_object_set_new(visited, id, json_true());
+
+    return 0;
+}
+
+
 /* visited: every directory once, so a symlink loop ends at once */
 
 static void
@@ -449,7 +469,7 @@ cachectl_sync_walk(cachectl_sync_t *s, const char *root, const char *rel,
     int depth, json_t *found, json_t *visited)
 {
     DIR            *d;
-    char            dir[PATH_MAX], sub[PATH_MAX], id[48];
+    char            dir[PATH_MAX], sub[PATH_MAX];
     struct stat     st;
     struct dirent  *de;
 
@@ -466,14 +486,9 @@ cachectl_sync_walk(cachectl_sync_t *s, const char *root, const char *rel,
         return;
     }
 
-    snprintf(id, sizeof(id), "%llu:%llu", (unsigned long long) st.st_dev,
-             (unsigned long long) st.st_ino);
-
-    if (json_object_get(visited, id) != NULL) {
+    if (cachectl_dir_visited(visited, &st)) {
         return;
     }
-
-    json_object_set_new(visited, id, json_true());
 
     d = opendir(dir);
     if (d == NULL) {
@@ -816,12 +831,8 @@ cachectl_sync_views(cachectl_sync_t *s, cachectl_tx_t *tx,
         }
 
         snprintf(key, sizeof(key), "%stpl:%s", s->conf->ns, path);
-        argv[0] = "DEL";
-        argv[1] = key;
-        argvlen[0] = 3;
-        argvlen[1] = strlen(key);
 
-        if (cachectl_tx_cmd(tx, CACHECTL_VIEW, path, 2, argv, argvlen) != 0) {
+        if (cachectl_tx_del(tx, CACHECTL_VIEW, path, key) != 0) {
             json_decref(found);
             return -1;
         }
@@ -957,12 +968,8 @@ cachectl_sync_i18n(cachectl_sync_t *s, cachectl_tx_t *tx,
         }
 
         snprintf(key, sizeof(key), "%si18n:%s", s->conf->ns, k);
-        argv[0] = "DEL";
-        argv[1] = key;
-        argvlen[0] = 3;
-        argvlen[1] = strlen(key);
 
-        if (cachectl_tx_cmd(tx, CACHECTL_I18N, k, 2, argv, argvlen) != 0) {
+        if (cachectl_tx_del(tx, CACHECTL_I18N, k, key) != 0) {
             json_decref(seen);
             return -1;
         }
@@ -1078,6 +1085,22 @@ cachectl_tx_cmd(cachectl_tx_t *tx, int kind, const char *path, int argc,
     }
 
     return 0;
+}
+
+
+static int
+cachectl_tx_del(cachectl_tx_t *tx, int kind, const char *name,
+    const char *key)
+{
+    size_t       argvlen[2];
+    const char  *argv[2];
+
+    argv[0] = "DEL";
+    argv[1] = key;
+    argvlen[0] = 3;
+    argvlen[1] = strlen(key);
+
+    return cachectl_tx_cmd(tx, kind, name, 2, argv, argvlen);
 }
 
 

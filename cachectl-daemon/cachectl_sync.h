@@ -9,6 +9,7 @@
 #define CACHECTL_SYNC_H
 
 #include <stdint.h>
+#include <sys/stat.h>
 
 #include <hiredis/hiredis.h>
 #include <jansson.h>
@@ -65,6 +66,12 @@ int cachectl_sync_run(cachectl_sync_t *s, redisContext *c,
 /* every directory to watch: the roots, their parents, all below */
 typedef int (*cachectl_dir_pt)(void *arg, const char *dir);
 int cachectl_sync_dirs(cachectl_sync_t *s, cachectl_dir_pt cb, void *arg);
+
+/*
+ * Marks the directory st describes as walked: 1 if it was already (a
+ * symlink loop, or a link to a directory seen before), else 0.
+ */
+int cachectl_dir_visited(json_t *visited, const struct stat *st);
 
 /* 64-bit FNV-1a as 16 hex digits */
 void cachectl_etag(const char *p, size_t len, char out[20]);

@@ -453,8 +453,11 @@ cachectl_conf_finish(cachectl_conf_t *conf)
 
     if (strcmp(conf->mode, "dev") != 0 && strcmp(conf->mode, "prod") != 0) {
         return cachectl_conf_fail(conf, CACHECTL_EXIT_USAGE,
-                                  "invalid --mode \"%s\": expected \"dev\" or "
-                                  "\"prod\"", conf->mode);
+                                  "invalid --mode \"%s\"%s%s%s: expected "
+                                  "\"dev\" or \"prod\"", conf->mode,
+                                  conf->file ? " (or mode in " : "",
+                                  conf->file ? conf->file : "",
+                                  conf->file ? ")" : "");
     }
 
     snprintf(conf->ns, sizeof(conf->ns), "%s:%s:", conf->site_id,

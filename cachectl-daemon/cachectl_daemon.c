@@ -598,8 +598,10 @@ cachectl_daemon_blob(const char *instance_id, int64_t started_ms,
     snprintf(name, sizeof(name), "%.*s:%d:%ld", (int) nlen, host,
              JP_PM2ID_CACHECTL, (long) getpid());
 
-    inst = json_pack("{s:I, s:i, s:n, s:s, s:s, s:b, s:s, s:s, s:I, s:s,"
+    /* "kind" here too: the cluster view lists instances, not blobs */
+    inst = json_pack("{s:s, s:I, s:i, s:n, s:s, s:s, s:b, s:s, s:s, s:I, s:s,"
                      " s:{s:I}, s:{s:s, s:s}, s:s, s:O?}",
+                     "kind", "cachectl",
                      "pid", (json_int_t) getpid(), "pm2Id", JP_PM2ID_CACHECTL,
                      "port", "instanceName", name,
                      "instanceId", instance_id, "pm2Available", 0,

@@ -8,7 +8,7 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
-#include "jp_json.h"
+#include "jp_query.h"
 #include "ngx_http_jpulse_context.h"
 #include "ngx_http_jpulse_l2.h"
 #include "ngx_http_jpulse_redis.h"
@@ -16,16 +16,15 @@
 
 #define NGX_HTTP_JPULSE_PARAMS_MAX  64
 
+/* request bytes as a JSON string, U+FFFD where they are not UTF-8 */
+#define ngx_http_jpulse_str(p, len)                                          \
+    jp_json_string_lossy((char *) (p), len)
+
 
 static json_t *ngx_http_jpulse_context_config(
     ngx_http_jpulse_render_ctx_t *rc);
 static json_t *ngx_http_jpulse_context_url(ngx_http_request_t *r,
     const char *code, ngx_str_t *msg);
-static json_t *ngx_http_jpulse_context_params(ngx_http_request_t *r);
-static ngx_int_t ngx_http_jpulse_decode(ngx_pool_t *pool, u_char *p,
-    u_char *end, ngx_str_t *out);
-static json_t *ngx_http_jpulse_string(ngx_pool_t *pool, u_char *p,
-    size_t len);
 
 
 ngx_int_t
@@ -123,7 +122,7 @@ ngx_http_jpulse_context_url(ngx_http_request_t *r, const char *code,
     ngx_str_t *msg)
 {
     u_char     *p, *colon, *search;
-    size_t      len;
+    size_t      len, path_len;
     json_t     *url, *param;
     ngx_str_t   host, port, proto;
 
@@ -178,7 +177,8 @@ ngx_http_jpulse_context_url(ngx_http_request_t *r, const char *code,
     search[0] = '?';
     ngx_memcpy(search + 1, r->args.data, r->args.len);
 
-    param = ngx_http_jpulse_context_params(r);
+    param = jp_query_parse((char *) r->args.data, r->args.len,
+                           NGX_HTTP_JPULSE_PARAMS_MAX);
     if (param == NULL) {
         return NULL;
     }
@@ -186,39 +186,37 @@ ngx_http_jpulse_context_url(ngx_http_request_t *r, const char *code,
     if (code) {
         if (json_object_set_new(param, "code", json_string(code)) != 0
             || json_object_set_new(param, "msg",
-                   ngx_http_jpulse_string(r->pool, msg->data, msg->len)) != 0)
+                   jp_json_string_lossy((char *) msg->data, msg->len)) != 0)
         {
             json_decref(param);
             return NULL;
         }
     }
 
+    /* as the client sent it, without the query */
+    path_len = r->args.len ? (size_t) (r->args.data - 1 - r->unparsed_uri.data)
+                           : r->unparsed_uri.len;
+
     url = json_object();
 
     if (url == NULL
-        || json_object_set_new(url, "domain",
-                               ngx_http_jpulse_string(r->pool, p, len)) != 0
+        || json_object_set_new(url, "domain", ngx_http_jpulse_str(p, len))
+           != 0
         || json_object_set_new(url, "protocol",
                                json_stringn((char *) proto.data, proto.len))
            != 0
         || json_object_set_new(url, "hostname",
-                               ngx_http_jpulse_string(r->pool, host.data,
-                                                      host.len)) != 0
+                               ngx_http_jpulse_str(host.data, host.len)) != 0
         || json_object_set_new(url, "port",
-                               ngx_http_jpulse_string(r->pool, port.data,
-                                                      port.len)) != 0
+                               ngx_http_jpulse_str(port.data, port.len)) != 0
         || json_object_set_new(url, "pathname",
-                               ngx_http_jpulse_string(r->pool,
-                                                      r->unparsed_uri.data,
-                                                      r->args.len
-                                                      ? (size_t) (r->args.data
-                                                        - 1
-                                                        - r->unparsed_uri.data)
-                                                      : r->unparsed_uri.len))
-           != 0
+                               ngx_http_jpulse_str(r->unparsed_uri.data,
+                                                   path_len)) != 0
         || json_object_set_new(url, "search",
-                               ngx_http_jpulse_string(r->pool, search,
-                                   r->args.len ? r->args.len + 1 : 0)) != 0
+                               ngx_http_jpulse_str(search,
+                                                   r->args.len
+                                                   ? r->args.len + 1 : 0))
+           != 0
         || json_object_set_new(url, "param", param) != 0)
     {
         json_decref(url);
@@ -226,146 +224,4 @@ ngx_http_jpulse_context_url(ngx_http_request_t *r, const char *code,
     }
 
     return url;
-}
-
-
-/* a query string part, '+' as a space, then %XX decoded */
-
-static ngx_int_t
-ngx_http_jpulse_decode(ngx_pool_t *pool, u_char *p, u_char *end,
-    ngx_str_t *out)
-{
-    u_char  *buf, *src, *dst;
-    size_t   i, len;
-
-    len = end - p;
-
-    buf = ngx_pnalloc(pool, len + 1);
-    if (buf == NULL) {
-        return NGX_ERROR;
-    }
-
-    for (i = 0; i < len; i++) {
-        buf[i] = p[i] == '+' ? ' ' : p[i];
-    }
-
-    src = buf;
-    dst = buf;
-    ngx_unescape_uri(&dst, &src, len, 0);
-
-    out->data = buf;
-    out->len = dst - buf;
-
-    return NGX_OK;
-}
-
-
-/* req.query: the last of repeated names wins */
-
-static json_t *
-ngx_http_jpulse_context_params(ngx_http_request_t *r)
-{
-    u_char      *p, *end, *amp, *eq;
-    json_t      *param, *v;
-    ngx_str_t    name, value;
-    ngx_uint_t   n;
-
-    param = json_object();
-    if (param == NULL || r->args.len == 0) {
-        return param;
-    }
-
-    p = r->args.data;
-    end = p + r->args.len;
-
-    for (n = 0; p < end && n < NGX_HTTP_JPULSE_PARAMS_MAX; p = amp + 1) {
-        amp = ngx_strlchr(p, end, '&');
-        if (amp == NULL) {
-            amp = end;
-        }
-
-        eq = ngx_strlchr(p, amp, '=');
-        if (eq == NULL) {
-            eq = amp;
-        }
-
-        if (eq == p) {
-            continue;
-        }
-
-        if (ngx_http_jpulse_decode(r->pool, p, eq, &name) != NGX_OK
-            || ngx_http_jpulse_decode(r->pool, eq < amp ? eq + 1 : amp, amp,
-                                      &value) != NGX_OK)
-        {
-            json_decref(param);
-            return NULL;
-        }
-
-        if (name.len == 0
-            || ngx_strlchr(name.data, name.data + name.len, '\0') != NULL)
-        {
-            continue;
-        }
-
-        v = ngx_http_jpulse_string(r->pool, value.data, value.len);
-
-        /* a name that is not UTF-8 is dropped, not fatal */
-        if (v == NULL
-            || json_object_setn_new(param, (char *) name.data, name.len, v)
-               != 0)
-        {
-            continue;
-        }
-
-        n++;
-    }
-
-    return param;
-}
-
-
-/* a JSON string of p; bytes that are not UTF-8 become U+FFFD */
-
-static json_t *
-ngx_http_jpulse_string(ngx_pool_t *pool, u_char *p, size_t len)
-{
-    u_char  *buf, *d, *end;
-    size_t   n;
-
-    if (len == 0) {
-        return json_string("");
-    }
-
-    end = p + len;
-
-    for (d = p; d < end; d += n) {
-        n = jp_utf8_sequence_len(d, end);
-        if (n == 0) {
-            break;
-        }
-    }
-
-    if (d == end) {
-        return json_stringn((char *) p, len);
-    }
-
-    buf = ngx_pnalloc(pool, len * 3);
-    if (buf == NULL) {
-        return NULL;
-    }
-
-    for (d = buf; p < end; p += n ? n : 1) {
-        n = jp_utf8_sequence_len(p, end);
-
-        if (n == 0) {
-            *d++ = 0xef;
-            *d++ = 0xbf;
-            *d++ = 0xbd;
-            continue;
-        }
-
-        d = ngx_cpymem(d, p, n);
-    }
-
-    return json_stringn((char *) buf, d - buf);
 }

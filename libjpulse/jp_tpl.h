@@ -132,6 +132,27 @@ int jp_tpl_render(const jp_tpl_program_t *prog, json_t *ctx,
     const jp_tpl_host_t *host, const jp_tpl_limits_t *limits,
     unsigned flags, jp_tpl_buf_t *out, jp_tpl_error_t *err);
 
+/*
+ * What a render read that may differ between two requests for the same
+ * page, language and theme (jp_tpl_render_uses()). A render with none of
+ * them gives the same bytes for every anonymous request until its inputs
+ * (templates, translations, config) change, so a host may keep them.
+ */
+#define JP_TPL_USES_REQUEST  0x01   /* url.*, the context as a whole,
+                                       appCluster */
+#define JP_TPL_USES_USER     0x02   /* user as a whole, or user.timezone */
+#define JP_TPL_USES_TIME     0x04   /* the clock (date.now, ...) */
+#define JP_TPL_USES_URL_PATH 0x08   /* only url.pathname, .domain,
+                                       .protocol, .hostname or .port:
+                                       the same for the same URL without
+                                       its query */
+
+/* jp_tpl_render(), and *uses gets the JP_TPL_USES_* of this render */
+int jp_tpl_render_uses(const jp_tpl_program_t *prog, json_t *ctx,
+    const jp_tpl_host_t *host, const jp_tpl_limits_t *limits,
+    unsigned flags, jp_tpl_buf_t *out, jp_tpl_error_t *err,
+    unsigned *uses);
+
 void jp_tpl_buf_init(jp_tpl_buf_t *b, size_t max);
 void jp_tpl_buf_free(jp_tpl_buf_t *b);
 int jp_tpl_buf_add(jp_tpl_buf_t *b, const char *p, size_t len);

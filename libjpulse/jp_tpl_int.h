@@ -207,6 +207,7 @@ struct jp_tpl_rs_s {
     const char      *active[JP_TPL_DEPTH_CAP];
     unsigned         nactive;
     int              hard;      /* a hard limit was hit: stop */
+    unsigned         uses;      /* JP_TPL_USES_* */
     jp_tpl_error_t  *err;
     char             msg[JP_TPL_ERRMSG_MAX];
 };

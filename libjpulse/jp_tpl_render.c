@@ -38,6 +38,8 @@ jp_tpl_now(jp_tpl_rs_t *rs)
 {
     struct timespec  ts;
 
+    rs->uses |= JP_TPL_USES_TIME;
+
     if (rs->host != NULL && rs->host->now != NULL) {
         return rs->host->now(rs->host->data);
     }
@@ -275,6 +277,26 @@ jp_tpl_req_above(jp_tpl_rs_t *rs, json_t *j, jp_tpl_ptrset_t *seen,
 }
 
 
+/* url.pathname and the like: the URL without its query decides them */
+static int
+jp_tpl_url_part(const jp_tpl_expr_t *e)
+{
+    const char  *part;
+
+    if (e->root != JP_TPL_R_NAME || e->nseg != 2
+        || strcmp(e->seg[0].name, "url") != 0)
+    {
+        return 0;
+    }
+
+    part = e->seg[1].name;
+
+    return strcmp(part, "pathname") == 0 || strcmp(part, "domain") == 0
+           || strcmp(part, "protocol") == 0 || strcmp(part, "hostname") == 0
+           || strcmp(part, "port") == 0;
+}
+
+
 static int
 jp_tpl_req_init(jp_tpl_rs_t *rs)
 {
@@ -358,6 +380,7 @@ jp_tpl_lookup(jp_tpl_rs_t *rs, const jp_tpl_expr_t *e, jp_tpl_val_t *v,
         } else {
             /* tainted below if it holds url */
             j = rs->ctx;
+            rs->uses |= JP_TPL_USES_REQUEST;
         }
         break;
 
@@ -419,6 +442,16 @@ jp_tpl_lookup(jp_tpl_rs_t *rs, const jp_tpl_expr_t *e, jp_tpl_val_t *v,
         if (j == NULL) {
             j = json_object_get(rs->ctx, name);
             taint = (j != NULL && strcmp(name, "url") == 0);
+
+            if (j != NULL && strcmp(name, "appCluster") == 0) {
+                rs->uses |= JP_TPL_USES_REQUEST;
+
+            } else if (j != NULL && strcmp(name, "user") == 0
+                       && (e->nseg == 1
+                           || strcmp(e->seg[1].name, "timezone") == 0))
+            {
+                rs->uses |= JP_TPL_USES_USER;
+            }
         }
 
         if (j == NULL && strcmp(name, "i18n") == 0) {
@@ -457,6 +490,11 @@ jp_tpl_lookup(jp_tpl_rs_t *rs, const jp_tpl_expr_t *e, jp_tpl_val_t *v,
 
     v->j = json_incref(j);
     v->taint = taint || jp_tpl_is_req(rs, j);
+
+    if (v->taint) {
+        rs->uses |= jp_tpl_url_part(e) ? JP_TPL_USES_URL_PATH
+                                       : JP_TPL_USES_REQUEST;
+    }
 
     return 0;
 }
@@ -1089,6 +1127,19 @@ jp_tpl_render(const jp_tpl_program_t *prog, json_t *ctx,
     const jp_tpl_host_t *host, const jp_tpl_limits_t *limits,
     unsigned flags, jp_tpl_buf_t *out, jp_tpl_error_t *err)
 {
+    unsigned  uses;
+
+    return jp_tpl_render_uses(prog, ctx, host, limits, flags, out, err,
+                              &uses);
+}
+
+
+int
+jp_tpl_render_uses(const jp_tpl_program_t *prog, json_t *ctx,
+    const jp_tpl_host_t *host, const jp_tpl_limits_t *limits,
+    unsigned flags, jp_tpl_buf_t *out, jp_tpl_error_t *err,
+    unsigned *uses)
+{
     int          rc;
     size_t       i;
     jp_tpl_rs_t  rs;
@@ -1160,6 +1211,8 @@ jp_tpl_render(const jp_tpl_program_t *prog, json_t *ctx,
     json_decref(rs.vars);
     json_decref(rs.vars_taint);
     free(rs.req.slots);
+
+    *uses = rs.uses;
 
     return rc;
 }

@@ -574,6 +574,13 @@ ngx_http_jpulse_l2_config_reply(redisReply *reply, void *data)
         site = j ? jp_config_site(j) : NULL;
         json_decref(j);
 
+        if ((site == NULL) != (ngx_http_jpulse_l2_site == NULL)
+            || (site != NULL && !json_equal(site, ngx_http_jpulse_l2_site)))
+        {
+            /* kept pages show siteConfig: they must go */
+            changed = 1;
+        }
+
         json_decref(ngx_http_jpulse_l2_site);
         ngx_http_jpulse_l2_site = site;
     }

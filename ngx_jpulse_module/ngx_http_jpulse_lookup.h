@@ -28,6 +28,8 @@ typedef struct {
     ngx_str_t                   path;       /* relative to the view roots */
     ngx_str_t                   lang;
     ngx_str_t                   theme;
+    ngx_str_t                   variant;    /* "lang theme": output key */
+    ngx_str_t                   url_variant;    /* + the URL, no query */
     ngx_uint_t                  status;
     ngx_uint_t                  rounds;     /* fetch-and-retry rounds */
     ngx_uint_t                  authenticated;

@@ -49,7 +49,15 @@ static ngx_int_t ngx_http_jpulse_render_page(ngx_http_request_t *r,
     ngx_http_jpulse_render_ctx_t *rc, jp_tpl_program_t *prog);
 static ngx_int_t ngx_http_jpulse_render_send(ngx_http_request_t *r,
     ngx_http_jpulse_render_ctx_t *rc, u_char *data, size_t len,
-    int64_t mtime);
+    int64_t mtime, ngx_uint_t copy);
+static ngx_uint_t ngx_http_jpulse_render_cacheable(
+    ngx_http_jpulse_render_ctx_t *rc);
+static ngx_int_t ngx_http_jpulse_render_url_variant(ngx_http_request_t *r,
+    ngx_http_jpulse_render_ctx_t *rc);
+static ngx_http_jpulse_tentry_t *ngx_http_jpulse_render_output(
+    ngx_http_jpulse_render_ctx_t *rc);
+static void ngx_http_jpulse_render_keep(ngx_http_jpulse_render_ctx_t *rc,
+    jp_tpl_buf_t *out, ngx_str_t *variant);
 static void ngx_http_jpulse_render_cleanup(void *data);
 static void ngx_http_jpulse_render_type(ngx_http_request_t *r,
     ngx_http_jpulse_render_ctx_t *rc);
@@ -171,6 +179,18 @@ ngx_http_jpulse_render_handler(ngx_http_request_t *r)
     if (rc->theme.len == 0) {
         rc->theme.data = (u_char *) rt->default_theme;
         rc->theme.len = ngx_strlen(rt->default_theme);
+    }
+
+    rc->variant.len = rc->lang.len + 1 + rc->theme.len;
+    rc->variant.data = ngx_pnalloc(r->pool, rc->variant.len);
+    if (rc->variant.data == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_sprintf(rc->variant.data, "%V %V", &rc->lang, &rc->theme);
+
+    if (ngx_http_jpulse_render_url_variant(r, rc) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     ngx_http_jpulse_lookup_host(rc);
@@ -361,6 +381,15 @@ again:
 
     ngx_http_jpulse_lookup_i18n(rc);
 
+    if (rc->needs->nelts == 0 && ngx_http_jpulse_render_cacheable(rc)) {
+        e = ngx_http_jpulse_render_output(rc);
+
+        if (e != NULL) {
+            return ngx_http_jpulse_render_send(r, rc, e->value, e->len, -1,
+                                               1);
+        }
+    }
+
     if (rc->needs->nelts == 0) {
         e = ngx_http_jpulse_lookup(rc, rc->raw ? NGX_HTTP_JPULSE_T_RAW
                                                : NGX_HTTP_JPULSE_T_PAGE,
@@ -399,7 +428,7 @@ again:
 
     if (rc->raw) {
         return ngx_http_jpulse_render_send(r, rc, e->value, e->len,
-                                           e->mtime);
+                                           e->mtime, 1);
     }
 
     rc2 = ngx_http_jpulse_render_page(r, rc, e->value);
@@ -513,6 +542,7 @@ ngx_http_jpulse_render_page(ngx_http_request_t *r,
     ngx_http_jpulse_render_ctx_t *rc, jp_tpl_program_t *prog)
 {
     u_char             *msg;
+    unsigned            uses;
     ngx_int_t           rc2;
     ngx_str_t           m;
     jp_tpl_buf_t        out;
@@ -546,8 +576,8 @@ ngx_http_jpulse_render_page(ngx_http_request_t *r,
     jp_tpl_buf_init(&out, 0);
 
     /* the context holds the request's data only under ctx.url */
-    if (jp_tpl_render(prog, rc->context, &rc->host, &limits,
-                      JP_TPL_URL_TOP_ONLY, &out, &err)
+    if (jp_tpl_render_uses(prog, rc->context, &rc->host, &limits,
+                           JP_TPL_URL_TOP_ONLY, &out, &err, &uses)
         != 0)
     {
         jp_tpl_buf_free(&out);
@@ -566,6 +596,18 @@ ngx_http_jpulse_render_page(ngx_http_request_t *r,
 
     ngx_http_jpulse_metrics_add(NGX_HTTP_JPULSE_TEMPLATE_RENDERS, 1);
 
+    /*
+     * Per URL only for a path as nginx normalized it: encoded variants of
+     * one page would each take a place in the cache.
+     */
+    if ((uses == 0
+         || (uses == JP_TPL_USES_URL_PATH && rc->url_variant.len))
+        && ngx_http_jpulse_render_cacheable(rc))
+    {
+        ngx_http_jpulse_render_keep(rc, &out,
+                                    uses ? &rc->url_variant : &rc->variant);
+    }
+
     cln = ngx_pool_cleanup_add(r->pool, 0);
     if (cln == NULL) {
         jp_tpl_buf_free(&out);
@@ -576,17 +618,162 @@ ngx_http_jpulse_render_page(ngx_http_request_t *r,
     cln->data = out.data;
 
     return ngx_http_jpulse_render_send(r, rc, (u_char *) out.data, out.len,
-                                       -1);
+                                       -1, 0);
 }
 
 
-/* mtime >= 0: a raw file, which gets Last-Modified (and a copy) */
+/*
+ * Rendered pages are kept when nothing in them depends on the request:
+ * an anonymous 200 whose render read no url, no user.timezone, no clock
+ * (JP_TPL_USES_*). They are valid while everything a render reads is:
+ * the view epoch (events, polls, the cache API), the translations, the
+ * config, and at most one check interval, the time after which a render
+ * would look at the files again.
+ */
+
+static ngx_uint_t
+ngx_http_jpulse_render_cacheable(ngx_http_jpulse_render_ctx_t *rc)
+{
+    return !rc->raw && !rc->authenticated && rc->status == NGX_HTTP_OK
+           && rc->rt->view->check_interval > 0;
+}
+
+
+/*
+ * A kept page: one that read nothing of the request, else one that read
+ * only the URL without its query (a navigation bar marking the current
+ * page), kept per URL.
+ */
+
+static ngx_http_jpulse_tentry_t *
+ngx_http_jpulse_render_output(ngx_http_jpulse_render_ctx_t *rc)
+{
+    ngx_uint_t                  i;
+    ngx_str_t                  *variant[2];
+    ngx_http_jpulse_tentry_t   *e;
+    ngx_http_jpulse_view_rt_t  *rt;
+
+    rt = rc->rt;
+    variant[0] = &rc->variant;
+    variant[1] = &rc->url_variant;
+
+    for (i = 0; i < 2 && variant[i]->len; i++) {
+        e = ngx_http_jpulse_tcache_find(&rt->cache, NGX_HTTP_JPULSE_T_OUTPUT,
+                                        variant[i], rc->path.data,
+                                        rc->path.len);
+
+        if (e == NULL || e->value == NULL
+            || e->epoch != rt->cache.epoch
+            || e->deps != rc->i18n_stamp
+            || e->stamp != rt->config_version
+            || ngx_current_msec - e->checked >= rt->view->check_interval)
+        {
+            continue;
+        }
+
+        rt->cache.hits++;
+        ngx_http_jpulse_metrics_add(NGX_HTTP_JPULSE_CACHE_HITS, 1);
+
+        return e;
+    }
+
+    return NULL;
+}
+
+
+/* "lang theme|scheme://host/path": the key of a page kept per URL */
+
+static ngx_int_t
+ngx_http_jpulse_render_url_variant(ngx_http_request_t *r,
+    ngx_http_jpulse_render_ctx_t *rc)
+{
+    size_t      path_len;
+    ngx_str_t   host;
+
+    host = r->headers_in.host ? r->headers_in.host->value
+                              : r->headers_in.server;
+    path_len = r->args.len ? (size_t) (r->args.data - 1 - r->unparsed_uri.data)
+                           : r->unparsed_uri.len;
+
+    if (path_len != r->uri.len
+        || ngx_strncmp(r->unparsed_uri.data, r->uri.data, path_len) != 0)
+    {
+        /* not kept per URL (see ngx_http_jpulse_render_page) */
+        ngx_str_null(&rc->url_variant);
+        return NGX_OK;
+    }
+
+    rc->url_variant.len = rc->variant.len + sizeof("|https://") - 1
+                          + host.len + path_len;
+    rc->url_variant.data = ngx_pnalloc(r->pool, rc->url_variant.len);
+    if (rc->url_variant.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    rc->url_variant.len = ngx_sprintf(rc->url_variant.data, "%V|%s://%V%*s",
+                                      &rc->variant,
+#if (NGX_HTTP_SSL)
+                                      r->connection->ssl ? "https" : "http",
+#else
+                                      "http",
+#endif
+                                      &host, path_len, r->unparsed_uri.data)
+                          - rc->url_variant.data;
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_jpulse_render_keep(ngx_http_jpulse_render_ctx_t *rc,
+    jp_tpl_buf_t *out, ngx_str_t *variant)
+{
+    u_char                     *copy;
+    ngx_http_jpulse_tentry_t   *e;
+    ngx_http_jpulse_view_rt_t  *rt;
+
+    rt = rc->rt;
+
+    /* a page that fills a good part of the cache is not worth it */
+    if (out->len > rt->view->cache_size / 8) {
+        return;
+    }
+
+    copy = ngx_alloc(out->len ? out->len : 1, rc->request->connection->log);
+    if (copy == NULL) {
+        return;
+    }
+
+    ngx_memcpy(copy, out->data, out->len);
+
+    e = ngx_http_jpulse_tcache_add(&rt->cache, NGX_HTTP_JPULSE_T_OUTPUT,
+                                   variant, rc->path.data, rc->path.len);
+    if (e == NULL) {
+        ngx_free(copy);
+        return;
+    }
+
+    e->from = NGX_HTTP_JPULSE_FROM_DISK;
+    e->epoch = rt->cache.epoch;
+    e->deps = rc->i18n_stamp;
+    e->stamp = rt->config_version;
+    e->checked = ngx_current_msec;
+
+    ngx_http_jpulse_tcache_set(&rt->cache, e, copy, out->len, out->len);
+}
+
+
+/*
+ * mtime >= 0: a raw file, which gets Last-Modified. copy: data belongs to
+ * the cache, which may replace it before a slow client has it all.
+ */
 
 static ngx_int_t
 ngx_http_jpulse_render_send(ngx_http_request_t *r,
     ngx_http_jpulse_render_ctx_t *rc, u_char *data, size_t len,
-    int64_t mtime)
+    int64_t mtime, ngx_uint_t copy)
 {
+    u_char       *p;
     size_t        bytes;
     ngx_int_t     rc2;
     ngx_buf_t    *b;
@@ -603,19 +790,16 @@ ngx_http_jpulse_render_send(ngx_http_request_t *r,
 
     if (mtime >= 0) {
         r->headers_out.last_modified_time = (time_t) (mtime / 1000);
+    }
 
-        /* the cache entry may be replaced before a slow client has it */
-        if (len && !r->header_only) {
-            u_char  *copy;
-
-            copy = ngx_pnalloc(r->pool, len);
-            if (copy == NULL) {
-                return NGX_HTTP_INTERNAL_SERVER_ERROR;
-            }
-
-            ngx_memcpy(copy, data, len);
-            data = copy;
+    if (copy && len && r->method != NGX_HTTP_HEAD) {
+        p = ngx_pnalloc(r->pool, len);
+        if (p == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
+
+        ngx_memcpy(p, data, len);
+        data = p;
     }
 
     if (len == 0 || r->method == NGX_HTTP_HEAD) {

@@ -24,6 +24,7 @@ typedef enum {
     NGX_HTTP_JPULSE_T_I18N,         /* a language's translations */
     NGX_HTTP_JPULSE_T_LIST,         /* a directory's entry names */
     NGX_HTTP_JPULSE_T_STAT,         /* a file's modification time */
+    NGX_HTTP_JPULSE_T_OUTPUT,       /* a rendered page, per language+theme */
     NGX_HTTP_JPULSE_T_KINDS
 } ngx_http_jpulse_tkind_e;
 

@@ -234,7 +234,7 @@ sub main::seen_errors {
 
 repeat_each(1);
 
-plan tests => repeat_each() * 299;
+plan tests => repeat_each() * 302;
 
 no_shuffle();
 run_tests();
@@ -747,7 +747,8 @@ jpulse template bad/index.shtml:1:1: unbalanced "{{#each}}": no {{/each}}
 
 
 
-=== TEST 23: metrics: renders, L1 hits and misses, handler "render"
+=== TEST 23: metrics: renders, L1 hits and misses, handler "render" (the
+second /about/ is the kept rendered page: a hit, no render)
 --- request eval
 ["GET /about/", "GET /about/", "GET /nope/", "GET /img/over.png", "GET /metrics"]
 --- error_code eval
@@ -768,7 +769,7 @@ jpulse_template_cache_bytes >0
 jpulse_template_cache_evictions_total 0
 jpulse_template_cache_hits_total 1
 jpulse_template_cache_misses_total 4
-jpulse_template_renders_total 3
+jpulse_template_renders_total 2
 ']
 
 
@@ -996,3 +997,61 @@ jpulse_template_cache_size must be at least 64k
 GET /about/
 --- response_body
 SITE-ABOUT Demo
+
+
+
+=== TEST 36: a rendered page is kept when nothing in it depends on the
+request (anonymous, no url.*, no user.timezone, no clock): once rendered,
+served as it is until the check interval or an invalidation; pages that
+read the request are rendered every time
+--- http_config
+    jpulse_metrics_zone jpulse 1m;
+    jpulse_view_roots $TEST_NGINX_HTML_DIR/oc/root;
+    jpulse_template_check_interval 1h;
+--- user_files eval
+[["oc/root/plain/index.shtml", "plain {{file.include \"inc.tmpl\"}}\n"],
+ ["oc/root/inc.tmpl", "I"],
+ ["oc/root/param/index.shtml", "param {{url.param.q}}\n"],
+ ["oc/root/tz/index.shtml", "tz {{user.timezone}}\n"],
+ ["oc/root/clock/index.shtml", "{{#if (date.now)}}clock{{/if}}\n"],
+ ["oc/root/nav/index.shtml", "nav {{url.pathname}}\n"]]
+--- pre_request
+main::snapshot();
+my @r;
+push @r, main::get('/plain/') for 1 .. 3;
+push @r, main::get('/plain/', 'Accept: text/html');
+push @r, main::get('/param/?q=a'), main::get('/param/?q=b');
+push @r, main::get('/tz/', 'Cookie: timezone=Europe/Berlin'),
+         main::get('/tz/', 'Cookie: timezone=Asia/Tokyo');
+push @r, main::get('/clock/') for 1 .. 2;
+# only the URL without its query: kept per URL, as nginx normalized it
+push @r, main::get('/nav/'), main::get('/nav/?q=1');
+push @r, main::get('/nav/index.shtml') for 1 .. 2;
+push @r, main::get('/na%76/') for 1 .. 2;
+$main::Seen = join '', @r;
+--- request
+GET /metrics
+--- response_body_filters eval
+sub {
+    my %after = main::prom($_[0]);
+    return $main::Seen . "renders="
+           . main::delta(\%after, 'jpulse_template_renders_total') . "\n";
+}
+--- response_body
+200 plain I
+200 plain I
+200 plain I
+200 plain I
+200 param a
+200 param b
+200 tz Europe/Berlin
+200 tz Asia/Tokyo
+200 clock
+200 clock
+200 nav /nav/
+200 nav /nav/
+200 nav /nav/index.shtml
+200 nav /nav/index.shtml
+200 nav /na%76/
+200 nav /na%76/
+renders=11

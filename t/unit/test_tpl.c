@@ -543,6 +543,70 @@ test_url_values_are_always_escaped(void **state)
 }
 
 
+static unsigned
+uses_of(const char *src, const char *ctx_json)
+{
+    json_t            *ctx;
+    unsigned           uses;
+    jp_tpl_buf_t       out;
+    jp_tpl_error_t     err;
+    jp_tpl_program_t  *prog;
+
+    ctx = ctx_parse(ctx_json);
+    prog = jp_tpl_compile(src, strlen(src), "uses.shtml", NULL, &err);
+    assert_non_null(prog);
+
+    jp_tpl_buf_init(&out, 0);
+    uses = 0xff;
+    assert_int_equal(jp_tpl_render_uses(prog, ctx, &mem_host, NULL, 0, &out,
+                                        &err, &uses), 0);
+    jp_tpl_buf_free(&out);
+    jp_tpl_free(prog);
+    json_decref(ctx);
+
+    return uses;
+}
+
+
+/* what a page read that differs between requests: it decides caching */
+static void
+test_render_uses(void **state)
+{
+    const char  *ctx = "{\"url\":{\"param\":{\"q\":\"x\"},"
+                       "\"pathname\":\"/p/\",\"domain\":\"http://h\","
+                       "\"search\":\"?q=x\"},"
+                       "\"user\":{\"isAdmin\":false,\"timezone\":\"UTC\","
+                       "\"preferences\":{\"theme\":\"dark\"}},"
+                       "\"app\":{\"name\":\"A\"},\"appCluster\":{"
+                       "\"available\":true}}";
+
+    assert_int_equal(uses_of("<p>{{app.name}}</p>", ctx), 0);
+    assert_int_equal(uses_of("{{#if user.isAdmin}}x{{/if}}"
+                             "{{user.preferences.theme}}", ctx), 0);
+    assert_int_equal(uses_of("{{url.param.q}}", ctx), JP_TPL_USES_REQUEST);
+    assert_int_equal(uses_of("{{url.pathname}}{{url.domain}}", ctx),
+                     JP_TPL_USES_URL_PATH);
+    assert_int_equal(uses_of("{{url.search}}", ctx), JP_TPL_USES_REQUEST);
+    assert_int_equal(uses_of("{{url}}", ctx), JP_TPL_USES_REQUEST);
+    assert_int_equal(uses_of("{{let p=url.pathname}}{{vars.p}}", ctx),
+                     JP_TPL_USES_URL_PATH | JP_TPL_USES_REQUEST);
+    assert_int_equal(uses_of("{{#each url.param}}{{@key}}{{/each}}", ctx),
+                     JP_TPL_USES_REQUEST);
+    assert_int_equal(uses_of("{{let q=url.param.q}}{{app.name}}", ctx),
+                     JP_TPL_USES_REQUEST);
+    assert_int_equal(uses_of("{{this}}", ctx),
+                     JP_TPL_USES_REQUEST);
+    assert_int_equal(uses_of("{{appCluster.available}}", ctx),
+                     JP_TPL_USES_REQUEST);
+    assert_int_equal(uses_of("{{user.timezone}}", ctx), JP_TPL_USES_USER);
+    assert_int_equal(uses_of("{{#with user}}{{isAdmin}}{{/with}}", ctx),
+                     JP_TPL_USES_USER);
+    assert_int_equal(uses_of("{{date.now}}", ctx), JP_TPL_USES_TIME);
+    assert_int_equal(uses_of("{{file.include \"echo.tmpl\" "
+                             "v=url.param.q}}", ctx), JP_TPL_USES_REQUEST);
+}
+
+
 /* the host's promise that url lives only at ctx.url: same escaping */
 static void
 test_url_top_only_flag(void **state)
@@ -1428,6 +1492,7 @@ main(void)
         cmocka_unit_test(test_runtime_errors_are_comments),
         cmocka_unit_test(test_url_values_are_always_escaped),
         cmocka_unit_test(test_url_top_only_flag),
+        cmocka_unit_test(test_render_uses),
         cmocka_unit_test(test_strict_mode),
         cmocka_unit_test(test_i18n),
         cmocka_unit_test(test_i18n_values_containing_expressions),

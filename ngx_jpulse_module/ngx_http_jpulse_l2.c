@@ -84,8 +84,8 @@ static json_t       *ngx_http_jpulse_l2_site;
 static int64_t       ngx_http_jpulse_l2_gen[NGX_HTTP_JPULSE_INV_KINDS];
 static ngx_uint_t    ngx_http_jpulse_l2_gen_known;
 
-/* a resync whose Redis work waits for the command connection */
-static ngx_uint_t    ngx_http_jpulse_l2_resync_pending;
+/* both connections were up at the last look (ngx_http_jpulse_l2_sync) */
+static ngx_uint_t    ngx_http_jpulse_l2_was_ready;
 
 static const char   *ngx_http_jpulse_l2_kinds[] = { "view", "config", "i18n" };
 
@@ -390,11 +390,51 @@ ngx_http_jpulse_l2_resync(void *data)
         ngx_http_jpulse_view_invalidate(k);
     }
 
-    /* the config and the generation baseline are read again, once the
-     * command connection is ready too (it reconnects on its own) */
     ngx_http_jpulse_l2_gen_known = 0;
-    ngx_http_jpulse_l2_resync_pending = 1;
-    ngx_http_jpulse_l2_poll(NULL);
+
+    /* the config and the generation baseline are read again now, or when
+     * the command connection is back too (it reconnects on its own) */
+    if (ngx_http_jpulse_redis_ready()) {
+        ngx_http_jpulse_l2_was_ready = 1;
+        ngx_http_jpulse_l2_fetch_config();
+        ngx_http_jpulse_l2_poll(NULL);
+        return;
+    }
+
+    /* ngx_http_jpulse_l2_sync() does it once both are up */
+    ngx_http_jpulse_l2_was_ready = 0;
+}
+
+
+/*
+ * Redis became usable again (both connections): what was revalidated
+ * against the disk while it was away (a copy from Redis kept because the
+ * disk had none) must be checked against Redis, and events may have been
+ * missed. Called at every request and poll: one comparison.
+ */
+
+void
+ngx_http_jpulse_l2_sync(void)
+{
+    ngx_uint_t  ready, k;
+
+    ready = ngx_http_jpulse_l2_on && ngx_http_jpulse_redis_ready();
+
+    if (ready && !ngx_http_jpulse_l2_was_ready) {
+        ngx_http_jpulse_l2_was_ready = 1;
+
+        for (k = 0; k < NGX_HTTP_JPULSE_INV_KINDS; k++) {
+            if (k != NGX_HTTP_JPULSE_INV_CONFIG) {
+                ngx_http_jpulse_view_invalidate(k);
+            }
+        }
+
+        ngx_http_jpulse_l2_gen_known = 0;
+        ngx_http_jpulse_l2_fetch_config();
+        return;
+    }
+
+    ngx_http_jpulse_l2_was_ready = ready;
 }
 
 
@@ -409,20 +449,7 @@ ngx_http_jpulse_l2_poll(ngx_event_t *ev)
         return;
     }
 
-    if (ngx_http_jpulse_l2_resync_pending) {
-        if (!ngx_http_jpulse_redis_ready()) {
-            /* soon again, not in 2 s */
-            if (ngx_http_jpulse_l2_timer.timer_set) {
-                ngx_del_timer(&ngx_http_jpulse_l2_timer);
-            }
-
-            ngx_add_timer(&ngx_http_jpulse_l2_timer, 50);
-            return;
-        }
-
-        ngx_http_jpulse_l2_resync_pending = 0;
-        ngx_http_jpulse_l2_fetch_config();
-    }
+    ngx_http_jpulse_l2_sync();
 
     if (ngx_http_jpulse_redis_ready()) {
         argv[0] = "HMGET";

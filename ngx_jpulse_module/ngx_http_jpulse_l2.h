@@ -38,6 +38,9 @@ typedef void (*ngx_http_jpulse_l2_resume_pt)(ngx_http_request_t *r);
 ngx_int_t ngx_http_jpulse_l2_init_process(ngx_cycle_t *cycle);
 void ngx_http_jpulse_l2_exit_process(ngx_cycle_t *cycle);
 
+/* notices Redis becoming usable again: everything is stale then */
+void ngx_http_jpulse_l2_sync(void);
+
 /* Redis is configured and ready: L2 is consulted first */
 ngx_uint_t ngx_http_jpulse_l2_usable(void);
 

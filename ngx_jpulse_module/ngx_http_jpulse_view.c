@@ -499,6 +499,8 @@ ngx_http_jpulse_view_sync(ngx_http_jpulse_view_rt_t *rt)
 {
     ngx_uint_t  k;
 
+    ngx_http_jpulse_l2_sync();
+
     if (ngx_http_jpulse_view_shm) {
         for (k = 0; k < NGX_HTTP_JPULSE_INV_KINDS; k++) {
             if (ngx_http_jpulse_view_seen[k]

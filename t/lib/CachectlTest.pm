@@ -33,6 +33,11 @@ our @EXPORT_OK = qw(cachectl cachectl_bin cli daemon_start daemon_stop
                     runner_workers json_decode gen_counters tpl_index
                     instance_key);
 
+# the HTTP and waiting helpers are the nginx suites' (JPulseTest.pm)
+sub poll_until { return JPulseTest::poll_until(@_) }
+sub get        { return JPulseTest::http_get(@_) }
+sub pids_seen  { return JPulseTest::pids_seen(@_) }
+
 my $MainPid = $$;
 my (@Spawned, $Tmp);
 
@@ -237,7 +242,7 @@ sub daemon_count {
 sub write_file {
     my ($path, $content, %opt) = @_;
 
-    _mkdir_p(_parent($path));
+    JPulseTest::mkdir_p(_parent($path));
     open my $fh, '>:raw', $path or die "$path: $!";
     print $fh $content;
     close $fh or die "$path: $!";
@@ -251,7 +256,7 @@ sub write_atomic {
     my ($path, $content) = @_;
 
     my $dir = _parent($path);
-    _mkdir_p($dir);
+    JPulseTest::mkdir_p($dir);
     (my $name = $path) =~ s{.*/}{};
     my $tmp = "$dir/.$name." . sprintf('%06d', int rand 1e6);
     write_file($tmp, $content);
@@ -269,18 +274,6 @@ sub _parent {
     return $dir;
 }
 
-sub _mkdir_p {
-    my ($dir) = @_;
-
-    my $path = '';
-    for my $part (grep { length } split m{/}, $dir) {
-        $path .= "/$part";
-        next if -d $path;
-        mkdir $path or die "mkdir $path: $!";
-        chmod 0755, $path;
-    }
-}
-
 sub slurp {
     my ($file) = @_;
     open my $fh, '<:raw', $file or return '';
@@ -293,67 +286,6 @@ sub json_decode {
     return eval { JSON::PP->new->decode($text) };
 }
 
-
-# Calls $check every $step seconds (default 0.05) until it returns true or
-# $timeout seconds have passed: its last result.
-sub poll_until {
-    my ($timeout, $check, $step) = @_;
-
-    my $deadline = Time::HiRes::time() + $timeout;
-    while (1) {
-        my $ok = $check->();
-        return $ok if $ok || Time::HiRes::time() >= $deadline;
-        Time::HiRes::sleep($step // 0.05);
-    }
-}
-
-
-# One GET on a fresh connection (HTTP/1.0): (status, { lowercased header
-# => value }, body), or (0, {}, what went wrong).
-sub get {
-    my ($port, $path, %opt) = @_;
-
-    my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port",
-                                  Timeout => $opt{timeout} // 3)
-        or return (0, {}, "connect: $!");
-    binmode $s;
-    print $s "GET $path HTTP/1.0\r\nHost: localhost\r\n\r\n";
-
-    local $/;
-    my $resp = <$s> // '';
-    close $s;
-
-    my ($head, $body) = split /\r\n\r\n/, $resp, 2;
-    my ($status) = ($head // '') =~ m{\AHTTP/1\.\d (\d{3})};
-    return (0, {}, "bad response: $resp") unless $status;
-
-    my %h;
-    for (split /\r\n/, $head) {
-        $h{lc $1} = $2 if /^([^:]+):\s*(.*)$/;
-    }
-    return ($status, \%h, $body // '');
-}
-
-# GETs $path on fresh connections (at most $max, default 400) until every
-# pid of @$pids answered (add_header X-Pid $pid), each answer passing
-# $check->(status, headers, body): "ok", else the first answer that did
-# not pass, or the pids never heard from.
-sub pids_seen {
-    my ($port, $path, $pids, $check, $max) = @_;
-
-    my %want = map { $_ => 1 } @$pids;
-    return 'no workers' unless %want;
-
-    for (1 .. $max // 400) {
-        my ($status, $h, $body) = get($port, $path);
-        my $pid = $h->{'x-pid'} // 'none';
-        return "pid $pid, status $status: " . substr($body, 0, 200)
-            unless $check->($status, $h, $body);
-        delete $want{$pid};
-        return 'ok' unless %want;
-    }
-    return 'never answered: ' . join ' ', sort keys %want;
-}
 
 # the worker pids of the nginx whose pid file is $pidfile
 sub workers_of {

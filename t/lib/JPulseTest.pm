@@ -400,7 +400,7 @@ sub redis_sync {
 sub view_tree {
     my ($dir, $files, %opt) = @_;
 
-    _mkdir_p($dir);
+    mkdir_p($dir);
     for my $path (sort keys %$files) {
         my $file = "$dir/$path";
         if (!defined $files->{$path}) {
@@ -408,7 +408,7 @@ sub view_tree {
             next;
         }
         (my $parent = $file) =~ s{/[^/]*\z}{};
-        _mkdir_p($parent);
+        mkdir_p($parent);
         my $tmp = "$file.tmp$$";
         open my $fh, '>:raw', $tmp or die "$tmp: $!";
         print $fh $files->{$path};
@@ -420,7 +420,7 @@ sub view_tree {
     return $dir;
 }
 
-sub _mkdir_p {
+sub mkdir_p {
     my ($dir) = @_;
 
     my $path = '';
@@ -490,6 +490,8 @@ sub pids_seen {
     my ($port, $path, $pids, $check, $max) = @_;
 
     my %want = map { $_ => 1 } @$pids;
+    return 'no workers' unless %want;
+
     for (1 .. $max // 400) {
         my ($status, $h, $body) = http_get($port, $path);
         my $pid = $h->{'x-pid'} // 'none';

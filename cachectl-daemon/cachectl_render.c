@@ -7,11 +7,13 @@
  * printed as FILE:LINE:COLUMN: message, so editors and CI can jump to it.
  */
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "jp_tpl.h"
+#include "cachectl_file.h"
 #include "cachectl_render.h"
 
 
@@ -19,7 +21,6 @@
 
 
 static int cachectl_render_usage(const char *msg);
-static char *cachectl_render_read(const char *path, size_t *len);
 
 
 static int
@@ -32,52 +33,6 @@ cachectl_render_usage(const char *msg)
             msg);
 
     return 2;
-}
-
-
-static char *
-cachectl_render_read(const char *path, size_t *len)
-{
-    FILE    *f;
-    char    *buf, *p;
-    size_t   n, cap;
-
-    f = fopen(path, "rb");
-    if (f == NULL) {
-        return NULL;
-    }
-
-    cap = 65536;
-    n = 0;
-    buf = malloc(cap);
-
-    while (buf != NULL) {
-        n += fread(buf + n, 1, cap - n, f);
-
-        if (n < cap || cap > JP_TPL_SOURCE_MAX) {
-            break;
-        }
-
-        cap *= 2;
-        p = realloc(buf, cap);
-        if (p == NULL) {
-            free(buf);
-            buf = NULL;
-            break;
-        }
-
-        buf = p;
-    }
-
-    if (buf != NULL && ferror(f)) {
-        free(buf);
-        buf = NULL;
-    }
-
-    fclose(f);
-    *len = n;
-
-    return buf;
 }
 
 
@@ -218,9 +173,10 @@ cachectl_render(int argc, char **argv)
         }
     }
 
-    src = cachectl_render_read(file, &len);
+    src = cachectl_read_file(file, &len);
     if (src == NULL) {
-        fprintf(stderr, "cachectl render: cannot read %s\n", file);
+        fprintf(stderr, "cachectl render: cannot read %s: %s\n", file,
+                strerror(errno));
         goto done;
     }
 

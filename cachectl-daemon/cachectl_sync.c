@@ -22,6 +22,7 @@
 
 #include "jp_identity.h"
 #include "jp_tpl.h"
+#include "cachectl_file.h"
 #include "cachectl_log.h"
 #include "cachectl_redis.h"
 #include "cachectl_sync.h"
@@ -90,12 +91,13 @@ static int cachectl_sync_config(cachectl_sync_t *s, cachectl_tx_t *tx,
     char *etag);
 static int cachectl_tx_cmd(cachectl_tx_t *tx, int kind, const char *path,
     int argc, const char **argv, const size_t *argvlen);
+static int cachectl_tx_set(cachectl_tx_t *tx, int kind, const char *name,
+    const char *key, const char *value, size_t len);
 static int cachectl_tx_del(cachectl_tx_t *tx, int kind, const char *name,
     const char *key);
 static int cachectl_tx_pending(cachectl_tx_t *tx, cachectl_file_t *f,
     const char *etag, const char *deleted);
 static int cachectl_tx_commit(cachectl_tx_t *tx, cachectl_batch_t *batch);
-static char *cachectl_read_file(const char *path, size_t *len);
 static int cachectl_is_raw(cachectl_sync_t *s, const char *path);
 
 
@@ -869,9 +871,9 @@ cachectl_sync_i18n(cachectl_sync_t *s, cachectl_tx_t *tx,
     char           *src, lang[32], etag[20], key[CACHECTL_NS_MAX + 48];
     char            file[PATH_MAX];
     void           *tmp;
-    size_t          n, len, argvlen[3];
+    size_t          n, len;
     json_t         *seen, *j, *v;
-    const char     *argv[3], *k;
+    const char     *k;
     json_error_t    jerr;
     struct dirent  *de;
 
@@ -941,14 +943,8 @@ cachectl_sync_i18n(cachectl_sync_t *s, cachectl_tx_t *tx,
         json_decref(j);
 
         snprintf(key, sizeof(key), "%si18n:%s", s->conf->ns, lang);
-        argv[0] = "SET";
-        argv[1] = key;
-        argv[2] = src;
-        argvlen[0] = 3;
-        argvlen[1] = strlen(key);
-        argvlen[2] = len;
 
-        if (cachectl_tx_cmd(tx, CACHECTL_I18N, lang, 3, argv, argvlen) != 0) {
+        if (cachectl_tx_set(tx, CACHECTL_I18N, lang, key, src, len) != 0) {
             free(src);
             json_decref(seen);
             closedir(d);
@@ -989,9 +985,8 @@ cachectl_sync_config(cachectl_sync_t *s, cachectl_tx_t *tx,
     cachectl_batch_t *batch, const char *file, const char *name, char *etag)
 {
     char          *src, now[20], key[CACHECTL_NS_MAX + 16];
-    size_t         len, argvlen[3];
+    size_t         len;
     json_t        *j, *raw;
-    const char    *argv[3];
     json_error_t   jerr;
 
     src = cachectl_read_file(file, &len);
@@ -1031,14 +1026,8 @@ cachectl_sync_config(cachectl_sync_t *s, cachectl_tx_t *tx,
     json_decref(j);
 
     snprintf(key, sizeof(key), "%scfg:%s", s->conf->ns, name);
-    argv[0] = "SET";
-    argv[1] = key;
-    argv[2] = src;
-    argvlen[0] = 3;
-    argvlen[1] = strlen(key);
-    argvlen[2] = len;
 
-    if (cachectl_tx_cmd(tx, CACHECTL_CONFIG, name, 3, argv, argvlen) != 0) {
+    if (cachectl_tx_set(tx, CACHECTL_CONFIG, name, key, src, len) != 0) {
         free(src);
         return -1;
     }
@@ -1085,6 +1074,24 @@ cachectl_tx_cmd(cachectl_tx_t *tx, int kind, const char *path, int argc,
     }
 
     return 0;
+}
+
+
+static int
+cachectl_tx_set(cachectl_tx_t *tx, int kind, const char *name,
+    const char *key, const char *value, size_t len)
+{
+    size_t       argvlen[3];
+    const char  *argv[3];
+
+    argv[0] = "SET";
+    argv[1] = key;
+    argv[2] = value;
+    argvlen[0] = 3;
+    argvlen[1] = strlen(key);
+    argvlen[2] = len;
+
+    return cachectl_tx_cmd(tx, kind, name, 3, argv, argvlen);
 }
 
 
@@ -1277,47 +1284,6 @@ cachectl_tx_commit(cachectl_tx_t *tx, cachectl_batch_t *batch)
     (void) batch;
 
     return 0;
-}
-
-
-static char *
-cachectl_read_file(const char *path, size_t *len)
-{
-    FILE    *f;
-    char    *buf;
-    long     size;
-
-    f = fopen(path, "rb");
-    if (f == NULL) {
-        return NULL;
-    }
-
-    if (fseek(f, 0, SEEK_END) != 0 || (size = ftell(f)) < 0
-        || size > JP_TPL_SOURCE_MAX || fseek(f, 0, SEEK_SET) != 0)
-    {
-        fclose(f);
-        errno = EFBIG;
-        return NULL;
-    }
-
-    buf = malloc((size_t) size + 1);
-    if (buf == NULL) {
-        fclose(f);
-        return NULL;
-    }
-
-    *len = fread(buf, 1, (size_t) size, f);
-    buf[*len] = '\0';
-
-    if (ferror(f)) {
-        free(buf);
-        fclose(f);
-        return NULL;
-    }
-
-    fclose(f);
-
-    return buf;
 }
 
 

@@ -622,7 +622,7 @@ cachectl_daemon_blob(const char *instance_id, int64_t started_ms,
                      "environment", "", "components", comp);
 
     blob = json_pack("{s:s, s:s, s:s#, s:I, s:s, s:I, s:s, s:s, s:s, s:n,"
-                     " s:I, s:[f,f,f], s:I, s:I, s:{s:s, s:s}, s:i, s:i,"
+                     " s:I, s:[f,f,f], s:I, s:I, s:i, s:i,"
                      " s:i, s:i, s:i, s:i, s:i, s:[], s:[o?], s:O?, s:s}",
                      "kind", "cachectl", "hostname", host,
                      "serverName", host, (int) nlen,
@@ -636,7 +636,6 @@ cachectl_daemon_blob(const char *instance_id, int64_t started_ms,
                      "loadAverage", hs.load[0], hs.load[1], hs.load[2],
                      "freeMemory", (json_int_t) hs.free_memory,
                      "totalMemory", (json_int_t) hs.total_memory,
-                     "database", "type", "none", "status", "not configured",
                      "totalInstances", 1, "totalProcesses", 1,
                      "runningProcesses", 1, "stoppedProcesses", 0,
                      "erroredProcesses", 0, "totalWebSocketConnections", 0,

@@ -127,8 +127,12 @@ my $start = Time::HiRes::time();
 JPulseTest::nginx_stop($n);
 my $took = Time::HiRes::time() - $start;
 Time::HiRes::sleep(0.5);     # the fake notices the close within a byte
+my ($gave_up) = JPulseTest::_slurp("$n->{dir}/logs/error.log")
+    =~ /(cannot remove the heartbeat of instance \S+ at exit \([^)]*\))/;
+$gave_up =~ s/instance \S+/instance ID/ if $gave_up;
 $main::Result = "quit within 3 s: " . ($took < 3 ? 'yes' : "no ($took s)")
-    . "\n" . main::exit_exchange($main::Fake);
+    . "\n" . main::exit_exchange($main::Fake)
+    . "log: " . ($gave_up // 'nothing') . "\n";
 --- request
 GET /t
 --- response_body_filters eval
@@ -137,5 +141,6 @@ sub { $main::Result }
 quit within 3 s: yes
 exit commands: AUTH SELECT DEL ZREM PUBLISH
 over within 3 s: yes
+log: cannot remove the heartbeat of instance ID at exit (no answer in time, 500 ms at most)
 --- no_error_log
 [error]

@@ -797,7 +797,6 @@ ngx_http_jpulse_cluster_exit_master(ngx_cycle_t *cycle)
         return;
     }
 
-    reply = NULL;
     why = NULL;
 
     c = rcf->unix_path.len
@@ -926,7 +925,6 @@ ngx_http_jpulse_cluster_exit_master(ngx_cycle_t *cycle)
         }
 
         freeReplyObject(reply);
-        reply = NULL;
     }
 
     goto done;

@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "jp_identity.h"
+#include "jp_registry.h"
 #include "jp_sysinfo.h"
 #include "jp_time.h"
 #include "jp_version.h"
@@ -85,6 +86,14 @@ static void cachectl_daemon_batch(cachectl_daemon_t *d);
 static void cachectl_daemon_connect(cachectl_daemon_t *d);
 static void cachectl_daemon_lost(cachectl_daemon_t *d);
 static void cachectl_daemon_heartbeat(cachectl_daemon_t *d, int remove);
+
+
+/* KEYS[1] heartbeat, KEYS[2] registry; ARGV: blob, ttl ms, instance id */
+static const char  cachectl_heartbeat_script[] =
+    JP_REGISTRY_LUA_PROLOGUE
+    "redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) "
+    JP_REGISTRY_LUA_ADD("KEYS[2]", "ARGV[3]", "ARGV[2]")
+    "return 1";
 
 
 int
@@ -613,7 +622,7 @@ cachectl_daemon_blob(const char *instance_id, int64_t started_ms,
                      "environment", "", "components", comp);
 
     blob = json_pack("{s:s, s:s, s:s#, s:I, s:s, s:I, s:s, s:s, s:s, s:n,"
-                     " s:I, s:[f,f,f], s:I, s:I, s:{s:s, s:s}, s:i, s:i,"
+                     " s:I, s:[f,f,f], s:I, s:I, s:i, s:i,"
                      " s:i, s:i, s:i, s:i, s:i, s:[], s:[o?], s:O?, s:s}",
                      "kind", "cachectl", "hostname", host,
                      "serverName", host, (int) nlen,
@@ -627,7 +636,6 @@ cachectl_daemon_blob(const char *instance_id, int64_t started_ms,
                      "loadAverage", hs.load[0], hs.load[1], hs.load[2],
                      "freeMemory", (json_int_t) hs.free_memory,
                      "totalMemory", (json_int_t) hs.total_memory,
-                     "database", "type", "none", "status", "not configured",
                      "totalInstances", 1, "totalProcesses", 1,
                      "runningProcesses", 1, "stoppedProcesses", 0,
                      "erroredProcesses", 0, "totalWebSocketConnections", 0,
@@ -661,6 +669,14 @@ cachectl_daemon_heartbeat(cachectl_daemon_t *d, int remove)
         if (r) {
             freeReplyObject(r);
         }
+
+        r = cachectl_redis_cmd(d->redis, d->error, sizeof(d->error),
+                               "ZREM %s" JP_REGISTRY_KEY " %s", d->conf->ns,
+                               d->instance_id);
+        if (r) {
+            freeReplyObject(r);
+        }
+
         return;
     }
 
@@ -701,9 +717,14 @@ cachectl_daemon_heartbeat(cachectl_daemon_t *d, int remove)
     json_decref(blob);
 
     if (text != NULL) {
+        /* the heartbeat and its entry in the instance registry, at once */
+
         r = cachectl_redis_cmd(d->redis, d->error, sizeof(d->error),
-                               "SET %smetrics:instance:%s %s EX %lld",
-                               d->conf->ns, d->instance_id, text, ttl);
+                               "EVAL %s 2 %smetrics:instance:%s "
+                               "%s" JP_REGISTRY_KEY " %s %lld %s",
+                               cachectl_heartbeat_script, d->conf->ns,
+                               d->instance_id, d->conf->ns, text,
+                               ttl * 1000, d->instance_id);
         free(text);
 
         if (r == NULL) {

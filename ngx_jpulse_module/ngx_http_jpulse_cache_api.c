@@ -285,14 +285,25 @@ ngx_http_jpulse_cache_refreshed(ngx_http_request_t *r,
 }
 
 
+/*
+ * jPulse's stats shape (contract 2.3) with what is true of this worker
+ * (docs/directives.md, jpulse_cache_api): "interval" is the shortest
+ * jpulse_template_check_interval of its view sets (each set's is in
+ * worker.viewSets), "directoryCount" only where directories are kept
+ * (the listings of file.list, IncludeCache), ConfigCache counts the config
+ * documents held: jpulse_config files and Redis' cfg:app and cfg:site.
+ */
+
 static ngx_int_t
 ngx_http_jpulse_cache_stats(ngx_http_request_t *r)
 {
     size_t                      bytes, max_bytes;
+    u_char                      every[NGX_INT_T_LEN + 1];
     uint64_t                    hits, misses, evictions;
+    ngx_str_t                   every_text;
     ngx_msec_t                  start, interval;
-    ngx_uint_t                  i, entries, n[NGX_HTTP_JPULSE_T_KINDS];
-    ngx_uint_t                  files[4], dirs[4], total_files, total_dirs;
+    ngx_uint_t                  i, j, entries, nsets, dirs, total_files;
+    ngx_uint_t                  files[4], n[NGX_HTTP_JPULSE_T_KINDS];
     ngx_array_t                *sets;
     ngx_http_jpulse_view_t    **vp;
     ngx_http_jpulse_out_t       out;
@@ -305,61 +316,111 @@ ngx_http_jpulse_cache_stats(ngx_http_request_t *r)
     max_bytes = 0;
     hits = misses = evictions = 0;
     interval = 0;
+    nsets = 0;
+
+    files[3] = (ngx_http_jpulse_l2_app_config() != NULL)
+               + (ngx_http_jpulse_l2_site_config() != NULL);
 
     sets = ngx_http_jpulse_view_sets();
+    vp = sets ? sets->elts : NULL;
 
-    if (sets) {
-        vp = sets->elts;
+    for (i = 0; sets && i < sets->nelts; i++) {
+        if (vp[i]->rt == NULL) {
+            continue;
+        }
 
-        for (i = 0; i < sets->nelts; i++) {
-            if (vp[i]->rt == NULL) {
-                continue;
-            }
-
-            max_bytes += vp[i]->cache_size;
-            hits += vp[i]->rt->cache.hits;
-            misses += vp[i]->rt->cache.misses;
-            evictions += vp[i]->rt->cache.evictions;
+        if (nsets++ == 0 || vp[i]->check_interval < interval) {
             interval = vp[i]->check_interval;
         }
+
+        max_bytes += vp[i]->cache_size;
+        hits += vp[i]->rt->cache.hits;
+        misses += vp[i]->rt->cache.misses;
+        evictions += vp[i]->rt->cache.evictions;
+
+        if (vp[i]->rt->config_file == NULL) {
+            continue;
+        }
+
+        /* sets that differ in other settings share one file */
+
+        for (j = 0; j < i; j++) {
+            if (vp[j]->rt && vp[j]->rt->config_file
+                && vp[j]->config_path.len == vp[i]->config_path.len
+                && ngx_strncmp(vp[j]->config_path.data,
+                               vp[i]->config_path.data,
+                               vp[i]->config_path.len) == 0)
+            {
+                break;
+            }
+        }
+
+        files[3] += (j == i);
     }
 
     files[0] = n[NGX_HTTP_JPULSE_T_PAGE] + n[NGX_HTTP_JPULSE_T_RAW];
     files[1] = n[NGX_HTTP_JPULSE_T_INCLUDE];
     files[2] = n[NGX_HTTP_JPULSE_T_I18N];
-    files[3] = sets ? sets->nelts : 0;
-    dirs[0] = 0;
-    dirs[1] = n[NGX_HTTP_JPULSE_T_LIST];
-    dirs[2] = 0;
-    dirs[3] = 0;
+    dirs = n[NGX_HTTP_JPULSE_T_LIST];
 
     total_files = files[0] + files[1] + files[2] + files[3];
-    total_dirs = dirs[1];
+
+    /* no view set: no cache, and no interval to speak of */
+
+    if (nsets) {
+        every_text.data = every;
+        every_text.len = ngx_sprintf(every, "%M", interval) - every;
+
+    } else {
+        ngx_str_set(&every_text, "null");
+    }
 
     ngx_http_jpulse_out_init(&out, r->pool);
 
     ngx_http_jpulse_out_printf(&out, "{\"success\":true,\"stats\":{"
                                "\"totalCaches\":4,\"totalFilesCached\":%ui,"
                                "\"totalDirectoriesCached\":%ui,"
-                               "\"caches\":{", total_files, total_dirs);
+                               "\"caches\":{", total_files, dirs);
 
     for (i = 0; i < 4; i++) {
-        ngx_http_jpulse_out_printf(&out, "%s\"%s\":{\"enabled\":true,"
-                                   "\"interval\":%M,\"fileCount\":%ui,"
-                                   "\"directoryCount\":%ui,\"config\":{"
-                                   "\"enabled\":true,\"checkInterval\":%M}}",
+        ngx_http_jpulse_out_printf(&out, "%s\"%s\":{\"enabled\":%s,"
+                                   "\"interval\":%V,\"fileCount\":%ui,",
                                    i ? "," : "",
-                                   ngx_http_jpulse_cache_names[i], interval,
-                                   files[i], dirs[i], interval);
+                                   ngx_http_jpulse_cache_names[i],
+                                   nsets ? "true" : "false", &every_text,
+                                   files[i]);
+
+        if (i == 1) {
+            ngx_http_jpulse_out_printf(&out, "\"directoryCount\":%ui,", dirs);
+        }
+
+        ngx_http_jpulse_out_printf(&out, "\"config\":{\"enabled\":%s,"
+                                   "\"checkInterval\":%V}}",
+                                   nsets ? "true" : "false", &every_text);
     }
 
     ngx_http_jpulse_out_printf(&out, "},\"worker\":{\"pid\":%P,"
                                "\"bytes\":%uz,\"maxBytes\":%uz,"
                                "\"entries\":%ui,\"hits\":%uL,\"misses\":%uL,"
-                               "\"evictions\":%uL},\"redis\":{"
-                               "\"configured\":%s,\"available\":%s}}",
+                               "\"evictions\":%uL,\"viewSets\":[",
                                ngx_pid, bytes, max_bytes, entries, hits,
-                               misses, evictions,
+                               misses, evictions);
+
+    for (i = 0, j = 0; sets && i < sets->nelts; i++) {
+        if (vp[i]->rt == NULL) {
+            continue;
+        }
+
+        ngx_http_jpulse_out_printf(&out, "%s{\"checkInterval\":%M,"
+                                   "\"maxBytes\":%uz,\"bytes\":%uz,"
+                                   "\"entries\":%ui}",
+                                   j++ ? "," : "", vp[i]->check_interval,
+                                   vp[i]->cache_size, vp[i]->rt->cache.bytes,
+                                   vp[i]->rt->cache.count);
+    }
+
+    ngx_http_jpulse_out_printf(&out, "]},\"redis\":{"
+                               "\"configured\":%s,\"available\":%s}}",
                                ngx_http_jpulse_redis_configured()
                                ? "true" : "false",
                                ngx_http_jpulse_redis_ready()

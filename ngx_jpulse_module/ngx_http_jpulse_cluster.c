@@ -5,18 +5,23 @@
  * one script: the worker holding the instance's duty lease (or taking it
  * because its holder is gone) writes <ns>metrics:instance:<instanceId>
  * with the TTL and publishes the blob on jPulse's channel
- * controller:health:metrics:<instanceId>; the others are turned away. So
+ * controller:health:metrics:<instanceId>, and registers the instance in
+ * <ns>metrics:registry (jp_registry.h); the others are turned away. So
  * one worker does the work, and the duty moves on by itself when that
- * worker is restarted. A graceful stop of nginx deletes the heartbeat and
- * publishes jPulse's shutdown message, from the master.
+ * worker is restarted. A graceful stop of nginx deletes the heartbeat,
+ * leaves the registry and publishes jPulse's shutdown message, from the
+ * master.
  */
 
 #include <ngx_config.h>
 #include <ngx_core.h>
 #include <ngx_http.h>
 
+#include <poll.h>
 #include <hiredis/hiredis.h>
 #include <jansson.h>
+
+#include "jp_registry.h"
 
 #include "ngx_http_jpulse_module.h"
 #include "ngx_http_jpulse_cluster.h"
@@ -26,9 +31,7 @@
 #include "ngx_http_jpulse_redis_conn.h"
 
 
-#define NGX_HTTP_JPULSE_CLUSTER_MAX_INSTANCES  1024
-#define NGX_HTTP_JPULSE_CLUSTER_SCAN_COUNT     "100"
-#define NGX_HTTP_JPULSE_CLUSTER_EXIT_TIMEOUT   500          /* ms */
+#define NGX_HTTP_JPULSE_CLUSTER_EXIT_TIMEOUT   500          /* ms, all */
 
 /* Node peers heard on pub/sub, kept as jPulse keeps them (instanceTTL) */
 #define NGX_HTTP_JPULSE_PEERS_MAX              256
@@ -46,18 +49,13 @@ typedef struct {
 
 typedef struct {
     ngx_str_t                     local;
-    ngx_array_t                   keys;         /* ngx_str_t */
-    u_char                        cursor[NGX_INT64_LEN + 1];
-    size_t                        cursor_len;
 } ngx_http_jpulse_collect_t;
 
 
 static void ngx_http_jpulse_heartbeat_handler(ngx_event_t *ev);
 static void ngx_http_jpulse_heartbeat_resync(void *data);
 static void ngx_http_jpulse_heartbeat_reply(redisReply *reply, void *data);
-static ngx_int_t ngx_http_jpulse_cluster_scan(ngx_http_request_t *r,
-    ngx_http_jpulse_collect_t *col);
-static void ngx_http_jpulse_cluster_scanned(ngx_http_request_t *r,
+static void ngx_http_jpulse_cluster_listed(ngx_http_request_t *r,
     redisReply *reply, void *data);
 static void ngx_http_jpulse_cluster_fetched(ngx_http_request_t *r,
     redisReply *reply, void *data);
@@ -69,20 +67,29 @@ static void ngx_http_jpulse_peer_forget(ngx_uint_t i);
 static void ngx_http_jpulse_peers_expire(time_t now);
 static ngx_int_t ngx_http_jpulse_cluster_answer(ngx_http_request_t *r,
     ngx_http_jpulse_collect_t *col, ngx_str_t *blobs, ngx_uint_t n);
+static ngx_msec_t ngx_http_jpulse_cluster_now(void);
+static ngx_int_t ngx_http_jpulse_cluster_wait(redisContext *c, short events,
+    ngx_msec_t deadline);
 
 
 /*
- * KEYS[1] duty lease, KEYS[2] heartbeat; ARGV: holder, lease ms,
- * heartbeat, ttl ms, channel, message. Returns 1 when this worker wrote.
+ * KEYS[1] duty lease, KEYS[2] heartbeat, KEYS[3] registry; ARGV: holder,
+ * lease ms, heartbeat, ttl ms, channel, message, instance id. Returns 1
+ * when this worker wrote.
  */
 static const char  ngx_http_jpulse_heartbeat_script[] =
+    JP_REGISTRY_LUA_PROLOGUE
     "if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then "
     "  if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end "
     "  redis.call('PEXPIRE', KEYS[1], ARGV[2]) "
     "end "
     "redis.call('SET', KEYS[2], ARGV[3], 'PX', ARGV[4]) "
+    JP_REGISTRY_LUA_ADD("KEYS[3]", "ARGV[7]", "ARGV[4]")
     "redis.call('PUBLISH', ARGV[5], ARGV[6]) "
     "return 1";
+
+
+static const char  ngx_http_jpulse_registry_script[] = JP_REGISTRY_LUA_LIVE;
 
 
 static ngx_event_t                   ngx_http_jpulse_heartbeat_event;
@@ -96,10 +103,10 @@ static size_t                  ngx_http_jpulse_peers_bytes;
 static ngx_str_t  ngx_http_jpulse_health_prefix =
     ngx_string("controller:health:metrics:");
 
-/* <ns>metrics:duty:<id>, <ns>metrics:instance:<id>, <ns>metrics:instance:* */
+/* <ns>metrics:duty:<id>, <ns>metrics:instance:<id>, <ns>metrics:registry */
 static ngx_str_t  ngx_http_jpulse_duty_key;
 static ngx_str_t  ngx_http_jpulse_heartbeat_key;
-static ngx_str_t  ngx_http_jpulse_heartbeat_pattern;
+static ngx_str_t  ngx_http_jpulse_registry_key;
 static ngx_str_t  ngx_http_jpulse_health_channel;      /* <ns>bc:... */
 static ngx_str_t  ngx_http_jpulse_health_name;          /* without <ns>bc: */
 
@@ -191,10 +198,9 @@ ngx_http_jpulse_cluster_keys(ngx_cycle_t *cycle, ngx_pool_t *pool,
     ngx_http_jpulse_heartbeat_key.len = p
                                         - ngx_http_jpulse_heartbeat_key.data;
 
-    ngx_http_jpulse_heartbeat_pattern.data = p;
-    p = ngx_sprintf(p, "%Vmetrics:instance:*", ns);
-    ngx_http_jpulse_heartbeat_pattern.len =
-                                  p - ngx_http_jpulse_heartbeat_pattern.data;
+    ngx_http_jpulse_registry_key.data = p;
+    p = ngx_sprintf(p, "%V" JP_REGISTRY_KEY, ns);
+    ngx_http_jpulse_registry_key.len = p - ngx_http_jpulse_registry_key.data;
 
     ngx_http_jpulse_health_channel.data = p;
     p = ngx_sprintf(p, "%Vbc:controller:health:metrics:%V", ns, id);
@@ -455,8 +461,8 @@ ngx_http_jpulse_heartbeat_handler(ngx_event_t *ev)
     ngx_str_t                    blob, message;
     ngx_pool_t                  *pool;
     ngx_time_t                  *tp;
-    const char                  *argv[11];
-    size_t                       argvlen[11];
+    const char                  *argv[13];
+    size_t                       argvlen[13];
     u_char                       holder[NGX_INT64_LEN], lease[NGX_INT64_LEN];
     u_char                       ttl[NGX_INT64_LEN];
     ngx_http_jpulse_out_t        out;
@@ -509,30 +515,34 @@ ngx_http_jpulse_heartbeat_handler(ngx_event_t *ev)
     argvlen[0] = 4;
     argv[1] = ngx_http_jpulse_heartbeat_script;
     argvlen[1] = sizeof(ngx_http_jpulse_heartbeat_script) - 1;
-    argv[2] = "2";
+    argv[2] = "3";
     argvlen[2] = 1;
     argv[3] = (char *) ngx_http_jpulse_duty_key.data;
     argvlen[3] = ngx_http_jpulse_duty_key.len;
     argv[4] = (char *) ngx_http_jpulse_heartbeat_key.data;
     argvlen[4] = ngx_http_jpulse_heartbeat_key.len;
-    argv[5] = (char *) holder;
-    argvlen[5] = ngx_sprintf(holder, "%P", ngx_pid) - holder;
-    argv[6] = (char *) lease;
-    argvlen[6] = ngx_sprintf(lease, "%M", 2 * jmcf->heartbeat_interval)
+    argv[5] = (char *) ngx_http_jpulse_registry_key.data;
+    argvlen[5] = ngx_http_jpulse_registry_key.len;
+    argv[6] = (char *) holder;
+    argvlen[6] = ngx_sprintf(holder, "%P", ngx_pid) - holder;
+    argv[7] = (char *) lease;
+    argvlen[7] = ngx_sprintf(lease, "%M", 2 * jmcf->heartbeat_interval)
                  - lease;
-    argv[7] = (char *) blob.data;
-    argvlen[7] = blob.len;
-    argv[8] = (char *) ttl;
-    argvlen[8] = ngx_sprintf(ttl, "%M", jmcf->heartbeat_ttl) - ttl;
-    argv[9] = (char *) ngx_http_jpulse_health_channel.data;
-    argvlen[9] = ngx_http_jpulse_health_channel.len;
-    argv[10] = (char *) message.data;
-    argvlen[10] = message.len;
+    argv[8] = (char *) blob.data;
+    argvlen[8] = blob.len;
+    argv[9] = (char *) ttl;
+    argvlen[9] = ngx_sprintf(ttl, "%M", jmcf->heartbeat_ttl) - ttl;
+    argv[10] = (char *) ngx_http_jpulse_health_channel.data;
+    argvlen[10] = ngx_http_jpulse_health_channel.len;
+    argv[11] = (char *) message.data;
+    argvlen[11] = message.len;
+    argv[12] = (char *) ngx_http_jpulse_instance.instance_id.data;
+    argvlen[12] = ngx_http_jpulse_instance.instance_id.len;
 
     /* hiredis copies the command: the pool may go right after */
 
     (void) ngx_http_jpulse_redis_command(ngx_http_jpulse_heartbeat_reply,
-                                         NULL, 11, argv, argvlen);
+                                         NULL, 13, argv, argvlen);
 
 done:
 
@@ -564,10 +574,17 @@ ngx_http_jpulse_heartbeat_reply(redisReply *reply, void *data)
 }
 
 
+/*
+ * The live members of the registry, then their heartbeats in one MGET:
+ * two commands whatever else Redis holds (sessions, caches).
+ */
+
 ngx_int_t
 ngx_http_jpulse_cluster_metrics(ngx_http_request_t *r, ngx_str_t *local)
 {
-    ngx_int_t                   rc;
+    const char                 *argv[5];
+    size_t                      argvlen[5];
+    u_char                      max[NGX_INT_T_LEN];
     ngx_http_jpulse_collect_t  *col;
 
     if (ngx_http_jpulse_cluster_conf == NULL
@@ -582,17 +599,22 @@ ngx_http_jpulse_cluster_metrics(ngx_http_request_t *r, ngx_str_t *local)
     }
 
     col->local = *local;
-    col->cursor[0] = '0';
-    col->cursor_len = 1;
 
-    if (ngx_array_init(&col->keys, r->pool, 16, sizeof(ngx_str_t)) != NGX_OK)
+    argv[0] = "EVAL";
+    argvlen[0] = 4;
+    argv[1] = ngx_http_jpulse_registry_script;
+    argvlen[1] = sizeof(ngx_http_jpulse_registry_script) - 1;
+    argv[2] = "1";
+    argvlen[2] = 1;
+    argv[3] = (char *) ngx_http_jpulse_registry_key.data;
+    argvlen[3] = ngx_http_jpulse_registry_key.len;
+    argv[4] = (char *) max;
+    argvlen[4] = ngx_sprintf(max, "%ui", (ngx_uint_t) JP_REGISTRY_MAX) - max;
+
+    if (ngx_http_jpulse_redis_request(r, ngx_http_jpulse_cluster_listed,
+                                      col, 5, argv, argvlen)
+        == NGX_OK)
     {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    rc = ngx_http_jpulse_cluster_scan(r, col);
-
-    if (rc == NGX_OK) {
         return NGX_DONE;
     }
 
@@ -602,120 +624,72 @@ ngx_http_jpulse_cluster_metrics(ngx_http_request_t *r, ngx_str_t *local)
 }
 
 
-static ngx_int_t
-ngx_http_jpulse_cluster_scan(ngx_http_request_t *r,
-    ngx_http_jpulse_collect_t *col)
-{
-    const char  *argv[6];
-    size_t       argvlen[6];
-
-    argv[0] = "SCAN";
-    argvlen[0] = 4;
-    argv[1] = (char *) col->cursor;
-    argvlen[1] = col->cursor_len;
-    argv[2] = "MATCH";
-    argvlen[2] = 5;
-    argv[3] = (char *) ngx_http_jpulse_heartbeat_pattern.data;
-    argvlen[3] = ngx_http_jpulse_heartbeat_pattern.len;
-    argv[4] = "COUNT";
-    argvlen[4] = 5;
-    argv[5] = NGX_HTTP_JPULSE_CLUSTER_SCAN_COUNT;
-    argvlen[5] = sizeof(NGX_HTTP_JPULSE_CLUSTER_SCAN_COUNT) - 1;
-
-    return ngx_http_jpulse_redis_request(r, ngx_http_jpulse_cluster_scanned,
-                                         col, 6, argv, argvlen);
-}
-
-
 static void
-ngx_http_jpulse_cluster_scanned(ngx_http_request_t *r, redisReply *reply,
+ngx_http_jpulse_cluster_listed(ngx_http_request_t *r, redisReply *reply,
     void *data)
 {
     ngx_http_jpulse_collect_t *col = data;
 
-    size_t        i;
-    ngx_str_t    *key;
+    u_char       *p;
+    size_t        i, len, prefix;
+    ngx_str_t    *ns;
     ngx_uint_t    n;
-    redisReply   *cursor, *keys, *k;
+    redisReply   *id;
     const char  **argv;
     size_t       *argvlen;
 
     if (reply == NULL || reply->type != REDIS_REPLY_ARRAY
-        || reply->elements != 2)
+        || reply->elements == 0)
     {
         goto local_only;
     }
 
-    cursor = reply->element[0];
-    keys = reply->element[1];
-
-    if (cursor->type != REDIS_REPLY_STRING || cursor->len > NGX_INT64_LEN
-        || keys->type != REDIS_REPLY_ARRAY)
-    {
-        goto local_only;
-    }
-
-    for (i = 0; i < keys->elements; i++) {
-        k = keys->element[i];
-
-        /* ours is described live, not by its heartbeat */
-
-        if (k->type != REDIS_REPLY_STRING
-            || ((size_t) k->len == ngx_http_jpulse_heartbeat_key.len
-                && ngx_strncmp(k->str, ngx_http_jpulse_heartbeat_key.data,
-                               k->len) == 0)
-            || col->keys.nelts == NGX_HTTP_JPULSE_CLUSTER_MAX_INSTANCES)
-        {
-            continue;
-        }
-
-        key = ngx_array_push(&col->keys);
-        if (key == NULL) {
-            goto local_only;
-        }
-
-        key->len = k->len;
-        key->data = ngx_pnalloc(r->pool, k->len);
-        if (key->data == NULL) {
-            goto local_only;
-        }
-
-        ngx_memcpy(key->data, k->str, k->len);
-    }
-
-    ngx_memcpy(col->cursor, cursor->str, cursor->len);
-    col->cursor_len = cursor->len;
-
-    if (!(cursor->len == 1 && cursor->str[0] == '0')) {
-        if (ngx_http_jpulse_cluster_scan(r, col) != NGX_OK) {
-            goto local_only;
-        }
-
-        /* the next SCAN holds the request now */
-        ngx_http_finalize_request(r, NGX_DONE);
-        return;
-    }
-
-    n = col->keys.nelts;
-
-    if (n == 0) {
-        goto local_only;
-    }
-
-    argv = ngx_palloc(r->pool, (n + 1) * sizeof(char *));
-    argvlen = ngx_palloc(r->pool, (n + 1) * sizeof(size_t));
+    argv = ngx_palloc(r->pool, (reply->elements + 1) * sizeof(char *));
+    argvlen = ngx_palloc(r->pool, (reply->elements + 1) * sizeof(size_t));
     if (argv == NULL || argvlen == NULL) {
         goto local_only;
     }
 
     argv[0] = "MGET";
     argvlen[0] = 4;
+    n = 0;
 
-    key = col->keys.elts;
+    ns = &ngx_http_jpulse_cluster_conf->namespace;
+    prefix = ns->len + sizeof("metrics:instance:") - 1;
 
-    for (i = 0; i < n; i++) {
-        argv[i + 1] = (char *) key[i].data;
-        argvlen[i + 1] = key[i].len;
+    for (i = 0; i < reply->elements; i++) {
+        id = reply->element[i];
+
+        /* ours is described live, not by its heartbeat */
+
+        if (id->type != REDIS_REPLY_STRING
+            || ((size_t) id->len == ngx_http_jpulse_instance.instance_id.len
+                && ngx_strncmp(id->str,
+                               ngx_http_jpulse_instance.instance_id.data,
+                               id->len)
+                   == 0))
+        {
+            continue;
+        }
+
+        len = prefix + id->len;
+
+        p = ngx_pnalloc(r->pool, len);
+        if (p == NULL) {
+            goto local_only;
+        }
+
+        argv[n + 1] = (char *) p;
+        argvlen[n + 1] = len;
+
+        p = ngx_sprintf(p, "%Vmetrics:instance:", ns);
+        ngx_memcpy(p, id->str, id->len);
+
+        n++;
+    }
+
+    if (n == 0) {
+        goto local_only;
     }
 
     if (ngx_http_jpulse_redis_request(r, ngx_http_jpulse_cluster_fetched,
@@ -725,6 +699,7 @@ ngx_http_jpulse_cluster_scanned(ngx_http_request_t *r, redisReply *reply,
         goto local_only;
     }
 
+    /* the MGET holds the request now */
     ngx_http_finalize_request(r, NGX_DONE);
     return;
 
@@ -753,7 +728,7 @@ ngx_http_jpulse_cluster_fetched(ngx_http_request_t *r, redisReply *reply,
         blobs = ngx_palloc(r->pool, reply->elements * sizeof(ngx_str_t));
     }
 
-    /* keys that expired between SCAN and MGET come back nil */
+    /* keys that expired since the registry was read come back nil */
 
     for (i = 0; blobs && i < reply->elements; i++) {
         v = reply->element[i];
@@ -774,19 +749,27 @@ ngx_http_jpulse_cluster_fetched(ngx_http_request_t *r, redisReply *reply,
 
 /*
  * The master, as nginx stops (not on a reload): the instance is gone, so
- * its heartbeat goes at once and jPulse peers hear the shutdown message.
- * A short synchronous exchange is fine here: no request is served any
- * more, and it is bounded by NGX_HTTP_JPULSE_CLUSTER_EXIT_TIMEOUT.
+ * its heartbeat and its registry entry go at once and jPulse peers hear
+ * the shutdown message. A short synchronous exchange is fine here: no
+ * request is served any more. It has one deadline, EXIT_TIMEOUT from the
+ * start, for everything (connect, AUTH, SELECT, the commands): hiredis'
+ * own timeouts would restart with every step and every read. The commands
+ * go out in one write, so a Redis that is only slow still runs them all.
  */
 
 void
 ngx_http_jpulse_cluster_exit_master(ngx_cycle_t *cycle)
 {
+    int                            done;
     u_char                        *p;
+    void                          *aux;
+    ngx_int_t                      rc;
+    ngx_uint_t                     i, n, del;
+    ngx_msec_t                     deadline;
     ngx_pool_t                    *pool;
+    const char                    *why;
     redisReply                    *reply;
     redisContext                  *c;
-    struct timeval                 tv;
     ngx_http_jpulse_main_conf_t   *jmcf;
     ngx_http_jpulse_redis_conf_t  *rcf;
     u_char                         message[256];
@@ -798,6 +781,9 @@ ngx_http_jpulse_cluster_exit_master(ngx_cycle_t *cycle)
     }
 
     rcf = jmcf->redis;
+
+    deadline = ngx_http_jpulse_cluster_now()
+               + NGX_HTTP_JPULSE_CLUSTER_EXIT_TIMEOUT;
 
     pool = ngx_create_pool(NGX_DEFAULT_POOL_SIZE, cycle->log);
     if (pool == NULL) {
@@ -811,48 +797,51 @@ ngx_http_jpulse_cluster_exit_master(ngx_cycle_t *cycle)
         return;
     }
 
-    tv.tv_sec = 0;
-    tv.tv_usec = NGX_HTTP_JPULSE_CLUSTER_EXIT_TIMEOUT * 1000;
+    why = NULL;
 
     c = rcf->unix_path.len
-        ? redisConnectUnixWithTimeout((char *) rcf->unix_path.data, tv)
-        : redisConnectWithTimeout((char *) rcf->host.data, rcf->port, tv);
+        ? redisConnectUnixNonBlock((char *) rcf->unix_path.data)
+        : redisConnectNonBlock((char *) rcf->host.data, rcf->port);
 
     if (c == NULL || c->err) {
-        ngx_log_error(NGX_LOG_WARN, cycle->log, 0,
-                      "jpulse: cannot remove the heartbeat of instance %V "
-                      "at exit: %s, it expires by itself",
-                      &ngx_http_jpulse_instance.instance_id,
-                      c ? c->errstr : "out of memory");
-        goto done;
+        why = c ? c->errstr : "out of memory";
+        goto failed;
     }
 
-    (void) redisSetTimeout(c, tv);
+    /* the connection is made once the socket is writable */
+
+    rc = ngx_http_jpulse_cluster_wait(c, POLLOUT, deadline);
+    if (rc != NGX_OK) {
+        why = (rc == NGX_AGAIN) ? "no connection in time" : c->errstr;
+        goto failed;
+    }
+
+    n = 0;
 
     if (rcf->password.len) {
-        reply = redisCommand(c, "AUTH %b", rcf->password.data,
-                             rcf->password.len);
-        freeReplyObject(reply);
+        (void) redisAppendCommand(c, "AUTH %b", rcf->password.data,
+                                  rcf->password.len);
+        n++;
     }
 
     if (rcf->db) {
-        reply = redisCommand(c, "SELECT %d", (int) rcf->db);
-        freeReplyObject(reply);
+        (void) redisAppendCommand(c, "SELECT %d", (int) rcf->db);
+        n++;
     }
 
-    reply = redisCommand(c, "DEL %b %b", ngx_http_jpulse_heartbeat_key.data,
-                         ngx_http_jpulse_heartbeat_key.len,
-                         ngx_http_jpulse_duty_key.data,
-                         ngx_http_jpulse_duty_key.len);
+    del = n;
 
-    if (reply == NULL || reply->type == REDIS_REPLY_ERROR) {
-        ngx_log_error(NGX_LOG_WARN, cycle->log, 0,
-                      "jpulse: cannot remove the heartbeat of instance %V "
-                      "at exit: %s", &ngx_http_jpulse_instance.instance_id,
-                      reply ? reply->str : c->errstr);
-    }
+    (void) redisAppendCommand(c, "DEL %b %b",
+                              ngx_http_jpulse_heartbeat_key.data,
+                              ngx_http_jpulse_heartbeat_key.len,
+                              ngx_http_jpulse_duty_key.data,
+                              ngx_http_jpulse_duty_key.len);
 
-    freeReplyObject(reply);
+    (void) redisAppendCommand(c, "ZREM %b %b",
+                              ngx_http_jpulse_registry_key.data,
+                              ngx_http_jpulse_registry_key.len,
+                              ngx_http_jpulse_instance.instance_id.data,
+                              ngx_http_jpulse_instance.instance_id.len);
 
     /* jPulse's shutdown message: peers drop this instance at once */
 
@@ -867,13 +856,86 @@ ngx_http_jpulse_cluster_exit_master(ngx_cycle_t *cycle)
                      &ngx_http_jpulse_instance.instance_id,
                      (uint64_t) ngx_time() * 1000);
 
-    reply = redisCommand(c, "PUBLISH %bbc:controller:health:metrics:"
-                         "shutdown:%b %b",
-                         jmcf->namespace.data, jmcf->namespace.len,
-                         ngx_http_jpulse_instance.instance_id.data,
-                         ngx_http_jpulse_instance.instance_id.len,
-                         message, (size_t) (p - message));
-    freeReplyObject(reply);
+    (void) redisAppendCommand(c, "PUBLISH %bbc:controller:health:metrics:"
+                              "shutdown:%b %b",
+                              jmcf->namespace.data, jmcf->namespace.len,
+                              ngx_http_jpulse_instance.instance_id.data,
+                              ngx_http_jpulse_instance.instance_id.len,
+                              message, (size_t) (p - message));
+    n += 3;
+
+    if (c->err) {
+        why = c->errstr;
+        goto failed;
+    }
+
+    do {
+        if (redisBufferWrite(c, &done) != REDIS_OK) {
+            why = c->errstr;
+            goto failed;
+        }
+
+        if (!done) {
+            rc = ngx_http_jpulse_cluster_wait(c, POLLOUT, deadline);
+            if (rc != NGX_OK) {
+                why = (rc == NGX_AGAIN) ? "no answer in time" : c->errstr;
+                goto failed;
+            }
+        }
+
+    } while (!done);
+
+    for (i = 0; i < n; i++) {
+
+        for ( ;; ) {
+            aux = NULL;
+
+            if (redisGetReply(c, &aux) != REDIS_OK) {
+                why = c->errstr;
+                goto failed;
+            }
+
+            if (aux) {
+                break;
+            }
+
+            rc = ngx_http_jpulse_cluster_wait(c, POLLIN, deadline);
+            if (rc == NGX_OK && redisBufferRead(c) != REDIS_OK) {
+                rc = NGX_ERROR;
+            }
+
+            if (rc != NGX_OK) {
+                why = (rc == NGX_AGAIN) ? "no answer in time" : c->errstr;
+                goto failed;
+            }
+        }
+
+        reply = aux;
+
+        ngx_log_debug3(NGX_LOG_DEBUG_CORE, cycle->log, 0,
+                       "jpulse exit: reply %ui of %ui, %i ms left",
+                       i + 1, n,
+                       (ngx_int_t) (deadline - ngx_http_jpulse_cluster_now()));
+
+        if (i == del && reply->type == REDIS_REPLY_ERROR) {
+            ngx_log_error(NGX_LOG_WARN, cycle->log, 0,
+                          "jpulse: cannot remove the heartbeat of instance "
+                          "%V at exit: %s",
+                          &ngx_http_jpulse_instance.instance_id, reply->str);
+        }
+
+        freeReplyObject(reply);
+    }
+
+    goto done;
+
+failed:
+
+    ngx_log_error(NGX_LOG_WARN, cycle->log, 0,
+                  "jpulse: cannot remove the heartbeat of instance %V at "
+                  "exit (%s, %ui ms at most), it expires by itself",
+                  &ngx_http_jpulse_instance.instance_id, why,
+                  (ngx_uint_t) NGX_HTTP_JPULSE_CLUSTER_EXIT_TIMEOUT);
 
 done:
 
@@ -882,4 +944,80 @@ done:
     }
 
     ngx_destroy_pool(pool);
+}
+
+
+/* monotonic ms: ngx_current_msec is not updated while the master exits */
+
+static ngx_msec_t
+ngx_http_jpulse_cluster_now(void)
+{
+    struct timespec  ts;
+
+    (void) clock_gettime(CLOCK_MONOTONIC, &ts);
+
+    return (ngx_msec_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+
+/* NGX_OK: c's socket is ready; NGX_AGAIN: deadline passed; NGX_ERROR */
+
+static ngx_int_t
+ngx_http_jpulse_cluster_wait(redisContext *c, short events,
+    ngx_msec_t deadline)
+{
+    int             n, err;
+    socklen_t       len;
+    ngx_msec_int_t  left;
+    struct pollfd   pfd;
+
+    for ( ;; ) {
+        left = (ngx_msec_int_t) (deadline - ngx_http_jpulse_cluster_now());
+        if (left <= 0) {
+            return NGX_AGAIN;
+        }
+
+        pfd.fd = c->fd;
+        pfd.events = events;
+        pfd.revents = 0;
+
+        n = poll(&pfd, 1, (int) left);
+
+        if (n == -1 && ngx_errno == NGX_EINTR) {
+            continue;
+        }
+
+        if (n == 0) {
+            return NGX_AGAIN;
+        }
+
+        if (n == -1) {
+            ngx_cpystrn((u_char *) c->errstr, (u_char *) strerror(ngx_errno),
+                        sizeof(c->errstr));
+            return NGX_ERROR;
+        }
+
+        break;
+    }
+
+    if (events == POLLOUT) {
+        /* a connect that failed reports it here */
+
+        err = 0;
+        len = sizeof(int);
+
+        if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, (void *) &err, &len)
+            == -1)
+        {
+            err = ngx_errno;
+        }
+
+        if (err) {
+            ngx_cpystrn((u_char *) c->errstr, (u_char *) strerror(err),
+                        sizeof(c->errstr));
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
 }

@@ -1,7 +1,8 @@
 /*
- * The cluster view: every nginx instance keeps a heartbeat key in Redis
- * and broadcasts jPulse's health blob, so that any instance (and any Node
- * peer) can answer for the whole cluster.
+ * The cluster view: every nginx instance keeps a heartbeat key in Redis,
+ * registered in the instance registry, and broadcasts jPulse's health
+ * blob, so that any instance (and any Node peer) can answer for the whole
+ * cluster.
  */
 
 #ifndef NGX_HTTP_JPULSE_CLUSTER_H
@@ -19,8 +20,9 @@ void ngx_http_jpulse_cluster_exit_master(ngx_cycle_t *cycle);
 
 /*
  * Answers the metrics request with this instance's blob and the live
- * heartbeats of the others (SCAN and MGET, the request parked meanwhile);
- * with this instance alone when Redis is not there.
+ * heartbeats of the others (the registry's live members, then one MGET,
+ * the request parked meanwhile); with this instance alone when Redis is
+ * not there.
  */
 ngx_int_t ngx_http_jpulse_cluster_metrics(ngx_http_request_t *r,
     ngx_str_t *local);

@@ -34,6 +34,8 @@ static void ngx_http_jpulse_json_workers(ngx_http_jpulse_snapshot_t *snap,
     ngx_http_jpulse_out_t *out);
 static void ngx_http_jpulse_json_components(ngx_http_jpulse_snapshot_t *snap,
     ngx_http_jpulse_out_t *out);
+static void ngx_http_jpulse_json_database(ngx_http_jpulse_out_t *out,
+    const char *fmt);
 static void ngx_http_jpulse_json_iso(ngx_http_jpulse_out_t *out,
     const char *key, time_t sec);
 static void ngx_http_jpulse_json_duration(ngx_http_jpulse_out_t *out,
@@ -66,13 +68,7 @@ ngx_http_jpulse_metrics_blob(ngx_http_jpulse_snapshot_t *snap,
         ",\"platform\":\"linux\",\"arch\":\"%s\",\"nodeVersion\":null,"
         "\"nginxVersion\":\"" NGINX_VERSION "\",\"cpus\":%l,"
         "\"loadAverage\":[%.2f,%.2f,%.2f],"
-        "\"freeMemory\":%uL,\"totalMemory\":%uL,"
-        "\"database\":{\"type\":\"MongoDB\",\"status\":\"%V\"},"
-        "\"totalInstances\":1,\"totalProcesses\":%ui,"
-        "\"runningProcesses\":%ui,\"stoppedProcesses\":0,"
-        "\"erroredProcesses\":0,\"totalWebSocketConnections\":0,"
-        "\"totalWebSocketMessages\":0,\"webSocketNamespaces\":[],"
-        "\"instances\":[",
+        "\"freeMemory\":%uL,\"totalMemory\":%uL,",
 #if defined(__x86_64__)
         "x64",
 #elif defined(__aarch64__)
@@ -82,10 +78,17 @@ ngx_http_jpulse_metrics_blob(ngx_http_jpulse_snapshot_t *snap,
 #endif
         host->cpus, host->load[0], host->load[1], host->load[2],
         host->free_memory / NGX_HTTP_JPULSE_MB,
-        host->total_memory / NGX_HTTP_JPULSE_MB,
-        ngx_http_jpulse_dependency_state_name(
-            ngx_http_jpulse_dependency_state(
-                NGX_HTTP_JPULSE_DEP_DATABASE)),
+        host->total_memory / NGX_HTTP_JPULSE_MB);
+
+    ngx_http_jpulse_json_database(out,
+        "\"database\":{\"type\":\"MongoDB\",\"status\":\"%V\"},");
+
+    ngx_http_jpulse_out_printf(out,
+        "\"totalInstances\":1,\"totalProcesses\":%ui,"
+        "\"runningProcesses\":%ui,\"stoppedProcesses\":0,"
+        "\"erroredProcesses\":0,\"totalWebSocketConnections\":0,"
+        "\"totalWebSocketMessages\":0,\"webSocketNamespaces\":[],"
+        "\"instances\":[",
         ngx_max(snap->worker_processes, running), running);
 
     ngx_http_jpulse_json_instance(snap, out);
@@ -134,7 +137,6 @@ ngx_http_jpulse_json_instance(ngx_http_jpulse_snapshot_t *snap,
         "\"release\":\"" JP_RELEASE "\"},"
         "\"site\":{\"version\":null,\"release\":null},"
         "\"environment\":\"%V\",\"siteId\":\"%V\","
-        "\"database\":{\"status\":\"%V\"},"
         "\"redis\":{\"status\":\"%V\"},"
         "\"metrics\":{\"requestsPerMin\":%uL,\"errorsPerMin\":%uL,"
         "\"errorRate\":\"%uL.%02uL\"},"
@@ -146,9 +148,6 @@ ngx_http_jpulse_json_instance(ngx_http_jpulse_snapshot_t *snap,
         snap->rss * 100 / memory,
         &snap->jmcf->mode, &snap->jmcf->site_id,
         ngx_http_jpulse_dependency_state_name(
-            ngx_http_jpulse_dependency_state(
-                NGX_HTTP_JPULSE_DEP_DATABASE)),
-        ngx_http_jpulse_dependency_state_name(
             ngx_http_jpulse_dependency_state(NGX_HTTP_JPULSE_DEP_REDIS)),
         snap->totals.recent_requests, snap->totals.recent_errors,
         rate / 100, rate % 100,
@@ -156,6 +155,8 @@ ngx_http_jpulse_json_instance(ngx_http_jpulse_snapshot_t *snap,
         snap->master_rss);
 
     ngx_http_jpulse_json_components(snap, out);
+
+    ngx_http_jpulse_json_database(out, ",\"database\":{\"status\":\"%V\"}");
 
     ngx_http_jpulse_out_printf(out, ",\"workers\":");
     ngx_http_jpulse_json_workers(snap, out);
@@ -342,6 +343,28 @@ ngx_http_jpulse_json_components(ngx_http_jpulse_snapshot_t *snap,
 }
 
 
+/*
+ * jPulse's "database" is its MongoDB connection. An instance without one
+ * has nothing true to say there: the field is left out (docs/protocol.md)
+ * rather than filled with a state nobody measured. A Node peer on the same
+ * host still fills the server's entry with its own.
+ */
+
+static void
+ngx_http_jpulse_json_database(ngx_http_jpulse_out_t *out, const char *fmt)
+{
+    if (ngx_http_jpulse_dependencies[NGX_HTTP_JPULSE_DEP_DATABASE].state
+        == NULL)
+    {
+        return;
+    }
+
+    ngx_http_jpulse_out_printf(out, fmt,
+        ngx_http_jpulse_dependency_state_name(
+            ngx_http_jpulse_dependency_state(NGX_HTTP_JPULSE_DEP_DATABASE)));
+}
+
+
 static void
 ngx_http_jpulse_json_iso(ngx_http_jpulse_out_t *out, const char *key,
     time_t sec)
@@ -421,16 +444,25 @@ ngx_http_jpulse_json_merge(json_t *servers, json_t *blob,
         if (server == NULL || json_array_append_new(servers, server) != 0) {
             return 0;
         }
+    }
 
-        for (i = 0; ngx_http_jpulse_server_fields[i]; i++) {
-            v = json_object_get(blob, ngx_http_jpulse_server_fields[i]);
+    /*
+     * The first blob of a host describes it; a later one adds what the
+     * first had nothing to say about (e.g. a Node peer's "database").
+     */
 
-            if (v) {
-                (void) json_object_set(server,
-                                       ngx_http_jpulse_server_fields[i], v);
-            }
+    for (i = 0; ngx_http_jpulse_server_fields[i]; i++) {
+        v = json_object_get(blob, ngx_http_jpulse_server_fields[i]);
+
+        if (v && json_object_get(server, ngx_http_jpulse_server_fields[i])
+                 == NULL)
+        {
+            (void) json_object_set(server, ngx_http_jpulse_server_fields[i],
+                                   v);
         }
+    }
 
+    if (json_object_get(server, "instances") == NULL) {
         (void) json_object_set_new(server, "instances", json_array());
     }
 

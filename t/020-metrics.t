@@ -61,7 +61,7 @@ JPulseTest::json_pick(qw(success message data.statistics.totalServers
     data.statistics.totalInstances data.statistics.totalProcesses
     data.statistics.runningProcesses data.statistics.webSocketNamespaces
     data.servers.0.serverId data.servers.0.platform data.servers.0.cpus
-    data.servers.0.database.type data.servers.0.instances.0.pm2Id
+    data.servers.0.database data.servers.0.instances.0.pm2Id
     data.servers.0.instances.0.instanceId
     data.servers.0.instances.0.pm2Available
     data.servers.0.instances.0.status data.servers.0.instances.0.environment
@@ -82,7 +82,7 @@ data.statistics.webSocketNamespaces=\[\]
 data.servers.0.serverId=\d+
 data.servers.0.platform=linux
 data.servers.0.cpus=\d+
-data.servers.0.database.type=MongoDB
+data.servers.0.database=\(missing\)
 data.servers.0.instances.0.pm2Id=100
 data.servers.0.instances.0.instanceId=\d+:100:\d+
 data.servers.0.instances.0.pm2Available=false

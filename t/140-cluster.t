@@ -34,6 +34,15 @@ sub main::cluster_keys {
     return $out;
 }
 
+# the members of the registry, pids made comparable
+sub main::registry {
+    my @ids = split /\n/, JPulseTest::redis_cli($main::Redis, 'ZRANGE',
+                                          'jpulse:prod:metrics:registry',
+                                          0, -1);
+    s/^\d+:100:\d+$/ID/ for @ids;
+    return "registry: @ids\n";
+}
+
 plan skip_all => 'needs one nginx across blocks' if $ENV{TEST_NGINX_USE_VALGRIND};
 
 repeat_each(1);
@@ -64,7 +73,7 @@ run_tests();
 
 __DATA__
 
-=== TEST 1: one heartbeat and one duty lease, both with a TTL
+=== TEST 1: one heartbeat, one duty lease and the registry, all with a TTL
 --- wait_for_log
 command connection ready
 pub/sub connection ready
@@ -77,6 +86,7 @@ sub { main::cluster_keys() }
 --- response_body
 jpulse:prod:metrics:duty:ID ttl=ok
 jpulse:prod:metrics:instance:ID ttl=ok
+jpulse:prod:metrics:registry ttl=ok
 --- no_error_log
 [error]
 
@@ -134,6 +144,9 @@ JPulseTest::redis_command($main::Redis, 'SET',
     . '"totalProcesses":1,"runningProcesses":1,"instances":[{"pid":4242,'
     . '"pm2Id":0,"instanceId":"7:0:4242","blob":"' . ('y' x 1048576)
     . '"}]}', 'PX', '5000');
+# registered the way a heartbeat registers (docs/protocol.md)
+JPulseTest::redis_cli($main::Redis, 'ZADD', 'jpulse:prod:metrics:registry',
+    int(Time::HiRes::time() * 1000) + 5000, '7:0:4242');
 --- request
 GET /m
 --- response_body_filters eval
@@ -161,14 +174,20 @@ data.servers.1.instances.0.blob=1048576
 --- pre_request
 JPulseTest::redis_cli($main::Redis, 'DEL',
                       'jpulse:prod:metrics:instance:7:0:4242');
+JPulseTest::redis_cli($main::Redis, 'ZREM', 'jpulse:prod:metrics:registry',
+                      '7:0:4242');
 JPulseTest::nginx_stop($main::Second);
+# the next heartbeat fits the registry's TTL to its members again
+Time::HiRes::sleep(0.5);
 --- request
 GET /m
 --- response_body_filters eval
-sub { main::cluster_keys() }
+sub { main::cluster_keys() . main::registry() }
 --- response_body
 jpulse:prod:metrics:duty:ID ttl=ok
 jpulse:prod:metrics:instance:ID ttl=ok
+jpulse:prod:metrics:registry ttl=ok
+registry: ID
 --- no_error_log
 [error]
 

@@ -7,9 +7,10 @@ package Test::Nginx::Socket;
 # a .t file says `use Test::Nginx::Socket;` and runs unchanged under either.
 #
 # For every block we write servroot/conf/nginx.conf, (re)start nginx (or
-# reload it with SIGHUP), send the requests over plain sockets, parse the
-# responses ourselves (Content-Length, chunked, read-until-close) and check
-# them and the part of logs/error.log that this block produced.
+# reload it with SIGHUP), send the requests over plain keep-alive sockets,
+# parse the responses ourselves by their framing (Content-Length, chunked,
+# read-until-close), fail on any response nobody asked for, and check them
+# and the part of logs/error.log that this block produced.
 #
 # See t/README.md for the sections, functions and environment variables.
 

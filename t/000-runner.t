@@ -98,6 +98,40 @@ subtest 'wrong expectations fail' => sub {
     nginx_stopped_ok('fail.tt');
 };
 
+subtest 'keep-alive: responses split by their framing' => sub {
+    my $run = run_fixture('keepalive.tt');
+
+    is($run->{exit}, 0, 'exit status 0') or diag($run->{out});
+    like($run->{out}, qr/^1\.\.86$/m, 'plan: repeat_each(2) x 43');
+    unlike($run->{out}, qr/^not ok/m, 'no failing test');
+    is(count(qr/^ok \d+ /m, $run->{out}), 86, 'all 86 tests ran');
+
+    my $log = slurp("$Tmp/keepalive.tt/logs/error.log");
+    like($log, qr/client 127\.0\.0\.1 closed keepalive connection/,
+         'nginx kept connections open until the runner closed them');
+    nginx_stopped_ok('keepalive.tt');
+};
+
+subtest 'keep-alive: a response nobody asked for fails the block' => sub {
+    my $run = run_fixture('keepalive-fail.tt');
+    my $out = $run->{out};
+
+    isnt($run->{exit}, 0, 'exit status is not 0');
+    like($out, qr/^1\.\.8$/m, 'the plan does not change');
+    like($out, qr/Looks like you failed 3 tests of 8/, '3 failures');
+    for my $failing (
+        'TEST 1: two requests in a raw_request, one expected: the second answer is extra - status code ok',
+        'TEST 2: a body the client declares empty is the next request (smuggling) - status code ok',
+        'TEST 3: the same in a pipeline: the extra answer after the last one - status code ok (req 1)',
+    ) {
+        like($out, qr/^not ok \d+ - \Q$failing\E$/m, "fails: $failing");
+    }
+    like($out, qr/^ok \d+ - TEST 3: .* - status code ok \(req 0\)$/m,
+         'the first response of the pipeline passes');
+    like($out, qr/nginx sent \d+ more bytes on the connection.*\n#\s+HTTP\/1\.1 200 OK\\r\n(?:#.*\n)*#\s+the secret$/m,
+         'the extra response is shown');
+};
+
 subtest 'no_diff() reports through Test::LongString' => sub {
     my $run = run_fixture('nodiff.tt');
 

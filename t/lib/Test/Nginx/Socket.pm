@@ -7,9 +7,10 @@ package Test::Nginx::Socket;
 # a .t file says `use Test::Nginx::Socket;` and runs unchanged under either.
 #
 # For every block we write servroot/conf/nginx.conf, (re)start nginx (or
-# reload it with SIGHUP), send the requests over plain sockets, parse the
-# responses ourselves (Content-Length, chunked, read-until-close) and check
-# them and the part of logs/error.log that this block produced.
+# reload it with SIGHUP), send the requests over plain keep-alive sockets,
+# parse the responses ourselves by their framing (Content-Length, chunked,
+# read-until-close), fail on any response nobody asked for, and check them
+# and the part of logs/error.log that this block produced.
 #
 # See t/README.md for the sections, functions and environment variables.
 
@@ -969,42 +970,71 @@ sub _version_test {
 # ---------------------------------------------------------------------------
 # Building requests.
 
-# Returns [ { pieces => [bytes...], heads => [is_head...], close => bool } ...]:
-# one entry per connection, with the bytes to write, one flag per response
-# to read, and whether nginx is to close the connection after the last one.
+# Returns [ { pieces => [bytes...], heads => [is_head...] } ...]: one entry
+# per connection, with the bytes to write and one flag per response to
+# read (is it the answer to a HEAD?).
+#
+# Connections are keep-alive: no "Connection" header is added, so nginx
+# keeps the connection open after each response, as a browser or a proxy
+# would make it. A response is read by its framing, never up to EOF when it
+# has one; then the runner half-closes and reads until nginx closes: any
+# byte in between is a response nobody asked for (a request smuggled in a
+# body nginx did not read), which fails the block.
 sub _connections {
     my ($block) = @_;
 
     if (defined(my $p = $block->pipelined_requests)) {
         my @reqs = ref $p eq 'ARRAY' ? @$p : ($p);
         my @built = map {
-            _http_request($block, 'pipelined_requests', $reqs[$_], $_,
-                          $_ == $#reqs ? 'close' : 'keep-alive')
+            _http_request($block, 'pipelined_requests', $reqs[$_], $_)
         } 0 .. $#reqs;
         return [ { pieces => [ join '', map { $_->{bytes} } @built ],
-                   heads  => [ map { $_->{head} } @built ],
-                   close  => $built[-1]{close} } ];
+                   heads  => [ map { $_->{head} } @built ] } ];
     }
 
     if (defined(my $raw = $block->raw_request)) {
         my @pieces = ref $raw eq 'ARRAY' ? @$raw : ($raw);
         utf8::encode($_) for grep { utf8::is_utf8($_) } @pieces;
-        my $all = join '', @pieces;
-        return [ { pieces => \@pieces, heads => [ $all =~ /^\s*HEAD\s/ ? 1 : 0 ],
-                   close  => $all =~ /^Connection:[ \t]*close\r?$/mi ? 1 : 0,
+        return [ { pieces => \@pieces,
+                   heads  => _raw_heads(join('', @pieces),
+                                        _raw_response_count($block)),
                    delay  => scalar $block->raw_request_middle_delay } ];
     }
 
     if (defined(my $r = $block->request)) {
         my @reqs = ref $r eq 'ARRAY' ? @$r : ($r);
         return [ map {
-            my $req = _http_request($block, 'request', $reqs[$_], $_, 'close');
-            { pieces => [ $req->{bytes} ], heads => [ $req->{head} ],
-              close  => $req->{close} }
+            my $req = _http_request($block, 'request', $reqs[$_], $_);
+            { pieces => [ $req->{bytes} ], heads => [ $req->{head} ] }
         } 0 .. $#reqs ];
     }
 
     return [];
+}
+
+# A raw_request holds one request unless the expectations are lists: then
+# it holds (and pipelines) one request per entry of the longest list.
+sub _raw_response_count {
+    my ($block) = @_;
+
+    my $n = 1;
+    for my $section (qw(error_code response_body response_body_like
+                        response_body_unlike response_headers
+                        response_headers_like))
+    {
+        my $v = $block->$section;
+        $n = @$v if ref $v eq 'ARRAY' && @$v > $n;
+    }
+    return $n;
+}
+
+# HEAD flags for the responses to raw bytes: the n-th thing that looks like
+# a request line says whether the n-th response has a body.
+sub _raw_heads {
+    my ($bytes, $n) = @_;
+
+    my @methods = $bytes =~ m{^[ \t]*([A-Z]+)[ \t]+\S+[ \t]+HTTP/\d\.\d\r?$}mg;
+    return [ map { ($methods[$_] // '') eq 'HEAD' ? 1 : 0 } 0 .. $n - 1 ];
 }
 
 # One flag per expected response, in order.
@@ -1015,7 +1045,7 @@ sub _requests {
 
 # Turns "METHOD URI [HTTP/x.y]\nbody" into bytes on the wire.
 sub _http_request {
-    my ($block, $section, $text, $i, $connection) = @_;
+    my ($block, $section, $text, $i) = @_;
 
     my $name = $block->name;
     die "$name: request #$i is undefined\n" unless defined $text;
@@ -1042,14 +1072,7 @@ sub _http_request {
 
     my @lines = ("$method $uri $proto");
     push @lines, 'Host: localhost'           unless $given{host};
-    push @lines, "Connection: $connection"   unless $given{connection};
     push @lines, map { "$_->[0]: $_->[1]" } @headers;
-
-    # Will nginx close the connection after this request?
-    my ($sent) = map { $_->[1] } grep { lc $_->[0] eq 'connection' } @headers;
-    $sent //= $connection;
-    my $close = $sent =~ /close/i
-             || ($proto eq 'HTTP/1.0' && $sent !~ /keep-alive/i);
 
     utf8::encode($body) if utf8::is_utf8($body);
     if (!$given{'content-length'} && !$given{'transfer-encoding'}
@@ -1060,8 +1083,7 @@ sub _http_request {
 
     my $bytes = join("\r\n", @lines) . "\r\n\r\n" . $body;
     utf8::encode($bytes) if utf8::is_utf8($bytes);
-    return { bytes => $bytes, head => $method eq 'HEAD' ? 1 : 0,
-             close => $close ? 1 : 0 };
+    return { bytes => $bytes, head => $method eq 'HEAD' ? 1 : 0 };
 }
 
 sub _parse_header_lines {
@@ -1142,16 +1164,19 @@ sub _exchange {
         $responses[0]{error} .= " (after a send error: $send_error)";
     }
 
-    # nginx closes a connection only once it is done with the request, log
-    # phase included. Waiting for that makes the next request, and the
-    # error.log checks, find that request over: otherwise what a module
-    # does in its log handler races with them.
+    # Half-close and read until nginx closes. nginx closes a keep-alive
+    # connection on our EOF only once it is done with every request it
+    # read from it, log phase included, so the next request and the
+    # error.log checks never race a log handler. Bytes before that EOF
+    # answer a request we did not send: with a body left unread, nginx
+    # takes the body for the next request (request smuggling).
     my $last = $responses[-1];
-    if (!defined $last->{error}
-        && ($conn->{close} || join(',', @{ $last->{headers}{connection} || [] }) =~ /close/i))
-    {
+    if (!defined $last->{error}) {
+        shutdown $sock, 1;
         $reader->{stage} = 'the connection close';
+        # A reset after nginx closed with our bytes unread is an EOF too.
         eval { 1 while _fill($reader); 1 };
+        $last->{extra} = $reader->{buf} if length $reader->{buf};
     }
 
     close $sock;
@@ -1373,6 +1398,18 @@ sub _check_status {
         $TB->diag("  received before that: "
                   . (defined $res->{status} ? "status $res->{status}, " : 'no status line, ')
                   . length($res->{body}) . " body bytes; expected status $want");
+        return;
+    }
+    if (defined $res->{extra}) {
+        # Folded into the status test, so that plans do not change.
+        $TB->ok(0, $name);
+        $TB->diag("$label$suffix: after the expected response(s) nginx sent "
+                  . length($res->{extra}) . " more bytes on the connection,"
+                  . " answering a request the test did not send (a body"
+                  . " nginx did not read, taken for a request?):\n"
+                  . _indent(_visible_text(substr $res->{extra}, 0, 600)));
+        $TB->diag("  status of the expected response: $res->{status}"
+                  . " (expected $want)") if $res->{status} ne $want;
         return;
     }
     $TB->is_eq($res->{status}, $want, $name);

@@ -54,6 +54,8 @@ static ngx_uint_t ngx_http_jpulse_render_cacheable(
     ngx_http_jpulse_render_ctx_t *rc);
 static ngx_int_t ngx_http_jpulse_render_url_variant(ngx_http_request_t *r,
     ngx_http_jpulse_render_ctx_t *rc);
+static ngx_uint_t ngx_http_jpulse_render_known_host(ngx_http_request_t *r,
+    ngx_str_t *host);
 static ngx_http_jpulse_tentry_t *ngx_http_jpulse_render_output(
     ngx_http_jpulse_render_ctx_t *rc);
 static void ngx_http_jpulse_render_keep(ngx_http_jpulse_render_ctx_t *rc,
@@ -681,7 +683,13 @@ ngx_http_jpulse_render_output(ngx_http_jpulse_render_ctx_t *rc)
 }
 
 
-/* "lang theme|scheme://host/path": the key of a page kept per URL */
+/*
+ * "lang theme|scheme://host/path": the key of a page kept per URL. The
+ * host is what the render reads (url.hostname, url.port): the Host header
+ * as sent. A client chooses it, and a default server answers any value,
+ * so a page is kept per URL only when that host is one of the server's
+ * own names (see ngx_http_jpulse_render_known_host).
+ */
 
 static ngx_int_t
 ngx_http_jpulse_render_url_variant(ngx_http_request_t *r,
@@ -696,7 +704,8 @@ ngx_http_jpulse_render_url_variant(ngx_http_request_t *r,
                            : r->unparsed_uri.len;
 
     if (path_len != r->uri.len
-        || ngx_strncmp(r->unparsed_uri.data, r->uri.data, path_len) != 0)
+        || ngx_strncmp(r->unparsed_uri.data, r->uri.data, path_len) != 0
+        || !ngx_http_jpulse_render_known_host(r, &host))
     {
         /* not kept per URL (see ngx_http_jpulse_render_page) */
         ngx_str_null(&rc->url_variant);
@@ -724,6 +733,69 @@ ngx_http_jpulse_render_url_variant(ngx_http_request_t *r,
 }
 
 
+/*
+ * A host as the client sent it that names this server: byte for byte one
+ * of its exact server_name values (nginx keeps them in lower case), alone
+ * or with the port the connection came in on, or no host at all. A
+ * wildcard or regex name, another case or port, a trailing dot: all
+ * reach the same server but would each make a key of their own.
+ */
+
+static ngx_uint_t
+ngx_http_jpulse_render_known_host(ngx_http_request_t *r, ngx_str_t *host)
+{
+    u_char                    *colon;
+    size_t                     len;
+    ngx_int_t                  port;
+    ngx_uint_t                 i;
+    ngx_http_server_name_t    *sn;
+    ngx_http_core_srv_conf_t  *cscf;
+
+    if (host->len == 0) {
+        return 1;
+    }
+
+    len = host->len;
+    colon = ngx_strlchr(host->data, host->data + host->len, ':');
+
+    if (colon != NULL && host->data[0] != '[') {
+        port = ngx_atoi(colon + 1, host->data + host->len - colon - 1);
+
+        if (port == NGX_ERROR || colon[1] == '0'
+            || (in_port_t) port != ngx_inet_get_port(
+                                         r->connection->local_sockaddr))
+        {
+            return 0;
+        }
+
+        len = colon - host->data;
+    }
+
+    cscf = ngx_http_get_module_srv_conf(r, ngx_http_core_module);
+
+    sn = cscf->server_names.elts;
+
+    for (i = 0; i < cscf->server_names.nelts; i++) {
+#if (NGX_PCRE)
+        if (sn[i].regex) {
+            continue;
+        }
+#endif
+
+        if (sn[i].name.len == len
+            && ngx_strncmp(sn[i].name.data, host->data, len) == 0
+            && ngx_strlchr(sn[i].name.data, sn[i].name.data + len, '*')
+               == NULL
+            && sn[i].name.data[0] != '.')
+        {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
 static void
 ngx_http_jpulse_render_keep(ngx_http_jpulse_render_ctx_t *rc,
     jp_tpl_buf_t *out, ngx_str_t *variant)
@@ -734,8 +806,10 @@ ngx_http_jpulse_render_keep(ngx_http_jpulse_render_ctx_t *rc,
 
     rt = rc->rt;
 
-    /* a page that fills a good part of the cache is not worth it */
-    if (out->len > rt->view->cache_size / 8) {
+    /* a page that fills a good part of their pool is not worth it */
+    if (out->len
+        > rt->cache.pools[NGX_HTTP_JPULSE_TPOOL_OUTPUT].max_bytes / 4)
+    {
         return;
     }
 

@@ -552,6 +552,8 @@ ngx_http_jpulse_render_page(ngx_http_request_t *r,
     jp_tpl_limits_t     limits;
     ngx_pool_cleanup_t *cln;
 
+    ngx_http_jpulse_tentry_t  *e;
+
     if (rc->not_found) {
         msg = ngx_pnalloc(r->pool, sizeof("Page not found: ") - 1
                                    + r->uri.len);
@@ -584,9 +586,23 @@ ngx_http_jpulse_render_page(ngx_http_request_t *r,
     {
         jp_tpl_buf_free(&out);
 
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "jpulse render \"%V\": %s", &rc->path, err.message);
         ngx_http_jpulse_metrics_add(NGX_HTTP_JPULSE_ERRORS, 1);
+
+        /* said once per version of the page, not once per request */
+        e = ngx_http_jpulse_tcache_find(&rc->rt->cache,
+                                        NGX_HTTP_JPULSE_T_PAGE, &rc->lang,
+                                        rc->path.data, rc->path.len);
+        if (e != NULL && e->logged) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        if (e != NULL) {
+            e->logged = 1;
+        }
+
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "jpulse render \"%V\": %s; said once until the page "
+                      "changes", &rc->path, err.message);
 
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }

@@ -281,7 +281,8 @@ ngx_http_jpulse_tcache_set(ngx_http_jpulse_tcache_t *tc,
         pool = NGX_HTTP_JPULSE_TPOOL_OUTPUT;
 
     } else {
-        pool = value ? NGX_HTTP_JPULSE_TPOOL_MAIN : NGX_HTTP_JPULSE_TPOOL_NONE;
+        pool = (value || e->broken) ? NGX_HTTP_JPULSE_TPOOL_MAIN
+                                    : NGX_HTTP_JPULSE_TPOOL_NONE;
     }
 
     from = &tc->pools[e->pool];
@@ -294,6 +295,7 @@ ngx_http_jpulse_tcache_set(ngx_http_jpulse_tcache_t *tc,
     e->value = value;
     e->len = len;
     e->size = base + size;
+    e->logged = 0;
 
     tc->bytes += e->size;
     to->bytes += e->size;

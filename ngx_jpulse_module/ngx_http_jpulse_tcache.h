@@ -57,6 +57,7 @@ struct ngx_http_jpulse_tentry_s {
     unsigned                    broken:1;   /* stamp failed; value older */
     unsigned                    not_l2:1;   /* Redis has none this epoch */
     unsigned                    pool:2;     /* NGX_HTTP_JPULSE_TPOOL_* */
+    unsigned                    logged:1;   /* its value failed, said so */
 
     uint64_t                    stamp;      /* what the value was built from */
     uint64_t                    deps;       /* e.g. the translations' stamp */
@@ -127,8 +128,10 @@ ngx_http_jpulse_tentry_t *ngx_http_jpulse_tcache_add(
 
 /*
  * Gives e a new value of size bytes, freeing the old one, moves it to the
- * pool its kind and value belong to, then evicts from that pool's cold end
- * until the pool fits its cap again (never e itself).
+ * pool its kind and value belong to (an entry without a value that is
+ * broken says "this version does not build": not a negative one), then
+ * evicts from that pool's cold end until the pool fits its cap again
+ * (never e itself).
  */
 void ngx_http_jpulse_tcache_set(ngx_http_jpulse_tcache_t *tc,
     ngx_http_jpulse_tentry_t *e, void *value, size_t len, size_t size);

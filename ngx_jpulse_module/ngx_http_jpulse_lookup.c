@@ -216,6 +216,7 @@ ngx_http_jpulse_lookup_i18n(ngx_http_jpulse_render_ctx_t *rc)
         if (e->from != NGX_HTTP_JPULSE_FROM_REDIS
             || ngx_http_jpulse_l2_usable())
         {
+            e->broken = 0;
             ngx_http_jpulse_tcache_set(&rt->cache, e, NULL, 0, 0);
             e->from = NGX_HTTP_JPULSE_FROM_NONE;
         }
@@ -243,10 +244,18 @@ ngx_http_jpulse_lookup_i18n(ngx_http_jpulse_render_ctx_t *rc)
                       err.column, j ? "not a JSON object" : err.text);
         json_decref(j);
         ngx_http_jpulse_metrics_add(NGX_HTTP_JPULSE_ERRORS, 1);
+
+        /* with no good copy, remembered out of the negative pool */
+        if (e->value == NULL) {
+            e->broken = 1;
+            ngx_http_jpulse_tcache_set(&rt->cache, e, NULL, 0, 0);
+        }
+
         goto found;
     }
 
     e->from = NGX_HTTP_JPULSE_FROM_DISK;
+    e->broken = 0;
     ngx_http_jpulse_tcache_set(&rt->cache, e, j, 0,
                                (size_t) ngx_file_size(&fi) * 3);
 

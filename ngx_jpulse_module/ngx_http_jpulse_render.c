@@ -50,6 +50,8 @@ static ngx_int_t ngx_http_jpulse_render_page(ngx_http_request_t *r,
 static ngx_int_t ngx_http_jpulse_render_send(ngx_http_request_t *r,
     ngx_http_jpulse_render_ctx_t *rc, u_char *data, size_t len,
     int64_t mtime, ngx_uint_t copy);
+static void ngx_http_jpulse_render_failed(ngx_http_jpulse_render_ctx_t *rc,
+    jp_tpl_error_t *err);
 static ngx_uint_t ngx_http_jpulse_render_cacheable(
     ngx_http_jpulse_render_ctx_t *rc);
 static ngx_int_t ngx_http_jpulse_render_url_variant(ngx_http_request_t *r,
@@ -552,8 +554,6 @@ ngx_http_jpulse_render_page(ngx_http_request_t *r,
     jp_tpl_limits_t     limits;
     ngx_pool_cleanup_t *cln;
 
-    ngx_http_jpulse_tentry_t  *e;
-
     if (rc->not_found) {
         msg = ngx_pnalloc(r->pool, sizeof("Page not found: ") - 1
                                    + r->uri.len);
@@ -586,23 +586,7 @@ ngx_http_jpulse_render_page(ngx_http_request_t *r,
     {
         jp_tpl_buf_free(&out);
 
-        ngx_http_jpulse_metrics_add(NGX_HTTP_JPULSE_ERRORS, 1);
-
-        /* said once per version of the page, not once per request */
-        e = ngx_http_jpulse_tcache_find(&rc->rt->cache,
-                                        NGX_HTTP_JPULSE_T_PAGE, &rc->lang,
-                                        rc->path.data, rc->path.len);
-        if (e != NULL && e->logged) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        if (e != NULL) {
-            e->logged = 1;
-        }
-
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "jpulse render \"%V\": %s; said once until the page "
-                      "changes", &rc->path, err.message);
+        ngx_http_jpulse_render_failed(rc, &err);
 
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -637,6 +621,36 @@ ngx_http_jpulse_render_page(ngx_http_request_t *r,
 
     return ngx_http_jpulse_render_send(r, rc, (u_char *) out.data, out.len,
                                        -1, 0);
+}
+
+
+/*
+ * Counted every time, logged once per version of the page (its program in
+ * L1): a request cannot make the error log grow.
+ */
+
+static void
+ngx_http_jpulse_render_failed(ngx_http_jpulse_render_ctx_t *rc,
+    jp_tpl_error_t *err)
+{
+    ngx_http_jpulse_tentry_t  *e;
+
+    ngx_http_jpulse_metrics_add(NGX_HTTP_JPULSE_ERRORS, 1);
+
+    e = ngx_http_jpulse_tcache_find(&rc->rt->cache, NGX_HTTP_JPULSE_T_PAGE,
+                                    &rc->lang, rc->path.data, rc->path.len);
+
+    if (e != NULL) {
+        if (e->logged) {
+            return;
+        }
+
+        e->logged = 1;
+    }
+
+    ngx_log_error(NGX_LOG_ERR, rc->request->connection->log, 0,
+                  "jpulse render \"%V\": %s; not logged again until the "
+                  "page changes", &rc->path, err->message);
 }
 
 
@@ -777,7 +791,7 @@ ngx_http_jpulse_render_known_host(ngx_http_request_t *r, ngx_str_t *host)
     if (colon != NULL && host->data[0] != '[') {
         port = ngx_atoi(colon + 1, host->data + host->len - colon - 1);
 
-        if (port == NGX_ERROR || colon[1] == '0'
+        if (port == NGX_ERROR || port > 65535 || colon[1] == '0'
             || (in_port_t) port != ngx_inet_get_port(
                                          r->connection->local_sockaddr))
         {

@@ -169,13 +169,18 @@ time for any other Host, which a default server answers too: renders for
 three requests each
 --- pre_request
 $main::Seen = '';
-for my $host ('localhost', 'localhost:' . main::port(), 'evil.example',
-              'LOCALHOST', 'localhost.', 'localhost:1', 'localhost:0' . main::port()) {
+my $port = main::port();
+my @hosts = (['localhost'], ['localhost:PORT', "localhost:$port"],
+             ['evil.example'], ['LOCALHOST'], ['localhost.'],
+             ['localhost:1'], ['localhost:0PORT', "localhost:0$port"],
+             ['localhost:PORT+65536', 'localhost:' . ($port + 65536)],
+             ['127.0.0.1:PORT', "127.0.0.1:$port"]);
+for (@hosts) {
+    my ($label, $host) = ($_->[0], $_->[1] // $_->[0]);
     my $before = main::renders();
     my $out = main::flood(3, 3, sub { main::req('/host/', $host, $_[1]) });
-    $main::Seen .= "$host: $out renders=" . (main::renders() - $before) . "\n";
+    $main::Seen .= "$label: $out renders=" . (main::renders() - $before) . "\n";
 }
-$main::Seen =~ s/\Q${\ main::port()}\E/PORT/g;
 --- request
 GET /plain/
 --- response_body_filters eval
@@ -188,4 +193,6 @@ LOCALHOST: 200=3 renders=3
 localhost.: 200=3 renders=3
 localhost:1: 200=3 renders=3
 localhost:0PORT: 200=3 renders=3
+localhost:PORT+65536: 200=3 renders=3
+127.0.0.1:PORT: 200=3 renders=3
 PLAIN

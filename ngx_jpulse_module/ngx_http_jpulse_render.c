@@ -764,11 +764,13 @@ ngx_http_jpulse_render_url_variant(ngx_http_request_t *r,
 
 
 /*
- * A host as the client sent it that names this server: byte for byte one
- * of its exact server_name values (nginx keeps them in lower case), alone
- * or with the port the connection came in on, or no host at all. A
- * wildcard or regex name, another case or port, a trailing dot: all
- * reach the same server but would each make a key of their own.
+ * A host as the client sent it that names this server: byte for byte its
+ * first server_name, or an exact name that nginx's table of names for
+ * this address leads to this server (names there are in lower case),
+ * alone or with the port the connection came in on; or no host at all.
+ * A wildcard or regex match, another case or port, a trailing dot: all
+ * reach the same server but would each make a key of their own. (The
+ * server_name list itself lives only while nginx reads its config.)
  */
 
 static ngx_uint_t
@@ -777,8 +779,7 @@ ngx_http_jpulse_render_known_host(ngx_http_request_t *r, ngx_str_t *host)
     u_char                    *colon;
     size_t                     len;
     ngx_int_t                  port;
-    ngx_uint_t                 i;
-    ngx_http_server_name_t    *sn;
+    ngx_http_virtual_names_t  *vn;
     ngx_http_core_srv_conf_t  *cscf;
 
     if (host->len == 0) {
@@ -803,26 +804,22 @@ ngx_http_jpulse_render_known_host(ngx_http_request_t *r, ngx_str_t *host)
 
     cscf = ngx_http_get_module_srv_conf(r, ngx_http_core_module);
 
-    sn = cscf->server_names.elts;
-
-    for (i = 0; i < cscf->server_names.nelts; i++) {
-#if (NGX_PCRE)
-        if (sn[i].regex) {
-            continue;
-        }
-#endif
-
-        if (sn[i].name.len == len
-            && ngx_strncmp(sn[i].name.data, host->data, len) == 0
-            && ngx_strlchr(sn[i].name.data, sn[i].name.data + len, '*')
-               == NULL
-            && sn[i].name.data[0] != '.')
-        {
-            return 1;
-        }
+    if (len == cscf->server_name.len
+        && ngx_strncmp(host->data, cscf->server_name.data, len) == 0)
+    {
+        return 1;
     }
 
-    return 0;
+    vn = r->http_connection ? r->http_connection->addr_conf->virtual_names
+                            : NULL;
+
+    if (vn == NULL || vn->names.hash.buckets == NULL) {
+        return 0;
+    }
+
+    return ngx_hash_find(&vn->names.hash, ngx_hash_key(host->data, len),
+                         host->data, len)
+           == cscf;
 }
 
 

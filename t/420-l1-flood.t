@@ -163,10 +163,26 @@ after: PAGE v1 2
 
 
 
-=== TEST 3: a page that reads the host is kept for the server's own name
+=== TEST 3: a page that reads the host is kept for the server's own names
 (alone or with the port the connection came in on) and rendered every
 time for any other Host, which a default server answers too: renders for
-three requests each
+three requests each (another server on the port gives nginx a table of
+names, where www.localhost is found)
+--- http_config
+    jpulse_metrics_zone jpulse 1m;
+    jpulse_view_roots $TEST_NGINX_HTML_DIR/fl/root;
+--- config
+    server_name www.localhost *.wild.test;
+    location / { jpulse_render; }
+    location = /metrics { jpulse_metrics prometheus; }
+    }
+
+    # after the test's server, which stays the default one; the runner
+    # closes this block
+    server {
+        listen 127.0.0.1:$TEST_NGINX_SERVER_PORT;
+        server_name other.test;
+        return 404;
 --- pre_request
 $main::Seen = '';
 my $port = main::port();
@@ -174,7 +190,9 @@ my @hosts = (['localhost'], ['localhost:PORT', "localhost:$port"],
              ['evil.example'], ['LOCALHOST'], ['localhost.'],
              ['localhost:1'], ['localhost:0PORT', "localhost:0$port"],
              ['localhost:PORT+65536', 'localhost:' . ($port + 65536)],
-             ['127.0.0.1:PORT', "127.0.0.1:$port"]);
+             ['127.0.0.1:PORT', "127.0.0.1:$port"], ['www.localhost'],
+             ['www.localhost:PORT', "www.localhost:$port"],
+             ['WWW.localhost'], ['a.wild.test']);
 for (@hosts) {
     my ($label, $host) = ($_->[0], $_->[1] // $_->[0]);
     my $before = main::renders();
@@ -195,4 +213,8 @@ localhost:1: 200=3 renders=3
 localhost:0PORT: 200=3 renders=3
 localhost:PORT+65536: 200=3 renders=3
 127.0.0.1:PORT: 200=3 renders=3
+www.localhost: 200=3 renders=1
+www.localhost:PORT: 200=3 renders=1
+WWW.localhost: 200=3 renders=3
+a.wild.test: 200=3 renders=3
 PLAIN

@@ -72,6 +72,16 @@ sub main::renders {
     return $m =~ /^jpulse_template_renders_total (\d+)$/m ? $1 : -1;
 }
 
+# the worker's L1 after a flood: within its cap?
+sub main::l1 {
+    my (undef, undef, $j) = JPulseTest::http_get(main::port(),
+                                                 '/api/1/cache/stats');
+    my ($bytes, $max) = $j =~ /"bytes":(\d+),"maxBytes":(\d+)/
+        or return "no stats: $j\n";
+    return "L1 within its cap: " . ($bytes <= $max ? 1 : "0 ($bytes > $max)")
+           . "\n";
+}
+
 sub main::req {
     my ($path, $host, $close) = @_;
     return "GET $path HTTP/1.1\r\nHost: $host\r\n"
@@ -99,7 +109,7 @@ C
     keepalive_requests 100000;
     location / { jpulse_render; }
     location = /metrics { jpulse_metrics prometheus; }
-    location = /stats { jpulse_cache_api; }
+    location /api/1/cache/ { jpulse_cache_api; }
 C
     $block->set_value('user_files', <<'F') unless defined $block->user_files;
 >>> fl/root/page/index.shtml
@@ -129,7 +139,7 @@ $main::Seen .= "flood: " . main::flood(100_000, 10_000, sub {
     my $r = int(rand(1 << 30));
     my @paths = ("/r$r/$i.shtml", "/d$r$i/", "/x$i$r", "/img$r/$i.png");
     return main::req($paths[$i % 4], 'localhost', $close);
-}) . "\n";
+}) . "\n" . main::l1();
 --- request
 GET /page/?x=2
 --- response_body_filters eval
@@ -137,6 +147,7 @@ sub { $main::Seen . "after: $_[0]" }
 --- response_body
 before: 200 PAGE v1 1
 flood: 404=100000
+L1 within its cap: 1
 after: PAGE v1 2
 --- timeout: 60
 
@@ -150,7 +161,7 @@ $main::Seen .= "flood: " . main::flood(100_000, 10_000, sub {
     my ($i, $close) = @_;
     return main::req('/host/', 'h' . int(rand(1 << 30)) . "-$i.example",
                      $close);
-}) . "\n";
+}) . "\n" . main::l1();
 --- request
 GET /page/?x=2
 --- response_body_filters eval
@@ -158,6 +169,7 @@ sub { $main::Seen . "after: $_[0]" }
 --- response_body
 before: 200 PAGE v1 1
 flood: 200=100000
+L1 within its cap: 1
 after: PAGE v1 2
 --- timeout: 60
 

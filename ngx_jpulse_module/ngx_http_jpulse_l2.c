@@ -935,10 +935,28 @@ ngx_http_jpulse_l2_store_i18n(ngx_http_jpulse_l2_fetch_t *f,
         json_decref(j);
         ngx_http_jpulse_metrics_add(NGX_HTTP_JPULSE_ERRORS, 1);
 
-        if (e != NULL) {
-            e->epoch = f->rt->i18n_epoch;
-            e->broken = 1;
+        /*
+         * Remembered for this epoch, so that neither this request's next
+         * round nor the next request fetches and logs it again: the copy
+         * from Redis in force stays, else the disk decides.
+         */
+        if (e == NULL) {
+            e = ngx_http_jpulse_tcache_add(&f->rt->cache,
+                                           NGX_HTTP_JPULSE_T_I18N, &f->lang,
+                                           (u_char *) "", 0);
+            if (e == NULL) {
+                return;
+            }
+
+            e->checked = ngx_current_msec - f->rt->view->check_interval - 1;
         }
+
+        if (e->from != NGX_HTTP_JPULSE_FROM_REDIS) {
+            e->not_l2 = 1;
+        }
+
+        e->epoch = f->rt->i18n_epoch;
+        e->broken = 1;
 
         return;
     }

@@ -31,6 +31,9 @@ static ngx_http_jpulse_tentry_t *ngx_http_jpulse_lookup_build(
     ngx_uint_t from, uint64_t stamp, int64_t mtime);
 static void ngx_http_jpulse_lookup_revalidated(
     ngx_http_jpulse_render_ctx_t *rc, ngx_http_jpulse_tentry_t *e);
+static ngx_http_jpulse_tentry_t *ngx_http_jpulse_lookup_failed(
+    ngx_http_jpulse_render_ctx_t *rc, ngx_http_jpulse_tentry_t *e,
+    ngx_uint_t from, uint64_t stamp);
 static int ngx_http_jpulse_host_read(void *data, const char *path,
     char **src, size_t *len);
 static int ngx_http_jpulse_host_mtime(void *data, const char *path,
@@ -213,6 +216,7 @@ ngx_http_jpulse_lookup_i18n(ngx_http_jpulse_render_ctx_t *rc)
         if (e->from != NGX_HTTP_JPULSE_FROM_REDIS
             || ngx_http_jpulse_l2_usable())
         {
+            e->broken = 0;
             ngx_http_jpulse_tcache_set(&rt->cache, e, NULL, 0, 0);
             e->from = NGX_HTTP_JPULSE_FROM_NONE;
         }
@@ -240,10 +244,18 @@ ngx_http_jpulse_lookup_i18n(ngx_http_jpulse_render_ctx_t *rc)
                       err.column, j ? "not a JSON object" : err.text);
         json_decref(j);
         ngx_http_jpulse_metrics_add(NGX_HTTP_JPULSE_ERRORS, 1);
+
+        /* with no good copy, remembered out of the negative pool */
+        if (e->value == NULL) {
+            e->broken = 1;
+            ngx_http_jpulse_tcache_set(&rt->cache, e, NULL, 0, 0);
+        }
+
         goto found;
     }
 
     e->from = NGX_HTTP_JPULSE_FROM_DISK;
+    e->broken = 0;
     ngx_http_jpulse_tcache_set(&rt->cache, e, j, 0,
                                (size_t) ngx_file_size(&fi) * 3);
 
@@ -366,9 +378,9 @@ ngx_http_jpulse_lookup(ngx_http_jpulse_render_ctx_t *rc, ngx_uint_t kind,
         if (e->from != NGX_HTTP_JPULSE_FROM_REDIS
             || ngx_http_jpulse_l2_usable())
         {
+            e->broken = 0;
             ngx_http_jpulse_tcache_set(&rt->cache, e, NULL, 0, 0);
             e->from = NGX_HTTP_JPULSE_FROM_NONE;
-            e->broken = 0;
         }
 
         ngx_http_jpulse_lookup_revalidated(rc, e);
@@ -388,9 +400,21 @@ ngx_http_jpulse_lookup(ngx_http_jpulse_render_ctx_t *rc, ngx_uint_t kind,
                                &src, &src_len) != 0)
     {
         ngx_log_error(NGX_LOG_ERR, rc->request->connection->log, ngx_errno,
-                      "jpulse: cannot read \"%s\" from the view roots",
-                      cpath);
-        return e && e->value ? e : NULL;
+                      "jpulse: cannot read \"%s\" from the view roots%s",
+                      cpath, e && e->value ? "; serving the last good version"
+                                           : "");
+        ngx_http_jpulse_metrics_add(NGX_HTTP_JPULSE_ERRORS, 1);
+
+        /* remembered as a version that does not build: said once */
+        if (e == NULL) {
+            e = ngx_http_jpulse_tcache_add(&rt->cache, kind, lang, path, len);
+            if (e == NULL) {
+                return NULL;
+            }
+        }
+
+        return ngx_http_jpulse_lookup_failed(rc, e, NGX_HTTP_JPULSE_FROM_DISK,
+                                             stamp);
     }
 
     return ngx_http_jpulse_lookup_build(rc, e, kind, path, len, src, src_len,
@@ -466,17 +490,7 @@ ngx_http_jpulse_lookup_build(ngx_http_jpulse_render_ctx_t *rc,
                 e->not_l2 = not_l2;
             }
 
-            /* with no good version either: remembered, said once */
-            if (e->value == NULL) {
-                e->from = from;
-            }
-
-            e->broken = 1;
-            e->stamp = stamp;
-            e->deps = rc->i18n_stamp;
-            ngx_http_jpulse_lookup_revalidated(rc, e);
-
-            return ngx_http_jpulse_lookup_usable(rc, e);
+            return ngx_http_jpulse_lookup_failed(rc, e, from, stamp);
         }
 
         size = jp_tpl_program_size(prog);
@@ -509,6 +523,31 @@ ngx_http_jpulse_lookup_build(ngx_http_jpulse_render_ctx_t *rc,
     ngx_http_jpulse_tcache_set(&rt->cache, e, prog, src_len, size);
 
     return e;
+}
+
+
+/*
+ * The version stamp of e's file does not build (compile error, cannot be
+ * read): e keeps its last good value, or with none it stays as a broken
+ * entry in the templates' pool, where no flood of unknown paths evicts it,
+ * so the error is logged again only when the file changes.
+ */
+
+static ngx_http_jpulse_tentry_t *
+ngx_http_jpulse_lookup_failed(ngx_http_jpulse_render_ctx_t *rc,
+    ngx_http_jpulse_tentry_t *e, ngx_uint_t from, uint64_t stamp)
+{
+    e->broken = 1;
+    e->stamp = stamp;
+    e->deps = rc->i18n_stamp;
+    ngx_http_jpulse_lookup_revalidated(rc, e);
+
+    if (e->value == NULL) {
+        e->from = from;
+        ngx_http_jpulse_tcache_set(&rc->rt->cache, e, NULL, 0, 0);
+    }
+
+    return ngx_http_jpulse_lookup_usable(rc, e);
 }
 
 

@@ -50,10 +50,14 @@ static ngx_int_t ngx_http_jpulse_render_page(ngx_http_request_t *r,
 static ngx_int_t ngx_http_jpulse_render_send(ngx_http_request_t *r,
     ngx_http_jpulse_render_ctx_t *rc, u_char *data, size_t len,
     int64_t mtime, ngx_uint_t copy);
+static void ngx_http_jpulse_render_failed(ngx_http_jpulse_render_ctx_t *rc,
+    jp_tpl_error_t *err);
 static ngx_uint_t ngx_http_jpulse_render_cacheable(
     ngx_http_jpulse_render_ctx_t *rc);
 static ngx_int_t ngx_http_jpulse_render_url_variant(ngx_http_request_t *r,
     ngx_http_jpulse_render_ctx_t *rc);
+static ngx_uint_t ngx_http_jpulse_render_known_host(ngx_http_request_t *r,
+    ngx_str_t *host);
 static ngx_http_jpulse_tentry_t *ngx_http_jpulse_render_output(
     ngx_http_jpulse_render_ctx_t *rc);
 static void ngx_http_jpulse_render_keep(ngx_http_jpulse_render_ctx_t *rc,
@@ -582,9 +586,7 @@ ngx_http_jpulse_render_page(ngx_http_request_t *r,
     {
         jp_tpl_buf_free(&out);
 
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "jpulse render \"%V\": %s", &rc->path, err.message);
-        ngx_http_jpulse_metrics_add(NGX_HTTP_JPULSE_ERRORS, 1);
+        ngx_http_jpulse_render_failed(rc, &err);
 
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -619,6 +621,36 @@ ngx_http_jpulse_render_page(ngx_http_request_t *r,
 
     return ngx_http_jpulse_render_send(r, rc, (u_char *) out.data, out.len,
                                        -1, 0);
+}
+
+
+/*
+ * Counted every time, logged once per version of the page (its program in
+ * L1): a request cannot make the error log grow.
+ */
+
+static void
+ngx_http_jpulse_render_failed(ngx_http_jpulse_render_ctx_t *rc,
+    jp_tpl_error_t *err)
+{
+    ngx_http_jpulse_tentry_t  *e;
+
+    ngx_http_jpulse_metrics_add(NGX_HTTP_JPULSE_ERRORS, 1);
+
+    e = ngx_http_jpulse_tcache_find(&rc->rt->cache, NGX_HTTP_JPULSE_T_PAGE,
+                                    &rc->lang, rc->path.data, rc->path.len);
+
+    if (e != NULL) {
+        if (e->logged) {
+            return;
+        }
+
+        e->logged = 1;
+    }
+
+    ngx_log_error(NGX_LOG_ERR, rc->request->connection->log, 0,
+                  "jpulse render \"%V\": %s; not logged again until the "
+                  "page changes", &rc->path, err->message);
 }
 
 
@@ -681,7 +713,13 @@ ngx_http_jpulse_render_output(ngx_http_jpulse_render_ctx_t *rc)
 }
 
 
-/* "lang theme|scheme://host/path": the key of a page kept per URL */
+/*
+ * "lang theme|scheme://host/path": the key of a page kept per URL. The
+ * host is what the render reads (url.hostname, url.port): the Host header
+ * as sent. A client chooses it, and a default server answers any value,
+ * so a page is kept per URL only when that host is one of the server's
+ * own names (see ngx_http_jpulse_render_known_host).
+ */
 
 static ngx_int_t
 ngx_http_jpulse_render_url_variant(ngx_http_request_t *r,
@@ -696,7 +734,8 @@ ngx_http_jpulse_render_url_variant(ngx_http_request_t *r,
                            : r->unparsed_uri.len;
 
     if (path_len != r->uri.len
-        || ngx_strncmp(r->unparsed_uri.data, r->uri.data, path_len) != 0)
+        || ngx_strncmp(r->unparsed_uri.data, r->uri.data, path_len) != 0
+        || !ngx_http_jpulse_render_known_host(r, &host))
     {
         /* not kept per URL (see ngx_http_jpulse_render_page) */
         ngx_str_null(&rc->url_variant);
@@ -724,6 +763,66 @@ ngx_http_jpulse_render_url_variant(ngx_http_request_t *r,
 }
 
 
+/*
+ * A host as the client sent it that names this server: byte for byte its
+ * first server_name, or an exact name that nginx's table of names for
+ * this address leads to this server (names there are in lower case),
+ * alone or with the port the connection came in on; or no host at all.
+ * A wildcard or regex match, another case or port, a trailing dot: all
+ * reach the same server but would each make a key of their own. (The
+ * server_name list itself lives only while nginx reads its config.)
+ */
+
+static ngx_uint_t
+ngx_http_jpulse_render_known_host(ngx_http_request_t *r, ngx_str_t *host)
+{
+    u_char                    *colon;
+    size_t                     len;
+    ngx_int_t                  port;
+    ngx_http_virtual_names_t  *vn;
+    ngx_http_core_srv_conf_t  *cscf;
+
+    if (host->len == 0) {
+        return 1;
+    }
+
+    len = host->len;
+    colon = ngx_strlchr(host->data, host->data + host->len, ':');
+
+    if (colon != NULL && host->data[0] != '[') {
+        port = ngx_atoi(colon + 1, host->data + host->len - colon - 1);
+
+        if (port == NGX_ERROR || port > 65535 || colon[1] == '0'
+            || (in_port_t) port != ngx_inet_get_port(
+                                         r->connection->local_sockaddr))
+        {
+            return 0;
+        }
+
+        len = colon - host->data;
+    }
+
+    cscf = ngx_http_get_module_srv_conf(r, ngx_http_core_module);
+
+    if (len == cscf->server_name.len
+        && ngx_strncmp(host->data, cscf->server_name.data, len) == 0)
+    {
+        return 1;
+    }
+
+    vn = r->http_connection ? r->http_connection->addr_conf->virtual_names
+                            : NULL;
+
+    if (vn == NULL || vn->names.hash.buckets == NULL) {
+        return 0;
+    }
+
+    return ngx_hash_find(&vn->names.hash, ngx_hash_key(host->data, len),
+                         host->data, len)
+           == cscf;
+}
+
+
 static void
 ngx_http_jpulse_render_keep(ngx_http_jpulse_render_ctx_t *rc,
     jp_tpl_buf_t *out, ngx_str_t *variant)
@@ -734,8 +833,10 @@ ngx_http_jpulse_render_keep(ngx_http_jpulse_render_ctx_t *rc,
 
     rt = rc->rt;
 
-    /* a page that fills a good part of the cache is not worth it */
-    if (out->len > rt->view->cache_size / 8) {
+    /* a page that fills a good part of their pool is not worth it */
+    if (out->len
+        > rt->cache.pools[NGX_HTTP_JPULSE_TPOOL_OUTPUT].max_bytes / 4)
+    {
         return;
     }
 

@@ -4,6 +4,14 @@
  * language, relative path) inside one view set, least recently used
  * first out once its bytes pass the cap.
  *
+ * The cap is split in three pools, each with its own recency order, so
+ * that what anonymous clients can make the cache hold by naming paths and
+ * hosts never pushes out what pages are built from: negative entries (no
+ * such file: a 404 remembered) get a sixteenth, rendered pages a quarter,
+ * compiled programs, raw files and the rest what is left. Chains are
+ * hashed with SipHash under a key drawn per worker, so nobody can aim
+ * many keys at one chain.
+ *
  * Entries are never dropped by an invalidation, only marked stale (by an
  * epoch bump): the next request revalidates them, and a replacement that
  * fails to compile leaves the last good version in place.
@@ -14,6 +22,8 @@
 
 #include <ngx_config.h>
 #include <ngx_core.h>
+
+#include "jp_siphash.h"
 
 
 typedef enum {
@@ -46,6 +56,8 @@ struct ngx_http_jpulse_tentry_s {
     unsigned                    from:2;
     unsigned                    broken:1;   /* stamp failed; value older */
     unsigned                    not_l2:1;   /* Redis has none this epoch */
+    unsigned                    pool:2;     /* NGX_HTTP_JPULSE_TPOOL_* */
+    unsigned                    logged:1;   /* its value failed, said so */
 
     uint64_t                    stamp;      /* what the value was built from */
     uint64_t                    deps;       /* e.g. the translations' stamp */
@@ -63,11 +75,28 @@ struct ngx_http_jpulse_tentry_s {
 };
 
 
+/* which part of the cap an entry counts against */
+typedef enum {
+    NGX_HTTP_JPULSE_TPOOL_MAIN = 0,     /* what pages are built from */
+    NGX_HTTP_JPULSE_TPOOL_NONE,         /* no value: "no such file" */
+    NGX_HTTP_JPULSE_TPOOL_OUTPUT,       /* rendered pages kept */
+    NGX_HTTP_JPULSE_TPOOLS
+} ngx_http_jpulse_tpool_e;
+
+
+typedef struct {
+    ngx_queue_t                 lru;        /* most recent first */
+    ngx_uint_t                  count;
+    size_t                      bytes;
+    size_t                      max_bytes;
+    uint64_t                    evictions;
+} ngx_http_jpulse_tpool_t;
+
+
 typedef struct {
     ngx_http_jpulse_tentry_t  **buckets;
     ngx_uint_t                  nbuckets;   /* a power of two */
     ngx_uint_t                  count;
-    ngx_queue_t                 lru;        /* most recent first */
     size_t                      bytes;
     size_t                      max_bytes;
     ngx_uint_t                  epoch;
@@ -78,6 +107,8 @@ typedef struct {
     uint64_t                    misses;
     uint64_t                    evictions;
     ngx_log_t                  *log;
+    ngx_http_jpulse_tpool_t     pools[NGX_HTTP_JPULSE_TPOOLS];
+    jp_siphash_key_t            key;        /* per worker, for the chains */
 } ngx_http_jpulse_tcache_t;
 
 
@@ -96,8 +127,11 @@ ngx_http_jpulse_tentry_t *ngx_http_jpulse_tcache_add(
     u_char *path, size_t len);
 
 /*
- * Gives e a new value of size bytes, freeing the old one, then evicts
- * from the cold end until the cache fits its cap again (never e itself).
+ * Gives e a new value of size bytes, freeing the old one, moves it to the
+ * pool its kind and value belong to (an entry without a value that is
+ * broken says "this version does not build": not a negative one), then
+ * evicts from that pool's cold end until the pool fits its cap again
+ * (never e itself).
  */
 void ngx_http_jpulse_tcache_set(ngx_http_jpulse_tcache_t *tc,
     ngx_http_jpulse_tentry_t *e, void *value, size_t len, size_t size);
@@ -115,6 +149,10 @@ void ngx_http_jpulse_tcache_end(ngx_http_jpulse_tcache_t *tc);
 
 /* marks every entry stale */
 #define ngx_http_jpulse_tcache_flush(tc)  (tc)->epoch++
+
+/* the entries of each kind that have a value (by_kind[T_KINDS]) */
+void ngx_http_jpulse_tcache_kinds(ngx_http_jpulse_tcache_t *tc,
+    ngx_uint_t *by_kind);
 
 /* the relative path of an entry */
 void ngx_http_jpulse_tentry_path(ngx_http_jpulse_tentry_t *e, ngx_str_t *p);

@@ -714,10 +714,8 @@ ngx_http_jpulse_view_totals(ngx_cycle_t *cycle, size_t *bytes,
     ngx_uint_t *entries, ngx_uint_t *by_kind)
 {
     ngx_uint_t                  i;
-    ngx_queue_t                *q;
     ngx_http_jpulse_view_t    **vp;
     ngx_http_jpulse_view_rt_t  *rt;
-    ngx_http_jpulse_tentry_t   *e;
 
     *bytes = ngx_http_jpulse_l2_bytes();
     *entries = 0;
@@ -746,15 +744,6 @@ ngx_http_jpulse_view_totals(ngx_cycle_t *cycle, size_t *bytes,
             continue;
         }
 
-        for (q = ngx_queue_head(&rt->cache.lru);
-             q != ngx_queue_sentinel(&rt->cache.lru);
-             q = ngx_queue_next(q))
-        {
-            e = ngx_queue_data(q, ngx_http_jpulse_tentry_t, lru);
-
-            if (e->from != NGX_HTTP_JPULSE_FROM_NONE) {
-                by_kind[e->kind]++;
-            }
-        }
+        ngx_http_jpulse_tcache_kinds(&rt->cache, by_kind);
     }
 }

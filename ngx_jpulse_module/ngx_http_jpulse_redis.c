@@ -41,7 +41,7 @@ typedef struct {
 
 typedef struct {
     ngx_http_request_t                 *request;     /* NULL once gone */
-    ngx_pool_cleanup_t                 *cleanup;
+    ngx_http_cleanup_t                 *cleanup;
     ngx_http_jpulse_redis_request_pt    handler;
     void                               *data;
 } ngx_http_jpulse_redis_binding_t;
@@ -548,6 +548,8 @@ ngx_http_jpulse_redis_subscription(redisAsyncContext *ac, void *r,
     /* any delivery proves the subscription alive */
 
     if (rc->deadline.timer_set) {
+        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, rc->log, 0,
+                       "jpulse redis %s: keepalive answered", rc->role);
         ngx_del_timer(&rc->deadline);
     }
 
@@ -611,8 +613,9 @@ ngx_http_jpulse_redis_keepalive(ngx_event_t *ev)
 {
     ngx_http_jpulse_redis_conn_t  *rc = ev->data;
 
-    const char  *argv[3];
-    size_t       argvlen[3];
+    const char                    *argv[3];
+    size_t                         argvlen[3];
+    ngx_http_jpulse_redis_conn_t  *sub;
 
     if (ngx_http_jpulse_redis_shutting_down()
         || rc->state != NGX_HTTP_JPULSE_REDIS_READY)
@@ -620,9 +623,9 @@ ngx_http_jpulse_redis_keepalive(ngx_event_t *ev)
         return;
     }
 
-    if (ngx_http_jpulse_redis_subscriber.state
-        == NGX_HTTP_JPULSE_REDIS_READY)
-    {
+    sub = &ngx_http_jpulse_redis_subscriber;
+
+    if (sub->state == NGX_HTTP_JPULSE_REDIS_READY) {
         /* a round trip through the subscriber proves both connections */
 
         argv[0] = "PUBLISH";
@@ -632,9 +635,24 @@ ngx_http_jpulse_redis_keepalive(ngx_event_t *ev)
         argv[2] = "1";
         argvlen[2] = 1;
 
-        (void) ngx_http_jpulse_redis_conn_send(rc,
+        if (ngx_http_jpulse_redis_conn_send(rc,
                                  ngx_http_jpulse_redis_keepalive_published,
-                                 NULL, 3, argv, argvlen);
+                                 NULL, 3, argv, argvlen)
+            == NGX_OK)
+        {
+            /*
+             * Armed before the echo can come: Redis may write it to the
+             * subscriber before it answers the PUBLISH, and a deadline
+             * armed by the answer would then wait for an echo that came.
+             */
+
+            if (sub->deadline.timer_set) {
+                ngx_del_timer(&sub->deadline);
+            }
+
+            sub->deadline.cancelable = 1;
+            ngx_add_timer(&sub->deadline, sub->conf->command_timeout);
+        }
 
     } else {
         argv[0] = "PING";
@@ -655,21 +673,23 @@ ngx_http_jpulse_redis_keepalive_published(redisReply *reply, void *data)
 
     sub = &ngx_http_jpulse_redis_subscriber;
 
-    if (reply == NULL || reply->type != REDIS_REPLY_INTEGER
-        || sub->state != NGX_HTTP_JPULSE_REDIS_READY)
-    {
+    if (sub->state != NGX_HTTP_JPULSE_REDIS_READY) {
+        return;
+    }
+
+    if (reply == NULL || reply->type != REDIS_REPLY_INTEGER) {
+        /* the command connection failed: no echo is coming, no verdict */
+
+        if (sub->deadline.timer_set) {
+            ngx_del_timer(&sub->deadline);
+        }
+
         return;
     }
 
     if (reply->integer == 0) {
         /* Redis no longer has our subscriber */
         ngx_http_jpulse_redis_conn_fail(sub, "subscription lost");
-        return;
-    }
-
-    if (!sub->deadline.timer_set) {
-        sub->deadline.cancelable = 1;
-        ngx_add_timer(&sub->deadline, sub->conf->command_timeout);
     }
 }
 
@@ -697,7 +717,7 @@ ngx_http_jpulse_redis_request(ngx_http_request_t *r,
     const char **argv, const size_t *argvlen)
 {
     ngx_int_t                         rc;
-    ngx_pool_cleanup_t               *cln;
+    ngx_http_cleanup_t               *cln;
     ngx_http_jpulse_redis_binding_t  *b;
 
     /* not from the request pool: the reply may come after it is gone */
@@ -708,7 +728,12 @@ ngx_http_jpulse_redis_request(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
-    cln = ngx_pool_cleanup_add(r->pool, 0);
+    /*
+     * An http cleanup, not a pool one: it runs as soon as the request is
+     * terminated (client gone, timeout), before r may be freed.
+     */
+
+    cln = ngx_http_cleanup_add(r, 0);
     if (cln == NULL) {
         ngx_free(b);
         return NGX_ERROR;
@@ -753,8 +778,9 @@ ngx_http_jpulse_redis_request_reply(redisReply *reply, void *data)
 {
     ngx_http_jpulse_redis_binding_t  *b = data;
 
-    ngx_connection_t    *c;
-    ngx_http_request_t  *r;
+    ngx_connection_t                  *c;
+    ngx_http_request_t                *r;
+    ngx_http_jpulse_redis_request_pt   handler;
 
     r = b->request;
 
@@ -773,10 +799,14 @@ ngx_http_jpulse_redis_request_reply(redisReply *reply, void *data)
     }
 
     c = r->connection;
-
-    b->handler(r, reply, b->data);
+    handler = b->handler;
+    data = b->data;
 
     ngx_free(b);
+
+    ngx_http_set_log_request(c->log, r);
+
+    handler(r, reply, data);
 
     ngx_http_run_posted_requests(c);
 }

@@ -69,8 +69,5 @@ ngx_int_t ngx_http_jpulse_redis_conn_send(ngx_http_jpulse_redis_conn_t *rc,
 /* nginx is stopping this process (reload, quit, terminate) */
 ngx_uint_t ngx_http_jpulse_redis_shutting_down(void);
 
-/* exit_process has closed the connections */
-ngx_uint_t ngx_http_jpulse_redis_closing(void);
-
 
 #endif /* NGX_HTTP_JPULSE_REDIS_CONN_H */

@@ -716,9 +716,9 @@ ngx_http_jpulse_l2_fetch(ngx_http_request_t *r,
             }
 
         } else {
-            ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                           "jpulse l2: joining the fetch of %ui \"%V\"",
-                           f->kind, &f->path);
+            ngx_log_debug3(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                           "jpulse l2: joining the fetch of %ui \"%V%V\"",
+                           f->kind, &f->lang, &f->path);
         }
 
         link = &w->links[w->nlinks++];
@@ -903,9 +903,9 @@ ngx_http_jpulse_l2_send(ngx_http_jpulse_view_rt_t *rt,
 
     ngx_http_jpulse_l2_nfetches++;
 
-    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
-                   "jpulse l2: fetching %ui \"%V\", epoch %ui",
-                   f->kind, &f->path, f->epoch);
+    ngx_log_debug4(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
+                   "jpulse l2: fetching %ui \"%V%V\", epoch %ui",
+                   f->kind, &f->lang, &f->path, f->epoch);
 
     *fp = f;
 

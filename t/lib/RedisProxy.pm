@@ -6,7 +6,8 @@ package RedisProxy;
 # seconds in any case; a pub/sub connection (one that sent SUBSCRIBE or
 # PSUBSCRIBE) gets everything at once. So a test can let Redis run a
 # command, change what it read and publish the event, and only then let
-# the reply through.
+# the reply through. hold($p, 'HGETALL') holds a command connection only
+# from the first command matching that pattern on.
 #
 #   my $p = RedisProxy::start($redis, delay => 0.05);  # { port, pid }
 #   RedisProxy::hold($p, 1); ...; RedisProxy::hold($p, 0);
@@ -49,8 +50,11 @@ sub hold {
     my ($p, $on) = @_;
 
     if ($on) {
-        open my $fh, '>', $p->{hold} or die "$p->{hold}: $!";
+        my $tmp = "$p->{hold}.tmp";
+        open my $fh, '>', $tmp or die "$tmp: $!";
+        print $fh $on eq '1' ? '' : $on;
         close $fh;
+        rename $tmp, $p->{hold} or die "$p->{hold}: $!";
     } else {
         unlink $p->{hold};
     }
@@ -73,9 +77,12 @@ sub _serve {
 
     while (1) {
         my $now = Time::HiRes::time();
-        my $held = -e $p->{hold};
+        my $pattern = _slurp($p->{hold});
 
         for my $c (values %conn) {
+            $c->{holding} = 0 unless defined $pattern;
+            my $held = defined $pattern
+                       && ($pattern eq '' || $c->{holding});
             while (@{ $c->{queue} } && !$held
                    && $c->{queue}[0][0] + $p->{delay} <= $now)
             {
@@ -106,6 +113,10 @@ sub _serve {
 
             if ($fh == $c->{client}) {
                 $c->{sub} = 1 if $buf =~ /SUBSCRIBE/i;
+                # read now: hold() may have come while we were waiting
+                $pattern = _slurp($p->{hold});
+                $c->{holding} = 1 if length($pattern // '')
+                                     && $buf =~ /\Q$pattern\E/i;
                 _write($c->{server}, $buf) or _close(\%conn, $sel, $c);
 
             } elsif ($c->{sub}) {
@@ -116,6 +127,13 @@ sub _serve {
             }
         }
     }
+}
+
+sub _slurp {
+    my ($file) = @_;
+    open my $fh, '<', $file or return undef;
+    local $/;
+    return <$fh> // '';
 }
 
 sub _write {

@@ -157,6 +157,25 @@ ngx_http_jpulse_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         *ngx_cpymem(rcf->host.data, text, len) = '\0';
         rcf->host.len = len;
         rcf->port = ngx_inet_get_port(u.addrs[0].sockaddr);
+
+        /*
+         * A name (managed Redis fails over by DNS) is resolved again
+         * before each connect when the http block has a resolver: which
+         * one is known after the whole block was read.
+         */
+
+        if (u.host.len && u.host.data[0] != '['
+            && ngx_inet_addr(u.host.data, u.host.len) == INADDR_NONE)
+        {
+            rcf->resolve.data = ngx_pstrdup(cf->pool, &u.host);
+            if (rcf->resolve.data == NULL) {
+                return NGX_CONF_ERROR;
+            }
+
+            rcf->resolve.len = u.host.len;
+            rcf->http = ngx_http_conf_get_module_loc_conf(cf,
+                                                         ngx_http_core_module);
+        }
     }
 
     ngx_str_null(&file);
@@ -359,6 +378,15 @@ ngx_http_jpulse_redis_init_process(ngx_cycle_t *cycle)
 
     ngx_http_jpulse_redis_conf = jmcf->redis;
     ns = &jmcf->namespace;
+
+    /* http{} without "resolver" has a dummy one, with no servers */
+
+    if (jmcf->redis->http && jmcf->redis->http->resolver
+        && jmcf->redis->http->resolver->connections.nelts)
+    {
+        jmcf->redis->resolver = jmcf->redis->http->resolver;
+        jmcf->redis->resolver_timeout = jmcf->redis->http->resolver_timeout;
+    }
     id = &ngx_http_jpulse_instance.instance_id;
 
     p = ngx_pnalloc(cycle->pool, ns->len + sizeof("bc:*") - 1);

@@ -21,6 +21,10 @@
 typedef struct ngx_http_jpulse_redis_conf_s {
     ngx_str_t                   host;       /* numeric, resolved at load */
     in_port_t                   port;
+    ngx_str_t                   resolve;    /* the name, if host was one */
+    ngx_http_core_loc_conf_t   *http;       /* its resolver: http{} level */
+    ngx_resolver_t             *resolver;   /* NULL: keep host */
+    ngx_msec_t                  resolver_timeout;
     ngx_str_t                   unix_path;  /* or a unix socket */
     ngx_str_t                   name;       /* as written, for logs */
     ngx_uint_t                  db;

@@ -45,6 +45,10 @@ struct ngx_http_jpulse_redis_conn_s {
     ngx_msec_t                      backoff;
     unsigned                        failing:1;     /* the failure is logged */
     unsigned                        was_ready:1;
+    unsigned                        unresolved:1;  /* that one is logged */
+
+    ngx_resolver_ctx_t             *resolving;
+    u_char                          addr[NGX_SOCKADDR_STRLEN + 1];
 
     ngx_event_t                     retry;
     ngx_event_t                     deadline;      /* connect or command */

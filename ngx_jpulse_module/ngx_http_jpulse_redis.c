@@ -363,9 +363,10 @@ ngx_http_jpulse_redis_read_password(ngx_conf_t *cf, ngx_str_t *file,
 ngx_int_t
 ngx_http_jpulse_redis_init_process(ngx_cycle_t *cycle)
 {
-    u_char                       *p;
-    ngx_str_t                    *ns, *id;
-    ngx_http_jpulse_main_conf_t  *jmcf;
+    u_char                        *p;
+    ngx_str_t                     *ns, *id;
+    ngx_http_jpulse_main_conf_t   *jmcf;
+    ngx_http_jpulse_redis_conf_t  *rcf;
 
     jmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_jpulse_module);
 
@@ -378,16 +379,18 @@ ngx_http_jpulse_redis_init_process(ngx_cycle_t *cycle)
 
     ngx_http_jpulse_redis_conf = jmcf->redis;
     ns = &jmcf->namespace;
+    id = &ngx_http_jpulse_instance.instance_id;
 
     /* http{} without "resolver" has a dummy one, with no servers */
 
-    if (jmcf->redis->http && jmcf->redis->http->resolver
-        && jmcf->redis->http->resolver->connections.nelts)
+    rcf = jmcf->redis;
+
+    if (rcf->http && rcf->http->resolver
+        && rcf->http->resolver->connections.nelts)
     {
-        jmcf->redis->resolver = jmcf->redis->http->resolver;
-        jmcf->redis->resolver_timeout = jmcf->redis->http->resolver_timeout;
+        rcf->resolver = rcf->http->resolver;
+        rcf->resolver_timeout = rcf->http->resolver_timeout;
     }
-    id = &ngx_http_jpulse_instance.instance_id;
 
     p = ngx_pnalloc(cycle->pool, ns->len + sizeof("bc:*") - 1);
     if (p == NULL) {

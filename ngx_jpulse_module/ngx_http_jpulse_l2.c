@@ -131,6 +131,7 @@ static const char   *ngx_http_jpulse_l2_kinds[] = { "view", "config", "i18n" };
 ngx_int_t
 ngx_http_jpulse_l2_init_process(ngx_cycle_t *cycle)
 {
+    ngx_uint_t                    i;
     ngx_array_t                  *views;
     ngx_http_jpulse_main_conf_t  *jmcf;
 
@@ -147,6 +148,10 @@ ngx_http_jpulse_l2_init_process(ngx_cycle_t *cycle)
     }
 
     ngx_http_jpulse_l2_on = 1;
+
+    for (i = 0; i < NGX_HTTP_JPULSE_L2_BUCKETS; i++) {
+        ngx_queue_init(&ngx_http_jpulse_l2_fetches[i]);
+    }
 
     if (ngx_http_jpulse_redis_on_message("controller:cache:invalidate:",
                                          ngx_http_jpulse_l2_message, NULL)
@@ -788,11 +793,6 @@ ngx_http_jpulse_l2_find(ngx_http_jpulse_view_rt_t *rt,
     ngx_http_jpulse_l2_fetch_t  *f;
 
     b = ngx_http_jpulse_l2_bucket(need);
-
-    if (b->next == NULL) {
-        return NULL;
-    }
-
     epoch = ngx_http_jpulse_l2_epoch(rt, need->kind);
 
     for (q = ngx_queue_head(b); q != ngx_queue_sentinel(b);
@@ -893,10 +893,6 @@ ngx_http_jpulse_l2_send(ngx_http_jpulse_view_rt_t *rt,
     }
 
     b = ngx_http_jpulse_l2_bucket(need);
-
-    if (b->next == NULL) {
-        ngx_queue_init(b);
-    }
 
     ngx_queue_insert_tail(b, &f->queue);
     ngx_queue_init(&f->waiters);

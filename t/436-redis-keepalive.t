@@ -35,21 +35,22 @@ run_tests();
 __DATA__
 
 === TEST 1: echoes that come before the PUBLISH's reply keep the subscriber
-Every keepalive (300ms) is echoed before its reply (50ms late): ten of
-them go by, each answered, and the subscriber is never recycled.
+Every keepalive (700ms) is echoed before its reply (50ms late): six of
+them go by, each answered, and the subscriber is never recycled (before
+the fix, the deadline armed by the reply fired 500ms later).
 --- http_config
     jpulse_metrics_zone jpulse 1m;
     jpulse_redis 127.0.0.1:$TEST_NGINX_T436_PROXY_PORT
-                 command_timeout=200ms ping_interval=300ms;
+                 command_timeout=500ms ping_interval=700ms;
 --- config
     location = /m { jpulse_metrics; }
 --- wait_for_log
 command connection ready
 pub/sub connection ready
 --- pre_request
-JPulseTest::poll_until(10, sub {
+JPulseTest::poll_until(15, sub {
     main::log_count(qr/keepalive not answered/)
-        || main::log_count(qr/pub\/sub: keepalive answered/) >= 10
+        || main::log_count(qr/pub\/sub: keepalive answered/) >= 6
 });
 --- request
 GET /m

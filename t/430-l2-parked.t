@@ -51,16 +51,19 @@ sub main::redis_calls {
     return $info =~ /^cmdstat_\Q$cmd\E:calls=(\d+)/m ? $1 : 0;
 }
 
-# sends a GET and leaves once Redis has run the fetch the request waits
-# for (the proxy holds its reply)
+# sends a GET (or a POST of $body) and leaves once Redis has run the
+# command the request waits for (the proxy holds its reply)
 sub main::leave_while_parked {
-    my ($path, $cmd) = @_;
+    my ($path, $cmd, $body) = @_;
     my $mark = main::log_mark();
     JPulseTest::redis_cli($main::Redis, 'CONFIG', 'RESETSTAT');
     my $s = IO::Socket::INET->new(
         PeerAddr => "127.0.0.1:$Test::Nginx::Socket::ServerPort")
         or die "connect: $!";
-    print $s "GET $path HTTP/1.1\r\nHost: localhost\r\n\r\n";
+    print $s defined $body
+        ? "POST $path HTTP/1.1\r\nHost: localhost\r\nContent-Length: "
+          . length($body) . "\r\n\r\n$body"
+        : "GET $path HTTP/1.1\r\nHost: localhost\r\n\r\n";
     JPulseTest::poll_until(5, sub { main::redis_calls($cmd) })
         or die "the request sent no $cmd\n";
     close $s;
@@ -70,7 +73,7 @@ sub main::leave_while_parked {
 
 repeat_each(1);
 
-plan tests => repeat_each() * 9;
+plan tests => repeat_each() * 14;
 
 add_block_preprocessor(sub {
     my ($block) = @_;
@@ -86,8 +89,14 @@ add_block_preprocessor(sub {
 CONF
     $block->set_value('config', <<'CONF');
     location = /ok { return 200 "ok\n"; }
+    location /api/1/app-cluster/ { jpulse_app_cluster_api; }
     location / { jpulse_render; }
 CONF
+    # a no-op while nginx carries on from the block before
+    $block->set_value('wait_for_log', <<'LOG');
+command connection ready
+pub/sub connection ready
+LOG
 });
 
 no_shuffle();
@@ -99,9 +108,6 @@ __DATA__
 Its first fetch (the translations) is held by the proxy; the client leaves (499), then the
 reply comes: the wait was freed when the client left, the fetch when its
 reply came, and nothing is outstanding.
---- wait_for_log
-command connection ready
-pub/sub connection ready
 --- pre_request
 RedisProxy::hold($main::Proxy, 1);
 main::leave_while_parked('/home/', 'get');
@@ -128,12 +134,31 @@ jpulse l2: 0 fetches, 0 parked requests outstanding
 
 
 === TEST 2: what the fetch brought serves the next request
---- wait_for_log
-command connection ready
-pub/sub connection ready
 --- request
 GET /home/
 --- response_body
 home: part from Redis
 --- no_error_log
 [error]
+
+
+
+=== TEST 3: a client leaves while its broadcast is being published
+The other users of request-bound commands keep their data in the request
+pool: the binding alone is freed, by the reply (a leak or a use after
+free would show under valgrind or ASan).
+--- pre_request
+RedisProxy::hold($main::Proxy, 1);
+main::leave_while_parked('/api/1/app-cluster/broadcast/controller:a:b:c',
+                         'publish', '{"data":{}}');
+RedisProxy::hold($main::Proxy, 0);
+JPulseTest::redis_sync($main::Redis);
+--- request
+GET /ok
+--- response_body
+ok
+--- error_log
+client prematurely closed connection
+--- no_error_log
+[error]
+[alert]

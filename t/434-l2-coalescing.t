@@ -23,11 +23,13 @@ JPulseTest::view_tree($Dir, { 'app.json' => '{}',
                               'i18n/en.json' => '{"x":"local"}' });
 JPulseTest::publish_tree($Redis, $NS, {
     'c/index.shtml' => "c: {{file.include \"part.tmpl\"}}\n",
+    'd/index.shtml' => "d: {{file.include \"part.tmpl\"}}\n",
     'part.tmpl' => 'part',
 }, event => 0);
 
 $ENV{TEST_NGINX_T434_DIR} = $Dir;
 $ENV{TEST_NGINX_T434_PROXY_PORT} = $Proxy->{port};
+$ENV{TEST_NGINX_FORCE_RESTART_ON_TEST} = 0;
 
 # how many lines of error.log match $re
 sub main::log_count {
@@ -39,11 +41,12 @@ sub main::log_count {
     return $n;
 }
 
-# $N concurrent GETs of $path while the replies are held: "<n> x <status>
-# <body>" per distinct answer, then the number of each command of the
-# namespace's L2 keys that reached Redis
+# $N concurrent GETs of $path while the replies are held, of which the
+# first $leave leave once all are parked: "<n> x <status> <body>" per
+# distinct answer, then the number of each command of the namespace's L2
+# keys that reached Redis
 sub main::batch {
-    my ($path) = @_;
+    my ($path, $leave) = @_;
 
     my $mon = IO::Socket::INET->new("127.0.0.1:$main::Redis->{port}")
         or die "monitor: $!";
@@ -66,6 +69,15 @@ sub main::batch {
         main::log_count(qr/http finalize request: -4, "\Q$path\E\?"/)
             >= $parked + $main::N
     });
+
+    if ($leave) {
+        my $gone = main::log_count(qr/client prematurely closed connection/);
+        close $_ for splice @socks, 0, $leave;
+        JPulseTest::poll_until(5, sub {
+            main::log_count(qr/client prematurely closed connection/)
+                >= $gone + $leave
+        });
+    }
 
     RedisProxy::hold($main::Proxy, 0);
 
@@ -95,7 +107,7 @@ sub main::batch {
 
 repeat_each(1);
 
-plan tests => repeat_each() * 2;
+plan tests => repeat_each() * 6;
 
 no_shuffle();
 run_tests();
@@ -127,3 +139,33 @@ GET i18n:en: 1
 HGETALL tplindex: 1
 HMGET tpl:c/index.shtml: 1
 HMGET tpl:part.tmpl: 1
+
+
+
+=== TEST 2: requests that leave while others wait on the same fetches
+Five of the eight leave once all are parked: the other three are answered
+from the same single fetches.
+--- http_config
+    jpulse_site_id coal;
+    jpulse_mode dev;
+    jpulse_redis 127.0.0.1:$TEST_NGINX_T434_PROXY_PORT
+                 command_timeout=10s ping_interval=60s;
+    jpulse_view_roots $TEST_NGINX_T434_DIR/view;
+    jpulse_config $TEST_NGINX_T434_DIR/app.json;
+    jpulse_i18n_dir $TEST_NGINX_T434_DIR/i18n;
+--- config
+    location = /batch { alias $TEST_NGINX_T434_DIR/batch.txt; }
+    location / { jpulse_render; }
+--- wait_for_log
+command connection ready
+pub/sub connection ready
+--- pre_request
+main::batch('/d/', 5);
+--- request
+GET /batch
+--- response_body
+3 x 200 d: part
+HMGET tpl:d/index.shtml: 1
+--- no_error_log
+[error]
+[alert]

@@ -3,10 +3,13 @@
  * (docs/protocol.md), fetched on demand for requests and kept fresh by
  * events, generation polling and resyncs.
  *
- * Fetches are pipelined on the worker's command connection: every need
- * of a request but the last goes out unbound, the last one bound to the
- * request. Replies come back in order, so when the last one arrives all
- * the others have been stored, and the request resumes.
+ * Fetches are unbound commands on the worker's command connection, one
+ * in flight per key: a request that needs a key someone already asked for
+ * waits on that fetch instead of sending its own. A parked request is a
+ * heap "wait" linked to each fetch it needs; it resumes when the last one
+ * has been stored. A client that leaves unlinks and frees its wait (an
+ * http cleanup); a fetch is freed by its reply, which hiredis delivers
+ * (NULL) even when the connection is lost or the worker exits.
  */
 
 #include <ngx_config.h>
@@ -24,17 +27,40 @@
 
 #define NGX_HTTP_JPULSE_L2_RETRY   1000     /* after a failed index fetch */
 #define NGX_HTTP_JPULSE_L2_KEY_MAX (NGX_MAX_PATH + 128)
+#define NGX_HTTP_JPULSE_L2_BUCKETS 64       /* of fetches in flight */
+
+
+typedef struct ngx_http_jpulse_l2_wait_s  ngx_http_jpulse_l2_wait_t;
 
 
 typedef struct {
+    ngx_queue_t                     queue;      /* ngx_http_jpulse_l2_fetches */
+    ngx_queue_t                     waiters;    /* links */
     ngx_http_jpulse_view_rt_t      *rt;
     ngx_uint_t                      kind;
     ngx_uint_t                      epoch;      /* the cache's, at send */
-    ngx_http_jpulse_l2_resume_pt    resume;
     ngx_str_t                       lang;
     ngx_str_t                       path;
     u_char                          data[1];
 } ngx_http_jpulse_l2_fetch_t;
+
+
+/* a parked request waiting on one fetch */
+typedef struct {
+    ngx_queue_t                     queue;      /* in fetch->waiters */
+    ngx_http_jpulse_l2_fetch_t     *fetch;      /* NULL once stored */
+    ngx_http_jpulse_l2_wait_t      *wait;
+} ngx_http_jpulse_l2_link_t;
+
+
+struct ngx_http_jpulse_l2_wait_s {
+    ngx_http_request_t             *request;
+    ngx_http_cleanup_t             *cleanup;
+    ngx_http_jpulse_l2_resume_pt    resume;
+    ngx_uint_t                      pending;    /* links still attached */
+    ngx_uint_t                      nlinks;
+    ngx_http_jpulse_l2_link_t       links[1];
+};
 
 
 typedef struct {
@@ -53,11 +79,17 @@ static void ngx_http_jpulse_l2_poll(ngx_event_t *ev);
 static void ngx_http_jpulse_l2_gen_reply(redisReply *reply, void *data);
 static void ngx_http_jpulse_l2_fetch_config(void);
 static void ngx_http_jpulse_l2_config_reply(redisReply *reply, void *data);
-static ngx_int_t ngx_http_jpulse_l2_send(ngx_http_request_t *r,
-    ngx_http_jpulse_l2_fetch_t *f);
+static ngx_uint_t ngx_http_jpulse_l2_epoch(ngx_http_jpulse_view_rt_t *rt,
+    ngx_uint_t kind);
+static ngx_queue_t *ngx_http_jpulse_l2_bucket(ngx_http_jpulse_need_t *need);
+static ngx_http_jpulse_l2_fetch_t *ngx_http_jpulse_l2_find(
+    ngx_http_jpulse_view_rt_t *rt, ngx_http_jpulse_need_t *need);
+static ngx_int_t ngx_http_jpulse_l2_send(ngx_http_jpulse_view_rt_t *rt,
+    ngx_http_jpulse_need_t *need, ngx_http_jpulse_l2_fetch_t **fp);
 static void ngx_http_jpulse_l2_reply(redisReply *reply, void *data);
-static void ngx_http_jpulse_l2_last_reply(ngx_http_request_t *r,
-    redisReply *reply, void *data);
+static void ngx_http_jpulse_l2_wake(ngx_http_jpulse_l2_wait_t *w);
+static void ngx_http_jpulse_l2_wait_cleanup(void *data);
+static void ngx_http_jpulse_l2_wait_free(ngx_http_jpulse_l2_wait_t *w);
 static void ngx_http_jpulse_l2_store(ngx_http_jpulse_l2_fetch_t *f,
     redisReply *reply);
 static void ngx_http_jpulse_l2_store_index(redisReply *reply);
@@ -74,6 +106,7 @@ static ngx_uint_t    ngx_http_jpulse_l2_on;
 static ngx_event_t   ngx_http_jpulse_l2_timer;
 
 static json_t       *ngx_http_jpulse_l2_index;      /* path -> "mtime:etag" */
+static ngx_uint_t    ngx_http_jpulse_l2_index_gen;  /* invalidations */
 static size_t        ngx_http_jpulse_l2_index_size;
 static ngx_msec_t    ngx_http_jpulse_l2_index_failed;
 static ngx_uint_t    ngx_http_jpulse_l2_index_failing;
@@ -87,12 +120,18 @@ static ngx_uint_t    ngx_http_jpulse_l2_gen_known;
 /* both connections were up at the last look (ngx_http_jpulse_l2_sync) */
 static ngx_uint_t    ngx_http_jpulse_l2_was_ready;
 
+/* fetches in flight, by key; what they and parked requests hold */
+static ngx_queue_t   ngx_http_jpulse_l2_fetches[NGX_HTTP_JPULSE_L2_BUCKETS];
+static ngx_uint_t    ngx_http_jpulse_l2_nfetches;
+static ngx_uint_t    ngx_http_jpulse_l2_nwaits;
+
 static const char   *ngx_http_jpulse_l2_kinds[] = { "view", "config", "i18n" };
 
 
 ngx_int_t
 ngx_http_jpulse_l2_init_process(ngx_cycle_t *cycle)
 {
+    ngx_uint_t                    i;
     ngx_array_t                  *views;
     ngx_http_jpulse_main_conf_t  *jmcf;
 
@@ -109,6 +148,10 @@ ngx_http_jpulse_l2_init_process(ngx_cycle_t *cycle)
     }
 
     ngx_http_jpulse_l2_on = 1;
+
+    for (i = 0; i < NGX_HTTP_JPULSE_L2_BUCKETS; i++) {
+        ngx_queue_init(&ngx_http_jpulse_l2_fetches[i]);
+    }
 
     if (ngx_http_jpulse_redis_on_message("controller:cache:invalidate:",
                                          ngx_http_jpulse_l2_message, NULL)
@@ -182,6 +225,9 @@ ngx_http_jpulse_l2_bytes(void)
 void
 ngx_http_jpulse_l2_index_stale(void)
 {
+    /* an HGETALL in flight may have been answered before the change */
+    ngx_http_jpulse_l2_index_gen++;
+
     json_decref(ngx_http_jpulse_l2_index);
     ngx_http_jpulse_l2_index = NULL;
     ngx_http_jpulse_l2_index_failing = 0;
@@ -625,58 +671,166 @@ ngx_http_jpulse_l2_fetch(ngx_http_request_t *r,
 {
     ngx_int_t                    rc;
     ngx_uint_t                   i;
+    ngx_http_cleanup_t          *cln;
     ngx_http_jpulse_need_t      *need;
+    ngx_http_jpulse_l2_link_t   *link;
+    ngx_http_jpulse_l2_wait_t   *w;
     ngx_http_jpulse_l2_fetch_t  *f;
 
     if (!ngx_http_jpulse_l2_usable() || needs->nelts == 0) {
         return NGX_DECLINED;
     }
 
+    /* not from the request pool: it must outlive a client that leaves */
+
+    w = ngx_alloc(offsetof(ngx_http_jpulse_l2_wait_t, links)
+                  + needs->nelts * sizeof(ngx_http_jpulse_l2_link_t),
+                  r->connection->log);
+    if (w == NULL) {
+        return NGX_ERROR;
+    }
+
+    w->request = r;
+    w->cleanup = NULL;
+    w->resume = resume;
+    w->pending = 0;
+    w->nlinks = 0;
+
+    ngx_http_jpulse_l2_nwaits++;
+
+    /* an http cleanup runs when the request is terminated, not only freed */
+
+    cln = ngx_http_cleanup_add(r, 0);
+    if (cln == NULL) {
+        ngx_http_jpulse_l2_wait_free(w);
+        return NGX_ERROR;
+    }
+
     need = needs->elts;
 
     for (i = 0; i < needs->nelts; i++) {
-        f = ngx_alloc(sizeof(ngx_http_jpulse_l2_fetch_t) + need[i].lang.len
-                      + need[i].path.len, r->connection->log);
+        f = ngx_http_jpulse_l2_find(rt, &need[i]);
+
         if (f == NULL) {
-            return NGX_ERROR;
+            rc = ngx_http_jpulse_l2_send(rt, &need[i], &f);
+
+            if (rc != NGX_OK) {
+                /* what went out is still stored when its reply comes */
+                ngx_http_jpulse_l2_wait_free(w);
+                return rc;
+            }
+
+        } else {
+            ngx_log_debug3(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                           "jpulse l2: joining the fetch of %ui \"%V%V\"",
+                           f->kind, &f->lang, &f->path);
         }
 
-        f->rt = rt;
-        f->kind = need[i].kind;
-        f->epoch = need[i].kind == NGX_HTTP_JPULSE_T_I18N ? rt->i18n_epoch
-                                                           : rt->cache.epoch;
-        f->resume = (i == needs->nelts - 1) ? resume : NULL;
-        f->lang.len = need[i].lang.len;
-        f->lang.data = f->data;
-        f->path.len = need[i].path.len;
-        f->path.data = ngx_cpymem(f->data, need[i].lang.data,
-                                  need[i].lang.len);
-        ngx_memcpy(f->path.data, need[i].path.data, need[i].path.len);
-
-        rc = ngx_http_jpulse_l2_send(r, f);
-
-        if (rc != NGX_OK) {
-            ngx_free(f);
-            /* what went out is still stored when its reply comes */
-            return rc;
-        }
+        link = &w->links[w->nlinks++];
+        link->fetch = f;
+        link->wait = w;
+        ngx_queue_insert_tail(&f->waiters, &link->queue);
+        w->pending++;
     }
+
+    cln->handler = ngx_http_jpulse_l2_wait_cleanup;
+    cln->data = w;
+    w->cleanup = cln;
+
+    r->main->count++;
+
+    /* notice a client that leaves while we wait */
+    r->read_event_handler = ngx_http_test_reading;
+
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "jpulse l2: request parked on %ui fetches", w->pending);
 
     return NGX_DONE;
 }
 
 
-static ngx_int_t
-ngx_http_jpulse_l2_send(ngx_http_request_t *r, ngx_http_jpulse_l2_fetch_t *f)
+static ngx_uint_t
+ngx_http_jpulse_l2_epoch(ngx_http_jpulse_view_rt_t *rt, ngx_uint_t kind)
 {
-    int          argc;
-    u_char       key[NGX_HTTP_JPULSE_L2_KEY_MAX];
-    size_t       argvlen[5];
-    const char  *argv[5];
+    switch (kind) {
+
+    case NGX_HTTP_JPULSE_NEED_INDEX:
+        return ngx_http_jpulse_l2_index_gen;
+
+    case NGX_HTTP_JPULSE_T_I18N:
+        return rt->i18n_epoch;
+
+    default: /* NGX_HTTP_JPULSE_T_SOURCE */
+        return rt->cache.epoch;
+    }
+}
+
+
+static ngx_queue_t *
+ngx_http_jpulse_l2_bucket(ngx_http_jpulse_need_t *need)
+{
+    uint64_t  h;
+
+    h = ngx_http_jpulse_l2_hash(need->lang.data, need->lang.len)
+        ^ ngx_http_jpulse_l2_hash(need->path.data, need->path.len)
+        ^ need->kind;
+
+    return &ngx_http_jpulse_l2_fetches[h % NGX_HTTP_JPULSE_L2_BUCKETS];
+}
+
+
+/*
+ * The fetch in flight for this key, if it was sent after the last
+ * invalidation of what it reads: an older one's reply will be dropped.
+ */
+
+static ngx_http_jpulse_l2_fetch_t *
+ngx_http_jpulse_l2_find(ngx_http_jpulse_view_rt_t *rt,
+    ngx_http_jpulse_need_t *need)
+{
+    ngx_uint_t                   epoch;
+    ngx_queue_t                 *b, *q;
+    ngx_http_jpulse_l2_fetch_t  *f;
+
+    b = ngx_http_jpulse_l2_bucket(need);
+    epoch = ngx_http_jpulse_l2_epoch(rt, need->kind);
+
+    for (q = ngx_queue_head(b); q != ngx_queue_sentinel(b);
+         q = ngx_queue_next(q))
+    {
+        f = ngx_queue_data(q, ngx_http_jpulse_l2_fetch_t, queue);
+
+        if (f->kind == need->kind
+            && f->epoch == epoch
+            && (f->kind == NGX_HTTP_JPULSE_NEED_INDEX || f->rt == rt)
+            && f->lang.len == need->lang.len
+            && f->path.len == need->path.len
+            && ngx_memcmp(f->lang.data, need->lang.data, f->lang.len) == 0
+            && ngx_memcmp(f->path.data, need->path.data, f->path.len) == 0)
+        {
+            return f;
+        }
+    }
+
+    return NULL;
+}
+
+
+static ngx_int_t
+ngx_http_jpulse_l2_send(ngx_http_jpulse_view_rt_t *rt,
+    ngx_http_jpulse_need_t *need, ngx_http_jpulse_l2_fetch_t **fp)
+{
+    int                          argc;
+    u_char                       key[NGX_HTTP_JPULSE_L2_KEY_MAX];
+    size_t                       argvlen[5];
+    ngx_int_t                    rc;
+    ngx_queue_t                 *b;
+    const char                  *argv[5];
+    ngx_http_jpulse_l2_fetch_t  *f;
 
     argv[1] = (const char *) key;
 
-    switch (f->kind) {
+    switch (need->kind) {
 
     case NGX_HTTP_JPULSE_NEED_INDEX:
         argv[0] = "HGETALL";
@@ -687,19 +841,19 @@ ngx_http_jpulse_l2_send(ngx_http_request_t *r, ngx_http_jpulse_l2_fetch_t *f)
         break;
 
     case NGX_HTTP_JPULSE_T_I18N:
-        if (f->lang.len > 64) {
+        if (need->lang.len > 64) {
             return NGX_DECLINED;
         }
 
         argv[0] = "GET";
         argvlen[0] = 3;
         argvlen[1] = ngx_snprintf(key, sizeof(key), "%Vi18n:%V",
-                                  &ngx_http_jpulse_l2_ns, &f->lang) - key;
+                                  &ngx_http_jpulse_l2_ns, &need->lang) - key;
         argc = 2;
         break;
 
     default: /* NGX_HTTP_JPULSE_T_SOURCE */
-        if (f->path.len > NGX_MAX_PATH) {
+        if (need->path.len > NGX_MAX_PATH) {
             return NGX_DECLINED;
         }
 
@@ -709,47 +863,169 @@ ngx_http_jpulse_l2_send(ngx_http_request_t *r, ngx_http_jpulse_l2_fetch_t *f)
         argv[4] = "mtime";
         argvlen[0] = 5;
         argvlen[1] = ngx_snprintf(key, sizeof(key), "%Vtpl:%V",
-                                  &ngx_http_jpulse_l2_ns, &f->path) - key;
+                                  &ngx_http_jpulse_l2_ns, &need->path) - key;
         argvlen[2] = 6;
         argvlen[3] = 4;
         argvlen[4] = 5;
         argc = 5;
     }
 
-    if (f->resume == NULL) {
-        return ngx_http_jpulse_redis_command(ngx_http_jpulse_l2_reply, f,
-                                             argc, argv, argvlen);
+    f = ngx_alloc(sizeof(ngx_http_jpulse_l2_fetch_t) + need->lang.len
+                  + need->path.len, ngx_cycle->log);
+    if (f == NULL) {
+        return NGX_ERROR;
     }
 
-    return ngx_http_jpulse_redis_request(r, ngx_http_jpulse_l2_last_reply, f,
-                                         argc, argv, argvlen);
+    f->rt = rt;
+    f->kind = need->kind;
+    f->epoch = ngx_http_jpulse_l2_epoch(rt, need->kind);
+    f->lang.len = need->lang.len;
+    f->lang.data = f->data;
+    f->path.len = need->path.len;
+    f->path.data = ngx_cpymem(f->data, need->lang.data, need->lang.len);
+    ngx_memcpy(f->path.data, need->path.data, need->path.len);
+
+    rc = ngx_http_jpulse_redis_command(ngx_http_jpulse_l2_reply, f, argc,
+                                       argv, argvlen);
+    if (rc != NGX_OK) {
+        ngx_free(f);
+        return rc;
+    }
+
+    b = ngx_http_jpulse_l2_bucket(need);
+
+    ngx_queue_insert_tail(b, &f->queue);
+    ngx_queue_init(&f->waiters);
+
+    ngx_http_jpulse_l2_nfetches++;
+
+    ngx_log_debug4(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
+                   "jpulse l2: fetching %ui \"%V%V\", epoch %ui",
+                   f->kind, &f->lang, &f->path, f->epoch);
+
+    *fp = f;
+
+    return NGX_OK;
 }
 
+
+/*
+ * Called once per fetch, with NULL when the connection was lost or the
+ * worker exits: stores the reply, then resumes the requests for which it
+ * was the last one missing.
+ */
 
 static void
 ngx_http_jpulse_l2_reply(redisReply *reply, void *data)
 {
     ngx_http_jpulse_l2_fetch_t  *f = data;
 
+    ngx_queue_t                 waiters, *q;
+    ngx_http_jpulse_l2_link_t  *link;
+    ngx_http_jpulse_l2_wait_t  *w;
+
+    /* answered: whoever needs the key now sends a new fetch */
+    ngx_queue_remove(&f->queue);
+
     ngx_http_jpulse_l2_store(f, reply);
+
+    /*
+     * A resumed request may park again, finish, or end others (whose
+     * cleanups then unlink their links): walk a list of our own.
+     */
+
+    ngx_queue_init(&waiters);
+
+    if (!ngx_queue_empty(&f->waiters)) {
+        ngx_queue_add(&waiters, &f->waiters);
+    }
+
+    while (!ngx_queue_empty(&waiters)) {
+        q = ngx_queue_head(&waiters);
+        ngx_queue_remove(q);
+
+        link = ngx_queue_data(q, ngx_http_jpulse_l2_link_t, queue);
+        link->fetch = NULL;
+        w = link->wait;
+
+        if (--w->pending == 0) {
+            ngx_http_jpulse_l2_wake(w);
+        }
+    }
+
     ngx_free(f);
+    ngx_http_jpulse_l2_nfetches--;
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
+                   "jpulse l2: %ui fetches, %ui parked requests outstanding",
+                   ngx_http_jpulse_l2_nfetches, ngx_http_jpulse_l2_nwaits);
 }
 
 
 static void
-ngx_http_jpulse_l2_last_reply(ngx_http_request_t *r, redisReply *reply,
-    void *data)
+ngx_http_jpulse_l2_wake(ngx_http_jpulse_l2_wait_t *w)
 {
-    ngx_http_jpulse_l2_fetch_t  *f = data;
+    ngx_connection_t              *c;
+    ngx_http_request_t            *r;
+    ngx_http_jpulse_l2_resume_pt   resume;
 
-    ngx_http_jpulse_l2_resume_pt  resume;
+    r = w->request;
+    resume = w->resume;
 
-    ngx_http_jpulse_l2_store(f, reply);
+    ngx_http_jpulse_l2_wait_free(w);
 
-    resume = f->resume;
-    ngx_free(f);
+    if (ngx_http_jpulse_redis_closing()) {
+        /* exit_process: the process and its requests are going away */
+        return;
+    }
+
+    c = r->connection;
+
+    ngx_http_set_log_request(c->log, r);
 
     resume(r);
+
+    ngx_http_run_posted_requests(c);
+}
+
+
+/* the client left (or the request ended otherwise) while parked */
+
+static void
+ngx_http_jpulse_l2_wait_cleanup(void *data)
+{
+    ngx_http_jpulse_l2_wait_t  *w = data;
+
+    ngx_log_debug0(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
+                   "jpulse l2: parked request gone");
+
+    w->cleanup = NULL;
+
+    ngx_http_jpulse_l2_wait_free(w);
+}
+
+
+static void
+ngx_http_jpulse_l2_wait_free(ngx_http_jpulse_l2_wait_t *w)
+{
+    ngx_uint_t  i;
+
+    for (i = 0; i < w->nlinks; i++) {
+        if (w->links[i].fetch) {
+            ngx_queue_remove(&w->links[i].queue);
+        }
+    }
+
+    if (w->cleanup) {
+        w->cleanup->handler = NULL;
+    }
+
+    ngx_free(w);
+    ngx_http_jpulse_l2_nwaits--;
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
+                   "jpulse l2: %ui fetches, %ui parked requests outstanding",
+                   ngx_http_jpulse_l2_nfetches, ngx_http_jpulse_l2_nwaits);
 }
 
 
@@ -757,6 +1033,14 @@ static void
 ngx_http_jpulse_l2_store(ngx_http_jpulse_l2_fetch_t *f, redisReply *reply)
 {
     if (f->kind == NGX_HTTP_JPULSE_NEED_INDEX) {
+        if (f->epoch != ngx_http_jpulse_l2_index_gen) {
+            /* its waiters resume without it and fetch it again */
+            ngx_log_debug0(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
+                           "jpulse l2: index read before an invalidation "
+                           "dropped");
+            return;
+        }
+
         ngx_http_jpulse_l2_store_index(reply);
         return;
     }

@@ -69,8 +69,10 @@ uint64_t ngx_http_jpulse_l2_hash(const u_char *p, size_t len);
 
 /*
  * Fetches every need of the array into rt's cache (or the index), then
- * calls resume on r. NGX_DONE: r is parked until then; NGX_DECLINED:
- * Redis is not ready, nothing was sent.
+ * calls resume on r. A need already in flight is waited for, not sent
+ * again. NGX_DONE: r is parked until then (if it ends first, resume is
+ * not called and nothing is left behind); NGX_DECLINED: Redis is not
+ * ready, r is not parked.
  */
 ngx_int_t ngx_http_jpulse_l2_fetch(ngx_http_request_t *r,
     struct ngx_http_jpulse_view_rt_s *rt, ngx_array_t *needs,

@@ -41,7 +41,7 @@ typedef struct {
 
 typedef struct {
     ngx_http_request_t                 *request;     /* NULL once gone */
-    ngx_pool_cleanup_t                 *cleanup;
+    ngx_http_cleanup_t                 *cleanup;
     ngx_http_jpulse_redis_request_pt    handler;
     void                               *data;
 } ngx_http_jpulse_redis_binding_t;
@@ -157,6 +157,25 @@ ngx_http_jpulse_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         *ngx_cpymem(rcf->host.data, text, len) = '\0';
         rcf->host.len = len;
         rcf->port = ngx_inet_get_port(u.addrs[0].sockaddr);
+
+        /*
+         * A name (managed Redis fails over by DNS) is resolved again
+         * before each connect when the http block has a resolver: which
+         * one is known after the whole block was read.
+         */
+
+        if (u.host.len && u.host.data[0] != '['
+            && ngx_inet_addr(u.host.data, u.host.len) == INADDR_NONE)
+        {
+            rcf->resolve.data = ngx_pstrdup(cf->pool, &u.host);
+            if (rcf->resolve.data == NULL) {
+                return NGX_CONF_ERROR;
+            }
+
+            rcf->resolve.len = u.host.len;
+            rcf->http = ngx_http_conf_get_module_loc_conf(cf,
+                                                         ngx_http_core_module);
+        }
     }
 
     ngx_str_null(&file);
@@ -344,9 +363,10 @@ ngx_http_jpulse_redis_read_password(ngx_conf_t *cf, ngx_str_t *file,
 ngx_int_t
 ngx_http_jpulse_redis_init_process(ngx_cycle_t *cycle)
 {
-    u_char                       *p;
-    ngx_str_t                    *ns, *id;
-    ngx_http_jpulse_main_conf_t  *jmcf;
+    u_char                        *p;
+    ngx_str_t                     *ns, *id;
+    ngx_http_jpulse_main_conf_t   *jmcf;
+    ngx_http_jpulse_redis_conf_t  *rcf;
 
     jmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_jpulse_module);
 
@@ -360,6 +380,17 @@ ngx_http_jpulse_redis_init_process(ngx_cycle_t *cycle)
     ngx_http_jpulse_redis_conf = jmcf->redis;
     ns = &jmcf->namespace;
     id = &ngx_http_jpulse_instance.instance_id;
+
+    /* http{} without "resolver" has a dummy one, with no servers */
+
+    rcf = jmcf->redis;
+
+    if (rcf->http && rcf->http->resolver
+        && rcf->http->resolver->connections.nelts)
+    {
+        rcf->resolver = rcf->http->resolver;
+        rcf->resolver_timeout = rcf->http->resolver_timeout;
+    }
 
     p = ngx_pnalloc(cycle->pool, ns->len + sizeof("bc:*") - 1);
     if (p == NULL) {
@@ -548,6 +579,8 @@ ngx_http_jpulse_redis_subscription(redisAsyncContext *ac, void *r,
     /* any delivery proves the subscription alive */
 
     if (rc->deadline.timer_set) {
+        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, rc->log, 0,
+                       "jpulse redis %s: keepalive answered", rc->role);
         ngx_del_timer(&rc->deadline);
     }
 
@@ -611,8 +644,9 @@ ngx_http_jpulse_redis_keepalive(ngx_event_t *ev)
 {
     ngx_http_jpulse_redis_conn_t  *rc = ev->data;
 
-    const char  *argv[3];
-    size_t       argvlen[3];
+    const char                    *argv[3];
+    size_t                         argvlen[3];
+    ngx_http_jpulse_redis_conn_t  *sub;
 
     if (ngx_http_jpulse_redis_shutting_down()
         || rc->state != NGX_HTTP_JPULSE_REDIS_READY)
@@ -620,9 +654,9 @@ ngx_http_jpulse_redis_keepalive(ngx_event_t *ev)
         return;
     }
 
-    if (ngx_http_jpulse_redis_subscriber.state
-        == NGX_HTTP_JPULSE_REDIS_READY)
-    {
+    sub = &ngx_http_jpulse_redis_subscriber;
+
+    if (sub->state == NGX_HTTP_JPULSE_REDIS_READY) {
         /* a round trip through the subscriber proves both connections */
 
         argv[0] = "PUBLISH";
@@ -632,9 +666,24 @@ ngx_http_jpulse_redis_keepalive(ngx_event_t *ev)
         argv[2] = "1";
         argvlen[2] = 1;
 
-        (void) ngx_http_jpulse_redis_conn_send(rc,
+        if (ngx_http_jpulse_redis_conn_send(rc,
                                  ngx_http_jpulse_redis_keepalive_published,
-                                 NULL, 3, argv, argvlen);
+                                 NULL, 3, argv, argvlen)
+            == NGX_OK)
+        {
+            /*
+             * Armed before the echo can come: Redis may write it to the
+             * subscriber before it answers the PUBLISH, and a deadline
+             * armed by the answer would then wait for an echo that came.
+             */
+
+            if (sub->deadline.timer_set) {
+                ngx_del_timer(&sub->deadline);
+            }
+
+            sub->deadline.cancelable = 1;
+            ngx_add_timer(&sub->deadline, sub->conf->command_timeout);
+        }
 
     } else {
         argv[0] = "PING";
@@ -655,21 +704,23 @@ ngx_http_jpulse_redis_keepalive_published(redisReply *reply, void *data)
 
     sub = &ngx_http_jpulse_redis_subscriber;
 
-    if (reply == NULL || reply->type != REDIS_REPLY_INTEGER
-        || sub->state != NGX_HTTP_JPULSE_REDIS_READY)
-    {
+    if (sub->state != NGX_HTTP_JPULSE_REDIS_READY) {
+        return;
+    }
+
+    if (reply == NULL || reply->type != REDIS_REPLY_INTEGER) {
+        /* the command connection failed: no echo is coming, no verdict */
+
+        if (sub->deadline.timer_set) {
+            ngx_del_timer(&sub->deadline);
+        }
+
         return;
     }
 
     if (reply->integer == 0) {
         /* Redis no longer has our subscriber */
         ngx_http_jpulse_redis_conn_fail(sub, "subscription lost");
-        return;
-    }
-
-    if (!sub->deadline.timer_set) {
-        sub->deadline.cancelable = 1;
-        ngx_add_timer(&sub->deadline, sub->conf->command_timeout);
     }
 }
 
@@ -697,7 +748,7 @@ ngx_http_jpulse_redis_request(ngx_http_request_t *r,
     const char **argv, const size_t *argvlen)
 {
     ngx_int_t                         rc;
-    ngx_pool_cleanup_t               *cln;
+    ngx_http_cleanup_t               *cln;
     ngx_http_jpulse_redis_binding_t  *b;
 
     /* not from the request pool: the reply may come after it is gone */
@@ -708,7 +759,12 @@ ngx_http_jpulse_redis_request(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
-    cln = ngx_pool_cleanup_add(r->pool, 0);
+    /*
+     * An http cleanup, not a pool one: it runs as soon as the request is
+     * terminated (client gone, timeout), before r may be freed.
+     */
+
+    cln = ngx_http_cleanup_add(r, 0);
     if (cln == NULL) {
         ngx_free(b);
         return NGX_ERROR;
@@ -753,8 +809,9 @@ ngx_http_jpulse_redis_request_reply(redisReply *reply, void *data)
 {
     ngx_http_jpulse_redis_binding_t  *b = data;
 
-    ngx_connection_t    *c;
-    ngx_http_request_t  *r;
+    ngx_connection_t                  *c;
+    ngx_http_request_t                *r;
+    ngx_http_jpulse_redis_request_pt   handler;
 
     r = b->request;
 
@@ -773,10 +830,14 @@ ngx_http_jpulse_redis_request_reply(redisReply *reply, void *data)
     }
 
     c = r->connection;
-
-    b->handler(r, reply, b->data);
+    handler = b->handler;
+    data = b->data;
 
     ngx_free(b);
+
+    ngx_http_set_log_request(c->log, r);
+
+    handler(r, reply, data);
 
     ngx_http_run_posted_requests(c);
 }

@@ -21,6 +21,10 @@
 typedef struct ngx_http_jpulse_redis_conf_s {
     ngx_str_t                   host;       /* numeric, resolved at load */
     in_port_t                   port;
+    ngx_str_t                   resolve;    /* the name, if host was one */
+    ngx_http_core_loc_conf_t   *http;       /* its resolver: http{} level */
+    ngx_resolver_t             *resolver;   /* NULL: keep host */
+    ngx_msec_t                  resolver_timeout;
     ngx_str_t                   unix_path;  /* or a unix socket */
     ngx_str_t                   name;       /* as written, for logs */
     ngx_uint_t                  db;
@@ -60,6 +64,12 @@ char *ngx_http_jpulse_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 ngx_int_t ngx_http_jpulse_redis_init_process(ngx_cycle_t *cycle);
 void ngx_http_jpulse_redis_exit_process(ngx_cycle_t *cycle);
 
+/*
+ * exit_process has closed the connections: the NULL replies now coming
+ * must not resume requests (the process and its requests are going away)
+ */
+ngx_uint_t ngx_http_jpulse_redis_closing(void);
+
 /* configured, and both connections ready */
 ngx_uint_t ngx_http_jpulse_redis_configured(void);
 ngx_uint_t ngx_http_jpulse_redis_ready(void);
@@ -75,7 +85,10 @@ ngx_int_t ngx_http_jpulse_redis_command(ngx_http_jpulse_redis_reply_pt handler,
  * The same, bound to a request. On NGX_OK the request is parked
  * (r->main->count is raised): the content handler returns NGX_DONE, and
  * handler, called later, sends the response and finalizes the request.
- * If the request ends first (client gone), handler is not called.
+ * If the request ends first (client gone), handler is not called: data
+ * must belong to the request's pool (or be owned elsewhere), nothing else
+ * frees it. What must outlive the request and be freed with it needs a
+ * binding of its own (ngx_http_jpulse_l2_fetch).
  */
 ngx_int_t ngx_http_jpulse_redis_request(ngx_http_request_t *r,
     ngx_http_jpulse_redis_request_pt handler, void *data, int argc,

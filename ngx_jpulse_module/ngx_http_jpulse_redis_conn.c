@@ -32,6 +32,8 @@ typedef struct {
 } ngx_http_jpulse_redis_cmd_t;
 
 
+static void ngx_http_jpulse_redis_resolved(ngx_resolver_ctx_t *ctx);
+static void ngx_http_jpulse_redis_open(ngx_http_jpulse_redis_conn_t *rc);
 static void ngx_http_jpulse_redis_add_read(void *privdata);
 static void ngx_http_jpulse_redis_del_read(void *privdata);
 static void ngx_http_jpulse_redis_add_write(void *privdata);
@@ -84,6 +86,11 @@ ngx_http_jpulse_redis_conn_init(ngx_http_jpulse_redis_conn_t *rc,
     rc->start = start;
     rc->backoff = NGX_HTTP_JPULSE_REDIS_BACKOFF_MIN;
 
+    if (conf->host.len) {
+        ngx_memcpy(rc->addr, conf->host.data,
+                   ngx_min(conf->host.len, NGX_SOCKADDR_STRLEN));
+    }
+
     rc->retry.handler = ngx_http_jpulse_redis_retry_handler;
     rc->retry.data = rc;
     rc->retry.log = log;
@@ -101,8 +108,105 @@ ngx_http_jpulse_redis_conn_init(ngx_http_jpulse_redis_conn_t *rc,
 }
 
 
+/*
+ * With a resolver, a name is resolved again before each connect (nginx's
+ * resolver, asynchronous and cached for the answer's TTL or "valid="),
+ * so that a failover by DNS is followed. When that fails the last
+ * address known is tried.
+ */
+
 void
 ngx_http_jpulse_redis_conn_connect(ngx_http_jpulse_redis_conn_t *rc)
+{
+    ngx_resolver_ctx_t  *ctx;
+
+    if (ngx_http_jpulse_redis_shutting_down()) {
+        return;
+    }
+
+    if (rc->resolving) {
+        /* its handler connects */
+        return;
+    }
+
+    if (rc->conf->resolver == NULL) {
+        ngx_http_jpulse_redis_open(rc);
+        return;
+    }
+
+    ctx = ngx_resolve_start(rc->conf->resolver, NULL);
+
+    if (ctx == NULL || ctx == NGX_NO_RESOLVER) {
+        ngx_http_jpulse_redis_open(rc);
+        return;
+    }
+
+    ctx->name = rc->conf->resolve;
+    ctx->handler = ngx_http_jpulse_redis_resolved;
+    ctx->data = rc;
+    ctx->timeout = rc->conf->resolver_timeout;
+    ctx->cancelable = 1;
+
+    rc->resolving = ctx;
+
+    /* the handler may run now, from the resolver's cache */
+
+    if (ngx_resolve_name(ctx) != NGX_OK) {
+        /* ctx is freed */
+        rc->resolving = NULL;
+        ngx_http_jpulse_redis_open(rc);
+    }
+}
+
+
+static void
+ngx_http_jpulse_redis_resolved(ngx_resolver_ctx_t *ctx)
+{
+    ngx_http_jpulse_redis_conn_t  *rc = ctx->data;
+
+    size_t   len;
+    u_char   addr[NGX_SOCKADDR_STRLEN + 1];
+
+    rc->resolving = NULL;
+
+    if (ctx->state || ctx->naddrs == 0) {
+        if (!rc->unresolved) {
+            ngx_log_error(NGX_LOG_WARN, rc->log, 0,
+                          "jpulse_redis \"%V\": %s connection: cannot "
+                          "resolve \"%V\": %s, trying %s",
+                          &rc->conf->name, rc->role, &ctx->name,
+                          ngx_resolver_strerror(ctx->state), rc->addr);
+            rc->unresolved = 1;
+        }
+
+        ngx_resolve_name_done(ctx);
+        ngx_http_jpulse_redis_open(rc);
+        return;
+    }
+
+    rc->unresolved = 0;
+
+    len = ngx_sock_ntop(ctx->addrs[0].sockaddr, ctx->addrs[0].socklen, addr,
+                        NGX_SOCKADDR_STRLEN, 0);
+    addr[len] = '\0';
+
+    ngx_resolve_name_done(ctx);
+
+    if (ngx_strcmp(addr, rc->addr) != 0) {
+        ngx_log_error(NGX_LOG_NOTICE, rc->log, 0,
+                      "jpulse_redis \"%V\": %s connection: \"%V\" is now "
+                      "at %s", &rc->conf->name, rc->role, &rc->conf->resolve,
+                      addr);
+
+        ngx_memcpy(rc->addr, addr, len + 1);
+    }
+
+    ngx_http_jpulse_redis_open(rc);
+}
+
+
+static void
+ngx_http_jpulse_redis_open(ngx_http_jpulse_redis_conn_t *rc)
 {
     u_char              err[128];
     ngx_connection_t   *c;
@@ -116,7 +220,7 @@ ngx_http_jpulse_redis_conn_connect(ngx_http_jpulse_redis_conn_t *rc)
         ac = redisAsyncConnectUnix((char *) rc->conf->unix_path.data);
 
     } else {
-        ac = redisAsyncConnect((char *) rc->conf->host.data, rc->conf->port);
+        ac = redisAsyncConnect((char *) rc->addr, rc->conf->port);
     }
 
     if (ac == NULL) {
@@ -170,9 +274,10 @@ ngx_http_jpulse_redis_conn_connect(ngx_http_jpulse_redis_conn_t *rc)
     rc->deadline.cancelable = 1;
     ngx_add_timer(&rc->deadline, rc->conf->connect_timeout);
 
-    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, rc->log, 0,
-                   "jpulse redis %s: connecting to %V", rc->role,
-                   &rc->conf->name);
+    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, rc->log, 0,
+                   "jpulse redis %s: connecting to %V (%s)", rc->role,
+                   &rc->conf->name,
+                   rc->conf->unix_path.len ? "unix" : (char *) rc->addr);
 }
 
 
@@ -274,6 +379,11 @@ ngx_http_jpulse_redis_conn_close(ngx_http_jpulse_redis_conn_t *rc)
 
     if (rc->keepalive.timer_set) {
         ngx_del_timer(&rc->keepalive);
+    }
+
+    if (rc->resolving) {
+        ngx_resolve_name_done(rc->resolving);
+        rc->resolving = NULL;
     }
 
     ac = rc->ac;

@@ -45,6 +45,10 @@ struct ngx_http_jpulse_redis_conn_s {
     ngx_msec_t                      backoff;
     unsigned                        failing:1;     /* the failure is logged */
     unsigned                        was_ready:1;
+    unsigned                        unresolved:1;  /* that one is logged */
+
+    ngx_resolver_ctx_t             *resolving;
+    u_char                          addr[NGX_SOCKADDR_STRLEN + 1];
 
     ngx_event_t                     retry;
     ngx_event_t                     deadline;      /* connect or command */
@@ -68,9 +72,6 @@ ngx_int_t ngx_http_jpulse_redis_conn_send(ngx_http_jpulse_redis_conn_t *rc,
 
 /* nginx is stopping this process (reload, quit, terminate) */
 ngx_uint_t ngx_http_jpulse_redis_shutting_down(void);
-
-/* exit_process has closed the connections */
-ngx_uint_t ngx_http_jpulse_redis_closing(void);
 
 
 #endif /* NGX_HTTP_JPULSE_REDIS_CONN_H */

@@ -92,7 +92,8 @@ sub promtool_check {
 
 # A private redis-server for suites that stop, restart or configure it
 # (the shared one of t/run must stay up). redis_start(port => P,
-# requirepass => S, unixsocket => 1) returns a handle; redis_stop($r) kills
+# requirepass => S, unixsocket => 1, bind => '127.0.0.2') returns a
+# handle; redis_stop($r) kills
 # it (SIGKILL: the point is to vanish without a goodbye); redis_start($r)
 # again brings it back on the same port and socket.
 sub redis_start {
@@ -104,7 +105,9 @@ sub redis_start {
     $r->{port} //= _free_port();
     $r->{socket} //= "$r->{dir}/redis.sock" if $r->{unixsocket};
 
-    my @args = ('--bind', '127.0.0.1', '--port', $r->{port}, '--save', '',
+    $r->{bind} //= '127.0.0.1';
+
+    my @args = ('--bind', $r->{bind}, '--port', $r->{port}, '--save', '',
                 '--appendonly', 'no', '--dir', $r->{dir},
                 '--logfile', "$r->{dir}/redis.log");
     push @args, '--requirepass', $r->{requirepass} if $r->{requirepass};
@@ -144,7 +147,8 @@ sub redis_cli {
     # "Could not connect" while it starts is expected: keep it quiet
     open my $saved, '>&', \*STDERR or die "dup: $!";
     open STDERR, '>', '/dev/null' or die "/dev/null: $!";
-    my $ok = open my $fh, '-|', 'redis-cli', '-p', $r->{port}, @auth, @cmd;
+    my $ok = open my $fh, '-|', 'redis-cli', '-h', $r->{bind} // '127.0.0.1',
+                          '-p', $r->{port}, @auth, @cmd;
     open STDERR, '>&', $saved or die "dup: $!";
     die "redis-cli: $!" unless $ok;
 
@@ -159,7 +163,7 @@ sub redis_cli {
 sub redis_command {
     my ($r, @args) = @_;
 
-    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+    my $s = IO::Socket::INET->new(PeerAddr => $r->{bind} // '127.0.0.1',
                                   PeerPort => $r->{port})
         or die "redis on $r->{port}: $!";
 
@@ -224,7 +228,7 @@ sub redis_next_message {
 sub _redis_connect {
     my ($r) = @_;
 
-    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+    my $s = IO::Socket::INET->new(PeerAddr => $r->{bind} // '127.0.0.1',
                                   PeerPort => $r->{port})
         or die "redis on $r->{port}: $!";
     binmode $s;

@@ -303,7 +303,20 @@ ngx_int_t
 ngx_http_jpulse_send_error(ngx_http_request_t *r, ngx_uint_t status,
     const char *code, const char *message, ngx_str_t *details)
 {
+    ngx_int_t              rc;
     ngx_http_jpulse_out_t  out;
+
+    /*
+     * Errors are early answers: an unread body left on a keep-alive
+     * connection would be taken for the next request. Handlers discard
+     * or read it first; this keeps a forgotten path safe (it returns at
+     * once when the body is read or being discarded).
+     */
+
+    rc = ngx_http_discard_request_body(r);
+    if (rc != NGX_OK) {
+        return rc;
+    }
 
     ngx_http_jpulse_out_init(&out, r->pool);
 

@@ -119,13 +119,15 @@ ngx_http_jpulse_render_handler(ngx_http_request_t *r)
     ngx_http_jpulse_loc_conf_t    *jlcf;
     ngx_http_jpulse_render_ctx_t  *rc;
 
-    if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
-        return ngx_http_jpulse_send_405(r, "GET, HEAD");
-    }
+    /* before any answer: an unread body would be the next request */
 
     rc2 = ngx_http_discard_request_body(r);
     if (rc2 != NGX_OK) {
         return rc2;
+    }
+
+    if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
+        return ngx_http_jpulse_send_405(r, "GET, HEAD");
     }
 
     jlcf = ngx_http_get_module_loc_conf(r, ngx_http_jpulse_module);

@@ -110,6 +110,47 @@ ngx_http_jpulse_render(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 }
 
 
+/* jpulse_render_cache_control value | off: "off" is kept as "" */
+
+char *
+ngx_http_jpulse_render_cache_control(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_jpulse_loc_conf_t *jlcf = conf;
+
+    u_char     *p;
+    ngx_str_t  *value;
+
+    if (jlcf->cache_control.data) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (ngx_strcmp(value[1].data, "off") == 0) {
+        ngx_str_set(&jlcf->cache_control, "");
+        return NGX_CONF_OK;
+    }
+
+    for (p = value[1].data; p < value[1].data + value[1].len; p++) {
+        if (*p < 0x20 || *p == 0x7f) {
+            break;
+        }
+    }
+
+    if (value[1].len == 0 || p != value[1].data + value[1].len) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid value \"%V\" in \"%V\"",
+                           &value[1], &cmd->name);
+        return NGX_CONF_ERROR;
+    }
+
+    jlcf->cache_control = value[1];
+
+    return NGX_CONF_OK;
+}
+
+
 static ngx_int_t
 ngx_http_jpulse_render_handler(ngx_http_request_t *r)
 {

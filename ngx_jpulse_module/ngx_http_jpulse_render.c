@@ -61,6 +61,7 @@ static void ngx_http_jpulse_render_keep(ngx_http_jpulse_render_ctx_t *rc,
 static void ngx_http_jpulse_render_cleanup(void *data);
 static void ngx_http_jpulse_render_type(ngx_http_request_t *r,
     ngx_http_jpulse_render_ctx_t *rc);
+static ngx_uint_t ngx_http_jpulse_render_path_ok(u_char *path, size_t len);
 static ngx_uint_t ngx_http_jpulse_render_is_raw(
     ngx_http_jpulse_render_ctx_t *rc, ngx_str_t *ext);
 
@@ -263,7 +264,7 @@ static ngx_int_t
 ngx_http_jpulse_render_route(ngx_http_request_t *r,
     ngx_http_jpulse_render_ctx_t *rc)
 {
-    u_char     *p, *last, check[NGX_MAX_PATH];
+    u_char     *p, *last;
     size_t      dlen;
     ngx_str_t   to, ext;
 
@@ -310,10 +311,7 @@ ngx_http_jpulse_render_route(ngx_http_request_t *r,
     *p = '\0';
     rc->path.len = p - rc->path.data;
 
-    /* the same jail as includes: no "..", no absolute path, no NUL */
-    if (jp_tpl_path_check((char *) rc->path.data, rc->path.len,
-                          (char *) check, sizeof(check)) != 0)
-    {
+    if (!ngx_http_jpulse_render_path_ok(rc->path.data, rc->path.len)) {
         return ngx_http_jpulse_render_not_found(r, rc);
     }
 
@@ -344,6 +342,39 @@ ngx_http_jpulse_render_route(ngx_http_request_t *r,
     rc->append = !rc->raw && jp_tpl_disk_is_append((char *) rc->path.data);
 
     return NGX_DECLINED;
+}
+
+
+/*
+ * The jail of includes, on r->uri as nginx decoded and normalized it:
+ * decoding it again would turn "/100%25.shtml" into a miss and "%2e%2e"
+ * into "..". Dot-files and dot-directories (".git/config", ".env") live
+ * next to pages in a checkout but are not pages: refused like a miss.
+ */
+
+static ngx_uint_t
+ngx_http_jpulse_render_path_ok(u_char *path, size_t len)
+{
+    u_char  *p, *end;
+
+    end = path + len;
+
+    if (len == 0 || (len >= 2 && path[1] == ':')) {
+        return 0;
+    }
+
+    for (p = path; p < end; p++) {
+        if (*p == '\\' || *p == '\0') {
+            return 0;
+        }
+
+        /* a segment that is empty or starts with a dot */
+        if ((p == path || p[-1] == '/') && (*p == '/' || *p == '.')) {
+            return 0;
+        }
+    }
+
+    return end[-1] != '/';
 }
 
 

@@ -59,7 +59,7 @@ static ngx_http_jpulse_tentry_t *ngx_http_jpulse_render_output(
 static void ngx_http_jpulse_render_keep(ngx_http_jpulse_render_ctx_t *rc,
     jp_tpl_buf_t *out, ngx_str_t *variant);
 static void ngx_http_jpulse_render_cleanup(void *data);
-static void ngx_http_jpulse_render_type(ngx_http_request_t *r,
+static ngx_int_t ngx_http_jpulse_render_type(ngx_http_request_t *r,
     ngx_http_jpulse_render_ctx_t *rc);
 static ngx_uint_t ngx_http_jpulse_render_path_ok(u_char *path, size_t len);
 static ngx_uint_t ngx_http_jpulse_render_is_raw(
@@ -860,7 +860,9 @@ ngx_http_jpulse_render_send(ngx_http_request_t *r,
     r->headers_out.status = rc->status;
     r->headers_out.content_length_n = len;
 
-    ngx_http_jpulse_render_type(r, rc);
+    if (ngx_http_jpulse_render_type(r, rc) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
 
     if (mtime >= 0) {
         r->headers_out.last_modified_time = (time_t) (mtime / 1000);
@@ -904,17 +906,19 @@ ngx_http_jpulse_render_send(ngx_http_request_t *r,
 }
 
 
-static void
+static ngx_int_t
 ngx_http_jpulse_render_type(ngx_http_request_t *r,
     ngx_http_jpulse_render_ctx_t *rc)
 {
     u_char      *dot, ext[16];
     size_t       len;
     json_t      *v;
-    ngx_uint_t   i;
+    ngx_str_t    t;
+    ngx_uint_t   i, own;
     const char  *type;
 
     type = NULL;
+    own = 0;
 
     dot = (u_char *) strrchr((char *) rc->path.data, '.');
     len = dot ? rc->path.data + rc->path.len - dot - 1 : 0;
@@ -930,6 +934,7 @@ ngx_http_jpulse_render_type(ngx_http_request_t *r,
             }
 
             type = json_is_string(v) ? json_string_value(v) : NULL;
+            own = (type != NULL);
         }
 
         for (i = 0; type == NULL && ngx_http_jpulse_types[i].ext; i++) {
@@ -944,10 +949,20 @@ ngx_http_jpulse_render_type(ngx_http_request_t *r,
                        : "text/plain; charset=utf-8";
     }
 
-    r->headers_out.content_type.data = (u_char *) type;
-    r->headers_out.content_type.len = ngx_strlen(type);
-    r->headers_out.content_type_len = r->headers_out.content_type.len;
-    r->headers_out.content_type_lowcase = NULL;
+    t.data = (u_char *) type;
+    t.len = ngx_strlen(type);
+
+    if (own) {
+        /* the config may change before the log phase reads the type */
+        t.data = ngx_pstrdup(r->pool, &t);
+        if (t.data == NULL) {
+            return NGX_ERROR;
+        }
+    }
+
+    ngx_http_jpulse_set_content_type(r, &t);
+
+    return NGX_OK;
 }
 
 

@@ -50,6 +50,9 @@ static ngx_int_t ngx_http_jpulse_render_page(ngx_http_request_t *r,
 static ngx_int_t ngx_http_jpulse_render_send(ngx_http_request_t *r,
     ngx_http_jpulse_render_ctx_t *rc, u_char *data, size_t len,
     int64_t mtime, ngx_uint_t copy);
+static ngx_int_t ngx_http_jpulse_render_etag(ngx_http_request_t *r,
+    uint64_t hash);
+static uint64_t ngx_http_jpulse_render_hash(u_char *p, size_t len);
 static ngx_uint_t ngx_http_jpulse_render_cacheable(
     ngx_http_jpulse_render_ctx_t *rc);
 static ngx_int_t ngx_http_jpulse_render_url_variant(ngx_http_request_t *r,
@@ -459,6 +462,7 @@ again:
         e = ngx_http_jpulse_render_output(rc);
 
         if (e != NULL) {
+            rc->etag = e->etag;
             return ngx_http_jpulse_render_send(r, rc, e->value, e->len, -1,
                                                1);
         }
@@ -832,14 +836,20 @@ ngx_http_jpulse_render_keep(ngx_http_jpulse_render_ctx_t *rc,
     e->deps = rc->i18n_stamp;
     e->stamp = rt->config_version;
     e->checked = ngx_current_msec;
+    e->etag = ngx_http_jpulse_render_hash(copy, out->len);
+    rc->etag = e->etag;
 
     ngx_http_jpulse_tcache_set(&rt->cache, e, copy, out->len, out->len);
 }
 
 
 /*
- * mtime >= 0: a raw file, which gets Last-Modified. copy: data belongs to
- * the cache, which may replace it before a slow client has it all.
+ * mtime >= 0: a raw file, which gets Last-Modified and an ETag as nginx's
+ * static files do. Else a page, which gets the configured Cache-Control,
+ * and an ETag when it is kept (rc->etag). nginx's not_modified filter
+ * answers If-None-Match and If-Modified-Since from these. copy: data
+ * belongs to the cache, which may replace it before a slow client has it
+ * all.
  */
 
 static ngx_int_t
@@ -847,11 +857,12 @@ ngx_http_jpulse_render_send(ngx_http_request_t *r,
     ngx_http_jpulse_render_ctx_t *rc, u_char *data, size_t len,
     int64_t mtime, ngx_uint_t copy)
 {
-    u_char       *p;
-    size_t        bytes;
-    ngx_int_t     rc2;
-    ngx_buf_t    *b;
-    ngx_chain_t   out;
+    u_char                      *p;
+    size_t                       bytes;
+    ngx_int_t                    rc2;
+    ngx_buf_t                   *b;
+    ngx_chain_t                  out;
+    ngx_http_jpulse_loc_conf_t  *jlcf;
 
     ngx_http_jpulse_view_totals((ngx_cycle_t *) ngx_cycle, &bytes,
                                 &(ngx_uint_t) { 0 }, NULL);
@@ -866,21 +877,31 @@ ngx_http_jpulse_render_send(ngx_http_request_t *r,
 
     if (mtime >= 0) {
         r->headers_out.last_modified_time = (time_t) (mtime / 1000);
-    }
 
-    if (copy && len && r->method != NGX_HTTP_HEAD) {
-        p = ngx_pnalloc(r->pool, len);
-        if (p == NULL) {
+        if (ngx_http_set_etag(r) != NGX_OK) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
-        ngx_memcpy(p, data, len);
-        data = p;
+    } else {
+        if (rc->etag && ngx_http_jpulse_render_etag(r, rc->etag) != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        jlcf = ngx_http_get_module_loc_conf(r, ngx_http_jpulse_module);
+
+        if (jlcf->cache_control.len
+            && ngx_http_jpulse_cache_control(r, &jlcf->cache_control)
+               != NGX_OK)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
     }
 
     if (len == 0 || r->method == NGX_HTTP_HEAD) {
         r->header_only = 1;
     }
+
+    /* a 304 sets header_only */
 
     rc2 = ngx_http_send_header(r);
 
@@ -888,9 +909,19 @@ ngx_http_jpulse_render_send(ngx_http_request_t *r,
         return rc2;
     }
 
+    if (copy) {
+        p = ngx_pnalloc(r->pool, len);
+        if (p == NULL) {
+            return NGX_ERROR;
+        }
+
+        ngx_memcpy(p, data, len);
+        data = p;
+    }
+
     b = ngx_calloc_buf(r->pool);
     if (b == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        return NGX_ERROR;
     }
 
     b->pos = data;
@@ -903,6 +934,84 @@ ngx_http_jpulse_render_send(ngx_http_request_t *r,
     out.next = NULL;
 
     return ngx_http_output_filter(r, &out);
+}
+
+
+/*
+ * A strong validator of a kept page: its bytes, so that every worker and
+ * every instance that renders the same page gives the same one. Pages
+ * rendered per request get none.
+ */
+
+static ngx_int_t
+ngx_http_jpulse_render_etag(ngx_http_request_t *r, uint64_t hash)
+{
+    ngx_table_elt_t           *etag;
+    ngx_http_core_loc_conf_t  *clcf;
+
+    clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
+
+    if (!clcf->etag) {
+        return NGX_OK;
+    }
+
+    etag = ngx_list_push(&r->headers_out.headers);
+    if (etag == NULL) {
+        return NGX_ERROR;
+    }
+
+    etag->hash = 1;
+#if (nginx_version >= 1023000)
+    etag->next = NULL;
+#endif
+    ngx_str_set(&etag->key, "ETag");
+
+    /* with the quotes: ngx_http_weak_etag() drops a value without them */
+
+    etag->value.data = ngx_pnalloc(r->pool, sizeof("\"\"") - 1 + 16);
+    if (etag->value.data == NULL) {
+        etag->hash = 0;
+        return NGX_ERROR;
+    }
+
+    etag->value.len = ngx_sprintf(etag->value.data, "\"%016xL\"", hash)
+                      - etag->value.data;
+
+    r->headers_out.etag = etag;
+
+    return NGX_OK;
+}
+
+
+/*
+ * 64 bits of a page's bytes, a word at a time: a kept page is hashed
+ * once, when it is kept. Each step is a bijection of the state, so pages
+ * that differ in one word never collide.
+ */
+
+static uint64_t
+ngx_http_jpulse_render_hash(u_char *p, size_t len)
+{
+    uint64_t  h, w;
+
+    h = 0x9e3779b97f4a7c15ULL ^ len;
+
+    for ( /* void */ ; len >= 8; p += 8, len -= 8) {
+        ngx_memcpy(&w, p, 8);
+        h = (h ^ w) * 0xff51afd7ed558ccdULL;
+        h ^= h >> 32;
+    }
+
+    w = 0;
+    ngx_memcpy(&w, p, len);
+
+    h = (h ^ w) * 0xff51afd7ed558ccdULL;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ULL;
+    h ^= h >> 29;
+
+    /* 0 means "no ETag" */
+    return h ? h : 1;
 }
 
 

@@ -70,7 +70,7 @@ add_block_preprocessor(sub {
     $block->set_value('user_files', \@Files)
         unless defined $block->user_files;
     $block->set_value('no_error_log', "[error]\n[alert]")
-        unless defined $block->no_error_log;
+        unless defined $block->no_error_log || defined $block->must_die;
 });
 
 # A request on its own connection: (status, {headers}, body)
@@ -86,7 +86,7 @@ sub main::seen { return $main::Seen }
 repeat_each(1);
 
 # status, each header line, each body check, and no_error_log (2) per block
-plan tests => repeat_each() * (15 + 4 + 4 + 15 + 8 + 6 + 13 + 11 + 5);
+plan tests => repeat_each() * (15 + 4 + 4 + 15 + 8 + 6 + 13 + 11 + 5 + 2);
 
 no_shuffle();
 run_tests();
@@ -223,3 +223,15 @@ GET /noetag/
 !ETag
 --- response_body
 NOETAG
+
+
+
+=== TEST 10: jpulse_render_cache_control takes one header value
+--- config
+    location / {
+        jpulse_render_cache_control "";
+        jpulse_render;
+    }
+--- must_die
+--- error_log
+invalid value "" in "jpulse_render_cache_control"

@@ -42,6 +42,12 @@ our $Config = <<'CONF';
         expires 1h;
         jpulse_render;
     }
+    location /gz/ {
+        gzip on;
+        gzip_http_version 1.0;
+        gzip_min_length 1;
+        jpulse_render;
+    }
     location /noetag/ {
         etag off;
         jpulse_render;
@@ -58,6 +64,7 @@ our @Files = (
     ['v/none/index.shtml', "NONE\n"],
     ['v/exp/index.shtml', "EXP\n"],
     ['v/noetag/index.shtml', "NOETAG\n"],
+    ['v/gz/index.shtml', "<p>GZ</p>\n"],
     ['v/error/index.shtml', "E{{url.param.code}}\n"],
 );
 
@@ -86,7 +93,7 @@ sub main::seen { return $main::Seen }
 repeat_each(1);
 
 # status, each header line, each body check, and no_error_log (2) per block
-plan tests => repeat_each() * (15 + 4 + 4 + 15 + 8 + 6 + 13 + 11 + 5 + 2);
+plan tests => repeat_each() * (15 + 4 + 4 + 15 + 8 + 6 + 13 + 11 + 5 + 4 + 2);
 
 no_shuffle();
 run_tests();
@@ -226,7 +233,24 @@ NOETAG
 
 
 
-=== TEST 10: jpulse_render_cache_control takes one header value
+=== TEST 10: gzip weakens the ETag; the weak one still gives a 304
+--- pre_request
+my ($s1, $h1) = main::fetch('/gz/', 'Accept-Encoding: gzip');
+my ($s2, $h2, $b2) = main::fetch('/gz/', 'Accept-Encoding: gzip', "If-None-Match: $h1->{etag}");
+$main::Seen = "$s1 " . ($h1->{'content-encoding'} // 'identity')
+    . ' ' . ($h1->{etag} =~ m{^W/"[0-9a-f]{16}"$} ? 'weak' : "?$h1->{etag}")
+    . "\n$s2 body=" . length($b2) . "\n";
+--- request
+GET /gz/
+--- response_body_filters eval
+\&main::seen
+--- response_body
+200 gzip weak
+304 body=0
+
+
+
+=== TEST 11: jpulse_render_cache_control takes one header value
 --- config
     location / {
         jpulse_render_cache_control "";

@@ -1,3 +1,5 @@
+#include <string.h>
+
 #include "jp_channel.h"
 
 
@@ -133,4 +135,39 @@ int
 jp_channel_valid_rest(const char *name, size_t len)
 {
     return jp_channel_check(name, len, 0);
+}
+
+
+/*
+ * What the module acts on when it hears it (l2.c, cluster.c): a prefix
+ * ends with ':' and covers every channel under it. Matched as the
+ * listeners match, byte for byte.
+ */
+
+int
+jp_channel_reserved(const char *name, size_t len)
+{
+    static const struct {
+        const char  *text;
+        size_t       len;
+        int          prefix;
+    } reserved[] = {
+        { "controller:cache:invalidate:", 28, 1 },
+        { "controller:health:metrics:", 26, 1 },
+        { "controller:config:data:changed", 30, 0 }
+    };
+
+    size_t  i;
+
+    for (i = 0; i < sizeof(reserved) / sizeof(reserved[0]); i++) {
+        if (reserved[i].prefix ? len >= reserved[i].len
+                               : len == reserved[i].len)
+        {
+            if (memcmp(name, reserved[i].text, reserved[i].len) == 0) {
+                return 1;
+            }
+        }
+    }
+
+    return 0;
 }

@@ -25,4 +25,14 @@ int jp_channel_valid(const char *name, size_t len);
  */
 int jp_channel_valid_rest(const char *name, size_t len);
 
+/*
+ * Channels the module itself acts on, which a client must not be able to
+ * publish on by default (ngx_http_jpulse_broadcast.c):
+ *   controller:cache:invalidate:*     every worker revalidates its caches
+ *   controller:health:metrics:*       instances in the cluster view,
+ *                                     ...:shutdown:<id> removes one
+ *   controller:config:data:changed    every worker re-reads the config
+ */
+int jp_channel_reserved(const char *name, size_t len);
+
 #endif /* JP_CHANNEL_H */

@@ -52,6 +52,13 @@ static ngx_str_t  ngx_http_jpulse_broadcast_segment =
     ngx_string("/broadcast/");
 
 
+ngx_conf_enum_t  ngx_http_jpulse_reserved_channels[] = {
+    { ngx_string("deny"), 0 },
+    { ngx_string("allow"), 1 },
+    { ngx_null_string, 0 }
+};
+
+
 char *
 ngx_http_jpulse_app_cluster_api(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf)
@@ -89,6 +96,7 @@ ngx_http_jpulse_app_cluster_handler(ngx_http_request_t *r)
 {
     u_char                           *p, *last;
     ngx_int_t                         rc;
+    ngx_http_jpulse_loc_conf_t       *jlcf;
     ngx_http_jpulse_broadcast_ctx_t  *bc;
 
     if (ngx_http_jpulse_serve(r, NGX_HTTP_JPULSE_HANDLER_CLUSTER) == NULL) {
@@ -142,6 +150,28 @@ ngx_http_jpulse_app_cluster_handler(ngx_http_request_t *r)
                                           "layer:component:domain:action "
                                           "with layer controller, model or "
                                           "view", NULL);
+    }
+
+    /*
+     * A client that could publish what the module listens to would make
+     * every worker of every instance drop its caches, or show instances
+     * that do not exist in the cluster view and remove real ones.
+     */
+
+    jlcf = ngx_http_get_module_loc_conf(r, ngx_http_jpulse_module);
+
+    if (!jlcf->reserved_channels
+        && jp_channel_reserved((char *) p, last - p))
+    {
+        rc = ngx_http_discard_request_body(r);
+        if (rc != NGX_OK) {
+            return rc;
+        }
+
+        return ngx_http_jpulse_send_error(r, NGX_HTTP_FORBIDDEN,
+                                          "RESERVED_CHANNEL",
+                                          "Channel reserved for the "
+                                          "cluster's own messages", NULL);
     }
 
     bc = ngx_pcalloc(r->pool, sizeof(ngx_http_jpulse_broadcast_ctx_t));

@@ -13,6 +13,9 @@
 #include <ngx_http.h>
 
 
+/* jpulse_app_cluster_reserved_channels allow | deny */
+extern ngx_conf_enum_t  ngx_http_jpulse_reserved_channels[];
+
 char *ngx_http_jpulse_app_cluster_api(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 ngx_int_t ngx_http_jpulse_broadcast_init_process(ngx_cycle_t *cycle);

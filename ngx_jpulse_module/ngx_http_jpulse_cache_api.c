@@ -55,6 +55,7 @@ static ngx_int_t
 ngx_http_jpulse_cache_api_handler(ngx_http_request_t *r)
 {
     u_char     *p, *end;
+    ngx_int_t   rc;
     ngx_str_t   tail;
     ngx_uint_t  k;
 
@@ -64,6 +65,13 @@ ngx_http_jpulse_cache_api_handler(ngx_http_request_t *r)
 
     if (ngx_http_jpulse_serve(r, NGX_HTTP_JPULSE_HANDLER_CACHE_API) == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    /* no endpoint reads a body; drop it before any answer, 405s included */
+
+    rc = ngx_http_discard_request_body(r);
+    if (rc != NGX_OK) {
+        return rc;
     }
 
     /* what follows ".../cache/" in the URI */
@@ -89,10 +97,6 @@ ngx_http_jpulse_cache_api_handler(ngx_http_request_t *r)
     if (tail.len == 5 && ngx_strncmp(tail.data, "stats", 5) == 0) {
         if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
             return ngx_http_jpulse_send_405(r, "GET, HEAD");
-        }
-
-        if (ngx_http_discard_request_body(r) != NGX_OK) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
         return ngx_http_jpulse_cache_stats(r);
@@ -129,17 +133,9 @@ ngx_http_jpulse_cache_api_handler(ngx_http_request_t *r)
         return ngx_http_jpulse_send_405(r, "POST");
     }
 
-    if (ngx_http_discard_request_body(r) != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
     return ngx_http_jpulse_cache_refresh(r, k);
 
 not_found:
-
-    if (ngx_http_discard_request_body(r) != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
 
     return ngx_http_jpulse_send_error(r, NGX_HTTP_NOT_FOUND, "NOT_FOUND",
                                       "No such cache endpoint: expected "

@@ -47,6 +47,8 @@ typedef struct {
     unsigned                    not_found:1;    /* rendering the 404 page */
     unsigned                    no_l2:1;        /* Redis refused: disk only */
     unsigned                    broken:1;       /* the page does not compile */
+
+    uint64_t                    etag;       /* of a kept page; 0: none */
 } ngx_http_jpulse_render_ctx_t;
 
 

@@ -114,6 +114,13 @@ static ngx_command_t  ngx_http_jpulse_commands[] = {
       0,
       NULL },
 
+    { ngx_string("jpulse_app_cluster_reserved_channels"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_enum_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_jpulse_loc_conf_t, reserved_channels),
+      &ngx_http_jpulse_reserved_channels },
+
     { ngx_string("jpulse_view_roots"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
       ngx_http_jpulse_view_roots,
@@ -154,6 +161,13 @@ static ngx_command_t  ngx_http_jpulse_commands[] = {
       ngx_http_jpulse_render,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
+      NULL },
+
+    { ngx_string("jpulse_render_cache_control"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_jpulse_render_cache_control,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_jpulse_loc_conf_t, cache_control),
       NULL },
 
     { ngx_string("jpulse_cache_api"),
@@ -291,6 +305,7 @@ ngx_http_jpulse_create_loc_conf(ngx_conf_t *cf)
 
     jlcf->health_mode = NGX_CONF_UNSET_UINT;
     jlcf->metrics_format = NGX_CONF_UNSET_UINT;
+    jlcf->reserved_channels = NGX_CONF_UNSET_UINT;
 
     ngx_http_jpulse_view_conf_init(&jlcf->view);
 
@@ -314,6 +329,11 @@ ngx_http_jpulse_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
                               NGX_HTTP_JPULSE_HEALTH_BY_URI);
     ngx_conf_merge_uint_value(conf->metrics_format, prev->metrics_format,
                               NGX_HTTP_JPULSE_METRICS_JSON);
+    ngx_conf_merge_uint_value(conf->reserved_channels,
+                              prev->reserved_channels, 0);
+    /* dynamic HTML: a cache may keep it, but asks before each reuse */
+    ngx_conf_merge_str_value(conf->cache_control, prev->cache_control,
+                             "no-cache");
 
     if (ngx_http_jpulse_view_conf_merge(cf, &prev->view, &conf->view)
         != NGX_CONF_OK)

@@ -73,6 +73,8 @@ typedef struct {
     ngx_uint_t                  health_mode;
     ngx_uint_t                  metrics_format;
     ngx_http_jpulse_view_conf_t view;
+    ngx_uint_t                  reserved_channels;  /* 1: may publish */
+    ngx_str_t                   cache_control;  /* of pages; "": none */
 } ngx_http_jpulse_loc_conf_t;
 
 

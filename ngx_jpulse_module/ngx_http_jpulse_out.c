@@ -16,6 +16,7 @@
 
 static ngx_str_t  ngx_http_jpulse_json_type =
     ngx_string("application/json; charset=utf-8");
+static ngx_str_t  ngx_http_jpulse_no_store = ngx_string("no-store");
 
 
 void
@@ -176,18 +177,20 @@ ngx_http_jpulse_add_header(ngx_http_request_t *r, char *key, char *value)
  * location replaces it instead of adding a contradicting second one.
  */
 
-static ngx_int_t
-ngx_http_jpulse_no_store(ngx_http_request_t *r)
+ngx_int_t
+ngx_http_jpulse_cache_control(ngx_http_request_t *r, ngx_str_t *value)
 {
     ngx_table_elt_t   *h;
 #if (nginx_version < 1023000)
     ngx_table_elt_t  **ccp;
 #endif
 
-    h = ngx_http_jpulse_add_header(r, "Cache-Control", "no-store");
+    h = ngx_http_jpulse_add_header(r, "Cache-Control", "");
     if (h == NULL) {
         return NGX_ERROR;
     }
+
+    h->value = *value;
 
 #if (nginx_version >= 1023000)
     r->headers_out.cache_control = h;
@@ -209,6 +212,88 @@ ngx_http_jpulse_no_store(ngx_http_request_t *r)
 #endif
 
     return NGX_OK;
+}
+
+
+/*
+ * As nginx's own modules set it: content_type_len covers the MIME type
+ * alone, which is what gzip_types, sub_filter_types, ssi_types and
+ * charset_types look up, and a charset that is the only parameter goes
+ * to headers_out.charset, which the header filter appends once (and the
+ * charset filter can see). Other parameters stay in the value as they
+ * are, like ngx_http_upstream_copy_content_type() does.
+ */
+
+void
+ngx_http_jpulse_set_content_type(ngx_http_request_t *r, ngx_str_t *type)
+{
+    u_char     *p, *last, *semi, *param, *next, *cs, *cs_last;
+    ngx_uint_t  params;
+
+    r->headers_out.content_type = *type;
+    r->headers_out.content_type_len = type->len;
+    r->headers_out.content_type_lowcase = NULL;
+    ngx_str_null(&r->headers_out.charset);
+
+    last = type->data + type->len;
+
+    semi = ngx_strlchr(type->data, last, ';');
+    if (semi == NULL) {
+        return;
+    }
+
+    for (p = semi; p > type->data && p[-1] == ' '; p--) {
+        /* void */
+    }
+
+    r->headers_out.content_type_len = p - type->data;
+
+    params = 0;
+    cs = NULL;
+    cs_last = NULL;
+
+    for (param = semi; param < last; param = next) {
+        for (p = param + 1; p < last && *p == ' '; p++) {
+            /* void */
+        }
+
+        next = ngx_strlchr(p, last, ';');
+        if (next == NULL) {
+            next = last;
+        }
+
+        if (p == next) {
+            continue;
+        }
+
+        params++;
+
+        if (next - p > 8 && ngx_strncasecmp(p, (u_char *) "charset=", 8) == 0)
+        {
+            cs = p + 8;
+
+            for (cs_last = next; cs_last > cs && cs_last[-1] == ' '; cs_last--)
+            {
+                /* void */
+            }
+
+            if (cs_last - cs >= 2 && *cs == '"' && cs_last[-1] == '"') {
+                cs++;
+                cs_last--;
+            }
+        }
+    }
+
+    if (cs == NULL || cs == cs_last) {
+        return;
+    }
+
+    r->headers_out.charset.data = cs;
+    r->headers_out.charset.len = cs_last - cs;
+
+    if (params == 1) {
+        r->headers_out.content_type.len = r->headers_out.content_type_len;
+    }
 }
 
 
@@ -254,8 +339,7 @@ ngx_int_t
 ngx_http_jpulse_out_send(ngx_http_request_t *r, ngx_http_jpulse_out_t *out,
     ngx_uint_t status, ngx_str_t *content_type)
 {
-    u_char     *p;
-    ngx_int_t   rc;
+    ngx_int_t  rc;
 
     if (out->failed) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -271,21 +355,16 @@ ngx_http_jpulse_out_send(ngx_http_request_t *r, ngx_http_jpulse_out_t *out,
     out->buf->last_in_chain = 1;
 
     r->headers_out.status = status;
-    r->headers_out.content_type = content_type ? *content_type
-                                               : ngx_http_jpulse_json_type;
-    /* the MIME type alone: gzip_types and the like look it up by this */
-    p = ngx_strlchr(r->headers_out.content_type.data,
-                    r->headers_out.content_type.data
-                    + r->headers_out.content_type.len, ';');
-    r->headers_out.content_type_len = p ? (size_t) (p - r->headers_out
-                                                        .content_type.data)
-                                        : r->headers_out.content_type.len;
-    r->headers_out.content_type_lowcase = NULL;
+    ngx_http_jpulse_set_content_type(r, content_type
+                                        ? content_type
+                                        : &ngx_http_jpulse_json_type);
     r->headers_out.content_length_n = out->size;
 
     /* monitoring answers are live values: no cache may keep them */
 
-    if (ngx_http_jpulse_no_store(r) != NGX_OK) {
+    if (ngx_http_jpulse_cache_control(r, &ngx_http_jpulse_no_store)
+        != NGX_OK)
+    {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
@@ -303,7 +382,20 @@ ngx_int_t
 ngx_http_jpulse_send_error(ngx_http_request_t *r, ngx_uint_t status,
     const char *code, const char *message, ngx_str_t *details)
 {
+    ngx_int_t              rc;
     ngx_http_jpulse_out_t  out;
+
+    /*
+     * Errors are early answers: an unread body left on a keep-alive
+     * connection would be taken for the next request. Handlers discard
+     * or read it first; this keeps a forgotten path safe (it returns at
+     * once when the body is read or being discarded).
+     */
+
+    rc = ngx_http_discard_request_body(r);
+    if (rc != NGX_OK) {
+        return rc;
+    }
 
     ngx_http_jpulse_out_init(&out, r->pool);
 

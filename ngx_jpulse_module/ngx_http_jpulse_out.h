@@ -43,8 +43,20 @@ ngx_int_t ngx_http_jpulse_out_send(ngx_http_request_t *r,
     ngx_http_jpulse_out_t *out, ngx_uint_t status, ngx_str_t *content_type);
 
 /*
+ * "type/subtype[; charset=x]" into content_type, content_type_len and
+ * charset as nginx's filters expect them; type must outlive r.
+ */
+void ngx_http_jpulse_set_content_type(ngx_http_request_t *r,
+    ngx_str_t *type);
+
+/* Cache-Control: value (which must outlive r), replaced by "expires" */
+ngx_int_t ngx_http_jpulse_cache_control(ngx_http_request_t *r,
+    ngx_str_t *value);
+
+/*
  * jPulse's error envelope {success:false,error,path,code}; details, when
- * not NULL, is raw JSON added as "details".
+ * not NULL, is raw JSON added as "details". The request body is
+ * discarded first (if it was not read), and a failure to do so returned.
  */
 ngx_int_t ngx_http_jpulse_send_error(ngx_http_request_t *r,
     ngx_uint_t status, const char *code, const char *message,

@@ -52,6 +52,9 @@ static ngx_int_t ngx_http_jpulse_render_send(ngx_http_request_t *r,
     int64_t mtime, ngx_uint_t copy);
 static void ngx_http_jpulse_render_failed(ngx_http_jpulse_render_ctx_t *rc,
     jp_tpl_error_t *err);
+static ngx_int_t ngx_http_jpulse_render_etag(ngx_http_request_t *r,
+    uint64_t hash);
+static uint64_t ngx_http_jpulse_render_hash(u_char *p, size_t len);
 static ngx_uint_t ngx_http_jpulse_render_cacheable(
     ngx_http_jpulse_render_ctx_t *rc);
 static ngx_int_t ngx_http_jpulse_render_url_variant(ngx_http_request_t *r,
@@ -63,8 +66,9 @@ static ngx_http_jpulse_tentry_t *ngx_http_jpulse_render_output(
 static void ngx_http_jpulse_render_keep(ngx_http_jpulse_render_ctx_t *rc,
     jp_tpl_buf_t *out, ngx_str_t *variant);
 static void ngx_http_jpulse_render_cleanup(void *data);
-static void ngx_http_jpulse_render_type(ngx_http_request_t *r,
+static ngx_int_t ngx_http_jpulse_render_type(ngx_http_request_t *r,
     ngx_http_jpulse_render_ctx_t *rc);
+static ngx_uint_t ngx_http_jpulse_render_path_ok(u_char *path, size_t len);
 static ngx_uint_t ngx_http_jpulse_render_is_raw(
     ngx_http_jpulse_render_ctx_t *rc, ngx_str_t *ext);
 
@@ -114,6 +118,47 @@ ngx_http_jpulse_render(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 }
 
 
+/* jpulse_render_cache_control value | off: "off" is kept as "" */
+
+char *
+ngx_http_jpulse_render_cache_control(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_jpulse_loc_conf_t *jlcf = conf;
+
+    u_char     *p;
+    ngx_str_t  *value;
+
+    if (jlcf->cache_control.data) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (ngx_strcmp(value[1].data, "off") == 0) {
+        ngx_str_set(&jlcf->cache_control, "");
+        return NGX_CONF_OK;
+    }
+
+    for (p = value[1].data; p < value[1].data + value[1].len; p++) {
+        if (*p < 0x20 || *p == 0x7f) {
+            break;
+        }
+    }
+
+    if (value[1].len == 0 || p != value[1].data + value[1].len) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid value \"%V\" in \"%V\"",
+                           &value[1], &cmd->name);
+        return NGX_CONF_ERROR;
+    }
+
+    jlcf->cache_control = value[1];
+
+    return NGX_CONF_OK;
+}
+
+
 static ngx_int_t
 ngx_http_jpulse_render_handler(ngx_http_request_t *r)
 {
@@ -123,13 +168,15 @@ ngx_http_jpulse_render_handler(ngx_http_request_t *r)
     ngx_http_jpulse_loc_conf_t    *jlcf;
     ngx_http_jpulse_render_ctx_t  *rc;
 
-    if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
-        return ngx_http_jpulse_send_405(r, "GET, HEAD");
-    }
+    /* before any answer: an unread body would be the next request */
 
     rc2 = ngx_http_discard_request_body(r);
     if (rc2 != NGX_OK) {
         return rc2;
+    }
+
+    if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
+        return ngx_http_jpulse_send_405(r, "GET, HEAD");
     }
 
     jlcf = ngx_http_get_module_loc_conf(r, ngx_http_jpulse_module);
@@ -224,7 +271,7 @@ static ngx_int_t
 ngx_http_jpulse_render_route(ngx_http_request_t *r,
     ngx_http_jpulse_render_ctx_t *rc)
 {
-    u_char     *p, *last, check[NGX_MAX_PATH];
+    u_char     *p, *last;
     size_t      dlen;
     ngx_str_t   to, ext;
 
@@ -271,10 +318,7 @@ ngx_http_jpulse_render_route(ngx_http_request_t *r,
     *p = '\0';
     rc->path.len = p - rc->path.data;
 
-    /* the same jail as includes: no "..", no absolute path, no NUL */
-    if (jp_tpl_path_check((char *) rc->path.data, rc->path.len,
-                          (char *) check, sizeof(check)) != 0)
-    {
+    if (!ngx_http_jpulse_render_path_ok(rc->path.data, rc->path.len)) {
         return ngx_http_jpulse_render_not_found(r, rc);
     }
 
@@ -305,6 +349,39 @@ ngx_http_jpulse_render_route(ngx_http_request_t *r,
     rc->append = !rc->raw && jp_tpl_disk_is_append((char *) rc->path.data);
 
     return NGX_DECLINED;
+}
+
+
+/*
+ * The jail of includes, on r->uri as nginx decoded and normalized it:
+ * decoding it again would turn "/100%25.shtml" into a miss and "%2e%2e"
+ * into "..". Dot-files and dot-directories (".git/config", ".env") live
+ * next to pages in a checkout but are not pages: refused like a miss.
+ */
+
+static ngx_uint_t
+ngx_http_jpulse_render_path_ok(u_char *path, size_t len)
+{
+    u_char  *p, *end;
+
+    end = path + len;
+
+    if (len == 0 || (len >= 2 && path[1] == ':')) {
+        return 0;
+    }
+
+    for (p = path; p < end; p++) {
+        if (*p == '\\' || *p == '\0') {
+            return 0;
+        }
+
+        /* a segment that is empty or starts with a dot */
+        if ((p == path || p[-1] == '/') && (*p == '/' || *p == '.')) {
+            return 0;
+        }
+    }
+
+    return end[-1] != '/';
 }
 
 
@@ -389,6 +466,7 @@ again:
         e = ngx_http_jpulse_render_output(rc);
 
         if (e != NULL) {
+            rc->etag = e->etag;
             return ngx_http_jpulse_render_send(r, rc, e->value, e->len, -1,
                                                1);
         }
@@ -859,14 +937,20 @@ ngx_http_jpulse_render_keep(ngx_http_jpulse_render_ctx_t *rc,
     e->deps = rc->i18n_stamp;
     e->stamp = rt->config_version;
     e->checked = ngx_current_msec;
+    e->etag = ngx_http_jpulse_render_hash(copy, out->len);
+    rc->etag = e->etag;
 
     ngx_http_jpulse_tcache_set(&rt->cache, e, copy, out->len, out->len);
 }
 
 
 /*
- * mtime >= 0: a raw file, which gets Last-Modified. copy: data belongs to
- * the cache, which may replace it before a slow client has it all.
+ * mtime >= 0: a raw file, which gets Last-Modified and an ETag as nginx's
+ * static files do. Else a page, which gets the configured Cache-Control,
+ * and an ETag when it is kept (rc->etag). nginx's not_modified filter
+ * answers If-None-Match and If-Modified-Since from these. copy: data
+ * belongs to the cache, which may replace it before a slow client has it
+ * all.
  */
 
 static ngx_int_t
@@ -874,11 +958,12 @@ ngx_http_jpulse_render_send(ngx_http_request_t *r,
     ngx_http_jpulse_render_ctx_t *rc, u_char *data, size_t len,
     int64_t mtime, ngx_uint_t copy)
 {
-    u_char       *p;
-    size_t        bytes;
-    ngx_int_t     rc2;
-    ngx_buf_t    *b;
-    ngx_chain_t   out;
+    u_char                      *p;
+    size_t                       bytes;
+    ngx_int_t                    rc2;
+    ngx_buf_t                   *b;
+    ngx_chain_t                  out;
+    ngx_http_jpulse_loc_conf_t  *jlcf;
 
     ngx_http_jpulse_view_totals((ngx_cycle_t *) ngx_cycle, &bytes,
                                 &(ngx_uint_t) { 0 }, NULL);
@@ -887,25 +972,37 @@ ngx_http_jpulse_render_send(ngx_http_request_t *r,
     r->headers_out.status = rc->status;
     r->headers_out.content_length_n = len;
 
-    ngx_http_jpulse_render_type(r, rc);
+    if (ngx_http_jpulse_render_type(r, rc) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
 
     if (mtime >= 0) {
         r->headers_out.last_modified_time = (time_t) (mtime / 1000);
-    }
 
-    if (copy && len && r->method != NGX_HTTP_HEAD) {
-        p = ngx_pnalloc(r->pool, len);
-        if (p == NULL) {
+        if (ngx_http_set_etag(r) != NGX_OK) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
-        ngx_memcpy(p, data, len);
-        data = p;
+    } else {
+        if (rc->etag && ngx_http_jpulse_render_etag(r, rc->etag) != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        jlcf = ngx_http_get_module_loc_conf(r, ngx_http_jpulse_module);
+
+        if (jlcf->cache_control.len
+            && ngx_http_jpulse_cache_control(r, &jlcf->cache_control)
+               != NGX_OK)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
     }
 
     if (len == 0 || r->method == NGX_HTTP_HEAD) {
         r->header_only = 1;
     }
+
+    /* a 304 sets header_only */
 
     rc2 = ngx_http_send_header(r);
 
@@ -913,9 +1010,19 @@ ngx_http_jpulse_render_send(ngx_http_request_t *r,
         return rc2;
     }
 
+    if (copy) {
+        p = ngx_pnalloc(r->pool, len);
+        if (p == NULL) {
+            return NGX_ERROR;
+        }
+
+        ngx_memcpy(p, data, len);
+        data = p;
+    }
+
     b = ngx_calloc_buf(r->pool);
     if (b == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        return NGX_ERROR;
     }
 
     b->pos = data;
@@ -931,17 +1038,97 @@ ngx_http_jpulse_render_send(ngx_http_request_t *r,
 }
 
 
-static void
+/*
+ * A strong validator of a kept page: its bytes, so that every worker and
+ * every instance that renders the same page gives the same one. Pages
+ * rendered per request get none.
+ */
+
+static ngx_int_t
+ngx_http_jpulse_render_etag(ngx_http_request_t *r, uint64_t hash)
+{
+    ngx_table_elt_t           *etag;
+    ngx_http_core_loc_conf_t  *clcf;
+
+    clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
+
+    if (!clcf->etag) {
+        return NGX_OK;
+    }
+
+    etag = ngx_list_push(&r->headers_out.headers);
+    if (etag == NULL) {
+        return NGX_ERROR;
+    }
+
+    etag->hash = 1;
+#if (nginx_version >= 1023000)
+    etag->next = NULL;
+#endif
+    ngx_str_set(&etag->key, "ETag");
+
+    /* with the quotes: ngx_http_weak_etag() drops a value without them */
+
+    etag->value.data = ngx_pnalloc(r->pool, sizeof("\"\"") - 1 + 16);
+    if (etag->value.data == NULL) {
+        etag->hash = 0;
+        return NGX_ERROR;
+    }
+
+    etag->value.len = ngx_sprintf(etag->value.data, "\"%016xL\"", hash)
+                      - etag->value.data;
+
+    r->headers_out.etag = etag;
+
+    return NGX_OK;
+}
+
+
+/*
+ * 64 bits of a page's bytes, a word at a time: a kept page is hashed
+ * once, when it is kept. Each step is a bijection of the state, so pages
+ * that differ in one word never collide.
+ */
+
+static uint64_t
+ngx_http_jpulse_render_hash(u_char *p, size_t len)
+{
+    uint64_t  h, w;
+
+    h = 0x9e3779b97f4a7c15ULL ^ len;
+
+    for ( /* void */ ; len >= 8; p += 8, len -= 8) {
+        ngx_memcpy(&w, p, 8);
+        h = (h ^ w) * 0xff51afd7ed558ccdULL;
+        h ^= h >> 32;
+    }
+
+    w = 0;
+    ngx_memcpy(&w, p, len);
+
+    h = (h ^ w) * 0xff51afd7ed558ccdULL;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ULL;
+    h ^= h >> 29;
+
+    /* 0 means "no ETag" */
+    return h ? h : 1;
+}
+
+
+static ngx_int_t
 ngx_http_jpulse_render_type(ngx_http_request_t *r,
     ngx_http_jpulse_render_ctx_t *rc)
 {
     u_char      *dot, ext[16];
     size_t       len;
     json_t      *v;
-    ngx_uint_t   i;
+    ngx_str_t    t;
+    ngx_uint_t   i, own;
     const char  *type;
 
     type = NULL;
+    own = 0;
 
     dot = (u_char *) strrchr((char *) rc->path.data, '.');
     len = dot ? rc->path.data + rc->path.len - dot - 1 : 0;
@@ -957,6 +1144,7 @@ ngx_http_jpulse_render_type(ngx_http_request_t *r,
             }
 
             type = json_is_string(v) ? json_string_value(v) : NULL;
+            own = (type != NULL);
         }
 
         for (i = 0; type == NULL && ngx_http_jpulse_types[i].ext; i++) {
@@ -971,10 +1159,20 @@ ngx_http_jpulse_render_type(ngx_http_request_t *r,
                        : "text/plain; charset=utf-8";
     }
 
-    r->headers_out.content_type.data = (u_char *) type;
-    r->headers_out.content_type.len = ngx_strlen(type);
-    r->headers_out.content_type_len = r->headers_out.content_type.len;
-    r->headers_out.content_type_lowcase = NULL;
+    t.data = (u_char *) type;
+    t.len = ngx_strlen(type);
+
+    if (own) {
+        /* the config may change before the log phase reads the type */
+        t.data = ngx_pstrdup(r->pool, &t);
+        if (t.data == NULL) {
+            return NGX_ERROR;
+        }
+    }
+
+    ngx_http_jpulse_set_content_type(r, &t);
+
+    return NGX_OK;
 }
 
 

@@ -25,6 +25,9 @@ extern ngx_http_jpulse_user_pt  ngx_http_jpulse_render_user;
 
 
 char *ngx_http_jpulse_render(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+/* jpulse_render_cache_control value | off */
+char *ngx_http_jpulse_render_cache_control(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
 
 /* the anonymous user, with the timezone cookie when it is sane */
 json_t *ngx_http_jpulse_render_anonymous(ngx_http_request_t *r,

@@ -62,6 +62,7 @@ struct ngx_http_jpulse_tentry_s {
     uint64_t                    stamp;      /* what the value was built from */
     uint64_t                    deps;       /* e.g. the translations' stamp */
     int64_t                     mtime;      /* ms since the epoch */
+    uint64_t                    etag;       /* T_OUTPUT: hash of value */
     ngx_msec_t                  checked;    /* last revalidation */
     ngx_uint_t                  used;       /* render serial, pins it */
     ngx_uint_t                  epoch;      /* the cache's, when validated */

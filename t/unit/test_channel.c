@@ -72,6 +72,36 @@ test_rest_rule_is_stricter(void **state)
 }
 
 
+#define RESERVED(s)  jp_channel_reserved(s, strlen(s))
+
+static void
+test_reserved(void **state)
+{
+    /* what l2.c and cluster.c act on */
+    assert_true(RESERVED("controller:cache:invalidate:view"));
+    assert_true(RESERVED("controller:cache:invalidate:all"));
+    assert_true(RESERVED("controller:cache:invalidate:x:y"));
+    assert_true(RESERVED("controller:health:metrics:12:0:12345"));
+    assert_true(RESERVED("controller:health:metrics:shutdown:12:0:1"));
+    assert_true(RESERVED("controller:config:data:changed"));
+
+    /* neighbours are the application's */
+    assert_false(RESERVED("controller:cache:invalidated:view"));
+    assert_false(RESERVED("controller:cache:stats:read"));
+    assert_false(RESERVED("controller:health:metricsx:a"));
+    assert_false(RESERVED("controller:config:data:changed:more"));
+    assert_false(RESERVED("controller:config:data:change"));
+    assert_false(RESERVED("view:cache:invalidate:view"));
+    assert_false(RESERVED("model:health:metrics:a"));
+    assert_false(RESERVED("controller:helloClusterTodo:item:added"));
+    assert_false(RESERVED(""));
+
+    /* byte for byte, as the listeners match */
+    assert_false(RESERVED("controller:Cache:invalidate:view"));
+    assert_false(jp_channel_reserved("controller:cache:invalidate:view", 20));
+}
+
+
 int
 main(void)
 {
@@ -81,6 +111,7 @@ main(void)
         cmocka_unit_test(test_segment_counts),
         cmocka_unit_test(test_bad_names),
         cmocka_unit_test(test_rest_rule_is_stricter),
+        cmocka_unit_test(test_reserved),
     };
 
     return cmocka_run_group_tests_name("jp_channel", tests, NULL, NULL);

@@ -6,7 +6,10 @@
 # try_files, index) point r->args into the pool: the length is then the
 # distance between two unrelated buffers (or a negative one cast to
 # size_t), and the context reads it as url.pathname: an out-of-bounds
-# read, a huge malloc in jp_json_string_lossy, or a crash.
+# read, a huge malloc in jp_json_string_lossy, or a crash. The plainest
+# trigger needs no rewrite at all: an SSI "include virtual" with a query
+# (a subrequest's args live in the pool; TEST 4). What leaks is worker
+# heap: other requests' headers, config text, pointers (ASLR).
 use strict;
 use warnings;
 
@@ -24,6 +27,10 @@ our $Config = <<'CONF';
         set $args "a=1";
         jpulse_render;
     }
+    location /ssi/ {
+        ssi on;
+        jpulse_render;
+    }
     location /rw/ {
         rewrite ^/rw/(.*)$ /nav/$1?b=2 last;
     }
@@ -32,6 +39,7 @@ CONF
 our @Files = (
     ['v/set/index.shtml', "P={{url.pathname}} S={{url.search}}\n"],
     ['v/nav/index.shtml', "P={{url.pathname}} S={{url.search}}\n"],
+    ['v/ssi/index.shtml', qq(A<!--# include virtual="/nav/?x=1" -->B\n)],
     ['v/error/index.shtml', "E{{url.param.code}}\n"],
 );
 
@@ -91,3 +99,13 @@ GET /rw/
 \&main::short
 --- response_body_like
 ^P=/rw/ S=\?b=2\n$
+
+
+
+=== TEST 4: BUG: an SSI include virtual with a query, no rewrite anywhere
+--- request
+GET /ssi/
+--- response_body_filters eval
+\&main::short
+--- response_body_like
+^AP=/(nav|ssi)/ S=\?x=1\nB\n$

@@ -139,9 +139,10 @@ jp_channel_valid_rest(const char *name, size_t len)
 
 
 /*
- * What the module acts on when it hears it (l2.c, cluster.c): a prefix
- * ends with ':' and covers every channel under it. Matched as the
- * listeners match, byte for byte.
+ * What the module acts on when it hears it (l2.c, cluster.c). The
+ * listeners match a channel by prefix (redis.c), so these are prefixes
+ * too: "controller:config:data:changed:x" reaches the config listener and
+ * is as reserved as the channel itself.
  */
 
 int
@@ -150,22 +151,19 @@ jp_channel_reserved(const char *name, size_t len)
     static const struct {
         const char  *text;
         size_t       len;
-        int          prefix;
     } reserved[] = {
-        { "controller:cache:invalidate:", 28, 1 },
-        { "controller:health:metrics:", 26, 1 },
-        { "controller:config:data:changed", 30, 0 }
+        { "controller:cache:invalidate:", 28 },
+        { "controller:health:metrics:", 26 },
+        { "controller:config:data:changed", 30 }
     };
 
     size_t  i;
 
     for (i = 0; i < sizeof(reserved) / sizeof(reserved[0]); i++) {
-        if (reserved[i].prefix ? len >= reserved[i].len
-                               : len == reserved[i].len)
+        if (len >= reserved[i].len
+            && memcmp(name, reserved[i].text, reserved[i].len) == 0)
         {
-            if (memcmp(name, reserved[i].text, reserved[i].len) == 0) {
-                return 1;
-            }
+            return 1;
         }
     }
 

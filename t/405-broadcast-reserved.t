@@ -2,7 +2,8 @@
 # (issue 10, item 4): controller:cache:invalidate:* (every worker of every
 # instance drops its caches), controller:health:metrics:* (instances in
 # the cluster view; ...:shutdown:<id> removes one) and
-# controller:config:data:changed (every worker re-reads the config).
+# controller:config:data:changed[*] (every worker re-reads the config;
+# the listener matches by prefix, so does the check).
 # Publishing on them through the API is a 403 unless
 # jpulse_app_cluster_reserved_channels allows it; and nothing reaches
 # Redis: a subscriber sees the next allowed message first.
@@ -41,6 +42,7 @@ our @Reserved = qw(
     controller:health:metrics:fake:1:2
     controller:health:metrics:shutdown:12:0:1
     controller:config:data:changed
+    controller:config:data:changed:x
 );
 
 add_block_preprocessor(sub {
@@ -86,12 +88,12 @@ $main::Sub = JPulseTest::redis_psubscribe($main::Redis, 't405:prod:bc:*');
 === TEST 2: their neighbours are the application's
 --- request eval
 ["POST /api/1/app-cluster/broadcast/controller:cache:invalidated:view\n" . '{"data":{}}',
- "POST /api/1/app-cluster/broadcast/controller:config:data:changed:x\n" . '{"data":{}}']
+ "POST /api/1/app-cluster/broadcast/controller:config:data:change\n" . '{"data":{}}']
 --- error_code eval
 [200, 200]
 --- response_body_like eval
 ['^\{"success":true,"data":\{"channel":"controller:cache:invalidated:view"',
- '^\{"success":true,"data":\{"channel":"controller:config:data:changed:x"']
+ '^\{"success":true,"data":\{"channel":"controller:config:data:change"']
 
 
 
@@ -102,7 +104,7 @@ GET /api/1/app-cluster/broadcast/status
 sub { main::next_channel() . main::next_channel() }
 --- response_body
 controller:cache:invalidated:view
-controller:config:data:changed:x
+controller:config:data:change
 --- no_error_log
 [error]
 [alert]

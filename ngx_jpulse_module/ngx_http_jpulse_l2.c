@@ -737,10 +737,7 @@ ngx_http_jpulse_l2_fetch(ngx_http_request_t *r,
     cln->data = w;
     w->cleanup = cln;
 
-    r->main->count++;
-
-    /* notice a client that leaves while we wait */
-    r->read_event_handler = ngx_http_test_reading;
+    ngx_http_jpulse_redis_park(r);
 
     ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "jpulse l2: request parked on %ui fetches", w->pending);

@@ -786,12 +786,39 @@ ngx_http_jpulse_redis_request(ngx_http_request_t *r,
     cln->handler = ngx_http_jpulse_redis_request_cleanup;
     cln->data = b;
 
-    r->main->count++;
-
-    /* notice a client that leaves while we wait */
-    r->read_event_handler = ngx_http_test_reading;
+    ngx_http_jpulse_redis_park(r);
 
     return NGX_OK;
+}
+
+
+/*
+ * A content handler's request waits for Redis: it takes a reference that
+ * the resume's ngx_http_finalize_request() gives back. While nginx is
+ * still reading a body away, its handler (and its lingering timer) stay:
+ * they notice a client that leaves and keep the connection usable for the
+ * next request. Otherwise a read timer left from that discard would fire
+ * into ngx_http_test_reading and cost the keep-alive connection.
+ */
+
+void
+ngx_http_jpulse_redis_park(ngx_http_request_t *r)
+{
+    ngx_event_t  *rev;
+
+    r->main->count++;
+
+    if (r->discard_body) {
+        return;
+    }
+
+    rev = r->connection->read;
+
+    if (rev->timer_set) {
+        ngx_del_timer(rev);
+    }
+
+    r->read_event_handler = ngx_http_test_reading;
 }
 
 

@@ -93,6 +93,7 @@ ngx_int_t ngx_http_jpulse_redis_command(ngx_http_jpulse_redis_reply_pt handler,
 ngx_int_t ngx_http_jpulse_redis_request(ngx_http_request_t *r,
     ngx_http_jpulse_redis_request_pt handler, void *data, int argc,
     const char **argv, const size_t *argvlen);
+void ngx_http_jpulse_redis_park(ngx_http_request_t *r);
 
 /*
  * Registers, from an init_process handler, a callback for messages whose

@@ -122,9 +122,9 @@ ngx_http_jpulse_context_url(ngx_http_request_t *r, const char *code,
     ngx_str_t *msg)
 {
     u_char     *p, *colon, *search;
-    size_t      len, path_len;
+    size_t      len;
     json_t     *url, *param;
-    ngx_str_t   host, port, proto;
+    ngx_str_t   host, port, proto, path;
 
     proto.data = (u_char *) "http";
     proto.len = 4;
@@ -193,9 +193,7 @@ ngx_http_jpulse_context_url(ngx_http_request_t *r, const char *code,
         }
     }
 
-    /* as the client sent it, without the query */
-    path_len = r->args.len ? (size_t) (r->args.data - 1 - r->unparsed_uri.data)
-                           : r->unparsed_uri.len;
+    ngx_http_jpulse_context_raw_path(r, &path);
 
     url = json_object();
 
@@ -210,8 +208,8 @@ ngx_http_jpulse_context_url(ngx_http_request_t *r, const char *code,
         || json_object_set_new(url, "port",
                                ngx_http_jpulse_str(port.data, port.len)) != 0
         || json_object_set_new(url, "pathname",
-                               ngx_http_jpulse_str(r->unparsed_uri.data,
-                                                   path_len)) != 0
+                               ngx_http_jpulse_str(path.data, path.len))
+           != 0
         || json_object_set_new(url, "search",
                                ngx_http_jpulse_str(search,
                                                    r->args.len
@@ -224,4 +222,18 @@ ngx_http_jpulse_context_url(ngx_http_request_t *r, const char *code,
     }
 
     return url;
+}
+
+
+void
+ngx_http_jpulse_context_raw_path(ngx_http_request_t *r, ngx_str_t *path)
+{
+    u_char  *q;
+
+    q = ngx_strlchr(r->unparsed_uri.data,
+                    r->unparsed_uri.data + r->unparsed_uri.len, '?');
+
+    path->data = r->unparsed_uri.data;
+    path->len = q ? (size_t) (q - r->unparsed_uri.data)
+                  : r->unparsed_uri.len;
 }

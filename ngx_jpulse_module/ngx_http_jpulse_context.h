@@ -21,5 +21,13 @@
 ngx_int_t ngx_http_jpulse_context(ngx_http_jpulse_render_ctx_t *rc,
     const char *code, ngx_str_t *msg);
 
+/*
+ * The path as the client sent it (url.pathname): the request line's URI
+ * up to its '?'. r->args may point elsewhere (set $args, a rewrite or an
+ * include with a query), so it says nothing about where the path ends.
+ */
+void ngx_http_jpulse_context_raw_path(ngx_http_request_t *r,
+    ngx_str_t *path);
+
 
 #endif /* NGX_HTTP_JPULSE_CONTEXT_H */

@@ -803,16 +803,15 @@ static ngx_int_t
 ngx_http_jpulse_render_url_variant(ngx_http_request_t *r,
     ngx_http_jpulse_render_ctx_t *rc)
 {
-    size_t      path_len;
-    ngx_str_t   host;
+    ngx_str_t   host, path;
 
     host = r->headers_in.host ? r->headers_in.host->value
                               : r->headers_in.server;
-    path_len = r->args.len ? (size_t) (r->args.data - 1 - r->unparsed_uri.data)
-                           : r->unparsed_uri.len;
 
-    if (path_len != r->uri.len
-        || ngx_strncmp(r->unparsed_uri.data, r->uri.data, path_len) != 0
+    ngx_http_jpulse_context_raw_path(r, &path);
+
+    if (path.len != r->uri.len
+        || ngx_strncmp(path.data, r->uri.data, path.len) != 0
         || !ngx_http_jpulse_render_known_host(r, &host))
     {
         /* not kept per URL (see ngx_http_jpulse_render_page) */
@@ -821,20 +820,20 @@ ngx_http_jpulse_render_url_variant(ngx_http_request_t *r,
     }
 
     rc->url_variant.len = rc->variant.len + sizeof("|https://") - 1
-                          + host.len + path_len;
+                          + host.len + path.len;
     rc->url_variant.data = ngx_pnalloc(r->pool, rc->url_variant.len);
     if (rc->url_variant.data == NULL) {
         return NGX_ERROR;
     }
 
-    rc->url_variant.len = ngx_sprintf(rc->url_variant.data, "%V|%s://%V%*s",
+    rc->url_variant.len = ngx_sprintf(rc->url_variant.data, "%V|%s://%V%V",
                                       &rc->variant,
 #if (NGX_HTTP_SSL)
                                       r->connection->ssl ? "https" : "http",
 #else
                                       "http",
 #endif
-                                      &host, path_len, r->unparsed_uri.data)
+                                      &host, &path)
                           - rc->url_variant.data;
 
     return NGX_OK;

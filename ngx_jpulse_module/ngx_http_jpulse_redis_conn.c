@@ -404,7 +404,15 @@ ngx_http_jpulse_redis_conn_send(ngx_http_jpulse_redis_conn_t *rc,
 {
     ngx_http_jpulse_redis_cmd_t  *cmd;
 
-    if (rc->ac == NULL) {
+    /*
+     * A context that the server closed is still ours while hiredis hands
+     * the pending callbacks their NULL replies, before on_disconnect: it
+     * takes no command, and callers must fall back as if Redis were down.
+     */
+
+    if (rc->ac == NULL
+        || (rc->ac->c.flags & (REDIS_DISCONNECTING|REDIS_FREEING)))
+    {
         return NGX_DECLINED;
     }
 

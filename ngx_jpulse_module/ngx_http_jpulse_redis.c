@@ -389,7 +389,11 @@ ngx_http_jpulse_redis_init_process(ngx_cycle_t *cycle)
         && rcf->http->resolver->connections.nelts)
     {
         rcf->resolver = rcf->http->resolver;
-        rcf->resolver_timeout = rcf->http->resolver_timeout;
+
+        /* http{}'s own location conf is never merged: unset means 30s */
+        rcf->resolver_timeout = rcf->http->resolver_timeout
+                                != NGX_CONF_UNSET_MSEC
+                                ? rcf->http->resolver_timeout : 30000;
     }
 
     p = ngx_pnalloc(cycle->pool, ns->len + sizeof("bc:*") - 1);

@@ -772,7 +772,7 @@ ngx_http_jpulse_cluster_exit_master(ngx_cycle_t *cycle)
     redisContext                  *c;
     ngx_http_jpulse_main_conf_t   *jmcf;
     ngx_http_jpulse_redis_conf_t  *rcf;
-    u_char                         message[256];
+    u_char                         message[1024];
 
     jmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_jpulse_module);
 

@@ -487,7 +487,7 @@ ngx_http_jpulse_l2_sync(void)
 static void
 ngx_http_jpulse_l2_poll(ngx_event_t *ev)
 {
-    u_char      key[64];
+    u_char      key[NGX_HTTP_JPULSE_L2_KEY_MAX];
     size_t      argvlen[5];
     const char *argv[5];
 
@@ -570,7 +570,8 @@ ngx_http_jpulse_l2_gen_reply(redisReply *reply, void *data)
 static void
 ngx_http_jpulse_l2_fetch_config(void)
 {
-    u_char      app[64], site[64];
+    u_char      app[NGX_HTTP_JPULSE_L2_KEY_MAX];
+    u_char      site[NGX_HTTP_JPULSE_L2_KEY_MAX];
     size_t      argvlen[3];
     const char *argv[3];
 
@@ -1266,7 +1267,8 @@ ngx_int_t
 ngx_http_jpulse_l2_publish(ngx_http_request_t *r, ngx_uint_t kind,
     ngx_http_jpulse_l2_resume_pt done, ngx_int_t *receivers)
 {
-    u_char                    *p, gen[64], channel[128];
+    u_char                    *p, gen[NGX_HTTP_JPULSE_L2_KEY_MAX],
+                               channel[NGX_HTTP_JPULSE_L2_KEY_MAX];
     size_t                     argvlen[4];
     ngx_int_t                  rc;
     ngx_uint_t                 k;

@@ -989,7 +989,8 @@ ngx_http_jpulse_render_send(ngx_http_request_t *r,
 
         jlcf = ngx_http_get_module_loc_conf(r, ngx_http_jpulse_module);
 
-        if (jlcf->cache_control.len
+        /* like expires: a 404 kept by a shared cache outlives the fix */
+        if (jlcf->cache_control.len && rc->status < NGX_HTTP_BAD_REQUEST
             && ngx_http_jpulse_cache_control(r, &jlcf->cache_control)
                != NGX_OK)
         {

@@ -11,8 +11,9 @@
 # - A page rendered per request gets no validator.
 # - nginx's not_modified filter answers If-None-Match and
 #   If-Modified-Since (304, no body).
-# - Pages and the 404 page carry jpulse_render_cache_control (default
-#   "no-cache"); raw files none, like static files; "expires" replaces it.
+# - Pages carry jpulse_render_cache_control (default "no-cache"); the 404
+#   page and raw files none, like expires and static files; "expires"
+#   replaces it.
 use strict;
 use warnings;
 
@@ -184,13 +185,13 @@ new-etag=304
 
 
 
-=== TEST 6: the 404 page: no validator, Cache-Control all the same
+=== TEST 6: the 404 page: no validator, and no Cache-Control (like expires: a "public, max-age" must not keep a 404 in shared caches)
 --- request
 GET /nope/
 --- error_code: 404
 --- response_headers
 !ETag
-Cache-Control: no-cache
+!Cache-Control
 --- response_body
 E404
 

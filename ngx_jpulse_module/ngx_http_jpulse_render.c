@@ -65,6 +65,8 @@ static ngx_uint_t ngx_http_jpulse_render_is_raw(
     ngx_http_jpulse_render_ctx_t *rc, ngx_str_t *ext);
 
 
+ngx_http_jpulse_who_pt   ngx_http_jpulse_render_who =
+    ngx_http_jpulse_render_anonymous_who;
 ngx_http_jpulse_user_pt  ngx_http_jpulse_render_user =
     ngx_http_jpulse_render_anonymous;
 
@@ -113,7 +115,10 @@ ngx_http_jpulse_render(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 static ngx_int_t
 ngx_http_jpulse_render_handler(ngx_http_request_t *r)
 {
+    u_char                        *p;
     ngx_int_t                      rc2;
+    ngx_str_t                      lang, theme;
+    ngx_pool_cleanup_t            *cln;
     ngx_http_jpulse_ctx_t         *ctx;
     ngx_http_jpulse_view_rt_t     *rt;
     ngx_http_jpulse_loc_conf_t    *jlcf;
@@ -157,37 +162,50 @@ ngx_http_jpulse_render_handler(ngx_http_request_t *r)
 
     ngx_http_jpulse_view_sync(rt);
 
-    rc->user = ngx_http_jpulse_render_user(r, &rc->lang, &rc->theme,
-                                           &rc->authenticated);
-    if (rc->user == NULL) {
+    if (ngx_http_jpulse_render_who(r, &lang, &theme, &rc->authenticated)
+        != NGX_OK)
+    {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    if (ngx_pool_cleanup_add(r->pool, 0) == NULL) {
-        json_decref(rc->user);
+    /* the context and the user object, built when a page is rendered */
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+    if (cln == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    r->pool->cleanup->handler = ngx_http_jpulse_render_cleanup;
-    r->pool->cleanup->data = rc;
+    cln->handler = ngx_http_jpulse_render_cleanup;
+    cln->data = rc;
 
-    if (rc->lang.len == 0) {
-        rc->lang.data = (u_char *) rt->default_lang;
-        rc->lang.len = ngx_strlen(rt->default_lang);
+    if (lang.len == 0) {
+        lang.data = (u_char *) rt->default_lang;
+        lang.len = ngx_strlen(rt->default_lang);
     }
 
-    if (rc->theme.len == 0) {
-        rc->theme.data = (u_char *) rt->default_theme;
-        rc->theme.len = ngx_strlen(rt->default_theme);
+    if (theme.len == 0) {
+        theme.data = (u_char *) rt->default_theme;
+        theme.len = ngx_strlen(rt->default_theme);
     }
 
-    rc->variant.len = rc->lang.len + 1 + rc->theme.len;
+    /*
+     * The defaults point into the config in force, which a change frees
+     * while the request waits for Redis: rc->lang and rc->theme are the
+     * request's own, inside rc->variant ("lang theme").
+     */
+    rc->variant.len = lang.len + 1 + theme.len;
     rc->variant.data = ngx_pnalloc(r->pool, rc->variant.len);
     if (rc->variant.data == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    ngx_sprintf(rc->variant.data, "%V %V", &rc->lang, &rc->theme);
+    p = ngx_cpymem(rc->variant.data, lang.data, lang.len);
+    *p++ = ' ';
+    ngx_memcpy(p, theme.data, theme.len);
+
+    rc->lang.data = rc->variant.data;
+    rc->lang.len = lang.len;
+    rc->theme.data = p;
+    rc->theme.len = theme.len;
 
     if (ngx_http_jpulse_render_url_variant(r, rc) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -899,31 +917,45 @@ ngx_http_jpulse_render_redirect(ngx_http_request_t *r, ngx_uint_t status,
 }
 
 
-json_t *
-ngx_http_jpulse_render_anonymous(ngx_http_request_t *r, ngx_str_t *lang,
+ngx_int_t
+ngx_http_jpulse_render_anonymous_who(ngx_http_request_t *r, ngx_str_t *lang,
     ngx_str_t *theme, ngx_uint_t *authenticated)
 {
-    u_char      *p;
-    ngx_str_t    name, tz;
-    const char  *server_tz;
+    ngx_str_null(lang);
+    ngx_str_null(theme);
+    *authenticated = 0;
 
-    ngx_str_set(&name, "timezone");
+    return NGX_OK;
+}
 
-    server_tz = getenv("TZ");
-    if (server_tz == NULL || *server_tz == '\0') {
-        server_tz = "UTC";
+
+json_t *
+ngx_http_jpulse_render_anonymous(ngx_http_request_t *r)
+{
+    u_char             *p;
+    ngx_str_t           name, tz;
+
+    static ngx_str_t    server_tz;
+
+    if (server_tz.data == NULL) {
+        /* the worker's environment does not change once it runs */
+        server_tz.data = (u_char *) getenv("TZ");
+
+        if (server_tz.data == NULL || *server_tz.data == '\0') {
+            server_tz.data = (u_char *) "UTC";
+        }
+
+        server_tz.len = ngx_strlen(server_tz.data);
     }
 
-    tz.data = (u_char *) server_tz;
-    tz.len = ngx_strlen(server_tz);
+    ngx_str_set(&name, "timezone");
 
     /* a reflected cookie: only what a zone name can look like */
     if (ngx_http_parse_multi_header_lines(&r->headers_in.cookies, &name,
                                           &tz) == NGX_DECLINED
         || tz.len == 0 || tz.len > 64)
     {
-        tz.data = (u_char *) server_tz;
-        tz.len = ngx_strlen(server_tz);
+        tz = server_tz;
     }
 
     for (p = tz.data; p < tz.data + tz.len; p++) {
@@ -931,13 +963,10 @@ ngx_http_jpulse_render_anonymous(ngx_http_request_t *r, ngx_str_t *lang,
               || (*p >= '0' && *p <= '9') || *p == '/' || *p == '_'
               || *p == '-' || *p == '+'))
         {
-            tz.data = (u_char *) server_tz;
-            tz.len = ngx_strlen(server_tz);
+            tz = server_tz;
             break;
         }
     }
-
-    *authenticated = 0;
 
     return json_pack("{ss ss ss ss ss ss ss s[] s{} sb sb s{} ss#}",
                      "id", "", "username", "", "firstName", "",

@@ -31,11 +31,17 @@ static json_t *ngx_http_jpulse_context_url(ngx_http_request_t *r,
     const char *code, ngx_str_t *msg);
 
 
+/* the parts every context has alike: one per worker, shared */
+static json_t  *ngx_http_jpulse_context_empty;
+static json_t  *ngx_http_jpulse_context_cluster[2];
+
+
 ngx_int_t
 ngx_http_jpulse_context(ngx_http_jpulse_render_ctx_t *rc, const char *code,
     ngx_str_t *msg)
 {
-    json_t  *ctx, *app, *site;
+    json_t      *ctx, *app, *site, **cluster;
+    ngx_uint_t   ready;
 
     if (rc->user == NULL) {
         /* a request that parked keeps it for the next round */
@@ -43,6 +49,21 @@ ngx_http_jpulse_context(ngx_http_jpulse_render_ctx_t *rc, const char *code,
         if (rc->user == NULL) {
             return NGX_ERROR;
         }
+    }
+
+    ready = ngx_http_jpulse_redis_ready() ? 1 : 0;
+    cluster = &ngx_http_jpulse_context_cluster[ready];
+
+    if (*cluster == NULL) {
+        *cluster = json_pack("{sb}", "available", (int) ready);
+    }
+
+    if (ngx_http_jpulse_context_empty == NULL) {
+        ngx_http_jpulse_context_empty = json_object();
+    }
+
+    if (*cluster == NULL || ngx_http_jpulse_context_empty == NULL) {
+        return NGX_ERROR;
     }
 
     ctx = json_object();
@@ -65,11 +86,10 @@ ngx_http_jpulse_context(ngx_http_jpulse_render_ctx_t *rc, const char *code,
         || json_object_set(ctx, "user", rc->user) != 0
         || json_object_set_new(ctx, "i18n", rc->i18n ? json_incref(rc->i18n)
                                                      : json_object()) != 0
-        || json_object_set_new(ctx, "vars", json_object()) != 0
-        || json_object_set_new(ctx, "components", json_object()) != 0
-        || json_object_set_new(ctx, "appCluster",
-               json_pack("{sb}", "available",
-                         (int) ngx_http_jpulse_redis_ready())) != 0)
+        || json_object_set(ctx, "vars", ngx_http_jpulse_context_empty) != 0
+        || json_object_set(ctx, "components", ngx_http_jpulse_context_empty)
+           != 0
+        || json_object_set(ctx, "appCluster", *cluster) != 0)
     {
         json_decref(ctx);
         return NGX_ERROR;

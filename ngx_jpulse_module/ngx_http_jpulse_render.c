@@ -58,6 +58,10 @@ static ngx_http_jpulse_tentry_t *ngx_http_jpulse_render_output(
     ngx_http_jpulse_render_ctx_t *rc);
 static void ngx_http_jpulse_render_keep(ngx_http_jpulse_render_ctx_t *rc,
     jp_tpl_buf_t *out, ngx_str_t *variant);
+static ngx_http_jpulse_tentry_t *ngx_http_jpulse_render_plan(
+    ngx_http_jpulse_render_ctx_t *rc, jp_tpl_program_t *prog);
+static void ngx_http_jpulse_render_plan_keep(
+    ngx_http_jpulse_render_ctx_t *rc, jp_tpl_plan_t *plan);
 static void ngx_http_jpulse_render_cleanup(void *data);
 static void ngx_http_jpulse_render_type(ngx_http_request_t *r,
     ngx_http_jpulse_render_ctx_t *rc);
@@ -559,14 +563,17 @@ static ngx_int_t
 ngx_http_jpulse_render_page(ngx_http_request_t *r,
     ngx_http_jpulse_render_ctx_t *rc, jp_tpl_program_t *prog)
 {
-    u_char             *msg;
-    unsigned            uses;
-    ngx_int_t           rc2;
-    ngx_str_t           m;
-    jp_tpl_buf_t        out;
-    jp_tpl_error_t      err;
-    jp_tpl_limits_t     limits;
-    ngx_pool_cleanup_t *cln;
+    u_char                    *msg;
+    unsigned                   uses;
+    ngx_int_t                  rc2;
+    ngx_str_t                  m;
+    ngx_uint_t                 cacheable;
+    jp_tpl_buf_t               out;
+    jp_tpl_plan_t             *plan;
+    jp_tpl_error_t             err;
+    jp_tpl_limits_t            limits;
+    ngx_pool_cleanup_t        *cln;
+    ngx_http_jpulse_tentry_t  *pe;
 
     if (rc->not_found) {
         msg = ngx_pnalloc(r->pool, sizeof("Page not found: ") - 1
@@ -594,10 +601,26 @@ ngx_http_jpulse_render_page(ngx_http_request_t *r,
     jp_tpl_buf_init(&out, 0);
 
     /* the context holds the request's data only under ctx.url */
-    if (jp_tpl_render_uses(prog, rc->context, &rc->host, &limits,
-                           JP_TPL_URL_TOP_ONLY, &out, &err, &uses)
-        != 0)
-    {
+
+    plan = NULL;
+    cacheable = ngx_http_jpulse_render_cacheable(rc);
+    pe = cacheable ? ngx_http_jpulse_render_plan(rc, prog) : NULL;
+
+    if (pe != NULL) {
+        rc2 = jp_tpl_render_plan(pe->value, rc->context, &rc->host, &limits,
+                                 JP_TPL_URL_TOP_ONLY, &out, &err, &uses);
+
+    } else if (cacheable) {
+        rc2 = jp_tpl_render_record(prog, rc->context, &rc->host, &limits,
+                                   JP_TPL_URL_TOP_ONLY, &out, &err, &uses,
+                                   &plan);
+
+    } else {
+        rc2 = jp_tpl_render_uses(prog, rc->context, &rc->host, &limits,
+                                 JP_TPL_URL_TOP_ONLY, &out, &err, &uses);
+    }
+
+    if (rc2 != 0) {
         jp_tpl_buf_free(&out);
 
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
@@ -609,7 +632,12 @@ ngx_http_jpulse_render_page(ngx_http_request_t *r,
 
     if (rc->needs->nelts) {
         jp_tpl_buf_free(&out);
+        jp_tpl_plan_free(plan);
         return NGX_AGAIN;
+    }
+
+    if (plan != NULL) {
+        ngx_http_jpulse_render_plan_keep(rc, plan);
     }
 
     ngx_http_jpulse_metrics_add(NGX_HTTP_JPULSE_TEMPLATE_RENDERS, 1);
@@ -620,7 +648,7 @@ ngx_http_jpulse_render_page(ngx_http_request_t *r,
      */
     if ((uses == 0
          || (uses == JP_TPL_USES_URL_PATH && rc->url_variant.len))
-        && ngx_http_jpulse_render_cacheable(rc))
+        && cacheable)
     {
         ngx_http_jpulse_render_keep(rc, &out,
                                     uses ? &rc->url_variant : &rc->variant);
@@ -782,6 +810,75 @@ ngx_http_jpulse_render_keep(ngx_http_jpulse_render_ctx_t *rc,
 
 
 /*
+ * A page that reads the request in a few places (the query, the user's
+ * timezone) is rendered from its plan: the bytes of what read nothing of
+ * the request, kept from a full render, and the rest rendered again. A
+ * plan is kept, and valid, exactly as a kept page of the same variant
+ * would be, and for the program of the page now in L1 (a plan holds
+ * references on the programs it renders from).
+ */
+
+static ngx_http_jpulse_tentry_t *
+ngx_http_jpulse_render_plan(ngx_http_jpulse_render_ctx_t *rc,
+    jp_tpl_program_t *prog)
+{
+    ngx_http_jpulse_tentry_t   *e;
+    ngx_http_jpulse_view_rt_t  *rt;
+
+    rt = rc->rt;
+
+    e = ngx_http_jpulse_tcache_find(&rt->cache, NGX_HTTP_JPULSE_T_PLAN,
+                                    &rc->variant, rc->path.data,
+                                    rc->path.len);
+
+    if (e == NULL || e->value == NULL
+        || e->epoch != rt->cache.epoch
+        || e->deps != rc->i18n_stamp
+        || e->stamp != rt->config_version
+        || ngx_current_msec - e->checked >= rt->view->check_interval
+        || jp_tpl_plan_program(e->value) != prog)
+    {
+        return NULL;
+    }
+
+    return e;
+}
+
+
+static void
+ngx_http_jpulse_render_plan_keep(ngx_http_jpulse_render_ctx_t *rc,
+    jp_tpl_plan_t *plan)
+{
+    size_t                      size;
+    ngx_http_jpulse_tentry_t   *e;
+    ngx_http_jpulse_view_rt_t  *rt;
+
+    rt = rc->rt;
+    size = jp_tpl_plan_size(plan);
+
+    if (size > rt->view->cache_size / 8) {
+        jp_tpl_plan_free(plan);
+        return;
+    }
+
+    e = ngx_http_jpulse_tcache_add(&rt->cache, NGX_HTTP_JPULSE_T_PLAN,
+                                   &rc->variant, rc->path.data, rc->path.len);
+    if (e == NULL) {
+        jp_tpl_plan_free(plan);
+        return;
+    }
+
+    e->from = NGX_HTTP_JPULSE_FROM_DISK;
+    e->epoch = rt->cache.epoch;
+    e->deps = rc->i18n_stamp;
+    e->stamp = rt->config_version;
+    e->checked = ngx_current_msec;
+
+    ngx_http_jpulse_tcache_set(&rt->cache, e, plan, 0, size);
+}
+
+
+/*
  * mtime >= 0: a raw file, which gets Last-Modified. copy: data belongs to
  * the cache, which may replace it before a slow client has it all.
  */
@@ -933,9 +1030,11 @@ json_t *
 ngx_http_jpulse_render_anonymous(ngx_http_request_t *r)
 {
     u_char             *p;
+    json_t             *user;
     ngx_str_t           name, tz;
 
     static ngx_str_t    server_tz;
+    static json_t      *server_user;
 
     if (server_tz.data == NULL) {
         /* the worker's environment does not change once it runs */
@@ -968,11 +1067,25 @@ ngx_http_jpulse_render_anonymous(ngx_http_request_t *r)
         }
     }
 
-    return json_pack("{ss ss ss ss ss ss ss s[] s{} sb sb s{} ss#}",
+    /*
+     * Without a timezone of its own, every anonymous request sees the same
+     * user: one per worker, shared (templates never write to it).
+     */
+    if (tz.data == server_tz.data && server_user != NULL) {
+        return json_incref(server_user);
+    }
+
+    user = json_pack("{ss ss ss ss ss ss ss s[] s{} sb sb s{} ss#}",
                      "id", "", "username", "", "firstName", "",
                      "nickName", "", "lastName", "", "email", "",
                      "initials", "?", "roles", "hasRole",
                      "isAuthenticated", 0, "isAdmin", 0,
                      "preferences", "timezone", (char *) tz.data,
                      (int) tz.len);
+
+    if (user != NULL && tz.data == server_tz.data) {
+        server_user = json_incref(user);
+    }
+
+    return user;
 }

@@ -348,6 +348,10 @@ ngx_http_jpulse_tcache_free(ngx_uint_t kind, void *value)
         json_decref(value);
         break;
 
+    case NGX_HTTP_JPULSE_T_PLAN:
+        jp_tpl_plan_free(value);
+        break;
+
     default:
         ngx_free(value);
     }

@@ -25,6 +25,7 @@ typedef enum {
     NGX_HTTP_JPULSE_T_LIST,         /* a directory's entry names */
     NGX_HTTP_JPULSE_T_STAT,         /* a file's modification time */
     NGX_HTTP_JPULSE_T_OUTPUT,       /* a rendered page, per language+theme */
+    NGX_HTTP_JPULSE_T_PLAN,         /* a page's plan (jp_tpl_render_plan) */
     NGX_HTTP_JPULSE_T_KINDS
 } ngx_http_jpulse_tkind_e;
 

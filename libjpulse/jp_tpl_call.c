@@ -78,6 +78,10 @@ jp_tpl_load(jp_tpl_rs_t *rs, const char *path)
 
         cached = rs->host->program(rs->host->data, path, rs->i18n, &err);
         if (cached != NULL) {
+            if (rs->rec != NULL) {
+                jp_tpl_rec_hold(rs, cached);
+            }
+
             return cached;
         }
 
@@ -369,6 +373,10 @@ jp_tpl_define(jp_tpl_rs_t *rs, const jp_tpl_node_t *n)
     jp_tpl_comp_t  *c;
 
     rs->mutations++;
+
+    if (rs->rec != NULL) {
+        jp_tpl_rec_define(rs, n);
+    }
 
     name = jp_tpl_camel(json_string_value(n->expr->lit));
     if (name == NULL) {

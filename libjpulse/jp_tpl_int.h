@@ -322,6 +322,8 @@ int jp_tpl_rs_done(jp_tpl_rs_t *rs, const jp_tpl_program_t *prog, int rc);
 int jp_tpl_rec_nodes(jp_tpl_rs_t *rs, const jp_tpl_node_t *n);
 int jp_tpl_rec_include(jp_tpl_rs_t *rs, const jp_tpl_program_t *prog,
     jp_tpl_frame_t *f);
+void jp_tpl_rec_hold(jp_tpl_rs_t *rs, const jp_tpl_program_t *prog);
+void jp_tpl_rec_define(jp_tpl_rs_t *rs, const jp_tpl_node_t *n);
 int jp_tpl_eval_hash(jp_tpl_rs_t *rs, const jp_tpl_hash_t *h, unsigned n,
     json_t **obj, json_t **taint, unsigned depth);
 size_t jp_tpl_room(jp_tpl_buf_t *b);

@@ -9,12 +9,14 @@
  *
  * A node is "static" when, while it ran, nothing set a JP_TPL_USES_* bit:
  * its bytes are then a function of the program, the translations and the
- * context without the request. A node that changes the render's state
- * (let, a component definition) runs again on every request even when it
- * is static, so that what follows sees the same state; one that changes
- * it while reading the request, or an error comment anywhere (limits
- * depend on what ran before), means no plan. The program of every node
- * kept is held by a reference.
+ * context without the request. A static node that changes the render's
+ * state changes it again on every request, so that what follows sees the
+ * same state: the components it defined are defined again (the usual
+ * header that includes every components/ file), a let runs again with
+ * its node. A node that
+ * changes the state while reading the request, or an error comment
+ * anywhere (limits depend on what ran before), means no plan. Every
+ * program the recording rendered from is held by a reference.
  */
 
 #include <stdlib.h>
@@ -27,7 +29,8 @@ enum {
     JP_TPL_P_BYTES = 1,         /* bytes of the recording */
     JP_TPL_P_NODE,              /* a node rendered again */
     JP_TPL_P_ENTER,             /* an include's parts follow ... */
-    JP_TPL_P_LEAVE              /* ... until here */
+    JP_TPL_P_LEAVE,             /* ... until here */
+    JP_TPL_P_DEFINE             /* a component defined again */
 };
 
 typedef struct {
@@ -55,6 +58,9 @@ struct jp_tpl_rec_s {
     jp_tpl_plan_t           *plan;
     size_t                   start;     /* of the page in rs->out */
     unsigned long            mutations; /* at the start of the node */
+    const jp_tpl_node_t    **defs;      /* definitions since then */
+    size_t                   ndefs;
+    size_t                   defs_cap;
     int                      failed;
 };
 
@@ -117,11 +123,68 @@ jp_tpl_rec_part(jp_tpl_rec_t *rec, unsigned op, size_t off, size_t len,
 }
 
 
+void
+jp_tpl_rec_hold(jp_tpl_rs_t *rs, const jp_tpl_program_t *prog)
+{
+    size_t              i;
+    jp_tpl_plan_t      *plan;
+    jp_tpl_program_t  **progs;
+
+    plan = rs->rec->plan;
+
+    for (i = 0; i < plan->nprogs; i++) {
+        if (plan->progs[i] == prog) {
+            return;
+        }
+    }
+
+    progs = realloc(plan->progs, (plan->nprogs + 1) * sizeof(*progs));
+    if (progs == NULL) {
+        rs->rec->failed = 1;
+        return;
+    }
+
+    plan->progs = progs;
+    progs[plan->nprogs++] = jp_tpl_program_ref(prog);
+}
+
+
+void
+jp_tpl_rec_define(jp_tpl_rs_t *rs, const jp_tpl_node_t *n)
+{
+    size_t                cap;
+    jp_tpl_rec_t         *rec;
+    const jp_tpl_node_t **defs;
+
+    rec = rs->rec;
+
+    if (rs->host == NULL || rs->host->program == NULL) {
+        /* from a program that dies with the render: the node runs again */
+        return;
+    }
+
+    if (rec->ndefs == rec->defs_cap) {
+        cap = rec->defs_cap ? rec->defs_cap * 2 : 16;
+
+        defs = realloc(rec->defs, cap * sizeof(*defs));
+        if (defs == NULL) {
+            rec->failed = 1;
+            return;
+        }
+
+        rec->defs = defs;
+        rec->defs_cap = cap;
+    }
+
+    rec->defs[rec->ndefs++] = n;
+}
+
+
 int
 jp_tpl_rec_nodes(jp_tpl_rs_t *rs, const jp_tpl_node_t *n)
 {
     int             rc;
-    size_t          mark, nparts;
+    size_t          i, mark, nparts, ndefs;
     unsigned        uses;
     unsigned long   errors, mutations;
     jp_tpl_rec_t   *rec;
@@ -134,6 +197,7 @@ jp_tpl_rec_nodes(jp_tpl_rs_t *rs, const jp_tpl_node_t *n)
         errors = rs->errors;
         mutations = rs->mutations;
         nparts = rec->plan->nparts;
+        ndefs = rec->ndefs;
 
         rs->uses = 0;
         rec->mutations = mutations;
@@ -164,6 +228,18 @@ jp_tpl_rec_nodes(jp_tpl_rs_t *rs, const jp_tpl_node_t *n)
             (void) jp_tpl_rec_part(rec, JP_TPL_P_BYTES, mark - rec->start,
                                    rs->out->len - mark, NULL);
 
+        } else if (rs->uses == 0
+                   && rs->mutations - mutations == rec->ndefs - ndefs)
+        {
+            /* only definitions: the bytes, then the same definitions */
+            (void) jp_tpl_rec_part(rec, JP_TPL_P_BYTES, mark - rec->start,
+                                   rs->out->len - mark, NULL);
+
+            for (i = ndefs; i < rec->ndefs; i++) {
+                (void) jp_tpl_rec_part(rec, JP_TPL_P_DEFINE, 0, 0,
+                                       rec->defs[i]);
+            }
+
         } else if (rs->uses != 0 && rs->mutations != mutations) {
             rec->failed = 1;
 
@@ -171,6 +247,7 @@ jp_tpl_rec_nodes(jp_tpl_rs_t *rs, const jp_tpl_node_t *n)
             (void) jp_tpl_rec_part(rec, JP_TPL_P_NODE, 0, 0, n);
         }
 
+        rec->ndefs = ndefs;
         rs->uses |= uses;
     }
 
@@ -187,7 +264,6 @@ jp_tpl_rec_include(jp_tpl_rs_t *rs, const jp_tpl_program_t *prog,
     jp_tpl_rec_t       *rec;
     jp_tpl_part_t      *p;
     jp_tpl_plan_t      *plan;
-    jp_tpl_program_t  **progs;
 
     rec = rs->rec;
     plan = rec->plan;
@@ -203,19 +279,10 @@ jp_tpl_rec_include(jp_tpl_rs_t *rs, const jp_tpl_program_t *prog,
         return jp_tpl_nodes(rs, prog->root);
     }
 
-    progs = realloc(plan->progs, (plan->nprogs + 1) * sizeof(*progs));
-    if (progs == NULL) {
-        rec->failed = 1;
-        return jp_tpl_nodes(rs, prog->root);
-    }
-
-    plan->progs = progs;
-
+    /* the program is held already (jp_tpl_rec_hold) */
     if (jp_tpl_rec_part(rec, JP_TPL_P_ENTER, 0, 0, NULL) != 0) {
         return jp_tpl_nodes(rs, prog->root);
     }
-
-    progs[plan->nprogs++] = jp_tpl_program_ref(prog);
 
     p = &plan->parts[plan->nparts - 1];
     p->args = f->obj ? json_incref(f->obj) : NULL;
@@ -265,6 +332,7 @@ jp_tpl_render_record(const jp_tpl_program_t *prog, json_t *ctx,
     *uses = rs.uses;
     rc = jp_tpl_rs_done(&rs, prog, rc);
 
+    free(rec.defs);
     plan = rec.plan;
 
     /* a page that read nothing of the request is kept whole instead */
@@ -329,6 +397,14 @@ jp_tpl_replay(jp_tpl_rs_t *rs, const jp_tpl_plan_t *plan, size_t *i)
 
         case JP_TPL_P_NODE:
             if (jp_tpl_node_render(rs, p->node) != 0) {
+                return -1;
+            }
+            break;
+
+        case JP_TPL_P_DEFINE:
+            /* it did not fail when recorded; memory may fail now */
+            if (jp_tpl_define(rs, p->node) != 0) {
+                rs->out->failed = JP_TPL_BUF_NOMEM;
                 return -1;
             }
             break;

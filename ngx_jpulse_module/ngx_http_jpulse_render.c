@@ -600,11 +600,11 @@ ngx_http_jpulse_render_page(ngx_http_request_t *r,
 
     jp_tpl_buf_init(&out, 0);
 
-    /* the context holds the request's data only under ctx.url */
-
     plan = NULL;
     cacheable = ngx_http_jpulse_render_cacheable(rc);
     pe = cacheable ? ngx_http_jpulse_render_plan(rc, prog) : NULL;
+
+    /* the context holds the request's data only under ctx.url */
 
     if (pe != NULL) {
         rc2 = jp_tpl_render_plan(pe->value, rc->context, &rc->host, &limits,

@@ -452,11 +452,24 @@ jp_tpl_render_plan(const jp_tpl_plan_t *plan, json_t *ctx,
     unsigned *uses)
 {
     int          rc;
-    size_t       i;
+    char        *data;
+    size_t       i, want;
     jp_tpl_rs_t  rs;
 
     rc = jp_tpl_rs_init(&rs, plan->prog, ctx, host, limits, flags, out,
                         err);
+
+    /* the kept bytes and some: the buffer grows once at most */
+    want = out->len + plan->len + 1024;
+
+    if (rc == 0 && out->cap < want && want <= out->max) {
+        data = realloc(out->data, want);
+
+        if (data != NULL) {
+            out->data = data;
+            out->cap = want;
+        }
+    }
 
     if (rc == 0) {
         i = 0;

@@ -117,6 +117,7 @@ jp_tpl_program_t *jp_tpl_compile(const char *src, size_t len,
 jp_tpl_program_t *jp_tpl_compile_include(const char *src, size_t len,
     const char *path, json_t *i18n, jp_tpl_error_t *err);
 
+/* drops a reference (see jp_tpl_program_ref()) */
 void jp_tpl_free(jp_tpl_program_t *prog);
 
 /* the bytes a compiled program holds, for caches bounded by size */
@@ -152,6 +153,41 @@ int jp_tpl_render_uses(const jp_tpl_program_t *prog, json_t *ctx,
     const jp_tpl_host_t *host, const jp_tpl_limits_t *limits,
     unsigned flags, jp_tpl_buf_t *out, jp_tpl_error_t *err,
     unsigned *uses);
+
+/*
+ * Plans: most of a page that reads the request reads it in a few places.
+ * jp_tpl_render_record() renders like jp_tpl_render_uses() and, when the
+ * render read something of the request (*uses not 0) and some top-level
+ * nodes of the page (or of an include it writes at its top level with
+ * arguments that read nothing of the request) read nothing of it, gives
+ * a plan (else *plan stays NULL): the bytes of those nodes and the other
+ * nodes. jp_tpl_render_plan() then renders the page by writing the bytes
+ * and rendering only the other nodes, over a context that differs from
+ * the recording's only in what JP_TPL_USES_* covers (the host keeps a plan
+ * as it would keep the page: per language, theme and version of the
+ * templates, translations and config, and anonymous). A plan holds a
+ * reference on every program it renders from (jp_tpl_program_ref()) and
+ * the values of the include arguments it recorded; programs stay
+ * read-only, and the references are atomic.
+ */
+typedef struct jp_tpl_plan_s  jp_tpl_plan_t;
+
+int jp_tpl_render_record(const jp_tpl_program_t *prog, json_t *ctx,
+    const jp_tpl_host_t *host, const jp_tpl_limits_t *limits,
+    unsigned flags, jp_tpl_buf_t *out, jp_tpl_error_t *err,
+    unsigned *uses, jp_tpl_plan_t **plan);
+int jp_tpl_render_plan(const jp_tpl_plan_t *plan, json_t *ctx,
+    const jp_tpl_host_t *host, const jp_tpl_limits_t *limits,
+    unsigned flags, jp_tpl_buf_t *out, jp_tpl_error_t *err,
+    unsigned *uses);
+
+/* the page a plan renders, its bytes for caches bounded by size */
+const jp_tpl_program_t *jp_tpl_plan_program(const jp_tpl_plan_t *plan);
+size_t jp_tpl_plan_size(const jp_tpl_plan_t *plan);
+void jp_tpl_plan_free(jp_tpl_plan_t *plan);
+
+/* one more reference: jp_tpl_free() frees the program with the last one */
+jp_tpl_program_t *jp_tpl_program_ref(const jp_tpl_program_t *prog);
 
 void jp_tpl_buf_init(jp_tpl_buf_t *b, size_t max);
 void jp_tpl_buf_free(jp_tpl_buf_t *b);

@@ -78,6 +78,10 @@ jp_tpl_load(jp_tpl_rs_t *rs, const char *path)
 
         cached = rs->host->program(rs->host->data, path, rs->i18n, &err);
         if (cached != NULL) {
+            if (rs->rec != NULL) {
+                jp_tpl_rec_hold(rs, cached);
+            }
+
             return cached;
         }
 
@@ -172,7 +176,15 @@ jp_tpl_include(jp_tpl_rs_t *rs, const jp_tpl_expr_t *e, jp_tpl_val_t *args,
     rs->frame = &f;
     rs->depth++;
 
-    rc = jp_tpl_nodes(rs, prog->root);
+    if (rs->rec != NULL && rs->rec_include == e
+        && rs->rec_depth + 1 == rs->depth)
+    {
+        /* the recorder's own node: its parts are recorded one by one */
+        rc = jp_tpl_rec_include(rs, prog, &f);
+
+    } else {
+        rc = jp_tpl_nodes(rs, prog->root);
+    }
 
     rs->depth--;
     rs->frame = f.up;
@@ -359,6 +371,12 @@ jp_tpl_define(jp_tpl_rs_t *rs, const jp_tpl_node_t *n)
     char           *name;
     size_t          i;
     jp_tpl_comp_t  *c;
+
+    rs->mutations++;
+
+    if (rs->rec != NULL) {
+        jp_tpl_rec_define(rs, n);
+    }
 
     name = jp_tpl_camel(json_string_value(n->expr->lit));
     if (name == NULL) {

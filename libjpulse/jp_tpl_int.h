@@ -145,9 +145,12 @@ struct jp_tpl_program_s {
     size_t           allocated; /* bytes, against JP_TPL_PROGRAM_MAX */
     size_t           next_chunk;    /* grows to JP_TPL_CHUNK_SIZE */
     unsigned         too_big;
+    unsigned         refs;      /* jp_tpl_free() drops one (plans hold
+                                   theirs); atomic */
 };
 
 typedef struct jp_tpl_frame_s  jp_tpl_frame_t;
+typedef struct jp_tpl_rec_s    jp_tpl_rec_t;
 
 /* one scope: an #each iteration, a #with object, or include/call args */
 struct jp_tpl_frame_s {
@@ -208,6 +211,12 @@ struct jp_tpl_rs_s {
     unsigned         nactive;
     int              hard;      /* a hard limit was hit: stop */
     unsigned         uses;      /* JP_TPL_USES_* */
+    unsigned long    mutations; /* lets and component definitions */
+    unsigned long    errors;    /* error comments written */
+    jp_tpl_rec_t    *rec;       /* recording a plan (jp_tpl_plan.c) */
+    const jp_tpl_expr_t *rec_include;   /* the include the recorder may
+                                           expand at rec_depth */
+    unsigned         rec_depth;
     jp_tpl_error_t  *err;
     char             msg[JP_TPL_ERRMSG_MAX];
 };
@@ -303,6 +312,18 @@ int jp_tpl_define(jp_tpl_rs_t *rs, const jp_tpl_node_t *n);
 
 /* jp_tpl_render.c */
 int jp_tpl_nodes(jp_tpl_rs_t *rs, const jp_tpl_node_t *n);
+int jp_tpl_node_render(jp_tpl_rs_t *rs, const jp_tpl_node_t *n);
+int jp_tpl_rs_init(jp_tpl_rs_t *rs, const jp_tpl_program_t *prog,
+    json_t *ctx, const jp_tpl_host_t *host, const jp_tpl_limits_t *limits,
+    unsigned flags, jp_tpl_buf_t *out, jp_tpl_error_t *err);
+int jp_tpl_rs_done(jp_tpl_rs_t *rs, const jp_tpl_program_t *prog, int rc);
+
+/* jp_tpl_plan.c */
+int jp_tpl_rec_nodes(jp_tpl_rs_t *rs, const jp_tpl_node_t *n);
+int jp_tpl_rec_include(jp_tpl_rs_t *rs, const jp_tpl_program_t *prog,
+    jp_tpl_frame_t *f);
+void jp_tpl_rec_hold(jp_tpl_rs_t *rs, const jp_tpl_program_t *prog);
+void jp_tpl_rec_define(jp_tpl_rs_t *rs, const jp_tpl_node_t *n);
 int jp_tpl_eval_hash(jp_tpl_rs_t *rs, const jp_tpl_hash_t *h, unsigned n,
     json_t **obj, json_t **taint, unsigned depth);
 size_t jp_tpl_room(jp_tpl_buf_t *b);

@@ -485,6 +485,7 @@ jp_tpl_compile_flags(const char *src, size_t len, const char *path,
 
     /* about what a template needs: nodes take ~4x the bytes of source */
     if (prog != NULL) {
+        prog->refs = 1;
         prog->next_chunk = len * 4 + 512 < JP_TPL_CHUNK_SIZE
                            ? len * 4 + 512 : JP_TPL_CHUNK_SIZE;
     }
@@ -603,7 +604,9 @@ jp_tpl_free(jp_tpl_program_t *prog)
 {
     jp_tpl_chunk_t  *c, *next;
 
-    if (prog == NULL) {
+    if (prog == NULL
+        || __atomic_sub_fetch(&prog->refs, 1, __ATOMIC_ACQ_REL) != 0)
+    {
         return;
     }
 
@@ -615,4 +618,17 @@ jp_tpl_free(jp_tpl_program_t *prog)
     json_decref(prog->lits);
     json_decref(prog->i18n);
     free(prog);
+}
+
+
+jp_tpl_program_t *
+jp_tpl_program_ref(const jp_tpl_program_t *prog)
+{
+    jp_tpl_program_t  *p;
+
+    /* the count is not what a render reads: const for the renderers */
+    p = (jp_tpl_program_t *) prog;
+    __atomic_add_fetch(&p->refs, 1, __ATOMIC_RELAXED);
+
+    return p;
 }

@@ -54,6 +54,8 @@ jp_tpl_now(jp_tpl_rs_t *rs)
 static int
 jp_tpl_error_comment(jp_tpl_rs_t *rs, const jp_tpl_node_t *n)
 {
+    rs->errors++;
+
     if (jp_tpl_buf_add(rs->out, "<!-- Error: Handlebar \"", 23) != 0
         || jp_tpl_buf_add_comment(rs->out, n->text, n->len) != 0
         || jp_tpl_buf_add(rs->out, "\": ", 3) != 0
@@ -918,6 +920,8 @@ jp_tpl_block(jp_tpl_rs_t *rs, const jp_tpl_node_t *n)
         return jp_tpl_define(rs, n) == 0 ? 0 : jp_tpl_error_comment(rs, n);
 
     case JP_TPL_B_LET:
+        rs->mutations++;
+
         /*
          * A shallow copy is the whole saved scope: jp_tpl_let() never
          * writes below the top level of vars (copy on write). It is still
@@ -1083,38 +1087,49 @@ jp_tpl_out(jp_tpl_rs_t *rs, const jp_tpl_node_t *n)
 }
 
 
+/* one node: -1 only when the render must stop */
+int
+jp_tpl_node_render(jp_tpl_rs_t *rs, const jp_tpl_node_t *n)
+{
+    if (rs->out->failed) {
+        return -1;
+    }
+
+    switch (n->type) {
+
+    case JP_TPL_N_TEXT:
+        return jp_tpl_buf_add(rs->out, n->text, n->len);
+
+    case JP_TPL_N_OUT:
+        if (jp_tpl_out(rs, n) != 0 && rs->out->failed) {
+            return -1;
+        }
+        break;
+
+    case JP_TPL_N_LET:
+        rs->mutations++;
+
+        if (jp_tpl_let(rs, n) != 0 && jp_tpl_error_comment(rs, n) != 0) {
+            return -1;
+        }
+        break;
+
+    default:
+        if (jp_tpl_block(rs, n) != 0 && rs->out->failed) {
+            return -1;
+        }
+    }
+
+    return rs->out->failed ? -1 : 0;
+}
+
+
 int
 jp_tpl_nodes(jp_tpl_rs_t *rs, const jp_tpl_node_t *n)
 {
     for ( /* void */ ; n != NULL; n = n->next) {
-        if (rs->out->failed) {
+        if (jp_tpl_node_render(rs, n) != 0) {
             return -1;
-        }
-
-        switch (n->type) {
-
-        case JP_TPL_N_TEXT:
-            if (jp_tpl_buf_add(rs->out, n->text, n->len) != 0) {
-                return -1;
-            }
-            break;
-
-        case JP_TPL_N_OUT:
-            if (jp_tpl_out(rs, n) != 0 && rs->out->failed) {
-                return -1;
-            }
-            break;
-
-        case JP_TPL_N_LET:
-            if (jp_tpl_let(rs, n) != 0 && jp_tpl_error_comment(rs, n) != 0) {
-                return -1;
-            }
-            break;
-
-        default:
-            if (jp_tpl_block(rs, n) != 0 && rs->out->failed) {
-                return -1;
-            }
         }
     }
 
@@ -1141,27 +1156,44 @@ jp_tpl_render_uses(const jp_tpl_program_t *prog, json_t *ctx,
     unsigned *uses)
 {
     int          rc;
-    size_t       i;
     jp_tpl_rs_t  rs;
 
-    memset(&rs, 0, sizeof(rs));
-    rs.host = host;
-    rs.ctx = json_is_object(ctx) ? ctx : NULL;
-    rs.i18n = prog->i18n;
-    rs.flags = flags;
-    rs.out = out;
-    rs.err = err;
-    rs.max_depth = JP_TPL_DEFAULT_DEPTH;
-    rs.max_iterations = JP_TPL_DEFAULT_ITERATIONS;
+    rc = jp_tpl_rs_init(&rs, prog, ctx, host, limits, flags, out, err);
+
+    if (rc == 0) {
+        rc = jp_tpl_nodes(&rs, prog->root);
+    }
+
+    *uses = rs.uses;
+
+    return jp_tpl_rs_done(&rs, prog, rc);
+}
+
+
+/* the state of one render of prog; -1: no memory (out->failed is set) */
+int
+jp_tpl_rs_init(jp_tpl_rs_t *rs, const jp_tpl_program_t *prog, json_t *ctx,
+    const jp_tpl_host_t *host, const jp_tpl_limits_t *limits,
+    unsigned flags, jp_tpl_buf_t *out, jp_tpl_error_t *err)
+{
+    memset(rs, 0, sizeof(jp_tpl_rs_t));
+    rs->host = host;
+    rs->ctx = json_is_object(ctx) ? ctx : NULL;
+    rs->i18n = prog->i18n;
+    rs->flags = flags;
+    rs->out = out;
+    rs->err = err;
+    rs->max_depth = JP_TPL_DEFAULT_DEPTH;
+    rs->max_iterations = JP_TPL_DEFAULT_ITERATIONS;
 
     if (limits != NULL) {
         if (limits->max_depth) {
-            rs.max_depth = limits->max_depth < JP_TPL_DEPTH_CAP
-                           ? limits->max_depth : JP_TPL_DEPTH_CAP;
+            rs->max_depth = limits->max_depth < JP_TPL_DEPTH_CAP
+                            ? limits->max_depth : JP_TPL_DEPTH_CAP;
         }
 
         if (limits->max_iterations) {
-            rs.max_iterations = limits->max_iterations;
+            rs->max_iterations = limits->max_iterations;
         }
 
         if (limits->max_output && limits->max_output < out->max) {
@@ -1173,13 +1205,25 @@ jp_tpl_render_uses(const jp_tpl_program_t *prog, json_t *ctx,
         out->max = JP_TPL_DEFAULT_OUTPUT;
     }
 
-    if (jp_tpl_req_init(&rs) != 0) {
+    if (jp_tpl_req_init(rs) != 0) {
         out->failed = JP_TPL_BUF_NOMEM;
-        rc = -1;
-
-    } else {
-        rc = jp_tpl_nodes(&rs, prog->root);
+        return -1;
     }
+
+    return 0;
+}
+
+
+/* frees rs; rc, or -1 with err filled when the output failed */
+int
+jp_tpl_rs_done(jp_tpl_rs_t *rs, const jp_tpl_program_t *prog, int rc)
+{
+    size_t           i;
+    jp_tpl_buf_t    *out;
+    jp_tpl_error_t  *err;
+
+    out = rs->out;
+    err = rs->err;
 
     if (rc != 0 || out->failed) {
         rc = -1;
@@ -1197,22 +1241,20 @@ jp_tpl_render_uses(const jp_tpl_program_t *prog, json_t *ctx,
         }
     }
 
-    for (i = 0; i < rs.nmemo; i++) {
-        free(rs.memo[i].path);
-        jp_tpl_free(rs.memo[i].prog);
+    for (i = 0; i < rs->nmemo; i++) {
+        free(rs->memo[i].path);
+        jp_tpl_free(rs->memo[i].prog);
     }
 
-    for (i = 0; i < rs.ncomps; i++) {
-        free(rs.comps[i].name);
+    for (i = 0; i < rs->ncomps; i++) {
+        free(rs->comps[i].name);
     }
 
-    free(rs.memo);
-    free(rs.comps);
-    json_decref(rs.vars);
-    json_decref(rs.vars_taint);
-    free(rs.req.slots);
-
-    *uses = rs.uses;
+    free(rs->memo);
+    free(rs->comps);
+    json_decref(rs->vars);
+    json_decref(rs->vars_taint);
+    free(rs->req.slots);
 
     return rc;
 }

@@ -1,7 +1,8 @@
 /*
  * Per-request context (see ngx_http_jpulse_context.h). What does not
- * change between requests (app, the filtered config, siteConfig) is
- * shared by reference; the template engine never writes to its context.
+ * change between requests (app, appConfig per language, theme and
+ * signed-in state, siteConfig) is shared by reference; the template
+ * engine never writes to its context.
  */
 
 #include <ngx_config.h>
@@ -12,6 +13,7 @@
 #include "ngx_http_jpulse_context.h"
 #include "ngx_http_jpulse_l2.h"
 #include "ngx_http_jpulse_redis.h"
+#include "ngx_http_jpulse_render.h"
 
 
 #define NGX_HTTP_JPULSE_PARAMS_MAX  64
@@ -23,15 +25,46 @@
 
 static json_t *ngx_http_jpulse_context_config(
     ngx_http_jpulse_render_ctx_t *rc);
+static json_t *ngx_http_jpulse_context_config_new(
+    ngx_http_jpulse_render_ctx_t *rc);
 static json_t *ngx_http_jpulse_context_url(ngx_http_request_t *r,
     const char *code, ngx_str_t *msg);
+
+
+/* the parts every context has alike: one per worker, shared */
+static json_t  *ngx_http_jpulse_context_empty;
+static json_t  *ngx_http_jpulse_context_cluster[2];
 
 
 ngx_int_t
 ngx_http_jpulse_context(ngx_http_jpulse_render_ctx_t *rc, const char *code,
     ngx_str_t *msg)
 {
-    json_t  *ctx, *app, *site;
+    json_t      *ctx, *app, *site, **cluster;
+    ngx_uint_t   ready;
+
+    if (rc->user == NULL) {
+        /* a request that parked keeps it for the next round */
+        rc->user = ngx_http_jpulse_render_user(rc->request);
+        if (rc->user == NULL) {
+            return NGX_ERROR;
+        }
+    }
+
+    ready = ngx_http_jpulse_redis_ready() ? 1 : 0;
+    cluster = &ngx_http_jpulse_context_cluster[ready];
+
+    if (*cluster == NULL) {
+        *cluster = json_pack("{sb}", "available", (int) ready);
+    }
+
+    if (ngx_http_jpulse_context_empty == NULL) {
+        ngx_http_jpulse_context_empty = json_object();
+    }
+
+    if (*cluster == NULL || ngx_http_jpulse_context_empty == NULL) {
+        return NGX_ERROR;
+    }
 
     ctx = json_object();
     if (ctx == NULL) {
@@ -53,11 +86,10 @@ ngx_http_jpulse_context(ngx_http_jpulse_render_ctx_t *rc, const char *code,
         || json_object_set(ctx, "user", rc->user) != 0
         || json_object_set_new(ctx, "i18n", rc->i18n ? json_incref(rc->i18n)
                                                      : json_object()) != 0
-        || json_object_set_new(ctx, "vars", json_object()) != 0
-        || json_object_set_new(ctx, "components", json_object()) != 0
-        || json_object_set_new(ctx, "appCluster",
-               json_pack("{sb}", "available",
-                         (int) ngx_http_jpulse_redis_ready())) != 0)
+        || json_object_set(ctx, "vars", ngx_http_jpulse_context_empty) != 0
+        || json_object_set(ctx, "components", ngx_http_jpulse_context_empty)
+           != 0
+        || json_object_set(ctx, "appCluster", *cluster) != 0)
     {
         json_decref(ctx);
         return NGX_ERROR;
@@ -70,10 +102,56 @@ ngx_http_jpulse_context(ngx_http_jpulse_render_ctx_t *rc, const char *code,
 }
 
 
-/* the filtered config, with a system object of this request's own */
+/* the filtered config as this request's variant sees it (a reference) */
 
 static json_t *
 ngx_http_jpulse_context_config(ngx_http_jpulse_render_ctx_t *rc)
+{
+    json_t                       *config;
+    ngx_uint_t                    i;
+    ngx_http_jpulse_view_rt_t    *rt;
+    ngx_http_jpulse_appconfig_t  *ac;
+
+    rt = rc->rt;
+
+    for (i = 0; i < NGX_HTTP_JPULSE_APPCONFIGS; i++) {
+        ac = &rt->appconfigs[i];
+
+        if (ac->config != NULL
+            && ac->version == rt->config_version
+            && ac->authenticated == rc->authenticated
+            && ac->len == rc->variant.len
+            && ngx_memcmp(ac->variant, rc->variant.data, ac->len) == 0)
+        {
+            return json_incref(ac->config);
+        }
+    }
+
+    config = ngx_http_jpulse_context_config_new(rc);
+
+    if (config == NULL || rc->variant.len > NGX_HTTP_JPULSE_APPCONFIG_KEY) {
+        return config;
+    }
+
+    /* a few variants are common; the oldest slot makes room */
+    ac = &rt->appconfigs[rt->appconfig_next++ % NGX_HTTP_JPULSE_APPCONFIGS];
+
+    json_decref(ac->config);
+
+    ac->config = json_incref(config);
+    ac->version = rt->config_version;
+    ac->authenticated = rc->authenticated;
+    ac->len = rc->variant.len;
+    ngx_memcpy(ac->variant, rc->variant.data, rc->variant.len);
+
+    return config;
+}
+
+
+/* a copy of the filtered config with a system object of its own */
+
+static json_t *
+ngx_http_jpulse_context_config_new(ngx_http_jpulse_render_ctx_t *rc)
 {
     u_char   buf[256], *p;
     json_t  *config, *system;

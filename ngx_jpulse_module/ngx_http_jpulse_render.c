@@ -65,6 +65,10 @@ static ngx_http_jpulse_tentry_t *ngx_http_jpulse_render_output(
     ngx_http_jpulse_render_ctx_t *rc);
 static void ngx_http_jpulse_render_keep(ngx_http_jpulse_render_ctx_t *rc,
     jp_tpl_buf_t *out, ngx_str_t *variant);
+static ngx_http_jpulse_tentry_t *ngx_http_jpulse_render_plan(
+    ngx_http_jpulse_render_ctx_t *rc, jp_tpl_program_t *prog);
+static void ngx_http_jpulse_render_plan_keep(
+    ngx_http_jpulse_render_ctx_t *rc, jp_tpl_plan_t *plan);
 static void ngx_http_jpulse_render_cleanup(void *data);
 static ngx_int_t ngx_http_jpulse_render_type(ngx_http_request_t *r,
     ngx_http_jpulse_render_ctx_t *rc);
@@ -73,6 +77,8 @@ static ngx_uint_t ngx_http_jpulse_render_is_raw(
     ngx_http_jpulse_render_ctx_t *rc, ngx_str_t *ext);
 
 
+ngx_http_jpulse_who_pt   ngx_http_jpulse_render_who =
+    ngx_http_jpulse_render_anonymous_who;
 ngx_http_jpulse_user_pt  ngx_http_jpulse_render_user =
     ngx_http_jpulse_render_anonymous;
 
@@ -162,7 +168,10 @@ ngx_http_jpulse_render_cache_control(ngx_conf_t *cf, ngx_command_t *cmd,
 static ngx_int_t
 ngx_http_jpulse_render_handler(ngx_http_request_t *r)
 {
+    u_char                        *p;
     ngx_int_t                      rc2;
+    ngx_str_t                      lang, theme;
+    ngx_pool_cleanup_t            *cln;
     ngx_http_jpulse_ctx_t         *ctx;
     ngx_http_jpulse_view_rt_t     *rt;
     ngx_http_jpulse_loc_conf_t    *jlcf;
@@ -208,37 +217,50 @@ ngx_http_jpulse_render_handler(ngx_http_request_t *r)
 
     ngx_http_jpulse_view_sync(rt);
 
-    rc->user = ngx_http_jpulse_render_user(r, &rc->lang, &rc->theme,
-                                           &rc->authenticated);
-    if (rc->user == NULL) {
+    if (ngx_http_jpulse_render_who(r, &lang, &theme, &rc->authenticated)
+        != NGX_OK)
+    {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    if (ngx_pool_cleanup_add(r->pool, 0) == NULL) {
-        json_decref(rc->user);
+    /* the context and the user object, built when a page is rendered */
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+    if (cln == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    r->pool->cleanup->handler = ngx_http_jpulse_render_cleanup;
-    r->pool->cleanup->data = rc;
+    cln->handler = ngx_http_jpulse_render_cleanup;
+    cln->data = rc;
 
-    if (rc->lang.len == 0) {
-        rc->lang.data = (u_char *) rt->default_lang;
-        rc->lang.len = ngx_strlen(rt->default_lang);
+    if (lang.len == 0) {
+        lang.data = (u_char *) rt->default_lang;
+        lang.len = ngx_strlen(rt->default_lang);
     }
 
-    if (rc->theme.len == 0) {
-        rc->theme.data = (u_char *) rt->default_theme;
-        rc->theme.len = ngx_strlen(rt->default_theme);
+    if (theme.len == 0) {
+        theme.data = (u_char *) rt->default_theme;
+        theme.len = ngx_strlen(rt->default_theme);
     }
 
-    rc->variant.len = rc->lang.len + 1 + rc->theme.len;
+    /*
+     * The defaults point into the config in force, which a change frees
+     * while the request waits for Redis: rc->lang and rc->theme are the
+     * request's own, inside rc->variant ("lang theme").
+     */
+    rc->variant.len = lang.len + 1 + theme.len;
     rc->variant.data = ngx_pnalloc(r->pool, rc->variant.len);
     if (rc->variant.data == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    ngx_sprintf(rc->variant.data, "%V %V", &rc->lang, &rc->theme);
+    p = ngx_cpymem(rc->variant.data, lang.data, lang.len);
+    *p++ = ' ';
+    ngx_memcpy(p, theme.data, theme.len);
+
+    rc->lang.data = rc->variant.data;
+    rc->lang.len = lang.len;
+    rc->theme.data = p;
+    rc->theme.len = theme.len;
 
     if (ngx_http_jpulse_render_url_variant(r, rc) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -623,14 +645,17 @@ static ngx_int_t
 ngx_http_jpulse_render_page(ngx_http_request_t *r,
     ngx_http_jpulse_render_ctx_t *rc, jp_tpl_program_t *prog)
 {
-    u_char             *msg;
-    unsigned            uses;
-    ngx_int_t           rc2;
-    ngx_str_t           m;
-    jp_tpl_buf_t        out;
-    jp_tpl_error_t      err;
-    jp_tpl_limits_t     limits;
-    ngx_pool_cleanup_t *cln;
+    u_char                    *msg;
+    unsigned                   uses;
+    ngx_int_t                  rc2;
+    ngx_str_t                  m;
+    ngx_uint_t                 cacheable;
+    jp_tpl_buf_t               out;
+    jp_tpl_plan_t             *plan;
+    jp_tpl_error_t             err;
+    jp_tpl_limits_t            limits;
+    ngx_pool_cleanup_t        *cln;
+    ngx_http_jpulse_tentry_t  *pe;
 
     if (rc->not_found) {
         msg = ngx_pnalloc(r->pool, sizeof("Page not found: ") - 1
@@ -657,11 +682,27 @@ ngx_http_jpulse_render_page(ngx_http_request_t *r,
 
     jp_tpl_buf_init(&out, 0);
 
+    plan = NULL;
+    cacheable = ngx_http_jpulse_render_cacheable(rc);
+    pe = cacheable ? ngx_http_jpulse_render_plan(rc, prog) : NULL;
+
     /* the context holds the request's data only under ctx.url */
-    if (jp_tpl_render_uses(prog, rc->context, &rc->host, &limits,
-                           JP_TPL_URL_TOP_ONLY, &out, &err, &uses)
-        != 0)
-    {
+
+    if (pe != NULL) {
+        rc2 = jp_tpl_render_plan(pe->value, rc->context, &rc->host, &limits,
+                                 JP_TPL_URL_TOP_ONLY, &out, &err, &uses);
+
+    } else if (cacheable) {
+        rc2 = jp_tpl_render_record(prog, rc->context, &rc->host, &limits,
+                                   JP_TPL_URL_TOP_ONLY, &out, &err, &uses,
+                                   &plan);
+
+    } else {
+        rc2 = jp_tpl_render_uses(prog, rc->context, &rc->host, &limits,
+                                 JP_TPL_URL_TOP_ONLY, &out, &err, &uses);
+    }
+
+    if (rc2 != 0) {
         jp_tpl_buf_free(&out);
 
         ngx_http_jpulse_render_failed(rc, &err);
@@ -671,7 +712,12 @@ ngx_http_jpulse_render_page(ngx_http_request_t *r,
 
     if (rc->needs->nelts) {
         jp_tpl_buf_free(&out);
+        jp_tpl_plan_free(plan);
         return NGX_AGAIN;
+    }
+
+    if (plan != NULL) {
+        ngx_http_jpulse_render_plan_keep(rc, plan);
     }
 
     ngx_http_jpulse_metrics_add(NGX_HTTP_JPULSE_TEMPLATE_RENDERS, 1);
@@ -682,7 +728,7 @@ ngx_http_jpulse_render_page(ngx_http_request_t *r,
      */
     if ((uses == 0
          || (uses == JP_TPL_USES_URL_PATH && rc->url_variant.len))
-        && ngx_http_jpulse_render_cacheable(rc))
+        && cacheable)
     {
         ngx_http_jpulse_render_keep(rc, &out,
                                     uses ? &rc->url_variant : &rc->variant);
@@ -944,6 +990,75 @@ ngx_http_jpulse_render_keep(ngx_http_jpulse_render_ctx_t *rc,
 
 
 /*
+ * A page that reads the request in a few places (the query, the user's
+ * timezone) is rendered from its plan: the bytes of what read nothing of
+ * the request, kept from a full render, and the rest rendered again. A
+ * plan is kept, and valid, exactly as a kept page of the same variant
+ * would be, and for the program of the page now in L1 (a plan holds
+ * references on the programs it renders from).
+ */
+
+static ngx_http_jpulse_tentry_t *
+ngx_http_jpulse_render_plan(ngx_http_jpulse_render_ctx_t *rc,
+    jp_tpl_program_t *prog)
+{
+    ngx_http_jpulse_tentry_t   *e;
+    ngx_http_jpulse_view_rt_t  *rt;
+
+    rt = rc->rt;
+
+    e = ngx_http_jpulse_tcache_find(&rt->cache, NGX_HTTP_JPULSE_T_PLAN,
+                                    &rc->variant, rc->path.data,
+                                    rc->path.len);
+
+    if (e == NULL || e->value == NULL
+        || e->epoch != rt->cache.epoch
+        || e->deps != rc->i18n_stamp
+        || e->stamp != rt->config_version
+        || ngx_current_msec - e->checked >= rt->view->check_interval
+        || jp_tpl_plan_program(e->value) != prog)
+    {
+        return NULL;
+    }
+
+    return e;
+}
+
+
+static void
+ngx_http_jpulse_render_plan_keep(ngx_http_jpulse_render_ctx_t *rc,
+    jp_tpl_plan_t *plan)
+{
+    size_t                      size;
+    ngx_http_jpulse_tentry_t   *e;
+    ngx_http_jpulse_view_rt_t  *rt;
+
+    rt = rc->rt;
+    size = jp_tpl_plan_size(plan);
+
+    if (size > rt->cache.pools[NGX_HTTP_JPULSE_TPOOL_OUTPUT].max_bytes / 4) {
+        jp_tpl_plan_free(plan);
+        return;
+    }
+
+    e = ngx_http_jpulse_tcache_add(&rt->cache, NGX_HTTP_JPULSE_T_PLAN,
+                                   &rc->variant, rc->path.data, rc->path.len);
+    if (e == NULL) {
+        jp_tpl_plan_free(plan);
+        return;
+    }
+
+    e->from = NGX_HTTP_JPULSE_FROM_DISK;
+    e->epoch = rt->cache.epoch;
+    e->deps = rc->i18n_stamp;
+    e->stamp = rt->config_version;
+    e->checked = ngx_current_msec;
+
+    ngx_http_jpulse_tcache_set(&rt->cache, e, plan, 0, size);
+}
+
+
+/*
  * mtime >= 0: a raw file, which gets Last-Modified and an ETag as nginx's
  * static files do. Else a page, which gets the configured Cache-Control,
  * and an ETag when it is kept (rc->etag). nginx's not_modified filter
@@ -1198,31 +1313,47 @@ ngx_http_jpulse_render_redirect(ngx_http_request_t *r, ngx_uint_t status,
 }
 
 
-json_t *
-ngx_http_jpulse_render_anonymous(ngx_http_request_t *r, ngx_str_t *lang,
+ngx_int_t
+ngx_http_jpulse_render_anonymous_who(ngx_http_request_t *r, ngx_str_t *lang,
     ngx_str_t *theme, ngx_uint_t *authenticated)
 {
-    u_char      *p;
-    ngx_str_t    name, tz;
-    const char  *server_tz;
+    ngx_str_null(lang);
+    ngx_str_null(theme);
+    *authenticated = 0;
 
-    ngx_str_set(&name, "timezone");
+    return NGX_OK;
+}
 
-    server_tz = getenv("TZ");
-    if (server_tz == NULL || *server_tz == '\0') {
-        server_tz = "UTC";
+
+json_t *
+ngx_http_jpulse_render_anonymous(ngx_http_request_t *r)
+{
+    u_char             *p;
+    json_t             *user;
+    ngx_str_t           name, tz;
+
+    static ngx_str_t    server_tz;
+    static json_t      *server_user;
+
+    if (server_tz.data == NULL) {
+        /* the worker's environment does not change once it runs */
+        server_tz.data = (u_char *) getenv("TZ");
+
+        if (server_tz.data == NULL || *server_tz.data == '\0') {
+            server_tz.data = (u_char *) "UTC";
+        }
+
+        server_tz.len = ngx_strlen(server_tz.data);
     }
 
-    tz.data = (u_char *) server_tz;
-    tz.len = ngx_strlen(server_tz);
+    ngx_str_set(&name, "timezone");
 
     /* a reflected cookie: only what a zone name can look like */
     if (ngx_http_parse_multi_header_lines(&r->headers_in.cookies, &name,
                                           &tz) == NGX_DECLINED
         || tz.len == 0 || tz.len > 64)
     {
-        tz.data = (u_char *) server_tz;
-        tz.len = ngx_strlen(server_tz);
+        tz = server_tz;
     }
 
     for (p = tz.data; p < tz.data + tz.len; p++) {
@@ -1230,19 +1361,30 @@ ngx_http_jpulse_render_anonymous(ngx_http_request_t *r, ngx_str_t *lang,
               || (*p >= '0' && *p <= '9') || *p == '/' || *p == '_'
               || *p == '-' || *p == '+'))
         {
-            tz.data = (u_char *) server_tz;
-            tz.len = ngx_strlen(server_tz);
+            tz = server_tz;
             break;
         }
     }
 
-    *authenticated = 0;
+    /*
+     * Without a timezone of its own, every anonymous request sees the same
+     * user: one per worker, shared (templates never write to it).
+     */
+    if (tz.data == server_tz.data && server_user != NULL) {
+        return json_incref(server_user);
+    }
 
-    return json_pack("{ss ss ss ss ss ss ss s[] s{} sb sb s{} ss#}",
+    user = json_pack("{ss ss ss ss ss ss ss s[] s{} sb sb s{} ss#}",
                      "id", "", "username", "", "firstName", "",
                      "nickName", "", "lastName", "", "email", "",
                      "initials", "?", "roles", "hasRole",
                      "isAuthenticated", 0, "isAdmin", 0,
                      "preferences", "timezone", (char *) tz.data,
                      (int) tz.len);
+
+    if (user != NULL && tz.data == server_tz.data) {
+        server_user = json_incref(user);
+    }
+
+    return user;
 }

@@ -14,13 +14,19 @@
 
 
 /*
- * Who is asking: the user object templates see (contract 5.4), and the
- * language and theme to render in (left empty: the defaults). The
- * sessions concern replaces the anonymous default.
+ * Who is asking (contract 5.4), in two steps that the sessions concern
+ * replaces. who() runs for every request and must be cheap: it fills the
+ * language and theme to render in (left empty: the config's defaults)
+ * and whether the user is signed in, which pick the kept page. user()
+ * builds the user object templates see, only when a page is rendered
+ * (not for a redirect, a raw file or a kept page). lang and theme need
+ * not outlive the call: the request keeps copies.
  */
-typedef json_t *(*ngx_http_jpulse_user_pt)(ngx_http_request_t *r,
+typedef ngx_int_t (*ngx_http_jpulse_who_pt)(ngx_http_request_t *r,
     ngx_str_t *lang, ngx_str_t *theme, ngx_uint_t *authenticated);
+typedef json_t *(*ngx_http_jpulse_user_pt)(ngx_http_request_t *r);
 
+extern ngx_http_jpulse_who_pt   ngx_http_jpulse_render_who;
 extern ngx_http_jpulse_user_pt  ngx_http_jpulse_render_user;
 
 
@@ -29,9 +35,12 @@ char *ngx_http_jpulse_render(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 char *ngx_http_jpulse_render_cache_control(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 
-/* the anonymous user, with the timezone cookie when it is sane */
-json_t *ngx_http_jpulse_render_anonymous(ngx_http_request_t *r,
+/* anonymous: the defaults, not signed in */
+ngx_int_t ngx_http_jpulse_render_anonymous_who(ngx_http_request_t *r,
     ngx_str_t *lang, ngx_str_t *theme, ngx_uint_t *authenticated);
+
+/* the anonymous user, with the timezone cookie when it is sane */
+json_t *ngx_http_jpulse_render_anonymous(ngx_http_request_t *r);
 
 
 #endif /* NGX_HTTP_JPULSE_RENDER_H */

@@ -236,8 +236,9 @@ ngx_http_jpulse_tcache_add(ngx_http_jpulse_tcache_t *tc, ngx_uint_t kind,
     e->hash = ngx_http_jpulse_tcache_key(tc, e->key, kind, lang, path, len,
                                          &e->key_len);
     e->kind = kind;
-    e->pool = kind == NGX_HTTP_JPULSE_T_OUTPUT ? NGX_HTTP_JPULSE_TPOOL_OUTPUT
-                                               : NGX_HTTP_JPULSE_TPOOL_NONE;
+    e->pool = (kind == NGX_HTTP_JPULSE_T_OUTPUT
+               || kind == NGX_HTTP_JPULSE_T_PLAN)
+              ? NGX_HTTP_JPULSE_TPOOL_OUTPUT : NGX_HTTP_JPULSE_TPOOL_NONE;
     e->epoch = tc->epoch;
     e->used = tc->rendering ? tc->serial : 0;
     e->size = offsetof(ngx_http_jpulse_tentry_t, key) + max;
@@ -277,7 +278,10 @@ ngx_http_jpulse_tcache_set(ngx_http_jpulse_tcache_t *tc,
 
     ngx_http_jpulse_tcache_free_value(tc, e);
 
-    if (e->kind == NGX_HTTP_JPULSE_T_OUTPUT) {
+    /* what renders leave behind, per page and variant */
+    if (e->kind == NGX_HTTP_JPULSE_T_OUTPUT
+        || e->kind == NGX_HTTP_JPULSE_T_PLAN)
+    {
         pool = NGX_HTTP_JPULSE_TPOOL_OUTPUT;
 
     } else {
@@ -481,6 +485,10 @@ ngx_http_jpulse_tcache_free(ngx_uint_t kind, void *value)
 
     case NGX_HTTP_JPULSE_T_I18N:
         json_decref(value);
+        break;
+
+    case NGX_HTTP_JPULSE_T_PLAN:
+        jp_tpl_plan_free(value);
         break;
 
     default:

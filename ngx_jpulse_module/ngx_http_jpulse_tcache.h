@@ -35,6 +35,7 @@ typedef enum {
     NGX_HTTP_JPULSE_T_LIST,         /* a directory's entry names */
     NGX_HTTP_JPULSE_T_STAT,         /* a file's modification time */
     NGX_HTTP_JPULSE_T_OUTPUT,       /* a rendered page, per language+theme */
+    NGX_HTTP_JPULSE_T_PLAN,         /* a page's plan (jp_tpl_render_plan) */
     NGX_HTTP_JPULSE_T_KINDS
 } ngx_http_jpulse_tkind_e;
 
@@ -80,7 +81,7 @@ struct ngx_http_jpulse_tentry_s {
 typedef enum {
     NGX_HTTP_JPULSE_TPOOL_MAIN = 0,     /* what pages are built from */
     NGX_HTTP_JPULSE_TPOOL_NONE,         /* no value: "no such file" */
-    NGX_HTTP_JPULSE_TPOOL_OUTPUT,       /* rendered pages kept */
+    NGX_HTTP_JPULSE_TPOOL_OUTPUT,       /* rendered pages and plans kept */
     NGX_HTTP_JPULSE_TPOOLS
 } ngx_http_jpulse_tpool_e;
 

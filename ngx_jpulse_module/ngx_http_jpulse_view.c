@@ -398,7 +398,7 @@ ngx_http_jpulse_view_init_process(ngx_cycle_t *cycle)
 void
 ngx_http_jpulse_view_exit_process(ngx_cycle_t *cycle)
 {
-    ngx_uint_t                  i;
+    ngx_uint_t                  i, k;
     ngx_http_jpulse_view_t    **vp;
     ngx_http_jpulse_view_rt_t  *rt;
 
@@ -413,6 +413,10 @@ ngx_http_jpulse_view_exit_process(ngx_cycle_t *cycle)
 
         if (rt == NULL) {
             continue;
+        }
+
+        for (k = 0; k < NGX_HTTP_JPULSE_APPCONFIGS; k++) {
+            json_decref(rt->appconfigs[k].config);
         }
 
         ngx_http_jpulse_tcache_destroy(&rt->cache);
@@ -576,7 +580,8 @@ ngx_http_jpulse_view_stamp(ngx_str_t *path)
 static void
 ngx_http_jpulse_view_derive(ngx_http_jpulse_view_rt_t *rt)
 {
-    json_t  *config, *anon, *auth, *j;
+    json_t      *config, *anon, *auth, *j;
+    ngx_uint_t   i;
 
     config = ngx_http_jpulse_l2_app_config();
 
@@ -608,6 +613,12 @@ ngx_http_jpulse_view_derive(ngx_http_jpulse_view_rt_t *rt)
     json_decref(rt->effective);
     json_decref(rt->anon_config);
     json_decref(rt->auth_config);
+
+    /* requests that still render one hold their own reference */
+    for (i = 0; i < NGX_HTTP_JPULSE_APPCONFIGS; i++) {
+        json_decref(rt->appconfigs[i].config);
+        rt->appconfigs[i].config = NULL;
+    }
 
     /* rt->effective holds the effective config; the rest points into it */
     rt->effective = config;

@@ -31,6 +31,24 @@ typedef enum {
 
 typedef struct ngx_http_jpulse_view_rt_s  ngx_http_jpulse_view_rt_t;
 
+
+/*
+ * appConfig as a page sees it (contextFilter applied, system.htmlAttrs and
+ * the theme's defaults added) for one "lang theme" and signed-in state,
+ * shared by reference by the contexts of every request that renders it
+ * while the config in force does not change.
+ */
+#define NGX_HTTP_JPULSE_APPCONFIGS     8
+#define NGX_HTTP_JPULSE_APPCONFIG_KEY  64
+
+typedef struct {
+    json_t                     *config;     /* NULL: free slot */
+    ngx_uint_t                  version;    /* rt->config_version */
+    ngx_uint_t                  authenticated;
+    size_t                      len;
+    u_char                      variant[NGX_HTTP_JPULSE_APPCONFIG_KEY];
+} ngx_http_jpulse_appconfig_t;
+
 typedef struct ngx_http_jpulse_view_s {
     ngx_array_t                *roots;          /* of ngx_str_t, NUL-ended */
     ngx_str_t                   config_path;
@@ -65,6 +83,9 @@ struct ngx_http_jpulse_view_rt_s {
     const char                 *default_theme;
     const char                 *default_template;
     ngx_uint_t                  max_depth;
+
+    ngx_http_jpulse_appconfig_t appconfigs[NGX_HTTP_JPULSE_APPCONFIGS];
+    ngx_uint_t                  appconfig_next;     /* replaced next */
 };
 
 

@@ -61,7 +61,7 @@ GET /home/
 
 
 
-=== TEST 2: BUG: controller:config:data:changed:<x> reaches the module's listener: must be 403
+=== TEST 2: controller:config:data:changed:<x> reaches the module's listener: must be 403
 --- pre_request
 JPulseTest::redis_cli($main::Redis, 'SET', 't480:prod:cfg:app', '{broken');
 --- request eval

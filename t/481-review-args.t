@@ -72,7 +72,7 @@ run_tests();
 
 __DATA__
 
-=== TEST 1: BUG: set $args: url.pathname is the path as sent
+=== TEST 1: set $args: url.pathname is the path as sent
 --- request
 GET /set/
 --- response_body_filters eval
@@ -82,7 +82,7 @@ P=/set/ S=?a=1
 
 
 
-=== TEST 2: BUG: set $args, the request had a query of its own
+=== TEST 2: set $args, the request had a query of its own
 --- request
 GET /set/?zz=1
 --- response_body_filters eval
@@ -92,7 +92,7 @@ P=/set/ S=?a=1
 
 
 
-=== TEST 3: BUG: rewrite with a query: the length is not that of the request line
+=== TEST 3: rewrite with a query: the length is not that of the request line
 --- request
 GET /rw/
 --- response_body_filters eval
@@ -102,7 +102,7 @@ GET /rw/
 
 
 
-=== TEST 4: BUG: an SSI include virtual with a query, no rewrite anywhere
+=== TEST 4: an SSI include virtual with a query, no rewrite anywhere
 --- request
 GET /ssi/
 --- response_body_filters eval

@@ -11,7 +11,7 @@
 # parked on the index fetch when the rest of its body and the next
 # pipelined request arrive. Both must be answered, on one connection.
 #
-# What happens today: the discard finishes during the first wait, but the
+# What happened before the fix: the discard finishes during the first wait, but the
 # lingering_timeout timer nginx armed for it stays set; it fires during the
 # second wait (i18n fetch) into ngx_http_test_reading, which leaves
 # rev->timedout set; after the response ngx_http_keepalive_handler sees
@@ -64,7 +64,7 @@ run_tests();
 
 __DATA__
 
-=== TEST 1: BUG: the rest of a body that arrives while parked, then a pipelined request
+=== TEST 1: the rest of a body that arrives while parked, then a pipelined request
 --- raw_request eval
 ["GET /home/ HTTP/1.1\r\nHost: localhost\r\nContent-Length: 10\r\n\r\n12345",
  "67890GET /home/ HTTP/1.1\r\nHost: localhost\r\n\r\n"]

@@ -93,7 +93,7 @@ GET /ping
 
 
 
-=== TEST 2: BUG: a config change while parked: the request keeps the language and theme it started with
+=== TEST 2: a config change while parked: the request keeps the language and theme it started with
 --- pre_request
 main::change_config_soon();
 --- request

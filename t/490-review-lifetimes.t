@@ -112,7 +112,7 @@ a from Redis
 === TEST 2: Redis drops the command connection while a request waits for a source
 The parked request resumes inside hiredis's teardown (NULL reply), needs
 the source again, and the send fails because the context is already
-disconnecting: today a 500. When the command deadline fires instead, the
+disconnecting: a 500 before the fix. When the command deadline fires instead, the
 same request falls back to the disk.
 --- pre_request
 main::dropped_while_parked('/b/');

@@ -62,7 +62,7 @@ run_tests();
 __DATA__
 
 === TEST 1: no resolver_timeout (nginx's default, 30 s): the name is followed
-Today the resolution "times out" at once and the page comes from A.
+Before the fix the resolution "times out" at once and the page comes from A.
 --- request
 GET /home/
 --- response_body

@@ -232,12 +232,13 @@ ngx_http_jpulse_render_handler(ngx_http_request_t *r)
     cln->handler = ngx_http_jpulse_render_cleanup;
     cln->data = rc;
 
-    if (lang.len == 0) {
+    /* what the user's preferences say, when it looks like a name */
+    if (!ngx_http_jpulse_view_token(lang.data, lang.len)) {
         lang.data = (u_char *) rt->default_lang;
         lang.len = ngx_strlen(rt->default_lang);
     }
 
-    if (theme.len == 0) {
+    if (!ngx_http_jpulse_view_token(theme.data, theme.len)) {
         theme.data = (u_char *) rt->default_theme;
         theme.len = ngx_strlen(rt->default_theme);
     }

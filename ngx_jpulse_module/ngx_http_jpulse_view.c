@@ -634,6 +634,18 @@ ngx_http_jpulse_view_derive(ngx_http_jpulse_view_rt_t *rt)
     rt->default_lang = jp_config_str(config, "utils.i18n.default", "en");
     rt->default_theme = jp_config_str(config, "utils.theme.default",
                                       "light");
+
+    if (!ngx_http_jpulse_view_token((u_char *) rt->default_lang,
+                                    ngx_strlen(rt->default_lang)))
+    {
+        rt->default_lang = "en";
+    }
+
+    if (!ngx_http_jpulse_view_token((u_char *) rt->default_theme,
+                                    ngx_strlen(rt->default_theme)))
+    {
+        rt->default_theme = "light";
+    }
     rt->default_template = jp_config_str(config,
                                          "controller.view.defaultTemplate",
                                          "index.shtml");
@@ -757,4 +769,25 @@ ngx_http_jpulse_view_totals(ngx_cycle_t *cycle, size_t *bytes,
 
         ngx_http_jpulse_tcache_kinds(&rt->cache, by_kind);
     }
+}
+
+
+ngx_uint_t
+ngx_http_jpulse_view_token(u_char *p, size_t len)
+{
+    u_char  *last;
+
+    if (len == 0 || len > 32) {
+        return 0;
+    }
+
+    for (last = p + len; p < last; p++) {
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')
+              || (*p >= '0' && *p <= '9') || *p == '_' || *p == '-'))
+        {
+            return 0;
+        }
+    }
+
+    return 1;
 }

@@ -128,5 +128,12 @@ void ngx_http_jpulse_view_totals(ngx_cycle_t *cycle, size_t *bytes,
 
 ngx_array_t *ngx_http_jpulse_view_sets(void);
 
+/*
+ * A language or theme name: 1-32 of [A-Za-z0-9_-]. They go into the
+ * page as raw HTML (appConfig.system.htmlAttrs), into file names
+ * (<i18n_dir>/<lang>.json) and into Redis keys: nothing else may pass.
+ */
+ngx_uint_t ngx_http_jpulse_view_token(u_char *p, size_t len);
+
 
 #endif /* NGX_HTTP_JPULSE_VIEW_H */

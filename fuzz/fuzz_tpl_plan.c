@@ -1,0 +1,207 @@
+/*
+ * libFuzzer target: plans (jp_tpl_render_record, jp_tpl_render_plan) give
+ * what a full render gives. The input is compiled and recorded over one
+ * request's context; the plan is then rendered over another request's
+ * (another query, URL, timezone and clock) and compared byte for byte
+ * with a full render over that context. A difference is a page that
+ * served one request's data to another, or lost some: abort.
+ *
+ * The host is fuzz_tpl.c's in spirit: "self.tmpl" is the input itself,
+ * so includes recurse into fuzzed code.
+ */
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "jp_tpl.h"
+
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+
+
+static const uint8_t  *fuzz_data;
+static size_t          fuzz_size;
+static int64_t         fuzz_clock;
+static json_t         *fuzz_ctx[2];
+static json_t         *fuzz_i18n;
+
+
+static int
+fuzz_read(void *data, const char *path, char **src, size_t *len)
+{
+    const char  *text;
+
+    if (strcmp(path, "self.tmpl") == 0) {
+        *src = malloc(fuzz_size + 1);
+        if (*src == NULL) {
+            return -1;
+        }
+        memcpy(*src, fuzz_data, fuzz_size);
+        *len = fuzz_size;
+        return 0;
+    }
+
+    if (strcmp(path, "header.tmpl") == 0) {
+        text = "<h1>{{title}}</h1><p>{{url.pathname}}</p>";
+
+    } else if (strcmp(path, "static.tmpl") == 0) {
+        text = "<nav>{{app.site.name}}{{i18n.view.title}}</nav>";
+
+    } else if (strcmp(path, "components/a.tmpl") == 0) {
+        text = "{{#component \"ns.a\"}}A{{url.param.q}}{{/component}}";
+
+    } else {
+        return -1;
+    }
+
+    *len = strlen(text);
+    *src = strdup(text);
+
+    return *src ? 0 : -1;
+}
+
+
+static int
+fuzz_mtime(void *data, const char *path, int64_t *ms)
+{
+    *ms = 1000;
+    return strcmp(path, "header.tmpl") == 0 ? 0 : -1;
+}
+
+
+static int
+fuzz_list(void *data, const char *dir, jp_tpl_list_pt cb, void *arg)
+{
+    if (cb(arg, "a.tmpl", 6) != 0 || cb(arg, "self.tmpl", 9) != 0) {
+        return -1;
+    }
+
+    return 0;
+}
+
+
+static int64_t
+fuzz_now(void *data)
+{
+    return fuzz_clock;
+}
+
+
+int
+LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    static const char  *ctx[2] = {
+        "{\"app\":{\"site\":{\"name\":\"S\"}},\"user\":{\"firstName\":\"\","
+        "\"isAuthenticated\":false,\"preferences\":{\"timezone\":\"UTC\"}},"
+        "\"items\":[{\"name\":\"y\"},{\"name\":\"x\"}],\"n\":0,"
+        "\"url\":{\"pathname\":\"/a/\",\"search\":\"?q=a\",\"param\":"
+        "{\"q\":\"a\",\"n\":\"1\"}},\"appConfig\":{\"system\":"
+        "{\"htmlAttrs\":\"lang=\\\"en\\\"\"}},\"vars\":{},"
+        "\"components\":{}}",
+
+        "{\"app\":{\"site\":{\"name\":\"S\"}},\"user\":{\"firstName\":\"\","
+        "\"isAuthenticated\":false,\"preferences\":{\"timezone\":"
+        "\"Europe/Berlin\"}},"
+        "\"items\":[{\"name\":\"y\"},{\"name\":\"x\"}],\"n\":0,"
+        "\"url\":{\"pathname\":\"/b/x\",\"search\":\"?q=<b>&m=2\",\"param\":"
+        "{\"q\":\"<b>\",\"m\":\"2\",\"items\":\"z\"}},\"appConfig\":"
+        "{\"system\":{\"htmlAttrs\":\"lang=\\\"en\\\"\"}},\"vars\":{},"
+        "\"components\":{}}"
+    };
+
+    fuzz_ctx[0] = json_loads(ctx[0], 0, NULL);
+    fuzz_ctx[1] = json_loads(ctx[1], 0, NULL);
+
+    fuzz_i18n = json_loads(
+        "{\"view\":{\"title\":\"T\",\"q\":\"Q {{url.param.q}}\"}}", 0, NULL);
+
+    if (fuzz_ctx[0] == NULL || fuzz_ctx[1] == NULL || fuzz_i18n == NULL) {
+        abort();
+    }
+
+    return 0;
+}
+
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    int                rc_plan, rc_full;
+    unsigned           uses;
+    jp_tpl_buf_t       out, planned, full;
+    jp_tpl_host_t      host;
+    jp_tpl_plan_t     *plan;
+    jp_tpl_error_t     err;
+    jp_tpl_limits_t    limits;
+    jp_tpl_program_t  *prog;
+
+    fuzz_data = data;
+    fuzz_size = size;
+
+    prog = jp_tpl_compile((const char *) data, size, "fuzz.shtml",
+                          fuzz_i18n, &err);
+    if (prog == NULL) {
+        return 0;
+    }
+
+    memset(&host, 0, sizeof(host));
+    host.read = fuzz_read;
+    host.mtime = fuzz_mtime;
+    host.list = fuzz_list;
+    host.now = fuzz_now;
+
+    memset(&limits, 0, sizeof(limits));
+    limits.max_output = 1 << 20;
+    limits.max_iterations = 2000;
+
+    plan = NULL;
+    fuzz_clock = 1700000000000LL;
+
+    jp_tpl_buf_init(&out, 0);
+
+    if (jp_tpl_render_record(prog, fuzz_ctx[0], &host, &limits, 0, &out,
+                             &err, &uses, &plan)
+        != 0 || plan == NULL)
+    {
+        jp_tpl_buf_free(&out);
+        jp_tpl_plan_free(plan);
+        jp_tpl_free(prog);
+        return 0;
+    }
+
+    jp_tpl_buf_free(&out);
+
+    /* another request, a day later */
+    fuzz_clock += 86400000LL;
+
+    jp_tpl_buf_init(&planned, 0);
+    jp_tpl_buf_init(&full, 0);
+
+    rc_plan = jp_tpl_render_plan(plan, fuzz_ctx[1], &host, &limits, 0,
+                                 &planned, &err, &uses);
+    rc_full = jp_tpl_render_uses(prog, fuzz_ctx[1], &host, &limits, 0,
+                                 &full, &err, &uses);
+
+    /* a plan does less work than a full render: it may pass a limit the
+     * full render hits, never the other way round */
+    if (rc_full == 0
+        && (rc_plan != 0 || planned.len != full.len
+            || memcmp(planned.data, full.data, full.len) != 0))
+    {
+        fprintf(stderr, "plan and full render differ:\n--- plan (%d)\n"
+                "%.*s\n--- full\n%.*s\n", rc_plan, (int) planned.len,
+                planned.data ? planned.data : "", (int) full.len,
+                full.data ? full.data : "");
+        abort();
+    }
+
+    jp_tpl_buf_free(&planned);
+    jp_tpl_buf_free(&full);
+    jp_tpl_plan_free(plan);
+    jp_tpl_free(prog);
+
+    return 0;
+}

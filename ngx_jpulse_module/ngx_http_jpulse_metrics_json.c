@@ -274,9 +274,10 @@ ngx_http_jpulse_json_components(ngx_http_jpulse_snapshot_t *snap,
     }
 
     ngx_http_jpulse_out_printf(out,
-        ",\"template_cache_bytes\":%uL},\"meta\":{\"ttl\":0,"
-        "\"category\":\"nginx\",\"fields\":{}},",
-        snap->totals.gauges[NGX_HTTP_JPULSE_CACHE_BYTES]);
+        ",\"template_cache_bytes\":%uL,\"redis_pending\":%uL},"
+        "\"meta\":{\"ttl\":0,\"category\":\"nginx\",\"fields\":{}},",
+        snap->totals.gauges[NGX_HTTP_JPULSE_CACHE_BYTES],
+        snap->totals.gauges[NGX_HTTP_JPULSE_REDIS_PENDING]);
     ngx_http_jpulse_out_timestamp(out);
     ngx_http_jpulse_out_printf(out, "}");
 

@@ -56,6 +56,7 @@ static uint64_t ngx_http_jpulse_redis_usec(void);
 
 
 static ngx_uint_t  ngx_http_jpulse_redis_exiting;
+static ngx_uint_t  ngx_http_jpulse_redis_pending;   /* of all connections */
 
 
 ngx_uint_t
@@ -416,6 +417,25 @@ ngx_http_jpulse_redis_conn_send(ngx_http_jpulse_redis_conn_t *rc,
         return NGX_DECLINED;
     }
 
+    /*
+     * A slow Redis must not queue request rate x command_timeout commands
+     * (and their callers' memory): past the cap, a render falls back to
+     * the disk as if Redis were down. The handshake's few are not counted
+     * against it.
+     */
+
+    if (rc->state == NGX_HTTP_JPULSE_REDIS_READY
+        && rc->pending >= rc->conf->max_pending)
+    {
+        ngx_http_jpulse_metrics_add(NGX_HTTP_JPULSE_REDIS_REFUSED, 1);
+
+        ngx_log_debug2(NGX_LOG_DEBUG_HTTP, rc->log, 0,
+                       "jpulse redis %s: %ui commands in flight, refused",
+                       rc->role, rc->pending);
+
+        return NGX_DECLINED;
+    }
+
     cmd = ngx_alloc(sizeof(ngx_http_jpulse_redis_cmd_t), rc->log);
     if (cmd == NULL) {
         return NGX_ERROR;
@@ -435,6 +455,9 @@ ngx_http_jpulse_redis_conn_send(ngx_http_jpulse_redis_conn_t *rc,
     }
 
     rc->pending++;
+
+    ngx_http_jpulse_metrics_set(NGX_HTTP_JPULSE_REDIS_PENDING,
+                                ++ngx_http_jpulse_redis_pending);
 
     /*
      * While commands are in flight the deadline keeps an exiting worker
@@ -461,6 +484,9 @@ ngx_http_jpulse_redis_reply(redisAsyncContext *ac, void *r, void *privdata)
 
     rc = cmd->rc;
     rc->pending--;
+
+    ngx_http_jpulse_metrics_set(NGX_HTTP_JPULSE_REDIS_PENDING,
+                                --ngx_http_jpulse_redis_pending);
 
     usec = ngx_http_jpulse_redis_usec() - cmd->sent;
 

@@ -699,6 +699,21 @@ ngx_http_jpulse_redis_read_handler(ngx_event_t *ev)
     ngx_connection_t              *c = ev->data;
     ngx_http_jpulse_redis_conn_t  *rc = c->data;
 
+    if (c->close) {
+        /*
+         * worker_shutdown_timeout has passed: nginx closes every
+         * connection of the exiting worker. The commands in flight get
+         * their NULL replies now rather than keep the worker alive until
+         * command_timeout; no retry is scheduled while exiting.
+         */
+
+        if (rc->ac) {
+            ngx_http_jpulse_redis_conn_fail(rc, "worker is exiting");
+        }
+
+        return;
+    }
+
     if (rc->ac) {
         redisAsyncHandleRead(rc->ac);
     }

@@ -30,7 +30,7 @@ sub main::beats {
     return '';
 }
 
-sub main::run {
+sub main::refused_beats {
     JPulseTest::redis_cli($main::Redis, 'SET',
                           "${main::NS}metrics:registry", 'not a zset');
     my $d = daemon_start(redis => $main::Redis, site_id => 't447',
@@ -65,7 +65,7 @@ __DATA__
 --- config
     location = /result { alias $TEST_NGINX_T447_DIR/result.txt; }
 --- pre_request
-main::run();
+main::refused_beats();
 --- request
 GET /result
 --- response_body

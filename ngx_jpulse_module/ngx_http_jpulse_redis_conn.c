@@ -145,7 +145,16 @@ ngx_http_jpulse_redis_conn_connect(ngx_http_jpulse_redis_conn_t *rc)
     ctx->name = rc->conf->resolve;
     ctx->handler = ngx_http_jpulse_redis_resolved;
     ctx->data = rc;
-    ctx->timeout = rc->conf->resolver_timeout;
+
+    /*
+     * An unreachable DNS must not keep Redis away for resolver_timeout
+     * (30 s by default): the last address known is tried after as long
+     * as a connect may take. A late answer still fills the resolver's
+     * cache for the next attempt.
+     */
+
+    ctx->timeout = ngx_min(rc->conf->resolver_timeout,
+                           rc->conf->connect_timeout);
     ctx->cancelable = 1;
 
     rc->resolving = ctx;
@@ -165,8 +174,9 @@ ngx_http_jpulse_redis_resolved(ngx_resolver_ctx_t *ctx)
 {
     ngx_http_jpulse_redis_conn_t  *rc = ctx->data;
 
-    size_t   len;
-    u_char   addr[NGX_SOCKADDR_STRLEN + 1];
+    size_t       len;
+    ngx_uint_t   i;
+    u_char       addr[NGX_SOCKADDR_STRLEN + 1];
 
     rc->resolving = NULL;
 
@@ -187,9 +197,27 @@ ngx_http_jpulse_redis_resolved(ngx_resolver_ctx_t *ctx)
 
     rc->unresolved = 0;
 
-    len = ngx_sock_ntop(ctx->addrs[0].sockaddr, ctx->addrs[0].socklen, addr,
-                        NGX_SOCKADDR_STRLEN, 0);
-    addr[len] = '\0';
+    /*
+     * nginx's resolver rotates a cached answer of several addresses: the
+     * current one is kept while it is among them, so that both
+     * connections stay on one server and a change means a failover.
+     */
+
+    for (i = 0; i < ctx->naddrs; i++) {
+        len = ngx_sock_ntop(ctx->addrs[i].sockaddr, ctx->addrs[i].socklen,
+                            addr, NGX_SOCKADDR_STRLEN, 0);
+        addr[len] = '\0';
+
+        if (ngx_strcmp(addr, rc->addr) == 0) {
+            break;
+        }
+    }
+
+    if (i == ctx->naddrs) {
+        len = ngx_sock_ntop(ctx->addrs[0].sockaddr, ctx->addrs[0].socklen,
+                            addr, NGX_SOCKADDR_STRLEN, 0);
+        addr[len] = '\0';
+    }
 
     ngx_resolve_name_done(ctx);
 

@@ -203,7 +203,7 @@ ngx_http_jpulse_redis_resolved(ngx_resolver_ctx_t *ctx)
      * connections stay on one server and a change means a failover.
      */
 
-    for (i = 0; i < ctx->naddrs; i++) {
+    for (i = ctx->naddrs - 1; i > 0; i--) {
         len = ngx_sock_ntop(ctx->addrs[i].sockaddr, ctx->addrs[i].socklen,
                             addr, NGX_SOCKADDR_STRLEN, 0);
         addr[len] = '\0';
@@ -213,11 +213,11 @@ ngx_http_jpulse_redis_resolved(ngx_resolver_ctx_t *ctx)
         }
     }
 
-    if (i == ctx->naddrs) {
-        len = ngx_sock_ntop(ctx->addrs[0].sockaddr, ctx->addrs[0].socklen,
-                            addr, NGX_SOCKADDR_STRLEN, 0);
-        addr[len] = '\0';
-    }
+    /* the current one, or else the first */
+
+    len = ngx_sock_ntop(ctx->addrs[i].sockaddr, ctx->addrs[i].socklen, addr,
+                        NGX_SOCKADDR_STRLEN, 0);
+    addr[len] = '\0';
 
     ngx_resolve_name_done(ctx);
 

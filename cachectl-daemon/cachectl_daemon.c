@@ -71,6 +71,7 @@ typedef struct {
     char                  instance_id[JP_INSTANCE_ID_MAX];
     char                  hostname[256];
     char                  error[512];
+    char                  beat_error[256];  /* the refusal logged last */
     uint64_t              events;
 } cachectl_daemon_t;
 
@@ -86,6 +87,8 @@ static void cachectl_daemon_batch(cachectl_daemon_t *d);
 static void cachectl_daemon_connect(cachectl_daemon_t *d);
 static void cachectl_daemon_lost(cachectl_daemon_t *d);
 static void cachectl_daemon_heartbeat(cachectl_daemon_t *d, int remove);
+static void cachectl_daemon_beat_reply(cachectl_daemon_t *d,
+    redisReply *r);
 
 
 /* KEYS[1] heartbeat, KEYS[2] registry; ARGV: blob, ttl ms, instance id */
@@ -733,6 +736,8 @@ cachectl_daemon_heartbeat(cachectl_daemon_t *d, int remove)
             return;
         }
 
+        cachectl_daemon_beat_reply(d, r);
+
         freeReplyObject(r);
     }
 
@@ -752,4 +757,35 @@ cachectl_daemon_heartbeat(cachectl_daemon_t *d, int remove)
 
         freeReplyObject(r);
     }
+}
+
+
+/*
+ * Redis refusing the heartbeat (NOPERM from an ACL, WRONGTYPE from a key
+ * someone else wrote) leaves this daemon out of the cluster's metrics:
+ * said once per distinct error, not at every beat, and once when it is
+ * accepted again.
+ */
+
+static void
+cachectl_daemon_beat_reply(cachectl_daemon_t *d, redisReply *r)
+{
+    if (r->type != REDIS_REPLY_ERROR) {
+        if (d->beat_error[0] != '\0') {
+            cachectl_log(CACHECTL_INFO, "heartbeat: accepted again");
+            d->beat_error[0] = '\0';
+        }
+
+        return;
+    }
+
+    if (strncmp(d->beat_error, r->str, sizeof(d->beat_error) - 1) == 0) {
+        return;
+    }
+
+    snprintf(d->beat_error, sizeof(d->beat_error), "%.*s",
+             (int) r->len, r->str);
+
+    cachectl_log(CACHECTL_ERR, "heartbeat: refused by Redis: %s",
+                 d->beat_error);
 }

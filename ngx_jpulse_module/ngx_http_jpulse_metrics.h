@@ -36,6 +36,7 @@ typedef enum {
     NGX_HTTP_JPULSE_BROADCASTS_PUBLISHED,
     NGX_HTTP_JPULSE_BROADCASTS_RECEIVED,
     NGX_HTTP_JPULSE_BROADCAST_BYTES_RECEIVED,
+    NGX_HTTP_JPULSE_REDIS_REFUSED,
     NGX_HTTP_JPULSE_COUNTERS
 } ngx_http_jpulse_counter_e;
 
@@ -43,6 +44,7 @@ typedef enum {
 /* values a worker sets rather than adds to; they leave with the worker */
 typedef enum {
     NGX_HTTP_JPULSE_CACHE_BYTES = 0,
+    NGX_HTTP_JPULSE_REDIS_PENDING,
     NGX_HTTP_JPULSE_GAUGES
 } ngx_http_jpulse_gauge_e;
 

@@ -274,9 +274,10 @@ ngx_http_jpulse_json_components(ngx_http_jpulse_snapshot_t *snap,
     }
 
     ngx_http_jpulse_out_printf(out,
-        ",\"template_cache_bytes\":%uL},\"meta\":{\"ttl\":0,"
-        "\"category\":\"nginx\",\"fields\":{}},",
-        snap->totals.gauges[NGX_HTTP_JPULSE_CACHE_BYTES]);
+        ",\"template_cache_bytes\":%uL,\"redis_pending\":%uL},"
+        "\"meta\":{\"ttl\":0,\"category\":\"nginx\",\"fields\":{}},",
+        snap->totals.gauges[NGX_HTTP_JPULSE_CACHE_BYTES],
+        snap->totals.gauges[NGX_HTTP_JPULSE_REDIS_PENDING]);
     ngx_http_jpulse_out_timestamp(out);
     ngx_http_jpulse_out_printf(out, "}");
 
@@ -408,6 +409,12 @@ static const char  *ngx_http_jpulse_summed_fields[] = {
 
 #define NGX_HTTP_JPULSE_SUMMED  6
 
+#if JSON_INTEGER_IS_LONG_LONG
+#define NGX_HTTP_JPULSE_JSON_INT_MAX  LLONG_MAX
+#else
+#define NGX_HTTP_JPULSE_JSON_INT_MAX  LONG_MAX
+#endif
+
 
 /* Adds one blob's instances to its host's entry; 0 for a malformed blob. */
 
@@ -470,11 +477,20 @@ ngx_http_jpulse_json_merge(json_t *servers, json_t *blob,
 
     *instances_total += json_array_size(instances);
 
+    /*
+     * Peers' counts come from Redis and may be anything: a negative one
+     * adds nothing, and a sum that would pass the largest integer stays
+     * there rather than overflow.
+     */
+
     for (i = 0; ngx_http_jpulse_summed_fields[i]; i++) {
         v = json_object_get(blob, ngx_http_jpulse_summed_fields[i]);
 
-        if (json_is_integer(v)) {
-            sums[i] += json_integer_value(v);
+        if (json_is_integer(v) && json_integer_value(v) > 0
+            && __builtin_add_overflow(sums[i], json_integer_value(v),
+                                      &sums[i]))
+        {
+            sums[i] = NGX_HTTP_JPULSE_JSON_INT_MAX;
         }
     }
 

@@ -220,6 +220,11 @@ ngx_http_jpulse_prom_counters(ngx_http_jpulse_snapshot_t *snap,
         "Bytes held by the compiled template caches of running workers.");
     ngx_http_jpulse_out_printf(out, "jpulse_template_cache_bytes %uL\n",
         snap->totals.gauges[NGX_HTTP_JPULSE_CACHE_BYTES]);
+
+    ngx_http_jpulse_prom_family(out, "jpulse_redis_pending", "gauge",
+        "Redis commands in flight in running workers.");
+    ngx_http_jpulse_out_printf(out, "jpulse_redis_pending %uL\n",
+        snap->totals.gauges[NGX_HTTP_JPULSE_REDIS_PENDING]);
 }
 
 

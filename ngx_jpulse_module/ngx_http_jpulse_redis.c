@@ -86,7 +86,7 @@ static ngx_uint_t  ngx_http_jpulse_redis_nresyncs;
 /*
  * jpulse_redis host[:port] | unix:/path [db=N] [password=P |
  *     password_file=F] [connect_timeout=T] [command_timeout=T]
- *     [ping_interval=T];
+ *     [ping_interval=T] [max_pending=N];
  */
 
 char *
@@ -115,6 +115,7 @@ ngx_http_jpulse_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     rcf->connect_timeout = 1000;
     rcf->command_timeout = 1000;
     rcf->ping_interval = 10000;
+    rcf->max_pending = 10000;
 
     value = cf->args->elts;
     rcf->name = value[1];
@@ -245,6 +246,16 @@ ngx_http_jpulse_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
                 goto invalid;
             }
 
+            continue;
+        }
+
+        if (ngx_strncmp(p, "max_pending=", 12) == 0) {
+            n = ngx_atoi(p + 12, value[i].len - 12);
+            if (n == NGX_ERROR || n == 0) {
+                goto invalid;
+            }
+
+            rcf->max_pending = n;
             continue;
         }
 

@@ -32,6 +32,7 @@ typedef struct ngx_http_jpulse_redis_conf_s {
     ngx_msec_t                  connect_timeout;
     ngx_msec_t                  command_timeout;
     ngx_msec_t                  ping_interval;
+    ngx_uint_t                  max_pending; /* commands in flight */
 } ngx_http_jpulse_redis_conf_t;
 
 

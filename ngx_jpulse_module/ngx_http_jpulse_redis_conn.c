@@ -56,6 +56,7 @@ static uint64_t ngx_http_jpulse_redis_usec(void);
 
 
 static ngx_uint_t  ngx_http_jpulse_redis_exiting;
+static ngx_uint_t  ngx_http_jpulse_redis_pending;   /* of all connections */
 
 
 ngx_uint_t
@@ -144,7 +145,16 @@ ngx_http_jpulse_redis_conn_connect(ngx_http_jpulse_redis_conn_t *rc)
     ctx->name = rc->conf->resolve;
     ctx->handler = ngx_http_jpulse_redis_resolved;
     ctx->data = rc;
-    ctx->timeout = rc->conf->resolver_timeout;
+
+    /*
+     * An unreachable DNS must not keep Redis away for resolver_timeout
+     * (30 s by default): the last address known is tried after as long
+     * as a connect may take. A late answer still fills the resolver's
+     * cache for the next attempt.
+     */
+
+    ctx->timeout = ngx_min(rc->conf->resolver_timeout,
+                           rc->conf->connect_timeout);
     ctx->cancelable = 1;
 
     rc->resolving = ctx;
@@ -164,8 +174,9 @@ ngx_http_jpulse_redis_resolved(ngx_resolver_ctx_t *ctx)
 {
     ngx_http_jpulse_redis_conn_t  *rc = ctx->data;
 
-    size_t   len;
-    u_char   addr[NGX_SOCKADDR_STRLEN + 1];
+    size_t       len;
+    ngx_uint_t   i;
+    u_char       addr[NGX_SOCKADDR_STRLEN + 1];
 
     rc->resolving = NULL;
 
@@ -186,7 +197,25 @@ ngx_http_jpulse_redis_resolved(ngx_resolver_ctx_t *ctx)
 
     rc->unresolved = 0;
 
-    len = ngx_sock_ntop(ctx->addrs[0].sockaddr, ctx->addrs[0].socklen, addr,
+    /*
+     * nginx's resolver rotates a cached answer of several addresses: the
+     * current one is kept while it is among them, so that both
+     * connections stay on one server and a change means a failover.
+     */
+
+    for (i = ctx->naddrs - 1; i > 0; i--) {
+        len = ngx_sock_ntop(ctx->addrs[i].sockaddr, ctx->addrs[i].socklen,
+                            addr, NGX_SOCKADDR_STRLEN, 0);
+        addr[len] = '\0';
+
+        if (ngx_strcmp(addr, rc->addr) == 0) {
+            break;
+        }
+    }
+
+    /* the current one, or else the first */
+
+    len = ngx_sock_ntop(ctx->addrs[i].sockaddr, ctx->addrs[i].socklen, addr,
                         NGX_SOCKADDR_STRLEN, 0);
     addr[len] = '\0';
 
@@ -416,6 +445,25 @@ ngx_http_jpulse_redis_conn_send(ngx_http_jpulse_redis_conn_t *rc,
         return NGX_DECLINED;
     }
 
+    /*
+     * A slow Redis must not queue request rate x command_timeout commands
+     * (and their callers' memory): past the cap, a render falls back to
+     * the disk as if Redis were down. The handshake's few are not counted
+     * against it.
+     */
+
+    if (rc->state == NGX_HTTP_JPULSE_REDIS_READY
+        && rc->pending >= rc->conf->max_pending)
+    {
+        ngx_http_jpulse_metrics_add(NGX_HTTP_JPULSE_REDIS_REFUSED, 1);
+
+        ngx_log_debug2(NGX_LOG_DEBUG_HTTP, rc->log, 0,
+                       "jpulse redis %s: %ui commands in flight, refused",
+                       rc->role, rc->pending);
+
+        return NGX_DECLINED;
+    }
+
     cmd = ngx_alloc(sizeof(ngx_http_jpulse_redis_cmd_t), rc->log);
     if (cmd == NULL) {
         return NGX_ERROR;
@@ -435,6 +483,9 @@ ngx_http_jpulse_redis_conn_send(ngx_http_jpulse_redis_conn_t *rc,
     }
 
     rc->pending++;
+
+    ngx_http_jpulse_metrics_set(NGX_HTTP_JPULSE_REDIS_PENDING,
+                                ++ngx_http_jpulse_redis_pending);
 
     /*
      * While commands are in flight the deadline keeps an exiting worker
@@ -461,6 +512,9 @@ ngx_http_jpulse_redis_reply(redisAsyncContext *ac, void *r, void *privdata)
 
     rc = cmd->rc;
     rc->pending--;
+
+    ngx_http_jpulse_metrics_set(NGX_HTTP_JPULSE_REDIS_PENDING,
+                                --ngx_http_jpulse_redis_pending);
 
     usec = ngx_http_jpulse_redis_usec() - cmd->sent;
 
@@ -672,6 +726,21 @@ ngx_http_jpulse_redis_read_handler(ngx_event_t *ev)
 {
     ngx_connection_t              *c = ev->data;
     ngx_http_jpulse_redis_conn_t  *rc = c->data;
+
+    if (c->close) {
+        /*
+         * worker_shutdown_timeout has passed: nginx closes every
+         * connection of the exiting worker. The commands in flight get
+         * their NULL replies now rather than keep the worker alive until
+         * command_timeout; no retry is scheduled while exiting.
+         */
+
+        if (rc->ac) {
+            ngx_http_jpulse_redis_conn_fail(rc, "worker is exiting");
+        }
+
+        return;
+    }
 
     if (rc->ac) {
         redisAsyncHandleRead(rc->ac);

@@ -2,7 +2,8 @@ package DnsStub;
 
 # A DNS server for one test: it answers every A query with the address
 # in a file the test rewrites (set($d, '127.0.0.2')), TTL 0, and every
-# other query with no answer. Enough for nginx's resolver; not a DNS
+# other query with no answer. set($d, '127.0.0.2,127.0.0.1') answers
+# both, in that order; set($d, 'silent') answers nothing at all. Enough for nginx's resolver; not a DNS
 # implementation (one question per query, no compression in questions).
 #
 #   my $d = DnsStub::start('127.0.0.1');   # { port, pid }
@@ -83,9 +84,13 @@ sub _serve {
         my $addr = <$fh> // '';
         close $fh;
 
-        my @answer = $type == 1 && $addr =~ /^(\d+)\.(\d+)\.(\d+)\.(\d+)$/
-                     ? (pack 'n n n N n C4', 0xc00c, 1, 1, 0, 4, $1, $2, $3,
-                                             $4)
+        # an unreachable DNS
+        next if $addr eq 'silent';
+
+        my @answer = $type == 1
+                     ? map { pack 'n n n N n C4', 0xc00c, 1, 1, 0, 4,
+                                  split /\./ }
+                       grep { /^\d+\.\d+\.\d+\.\d+$/ } split /,/, $addr
                      : ();
 
         $s->send(pack('n n n n n n', $id, 0x8180, 1, scalar @answer, 0, 0)

@@ -253,7 +253,10 @@ ngx_http_jpulse_context_url(ngx_http_request_t *r, const char *code,
     }
 
     search[0] = '?';
-    ngx_memcpy(search + 1, r->args.data, r->args.len);
+
+    if (r->args.len) {
+        ngx_memcpy(search + 1, r->args.data, r->args.len);
+    }
 
     param = jp_query_parse((char *) r->args.data, r->args.len,
                            NGX_HTTP_JPULSE_PARAMS_MAX);

@@ -803,8 +803,12 @@ ngx_http_jpulse_l2_find(ngx_http_jpulse_view_rt_t *rt,
             && (f->kind == NGX_HTTP_JPULSE_NEED_INDEX || f->rt == rt)
             && f->lang.len == need->lang.len
             && f->path.len == need->path.len
-            && ngx_memcmp(f->lang.data, need->lang.data, f->lang.len) == 0
-            && ngx_memcmp(f->path.data, need->path.data, f->path.len) == 0)
+            && (f->lang.len == 0
+                || ngx_memcmp(f->lang.data, need->lang.data, f->lang.len)
+                   == 0)
+            && (f->path.len == 0
+                || ngx_memcmp(f->path.data, need->path.data, f->path.len)
+                   == 0))
         {
             return f;
         }
@@ -880,8 +884,16 @@ ngx_http_jpulse_l2_send(ngx_http_jpulse_view_rt_t *rt,
     f->lang.len = need->lang.len;
     f->lang.data = f->data;
     f->path.len = need->path.len;
-    f->path.data = ngx_cpymem(f->data, need->lang.data, need->lang.len);
-    ngx_memcpy(f->path.data, need->path.data, need->path.len);
+    f->path.data = f->data + need->lang.len;
+
+    /* the index has neither: no copy from a NULL pointer */
+    if (need->lang.len) {
+        ngx_memcpy(f->lang.data, need->lang.data, need->lang.len);
+    }
+
+    if (need->path.len) {
+        ngx_memcpy(f->path.data, need->path.data, need->path.len);
+    }
 
     rc = ngx_http_jpulse_redis_command(ngx_http_jpulse_l2_reply, f, argc,
                                        argv, argvlen);

@@ -43,7 +43,7 @@ add_block_preprocessor(sub {
     jpulse_config $TEST_NGINX_T485_DIR/app.json;
 CONF
     # an hour: the plan recorded by the first request serves the next
-    # ones (/full/ renders every request in full: the reference)
+    # ones (with 0 the same requests pass: the full render)
     $block->set_value('config', <<'CONF');
     jpulse_template_check_interval 1h;
     location / { jpulse_render; }

@@ -181,7 +181,15 @@ int jp_tpl_render_plan(const jp_tpl_plan_t *plan, json_t *ctx,
     unsigned flags, jp_tpl_buf_t *out, jp_tpl_error_t *err,
     unsigned *uses);
 
-/* the page a plan renders, its bytes for caches bounded by size */
+/*
+ * jp_tpl_render_plan(): this request takes the page where the recording
+ * did not go (a node rendered again sets a variable or defines a
+ * component, or the limits are reached earlier): out is as it was, and
+ * the page must be rendered in full.
+ */
+#define JP_TPL_PLAN_DIVERGED  1
+
+/* the page a plan renders; its bytes, with the programs it holds */
 const jp_tpl_program_t *jp_tpl_plan_program(const jp_tpl_plan_t *plan);
 size_t jp_tpl_plan_size(const jp_tpl_plan_t *plan);
 void jp_tpl_plan_free(jp_tpl_plan_t *plan);

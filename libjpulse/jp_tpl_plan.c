@@ -13,10 +13,15 @@
  * state changes it again on every request, so that what follows sees the
  * same state: the components it defined are defined again (the usual
  * header that includes every components/ file), a let runs again with
- * its node. A node that
- * changes the state while reading the request, or an error comment
- * anywhere (limits depend on what ran before), means no plan. Every
- * program the recording rendered from is held by a reference.
+ * its node. A node that changes the state while reading the request, or
+ * an error comment anywhere (limits depend on what ran before), means no
+ * plan. Every program the recording rendered from is held by a reference.
+ *
+ * A request may take a node rendered again where the recording did not
+ * go: a branch that sets a variable or defines a component, or more
+ * includes and iterations than the limits leave room for once the kept
+ * bytes are charged what they cost. What follows would then differ from
+ * a full render, so the replay stops and says so (JP_TPL_PLAN_DIVERGED).
  */
 
 #include <stdlib.h>
@@ -40,6 +45,9 @@ typedef struct {
     const jp_tpl_node_t     *node;
     json_t                  *args;      /* ENTER: the include's k=v */
     json_t                  *taint;     /* ENTER: and their taint */
+    unsigned long            calls;     /* BYTES: what writing them cost */
+    unsigned long            iterations;
+    unsigned long            mutations; /* NODE: the state it set (a let) */
 } jp_tpl_part_t;
 
 struct jp_tpl_plan_s {
@@ -67,6 +75,8 @@ struct jp_tpl_rec_s {
 
 static int jp_tpl_rec_part(jp_tpl_rec_t *rec, unsigned op, size_t off,
     size_t len, const jp_tpl_node_t *node);
+static int jp_tpl_rec_bytes(jp_tpl_rec_t *rec, size_t off, size_t len,
+    unsigned long calls, unsigned long iterations);
 static int jp_tpl_replay(jp_tpl_rs_t *rs, const jp_tpl_plan_t *plan,
     size_t *i);
 
@@ -118,6 +128,49 @@ jp_tpl_rec_part(jp_tpl_rec_t *rec, unsigned op, size_t off, size_t len,
     if (op == JP_TPL_P_NODE) {
         plan->nodes++;
     }
+
+    return 0;
+}
+
+
+/* bytes of static nodes, and the includes and iterations they took */
+static int
+jp_tpl_rec_bytes(jp_tpl_rec_t *rec, size_t off, size_t len,
+    unsigned long calls, unsigned long iterations)
+{
+    jp_tpl_plan_t  *plan;
+    jp_tpl_part_t  *p;
+
+    plan = rec->plan;
+
+    if (len == 0 && calls == 0 && iterations == 0) {
+        return 0;
+    }
+
+    p = plan->nparts ? &plan->parts[plan->nparts - 1] : NULL;
+
+    if (p == NULL || p->op != JP_TPL_P_BYTES || p->off + p->len != off) {
+        if (len == 0) {
+            /* an empty part only to carry the cost */
+            if (jp_tpl_rec_part(rec, JP_TPL_P_BYTES, off, 1, NULL) != 0) {
+                return -1;
+            }
+            plan->parts[plan->nparts - 1].len = 0;
+
+        } else if (jp_tpl_rec_part(rec, JP_TPL_P_BYTES, off, len, NULL)
+                   != 0)
+        {
+            return -1;
+        }
+
+        p = &plan->parts[plan->nparts - 1];
+
+    } else {
+        p->len += len;
+    }
+
+    p->calls += calls;
+    p->iterations += iterations;
 
     return 0;
 }
@@ -186,13 +239,15 @@ jp_tpl_rec_nodes(jp_tpl_rs_t *rs, const jp_tpl_node_t *n)
     int             rc;
     size_t          i, mark, nparts, ndefs;
     unsigned        uses;
-    unsigned long   errors, mutations;
+    unsigned long   errors, mutations, calls, iterations;
     jp_tpl_rec_t   *rec;
 
     rec = rs->rec;
 
     for ( /* void */ ; n != NULL; n = n->next) {
         mark = rs->out->len;
+        calls = rs->calls;
+        iterations = rs->iterations;
         uses = rs->uses;
         errors = rs->errors;
         mutations = rs->mutations;
@@ -225,15 +280,17 @@ jp_tpl_rec_nodes(jp_tpl_rs_t *rs, const jp_tpl_node_t *n)
             /* an include, recorded part by part */
 
         } else if (rs->uses == 0 && rs->mutations == mutations) {
-            (void) jp_tpl_rec_part(rec, JP_TPL_P_BYTES, mark - rec->start,
-                                   rs->out->len - mark, NULL);
+            (void) jp_tpl_rec_bytes(rec, mark - rec->start,
+                                    rs->out->len - mark, rs->calls - calls,
+                                    rs->iterations - iterations);
 
         } else if (rs->uses == 0
                    && rs->mutations - mutations == rec->ndefs - ndefs)
         {
             /* only definitions: the bytes, then the same definitions */
-            (void) jp_tpl_rec_part(rec, JP_TPL_P_BYTES, mark - rec->start,
-                                   rs->out->len - mark, NULL);
+            (void) jp_tpl_rec_bytes(rec, mark - rec->start,
+                                    rs->out->len - mark, rs->calls - calls,
+                                    rs->iterations - iterations);
 
             for (i = ndefs; i < rec->ndefs; i++) {
                 (void) jp_tpl_rec_part(rec, JP_TPL_P_DEFINE, 0, 0,
@@ -243,8 +300,9 @@ jp_tpl_rec_nodes(jp_tpl_rs_t *rs, const jp_tpl_node_t *n)
         } else if (rs->uses != 0 && rs->mutations != mutations) {
             rec->failed = 1;
 
-        } else {
-            (void) jp_tpl_rec_part(rec, JP_TPL_P_NODE, 0, 0, n);
+        } else if (jp_tpl_rec_part(rec, JP_TPL_P_NODE, 0, 0, n) == 0) {
+            rec->plan->parts[rec->plan->nparts - 1].mutations =
+                                                    rs->mutations - mutations;
         }
 
         rec->ndefs = ndefs;
@@ -381,6 +439,7 @@ jp_tpl_replay(jp_tpl_rs_t *rs, const jp_tpl_plan_t *plan, size_t *i)
 {
     int                   rc;
     json_t               *sh, *st;
+    unsigned long         mutations;
     jp_tpl_frame_t        f;
     const jp_tpl_part_t  *p;
 
@@ -390,14 +449,31 @@ jp_tpl_replay(jp_tpl_rs_t *rs, const jp_tpl_plan_t *plan, size_t *i)
         switch (p->op) {
 
         case JP_TPL_P_BYTES:
+            /* charged as a full render is: a limit reached earlier now */
+            rs->calls += p->calls;
+            rs->iterations += p->iterations;
+
+            if (rs->calls > JP_TPL_CALLS_MAX
+                || rs->iterations > rs->max_iterations)
+            {
+                return JP_TPL_PLAN_DIVERGED;
+            }
+
             if (jp_tpl_buf_add(rs->out, plan->bytes + p->off, p->len) != 0) {
                 return -1;
             }
             break;
 
         case JP_TPL_P_NODE:
+            mutations = rs->mutations;
+
             if (jp_tpl_node_render(rs, p->node) != 0) {
                 return -1;
+            }
+
+            if (rs->mutations - mutations != p->mutations) {
+                /* state the recording did not set: what follows differs */
+                return JP_TPL_PLAN_DIVERGED;
             }
             break;
 
@@ -432,7 +508,7 @@ jp_tpl_replay(jp_tpl_rs_t *rs, const jp_tpl_plan_t *plan, size_t *i)
             rs->hash_taint = st;
 
             if (rc != 0) {
-                return -1;
+                return rc;
             }
             break;
 
@@ -453,8 +529,10 @@ jp_tpl_render_plan(const jp_tpl_plan_t *plan, json_t *ctx,
 {
     int          rc;
     char        *data;
-    size_t       i, want;
+    size_t       i, want, start;
     jp_tpl_rs_t  rs;
+
+    start = out->len;
 
     rc = jp_tpl_rs_init(&rs, plan->prog, ctx, host, limits, flags, out,
                         err);
@@ -478,6 +556,13 @@ jp_tpl_render_plan(const jp_tpl_plan_t *plan, json_t *ctx,
 
     *uses = rs.uses;
 
+    if (rc == JP_TPL_PLAN_DIVERGED) {
+        (void) jp_tpl_rs_done(&rs, plan->prog, 0);
+        out->len = start;
+        out->failed = 0;
+        return JP_TPL_PLAN_DIVERGED;
+    }
+
     return jp_tpl_rs_done(&rs, plan->prog, rc);
 }
 
@@ -489,12 +574,26 @@ jp_tpl_plan_program(const jp_tpl_plan_t *plan)
 }
 
 
+/*
+ * With the programs it holds: one the cache has replaced or evicted lives
+ * on in its plans, and must count somewhere (while the cache still has
+ * it too, it counts twice: an upper bound, not a leak of the accounts).
+ */
 size_t
 jp_tpl_plan_size(const jp_tpl_plan_t *plan)
 {
-    return sizeof(jp_tpl_plan_t) + plan->len
+    size_t  i, size;
+
+    size = sizeof(jp_tpl_plan_t) + plan->len
            + plan->cap * sizeof(jp_tpl_part_t)
-           + plan->nprogs * sizeof(jp_tpl_program_t *);
+           + plan->nprogs * sizeof(jp_tpl_program_t *)
+           + jp_tpl_program_size(plan->prog);
+
+    for (i = 0; i < plan->nprogs; i++) {
+        size += jp_tpl_program_size(plan->progs[i]);
+    }
+
+    return size;
 }
 
 

@@ -706,6 +706,52 @@ jp_tpl_emit(jp_tpl_rs_t *rs, jp_tpl_val_t *v, unsigned raw)
 
 
 /*
+ * 1 when target is v or inside it, 0 when not, -1 past the iteration
+ * limit: every container walked counts as an iteration.
+ */
+static int
+jp_tpl_holds(jp_tpl_rs_t *rs, json_t *v, json_t *target)
+{
+    int          rc;
+    size_t       i;
+    json_t      *e;
+    const char  *k;
+
+    if (v == target) {
+        return 1;
+    }
+
+    if (!json_is_object(v) && !json_is_array(v)) {
+        return 0;
+    }
+
+    if (++rs->iterations > rs->max_iterations) {
+        return -1;
+    }
+
+    if (json_is_array(v)) {
+        json_array_foreach(v, i, e) {
+            rc = jp_tpl_holds(rs, e, target);
+            if (rc != 0) {
+                return rc;
+            }
+        }
+
+        return 0;
+    }
+
+    json_object_foreach(v, k, e) {
+        rc = jp_tpl_holds(rs, e, target);
+        if (rc != 0) {
+            return rc;
+        }
+    }
+
+    return 0;
+}
+
+
+/*
  * {{let a=1 b.c="x"}}: sets vars.a and vars.b.c. The objects along a dotted
  * path are copied before they are written (copy on write): they may be the
  * caller's (let u=user; the context is shared across requests), and a
@@ -717,7 +763,7 @@ jp_tpl_let(jp_tpl_rs_t *rs, const jp_tpl_node_t *n)
 {
     char          *key, *dot, *s;
     unsigned       i;
-    json_t        *o, *next, *src, *tv;
+    json_t        *o, *next, *src, *tv, *c;
     jp_tpl_val_t   v;
 
     if (rs->vars == NULL) {
@@ -809,6 +855,35 @@ jp_tpl_let(jp_tpl_rs_t *rs, const jp_tpl_node_t *n)
 
         } else if (dot == NULL) {
             json_object_del(rs->vars_taint, key);
+        }
+
+        /*
+         * vars.a.b = vars (or a value that holds vars: {{#with vars}}
+         * this, an array helper over it): vars would hold itself, a cycle
+         * jansson never frees. Store what it holds now, copied.
+         */
+        if (json_is_object(v.j) || json_is_array(v.j)) {
+            switch (jp_tpl_holds(rs, v.j, rs->vars)) {
+
+            case 1:
+                c = json_deep_copy(v.j);
+                json_decref(v.j);
+                v.j = c;
+
+                if (c == NULL) {
+                    free(key);
+                    json_decref(tv);
+                    return jp_tpl_error(rs, "out of memory");
+                }
+                break;
+
+            case -1:
+                free(key);
+                json_decref(tv);
+                jp_tpl_val_free(&v);
+                return jp_tpl_error(rs, "more than %lu iterations",
+                                    rs->max_iterations);
+            }
         }
 
         if (json_object_set_new(o, s, v.j ? v.j : json_null()) != 0

@@ -63,6 +63,10 @@ static ngx_uint_t ngx_http_jpulse_render_known_host(ngx_http_request_t *r,
     ngx_str_t *host);
 static ngx_http_jpulse_tentry_t *ngx_http_jpulse_render_output(
     ngx_http_jpulse_render_ctx_t *rc);
+static void ngx_http_jpulse_render_stamp(ngx_http_jpulse_render_ctx_t *rc,
+    ngx_http_jpulse_tentry_t *e);
+static ngx_uint_t ngx_http_jpulse_render_fresh(
+    ngx_http_jpulse_render_ctx_t *rc, ngx_http_jpulse_tentry_t *e);
 static void ngx_http_jpulse_render_keep(ngx_http_jpulse_render_ctx_t *rc,
     jp_tpl_buf_t *out, ngx_str_t *variant);
 static ngx_http_jpulse_tentry_t *ngx_http_jpulse_render_plan(
@@ -693,6 +697,12 @@ ngx_http_jpulse_render_page(ngx_http_request_t *r,
         rc2 = jp_tpl_render_plan(pe->value, rc->context, &rc->host, &limits,
                                  JP_TPL_URL_TOP_ONLY, &out, &err, &uses);
 
+        if (rc2 == JP_TPL_PLAN_DIVERGED) {
+            /* this request goes where the recording did not */
+            rc2 = jp_tpl_render_uses(prog, rc->context, &rc->host, &limits,
+                                     JP_TPL_URL_TOP_ONLY, &out, &err, &uses);
+        }
+
     } else if (cacheable) {
         rc2 = jp_tpl_render_record(prog, rc->context, &rc->host, &limits,
                                    JP_TPL_URL_TOP_ONLY, &out, &err, &uses,
@@ -819,12 +829,7 @@ ngx_http_jpulse_render_output(ngx_http_jpulse_render_ctx_t *rc)
                                         variant[i], rc->path.data,
                                         rc->path.len);
 
-        if (e == NULL || e->value == NULL
-            || e->epoch != rt->cache.epoch
-            || e->deps != rc->i18n_stamp
-            || e->stamp != rt->config_version
-            || ngx_current_msec - e->checked >= rt->view->check_interval)
-        {
+        if (!ngx_http_jpulse_render_fresh(rc, e)) {
             continue;
         }
 
@@ -947,6 +952,39 @@ ngx_http_jpulse_render_known_host(ngx_http_request_t *r, ngx_str_t *host)
 }
 
 
+/*
+ * What a kept page or a plan was made from: valid while the view epoch,
+ * the translations and the config are those, for one check interval.
+ */
+
+static void
+ngx_http_jpulse_render_stamp(ngx_http_jpulse_render_ctx_t *rc,
+    ngx_http_jpulse_tentry_t *e)
+{
+    e->from = NGX_HTTP_JPULSE_FROM_DISK;
+    e->epoch = rc->rt->cache.epoch;
+    e->deps = rc->i18n_stamp;
+    e->stamp = rc->rt->config_version;
+    e->checked = ngx_current_msec;
+}
+
+
+static ngx_uint_t
+ngx_http_jpulse_render_fresh(ngx_http_jpulse_render_ctx_t *rc,
+    ngx_http_jpulse_tentry_t *e)
+{
+    ngx_http_jpulse_view_rt_t  *rt;
+
+    rt = rc->rt;
+
+    return e != NULL && e->value != NULL
+           && e->epoch == rt->cache.epoch
+           && e->deps == rc->i18n_stamp
+           && e->stamp == rt->config_version
+           && ngx_current_msec - e->checked < rt->view->check_interval;
+}
+
+
 static void
 ngx_http_jpulse_render_keep(ngx_http_jpulse_render_ctx_t *rc,
     jp_tpl_buf_t *out, ngx_str_t *variant)
@@ -978,11 +1016,7 @@ ngx_http_jpulse_render_keep(ngx_http_jpulse_render_ctx_t *rc,
         return;
     }
 
-    e->from = NGX_HTTP_JPULSE_FROM_DISK;
-    e->epoch = rt->cache.epoch;
-    e->deps = rc->i18n_stamp;
-    e->stamp = rt->config_version;
-    e->checked = ngx_current_msec;
+    ngx_http_jpulse_render_stamp(rc, e);
     e->etag = ngx_http_jpulse_render_hash(copy, out->len);
     rc->etag = e->etag;
 
@@ -1012,11 +1046,7 @@ ngx_http_jpulse_render_plan(ngx_http_jpulse_render_ctx_t *rc,
                                     &rc->variant, rc->path.data,
                                     rc->path.len);
 
-    if (e == NULL || e->value == NULL
-        || e->epoch != rt->cache.epoch
-        || e->deps != rc->i18n_stamp
-        || e->stamp != rt->config_version
-        || ngx_current_msec - e->checked >= rt->view->check_interval
+    if (!ngx_http_jpulse_render_fresh(rc, e)
         || jp_tpl_plan_program(e->value) != prog)
     {
         return NULL;
@@ -1049,11 +1079,7 @@ ngx_http_jpulse_render_plan_keep(ngx_http_jpulse_render_ctx_t *rc,
         return;
     }
 
-    e->from = NGX_HTTP_JPULSE_FROM_DISK;
-    e->epoch = rt->cache.epoch;
-    e->deps = rc->i18n_stamp;
-    e->stamp = rt->config_version;
-    e->checked = ngx_current_msec;
+    ngx_http_jpulse_render_stamp(rc, e);
 
     ngx_http_jpulse_tcache_set(&rt->cache, e, plan, 0, size);
 }

@@ -1,8 +1,8 @@
 /*
- * Review (issue 10, plans): a render must give back every byte it took.
- * {{let a.b=vars}} stores the render's own vars object under itself
- * (vars.a.b is vars): a reference cycle that json_decref() never frees,
- * so every request of such a page leaks its vars in the worker. Counted
+ * {{let}} gives back every byte it took. {{let a.b=vars}} once stored the
+ * render's own vars object under itself (vars.a.b was vars): a reference
+ * cycle that json_decref() never frees, so every request of such a page
+ * leaked its vars in the worker (found in the review of issue 10). Counted
  * through jansson's allocator: after the render and the context are
  * freed, nothing jansson allocated may be left.
  */
@@ -89,6 +89,8 @@ test_let_cycle(void **state)
 {
     check_no_leak("{{let a.b=vars}}ok");
     check_no_leak("{{let a.b.c=vars}}ok");
+    check_no_leak("{{let a=vars}}ok");
+    check_no_leak("{{let x=1}}{{#with vars}}{{let a.b=this}}{{/with}}ok");
 }
 
 

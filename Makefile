@@ -143,7 +143,8 @@ $(ASAN_MODULE): $(MOD_SRCS) $(LIB_SRCS) $(LIB_HDRS) config $(NGX_STAMP)
 	mkdir -p $(BUILD)/asan
 	cp -r $(NGX_SRC) $(ASAN_NGX_BUILD)
 	cd $(ASAN_NGX_BUILD) && ./configure $(NGX_CONFIGURE_FLAGS) \
-	    --with-cc-opt="-fsanitize=address,undefined -fno-omit-frame-pointer" \
+	    --with-cc-opt="-fsanitize=address,undefined -fno-omit-frame-pointer \
+	        -fno-sanitize-recover=all" \
 	    --with-ld-opt="-fsanitize=address,undefined" \
 	    --add-dynamic-module=$(CURDIR) > configure.log \
 	    || { tail -30 configure.log; exit 1; }

@@ -1119,6 +1119,7 @@ ngx_http_jpulse_render_send(ngx_http_request_t *r,
 
     if (mtime >= 0) {
         r->headers_out.last_modified_time = (time_t) (mtime / 1000);
+        r->allow_ranges = 1;
 
         if (ngx_http_set_etag(r) != NGX_OK) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -1140,7 +1141,8 @@ ngx_http_jpulse_render_send(ngx_http_request_t *r,
         }
     }
 
-    if (len == 0 || r->method == NGX_HTTP_HEAD) {
+    /* an empty page still goes through the body filters (addition) */
+    if (r->method == NGX_HTTP_HEAD) {
         r->header_only = 1;
     }
 
@@ -1152,7 +1154,7 @@ ngx_http_jpulse_render_send(ngx_http_request_t *r,
         return rc2;
     }
 
-    if (copy) {
+    if (copy && len) {
         p = ngx_pnalloc(r->pool, len);
         if (p == NULL) {
             return NGX_ERROR;
@@ -1167,9 +1169,16 @@ ngx_http_jpulse_render_send(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
-    b->pos = data;
-    b->last = data + len;
-    b->memory = 1;
+    if (len) {
+        b->pos = data;
+        b->last = data + len;
+        b->memory = 1;
+
+    } else {
+        /* no bytes: a special buffer, never a "zero size buf" */
+        b->sync = 1;
+    }
+
     b->last_buf = (r == r->main) ? 1 : 0;
     b->last_in_chain = 1;
 

@@ -1007,7 +1007,10 @@ ngx_http_jpulse_render_keep(ngx_http_jpulse_render_ctx_t *rc,
         return;
     }
 
-    ngx_memcpy(copy, out->data, out->len);
+    /* an empty page has no buffer at all */
+    if (out->len) {
+        ngx_memcpy(copy, out->data, out->len);
+    }
 
     e = ngx_http_jpulse_tcache_add(&rt->cache, NGX_HTTP_JPULSE_T_OUTPUT,
                                    variant, rc->path.data, rc->path.len);

@@ -167,11 +167,71 @@ test_enter_past_calls_limit(void **state)
 }
 
 
+/*
+ * c5b918b's jp_tpl_let(): a value that holds vars is stored as a deep
+ * copy, and only the containers jp_tpl_holds() walks are charged as
+ * iterations (none at all when the value is vars itself). In a loop,
+ * {{let a.b=vars}} copies vars, which holds the previous copy: the work
+ * and the memory grow with the square of the loop, scalars are never
+ * charged, and the iteration limit (100000) does not stop it. Here 40
+ * rounds copy about 8 million values (0.5 s; 160 rounds take 8 s and
+ * about 100 MB) and no limit is reported. Before c5b918b the same page
+ * cost nothing (and leaked a cycle).
+ */
+static void
+test_let_vars_copies_charged(void **state)
+{
+    int                i;
+    char              *src, *p;
+    unsigned           uses;
+    json_t            *ctx;
+    jp_tpl_buf_t       out;
+    jp_tpl_error_t     err;
+    jp_tpl_program_t  *prog;
+
+    src = malloc(64000);
+    assert_non_null(src);
+
+    p = src;
+    p += sprintf(p, "{{let big=(json.parse \"[");
+    for (i = 0; i < 10000; i++) {
+        p += sprintf(p, i ? ",0" : "0");
+    }
+    p += sprintf(p, "]\")}}{{#each (json.parse \"[");
+    for (i = 0; i < 40; i++) {
+        p += sprintf(p, i ? ",0" : "0");
+    }
+    sprintf(p, "]\")}}{{let a.b=vars}}{{/each}}done");
+
+    prog = jp_tpl_compile(src, strlen(src), "page.shtml", NULL, &err);
+    free(src);
+    assert_non_null(prog);
+
+    ctx = json_object();
+    jp_tpl_buf_init(&out, 0);
+    assert_int_equal(jp_tpl_render_uses(prog, ctx, NULL, NULL, 0, &out,
+                                        &err, &uses), 0);
+    jp_tpl_buf_add(&out, "", 1);
+
+    /* from the 10th round on, more than 100000 values copied in all */
+    if (strstr(out.data, "iterations") == NULL) {
+        fprintf(stderr, "no limit reached: \"%.200s\"\n", out.data);
+    }
+
+    assert_non_null(strstr(out.data, "iterations"));
+
+    free(out.data);
+    json_decref(ctx);
+    jp_tpl_free(prog);
+}
+
+
 int
 main(void)
 {
     const struct CMUnitTest  tests[] = {
         cmocka_unit_test(test_enter_past_calls_limit),
+        cmocka_unit_test(test_let_vars_copies_charged),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

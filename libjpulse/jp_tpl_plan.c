@@ -486,6 +486,12 @@ jp_tpl_replay(jp_tpl_rs_t *rs, const jp_tpl_plan_t *plan, size_t *i)
             break;
 
         case JP_TPL_P_ENTER:
+            /* as jp_tpl_include() counts it; past the limit a full
+             * render writes the limit's error here */
+            if (++rs->calls > JP_TPL_CALLS_MAX) {
+                return JP_TPL_PLAN_DIVERGED;
+            }
+
             /* as jp_tpl_out() and jp_tpl_include() call an include */
             memset(&f, 0, sizeof(f));
             f.up = rs->frame;
@@ -498,7 +504,6 @@ jp_tpl_replay(jp_tpl_rs_t *rs, const jp_tpl_plan_t *plan, size_t *i)
             rs->hash_taint = p->taint;
             rs->frame = &f;
             rs->depth++;
-            rs->calls++;
 
             rc = jp_tpl_replay(rs, plan, i);
 

@@ -705,6 +705,37 @@ jp_tpl_emit(jp_tpl_rs_t *rs, jp_tpl_val_t *v, unsigned raw)
 }
 
 
+/* every value of v counts as an iteration: -1 past the limit */
+static int
+jp_tpl_charge(jp_tpl_rs_t *rs, json_t *v)
+{
+    size_t       i;
+    json_t      *e;
+    const char  *k;
+
+    if (++rs->iterations > rs->max_iterations) {
+        return -1;
+    }
+
+    if (json_is_array(v)) {
+        json_array_foreach(v, i, e) {
+            if (jp_tpl_charge(rs, e) != 0) {
+                return -1;
+            }
+        }
+
+    } else if (json_is_object(v)) {
+        json_object_foreach(v, k, e) {
+            if (jp_tpl_charge(rs, e) != 0) {
+                return -1;
+            }
+        }
+    }
+
+    return 0;
+}
+
+
 /*
  * 1 when target is v or inside it, 0 when not, -1 past the iteration
  * limit: every container walked counts as an iteration.
@@ -866,6 +897,15 @@ jp_tpl_let(jp_tpl_rs_t *rs, const jp_tpl_node_t *n)
             switch (jp_tpl_holds(rs, v.j, rs->vars)) {
 
             case 1:
+                /* a deep copy: every value it makes counts */
+                if (jp_tpl_charge(rs, v.j) != 0) {
+                    free(key);
+                    json_decref(tv);
+                    jp_tpl_val_free(&v);
+                    return jp_tpl_error(rs, "more than %lu iterations",
+                                        rs->max_iterations);
+                }
+
                 c = json_deep_copy(v.j);
                 json_decref(v.j);
                 v.j = c;

@@ -114,6 +114,9 @@ static ngx_uint_t    ngx_http_jpulse_l2_index_failing;
 static json_t       *ngx_http_jpulse_l2_app;
 static json_t       *ngx_http_jpulse_l2_site;
 
+/* a config read that could not go out or came back empty: the poll owes it */
+static ngx_uint_t    ngx_http_jpulse_l2_config_owed;
+
 static int64_t       ngx_http_jpulse_l2_gen[NGX_HTTP_JPULSE_INV_KINDS];
 static ngx_uint_t    ngx_http_jpulse_l2_gen_known;
 
@@ -498,6 +501,11 @@ ngx_http_jpulse_l2_poll(ngx_event_t *ev)
     ngx_http_jpulse_l2_sync();
 
     if (ngx_http_jpulse_redis_ready()) {
+        /* first: with the connection nearly full the debt goes out */
+        if (ngx_http_jpulse_l2_config_owed) {
+            ngx_http_jpulse_l2_fetch_config();
+        }
+
         argv[0] = "HMGET";
         argv[1] = (const char *) key;
         argv[2] = "view";
@@ -585,8 +593,15 @@ ngx_http_jpulse_l2_fetch_config(void)
     argvlen[2] = ngx_snprintf(site, sizeof(site), "%Vcfg:site",
                               &ngx_http_jpulse_l2_ns) - site;
 
-    (void) ngx_http_jpulse_redis_command(ngx_http_jpulse_l2_config_reply,
-                                         NULL, 3, argv, argvlen);
+    /*
+     * Refused (max_pending) or not connected: the event that asked for it
+     * has moved the generation we know, so the poll alone would never ask
+     * again.
+     */
+    ngx_http_jpulse_l2_config_owed =
+        ngx_http_jpulse_redis_command(ngx_http_jpulse_l2_config_reply, NULL,
+                                      3, argv, argvlen)
+        != NGX_OK;
 }
 
 
@@ -601,6 +616,7 @@ ngx_http_jpulse_l2_config_reply(redisReply *reply, void *data)
     if (reply == NULL || reply->type != REDIS_REPLY_ARRAY
         || reply->elements != 2)
     {
+        ngx_http_jpulse_l2_config_owed = 1;
         return;
     }
 

@@ -6,7 +6,7 @@
 # ngx_http_jpulse_l2_fetch_config() sends the MGET, and that MGET is
 # refused by the cap (NGX_DECLINED, ignored). The gen poll then finds
 # the generation it already has and never reads <ns>cfg:site again: the
-# worker serves the old siteConfig until the next config change (FAILS).
+# worker serves the old siteConfig until the next config change (before the fix: the poll now owes it the read).
 use strict;
 use warnings;
 
@@ -117,7 +117,7 @@ site=Storm
 
 
 
-=== TEST 2: a config event while the connection is at max_pending: the new config is read (FAILS: site=Storm for good)
+=== TEST 2: a config event while the connection is at max_pending: the new config is read
 --- http_config
     jpulse_site_id t493;
     jpulse_mode dev;

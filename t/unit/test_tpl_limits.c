@@ -1,6 +1,8 @@
 /*
- * Review of c5b918b (plans, JP_TPL_PLAN_DIVERGED): a plan replayed over
- * another request must give the full render's bytes.
+ * The engine's limits hold on every path: a plan replayed over another
+ * request stops where the full render stops (an include past the call
+ * limit), and a let that deep-copies vars pays for every value it copies.
+ * Both were found in the last review of issue 10.
  */
 
 #include <stdarg.h>

@@ -147,22 +147,6 @@ sub main::get {
     return $status == 200 ? $body : "status $status: $body";
 }
 
-# error.log from here on: log_mark() then wait_log($mark, qr//)
-sub main::log_mark {
-    return -s "$Test::Nginx::Socket::ServerRoot/logs/error.log" // 0;
-}
-
-sub main::wait_log {
-    my ($mark, $re, $timeout) = @_;
-    return JPulseTest::poll_until($timeout // 5, sub {
-        open my $fh, '<', "$Test::Nginx::Socket::ServerRoot/logs/error.log"
-            or return 0;
-        seek $fh, $mark, 0;
-        local $/;
-        return (<$fh> // '') =~ $re;
-    });
-}
-
 # every key of the namespace, dumped (a Redis that restarts with its data)
 sub main::redis_snapshot {
     my ($keys) = JPulseTest::redis_pipeline($main::Redis,
@@ -316,9 +300,9 @@ generation bump shows)
 JPulseTest::publish_template($main::Redis, $main::NS, 'news/index.shtml',
     "<p>news v3</p>\n", gen => 0, event => 0);
 $main::Result = "silent change: " . main::get('/news/');
-my $mark = main::log_mark();
+my $mark = JPulseTest::log_mark();
 JPulseTest::redis_cli($main::Redis, 'CLIENT', 'KILL', 'TYPE', 'pubsub');
-main::wait_log($mark, qr/pub\/sub connection restored/);
+JPulseTest::wait_log($mark, qr/pub\/sub connection restored/);
 --- request
 GET /news/
 --- response_body_filters eval
@@ -651,12 +635,12 @@ JPulseTest::publish_config($main::Redis, $main::NS, event => 0,
     app => '{"app":{"site":{"name":"Tides ACL","shortName":"TA"}}}');
 # hold the command connection's handshake (PING) back
 JPulseTest::redis_cli($main::Redis, 'ACL', 'SETUSER', 'default', '-ping');
-my $mark = main::log_mark();
+my $mark = JPulseTest::log_mark();
 JPulseTest::redis_cli($main::Redis, 'CLIENT', 'KILL', 'TYPE', 'pubsub');
 JPulseTest::redis_cli($main::Redis, 'CLIENT', 'KILL', 'TYPE', 'normal');
-main::wait_log($mark, qr/pub\/sub connection restored/);
+JPulseTest::wait_log($mark, qr/pub\/sub connection restored/);
 JPulseTest::redis_cli($main::Redis, 'ACL', 'SETUSER', 'default', '+ping');
-main::wait_log($mark, qr/command connection restored/);
+JPulseTest::wait_log($mark, qr/command connection restored/);
 Time::HiRes::sleep(0.3);
 --- request
 GET /name/

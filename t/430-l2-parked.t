@@ -29,33 +29,11 @@ $ENV{TEST_NGINX_T430_DIR} = $Dir;
 $ENV{TEST_NGINX_T430_PROXY_PORT} = $Proxy->{port};
 $ENV{TEST_NGINX_FORCE_RESTART_ON_TEST} = 0;
 
-sub main::log_mark {
-    return -s "$Test::Nginx::Socket::ServerRoot/logs/error.log" // 0;
-}
-
-sub main::wait_log {
-    my ($mark, $re, $timeout) = @_;
-    return JPulseTest::poll_until($timeout // 5, sub {
-        open my $fh, '<', "$Test::Nginx::Socket::ServerRoot/logs/error.log"
-            or return 0;
-        seek $fh, $mark, 0;
-        local $/;
-        return (<$fh> // '') =~ $re;
-    });
-}
-
-# how many times Redis ran $cmd since the last CONFIG RESETSTAT
-sub main::redis_calls {
-    my ($cmd) = @_;
-    my $info = JPulseTest::redis_cli($main::Redis, 'INFO', 'commandstats');
-    return $info =~ /^cmdstat_\Q$cmd\E:calls=(\d+)/m ? $1 : 0;
-}
-
 # sends a GET (or a POST of $body) and leaves once Redis has run the
 # command the request waits for (the proxy holds its reply)
 sub main::leave_while_parked {
     my ($path, $cmd, $body) = @_;
-    my $mark = main::log_mark();
+    my $mark = JPulseTest::log_mark();
     JPulseTest::redis_cli($main::Redis, 'CONFIG', 'RESETSTAT');
     my $s = IO::Socket::INET->new(
         PeerAddr => "127.0.0.1:$Test::Nginx::Socket::ServerPort")
@@ -64,10 +42,10 @@ sub main::leave_while_parked {
         ? "POST $path HTTP/1.1\r\nHost: localhost\r\nContent-Length: "
           . length($body) . "\r\n\r\n$body"
         : "GET $path HTTP/1.1\r\nHost: localhost\r\n\r\n";
-    JPulseTest::poll_until(5, sub { main::redis_calls($cmd) })
+    JPulseTest::poll_until(5, sub { JPulseTest::redis_calls($main::Redis, $cmd) })
         or die "the request sent no $cmd\n";
     close $s;
-    main::wait_log($mark, qr/client prematurely closed connection/)
+    JPulseTest::wait_log($mark, qr/client prematurely closed connection/)
         or die "the request did not notice the client leaving\n";
 }
 
@@ -111,9 +89,9 @@ reply came, and nothing is outstanding.
 --- pre_request
 RedisProxy::hold($main::Proxy, 1);
 main::leave_while_parked('/home/', 'get');
-my $mark = main::log_mark();
+my $mark = JPulseTest::log_mark();
 RedisProxy::hold($main::Proxy, 0);
-main::wait_log($mark, qr/jpulse l2: 0 fetches, 0 parked requests outstanding/);
+JPulseTest::wait_log($mark, qr/jpulse l2: 0 fetches, 0 parked requests outstanding/);
 --- request
 GET /ok
 --- response_body

@@ -27,34 +27,13 @@ $ENV{TEST_NGINX_T432_DIR} = $Dir;
 $ENV{TEST_NGINX_T432_PROXY_PORT} = $Proxy->{port};
 $ENV{TEST_NGINX_FORCE_RESTART_ON_TEST} = 0;
 
-sub main::log_mark {
-    return -s "$Test::Nginx::Socket::ServerRoot/logs/error.log" // 0;
-}
-
-sub main::wait_log {
-    my ($mark, $re, $timeout) = @_;
-    return JPulseTest::poll_until($timeout // 5, sub {
-        open my $fh, '<', "$Test::Nginx::Socket::ServerRoot/logs/error.log"
-            or return 0;
-        seek $fh, $mark, 0;
-        local $/;
-        return (<$fh> // '') =~ $re;
-    });
-}
-
-sub main::redis_calls {
-    my ($cmd) = @_;
-    my $info = JPulseTest::redis_cli($main::Redis, 'INFO', 'commandstats');
-    return $info =~ /^cmdstat_\Q$cmd\E:calls=(\d+)/m ? $1 : 0;
-}
-
 # In a child, while the block's request waits: once Redis has answered
 # the HGETALL (held by the proxy), publish the tree $files with its event,
 # wait until the worker has handled the event, then let the reply go.
 sub main::race_index {
     my ($files) = @_;
 
-    my $mark = main::log_mark();
+    my $mark = JPulseTest::log_mark();
     JPulseTest::redis_cli($main::Redis, 'CONFIG', 'RESETSTAT');
     RedisProxy::hold($main::Proxy, 'HGETALL');
 
@@ -63,9 +42,9 @@ sub main::race_index {
 
     # never back into the runner from here
     eval {
-        if (JPulseTest::poll_until(5, sub { main::redis_calls('hgetall') })) {
+        if (JPulseTest::poll_until(5, sub { JPulseTest::redis_calls($main::Redis, 'hgetall') })) {
             JPulseTest::publish_tree($main::Redis, $main::NS, $files);
-            main::wait_log($mark, qr/jpulse view: invalidate 0/);
+            JPulseTest::wait_log($mark, qr/jpulse view: invalidate 0/);
         }
     };
     warn "race_index: $@" if $@;
@@ -115,9 +94,9 @@ home v1
 The index is invalidated (an event with nothing new), then read again by
 this request; meanwhile a new tree with /fresh/ is published.
 --- pre_request
-my $mark = main::log_mark();
+my $mark = JPulseTest::log_mark();
 JPulseTest::publish_event($main::Redis, $main::NS, 'view');
-main::wait_log($mark, qr/jpulse view: invalidate 0/);
+JPulseTest::wait_log($mark, qr/jpulse view: invalidate 0/);
 main::race_index({ 'home/index.shtml' => "home v2\n",
                    'fresh/index.shtml' => "fresh v2\n" });
 --- request

@@ -31,16 +31,6 @@ $ENV{TEST_NGINX_T434_DIR} = $Dir;
 $ENV{TEST_NGINX_T434_PROXY_PORT} = $Proxy->{port};
 $ENV{TEST_NGINX_FORCE_RESTART_ON_TEST} = 0;
 
-# how many lines of error.log match $re
-sub main::log_count {
-    my ($re) = @_;
-    open my $fh, '<', "$Test::Nginx::Socket::ServerRoot/logs/error.log"
-        or return 0;
-    my $n = 0;
-    while (<$fh>) { $n++ if $_ =~ $re }
-    return $n;
-}
-
 # $N concurrent GETs of $path while the replies are held, of which the
 # first $leave leave once all are parked: "<n> x <status> <body>" per
 # distinct answer, then the number of each command of the namespace's L2
@@ -55,7 +45,7 @@ sub main::batch {
 
     RedisProxy::hold($main::Proxy, 1);
 
-    my $parked = main::log_count(qr/http finalize request: -4, "\Q$path\E\?"/);
+    my $parked = JPulseTest::log_count(qr/http finalize request: -4, "\Q$path\E\?"/);
     my @socks = map {
         my $s = IO::Socket::INET->new(
             PeerAddr => "127.0.0.1:$Test::Nginx::Socket::ServerPort")
@@ -66,15 +56,15 @@ sub main::batch {
 
     # every request has been handled and parked
     JPulseTest::poll_until(5, sub {
-        main::log_count(qr/http finalize request: -4, "\Q$path\E\?"/)
+        JPulseTest::log_count(qr/http finalize request: -4, "\Q$path\E\?"/)
             >= $parked + $main::N
     });
 
     if ($leave) {
-        my $gone = main::log_count(qr/client prematurely closed connection/);
+        my $gone = JPulseTest::log_count(qr/client prematurely closed connection/);
         close $_ for splice @socks, 0, $leave;
         JPulseTest::poll_until(5, sub {
-            main::log_count(qr/client prematurely closed connection/)
+            JPulseTest::log_count(qr/client prematurely closed connection/)
                 >= $gone + $leave
         });
     }

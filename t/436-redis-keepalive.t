@@ -15,16 +15,6 @@ our $Proxy = RedisProxy::start($Redis, delay => 0.05);
 
 $ENV{TEST_NGINX_T436_PROXY_PORT} = $Proxy->{port};
 
-# how many times error.log says $re
-sub main::log_count {
-    my ($re) = @_;
-    open my $fh, '<', "$Test::Nginx::Socket::ServerRoot/logs/error.log"
-        or return 0;
-    my $n = 0;
-    while (<$fh>) { $n++ if $_ =~ $re }
-    return $n;
-}
-
 repeat_each(1);
 
 plan tests => repeat_each() * 4;
@@ -49,8 +39,8 @@ command connection ready
 pub/sub connection ready
 --- pre_request
 JPulseTest::poll_until(15, sub {
-    main::log_count(qr/keepalive not answered/)
-        || main::log_count(qr/pub\/sub: keepalive answered/) >= 6
+    JPulseTest::log_count(qr/keepalive not answered/)
+        || JPulseTest::log_count(qr/pub\/sub: keepalive answered/) >= 6
 });
 --- request
 GET /m

@@ -27,15 +27,6 @@ $ENV{TEST_NGINX_T445_DIR} = $Dir;
 $ENV{TEST_NGINX_T445_PROXY_PORT} = $Proxy->{port};
 $ENV{TEST_NGINX_FORCE_RESTART_ON_TEST} = 0;
 
-sub main::log_count {
-    my ($re) = @_;
-    open my $fh, '<', "$Test::Nginx::Socket::ServerRoot/logs/error.log"
-        or return 0;
-    my $n = 0;
-    while (<$fh>) { $n++ if $_ =~ $re }
-    return $n;
-}
-
 sub main::answer {
     my ($s) = @_;
     local $/;
@@ -55,7 +46,7 @@ sub main::batch {
 
     for my $i (1 .. 4) {
         my $path = "/p$i/";
-        my $done = main::log_count(
+        my $done = JPulseTest::log_count(
             qr/http finalize request: -?\d+, "\Q$path\E\?"/);
         my $s = IO::Socket::INET->new(
             PeerAddr => "127.0.0.1:$Test::Nginx::Socket::ServerPort")
@@ -64,7 +55,7 @@ sub main::batch {
         push @socks, $s;
 
         JPulseTest::poll_until(10, sub {
-            main::log_count(qr/http finalize request: -?\d+, "\Q$path\E\?"/)
+            JPulseTest::log_count(qr/http finalize request: -?\d+, "\Q$path\E\?"/)
                 > $done
         });
     }

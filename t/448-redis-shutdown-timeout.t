@@ -26,15 +26,6 @@ JPulseTest::publish_tree($Redis, $NS, { 'p/index.shtml' => "redis\n" },
 $ENV{TEST_NGINX_T448_DIR} = $Dir;
 $ENV{TEST_NGINX_T448_PROXY_PORT} = $Proxy->{port};
 
-sub main::log_count {
-    my ($re) = @_;
-    open my $fh, '<', "$Test::Nginx::Socket::ServerRoot/logs/error.log"
-        or return 0;
-    my $n = 0;
-    while (<$fh>) { $n++ if $_ =~ $re }
-    return $n;
-}
-
 # A render parked on a held reply, then a reload: the old worker must be
 # gone well before the 30 s command timeout.
 sub main::reload_with_held_command {
@@ -50,7 +41,7 @@ sub main::reload_with_held_command {
     print $s "GET /p/ HTTP/1.0\r\nHost: localhost\r\n\r\n";
 
     my $parked = JPulseTest::poll_until(10, sub {
-        main::log_count(qr{http finalize request: -4, "/p/\?"}) });
+        JPulseTest::log_count(qr{http finalize request: -4, "/p/\?"}) });
 
     kill 'HUP', $master;
 

@@ -33,26 +33,17 @@ $ENV{TEST_NGINX_T449_REDIS_PORT} = $A->{port};
 $ENV{TEST_NGINX_T449_DNS_PORT} = $Dns->{port};
 $ENV{TEST_NGINX_FORCE_RESTART_ON_TEST} = 0;
 
-sub main::log_count {
-    my ($re) = @_;
-    open my $fh, '<', "$Test::Nginx::Socket::ServerRoot/logs/error.log"
-        or return 0;
-    my $n = 0;
-    while (<$fh>) { $n++ if $_ =~ $re }
-    return $n;
-}
-
 # A closes nginx's connections: "restored within $bound s" once both
 # are back (or not)
 sub main::reconnect {
     my ($bound) = @_;
-    my $cmd = main::log_count(qr/command connection restored/);
-    my $sub = main::log_count(qr/pub\/sub connection restored/);
+    my $cmd = JPulseTest::log_count(qr/command connection restored/);
+    my $sub = JPulseTest::log_count(qr/pub\/sub connection restored/);
     JPulseTest::redis_cli($main::A, 'CLIENT', 'KILL', 'TYPE', 'normal');
     JPulseTest::redis_cli($main::A, 'CLIENT', 'KILL', 'TYPE', 'pubsub');
     my $ok = JPulseTest::poll_until($bound, sub {
-        main::log_count(qr/command connection restored/) > $cmd
-        && main::log_count(qr/pub\/sub connection restored/) > $sub });
+        JPulseTest::log_count(qr/command connection restored/) > $cmd
+        && JPulseTest::log_count(qr/pub\/sub connection restored/) > $sub });
     return "restored within $bound s: " . ($ok ? 'yes' : 'no') . "\n";
 }
 

@@ -28,22 +28,13 @@ $ENV{TEST_NGINX_T490_DIR} = $Dir;
 $ENV{TEST_NGINX_T490_PROXY_PORT} = $Proxy->{port};
 $ENV{TEST_NGINX_FORCE_RESTART_ON_TEST} = 0;
 
-sub main::log_count {
-    my ($re) = @_;
-    open my $fh, '<', "$Test::Nginx::Socket::ServerRoot/logs/error.log"
-        or return 0;
-    my $n = 0;
-    while (<$fh>) { $n++ if $_ =~ $re }
-    return $n;
-}
-
 # GETs $path while the proxy holds the replies; once the request is
 # parked, Redis drops its normal clients (the command connection, not
 # the subscriber). The answer goes to result.txt.
 sub main::dropped_while_parked {
     my ($path) = @_;
 
-    my $parked = main::log_count(qr/jpulse l2: request parked on/);
+    my $parked = JPulseTest::log_count(qr/jpulse l2: request parked on/);
 
     RedisProxy::hold($main::Proxy, 1);
 
@@ -53,7 +44,7 @@ sub main::dropped_while_parked {
     print $s "GET $path HTTP/1.0\r\nHost: localhost\r\n\r\n";
 
     JPulseTest::poll_until(5, sub {
-        main::log_count(qr/jpulse l2: request parked on/) > $parked
+        JPulseTest::log_count(qr/jpulse l2: request parked on/) > $parked
     }) or die "the request did not park\n";
 
     Time::HiRes::sleep(0.3);

@@ -34,15 +34,6 @@ $ENV{TEST_NGINX_T493_DIR} = $Dir;
 $ENV{TEST_NGINX_T493_PROXY_PORT} = $Proxy->{port};
 $ENV{TEST_NGINX_FORCE_RESTART_ON_TEST} = 0;
 
-sub main::log_count {
-    my ($re) = @_;
-    open my $fh, '<', "$Test::Nginx::Socket::ServerRoot/logs/error.log"
-        or return 0;
-    my $n = 0;
-    while (<$fh>) { $n++ if $_ =~ $re }
-    return $n;
-}
-
 # While the command connection's replies are held, one command is in
 # flight (max_pending=1): a request parked on a fetch, or a gen poll. The
 # new site config is written and its event published with its gen.
@@ -51,7 +42,7 @@ sub main::change_while_full {
 
     RedisProxy::hold($main::Proxy, 1);
 
-    my $done = main::log_count(qr/http finalize request: -?\d+, "\/other\/\?"/);
+    my $done = JPulseTest::log_count(qr/http finalize request: -?\d+, "\/other\/\?"/);
     my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port")
         or die "connect: $!";
     print $s "GET /other/ HTTP/1.0\r\nHost: localhost\r\n\r\n";
@@ -59,13 +50,13 @@ sub main::change_while_full {
     # parked on its fetch, or answered from the disk since a gen poll
     # holds the only place: either way one command is in flight
     JPulseTest::poll_until(10, sub {
-        main::log_count(qr/request parked on|"\/other\/\?"/) > $done
+        JPulseTest::log_count(qr/request parked on|"\/other\/\?"/) > $done
     });
     JPulseTest::poll_until(10, sub {
-        main::log_count(qr/commands in flight, refused|request parked on/)
+        JPulseTest::log_count(qr/commands in flight, refused|request parked on/)
     });
 
-    my $heard = main::log_count(qr/message on "controller:cache:invalidate:config"/);
+    my $heard = JPulseTest::log_count(qr/message on "controller:cache:invalidate:config"/);
     JPulseTest::publish_config($main::Redis, $main::NS, event => 0,
         site => '{"broadcast":{"message":"Calm"}}');
     my ($gen) = JPulseTest::redis_pipeline($main::Redis,
@@ -73,7 +64,7 @@ sub main::change_while_full {
     JPulseTest::publish_event($main::Redis, $main::NS, 'config',
                               gen => int($gen));
     JPulseTest::poll_until(10, sub {
-        main::log_count(qr/message on "controller:cache:invalidate:config"/) > $heard
+        JPulseTest::log_count(qr/message on "controller:cache:invalidate:config"/) > $heard
     });
 
     RedisProxy::hold($main::Proxy, 0);

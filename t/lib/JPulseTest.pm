@@ -486,6 +486,41 @@ sub poll_until {
     }
 }
 
+# The error.log of the running test nginx: its size now (a mark), a wait
+# for $re in what was written after a mark, the lines matching $re.
+sub error_log {
+    return "$Test::Nginx::Socket::ServerRoot/logs/error.log";
+}
+
+sub log_mark {
+    return -s error_log() // 0;
+}
+
+sub wait_log {
+    my ($mark, $re, $timeout) = @_;
+    return poll_until($timeout // 5, sub {
+        open my $fh, '<', error_log() or return 0;
+        seek $fh, $mark, 0;
+        local $/;
+        return (<$fh> // '') =~ $re;
+    });
+}
+
+sub log_count {
+    my ($re) = @_;
+    open my $fh, '<', error_log() or return 0;
+    my $n = 0;
+    while (<$fh>) { $n++ if $_ =~ $re }
+    return $n;
+}
+
+# How many times $redis ran $cmd since its last CONFIG RESETSTAT.
+sub redis_calls {
+    my ($redis, $cmd) = @_;
+    my $info = redis_cli($redis, 'INFO', 'commandstats');
+    return $info =~ /^cmdstat_\Q$cmd\E:calls=(\d+)/m ? $1 : 0;
+}
+
 # GETs $path on fresh connections (at most $max, default 400) until every
 # pid of @$pids has answered (add_header X-Pid $pid), each answer passing
 # $check->(status, headers, body). "ok", or what went wrong: the first

@@ -169,7 +169,7 @@ FUZZ_SECONDS ?= 30
 FUZZ_SRCS     = $(wildcard fuzz/fuzz_*.c)
 FUZZ_BINS     = $(patsubst fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
 
-$(BUILD)/fuzz/%: fuzz/%.c $(LIB_SRCS) $(LIB_HDRS)
+$(BUILD)/fuzz/%: fuzz/%.c $(wildcard fuzz/*.h) $(LIB_SRCS) $(LIB_HDRS)
 	@mkdir -p $@-corpus
 	clang -g -O1 -fsanitize=fuzzer,address,undefined -Ilibjpulse \
 	    -o $@ $< $(LIB_SRCS) $(LIB_LIBS)

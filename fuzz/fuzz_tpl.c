@@ -18,14 +18,13 @@
 #include <dirent.h>
 
 #include "jp_tpl.h"
+#include "fuzz_tpl_host.h"
 
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 
 
-static const uint8_t  *fuzz_data;
-static size_t          fuzz_size;
 static json_t         *fuzz_ctx;
 static json_t         *fuzz_i18n;
 
@@ -57,56 +56,13 @@ static const char  *fuzz_seeds[] = {
 };
 
 
-static int
-fuzz_read(void *data, const char *path, char **src, size_t *len)
-{
-    const char  *text;
-
-    if (strcmp(path, "self.tmpl") == 0) {
-        *src = malloc(fuzz_size + 1);
-        if (*src == NULL) {
-            return -1;
-        }
-        memcpy(*src, fuzz_data, fuzz_size);
-        *len = fuzz_size;
-        return 0;
-    }
-
-    if (strcmp(path, "header.tmpl") == 0) {
-        text = "<!-- @name header -->\n<h1>{{title}}</h1>";
-
-    } else if (strcmp(path, "components/a.tmpl") == 0) {
-        text = "{{#component \"ns.a\"}}A{{file.include \"self.tmpl\"}}"
-               "{{/component}}";
-
-    } else {
-        return -1;
-    }
-
-    *len = strlen(text);
-    *src = strdup(text);
-
-    return *src ? 0 : -1;
-}
-
-
-static int
-fuzz_mtime(void *data, const char *path, int64_t *ms)
-{
-    *ms = 1000;
-    return strcmp(path, "header.tmpl") == 0 ? 0 : -1;
-}
-
-
-static int
-fuzz_list(void *data, const char *dir, jp_tpl_list_pt cb, void *arg)
-{
-    if (cb(arg, "a.tmpl", 6) != 0 || cb(arg, "self.tmpl", 9) != 0) {
-        return -1;
-    }
-
-    return 0;
-}
+static const fuzz_file_t  fuzz_tpl_files[] = {
+    { "header.tmpl", "<!-- @name header -->\n<h1>{{title}}</h1>" },
+    { "components/a.tmpl",
+      "{{#component \"ns.a\"}}A{{file.include \"self.tmpl\"}}"
+      "{{/component}}" },
+    { NULL, NULL }
+};
 
 
 static int64_t
@@ -169,6 +125,8 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
         "\"url\":{\"param\":{\"q\":\"<x>\"}},\"appConfig\":{\"system\":"
         "{\"htmlAttrs\":\"lang=\\\"en\\\"\"}},\"siteConfig\":{\"broadcast\":"
         "{\"enable\":true}},\"vars\":{\"v\":1}}", 0, NULL);
+
+    fuzz_files = fuzz_tpl_files;
 
     fuzz_i18n = json_loads(
         "{\"view\":{\"title\":\"T\",\"hello\":\"Hi {{user.firstName}}"

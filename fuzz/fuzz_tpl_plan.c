@@ -8,8 +8,7 @@
  * that says it diverged (JP_TPL_PLAN_DIVERGED) is rendered in full by its
  * host, and so is not compared.
  *
- * The host is fuzz_tpl.c's in spirit: "self.tmpl" is the input itself,
- * so includes recurse into fuzzed code.
+ * The host is fuzz_tpl.c's (fuzz_tpl_host.h), with files of its own.
  */
 
 #include <stdint.h>
@@ -18,71 +17,25 @@
 #include <string.h>
 
 #include "jp_tpl.h"
+#include "fuzz_tpl_host.h"
 
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 
 
-static const uint8_t  *fuzz_data;
-static size_t          fuzz_size;
 static int64_t         fuzz_clock;
 static json_t         *fuzz_ctx[2];
 static json_t         *fuzz_i18n;
 
 
-static int
-fuzz_read(void *data, const char *path, char **src, size_t *len)
-{
-    const char  *text;
-
-    if (strcmp(path, "self.tmpl") == 0) {
-        *src = malloc(fuzz_size + 1);
-        if (*src == NULL) {
-            return -1;
-        }
-        memcpy(*src, fuzz_data, fuzz_size);
-        *len = fuzz_size;
-        return 0;
-    }
-
-    if (strcmp(path, "header.tmpl") == 0) {
-        text = "<h1>{{title}}</h1><p>{{url.pathname}}</p>";
-
-    } else if (strcmp(path, "static.tmpl") == 0) {
-        text = "<nav>{{app.site.name}}{{i18n.view.title}}</nav>";
-
-    } else if (strcmp(path, "components/a.tmpl") == 0) {
-        text = "{{#component \"ns.a\"}}A{{url.param.q}}{{/component}}";
-
-    } else {
-        return -1;
-    }
-
-    *len = strlen(text);
-    *src = strdup(text);
-
-    return *src ? 0 : -1;
-}
-
-
-static int
-fuzz_mtime(void *data, const char *path, int64_t *ms)
-{
-    *ms = 1000;
-    return strcmp(path, "header.tmpl") == 0 ? 0 : -1;
-}
-
-
-static int
-fuzz_list(void *data, const char *dir, jp_tpl_list_pt cb, void *arg)
-{
-    if (cb(arg, "a.tmpl", 6) != 0 || cb(arg, "self.tmpl", 9) != 0) {
-        return -1;
-    }
-
-    return 0;
-}
+static const fuzz_file_t  fuzz_plan_files[] = {
+    { "header.tmpl", "<h1>{{title}}</h1><p>{{url.pathname}}</p>" },
+    { "static.tmpl", "<nav>{{app.site.name}}{{i18n.view.title}}</nav>" },
+    { "components/a.tmpl",
+      "{{#component \"ns.a\"}}A{{url.param.q}}{{/component}}" },
+    { NULL, NULL }
+};
 
 
 static int64_t
@@ -113,6 +66,8 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
         "{\"system\":{\"htmlAttrs\":\"lang=\\\"en\\\"\"}},\"vars\":{},"
         "\"components\":{}}"
     };
+
+    fuzz_files = fuzz_plan_files;
 
     fuzz_ctx[0] = json_loads(ctx[0], 0, NULL);
     fuzz_ctx[1] = json_loads(ctx[1], 0, NULL);

@@ -280,7 +280,7 @@ cachectl_sync(cachectl_conf_t *conf)
 
     rc = CACHECTL_EXIT_OK;
 
-    if (cachectl_sync_run(&s, c, &b, err, sizeof(err)) != 0) {
+    if (cachectl_sync_run(&s, c, NULL, &b, err, sizeof(err)) != 0) {
         fprintf(stderr, "cachectl sync: %s\n", err);
         rc = CACHECTL_EXIT_FAIL;
 

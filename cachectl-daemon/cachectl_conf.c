@@ -57,6 +57,13 @@ static const cachectl_opt_t  cachectl_opts[] = {
     { "session-max-age",     0,   CACHECTL_OPT_INT,   O(session_max_age_s) },
     { "session-default-ttl", 0,   CACHECTL_OPT_INT,   O(session_default_ttl_s) },
     { "session-scan-rate",   0,   CACHECTL_OPT_INT,   O(session_scan_rate) },
+    { "session-pass-interval", 0, CACHECTL_OPT_INT,   O(session_pass_s) },
+    { "settle-max-ms",       0,   CACHECTL_OPT_INT,   O(settle_max_ms) },
+    { "deploy-marker",       0,   CACHECTL_OPT_STR,   O(deploy_marker) },
+    { "max-delete-share",    0,   CACHECTL_OPT_INT,   O(max_delete_pct) },
+    { "batch-bytes",         0,   CACHECTL_OPT_INT,   O(batch_bytes) },
+    { "force",               0,   CACHECTL_OPT_FLAG,  O(force) },
+    { "dry-run",             0,   CACHECTL_OPT_FLAG,  O(dry_run) },
     { "json",                0,   CACHECTL_OPT_FLAG,  O(json) },
     { "user",                0,   CACHECTL_OPT_STR,   O(user) },
     { NULL, 0, 0, 0 }
@@ -105,6 +112,10 @@ cachectl_conf_defaults(cachectl_conf_t *conf)
     conf->session_max_age_s = 86400;
     conf->session_default_ttl_s = 3600;
     conf->session_scan_rate = 1000;
+    conf->session_pass_s = 60;
+    conf->settle_max_ms = 1000;
+    conf->max_delete_pct = 50;
+    conf->batch_bytes = 32 * 1024 * 1024;
 }
 
 
@@ -464,11 +475,26 @@ cachectl_conf_finish(cachectl_conf_t *conf)
              conf->mode);
 
     if (conf->settle_ms == 0 || conf->heartbeat_s == 0
-        || conf->session_scan_rate == 0 || conf->session_default_ttl_s == 0)
+        || conf->session_scan_rate == 0 || conf->session_default_ttl_s == 0
+        || conf->batch_bytes == 0)
     {
         return cachectl_conf_fail(conf, CACHECTL_EXIT_USAGE,
-                                  "settle-ms, heartbeat, session-scan-rate "
-                                  "and session-default-ttl must be positive");
+                                  "settle-ms, heartbeat, session-scan-rate, "
+                                  "session-default-ttl and batch-bytes must "
+                                  "be positive");
+    }
+
+    if (conf->settle_max_ms < conf->settle_ms) {
+        return cachectl_conf_fail(conf, CACHECTL_EXIT_USAGE,
+                                  "settle-max-ms (%ld) is below settle-ms "
+                                  "(%ld)", conf->settle_max_ms,
+                                  conf->settle_ms);
+    }
+
+    if (conf->max_delete_pct > 100) {
+        return cachectl_conf_fail(conf, CACHECTL_EXIT_USAGE,
+                                  "max-delete-share is a percentage: 0 to "
+                                  "100");
     }
 
     p = conf->redis;

@@ -38,6 +38,13 @@ typedef struct {
     long          session_max_age_s;    /* absolute session lifetime */
     long          session_default_ttl_s;
     long          session_scan_rate;    /* keys per second */
+    long          session_pass_s;       /* least time between full passes */
+    long          settle_max_ms;        /* a batch waits at most this */
+    const char   *deploy_marker;        /* publish views when it changes */
+    long          max_delete_pct;       /* refuse deleting more of the tree */
+    long          batch_bytes;          /* one transaction's payload */
+    int           force;                /* --force: destructive runs */
+    int           dry_run;              /* --dry-run: say, change nothing */
     int           json;                 /* --json */
     const char   *user;                 /* --user */
 

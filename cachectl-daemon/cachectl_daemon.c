@@ -349,7 +349,7 @@ cachectl_daemon_batch(cachectl_daemon_t *d)
     /* new directories since the last batch need watches first */
     cachectl_daemon_watch_all(d);
 
-    if (cachectl_sync_run(&d->sync, d->redis, &b, d->error,
+    if (cachectl_sync_run(&d->sync, d->redis, NULL, &b, d->error,
                           sizeof(d->error)) != 0)
     {
         cachectl_log(CACHECTL_ERR, "publish: %s; retrying after a "

@@ -112,6 +112,17 @@ cachectl_now_ms(void)
 }
 
 
+int64_t
+cachectl_mono_ms(void)
+{
+    struct timespec  ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+
+    return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+
 void
 cachectl_etag(const char *p, size_t len, char out[20])
 {
@@ -569,7 +580,7 @@ cachectl_sync_dirs(cachectl_sync_t *s, cachectl_dir_pt cb, void *arg)
 
 
 int
-cachectl_sync_run(cachectl_sync_t *s, redisContext *c,
+cachectl_sync_run(cachectl_sync_t *s, redisContext *c, json_t *dirs,
     cachectl_batch_t *batch, char *err, size_t size)
 {
     int               rc;
@@ -650,6 +661,19 @@ cachectl_sync_run(cachectl_sync_t *s, redisContext *c,
     }
 
     return rc;
+}
+
+
+json_t *
+cachectl_sync_status(cachectl_sync_t *s)
+{
+    return json_pack("{s:I, s:I, s:I, s:I, s:I, s:O}",
+                     "filesTracked", (json_int_t) json_object_size(s->files),
+                     "batches", (json_int_t) s->batches,
+                     "written", (json_int_t) s->written,
+                     "deleted", (json_int_t) s->deleted,
+                     "lastSync", (json_int_t) s->last_sync_ms,
+                     "refused", s->refused);
 }
 
 

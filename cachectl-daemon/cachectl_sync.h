@@ -56,12 +56,22 @@ void cachectl_sync_free(cachectl_sync_t *s);
 /* forget what Redis holds: the next sync reads it again (reconnects) */
 void cachectl_sync_reset(cachectl_sync_t *s);
 
+#define CACHECTL_SYNC_OK        0
+#define CACHECTL_SYNC_LOST     -1   /* the connection broke: reconnect */
+#define CACHECTL_SYNC_REFUSED  -2   /* Redis answered an error: retry later */
+
 /*
- * One batch: everything that changed since the last one. 0, or -1 with
- * err filled when Redis failed (nothing is considered published then).
+ * One batch: everything that changed since the last one. dirs, when not
+ * NULL, is a JSON object whose keys are the absolute directories that saw
+ * events since the last batch: only those need a walk; NULL walks every
+ * root. CACHECTL_SYNC_OK, or _LOST / _REFUSED with err filled (nothing
+ * is considered published then).
  */
-int cachectl_sync_run(cachectl_sync_t *s, redisContext *c,
+int cachectl_sync_run(cachectl_sync_t *s, redisContext *c, json_t *dirs,
     cachectl_batch_t *batch, char *err, size_t size);
+
+/* what status shows of the publisher: a new object, or NULL */
+json_t *cachectl_sync_status(cachectl_sync_t *s);
 
 /* every directory to watch: the roots, their parents, all below */
 typedef int (*cachectl_dir_pt)(void *arg, const char *dir);
@@ -76,7 +86,11 @@ int cachectl_dir_visited(json_t *visited, const struct stat *st);
 /* 64-bit FNV-1a as 16 hex digits */
 void cachectl_etag(const char *p, size_t len, char out[20]);
 
+/* wall-clock ms since the epoch: for timestamps that others read */
 int64_t cachectl_now_ms(void);
+
+/* CLOCK_MONOTONIC ms: for every timer and deadline of our own */
+int64_t cachectl_mono_ms(void);
 
 
 #endif /* CACHECTL_SYNC_H */

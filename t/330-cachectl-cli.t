@@ -173,7 +173,7 @@ bad --mode=: exit 2: cachectl: invalid --mode "test": expected "dev" or "prod"
 bad --site-id: exit 2: cachectl: invalid --site-id "a:b": 1 to 64 letters, digits, "-" or "_"
 bad --redis: exit 2: cachectl: invalid --redis "localhost": expected HOST:PORT or unix:PATH
 bad number: exit 2: cachectl: heartbeat: "soon" is not a number
-zero settle: exit 2: cachectl: settle-ms, heartbeat, session-scan-rate and session-default-ttl must be positive
+zero settle: exit 2: cachectl: settle-ms, heartbeat, session-scan-rate, session-default-ttl and batch-bytes must be positive
 status with an argument: exit 2: Usage: cachectl status [--json]
 invalidate what: exit 2: Usage: cachectl invalidate [view|config|i18n|all] [PATH ...]
 get without a path: exit 2: Usage: cachectl get PATH [--json]

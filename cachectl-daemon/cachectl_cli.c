@@ -280,6 +280,8 @@ cachectl_sync(cachectl_conf_t *conf)
 
     rc = CACHECTL_EXIT_OK;
 
+    b.changes = NULL;
+
     if (cachectl_sync_run(&s, c, NULL, &b, err, sizeof(err)) != 0) {
         fprintf(stderr, "cachectl sync: %s\n", err);
         rc = CACHECTL_EXIT_FAIL;

@@ -349,6 +349,8 @@ cachectl_daemon_batch(cachectl_daemon_t *d)
     /* new directories since the last batch need watches first */
     cachectl_daemon_watch_all(d);
 
+    b.changes = NULL;
+
     if (cachectl_sync_run(&d->sync, d->redis, NULL, &b, d->error,
                           sizeof(d->error)) != 0)
     {

@@ -584,12 +584,14 @@ cachectl_sync_run(cachectl_sync_t *s, redisContext *c, json_t *dirs,
     cachectl_batch_t *batch, char *err, size_t size)
 {
     int               rc;
-    json_t           *v, *e;
+    json_t           *v, *e, *changes;
     const char       *k;
     cachectl_tx_t     tx;
     cachectl_file_t  *f;
 
+    changes = batch->changes;
     memset(batch, 0, sizeof(cachectl_batch_t));
+    batch->changes = changes;
     memset(&tx, 0, sizeof(cachectl_tx_t));
 
     if (!s->loaded && cachectl_sync_load(s, c, err, size) != 0) {

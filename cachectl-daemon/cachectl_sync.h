@@ -47,6 +47,10 @@ typedef struct {
     unsigned            config;
     unsigned            refused;
     unsigned            unchanged;
+    unsigned            held;           /* deletions not made (why: in
+                                           cachectl_sync_status) */
+    json_t             *changes;        /* set by the caller to get them:
+                                           [{"op", "kind", "path"}] */
 } cachectl_batch_t;
 
 

@@ -116,6 +116,7 @@ typedef struct {
     int                  stop;
     unsigned             found;
     unsigned             links_out;
+    char                 link_out[256];     /* the first one */
     int                  failed;
     char                 reason[256];
 } cachectl_walk_t;
@@ -903,9 +904,10 @@ cachectl_walk_dir(cachectl_walk_t *w, const char *rel, int depth)
             }
 
             if (!cachectl_inside(root, real)) {
-                w->links_out++;
-                cachectl_log(CACHECTL_DEBUG, "%s: a link out of the root, "
-                             "not followed", full);
+                if (w->links_out++ == 0) {
+                    snprintf(w->link_out, sizeof(w->link_out), "%.120s -> %.120s",
+                             full, real);
+                }
                 continue;
             }
         }
@@ -1533,6 +1535,13 @@ cachectl_sync_views(cachectl_sync_t *s, cachectl_tx_t *tx, json_t *dirs)
     }
 
     if (w.scope == NULL) {
+        /* deliberate or not, say it once, not at every rescan */
+        if (w.links_out != s->links_out && w.links_out) {
+            cachectl_log(CACHECTL_WARN, "views: %u link(s) out of the "
+                         "roots, not followed: %s%s", w.links_out,
+                         w.link_out, w.links_out > 1 ? ", ..." : "");
+        }
+
         s->links_out = w.links_out;
     }
 
@@ -2176,6 +2185,33 @@ cachectl_tx_apply(cachectl_tx_t *tx, cachectl_pending_t *p)
 }
 
 
+/* puts back the index field of a view whose write was refused */
+
+static void
+cachectl_tx_unindex(cachectl_tx_t *tx, cachectl_pending_t *p)
+{
+    char          err[64];
+    redisReply   *r;
+
+    if (p->file->etag[0]) {
+        r = cachectl_redis_cmd(tx->c, err, sizeof(err),
+                               "HSET %stplindex %s %lld:%s", tx->s->conf->ns,
+                               p->name, (long long) p->file->mtime,
+                               p->file->etag);
+
+    } else {
+        r = cachectl_redis_cmd(tx->c, err, sizeof(err),
+                               "HDEL %stplindex %s", tx->s->conf->ns,
+                               p->name);
+    }
+
+    /* a broken connection shows at the next command */
+    if (r != NULL) {
+        freeReplyObject(r);
+    }
+}
+
+
 /* the first error reply: Redis refused, the connection is fine */
 
 static void
@@ -2204,7 +2240,7 @@ static int
 cachectl_tx_flush(cachectl_tx_t *tx, int last)
 {
     int           k, n, total, bump, nbump, idx, bad;
-    char          key[CACHECTL_NS_MAX + 64], *msg, what[64];
+    char          key[CACHECTL_NS_MAX + 64], *msg, what[256];
     void         *reply;
     size_t        j, e;
     json_t       *m;
@@ -2324,14 +2360,31 @@ cachectl_tx_flush(cachectl_tx_t *tx, int last)
         {
             if (exec->element[idx]->type == REDIS_REPLY_ERROR) {
                 n = 1;
-                snprintf(what, sizeof(what), "%s",
-                         p->name ? p->name : "a write");
+                snprintf(what, sizeof(what), "the write of %.40s%s%.160s",
+                         cachectl_kinds[p->type == CACHECTL_P_CFG
+                                        ? CACHECTL_CONFIG
+                                        : p->type >= CACHECTL_P_I18N
+                                          ? CACHECTL_I18N : CACHECTL_VIEW],
+                         p->name ? " " : "", p->name ? p->name : "");
                 cachectl_tx_refused(tx, what, exec->element[idx]->str);
             }
         }
 
         if (n) {
             bad = 1;
+
+            /*
+             * The tpl: key refused its HSET (WRONGTYPE) but the index
+             * took its field: the index must not name a version that
+             * is not there.
+             */
+            if (p->type == CACHECTL_P_VIEW && p->n == 2
+                && exec->element[p->first]->type == REDIS_REPLY_ERROR
+                && exec->element[p->first + 1]->type != REDIS_REPLY_ERROR)
+            {
+                cachectl_tx_unindex(tx, p);
+            }
+
             continue;
         }
 

@@ -55,6 +55,7 @@ typedef struct {
     char         etag[20];      /* what Redis holds; "" for nothing */
     uint64_t     refused;       /* the stamp that did not compile */
     char        *error;
+    int          held;          /* its deletion is held */
 
     /* what the walk of this batch saw */
     unsigned     walk;          /* the walk that saw it, or older */
@@ -1251,8 +1252,11 @@ cachectl_sync_state(cachectl_sync_t *s, int walk_ok, const char *walk_reason,
     }
 
     s->walk_ok = walk_ok;
-    snprintf(s->walk_reason, sizeof(s->walk_reason), "%s",
-             walk_ok ? "" : walk_reason);
+
+    if (walk_reason != s->walk_reason) {
+        snprintf(s->walk_reason, sizeof(s->walk_reason), "%s",
+                 walk_ok ? "" : walk_reason);
+    }
 
     if (hold == CACHECTL_HOLD_SHARE && s->hold_state != hold) {
         cachectl_log(CACHECTL_WARN, "views: holding %u deletion(s): %s",
@@ -1566,6 +1570,7 @@ cachectl_sync_views(cachectl_sync_t *s, cachectl_tx_t *tx, json_t *dirs)
             continue;
         }
 
+        f->held = 0;
         stamp = f->h;
         flags = jp_tpl_disk_is_append(path) ? JP_TPL_DISK_APPEND : 0;
 
@@ -1703,17 +1708,18 @@ cachectl_sync_views(cachectl_sync_t *s, cachectl_tx_t *tx, json_t *dirs)
                  tracked, s->conf->max_delete_pct);
     }
 
-    held = hold != CACHECTL_HOLD_NONE ? (unsigned) ndel : 0;
+    tx->batch->held = hold != CACHECTL_HOLD_NONE ? (unsigned) ndel : 0;
 
     json_array_foreach(dels, k, v) {
         path = json_string_value(v);
+        f = cachectl_file_get(s->files, path);
 
         if (hold != CACHECTL_HOLD_NONE) {
+            f->held = !s->conf->dry_run;
             cachectl_change(tx->batch, "hold", CACHECTL_VIEW, path);
             continue;
         }
 
-        f = cachectl_file_get(s->files, path);
         snprintf(key, sizeof(key), "%stpl:%s", s->conf->ns, path);
         first = tx->queued;
 
@@ -1747,15 +1753,26 @@ cachectl_sync_views(cachectl_sync_t *s, cachectl_tx_t *tx, json_t *dirs)
         }
     }
 
-    tx->batch->held = held;
-
     /*
-     * A partial walk says nothing about the whole tree: it reports a
-     * failure or a hold, and the next full walk clears them.
+     * What is held, from this batch or an earlier one whose files this
+     * (partial) walk did not look at again.
      */
-    if (w.scope == NULL || w.failed || hold != CACHECTL_HOLD_NONE) {
-        cachectl_sync_state(s, !w.failed, w.reason, hold, held, why);
+    held = 0;
+
+    json_object_foreach(s->files, path, v) {
+        f = (cachectl_file_t *) (intptr_t) json_integer_value(v);
+        held += (f->held != 0);
     }
+
+    if (hold == CACHECTL_HOLD_NONE && held) {
+        hold = s->hold_state;
+        snprintf(why, sizeof(why), "%s", s->held_reason);
+    }
+
+    /* a partial walk says nothing of the rest: the next full one does */
+    cachectl_sync_state(s, !w.failed || (w.scope != NULL && s->walk_ok),
+                        w.failed ? w.reason : s->walk_reason, hold, held,
+                        why);
 
     json_decref(w.subdirs);
     json_decref(w.recurse);

@@ -1,0 +1,66 @@
+#!/bin/sh
+# The cost of one batch in a big tree (issue 11, item 16): FILES files in
+# directories of 100, the daemon started with --rescan 0 on a private
+# redis-server, then EDITS single-file edits, each waited for; prints the
+# "published 1 view ... in N ms" times the daemon logged.
+#
+#   bench/cachectl/batch-cost.sh [BINARY] [FILES] [EDITS]
+#
+# Needs redis-server and redis-cli; uses a temporary directory it removes.
+set -eu
+
+bin=${1:-build/cachectl}
+files=${2:-100000}
+edits=${3:-5}
+dir=$(mktemp -d /tmp/cachectl-cost-XXXXXX)
+port=$(( 40000 + $$ % 20000 ))
+
+cleanup() {
+    [ -n "${dpid:-}" ] && kill "$dpid" 2>/dev/null && wait "$dpid" 2>/dev/null
+    redis-cli -p "$port" shutdown nosave >/dev/null 2>&1 || true
+    rm -rf "$dir"
+}
+trap cleanup EXIT INT TERM
+
+redis-server --port "$port" --save '' --appendonly no --daemonize yes \
+    --logfile "$dir/redis.log" >/dev/null
+until redis-cli -p "$port" ping >/dev/null 2>&1; do sleep 0.1; done
+
+# FILES files, 100 per directory
+mkdir -p "$dir/view"
+perl -e '
+    my ($root, $n) = @ARGV;
+    for my $i (0 .. $n - 1) {
+        my $d = sprintf "%s/d%04d", $root, $i / 100;
+        mkdir $d unless -d $d;
+        open my $fh, ">", "$d/f$i.shtml" or die "$d/f$i: $!";
+        print $fh "<p>page $i</p>\n";
+        close $fh;
+    }' "$dir/view" "$files"
+
+# the file edited: one in the middle of the tree
+mid=$((files / 2))
+target=$(printf '%s/view/d%04d/f%d.shtml' "$dir" $((mid / 100)) "$mid")
+
+"$bin" --redis "127.0.0.1:$port" --site-id cost daemon --views "$dir/view" \
+    --rescan 0 >"$dir/daemon.log" 2>&1 &
+dpid=$!
+
+# the start: one full publish
+until grep -q "published $files view" "$dir/daemon.log"; do sleep 0.5; done
+grep "published $files view" "$dir/daemon.log" | sed 's/^.*: /start: /'
+sleep 1
+
+i=0
+while [ "$i" -lt "$edits" ]; do
+    i=$((i + 1))
+    n=$(grep -c "published 1 view" "$dir/daemon.log" || true)
+    echo "<p>edit $i</p>" > "$target"
+    until [ "$(grep -c "published 1 view" "$dir/daemon.log" || true)" -gt "$n" ]
+    do
+        sleep 0.05
+    done
+    grep "published 1 view" "$dir/daemon.log" | tail -1 \
+        | sed "s/^.*: /edit $i: /"
+    sleep 0.5
+done

@@ -2269,8 +2269,7 @@ cachectl_tx_flush(cachectl_tx_t *tx, int last)
     s = tx->s;
 
     if (tx->dry) {
-        tx->npending = 0;
-        return 0;
+        goto done;
     }
 
     bump = last ? ((tx->all | s->gen_owed) & 7) : 0;

@@ -56,6 +56,7 @@ typedef struct {
     uint64_t     refused;       /* the stamp that did not compile */
     char        *error;
     int          held;          /* its deletion is held */
+    int          indexed;       /* in the index Redis holds */
 
     /* what the walk of this batch saw */
     unsigned     walk;          /* the walk that saw it, or older */
@@ -137,7 +138,7 @@ static const char  *cachectl_raw_default[] = {
 static int cachectl_sync_load(cachectl_sync_t *s, redisContext *c,
     char *err, size_t size);
 static int cachectl_sync_exists(cachectl_sync_t *s, redisContext *c,
-    json_t *index, char *err, size_t size);
+    redisReply *index, char *err, size_t size);
 static int cachectl_sync_roots(cachectl_sync_t *s);
 static void cachectl_walk_dir(cachectl_walk_t *w, const char *rel,
     int depth);
@@ -368,10 +369,9 @@ cachectl_sync_load(cachectl_sync_t *s, redisContext *c, char *err,
     int                rc;
     char              *colon, cursor[32], key[CACHECTL_NS_MAX + 64];
     char               etag[20];
-    void              *tmp;
     size_t             i;
-    json_t            *index, *v;
-    const char        *path, *e;
+    json_t            *v;
+    const char        *path;
     redisReply        *r, *k;
     cachectl_file_t   *f;
 
@@ -387,11 +387,9 @@ cachectl_sync_load(cachectl_sync_t *s, redisContext *c, char *err,
         return CACHECTL_SYNC_REFUSED;
     }
 
-    index = json_object();
-    if (index == NULL) {
-        freeReplyObject(r);
-        snprintf(err, size, "out of memory");
-        return CACHECTL_SYNC_REFUSED;
+    json_object_foreach(s->files, path, v) {
+        f = (cachectl_file_t *) (intptr_t) json_integer_value(v);
+        f->indexed = 0;
     }
 
     for (i = 0; i + 1 < r->elements; i += 2) {
@@ -401,49 +399,43 @@ cachectl_sync_load(cachectl_sync_t *s, redisContext *c, char *err,
             continue;
         }
 
-        colon = strchr(r->element[i + 1]->str, ':');
-        json_object_set_new(index, r->element[i]->str,
-                            json_string(colon ? colon + 1 : "?"));
-    }
-
-    freeReplyObject(r);
-
-    /* a field whose tpl: key is gone is as good as no field */
-    rc = cachectl_sync_exists(s, c, index, err, size);
-    if (rc != CACHECTL_SYNC_OK) {
-        json_decref(index);
-        return rc;
-    }
-
-    json_object_foreach_safe(s->files, tmp, path, v) {
-        f = (cachectl_file_t *) (intptr_t) json_integer_value(v);
-
-        if (json_object_get(index, path) == NULL && f->etag[0]) {
-            f->etag[0] = '\0';
-            f->stamp = 0;
-        }
-    }
-
-    json_object_foreach(index, path, v) {
-        e = json_string_value(v);
-        f = cachectl_file_get(s->files, path);
+        f = cachectl_file_get(s->files, r->element[i]->str);
 
         if (f == NULL) {
-            f = cachectl_file_add(s->files, path);
+            f = cachectl_file_add(s->files, r->element[i]->str);
             if (f == NULL) {
-                json_decref(index);
+                freeReplyObject(r);
                 snprintf(err, size, "out of memory");
                 return CACHECTL_SYNC_REFUSED;
             }
         }
 
-        if (strcmp(f->etag, e) != 0) {
-            snprintf(f->etag, sizeof(f->etag), "%s", e);
+        f->indexed = 1;
+        colon = strchr(r->element[i + 1]->str, ':');
+        colon = colon ? colon + 1 : "?";
+
+        if (strcmp(f->etag, colon) != 0) {
+            snprintf(f->etag, sizeof(f->etag), "%s", colon);
             f->stamp = 0;
         }
     }
 
-    json_decref(index);
+    /* a field whose tpl: key is gone is as good as no field */
+    rc = cachectl_sync_exists(s, c, r, err, size);
+    freeReplyObject(r);
+
+    if (rc != CACHECTL_SYNC_OK) {
+        return rc;
+    }
+
+    json_object_foreach(s->files, path, v) {
+        f = (cachectl_file_t *) (intptr_t) json_integer_value(v);
+
+        if (!f->indexed && f->etag[0]) {
+            f->etag[0] = '\0';
+            f->stamp = 0;
+        }
+    }
 
     s->app_etag[0] = '\0';
     s->site_etag[0] = '\0';
@@ -520,51 +512,108 @@ cachectl_sync_load(cachectl_sync_t *s, redisContext *c, char *err,
 }
 
 
-/* EXISTS of every tpl: key the index names, pipelined in steps */
+/*
+ * Does every tpl: key the index names exist? EXISTS of 1,000 keys at a
+ * time answers with a count: only a step that comes short is asked again
+ * key by key, so a healthy index of 100,000 fields costs 100 commands.
+ */
 
 static int
-cachectl_sync_exists(cachectl_sync_t *s, redisContext *c, json_t *index,
+cachectl_sync_exists(cachectl_sync_t *s, redisContext *c, redisReply *index,
     char *err, size_t size)
 {
-    int          n, i;
-    void        *it, *reply;
-    const char  *names[CACHECTL_EXISTS_STEP];
-    redisReply  *r;
+    int               n, i, rc;
+    char             *keys[CACHECTL_EXISTS_STEP];
+    size_t            at, klen, len[CACHECTL_EXISTS_STEP + 1], onelen[2];
+    long long         count;
+    const char       *argv[CACHECTL_EXISTS_STEP + 1], *one[2];
+    const char       *names[CACHECTL_EXISTS_STEP];
+    redisReply       *r;
+    cachectl_file_t  *f;
 
-    it = json_object_iter(index);
+    rc = CACHECTL_SYNC_OK;
+    at = 0;
 
-    while (it != NULL) {
-        for (n = 0; it != NULL && n < CACHECTL_EXISTS_STEP; n++) {
-            names[n] = json_object_iter_key(it);
+    while (at + 1 < index->elements && rc == CACHECTL_SYNC_OK) {
+        argv[0] = "EXISTS";
+        len[0] = 6;
 
-            if (redisAppendCommand(c, "EXISTS %stpl:%s", s->conf->ns,
-                                   names[n]) != REDIS_OK)
-            {
-                snprintf(err, size, "out of memory");
-                return CACHECTL_SYNC_LOST;
+        for (n = 0; at + 1 < index->elements && n < CACHECTL_EXISTS_STEP;
+             at += 2)
+        {
+            if (index->element[at]->type != REDIS_REPLY_STRING) {
+                continue;
             }
 
-            it = json_object_iter_next(index, it);
+            names[n] = index->element[at]->str;
+            klen = strlen(s->conf->ns) + 4 + strlen(names[n]);
+
+            keys[n] = malloc(klen + 1);
+            if (keys[n] == NULL) {
+                snprintf(err, size, "out of memory");
+                rc = CACHECTL_SYNC_REFUSED;
+                break;
+            }
+
+            snprintf(keys[n], klen + 1, "%stpl:%s", s->conf->ns, names[n]);
+            argv[n + 1] = keys[n];
+            len[n + 1] = klen;
+            n++;
         }
 
-        for (i = 0; i < n; i++) {
-            if (redisGetReply(c, &reply) != REDIS_OK) {
-                snprintf(err, size, "Redis: %s", c->errstr);
-                return CACHECTL_SYNC_LOST;
+        count = n;
+
+        if (rc == CACHECTL_SYNC_OK && n > 0) {
+            r = cachectl_redis_argv(c, err, size, n + 1, argv, len);
+
+            if (r == NULL) {
+                rc = CACHECTL_SYNC_LOST;
+
+            } else if (r->type != REDIS_REPLY_INTEGER) {
+                snprintf(err, size, "EXISTS: %s",
+                         r->type == REDIS_REPLY_ERROR ? r->str : "?");
+                rc = CACHECTL_SYNC_REFUSED;
+
+            } else {
+                count = r->integer;
             }
 
-            r = reply;
+            if (r != NULL) {
+                freeReplyObject(r);
+            }
+        }
 
-            /* "" never matches an etag: the file is written again */
-            if (r->type == REDIS_REPLY_INTEGER && r->integer == 0) {
-                json_object_set_new(index, names[i], json_string(""));
+        /* some are missing: which (written again as new) */
+        for (i = 0; rc == CACHECTL_SYNC_OK && count < n && i < n; i++) {
+            one[0] = "EXISTS";
+            one[1] = keys[i];
+            onelen[0] = 6;
+            onelen[1] = len[i + 1];
+
+            r = cachectl_redis_argv(c, err, size, 2, one, onelen);
+            if (r == NULL) {
+                rc = CACHECTL_SYNC_LOST;
+                break;
+            }
+
+            f = cachectl_file_get(s->files, names[i]);
+
+            if (f != NULL && r->type == REDIS_REPLY_INTEGER
+                && r->integer == 0)
+            {
+                f->etag[0] = '\0';
+                f->stamp = 0;
             }
 
             freeReplyObject(r);
         }
+
+        while (n--) {
+            free(keys[n]);
+        }
     }
 
-    return CACHECTL_SYNC_OK;
+    return rc;
 }
 
 
@@ -1307,7 +1356,22 @@ cachectl_sync_scope(cachectl_sync_t *s, json_t *dirs, json_t *scope)
             continue;
         }
 
-        /* the roots' parents, the i18n and config directories */
+        /*
+         * Above a root: watched for a swapped "current" link, which
+         * cachectl_sync_roots() sees (and walks everything); other
+         * events there are not ours.
+         */
+        for (i = 0; i < s->nroots && !found; i++) {
+            n = strlen(k);
+            base = s->conf->views[i];
+            found = strncmp(base, k, n) == 0 && base[n] == '/';
+        }
+
+        if (found) {
+            continue;
+        }
+
+        /* the i18n and config directories */
         if (cachectl_same_dir(k, s->conf->app_config)
             || cachectl_same_dir(k, s->conf->site_config)
             || (s->conf->i18n && strcmp(k, s->conf->i18n) == 0))

@@ -1828,6 +1828,10 @@ cachectl_sync_views(cachectl_sync_t *s, cachectl_tx_t *tx, json_t *dirs)
         held += (f->held != 0);
     }
 
+    if (s->conf->dry_run) {
+        held += tx->batch->held;    /* as if it had run */
+    }
+
     if (hold == CACHECTL_HOLD_NONE && held) {
         hold = s->hold_state;
         snprintf(why, sizeof(why), "%s", s->held_reason);

@@ -13,18 +13,27 @@ bin=${1:-build/cachectl}
 files=${2:-100000}
 edits=${3:-5}
 dir=$(mktemp -d /tmp/cachectl-cost-XXXXXX)
-port=$(( 40000 + $$ % 20000 ))
+# a port nobody listens on
+port=$(perl -MIO::Socket::INET -e 'print IO::Socket::INET->new(Listen => 1,
+    LocalAddr => "127.0.0.1", LocalPort => 0)->sockport')
 
 cleanup() {
     [ -n "${dpid:-}" ] && kill "$dpid" 2>/dev/null && wait "$dpid" 2>/dev/null
-    redis-cli -p "$port" shutdown nosave >/dev/null 2>&1 || true
+    # only the redis-server started here, by its pid
+    [ -s "$dir/redis.pid" ] && kill "$(cat "$dir/redis.pid")" 2>/dev/null
     rm -rf "$dir"
 }
 trap cleanup EXIT INT TERM
 
-redis-server --port "$port" --save '' --appendonly no --daemonize yes \
-    --logfile "$dir/redis.log" >/dev/null
-until redis-cli -p "$port" ping >/dev/null 2>&1; do sleep 0.1; done
+redis-server --bind 127.0.0.1 --port "$port" --save '' --appendonly no \
+    --daemonize yes --pidfile "$dir/redis.pid" --logfile "$dir/redis.log" \
+    >/dev/null
+until [ -s "$dir/redis.pid" ] && redis-cli -p "$port" ping >/dev/null 2>&1
+do
+    grep -q aborting "$dir/redis.log" 2>/dev/null && {
+        echo "redis-server did not start" >&2; exit 1; }
+    sleep 0.1
+done
 
 # FILES files, 100 per directory
 mkdir -p "$dir/view"

@@ -21,7 +21,7 @@ cleanup() {
     [ -n "${dpid:-}" ] && kill "$dpid" 2>/dev/null && wait "$dpid" 2>/dev/null
     # only the redis-server started here, by its pid
     [ -s "$dir/redis.pid" ] && kill "$(cat "$dir/redis.pid")" 2>/dev/null
-    rm -rf "$dir"
+    rm -rf "$dir" 2>/dev/null || { sleep 1; rm -rf "$dir"; }
 }
 trap cleanup EXIT INT TERM
 

@@ -731,6 +731,23 @@ cachectl_dir_visited(json_t *visited, const struct stat *st)
 }
 
 
+/*
+ * What a partial walk remembers of a directory: device, inode and ctime.
+ * A directory created in place of another may get its inode back, but not
+ * its ctime; one whose entries changed also gets a new ctime, and is
+ * walked whole (it has its own events too: at worst a walk more).
+ */
+
+static void
+cachectl_dir_id(const struct stat *st, char *id, size_t size)
+{
+    snprintf(id, size, "%llu:%llu:%lld.%09ld",
+             (unsigned long long) st->st_dev,
+             (unsigned long long) st->st_ino,
+             (long long) st->st_ctim.tv_sec, (long) st->st_ctim.tv_nsec);
+}
+
+
 /* real lies in root (a real path; "" for "/") */
 
 static int
@@ -845,7 +862,7 @@ cachectl_walk_dir(cachectl_walk_t *w, const char *rel, int depth)
     int              fd;
     DIR             *d;
     char             dir[PATH_MAX], full[PATH_MAX], real[PATH_MAX];
-    char             sub[PATH_MAX], id[48], key[PATH_MAX + 16];
+    char             sub[PATH_MAX], id[96], key[PATH_MAX + 16];
     size_t           i;
     json_t          *subs, *v;
     const char      *root, *old;
@@ -896,8 +913,7 @@ cachectl_walk_dir(cachectl_walk_t *w, const char *rel, int depth)
         return;
     }
 
-    snprintf(id, sizeof(id), "%llu:%llu", (unsigned long long) st.st_dev,
-             (unsigned long long) st.st_ino);
+    cachectl_dir_id(&st, id, sizeof(id));
     snprintf(key, sizeof(key), "%d/%s", w->root, rel);
     json_object_set_new(s->dir_ids, key, json_string(id));
 
@@ -966,9 +982,7 @@ cachectl_walk_dir(cachectl_walk_t *w, const char *rel, int depth)
             if (!w->full) {
                 json_object_set_new(w->subdirs, sub, json_true());
 
-                snprintf(id, sizeof(id), "%llu:%llu",
-                         (unsigned long long) st.st_dev,
-                         (unsigned long long) st.st_ino);
+                cachectl_dir_id(&st, id, sizeof(id));
                 snprintf(key, sizeof(key), "%d/%s", w->root, sub);
                 old = json_string_value(json_object_get(s->dir_ids, key));
 

@@ -971,8 +971,8 @@ cachectl_walk_dir(cachectl_walk_t *w, const char *rel, int depth)
 
             if (!cachectl_inside(root, real)) {
                 if (w->links_out++ == 0) {
-                    snprintf(w->link_out, sizeof(w->link_out), "%.120s -> %.120s",
-                             full, real);
+                    snprintf(w->link_out, sizeof(w->link_out),
+                             "%.120s -> %.120s", full, real);
                 }
                 continue;
             }
@@ -2338,7 +2338,7 @@ cachectl_tx_refused(cachectl_tx_t *tx, const char *what, const char *msg)
 static int
 cachectl_tx_flush(cachectl_tx_t *tx, int last)
 {
-    int           k, n, total, bump, nbump, idx, bad;
+    int           k, n, total, bump, nbump, idx;
     char          key[CACHECTL_NS_MAX + 64], *msg, what[256];
     void         *reply;
     size_t        j, e;
@@ -2447,7 +2447,6 @@ cachectl_tx_flush(cachectl_tx_t *tx, int last)
     }
 
     /* applied, but each command on its own: WRONGTYPE on one key */
-    bad = 0;
 
     for (j = 0; j < tx->npending; j++) {
         p = &tx->pending[j];
@@ -2469,8 +2468,6 @@ cachectl_tx_flush(cachectl_tx_t *tx, int last)
         }
 
         if (n) {
-            bad = 1;
-
             /*
              * The tpl: key refused its HSET (WRONGTYPE) but the index
              * took its field: the index must not name a version that
@@ -2487,10 +2484,6 @@ cachectl_tx_flush(cachectl_tx_t *tx, int last)
         }
 
         cachectl_tx_apply(tx, p);
-    }
-
-    if (bad && !last) {
-        /* what EXEC applied stays, its bump is owed (below) */
     }
 
     /* the counters are the last replies of EXEC */

@@ -4,7 +4,8 @@
 # reconnect, a rescan and a queue overflow. Whatever walk the daemon asks
 # for, the published tree must be the one on disk: edits in a deep
 # directory, a new directory tree, a removed directory, a renamed one, a
-# directory replaced by another under the same name, a site file removed
+# directory replaced by another under the same name, one removed and made
+# again, a site file removed
 # (the framework's copy shows through) and an append-mode file edited in
 # the framework root.
 #
@@ -47,6 +48,7 @@ write_file("$Site/keep/k$_.shtml", "keep $_") for 1 .. 16;
 write_file("$Site/gone/g1.shtml", "g1");
 write_file("$Site/old/o1.shtml", "o1");
 write_file("$Site/swap/s1.shtml", "s1 old");
+write_file("$Site/rec/r1.shtml", "r1 old");
 write_file("$Site/about.shtml", "about site");
 write_file("$Fw/about.shtml", "about fw");
 write_file("$Site/jpulse-x.css", "site");
@@ -77,7 +79,7 @@ $main::Result = main::wait_tree(join '', map { "$_\n" }
     'about.shtml=about site', 'deep/a/b/c/page.shtml=deep v1',
     'gone/g1.shtml=g1', 'jpulse-x.css=fw|site|',
     (map { "keep/k$_.shtml=keep $_" } sort { $a cmp $b } 1 .. 16),
-    'old/o1.shtml=o1', 'swap/s1.shtml=s1 old');
+    'old/o1.shtml=o1', 'rec/r1.shtml=r1 old', 'swap/s1.shtml=s1 old');
 --- request
 GET /ping
 --- response_body_filters eval
@@ -88,8 +90,8 @@ ok
 
 
 === TEST 2: an edit deep down, a new tree, a removed directory, a renamed
-one, one replaced under its name, a site file removed, the framework's
-append-mode file edited
+one, one replaced under its name, one removed and made again, a site file
+removed, the framework's append-mode file edited
 --- pre_request
 my ($s, $f) = ($main::Site, $main::Fw);
 write_atomic("$s/deep/a/b/c/page.shtml", "deep v2");
@@ -103,12 +105,17 @@ rename "$s/swap", "$s/swap.away" or die;
 rename "$s/swap2", "$s/swap" or die;
 system('rm', '-rf', "$s/swap.away");
 unlink "$s/about.shtml";
+# removed and made again under the same name (often with the same inode)
+system('rm', '-rf', "$s/rec");
+write_file("$s/rec/r1.shtml", "r1 new");
+write_file("$s/rec/r2.shtml", "r2");
 write_file("$f/jpulse-x.css", "fw v2");
 $main::Result = main::wait_tree(join '', map { "$_\n" }
     'about.shtml=about fw', 'deep/a/b/c/page.shtml=deep v2',
     'jpulse-x.css=fw v2|site|',
     (map { "keep/k$_.shtml=keep $_" } sort { $a cmp $b } 1 .. 16),
     'new/x/n2.shtml=n2', 'new/x/y/n1.shtml=n1',
+    'rec/r1.shtml=r1 new', 'rec/r2.shtml=r2',
     'renamed/o1.shtml=o1', 'swap/s1.shtml=s1 new', 'swap/s2.shtml=s2');
 --- request
 GET /ping

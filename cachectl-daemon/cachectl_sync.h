@@ -28,8 +28,26 @@ typedef struct {
     json_t             *i18n;           /* lang -> etag in Redis */
     char                app_etag[20];
     char                site_etag[20];
+    char                app_bad[20];    /* the refused version: said once */
+    char                site_bad[20];
+    json_t             *i18n_bad;       /* lang -> etag refused */
     json_t             *raw_exts;       /* from the app config, or NULL */
     int                 loaded;         /* Redis state read since connect */
+
+    json_t             *dir_ids;        /* "<root>/<rel>" -> "dev:ino" */
+    unsigned            walk_gen;
+    long                files_max;
+    unsigned            gen_owed;       /* kinds written, gen not bumped */
+
+    /* the state of the last batch, logged when it changes */
+    int                 walk_ok;
+    char                walk_reason[256];
+    int                 hold_state;     /* 0, or why deletions are held */
+    unsigned            held;
+    char                held_reason[256];
+    unsigned            links_out;      /* links out of a root, not walked */
+    char                last_error[512];
+    int64_t             last_error_ms;
 
     /* for status */
     uint64_t            batches;

@@ -291,8 +291,10 @@ cachectl_daemon(cachectl_conf_t *conf)
 
         pfd[0].fd = d.watch.fd;
         pfd[0].events = POLLIN;
+        pfd[0].revents = 0;
         pfd[1].fd = sfd;
         pfd[1].events = POLLIN;
+        pfd[1].revents = 0;
 
         if (poll(pfd, 2, timeout) == -1 && errno != EINTR) {
             /* exit non-zero: systemd's Restart=on-failure starts us again */

@@ -352,15 +352,18 @@ cachectl_watch_add(cachectl_watch_t *w, const char *dir, int tree,
         || (unsigned) json_integer_value(json_object_get(ent, "gen"))
            != w->gen)
     {
-        ent = json_pack("{s:s, s:I, s:b, s:{}, s:b}", "dir", dir,
-                        "gen", (json_int_t) w->gen, "tree", 0, "names",
-                        "log", w->log_set && stat(dir, &st) == 0
-                               && st.st_dev == w->log_dir_dev
-                               && st.st_ino == w->log_dir_ino);
+        /* a tree of 100,000 directories: the least per entry */
+        ent = json_pack("{s:s, s:I}", "dir", dir, "gen", (json_int_t) w->gen);
 
         if (ent == NULL || json_object_set_new(w->wds, key, ent) != 0) {
             inotify_rm_watch(w->fd, wd);
             return -1;
+        }
+
+        if (w->log_set && stat(dir, &st) == 0 && st.st_dev == w->log_dir_dev
+            && st.st_ino == w->log_dir_ino)
+        {
+            json_object_set_new(ent, "log", json_true());
         }
     }
 
@@ -376,6 +379,15 @@ cachectl_watch_add(cachectl_watch_t *w, const char *dir, int tree,
 
     if (name != NULL && *name) {
         names = json_object_get(ent, "names");
+
+        if (names == NULL) {
+            names = json_object();
+
+            if (json_object_set_new(ent, "names", names) != 0) {
+                return -1;
+            }
+        }
+
         json_object_set_new(names, name, json_integer(
             json_integer_value(json_object_get(names, name)) | kind));
     }

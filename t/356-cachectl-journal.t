@@ -3,6 +3,9 @@
 # "<N>" priority prefix (3 error, 4 warning, 6 info) and no timestamp of
 # our own. A file name with a newline used to forge a log line of its
 # own; control characters are escaped now (\n, \xNN) in every line.
+# A poll() failure (not EINTR) ended the loop with exit 0, so systemd's
+# Restart=on-failure never restarted the daemon: it exits 1 now (poll made
+# to fail by an LD_PRELOAD library built here, once a trigger file exists).
 use lib 't/lib';
 use JPulseTest qw(redis_start);
 use CachectlTest qw(daemon_start write_file);
@@ -63,6 +66,58 @@ sub main::escaped {
     write_file("$main::Dir/result2.txt", $out);
 }
 
+our $Shim = CachectlTest::cc_shim('pollfail', <<'C');
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+int
+poll(struct pollfd *fds, nfds_t n, int timeout)
+{
+    const char  *f;
+    static int (*real)(struct pollfd *, nfds_t, int);
+
+    if (real == NULL) {
+        real = (int (*)(struct pollfd *, nfds_t, int)) dlsym(RTLD_NEXT,
+                                                             "poll");
+    }
+
+    f = getenv("POLLFAIL_FILE");
+    if (f != NULL && access(f, F_OK) == 0) {
+        errno = EINVAL;
+        return -1;
+    }
+
+    return real(fds, n, timeout);
+}
+C
+
+sub main::poll_fails {
+    return "no C compiler\n" unless $main::Shim;
+    my $trigger = "$main::Dir/fail-now";
+    my $d = do {
+        local $ENV{LD_PRELOAD} = $main::Shim;
+        local $ENV{ASAN_OPTIONS} = join ':', grep { length }
+            $ENV{ASAN_OPTIONS} // '', 'verify_asan_link_order=0';
+        local $ENV{POLLFAIL_FILE} = $trigger;
+        daemon_start(redis => $main::Redis, site_id => 't356c',
+                     views => ["$main::Dir/view"],
+                     args => ['--rescan', 0, '--heartbeat', 1]);
+    };
+    CachectlTest::daemon_wait_log($d, qr/published/, 5);
+    write_file($trigger, '');
+    CachectlTest::daemon_wait_log($d, qr/info: stopped$/m, 5);
+    Time::HiRes::sleep(0.2);
+    my $out = "exit: " . CachectlTest::daemon_stop($d, signal => 0,
+                                                   timeout => 3) . "\n";
+    my ($said) = CachectlTest::daemon_log($d) =~ /error: (poll: .*)$/m;
+    $out .= ($said // '(nothing said)') . "\n";
+    write_file("$main::Dir/result3.txt", $out);
+}
+
 repeat_each(1);
 
 plan tests => repeat_each() * (blocks() * 2);
@@ -103,3 +158,16 @@ lines that do not start with a timestamp: 0
 forged: 0
 escape characters: 0
 refused evil\n2026-01-01T00:00:00.000Z cachectl[1] info: published 99 view\x1b[31m.shtml
+
+
+
+=== TEST 3: a poll() failure exits 1 (Restart=on-failure restarts it)
+--- config
+    location = /result { alias $TEST_NGINX_T356_DIR/result3.txt; }
+--- pre_request
+main::poll_fails();
+--- request
+GET /result
+--- response_body
+exit: exit 1
+poll: Invalid argument; exiting

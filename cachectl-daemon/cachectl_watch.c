@@ -149,12 +149,8 @@ cachectl_watch_all(cachectl_watch_t *w, cachectl_conf_t *conf)
     if (conf->i18n) {
         cachectl_watch_path(w, conf->i18n, CACHECTL_WATCH_ANC);
 
-        real = realpath(conf->i18n, NULL);
-
-        if (real != NULL) {
-            (void) cachectl_watch_add(w, real, 1, NULL, 0, NULL);
-            free(real);
-        }
+        /* as given: the publisher knows its i18n directory by that name */
+        (void) cachectl_watch_add(w, conf->i18n, 1, NULL, 0, NULL);
     }
 
     if (conf->app_config) {

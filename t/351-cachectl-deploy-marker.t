@@ -96,7 +96,7 @@ sub main::settle_max {
     my $d = daemon_start(redis => $main::Redis, site_id => 't351b',
                          views => ["$main::Dir/slow"],
                          args => ['--rescan', 0, '--heartbeat', 1,
-                                  '--settle-ms', 1000,
+                                  '--settle-ms', 2000,
                                   '--settle-max-ms', 20000]);
     CachectlTest::daemon_wait_log($d, qr/published/, 5);
     my $mark = CachectlTest::daemon_mark($d);

@@ -117,6 +117,33 @@ sub main::standby {
     write_file("$main::Dir/result1.txt", $out);
 }
 
+# a daemon killed and started again (systemd's Restart=): the new one
+# need not wait for the dead one's lease to run out
+sub main::restart {
+    my $ns = 't352b:prod:';
+    my %opts = (%main::Opts, site_id => 't352b', views => ["$main::Dir/a"]);
+    my $d1 = daemon_start(%opts);
+    CachectlTest::daemon_wait_log($d1, qr/published/, 5);
+    CachectlTest::daemon_wait_log($d1, qr/lease: taken/, 5);
+    Time::HiRes::sleep(1.2);    # a status record, with its pid, to read
+    my $out = "killed: " . CachectlTest::daemon_stop($d1, signal => 'KILL')
+            . "\n";
+    write_file("$main::Dir/a/page2.shtml", "a2 v2\n");
+    my $d2 = daemon_start(%opts);
+    CachectlTest::daemon_wait_log($d2, qr/published/, 5);
+    my ($said) = CachectlTest::daemon_log($d2)
+                 =~ /lease: (its holder .*)$/m;
+    $said //= '(nothing)';
+    $said =~ s/\S+ \(pid \d+ on [^)]*\)/OLD/;
+    $out .= "restarted: $said\n";
+    $out .= "published: " . JPulseTest::redis_cli($main::Redis, 'HGET',
+                "${ns}tpl:page2.shtml", 'source') =~ s/\s+\z//r . "\n";
+    $out .= "standby said: "
+          . CachectlTest::daemon_count($d2, qr/lease: held by/) . "\n";
+    CachectlTest::daemon_stop($d2);
+    write_file("$main::Dir/result2.txt", $out);
+}
+
 repeat_each(1);
 
 plan tests => repeat_each() * (blocks() * 2);
@@ -151,3 +178,19 @@ lease lost, C published: nothing
 C status: standby
 lease free, C published: the edit
 --- timeout: 60
+
+
+
+=== TEST 2: a daemon killed and started again takes its dead
+predecessor's lease at once (same host, its pid gone)
+--- config
+    location = /result { alias $TEST_NGINX_T352_DIR/result2.txt; }
+--- pre_request
+main::restart();
+--- request
+GET /result
+--- response_body
+killed: signal 9
+restarted: its holder OLD has no process on this host any more
+published: a2 v2
+standby said: 0

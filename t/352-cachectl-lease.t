@@ -59,8 +59,8 @@ sub main::standby {
           . (($st->{lease}{holder} // '') eq $aid ? 'A' : '?') . "\n";
     $out .= "lease: " . (main::redis('GET', "${main::NS}cachectl:lease") eq $aid
                          ? 'A' : '?') . ", ttl "
-          . (main::redis('PTTL', "${main::NS}cachectl:lease") > 0 ? 'set' : 'none')
-          . "\n";
+          . (main::redis('PTTL', "${main::NS}cachectl:lease") > 0
+             ? 'set' : 'none') . "\n";
 
     # A killed: its lease runs out, B takes over and syncs in full
     CachectlTest::daemon_stop($a, signal => 'KILL');

@@ -2,26 +2,42 @@
  * cachectl daemon.
  *
  * One thread, one poll() loop over an inotify descriptor and a signalfd.
- * Events only mark the tree dirty; once they have been quiet for
- * settle-ms (or one second after the first, whichever comes first) one
- * batch rescans and publishes everything that changed, so a 500-file
- * deploy is one transaction and one event. A full rescan every --rescan
- * seconds catches what inotify cannot see (NFS, a queue overflow).
+ * Events only mark the tree dirty and note their directories; once they
+ * have been quiet for settle-ms (or settle-max-ms after the first,
+ * whichever comes first) one batch publishes what changed there, so a
+ * 500-file deploy is one transaction and one event. A full rescan every
+ * --rescan seconds catches what inotify cannot see (NFS, a queue
+ * overflow; every 5 s while some directory has no watch).
+ *
+ * With --deploy-marker the changes wait for the marker file to change (a
+ * deploy touches it once the release is in place): a half-copied tree is
+ * never published. Start, a reconnect and SIGHUP publish at once.
+ *
+ * One daemon per namespace publishes: the holder of the lease
+ * (cachectl_lease.h), renewed with every heartbeat and before every
+ * batch. Another one stands by, says who holds it, and takes over (with
+ * a full sync) once the lease runs out.
  *
  * Redis away: the batch stays dirty, reconnects back off from 100 ms to
  * 5 s, and the first batch after a reconnect reads Redis's state again
- * and writes whatever differs (a restarted Redis gets everything).
+ * and writes whatever differs (a restarted Redis gets everything). Redis
+ * refusing a batch (an error reply: WRONGTYPE, OOM) is no lost
+ * connection: the batch is retried with the same backoff and status says
+ * why. The backoffs start over only after a batch went through: a
+ * connect that works is no proof that publishing does.
+ *
+ * Every timer runs on CLOCK_MONOTONIC (cachectl_mono_ms()): a step of
+ * the wall clock moves timestamps, never a deadline.
  */
 
-#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/inotify.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
@@ -34,59 +50,85 @@
 #include "jp_time.h"
 #include "jp_version.h"
 #include "cachectl_daemon.h"
+#include "cachectl_lease.h"
 #include "cachectl_log.h"
 #include "cachectl_redis.h"
 #include "cachectl_sessions.h"
 #include "cachectl_sync.h"
+#include "cachectl_watch.h"
 
 
-#define CACHECTL_SETTLE_MAX_MS   1000
 #define CACHECTL_RETRY_MIN_MS    100
 #define CACHECTL_RETRY_MAX_MS    5000
+#define CACHECTL_STABLE_MS       60000  /* connected this long: no wedge */
 #define CACHECTL_SESSION_TICK_MS 100
-#define CACHECTL_WATCH_MASK                                                  \
-    (IN_CREATE | IN_DELETE | IN_MODIFY | IN_CLOSE_WRITE | IN_MOVED_FROM      \
-     | IN_MOVED_TO | IN_ATTRIB | IN_DELETE_SELF | IN_MOVE_SELF)
+#define CACHECTL_DEGRADED_S      5      /* rescans while unwatched */
+#define CACHECTL_LEASE_MIN_MS    10000
+#define CACHECTL_NEVER           INT64_MAX
+
+#define CACHECTL_ROLE_NONE       0      /* not asked yet */
+#define CACHECTL_ROLE_HOLDER     1
+#define CACHECTL_ROLE_STANDBY    2      /* another daemon holds it */
+#define CACHECTL_ROLE_ERROR      3      /* Redis refused the lease */
 
 
 typedef struct {
     cachectl_conf_t      *conf;
     cachectl_sync_t       sync;
     cachectl_sessions_t   sessions;
+    cachectl_watch_t      watch;
     redisContext         *redis;
-    int                   inotify;
-    json_t               *watches;      /* wd -> directory */
-    unsigned              watch_gen;
 
+    json_t               *dirs;         /* directories with events */
+    int                   full;         /* the next batch walks all */
     int                   dirty;
+    unsigned              dirty_events;
     int64_t               dirty_since;
     int64_t               settle_at;
-    int64_t               retry_at;
+    int64_t               retry_at;     /* the next connect */
     int64_t               retry_ms;
+    int64_t               batch_at;     /* the next batch after a refusal */
+    int64_t               batch_ms;
+    int64_t               connected_at;
     int64_t               heartbeat_at;
     int64_t               sessions_at;
     int64_t               rescan_at;
-    int64_t               started_ms;
+    int64_t               started_ms;   /* wall clock, for status */
+    int64_t               started_mono;
 
+    int                   marker_open;  /* the next batch may publish */
+    int                   marker_said;  /* "waiting" logged */
+    char                  marker_stamp[128];
+
+    int                   role;
+    char                  holder[JP_INSTANCE_ID_MAX + 64];
+    char                  holder_about[256];
+    char                  lease_error[512];
+
+    int                   down_said;    /* "retrying" logged */
     char                  instance_id[JP_INSTANCE_ID_MAX];
     char                  hostname[256];
     char                  error[512];
-    char                  beat_error[256];  /* the refusal logged last */
+    char                  batch_error[512];  /* the refusal logged last */
+    char                  beat_error[256];   /* the refusal logged last */
     uint64_t              events;
 } cachectl_daemon_t;
 
 
-static int cachectl_daemon_watch_dir(void *arg, const char *dir);
-static void cachectl_daemon_watch_all(cachectl_daemon_t *d);
-static void cachectl_daemon_watch_tree(cachectl_daemon_t *d,
-    const char *dir, int depth, json_t *visited);
-static void cachectl_daemon_watch_new(cachectl_daemon_t *d, int wd,
-    const char *name);
 static void cachectl_daemon_events(cachectl_daemon_t *d);
+static int64_t cachectl_daemon_batch_at(cachectl_daemon_t *d);
 static void cachectl_daemon_batch(cachectl_daemon_t *d);
+static void cachectl_daemon_dirty(cachectl_daemon_t *d, int64_t now);
+static int64_t cachectl_daemon_rescan_ms(cachectl_daemon_t *d);
+static int cachectl_daemon_rescan_due(cachectl_daemon_t *d, int64_t now);
+static void cachectl_daemon_rescan(cachectl_daemon_t *d, int64_t now);
+static void cachectl_daemon_marker(cachectl_daemon_t *d, int64_t now);
 static void cachectl_daemon_connect(cachectl_daemon_t *d);
 static void cachectl_daemon_lost(cachectl_daemon_t *d);
+static int cachectl_daemon_lease(cachectl_daemon_t *d);
+static int cachectl_daemon_holder_about(cachectl_daemon_t *d);
 static void cachectl_daemon_heartbeat(cachectl_daemon_t *d, int remove);
+static json_t *cachectl_daemon_status(cachectl_daemon_t *d, json_t *stats);
 static void cachectl_daemon_beat_reply(cachectl_daemon_t *d,
     redisReply *r);
 
@@ -99,11 +141,23 @@ static const char  cachectl_heartbeat_script[] =
     "return 1";
 
 
+static int64_t
+cachectl_backoff(int64_t *ms)
+{
+    int64_t  cur;
+
+    cur = *ms;
+    *ms = cur * 2 > CACHECTL_RETRY_MAX_MS ? CACHECTL_RETRY_MAX_MS : cur * 2;
+
+    return cur;
+}
+
+
 int
 cachectl_daemon(cachectl_conf_t *conf)
 {
-    int                 sfd, timeout, stop;
-    int64_t             now, next;
+    int                 sfd, timeout, stop, rc;
+    int64_t             now, next, at;
     sigset_t            mask;
     struct pollfd       pfd[2];
     cachectl_daemon_t   d;
@@ -120,7 +174,9 @@ cachectl_daemon(cachectl_conf_t *conf)
     memset(&d, 0, sizeof(cachectl_daemon_t));
     d.conf = conf;
     d.started_ms = cachectl_now_ms();
+    d.started_mono = cachectl_mono_ms();
     d.retry_ms = CACHECTL_RETRY_MIN_MS;
+    d.batch_ms = CACHECTL_RETRY_MIN_MS;
 
     if (gethostname(d.hostname, sizeof(d.hostname) - 1) != 0) {
         snprintf(d.hostname, sizeof(d.hostname), "localhost");
@@ -130,7 +186,9 @@ cachectl_daemon(cachectl_conf_t *conf)
                    jp_server_id(d.hostname, strlen(d.hostname)),
                    JP_PM2ID_CACHECTL, (long) getpid());
 
-    if (cachectl_sync_init(&d.sync, conf) != 0) {
+    d.dirs = json_object();
+
+    if (d.dirs == NULL || cachectl_sync_init(&d.sync, conf) != 0) {
         fprintf(stderr, "cachectl daemon: out of memory\n");
         return CACHECTL_EXIT_FAIL;
     }
@@ -154,10 +212,7 @@ cachectl_daemon(cachectl_conf_t *conf)
 
     signal(SIGPIPE, SIG_IGN);
 
-    d.inotify = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-    d.watches = json_object();
-
-    if (d.inotify == -1 || d.watches == NULL) {
+    if (cachectl_watch_init(&d.watch) != 0) {
         fprintf(stderr, "cachectl daemon: inotify: %s\n", strerror(errno));
         return CACHECTL_EXIT_FAIL;
     }
@@ -166,26 +221,30 @@ cachectl_daemon(cachectl_conf_t *conf)
                  "Redis %s", JP_NAME, JP_VERSION, d.instance_id, conf->ns,
                  conf->redis);
 
-    cachectl_daemon_watch_all(&d);
+    cachectl_watch_all(&d.watch, conf);
 
-    d.dirty = 1;
-    d.dirty_since = d.settle_at = cachectl_now_ms();
-    d.rescan_at = d.started_ms + conf->rescan_s * 1000;
+    now = cachectl_mono_ms();
+    cachectl_daemon_marker(&d, now);
+
+    /* the start publishes whatever the marker says */
+    d.full = 1;
+    d.marker_open = 1;
+    cachectl_daemon_dirty(&d, now);
+    d.rescan_at = conf->rescan_s ? now + conf->rescan_s * 1000
+                                 : CACHECTL_NEVER;
 
     stop = 0;
+    rc = CACHECTL_EXIT_OK;
 
     while (!stop) {
-        now = cachectl_now_ms();
+        now = cachectl_mono_ms();
 
         if (d.redis == NULL && now >= d.retry_at) {
             cachectl_daemon_connect(&d);
-            now = cachectl_now_ms();
+            now = cachectl_mono_ms();
         }
 
-        if (d.redis != NULL && d.dirty
-            && (now >= d.settle_at
-                || now - d.dirty_since >= CACHECTL_SETTLE_MAX_MS))
-        {
+        if (d.redis != NULL && now >= cachectl_daemon_batch_at(&d)) {
             cachectl_daemon_batch(&d);
         }
 
@@ -207,42 +266,40 @@ cachectl_daemon(cachectl_conf_t *conf)
             d.sessions_at = now + CACHECTL_SESSION_TICK_MS;
         }
 
-        if (conf->rescan_s && now >= d.rescan_at) {
-            cachectl_daemon_watch_all(&d);
-
-            if (!d.dirty) {
-                d.dirty = 1;
-                d.dirty_since = d.settle_at = now;
-            }
-
-            d.rescan_at = now + conf->rescan_s * 1000;
+        if (cachectl_daemon_rescan_due(&d, now)) {
+            cachectl_daemon_rescan(&d, now);
         }
 
         /* sleep until the next thing to do */
-        now = cachectl_now_ms();
+        now = cachectl_mono_ms();
         next = now + 1000;
 
         if (d.redis == NULL) {
             next = d.retry_at < next ? d.retry_at : next;
 
         } else {
-            if (d.dirty) {
-                next = d.settle_at < next ? d.settle_at : next;
-            }
+            at = cachectl_daemon_batch_at(&d);
+            next = at < next ? at : next;
 
             next = d.heartbeat_at < next ? d.heartbeat_at : next;
             next = d.sessions_at < next ? d.sessions_at : next;
         }
 
+        next = d.rescan_at < next ? d.rescan_at : next;
+
         timeout = next > now ? (int) (next - now) : 0;
 
-        pfd[0].fd = d.inotify;
+        pfd[0].fd = d.watch.fd;
         pfd[0].events = POLLIN;
+        pfd[0].revents = 0;
         pfd[1].fd = sfd;
         pfd[1].events = POLLIN;
+        pfd[1].revents = 0;
 
         if (poll(pfd, 2, timeout) == -1 && errno != EINTR) {
-            cachectl_log(CACHECTL_ERR, "poll: %s", strerror(errno));
+            /* exit non-zero: systemd's Restart=on-failure starts us again */
+            cachectl_log(CACHECTL_ERR, "poll: %s; exiting", strerror(errno));
+            rc = CACHECTL_EXIT_FAIL;
             break;
         }
 
@@ -261,9 +318,13 @@ cachectl_daemon(cachectl_conf_t *conf)
                 cachectl_log(CACHECTL_INFO, "SIGHUP: configuration "
                              "reloaded");
                 cachectl_sync_reset(&d.sync);
-                cachectl_daemon_watch_all(&d);
-                d.dirty = 1;
-                d.dirty_since = d.settle_at = cachectl_now_ms();
+                cachectl_watch_all(&d.watch, conf);
+
+                now = cachectl_mono_ms();
+                cachectl_daemon_marker(&d, now);
+                d.full = 1;
+                d.marker_open = 1;
+                cachectl_daemon_dirty(&d, now);
 
                 if (d.redis) {
                     redisFree(d.redis);
@@ -286,54 +347,107 @@ cachectl_daemon(cachectl_conf_t *conf)
     }
 
     cachectl_sync_free(&d.sync);
-    json_decref(d.watches);
-    close(d.inotify);
+    cachectl_watch_free(&d.watch);
+    json_decref(d.dirs);
     close(sfd);
 
     cachectl_log(CACHECTL_INFO, "stopped");
 
-    return CACHECTL_EXIT_OK;
+    return rc;
+}
+
+
+/* the tree has something to publish: the settle time starts over */
+
+static void
+cachectl_daemon_dirty(cachectl_daemon_t *d, int64_t now)
+{
+    if (!d->dirty) {
+        d->dirty = 1;
+        d->dirty_since = now;
+    }
+
+    d->settle_at = now + d->conf->settle_ms;
+}
+
+
+/* when the next batch may run: CACHECTL_NEVER for none */
+
+static int64_t
+cachectl_daemon_batch_at(cachectl_daemon_t *d)
+{
+    int64_t  at, cap;
+
+    if (!d->dirty || (d->conf->deploy_marker && !d->marker_open)
+        || d->role == CACHECTL_ROLE_STANDBY || d->role == CACHECTL_ROLE_ERROR)
+    {
+        return CACHECTL_NEVER;
+    }
+
+    at = d->settle_at;
+    cap = d->dirty_since + d->conf->settle_max_ms;
+    at = at < cap ? at : cap;
+
+    return at > d->batch_at ? at : d->batch_at;
 }
 
 
 static void
 cachectl_daemon_connect(cachectl_daemon_t *d)
 {
+    int64_t  now;
+
     d->redis = cachectl_redis_connect(d->conf, d->error, sizeof(d->error));
+    now = cachectl_mono_ms();
 
     if (d->redis == NULL) {
-        if (d->retry_ms == CACHECTL_RETRY_MIN_MS) {
+        if (!d->down_said) {
             cachectl_log(CACHECTL_ERR, "%s; retrying", d->error);
+            d->down_said = 1;
         }
 
-        d->retry_at = cachectl_now_ms() + d->retry_ms;
-        d->retry_ms = d->retry_ms * 2 > CACHECTL_RETRY_MAX_MS
-                      ? CACHECTL_RETRY_MAX_MS : d->retry_ms * 2;
+        d->retry_at = now + cachectl_backoff(&d->retry_ms);
         return;
     }
 
     cachectl_log(CACHECTL_INFO, "connected to Redis %s: full sync",
                  d->conf->redis);
 
-    d->retry_ms = CACHECTL_RETRY_MIN_MS;
+    d->down_said = 0;
+    d->connected_at = now;
 
     /* whatever happened while we were away: compare everything */
     cachectl_sync_reset(&d->sync);
-    d->dirty = 1;
-    d->dirty_since = d->settle_at = cachectl_now_ms();
-    d->heartbeat_at = 0;
+    d->full = 1;
+    d->marker_open = 1;
+    d->batch_at = 0;
+    cachectl_daemon_dirty(d, now);
+
+    /* the lease and the status first: they say why a batch fails */
+    cachectl_daemon_heartbeat(d, 0);
+    d->heartbeat_at = now + d->conf->heartbeat_s * 1000;
 }
 
 
 static void
 cachectl_daemon_lost(cachectl_daemon_t *d)
 {
+    int64_t  now;
+
+    now = cachectl_mono_ms();
+
     if (d->redis != NULL) {
         redisFree(d->redis);
         d->redis = NULL;
     }
 
-    d->retry_at = cachectl_now_ms() + d->retry_ms;
+    /* a connection that held for a while was no wedge: start over */
+    if (d->connected_at && now - d->connected_at >= CACHECTL_STABLE_MS) {
+        d->retry_ms = CACHECTL_RETRY_MIN_MS;
+    }
+
+    d->connected_at = 0;
+    d->retry_at = now + cachectl_backoff(&d->retry_ms);
     d->dirty = 1;
 }
 
@@ -341,26 +455,60 @@ cachectl_daemon_lost(cachectl_daemon_t *d)
 static void
 cachectl_daemon_batch(cachectl_daemon_t *d)
 {
+    int               rc;
     int64_t           start;
     cachectl_batch_t  b;
 
-    start = cachectl_now_ms();
+    start = cachectl_mono_ms();
 
-    /* new directories since the last batch need watches first */
-    cachectl_daemon_watch_all(d);
-
-    b.changes = NULL;
-
-    if (cachectl_sync_run(&d->sync, d->redis, NULL, &b, d->error,
-                          sizeof(d->error)) != 0)
-    {
-        cachectl_log(CACHECTL_ERR, "publish: %s; retrying after a "
-                     "reconnect", d->error);
-        cachectl_daemon_lost(d);
+    /* a standby, a refused lease or a lost connection publishes nothing */
+    if (cachectl_daemon_lease(d) != 1) {
         return;
     }
 
+    b.changes = NULL;
+
+    rc = cachectl_sync_run(&d->sync, d->redis, d->full ? NULL : d->dirs, &b,
+                           d->error, sizeof(d->error));
+
+    if (rc != CACHECTL_SYNC_OK) {
+        if (strcmp(d->error, d->batch_error) != 0) {
+            cachectl_log(CACHECTL_ERR, "publish: %s; %s", d->error,
+                         rc == CACHECTL_SYNC_LOST
+                         ? "reconnecting, with a backoff up to 5 s"
+                         : "retrying, with a backoff up to 5 s");
+            snprintf(d->batch_error, sizeof(d->batch_error), "%s",
+                     d->error);
+
+            /* status says why at once */
+            d->heartbeat_at = 0;
+        }
+
+        if (rc == CACHECTL_SYNC_LOST) {
+            cachectl_daemon_lost(d);
+
+        } else {
+            d->batch_at = cachectl_mono_ms() + cachectl_backoff(&d->batch_ms);
+        }
+
+        return;
+    }
+
+    if (d->batch_error[0] != '\0') {
+        cachectl_log(CACHECTL_INFO, "publish: accepted again");
+        d->batch_error[0] = '\0';
+        d->heartbeat_at = 0;
+    }
+
+    d->retry_ms = CACHECTL_RETRY_MIN_MS;
+    d->batch_ms = CACHECTL_RETRY_MIN_MS;
+    d->batch_at = 0;
     d->dirty = 0;
+    d->full = 0;
+    d->dirty_events = 0;
+    d->marker_open = 0;
+    d->marker_said = 0;
+    json_object_clear(d->dirs);
 
     if (b.refused) {
         d->heartbeat_at = 0;
@@ -370,7 +518,7 @@ cachectl_daemon_batch(cachectl_daemon_t *d)
         cachectl_log(CACHECTL_INFO, "published %u view, %u config, %u i18n "
                      "change(s)%s in %lld ms", b.views, b.config, b.i18n,
                      b.refused ? ", refused some" : "",
-                     (long long) (cachectl_now_ms() - start));
+                     (long long) (cachectl_mono_ms() - start));
 
         /* status shows the batch at once */
         d->heartbeat_at = 0;
@@ -381,189 +529,527 @@ cachectl_daemon_batch(cachectl_daemon_t *d)
 static void
 cachectl_daemon_events(cachectl_daemon_t *d)
 {
-    char                         buf[16384];
-    ssize_t                      n;
-    int64_t                      now;
-    const struct inotify_event  *ev;
+    int64_t              now;
+    cachectl_watch_ev_t  ev;
 
-    for ( ;; ) {
-        n = read(d->inotify, buf, sizeof(buf));
+    memset(&ev, 0, sizeof(cachectl_watch_ev_t));
+    ev.dirs = d->dirs;
 
-        if (n <= 0) {
-            break;
-        }
+    cachectl_watch_read(&d->watch, &ev);
 
-        for (ev = (const struct inotify_event *) buf;
-             (const char *) ev < buf + n;
-             ev = (const struct inotify_event *) ((const char *) ev
-                  + sizeof(struct inotify_event) + ev->len))
-        {
-            d->events++;
+    now = cachectl_mono_ms();
+    d->events += ev.events;
 
-            if (ev->mask & IN_Q_OVERFLOW) {
-                cachectl_log(CACHECTL_WARN, "inotify queue overflow: full "
-                             "rescan");
-            }
-
-            /*
-             * A new directory is watched at once: a copy into it goes on
-             * after its creation event, and must keep the batch open.
-             */
-            if ((ev->mask & IN_ISDIR) && (ev->mask & (IN_CREATE | IN_MOVED_TO))
-                && ev->len && ev->name[0] != '.')
-            {
-                cachectl_daemon_watch_new(d, ev->wd, ev->name);
-            }
-        }
+    if (ev.overflow) {
+        cachectl_log(CACHECTL_WARN, "inotify queue overflow: full rescan");
     }
 
-    now = cachectl_now_ms();
-
-    if (!d->dirty) {
-        d->dirty = 1;
-        d->dirty_since = now;
+    /* a release swapped above a root: the new tree needs its watches now */
+    if (ev.full) {
+        cachectl_watch_all(&d->watch, d->conf);
+        d->full = 1;
     }
 
-    d->settle_at = now + d->conf->settle_ms;
-}
-
-
-/* (re)adds a watch on every directory; drops those no longer there */
-
-static void
-cachectl_daemon_watch_all(cachectl_daemon_t *d)
-{
-    int          i;
-    void        *tmp;
-    json_t      *v, *visited;
-    const char  *k;
-
-    d->watch_gen++;
-
-    cachectl_sync_dirs(&d->sync, cachectl_daemon_watch_dir, d);
-
-    visited = json_object();
-
-    for (i = 0; visited != NULL && i < d->conf->nviews; i++) {
-        cachectl_daemon_watch_tree(d, d->conf->views[i], 0, visited);
+    if (ev.marker || ev.full) {
+        cachectl_daemon_marker(d, now);
     }
 
-    json_decref(visited);
-
-    json_object_foreach_safe(d->watches, tmp, k, v) {
-        if ((unsigned) json_integer_value(json_object_get(v, "gen"))
-            != d->watch_gen)
-        {
-            inotify_rm_watch(d->inotify, atoi(k));
-            json_object_del(d->watches, k);
-        }
-    }
-}
-
-
-static void
-cachectl_daemon_watch_new(cachectl_daemon_t *d, int wd, const char *name)
-{
-    char         key[16], path[PATH_MAX];
-    json_t      *visited;
-    const char  *parent;
-
-    snprintf(key, sizeof(key), "%d", wd);
-    parent = json_string_value(json_object_get(json_object_get(d->watches,
-                                                               key), "dir"));
-
-    if (parent == NULL
-        || snprintf(path, sizeof(path), "%s/%s", parent, name)
-           >= (int) sizeof(path))
-    {
+    /* the daemon's own log line, or a file beside a config: no change */
+    if (ev.events == 0 && !ev.full) {
         return;
     }
 
-    visited = json_object();
+    d->dirty_events += ev.events;
+    cachectl_daemon_dirty(d, now);
 
-    if (visited != NULL) {
-        cachectl_daemon_watch_tree(d, path, 0, visited);
-        json_decref(visited);
+    if (d->conf->deploy_marker && !d->marker_open && !d->marker_said) {
+        cachectl_log(CACHECTL_INFO, "changes wait for the deploy marker "
+                     "\"%s\"", d->conf->deploy_marker);
+        d->marker_said = 1;
+        d->heartbeat_at = 0;
     }
+}
+
+
+/* 0 for none */
+
+static int64_t
+cachectl_daemon_rescan_ms(cachectl_daemon_t *d)
+{
+    long  s;
+
+    s = d->conf->rescan_s;
+
+    /* what has no watch is seen by rescans only */
+    if (d->watch.degraded && (s == 0 || s > CACHECTL_DEGRADED_S)) {
+        s = CACHECTL_DEGRADED_S;
+    }
+
+    return (int64_t) s * 1000;
 }
 
 
 static int
-cachectl_daemon_watch_dir(void *arg, const char *dir)
+cachectl_daemon_rescan_due(cachectl_daemon_t *d, int64_t now)
 {
-    cachectl_daemon_t  *d = arg;
+    int64_t  ms;
 
-    int   wd;
-    char  key[16];
+    ms = cachectl_daemon_rescan_ms(d);
 
-    wd = inotify_add_watch(d->inotify, dir, CACHECTL_WATCH_MASK);
-
-    if (wd == -1) {
-        if (errno != ENOENT && errno != ENOTDIR) {
-            cachectl_log(CACHECTL_WARN, "watch \"%s\": %s", dir,
-                         strerror(errno));
-        }
-        return -1;
+    if (ms == 0) {
+        d->rescan_at = CACHECTL_NEVER;
+        return 0;
     }
 
-    snprintf(key, sizeof(key), "%d", wd);
+    /* degraded since: the next rescan comes sooner */
+    if (d->rescan_at > now + ms) {
+        d->rescan_at = now + ms;
+    }
 
-    json_object_set_new(d->watches, key,
-                        json_pack("{s:s, s:I}", "dir", dir, "gen",
-                                  (json_int_t) d->watch_gen));
-
-    return 0;
+    return now >= d->rescan_at;
 }
 
 
 static void
-cachectl_daemon_watch_tree(cachectl_daemon_t *d, const char *dir, int depth,
-    json_t *visited)
+cachectl_daemon_rescan(cachectl_daemon_t *d, int64_t now)
 {
-    DIR            *dh;
-    char            sub[PATH_MAX];
-    struct stat     st;
-    struct dirent  *de;
+    cachectl_watch_all(&d->watch, d->conf);
+    d->full = 1;
 
-    if (depth > 32 || json_object_size(d->watches) > 65536
-        || stat(dir, &st) != 0)
-    {
+    if (d->conf->deploy_marker) {
+        /* a rescan publishes no half deploy: it looks at the marker */
+        cachectl_daemon_marker(d, now);
+
+    } else if (!d->dirty) {
+        cachectl_daemon_dirty(d, now);
+    }
+
+    d->rescan_at = now + cachectl_daemon_rescan_ms(d);
+}
+
+
+/*
+ * The deploy marker's stamp: inode, mtime, size and content, so that a
+ * touch, a rewrite and a new file in its place all count; "missing" when
+ * it is not there. A change opens the way for the next batch.
+ */
+
+static void
+cachectl_daemon_marker(cachectl_daemon_t *d, int64_t now)
+{
+    int          fd;
+    char         stamp[sizeof(d->marker_stamp)], buf[8192], etag[20];
+    ssize_t      n;
+    struct stat  st;
+
+    if (d->conf->deploy_marker == NULL) {
         return;
     }
 
-    if (cachectl_dir_visited(visited, &st)) {
-        return;
-    }
+    snprintf(stamp, sizeof(stamp), "missing");
 
-    cachectl_daemon_watch_dir(d, dir);
+    fd = open(d->conf->deploy_marker, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 
-    dh = opendir(dir);
-    if (dh == NULL) {
-        return;
-    }
+    if (fd != -1) {
+        if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+            n = read(fd, buf, sizeof(buf));
+            cachectl_etag(buf, n > 0 ? (size_t) n : 0, etag);
 
-    while ((de = readdir(dh)) != NULL) {
-        if (de->d_name[0] == '.') {
-            continue;
+            snprintf(stamp, sizeof(stamp), "%llu:%llu:%lld.%09ld:%lld:%s",
+                     (unsigned long long) st.st_dev,
+                     (unsigned long long) st.st_ino,
+                     (long long) st.st_mtim.tv_sec, st.st_mtim.tv_nsec,
+                     (long long) st.st_size, etag);
         }
 
-        if (snprintf(sub, sizeof(sub), "%s/%s", dir, de->d_name)
-            >= (int) sizeof(sub))
+        close(fd);
+    }
+
+    if (strcmp(stamp, d->marker_stamp) == 0) {
+        return;
+    }
+
+    if (d->marker_stamp[0] != '\0') {
+        cachectl_log(CACHECTL_INFO, "deploy marker \"%s\" changed: "
+                     "publishing %u change event(s)",
+                     d->conf->deploy_marker, d->dirty_events);
+
+        d->marker_open = 1;
+        d->marker_said = 0;
+
+        /* the settle time after the marker, not after the first edit */
+        d->dirty = 0;
+        cachectl_daemon_dirty(d, now);
+    }
+
+    memcpy(d->marker_stamp, stamp, sizeof(stamp));
+}
+
+
+/*
+ * 1: the lease is ours, publish; 0: it is not (standby, or Redis refused
+ * it: status says which); -1: the connection is lost.
+ */
+
+static int
+cachectl_daemon_lease(cachectl_daemon_t *d)
+{
+    int        rc, was;
+    char       holder[sizeof(d->holder)];
+    int64_t    now;
+    long long  ttl;
+
+    ttl = (long long) d->conf->heartbeat_s * 4000;
+    ttl = ttl > CACHECTL_LEASE_MIN_MS ? ttl : CACHECTL_LEASE_MIN_MS;
+
+    rc = cachectl_lease_acquire(d->redis, d->conf, d->instance_id, ttl,
+                                holder, sizeof(holder), d->error,
+                                sizeof(d->error));
+    was = d->role;
+
+    if (rc == CACHECTL_LEASE_FAILED) {
+        cachectl_log(CACHECTL_ERR, "lease: %s; reconnecting", d->error);
+        cachectl_daemon_lost(d);
+        return -1;
+    }
+
+    if (rc == CACHECTL_LEASE_ERROR) {
+        if (was != CACHECTL_ROLE_ERROR
+            || strcmp(d->lease_error, d->error) != 0)
         {
-            continue;
+            cachectl_log(CACHECTL_ERR, "%s; not publishing until Redis "
+                         "takes the lease", d->error);
+            snprintf(d->lease_error, sizeof(d->lease_error), "%s",
+                     d->error);
         }
 
-        if (stat(sub, &st) == 0 && S_ISDIR(st.st_mode)) {
-            cachectl_daemon_watch_tree(d, sub, depth + 1, visited);
+        d->role = CACHECTL_ROLE_ERROR;
+        return 0;
+    }
+
+    d->lease_error[0] = '\0';
+
+    if (rc == CACHECTL_LEASE_OTHER) {
+        if (was != CACHECTL_ROLE_STANDBY || strcmp(holder, d->holder) != 0) {
+            snprintf(d->holder, sizeof(d->holder), "%s", holder);
+
+            /*
+             * A daemon of this host killed with SIGKILL (and restarted by
+             * systemd as us) would keep us waiting for its lease to run
+             * out: its process is gone, so is its claim.
+             */
+            if (cachectl_daemon_holder_about(d) == 1) {
+                rc = cachectl_lease_steal(d->redis, d->conf, d->instance_id,
+                                          ttl, d->holder, d->error,
+                                          sizeof(d->error));
+
+                if (rc == CACHECTL_LEASE_FAILED) {
+                    cachectl_daemon_lost(d);
+                    return -1;
+                }
+
+                if (rc == CACHECTL_LEASE_OURS) {
+                    cachectl_log(CACHECTL_INFO, "lease: its holder %s%s "
+                                 "has no process on this host any more",
+                                 d->holder, d->holder_about);
+                }
+            }
+
+            if (rc != CACHECTL_LEASE_OURS) {
+                cachectl_log(CACHECTL_WARN, "lease: %s %s%s: %s",
+                             was == CACHECTL_ROLE_HOLDER ? "taken by"
+                                                         : "held by",
+                             d->holder, d->holder_about,
+                             was == CACHECTL_ROLE_HOLDER
+                             ? "stopped publishing, standing by"
+                             : "standing by, not publishing");
+                d->heartbeat_at = 0;
+            }
+        }
+
+        if (rc != CACHECTL_LEASE_OURS) {
+            d->role = CACHECTL_ROLE_STANDBY;
+            return 0;
         }
     }
 
-    closedir(dh);
+    if (was != CACHECTL_ROLE_HOLDER) {
+        if (was == CACHECTL_ROLE_NONE) {
+            cachectl_log(CACHECTL_INFO, "lease: taken");
+
+        } else {
+            cachectl_log(CACHECTL_INFO, "lease: taken%s%s: full sync",
+                         was == CACHECTL_ROLE_STANDBY ? " over from " : "",
+                         was == CACHECTL_ROLE_STANDBY ? d->holder : "");
+
+            /* whatever the other one published: compare everything */
+            now = cachectl_mono_ms();
+            cachectl_sync_reset(&d->sync);
+            d->full = 1;
+            d->marker_open = 1;
+            cachectl_daemon_dirty(d, now);
+        }
+
+        snprintf(d->holder, sizeof(d->holder), "%s", d->instance_id);
+        d->holder_about[0] = '\0';
+        d->heartbeat_at = 0;
+    }
+
+    d->role = CACHECTL_ROLE_HOLDER;
+
+    return 1;
+}
+
+
+/*
+ * The holder's host and views, from its status record, for the log: 1
+ * when it is a daemon of this host whose process is gone.
+ */
+
+static int
+cachectl_daemon_holder_about(cachectl_daemon_t *d)
+{
+    int           gone;
+    char          err[256];
+    size_t        i, n;
+    json_t       *st, *views;
+    json_int_t    pid;
+    redisReply   *r;
+    const char   *host, *v;
+
+    d->holder_about[0] = '\0';
+
+    r = cachectl_redis_cmd(d->redis, err, sizeof(err),
+                           "GET %scachectl:status:%s", d->conf->ns,
+                           d->holder);
+
+    if (r == NULL) {
+        return 0;
+    }
+
+    st = r->type == REDIS_REPLY_STRING ? json_loadb(r->str, r->len, 0, NULL)
+                                       : NULL;
+    freeReplyObject(r);
+
+    if (st == NULL) {
+        return 0;
+    }
+
+    host = json_string_value(json_object_get(st, "hostname"));
+    pid = json_integer_value(json_object_get(st, "pid"));
+    views = json_object_get(st, "views");
+
+    gone = host != NULL && strcmp(host, d->hostname) == 0 && pid > 0
+           && pid != (json_int_t) getpid()
+           && kill((pid_t) pid, 0) == -1 && errno == ESRCH;
+
+    n = snprintf(d->holder_about, sizeof(d->holder_about),
+                 " (pid %lld on %s, views", (long long) pid,
+                 host ? host : "?");
+
+    for (i = 0; i < json_array_size(views) && n < sizeof(d->holder_about);
+         i++)
+    {
+        v = json_string_value(json_array_get(views, i));
+        n += snprintf(d->holder_about + n, sizeof(d->holder_about) - n,
+                      " %s", v ? v : "?");
+    }
+
+    if (n < sizeof(d->holder_about)) {
+        snprintf(d->holder_about + n, sizeof(d->holder_about) - n, ")");
+    }
+
+    json_decref(st);
+
+    return gone;
+}
+
+
+/* the heartbeat and the status record, or their removal at exit */
+
+static void
+cachectl_daemon_heartbeat(cachectl_daemon_t *d, int remove)
+{
+    char         *text;
+    json_t       *stats, *blob, *status;
+    redisReply   *r;
+    long long     ttl;
+
+    ttl = d->conf->heartbeat_s * 4 > 60 ? d->conf->heartbeat_s * 4 : 60;
+
+    if (remove) {
+        /* a standby takes over at once, not when the lease runs out */
+        if (d->role == CACHECTL_ROLE_HOLDER
+            && cachectl_lease_release(d->redis, d->conf, d->instance_id,
+                                      d->error, sizeof(d->error)) == 0)
+        {
+            cachectl_log(CACHECTL_INFO, "lease: released");
+        }
+
+        r = cachectl_redis_cmd(d->redis, d->error, sizeof(d->error),
+                               "DEL %smetrics:instance:%s "
+                               "%scachectl:status:%s", d->conf->ns,
+                               d->instance_id, d->conf->ns, d->instance_id);
+        if (r) {
+            freeReplyObject(r);
+        }
+
+        r = cachectl_redis_cmd(d->redis, d->error, sizeof(d->error),
+                               "ZREM %s" JP_REGISTRY_KEY " %s", d->conf->ns,
+                               d->instance_id);
+        if (r) {
+            freeReplyObject(r);
+        }
+
+        return;
+    }
+
+    /* the lease goes with the heartbeat: a standby learns it is free */
+    if (cachectl_daemon_lease(d) < 0) {
+        return;
+    }
+
+    stats = json_pack("{s:I, s:I, s:I, s:I, s:I, s:o}",
+                      "filesTracked",
+                      (json_int_t) json_object_size(d->sync.files),
+                      "batches", (json_int_t) d->sync.batches,
+                      "written", (json_int_t) d->sync.written,
+                      "deleted", (json_int_t) d->sync.deleted,
+                      "refused", (json_int_t) json_array_size(d->sync.refused),
+                      "sessions", cachectl_sessions_stats(&d->sessions));
+
+    blob = cachectl_daemon_blob(d->instance_id,
+                                cachectl_mono_ms() - d->started_mono, stats);
+
+    status = cachectl_daemon_status(d, stats);
+
+    json_decref(stats);
+
+    text = blob ? json_dumps(blob, JSON_COMPACT) : NULL;
+    json_decref(blob);
+
+    if (text != NULL) {
+        /* the heartbeat and its entry in the instance registry, at once */
+
+        r = cachectl_redis_cmd(d->redis, d->error, sizeof(d->error),
+                               "EVAL %s 2 %smetrics:instance:%s "
+                               "%s" JP_REGISTRY_KEY " %s %lld %s",
+                               cachectl_heartbeat_script, d->conf->ns,
+                               d->instance_id, d->conf->ns, text,
+                               ttl * 1000, d->instance_id);
+        free(text);
+
+        if (r == NULL) {
+            json_decref(status);
+            cachectl_daemon_lost(d);
+            return;
+        }
+
+        cachectl_daemon_beat_reply(d, r);
+
+        freeReplyObject(r);
+    }
+
+    text = status ? json_dumps(status, JSON_COMPACT) : NULL;
+    json_decref(status);
+
+    if (text != NULL) {
+        /* an error reply here is no lost connection: the next beat tries */
+        r = cachectl_redis_cmd(d->redis, d->error, sizeof(d->error),
+                               "SET %scachectl:status:%s %s EX %lld",
+                               d->conf->ns, d->instance_id, text, ttl);
+        free(text);
+
+        if (r == NULL) {
+            cachectl_daemon_lost(d);
+            return;
+        }
+
+        freeReplyObject(r);
+    }
+}
+
+
+/*
+ * The status record (docs/protocol.md, <ns>cachectl:status:<id>): what
+ * "cachectl status" shows. "state" is the one word that matters most,
+ * "message" says it for a human.
+ */
+
+static json_t *
+cachectl_daemon_status(cachectl_daemon_t *d, json_t *stats)
+{
+    int          i;
+    char         msg[1024];
+    json_t      *status, *views;
+    const char  *state, *error;
+
+    error = d->lease_error[0] ? d->lease_error
+            : d->batch_error[0] ? d->batch_error : NULL;
+
+    msg[0] = '\0';
+
+    if (d->role == CACHECTL_ROLE_STANDBY) {
+        state = "standby";
+        snprintf(msg, sizeof(msg), "standby: the lease is held by %s%s",
+                 d->holder, d->holder_about);
+
+    } else if (error != NULL) {
+        state = "error";
+        snprintf(msg, sizeof(msg), "%s", error);
+
+    } else if (d->conf->deploy_marker && d->dirty && !d->marker_open) {
+        state = "waiting";
+        snprintf(msg, sizeof(msg), "waiting for the deploy marker: %u "
+                 "change event(s)", d->dirty_events);
+
+    } else if (d->watch.degraded) {
+        state = "degraded";
+        snprintf(msg, sizeof(msg), "degraded: %u director%s not watched, "
+                 "rescanning every %lld s", d->watch.unwatched,
+                 d->watch.unwatched == 1 ? "y" : "ies",
+                 (long long) cachectl_daemon_rescan_ms(d) / 1000);
+
+    } else {
+        state = "ok";
+    }
+
+    views = json_array();
+
+    for (i = 0; views != NULL && i < d->conf->nviews; i++) {
+        json_array_append_new(views, json_string(d->conf->views[i]));
+    }
+
+    status = json_pack("{s:s, s:I, s:s, s:I, s:I, s:O, s:O, s:I, s:o?,"
+                       " s:s, s:s, s:s?, s:{s:s?, s:b, s:s}, s:I, s:s?,"
+                       " s:o?, s:o?}",
+                       "instanceId", d->instance_id,
+                       "pid", (json_int_t) getpid(),
+                       "hostname", d->hostname,
+                       "startedAt", (json_int_t) d->started_ms,
+                       "lastSync", (json_int_t) d->sync.last_sync_ms,
+                       "refused", d->sync.refused,
+                       "stats", stats,
+                       "events", (json_int_t) d->events,
+                       "views", views,
+                       "state", state,
+                       "message", msg,
+                       "error", error,
+                       "lease",
+                           "holder", d->holder[0] ? d->holder : NULL,
+                           "ours", d->role == CACHECTL_ROLE_HOLDER,
+                           "about", d->holder_about,
+                       "dirtyEvents", (json_int_t) d->dirty_events,
+                       "deployMarker", d->conf->deploy_marker,
+                       "watches", cachectl_watch_status(&d->watch),
+                       "publisher", cachectl_sync_status(&d->sync));
+
+    return status;
 }
 
 
 json_t *
-cachectl_daemon_blob(const char *instance_id, int64_t started_ms,
+cachectl_daemon_blob(const char *instance_id, int64_t uptime_ms,
     json_t *stats)
 {
     char             host[256], ip[JP_IPV4_MAX], iso[JP_ISO8601_LEN + 1];
@@ -597,7 +1083,7 @@ cachectl_daemon_blob(const char *instance_id, int64_t started_ms,
     }
 
     now = cachectl_now_ms();
-    uptime = (uint64_t) (now - started_ms) / 1000;
+    uptime = uptime_ms > 0 ? (uint64_t) uptime_ms / 1000 : 0;
 
     jp_time_iso8601(iso, sizeof(iso), (time_t) (now / 1000),
                     (unsigned) (now % 1000));
@@ -651,114 +1137,6 @@ cachectl_daemon_blob(const char *instance_id, int64_t started_ms,
     json_decref(comp);
 
     return blob;
-}
-
-
-/* the heartbeat and the status record, or their removal at exit */
-
-static void
-cachectl_daemon_heartbeat(cachectl_daemon_t *d, int remove)
-{
-    char         *text;
-    json_t       *stats, *blob, *status;
-    redisReply   *r;
-    long long     ttl;
-
-    ttl = d->conf->heartbeat_s * 4 > 60 ? d->conf->heartbeat_s * 4 : 60;
-
-    if (remove) {
-        r = cachectl_redis_cmd(d->redis, d->error, sizeof(d->error),
-                               "DEL %smetrics:instance:%s "
-                               "%scachectl:status:%s", d->conf->ns,
-                               d->instance_id, d->conf->ns, d->instance_id);
-        if (r) {
-            freeReplyObject(r);
-        }
-
-        r = cachectl_redis_cmd(d->redis, d->error, sizeof(d->error),
-                               "ZREM %s" JP_REGISTRY_KEY " %s", d->conf->ns,
-                               d->instance_id);
-        if (r) {
-            freeReplyObject(r);
-        }
-
-        return;
-    }
-
-    stats = json_pack("{s:I, s:I, s:I, s:I, s:I, s:o}",
-                      "filesTracked",
-                      (json_int_t) json_object_size(d->sync.files),
-                      "batches", (json_int_t) d->sync.batches,
-                      "written", (json_int_t) d->sync.written,
-                      "deleted", (json_int_t) d->sync.deleted,
-                      "refused", (json_int_t) json_array_size(d->sync.refused),
-                      "sessions", cachectl_sessions_stats(&d->sessions));
-
-    blob = cachectl_daemon_blob(d->instance_id, d->started_ms, stats);
-
-    status = json_pack("{s:s, s:I, s:s, s:I, s:I, s:O, s:O, s:I, s:[]}",
-                       "instanceId", d->instance_id,
-                       "pid", (json_int_t) getpid(),
-                       "hostname", d->hostname,
-                       "startedAt", (json_int_t) d->started_ms,
-                       "lastSync", (json_int_t) d->sync.last_sync_ms,
-                       "refused", d->sync.refused,
-                       "stats", stats,
-                       "events", (json_int_t) d->events,
-                       "views");
-
-    if (status != NULL) {
-        int  i;
-
-        for (i = 0; i < d->conf->nviews; i++) {
-            json_array_append_new(json_object_get(status, "views"),
-                                  json_string(d->conf->views[i]));
-        }
-    }
-
-    json_decref(stats);
-
-    text = blob ? json_dumps(blob, JSON_COMPACT) : NULL;
-    json_decref(blob);
-
-    if (text != NULL) {
-        /* the heartbeat and its entry in the instance registry, at once */
-
-        r = cachectl_redis_cmd(d->redis, d->error, sizeof(d->error),
-                               "EVAL %s 2 %smetrics:instance:%s "
-                               "%s" JP_REGISTRY_KEY " %s %lld %s",
-                               cachectl_heartbeat_script, d->conf->ns,
-                               d->instance_id, d->conf->ns, text,
-                               ttl * 1000, d->instance_id);
-        free(text);
-
-        if (r == NULL) {
-            json_decref(status);
-            cachectl_daemon_lost(d);
-            return;
-        }
-
-        cachectl_daemon_beat_reply(d, r);
-
-        freeReplyObject(r);
-    }
-
-    text = status ? json_dumps(status, JSON_COMPACT) : NULL;
-    json_decref(status);
-
-    if (text != NULL) {
-        r = cachectl_redis_cmd(d->redis, d->error, sizeof(d->error),
-                               "SET %scachectl:status:%s %s EX %lld",
-                               d->conf->ns, d->instance_id, text, ttl);
-        free(text);
-
-        if (r == NULL) {
-            cachectl_daemon_lost(d);
-            return;
-        }
-
-        freeReplyObject(r);
-    }
 }
 
 

@@ -12,8 +12,11 @@
 
 int cachectl_daemon(cachectl_conf_t *conf);
 
-/* this process's heartbeat blob (docs/protocol.md, kind "cachectl") */
-json_t *cachectl_daemon_blob(const char *instance_id, int64_t started_ms,
+/*
+ * this process's heartbeat blob (docs/protocol.md, kind "cachectl");
+ * uptime_ms from the monotonic clock
+ */
+json_t *cachectl_daemon_blob(const char *instance_id, int64_t uptime_ms,
     json_t *stats);
 
 

@@ -22,6 +22,14 @@ static const char  cachectl_lease_take[] =
     "end "
     "return {0, v}";
 
+/* KEYS[1] lease; ARGV: id, ttl ms, the holder it must still be */
+static const char  cachectl_lease_swap[] =
+    "if redis.call('GET', KEYS[1]) == ARGV[3] then "
+    "  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) "
+    "  return 1 "
+    "end "
+    "return 0";
+
 /* KEYS[1] lease; ARGV: id */
 static const char  cachectl_lease_drop[] =
     "if redis.call('GET', KEYS[1]) == ARGV[1] then "
@@ -71,6 +79,30 @@ cachectl_lease_acquire(redisContext *c, cachectl_conf_t *conf,
     rc = r->element[0]->integer ? CACHECTL_LEASE_OURS : CACHECTL_LEASE_OTHER;
     snprintf(holder, hsize, "%.*s", (int) r->element[1]->len,
              r->element[1]->str);
+
+    freeReplyObject(r);
+
+    return rc;
+}
+
+
+int
+cachectl_lease_steal(redisContext *c, cachectl_conf_t *conf,
+    const char *id, long long ttl_ms, const char *from, char *err,
+    size_t esize)
+{
+    int          rc;
+    redisReply  *r;
+
+    r = cachectl_redis_cmd(c, err, esize, "EVAL %s 1 %s" CACHECTL_LEASE_KEY
+                           " %s %lld %s", cachectl_lease_swap, conf->ns, id,
+                           ttl_ms, from);
+
+    if (r == NULL || r->type != REDIS_REPLY_INTEGER) {
+        return cachectl_lease_error(r, err, esize);
+    }
+
+    rc = r->integer ? CACHECTL_LEASE_OURS : CACHECTL_LEASE_OTHER;
 
     freeReplyObject(r);
 

@@ -29,6 +29,14 @@ int cachectl_lease_acquire(redisContext *c, cachectl_conf_t *conf,
     const char *id, long long ttl_ms, char *holder, size_t hsize, char *err,
     size_t esize);
 
+/*
+ * Takes the lease from "from" (a holder known to be dead: a daemon of
+ * this host whose pid is gone), only if "from" still holds it.
+ */
+int cachectl_lease_steal(redisContext *c, cachectl_conf_t *conf,
+    const char *id, long long ttl_ms, const char *from, char *err,
+    size_t esize);
+
 /* gives the lease up when id holds it (a graceful stop) */
 int cachectl_lease_release(redisContext *c, cachectl_conf_t *conf,
     const char *id, char *err, size_t esize);

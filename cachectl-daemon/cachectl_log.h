@@ -1,6 +1,8 @@
 /*
- * cachectl's log: one line per event on stderr (journald adds the rest
- * under systemd), with the time and a level.
+ * cachectl's log: one line per event on stderr, with the time and a
+ * level; under systemd (stderr is the journal: JOURNAL_STREAM) a "<N>"
+ * priority prefix instead of the time. Control characters in a message
+ * (a file name with a newline) are escaped: \n, \xNN.
  */
 
 #ifndef CACHECTL_LOG_H

@@ -327,6 +327,31 @@ sub instance_key {
 }
 
 
+
+# --- issue 11, the daemon's suites (t/350-359) ---------------------------
+
+# the status record of daemon $d ({} while there is none), decoded
+sub daemon_status {
+    my ($r, $ns, $d) = @_;
+    for my $key (grep { length } split /\n/,
+                 JPulseTest::redis_cli($r, 'KEYS', "${ns}cachectl:status:*")) {
+        my $st = json_decode(JPulseTest::redis_cli($r, 'GET', $key)) or next;
+        return $st if ($st->{pid} // 0) == $d->{pid};
+    }
+    return {};
+}
+
+# cc_shim($name, $c_source): an LD_PRELOAD library built from $c_source in
+# the test's directory (its path), or undef without a C compiler
+sub cc_shim {
+    my ($name, $src) = @_;
+    my $dir = tmpdir();
+    write_file("$dir/$name.c", $src);
+    system('cc', '-shared', '-fPIC', '-O2', '-o', "$dir/$name.so",
+           "$dir/$name.c", '-ldl') == 0 or return undef;
+    return "$dir/$name.so";
+}
+
 END {
     # no daemon, watcher or other child of ours outlives the test file
     if ($$ == $MainPid) {

@@ -1172,6 +1172,13 @@ cachectl_sessions_usage(const char *msg)
 }
 
 
+static int
+cachectl_sessions_cmp(const void *a, const void *b)
+{
+    return strcmp(*(const char **) a, *(const char **) b);
+}
+
+
 /* revoke SID, revoke-user USERID: exit 1 when nothing matched */
 
 static int
@@ -1182,10 +1189,11 @@ cachectl_sessions_revoke_cli(cachectl_conf_t *conf, redisContext *c,
     char         err[512], owner[CACHECTL_SID_MAX], *text;
     json_t      *sids, *done, *kept, *out, *v;
     redisReply  *r;
-    const char  *arg, *sid;
-    size_t       i;
+    const char  *arg, *sid, **order;
+    size_t       i, n;
 
     arg = conf->args[2];
+    order = NULL;
     sids = json_object();
     done = json_array();
     kept = json_array();
@@ -1226,7 +1234,26 @@ cachectl_sessions_revoke_cli(cachectl_conf_t *conf, redisContext *c,
         }
     }
 
+    /* in order: the output is the same from one run to the next */
+    n = json_object_size(sids);
+    order = malloc((n + 1) * sizeof(char *));
+
+    if (order == NULL) {
+        fprintf(stderr, "cachectl: out of memory\n");
+        rc = CACHECTL_EXIT_FAIL;
+        goto out;
+    }
+
+    n = 0;
+
     json_object_foreach(sids, sid, v) {
+        order[n++] = sid;
+    }
+
+    qsort(order, n, sizeof(char *), cachectl_sessions_cmp);
+
+    for (i = 0; i < n; i++) {
+        sid = order[i];
         res = cachectl_sessions_revoke(conf, c, sid, of_user ? arg : NULL,
                                        conf->dry_run, owner, sizeof(owner),
                                        err, sizeof(err));
@@ -1306,6 +1333,7 @@ cachectl_sessions_revoke_cli(cachectl_conf_t *conf, redisContext *c,
 
 out:
 
+    free(order);
     json_decref(sids);
     json_decref(done);
     json_decref(kept);

@@ -43,6 +43,7 @@
 #define CACHECTL_SESSION_BUSY_MS    20      /* between two cleanup steps */
 #define CACHECTL_SESSION_STEP_MS    5       /* the time budget of a step */
 #define CACHECTL_SESSION_RETRY_MS   5000    /* after an error reply */
+#define CACHECTL_SESSION_SCAN_MAX   1000    /* SCAN COUNT at most */
 #define CACHECTL_SESSION_HSCAN      500     /* HSCAN COUNT */
 #define CACHECTL_SESSION_CLEAN_MAX  1000    /* records checked in a step */
 #define CACHECTL_REVOKED_CHECK_MS   1000
@@ -458,10 +459,13 @@ cachectl_sessions_walk(cachectl_sessions_t *ss, cachectl_conf_t *conf,
     freeReplyObject(r);
 
     do {
+        /* a batch is a few ms of pipelined commands, whatever the rate */
         r = cachectl_redis_cmd(c, err, size,
                                "SCAN %s MATCH %ssess:* COUNT %ld",
                                ss->cursor, conf->ns,
-                               budget < 100 ? 100 : budget);
+                               budget < 100 ? 100
+                               : budget > CACHECTL_SESSION_SCAN_MAX
+                               ? CACHECTL_SESSION_SCAN_MAX : budget);
         if (r == NULL) {
             return -1;
         }

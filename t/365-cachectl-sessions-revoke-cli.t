@@ -34,7 +34,7 @@ sub main::state {
                                   "${main::NS}cachectl:revoked") =~ s/\s+//gr) . "\n";
 }
 
-sub main::run {
+sub main::sess {
     return cli(@main::Cli, 'sessions', @_) =~ s/x{4,}//gr;
 }
 
@@ -60,10 +60,10 @@ __DATA__
 
 === TEST 1: --dry-run: what would go, nothing changes
 --- pre_request
-$main::Result = main::run('revoke', $main::Sid{'r1-u1'}, '--dry-run')
-    . main::run('revoke-user', 'u1', '--dry-run')
-    . main::run('revoke-user', 'u1', '--dry-run', '--json')
-    . main::run('revoke', 'nope', '--dry-run')
+$main::Result = main::sess('revoke', $main::Sid{'r1-u1'}, '--dry-run')
+    . main::sess('revoke-user', 'u1', '--dry-run')
+    . main::sess('revoke-user', 'u1', '--dry-run', '--json')
+    . main::sess('revoke', 'nope', '--dry-run')
     . main::state();
 --- request
 GET /ping
@@ -88,12 +88,12 @@ sessions: r1-u1 r2-u1 r3-u2; tombstones: 0
 === TEST 2: revoke --json; revoking it again, a missing session, a user
 without sessions: exit 1 alike, JSON on stdout with --json
 --- pre_request
-$main::Result = main::run('revoke', $main::Sid{'r1-u1'}, '--json')
-    . main::run('revoke', $main::Sid{'r1-u1'}, '--json')
-    . main::run('revoke', 'nope')
-    . main::run('revoke-user', 'nobody')
-    . main::run('revoke-user', 'nobody', '--json')
-    . main::run('revoke-user', 'u2', '--json')
+$main::Result = main::sess('revoke', $main::Sid{'r1-u1'}, '--json')
+    . main::sess('revoke', $main::Sid{'r1-u1'}, '--json')
+    . main::sess('revoke', 'nope')
+    . main::sess('revoke-user', 'nobody')
+    . main::sess('revoke-user', 'nobody', '--json')
+    . main::sess('revoke-user', 'u2', '--json')
     . main::state();
 --- request
 GET /ping
@@ -121,8 +121,8 @@ sessions: r2-u1; tombstones: 2
 === TEST 3: usage: --dry-run only where it means something; the usage
 text names the options and the exit status
 --- pre_request
-$main::Result = main::run('count', '--dry-run')
-    . main::run('--help');
+$main::Result = main::sess('count', '--dry-run')
+    . main::sess('--help');
 --- request
 GET /ping
 --- response_body_filters eval

@@ -330,6 +330,7 @@ cachectl_sessions_step(cachectl_sessions_t *ss, cachectl_conf_t *conf,
     {
         ss->phase = CACHECTL_SESSIONS_WALK;
         ss->pass_start = now;
+        ss->pass_refusals = ss->refusals;
         ss->pass_at = now + conf->session_pass_s * 1000;
         snprintf(ss->cursor, sizeof(ss->cursor), "0");
     }
@@ -888,6 +889,11 @@ cachectl_sessions_cleanup(cachectl_sessions_t *ss, cachectl_conf_t *conf,
             ss->passes++;
             ss->last_pass_ms = cachectl_now_ms();
             ss->last_pass_took = cachectl_mono_ms() - ss->pass_start;
+
+            /* a pass without a refusal: what status shows is over */
+            if (ss->refusals == ss->pass_refusals) {
+                ss->error[0] = '\0';
+            }
 
             /* a pass longer than the interval: the next waits a tick */
             if (ss->pass_at < cachectl_mono_ms()) {

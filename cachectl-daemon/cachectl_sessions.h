@@ -42,6 +42,7 @@ typedef struct {
     uint64_t    unindexed;      /* stale members dropped from an index */
     uint64_t    revived;        /* revoked sessions that came back: deleted */
     uint64_t    refusals;       /* error replies from Redis */
+    uint64_t    pass_refusals;  /* refusals when the pass started */
     int64_t     last_pass_ms;   /* wall clock, for status readers */
     int64_t     last_pass_took;
     char        error[256];     /* the last error reply */

@@ -322,11 +322,19 @@ cachectl_sessions_step(cachectl_sessions_t *ss, cachectl_conf_t *conf,
     rc = 0;
 
     if (now >= ss->revoked_at) {
-        ss->revoked_at = now + CACHECTL_REVOKED_CHECK_MS;
         rc = cachectl_sessions_revoked(ss, conf, c, err, size);
+        if (rc == -1) {
+            ss->next_at = now + CACHECTL_SESSION_TICK_MS;
+            return -1;
+        }
+
+        /* refused (no EVAL for us?): the passes go on regardless */
+        ss->revoked_at = now + (rc == 0 ? CACHECTL_REVOKED_CHECK_MS
+                                        : CACHECTL_SESSION_RETRY_MS);
+        rc = 0;
     }
 
-    if (rc == 0 && ss->phase == CACHECTL_SESSIONS_IDLE && now >= ss->pass_at)
+    if (ss->phase == CACHECTL_SESSIONS_IDLE && now >= ss->pass_at)
     {
         ss->phase = CACHECTL_SESSIONS_WALK;
         ss->pass_start = now;
@@ -335,14 +343,19 @@ cachectl_sessions_step(cachectl_sessions_t *ss, cachectl_conf_t *conf,
         snprintf(ss->cursor, sizeof(ss->cursor), "0");
     }
 
-    if (rc == 0 && ss->phase == CACHECTL_SESSIONS_WALK) {
+    if (ss->phase == CACHECTL_SESSIONS_WALK) {
         rc = cachectl_sessions_walk(ss, conf, c, err, size);
 
-    } else if (rc == 0 && ss->phase == CACHECTL_SESSIONS_CLEANUP) {
+    } else if (ss->phase == CACHECTL_SESSIONS_CLEANUP) {
         rc = cachectl_sessions_cleanup(ss, conf, c, err, size);
     }
 
     now = cachectl_mono_ms();
+
+    if (rc == -1) {
+        ss->next_at = now + CACHECTL_SESSION_TICK_MS;
+        return -1;
+    }
 
     if (rc == 1) {
         /* an error reply: where it stands, a while later */

@@ -41,9 +41,12 @@ static const cachectl_command_t  cachectl_commands[] = {
       "  --settle-ms N            quiet time that ends a batch (25)\n"
       "  --rescan N               seconds between full rescans (30, 0: off)\n"
       "  --heartbeat N            seconds between heartbeats (15)\n"
-      "  --session-max-age N      absolute session lifetime, s (86400)\n"
+      "  --session-max-age N      absolute session lifetime, s (86400;\n"
+      "                           0: none)\n"
       "  --session-default-ttl N  TTL for a session without one, s (3600)\n"
       "  --session-scan-rate N    sessions checked per second (1000)\n"
+      "  --session-pass-interval N  least seconds between two passes over\n"
+      "                           the sessions (60)\n"
       "SIGTERM finishes the batch and exits 0; SIGHUP reloads -c FILE." },
 
     { "status", cachectl_status, "status [--json]",
@@ -67,7 +70,12 @@ static const cachectl_command_t  cachectl_commands[] = {
     { "sessions", cachectl_sessions_cli,
       "sessions count|list [--user U]|show SID|revoke SID|revoke-user USERID",
       "jPulse's sessions in Redis: count or list them, show one, revoke\n"
-      "one, or revoke every session of a user." },
+      "one, or revoke every session of a user.\n"
+      "  --user U      count, list: the user's (the daemon's index)\n"
+      "  --dry-run     revoke, revoke-user: say what would go, change nothing\n"
+      "  --json        machine-readable output (revoke and revoke-user too)\n"
+      "revoke and revoke-user exit 1 when there is no such session or the\n"
+      "user has none (as for any failure; 2: usage)." },
 
     { "instances", cachectl_instances, "instances [--json]",
       "The nginx instances and cachectl daemons with a live heartbeat." },

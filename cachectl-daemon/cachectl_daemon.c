@@ -254,16 +254,16 @@ cachectl_daemon(cachectl_conf_t *conf)
         }
 
         if (d.redis != NULL && now >= d.sessions_at) {
+            /* a step of a few ms; it says when the next one is due */
             if (cachectl_sessions_step(&d.sessions, conf, d.redis,
-                                       conf->session_scan_rate
-                                       * CACHECTL_SESSION_TICK_MS / 1000 + 1,
                                        d.error, sizeof(d.error)) != 0)
             {
                 cachectl_log(CACHECTL_ERR, "sessions: %s", d.error);
                 cachectl_daemon_lost(&d);
             }
 
-            d.sessions_at = now + CACHECTL_SESSION_TICK_MS;
+            /* next_at is monotonic: carried over to the loop's clock */
+            d.sessions_at = now + (d.sessions.next_at - cachectl_mono_ms());
         }
 
         if (cachectl_daemon_rescan_due(&d, now)) {

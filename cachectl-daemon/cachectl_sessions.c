@@ -2,20 +2,34 @@
  * Session upkeep and the sessions commands (see cachectl_sessions.h).
  *
  * jPulse's sessions are connect-redis JSON under <ns>sess:<sid>
- * (contract 4.3). The daemon walks them with a resumable SCAN, a budget
- * of keys per tick, and for each one:
+ * (contract 4.3). The daemon walks them in passes, at most one every
+ * --session-pass-interval seconds; a pass is a resumable SCAN, a budget
+ * of keys per step, and for each session it:
  *   - gives a session without a TTL one (the cookie's expiry, else
  *     --session-default-ttl);
- *   - enforces an absolute lifetime (--session-max-age), counted from the
- *     first time cachectl saw the session (<ns>cachectl:sessfirst);
+ *   - enforces an absolute lifetime (--session-max-age, 0: none), counted
+ *     from the first time cachectl saw the session; the first-seen record
+ *     (<ns>cachectl:sessfirst, "<ms> <userId>") also remembers whose
+ *     index the session is in;
  *   - adds it to its user's index <ns>sessidx:<userId>, a set with a TTL,
- *     so that one user's sessions can be revoked at once.
+ *     and takes it out of the index of the user it belonged to before.
+ * Then the pass walks the first-seen records (HSCAN) and drops those of
+ * the sessions that are gone, with their index entries.
+ *
+ * Every step returns within a few ms (a time budget), so the daemon's
+ * loop keeps publishing and heartbeating however many keys there are.
+ * Between passes the step only checks, once a second, that no revoked
+ * session has come back (<ns>cachectl:revoked, written by "sessions
+ * revoke"): one EVAL.
  */
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include "jp_registry.h"
 
 #include "cachectl_log.h"
 #include "cachectl_redis.h"
@@ -23,13 +37,102 @@
 #include "cachectl_sync.h"
 
 
-#define CACHECTL_SID_MAX   256
+#define CACHECTL_SID_MAX            256
+
+#define CACHECTL_SESSION_TICK_MS    100     /* between two steps of a walk */
+#define CACHECTL_SESSION_BUSY_MS    20      /* between two cleanup steps */
+#define CACHECTL_SESSION_STEP_MS    5       /* the time budget of a step */
+#define CACHECTL_SESSION_RETRY_MS   5000    /* after an error reply */
+#define CACHECTL_SESSION_SCAN_MAX   1000    /* SCAN COUNT at most */
+#define CACHECTL_SESSION_HSCAN      500     /* HSCAN COUNT */
+#define CACHECTL_SESSION_CLEAN_MAX  1000    /* records checked in a step */
+#define CACHECTL_REVOKED_CHECK_MS   1000
+#define CACHECTL_REVOKED_BATCH      500     /* tombstones checked an EVAL */
+
+/* a session's lifetime when --session-max-age is 0: jPulse's store TTL */
+#define CACHECTL_SESSION_LIFE_S     86400
+#define CACHECTL_TOMBSTONE_MAX_S    (30 * 86400)
+
+
+/*
+ * The revoked sessions that came back (an in-flight request's SET at its
+ * end recreates the key): deleted again, with their first-seen record and
+ * index entry. KEYS[1] <ns>cachectl:revoked, KEYS[2] <ns>cachectl:
+ * sessfirst; ARGV: "<ns>sess:", "<ns>sessidx:", offset, count. Returns
+ * {next offset (0: from the start), deleted sids...}.
+ */
+static const char  cachectl_revoked_script[] =
+    JP_REGISTRY_LUA_PROLOGUE
+    "if redis.call('EXISTS', KEYS[1]) == 0 then return {0} end "
+    "local t = redis.call('TIME') "
+    "local now = t[1] * 1000 + math.floor(t[2] / 1000) "
+    "redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', "
+    "           string.format('%.0f', now)) "
+    "local off = tonumber(ARGV[3]) "
+    "local n = tonumber(ARGV[4]) "
+    "local ids = redis.call('ZRANGE', KEYS[1], off, off + n - 1) "
+    "local out = {#ids < n and 0 or off + #ids} "
+    "for _, sid in ipairs(ids) do "
+    "  local v = redis.pcall('GET', ARGV[1] .. sid) "
+    "  if type(v) == 'string' then "
+    "    redis.call('DEL', ARGV[1] .. sid) "
+    "    redis.call('HDEL', KEYS[2], sid) "
+    "    local ok, s = pcall(cjson.decode, v) "
+    "    if ok and type(s) == 'table' and type(s.user) == 'table' "
+    "       and type(s.user.id) == 'string' then "
+    "      redis.call('SREM', ARGV[2] .. s.user.id, sid) "
+    "    end "
+    "    out[#out + 1] = sid "
+    "  end "
+    "end "
+    "return out";
+
+
+/*
+ * Revokes one session: a tombstone first (so that the session cannot come
+ * back), then the session, its first-seen record and its index entry.
+ * KEYS[1] <ns>cachectl:revoked, KEYS[2] <ns>sess:<sid>, KEYS[3] <ns>
+ * cachectl:sessfirst; ARGV: sid, tombstone TTL ms, "<ns>sessidx:", the
+ * user the session must belong to ("": any), "1" for a dry run. Returns
+ * {1 revoked (or would be) | 0 no session | -1 another user's, user id}.
+ */
+static const char  cachectl_revoke_script[] =
+    JP_REGISTRY_LUA_PROLOGUE
+    "local v = redis.pcall('GET', KEYS[2]) "
+    "if type(v) ~= 'string' then return {0, ''} end "
+    "local uid = '' "
+    "local ok, s = pcall(cjson.decode, v) "
+    "if ok and type(s) == 'table' and type(s.user) == 'table' "
+    "   and type(s.user.id) == 'string' then uid = s.user.id end "
+    "if ARGV[4] ~= '' and uid ~= ARGV[4] then return {-1, uid} end "
+    "if ARGV[5] == '1' then return {1, uid} end "
+    JP_REGISTRY_LUA_ADD("KEYS[1]", "ARGV[1]", "ARGV[2]")
+    "redis.call('DEL', KEYS[2]) "
+    "redis.call('HDEL', KEYS[3], ARGV[1]) "
+    "if uid ~= '' then redis.call('SREM', ARGV[3] .. uid, ARGV[1]) end "
+    "return {1, uid}";
 
 
 static int64_t cachectl_iso_ms(const char *s);
 static const char *cachectl_session_user(json_t *sess);
-static int cachectl_sessions_cleanup(cachectl_conf_t *conf, redisContext *c,
+static const char *cachectl_sessions_safe(char *buf, size_t size,
+    const char *s);
+static long cachectl_sessions_life(cachectl_conf_t *conf);
+static void cachectl_sessions_refused(cachectl_sessions_t *ss,
+    const char *what, redisReply *r);
+static int cachectl_sessions_append(redisContext *c, size_t *queued,
+    const char *fmt, ...);
+static int cachectl_sessions_drain(cachectl_sessions_t *ss, redisContext *c,
+    size_t n, char *err, size_t size);
+static int cachectl_sessions_revoked(cachectl_sessions_t *ss,
+    cachectl_conf_t *conf, redisContext *c, char *err, size_t size);
+static int cachectl_sessions_walk(cachectl_sessions_t *ss,
+    cachectl_conf_t *conf, redisContext *c, char *err, size_t size);
+static int cachectl_sessions_check(cachectl_sessions_t *ss,
+    cachectl_conf_t *conf, redisContext *c, redisReply *keys, int64_t now,
     char *err, size_t size);
+static int cachectl_sessions_cleanup(cachectl_sessions_t *ss,
+    cachectl_conf_t *conf, redisContext *c, char *err, size_t size);
 
 
 void
@@ -37,20 +140,39 @@ cachectl_sessions_init(cachectl_sessions_t *ss)
 {
     memset(ss, 0, sizeof(cachectl_sessions_t));
     snprintf(ss->cursor, sizeof(ss->cursor), "0");
+    snprintf(ss->hcursor, sizeof(ss->hcursor), "0");
 }
 
 
 json_t *
 cachectl_sessions_stats(cachectl_sessions_t *ss)
 {
-    return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+    int64_t  now, next;
+
+    now = cachectl_mono_ms();
+    next = ss->phase == CACHECTL_SESSIONS_IDLE && ss->pass_at > now
+           ? ss->pass_at - now : 0;
+
+    return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s, s:I, s:I,"
+                     " s:I, s:I, s:I, s:I, s:I, s:s?}",
                      "live", (json_int_t) ss->live,
                      "passes", (json_int_t) ss->passes,
                      "scanned", (json_int_t) ss->scanned,
                      "ttlSet", (json_int_t) ss->ttl_set,
                      "expired", (json_int_t) ss->expired,
                      "indexed", (json_int_t) ss->indexed,
-                     "lastPass", (json_int_t) ss->last_pass_ms);
+                     "lastPass", (json_int_t) ss->last_pass_ms,
+                     "phase", ss->phase == CACHECTL_SESSIONS_WALK ? "walk"
+                              : ss->phase == CACHECTL_SESSIONS_CLEANUP
+                              ? "cleanup" : "idle",
+                     "lastPassTook", (json_int_t) ss->last_pass_took,
+                     "nextPassIn", (json_int_t) next,
+                     "cleaned", (json_int_t) ss->cleaned,
+                     "cleanupSteps", (json_int_t) ss->cleanup_steps,
+                     "unindexed", (json_int_t) ss->unindexed,
+                     "revived", (json_int_t) ss->revived,
+                     "refusals", (json_int_t) ss->refusals,
+                     "error", ss->error[0] ? ss->error : NULL);
 }
 
 
@@ -79,6 +201,8 @@ cachectl_iso_ms(const char *s)
 }
 
 
+/* user.id, when it is a usable key part */
+
 static const char *
 cachectl_session_user(json_t *sess)
 {
@@ -86,228 +210,628 @@ cachectl_session_user(json_t *sess)
 
     id = json_object_get(json_object_get(sess, "user"), "id");
 
-    return json_is_string(id) && json_string_length(id) ? json_string_value(id)
-                                                        : NULL;
+    return json_is_string(id) && json_string_length(id)
+           && json_string_length(id) < CACHECTL_SID_MAX
+           ? json_string_value(id) : NULL;
 }
 
 
-int
-cachectl_sessions_step(cachectl_sessions_t *ss, cachectl_conf_t *conf,
-    redisContext *c, long budget, char *err, size_t size)
+/* for a log line: ids come from clients, a newline must not forge one */
+
+static const char *
+cachectl_sessions_safe(char *buf, size_t size, const char *s)
 {
-    int           rc;
-    char         *sid;
-    size_t        i, n, prefix, queued;
-    json_t       *sess;
-    int64_t       now, first, remaining, expires, want;
-    long long     ttl;
-    redisReply   *r, *keys, *get, *t, *f;
-    const char   *uid;
-    json_error_t  jerr;
+    size_t  i;
 
-    r = cachectl_redis_cmd(c, err, size, "SCAN %s MATCH %ssess:* COUNT %ld",
-                           ss->cursor, conf->ns, budget);
-    if (r == NULL) {
+    for (i = 0; s[i] != '\0' && i + 1 < size; i++) {
+        buf[i] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?';
+    }
+
+    buf[i] = '\0';
+
+    return buf;
+}
+
+
+/*
+ * How long a session can live: the absolute limit, or without one the
+ * TTL jPulse's store gives; the index and the tombstones live this long.
+ */
+
+static long
+cachectl_sessions_life(cachectl_conf_t *conf)
+{
+    return conf->session_max_age_s > 0 ? conf->session_max_age_s
+                                       : CACHECTL_SESSION_LIFE_S;
+}
+
+
+static void
+cachectl_sessions_refused(cachectl_sessions_t *ss, const char *what,
+    redisReply *r)
+{
+    char  msg[sizeof(ss->error)];
+
+    ss->refusals++;
+    snprintf(msg, sizeof(msg), "%s: %.*s", what, (int) r->len, r->str);
+
+    /* once per new error: a refusal tends to repeat every step */
+    if (strcmp(msg, ss->error) != 0) {
+        cachectl_log(CACHECTL_ERR, "sessions: Redis refused %s", msg);
+        memcpy(ss->error, msg, sizeof(msg));
+    }
+}
+
+
+static int
+cachectl_sessions_append(redisContext *c, size_t *queued, const char *fmt,
+    ...)
+{
+    int      rc;
+    va_list  ap;
+
+    va_start(ap, fmt);
+    rc = redisvAppendCommand(c, fmt, ap);
+    va_end(ap);
+
+    if (rc != REDIS_OK) {
         return -1;
     }
 
-    if (r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
-        snprintf(err, size, "SCAN: %s", r->type == REDIS_REPLY_ERROR
-                                        ? r->str : "unexpected reply");
-        freeReplyObject(r);
-        return -1;
-    }
+    (*queued)++;
 
-    snprintf(ss->cursor, sizeof(ss->cursor), "%s", r->element[0]->str);
+    return 0;
+}
 
-    keys = r->element[1];
-    n = keys->elements;
-    prefix = strlen(conf->ns) + 5;
-    now = cachectl_now_ms();
 
-    for (i = 0; i < n; i++) {
-        sid = keys->element[i]->str + prefix;
+/* the replies of n pipelined writes: nothing else may use the connection */
 
-        redisAppendCommand(c, "GET %s", keys->element[i]->str);
-        redisAppendCommand(c, "TTL %s", keys->element[i]->str);
-        redisAppendCommand(c, "HSETNX %scachectl:sessfirst %s %lld", conf->ns,
-                           sid, (long long) now);
-        redisAppendCommand(c, "HGET %scachectl:sessfirst %s", conf->ns, sid);
-    }
-
-    rc = 0;
-    queued = 0;
+static int
+cachectl_sessions_drain(cachectl_sessions_t *ss, redisContext *c, size_t n,
+    char *err, size_t size)
+{
+    void    *rp;
+    size_t   i;
 
     for (i = 0; i < n; i++) {
-        void  *rp[4];
-        int    k;
-
-        for (k = 0; k < 4; k++) {
-            if (redisGetReply(c, &rp[k]) != REDIS_OK) {
-                snprintf(err, size, "Redis: %s", c->errstr);
-                while (k--) {
-                    freeReplyObject(rp[k]);
-                }
-                freeReplyObject(r);
-                return -1;
-            }
-        }
-
-        get = rp[0];
-        t = rp[1];
-        f = rp[3];
-        sid = keys->element[i]->str + prefix;
-
-        ss->scanned++;
-
-        if (get->type != REDIS_REPLY_STRING) {
-            /* gone since the SCAN: forget when we first saw it */
-            redisAppendCommand(c, "HDEL %scachectl:sessfirst %s", conf->ns,
-                               sid);
-            queued++;
-            goto next;
-        }
-
-        sess = json_loadb(get->str, get->len, 0, &jerr);
-        uid = cachectl_session_user(sess);
-
-        first = f->type == REDIS_REPLY_STRING ? atoll(f->str) : now;
-        remaining = conf->session_max_age_s * 1000 - (now - first);
-
-        if (remaining <= 0) {
-            redisAppendCommand(c, "DEL %s", keys->element[i]->str);
-            redisAppendCommand(c, "HDEL %scachectl:sessfirst %s", conf->ns,
-                               sid);
-            queued += 2;
-
-            if (uid) {
-                redisAppendCommand(c, "SREM %ssessidx:%s %s", conf->ns, uid,
-                                   sid);
-                queued++;
-            }
-
-            ss->expired++;
-            cachectl_log(CACHECTL_INFO, "session %.12s... of user %s "
-                         "removed: older than %lds", sid, uid ? uid : "-",
-                         conf->session_max_age_s);
-            json_decref(sess);
-            goto next;
-        }
-
-        ttl = t->type == REDIS_REPLY_INTEGER ? t->integer : -2;
-
-        if (ttl == -1 || ttl * 1000 > remaining + 1000) {
-            /* connect-redis's own rule: the cookie's expiry */
-            expires = cachectl_iso_ms(json_string_value(json_object_get(
-                          json_object_get(sess, "cookie"), "expires")));
-
-            want = ttl == -1 ? (expires > now ? (expires - now + 999) / 1000
-                                              : conf->session_default_ttl_s)
-                             : ttl;
-
-            if (want * 1000 > remaining) {
-                want = (remaining + 999) / 1000;
-            }
-
-            redisAppendCommand(c, "EXPIRE %s %lld", keys->element[i]->str,
-                               (long long) want);
-            queued++;
-
-            if (ttl == -1) {
-                ss->ttl_set++;
-            }
-        }
-
-        if (uid != NULL && strlen(uid) < CACHECTL_SID_MAX) {
-            redisAppendCommand(c, "SADD %ssessidx:%s %s", conf->ns, uid, sid);
-            redisAppendCommand(c, "EXPIRE %ssessidx:%s %ld", conf->ns, uid,
-                               conf->session_max_age_s);
-            queued += 2;
-            ss->pass_indexed++;
-        }
-
-        ss->pass_live++;
-        json_decref(sess);
-
-    next:
-
-        for (k = 0; k < 4; k++) {
-            freeReplyObject(rp[k]);
-        }
-    }
-
-    freeReplyObject(r);
-
-    for (i = 0; i < queued; i++) {
-        void  *rp;
-
         if (redisGetReply(c, &rp) != REDIS_OK) {
-            snprintf(err, size, "Redis: %s", c->errstr);
+            snprintf(err, size, "Redis: %s", c->errstr[0] ? c->errstr
+                                                         : "connection lost");
             return -1;
+        }
+
+        if (((redisReply *) rp)->type == REDIS_REPLY_ERROR) {
+            cachectl_sessions_refused(ss, "upkeep", rp);
         }
 
         freeReplyObject(rp);
     }
 
-    if (strcmp(ss->cursor, "0") == 0) {
-        ss->passes++;
-        ss->live = ss->pass_live;
-        ss->pass_live = 0;
-        ss->indexed = ss->pass_indexed;
-        ss->pass_indexed = 0;
-        ss->last_pass_ms = now;
-        rc = cachectl_sessions_cleanup(conf, c, err, size);
+    return 0;
+}
+
+
+int
+cachectl_sessions_step(cachectl_sessions_t *ss, cachectl_conf_t *conf,
+    redisContext *c, char *err, size_t size)
+{
+    int      rc;
+    int64_t  now;
+
+    now = cachectl_mono_ms();
+    rc = 0;
+
+    if (now >= ss->revoked_at) {
+        rc = cachectl_sessions_revoked(ss, conf, c, err, size);
+        if (rc == -1) {
+            ss->next_at = now + CACHECTL_SESSION_TICK_MS;
+            return -1;
+        }
+
+        /* refused (no EVAL for us?): the passes go on regardless */
+        ss->revoked_at = now + (rc == 0 ? CACHECTL_REVOKED_CHECK_MS
+                                        : CACHECTL_SESSION_RETRY_MS);
+        rc = 0;
+    }
+
+    if (ss->phase == CACHECTL_SESSIONS_IDLE && now >= ss->pass_at)
+    {
+        ss->phase = CACHECTL_SESSIONS_WALK;
+        ss->pass_start = now;
+        ss->pass_refusals = ss->refusals;
+        ss->pass_at = now + conf->session_pass_s * 1000;
+        snprintf(ss->cursor, sizeof(ss->cursor), "0");
+    }
+
+    if (ss->phase == CACHECTL_SESSIONS_WALK) {
+        rc = cachectl_sessions_walk(ss, conf, c, err, size);
+
+    } else if (ss->phase == CACHECTL_SESSIONS_CLEANUP) {
+        rc = cachectl_sessions_cleanup(ss, conf, c, err, size);
+    }
+
+    now = cachectl_mono_ms();
+
+    if (rc == -1) {
+        ss->next_at = now + CACHECTL_SESSION_TICK_MS;
+        return -1;
+    }
+
+    if (rc == 1) {
+        /* an error reply: where it stands, a while later */
+        ss->next_at = now + CACHECTL_SESSION_RETRY_MS;
+        return 0;
+    }
+
+    switch (ss->phase) {
+
+    case CACHECTL_SESSIONS_WALK:
+        ss->next_at = now + CACHECTL_SESSION_TICK_MS;
+        break;
+
+    case CACHECTL_SESSIONS_CLEANUP:
+        ss->next_at = now + CACHECTL_SESSION_BUSY_MS;
+        break;
+
+    default:
+        ss->next_at = ss->pass_at < ss->revoked_at ? ss->pass_at
+                                                   : ss->revoked_at;
+    }
+
+    if (ss->next_at > ss->revoked_at) {
+        ss->next_at = ss->revoked_at;
     }
 
     return rc;
 }
 
 
-/* first-seen records of sessions that are gone */
+/* 0, 1 when Redis refused (an error reply), -1 when the connection broke */
 
 static int
-cachectl_sessions_cleanup(cachectl_conf_t *conf, redisContext *c,
-    char *err, size_t size)
+cachectl_sessions_revoked(cachectl_sessions_t *ss, cachectl_conf_t *conf,
+    redisContext *c, char *err, size_t size)
 {
-    char         cursor[32], dead[1024];
-    size_t       i, n, gone;
-    redisReply  *r, *fields, *e;
-    void        *rp;
+    char         off[32], sess[CACHECTL_NS_MAX + 8];
+    char         idx[CACHECTL_NS_MAX + 16], safe[16];
+    size_t       i;
+    redisReply  *r;
 
-    snprintf(cursor, sizeof(cursor), "0");
+    snprintf(off, sizeof(off), "%ld", ss->revoked_off);
+    snprintf(sess, sizeof(sess), "%ssess:", conf->ns);
+    snprintf(idx, sizeof(idx), "%ssessidx:", conf->ns);
+
+    r = cachectl_redis_cmd(c, err, size, "EVAL %s 2 %scachectl:revoked "
+                           "%scachectl:sessfirst %s %s %s %d",
+                           cachectl_revoked_script, conf->ns, conf->ns, sess,
+                           idx, off, CACHECTL_REVOKED_BATCH);
+    if (r == NULL) {
+        return -1;
+    }
+
+    if (r->type != REDIS_REPLY_ARRAY || r->elements < 1
+        || r->element[0]->type != REDIS_REPLY_INTEGER)
+    {
+        if (r->type == REDIS_REPLY_ERROR) {
+            cachectl_sessions_refused(ss, "revoked check", r);
+        }
+
+        freeReplyObject(r);
+        return 1;
+    }
+
+    ss->revoked_off = (long) r->element[0]->integer;
+
+    for (i = 1; i < r->elements; i++) {
+        ss->revived++;
+        cachectl_log(CACHECTL_WARN, "revoked session %s... came back: "
+                     "deleted again",
+                     cachectl_sessions_safe(safe, 13, r->element[i]->str));
+    }
+
+    freeReplyObject(r);
+
+    return 0;
+}
+
+
+/* a few SCAN batches of the pass, within the step's budget */
+
+static int
+cachectl_sessions_walk(cachectl_sessions_t *ss, cachectl_conf_t *conf,
+    redisContext *c, char *err, size_t size)
+{
+    int          rc;
+    long         budget, done;
+    int64_t      now, deadline;
+    redisReply  *r;
+
+    deadline = cachectl_mono_ms() + CACHECTL_SESSION_STEP_MS;
+    budget = conf->session_scan_rate * CACHECTL_SESSION_TICK_MS / 1000 + 1;
+    done = 0;
+
+    /* Redis's clock: the records are compared by every host's daemon */
+    r = cachectl_redis_cmd(c, err, size, "TIME");
+    if (r == NULL) {
+        return -1;
+    }
+
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 2
+        || r->element[0]->type != REDIS_REPLY_STRING
+        || r->element[1]->type != REDIS_REPLY_STRING)
+    {
+        if (r->type == REDIS_REPLY_ERROR) {
+            cachectl_sessions_refused(ss, "TIME", r);
+        }
+
+        freeReplyObject(r);
+        return 1;
+    }
+
+    now = atoll(r->element[0]->str) * 1000
+          + atoll(r->element[1]->str) / 1000;
+    freeReplyObject(r);
 
     do {
-        /* COUNT is a hint: at most sizeof(dead) fields are checked a round */
+        /* a batch is a few ms of pipelined commands, whatever the rate */
         r = cachectl_redis_cmd(c, err, size,
-                               "HSCAN %scachectl:sessfirst %s COUNT 500",
-                               conf->ns, cursor);
+                               "SCAN %s MATCH %ssess:* COUNT %ld",
+                               ss->cursor, conf->ns,
+                               budget < 100 ? 100
+                               : budget > CACHECTL_SESSION_SCAN_MAX
+                               ? CACHECTL_SESSION_SCAN_MAX : budget);
         if (r == NULL) {
             return -1;
         }
 
-        if (r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
+        if (r->type != REDIS_REPLY_ARRAY || r->elements != 2
+            || r->element[0]->type != REDIS_REPLY_STRING
+            || r->element[1]->type != REDIS_REPLY_ARRAY)
+        {
+            if (r->type == REDIS_REPLY_ERROR) {
+                cachectl_sessions_refused(ss, "SCAN", r);
+            }
+
             freeReplyObject(r);
-            return 0;
+            return 1;
         }
 
-        snprintf(cursor, sizeof(cursor), "%s", r->element[0]->str);
+        snprintf(ss->cursor, sizeof(ss->cursor), "%s", r->element[0]->str);
+        done += r->element[1]->elements;
+
+        rc = cachectl_sessions_check(ss, conf, c, r->element[1], now, err,
+                                     size);
+        freeReplyObject(r);
+
+        if (rc != 0) {
+            return rc;
+        }
+
+        if (strcmp(ss->cursor, "0") == 0) {
+            /* every session seen: now the records of those gone */
+            ss->phase = CACHECTL_SESSIONS_CLEANUP;
+            snprintf(ss->hcursor, sizeof(ss->hcursor), "0");
+            ss->cleanup_steps = 0;
+            ss->live = ss->pass_live;
+            ss->pass_live = 0;
+            ss->indexed = ss->pass_indexed;
+            ss->pass_indexed = 0;
+            break;
+        }
+
+    } while (done < budget && cachectl_mono_ms() < deadline);
+
+    return 0;
+}
+
+
+/* the sessions of one SCAN batch; now is Redis's clock */
+
+static int
+cachectl_sessions_check(cachectl_sessions_t *ss, cachectl_conf_t *conf,
+    redisContext *c, redisReply *keys, int64_t now, char *err, size_t size)
+{
+    int           k, have;
+    char         *key, *sid, *end, rec[CACHECTL_SID_MAX + 32];
+    char          safe[CACHECTL_SID_MAX];
+    void         *rp[3];
+    size_t        i, n, prefix, queued;
+    json_t       *sess;
+    int64_t       first, remaining, expires, want, pttl, max;
+    redisReply   *get, *t, *f;
+    const char   *uid, *ruid;
+
+    n = keys->elements;
+    prefix = strlen(conf->ns) + 5;
+    max = (int64_t) conf->session_max_age_s * 1000;
+    queued = 0;
+
+    for (i = 0; i < n; i++) {
+        key = keys->element[i]->str;
+
+        if (redisAppendCommand(c, "GET %s", key) != REDIS_OK
+            || redisAppendCommand(c, "PTTL %s", key) != REDIS_OK
+            || redisAppendCommand(c, "HGET %scachectl:sessfirst %s",
+                                  conf->ns, key + prefix) != REDIS_OK)
+        {
+            snprintf(err, size, "out of memory");
+            return -1;
+        }
+    }
+
+    for (i = 0; i < n; i++) {
+        for (k = 0; k < 3; k++) {
+            if (redisGetReply(c, &rp[k]) != REDIS_OK) {
+                snprintf(err, size, "Redis: %s", c->errstr[0]
+                         ? c->errstr : "connection lost");
+                while (k--) {
+                    freeReplyObject(rp[k]);
+                }
+                return -1;
+            }
+        }
+
+        get = rp[0];
+        t = rp[1];
+        f = rp[2];
+        key = keys->element[i]->str;
+        sid = key + prefix;
+        sess = NULL;
+
+        ss->scanned++;
+
+        first = now;
+        ruid = NULL;
+        have = 0;
+
+        if (f->type == REDIS_REPLY_STRING) {
+            first = strtoll(f->str, &end, 10);
+
+            /* a record that is not ours counts as none: rewritten */
+            if (end != f->str && first > 0 && first < now + 86400000) {
+                have = 1;
+                ruid = (*end == ' ' && end[1] != '\0') ? end + 1 : NULL;
+
+            } else {
+                first = now;
+            }
+        }
+
+        if (get->type == REDIS_REPLY_ERROR) {
+            /* not a session: another type under the pattern */
+            goto next;
+        }
+
+        if (get->type != REDIS_REPLY_STRING) {
+            /* gone since the SCAN: forget it */
+            if (f->type == REDIS_REPLY_STRING
+                && (cachectl_sessions_append(c, &queued,
+                        "HDEL %scachectl:sessfirst %s", conf->ns, sid) != 0
+                    || (ruid && cachectl_sessions_append(c, &queued,
+                        "SREM %ssessidx:%s %s", conf->ns, ruid, sid) != 0)))
+            {
+                goto nomem;
+            }
+
+            goto next;
+        }
+
+        sess = json_loadb(get->str, get->len, 0, NULL);
+        uid = cachectl_session_user(sess);
+
+        if (!have) {
+            snprintf(rec, sizeof(rec), "%lld%s%s", (long long) now,
+                     uid ? " " : "", uid ? uid : "");
+
+            if (cachectl_sessions_append(c, &queued,
+                    f->type == REDIS_REPLY_STRING
+                    ? "HSET %scachectl:sessfirst %s %s"
+                    : "HSETNX %scachectl:sessfirst %s %s", conf->ns, sid,
+                    rec) != 0)
+            {
+                goto nomem;
+            }
+
+        } else if ((uid == NULL) != (ruid == NULL)
+                   || (uid && strcmp(uid, ruid) != 0))
+        {
+            /* another user's now (or none): out of the old index */
+            snprintf(rec, sizeof(rec), "%lld%s%s", (long long) first,
+                     uid ? " " : "", uid ? uid : "");
+
+            if (cachectl_sessions_append(c, &queued,
+                    "HSET %scachectl:sessfirst %s %s", conf->ns, sid, rec)
+                != 0)
+            {
+                goto nomem;
+            }
+
+            if (ruid) {
+                if (cachectl_sessions_append(c, &queued,
+                        "SREM %ssessidx:%s %s", conf->ns, ruid, sid) != 0)
+                {
+                    goto nomem;
+                }
+
+                ss->unindexed++;
+            }
+        }
+
+        if (max > 0 && now - first >= max) {
+            if (cachectl_sessions_append(c, &queued, "DEL %s", key) != 0
+                || cachectl_sessions_append(c, &queued,
+                       "HDEL %scachectl:sessfirst %s", conf->ns, sid) != 0
+                || (uid && cachectl_sessions_append(c, &queued,
+                       "SREM %ssessidx:%s %s", conf->ns, uid, sid) != 0))
+            {
+                goto nomem;
+            }
+
+            ss->expired++;
+            cachectl_log(CACHECTL_INFO, "session %s... of user %s "
+                         "removed: older than %lds",
+                         cachectl_sessions_safe(safe, 13, sid),
+                         uid ? cachectl_sessions_safe(rec, sizeof(rec), uid)
+                             : "-",
+                         conf->session_max_age_s);
+            goto next;
+        }
+
+        remaining = max > 0 ? max - (now - first) : 0;
+        pttl = t->type == REDIS_REPLY_INTEGER ? t->integer : -2;
+
+        if (pttl == -1) {
+            /* connect-redis's own rule: the cookie's expiry */
+            expires = cachectl_iso_ms(json_string_value(json_object_get(
+                          json_object_get(sess, "cookie"), "expires")));
+
+            want = expires > now ? expires - now
+                                 : conf->session_default_ttl_s * 1000;
+
+            if (remaining > 0 && want > remaining) {
+                want = remaining;
+            }
+
+            if (cachectl_sessions_append(c, &queued, "PEXPIRE %s %lld", key,
+                                         (long long) want) != 0)
+            {
+                goto nomem;
+            }
+
+            ss->ttl_set++;
+
+        } else if (remaining > 0 && pttl > remaining + 1000) {
+            if (cachectl_sessions_append(c, &queued, "PEXPIRE %s %lld", key,
+                                         (long long) remaining) != 0)
+            {
+                goto nomem;
+            }
+        }
+
+        if (uid != NULL) {
+            if (cachectl_sessions_append(c, &queued, "SADD %ssessidx:%s %s",
+                                         conf->ns, uid, sid) != 0
+                || cachectl_sessions_append(c, &queued,
+                       "EXPIRE %ssessidx:%s %ld", conf->ns, uid,
+                       cachectl_sessions_life(conf)) != 0)
+            {
+                goto nomem;
+            }
+
+            ss->pass_indexed++;
+        }
+
+        ss->pass_live++;
+
+    next:
+
+        json_decref(sess);
+
+        for (k = 0; k < 3; k++) {
+            freeReplyObject(rp[k]);
+        }
+    }
+
+    return cachectl_sessions_drain(ss, c, queued, err, size);
+
+nomem:
+
+    /* the replies still due make the connection useless: drop it */
+    json_decref(sess);
+
+    for (k = 0; k < 3; k++) {
+        freeReplyObject(rp[k]);
+    }
+
+    snprintf(err, size, "out of memory");
+
+    return -1;
+}
+
+
+/*
+ * The first-seen records of sessions that are gone, a few HSCAN batches a
+ * step: EXISTS for each field, then one HDEL of the dead ones and their
+ * index entries, all pipelined.
+ */
+
+static int
+cachectl_sessions_cleanup(cachectl_sessions_t *ss, cachectl_conf_t *conf,
+    redisContext *c, char *err, size_t size)
+{
+    int           rc;
+    char         *dead, *end, key[CACHECTL_NS_MAX + 24];
+    void         *rp;
+    size_t        i, n, gone, queued, checked, *lens;
+    int64_t       deadline;
+    redisReply   *r, *fields, *e;
+    const char  **argv;
+
+    deadline = cachectl_mono_ms() + CACHECTL_SESSION_STEP_MS;
+    checked = 0;
+    ss->cleanup_steps++;
+
+    snprintf(key, sizeof(key), "%scachectl:sessfirst", conf->ns);
+
+    do {
+        r = cachectl_redis_cmd(c, err, size, "HSCAN %s %s COUNT %d", key,
+                               ss->hcursor, CACHECTL_SESSION_HSCAN);
+        if (r == NULL) {
+            return -1;
+        }
+
+        if (r->type != REDIS_REPLY_ARRAY || r->elements != 2
+            || r->element[0]->type != REDIS_REPLY_STRING
+            || r->element[1]->type != REDIS_REPLY_ARRAY)
+        {
+            if (r->type == REDIS_REPLY_ERROR) {
+                cachectl_sessions_refused(ss, "HSCAN", r);
+            }
+
+            freeReplyObject(r);
+            return 1;
+        }
+
+        snprintf(ss->hcursor, sizeof(ss->hcursor), "%s", r->element[0]->str);
         fields = r->element[1];
-        n = 0;
+        n = fields->elements / 2;
+        checked += n;
 
-        for (i = 0; i + 1 < fields->elements && n < sizeof(dead); i += 2) {
-            redisAppendCommand(c, "EXISTS %ssess:%s", conf->ns,
-                               fields->element[i]->str);
-            n++;
+        dead = calloc(n + 1, 1);
+        argv = malloc((n + 2) * sizeof(char *));
+        lens = malloc((n + 2) * sizeof(size_t));
+
+        if (dead == NULL || argv == NULL || lens == NULL) {
+            free(dead);
+            free(argv);
+            free(lens);
+            freeReplyObject(r);
+            snprintf(err, size, "out of memory");
+            return -1;
         }
 
-        /* every reply first: nothing else may use the connection */
+        for (i = 0; i < n; i++) {
+            if (redisAppendCommand(c, "EXISTS %ssess:%b", conf->ns,
+                                   fields->element[i * 2]->str,
+                                   fields->element[i * 2]->len)
+                != REDIS_OK)
+            {
+                /* the appended ones are lost with the connection */
+                rc = -1;
+                snprintf(err, size, "out of memory");
+                goto done;
+            }
+        }
+
         gone = 0;
+        rc = 0;
 
         for (i = 0; i < n; i++) {
             if (redisGetReply(c, &rp) != REDIS_OK) {
-                freeReplyObject(r);
-                snprintf(err, size, "Redis: %s", c->errstr);
-                return -1;
+                snprintf(err, size, "Redis: %s", c->errstr[0]
+                         ? c->errstr : "connection lost");
+                rc = -1;
+                goto done;
             }
 
             e = rp;
@@ -316,17 +840,84 @@ cachectl_sessions_cleanup(cachectl_conf_t *conf, redisContext *c,
             freeReplyObject(e);
         }
 
-        for (i = 0; gone && i < n; i++) {
-            if (dead[i]) {
-                freeReplyObject(cachectl_redis_cmd(c, err, size,
-                    "HDEL %scachectl:sessfirst %s", conf->ns,
-                    fields->element[i * 2]->str));
+        queued = 0;
+
+        if (gone) {
+            argv[0] = "HDEL";
+            lens[0] = 4;
+            argv[1] = key;
+            lens[1] = strlen(key);
+            gone = 2;
+
+            for (i = 0; i < n; i++) {
+                if (!dead[i]) {
+                    continue;
+                }
+
+                argv[gone] = fields->element[i * 2]->str;
+                lens[gone++] = fields->element[i * 2]->len;
+
+                /* "<ms> <userId>": its index holds it too */
+                strtoll(fields->element[i * 2 + 1]->str, &end, 10);
+
+                if (*end == ' ' && end[1] != '\0'
+                    && cachectl_sessions_append(c, &queued,
+                           "SREM %ssessidx:%s %b", conf->ns, end + 1,
+                           fields->element[i * 2]->str,
+                           fields->element[i * 2]->len) != 0)
+                {
+                    rc = -1;
+                    snprintf(err, size, "out of memory");
+                    goto done;
+                }
             }
+
+            if (redisAppendCommandArgv(c, (int) gone, argv, lens)
+                != REDIS_OK)
+            {
+                rc = -1;
+                snprintf(err, size, "out of memory");
+                goto done;
+            }
+
+            queued++;
+            ss->cleaned += gone - 2;
         }
 
+        rc = cachectl_sessions_drain(ss, c, queued, err, size);
+
+    done:
+
+        free(dead);
+        free(argv);
+        free(lens);
         freeReplyObject(r);
 
-    } while (strcmp(cursor, "0") != 0);
+        if (rc != 0) {
+            return rc;
+        }
+
+        if (strcmp(ss->hcursor, "0") == 0) {
+            ss->phase = CACHECTL_SESSIONS_IDLE;
+            ss->passes++;
+            ss->last_pass_ms = cachectl_now_ms();
+            ss->last_pass_took = cachectl_mono_ms() - ss->pass_start;
+
+            /* a pass without a refusal: what status shows is over */
+            if (ss->refusals == ss->pass_refusals) {
+                ss->error[0] = '\0';
+            }
+
+            /* a pass longer than the interval: the next waits a tick */
+            if (ss->pass_at < cachectl_mono_ms()) {
+                ss->pass_at = cachectl_mono_ms() + CACHECTL_SESSION_TICK_MS;
+            }
+
+            break;
+        }
+
+    } while (checked < CACHECTL_SESSION_CLEAN_MAX
+             && cachectl_mono_ms() < deadline);
 
     return 0;
 }
@@ -339,71 +930,145 @@ typedef int (*cachectl_each_pt)(void *arg, const char *sid, json_t *sess,
     long long ttl);
 
 
-/* every session (or one user's), with its TTL */
+/*
+ * GET and TTL of a batch of sessions, each handed to cb when it belongs to
+ * user (NULL: any). names are keys when prefix is their "<ns>sess:"
+ * length, sids when it is 0.
+ */
+
+static int
+cachectl_sessions_fetch(cachectl_conf_t *conf, redisContext *c,
+    redisReply *names, size_t prefix, const char *user, cachectl_each_pt cb,
+    void *arg, char *err, size_t size)
+{
+    int          rc;
+    size_t       i, n;
+    json_t      *sess;
+    void        *get, *ttl;
+    redisReply  *e, *g;
+    const char  *uid;
+
+    n = names->elements;
+
+    for (i = 0; i < n; i++) {
+        e = names->element[i];
+
+        if (prefix) {
+            rc = redisAppendCommand(c, "GET %b", e->str, e->len) == REDIS_OK
+                 && redisAppendCommand(c, "TTL %b", e->str, e->len)
+                    == REDIS_OK;
+
+        } else {
+            rc = redisAppendCommand(c, "GET %ssess:%b", conf->ns, e->str,
+                                    e->len) == REDIS_OK
+                 && redisAppendCommand(c, "TTL %ssess:%b", conf->ns, e->str,
+                                       e->len) == REDIS_OK;
+        }
+
+        if (!rc) {
+            snprintf(err, size, "out of memory");
+            return -1;
+        }
+    }
+
+    for (i = 0; i < n; i++) {
+        if (redisGetReply(c, &get) != REDIS_OK) {
+            snprintf(err, size, "Redis: %s", c->errstr);
+            return -1;
+        }
+
+        if (redisGetReply(c, &ttl) != REDIS_OK) {
+            snprintf(err, size, "Redis: %s", c->errstr);
+            freeReplyObject(get);
+            return -1;
+        }
+
+        g = get;
+
+        if (g->type == REDIS_REPLY_STRING) {
+            sess = json_loadb(g->str, g->len, 0, NULL);
+            uid = cachectl_session_user(sess);
+
+            /* an index may be stale: the session says whose it is */
+            if (user == NULL || (uid && strcmp(uid, user) == 0)) {
+                cb(arg, names->element[i]->str + prefix, sess,
+                   ((redisReply *) ttl)->type == REDIS_REPLY_INTEGER
+                   ? ((redisReply *) ttl)->integer : -2);
+            }
+
+            json_decref(sess);
+        }
+
+        freeReplyObject(get);
+        freeReplyObject(ttl);
+    }
+
+    return 0;
+}
+
+
+/*
+ * Every session, or one user's. For a user, the daemon's index serves
+ * when it has members (sessions made since its last pass are not in it
+ * yet); index 0 or no index: a SCAN of every session.
+ */
 
 static int
 cachectl_sessions_each(cachectl_conf_t *conf, redisContext *c,
-    const char *user, cachectl_each_pt cb, void *arg, char *err,
+    const char *user, int index, cachectl_each_pt cb, void *arg, char *err,
     size_t size)
 {
+    int          rc;
     char         cursor[32];
-    size_t       i, n, prefix;
-    json_t      *sess;
-    redisReply  *r, *keys;
-    void        *get, *ttl;
-    const char  *uid;
+    redisReply  *r;
+
+    if (user != NULL && index) {
+        r = cachectl_redis_cmd(c, err, size, "SMEMBERS %ssessidx:%s",
+                               conf->ns, user);
+        if (r == NULL) {
+            return -1;
+        }
+
+        if (r->type == REDIS_REPLY_ARRAY && r->elements > 0) {
+            rc = cachectl_sessions_fetch(conf, c, r, 0, user, cb, arg, err,
+                                         size);
+            freeReplyObject(r);
+            return rc;
+        }
+
+        freeReplyObject(r);
+    }
 
     snprintf(cursor, sizeof(cursor), "0");
-    prefix = strlen(conf->ns) + 5;
 
     do {
         r = cachectl_redis_cmd(c, err, size,
                                "SCAN %s MATCH %ssess:* COUNT 1000", cursor,
                                conf->ns);
-        if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
-            if (r) {
-                snprintf(err, size, "SCAN failed");
-                freeReplyObject(r);
-            }
+        if (r == NULL) {
+            return -1;
+        }
+
+        if (r->type != REDIS_REPLY_ARRAY || r->elements != 2
+            || r->element[0]->type != REDIS_REPLY_STRING
+            || r->element[1]->type != REDIS_REPLY_ARRAY)
+        {
+            snprintf(err, size, "SCAN: %s", r->type == REDIS_REPLY_ERROR
+                                            ? r->str : "unexpected reply");
+            freeReplyObject(r);
             return -1;
         }
 
         snprintf(cursor, sizeof(cursor), "%s", r->element[0]->str);
-        keys = r->element[1];
-        n = keys->elements;
 
-        for (i = 0; i < n; i++) {
-            redisAppendCommand(c, "GET %s", keys->element[i]->str);
-            redisAppendCommand(c, "TTL %s", keys->element[i]->str);
-        }
-
-        for (i = 0; i < n; i++) {
-            if (redisGetReply(c, &get) != REDIS_OK
-                || redisGetReply(c, &ttl) != REDIS_OK)
-            {
-                snprintf(err, size, "Redis: %s", c->errstr);
-                freeReplyObject(r);
-                return -1;
-            }
-
-            if (((redisReply *) get)->type == REDIS_REPLY_STRING) {
-                sess = json_loadb(((redisReply *) get)->str,
-                                  ((redisReply *) get)->len, 0, NULL);
-                uid = cachectl_session_user(sess);
-
-                if (user == NULL || (uid && strcmp(uid, user) == 0)) {
-                    cb(arg, keys->element[i]->str + prefix, sess,
-                       ((redisReply *) ttl)->integer);
-                }
-
-                json_decref(sess);
-            }
-
-            freeReplyObject(get);
-            freeReplyObject(ttl);
-        }
-
+        rc = cachectl_sessions_fetch(conf, c, r->element[1],
+                                     strlen(conf->ns) + 5, user, cb, arg,
+                                     err, size);
         freeReplyObject(r);
+
+        if (rc != 0) {
+            return rc;
+        }
 
     } while (strcmp(cursor, "0") != 0);
 
@@ -444,45 +1109,72 @@ cachectl_sessions_list_cb(void *arg, const char *sid, json_t *sess,
 }
 
 
-typedef struct {
-    redisContext     *c;
-    cachectl_conf_t  *conf;
-    long              n;
-} cachectl_revoke_t;
-
-
-/* collects: the connection is busy with the listing's replies */
+/* collects sids into a JSON object used as a set */
 
 static int
 cachectl_sessions_collect_cb(void *arg, const char *sid, json_t *sess,
     long long ttl)
 {
-    return json_array_append_new(arg, json_string(sid));
+    return json_object_set_new(arg, sid, json_true());
 }
 
 
-static int
-cachectl_sessions_revoke_cb(void *arg, const char *sid, json_t *sess,
-    long long ttl)
-{
-    cachectl_revoke_t  *rv = arg;
+/*
+ * Revokes sid (user: only if it is still that user's; dry: only says).
+ * 1 revoked, 0 no such session, -1 another user's (*owner set), -2 Redis
+ * failed (err set).
+ */
 
+static int
+cachectl_sessions_revoke(cachectl_conf_t *conf, redisContext *c,
+    const char *sid, const char *user, int dry, char *owner, size_t osize,
+    char *err, size_t size)
+{
+    int          rc;
+    char         ttl[32], idx[CACHECTL_NS_MAX + 16];
+    long         life;
     redisReply  *r;
 
-    r = redisCommand(rv->c, "DEL %ssess:%s", rv->conf->ns, sid);
+    /* as long as the session could have lived: see docs/protocol.md */
+    life = cachectl_sessions_life(conf) + conf->session_pass_s;
 
-    if (r != NULL && r->type == REDIS_REPLY_INTEGER) {
-        rv->n += r->integer;
+    if (conf->session_max_age_s == 0
+        && life < conf->session_default_ttl_s)
+    {
+        life = conf->session_default_ttl_s;
     }
 
-    if (r) {
+    if (life > CACHECTL_TOMBSTONE_MAX_S) {
+        life = CACHECTL_TOMBSTONE_MAX_S;
+    }
+
+    snprintf(ttl, sizeof(ttl), "%lld", (long long) life * 1000);
+    snprintf(idx, sizeof(idx), "%ssessidx:", conf->ns);
+
+    r = cachectl_redis_cmd(c, err, size, "EVAL %s 3 %scachectl:revoked "
+                           "%ssess:%s %scachectl:sessfirst %s %s %s %s %s",
+                           cachectl_revoke_script, conf->ns, conf->ns, sid,
+                           conf->ns, sid, ttl, idx, user ? user : "",
+                           dry ? "1" : "0");
+    if (r == NULL) {
+        return -2;
+    }
+
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 2
+        || r->element[0]->type != REDIS_REPLY_INTEGER
+        || r->element[1]->type != REDIS_REPLY_STRING)
+    {
+        snprintf(err, size, "revoke: %s", r->type == REDIS_REPLY_ERROR
+                                          ? r->str : "unexpected reply");
         freeReplyObject(r);
+        return -2;
     }
 
-    freeReplyObject(redisCommand(rv->c, "HDEL %scachectl:sessfirst %s",
-                                 rv->conf->ns, sid));
+    rc = (int) r->element[0]->integer;
+    snprintf(owner, osize, "%s", r->element[1]->str);
+    freeReplyObject(r);
 
-    return 0;
+    return rc;
 }
 
 
@@ -490,13 +1182,186 @@ static int
 cachectl_sessions_usage(const char *msg)
 {
     fprintf(stderr, "cachectl sessions: %s\n"
-            "Usage: cachectl sessions count\n"
+            "Usage: cachectl sessions count [--user USERID] [--json]\n"
             "       cachectl sessions list [--user USERID] [--json]\n"
             "       cachectl sessions show SID [--json]\n"
-            "       cachectl sessions revoke SID\n"
-            "       cachectl sessions revoke-user USERID\n", msg);
+            "       cachectl sessions revoke SID [--dry-run] [--json]\n"
+            "       cachectl sessions revoke-user USERID [--dry-run] "
+            "[--json]\n"
+            "revoke and revoke-user exit 1 when there is no such session "
+            "or the user\nhas none.\n", msg);
 
     return CACHECTL_EXIT_USAGE;
+}
+
+
+static int
+cachectl_sessions_cmp(const void *a, const void *b)
+{
+    return strcmp(*(const char **) a, *(const char **) b);
+}
+
+
+/* revoke SID, revoke-user USERID: exit 1 when nothing matched */
+
+static int
+cachectl_sessions_revoke_cli(cachectl_conf_t *conf, redisContext *c,
+    int of_user)
+{
+    int          rc, res;
+    char         err[512], owner[CACHECTL_SID_MAX], *text;
+    json_t      *sids, *done, *kept, *out, *v;
+    redisReply  *r;
+    const char  *arg, *sid, **order;
+    size_t       i, n;
+
+    arg = conf->args[2];
+    order = NULL;
+    sids = json_object();
+    done = json_array();
+    kept = json_array();
+
+    if (sids == NULL || done == NULL || kept == NULL) {
+        fprintf(stderr, "cachectl: out of memory\n");
+        rc = CACHECTL_EXIT_FAIL;
+        goto out;
+    }
+
+    if (!of_user) {
+        json_object_set_new(sids, arg, json_true());
+
+    } else {
+        /* the index, then every session with that user.id (not indexed
+         * yet); each is checked again when it is deleted */
+        r = cachectl_redis_cmd(c, err, sizeof(err), "SMEMBERS %ssessidx:%s",
+                               conf->ns, arg);
+        if (r == NULL) {
+            fprintf(stderr, "cachectl: %s\n", err);
+            rc = CACHECTL_EXIT_FAIL;
+            goto out;
+        }
+
+        for (i = 0; r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {
+            json_object_set_new(sids, r->element[i]->str, json_true());
+        }
+
+        freeReplyObject(r);
+
+        if (cachectl_sessions_each(conf, c, arg, 0,
+                                   cachectl_sessions_collect_cb, sids, err,
+                                   sizeof(err)) != 0)
+        {
+            fprintf(stderr, "cachectl: %s\n", err);
+            rc = CACHECTL_EXIT_FAIL;
+            goto out;
+        }
+    }
+
+    /* in order: the output is the same from one run to the next */
+    n = json_object_size(sids);
+    order = malloc((n + 1) * sizeof(char *));
+
+    if (order == NULL) {
+        fprintf(stderr, "cachectl: out of memory\n");
+        rc = CACHECTL_EXIT_FAIL;
+        goto out;
+    }
+
+    n = 0;
+
+    json_object_foreach(sids, sid, v) {
+        order[n++] = sid;
+    }
+
+    qsort(order, n, sizeof(char *), cachectl_sessions_cmp);
+
+    for (i = 0; i < n; i++) {
+        sid = order[i];
+        res = cachectl_sessions_revoke(conf, c, sid, of_user ? arg : NULL,
+                                       conf->dry_run, owner, sizeof(owner),
+                                       err, sizeof(err));
+        if (res == -2) {
+            fprintf(stderr, "cachectl: %s\n", err);
+            rc = CACHECTL_EXIT_FAIL;
+            goto out;
+        }
+
+        if (res == 1) {
+            json_array_append_new(done, json_string(sid));
+
+        } else if (res == -1) {
+            json_array_append_new(kept, json_pack("{s:s, s:s?}", "sid", sid,
+                                  "userId", owner[0] ? owner : NULL));
+        }
+    }
+
+    if (of_user && !conf->dry_run) {
+        /* what is left in it is stale: revoked, gone or moved */
+        r = cachectl_redis_cmd(c, err, sizeof(err), "DEL %ssessidx:%s",
+                               conf->ns, arg);
+        if (r == NULL) {
+            fprintf(stderr, "cachectl: %s\n", err);
+            rc = CACHECTL_EXIT_FAIL;
+            goto out;
+        }
+
+        freeReplyObject(r);
+    }
+
+    rc = json_array_size(done) ? CACHECTL_EXIT_OK : CACHECTL_EXIT_FAIL;
+
+    if (conf->json) {
+        out = json_pack("{s:I, s:O, s:O, s:b}", "revoked",
+                        (json_int_t) (conf->dry_run ? 0
+                                                    : json_array_size(done)),
+                        "sessions", done, "kept", kept,
+                        "dryRun", conf->dry_run);
+        text = out ? json_dumps(out, JSON_COMPACT) : NULL;
+        printf("%s\n", text ? text : "{}");
+        free(text);
+        json_decref(out);
+
+    } else {
+        json_array_foreach(kept, i, v) {
+            printf("kept %s: it belongs to user %s now\n",
+                   json_string_value(json_object_get(v, "sid")),
+                   json_string_value(json_object_get(v, "userId"))
+                   ? json_string_value(json_object_get(v, "userId"))
+                   : "(none)");
+        }
+
+        if (rc == CACHECTL_EXIT_OK && conf->dry_run) {
+            printf("would revoke %zu session%s%s%s:\n", json_array_size(done),
+                   json_array_size(done) == 1 ? "" : "s",
+                   of_user ? " of user " : "", of_user ? arg : "");
+
+            json_array_foreach(done, i, v) {
+                printf("  %s\n", json_string_value(v));
+            }
+
+        } else if (rc == CACHECTL_EXIT_OK && of_user) {
+            printf("revoked %zu session%s of user %s\n",
+                   json_array_size(done),
+                   json_array_size(done) == 1 ? "" : "s", arg);
+
+        } else if (rc == CACHECTL_EXIT_OK) {
+            printf("revoked 1 session\n");
+        }
+    }
+
+    if (rc != CACHECTL_EXIT_OK) {
+        fprintf(stderr, of_user ? "cachectl: no session of user \"%s\"\n"
+                                : "cachectl: no session \"%s\"\n", arg);
+    }
+
+out:
+
+    free(order);
+    json_decref(sids);
+    json_decref(done);
+    json_decref(kept);
+
+    return rc;
 }
 
 
@@ -511,7 +1376,6 @@ cachectl_sessions_cli(cachectl_conf_t *conf)
     redisReply    *r, *t;
     redisContext  *c;
     const char    *cmd;
-    cachectl_revoke_t  rv;
 
     if (conf->nargs < 2) {
         return cachectl_sessions_usage("missing a command");
@@ -543,6 +1407,13 @@ cachectl_sessions_cli(cachectl_conf_t *conf)
         return cachectl_sessions_usage("unknown command");
     }
 
+    if (conf->dry_run && strcmp(cmd, "revoke") != 0
+        && strcmp(cmd, "revoke-user") != 0)
+    {
+        return cachectl_sessions_usage("--dry-run is for revoke and "
+                                       "revoke-user");
+    }
+
     c = cachectl_redis_connect(conf, err, sizeof(err));
     if (c == NULL) {
         fprintf(stderr, "cachectl: %s\n", err);
@@ -554,7 +1425,7 @@ cachectl_sessions_cli(cachectl_conf_t *conf)
     if (strcmp(cmd, "count") == 0) {
         count = 0;
 
-        if (cachectl_sessions_each(conf, c, conf->user,
+        if (cachectl_sessions_each(conf, c, conf->user, 1,
                                    cachectl_sessions_count_cb, &count, err,
                                    sizeof(err)) != 0)
         {
@@ -572,11 +1443,11 @@ cachectl_sessions_cli(cachectl_conf_t *conf)
         list = json_array();
 
         if (list == NULL
-            || cachectl_sessions_each(conf, c, conf->user,
+            || cachectl_sessions_each(conf, c, conf->user, 1,
                                       cachectl_sessions_list_cb, list, err,
                                       sizeof(err)) != 0)
         {
-            fprintf(stderr, "cachectl: %s\n", err);
+            fprintf(stderr, "cachectl: %s\n", list ? err : "out of memory");
             rc = CACHECTL_EXIT_FAIL;
 
         } else if (conf->json) {
@@ -642,75 +1513,9 @@ cachectl_sessions_cli(cachectl_conf_t *conf)
             freeReplyObject(t);
         }
 
-    } else if (strcmp(cmd, "revoke") == 0) {
-        r = cachectl_redis_cmd(c, err, sizeof(err), "DEL %ssess:%s",
-                               conf->ns, conf->args[2]);
-
-        if (r == NULL || r->type != REDIS_REPLY_INTEGER) {
-            fprintf(stderr, "cachectl: %s\n", r ? r->str : err);
-            rc = CACHECTL_EXIT_FAIL;
-
-        } else if (r->integer == 0) {
-            fprintf(stderr, "cachectl: no session \"%s\"\n", conf->args[2]);
-            rc = CACHECTL_EXIT_FAIL;
-
-        } else {
-            freeReplyObject(redisCommand(c, "HDEL %scachectl:sessfirst %s",
-                                         conf->ns, conf->args[2]));
-            printf("revoked 1 session\n");
-        }
-
-        if (r) {
-            freeReplyObject(r);
-        }
-
-    } else { /* revoke-user */
-        rv.c = c;
-        rv.conf = conf;
-        rv.n = 0;
-
-        /* the index first, then a full scan for sessions it has not seen */
-        r = cachectl_redis_cmd(c, err, sizeof(err), "SMEMBERS %ssessidx:%s",
-                               conf->ns, conf->args[2]);
-
-        if (r != NULL && r->type == REDIS_REPLY_ARRAY) {
-            for (i = 0; i < r->elements; i++) {
-                cachectl_sessions_revoke_cb(&rv, r->element[i]->str, NULL,
-                                            0);
-            }
-        }
-
-        if (r) {
-            freeReplyObject(r);
-        }
-
-        list = json_array();
-
-        if (list == NULL
-            || cachectl_sessions_each(conf, c, conf->args[2],
-                                      cachectl_sessions_collect_cb, list,
-                                      err, sizeof(err)) != 0)
-        {
-            fprintf(stderr, "cachectl: %s\n", err);
-            rc = CACHECTL_EXIT_FAIL;
-
-        } else {
-            json_array_foreach(list, i, v) {
-                cachectl_sessions_revoke_cb(&rv, json_string_value(v), NULL,
-                                            0);
-            }
-
-            freeReplyObject(redisCommand(c, "DEL %ssessidx:%s", conf->ns,
-                                         conf->args[2]));
-            if (conf->json) {
-                printf("{\"revoked\":%ld}\n", rv.n);
-            } else {
-                printf("revoked %ld session%s of user %s\n", rv.n,
-                       rv.n == 1 ? "" : "s", conf->args[2]);
-            }
-        }
-
-        json_decref(list);
+    } else {
+        rc = cachectl_sessions_revoke_cli(conf, c,
+                                          strcmp(cmd, "revoke-user") == 0);
     }
 
     redisFree(c);

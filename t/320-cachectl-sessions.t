@@ -246,7 +246,8 @@ stderr: cachectl: no session "nope"
 === TEST 4: revoke one session (its first-seen record goes with it);
 revoking it again: exit 1; revoke-user removes every session of the user,
 one the index does not have too (made while no daemon ran), and its
-index, and leaves the others; wrong usage: exit 2
+index, and leaves the others; a user without sessions: exit 1, as for a
+missing session; wrong usage: exit 2
 --- pre_request
 my %s = %main::Sid;
 my $r = $main::Redis;
@@ -294,10 +295,11 @@ all left: exit 0
 4
 u2 left: exit 0
 2
-revoke-user nobody: exit 0
-revoked 0 sessions of user nobody
---json: exit 0
-{"revoked":0}
+revoke-user nobody: exit 1
+stderr: cachectl: no session of user "nobody"
+--json: exit 1
+{"revoked":0,"sessions":[],"kept":[],"dryRun":false}
+stderr: cachectl: no session of user "nobody"
 no command: 2 cachectl sessions: missing a command
 show without sid: 2 cachectl sessions: wrong number of arguments
 unknown: 2 cachectl sessions: unknown command
@@ -333,7 +335,8 @@ u3 left: 2
 
 === TEST 6: --session-max-age 2: a session its application keeps
 touching (EXPIRE every 0.2 s) is removed by the daemon 2 s after it first
-saw it; a new session's cookie TTL is cut to the limit
+saw it (a pass every second: --session-pass-interval 1); a new session's
+cookie TTL is cut to the limit
 --- pre_request
 my $ns = 't320b:prod:';
 my ($alive, $fresh) = ('keptalive-u9' . 'x' x 20, 'fresh-u9' . 'x' x 24);
@@ -343,12 +346,14 @@ JPulseTest::redis_command($main::Redis, 'SET', "${ns}sess:$fresh",
     main::session(uid => 'u9', name => 'eve', expires => time + 3600));
 $main::Second = daemon_start(redis => $main::Redis, site_id => 't320b',
                              views => ["$main::Dir/views"],
-                             args => ['--session-max-age', 2]);
+                             args => ['--session-max-age', 2,
+                                      '--session-pass-interval', 1]);
 my $t0 = Time::HiRes::time();
 CachectlTest::poll_until(2, sub { main::ttl($fresh, $ns) != -1 });
 my $fresh_ttl = main::ttl($fresh, $ns);
-my $first = JPulseTest::redis_cli($main::Redis, 'HGET',
-                                  "${ns}cachectl:sessfirst", $alive) / 1000;
+my ($first) = JPulseTest::redis_cli($main::Redis, 'HGET',
+                                    "${ns}cachectl:sessfirst", $alive) =~ /^(\d+)/;
+$first /= 1000;
 my $gone;
 while (Time::HiRes::time() < $t0 + 5) {
     # connect-redis's touch: every request resets the TTL
@@ -381,8 +386,9 @@ stop: exit 0
 
 
 === TEST 7: sessions that end together (one DEL of ten, as when their
-TTLs run out at once): their first-seen records go, and those of the
-live sessions stay as they were (their age keeps counting)
+TTLs run out at once): their first-seen records go at the next pass (no
+pause between passes: --session-pass-interval 0), and those of the live
+sessions stay as they were (their age keeps counting)
 --- pre_request
 my $ns = 't320c:prod:';
 my $r = $main::Redis;
@@ -390,20 +396,22 @@ JPulseTest::redis_command($r, 'SET', sprintf("${ns}sess:s%02d", $_),
     main::session(uid => 'u7', name => 'gil', expires => time + 3600))
     for 1 .. 20;
 my $d = daemon_start(redis => $r, site_id => 't320c',
-                     views => ["$main::Dir/views"]);
+                     views => ["$main::Dir/views"],
+                     args => ['--session-pass-interval', 0]);
 CachectlTest::poll_until(3, sub {
     JPulseTest::redis_cli($r, 'HLEN', "${ns}cachectl:sessfirst") =~ /^20/ });
 my %before = split /\n/, JPulseTest::redis_cli($r, 'HGETALL',
                                                 "${ns}cachectl:sessfirst");
 JPulseTest::redis_command($r, 'DEL', map { sprintf "${ns}sess:s%02d", $_ }
                                      grep { $_ % 2 } 1 .. 20);
-# a few passes of the daemon (every 100 ms with this few sessions)
-Time::HiRes::sleep(1);
+CachectlTest::poll_until(5, sub {
+    JPulseTest::redis_cli($r, 'HLEN', "${ns}cachectl:sessfirst") =~ /^10\b/ });
 my %after = split /\n/, JPulseTest::redis_cli($r, 'HGETALL',
                                                "${ns}cachectl:sessfirst");
 $main::Result = "records: " . join(' ', sort keys %after) . "\n"
-    . "moved: " . (join(' ', map { "$_ (+" . ($after{$_} - $before{$_}) . " ms)" }
-                       grep { $after{$_} != $before{$_} } sort keys %after)
+    # "<ms when first seen> <user id>"
+    . "moved: " . (join(' ', map { "$_ ($before{$_} -> $after{$_})" }
+                       grep { $after{$_} ne $before{$_} } sort keys %after)
                    || 'none') . "\n"
     . "stop: " . CachectlTest::daemon_stop($d) . "\n";
 --- request

@@ -257,6 +257,13 @@ cachectl_conf_argv_pass(cachectl_conf_t *conf, int apply)
 
         value = NULL;
 
+        /* "--force=no" must not force */
+        if (o->type == CACHECTL_OPT_FLAG && eq != NULL) {
+            return cachectl_conf_fail(conf, CACHECTL_EXIT_USAGE,
+                                      "option --%s takes no value",
+                                      o->name);
+        }
+
         if (o->type != CACHECTL_OPT_FLAG) {
             if (eq != NULL) {
                 value = eq + 1;

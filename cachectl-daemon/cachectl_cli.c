@@ -2,11 +2,13 @@
  * The ops commands (see cachectl_cli.h).
  */
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include "jp_identity.h"
 #include "jp_registry.h"
@@ -747,6 +749,37 @@ cachectl_cli_lease(redisContext *c, cachectl_conf_t *conf, const char *id,
 
 
 /*
+ * A one-shot run is given its paths by hand: a typo must fail (exit 1),
+ * not publish nothing and exit 0 as the daemon rightly does while a root
+ * is being swapped.
+ */
+
+static int
+cachectl_cli_path(const char *what, const char *path, int dir)
+{
+    struct stat  st;
+
+    if (path == NULL) {
+        return 0;
+    }
+
+    if (stat(path, &st) != 0) {
+        fprintf(stderr, "cachectl sync: %s \"%s\": %s\n", what, path,
+                strerror(errno));
+        return -1;
+    }
+
+    if (dir ? !S_ISDIR(st.st_mode) : !S_ISREG(st.st_mode)) {
+        fprintf(stderr, "cachectl sync: %s \"%s\": not a %s\n", what, path,
+                dir ? "directory" : "regular file");
+        return -1;
+    }
+
+    return 0;
+}
+
+
+/*
  * One batch from the command line: what the daemon would publish now.
  * Without --force it deletes nothing (the publisher holds every deletion:
  * a sync given one root must not delete another root's pages); with
@@ -774,6 +807,19 @@ cachectl_sync(cachectl_conf_t *conf)
         fprintf(stderr, "cachectl sync: nothing to publish: give --views, "
                 "--app-config or --i18n\n");
         return CACHECTL_EXIT_USAGE;
+    }
+
+    for (i = 0; i < (size_t) conf->nviews; i++) {
+        if (cachectl_cli_path("views", conf->views[i], 1) != 0) {
+            return CACHECTL_EXIT_FAIL;
+        }
+    }
+
+    if (cachectl_cli_path("i18n", conf->i18n, 1) != 0
+        || cachectl_cli_path("app-config", conf->app_config, 0) != 0
+        || cachectl_cli_path("site-config", conf->site_config, 0) != 0)
+    {
+        return CACHECTL_EXIT_FAIL;
     }
 
     c = cachectl_cli_connect(conf);

@@ -81,7 +81,8 @@ __DATA__
 
 === TEST 1: 20,000 other keys, and a heartbeat and a status record that
 are not in the registry: status and instances list the nginx instance
-and the daemon only, without one SCAN or KEYS
+and the daemon only, without one SCAN or KEYS (the daemon, whose session
+upkeep SCANs, is paused meanwhile)
 --- pre_request
 use JSON::PP ();
 my $r = $main::Redis;
@@ -103,12 +104,15 @@ my $ghost = '{"kind":"nginx","hostname":"ghost","instances":[{"instanceId":"9:10
 redis_cli($r, 'SET', "${ns}metrics:instance:9:100:9", $ghost, 'EX', 300);
 redis_cli($r, 'SET', "${ns}cachectl:status:9:200:9",
           '{"instanceId":"9:200:9","hostname":"ghost"}', 'EX', 300);
+# the daemon paused: its own session walk SCANs, and must not be counted
+kill 'STOP', $pid;
 redis_cli($r, 'CONFIG', 'RESETSTAT');
 my ($scode, $status) = CachectlTest::cachectl(@main::Cli, 'status');
 my ($jcode, $json) = CachectlTest::cachectl(@main::Cli, 'status', '--json');
 my ($icode, $inst) = CachectlTest::cachectl(@main::Cli, 'instances');
 my ($ijcode, $ijson) = CachectlTest::cachectl(@main::Cli, 'instances', '--json');
 my $calls = main::commands();
+kill 'CONT', $pid;
 my $total = 0;
 $total += $_ for values %$calls;
 my $j = CachectlTest::json_decode($json) // {};

@@ -71,7 +71,8 @@ sub main::served {
 # order is the publisher's)
 sub main::run_cli {
     my $text = cli(@_);
-    $text =~ s/^stderr: \S+ cachectl\[\d+\] info: .*\n//mg;
+    # the publisher's log lines (its wording is its own)
+    $text =~ s/^stderr: \S+ cachectl\[\d+\] \w+: .*\n//mg;
     $text =~ s/\Q$main::Dir\E/DIR/g;
     my @lines = split /\n/, $text;
     my @changes = sort grep { /^(write|delete|hold)\s/ } @lines;
@@ -183,7 +184,7 @@ $main::Result = "dry run: " . main::run_cli(@main::Cli, 'sync', '--dry-run', @ma
     . "--json: exit $jcode, dryRun " . ($j->{dryRun} ? 'true' : 'false') . ", changes: "
     . join(' ', sort map { "$_->{op}:$_->{kind}:$_->{path}" } @{ $j->{changes} // [] }) . "\n"
     . "unchanged: " . (main::state() eq $before ? 'yes' : 'no: ' . main::state())
-    . "\nabout in Redis: " . redis_cli($main::Redis, 'HGET', "${main::NS}tpl:about.shtml", 'source')
+    . "\nabout in Redis: " . redis_cli($main::Redis, 'HGET', "${main::NS}tpl:about.shtml", 'source') =~ s/\n+\z/\n/r
     . "about served: " . main::served('/about.shtml', qr{<p>about v1</p>}) . "\n"
     . "--force: " . main::run_cli(@main::Cli, 'sync', '--force', @main::AB)
     . main::state()

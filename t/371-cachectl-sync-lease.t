@@ -86,7 +86,7 @@ $main::Result = "before: $before"
     . "after --force: " . main::state()
     . "lease: " . redis_cli($main::Redis, 'GET', "${main::NS}cachectl:lease");
 $main::Result =~ s/\Q$main::Dir\E/DIR/g;
-$main::Result =~ s/^stderr: \S+ cachectl\[\d+\] info: .*\n//mg;
+$main::Result =~ s/^stderr: \S+ cachectl\[\d+\] \w+: .*\n//mg;
 --- response_body_filters eval
 sub { $main::Result }
 --- response_body
@@ -115,7 +115,7 @@ JPulseTest::redis_command($main::Redis, 'SET', "${main::NS}cachectl:lease",
                           "6:200:66\nforged", 'PX', 60000);
 $main::Result .= "odd id: " . cli(@main::Cli, 'sync', @main::Views)
     . "after: " . main::state();
-$main::Result =~ s/^stderr: \S+ cachectl\[\d+\] info: .*\n//mg;
+$main::Result =~ s/^stderr: \S+ cachectl\[\d+\] \w+: .*\n//mg;
 --- response_body_filters eval
 sub { $main::Result }
 --- response_body
@@ -136,7 +136,7 @@ $main::Result = "sync: " . cli(@main::Cli, 'sync', @main::Views)
     . "after: " . main::state()
     . "--force: " . cli(@main::Cli, 'sync', '--force', @main::Views)
     . "after --force: " . main::state();
-$main::Result =~ s/^stderr: \S+ cachectl\[\d+\] info: .*\n//mg;
+$main::Result =~ s/^stderr: \S+ cachectl\[\d+\] \w+: .*\n//mg;
 $main::Result =~ s/ script: \w+, on \@user_script:\d+\.//g;
 --- response_body_filters eval
 sub { $main::Result }
@@ -174,7 +174,7 @@ $main::Result .= "refused file: " . (cli(@main::Cli, 'sync', @main::Views) =~ /^
     . "lease left: " . redis_cli($r, 'EXISTS', "${main::NS}cachectl:lease");
 unlink "$main::Dir/a/broken.shtml";
 redis_cli($r, 'CONFIG', 'SET', 'notify-keyspace-events', '');
-$main::Result =~ s/^stderr: \S+ cachectl\[\d+\] info: .*\n//mg;
+$main::Result =~ s/^stderr: \S+ cachectl\[\d+\] \w+: .*\n//mg;
 --- response_body_filters eval
 sub { $main::Result }
 --- response_body

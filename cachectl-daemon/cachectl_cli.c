@@ -314,6 +314,18 @@ cachectl_cli_who(redisContext *c, cachectl_conf_t *conf, const char *id,
 }
 
 
+/* null, "", [] or {}: nothing to say, so nothing printed */
+
+static int
+cachectl_cli_empty(json_t *v)
+{
+    return v == NULL || json_is_null(v)
+           || (json_is_string(v) && json_string_length(v) == 0)
+           || (json_is_array(v) && json_array_size(v) == 0)
+           || (json_is_object(v) && json_object_size(v) == 0);
+}
+
+
 /* one value of a status record, for people */
 
 static void
@@ -368,6 +380,10 @@ cachectl_cli_value(const char *key, json_t *v)
         i = 0;
 
         json_object_foreach(v, k, e) {
+            if (cachectl_cli_empty(e)) {
+                continue;
+            }
+
             printf("%s%s=", i++ ? " " : "", k);
 
             if (json_is_object(e) || json_is_array(e)) {
@@ -419,7 +435,7 @@ cachectl_cli_fields(json_t *d)
             }
         }
 
-        if (shown[i] != NULL || k[0] == '_') {
+        if (shown[i] != NULL || k[0] == '_' || cachectl_cli_empty(v)) {
             continue;
         }
 
@@ -428,10 +444,6 @@ cachectl_cli_fields(json_t *d)
             cachectl_cli_value(k, v);
             printf("\n");
             continue;
-        }
-
-        if (json_array_size(v) == 0) {
-            printf("           %s: none\n", k);
         }
 
         json_array_foreach(v, i, e) {
@@ -598,23 +610,42 @@ cachectl_status(cachectl_conf_t *conf)
             printf("\n");
         }
 
+        j = 0;
+
         json_object_foreach(s, k, v) {
-            if (strcmp(k, "sessions") != 0 && strcmp(k, "filesTracked") != 0)
+            if (strcmp(k, "sessions") != 0 && strcmp(k, "filesTracked") != 0
+                && !cachectl_cli_empty(v))
             {
-                printf("Counter    %s: ", k);
+                printf("%s%s: ", j++ ? ", " : "Counters   ", k);
                 cachectl_cli_value(k, v);
-                printf("\n");
             }
+        }
+
+        if (j) {
+            printf("\n");
         }
 
         s = json_object_get(s, "sessions");
         printf("Sessions   %lld live, %lld given a TTL, %lld removed at "
-               "the age limit, %lld indexed\n",
+               "the age limit, %lld indexed",
                (long long) json_integer_value(json_object_get(s, "live")),
                (long long) json_integer_value(json_object_get(s, "ttlSet")),
                (long long) json_integer_value(json_object_get(s, "expired")),
                (long long) json_integer_value(json_object_get(s,
                                                               "indexed")));
+
+        /* and whatever else the upkeep counts */
+        json_object_foreach(s, k, v) {
+            if (strcmp(k, "live") != 0 && strcmp(k, "ttlSet") != 0
+                && strcmp(k, "expired") != 0 && strcmp(k, "indexed") != 0
+                && !cachectl_cli_empty(v))
+            {
+                printf(", %s: ", k);
+                cachectl_cli_value(k, v);
+            }
+        }
+
+        printf("\n");
 
         ref = json_object_get(d, "refused");
 

@@ -145,7 +145,8 @@ SCAN: 0, KEYS: 0, commands in all four runs at most 40: yes
 
 === TEST 2: status prints every field of a status record, as it comes
 (the lease holder, degraded watches, the last error, held deletions, a
-deploy marker, counters), lists of more than 20 cut, names escaped; the
+deploy marker, counters), but not the empty ones (null, "", [], {}),
+lists of more than 20 cut, names escaped; the
 lease line names its holder with host and views; a daemon that does not
 hold it is a standby; --json has the lease and the records whole
 --- pre_request
@@ -157,7 +158,10 @@ main::fake_daemon('7:200:77', {
     views => ['/srv/site/view', "/srv/odd\nname"],
     lastSync => 1764755000000, startedAt => 1764754000000,
     stats => { filesTracked => 61, batches => 3, written => 60, deleted => 1,
-               sessions => { live => 5, ttlSet => 1, expired => 0, indexed => 2 } },
+               sessions => { live => 5, ttlSet => 1, expired => 0, indexed => 2,
+                             passes => 4, lastPass => 1764755000000 } },
+    message => '', error => undef, nothing => {}, none => [],
+    publisher => { walk => 'complete', walkReason => '', heldReason => undef },
     refused => [ { path => 'bad.shtml', error => "bad.shtml:1:1: oops" } ],
     degraded => { watches => JSON::PP::true, reason => 'inotify watches exhausted',
                   since => 1764755000000 },
@@ -201,10 +205,8 @@ Lease      7:200:77 on web7 (views /srv/site/view, /srv/odd\nname) publishes, N 
 Daemon     7:200:77 on web7: 61 files tracked, last sync 2025-12-03T09:43:20Z
 Role       publisher (holds the lease)
 Views      /srv/site/view, /srv/odd\nname
-Counter    batches: 3
-Counter    deleted: 1
-Counter    written: 60
-Sessions   5 live, 1 given a TTL, 0 removed at the age limit, 2 indexed
+Counters   batches: 3, deleted: 1, written: 60
+Sessions   5 live, 1 given a TTL, 0 removed at the age limit, 2 indexed, lastPass: 2025-12-03T09:43:20Z, passes: 4
 Refused    bad.shtml:1:1: oops
            degraded: reason=inotify watches exhausted since=2025-12-03T09:43:20Z watches=yes
            deployMarker: path=/srv/release/.deployed waiting=yes
@@ -231,6 +233,7 @@ Refused    bad.shtml:1:1: oops
            held: ... 2 more (--json lists them)
            lastError: WRONGTYPE Operation against a key\nforged: line
            pid: 77
+           publisher: walk=complete
            startedAt: 2025-12-03T09:26:40Z
 the real daemon: Role       standby (another holds the lease)
 --json: exit 0, lease 7:200:77 ttlMs>0, the fake's held: 22, lastError: WRONGTYPE Operation against a key\nforged: line

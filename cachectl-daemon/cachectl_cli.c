@@ -1110,7 +1110,14 @@ cachectl_get(cachectl_conf_t *conf)
     if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements != 3
         || r->element[0]->type != REDIS_REPLY_STRING)
     {
-        fprintf(stderr, "cachectl: \"%s\" is not in Redis\n", conf->args[1]);
+        if (r == NULL || r->type == REDIS_REPLY_ERROR) {
+            fprintf(stderr, "cachectl: %s\n", r ? r->str : c->errstr);
+
+        } else {
+            fprintf(stderr, "cachectl: \"%s\" is not in Redis\n",
+                    conf->args[1]);
+        }
+
         if (r) {
             freeReplyObject(r);
         }

@@ -338,9 +338,15 @@ cachectl_conf_set(cachectl_conf_t *conf, const cachectl_opt_t *o,
         errno = 0;
         n = strtol(value, &end, 10);
 
-        if (errno || end == value || *end != '\0' || n < 0
-            || n > 1000000000)
+        if (errno == 0 && end != value && *end == '\0'
+            && (n < 0 || n > 1000000000))
         {
+            return cachectl_conf_fail(conf, CACHECTL_EXIT_USAGE,
+                                      "%s: %s is out of range (0 to "
+                                      "1000000000)", o->name, value);
+        }
+
+        if (errno || end == value || *end != '\0') {
             return cachectl_conf_fail(conf, CACHECTL_EXIT_USAGE,
                                       "%s: \"%s\" is not a number",
                                       o->name, value);
@@ -401,7 +407,14 @@ cachectl_conf_file(cachectl_conf_t *conf, const char *file)
      * its config in that case too). It holds no secret itself, so being
      * readable by all is fine.
      */
-    if (fstat(fileno(f), &st) == 0 && (st.st_mode & (S_IWGRP | S_IWOTH))) {
+    /* a directory opens, then reads as an empty file: no settings at all */
+    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+        fclose(f);
+        return cachectl_conf_fail(conf, CACHECTL_EXIT_FAIL,
+                                  "%s: not a regular file", file);
+    }
+
+    if (st.st_mode & (S_IWGRP | S_IWOTH)) {
         fclose(f);
         return cachectl_conf_fail(conf, CACHECTL_EXIT_FAIL,
                                   "%s: writable by group or others (mode "

@@ -103,7 +103,7 @@ sub { $main::Result }
 counts), a dangling one, a missing file, a directory, a FIFO (no hang),
 /dev/null, an empty file or first line, an overlong line: exit 1, named;
 CRLF is fine; a wrong password: Redis says so; the same checks when the
-file is named in -c
+file is named in -c; no password at all: NOAUTH, said at connect
 --- pre_request
 my @get = (@main::Cli, 'get', 'home.shtml');
 my $p = $main::Pass;
@@ -131,7 +131,8 @@ for my $f (qw(link-good link-open link-dangling nope passdir fifo crlf
 }
 $main::Result .= "/dev/null: " . main::attempt(@get, '--password-file', '/dev/null')
     . "-c, open: " . main::attempt('-c', "$d/with-open.conf", 'get', 'home.shtml')
-    . "-c, good: " . main::attempt('-c', "$d/with-good.conf", 'get', 'home.shtml');
+    . "-c, good: " . main::attempt('-c', "$d/with-good.conf", 'get', 'home.shtml')
+    . "no password at all: " . main::attempt(@get);
 $main::Result =~ s/127\.0\.0\.1:\d+/127.0.0.1:PORT/g;
 --- response_body_filters eval
 sub { $main::Result }
@@ -150,6 +151,7 @@ wrong: exit 1: cachectl: Redis 127.0.0.1:PORT: AUTH: WRONGPASS invalid username-
 /dev/null: exit 1: cachectl: password file /dev/null: not a regular file
 -c, open: exit 1: cachectl: password file DIR/open: mode 0644 lets group or others read it; run "chmod 600 DIR/open" (and give it to the user cachectl runs as)
 -c, good: exit 0: <p>secret home</p>
+no password at all: exit 1: cachectl: Redis 127.0.0.1:PORT: PING: NOAUTH Authentication required.
 
 
 

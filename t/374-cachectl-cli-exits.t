@@ -154,3 +154,37 @@ a file as --i18n: exit 1: cachectl sync: i18n "DIR/views/index.shtml": not a dir
 unreachable: exit 1: cachectl: Redis 127.0.0.1:CLOSED: Connection refused
 unreachable --dry-run: exit 1: cachectl: Redis 127.0.0.1:CLOSED: Connection refused
 index after all that: (empty)
+
+
+
+=== TEST 4: not a Redis server (nginx's own port), a -c that is a
+directory, numbers out of range: exit 1 or 2 with what is wrong, not a
+later, stranger error ("not in Redis", or an empty config)
+--- pre_request
+my @nginx = ('--redis', "127.0.0.1:$Test::Nginx::Socket::ServerPort", '--site-id', 't374');
+my $first = sub { my ($c, $o, $e) = CachectlTest::cachectl(@_);
+                  my ($l) = grep { !/ info: / } split /\n/, $e . $o;
+                  "exit $c: " . ($l // '(nothing)') . "\n" };
+mkdir "$main::Dir/conf.d";
+$main::Result = "get from nginx: " . $first->(@nginx, 'get', 'index.shtml')
+    . "status from nginx: " . $first->(@nginx, 'status')
+    . "sync to nginx: " . $first->(@nginx, 'sync', '--views', "$main::Dir/views")
+    . "-c a directory: " . $first->('-c', "$main::Dir/conf.d", 'status')
+    . "--db -1: " . $first->(@main::Cli, '--db', '-1', 'status')
+    . "--heartbeat 2000000000: " . $first->(@main::Cli, '--heartbeat', '2000000000', 'status')
+    . "--db 1e3: " . $first->(@main::Cli, '--db', '1e3', 'status')
+    . "--db 16: " . $first->(@main::Cli, '--db', '16', 'status');
+$main::Result =~ s/:$Test::Nginx::Socket::ServerPort\b/:NGINX/g;
+$main::Result =~ s/127\.0\.0\.1:$main::Redis->{port}\b/127.0.0.1:PORT/g;
+$main::Result =~ s/\Q$main::Dir\E/DIR/g;
+--- response_body_filters eval
+sub { $main::Result }
+--- response_body
+get from nginx: exit 1: cachectl: Redis 127.0.0.1:NGINX: PING: Protocol error, got "H" as reply type byte
+status from nginx: exit 1: Redis      127.0.0.1:NGINX: unreachable (Redis 127.0.0.1:NGINX: PING: Protocol error, got "H" as reply type byte)
+sync to nginx: exit 1: cachectl: Redis 127.0.0.1:NGINX: PING: Protocol error, got "H" as reply type byte
+-c a directory: exit 1: cachectl: DIR/conf.d: not a regular file
+--db -1: exit 2: cachectl: db: -1 is out of range (0 to 1000000000)
+--heartbeat 2000000000: exit 2: cachectl: heartbeat: 2000000000 is out of range (0 to 1000000000)
+--db 1e3: exit 2: cachectl: db: "1e3" is not a number
+--db 16: exit 1: Redis      127.0.0.1:PORT: unreachable (Redis 127.0.0.1:PORT: SELECT 16: ERR DB index is out of range)

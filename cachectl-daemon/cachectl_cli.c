@@ -627,7 +627,7 @@ cachectl_status(cachectl_conf_t *conf)
 
         s = json_object_get(s, "sessions");
         printf("Sessions   %lld live, %lld given a TTL, %lld removed at "
-               "the age limit, %lld indexed",
+               "the age limit, %lld indexed\n",
                (long long) json_integer_value(json_object_get(s, "live")),
                (long long) json_integer_value(json_object_get(s, "ttlSet")),
                (long long) json_integer_value(json_object_get(s, "expired")),
@@ -635,17 +635,21 @@ cachectl_status(cachectl_conf_t *conf)
                                                               "indexed")));
 
         /* and whatever else the upkeep counts */
+        j = 0;
+
         json_object_foreach(s, k, v) {
             if (strcmp(k, "live") != 0 && strcmp(k, "ttlSet") != 0
                 && strcmp(k, "expired") != 0 && strcmp(k, "indexed") != 0
                 && !cachectl_cli_empty(v))
             {
-                printf(", %s: ", k);
+                printf("%s%s: ", j++ ? ", " : "Upkeep     ", k);
                 cachectl_cli_value(k, v);
             }
         }
 
-        printf("\n");
+        if (j) {
+            printf("\n");
+        }
 
         ref = json_object_get(d, "refused");
 

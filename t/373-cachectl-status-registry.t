@@ -206,7 +206,8 @@ Daemon     7:200:77 on web7: 61 files tracked, last sync 2025-12-03T09:43:20Z
 Role       publisher (holds the lease)
 Views      /srv/site/view, /srv/odd\nname
 Counters   batches: 3, deleted: 1, written: 60
-Sessions   5 live, 1 given a TTL, 0 removed at the age limit, 2 indexed, lastPass: 2025-12-03T09:43:20Z, passes: 4
+Sessions   5 live, 1 given a TTL, 0 removed at the age limit, 2 indexed
+Upkeep     lastPass: 2025-12-03T09:43:20Z, passes: 4
 Refused    bad.shtml:1:1: oops
            degraded: reason=inotify watches exhausted since=2025-12-03T09:43:20Z watches=yes
            deployMarker: path=/srv/release/.deployed waiting=yes

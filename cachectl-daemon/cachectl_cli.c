@@ -705,39 +705,51 @@ cachectl_cli_changes(json_t *changes, const char *only)
  * Whether this run may publish: a daemon holding the namespace's lease
  * (docs/protocol.md, "<ns>cachectl:lease") publishes its own view roots,
  * and a sync with other roots would undo its work (issue 11: one root's
- * sync deleted the other root's pages). A run that writes takes the lease
- * itself when it is free, so that a daemon starting meanwhile waits; a
- * dry run only looks. *owned says whether we took it. 0, or the exit
- * code.
+ * sync deleted the other root's pages). The holder is read first (a read
+ * works even when Redis is out of memory); a run that writes then takes
+ * the free lease, so that a daemon starting meanwhile waits. When Redis
+ * will not let us take it (out of memory, scripts forbidden), nobody held
+ * it a moment ago: the run goes on, and *unleased says why. *owned says
+ * whether we took it. 0, or the exit code.
  */
 
 #define CACHECTL_CLI_LEASE_MS  60000
 
 static int
 cachectl_cli_lease(redisContext *c, cachectl_conf_t *conf, const char *id,
-    int *owned)
+    int *owned, char *unleased, size_t usize)
 {
     int        rc;
     char       err[512], holder[JP_INSTANCE_ID_MAX], who[1024];
     long long  pttl;
 
     *owned = 0;
+    unleased[0] = '\0';
     pttl = 0;
 
-    if (conf->dry_run) {
-        rc = cachectl_lease_holder(c, conf, holder, sizeof(holder), &pttl,
-                                   err, sizeof(err));
-        rc = rc == 1 ? CACHECTL_LEASE_OTHER
-             : rc == 0 ? CACHECTL_LEASE_OURS : rc;
+    rc = cachectl_lease_holder(c, conf, holder, sizeof(holder), &pttl, err,
+                               sizeof(err));
 
-    } else {
+    if (rc == 0 && !conf->dry_run) {
         rc = cachectl_lease_acquire(c, conf, id, CACHECTL_CLI_LEASE_MS,
                                     holder, sizeof(holder), err,
                                     sizeof(err));
-        *owned = rc == CACHECTL_LEASE_OURS;
+
+        if (rc == CACHECTL_LEASE_OURS) {
+            *owned = 1;
+            return 0;
+        }
+
+        if (rc == CACHECTL_LEASE_ERROR) {
+            snprintf(unleased, usize, "%s", err);
+            return 0;
+        }
+
+        /* CACHECTL_LEASE_OTHER: a daemon took it meanwhile, said below */
+        rc = rc == CACHECTL_LEASE_OTHER ? 1 : rc;
     }
 
-    if (rc == CACHECTL_LEASE_OURS) {
+    if (rc == 0) {
         return 0;
     }
 
@@ -825,7 +837,7 @@ int
 cachectl_sync(cachectl_conf_t *conf)
 {
     int               rc, owned;
-    char              err[512], host[256];
+    char              err[512], host[256], unleased[512];
     size_t            i;
     json_t           *v, *held;
     redisContext     *c;
@@ -877,7 +889,8 @@ cachectl_sync(cachectl_conf_t *conf)
                    jp_server_id(host, strlen(host)), JP_PM2ID_CACHECTL,
                    (long) getpid());
 
-    rc = cachectl_cli_lease(c, conf, s.instance_id, &owned);
+    rc = cachectl_cli_lease(c, conf, s.instance_id, &owned, unleased,
+                            sizeof(unleased));
     if (rc != 0) {
         cachectl_sync_free(&s);
         redisFree(c);
@@ -952,6 +965,11 @@ cachectl_sync(cachectl_conf_t *conf)
             cachectl_cli_put(json_string_value(json_object_get(v, "error")));
             printf("\n");
         }
+    }
+
+    if (unleased[0] != '\0') {
+        fprintf(stderr, "cachectl sync: note: published without holding the "
+                "lease (%s)\n", unleased);
     }
 
     /*

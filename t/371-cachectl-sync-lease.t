@@ -204,3 +204,38 @@ sub { $main::Result }
 exit 0
 stderr: cachectl sync: note: 5:200:55 on web5 (views /srv/site/view) holds t371:prod:cachectl:lease: without --dry-run, sync refuses to publish (unless --force)
 lease: 5:200:55
+
+
+
+=== TEST 6: Redis out of memory (maxmemory reached): the holder is still
+read, the lease cannot be taken, the run goes on and fails on its own
+write with Redis's reason, not with a lease message; a daemon's lease is
+still honoured; with memory again it publishes and leaves no lease
+--- pre_request
+main::clean();
+my $r = $main::Redis;
+redis_cli($r, 'CONFIG', 'SET', 'maxmemory', 1);
+my ($code, $out, $err) = CachectlTest::cachectl(@main::Cli, 'sync', @main::Views);
+my ($first) = grep { !/ cachectl\[\d+\] \w+: / } split /\n/, $err;
+redis_cli($r, 'CONFIG', 'SET', 'maxmemory', 0);
+main::fake_holder('5:200:55', 'web5', '/srv/site/view');
+redis_cli($r, 'CONFIG', 'SET', 'maxmemory', 1);
+my ($hcode, undef, $herr) = CachectlTest::cachectl(@main::Cli, 'sync', @main::Views);
+redis_cli($r, 'CONFIG', 'SET', 'maxmemory', 0);
+redis_cli($r, 'DEL', "${main::NS}cachectl:lease");
+$main::Result = "out of memory: exit $code, "
+    . ($first =~ /lease/ ? "a lease message: $first"
+       : $first =~ /OOM|EXECABORT/ ? "Redis's reason" : "other: $first") . "\n"
+    . "a daemon's lease, out of memory: exit $hcode, "
+    . ($herr =~ /refused: 5:200:55 on web5/ ? 'refused, named' : "other: $herr") . "\n"
+    . "memory again: " . cli(@main::Cli, 'sync', @main::Views)
+    . "lease left: " . redis_cli($r, 'EXISTS', "${main::NS}cachectl:lease");
+$main::Result =~ s/^stderr: \S+ cachectl\[\d+\] \w+: .*\n//mg;
+--- response_body_filters eval
+sub { $main::Result }
+--- response_body
+out of memory: exit 1, Redis's reason
+a daemon's lease, out of memory: exit 1, refused, named
+memory again: exit 0
+published 2 view, 0 config, 0 i18n change(s); 0 unchanged
+lease left: 0

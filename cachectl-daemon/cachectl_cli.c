@@ -839,7 +839,8 @@ cachectl_sync(cachectl_conf_t *conf)
     int               rc, owned;
     char              err[512], host[256], unleased[512];
     size_t            i;
-    json_t           *v, *held;
+    json_t           *v, *held, *st;
+    const char       *walk;
     redisContext     *c;
     cachectl_sync_t   s;
     cachectl_batch_t  b;
@@ -901,6 +902,7 @@ cachectl_sync(cachectl_conf_t *conf)
         conf->max_delete_pct = 0;
     }
 
+    st = NULL;
     memset(&b, 0, sizeof(cachectl_batch_t));
     b.changes = json_array();
 
@@ -915,6 +917,18 @@ cachectl_sync(cachectl_conf_t *conf)
         rc = CACHECTL_EXIT_FAIL;
         goto done;
     }
+
+    /*
+     * An incomplete walk (a directory that could not be read, too many
+     * files) holds deletions whatever --force says: the publisher's state
+     * tells it apart from this run's own hold.
+     */
+    st = cachectl_sync_status(&s);
+    walk = json_string_value(json_object_get(st, "walk"));
+    walk = walk != NULL && strcmp(walk, "incomplete") == 0
+           ? (json_string_value(json_object_get(st, "walkReason"))
+              ? json_string_value(json_object_get(st, "walkReason")) : "?")
+           : NULL;
 
     if (conf->json) {
         held = json_array();
@@ -939,6 +953,10 @@ cachectl_sync(cachectl_conf_t *conf)
             json_object_set(v, "changes", b.changes);
         }
 
+        if (v != NULL && walk != NULL) {
+            json_object_set_new(v, "walkIncomplete", json_string(walk));
+        }
+
         cachectl_print_json(v);
         json_decref(v);
 
@@ -952,7 +970,13 @@ cachectl_sync(cachectl_conf_t *conf)
         printf("published %u view, %u config, %u i18n change(s); %u "
                "unchanged\n", b.views, b.config, b.i18n, b.unchanged);
 
-        if (b.held) {
+        if (b.held && walk != NULL) {
+            printf("held %u deletion(s): the walk was incomplete (", b.held);
+            cachectl_cli_put(walk);
+            printf("); --force does not delete then: fix it, sync again\n");
+            cachectl_cli_changes(b.changes, "hold");
+
+        } else if (b.held) {
             printf("held %u deletion(s): run with --force to delete\n",
                    b.held);
             cachectl_cli_changes(b.changes, "hold");
@@ -987,6 +1011,7 @@ done:
                                       sizeof(err));
     }
 
+    json_decref(st);
     json_decref(b.changes);
     cachectl_sync_free(&s);
     redisFree(c);

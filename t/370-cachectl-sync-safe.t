@@ -4,10 +4,12 @@
 # run with --force to delete", and sync exits 1; --force deletes.
 # --dry-run writes nothing and lists each write, delete and hold (exit
 # 0; --json: a "changes" array). With a daemon publishing both roots,
-# `sync --views <one root>` is refused (the daemon holds the lease).
+# `sync --views <one root>` is refused (the daemon holds the lease). An
+# incomplete walk holds deletions even with --force: sync says so.
 #
 # NEEDS the publisher's side (held deletions, dry_run, batch->changes in
-# cachectl_sync_run) for TESTs 2 to 5, and the daemon's lease for TEST 6.
+# cachectl_sync_run, the walk's state) for TESTs 2 to 5 and 7, and the
+# daemon's lease for TEST 6.
 #
 # The runner's nginx (master on, 2 workers, an EMPTY view root) serves
 # what is in a private redis-server, namespace "t370:prod:".
@@ -254,3 +256,33 @@ sync: exit 1
 stderr: cachectl sync: refused: DAEMON on HOST (views V) publishes this namespace (it holds t370:prod:cachectl:lease); a second writer would undo its work: let the daemon publish, stop it, or use --force
 index: about.shtml fw/login.shtml index.shtml new.shtml
 stop: exit 0
+
+
+
+=== TEST 7: an incomplete walk (more files than the limit) holds its
+deletions even with --force: sync says why and that --force does not
+help, exit 1; --json has walkIncomplete
+--- pre_request
+my $v = "$main::Dir/limit";
+write_file("$v/lim/f$_.shtml", "<p>$_</p>\n") for 1 .. 8;
+my @cli = ('--redis', "127.0.0.1:$main::Redis->{port}", '--site-id', 't370w');
+my $first = main::run_cli(@cli, 'sync', '--views', $v);
+local $ENV{CACHECTL_TEST_FILES_MAX} = 5;
+my $text = main::run_cli(@cli, 'sync', '--force', '--views', $v);
+my ($code, $json) = CachectlTest::cachectl(@cli, 'sync', '--force', '--json', '--views', $v);
+my $j = CachectlTest::json_decode($json) // {};
+$main::Result = "first: " . ($first =~ /^(exit \d)/)[0] . "\n"
+    . "limit 5, --force: " . join('', grep { !/^hold / } split /^/, $text)
+    =~ s/held \d+ deletion/held N deletion/r =~ s/\d+ unchanged/N unchanged/r
+    . "--json: exit $code, walkIncomplete: " . ($j->{walkIncomplete} // '-')
+    . ", held " . ($j->{held} > 0 ? 'N' : 0) . "\n"
+    . "index: " . scalar(keys %{ CachectlTest::tpl_index($main::Redis, 't370w:prod:') }) . " files\n";
+--- response_body_filters eval
+sub { $main::Result }
+--- response_body
+first: exit 0
+limit 5, --force: exit 1
+published 0 view, 0 config, 0 i18n change(s); N unchanged
+held N deletion(s): the walk was incomplete (more than 5 files); --force does not delete then: fix it, sync again
+--json: exit 1, walkIncomplete: more than 5 files, held N
+index: 8 files

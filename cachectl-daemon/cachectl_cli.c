@@ -425,7 +425,7 @@ cachectl_cli_fields(json_t *d)
 
     static const char  *shown[] = {
         "instanceId", "hostname", "lastSync", "refused", "stats", "views",
-        NULL
+        "state", "message", NULL
     };
 
     json_object_foreach(d, k, v) {
@@ -436,6 +436,13 @@ cachectl_cli_fields(json_t *d)
         }
 
         if (shown[i] != NULL || k[0] == '_' || cachectl_cli_empty(v)) {
+            continue;
+        }
+
+        /* the State line said it already */
+        if (strcmp(k, "error") == 0 && json_equal(v, json_object_get(d,
+                                                               "message")))
+        {
             continue;
         }
 
@@ -588,6 +595,32 @@ cachectl_status(cachectl_conf_t *conf)
                                                               "filesTracked")),
                json_integer_value(json_object_get(d, "lastSync"))
                ? when : "never");
+
+        /* the daemon's own word for its state, and its sentence */
+        k = json_string_value(json_object_get(d, "state"));
+        v = json_object_get(d, "message");
+
+        if (k != NULL || !cachectl_cli_empty(v)) {
+            printf("State      ");
+
+            if (cachectl_cli_empty(v)) {
+                cachectl_cli_put(k);
+
+            } else if (k == NULL
+                       || strncmp(json_string_value(v) ? json_string_value(v)
+                                                       : "",
+                                  k, strlen(k)) == 0)
+            {
+                cachectl_cli_value("message", v);
+
+            } else {
+                cachectl_cli_put(k);
+                printf(": ");
+                cachectl_cli_value("message", v);
+            }
+
+            printf("\n");
+        }
 
         k = json_string_value(json_object_get(d, "instanceId"));
 

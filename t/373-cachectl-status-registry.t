@@ -145,7 +145,8 @@ SCAN: 0, KEYS: 0, commands in all four runs at most 40: yes
 
 === TEST 2: status prints every field of a status record, as it comes
 (the lease holder, degraded watches, the last error, held deletions, a
-deploy marker, counters), but not the empty ones (null, "", [], {}),
+deploy marker, counters), its state and message on one line (the error
+not again), but not the empty ones (null, "", [], {}),
 lists of more than 20 cut, names escaped; the
 lease line names its holder with host and views; a daemon that does not
 hold it is a standby; --json has the lease and the records whole
@@ -160,7 +161,9 @@ main::fake_daemon('7:200:77', {
     stats => { filesTracked => 61, batches => 3, written => 60, deleted => 1,
                sessions => { live => 5, ttlSet => 1, expired => 0, indexed => 2,
                              passes => 4, lastPass => 1764755000000 } },
-    message => '', error => undef, nothing => {}, none => [],
+    state => 'error', message => 'Redis refused a write: OOM',
+    error => 'Redis refused a write: OOM', nothing => {}, none => [],
+    empty => '', null => undef,
     publisher => { walk => 'complete', walkReason => '', heldReason => undef },
     refused => [ { path => 'bad.shtml', error => "bad.shtml:1:1: oops" } ],
     degraded => { watches => JSON::PP::true, reason => 'inotify watches exhausted',
@@ -203,6 +206,7 @@ sub { $main::Result }
 exit 0
 Lease      7:200:77 on web7 (views /srv/site/view, /srv/odd\nname) publishes, N s left
 Daemon     7:200:77 on web7: 61 files tracked, last sync 2025-12-03T09:43:20Z
+State      error: Redis refused a write: OOM
 Role       publisher (holds the lease)
 Views      /srv/site/view, /srv/odd\nname
 Counters   batches: 3, deleted: 1, written: 60

@@ -352,6 +352,10 @@ cachectl_conf_set(cachectl_conf_t *conf, const cachectl_opt_t *o,
                                       o->name, value);
         }
 
+        if (o->offset == O(max_delete_pct) && !from_file) {
+            conf->max_delete_cli = 1;
+        }
+
         if (o->offset == O(db)) {
             conf->db = (int) n;
 

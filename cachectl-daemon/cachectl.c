@@ -57,13 +57,16 @@ static const cachectl_command_t  cachectl_commands[] = {
 
     { "sync", cachectl_sync,
       "sync --views DIR [--views DIR ...] [--app-config F] [--i18n DIR]\n"
-      "                [--dry-run] [--force]",
+      "                [--dry-run] [--force] [--max-delete-share PCT]",
       "One publish from the command line, as the daemon would do it now.\n"
       "It deletes nothing from Redis unless --force: what is in Redis but\n"
       "not on disk (another root's pages, say) is held and listed. It\n"
       "refuses while a daemon holds the lease (it publishes the namespace).\n"
       "  --dry-run   write nothing: list each write, delete or hold\n"
       "  --force     delete what left the tree; publish despite the lease\n"
+      "  --max-delete-share PCT  delete unless more than PCT % of the tree\n"
+      "              would go (the daemon's guard; only from the command\n"
+      "              line, not from -c FILE)\n"
       "Exit 0 published (or previewed), 1 a file refused, deletions held,\n"
       "a daemon holds the lease, or Redis failed." },
 

@@ -880,7 +880,8 @@ cachectl_sync(cachectl_conf_t *conf)
 
     if (conf->nargs != 1) {
         fprintf(stderr, "Usage: cachectl sync --views DIR [--views DIR ...] "
-                "[--app-config F] [--i18n DIR] [--dry-run] [--force]\n");
+                "[--app-config F] [--i18n DIR] [--dry-run] [--force] "
+                "[--max-delete-share PCT]\n");
         return CACHECTL_EXIT_USAGE;
     }
 
@@ -931,7 +932,13 @@ cachectl_sync(cachectl_conf_t *conf)
         return rc;
     }
 
-    if (!conf->force) {
+    /*
+     * Given a root or two, sync cannot tell a page that left the tree from
+     * one of a root it was not given: it deletes nothing, unless told to
+     * (--force), or told how much (--max-delete-share on its command line,
+     * the daemon's guard; not the config file's, which is the daemon's).
+     */
+    if (!conf->force && !conf->max_delete_cli) {
         conf->max_delete_pct = 0;
     }
 

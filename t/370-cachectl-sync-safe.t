@@ -286,3 +286,42 @@ published 0 view, 0 config, 0 i18n change(s); N unchanged
 held N deletion(s): the walk was incomplete (more than 5 files); --force does not delete then: fix it, sync again
 --json: exit 1, walkIncomplete: more than 5 files, held N
 index: 8 files
+
+
+
+=== TEST 8: --max-delete-share on sync's command line: the daemon's guard
+instead of holding every deletion (a share under it is deleted, exit 0;
+over it, held, exit 1); the config file's max-delete-share (the daemon's)
+does not make sync delete
+--- pre_request
+my $v = "$main::Dir/share";
+write_file("$v/s$_.shtml", "<p>$_</p>\n") for 1 .. 4;
+my @cli = ('--redis', "127.0.0.1:$main::Redis->{port}", '--site-id', 't370s');
+write_file("$main::Dir/share.conf", "max-delete-share = 100\n");
+my $n = sub { scalar(keys %{ CachectlTest::tpl_index($main::Redis, 't370s:prod:') }) . " in the index\n" };
+main::run_cli(@cli, 'sync', '--views', $v);
+unlink "$v/s1.shtml";
+$main::Result = "config file's 100%: "
+    . main::run_cli('-c', "$main::Dir/share.conf", @cli, 'sync', '--views', $v) . $n->();
+$main::Result .= "--max-delete-share 50, 1 of 4: "
+    . main::run_cli(@cli, 'sync', '--max-delete-share', 50, '--views', $v) . $n->();
+unlink "$v/s2.shtml", "$v/s3.shtml";
+$main::Result .= "--max-delete-share 50, 2 of 3: "
+    . main::run_cli(@cli, 'sync', '--max-delete-share', 50, '--views', $v) . $n->();
+--- response_body_filters eval
+sub { $main::Result }
+--- response_body
+config file's 100%: exit 1
+published 0 view, 0 config, 0 i18n change(s); 3 unchanged
+held 1 deletion(s): run with --force to delete
+hold   view   s1.shtml
+4 in the index
+--max-delete-share 50, 1 of 4: exit 0
+published 1 view, 0 config, 0 i18n change(s); 3 unchanged
+3 in the index
+--max-delete-share 50, 2 of 3: exit 1
+published 0 view, 0 config, 0 i18n change(s); 1 unchanged
+held 2 deletion(s): run with --force to delete
+hold   view   s2.shtml
+hold   view   s3.shtml
+3 in the index

@@ -95,7 +95,7 @@ $main::Result = "--help: " . join(' | ', grep { /^Exit status|^\s*--password-fil
 sub { $main::Result }
 --- response_body
 --help:   --password-file FILE   Redis password, first line (mode 600: | Exit status: 0 success, 1 failure, 2 usage error (each command's
-sync --help:                 [--dry-run] [--force] | It deletes nothing from Redis unless --force: what is in Redis but |   --dry-run   write nothing: list each write, delete or hold |   --force     delete what left the tree; publish despite the lease | Exit 0 published (or previewed), 1 a file refused, deletions held, | a daemon holds the lease, or Redis failed.
+sync --help:                 [--dry-run] [--force] [--max-delete-share PCT] | It deletes nothing from Redis unless --force: what is in Redis but |   --dry-run   write nothing: list each write, delete or hold |   --force     delete what left the tree; publish despite the lease | Exit 0 published (or previewed), 1 a file refused, deletions held, | a daemon holds the lease, or Redis failed.
 status --help: Exit 0 when a daemon runs (read its problems in the output), 1 when | Redis is unreachable or no daemon runs.
 invalidate --help: nothing, so it has no --dry-run.
 cachectl(1) exit codes: 0 1 2
@@ -137,7 +137,7 @@ $main::Result =~ s/\Q$main::Dir\E/DIR/g;
 --- response_body_filters eval
 sub { $main::Result }
 --- response_body
-an argument: exit 2: Usage: cachectl sync --views DIR [--views DIR ...] [--app-config F] [--i18n DIR] [--dry-run] [--force]
+an argument: exit 2: Usage: cachectl sync --views DIR [--views DIR ...] [--app-config F] [--i18n DIR] [--dry-run] [--force] [--max-delete-share PCT]
 no roots: exit 2: cachectl sync: nothing to publish: give --views, --app-config or --i18n
 --dry-run, no roots: exit 2: cachectl sync: nothing to publish: give --views, --app-config or --i18n
 --force, no roots: exit 2: cachectl sync: nothing to publish: give --views, --app-config or --i18n

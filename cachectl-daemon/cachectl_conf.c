@@ -561,6 +561,20 @@ cachectl_conf_finish(cachectl_conf_t *conf)
 
     p = conf->redis;
 
+    /*
+     * A URL ("redis://:secret@host:6379") would pass for HOST:PORT and its
+     * password would be quoted by every error about the address: refused
+     * without quoting it.
+     */
+    if (strstr(p, "://") != NULL
+        || (strncmp(p, "unix:", 5) != 0 && strchr(p, '@') != NULL))
+    {
+        return cachectl_conf_fail(conf, CACHECTL_EXIT_USAGE,
+                                  "invalid --redis: a URL (not shown); "
+                                  "expected HOST:PORT or unix:PATH, and the "
+                                  "password in --password-file");
+    }
+
     if (strncmp(p, "unix:", 5) != 0
         && (strchr(p, ':') == NULL || strrchr(p, ':')[1] == '\0'))
     {

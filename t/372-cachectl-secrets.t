@@ -5,7 +5,8 @@
 # symlink is followed and its target's mode is what counts. A -c file that
 # group or others may write is refused (it says where the password goes);
 # a refused config line is not quoted unless it looks like a setting
-# name, so a secret pasted there stays out of the log. A daemon whose
+# name, so a secret pasted there stays out of the log, nor is a Redis URL
+# with its password accepted or quoted. A daemon whose
 # password file turns readable keeps running on SIGHUP with its running
 # configuration. The systemd unit runs as its own user.
 #
@@ -223,7 +224,26 @@ value: exit 1: cachectl: DIR/line-value.conf:2: unknown setting "password"
 
 
 
-=== TEST 5: a daemon whose password file becomes readable by others: on
+=== TEST 5: a Redis URL with its password (--redis or redis = in -c):
+refused, exit 2, the password not printed
+--- pre_request
+my $d = $main::Dir;
+my $url = "redis://:$main::Pass\@127.0.0.1:$main::Redis->{port}";
+write_file("$d/url.conf", "redis = $url\n");
+write_file("$d/userinfo.conf", "redis = default:$main::Pass\@127.0.0.1:6379\n");
+$main::Result = "--redis URL: " . main::attempt('--redis', $url, 'get', 'home.shtml')
+    . "redis = URL: " . main::attempt('-c', "$d/url.conf", 'get', 'home.shtml')
+    . "user:pass\@host: " . main::attempt('-c', "$d/userinfo.conf", 'status');
+--- response_body_filters eval
+sub { $main::Result }
+--- response_body
+--redis URL: exit 2: cachectl: invalid --redis: a URL (not shown); expected HOST:PORT or unix:PATH, and the password in --password-file
+redis = URL: exit 2: cachectl: invalid --redis: a URL (not shown); expected HOST:PORT or unix:PATH, and the password in --password-file
+user:pass@host: exit 2: cachectl: invalid --redis: a URL (not shown); expected HOST:PORT or unix:PATH, and the password in --password-file
+
+
+
+=== TEST 6: a daemon whose password file becomes readable by others: on
 SIGHUP it says why it keeps its running configuration, and goes on
 --- pre_request
 my $d = $main::Dir;
@@ -265,7 +285,7 @@ stop: exit 0
 
 
 
-=== TEST 6: the systemd unit runs as its own user (created as a system
+=== TEST 7: the systemd unit runs as its own user (created as a system
 user), not as nginx's
 --- pre_request
 my $unit = CachectlTest::slurp('contrib/cachectl.service');

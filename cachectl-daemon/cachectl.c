@@ -50,19 +50,34 @@ static const cachectl_command_t  cachectl_commands[] = {
       "SIGTERM finishes the batch and exits 0; SIGHUP reloads -c FILE." },
 
     { "status", cachectl_status, "status [--json]",
-      "Redis, generations, files in Redis, the daemons of this namespace\n"
-      "with their last sync, refused files and session counts. Exit 1 when\n"
+      "Redis, generations, files in Redis, who holds the publisher's lease,\n"
+      "and every daemon of this namespace (from the instance registry, no\n"
+      "SCAN): its role, views, last sync, refused files, session counts and\n"
+      "whatever else its status record says (degraded watches, errors,\n"
+      "held deletions...).\n"
+      "Exit 0 when a daemon runs (read its problems in the output), 1 when\n"
       "Redis is unreachable or no daemon runs." },
 
     { "sync", cachectl_sync,
-      "sync --views DIR [--views DIR ...] [--app-config F] [--i18n DIR]",
+      "sync --views DIR [--views DIR ...] [--app-config F] [--i18n DIR]\n"
+      "                [--dry-run] [--force] [--max-delete-share PCT]",
       "One publish from the command line, as the daemon would do it now.\n"
-      "Exit 1 when a file was refused." },
+      "It deletes nothing from Redis unless --force: what is in Redis but\n"
+      "not on disk (another root's pages, say) is held and listed. It\n"
+      "refuses while a daemon holds the lease (it publishes the namespace).\n"
+      "  --dry-run   write nothing: list each write, delete or hold\n"
+      "  --force     delete what left the tree; publish despite the lease\n"
+      "  --max-delete-share PCT  delete unless more than PCT % of the tree\n"
+      "              would go (the daemon's guard; only from the command\n"
+      "              line, not from -c FILE)\n"
+      "Exit 0 published (or previewed), 1 a file refused, deletions held,\n"
+      "a daemon holds the lease, or Redis failed." },
 
     { "invalidate", cachectl_invalidate,
       "invalidate [view|config|i18n|all] [PATH ...]",
       "Bump the generation and publish the invalidation event: every nginx\n"
-      "worker revalidates what it caches (default: all)." },
+      "worker revalidates what it caches (default: all). It deletes\n"
+      "nothing, so it has no --dry-run." },
 
     { "get", cachectl_get, "get PATH [--json]",
       "Print a file of the view tree as Redis holds it." },
@@ -112,7 +127,8 @@ cachectl_usage(FILE *out)
             "  -c, --config FILE      \"key = value\" lines, keys are the "
             "long options\n"
             "  --redis HOST:PORT|unix:PATH   (127.0.0.1:6379)\n"
-            "  --password-file FILE   Redis password, first line\n"
+            "  --password-file FILE   Redis password, first line (mode 600:\n"
+            "                         refused if group or others may read it)\n"
             "  --db N                 Redis database (0)\n"
             "  --site-id ID           jPulse's app.siteId (jpulse)\n"
             "  --mode dev|prod        jPulse's deployment.mode (prod)\n"
@@ -120,7 +136,8 @@ cachectl_usage(FILE *out)
             "  -h, --help             help (also after a command)\n"
             "  -V, --version          the version\n"
             "\n"
-            "Exit status: 0 success, 1 failure, 2 usage error.\n"
+            "Exit status: 0 success, 1 failure, 2 usage error (each command's\n"
+            "--help says what failure means for it).\n"
             "See cachectl(1).\n");
 }
 

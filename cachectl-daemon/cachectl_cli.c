@@ -2,15 +2,19 @@
  * The ops commands (see cachectl_cli.h).
  */
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include "jp_identity.h"
+#include "jp_registry.h"
 #include "jp_version.h"
 #include "cachectl_cli.h"
+#include "cachectl_lease.h"
 #include "cachectl_log.h"
 #include "cachectl_redis.h"
 #include "cachectl_sync.h"
@@ -43,78 +47,438 @@ cachectl_print_json(json_t *j)
 }
 
 
-/* every value of the keys matching pattern (SCAN + GET), as JSON */
+/*
+ * A string from Redis or the disk on one line of output: a file name
+ * with a newline must not forge a line of its own (nor a terminal escape
+ * reach the terminal). Appends to buf at *len, as much as fits.
+ */
+
+static void
+cachectl_cli_esc(char *buf, size_t size, size_t *len, const char *s)
+{
+    char                  tmp[8];
+    size_t                n;
+    const unsigned char  *p;
+
+    for (p = (const unsigned char *) s; p && *p; p++) {
+        if (*p == '\\' || *p == '\n' || *p == '\t') {
+            snprintf(tmp, sizeof(tmp), "\\%c",
+                     *p == '\n' ? 'n' : *p == '\t' ? 't' : '\\');
+
+        } else if (*p < 0x20 || *p == 0x7f) {
+            snprintf(tmp, sizeof(tmp), "\\x%02x", *p);
+
+        } else {
+            tmp[0] = (char) *p;
+            tmp[1] = '\0';
+        }
+
+        n = strlen(tmp);
+
+        if (*len + n >= size) {
+            break;
+        }
+
+        memcpy(buf + *len, tmp, n + 1);
+        *len += n;
+    }
+}
+
+
+static void
+cachectl_cli_put(const char *s)
+{
+    char    buf[8], one[2];
+    size_t  len;
+
+    one[1] = '\0';
+
+    for ( /* void */ ; s != NULL && *s; s++) {
+        one[0] = *s;
+        len = 0;
+        buf[0] = '\0';
+        cachectl_cli_esc(buf, sizeof(buf), &len, one);
+        fputs(buf, stdout);
+    }
+}
+
+
+/*
+ * The live members of the instance registry (docs/protocol.md, "The
+ * instance registry") and, MGET at once, the JSON at <ns><prefix><id> of
+ * each: a bounded number of commands however many keys the namespace
+ * holds, where a SCAN would take keys/1000 round trips. An id whose key
+ * is gone (or is not JSON, or is an nginx instance's when prefix is the
+ * daemons' status records) is left out. *nlive receives the number of
+ * live ids. NULL on failure, said on stderr.
+ */
 
 static json_t *
-cachectl_cli_scan(redisContext *c, const char *pattern, int with_ttl)
+cachectl_cli_registry(redisContext *c, cachectl_conf_t *conf,
+    const char *prefix, int with_ttl, size_t *nlive)
 {
-    char         cursor[32];
-    size_t       i;
+    char         err[512], *key;
+    size_t       i, n, *lens, size;
     json_t      *all, *j;
-    redisReply  *r, *v, *t;
+    redisReply  *ids, *vals, *t;
+    const char **argv;
+
+    static const char  live[] = JP_REGISTRY_LUA_LIVE;
+
+    *nlive = 0;
+
+    ids = cachectl_redis_cmd(c, err, sizeof(err), "EVAL %s 1 %s"
+                             JP_REGISTRY_KEY " %d", live, conf->ns,
+                             JP_REGISTRY_MAX);
+
+    if (ids == NULL || ids->type != REDIS_REPLY_ARRAY) {
+        fprintf(stderr, "cachectl: the instance registry: %s\n",
+                ids == NULL ? err
+                : ids->type == REDIS_REPLY_ERROR ? ids->str
+                : "unexpected reply");
+        if (ids) {
+            freeReplyObject(ids);
+        }
+        return NULL;
+    }
 
     all = json_array();
-    snprintf(cursor, sizeof(cursor), "0");
+    n = ids->elements;
+    *nlive = n;
 
-    do {
-        r = redisCommand(c, "SCAN %s MATCH %s COUNT 1000", cursor, pattern);
-        if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
-            if (r) {
-                freeReplyObject(r);
-            }
-            json_decref(all);
-            return NULL;
+    if (all == NULL || n == 0) {
+        freeReplyObject(ids);
+        return all;
+    }
+
+    argv = calloc(n + 1, sizeof(char *));
+    lens = calloc(n + 1, sizeof(size_t));
+
+    if (argv == NULL || lens == NULL) {
+        goto nomem;
+    }
+
+    argv[0] = "MGET";
+    lens[0] = 4;
+
+    for (i = 0; i < n; i++) {
+        size = strlen(conf->ns) + strlen(prefix) + ids->element[i]->len + 1;
+        key = malloc(size);
+        if (key == NULL) {
+            goto nomem;
         }
 
-        snprintf(cursor, sizeof(cursor), "%s", r->element[0]->str);
+        snprintf(key, size, "%s%s%s", conf->ns, prefix,
+                 ids->element[i]->str);
+        argv[i + 1] = key;
+        lens[i + 1] = size - 1;
+    }
 
-        for (i = 0; i < r->element[1]->elements; i++) {
-            v = redisCommand(c, "GET %s", r->element[1]->element[i]->str);
-            t = with_ttl ? redisCommand(c, "TTL %s",
-                                        r->element[1]->element[i]->str)
-                         : NULL;
+    vals = cachectl_redis_argv(c, err, sizeof(err), (int) n + 1, argv, lens);
 
-            if (v != NULL && v->type == REDIS_REPLY_STRING) {
-                j = json_loadb(v->str, v->len, 0, NULL);
+    if (vals == NULL || vals->type != REDIS_REPLY_ARRAY
+        || vals->elements != n)
+    {
+        fprintf(stderr, "cachectl: MGET: %s\n",
+                vals == NULL ? err
+                : vals->type == REDIS_REPLY_ERROR ? vals->str
+                : "unexpected reply");
+        if (vals) {
+            freeReplyObject(vals);
+        }
+        goto failed;
+    }
 
-                if (json_is_object(j)) {
-                    if (t != NULL && t->type == REDIS_REPLY_INTEGER) {
-                        json_object_set_new(j, "_ttl",
-                                            json_integer(t->integer));
-                    }
+    /* the TTLs in one round trip too */
+    for (i = 0; with_ttl && i < n; i++) {
+        redisAppendCommand(c, "TTL %s", argv[i + 1]);
+    }
 
-                    json_array_append_new(all, j);
+    for (i = 0; i < n; i++) {
+        t = NULL;
 
-                } else {
-                    json_decref(j);
-                }
-            }
-
-            if (v) {
-                freeReplyObject(v);
-            }
-
-            if (t) {
-                freeReplyObject(t);
-            }
+        if (with_ttl && redisGetReply(c, (void **) &t) != REDIS_OK) {
+            fprintf(stderr, "cachectl: TTL: %s\n", c->errstr);
+            freeReplyObject(vals);
+            goto failed;
         }
 
-        freeReplyObject(r);
+        j = vals->element[i]->type == REDIS_REPLY_STRING
+            ? json_loadb(vals->element[i]->str, vals->element[i]->len, 0,
+                         NULL)
+            : NULL;
 
-    } while (strcmp(cursor, "0") != 0);
+        if (json_is_object(j)) {
+            if (t != NULL && t->type == REDIS_REPLY_INTEGER) {
+                json_object_set_new(j, "_ttl", json_integer(t->integer));
+            }
+
+            json_array_append_new(all, j);
+
+        } else {
+            json_decref(j);
+        }
+
+        if (t) {
+            freeReplyObject(t);
+        }
+    }
+
+    freeReplyObject(vals);
+
+    for (i = 1; i <= n; i++) {
+        free((char *) argv[i]);
+    }
+
+    free(argv);
+    free(lens);
+    freeReplyObject(ids);
 
     return all;
+
+nomem:
+
+    fprintf(stderr, "cachectl: out of memory\n");
+
+failed:
+
+    for (i = 1; argv && i <= n; i++) {
+        free((char *) argv[i]);
+    }
+
+    free(argv);
+    free(lens);
+    freeReplyObject(ids);
+    json_decref(all);
+
+    return NULL;
+}
+
+
+/*
+ * "ID on HOST (views A, B)" for the daemon id, from its status record;
+ * the lease of a one-shot `sync` or of a daemon that stopped has none.
+ */
+
+static void
+cachectl_cli_who(redisContext *c, cachectl_conf_t *conf, const char *id,
+    char *buf, size_t size)
+{
+    char         err[256];
+    size_t       i, len;
+    json_t      *j, *v;
+    redisReply  *r;
+
+    j = NULL;
+
+    r = cachectl_redis_cmd(c, err, sizeof(err), "GET %scachectl:status:%s",
+                           conf->ns, id);
+
+    if (r != NULL && r->type == REDIS_REPLY_STRING) {
+        j = json_loadb(r->str, r->len, 0, NULL);
+    }
+
+    if (r) {
+        freeReplyObject(r);
+    }
+
+    if (!json_is_object(j)) {
+        len = 0;
+        buf[0] = '\0';
+        cachectl_cli_esc(buf, size, &len, id);
+        cachectl_cli_esc(buf, size, &len, " (no status record: a one-shot "
+                         "sync, or a daemon that stopped heartbeating)");
+        json_decref(j);
+        return;
+    }
+
+    len = 0;
+    buf[0] = '\0';
+    cachectl_cli_esc(buf, size, &len, id);
+    cachectl_cli_esc(buf, size, &len, " on ");
+    cachectl_cli_esc(buf, size, &len,
+                     json_string_value(json_object_get(j, "hostname"))
+                     ? json_string_value(json_object_get(j, "hostname"))
+                     : "?");
+
+    json_array_foreach(json_object_get(j, "views"), i, v) {
+        cachectl_cli_esc(buf, size, &len, i == 0 ? " (views " : ", ");
+        cachectl_cli_esc(buf, size, &len, json_string_value(v));
+    }
+
+    if (json_array_size(json_object_get(j, "views"))) {
+        cachectl_cli_esc(buf, size, &len, ")");
+    }
+
+    json_decref(j);
+}
+
+
+/* null, "", [] or {}: nothing to say, so nothing printed */
+
+static int
+cachectl_cli_empty(json_t *v)
+{
+    return v == NULL || json_is_null(v)
+           || (json_is_string(v) && json_string_length(v) == 0)
+           || (json_is_array(v) && json_array_size(v) == 0)
+           || (json_is_object(v) && json_object_size(v) == 0);
+}
+
+
+/* one value of a status record, for people */
+
+static void
+cachectl_cli_value(const char *key, json_t *v)
+{
+    char         when[32], *text;
+    time_t       t;
+    size_t       len;
+    json_int_t   n;
+    const char  *k;
+    json_t      *e;
+    size_t       i;
+
+    switch (json_typeof(v)) {
+
+    case JSON_STRING:
+        cachectl_cli_put(json_string_value(v));
+        break;
+
+    case JSON_INTEGER:
+        n = json_integer_value(v);
+        len = strlen(key);
+
+        /* ms timestamps: "startedAt", "since", "lastSync"... */
+        if (n > 1000000000000LL
+            && ((len > 2 && strcmp(key + len - 2, "At") == 0)
+                || strncmp(key, "last", 4) == 0 || strcmp(key, "since") == 0))
+        {
+            t = (time_t) (n / 1000);
+            strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
+            printf("%s", when);
+
+        } else {
+            printf("%lld", (long long) n);
+        }
+
+        break;
+
+    case JSON_TRUE:
+        printf("yes");
+        break;
+
+    case JSON_FALSE:
+        printf("no");
+        break;
+
+    case JSON_NULL:
+        printf("-");
+        break;
+
+    case JSON_OBJECT:
+        i = 0;
+
+        json_object_foreach(v, k, e) {
+            if (cachectl_cli_empty(e)) {
+                continue;
+            }
+
+            printf("%s%s=", i++ ? " " : "", k);
+
+            if (json_is_object(e) || json_is_array(e)) {
+                text = json_dumps(e, JSON_COMPACT);
+                cachectl_cli_put(text);
+                free(text);
+
+            } else {
+                cachectl_cli_value(k, e);
+            }
+        }
+
+        break;
+
+    default:
+        text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+        cachectl_cli_put(text);
+        free(text);
+        break;
+    }
+}
+
+
+/*
+ * What a status record holds beyond the fields shown above it: printed
+ * as it comes (lease, degraded watches, errors, held deletions, a deploy
+ * marker waiting...), so that a field the daemon adds is seen without a
+ * new CLI. Arrays: one line per element, at most 20.
+ */
+
+#define CACHECTL_CLI_LIST_MAX  20
+
+static void
+cachectl_cli_fields(json_t *d)
+{
+    size_t       i;
+    json_t      *v, *e;
+    const char  *k;
+
+    static const char  *shown[] = {
+        "instanceId", "hostname", "lastSync", "refused", "stats", "views",
+        "state", "message", NULL
+    };
+
+    json_object_foreach(d, k, v) {
+        for (i = 0; shown[i]; i++) {
+            if (strcmp(k, shown[i]) == 0) {
+                break;
+            }
+        }
+
+        if (shown[i] != NULL || k[0] == '_' || cachectl_cli_empty(v)) {
+            continue;
+        }
+
+        /* the State line said it already */
+        if (strcmp(k, "error") == 0 && json_equal(v, json_object_get(d,
+                                                               "message")))
+        {
+            continue;
+        }
+
+        if (!json_is_array(v)) {
+            printf("           %s: ", k);
+            cachectl_cli_value(k, v);
+            printf("\n");
+            continue;
+        }
+
+        json_array_foreach(v, i, e) {
+            if (i == CACHECTL_CLI_LIST_MAX) {
+                printf("           %s: ... %zu more (--json lists them)\n",
+                       k, json_array_size(v) - i);
+                break;
+            }
+
+            printf("           %s: ", k);
+            cachectl_cli_value(k, e);
+            printf("\n");
+        }
+    }
 }
 
 
 int
 cachectl_status(cachectl_conf_t *conf)
 {
-    int            rc;
-    char           pattern[CACHECTL_NS_MAX + 32], when[32];
-    size_t         i, j;
-    json_t        *out, *gen, *daemons, *instances, *d, *ref, *s;
+    int            rc, lease;
+    char           err[512], when[32], holder[JP_INSTANCE_ID_MAX],
+                   who[1024];
+    size_t         i, j, nlive;
+    json_t        *out, *gen, *daemons, *d, *ref, *s, *v;
     time_t         t;
+    long long      pttl;
+    const char    *k;
     redisReply    *r;
     redisContext  *c;
 
@@ -123,14 +487,14 @@ cachectl_status(cachectl_conf_t *conf)
         return CACHECTL_EXIT_USAGE;
     }
 
-    c = cachectl_redis_connect(conf, pattern, sizeof(pattern));
+    c = cachectl_redis_connect(conf, err, sizeof(err));
 
     if (c == NULL) {
         if (conf->json) {
             printf("{\"redis\":{\"reachable\":false,\"address\":\"%s\","
                    "\"error\":\"%s\"}}\n", conf->redis, "unreachable");
         } else {
-            printf("Redis      %s: unreachable (%s)\n", conf->redis, pattern);
+            printf("Redis      %s: unreachable (%s)\n", conf->redis, err);
         }
         return CACHECTL_EXIT_FAIL;
     }
@@ -159,79 +523,184 @@ cachectl_status(cachectl_conf_t *conf)
         freeReplyObject(r);
     }
 
-    snprintf(pattern, sizeof(pattern), "%scachectl:status:*", conf->ns);
-    daemons = cachectl_cli_scan(c, pattern, 0);
+    if (out == NULL) {
+        fprintf(stderr, "cachectl: out of memory\n");
+        json_decref(gen);
+        redisFree(c);
+        return CACHECTL_EXIT_FAIL;
+    }
 
-    snprintf(pattern, sizeof(pattern), "%smetrics:instance:*", conf->ns);
-    instances = cachectl_cli_scan(c, pattern, 0);
+    pttl = 0;
+    lease = cachectl_lease_holder(c, conf, holder, sizeof(holder), &pttl,
+                                  err, sizeof(err));
+
+    json_object_set_new(out, "lease",
+                        lease == 1 ? json_pack("{s:s, s:I}", "holder",
+                                               holder, "ttlMs",
+                                               (json_int_t) pttl)
+                        : lease == 0 ? json_null()
+                        : json_pack("{s:s}", "error", err));
+
+    daemons = cachectl_cli_registry(c, conf, "cachectl:status:", 0, &nlive);
 
     json_object_set_new(out, "daemons", daemons ? daemons : json_array());
-    json_object_set_new(out, "instances",
-                        json_integer(instances
-                                     ? (json_int_t) json_array_size(instances)
-                                     : 0));
+    json_object_set_new(out, "instances", json_integer((json_int_t) nlive));
 
     rc = (daemons == NULL || json_array_size(daemons) == 0)
          ? CACHECTL_EXIT_FAIL : CACHECTL_EXIT_OK;
 
     if (conf->json) {
         cachectl_print_json(out);
-
-    } else {
-        printf("Redis      %s: reachable, namespace \"%s\"\n", conf->redis,
-               conf->ns);
-        printf("Generation view %lld, config %lld, i18n %lld\n",
-               (long long) json_integer_value(json_object_get(gen, "view")),
-               (long long) json_integer_value(json_object_get(gen, "config")),
-               (long long) json_integer_value(json_object_get(gen, "i18n")));
-        printf("Files      %lld in Redis\n", (long long) json_integer_value(
-                   json_object_get(out, "filesInRedis")));
-        printf("Instances  %zu seen (cachectl instances lists them)\n",
-               instances ? json_array_size(instances) : 0);
-
-        if (daemons == NULL || json_array_size(daemons) == 0) {
-            printf("Daemon     none running for this namespace\n");
-        }
-
-        json_array_foreach(daemons, i, d) {
-            t = (time_t) (json_integer_value(json_object_get(d, "lastSync"))
-                          / 1000);
-            strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
-            s = json_object_get(d, "stats");
-
-            printf("Daemon     %s on %s: %lld files tracked, last sync %s\n",
-                   json_string_value(json_object_get(d, "instanceId")),
-                   json_string_value(json_object_get(d, "hostname")),
-                   (long long) json_integer_value(json_object_get(s,
-                                                          "filesTracked")),
-                   json_integer_value(json_object_get(d, "lastSync"))
-                   ? when : "never");
-
-            s = json_object_get(s, "sessions");
-            printf("Sessions   %lld live, %lld given a TTL, %lld removed at "
-                   "the age limit, %lld indexed\n",
-                   (long long) json_integer_value(json_object_get(s, "live")),
-                   (long long) json_integer_value(json_object_get(s,
-                                                                  "ttlSet")),
-                   (long long) json_integer_value(json_object_get(s,
-                                                                  "expired")),
-                   (long long) json_integer_value(json_object_get(s,
-                                                                  "indexed")));
-
-            ref = json_object_get(d, "refused");
-
-            if (json_array_size(ref) == 0) {
-                printf("Refused    none\n");
-            }
-
-            json_array_foreach(ref, j, s) {
-                printf("Refused    %s\n",
-                       json_string_value(json_object_get(s, "error")));
-            }
-        }
+        goto done;
     }
 
-    json_decref(instances);
+    printf("Redis      %s: reachable, namespace \"%s\"\n", conf->redis,
+           conf->ns);
+    printf("Generation view %lld, config %lld, i18n %lld\n",
+           (long long) json_integer_value(json_object_get(gen, "view")),
+           (long long) json_integer_value(json_object_get(gen, "config")),
+           (long long) json_integer_value(json_object_get(gen, "i18n")));
+    printf("Files      %lld in Redis\n", (long long) json_integer_value(
+               json_object_get(out, "filesInRedis")));
+    printf("Instances  %zu seen (cachectl instances lists them)\n", nlive);
+
+    if (lease == 1) {
+        cachectl_cli_who(c, conf, holder, who, sizeof(who));
+        printf("Lease      %s publishes, %lld s left\n", who,
+               (pttl + 999) / 1000);
+
+    } else if (lease == 0) {
+        printf("Lease      free: no daemon publishes the view tree\n");
+
+    } else {
+        printf("Lease      unknown: %s\n", err);
+    }
+
+    if (daemons == NULL || json_array_size(daemons) == 0) {
+        printf("Daemon     none running for this namespace\n");
+    }
+
+    json_array_foreach(daemons, i, d) {
+        t = (time_t) (json_integer_value(json_object_get(d, "lastSync"))
+                      / 1000);
+        strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
+        s = json_object_get(d, "stats");
+
+        printf("Daemon     ");
+        cachectl_cli_put(json_string_value(json_object_get(d, "instanceId")));
+        printf(" on ");
+        cachectl_cli_put(json_string_value(json_object_get(d, "hostname")));
+        printf(": %lld files tracked, last sync %s\n",
+               (long long) json_integer_value(json_object_get(s,
+                                                              "filesTracked")),
+               json_integer_value(json_object_get(d, "lastSync"))
+               ? when : "never");
+
+        /* the daemon's own word for its state, and its sentence */
+        k = json_string_value(json_object_get(d, "state"));
+        v = json_object_get(d, "message");
+
+        if (k != NULL || !cachectl_cli_empty(v)) {
+            printf("State      ");
+
+            if (cachectl_cli_empty(v)) {
+                cachectl_cli_put(k);
+
+            } else if (k == NULL
+                       || strncmp(json_string_value(v) ? json_string_value(v)
+                                                       : "",
+                                  k, strlen(k)) == 0)
+            {
+                cachectl_cli_value("message", v);
+
+            } else {
+                cachectl_cli_put(k);
+                printf(": ");
+                cachectl_cli_value("message", v);
+            }
+
+            printf("\n");
+        }
+
+        k = json_string_value(json_object_get(d, "instanceId"));
+
+        if (lease == 1) {
+            printf("Role       %s\n",
+                   k != NULL && strcmp(holder, k) == 0
+                   ? "publisher (holds the lease)"
+                   : "standby (another holds the lease)");
+
+        } else if (lease == 0) {
+            printf("Role       none: the lease is free\n");
+        }
+
+        json_array_foreach(json_object_get(d, "views"), j, v) {
+            printf("%s", j ? ", " : "Views      ");
+            cachectl_cli_put(json_string_value(v));
+        }
+
+        if (json_array_size(json_object_get(d, "views"))) {
+            printf("\n");
+        }
+
+        j = 0;
+
+        json_object_foreach(s, k, v) {
+            if (strcmp(k, "sessions") != 0 && strcmp(k, "filesTracked") != 0
+                && !cachectl_cli_empty(v))
+            {
+                printf("%s%s: ", j++ ? ", " : "Counters   ", k);
+                cachectl_cli_value(k, v);
+            }
+        }
+
+        if (j) {
+            printf("\n");
+        }
+
+        s = json_object_get(s, "sessions");
+        printf("Sessions   %lld live, %lld given a TTL, %lld removed at "
+               "the age limit, %lld indexed\n",
+               (long long) json_integer_value(json_object_get(s, "live")),
+               (long long) json_integer_value(json_object_get(s, "ttlSet")),
+               (long long) json_integer_value(json_object_get(s, "expired")),
+               (long long) json_integer_value(json_object_get(s,
+                                                              "indexed")));
+
+        /* and whatever else the upkeep counts */
+        j = 0;
+
+        json_object_foreach(s, k, v) {
+            if (strcmp(k, "live") != 0 && strcmp(k, "ttlSet") != 0
+                && strcmp(k, "expired") != 0 && strcmp(k, "indexed") != 0
+                && !cachectl_cli_empty(v))
+            {
+                printf("%s%s: ", j++ ? ", " : "Upkeep     ", k);
+                cachectl_cli_value(k, v);
+            }
+        }
+
+        if (j) {
+            printf("\n");
+        }
+
+        ref = json_object_get(d, "refused");
+
+        if (json_array_size(ref) == 0) {
+            printf("Refused    none\n");
+        }
+
+        json_array_foreach(ref, j, s) {
+            printf("Refused    ");
+            cachectl_cli_put(json_string_value(json_object_get(s, "error")));
+            printf("\n");
+        }
+
+        cachectl_cli_fields(d);
+    }
+
+done:
+
     json_decref(gen);
     json_decref(out);
     redisFree(c);
@@ -240,22 +709,179 @@ cachectl_status(cachectl_conf_t *conf)
 }
 
 
-/* one batch from the command line: what the daemon would publish now */
+/* a batch's changes: "write view home/index.shtml", one a line */
+
+static void
+cachectl_cli_changes(json_t *changes, const char *only)
+{
+    size_t       i;
+    json_t      *e;
+    const char  *op;
+
+    json_array_foreach(changes, i, e) {
+        op = json_string_value(json_object_get(e, "op"));
+
+        if (op == NULL || (only != NULL && strcmp(op, only) != 0)) {
+            continue;
+        }
+
+        printf("%-6s %-6s ", op,
+               json_string_value(json_object_get(e, "kind"))
+               ? json_string_value(json_object_get(e, "kind")) : "?");
+        cachectl_cli_put(json_string_value(json_object_get(e, "path")));
+        printf("\n");
+    }
+}
+
+
+/*
+ * Whether this run may publish: a daemon holding the namespace's lease
+ * (docs/protocol.md, "<ns>cachectl:lease") publishes its own view roots,
+ * and a sync with other roots would undo its work (issue 11: one root's
+ * sync deleted the other root's pages). The holder is read first (a read
+ * works even when Redis is out of memory); a run that writes then takes
+ * the free lease, so that a daemon starting meanwhile waits. When Redis
+ * will not let us take it (out of memory, scripts forbidden), nobody held
+ * it a moment ago: the run goes on, and *unleased says why. *owned says
+ * whether we took it. 0, or the exit code.
+ */
+
+#define CACHECTL_CLI_LEASE_MS  60000
+
+static int
+cachectl_cli_lease(redisContext *c, cachectl_conf_t *conf, const char *id,
+    int *owned, char *unleased, size_t usize)
+{
+    int        rc;
+    char       err[512], holder[JP_INSTANCE_ID_MAX], who[1024];
+    long long  pttl;
+
+    *owned = 0;
+    unleased[0] = '\0';
+    pttl = 0;
+
+    rc = cachectl_lease_holder(c, conf, holder, sizeof(holder), &pttl, err,
+                               sizeof(err));
+
+    if (rc == 0 && !conf->dry_run) {
+        rc = cachectl_lease_acquire(c, conf, id, CACHECTL_CLI_LEASE_MS,
+                                    holder, sizeof(holder), err,
+                                    sizeof(err));
+
+        if (rc == CACHECTL_LEASE_OURS) {
+            *owned = 1;
+            return 0;
+        }
+
+        if (rc == CACHECTL_LEASE_ERROR) {
+            snprintf(unleased, usize, "%s", err);
+            return 0;
+        }
+
+        /* CACHECTL_LEASE_OTHER: a daemon took it meanwhile, said below */
+        rc = rc == CACHECTL_LEASE_OTHER ? 1 : rc;
+    }
+
+    if (rc == 0) {
+        return 0;
+    }
+
+    if (rc == CACHECTL_LEASE_FAILED) {
+        fprintf(stderr, "cachectl sync: %s\n", err);
+        return CACHECTL_EXIT_FAIL;
+    }
+
+    if (rc == CACHECTL_LEASE_ERROR) {
+        if (conf->force || conf->dry_run) {
+            fprintf(stderr, "cachectl sync: cannot tell whether a daemon "
+                    "publishes (%s): going on%s\n", err,
+                    conf->dry_run ? "" : " (--force)");
+            return 0;
+        }
+
+        fprintf(stderr, "cachectl sync: cannot tell whether a daemon "
+                "publishes (%s): refused; --force publishes anyway\n", err);
+        return CACHECTL_EXIT_FAIL;
+    }
+
+    cachectl_cli_who(c, conf, holder, who, sizeof(who));
+
+    if (conf->dry_run) {
+        fprintf(stderr, "cachectl sync: note: %s holds %scachectl:lease: "
+                "without --dry-run, sync refuses to publish (unless "
+                "--force)\n", who, conf->ns);
+        return 0;
+    }
+
+    if (conf->force) {
+        fprintf(stderr, "cachectl sync: %s holds %scachectl:lease: "
+                "publishing anyway (--force)\n", who, conf->ns);
+        return 0;
+    }
+
+    fprintf(stderr, "cachectl sync: refused: %s publishes this namespace "
+            "(it holds %scachectl:lease); a second writer would undo its "
+            "work: let the daemon publish, stop it, or use --force\n", who,
+            conf->ns);
+
+    return CACHECTL_EXIT_FAIL;
+}
+
+
+/*
+ * A one-shot run is given its paths by hand: a typo must fail (exit 1),
+ * not publish nothing and exit 0 as the daemon rightly does while a root
+ * is being swapped.
+ */
+
+static int
+cachectl_cli_path(const char *what, const char *path, int dir)
+{
+    struct stat  st;
+
+    if (path == NULL) {
+        return 0;
+    }
+
+    if (stat(path, &st) != 0) {
+        fprintf(stderr, "cachectl sync: %s \"%s\": %s\n", what, path,
+                strerror(errno));
+        return -1;
+    }
+
+    if (dir ? !S_ISDIR(st.st_mode) : !S_ISREG(st.st_mode)) {
+        fprintf(stderr, "cachectl sync: %s \"%s\": not a %s\n", what, path,
+                dir ? "directory" : "regular file");
+        return -1;
+    }
+
+    return 0;
+}
+
+
+/*
+ * One batch from the command line: what the daemon would publish now.
+ * Without --force it deletes nothing (the publisher holds every deletion:
+ * a sync given one root must not delete another root's pages); with
+ * --dry-run it writes nothing and lists what it would do.
+ */
 
 int
 cachectl_sync(cachectl_conf_t *conf)
 {
-    int               rc;
-    char              err[512];
+    int               rc, owned;
+    char              err[512], host[256], unleased[512];
     size_t            i;
-    json_t           *v;
+    json_t           *v, *held, *st;
+    const char       *walk;
     redisContext     *c;
     cachectl_sync_t   s;
     cachectl_batch_t  b;
 
     if (conf->nargs != 1) {
         fprintf(stderr, "Usage: cachectl sync --views DIR [--views DIR ...] "
-                "[--app-config F] [--i18n DIR]\n");
+                "[--app-config F] [--i18n DIR] [--dry-run] [--force] "
+                "[--max-delete-share PCT]\n");
         return CACHECTL_EXIT_USAGE;
     }
 
@@ -263,6 +889,19 @@ cachectl_sync(cachectl_conf_t *conf)
         fprintf(stderr, "cachectl sync: nothing to publish: give --views, "
                 "--app-config or --i18n\n");
         return CACHECTL_EXIT_USAGE;
+    }
+
+    for (i = 0; i < (size_t) conf->nviews; i++) {
+        if (cachectl_cli_path("views", conf->views[i], 1) != 0) {
+            return CACHECTL_EXIT_FAIL;
+        }
+    }
+
+    if (cachectl_cli_path("i18n", conf->i18n, 1) != 0
+        || cachectl_cli_path("app-config", conf->app_config, 0) != 0
+        || cachectl_cli_path("site-config", conf->site_config, 0) != 0)
+    {
+        return CACHECTL_EXIT_FAIL;
     }
 
     c = cachectl_cli_connect(conf);
@@ -275,42 +914,145 @@ cachectl_sync(cachectl_conf_t *conf)
         return CACHECTL_EXIT_FAIL;
     }
 
-    jp_instance_id(s.instance_id, sizeof(s.instance_id), 0,
-                   JP_PM2ID_CACHECTL, (long) getpid());
+    if (gethostname(host, sizeof(host) - 1) != 0) {
+        snprintf(host, sizeof(host), "localhost");
+    }
 
-    rc = CACHECTL_EXIT_OK;
+    host[sizeof(host) - 1] = '\0';
 
-    b.changes = NULL;
+    jp_instance_id(s.instance_id, sizeof(s.instance_id),
+                   jp_server_id(host, strlen(host)), JP_PM2ID_CACHECTL,
+                   (long) getpid());
+
+    rc = cachectl_cli_lease(c, conf, s.instance_id, &owned, unleased,
+                            sizeof(unleased));
+    if (rc != 0) {
+        cachectl_sync_free(&s);
+        redisFree(c);
+        return rc;
+    }
+
+    /*
+     * Given a root or two, sync cannot tell a page that left the tree from
+     * one of a root it was not given: it deletes nothing, unless told to
+     * (--force), or told how much (--max-delete-share on its command line,
+     * the daemon's guard; not the config file's, which is the daemon's).
+     */
+    if (!conf->force && !conf->max_delete_cli) {
+        conf->max_delete_pct = 0;
+    }
+
+    st = NULL;
+    memset(&b, 0, sizeof(cachectl_batch_t));
+    b.changes = json_array();
+
+    if (b.changes == NULL) {
+        fprintf(stderr, "cachectl sync: out of memory\n");
+        rc = CACHECTL_EXIT_FAIL;
+        goto done;
+    }
 
     if (cachectl_sync_run(&s, c, NULL, &b, err, sizeof(err)) != 0) {
         fprintf(stderr, "cachectl sync: %s\n", err);
         rc = CACHECTL_EXIT_FAIL;
+        goto done;
+    }
 
-    } else {
-        if (conf->json) {
-            v = json_pack("{s:i, s:i, s:i, s:i, s:i, s:O}",
-                          "views", b.views, "config", b.config,
-                          "i18n", b.i18n, "unchanged", b.unchanged,
-                          "refusedNow", b.refused, "refused", s.refused);
-            cachectl_print_json(v);
-            json_decref(v);
+    /*
+     * An incomplete walk (a directory that could not be read, too many
+     * files) holds deletions whatever --force says: the publisher's state
+     * tells it apart from this run's own hold.
+     */
+    st = cachectl_sync_status(&s);
+    walk = json_string_value(json_object_get(st, "walk"));
+    walk = walk != NULL && strcmp(walk, "incomplete") == 0
+           ? (json_string_value(json_object_get(st, "walkReason"))
+              ? json_string_value(json_object_get(st, "walkReason")) : "?")
+           : NULL;
 
-        } else {
-            printf("published %u view, %u config, %u i18n change(s); %u "
-                   "unchanged\n", b.views, b.config, b.i18n, b.unchanged);
+    if (conf->json) {
+        held = json_array();
 
-            json_array_foreach(s.refused, i, v) {
-                printf("refused %s\n",
-                       json_string_value(json_object_get(v, "error")));
+        json_array_foreach(b.changes, i, v) {
+            if (held != NULL && json_is_string(json_object_get(v, "op"))
+                && strcmp(json_string_value(json_object_get(v, "op")),
+                          "hold") == 0)
+            {
+                json_array_append(held, json_object_get(v, "path"));
             }
         }
 
-        /* a deploy pipeline wants to know about a refused file */
-        if (b.refused) {
-            rc = CACHECTL_EXIT_FAIL;
+        v = json_pack("{s:i, s:i, s:i, s:i, s:i, s:O, s:i, s:o?, s:b}",
+                      "views", b.views, "config", b.config,
+                      "i18n", b.i18n, "unchanged", b.unchanged,
+                      "refusedNow", b.refused, "refused", s.refused,
+                      "held", b.held, "heldPaths", held,
+                      "dryRun", conf->dry_run);
+
+        if (v != NULL && conf->dry_run) {
+            json_object_set(v, "changes", b.changes);
+        }
+
+        if (v != NULL && walk != NULL) {
+            json_object_set_new(v, "walkIncomplete", json_string(walk));
+        }
+
+        cachectl_print_json(v);
+        json_decref(v);
+
+    } else if (conf->dry_run) {
+        cachectl_cli_changes(b.changes, NULL);
+
+        printf("dry run: %zu change(s), %u unchanged; nothing written\n",
+               json_array_size(b.changes), b.unchanged);
+
+    } else {
+        printf("published %u view, %u config, %u i18n change(s); %u "
+               "unchanged\n", b.views, b.config, b.i18n, b.unchanged);
+
+        if (b.held && walk != NULL) {
+            printf("held %u deletion(s): the walk was incomplete (", b.held);
+            cachectl_cli_put(walk);
+            printf("); --force does not delete then: fix it, sync again\n");
+            cachectl_cli_changes(b.changes, "hold");
+
+        } else if (b.held) {
+            printf("held %u deletion(s): run with --force to delete\n",
+                   b.held);
+            cachectl_cli_changes(b.changes, "hold");
         }
     }
 
+    if (!conf->json) {
+        json_array_foreach(s.refused, i, v) {
+            printf("refused ");
+            cachectl_cli_put(json_string_value(json_object_get(v, "error")));
+            printf("\n");
+        }
+    }
+
+    if (unleased[0] != '\0') {
+        fprintf(stderr, "cachectl sync: note: published without holding the "
+                "lease (%s)\n", unleased);
+    }
+
+    /*
+     * A deploy pipeline wants to know about a refused file, and about
+     * pages left in place; a dry run only reports.
+     */
+    if (!conf->dry_run && (b.refused || b.held)) {
+        rc = CACHECTL_EXIT_FAIL;
+    }
+
+done:
+
+    if (owned) {
+        (void) cachectl_lease_release(c, conf, s.instance_id, err,
+                                      sizeof(err));
+    }
+
+    json_decref(st);
+    json_decref(b.changes);
     cachectl_sync_free(&s);
     redisFree(c);
 
@@ -329,6 +1071,19 @@ cachectl_invalidate(cachectl_conf_t *conf)
     redisContext  *c;
 
     static const char  *kinds[] = { "view", "config", "i18n", "all" };
+
+    /*
+     * invalidate destroys nothing: the counters only grow and every worker
+     * refetches what it caches from Redis, which holds it all. A preview
+     * would have nothing to show; ignoring the flag would bump the
+     * counters of someone who asked for no change: refused.
+     */
+    if (conf->dry_run) {
+        fprintf(stderr, "cachectl invalidate: no --dry-run: it deletes "
+                "nothing (it bumps the generation counters, and nginx "
+                "refetches from Redis what it caches)\n");
+        return CACHECTL_EXIT_USAGE;
+    }
 
     k = 3;
 
@@ -442,7 +1197,14 @@ cachectl_get(cachectl_conf_t *conf)
     if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements != 3
         || r->element[0]->type != REDIS_REPLY_STRING)
     {
-        fprintf(stderr, "cachectl: \"%s\" is not in Redis\n", conf->args[1]);
+        if (r == NULL || r->type == REDIS_REPLY_ERROR) {
+            fprintf(stderr, "cachectl: %s\n", r ? r->str : c->errstr);
+
+        } else {
+            fprintf(stderr, "cachectl: \"%s\" is not in Redis\n",
+                    conf->args[1]);
+        }
+
         if (r) {
             freeReplyObject(r);
         }
@@ -484,8 +1246,7 @@ cachectl_get(cachectl_conf_t *conf)
 int
 cachectl_instances(cachectl_conf_t *conf)
 {
-    char           pattern[CACHECTL_NS_MAX + 32];
-    size_t         i;
+    size_t         i, nlive;
     json_t        *all, *b, *inst;
     redisContext  *c;
 
@@ -499,12 +1260,10 @@ cachectl_instances(cachectl_conf_t *conf)
         return CACHECTL_EXIT_FAIL;
     }
 
-    snprintf(pattern, sizeof(pattern), "%smetrics:instance:*", conf->ns);
-    all = cachectl_cli_scan(c, pattern, 1);
+    all = cachectl_cli_registry(c, conf, "metrics:instance:", 1, &nlive);
     redisFree(c);
 
     if (all == NULL) {
-        fprintf(stderr, "cachectl: SCAN failed\n");
         return CACHECTL_EXIT_FAIL;
     }
 

@@ -14,10 +14,13 @@
  */
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
 
 #include "cachectl_conf.h"
 
@@ -81,6 +84,7 @@ static const cachectl_opt_t *cachectl_conf_find(const char *name,
 static int cachectl_conf_set(cachectl_conf_t *conf, const cachectl_opt_t *o,
     const char *value, int from_file);
 static int cachectl_conf_file(cachectl_conf_t *conf, const char *file);
+static int cachectl_conf_password(cachectl_conf_t *conf);
 static int cachectl_conf_argv_pass(cachectl_conf_t *conf, int apply);
 static int cachectl_conf_finish(cachectl_conf_t *conf);
 
@@ -253,6 +257,13 @@ cachectl_conf_argv_pass(cachectl_conf_t *conf, int apply)
 
         value = NULL;
 
+        /* "--force=no" must not force */
+        if (o->type == CACHECTL_OPT_FLAG && eq != NULL) {
+            return cachectl_conf_fail(conf, CACHECTL_EXIT_USAGE,
+                                      "option --%s takes no value",
+                                      o->name);
+        }
+
         if (o->type != CACHECTL_OPT_FLAG) {
             if (eq != NULL) {
                 value = eq + 1;
@@ -327,12 +338,22 @@ cachectl_conf_set(cachectl_conf_t *conf, const cachectl_opt_t *o,
         errno = 0;
         n = strtol(value, &end, 10);
 
-        if (errno || end == value || *end != '\0' || n < 0
-            || n > 1000000000)
+        if (errno == 0 && end != value && *end == '\0'
+            && (n < 0 || n > 1000000000))
         {
+            return cachectl_conf_fail(conf, CACHECTL_EXIT_USAGE,
+                                      "%s: %s is out of range (0 to "
+                                      "1000000000)", o->name, value);
+        }
+
+        if (errno || end == value || *end != '\0') {
             return cachectl_conf_fail(conf, CACHECTL_EXIT_USAGE,
                                       "%s: \"%s\" is not a number",
                                       o->name, value);
+        }
+
+        if (o->offset == O(max_delete_pct) && !from_file) {
+            conf->max_delete_cli = 1;
         }
 
         if (o->offset == O(db)) {
@@ -373,13 +394,37 @@ cachectl_conf_file(cachectl_conf_t *conf, const char *file)
 {
     FILE                  *f;
     char                   line[4096], *key, *value, *eq, *copy;
+    size_t                 len;
     unsigned               n;
+    struct stat            st;
     const cachectl_opt_t  *o;
 
     f = fopen(file, "r");
     if (f == NULL) {
         return cachectl_conf_fail(conf, CACHECTL_EXIT_FAIL, "%s: %s", file,
                                   strerror(errno));
+    }
+
+    /*
+     * The file names the Redis server and the password file: whoever may
+     * rewrite it may send the password to a server of theirs (ssh refuses
+     * its config in that case too). It holds no secret itself, so being
+     * readable by all is fine.
+     */
+    /* a directory opens, then reads as an empty file: no settings at all */
+    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+        fclose(f);
+        return cachectl_conf_fail(conf, CACHECTL_EXIT_FAIL,
+                                  "%s: not a regular file", file);
+    }
+
+    if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+        fclose(f);
+        return cachectl_conf_fail(conf, CACHECTL_EXIT_FAIL,
+                                  "%s: writable by group or others (mode "
+                                  "%04o): it says where the password goes; "
+                                  "run \"chmod go-w %s\"", file,
+                                  (unsigned) (st.st_mode & 07777), file);
     }
 
     for (n = 1; fgets(line, sizeof(line), f) != NULL; n++) {
@@ -407,6 +452,24 @@ cachectl_conf_file(cachectl_conf_t *conf, const char *file)
             || o->offset == O(user))
         {
             fclose(f);
+
+            /*
+             * A secret pasted on a line of its own ("s3cret=") must not
+             * reach the log: only what looks like a misspelt setting name
+             * (short, lowercase letters and "-", as every name is) is
+             * quoted.
+             */
+            len = strlen(key);
+
+            if (len == 0 || len > 32
+                || strspn(key, "abcdefghijklmnopqrstuvwxyz-") != len)
+            {
+                return cachectl_conf_fail(conf, CACHECTL_EXIT_FAIL,
+                                          "%s:%u: unknown setting (not "
+                                          "shown: not a setting name)",
+                                          file, n);
+            }
+
             return cachectl_conf_fail(conf, CACHECTL_EXIT_FAIL,
                                       "%s:%u: unknown setting \"%s\"",
                                       file, n, key);
@@ -447,7 +510,6 @@ cachectl_conf_file(cachectl_conf_t *conf, const char *file)
 static int
 cachectl_conf_finish(cachectl_conf_t *conf)
 {
-    FILE        *f;
     size_t       n;
     const char  *p;
 
@@ -499,6 +561,20 @@ cachectl_conf_finish(cachectl_conf_t *conf)
 
     p = conf->redis;
 
+    /*
+     * A URL ("redis://:secret@host:6379") would pass for HOST:PORT and its
+     * password would be quoted by every error about the address: refused
+     * without quoting it.
+     */
+    if (strstr(p, "://") != NULL
+        || (strncmp(p, "unix:", 5) != 0 && strchr(p, '@') != NULL))
+    {
+        return cachectl_conf_fail(conf, CACHECTL_EXIT_USAGE,
+                                  "invalid --redis: a URL (not shown); "
+                                  "expected HOST:PORT or unix:PATH, and the "
+                                  "password in --password-file");
+    }
+
     if (strncmp(p, "unix:", 5) != 0
         && (strchr(p, ':') == NULL || strrchr(p, ':')[1] == '\0'))
     {
@@ -507,28 +583,95 @@ cachectl_conf_finish(cachectl_conf_t *conf)
                                   "HOST:PORT or unix:PATH", p);
     }
 
+    return cachectl_conf_password(conf);
+}
+
+
+/*
+ * The password file's first line. Refused, as ssh refuses a private key,
+ * when group or others may read or write it: the password would be one
+ * "cat" away from every local user, or replaceable. A symlink is followed
+ * (secret stores such as Kubernetes' volumes are links into a directory of
+ * versions): what matters is the mode of the file read, so the check is an
+ * fstat() of the descriptor read from, not a stat() of the name.
+ */
+
+static int
+cachectl_conf_password(cachectl_conf_t *conf)
+{
+    int           fd;
+    char          buf[sizeof(conf->password) + 1], *nl;
+    ssize_t       n;
+    struct stat   st;
+    const char   *file;
+
     conf->password[0] = '\0';
+    file = conf->password_file;
 
-    if (conf->password_file != NULL) {
-        f = fopen(conf->password_file, "r");
-        if (f == NULL) {
-            return cachectl_conf_fail(conf, CACHECTL_EXIT_FAIL, "%s: %s",
-                                      conf->password_file, strerror(errno));
-        }
-
-        if (fgets(conf->password, sizeof(conf->password), f) == NULL) {
-            conf->password[0] = '\0';
-        }
-
-        fclose(f);
-
-        n = strlen(conf->password);
-        while (n && (conf->password[n - 1] == '\n'
-                     || conf->password[n - 1] == '\r'))
-        {
-            conf->password[--n] = '\0';
-        }
+    if (file == NULL) {
+        return CACHECTL_EXIT_OK;
     }
+
+    /* O_NONBLOCK: a FIFO in its place must not hang the start */
+    fd = open(file, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    if (fd == -1) {
+        return cachectl_conf_fail(conf, CACHECTL_EXIT_FAIL,
+                                  "password file %s: %s", file,
+                                  strerror(errno));
+    }
+
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return cachectl_conf_fail(conf, CACHECTL_EXIT_FAIL,
+                                  "password file %s: not a regular file",
+                                  file);
+    }
+
+    if (st.st_mode & (S_IRWXG | S_IRWXO)) {
+        close(fd);
+        return cachectl_conf_fail(conf, CACHECTL_EXIT_FAIL,
+                                  "password file %s: mode %04o lets group "
+                                  "or others %s it; run \"chmod 600 %s\" "
+                                  "(and give it to the user cachectl runs "
+                                  "as)", file,
+                                  (unsigned) (st.st_mode & 07777),
+                                  (st.st_mode & (S_IRGRP | S_IROTH))
+                                  ? "read" : "change", file);
+    }
+
+    n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+
+    if (n < 0) {
+        return cachectl_conf_fail(conf, CACHECTL_EXIT_FAIL,
+                                  "password file %s: %s", file,
+                                  strerror(errno));
+    }
+
+    buf[n] = '\0';
+
+    nl = strpbrk(buf, "\r\n");
+    if (nl != NULL) {
+        *nl = '\0';
+
+    } else if ((size_t) n == sizeof(buf) - 1) {
+        /* a cut password fails AUTH with a misleading message */
+        explicit_bzero(buf, sizeof(buf));
+        return cachectl_conf_fail(conf, CACHECTL_EXIT_FAIL,
+                                  "password file %s: the first line is "
+                                  "longer than %zu bytes", file,
+                                  sizeof(conf->password) - 1);
+    }
+
+    if (buf[0] == '\0') {
+        /* no AUTH at all would be a surprise: say so */
+        return cachectl_conf_fail(conf, CACHECTL_EXIT_FAIL,
+                                  "password file %s: the first line is "
+                                  "empty", file);
+    }
+
+    memcpy(conf->password, buf, strlen(buf) + 1);
+    explicit_bzero(buf, sizeof(buf));
 
     return CACHECTL_EXIT_OK;
 }

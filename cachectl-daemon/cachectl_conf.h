@@ -42,6 +42,7 @@ typedef struct {
     long          settle_max_ms;        /* a batch waits at most this */
     const char   *deploy_marker;        /* publish views when it changes */
     long          max_delete_pct;       /* refuse deleting more of the tree */
+    int           max_delete_cli;       /* ... given on the command line */
     long          batch_bytes;          /* one transaction's payload */
     int           force;                /* --force: destructive runs */
     int           dry_run;              /* --dry-run: say, change nothing */

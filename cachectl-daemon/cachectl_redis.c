@@ -78,6 +78,29 @@ cachectl_redis_connect(cachectl_conf_t *conf, char *err, size_t size)
         freeReplyObject(r);
     }
 
+    /*
+     * Without AUTH or SELECT nothing has answered yet: a server that wants
+     * a password, or that is not Redis at all, would otherwise make every
+     * later command fail with a stranger message ("not in Redis").
+     */
+    if (conf->password[0] == '\0' && conf->db == 0) {
+        r = redisCommand(c, "PING");
+
+        if (r == NULL || r->type != REDIS_REPLY_STATUS) {
+            snprintf(err, size, "Redis %s: PING: %s", conf->redis,
+                     r == NULL ? c->errstr
+                     : r->type == REDIS_REPLY_ERROR ? r->str
+                     : "unexpected reply");
+            if (r) {
+                freeReplyObject(r);
+            }
+            redisFree(c);
+            return NULL;
+        }
+
+        freeReplyObject(r);
+    }
+
     if (conf->db) {
         r = redisCommand(c, "SELECT %d", conf->db);
 

@@ -305,7 +305,7 @@ refused broken.shtml:2:1: unbalanced "{{/each}}": no open block
 stderr: info: view roots: DIR/views
 stderr: error: refused broken.shtml:2:1: unbalanced "{{/each}}": no open block
 --json: exit 1
-{"views":0,"config":0,"i18n":0,"unchanged":3,"refusedNow":1,"refused":[{"path":"broken.shtml","error":"broken.shtml:2:1: unbalanced \"{{/each}}\": no open block"}]}
+{"views":0,"config":0,"i18n":0,"unchanged":3,"refusedNow":1,"refused":[{"path":"broken.shtml","error":"broken.shtml:2:1: unbalanced \"{{/each}}\": no open block"}],"held":0,"heldPaths":[],"dryRun":false}
 stderr: info: view roots: DIR/views
 stderr: error: refused broken.shtml:2:1: unbalanced "{{/each}}": no open block
 broken in Redis: exit 1: cachectl: "broken.shtml" is not in Redis

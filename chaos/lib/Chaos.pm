@@ -230,6 +230,8 @@ sub table {
 }
 
 sub ms { return sprintf '%.0f ms', $_[0] * 1000 }
+# ms below 10 s, else s
+sub dur { return $_[0] < 10 ? ms($_[0]) : Chaos::s($_[0]) }
 sub s  { return sprintf '%.1f s', $_[0] }
 
 

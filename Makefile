@@ -5,7 +5,10 @@
 #   make run        nginx + module on 127.0.0.1:8080 with examples/
 #   make bench      bench/run: feature vs baseline ratios
 #   make bench-render  the template engine: renders/s on one core
-#   make bench-cachectl  edit -> visible on every worker (p50, max)
+#   make bench-cachectl  edit -> visible on every worker (p50, max), a
+#                   1,000-file deploy (CACHECTL=/path: another binary)
+#   make chaos      cachectl under long and hostile cases (chaos/;
+#                   CHAOS=name: one of them; CACHECTL=/path)
 #   make deps       install the Debian packages (as root)
 #   make asan       unit tests and cachectl under ASan + UBSan
 #   make asan-t     the suites against the module and cachectl under
@@ -21,7 +24,7 @@ CC          ?= cc
 
 NGX_BUILD    = $(BUILD)/nginx
 MODULE       = $(BUILD)/ngx_http_jpulse_module.so
-CACHECTL     = $(BUILD)/cachectl
+CTL_BIN      = $(BUILD)/cachectl
 
 NGX_CONFIGURE_FLAGS = --with-compat --with-threads \
                       --with-http_stub_status_module --with-debug
@@ -44,13 +47,13 @@ UNIT_SRCS    = $(wildcard t/unit/test_*.c)
 UNIT_BINS    = $(patsubst t/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRCS))
 
 .PHONY: all module cachectl deps test unit t run bench bench-render \
-        bench-cachectl asan \
+        bench-cachectl chaos asan \
         asan-t fuzz clean
 
 all: module cachectl
 
 module: $(MODULE)
-cachectl: $(CACHECTL)
+cachectl: $(CTL_BIN)
 
 deps:
 	@scripts/deps.sh
@@ -80,7 +83,7 @@ $(MODULE): $(NGX_BUILD)/objs/Makefile $(MOD_SRCS) $(LIB_SRCS) $(LIB_HDRS)
 	cp $(NGX_BUILD)/objs/ngx_http_jpulse_module.so $@.tmp
 	mv -f $@.tmp $@
 
-$(CACHECTL): $(CTL_SRCS) $(CTL_HDRS) $(LIB_SRCS) $(LIB_HDRS)
+$(CTL_BIN): $(CTL_SRCS) $(CTL_HDRS) $(LIB_SRCS) $(LIB_HDRS)
 	@mkdir -p $(BUILD)
 	$(CC) $(ALL_CFLAGS) -o $@ $(CTL_SRCS) $(LIB_SRCS) $(CTL_LIBS)
 
@@ -116,10 +119,23 @@ $(BUILD)/bench/render_bench: bench/render/render_bench.c $(LIB_SRCS) \
 bench-render: $(BUILD)/bench/render_bench
 	$(BUILD)/bench/render_bench
 
-# cachectl: file write -> every worker of two nginx instances serves it
-bench-cachectl: deps
-	$(MAKE) all
-	bench/cachectl/latency
+# cachectl: file write -> every worker of two nginx instances serves it.
+# CACHECTL=/path measures that binary instead of $(CTL_BIN) (which is
+# then not built). Needs nginx and redis-server (make deps).
+CACHECTL    ?=
+
+bench-cachectl:
+	@test -n "$(CACHECTL)" || $(MAKE) cachectl
+	@test -e $(MODULE) || $(MAKE) module
+	CACHECTL="$(CACHECTL)" bench/cachectl/latency
+
+# chaos/: the long cases of issue 11 (1M session fields, 100k files,
+# wedges, idle load, deploy bursts), each a few minutes at most
+CHAOS       ?=
+
+chaos:
+	@test -n "$(CACHECTL)" || $(MAKE) cachectl
+	CACHECTL="$(CACHECTL)" chaos/run $(CHAOS)
 
 # libjpulse and cachectl under AddressSanitizer and UBSan
 ASAN_CFLAGS  = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \

@@ -1781,9 +1781,16 @@ cachectl_sync_views(cachectl_sync_t *s, cachectl_tx_t *tx, json_t *dirs)
                                        * tracked)))
     {
         hold = CACHECTL_HOLD_SHARE;
-        snprintf(why, sizeof(why), "%zu of the %u files Redis holds, more "
-                 "than --max-delete-share %ld%%; --force deletes them", ndel,
-                 tracked, s->conf->max_delete_pct);
+
+        if (s->conf->max_delete_pct == 0) {
+            snprintf(why, sizeof(why), "%zu of the %u files Redis holds; "
+                     "deleting takes --force", ndel, tracked);
+
+        } else {
+            snprintf(why, sizeof(why), "%zu of the %u files Redis holds, "
+                     "more than --max-delete-share %ld%%; --force deletes "
+                     "them", ndel, tracked, s->conf->max_delete_pct);
+        }
     }
 
     tx->batch->held = hold != CACHECTL_HOLD_NONE ? (unsigned) ndel : 0;

@@ -25,7 +25,9 @@ sub main::rcli { my $o = JPulseTest::redis_cli($main::Redis, @_); chomp $o; $o }
 
 # "exit N" and the first line of stderr that is not a log line
 sub main::sync {
-    my ($code, $out, $err) = CachectlTest::cachectl(@main::Cli, 'sync', @_);
+    # --force: the blocks share the namespace, each syncs its own root
+    my ($code, $out, $err) = CachectlTest::cachectl(@main::Cli, 'sync',
+                                                    '--force', @_);
     my ($msg) = grep { !/ cachectl\[\d+\] / } split /\n/, $err;
     return "exit $code" . (defined $msg ? ": $msg" : '') . "\n";
 }

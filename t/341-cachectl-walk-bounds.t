@@ -74,7 +74,7 @@ sub { $main::Result =~ s/\Q$main::Dir\E/DIR/gr }
 --- response_body
 first: exit 0
 index: fd/a/b/deep.shtml fd/top.shtml
-short of descriptors: exit 0
+short of descriptors: exit 1
 warn: views: walk incomplete (DIR/fd: Too many open files): publishing additions and changes, no deletions
 index: fd/a/b/deep.shtml fd/top.shtml
 
@@ -124,6 +124,6 @@ sub { $main::Result }
 --- response_body
 first: exit 0
 index: 8 files
-limit 5: exit 0
+limit 5: exit 1
 warn: views: walk incomplete (more than 5 files): publishing additions and changes, no deletions
 index: 8 files

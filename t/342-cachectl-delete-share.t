@@ -95,27 +95,30 @@ info: views: deletions no longer held
 
 
 
-=== TEST 2: the threshold, --force, 0 and 100, and one deletion
+=== TEST 2: the threshold, --force, 0 and 100, one deletion, and sync's own rule (no --max-delete-share: every deletion takes --force)
 --- pre_request
-$main::Result = main::shrink('t342a', 4, 2)
-    . main::shrink('t342b', 4, 3)
+$main::Result = main::shrink('t342a', 4, 2, '--max-delete-share', 50)
+    . main::shrink('t342b', 4, 3, '--max-delete-share', 50)
     . main::shrink('t342c', 4, 3, '--force')
     . main::shrink('t342d', 4, 4, '--max-delete-share', 100)
     . main::shrink('t342e', 4, 1, '--max-delete-share', 0)
-    . main::shrink('t342f', 1, 1)
-    . main::shrink('t342g', 10, 3, '--max-delete-share', 20);
+    . main::shrink('t342f', 1, 1, '--max-delete-share', 50)
+    . main::shrink('t342g', 10, 3, '--max-delete-share', 20)
+    . main::shrink('t342h', 4, 1);
 --- request
 GET /ping
 --- response_body_filters eval
 sub { $main::Result }
 --- response_body
-4 files, 2 removed: exit 0, index 2
-4 files, 3 removed: exit 0, index 4
+4 files, 2 removed (--max-delete-share 50): exit 0, index 2
+4 files, 3 removed (--max-delete-share 50): exit 1, index 4
   holding 3 deletion(s): 3 of the 4 files Redis holds, more than --max-delete-share 50%; --force deletes them
 4 files, 3 removed (--force): exit 0, index 1
 4 files, 4 removed (--max-delete-share 100): exit 0, index 0
-4 files, 1 removed (--max-delete-share 0): exit 0, index 4
-  holding 1 deletion(s): 1 of the 4 files Redis holds, more than --max-delete-share 0%; --force deletes them
-1 files, 1 removed: exit 0, index 0
-10 files, 3 removed (--max-delete-share 20): exit 0, index 10
+4 files, 1 removed (--max-delete-share 0): exit 1, index 4
+  holding 1 deletion(s): 1 of the 4 files Redis holds; deleting takes --force
+1 files, 1 removed (--max-delete-share 50): exit 0, index 0
+10 files, 3 removed (--max-delete-share 20): exit 1, index 10
   holding 3 deletion(s): 3 of the 10 files Redis holds, more than --max-delete-share 20%; --force deletes them
+4 files, 1 removed: exit 1, index 4
+  holding 1 deletion(s): 1 of the 4 files Redis holds; deleting takes --force

@@ -95,7 +95,7 @@ info: views: deletions no longer held
 
 
 
-=== TEST 2: the threshold, --force, 0 and 100, one deletion, and sync's own rule (no --max-delete-share: every deletion takes --force)
+=== TEST 2: the share, --force, 0, 100, one deletion; plain sync holds all
 --- pre_request
 $main::Result = main::shrink('t342a', 4, 2, '--max-delete-share', 50)
     . main::shrink('t342b', 4, 3, '--max-delete-share', 50)

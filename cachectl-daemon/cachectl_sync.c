@@ -119,6 +119,8 @@ typedef struct {
     unsigned             found;
     unsigned             links_out;
     char                 link_out[256];     /* the first one */
+    unsigned             bad_names;
+    char                 bad_name[256];     /* the first one */
     int                  failed;
     char                 reason[256];
 } cachectl_walk_t;
@@ -939,6 +941,16 @@ cachectl_walk_dir(cachectl_walk_t *w, const char *rel, int depth)
             continue;
         }
 
+        /* no key of the file table: skipped, said by the full walk */
+        if (!cachectl_utf8_valid(de->d_name)) {
+            if (w->bad_names++ == 0) {
+                snprintf(w->bad_name, sizeof(w->bad_name), "%.120s/%.120s",
+                         dir, de->d_name);
+            }
+
+            continue;
+        }
+
         if (snprintf(sub, sizeof(sub), "%s%s%s", rel, *rel ? "/" : "",
                      de->d_name) >= (int) sizeof(sub)
             || snprintf(full, sizeof(full), "%s/%s", dir, de->d_name)
@@ -1625,6 +1637,14 @@ cachectl_sync_views(cachectl_sync_t *s, cachectl_tx_t *tx, json_t *dirs)
         }
 
         s->links_out = w.links_out;
+
+        if (w.bad_names != s->bad_names && w.bad_names) {
+            cachectl_log(CACHECTL_WARN, "views: %u name(s) not UTF-8, not "
+                         "published: %s%s", w.bad_names, w.bad_name,
+                         w.bad_names > 1 ? ", ..." : "");
+        }
+
+        s->bad_names = w.bad_names;
     }
 
     tracked = 0;

@@ -395,8 +395,14 @@ cachectl_sync_load(cachectl_sync_t *s, redisContext *c, char *err,
     }
 
     for (i = 0; i + 1 < r->elements; i += 2) {
+        /*
+         * Anyone may write here: a name that is not UTF-8 (or holds a NUL)
+         * is no file we publish, and no key of the file table.
+         */
         if (r->element[i]->type != REDIS_REPLY_STRING
-            || r->element[i + 1]->type != REDIS_REPLY_STRING)
+            || r->element[i + 1]->type != REDIS_REPLY_STRING
+            || strlen(r->element[i]->str) != r->element[i]->len
+            || !cachectl_utf8_valid(r->element[i]->str))
         {
             continue;
         }

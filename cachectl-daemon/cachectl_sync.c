@@ -102,6 +102,7 @@ typedef struct {
     size_t               cap;
     json_t              *paths[3];  /* per kind, for the events */
     int                  refused;   /* an error reply: the first in err */
+    int                  aborted;   /* a transaction discarded whole */
     char                *err;
     size_t               size;
 } cachectl_tx_t;
@@ -2364,8 +2365,9 @@ cachectl_tx_refused(cachectl_tx_t *tx, const char *what, const char *msg)
  * readers see its keys only when they fetch them (a cache miss), and
  * every cached copy moves with the last one. A write counts once EXEC
  * applied it; an error reply of one write (WRONGTYPE) leaves that write
- * pending, the others count. 0, or -1 with err set: tx->refused tells a
- * refusal (connection fine) from a broken connection.
+ * pending, the others count. 0 (tx->refused set when a write was refused),
+ * or -1 with err set: tx->refused tells a discarded transaction
+ * (connection fine) from a broken connection.
  */
 
 static int
@@ -2471,6 +2473,8 @@ cachectl_tx_flush(cachectl_tx_t *tx, int last)
         cachectl_tx_refused(tx, "the transaction",
                             exec && exec->type == REDIS_REPLY_ERROR
                             ? exec->str : "discarded");
+        tx->aborted = 1;
+
         if (exec) {
             freeReplyObject(exec);
         }
@@ -2596,8 +2600,11 @@ done:
         free(tx->pending[--tx->npending].name);
     }
 
-    /* a refused part stops the batch; the last one reports it */
-    return (tx->refused && !last) ? -1 : 0;
+    /*
+     * A discarded part stops the batch (the next would be too); a refused
+     * write is that file's error, the others go on; the last one reports.
+     */
+    return (tx->aborted && !last) ? -1 : 0;
 }
 
 

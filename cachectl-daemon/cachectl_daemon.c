@@ -636,7 +636,7 @@ cachectl_daemon_rescan(cachectl_daemon_t *d, int64_t now)
 /*
  * The deploy marker's stamp: inode, mtime, size and content, so that a
  * touch, a rewrite and a new file in its place all count; "missing" when
- * it is not there. A change opens the way for the next batch.
+ * it is not there. A change (not its removal) opens the way for the next batch.
  */
 
 static void
@@ -674,7 +674,11 @@ cachectl_daemon_marker(cachectl_daemon_t *d, int64_t now)
         return;
     }
 
-    if (d->marker_stamp[0] != '\0') {
+    /*
+     * A marker taken away is a deploy starting ("rm DEPLOYED; rsync ...;
+     * touch DEPLOYED"), not one done: only its return opens the way.
+     */
+    if (d->marker_stamp[0] != '\0' && strcmp(stamp, "missing") != 0) {
         cachectl_log(CACHECTL_INFO, "deploy marker \"%s\" changed: "
                      "publishing %u change event(s)",
                      d->conf->deploy_marker, d->dirty_events);

@@ -636,7 +636,8 @@ cachectl_daemon_rescan(cachectl_daemon_t *d, int64_t now)
 /*
  * The deploy marker's stamp: inode, mtime, size and content, so that a
  * touch, a rewrite and a new file in its place all count; "missing" when
- * it is not there. A change (not its removal) opens the way for the next batch.
+ * it is not there. A change (not its removal) opens the way for the next
+ * batch.
  */
 
 static void

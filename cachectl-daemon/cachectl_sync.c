@@ -901,8 +901,8 @@ cachectl_walk_dir(cachectl_walk_t *w, const char *rel, int depth)
 
     d = opendir(dir);
     if (d == NULL) {
-        if (errno == ENOENT && *rel) {
-            return;     /* gone since its parent was read */
+        if ((errno == ENOENT || errno == ENOTDIR) && *rel) {
+            return;     /* gone (or a file now) since its parent was read */
         }
 
         cachectl_walk_fail(w, "%s: %s", dir, strerror(errno));

@@ -803,9 +803,13 @@ cachectl_walk_file(cachectl_walk_t *w, const char *rel, struct stat *st)
     f = cachectl_file_get(s->files, rel);
 
     if (f == NULL) {
-        /* a partial walk adds to what a full one counted */
+        /*
+         * A partial walk adds to what a full one counted. The table also
+         * holds what went (held deletions, or gone in this batch): as a
+         * full walk's, it may hold the files_max found and as many more.
+         */
         if (w->scope != NULL
-            && json_object_size(s->files) >= (size_t) s->files_max)
+            && json_object_size(s->files) >= 2 * (size_t) s->files_max)
         {
             cachectl_walk_fail(w, "more than %ld files", s->files_max);
             w->stop = 1;

@@ -1889,8 +1889,11 @@ cachectl_sync_views(cachectl_sync_t *s, cachectl_tx_t *tx, json_t *dirs)
         snprintf(why, sizeof(why), "%s", s->held_reason);
     }
 
-    /* a partial walk says nothing of the rest: the next full one does */
-    cachectl_sync_state(s, !w.failed || (w.scope != NULL && s->walk_ok),
+    /*
+     * A partial walk says what went wrong in it, but nothing of the rest:
+     * only a full one says the tree is complete.
+     */
+    cachectl_sync_state(s, !w.failed && (w.scope == NULL || s->walk_ok),
                         w.failed ? w.reason : s->walk_reason, hold, held,
                         why);
 

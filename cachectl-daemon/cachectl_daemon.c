@@ -108,6 +108,8 @@ typedef struct {
     int                   down_said;    /* "retrying" logged */
     char                  instance_id[JP_INSTANCE_ID_MAX];
     char                  hostname[256];
+    char                  boot_id[64];  /* this host and this boot */
+    char                  pid_ns[64];   /* whose pids we can check */
     char                  error[512];
     char                  batch_error[512];  /* the refusal logged last */
     char                  beat_error[256];   /* the refusal logged last */
@@ -131,6 +133,7 @@ static void cachectl_daemon_heartbeat(cachectl_daemon_t *d, int remove);
 static json_t *cachectl_daemon_status(cachectl_daemon_t *d, json_t *stats);
 static void cachectl_daemon_beat_reply(cachectl_daemon_t *d,
     redisReply *r);
+static void cachectl_daemon_where(cachectl_daemon_t *d);
 
 
 /* KEYS[1] heartbeat, KEYS[2] registry; ARGV: blob, ttl ms, instance id */
@@ -181,6 +184,8 @@ cachectl_daemon(cachectl_conf_t *conf)
     if (gethostname(d.hostname, sizeof(d.hostname) - 1) != 0) {
         snprintf(d.hostname, sizeof(d.hostname), "localhost");
     }
+
+    cachectl_daemon_where(&d);
 
     jp_instance_id(d.instance_id, sizeof(d.instance_id),
                    jp_server_id(d.hostname, strlen(d.hostname)),
@@ -631,7 +636,8 @@ cachectl_daemon_rescan(cachectl_daemon_t *d, int64_t now)
 /*
  * The deploy marker's stamp: inode, mtime, size and content, so that a
  * touch, a rewrite and a new file in its place all count; "missing" when
- * it is not there. A change opens the way for the next batch.
+ * it is not there. A change (not its removal) opens the way for the next
+ * batch.
  */
 
 static void
@@ -669,7 +675,11 @@ cachectl_daemon_marker(cachectl_daemon_t *d, int64_t now)
         return;
     }
 
-    if (d->marker_stamp[0] != '\0') {
+    /*
+     * A marker taken away is a deploy starting ("rm DEPLOYED; rsync ...;
+     * touch DEPLOYED"), not one done: only its return opens the way.
+     */
+    if (d->marker_stamp[0] != '\0' && strcmp(stamp, "missing") != 0) {
         cachectl_log(CACHECTL_INFO, "deploy marker \"%s\" changed: "
                      "publishing %u change event(s)",
                      d->conf->deploy_marker, d->dirty_events);
@@ -815,7 +825,7 @@ cachectl_daemon_holder_about(cachectl_daemon_t *d)
     json_t       *st, *views;
     json_int_t    pid;
     redisReply   *r;
-    const char   *host, *v;
+    const char   *host, *v, *boot, *pidns;
 
     d->holder_about[0] = '\0';
 
@@ -839,7 +849,18 @@ cachectl_daemon_holder_about(cachectl_daemon_t *d)
     pid = json_integer_value(json_object_get(st, "pid"));
     views = json_object_get(st, "views");
 
+    /*
+     * Its pid means something here only in the same boot of the same
+     * host and the same pid namespace: containers and cloned hosts share
+     * host names, and each would take the other's lease for good.
+     */
+    boot = json_string_value(json_object_get(st, "bootId"));
+    pidns = json_string_value(json_object_get(st, "pidNs"));
+
     gone = host != NULL && strcmp(host, d->hostname) == 0 && pid > 0
+           && boot != NULL && d->boot_id[0] && strcmp(boot, d->boot_id) == 0
+           && pidns != NULL && d->pid_ns[0]
+           && strcmp(pidns, d->pid_ns) == 0
            && pid != (json_int_t) getpid()
            && kill((pid_t) pid, 0) == -1 && errno == ESRCH;
 
@@ -1022,7 +1043,7 @@ cachectl_daemon_status(cachectl_daemon_t *d, json_t *stats)
 
     status = json_pack("{s:s, s:I, s:s, s:I, s:I, s:O, s:O, s:I, s:o?,"
                        " s:s, s:s, s:s?, s:{s:s?, s:b, s:s}, s:I, s:s?,"
-                       " s:o?, s:o?}",
+                       " s:o?, s:o?, s:s?, s:s?}",
                        "instanceId", d->instance_id,
                        "pid", (json_int_t) getpid(),
                        "hostname", d->hostname,
@@ -1042,7 +1063,9 @@ cachectl_daemon_status(cachectl_daemon_t *d, json_t *stats)
                        "dirtyEvents", (json_int_t) d->dirty_events,
                        "deployMarker", d->conf->deploy_marker,
                        "watches", cachectl_watch_status(&d->watch),
-                       "publisher", cachectl_sync_status(&d->sync));
+                       "publisher", cachectl_sync_status(&d->sync),
+                       "bootId", d->boot_id[0] ? d->boot_id : NULL,
+                       "pidNs", d->pid_ns[0] ? d->pid_ns : NULL);
 
     return status;
 }
@@ -1137,6 +1160,28 @@ cachectl_daemon_blob(const char *instance_id, int64_t uptime_ms,
     json_decref(comp);
 
     return blob;
+}
+
+
+/* where our pid is valid: the boot of this host, the pid namespace */
+
+static void
+cachectl_daemon_where(cachectl_daemon_t *d)
+{
+    int       fd;
+    ssize_t   n;
+
+    fd = open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC);
+
+    if (fd != -1) {
+        n = read(fd, d->boot_id, sizeof(d->boot_id) - 1);
+        d->boot_id[n > 0 ? n : 0] = '\0';
+        d->boot_id[strcspn(d->boot_id, "\n")] = '\0';
+        close(fd);
+    }
+
+    n = readlink("/proc/self/ns/pid", d->pid_ns, sizeof(d->pid_ns) - 1);
+    d->pid_ns[n > 0 ? n : 0] = '\0';
 }
 
 

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "jp_tpl.h"
@@ -87,12 +88,13 @@ cachectl_read_file(const char *path, size_t *len)
 char *
 cachectl_read_file_in(const char *path, size_t *len)
 {
-    int       fd;
-    char      dir[PATH_MAX], rdir[PATH_MAX], real[PATH_MAX], proc[64];
-    char     *slash;
-    FILE     *f;
-    size_t    dlen;
-    ssize_t   n;
+    int           fd;
+    char          dir[PATH_MAX], rdir[PATH_MAX], real[PATH_MAX], proc[64];
+    char         *slash;
+    FILE         *f;
+    size_t        dlen;
+    ssize_t       n;
+    struct stat   st;
 
     if (snprintf(dir, sizeof(dir), "%s", path) >= (int) sizeof(dir)) {
         errno = ENAMETOOLONG;
@@ -113,8 +115,15 @@ cachectl_read_file_in(const char *path, size_t *len)
         return NULL;
     }
 
-    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    /* a FIFO named like a translation must not block the loop */
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
     if (fd == -1) {
+        return NULL;
+    }
+
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        errno = EINVAL;
         return NULL;
     }
 
@@ -151,7 +160,8 @@ const char *
 cachectl_file_error(int err)
 {
     return err == EXDEV ? "a link out of its directory, not read"
-                        : strerror(err);
+           : err == EINVAL ? "not a regular file"
+           : strerror(err);
 }
 
 

@@ -3,8 +3,10 @@
  */
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -64,26 +66,105 @@ cachectl_log_is_journal(void)
 
 
 /*
+ * The length of the UTF-8 sequence at p, as jansson takes it (no overlong
+ * form, no surrogate, at most U+10FFFF), or 0 when it is none.
+ */
+
+static size_t
+cachectl_utf8_seq(const unsigned char *p)
+{
+    size_t    n, i;
+    uint32_t  c;
+
+    if (p[0] < 0x80) {
+        return 1;
+    }
+
+    if (p[0] >= 0xc2 && p[0] <= 0xdf) {
+        n = 2;
+        c = p[0] & 0x1f;
+
+    } else if ((p[0] & 0xf0) == 0xe0) {
+        n = 3;
+        c = p[0] & 0x0f;
+
+    } else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
+        n = 4;
+        c = p[0] & 0x07;
+
+    } else {
+        return 0;
+    }
+
+    /* the NUL at the end is no continuation byte either */
+    for (i = 1; i < n; i++) {
+        if ((p[i] & 0xc0) != 0x80) {
+            return 0;
+        }
+
+        c = (c << 6) | (p[i] & 0x3f);
+    }
+
+    if ((n == 3 && c < 0x800) || (n == 4 && c < 0x10000)
+        || (c >= 0xd800 && c <= 0xdfff) || c > 0x10ffff)
+    {
+        return 0;
+    }
+
+    return n;
+}
+
+
+int
+cachectl_utf8_valid(const char *s)
+{
+    size_t  n;
+
+    while (*s) {
+        n = cachectl_utf8_seq((const unsigned char *) s);
+
+        if (n == 0) {
+            return 0;
+        }
+
+        s += n;
+    }
+
+    return 1;
+}
+
+
+/*
  * A message is one line whatever it quotes: a file name with a newline
  * must not forge a line of its own, nor a terminal escape reach whoever
- * reads the log.
+ * reads the log; and it stays UTF-8, which the journal needs to show it.
  */
 
 static size_t
 cachectl_log_escape(char *out, size_t size, const char *in)
 {
-    size_t          n;
+    size_t          n, len;
     unsigned char   c;
 
     for (n = 0; *in && n + 5 < size; in++) {
         c = (unsigned char) *in;
+        len = c < 0x80 ? 1 : cachectl_utf8_seq((const unsigned char *) in);
 
         if (c == '\n') {
             out[n++] = '\\';
             out[n++] = 'n';
 
-        } else if (c < 0x20 || c == 0x7f) {
+        } else if (c < 0x20 || c == 0x7f || len == 0) {
             n += snprintf(out + n, size - n, "\\x%02x", c);
+
+        } else if (len > 1) {
+            if (n + len + 5 >= size) {
+                break;
+            }
+
+            memcpy(out + n, in, len);
+            n += len;
+            in += len - 1;
 
         } else {
             out[n++] = (char) c;

@@ -20,5 +20,8 @@ extern int  cachectl_log_level;
 void cachectl_log(int level, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* s is UTF-8 as jansson takes it (a key of a JSON table, a json_string) */
+int cachectl_utf8_valid(const char *s);
+
 
 #endif /* CACHECTL_LOG_H */

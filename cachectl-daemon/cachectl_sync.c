@@ -102,6 +102,7 @@ typedef struct {
     size_t               cap;
     json_t              *paths[3];  /* per kind, for the events */
     int                  refused;   /* an error reply: the first in err */
+    int                  aborted;   /* a transaction discarded whole */
     char                *err;
     size_t               size;
 } cachectl_tx_t;
@@ -119,6 +120,8 @@ typedef struct {
     unsigned             found;
     unsigned             links_out;
     char                 link_out[256];     /* the first one */
+    unsigned             bad_names;
+    char                 bad_name[256];     /* the first one */
     int                  failed;
     char                 reason[256];
 } cachectl_walk_t;
@@ -393,8 +396,14 @@ cachectl_sync_load(cachectl_sync_t *s, redisContext *c, char *err,
     }
 
     for (i = 0; i + 1 < r->elements; i += 2) {
+        /*
+         * Anyone may write here: a name that is not UTF-8 (or holds a NUL)
+         * is no file we publish, and no key of the file table.
+         */
         if (r->element[i]->type != REDIS_REPLY_STRING
-            || r->element[i + 1]->type != REDIS_REPLY_STRING)
+            || r->element[i + 1]->type != REDIS_REPLY_STRING
+            || strlen(r->element[i]->str) != r->element[i]->len
+            || !cachectl_utf8_valid(r->element[i]->str))
         {
             continue;
         }
@@ -794,9 +803,13 @@ cachectl_walk_file(cachectl_walk_t *w, const char *rel, struct stat *st)
     f = cachectl_file_get(s->files, rel);
 
     if (f == NULL) {
-        /* a partial walk adds to what a full one counted */
+        /*
+         * A partial walk adds to what a full one counted. The table also
+         * holds what went (held deletions, or gone in this batch): as a
+         * full walk's, it may hold the files_max found and as many more.
+         */
         if (w->scope != NULL
-            && json_object_size(s->files) >= (size_t) s->files_max)
+            && json_object_size(s->files) >= 2 * (size_t) s->files_max)
         {
             cachectl_walk_fail(w, "more than %ld files", s->files_max);
             w->stop = 1;
@@ -892,8 +905,8 @@ cachectl_walk_dir(cachectl_walk_t *w, const char *rel, int depth)
 
     d = opendir(dir);
     if (d == NULL) {
-        if (errno == ENOENT && *rel) {
-            return;     /* gone since its parent was read */
+        if ((errno == ENOENT || errno == ENOTDIR) && *rel) {
+            return;     /* gone (or a file now) since its parent was read */
         }
 
         cachectl_walk_fail(w, "%s: %s", dir, strerror(errno));
@@ -936,6 +949,16 @@ cachectl_walk_dir(cachectl_walk_t *w, const char *rel, int depth)
         }
 
         if (cachectl_ignored(de->d_name)) {
+            continue;
+        }
+
+        /* no key of the file table: skipped, said by the full walk */
+        if (!cachectl_utf8_valid(de->d_name)) {
+            if (w->bad_names++ == 0) {
+                snprintf(w->bad_name, sizeof(w->bad_name), "%.120s/%.120s",
+                         dir, de->d_name);
+            }
+
             continue;
         }
 
@@ -1625,6 +1648,14 @@ cachectl_sync_views(cachectl_sync_t *s, cachectl_tx_t *tx, json_t *dirs)
         }
 
         s->links_out = w.links_out;
+
+        if (w.bad_names != s->bad_names && w.bad_names) {
+            cachectl_log(CACHECTL_WARN, "views: %u name(s) not UTF-8, not "
+                         "published: %s%s", w.bad_names, w.bad_name,
+                         w.bad_names > 1 ? ", ..." : "");
+        }
+
+        s->bad_names = w.bad_names;
     }
 
     tracked = 0;
@@ -1859,9 +1890,8 @@ cachectl_sync_views(cachectl_sync_t *s, cachectl_tx_t *tx, json_t *dirs)
     }
 
     /*
-     * A partial walk that failed is an incomplete walk (the file limit, an
-     * unreadable directory); one that went through says nothing of the
-     * rest: only a full walk makes the state complete again.
+     * A partial walk says what went wrong in it, but nothing of the rest:
+     * only a full one says the tree is complete.
      */
     cachectl_sync_state(s, !w.failed && (w.scope == NULL || s->walk_ok),
                         w.failed ? w.reason : s->walk_reason, hold, held,
@@ -2342,8 +2372,9 @@ cachectl_tx_refused(cachectl_tx_t *tx, const char *what, const char *msg)
  * readers see its keys only when they fetch them (a cache miss), and
  * every cached copy moves with the last one. A write counts once EXEC
  * applied it; an error reply of one write (WRONGTYPE) leaves that write
- * pending, the others count. 0, or -1 with err set: tx->refused tells a
- * refusal (connection fine) from a broken connection.
+ * pending, the others count. 0 (tx->refused set when a write was refused),
+ * or -1 with err set: tx->refused tells a discarded transaction
+ * (connection fine) from a broken connection.
  */
 
 static int
@@ -2449,6 +2480,8 @@ cachectl_tx_flush(cachectl_tx_t *tx, int last)
         cachectl_tx_refused(tx, "the transaction",
                             exec && exec->type == REDIS_REPLY_ERROR
                             ? exec->str : "discarded");
+        tx->aborted = 1;
+
         if (exec) {
             freeReplyObject(exec);
         }
@@ -2574,8 +2607,11 @@ done:
         free(tx->pending[--tx->npending].name);
     }
 
-    /* a refused part stops the batch; the last one reports it */
-    return (tx->refused && !last) ? -1 : 0;
+    /*
+     * A discarded part stops the batch (the next would be too); a refused
+     * write is that file's error, the others go on; the last one reports.
+     */
+    return (tx->aborted && !last) ? -1 : 0;
 }
 
 

@@ -46,6 +46,7 @@ typedef struct {
     unsigned            held;
     char                held_reason[256];
     unsigned            links_out;      /* links out of a root, not walked */
+    unsigned            bad_names;      /* names not UTF-8, not published */
     char                last_error[512];
     int64_t             last_error_ms;
 

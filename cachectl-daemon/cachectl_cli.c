@@ -932,6 +932,11 @@ cachectl_sync(cachectl_conf_t *conf)
         return rc;
     }
 
+    /* holding the lease: write only while it is still ours */
+    if (owned) {
+        snprintf(s.lease_id, sizeof(s.lease_id), "%s", s.instance_id);
+    }
+
     /*
      * Given a root or two, sync cannot tell a page that left the tree from
      * one of a root it was not given: it deletes nothing, unless told to

@@ -201,6 +201,9 @@ cachectl_daemon(cachectl_conf_t *conf)
     snprintf(d.sync.instance_id, sizeof(d.sync.instance_id), "%s",
              d.instance_id);
 
+    /* a batch writes only while the lease is ours (cachectl_tx_fence) */
+    snprintf(d.sync.lease_id, sizeof(d.sync.lease_id), "%s", d.instance_id);
+
     cachectl_sessions_init(&d.sessions);
 
     sigemptyset(&mask);

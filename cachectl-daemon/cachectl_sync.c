@@ -34,6 +34,7 @@
 #include "jp_identity.h"
 #include "jp_tpl.h"
 #include "cachectl_file.h"
+#include "cachectl_lease.h"
 #include "cachectl_log.h"
 #include "cachectl_redis.h"
 #include "cachectl_sync.h"
@@ -161,6 +162,7 @@ static int cachectl_tx_del(cachectl_tx_t *tx, int kind, const char *key);
 static int cachectl_tx_pending(cachectl_tx_t *tx, int type,
     cachectl_file_t *f, const char *etag, const char *name, int first);
 static int cachectl_tx_flush(cachectl_tx_t *tx, int last);
+static int cachectl_tx_fence(cachectl_tx_t *tx);
 static void cachectl_tx_path(cachectl_tx_t *tx, int kind, const char *path);
 static void cachectl_change(cachectl_batch_t *batch, const char *op,
     int kind, const char *path);
@@ -2188,8 +2190,12 @@ cachectl_tx_cmd(cachectl_tx_t *tx, int kind, int argc, const char **argv,
     }
 
     if (!tx->multi) {
-        if (redisAppendCommand(tx->c, "MULTI") != REDIS_OK) {
-            snprintf(tx->err, tx->size, "out of memory");
+        if (cachectl_tx_fence(tx) != 0
+            || redisAppendCommand(tx->c, "MULTI") != REDIS_OK)
+        {
+            if (!tx->refused && tx->c->err == 0) {
+                snprintf(tx->err, tx->size, "out of memory");
+            }
             return -1;
         }
 
@@ -2366,6 +2372,80 @@ cachectl_tx_refused(cachectl_tx_t *tx, const char *what, const char *msg)
 
 
 /*
+ * Before each transaction of a lease holder: WATCH the lease and check
+ * that it is still ours. A loop held past the lease's TTL (a long walk, a
+ * slow Redis, SIGSTOP) may have lost it to a standby meanwhile; EXEC then
+ * applies nothing if the lease moves before it, so two daemons never write
+ * at once. The obuf is empty here: the previous transaction was read.
+ */
+
+static int
+cachectl_tx_fence(cachectl_tx_t *tx)
+{
+    void             *reply;
+    redisReply       *watch, *get;
+    cachectl_sync_t  *s;
+
+    s = tx->s;
+
+    if (s->lease_id[0] == '\0') {
+        return 0;
+    }
+
+    if (redisAppendCommand(tx->c, "WATCH %s" CACHECTL_LEASE_KEY, s->conf->ns)
+        != REDIS_OK
+        || redisAppendCommand(tx->c, "GET %s" CACHECTL_LEASE_KEY,
+                              s->conf->ns) != REDIS_OK)
+    {
+        snprintf(tx->err, tx->size, "out of memory");
+        return -1;
+    }
+
+    if (redisGetReply(tx->c, &reply) != REDIS_OK) {
+        snprintf(tx->err, tx->size, "Redis: %s", tx->c->errstr);
+        tx->refused = 0;
+        return -1;
+    }
+
+    watch = reply;
+
+    if (redisGetReply(tx->c, &reply) != REDIS_OK) {
+        freeReplyObject(watch);
+        snprintf(tx->err, tx->size, "Redis: %s", tx->c->errstr);
+        tx->refused = 0;
+        return -1;
+    }
+
+    get = reply;
+
+    if (watch->type == REDIS_REPLY_ERROR) {
+        cachectl_tx_refused(tx, "WATCH", watch->str);
+
+    } else if (get->type != REDIS_REPLY_STRING
+               || strcmp(get->str, s->lease_id) != 0)
+    {
+        cachectl_tx_refused(tx, "the write", "the lease is no longer ours");
+    }
+
+    freeReplyObject(watch);
+    freeReplyObject(get);
+
+    if (!tx->refused) {
+        return 0;
+    }
+
+    tx->aborted = 1;
+    reply = redisCommand(tx->c, "UNWATCH");
+
+    if (reply != NULL) {
+        freeReplyObject(reply);
+    }
+
+    return -1;
+}
+
+
+/*
  * Sends what is queued: MULTI, the writes, (last: the generation bumps
  * of every kind written since the last bump), EXEC; then, last, one
  * event per kind. A transaction that is not the last bumps nothing:
@@ -2410,8 +2490,12 @@ cachectl_tx_flush(cachectl_tx_t *tx, int last)
     }
 
     if (!tx->multi) {
-        if (redisAppendCommand(tx->c, "MULTI") != REDIS_OK) {
-            snprintf(tx->err, tx->size, "out of memory");
+        if (cachectl_tx_fence(tx) != 0
+            || redisAppendCommand(tx->c, "MULTI") != REDIS_OK)
+        {
+            if (!tx->refused && tx->c->err == 0) {
+                snprintf(tx->err, tx->size, "out of memory");
+            }
             return -1;
         }
 
@@ -2479,7 +2563,12 @@ cachectl_tx_flush(cachectl_tx_t *tx, int last)
         /* nothing was applied (EXECABORT after an OOM, ...) */
         cachectl_tx_refused(tx, "the transaction",
                             exec && exec->type == REDIS_REPLY_ERROR
-                            ? exec->str : "discarded");
+                            ? exec->str
+                            : exec && exec->type == REDIS_REPLY_NIL
+                              && s->lease_id[0] != '\0'
+                            ? "the lease is no longer ours (it moved under "
+                              "WATCH)"
+                            : "discarded");
         tx->aborted = 1;
 
         if (exec) {

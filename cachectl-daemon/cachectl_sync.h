@@ -57,6 +57,8 @@ typedef struct {
     int64_t             last_sync_ms;
     json_t             *refused;        /* [{path, error}] */
     char                instance_id[64];
+    char                lease_id[64];   /* writes only while it holds
+                                           <ns>cachectl:lease ("": any) */
 } cachectl_sync_t;
 
 

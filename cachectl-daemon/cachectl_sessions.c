@@ -23,6 +23,7 @@
  * revoke"): one EVAL.
  */
 
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,6 +56,22 @@
 
 
 /*
+ * Lua: s, the session in v decoded (nil when it is not JSON). Node's
+ * JSON.stringify() writes a lone UTF-16 surrogate (a name cut inside a
+ * pair, or sent so) as \udXXX, which cjson refuses: the session must
+ * still be found by its user id, so a second try reads every surrogate
+ * escape as U+FFFD, as cachectl_session_load() does.
+ */
+#define CACHECTL_SESSION_LUA_DECODE                                           \
+    "local ok, s = pcall(cjson.decode, v) "                                   \
+    "if not ok then "                                                         \
+    "  ok, s = pcall(cjson.decode, (string.gsub(v, "                          \
+    "              '\\\\u[dD][89a-fA-F]%x%x', '\\\\ufffd'))) "                \
+    "end "                                                                    \
+    "if not ok then s = nil end "
+
+
+/*
  * The revoked sessions that came back (an in-flight request's SET at its
  * end recreates the key): deleted again, with their first-seen record and
  * index entry. KEYS[1] <ns>cachectl:revoked, KEYS[2] <ns>cachectl:
@@ -77,8 +94,8 @@ static const char  cachectl_revoked_script[] =
     "  if type(v) == 'string' then "
     "    redis.call('DEL', ARGV[1] .. sid) "
     "    redis.call('HDEL', KEYS[2], sid) "
-    "    local ok, s = pcall(cjson.decode, v) "
-    "    if ok and type(s) == 'table' and type(s.user) == 'table' "
+    CACHECTL_SESSION_LUA_DECODE
+    "    if type(s) == 'table' and type(s.user) == 'table' "
     "       and type(s.user.id) == 'string' then "
     "      redis.call('SREM', ARGV[2] .. s.user.id, sid) "
     "    end "
@@ -101,8 +118,8 @@ static const char  cachectl_revoke_script[] =
     "local v = redis.pcall('GET', KEYS[2]) "
     "if type(v) ~= 'string' then return {0, ''} end "
     "local uid = '' "
-    "local ok, s = pcall(cjson.decode, v) "
-    "if ok and type(s) == 'table' and type(s.user) == 'table' "
+    CACHECTL_SESSION_LUA_DECODE
+    "if type(s) == 'table' and type(s.user) == 'table' "
     "   and type(s.user.id) == 'string' then uid = s.user.id end "
     "if ARGV[4] ~= '' and uid ~= ARGV[4] then return {-1, uid} end "
     "if ARGV[5] == '1' then return {1, uid} end "
@@ -114,6 +131,7 @@ static const char  cachectl_revoke_script[] =
 
 
 static int64_t cachectl_iso_ms(const char *s);
+static json_t *cachectl_session_load(const char *s, size_t len);
 static const char *cachectl_session_user(json_t *sess);
 static const char *cachectl_sessions_safe(char *buf, size_t size,
     const char *s);
@@ -201,6 +219,54 @@ cachectl_iso_ms(const char *s)
 }
 
 
+/*
+ * A session as jPulse wrote it, NULL when it is not JSON. Node's
+ * JSON.stringify() writes what jansson refuses: a NUL as \u0000, a lone
+ * UTF-16 surrogate as \udXXX, an integer past 2^63 as its digits. Such a
+ * session must still be found by its user id (revoke-user), so a second
+ * try reads every surrogate escape as U+FFFD, as the Lua scripts do
+ * (CACHECTL_SESSION_LUA_DECODE), and big integers as reals.
+ */
+
+static json_t *
+cachectl_session_load(const char *s, size_t len)
+{
+    char    *p;
+    size_t   i;
+    json_t  *sess;
+
+    sess = json_loadb(s, len, JSON_ALLOW_NUL, NULL);
+
+    if (sess != NULL || len < 6) {
+        return sess;
+    }
+
+    p = malloc(len);
+    if (p == NULL) {
+        return NULL;
+    }
+
+    memcpy(p, s, len);
+
+    for (i = 0; i + 6 <= len; i++) {
+        if (p[i] == '\\' && p[i + 1] == 'u'
+            && (p[i + 2] == 'd' || p[i + 2] == 'D')
+            && p[i + 3] != '\0' && strchr("89abcdefABCDEF", p[i + 3]) != NULL
+            && isxdigit((unsigned char) p[i + 4])
+            && isxdigit((unsigned char) p[i + 5]))
+        {
+            memcpy(p + i + 2, "fffd", 4);
+            i += 5;
+        }
+    }
+
+    sess = json_loadb(p, len, JSON_ALLOW_NUL | JSON_DECODE_INT_AS_REAL, NULL);
+    free(p);
+
+    return sess;
+}
+
+
 /* user.id, when it is a usable key part */
 
 static const char *
@@ -210,8 +276,10 @@ cachectl_session_user(json_t *sess)
 
     id = json_object_get(json_object_get(sess, "user"), "id");
 
+    /* a NUL inside would make it another user's id in C strings */
     return json_is_string(id) && json_string_length(id)
            && json_string_length(id) < CACHECTL_SID_MAX
+           && strlen(json_string_value(id)) == json_string_length(id)
            ? json_string_value(id) : NULL;
 }
 
@@ -616,7 +684,7 @@ cachectl_sessions_check(cachectl_sessions_t *ss, cachectl_conf_t *conf,
             goto next;
         }
 
-        sess = json_loadb(get->str, get->len, 0, NULL);
+        sess = cachectl_session_load(get->str, get->len);
         uid = cachectl_session_user(sess);
 
         if (!have) {
@@ -986,7 +1054,7 @@ cachectl_sessions_fetch(cachectl_conf_t *conf, redisContext *c,
         g = get;
 
         if (g->type == REDIS_REPLY_STRING) {
-            sess = json_loadb(g->str, g->len, 0, NULL);
+            sess = cachectl_session_load(g->str, g->len);
             uid = cachectl_session_user(sess);
 
             /* an index may be stale: the session says whose it is */
@@ -1494,7 +1562,7 @@ cachectl_sessions_cli(cachectl_conf_t *conf)
             rc = CACHECTL_EXIT_FAIL;
 
         } else {
-            sess = json_loadb(r->str, r->len, 0, NULL);
+            sess = cachectl_session_load(r->str, r->len);
             v = json_pack("{s:s, s:I, s:O?}", "sid", conf->args[2],
                           "ttl", (json_int_t) t->integer, "session", sess);
             text = v ? json_dumps(v, conf->json ? JSON_COMPACT

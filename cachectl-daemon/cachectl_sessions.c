@@ -136,6 +136,7 @@ static const char *cachectl_session_user(json_t *sess);
 static const char *cachectl_sessions_safe(char *buf, size_t size,
     const char *s);
 static long cachectl_sessions_life(cachectl_conf_t *conf);
+static long cachectl_sessions_tombstone(cachectl_conf_t *conf);
 static void cachectl_sessions_refused(cachectl_sessions_t *ss,
     const char *what, redisReply *r);
 static int cachectl_sessions_append(redisContext *c, size_t *queued,
@@ -311,6 +312,25 @@ cachectl_sessions_life(cachectl_conf_t *conf)
 {
     return conf->session_max_age_s > 0 ? conf->session_max_age_s
                                        : CACHECTL_SESSION_LIFE_S;
+}
+
+
+/* a tombstone lasts as long as the session could have lived (protocol.md) */
+
+static long
+cachectl_sessions_tombstone(cachectl_conf_t *conf)
+{
+    long  life;
+
+    life = cachectl_sessions_life(conf) + conf->session_pass_s;
+
+    if (conf->session_max_age_s == 0
+        && life < conf->session_default_ttl_s)
+    {
+        life = conf->session_default_ttl_s;
+    }
+
+    return life > CACHECTL_TOMBSTONE_MAX_S ? CACHECTL_TOMBSTONE_MAX_S : life;
 }
 
 
@@ -726,11 +746,19 @@ cachectl_sessions_check(cachectl_sessions_t *ss, cachectl_conf_t *conf,
         }
 
         if (max > 0 && now - first >= max) {
-            if (cachectl_sessions_append(c, &queued, "DEL %s", key) != 0
-                || cachectl_sessions_append(c, &queued,
-                       "HDEL %scachectl:sessfirst %s", conf->ns, sid) != 0
-                || (uid && cachectl_sessions_append(c, &queued,
-                       "SREM %ssessidx:%s %s", conf->ns, uid, sid) != 0))
+            /*
+             * As "sessions revoke" does, with a tombstone: a request in
+             * flight ends with a SET of the session, which would be new
+             * to us and live a whole --session-max-age again.
+             */
+            snprintf(rec, sizeof(rec), "%lld",
+                     (long long) cachectl_sessions_tombstone(conf) * 1000);
+
+            if (cachectl_sessions_append(c, &queued,
+                    "EVAL %s 3 %scachectl:revoked %s %scachectl:sessfirst "
+                    "%s %s %ssessidx: %s %s", cachectl_revoke_script,
+                    conf->ns, key, conf->ns, sid, rec, conf->ns, "", "0")
+                != 0)
             {
                 goto nomem;
             }
@@ -1200,23 +1228,10 @@ cachectl_sessions_revoke(cachectl_conf_t *conf, redisContext *c,
 {
     int          rc;
     char         ttl[32], idx[CACHECTL_NS_MAX + 16];
-    long         life;
     redisReply  *r;
 
-    /* as long as the session could have lived: see docs/protocol.md */
-    life = cachectl_sessions_life(conf) + conf->session_pass_s;
-
-    if (conf->session_max_age_s == 0
-        && life < conf->session_default_ttl_s)
-    {
-        life = conf->session_default_ttl_s;
-    }
-
-    if (life > CACHECTL_TOMBSTONE_MAX_S) {
-        life = CACHECTL_TOMBSTONE_MAX_S;
-    }
-
-    snprintf(ttl, sizeof(ttl), "%lld", (long long) life * 1000);
+    snprintf(ttl, sizeof(ttl), "%lld",
+             (long long) cachectl_sessions_tombstone(conf) * 1000);
     snprintf(idx, sizeof(idx), "%ssessidx:", conf->ns);
 
     r = cachectl_redis_cmd(c, err, size, "EVAL %s 3 %scachectl:revoked "

@@ -32,6 +32,7 @@
 
 #include "jp_registry.h"
 
+#include "cachectl_cli.h"
 #include "cachectl_log.h"
 #include "cachectl_redis.h"
 #include "cachectl_sessions.h"
@@ -1261,6 +1262,24 @@ cachectl_sessions_revoke(cachectl_conf_t *conf, redisContext *c,
 }
 
 
+/*
+ * A string of a session (its user's id and name, chosen by whoever writes
+ * the session) on one line of a terminal: escaped into buf.
+ */
+
+static const char *
+cachectl_sessions_out(char *buf, size_t size, const char *s, const char *none)
+{
+    size_t  len;
+
+    len = 0;
+    buf[0] = '\0';
+    cachectl_cli_esc(buf, size, &len, s ? s : none);
+
+    return buf;
+}
+
+
 static int
 cachectl_sessions_usage(const char *msg)
 {
@@ -1293,6 +1312,7 @@ cachectl_sessions_revoke_cli(cachectl_conf_t *conf, redisContext *c,
 {
     int          rc, res;
     char         err[512], owner[CACHECTL_SID_MAX], *text;
+    char         buf[4 * CACHECTL_SID_MAX];
     json_t      *sids, *done, *kept, *out, *v;
     redisReply  *r;
     const char  *arg, *sid, **order;
@@ -1406,11 +1426,12 @@ cachectl_sessions_revoke_cli(cachectl_conf_t *conf, redisContext *c,
 
     } else {
         json_array_foreach(kept, i, v) {
-            printf("kept %s: it belongs to user %s now\n",
-                   json_string_value(json_object_get(v, "sid")),
-                   json_string_value(json_object_get(v, "userId"))
-                   ? json_string_value(json_object_get(v, "userId"))
-                   : "(none)");
+            printf("kept %s: ", cachectl_sessions_out(buf, sizeof(buf),
+                       json_string_value(json_object_get(v, "sid")), "?"));
+            printf("it belongs to user %s now\n",
+                   cachectl_sessions_out(buf, sizeof(buf),
+                       json_string_value(json_object_get(v, "userId")),
+                       "(none)"));
         }
 
         if (rc == CACHECTL_EXIT_OK && conf->dry_run) {
@@ -1419,7 +1440,8 @@ cachectl_sessions_revoke_cli(cachectl_conf_t *conf, redisContext *c,
                    of_user ? " of user " : "", of_user ? arg : "");
 
             json_array_foreach(done, i, v) {
-                printf("  %s\n", json_string_value(v));
+                printf("  %s\n", cachectl_sessions_out(buf, sizeof(buf),
+                                      json_string_value(v), "?"));
             }
 
         } else if (rc == CACHECTL_EXIT_OK && of_user) {
@@ -1453,7 +1475,7 @@ cachectl_sessions_cli(cachectl_conf_t *conf)
 {
     int            rc;
     long           count;
-    char           err[512], *text;
+    char           err[512], *text, out[1024];
     size_t         i;
     json_t        *list, *sess, *v;
     redisReply    *r, *t;
@@ -1543,19 +1565,22 @@ cachectl_sessions_cli(cachectl_conf_t *conf)
                    "TTL", "EXPIRES");
 
             json_array_foreach(list, i, v) {
-                printf("%-34s %-26s %-16s %8lld  %s\n",
-                       json_string_value(json_object_get(v, "sid")),
-                       json_string_value(json_object_get(v, "userId"))
-                       ? json_string_value(json_object_get(v, "userId"))
-                       : "-",
-                       json_string_value(json_object_get(v, "username"))
-                       ? json_string_value(json_object_get(v, "username"))
-                       : "-",
+                printf("%-34s ", cachectl_sessions_out(out, sizeof(out),
+                           json_string_value(json_object_get(v, "sid")),
+                           "-"));
+                printf("%-26s ", cachectl_sessions_out(out, sizeof(out),
+                           json_string_value(json_object_get(v, "userId")),
+                           "-"));
+                printf("%-16s ", cachectl_sessions_out(out, sizeof(out),
+                           json_string_value(json_object_get(v,
+                                                             "username")),
+                           "-"));
+                printf("%8lld  %s\n",
                        (long long) json_integer_value(json_object_get(v,
                                                                     "ttl")),
-                       json_string_value(json_object_get(v, "expires"))
-                       ? json_string_value(json_object_get(v, "expires"))
-                       : "-");
+                       cachectl_sessions_out(out, sizeof(out),
+                           json_string_value(json_object_get(v, "expires")),
+                           "-"));
             }
         }
 

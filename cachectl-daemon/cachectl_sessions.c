@@ -131,6 +131,16 @@ static const char  cachectl_revoke_script[] =
     "return {1, uid}";
 
 
+/*
+ * A tombstone for a session already gone. KEYS[1] <ns>cachectl:revoked;
+ * ARGV: sid, tombstone TTL ms.
+ */
+static const char  cachectl_tombstone_script[] =
+    JP_REGISTRY_LUA_PROLOGUE
+    JP_REGISTRY_LUA_ADD("KEYS[1]", "ARGV[1]", "ARGV[2]")
+    "return 1";
+
+
 static int64_t cachectl_iso_ms(const char *s);
 static json_t *cachectl_session_load(const char *s, size_t len);
 static const char *cachectl_session_user(json_t *sess);
@@ -561,6 +571,9 @@ cachectl_sessions_walk(cachectl_sessions_t *ss, cachectl_conf_t *conf,
           + atoll(r->element[1]->str) / 1000;
     freeReplyObject(r);
 
+    ss->clock_ms = now;
+    ss->clock_mono = cachectl_mono_ms();
+
     do {
         /* a batch is a few ms of pipelined commands, whatever the rate */
         r = cachectl_redis_cmd(c, err, size,
@@ -857,10 +870,10 @@ cachectl_sessions_cleanup(cachectl_sessions_t *ss, cachectl_conf_t *conf,
     redisContext *c, char *err, size_t size)
 {
     int           rc;
-    char         *dead, *end, key[CACHECTL_NS_MAX + 24];
+    char         *dead, *end, key[CACHECTL_NS_MAX + 24], ttl[32];
     void         *rp;
     size_t        i, n, gone, queued, checked, *lens;
-    int64_t       deadline;
+    int64_t       deadline, now, first, max;
     redisReply   *r, *fields, *e;
     const char  **argv;
 
@@ -869,6 +882,12 @@ cachectl_sessions_cleanup(cachectl_sessions_t *ss, cachectl_conf_t *conf,
     ss->cleanup_steps++;
 
     snprintf(key, sizeof(key), "%scachectl:sessfirst", conf->ns);
+    snprintf(ttl, sizeof(ttl), "%lld",
+             (long long) cachectl_sessions_tombstone(conf) * 1000);
+
+    /* Redis's clock, from the walk's TIME */
+    now = ss->clock_ms + (cachectl_mono_ms() - ss->clock_mono);
+    max = (int64_t) conf->session_max_age_s * 1000;
 
     do {
         r = cachectl_redis_cmd(c, err, size, "HSCAN %s %s COUNT %d", key,
@@ -955,7 +974,25 @@ cachectl_sessions_cleanup(cachectl_sessions_t *ss, cachectl_conf_t *conf,
                 lens[gone++] = fields->element[i * 2]->len;
 
                 /* "<ms> <userId>": its index holds it too */
-                strtoll(fields->element[i * 2 + 1]->str, &end, 10);
+                first = strtoll(fields->element[i * 2 + 1]->str, &end, 10);
+
+                /*
+                 * Gone at the age limit: its TTL, cut to the limit by a
+                 * pass, ran out. A request in flight that saves it again
+                 * once this record is gone would make it a new session:
+                 * a tombstone, as when the walk removes it.
+                 */
+                if (max > 0 && first > 0 && now - first >= max
+                    && cachectl_sessions_append(c, &queued,
+                           "EVAL %s 1 %scachectl:revoked %b %s",
+                           cachectl_tombstone_script, conf->ns,
+                           fields->element[i * 2]->str,
+                           fields->element[i * 2]->len, ttl) != 0)
+                {
+                    rc = -1;
+                    snprintf(err, size, "out of memory");
+                    goto done;
+                }
 
                 if (*end == ' ' && end[1] != '\0'
                     && cachectl_sessions_append(c, &queued,

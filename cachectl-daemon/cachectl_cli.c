@@ -134,7 +134,7 @@ cachectl_cli_registry(redisContext *c, cachectl_conf_t *conf,
     const char *prefix, int with_ttl, size_t *nlive)
 {
     char         err[512], *key;
-    size_t       i, n, *lens, size;
+    size_t       i, n, *lens, size, len;
     json_t      *all, *j;
     redisReply  *ids, *vals, *t;
     const char **argv;
@@ -184,8 +184,14 @@ cachectl_cli_registry(redisContext *c, cachectl_conf_t *conf,
             goto nomem;
         }
 
-        snprintf(key, size, "%s%s%s", conf->ns, prefix,
-                 ids->element[i]->str);
+        /* the id as Redis holds it, a NUL in it included */
+        len = strlen(conf->ns);
+        memcpy(key, conf->ns, len);
+        memcpy(key + len, prefix, strlen(prefix));
+        len += strlen(prefix);
+        memcpy(key + len, ids->element[i]->str, ids->element[i]->len);
+        key[size - 1] = '\0';
+
         argv[i + 1] = key;
         lens[i + 1] = size - 1;
     }
@@ -207,7 +213,7 @@ cachectl_cli_registry(redisContext *c, cachectl_conf_t *conf,
 
     /* the TTLs in one round trip too */
     for (i = 0; with_ttl && i < n; i++) {
-        redisAppendCommand(c, "TTL %s", argv[i + 1]);
+        redisAppendCommand(c, "TTL %b", argv[i + 1], lens[i + 1]);
     }
 
     for (i = 0; i < n; i++) {

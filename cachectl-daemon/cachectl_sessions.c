@@ -870,10 +870,10 @@ cachectl_sessions_cleanup(cachectl_sessions_t *ss, cachectl_conf_t *conf,
     redisContext *c, char *err, size_t size)
 {
     int           rc;
-    char         *dead, *end, key[CACHECTL_NS_MAX + 24], ttl[32];
+    char         *dead, *end, key[CACHECTL_NS_MAX + 24];
     void         *rp;
     size_t        i, n, gone, queued, checked, *lens;
-    int64_t       deadline, now, first, max;
+    int64_t       deadline, now, first, max, tomb, left;
     redisReply   *r, *fields, *e;
     const char  **argv;
 
@@ -882,8 +882,7 @@ cachectl_sessions_cleanup(cachectl_sessions_t *ss, cachectl_conf_t *conf,
     ss->cleanup_steps++;
 
     snprintf(key, sizeof(key), "%scachectl:sessfirst", conf->ns);
-    snprintf(ttl, sizeof(ttl), "%lld",
-             (long long) cachectl_sessions_tombstone(conf) * 1000);
+    tomb = (int64_t) cachectl_sessions_tombstone(conf) * 1000;
 
     /* Redis's clock, from the walk's TIME */
     now = ss->clock_ms + (cachectl_mono_ms() - ss->clock_mono);
@@ -982,12 +981,24 @@ cachectl_sessions_cleanup(cachectl_sessions_t *ss, cachectl_conf_t *conf,
                  * once this record is gone would make it a new session:
                  * a tombstone, as when the walk removes it.
                  */
-                if (max > 0 && first > 0 && now - first >= max
+                /*
+                 * Gone at the age limit: its TTL, cut to the limit by a
+                 * pass, ran out. A request in flight that saves it again
+                 * once this record is gone would make it a new session:
+                 * a tombstone, as when the walk removes it, for what is
+                 * left of the life it would have had from the limit on
+                 * (a record dead for longer, left by a daemon that was
+                 * stopped, needs none: no flood of tombstones).
+                 */
+                left = tomb - (now - first - max);
+
+                if (max > 0 && first > 0 && now - first >= max && left > 0
                     && cachectl_sessions_append(c, &queued,
-                           "EVAL %s 1 %scachectl:revoked %b %s",
+                           "EVAL %s 1 %scachectl:revoked %b %lld",
                            cachectl_tombstone_script, conf->ns,
                            fields->element[i * 2]->str,
-                           fields->element[i * 2]->len, ttl) != 0)
+                           fields->element[i * 2]->len, (long long) left)
+                       != 0)
                 {
                     rc = -1;
                     snprintf(err, size, "out of memory");

@@ -86,3 +86,28 @@ expired, record dropped: yes
 tombstone: yes
 saved again, deleted again: yes
 came back: 1
+
+
+
+=== TEST 2: the record of a session dead for longer than a tombstone lasts
+(a daemon stopped for days, a million records left) is dropped without
+one: the cleanup writes no flood of tombstones
+--- pre_request
+my ($s) = split /\n/, JPulseTest::redis_cli($main::Redis, 'TIME');
+my $old = 'old-u9' . 'x' x 26;
+JPulseTest::redis_command($main::Redis, 'HSET', "${main::NS}cachectl:sessfirst",
+                          $old, ($s - 3 * 86400) * 1000 . ' u9');
+my $dropped = CachectlTest::poll_until(15, sub {
+    JPulseTest::redis_cli($main::Redis, 'HEXISTS', "${main::NS}cachectl:sessfirst",
+                          $old) =~ /^0/ });
+$main::Result = "record dropped: " . ($dropped ? 'yes' : 'no') . "\n"
+    . "tombstone: " . (JPulseTest::redis_cli($main::Redis, 'ZSCORE',
+                           "${main::NS}cachectl:revoked", $old) =~ /^\d/
+                       ? 'yes' : 'none') . "\n";
+--- request
+GET /ping
+--- response_body_filters eval
+sub { $main::Result }
+--- response_body
+record dropped: yes
+tombstone: none

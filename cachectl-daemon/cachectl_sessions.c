@@ -763,7 +763,9 @@ cachectl_sessions_check(cachectl_sessions_t *ss, cachectl_conf_t *conf,
             /*
              * As "sessions revoke" does, with a tombstone: a request in
              * flight ends with a SET of the session, which would be new
-             * to us and live a whole --session-max-age again.
+             * to us and live a whole --session-max-age again. The plain
+             * deletions after it are no-ops, unless Redis refuses scripts
+             * (an ACL): the age limit holds then too.
              */
             snprintf(rec, sizeof(rec), "%lld",
                      (long long) cachectl_sessions_tombstone(conf) * 1000);
@@ -772,7 +774,12 @@ cachectl_sessions_check(cachectl_sessions_t *ss, cachectl_conf_t *conf,
                     "EVAL %s 3 %scachectl:revoked %s %scachectl:sessfirst "
                     "%s %s %ssessidx: %s %s", cachectl_revoke_script,
                     conf->ns, key, conf->ns, sid, rec, conf->ns, "", "0")
-                != 0)
+                   != 0
+                || cachectl_sessions_append(c, &queued, "DEL %s", key) != 0
+                || cachectl_sessions_append(c, &queued,
+                       "HDEL %scachectl:sessfirst %s", conf->ns, sid) != 0
+                || (uid && cachectl_sessions_append(c, &queued,
+                       "SREM %ssessidx:%s %s", conf->ns, uid, sid) != 0))
             {
                 goto nomem;
             }

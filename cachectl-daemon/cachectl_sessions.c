@@ -890,9 +890,6 @@ cachectl_sessions_cleanup(cachectl_sessions_t *ss, cachectl_conf_t *conf,
 
     snprintf(key, sizeof(key), "%scachectl:sessfirst", conf->ns);
     tomb = (int64_t) cachectl_sessions_tombstone(conf) * 1000;
-
-    /* Redis's clock, from the walk's TIME */
-    now = ss->clock_ms + (cachectl_mono_ms() - ss->clock_mono);
     max = (int64_t) conf->session_max_age_s * 1000;
 
     do {
@@ -962,6 +959,8 @@ cachectl_sessions_cleanup(cachectl_sessions_t *ss, cachectl_conf_t *conf,
             freeReplyObject(e);
         }
 
+        /* Redis's clock once the EXISTS answered, from the walk's TIME */
+        now = ss->clock_ms + (cachectl_mono_ms() - ss->clock_mono);
         queued = 0;
 
         if (gone) {
@@ -986,12 +985,6 @@ cachectl_sessions_cleanup(cachectl_sessions_t *ss, cachectl_conf_t *conf,
                  * Gone at the age limit: its TTL, cut to the limit by a
                  * pass, ran out. A request in flight that saves it again
                  * once this record is gone would make it a new session:
-                 * a tombstone, as when the walk removes it.
-                 */
-                /*
-                 * Gone at the age limit: its TTL, cut to the limit by a
-                 * pass, ran out. A request in flight that saves it again
-                 * once this record is gone would make it a new session:
                  * a tombstone, as when the walk removes it, for what is
                  * left of the life it would have had from the limit on
                  * (a record dead for longer, left by a daemon that was
@@ -999,7 +992,9 @@ cachectl_sessions_cleanup(cachectl_sessions_t *ss, cachectl_conf_t *conf,
                  */
                 left = tomb - (now - first - max);
 
-                if (max > 0 && first > 0 && now - first >= max && left > 0
+                /* within a second of it: a pass cuts no TTL closer */
+                if (max > 0 && first > 0 && now - first + 1000 >= max
+                    && left > 0
                     && cachectl_sessions_append(c, &queued,
                            "EVAL %s 1 %scachectl:revoked %b %lld",
                            cachectl_tombstone_script, conf->ns,

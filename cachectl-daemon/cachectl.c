@@ -218,6 +218,16 @@ main(int argc, char **argv)
         fprintf(stderr, "cachectl: unknown command \"%s\"\n"
                         "Try \"cachectl --help\".\n", conf.args[0]);
 
+    } else if (conf.dry_run && strcmp(cmd->name, "daemon") == 0) {
+        /*
+         * A daemon that writes no page would still take the lease (the
+         * real publisher stands by) and keep the sessions (deleting them
+         * at the age limit): refused rather than half obeyed.
+         */
+        fprintf(stderr, "cachectl daemon: no --dry-run: it would still "
+                "take the lease and delete sessions; preview a publish "
+                "with \"cachectl sync --dry-run\"\n");
+
     } else if (cachectl_wants_help(&conf)) {
         printf("Usage: cachectl [OPTIONS] %s\n\n%s\n", cmd->usage,
                cmd->help);

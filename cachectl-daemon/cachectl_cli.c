@@ -53,7 +53,7 @@ cachectl_print_json(json_t *j)
  * reach the terminal). Appends to buf at *len, as much as fits.
  */
 
-static void
+void
 cachectl_cli_esc(char *buf, size_t size, size_t *len, const char *s)
 {
     char                  tmp[8];
@@ -103,6 +103,22 @@ cachectl_cli_put(const char *s)
 }
 
 
+/* a string of a record, escaped into buf, for a column of a table */
+
+static const char *
+cachectl_cli_str(char *buf, size_t size, json_t *v)
+{
+    size_t  len;
+
+    len = 0;
+    buf[0] = '\0';
+    cachectl_cli_esc(buf, size, &len,
+                     json_string_value(v) ? json_string_value(v) : "?");
+
+    return buf;
+}
+
+
 /*
  * The live members of the instance registry (docs/protocol.md, "The
  * instance registry") and, MGET at once, the JSON at <ns><prefix><id> of
@@ -118,7 +134,7 @@ cachectl_cli_registry(redisContext *c, cachectl_conf_t *conf,
     const char *prefix, int with_ttl, size_t *nlive)
 {
     char         err[512], *key;
-    size_t       i, n, *lens, size;
+    size_t       i, n, *lens, size, len;
     json_t      *all, *j;
     redisReply  *ids, *vals, *t;
     const char **argv;
@@ -168,8 +184,14 @@ cachectl_cli_registry(redisContext *c, cachectl_conf_t *conf,
             goto nomem;
         }
 
-        snprintf(key, size, "%s%s%s", conf->ns, prefix,
-                 ids->element[i]->str);
+        /* the id as Redis holds it, a NUL in it included */
+        len = strlen(conf->ns);
+        memcpy(key, conf->ns, len);
+        memcpy(key + len, prefix, strlen(prefix));
+        len += strlen(prefix);
+        memcpy(key + len, ids->element[i]->str, ids->element[i]->len);
+        key[size - 1] = '\0';
+
         argv[i + 1] = key;
         lens[i + 1] = size - 1;
     }
@@ -191,7 +213,7 @@ cachectl_cli_registry(redisContext *c, cachectl_conf_t *conf,
 
     /* the TTLs in one round trip too */
     for (i = 0; with_ttl && i < n; i++) {
-        redisAppendCommand(c, "TTL %s", argv[i + 1]);
+        redisAppendCommand(c, "TTL %b", argv[i + 1], lens[i + 1]);
     }
 
     for (i = 0; i < n; i++) {
@@ -384,7 +406,9 @@ cachectl_cli_value(const char *key, json_t *v)
                 continue;
             }
 
-            printf("%s%s=", i++ ? " " : "", k);
+            printf("%s", i++ ? " " : "");
+            cachectl_cli_put(k);
+            printf("=");
 
             if (json_is_object(e) || json_is_array(e)) {
                 text = json_dumps(e, JSON_COMPACT);
@@ -447,20 +471,25 @@ cachectl_cli_fields(json_t *d)
         }
 
         if (!json_is_array(v)) {
-            printf("           %s: ", k);
+            printf("           ");
+            cachectl_cli_put(k);
+            printf(": ");
             cachectl_cli_value(k, v);
             printf("\n");
             continue;
         }
 
         json_array_foreach(v, i, e) {
+            printf("           ");
+            cachectl_cli_put(k);
+
             if (i == CACHECTL_CLI_LIST_MAX) {
-                printf("           %s: ... %zu more (--json lists them)\n",
-                       k, json_array_size(v) - i);
+                printf(": ... %zu more (--json lists them)\n",
+                       json_array_size(v) - i);
                 break;
             }
 
-            printf("           %s: ", k);
+            printf(": ");
             cachectl_cli_value(k, e);
             printf("\n");
         }
@@ -491,8 +520,12 @@ cachectl_status(cachectl_conf_t *conf)
 
     if (c == NULL) {
         if (conf->json) {
-            printf("{\"redis\":{\"reachable\":false,\"address\":\"%s\","
-                   "\"error\":\"%s\"}}\n", conf->redis, "unreachable");
+            /* the address may hold a quote (unix:PATH): encoded */
+            out = json_pack("{s:{s:b, s:s, s:s}}", "redis", "reachable", 0,
+                            "address", conf->redis, "error", "unreachable");
+            cachectl_print_json(out);
+            json_decref(out);
+
         } else {
             printf("Redis      %s: unreachable (%s)\n", conf->redis, err);
         }
@@ -649,7 +682,9 @@ cachectl_status(cachectl_conf_t *conf)
             if (strcmp(k, "sessions") != 0 && strcmp(k, "filesTracked") != 0
                 && !cachectl_cli_empty(v))
             {
-                printf("%s%s: ", j++ ? ", " : "Counters   ", k);
+                printf("%s", j++ ? ", " : "Counters   ");
+                cachectl_cli_put(k);
+                printf(": ");
                 cachectl_cli_value(k, v);
             }
         }
@@ -675,7 +710,9 @@ cachectl_status(cachectl_conf_t *conf)
                 && strcmp(k, "expired") != 0 && strcmp(k, "indexed") != 0
                 && !cachectl_cli_empty(v))
             {
-                printf("%s%s: ", j++ ? ", " : "Upkeep     ", k);
+                printf("%s", j++ ? ", " : "Upkeep     ");
+                cachectl_cli_put(k);
+                printf(": ");
                 cachectl_cli_value(k, v);
             }
         }
@@ -1251,6 +1288,7 @@ cachectl_get(cachectl_conf_t *conf)
 int
 cachectl_instances(cachectl_conf_t *conf)
 {
+    char           id[256], kind[64], host[256], ip[128], up[128];
     size_t         i, nlive;
     json_t        *all, *b, *inst;
     redisContext  *c;
@@ -1282,19 +1320,17 @@ cachectl_instances(cachectl_conf_t *conf)
         json_array_foreach(all, i, b) {
             inst = json_array_get(json_object_get(b, "instances"), 0);
 
+            /* the records are written by every peer: escaped */
             printf("%-22s %-9s %-24s %-15s %-16s %5lld\n",
-                   json_string_value(json_object_get(inst, "instanceId"))
-                   ? json_string_value(json_object_get(inst, "instanceId"))
-                   : "?",
-                   json_string_value(json_object_get(b, "kind"))
-                   ? json_string_value(json_object_get(b, "kind")) : "?",
-                   json_string_value(json_object_get(b, "hostname"))
-                   ? json_string_value(json_object_get(b, "hostname")) : "?",
-                   json_string_value(json_object_get(b, "ip"))
-                   ? json_string_value(json_object_get(b, "ip")) : "?",
-                   json_string_value(json_object_get(b, "uptimeFormatted"))
-                   ? json_string_value(json_object_get(b, "uptimeFormatted"))
-                   : "?",
+                   cachectl_cli_str(id, sizeof(id),
+                                    json_object_get(inst, "instanceId")),
+                   cachectl_cli_str(kind, sizeof(kind),
+                                    json_object_get(b, "kind")),
+                   cachectl_cli_str(host, sizeof(host),
+                                    json_object_get(b, "hostname")),
+                   cachectl_cli_str(ip, sizeof(ip), json_object_get(b, "ip")),
+                   cachectl_cli_str(up, sizeof(up),
+                                    json_object_get(b, "uptimeFormatted")),
                    (long long) json_integer_value(json_object_get(b,
                                                                   "_ttl")));
         }

@@ -16,5 +16,8 @@ int cachectl_get(cachectl_conf_t *conf);
 int cachectl_instances(cachectl_conf_t *conf);
 int cachectl_watch(cachectl_conf_t *conf);
 
+/* s appended to buf at *len, control characters escaped: one line */
+void cachectl_cli_esc(char *buf, size_t size, size_t *len, const char *s);
+
 
 #endif /* CACHECTL_CLI_H */

@@ -392,6 +392,7 @@ cachectl_conf_trim(char *s)
 static int
 cachectl_conf_file(cachectl_conf_t *conf, const char *file)
 {
+    int                    fd, err;
     FILE                  *f;
     char                   line[4096], *key, *value, *eq, *copy;
     size_t                 len;
@@ -399,10 +400,19 @@ cachectl_conf_file(cachectl_conf_t *conf, const char *file)
     struct stat            st;
     const cachectl_opt_t  *o;
 
-    f = fopen(file, "r");
+    /* O_NONBLOCK: a FIFO in its place must not hang the start (or HUP) */
+    fd = open(file, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    f = fd == -1 ? NULL : fdopen(fd, "r");
+
     if (f == NULL) {
+        err = errno;
+
+        if (fd != -1) {
+            close(fd);
+        }
+
         return cachectl_conf_fail(conf, CACHECTL_EXIT_FAIL, "%s: %s", file,
-                                  strerror(errno));
+                                  strerror(err));
     }
 
     /*

@@ -23,6 +23,7 @@
  * revoke"): one EVAL.
  */
 
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +32,7 @@
 
 #include "jp_registry.h"
 
+#include "cachectl_cli.h"
 #include "cachectl_log.h"
 #include "cachectl_redis.h"
 #include "cachectl_sessions.h"
@@ -52,6 +54,22 @@
 /* a session's lifetime when --session-max-age is 0: jPulse's store TTL */
 #define CACHECTL_SESSION_LIFE_S     86400
 #define CACHECTL_TOMBSTONE_MAX_S    (30 * 86400)
+
+
+/*
+ * Lua: s, the session in v decoded (nil when it is not JSON). Node's
+ * JSON.stringify() writes a lone UTF-16 surrogate (a name cut inside a
+ * pair, or sent so) as \udXXX, which cjson refuses: the session must
+ * still be found by its user id, so a second try reads every surrogate
+ * escape as U+FFFD, as cachectl_session_load() does.
+ */
+#define CACHECTL_SESSION_LUA_DECODE                                           \
+    "local ok, s = pcall(cjson.decode, v) "                                   \
+    "if not ok then "                                                         \
+    "  ok, s = pcall(cjson.decode, (string.gsub(v, "                          \
+    "              '\\\\u[dD][89a-fA-F]%x%x', '\\\\ufffd'))) "                \
+    "end "                                                                    \
+    "if not ok then s = nil end "
 
 
 /*
@@ -77,8 +95,8 @@ static const char  cachectl_revoked_script[] =
     "  if type(v) == 'string' then "
     "    redis.call('DEL', ARGV[1] .. sid) "
     "    redis.call('HDEL', KEYS[2], sid) "
-    "    local ok, s = pcall(cjson.decode, v) "
-    "    if ok and type(s) == 'table' and type(s.user) == 'table' "
+    CACHECTL_SESSION_LUA_DECODE
+    "    if type(s) == 'table' and type(s.user) == 'table' "
     "       and type(s.user.id) == 'string' then "
     "      redis.call('SREM', ARGV[2] .. s.user.id, sid) "
     "    end "
@@ -101,8 +119,8 @@ static const char  cachectl_revoke_script[] =
     "local v = redis.pcall('GET', KEYS[2]) "
     "if type(v) ~= 'string' then return {0, ''} end "
     "local uid = '' "
-    "local ok, s = pcall(cjson.decode, v) "
-    "if ok and type(s) == 'table' and type(s.user) == 'table' "
+    CACHECTL_SESSION_LUA_DECODE
+    "if type(s) == 'table' and type(s.user) == 'table' "
     "   and type(s.user.id) == 'string' then uid = s.user.id end "
     "if ARGV[4] ~= '' and uid ~= ARGV[4] then return {-1, uid} end "
     "if ARGV[5] == '1' then return {1, uid} end "
@@ -113,11 +131,23 @@ static const char  cachectl_revoke_script[] =
     "return {1, uid}";
 
 
+/*
+ * A tombstone for a session already gone. KEYS[1] <ns>cachectl:revoked;
+ * ARGV: sid, tombstone TTL ms.
+ */
+static const char  cachectl_tombstone_script[] =
+    JP_REGISTRY_LUA_PROLOGUE
+    JP_REGISTRY_LUA_ADD("KEYS[1]", "ARGV[1]", "ARGV[2]")
+    "return 1";
+
+
 static int64_t cachectl_iso_ms(const char *s);
+static json_t *cachectl_session_load(const char *s, size_t len);
 static const char *cachectl_session_user(json_t *sess);
 static const char *cachectl_sessions_safe(char *buf, size_t size,
     const char *s);
 static long cachectl_sessions_life(cachectl_conf_t *conf);
+static long cachectl_sessions_tombstone(cachectl_conf_t *conf);
 static void cachectl_sessions_refused(cachectl_sessions_t *ss,
     const char *what, redisReply *r);
 static int cachectl_sessions_append(redisContext *c, size_t *queued,
@@ -201,6 +231,54 @@ cachectl_iso_ms(const char *s)
 }
 
 
+/*
+ * A session as jPulse wrote it, NULL when it is not JSON. Node's
+ * JSON.stringify() writes what jansson refuses: a NUL as \u0000, a lone
+ * UTF-16 surrogate as \udXXX, an integer past 2^63 as its digits. Such a
+ * session must still be found by its user id (revoke-user), so a second
+ * try reads every surrogate escape as U+FFFD, as the Lua scripts do
+ * (CACHECTL_SESSION_LUA_DECODE), and big integers as reals.
+ */
+
+static json_t *
+cachectl_session_load(const char *s, size_t len)
+{
+    char    *p;
+    size_t   i;
+    json_t  *sess;
+
+    sess = json_loadb(s, len, JSON_ALLOW_NUL, NULL);
+
+    if (sess != NULL || len < 6) {
+        return sess;
+    }
+
+    p = malloc(len);
+    if (p == NULL) {
+        return NULL;
+    }
+
+    memcpy(p, s, len);
+
+    for (i = 0; i + 6 <= len; i++) {
+        if (p[i] == '\\' && p[i + 1] == 'u'
+            && (p[i + 2] == 'd' || p[i + 2] == 'D')
+            && p[i + 3] != '\0' && strchr("89abcdefABCDEF", p[i + 3]) != NULL
+            && isxdigit((unsigned char) p[i + 4])
+            && isxdigit((unsigned char) p[i + 5]))
+        {
+            memcpy(p + i + 2, "fffd", 4);
+            i += 5;
+        }
+    }
+
+    sess = json_loadb(p, len, JSON_ALLOW_NUL | JSON_DECODE_INT_AS_REAL, NULL);
+    free(p);
+
+    return sess;
+}
+
+
 /* user.id, when it is a usable key part */
 
 static const char *
@@ -210,8 +288,10 @@ cachectl_session_user(json_t *sess)
 
     id = json_object_get(json_object_get(sess, "user"), "id");
 
+    /* a NUL inside would make it another user's id in C strings */
     return json_is_string(id) && json_string_length(id)
            && json_string_length(id) < CACHECTL_SID_MAX
+           && strlen(json_string_value(id)) == json_string_length(id)
            ? json_string_value(id) : NULL;
 }
 
@@ -243,6 +323,25 @@ cachectl_sessions_life(cachectl_conf_t *conf)
 {
     return conf->session_max_age_s > 0 ? conf->session_max_age_s
                                        : CACHECTL_SESSION_LIFE_S;
+}
+
+
+/* a tombstone lasts as long as the session could have lived (protocol.md) */
+
+static long
+cachectl_sessions_tombstone(cachectl_conf_t *conf)
+{
+    long  life;
+
+    life = cachectl_sessions_life(conf) + conf->session_pass_s;
+
+    if (conf->session_max_age_s == 0
+        && life < conf->session_default_ttl_s)
+    {
+        life = conf->session_default_ttl_s;
+    }
+
+    return life > CACHECTL_TOMBSTONE_MAX_S ? CACHECTL_TOMBSTONE_MAX_S : life;
 }
 
 
@@ -472,6 +571,9 @@ cachectl_sessions_walk(cachectl_sessions_t *ss, cachectl_conf_t *conf,
           + atoll(r->element[1]->str) / 1000;
     freeReplyObject(r);
 
+    ss->clock_ms = now;
+    ss->clock_mono = cachectl_mono_ms();
+
     do {
         /* a batch is a few ms of pipelined commands, whatever the rate */
         r = cachectl_redis_cmd(c, err, size,
@@ -616,7 +718,7 @@ cachectl_sessions_check(cachectl_sessions_t *ss, cachectl_conf_t *conf,
             goto next;
         }
 
-        sess = json_loadb(get->str, get->len, 0, NULL);
+        sess = cachectl_session_load(get->str, get->len);
         uid = cachectl_session_user(sess);
 
         if (!have) {
@@ -658,7 +760,22 @@ cachectl_sessions_check(cachectl_sessions_t *ss, cachectl_conf_t *conf,
         }
 
         if (max > 0 && now - first >= max) {
-            if (cachectl_sessions_append(c, &queued, "DEL %s", key) != 0
+            /*
+             * As "sessions revoke" does, with a tombstone: a request in
+             * flight ends with a SET of the session, which would be new
+             * to us and live a whole --session-max-age again. The plain
+             * deletions after it are no-ops, unless Redis refuses scripts
+             * (an ACL): the age limit holds then too.
+             */
+            snprintf(rec, sizeof(rec), "%lld",
+                     (long long) cachectl_sessions_tombstone(conf) * 1000);
+
+            if (cachectl_sessions_append(c, &queued,
+                    "EVAL %s 3 %scachectl:revoked %s %scachectl:sessfirst "
+                    "%s %s %ssessidx: %s %s", cachectl_revoke_script,
+                    conf->ns, key, conf->ns, sid, rec, conf->ns, "", "0")
+                   != 0
+                || cachectl_sessions_append(c, &queued, "DEL %s", key) != 0
                 || cachectl_sessions_append(c, &queued,
                        "HDEL %scachectl:sessfirst %s", conf->ns, sid) != 0
                 || (uid && cachectl_sessions_append(c, &queued,
@@ -763,7 +880,7 @@ cachectl_sessions_cleanup(cachectl_sessions_t *ss, cachectl_conf_t *conf,
     char         *dead, *end, key[CACHECTL_NS_MAX + 24];
     void         *rp;
     size_t        i, n, gone, queued, checked, *lens;
-    int64_t       deadline;
+    int64_t       deadline, now, first, max, tomb, left;
     redisReply   *r, *fields, *e;
     const char  **argv;
 
@@ -772,6 +889,8 @@ cachectl_sessions_cleanup(cachectl_sessions_t *ss, cachectl_conf_t *conf,
     ss->cleanup_steps++;
 
     snprintf(key, sizeof(key), "%scachectl:sessfirst", conf->ns);
+    tomb = (int64_t) cachectl_sessions_tombstone(conf) * 1000;
+    max = (int64_t) conf->session_max_age_s * 1000;
 
     do {
         r = cachectl_redis_cmd(c, err, size, "HSCAN %s %s COUNT %d", key,
@@ -840,6 +959,8 @@ cachectl_sessions_cleanup(cachectl_sessions_t *ss, cachectl_conf_t *conf,
             freeReplyObject(e);
         }
 
+        /* Redis's clock once the EXISTS answered, from the walk's TIME */
+        now = ss->clock_ms + (cachectl_mono_ms() - ss->clock_mono);
         queued = 0;
 
         if (gone) {
@@ -858,7 +979,33 @@ cachectl_sessions_cleanup(cachectl_sessions_t *ss, cachectl_conf_t *conf,
                 lens[gone++] = fields->element[i * 2]->len;
 
                 /* "<ms> <userId>": its index holds it too */
-                strtoll(fields->element[i * 2 + 1]->str, &end, 10);
+                first = strtoll(fields->element[i * 2 + 1]->str, &end, 10);
+
+                /*
+                 * Gone at the age limit: its TTL, cut to the limit by a
+                 * pass, ran out. A request in flight that saves it again
+                 * once this record is gone would make it a new session:
+                 * a tombstone, as when the walk removes it, for what is
+                 * left of the life it would have had from the limit on
+                 * (a record dead for longer, left by a daemon that was
+                 * stopped, needs none: no flood of tombstones).
+                 */
+                left = tomb - (now - first - max);
+
+                /* within a second of it: a pass cuts no TTL closer */
+                if (max > 0 && first > 0 && now - first + 1000 >= max
+                    && left > 0
+                    && cachectl_sessions_append(c, &queued,
+                           "EVAL %s 1 %scachectl:revoked %b %lld",
+                           cachectl_tombstone_script, conf->ns,
+                           fields->element[i * 2]->str,
+                           fields->element[i * 2]->len, (long long) left)
+                       != 0)
+                {
+                    rc = -1;
+                    snprintf(err, size, "out of memory");
+                    goto done;
+                }
 
                 if (*end == ' ' && end[1] != '\0'
                     && cachectl_sessions_append(c, &queued,
@@ -986,7 +1133,7 @@ cachectl_sessions_fetch(cachectl_conf_t *conf, redisContext *c,
         g = get;
 
         if (g->type == REDIS_REPLY_STRING) {
-            sess = json_loadb(g->str, g->len, 0, NULL);
+            sess = cachectl_session_load(g->str, g->len);
             uid = cachectl_session_user(sess);
 
             /* an index may be stale: the session says whose it is */
@@ -1132,23 +1279,10 @@ cachectl_sessions_revoke(cachectl_conf_t *conf, redisContext *c,
 {
     int          rc;
     char         ttl[32], idx[CACHECTL_NS_MAX + 16];
-    long         life;
     redisReply  *r;
 
-    /* as long as the session could have lived: see docs/protocol.md */
-    life = cachectl_sessions_life(conf) + conf->session_pass_s;
-
-    if (conf->session_max_age_s == 0
-        && life < conf->session_default_ttl_s)
-    {
-        life = conf->session_default_ttl_s;
-    }
-
-    if (life > CACHECTL_TOMBSTONE_MAX_S) {
-        life = CACHECTL_TOMBSTONE_MAX_S;
-    }
-
-    snprintf(ttl, sizeof(ttl), "%lld", (long long) life * 1000);
+    snprintf(ttl, sizeof(ttl), "%lld",
+             (long long) cachectl_sessions_tombstone(conf) * 1000);
     snprintf(idx, sizeof(idx), "%ssessidx:", conf->ns);
 
     r = cachectl_redis_cmd(c, err, size, "EVAL %s 3 %scachectl:revoked "
@@ -1175,6 +1309,24 @@ cachectl_sessions_revoke(cachectl_conf_t *conf, redisContext *c,
     freeReplyObject(r);
 
     return rc;
+}
+
+
+/*
+ * A string of a session (its user's id and name, chosen by whoever writes
+ * the session) on one line of a terminal: escaped into buf.
+ */
+
+static const char *
+cachectl_sessions_out(char *buf, size_t size, const char *s, const char *none)
+{
+    size_t  len;
+
+    len = 0;
+    buf[0] = '\0';
+    cachectl_cli_esc(buf, size, &len, s ? s : none);
+
+    return buf;
 }
 
 
@@ -1210,6 +1362,7 @@ cachectl_sessions_revoke_cli(cachectl_conf_t *conf, redisContext *c,
 {
     int          rc, res;
     char         err[512], owner[CACHECTL_SID_MAX], *text;
+    char         buf[4 * CACHECTL_SID_MAX];
     json_t      *sids, *done, *kept, *out, *v;
     redisReply  *r;
     const char  *arg, *sid, **order;
@@ -1323,11 +1476,12 @@ cachectl_sessions_revoke_cli(cachectl_conf_t *conf, redisContext *c,
 
     } else {
         json_array_foreach(kept, i, v) {
-            printf("kept %s: it belongs to user %s now\n",
-                   json_string_value(json_object_get(v, "sid")),
-                   json_string_value(json_object_get(v, "userId"))
-                   ? json_string_value(json_object_get(v, "userId"))
-                   : "(none)");
+            printf("kept %s: ", cachectl_sessions_out(buf, sizeof(buf),
+                       json_string_value(json_object_get(v, "sid")), "?"));
+            printf("it belongs to user %s now\n",
+                   cachectl_sessions_out(buf, sizeof(buf),
+                       json_string_value(json_object_get(v, "userId")),
+                       "(none)"));
         }
 
         if (rc == CACHECTL_EXIT_OK && conf->dry_run) {
@@ -1336,7 +1490,8 @@ cachectl_sessions_revoke_cli(cachectl_conf_t *conf, redisContext *c,
                    of_user ? " of user " : "", of_user ? arg : "");
 
             json_array_foreach(done, i, v) {
-                printf("  %s\n", json_string_value(v));
+                printf("  %s\n", cachectl_sessions_out(buf, sizeof(buf),
+                                      json_string_value(v), "?"));
             }
 
         } else if (rc == CACHECTL_EXIT_OK && of_user) {
@@ -1370,7 +1525,7 @@ cachectl_sessions_cli(cachectl_conf_t *conf)
 {
     int            rc;
     long           count;
-    char           err[512], *text;
+    char           err[512], *text, out[1024];
     size_t         i;
     json_t        *list, *sess, *v;
     redisReply    *r, *t;
@@ -1460,19 +1615,22 @@ cachectl_sessions_cli(cachectl_conf_t *conf)
                    "TTL", "EXPIRES");
 
             json_array_foreach(list, i, v) {
-                printf("%-34s %-26s %-16s %8lld  %s\n",
-                       json_string_value(json_object_get(v, "sid")),
-                       json_string_value(json_object_get(v, "userId"))
-                       ? json_string_value(json_object_get(v, "userId"))
-                       : "-",
-                       json_string_value(json_object_get(v, "username"))
-                       ? json_string_value(json_object_get(v, "username"))
-                       : "-",
+                printf("%-34s ", cachectl_sessions_out(out, sizeof(out),
+                           json_string_value(json_object_get(v, "sid")),
+                           "-"));
+                printf("%-26s ", cachectl_sessions_out(out, sizeof(out),
+                           json_string_value(json_object_get(v, "userId")),
+                           "-"));
+                printf("%-16s ", cachectl_sessions_out(out, sizeof(out),
+                           json_string_value(json_object_get(v,
+                                                             "username")),
+                           "-"));
+                printf("%8lld  %s\n",
                        (long long) json_integer_value(json_object_get(v,
                                                                     "ttl")),
-                       json_string_value(json_object_get(v, "expires"))
-                       ? json_string_value(json_object_get(v, "expires"))
-                       : "-");
+                       cachectl_sessions_out(out, sizeof(out),
+                           json_string_value(json_object_get(v, "expires")),
+                           "-"));
             }
         }
 
@@ -1494,7 +1652,7 @@ cachectl_sessions_cli(cachectl_conf_t *conf)
             rc = CACHECTL_EXIT_FAIL;
 
         } else {
-            sess = json_loadb(r->str, r->len, 0, NULL);
+            sess = cachectl_session_load(r->str, r->len);
             v = json_pack("{s:s, s:I, s:O?}", "sid", conf->args[2],
                           "ttl", (json_int_t) t->integer, "session", sess);
             text = v ? json_dumps(v, conf->json ? JSON_COMPACT

@@ -45,6 +45,8 @@ typedef struct {
     uint64_t    pass_refusals;  /* refusals when the pass started */
     int64_t     last_pass_ms;   /* wall clock, for status readers */
     int64_t     last_pass_took;
+    int64_t     clock_ms;       /* Redis's clock (TIME) at clock_mono */
+    int64_t     clock_mono;
     char        error[256];     /* the last error reply */
 } cachectl_sessions_t;
 

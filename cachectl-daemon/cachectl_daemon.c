@@ -61,7 +61,6 @@
 #define CACHECTL_RETRY_MIN_MS    100
 #define CACHECTL_RETRY_MAX_MS    5000
 #define CACHECTL_STABLE_MS       60000  /* connected this long: no wedge */
-#define CACHECTL_SESSION_TICK_MS 100
 #define CACHECTL_DEGRADED_S      5      /* rescans while unwatched */
 #define CACHECTL_LEASE_MIN_MS    10000
 #define CACHECTL_NEVER           INT64_MAX

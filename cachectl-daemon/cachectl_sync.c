@@ -2382,6 +2382,7 @@ cachectl_tx_refused(cachectl_tx_t *tx, const char *what, const char *msg)
 static int
 cachectl_tx_fence(cachectl_tx_t *tx)
 {
+    int               ours;
     void             *reply;
     redisReply       *watch, *get;
     cachectl_sync_t  *s;
@@ -2418,19 +2419,24 @@ cachectl_tx_fence(cachectl_tx_t *tx)
 
     get = reply;
 
+    /* an earlier write may have been refused already: not a lost lease */
+    ours = 1;
+
     if (watch->type == REDIS_REPLY_ERROR) {
         cachectl_tx_refused(tx, "WATCH", watch->str);
+        ours = 0;
 
     } else if (get->type != REDIS_REPLY_STRING
                || strcmp(get->str, s->lease_id) != 0)
     {
         cachectl_tx_refused(tx, "the write", "the lease is no longer ours");
+        ours = 0;
     }
 
     freeReplyObject(watch);
     freeReplyObject(get);
 
-    if (!tx->refused) {
+    if (ours) {
         return 0;
     }
 

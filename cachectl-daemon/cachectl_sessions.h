@@ -1,6 +1,7 @@
 /*
- * Session upkeep (jPulse/connect-redis sessions, contract 4.3) and the
- * "cachectl sessions" commands.
+ * Session upkeep (jPulse/connect-redis sessions, contract 4.3,
+ * cachectl_sessions.c) and the "cachectl sessions" commands
+ * (cachectl_sessions_cli.c).
  */
 
 #ifndef CACHECTL_SESSIONS_H

@@ -3,7 +3,6 @@
  */
 
 #include <stdarg.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "jp_json.h"
 #include "cachectl_log.h"
 
 
@@ -65,63 +65,16 @@ cachectl_log_is_journal(void)
 }
 
 
-/*
- * The length of the UTF-8 sequence at p, as jansson takes it (no overlong
- * form, no surrogate, at most U+10FFFF), or 0 when it is none.
- */
-
-static size_t
-cachectl_utf8_seq(const unsigned char *p)
-{
-    size_t    n, i;
-    uint32_t  c;
-
-    if (p[0] < 0x80) {
-        return 1;
-    }
-
-    if (p[0] >= 0xc2 && p[0] <= 0xdf) {
-        n = 2;
-        c = p[0] & 0x1f;
-
-    } else if ((p[0] & 0xf0) == 0xe0) {
-        n = 3;
-        c = p[0] & 0x0f;
-
-    } else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
-        n = 4;
-        c = p[0] & 0x07;
-
-    } else {
-        return 0;
-    }
-
-    /* the NUL at the end is no continuation byte either */
-    for (i = 1; i < n; i++) {
-        if ((p[i] & 0xc0) != 0x80) {
-            return 0;
-        }
-
-        c = (c << 6) | (p[i] & 0x3f);
-    }
-
-    if ((n == 3 && c < 0x800) || (n == 4 && c < 0x10000)
-        || (c >= 0xd800 && c <= 0xdfff) || c > 0x10ffff)
-    {
-        return 0;
-    }
-
-    return n;
-}
-
-
 int
 cachectl_utf8_valid(const char *s)
 {
-    size_t  n;
+    size_t                n;
+    const unsigned char  *end;
+
+    end = (const unsigned char *) s + strlen(s);
 
     while (*s) {
-        n = cachectl_utf8_seq((const unsigned char *) s);
+        n = jp_utf8_sequence_len((const unsigned char *) s, end);
 
         if (n == 0) {
             return 0;
@@ -143,12 +96,16 @@ cachectl_utf8_valid(const char *s)
 static size_t
 cachectl_log_escape(char *out, size_t size, const char *in)
 {
-    size_t          n, len;
-    unsigned char   c;
+    size_t                n, len;
+    unsigned char         c;
+    const unsigned char  *end;
+
+    end = (const unsigned char *) in + strlen(in);
 
     for (n = 0; *in && n + 5 < size; in++) {
         c = (unsigned char) *in;
-        len = c < 0x80 ? 1 : cachectl_utf8_seq((const unsigned char *) in);
+        len = c < 0x80 ? 1 : jp_utf8_sequence_len((const unsigned char *) in,
+                                                   end);
 
         if (c == '\n') {
             out[n++] = '\\';

@@ -57,15 +57,7 @@ repeat_each(1);
 
 plan tests => repeat_each() * blocks() * 2;
 
-add_block_preprocessor(sub {
-    my ($block) = @_;
-
-    $block->set_value('config', <<'CONF') unless defined $block->config;
-    location = /ping { return 200 "pong\n"; }
-CONF
-    $block->set_value('request', "GET /ping\n")
-        unless defined $block->request;
-});
+CachectlTest::ping_blocks();
 
 no_shuffle();
 run_tests();

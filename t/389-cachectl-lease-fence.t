@@ -27,12 +27,7 @@ repeat_each(1);
 
 plan tests => repeat_each() * blocks() * 2;
 
-our $Config = 'location = /ping { return 200 "pong\n"; }';
-
-add_block_preprocessor(sub {
-    my ($block) = @_;
-    $block->set_value('config', $Config) unless defined $block->config;
-});
+CachectlTest::ping_blocks();
 
 no_shuffle();
 run_tests();

@@ -63,14 +63,7 @@ repeat_each(1);
 
 plan tests => repeat_each() * blocks() * 2;
 
-our $Config = <<'CONF';
-    location = /ping { return 200 "pong\n"; }
-CONF
-
-add_block_preprocessor(sub {
-    my ($block) = @_;
-    $block->set_value('config', $Config) unless defined $block->config;
-});
+CachectlTest::ping_blocks();
 
 $ENV{TEST_NGINX_FORCE_RESTART_ON_TEST} = 0;
 

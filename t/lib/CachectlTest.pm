@@ -352,6 +352,21 @@ sub cc_shim {
     return "$dir/$name.so";
 }
 
+# ping_blocks(): for a suite whose blocks do their work in pre_request,
+# so that nginx only has to answer: a block's config defaults to
+# "location = /ping", its request to "GET /ping". Call it after
+# "use Test::Nginx::Socket", before run_tests().
+sub ping_blocks {
+    Test::Nginx::Socket::add_block_preprocessor(sub {
+        my ($block) = @_;
+        $block->set_value('config',
+                          'location = /ping { return 200 "pong\n"; }')
+            unless defined $block->config;
+        $block->set_value('request', "GET /ping\n")
+            unless defined $block->request;
+    });
+}
+
 END {
     # no daemon, watcher or other child of ours outlives the test file
     if ($$ == $MainPid) {

@@ -601,47 +601,6 @@ cachectl_sync_roots(cachectl_sync_t *s)
 }
 
 
-int
-cachectl_sync_dirs(cachectl_sync_t *s, cachectl_dir_pt cb, void *arg)
-{
-    int    i;
-    char  *slash, parent[PATH_MAX];
-
-    for (i = 0; i < s->conf->nviews; i++) {
-        /* the parent sees a "current" symlink being swapped */
-        snprintf(parent, sizeof(parent), "%s", s->conf->views[i]);
-        slash = strrchr(parent, '/');
-
-        if (slash != NULL && slash != parent) {
-            *slash = '\0';
-            cb(arg, parent);
-        }
-
-        cb(arg, s->conf->views[i]);
-    }
-
-    if (s->conf->i18n) {
-        cb(arg, s->conf->i18n);
-    }
-
-    if (s->conf->app_config) {
-        snprintf(parent, sizeof(parent), "%s", s->conf->app_config);
-        slash = strrchr(parent, '/');
-        cb(arg, slash ? (slash == parent ? "/" : (*slash = '\0', parent))
-                      : ".");
-    }
-
-    if (s->conf->site_config) {
-        snprintf(parent, sizeof(parent), "%s", s->conf->site_config);
-        slash = strrchr(parent, '/');
-        cb(arg, slash ? (slash == parent ? "/" : (*slash = '\0', parent))
-                      : ".");
-    }
-
-    return 0;
-}
-
-
 /* dir (as given, or its real path) is file's directory */
 
 int

@@ -98,9 +98,6 @@ int cachectl_sync_run(cachectl_sync_t *s, redisContext *c, json_t *dirs,
 /* what status shows of the publisher: a new object, or NULL */
 json_t *cachectl_sync_status(cachectl_sync_t *s);
 
-/* every directory to watch: the roots, their parents, all below */
-typedef int (*cachectl_dir_pt)(void *arg, const char *dir);
-int cachectl_sync_dirs(cachectl_sync_t *s, cachectl_dir_pt cb, void *arg);
 
 /*
  * Marks the directory st describes as walked: 1 if it was already (a

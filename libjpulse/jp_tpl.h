@@ -194,6 +194,18 @@ const jp_tpl_program_t *jp_tpl_plan_program(const jp_tpl_plan_t *plan);
 size_t jp_tpl_plan_size(const jp_tpl_plan_t *plan);
 void jp_tpl_plan_free(jp_tpl_plan_t *plan);
 
+/*
+ * jPulse's pageDisableSidebars, from the raw text of a page: the first
+ * "<body" (case-sensitive, "<bodyx" counts), up to the next '>' (even
+ * one inside an attribute value), holds data-jp-disable-sidebars="true"
+ * in double quotes. jPulse tests it on .shtml pages only (not on .tmpl,
+ * appended assets, or a body tag that comes from an include); the host
+ * applies that rule by path. The second form gives what the first said
+ * of the source the program was compiled from.
+ */
+int jp_tpl_page_disables_sidebars(const char *src, size_t len);
+int jp_tpl_program_disables_sidebars(const jp_tpl_program_t *prog);
+
 /* one more reference: jp_tpl_free() frees the program with the last one */
 jp_tpl_program_t *jp_tpl_program_ref(const jp_tpl_program_t *prog);
 

@@ -727,7 +727,8 @@ jp_tpl_helper_find(const char *name, size_t len)
     const jp_tpl_helper_t  *t;
 
     static const jp_tpl_helper_t  *const  tables[] = {
-        jp_tpl_helpers_string, jp_tpl_helpers_data, jp_tpl_helpers_file
+        jp_tpl_helpers_string, jp_tpl_helpers_data, jp_tpl_helpers_file,
+        jp_tpl_helpers_date, jp_tpl_helpers_html
     };
 
     for (k = 0; k < sizeof(tables) / sizeof(tables[0]); k++) {

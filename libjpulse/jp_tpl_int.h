@@ -145,6 +145,8 @@ struct jp_tpl_program_s {
     size_t           allocated; /* bytes, against JP_TPL_PROGRAM_MAX */
     size_t           next_chunk;    /* grows to JP_TPL_CHUNK_SIZE */
     unsigned         too_big;
+    unsigned         no_sidebars;   /* jp_tpl_page_disables_sidebars() of
+                                       the source, before any processing */
     unsigned         refs;      /* jp_tpl_free() drops one (plans hold
                                    theirs); atomic */
 };
@@ -301,6 +303,8 @@ int jp_tpl_set_buf(jp_tpl_rs_t *rs, jp_tpl_val_t *res, jp_tpl_buf_t *b);
 extern const jp_tpl_helper_t  jp_tpl_helpers_string[];
 extern const jp_tpl_helper_t  jp_tpl_helpers_data[];
 extern const jp_tpl_helper_t  jp_tpl_helpers_file[];
+extern const jp_tpl_helper_t  jp_tpl_helpers_date[];
+extern const jp_tpl_helper_t  jp_tpl_helpers_html[];
 
 /* jp_tpl_call.c */
 const char *jp_tpl_jail(jp_tpl_rs_t *rs, json_t *path, char *buf,

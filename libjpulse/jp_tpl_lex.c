@@ -510,6 +510,8 @@ jp_tpl_compile_flags(const char *src, size_t len, const char *path,
     ps.src = ps.lc_pos = src;
     ps.tail[0] = &prog->root;
 
+    prog->no_sidebars = jp_tpl_page_disables_sidebars(src, len);
+
     p = src;
     end = src + len;
 

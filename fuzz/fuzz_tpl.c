@@ -52,7 +52,29 @@ static const char  *fuzz_seeds[] = {
     " (string.replace \"a-b\" \"-\" \"+\") (array.join (array.sort items "
     "sortBy=\"name\") \",\")}}{{{url.param.q}}}{{json.parse \"[1,2]\"}}"
     "{{#each file.list \"components/*.tmpl\"}}{{file.include this}}"
-    "{{/each}}{{date.format 0 format=\"YYYY-MM-DD\"}}",
+    "{{/each}}{{date.format 0 format=\"%DATE% %TIME%\"}}",
+
+    "A{{#if true}}B{{#each items}}C{{/if}}D{{/each}}E{{/unless}}{{#let x=1}}"
+    "F{{#foo a}}x{{/foo}}{{else}}{{#if}}U{{/if}}{{#with 5}}W{{/with}}",
+
+    "{{file.includeComponents \"components/*.tmpl\" component=\"ns.*\" "
+    "sortBy=\"name\"}}{{#each components.ns}}{{@key}}:{{this}}{{/each}}"
+    "{{#component \"ns.b\" order=1}}B{{/component}}  \n",
+
+    "{{string.htmlToText \"<p>a<br>b</p><ul><li>x</li></ul>&amp;\"}}"
+    "{{string.htmlToMd \"<h1>T</h1><b>b</b><i>i</i><a href=\\\"u\\\">l</a>"
+    "<img alt=\\\"x\\\">\"}}{{string.titlecase \"the lord of the rings\"}}"
+    "{{string.padLeft \"7\" 3}}{{string.startsWith \"abc\"}}",
+
+    "{{date.format \"2025-01-18T14:53:20.123Z\" format=\"%ISO% %DATETIME%\" "
+    "timezone=\"America/New_York\"}}{{date.fromNow 0 format=\"long 3\"}}"
+    "{{date.add 0 value=-1 unit=\"months\"}}{{date.diff 0 (date.now) "
+    "unit=\"days\"}}{{date.format timezone=\"browser\"}}",
+
+    "{{math.add \"x\" 10}}{{math.round 2.5 2}}{{math.mod 7}}"
+    "{{array.at items -1}}{{array.concat items 3 \"s\"}}"
+    "{{array.sort items sortBy=\"a.b\" sortAs=\"number\"}}"
+    "{{json.parse \"{bad\"}}{{#with (json.parse \"[1]\")}}{{this}}{{/with}}",
 };
 
 

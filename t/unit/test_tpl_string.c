@@ -376,6 +376,129 @@ test_url_and_html(void **state)
 }
 
 
+/* section 8.14; the last cases checked against node 20.20.2 */
+static void
+test_html_to_text(void **state)
+{
+    const char  *src = "{{string.htmlToText s}}";
+
+    check_ctx(src,
+              "{\"s\":\"<p>One</p><p>Two</p>\\n\\n<div class='x'>Three&nb"
+              "sp;&amp;&nbsp;four</div><br/>five<span>six</span>seven &lt"
+              ";b&gt; &#65;&#x42;&#X43; &copy; &#39;q&#x27; 1 < 2 > 0 <3 "
+              "a<b\"}",
+              "One Two Three & four five six seven <b> ABC &copy; 'q' 1 <"
+              " 2 > 0 <3 a<b");
+    check_ctx(src,
+              "{\"s\":\"<script>alert(1)</script><style>p{}</style>T<!-- "
+              "comment -->U\"}",
+              "alert(1) p{} T<!-- comment -->U");
+    check_ctx(src,
+              "{\"s\":\"<b>hello</b>world\"}",
+              "hello world");
+    check_ctx(src,
+              "{\"s\":\"&amp;#65; &amp;lt; [&#128512;] [&#x1F600;]\"}",
+              "A &lt; [\xef\x98\x80] [\xef\x98\x80]");
+    check_ctx(src,
+              "{\"s\":\"&#55357;&#56832;|&#xD83D;&#56832;|&#55357;x|&#000"
+              "00065;|&#1e3;\"}",
+              "\xf0\x9f\x98\x80|\xf0\x9f\x98\x80|\xef\xbf\xbdx|A|&#1e3;");
+    check_ctx(src,
+              "{\"s\":\"<b <p>x<i> y\"}",
+              "y");
+    check_ctx(src,
+              "{\"s\":\"a\xc2\xa0\xe3\x80\x80"
+              "b\xe2\x80\xa8"
+              "c  \"}",
+              "a b c");
+}
+
+
+/* section 8.15 */
+static void
+test_html_to_md(void **state)
+{
+    const char  *src = "{{string.htmlToMd s}}";
+
+    check_ctx(src,
+              "{\"s\":\"<p>hello</p><p>world</p>\"}",
+              "hello\n\nworld");
+    check_ctx(src,
+              "{\"s\":\"<h1>Title</h1><h2>Subtitle</h2>\"}",
+              "# Title\n\n## Subtitle");
+    check_ctx(src,
+              "{\"s\":\"<ul><li>Item 1</li><li>Item 2</li></ul>\"}",
+              "- Item 1\n- Item 2");
+    check_ctx(src,
+              "{\"s\":\"<ol><li>First</li><li>Second</li></ol>\"}",
+              "1. First\n2. Second");
+    check_ctx(src,
+              "{\"s\":\"<p>Use <code>console.log()</code> for debugging</"
+              "p>\"}",
+              "Use `console.log()` for debugging");
+    check_ctx(src,
+              "{\"s\":\"<p>&lt;code&gt;</p>\"}",
+              "<code>");
+    check_ctx(src,
+              "{\"s\":\"<h1>A\\nB</h1>\"}",
+              "A\nB");
+    check_ctx(src,
+              "{\"s\":\"<a href=\\\"u\\\">t\\nx</a>\"}",
+              "t\nx");
+    check_ctx(src,
+              "{\"s\":\"<h3 class=c>H</h3>\"}",
+              "### H");
+    check_ctx(src,
+              "{\"s\":\"x<br>y</b>\"}",
+              "x**y**");
+    check_ctx(src,
+              "{\"s\":\"line<br/>break\"}",
+              "linebreak");
+    check_ctx(src,
+              "{\"s\":\"multi\\nline   para\"}",
+              "multi\nline para");
+    check_ctx(src,
+              "{\"s\":\"<ul><li>outer<ul><li>inner</li></ul></li></ul>\"}",
+              "- outerinner");
+    check_ctx(src,
+              "{\"s\":\"<ul><li>A</li><li>B <b>bold</b></li></ul><h2 id="
+              "\\\"t\\\">Title</h2><p>Para with <a href=\\\"http://x.y/?a"
+              "=1&amp;b=2\\\" class=\\\"l\\\">a link</a> and <a href='sin"
+              "gle'>sq</a> and <a name=\\\"n\\\">anchor</a>.</p><ol><li>o"
+              "ne</li><li>two</li></ol><pre>  code   block  </pre><blockq"
+              "uote>quote</blockquote><img src=\\\"a.png\\\" alt=\\\"Alt "
+              "text\\\"><img src=\\\"b.png\\\"><table><tr><th>H1</th><th>"
+              "H2</th></tr><tr><td>c1</td><td>c2</td></tr></table><strong"
+              ">S</strong> <em>E</em> <i>I</i> <code>C</code> <br> line<b"
+              "r/>break\"}",
+              "- A\n- B **bold**\n\n## Title\n\nPara with [a link](http:/"
+              "/x.y/?a=1&b=2) and sq and anchor.\n\n1. one\n2. two\n\n co"
+              "de block quote*H1 H2 \nc1 c2 \n**S** E I* `C` linebreak");
+    check_ctx(src,
+              "{\"s\":\"<a href=\\\"a>b\\\">t</a>\"}",
+              "[t](a>b)");
+    check_ctx(src,
+              "{\"s\":\"<a x href=\\\"1\\\" href=\\\"2>\\\">t</a>|<a x hr"
+              "ef=\\\"1\\\" href=\\\"2>\\\">t\\n</a>z</a>\"}",
+              "[t](2>)|\">t\nz");
+    check_ctx(src,
+              "{\"s\":\"<img alt=\\\"x\\\" alt=\\\"y>z\\\"\"}",
+              "xz\"");
+    check_ctx(src,
+              "{\"s\":\"<ul>x</ul>|<ol></ol>\"}",
+              "|");
+    check_ctx(src,
+              "{\"s\":\"<UL><LI> a </LI><li>b<link>c</LI></UL>\"}",
+              "- a\n- bc");
+    check_ctx(src,
+              "{\"s\":\"<h1>a<h1>b</h1>\xe2\x80\xa8</h1>\"}",
+              "# ab");
+    check_ctx(src,
+              "{\"s\":\"<b>x</b>\\r<i>y\xe2\x80\xa9</i>\"}",
+              "**x**\ry");
+}
+
+
 /* request data stays escaped, whatever the helper */
 static void
 test_request_data(void **state)
@@ -425,6 +548,8 @@ main(void)
         cmocka_unit_test(test_titlecase_whitespace),
         cmocka_unit_test(test_slugify),
         cmocka_unit_test(test_url_and_html),
+        cmocka_unit_test(test_html_to_text),
+        cmocka_unit_test(test_html_to_md),
         cmocka_unit_test(test_request_data),
         cmocka_unit_test(test_limits),
     };

@@ -658,7 +658,8 @@ h_or(JP_TPL_HELPER_ARGS)
 static int
 h_not(JP_TPL_HELPER_ARGS)
 {
-    return jp_tpl_set(rs, res, json_boolean(n == 1 && !jp_tpl_truthy(a[0].j)));
+    return jp_tpl_set(rs, res,
+                      json_boolean(n == 1 && !jp_tpl_truthy(a[0].j)));
 }
 
 

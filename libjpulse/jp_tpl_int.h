@@ -315,7 +315,8 @@ typedef struct {
     jp_tpl_buf_t     b;
 } jp_tpl_jstext_t;
 
-int jp_tpl_jstext(jp_tpl_rs_t *rs, jp_tpl_val_t *a, size_t n, jp_tpl_jstext_t *t);
+int jp_tpl_jstext(jp_tpl_rs_t *rs, jp_tpl_val_t *a, size_t n,
+    jp_tpl_jstext_t *t);
 int jp_tpl_jstext_set(jp_tpl_rs_t *rs, jp_tpl_val_t *res, jp_tpl_jstext_t *t);
 void jp_tpl_jstext_free(jp_tpl_jstext_t *t);
 uint32_t jp_tpl_utf8_get(const char *s, const char *end, size_t *n);

@@ -254,8 +254,9 @@ test_substring_pad_find_length(void **state)
     check("{{#if (string.contains \"abc\" \"b\")}}Y{{/if}}", "Y");
 
     check("{{string.length 0}} {{string.length 12 34}} "
-          "{{string.length \"\xc3\xa9\"}} {{string.length \"\xf0\x9f\x98\x80\"}} "
-          "{{string.length}}", "0 4 1 2 0");
+          "{{string.length \"\xc3\xa9\"}} "
+          "{{string.length \"\xf0\x9f\x98\x80\"}} {{string.length}}",
+          "0 4 1 2 0");
 }
 
 
@@ -326,7 +327,8 @@ static void
 test_slugify(void **state)
 {
     check("{{string.slugify \"Hello World!\"}}|"
-          "{{string.slugify \"My Document.pdf\"}}|{{string.slugify \"a_b-c\"}}",
+          "{{string.slugify \"My Document.pdf\"}}|"
+          "{{string.slugify \"a_b-c\"}}",
           "hello-world|my-document-pdf|ab-c");
     check("{{string.slugify \"\xc3\x9cn\xc3\xaf" "c\xc3\xb6" "d\xc3\xa9 "
           "Stra\xc3\x9f" "e\"}}", "unicode-strae");

@@ -805,8 +805,8 @@ static int
 jp_tpl_compare_op(jp_tpl_rs_t *rs, jp_tpl_val_t *a, size_t n,
     jp_tpl_val_t *res, unsigned op)
 {
-    int            r, c, objs;
-    json_t        *x, *y;
+    int              r, c, objs;
+    json_t          *x, *y;
     jp_tpl_jstext_t  tx, ty;
 
     /* exactly two arguments, or false (ne too) */
@@ -896,10 +896,41 @@ h_lte(JP_TPL_HELPER_ARGS)
 
 /* string.*: arguments as jPulse's text (jp_tpl_jstext) */
 
+/* short joins of strings (the common case) are built on the stack */
+#define JP_TPL_SHORT  256
+
 static int
 h_concat(JP_TPL_HELPER_ARGS)
 {
+    char             buf[JP_TPL_SHORT];
+    size_t           i, len, k, m;
     jp_tpl_jstext_t  t;
+
+    for (i = 0, len = 0, m = 0; i < n && len <= JP_TPL_SHORT; i++) {
+        if (!jp_tpl_truthy(a[i].j)) {
+            continue;
+        }
+
+        if (!json_is_string(a[i].j)) {
+            break;
+        }
+
+        len += json_string_length(a[i].j);
+        m++;
+    }
+
+    if (i == n && len <= JP_TPL_SHORT && m != 1) {
+        for (i = 0, len = 0; i < n; i++) {
+            if (jp_tpl_truthy(a[i].j)) {
+                k = json_string_length(a[i].j);
+                memcpy(buf + len, json_string_value(a[i].j), k);
+                len += k;
+            }
+        }
+
+        /* valid UTF-8 joined is valid UTF-8 */
+        return jp_tpl_set(rs, res, json_stringn_nocheck(buf, len));
+    }
 
     if (jp_tpl_jstext(rs, a, n, &t) != 0) {
         return -1;
@@ -914,7 +945,7 @@ h_concat(JP_TPL_HELPER_ARGS)
 static int
 h_default(JP_TPL_HELPER_ARGS)
 {
-    size_t         i;
+    size_t           i;
     jp_tpl_jstext_t  t;
 
     for (i = 0; i + 1 < n; i++) {
@@ -956,10 +987,10 @@ jp_tpl_wrong_arity(jp_tpl_rs_t *rs, jp_tpl_val_t *a, size_t n,
 static int
 h_replace(JP_TPL_HELPER_ARGS)
 {
-    int            rc;
-    size_t         k;
-    const char    *p, *end, *hit;
-    jp_tpl_buf_t   b;
+    int              rc;
+    size_t           k;
+    const char      *p, *end, *hit;
+    jp_tpl_buf_t     b;
     jp_tpl_jstext_t  s, f, r;
 
     if (n != 3) {
@@ -1032,8 +1063,8 @@ h_replace(JP_TPL_HELPER_ARGS)
 static int
 h_substring(JP_TPL_HELPER_ARGS)
 {
-    double         x, y, len;
-    jp_tpl_buf_t   b;
+    double           x, y, len;
+    jp_tpl_buf_t     b;
     jp_tpl_jstext_t  s;
 
     if (n != 3) {
@@ -1069,10 +1100,10 @@ static int
 jp_tpl_pad(jp_tpl_rs_t *rs, jp_tpl_val_t *a, size_t n, jp_tpl_val_t *res,
     int left)
 {
-    char           fill[4];
-    size_t         k, len, fl, i;
-    double         want;
-    jp_tpl_buf_t   b;
+    char             fill[4];
+    size_t           k, len, fl, i;
+    double           want;
+    jp_tpl_buf_t     b;
     jp_tpl_jstext_t  s, c;
 
     if (n != 3) {
@@ -1163,7 +1194,7 @@ static int
 jp_tpl_find(jp_tpl_rs_t *rs, jp_tpl_val_t *a, size_t n, jp_tpl_val_t *res,
     int how)
 {
-    int            r;
+    int              r;
     jp_tpl_jstext_t  s, f;
 
     if (n != 2) {
@@ -1224,8 +1255,8 @@ h_contains(JP_TPL_HELPER_ARGS)
 static int
 h_strlen(JP_TPL_HELPER_ARGS)
 {
-    int            len;
-    char           num[32];
+    int              len;
+    char             num[32];
     jp_tpl_jstext_t  t;
 
     if (jp_tpl_jstext(rs, a, n, &t) != 0) {
@@ -1243,7 +1274,9 @@ static int
 jp_tpl_case_helper(jp_tpl_rs_t *rs, jp_tpl_val_t *a, size_t n,
     jp_tpl_val_t *res, int upper)
 {
-    jp_tpl_buf_t   b;
+    char             c, buf[JP_TPL_SHORT];
+    size_t           i;
+    jp_tpl_buf_t     b;
     jp_tpl_jstext_t  t;
 
     if (jp_tpl_jstext(rs, a, n, &t) != 0) {
@@ -1252,6 +1285,19 @@ jp_tpl_case_helper(jp_tpl_rs_t *rs, jp_tpl_val_t *a, size_t n,
 
     if (jp_tpl_ascii_cased(t.p, t.len, upper)) {
         return jp_tpl_jstext_set(rs, res, &t);
+    }
+
+    if (t.len <= JP_TPL_SHORT) {
+        for (i = 0; i < t.len && (unsigned char) t.p[i] < 0x80; i++) {
+            c = t.p[i];
+            buf[i] = (upper ? (c >= 'a' && c <= 'z') : (c >= 'A' && c <= 'Z'))
+                     ? c ^ 0x20 : c;
+        }
+
+        if (i == t.len) {
+            jp_tpl_jstext_free(&t);
+            return jp_tpl_set(rs, res, json_stringn_nocheck(buf, i));
+        }
     }
 
     jp_tpl_res_init(rs, &b);
@@ -1313,10 +1359,10 @@ jp_tpl_title_minor(const char *p, size_t len)
 static int
 h_title(JP_TPL_HELPER_ARGS)
 {
-    size_t         k;
-    uint32_t       c;
-    const char    *p, *end, *w;
-    jp_tpl_buf_t   l, b;
+    size_t           k;
+    uint32_t         c;
+    const char      *p, *end, *w;
+    jp_tpl_buf_t     l, b;
     jp_tpl_jstext_t  t;
 
     if (jp_tpl_jstext(rs, a, n, &t) != 0) {
@@ -1423,11 +1469,11 @@ jp_tpl_slug_add(jp_tpl_buf_t *b, uint32_t c, int *dash)
 static int
 h_slugify(JP_TPL_HELPER_ARGS)
 {
-    int            dash;
-    size_t         k, m, i;
-    uint32_t       c;
-    const char    *p, *end;
-    jp_tpl_buf_t   b, l;
+    int              dash;
+    size_t           k, m, i;
+    uint32_t         c;
+    const char      *p, *end;
+    jp_tpl_buf_t     b, l;
     jp_tpl_jstext_t  t;
 
     if (jp_tpl_jstext(rs, a, n, &t) != 0) {
@@ -1470,10 +1516,10 @@ h_slugify(JP_TPL_HELPER_ARGS)
 static int
 h_urlencode(JP_TPL_HELPER_ARGS)
 {
-    char           hex[3];
-    size_t         i;
-    unsigned       c;
-    jp_tpl_buf_t   b;
+    char             hex[3];
+    size_t           i;
+    unsigned         c;
+    jp_tpl_buf_t     b;
     jp_tpl_jstext_t  t;
 
     static const char  digits[] = "0123456789ABCDEF";
@@ -1542,12 +1588,12 @@ jp_tpl_pct(const char *p, const char *end)
 static int
 h_urldecode(JP_TPL_HELPER_ARGS)
 {
-    int            x;
-    char           u[4];
-    size_t         i, k;
-    uint32_t       c;
-    const char    *p, *end;
-    jp_tpl_buf_t   b;
+    int              x;
+    char             u[4];
+    size_t           i, k;
+    uint32_t         c;
+    const char      *p, *end;
+    jp_tpl_buf_t     b;
     jp_tpl_jstext_t  t;
 
     if (jp_tpl_jstext(rs, a, n, &t) != 0) {
@@ -1639,10 +1685,10 @@ malformed:
 static int
 h_html(JP_TPL_HELPER_ARGS)
 {
-    size_t         i, start;
-    unsigned       taint;
-    const char    *rep;
-    jp_tpl_buf_t   b;
+    size_t           i, start;
+    unsigned         taint;
+    const char      *rep;
+    jp_tpl_buf_t     b;
     jp_tpl_jstext_t  t;
 
     if (jp_tpl_jstext(rs, a, n, &t) != 0) {

@@ -336,10 +336,10 @@ static int
 html_tag_pass(jp_tpl_rs_t *rs, jp_tpl_passes_t *ps,
     const char *const *names, unsigned slash, int exact, const char *rep)
 {
-    size_t          i, nl;
-    const char     *p, *s, *gt, *hit, *end;
-    jp_tpl_buf_t   *in, *out;
-    jp_tpl_html_t   h;
+    size_t         i, nl;
+    const char    *p, *s, *gt, *hit, *end;
+    jp_tpl_buf_t  *in, *out;
+    jp_tpl_html_t  h;
 
     in = html_in(ps);
 
@@ -920,12 +920,12 @@ html_link_pass(jp_tpl_rs_t *rs, jp_tpl_passes_t *ps)
 static int
 html_img_pass(jp_tpl_rs_t *rs, jp_tpl_passes_t *ps)
 {
-    size_t           i;
-    const char      *p, *hit, *end;
-    jp_tpl_buf_t    *in, *out;
-    jp_tpl_html_t    h;
-    jp_tpl_attr_t    v[2];
-    jp_tpl_attrs_t   ac;
+    size_t          i;
+    const char     *p, *hit, *end;
+    jp_tpl_buf_t   *in, *out;
+    jp_tpl_html_t   h;
+    jp_tpl_attr_t   v[2];
+    jp_tpl_attrs_t  ac;
 
     in = html_in(ps);
 
@@ -1004,9 +1004,9 @@ html_trim(const char *p, size_t len, const char **s, const char **e)
 static void
 html_item(jp_tpl_buf_t *out, const char *p, const char *end)
 {
-    size_t          start;
-    const char     *s, *e, *gt, *hit;
-    jp_tpl_html_t   h;
+    size_t         start;
+    const char    *s, *e, *gt, *hit;
+    jp_tpl_html_t  h;
 
     html_init(&h, p, end - p);
     start = out->len;

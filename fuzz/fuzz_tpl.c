@@ -53,6 +53,12 @@ static const char  *fuzz_seeds[] = {
     "sortBy=\"name\") \",\")}}{{{url.param.q}}}{{json.parse \"[1,2]\"}}"
     "{{#each file.list \"components/*.tmpl\"}}{{file.include this}}"
     "{{/each}}{{date.format 0 format=\"YYYY-MM-DD\"}}",
+
+    "{{string.htmlToMd \"<h1>T</h1><a href=\\\"u\\\">l</a><ul><li>x</li>"
+    "</ul>\" (string.htmlToText \"<p>a&#65;&amp;</p>\")}}"
+    "{{string.titlecase (string.slugify \"\xc3\x9c a.b\") "
+    "(string.uppercase \"stra\xc3\x9f" "e\"))}}{{string.padLeft "
+    "(string.urlDecode \"%C3%A9\") 3 \"0\"}}{{gt items \"1\"}}",
 };
 
 

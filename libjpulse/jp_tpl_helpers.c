@@ -586,11 +586,8 @@ jp_tpl_case_map(jp_tpl_buf_t *b, const char *p, size_t len, int upper)
     for (s = p; s < end; s += n) {
         c = jp_tpl_utf8_get(s, end, &n);
 
-        if (c == 0x3a3 && !upper && jp_tpl_final_sigma(p, s, end)) {
-            c = 0x3c2;
-
-        } else if (c == 0x3a3 && !upper) {
-            c = 0x3c3;
+        if (c == 0x3a3 && !upper) {
+            c = jp_tpl_final_sigma(p, s, end) ? 0x3c2 : 0x3c3;
         }
 
         if (jp_tpl_case_add(b, c, upper) != 0) {

@@ -305,9 +305,12 @@ extern const jp_tpl_helper_t  jp_tpl_helpers_file[];
 extern const jp_tpl_helper_t  jp_tpl_helpers_date[];
 extern const jp_tpl_helper_t  jp_tpl_helpers_html[];
 
-/* jp_tpl_helpers.c: jPulse's text of helper arguments (T(x) of its
- * string.* helpers: "" when falsy, else String(x), joined), borrowed when
- * it is one string argument (j holds it), else built in b */
+/*
+ * string.* (issue 12, strings): jPulse's text of helper arguments, T(x) of
+ * its string helpers ("" when falsy, else String(x), joined), borrowed
+ * when it is one string argument (j holds it), else built in b; and the
+ * UTF-8 / JavaScript whitespace primitives jp_tpl_helpers_html.c shares.
+ */
 typedef struct {
     const char      *p;
     size_t           len;

@@ -536,6 +536,47 @@ test_limits(void **state)
 }
 
 
+/* markup that makes a backtracking regex quadratic: 256 KiB each, linear
+ * here (a quadratic pass would not end in any reasonable time) */
+static void
+test_html_is_linear(void **state)
+{
+    char         *ctx, *got;
+    size_t        i, k, len;
+    const char   *src;
+
+    static const char  *const  units[] = {
+        "<h1>", "<a href=\\\"href=\\\"x>", "<a<a", "<ul><li>", "<b",
+        "<img alt=\\\"", "&#", "</a>", "<li", "\xce\xa3\xcc\x81"
+    };
+
+    len = 256 * 1024;
+    ctx = malloc(len + 64);
+    assert_non_null(ctx);
+
+    for (i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+        k = (size_t) sprintf(ctx, "{\"s\":\"");
+
+        while (k + strlen(units[i]) < len) {
+            k += (size_t) sprintf(ctx + k, "%s", units[i]);
+        }
+
+        sprintf(ctx + k, "\"}");
+
+        src = "{{string.length (string.htmlToMd s)}}"
+              "{{string.length (string.htmlToText s)}}"
+              "{{string.length (string.titlecase s)}}";
+
+        got = render(src, strlen(src), ctx, NULL);
+        assert_non_null(got);
+        assert_null(strstr(got, "Error"));
+        free(got);
+    }
+
+    free(ctx);
+}
+
+
 int
 main(void)
 {
@@ -554,6 +595,7 @@ main(void)
         cmocka_unit_test(test_html_to_md),
         cmocka_unit_test(test_request_data),
         cmocka_unit_test(test_limits),
+        cmocka_unit_test(test_html_is_linear),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -75,6 +75,12 @@ static const char  *fuzz_seeds[] = {
     "{{array.at items -1}}{{array.concat items 3 \"s\"}}"
     "{{array.sort items sortBy=\"a.b\" sortAs=\"number\"}}"
     "{{json.parse \"{bad\"}}{{#with (json.parse \"[1]\")}}{{this}}{{/with}}",
+
+    "{{string.htmlToMd \"<h1>T</h1><a href=\\\"u\\\">l</a><ul><li>x</li>"
+    "</ul>\" (string.htmlToText \"<p>a&#65;&amp;</p>\")}}"
+    "{{string.titlecase (string.slugify \"\xc3\x9c a.b\") "
+    "(string.uppercase \"stra\xc3\x9f" "e\"))}}{{string.padLeft "
+    "(string.urlDecode \"%C3%A9\") 3 \"0\"}}{{gt items \"1\"}}",
 };
 
 

@@ -271,7 +271,6 @@ double jp_tpl_floor(double d);
 double jp_tpl_ceil(double d);
 double jp_tpl_fmod(double x, double y);
 json_t *jp_tpl_number_new(double d);
-int jp_tpl_loose_eq(json_t *a, json_t *b);
 int jp_tpl_compare(json_t *a, json_t *b, int *cmp);
 char *jp_tpl_to_string(json_t *j, size_t *len);
 int jp_tpl_utf8_valid(const char *p, size_t len);
@@ -305,6 +304,27 @@ extern const jp_tpl_helper_t  jp_tpl_helpers_data[];
 extern const jp_tpl_helper_t  jp_tpl_helpers_file[];
 extern const jp_tpl_helper_t  jp_tpl_helpers_date[];
 extern const jp_tpl_helper_t  jp_tpl_helpers_html[];
+
+/*
+ * string.* (issue 12, strings): jPulse's text of helper arguments, T(x) of
+ * its string helpers ("" when falsy, else String(x), joined), borrowed
+ * when it is one string argument (j holds it), else built in b; and the
+ * UTF-8 / JavaScript whitespace primitives jp_tpl_helpers_html.c shares.
+ */
+typedef struct {
+    const char      *p;
+    size_t           len;
+    json_t          *j;
+    jp_tpl_buf_t     b;
+} jp_tpl_jstext_t;
+
+int jp_tpl_jstext(jp_tpl_rs_t *rs, jp_tpl_val_t *a, size_t n,
+    jp_tpl_jstext_t *t);
+int jp_tpl_jstext_set(jp_tpl_rs_t *rs, jp_tpl_val_t *res, jp_tpl_jstext_t *t);
+void jp_tpl_jstext_free(jp_tpl_jstext_t *t);
+uint32_t jp_tpl_utf8_get(const char *s, const char *end, size_t *n);
+int jp_tpl_utf8_add(jp_tpl_buf_t *b, uint32_t c);
+int jp_tpl_js_space(uint32_t c);
 
 /* jp_tpl_call.c */
 const char *jp_tpl_jail(jp_tpl_rs_t *rs, json_t *path, char *buf,

@@ -355,41 +355,6 @@ jp_tpl_format_number(double d, char *buf, size_t size)
 }
 
 
-/* JavaScript's == for JSON values (objects compare by identity). */
-int
-jp_tpl_loose_eq(json_t *a, json_t *b)
-{
-    int  an, bn;
-
-    if (a == NULL) {
-        a = json_null();
-    }
-
-    if (b == NULL) {
-        b = json_null();
-    }
-
-    if (json_is_null(a) || json_is_null(b)) {
-        return json_is_null(a) && json_is_null(b);
-    }
-
-    if (json_is_string(a) && json_is_string(b)) {
-        return json_string_length(a) == json_string_length(b)
-               && memcmp(json_string_value(a), json_string_value(b),
-                         json_string_length(a)) == 0;
-    }
-
-    an = json_is_object(a) || json_is_array(a);
-    bn = json_is_object(b) || json_is_array(b);
-
-    if (an || bn) {
-        return a == b;
-    }
-
-    return jp_tpl_number(a) == jp_tpl_number(b);
-}
-
-
 /* JavaScript's < between two values: -1, 0, 1 in cmp; -1 if unordered. */
 int
 jp_tpl_compare(json_t *a, json_t *b, int *cmp)

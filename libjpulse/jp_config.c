@@ -297,8 +297,53 @@ jp_config_site_sensitive(const char *parent, const char *key)
 }
 
 
+/*
+ * jPulse's normalisation of the site config for templates: null becomes
+ * "" (in objects and arrays alike); the rest of its rules (Dates, NaN,
+ * functions) have no JSON form. depth bounds the walk: jansson parses at
+ * most 2048 levels, and a deeper part is dropped rather than recursed.
+ */
+
+#define JP_CONFIG_SITE_DEPTH  64
+
+static int
+jp_config_site_normalize(json_t *v, unsigned depth)
+{
+    size_t       i;
+    json_t      *item;
+    const char  *k;
+
+    if (json_is_object(v)) {
+        json_object_foreach(v, k, item) {
+            if (json_is_null(item) || depth == JP_CONFIG_SITE_DEPTH) {
+                if (json_object_set_new(v, k, json_string("")) != 0) {
+                    return -1;
+                }
+
+            } else if (jp_config_site_normalize(item, depth + 1) != 0) {
+                return -1;
+            }
+        }
+
+    } else if (json_is_array(v)) {
+        json_array_foreach(v, i, item) {
+            if (json_is_null(item) || depth == JP_CONFIG_SITE_DEPTH) {
+                if (json_array_set_new(v, i, json_string("")) != 0) {
+                    return -1;
+                }
+
+            } else if (jp_config_site_normalize(item, depth + 1) != 0) {
+                return -1;
+            }
+        }
+    }
+
+    return 0;
+}
+
+
 static void
-jp_config_site_strip(json_t *obj, const char *parent)
+jp_config_site_strip(json_t *obj, const char *parent, unsigned depth)
 {
     void        *tmp;
     json_t      *v;
@@ -310,8 +355,8 @@ jp_config_site_strip(json_t *obj, const char *parent)
             continue;
         }
 
-        if (json_is_object(v)) {
-            jp_config_site_strip(v, k);
+        if (json_is_object(v) && depth < JP_CONFIG_SITE_DEPTH) {
+            jp_config_site_strip(v, k, depth + 1);
         }
     }
 }
@@ -331,8 +376,13 @@ jp_config_site(json_t *site)
         return NULL;
     }
 
-    jp_config_site_strip(copy, "");
+    jp_config_site_strip(copy, "", 0);
     jp_config_remove(copy, "manifest.license.key");
+
+    if (jp_config_site_normalize(copy, 0) != 0) {
+        json_decref(copy);
+        return NULL;
+    }
 
     return copy;
 }

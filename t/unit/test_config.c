@@ -165,12 +165,16 @@ test_site_config_strips_secrets(void **state)
     site = load("{\"email\":{\"smtpServer\":\"s\",\"smtpPass\":\"p\","
                 "\"adminEmail\":\"a@b\"},\"general\":{\"roles\":[\"x\"]},"
                 "\"x\":{\"dbpass\":\"p\",\"keep\":1},"
-                "\"manifest\":{\"license\":{\"key\":\"k\",\"tier\":\"pro\"}}}");
+                "\"manifest\":{\"license\":{\"key\":\"k\",\"tier\":\"pro\"}},"
+                "\"nul\":null,\"list\":[null,1,{\"n\":null}]}");
     copy = jp_config_site(site);
 
+    /* the reference's example (3.6): nul becomes "" */
     assert_json(copy,
         "{\"email\":{\"adminEmail\":\"a@b\"},\"general\":{\"roles\":[\"x\"]},"
-        "\"manifest\":{\"license\":{\"tier\":\"pro\"}},\"x\":{\"keep\":1}}");
+        "\"list\":[\"\",1,{\"n\":\"\"}],"
+        "\"manifest\":{\"license\":{\"tier\":\"pro\"}},\"nul\":\"\","
+        "\"x\":{\"keep\":1}}");
 
     json_decref(copy);
     json_decref(site);

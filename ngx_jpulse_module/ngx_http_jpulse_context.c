@@ -323,12 +323,23 @@ ngx_http_jpulse_context_broadcast(ngx_http_jpulse_render_ctx_t *rc,
     system = config ? json_object_get(config, "system") : NULL;
     system = json_is_object(system) ? json_copy(system) : json_object();
 
-    if (config == NULL || system == NULL
-        || json_object_set_new(system, "broadcastMessage", text) != 0
-        || json_object_set_new(config, "system", system) != 0
+    if (config == NULL || system == NULL) {
+        json_decref(text);
+        json_decref(system);
+        json_decref(config);
+        return NGX_ERROR;
+    }
+
+    /* each set_new() takes its value, also when it fails */
+    if (json_object_set_new(system, "broadcastMessage", text) != 0) {
+        json_decref(system);
+        json_decref(config);
+        return NGX_ERROR;
+    }
+
+    if (json_object_set_new(config, "system", system) != 0
         || json_object_set_new(ctx, "appConfig", config) != 0)
     {
-        json_decref(config);
         return NGX_ERROR;
     }
 
@@ -435,6 +446,7 @@ ngx_http_jpulse_context_config_full(ngx_http_jpulse_render_ctx_t *rc,
 
     themes = rt->themes ? json_incref(rt->themes) : json_array();
 
+    /* json_object_set_new() takes its value, also when it fails */
     if (json_object_set_new(system, "defaultTheme",
                             json_string(rt->default_theme)) != 0
         || json_object_set_new(system, "htmlAttrs",
@@ -443,11 +455,19 @@ ngx_http_jpulse_context_config_full(ngx_http_jpulse_render_ctx_t *rc,
                json_string(ngx_http_jpulse_view_color_scheme(rt,
                                                              &rc->theme)))
            != 0
-        || json_object_set_new(system, "themes", themes) != 0
+        || json_object_set(system, "themes", themes) != 0
         || (message != NULL
-            && json_object_set(system, "broadcastMessage", message) != 0)
-        || json_object_set_new(config, "system", system) != 0)
+            && json_object_set(system, "broadcastMessage", message) != 0))
     {
+        json_decref(themes);
+        json_decref(system);
+        json_decref(config);
+        return NULL;
+    }
+
+    json_decref(themes);
+
+    if (json_object_set_new(config, "system", system) != 0) {
         json_decref(config);
         return NULL;
     }
@@ -588,13 +608,15 @@ ngx_http_jpulse_context_url(ngx_http_jpulse_render_ctx_t *rc)
            != 0
         || json_object_set_new(url, "search",
                                ngx_http_jpulse_str(search.data, search.len))
-           != 0
-        || json_object_set_new(url, "param", param) != 0)
+           != 0)
     {
-        if (url == NULL) {
-            json_decref(param);
-        }
+        json_decref(param);
+        json_decref(url);
+        return NULL;
+    }
 
+    /* it takes param, also when it fails */
+    if (json_object_set_new(url, "param", param) != 0) {
         json_decref(url);
         return NULL;
     }
@@ -667,13 +689,14 @@ ngx_http_jpulse_context_not_found(ngx_http_jpulse_render_ctx_t *rc)
     param = json_object();
 
     if (param == NULL
-        || json_object_set_new(param, "code", json_string("404")) != 0
-        || json_object_set_new(param, "msg", msg) != 0)
+        || json_object_set_new(param, "code", json_string("404")) != 0)
     {
-        if (param == NULL) {
-            json_decref(msg);
-        }
+        json_decref(msg);
+        json_decref(param);
+        return NULL;
+    }
 
+    if (json_object_set_new(param, "msg", msg) != 0) {
         json_decref(param);
         return NULL;
     }

@@ -176,35 +176,99 @@ jp_config_apply(json_t *ctx, json_t *config, json_t *list, const char **def,
 }
 
 
+/*
+ * jPulse's filter paths: exact ("a.b"), or with a wildcard: a first
+ * segment "*" or "**" removes the last segment's key at any depth; a "*"
+ * segment further in removes it from each child object ("**": at any
+ * depth below each child); a last segment "*suffix" or "prefix*" removes
+ * the keys that end or begin with it.
+ */
+
 static void
 jp_config_remove(json_t *obj, const char *path)
 {
-    char         parent[JP_CONFIG_PATH_MAX];
-    const char  *dot;
+    int          wild;
+    char         seg[JP_CONFIG_PATH_MAX];
+    size_t       n;
+    void        *tmp;
+    json_t      *child;
+    const char  *dot, *last, *k, *all;
 
-    if (strncmp(path, "**.", 3) == 0) {
-        jp_config_remove_any(obj, path + 3);
+    all = path;
+    last = strrchr(path, '.');
+    last = last ? last + 1 : path;
+    wild = strchr(path, '*') != NULL;
+
+    if (wild && (strncmp(path, "*.", 2) == 0 || strncmp(path, "**.", 3) == 0
+                 || strcmp(path, "*") == 0 || strcmp(path, "**") == 0))
+    {
+        jp_config_remove_any(obj, last);
         return;
     }
 
-    dot = strrchr(path, '.');
+    while (path < last) {
+        dot = strchr(path, '.');
+        n = dot - path;
 
-    if (dot == NULL) {
-        json_object_del(obj, path);
+        if (n >= sizeof(seg)) {
+            return;
+        }
+
+        memcpy(seg, path, n);
+        seg[n] = '\0';
+
+        if (wild && (strcmp(seg, "*") == 0 || strcmp(seg, "**") == 0)) {
+            json_object_foreach(obj, k, child) {
+                if (!json_is_object(child)) {
+                    continue;
+                }
+
+                if (seg[1] == '*') {
+                    jp_config_remove_any(child, last);
+
+                } else {
+                    json_object_del(child, last);
+                }
+            }
+
+            return;
+        }
+
+        obj = json_object_get(obj, seg);
+        if (!json_is_object(obj)) {
+            return;
+        }
+
+        path = dot + 1;
+    }
+
+    if (!json_is_object(obj)) {
         return;
     }
 
-    if ((size_t) (dot - path) >= sizeof(parent)) {
-        return;
-    }
+    n = strlen(last);
 
-    memcpy(parent, path, dot - path);
-    parent[dot - path] = '\0';
+    if (wild && strstr(all, "**") != NULL) {
+        jp_config_remove_any(obj, last);
 
-    obj = jp_config_get(obj, parent);
+    } else if (wild && last[0] == '*') {
+        json_object_foreach_safe(obj, tmp, k, child) {
+            if (strlen(k) >= n - 1
+                && strcmp(k + strlen(k) - (n - 1), last + 1) == 0)
+            {
+                json_object_del(obj, k);
+            }
+        }
 
-    if (json_is_object(obj)) {
-        json_object_del(obj, dot + 1);
+    } else if (wild && n && last[n - 1] == '*') {
+        json_object_foreach_safe(obj, tmp, k, child) {
+            if (strncmp(k, last, n - 1) == 0) {
+                json_object_del(obj, k);
+            }
+        }
+
+    } else {
+        json_object_del(obj, last);
     }
 }
 

@@ -176,35 +176,99 @@ jp_config_apply(json_t *ctx, json_t *config, json_t *list, const char **def,
 }
 
 
+/*
+ * jPulse's filter paths: exact ("a.b"), or with a wildcard: a first
+ * segment "*" or "**" removes the last segment's key at any depth; a "*"
+ * segment further in removes it from each child object ("**": at any
+ * depth below each child); a last segment "*suffix" or "prefix*" removes
+ * the keys that end or begin with it.
+ */
+
 static void
 jp_config_remove(json_t *obj, const char *path)
 {
-    char         parent[JP_CONFIG_PATH_MAX];
-    const char  *dot;
+    int          wild;
+    char         seg[JP_CONFIG_PATH_MAX];
+    size_t       n;
+    void        *tmp;
+    json_t      *child;
+    const char  *dot, *last, *k, *all;
 
-    if (strncmp(path, "**.", 3) == 0) {
-        jp_config_remove_any(obj, path + 3);
+    all = path;
+    last = strrchr(path, '.');
+    last = last ? last + 1 : path;
+    wild = strchr(path, '*') != NULL;
+
+    if (wild && (strncmp(path, "*.", 2) == 0 || strncmp(path, "**.", 3) == 0
+                 || strcmp(path, "*") == 0 || strcmp(path, "**") == 0))
+    {
+        jp_config_remove_any(obj, last);
         return;
     }
 
-    dot = strrchr(path, '.');
+    while (path < last) {
+        dot = strchr(path, '.');
+        n = dot - path;
 
-    if (dot == NULL) {
-        json_object_del(obj, path);
+        if (n >= sizeof(seg)) {
+            return;
+        }
+
+        memcpy(seg, path, n);
+        seg[n] = '\0';
+
+        if (wild && (strcmp(seg, "*") == 0 || strcmp(seg, "**") == 0)) {
+            json_object_foreach(obj, k, child) {
+                if (!json_is_object(child)) {
+                    continue;
+                }
+
+                if (seg[1] == '*') {
+                    jp_config_remove_any(child, last);
+
+                } else {
+                    json_object_del(child, last);
+                }
+            }
+
+            return;
+        }
+
+        obj = json_object_get(obj, seg);
+        if (!json_is_object(obj)) {
+            return;
+        }
+
+        path = dot + 1;
+    }
+
+    if (!json_is_object(obj)) {
         return;
     }
 
-    if ((size_t) (dot - path) >= sizeof(parent)) {
-        return;
-    }
+    n = strlen(last);
 
-    memcpy(parent, path, dot - path);
-    parent[dot - path] = '\0';
+    if (wild && strstr(all, "**") != NULL) {
+        jp_config_remove_any(obj, last);
 
-    obj = jp_config_get(obj, parent);
+    } else if (wild && last[0] == '*') {
+        json_object_foreach_safe(obj, tmp, k, child) {
+            if (strlen(k) >= n - 1
+                && strcmp(k + strlen(k) - (n - 1), last + 1) == 0)
+            {
+                json_object_del(obj, k);
+            }
+        }
 
-    if (json_is_object(obj)) {
-        json_object_del(obj, dot + 1);
+    } else if (wild && n && last[n - 1] == '*') {
+        json_object_foreach_safe(obj, tmp, k, child) {
+            if (strncmp(k, last, n - 1) == 0) {
+                json_object_del(obj, k);
+            }
+        }
+
+    } else {
+        json_object_del(obj, last);
     }
 }
 
@@ -297,8 +361,53 @@ jp_config_site_sensitive(const char *parent, const char *key)
 }
 
 
+/*
+ * jPulse's normalisation of the site config for templates: null becomes
+ * "" (in objects and arrays alike); the rest of its rules (Dates, NaN,
+ * functions) have no JSON form. depth bounds the walk: jansson parses at
+ * most 2048 levels, and a deeper part is dropped rather than recursed.
+ */
+
+#define JP_CONFIG_SITE_DEPTH  64
+
+static int
+jp_config_site_normalize(json_t *v, unsigned depth)
+{
+    size_t       i;
+    json_t      *item;
+    const char  *k;
+
+    if (json_is_object(v)) {
+        json_object_foreach(v, k, item) {
+            if (json_is_null(item) || depth == JP_CONFIG_SITE_DEPTH) {
+                if (json_object_set_new(v, k, json_string("")) != 0) {
+                    return -1;
+                }
+
+            } else if (jp_config_site_normalize(item, depth + 1) != 0) {
+                return -1;
+            }
+        }
+
+    } else if (json_is_array(v)) {
+        json_array_foreach(v, i, item) {
+            if (json_is_null(item) || depth == JP_CONFIG_SITE_DEPTH) {
+                if (json_array_set_new(v, i, json_string("")) != 0) {
+                    return -1;
+                }
+
+            } else if (jp_config_site_normalize(item, depth + 1) != 0) {
+                return -1;
+            }
+        }
+    }
+
+    return 0;
+}
+
+
 static void
-jp_config_site_strip(json_t *obj, const char *parent)
+jp_config_site_strip(json_t *obj, const char *parent, unsigned depth)
 {
     void        *tmp;
     json_t      *v;
@@ -310,8 +419,8 @@ jp_config_site_strip(json_t *obj, const char *parent)
             continue;
         }
 
-        if (json_is_object(v)) {
-            jp_config_site_strip(v, k);
+        if (json_is_object(v) && depth < JP_CONFIG_SITE_DEPTH) {
+            jp_config_site_strip(v, k, depth + 1);
         }
     }
 }
@@ -331,8 +440,13 @@ jp_config_site(json_t *site)
         return NULL;
     }
 
-    jp_config_site_strip(copy, "");
+    jp_config_site_strip(copy, "", 0);
     jp_config_remove(copy, "manifest.license.key");
+
+    if (jp_config_site_normalize(copy, 0) != 0) {
+        json_decref(copy);
+        return NULL;
+    }
 
     return copy;
 }

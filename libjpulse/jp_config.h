@@ -30,7 +30,10 @@ json_t *jp_config_get(json_t *config, const char *path);
 
 /*
  * siteConfig as templates may see it: a copy without what jPulse's schema
- * filter removes (email.smtp*, any key ending in "pass", manifest.license.key).
+ * filter removes for anonymous users (email.smtp*, any key ending in
+ * "pass", manifest.license.key), normalised as jPulse does (null -> "").
+ * Signed-in users get the same until sessions land (jPulse shows them
+ * email.smtpServer, smtpPort, smtpUser). NULL on no memory.
  */
 json_t *jp_config_site(json_t *site);
 

@@ -1,7 +1,8 @@
 /*
- * A query string as jPulse's templates see it (url.param, Express's
- * req.query for flat names): "a=1&b=x+y&c=%3C" -> {"a":"1","b":"x y",
- * "c":"<"}. Untrusted input: every byte sequence gives a valid object.
+ * A query string as jPulse's templates see it (url.param: Express 4's
+ * req.query, the "qs" parser): "a=1&a=2&b[c]=x+y&d=%3C" ->
+ * {"a":["1","2"],"b":{"c":"x y"},"d":"<"}. Untrusted input: every byte
+ * sequence gives a valid object, bounded in depth and size.
  */
 
 #ifndef JP_QUERY_H
@@ -13,11 +14,15 @@
 
 
 /*
- * '+' is a space, %XX is decoded (a '%' not followed by two hex digits
- * stays as it is), the last of repeated names wins, an empty name or one
- * holding NUL or bytes that are not UTF-8 is dropped, such bytes in a
- * value become U+FFFD, and at most max pairs are kept. NULL only when out
- * of memory.
+ * At most max '&'-separated parts are read (qs: 1000). A part splits at
+ * its first "]=", else at its first '='; a name without '=' has "". Names
+ * and values: '+' is a space, then %XX is decoded, unless an escape is
+ * malformed or the escapes do not make UTF-8 (then the text stays as
+ * sent); bytes that are not UTF-8 become U+FFFD. Repeated names give an
+ * array; "a[b]" an object, "a[]" and "a[n]" (n <= 20) an array, at most
+ * 5 groups deep (the rest is one key); an empty name, "__proto__" and a
+ * name holding NUL are dropped. Keys that are array indexes come first in
+ * an object, as in JavaScript. NULL only when out of memory.
  */
 json_t *jp_query_parse(const char *args, size_t len, size_t max);
 

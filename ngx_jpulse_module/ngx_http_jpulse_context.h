@@ -1,7 +1,10 @@
 /*
- * The context a page is rendered over (contract 5.4): app, appConfig
- * (contextFilter applied, plus system.htmlAttrs), siteConfig, url, user,
- * i18n, vars, components and appCluster.
+ * The context a page is rendered over, as jPulse builds it
+ * (jpulse-view-pipeline.md 3; docs/templates.md "The page context"):
+ * app, user, siteConfig, appConfig (contextFilter applied, with
+ * system.defaultTheme, htmlAttrs, colorScheme, themes and
+ * broadcastMessage), appCluster, url, i18n, components, vars,
+ * authProviders, passwordResetAvailable and pageDisableSidebars.
  */
 
 #ifndef NGX_HTTP_JPULSE_CONTEXT_H
@@ -15,11 +18,18 @@
 
 
 /*
- * rc->context for the request; code and msg, when not NULL, become
- * url.param.code and url.param.msg (the error page). NGX_ERROR: no memory.
+ * rc->context for the request that renders prog (the top-level program:
+ * pageDisableSidebars); on the 404 page (rc->not_found) url.param is
+ * {code, msg}. NGX_OK; NGX_DECLINED: the context holds what the render
+ * does not record (a broadcast message that read the request, the user
+ * or the clock), so the page must be neither kept nor planned;
+ * NGX_ERROR: no memory.
  */
 ngx_int_t ngx_http_jpulse_context(ngx_http_jpulse_render_ctx_t *rc,
-    const char *code, ngx_str_t *msg);
+    const jp_tpl_program_t *prog);
+
+/* user.timezone without a cookie: the server's zone, as Node names it */
+void ngx_http_jpulse_context_server_tz(ngx_str_t *tz);
 
 /*
  * The path as the client sent it (url.pathname): the request line's URI

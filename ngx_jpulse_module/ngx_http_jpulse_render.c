@@ -650,10 +650,8 @@ static ngx_int_t
 ngx_http_jpulse_render_page(ngx_http_request_t *r,
     ngx_http_jpulse_render_ctx_t *rc, jp_tpl_program_t *prog)
 {
-    u_char                    *msg;
     unsigned                   uses;
     ngx_int_t                  rc2;
-    ngx_str_t                  m;
     ngx_uint_t                 cacheable;
     jp_tpl_buf_t               out;
     jp_tpl_plan_t             *plan;
@@ -662,23 +660,9 @@ ngx_http_jpulse_render_page(ngx_http_request_t *r,
     ngx_pool_cleanup_t        *cln;
     ngx_http_jpulse_tentry_t  *pe;
 
-    if (rc->not_found) {
-        msg = ngx_pnalloc(r->pool, sizeof("Page not found: ") - 1
-                                   + r->uri.len);
-        if (msg == NULL) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
+    rc2 = ngx_http_jpulse_context(rc, prog);
 
-        m.data = msg;
-        m.len = ngx_sprintf(msg, "Page not found: %V", &r->uri) - msg;
-
-        rc2 = ngx_http_jpulse_context(rc, "404", &m);
-
-    } else {
-        rc2 = ngx_http_jpulse_context(rc, NULL, NULL);
-    }
-
-    if (rc2 != NGX_OK) {
+    if (rc2 == NGX_ERROR) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
@@ -688,7 +672,8 @@ ngx_http_jpulse_render_page(ngx_http_request_t *r,
     jp_tpl_buf_init(&out, 0);
 
     plan = NULL;
-    cacheable = ngx_http_jpulse_render_cacheable(rc);
+    /* NGX_DECLINED: the context read the request where no render sees */
+    cacheable = rc2 == NGX_OK && ngx_http_jpulse_render_cacheable(rc);
     pe = cacheable ? ngx_http_jpulse_render_plan(rc, prog) : NULL;
 
     /* the context holds the request's data only under ctx.url */
@@ -1376,22 +1361,22 @@ ngx_http_jpulse_render_anonymous(ngx_http_request_t *r)
 
     if (server_tz.data == NULL) {
         /* the worker's environment does not change once it runs */
-        server_tz.data = (u_char *) getenv("TZ");
-
-        if (server_tz.data == NULL || *server_tz.data == '\0') {
-            server_tz.data = (u_char *) "UTC";
-        }
-
-        server_tz.len = ngx_strlen(server_tz.data);
+        ngx_http_jpulse_context_server_tz(&server_tz);
     }
 
     ngx_str_set(&name, "timezone");
+    ngx_str_null(&tz);
+
+    /* jPulse keeps what is between the first and the second '=' */
+    if (ngx_http_parse_multi_header_lines(&r->headers_in.cookies, &name,
+                                          &tz) != NGX_DECLINED
+        && (p = ngx_strlchr(tz.data, tz.data + tz.len, '=')) != NULL)
+    {
+        tz.len = p - tz.data;
+    }
 
     /* a reflected cookie: only what a zone name can look like */
-    if (ngx_http_parse_multi_header_lines(&r->headers_in.cookies, &name,
-                                          &tz) == NGX_DECLINED
-        || tz.len == 0 || tz.len > 64)
-    {
+    if (tz.data == NULL || tz.len == 0 || tz.len > 64) {
         tz = server_tz;
     }
 

@@ -7,6 +7,7 @@
 #include <ngx_http.h>
 
 #include "jp_config.h"
+#include "jp_themes.h"
 #include "ngx_http_jpulse_view.h"
 #include "ngx_http_jpulse_l2.h"
 #include "ngx_http_jpulse_metrics.h"
@@ -28,6 +29,7 @@ static ngx_http_jpulse_view_rt_t *ngx_http_jpulse_view_rt_create(
     ngx_http_jpulse_view_t *view, ngx_log_t *log);
 static void ngx_http_jpulse_view_check_config(ngx_http_jpulse_view_rt_t *rt);
 static void ngx_http_jpulse_view_derive(ngx_http_jpulse_view_rt_t *rt);
+static void ngx_http_jpulse_view_themes(ngx_http_jpulse_view_rt_t *rt);
 static uint64_t ngx_http_jpulse_view_stamp(ngx_str_t *path);
 
 
@@ -419,6 +421,12 @@ ngx_http_jpulse_view_exit_process(ngx_cycle_t *cycle)
             json_decref(rt->appconfigs[k].config);
         }
 
+        if (rt->broadcast) {
+            jp_tpl_free(rt->broadcast);
+        }
+
+        json_decref(rt->themes);
+        json_decref(rt->theme_schemes);
         ngx_http_jpulse_tcache_destroy(&rt->cache);
         jp_tpl_disk_destroy(rt->disk);
         json_decref(rt->config_file);
@@ -492,6 +500,7 @@ ngx_http_jpulse_view_rt_create(ngx_http_jpulse_view_t *view, ngx_log_t *log)
         rt->config_checked = ngx_current_msec;
     }
 
+    ngx_http_jpulse_view_themes(rt);
     ngx_http_jpulse_view_derive(rt);
 
     return rt;
@@ -524,9 +533,79 @@ ngx_http_jpulse_view_sync(ngx_http_jpulse_view_rt_t *rt)
         ngx_http_jpulse_view_check_config(rt);
     }
 
+    if (ngx_current_msec - rt->themes_checked >= rt->view->check_interval
+        || rt->themes_epoch != rt->cache.epoch)
+    {
+        ngx_http_jpulse_view_themes(rt);
+    }
+
     if (rt->config_version != ngx_http_jpulse_config_generation) {
         ngx_http_jpulse_view_derive(rt);
     }
+}
+
+
+/*
+ * jPulse lists the themes on every request; here once per check interval
+ * (a readdir per root and the few small theme files), like templates.
+ */
+
+static void
+ngx_http_jpulse_view_themes(ngx_http_jpulse_view_rt_t *rt)
+{
+    json_t         *list, *schemes;
+    jp_tpl_host_t   host;
+
+    rt->themes_checked = ngx_current_msec;
+    rt->themes_epoch = rt->cache.epoch;
+
+    if (rt->disk) {
+        jp_tpl_disk_host(rt->disk, &host);
+
+    } else {
+        /* Redis only: jPulse's built-in light and dark */
+        ngx_memzero(&host, sizeof(jp_tpl_host_t));
+    }
+
+    schemes = NULL;
+
+    list = jp_themes_discover(&host, &schemes);
+    if (list == NULL) {
+        /* no memory: keep what we had */
+        return;
+    }
+
+    if (rt->themes != NULL && json_equal(list, rt->themes)
+        && json_equal(schemes, rt->theme_schemes))
+    {
+        json_decref(list);
+        json_decref(schemes);
+        return;
+    }
+
+    if (rt->themes != NULL) {
+        /* what pages show changed: as for a config change */
+        ngx_http_jpulse_config_generation++;
+    }
+
+    json_decref(rt->themes);
+    json_decref(rt->theme_schemes);
+
+    rt->themes = list;
+    rt->theme_schemes = schemes;
+}
+
+
+const char *
+ngx_http_jpulse_view_color_scheme(ngx_http_jpulse_view_rt_t *rt,
+    ngx_str_t *theme)
+{
+    json_t  *v;
+
+    v = json_object_getn(rt->theme_schemes, (char *) theme->data,
+                         theme->len);
+
+    return json_is_string(v) ? json_string_value(v) : "light";
 }
 
 

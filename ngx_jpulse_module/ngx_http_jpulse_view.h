@@ -86,6 +86,21 @@ struct ngx_http_jpulse_view_rt_s {
 
     ngx_http_jpulse_appconfig_t appconfigs[NGX_HTTP_JPULSE_APPCONFIGS];
     ngx_uint_t                  appconfig_next;     /* replaced next */
+
+    /*
+     * appConfig.system.themes from the view roots' themes/ (jp_themes),
+     * and the colour scheme of every theme CSS: looked at again after a
+     * check interval or an invalidation of the views; a change is a
+     * config change (kept pages and appConfig variants go).
+     */
+    json_t                     *themes;
+    json_t                     *theme_schemes;
+    ngx_msec_t                  themes_checked;
+    ngx_uint_t                  themes_epoch;       /* rt->cache.epoch */
+
+    /* siteConfig.broadcast.message compiled, for the config it is from */
+    jp_tpl_program_t           *broadcast;
+    ngx_uint_t                  broadcast_version;
 };
 
 
@@ -127,6 +142,10 @@ void ngx_http_jpulse_view_totals(ngx_cycle_t *cycle, size_t *bytes,
     ngx_uint_t *entries, ngx_uint_t *by_kind);
 
 ngx_array_t *ngx_http_jpulse_view_sets(void);
+
+/* the colour scheme of a theme name: "light" when it has no CSS */
+const char *ngx_http_jpulse_view_color_scheme(ngx_http_jpulse_view_rt_t *rt,
+    ngx_str_t *theme);
 
 /*
  * A language or theme name: 1-32 of [A-Za-z0-9_-]. They go into the

@@ -103,12 +103,12 @@ GET /100%.shtml
 
 
 
-=== TEST 4: ... also when encoded
+=== TEST 4: ... also when encoded (the message names the path as sent, as jPulse's req.path)
 --- request
 GET /%2egit/x.shtml
 --- error_code: 404
 --- response_body
-E404 Page not found: /.git/x.shtml
+E404 Page not found: /%2egit/x.shtml
 
 
 
@@ -136,5 +136,5 @@ NOT-SECRET
 --- error_code eval
 [200, 404, 404, 200, 200, 200]
 --- response_body eval
-["[PART]\n", "E404 Page not found: /inc/.part.tmpl\n", "E404 Page not found: /inc/.part.tmpl\n",
+["[PART]\n", "E404 Page not found: /inc/.part.tmpl\n", "E404 Page not found: /inc/%2epart.tmpl\n",
  "[PART]\n", "[PART]\n", "[PART]\n"]

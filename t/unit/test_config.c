@@ -121,6 +121,96 @@ test_configured_filter_wins(void **state)
 }
 
 
+/* the order a template prints: alwaysAllow's sections come back last */
+
+static void
+test_key_order(void **state)
+{
+    char    *got;
+    json_t  *config, *ctx;
+
+    config = load(
+        "{\"app\":{\"x\":1},\"system\":{\"pid\":1,\"port\":8080,"
+        "\"defaultTheme\":\"light\",\"htmlAttrs\":\"h\","
+        "\"colorScheme\":\"light\",\"themes\":[]},"
+        "\"deployment\":{\"dev\":{\"port\":1,\"mode\":\"d\"}},"
+        "\"utils\":{\"i18n\":{\"default\":\"en\"}},"
+        "\"view\":{\"user\":{\"index\":{\"a\":1}},\"v\":2},"
+        "\"features\":[1],"
+        "\"model\":{\"user\":{\"passwordPolicy\":{\"minLength\":8}}},"
+        "\"controller\":{\"user\":{\"profile\":1,"
+        "\"emailVerification\":2,\"disablePasswordReset\":false,"
+        "\"other\":3},\"auth\":{\"localAuthRestriction\":4}}}");
+
+    ctx = jp_config_context(config, 0);
+    got = json_dumps(ctx, JSON_COMPACT);
+    assert_string_equal(got,
+        "{\"app\":{\"x\":1},\"utils\":{\"i18n\":{\"default\":\"en\"}},"
+        "\"view\":{\"user\":{\"index\":{\"a\":1}},\"v\":2},"
+        "\"features\":[1],"
+        "\"system\":{\"defaultTheme\":\"light\",\"htmlAttrs\":\"h\","
+        "\"colorScheme\":\"light\",\"themes\":[]},"
+        "\"model\":{\"user\":{\"passwordPolicy\":{\"minLength\":8}}},"
+        "\"controller\":{\"user\":{\"profile\":1,"
+        "\"emailVerification\":2,\"disablePasswordReset\":false},"
+        "\"auth\":{\"localAuthRestriction\":4}}}");
+    free(got);
+    json_decref(ctx);
+
+    ctx = jp_config_context(config, 1);
+    got = json_dumps(ctx, JSON_COMPACT);
+    assert_string_equal(got,
+        "{\"app\":{\"x\":1},\"system\":{\"pid\":1,"
+        "\"defaultTheme\":\"light\",\"htmlAttrs\":\"h\","
+        "\"colorScheme\":\"light\",\"themes\":[]},"
+        "\"deployment\":{\"dev\":{\"mode\":\"d\"}},"
+        "\"utils\":{\"i18n\":{\"default\":\"en\"}},"
+        "\"view\":{\"user\":{\"index\":{\"a\":1}},\"v\":2},"
+        "\"features\":[1],"
+        "\"model\":{\"user\":{\"passwordPolicy\":{\"minLength\":8}}},"
+        "\"controller\":{\"user\":{\"profile\":1,"
+        "\"emailVerification\":2,\"disablePasswordReset\":false},"
+        "\"auth\":{\"localAuthRestriction\":4}}}");
+    free(got);
+    json_decref(ctx);
+
+    json_decref(config);
+}
+
+
+/* jPulse's wildcard grammar in configured lists */
+
+static void
+test_wildcards(void **state)
+{
+    json_t  *config, *ctx;
+
+    config = load("{\"a\":{\"x\":{\"p\":1,\"q\":2,\"d\":{\"p\":3}},"
+                  "\"y\":{\"p\":4},\"z\":5},"
+                  "\"e\":{\"smtpA\":1,\"smtpB\":2,\"userPass\":3,"
+                  "\"keep\":4},\"p\":6,\"f\":{\"g\":{\"p\":7}},"
+                  "\"controller\":{\"handlebar\":{\"contextFilter\":{"
+                  "\"withoutAuth\":[\"a.*.p\",\"e.smtp*\",\"e.*Pass\","
+                  "\"*.nothing\",\"controller\"],"
+                  "\"withAuth\":[\"*.p\",\"controller\"],"
+                  "\"alwaysAllow\":[]}}}}");
+
+    ctx = jp_config_context(config, 0);
+    assert_json(ctx, "{\"a\":{\"x\":{\"d\":{\"p\":3},\"q\":2},"
+                     "\"y\":{},\"z\":5},\"e\":{\"keep\":4},"
+                     "\"f\":{\"g\":{\"p\":7}},\"p\":6}");
+    json_decref(ctx);
+
+    ctx = jp_config_context(config, 1);
+    assert_json(ctx, "{\"a\":{\"x\":{\"d\":{},\"q\":2},\"y\":{},"
+                     "\"z\":5},\"e\":{\"keep\":4,\"smtpA\":1,"
+                     "\"smtpB\":2,\"userPass\":3},\"f\":{\"g\":{}}}");
+    json_decref(ctx);
+
+    json_decref(config);
+}
+
+
 static void
 test_not_an_object(void **state)
 {
@@ -165,12 +255,16 @@ test_site_config_strips_secrets(void **state)
     site = load("{\"email\":{\"smtpServer\":\"s\",\"smtpPass\":\"p\","
                 "\"adminEmail\":\"a@b\"},\"general\":{\"roles\":[\"x\"]},"
                 "\"x\":{\"dbpass\":\"p\",\"keep\":1},"
-                "\"manifest\":{\"license\":{\"key\":\"k\",\"tier\":\"pro\"}}}");
+                "\"manifest\":{\"license\":{\"key\":\"k\",\"tier\":\"pro\"}},"
+                "\"nul\":null,\"list\":[null,1,{\"n\":null}]}");
     copy = jp_config_site(site);
 
+    /* the reference's example (3.6): nul becomes "" */
     assert_json(copy,
         "{\"email\":{\"adminEmail\":\"a@b\"},\"general\":{\"roles\":[\"x\"]},"
-        "\"manifest\":{\"license\":{\"tier\":\"pro\"}},\"x\":{\"keep\":1}}");
+        "\"list\":[\"\",1,{\"n\":\"\"}],"
+        "\"manifest\":{\"license\":{\"tier\":\"pro\"}},\"nul\":\"\","
+        "\"x\":{\"keep\":1}}");
 
     json_decref(copy);
     json_decref(site);
@@ -188,6 +282,8 @@ main(void)
         cmocka_unit_test(test_anonymous_filter),
         cmocka_unit_test(test_authenticated_filter),
         cmocka_unit_test(test_configured_filter_wins),
+        cmocka_unit_test(test_key_order),
+        cmocka_unit_test(test_wildcards),
         cmocka_unit_test(test_not_an_object),
         cmocka_unit_test(test_getters),
         cmocka_unit_test(test_site_config_strips_secrets),

@@ -370,7 +370,7 @@ ngx_http_jpulse_render_route(ngx_http_request_t *r,
     }
 
     /* decided once the translations are there (the message) */
-    rc->gate = (r->uri.len > 7
+    rc->gate = (r->uri.len >= 7
                 && ngx_strncmp(r->uri.data, "/admin/", 7) == 0);
 
     dlen = ngx_strlen(rc->rt->default_template);

@@ -230,8 +230,10 @@ ngx_http_jpulse_render_handler(ngx_http_request_t *r)
         return rc2;
     }
 
+    /* jPulse's view rules are GET and HEAD: others fall to its not-found
+     * redirect (it answers no 405) */
     if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
-        return ngx_http_jpulse_send_405(r, "GET, HEAD");
+        return ngx_http_jpulse_render_nowhere(r);
     }
 
     jlcf = ngx_http_get_module_loc_conf(r, ngx_http_jpulse_module);

@@ -1572,6 +1572,13 @@ ngx_http_jpulse_render_url_safe(u_char c)
 }
 
 
+static ngx_uint_t
+ngx_http_jpulse_render_hex(u_char c)
+{
+    return (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'f');
+}
+
+
 static u_char *
 ngx_http_jpulse_render_encodeurl(u_char *dst, u_char *src, size_t len)
 {
@@ -1582,7 +1589,8 @@ ngx_http_jpulse_render_encodeurl(u_char *dst, u_char *src, size_t len)
     for (end = src + len; src < end; src++) {
         if (ngx_http_jpulse_render_url_safe(*src)
             || (*src == '%' && end - src > 2
-                && isxdigit(src[1]) && isxdigit(src[2])))
+                && ngx_http_jpulse_render_hex(src[1])
+                && ngx_http_jpulse_render_hex(src[2])))
         {
             *dst++ = *src;
             continue;
@@ -1607,8 +1615,10 @@ ngx_http_jpulse_render_component(u_char *dst, u_char *src, size_t len)
     static u_char  hex[] = "0123456789ABCDEF";
 
     for (end = src + len; src < end; src++) {
-        if (isalnum(*src) || ngx_strlchr((u_char *) "-_.!~*'()",
-                                         (u_char *) "-_.!~*'()" + 9, *src))
+        if ((*src >= '0' && *src <= '9') || (*src >= 'A' && *src <= 'Z')
+            || (*src >= 'a' && *src <= 'z')
+            || ngx_strlchr((u_char *) "-_.!~*'()",
+                           (u_char *) "-_.!~*'()" + 9, *src))
         {
             *dst++ = *src;
             continue;
@@ -1633,13 +1643,14 @@ ngx_http_jpulse_render_component(u_char *dst, u_char *src, size_t len)
 static ngx_uint_t
 ngx_http_jpulse_render_accepts(ngx_http_request_t *r)
 {
-    u_char      *p, *end, *range, *range_end, *slash, *q;
-    ngx_int_t    qv, best_q[2], best_s[2], best_o[2], s, o, w;
-    ngx_uint_t   i, n, k;
-    ngx_str_t    sub[2] = { ngx_string("plain"), ngx_string("html") };
-    ngx_str_t   *accept;
+    u_char           *p, *end, *range, *range_end, *slash, *q;
+    ngx_int_t         qv, best_q[2], best_s[2], best_o[2], s, o, w;
+    ngx_str_t        *accept;
+    ngx_uint_t        i, n, k;
     ngx_list_part_t  *part;
     ngx_table_elt_t  *h;
+
+    static ngx_str_t  sub[2] = { ngx_string("plain"), ngx_string("html") };
 
     /* the first Accept, as Node gives it when it is sent once */
     accept = NULL;
@@ -1712,7 +1723,8 @@ ngx_http_jpulse_render_accepts(ngx_http_request_t *r)
                 w = 1000;
                 k = 0;
 
-                for (q += 2; q < range_end && (isdigit(*q) || *q == '.');
+                for (q += 2;
+                     q < range_end && ((*q >= '0' && *q <= '9') || *q == '.');
                      q++)
                 {
                     if (*q == '.') {

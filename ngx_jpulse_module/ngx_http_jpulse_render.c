@@ -233,6 +233,10 @@ ngx_http_jpulse_render_handler(ngx_http_request_t *r)
     /* jPulse's view rules are GET and HEAD: others fall to its not-found
      * redirect (it answers no 405) */
     if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
+        if (ngx_http_jpulse_serve(r, NGX_HTTP_JPULSE_HANDLER_RENDER) == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
         return ngx_http_jpulse_render_nowhere(r);
     }
 
@@ -2001,6 +2005,11 @@ ngx_http_jpulse_render_nowhere_handler(ngx_http_request_t *r)
     rc = ngx_http_discard_request_body(r);
     if (rc != NGX_OK) {
         return rc;
+    }
+
+    /* counted with the renders */
+    if (ngx_http_jpulse_serve(r, NGX_HTTP_JPULSE_HANDLER_RENDER) == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     return ngx_http_jpulse_render_nowhere(r);

@@ -16,6 +16,7 @@ add_block_preprocessor(sub {
     my ($block) = @_;
     $block->set_value('http_config', <<'CONF');
     jpulse_view_roots $TEST_NGINX_HTML_DIR/j/site/webapp/view $TEST_NGINX_HTML_DIR/j/webapp/view;
+    jpulse_metrics_zone jpulse 1m;
 CONF
     $block->set_value('config', <<'CONF');
     location ^~ /common/ {
@@ -42,6 +43,8 @@ CONF
     location @jpulse_not_found {
         jpulse_render not_found;
     }
+
+    location = /metrics { jpulse_metrics prometheus; }
 CONF
     $block->set_value('user_files', [
         ['j/site/webapp/view/.keep', ''],
@@ -65,7 +68,7 @@ CONF
     $block->set_value('no_error_log', "[error]");
 });
 
-plan tests => repeat_each() * 57;
+plan tests => repeat_each() * 64;
 
 no_shuffle();
 run_tests();
@@ -127,3 +130,13 @@ __DATA__
 --- response_body eval
 ["E404\n", "Found. Redirecting to /home/", "HOME /home/\n",
  "Found. Redirecting to ${main::NotFound}%2Fhome&code=404"]
+
+
+
+=== TEST 5: the not-found redirects count with the renders
+--- request eval
+["GET /nope.txt", "POST /home/\nx=1", "GET /metrics"]
+--- error_code eval
+[302, 302, 200]
+--- response_body_like eval
+["Found", "Found", 'jpulse_http_requests_total\{handler="render",code="3xx"\} 2\n']

@@ -274,4 +274,10 @@ int jp_tpl_disk_is_spa(const char *src, size_t len);
  */
 int jp_tpl_disk_in_plugin(jp_tpl_disk_t *disk, const char *path);
 
+/*
+ * Whether path resolves to a directory: the first root that has it, as a
+ * file or a directory, has a directory (jPulse then fails to read it).
+ */
+int jp_tpl_disk_is_dir(jp_tpl_disk_t *disk, const char *path);
+
 #endif /* JP_TPL_H */

@@ -570,3 +570,22 @@ jp_tpl_disk_in_plugin(jp_tpl_disk_t *disk, const char *path)
 
     return -1;
 }
+
+
+int
+jp_tpl_disk_is_dir(jp_tpl_disk_t *disk, const char *path)
+{
+    char         buf[PATH_MAX];
+    size_t       i;
+    struct stat  st;
+
+    for (i = 0; i < disk->n; i++) {
+        if (jp_tpl_disk_resolve(disk->roots[i], path, buf) == 0
+            && stat(buf, &st) == 0)
+        {
+            return S_ISDIR(st.st_mode) ? 1 : 0;
+        }
+    }
+
+    return 0;
+}

@@ -385,6 +385,9 @@ ngx_http_jpulse_lookup(ngx_http_jpulse_render_ctx_t *rc, ngx_uint_t kind,
             e->broken = 0;
             ngx_http_jpulse_tcache_set(&rt->cache, e, NULL, 0, 0);
             e->from = NGX_HTTP_JPULSE_FROM_NONE;
+
+            /* jPulse reads a directory and fails: its 500, not a 404 */
+            e->dir = !append && jp_tpl_disk_is_dir(rt->disk, cpath) == 1;
         }
 
         ngx_http_jpulse_lookup_revalidated(rc, e);
@@ -570,6 +573,7 @@ ngx_http_jpulse_lookup_build(ngx_http_jpulse_render_ctx_t *rc,
     e->from = from;
     e->broken = 0;
     e->spa = spa;
+    e->dir = 0;
     e->digest = (kind == NGX_HTTP_JPULSE_T_RAW);
     e->not_l2 = not_l2;
     e->stamp = stamp;

@@ -667,6 +667,11 @@ again:
                                               "the page does not compile");
     }
 
+    if (e != NULL && e->value == NULL && e->dir && !rc->not_found) {
+        return ngx_http_jpulse_render_failure(r, rc,
+                            "EISDIR: illegal operation on a directory, read");
+    }
+
     if (e == NULL || e->value == NULL) {
         if (rc->not_found) {
             /* no error page either */

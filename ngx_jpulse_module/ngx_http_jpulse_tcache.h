@@ -60,6 +60,7 @@ struct ngx_http_jpulse_tentry_s {
     unsigned                    pool:2;     /* NGX_HTTP_JPULSE_TPOOL_* */
     unsigned                    logged:1;   /* its value failed, said so */
     unsigned                    spa:1;      /* T_PAGE: jPulse's SPA markers */
+    unsigned                    dir:1;      /* none: a directory is there */
     unsigned                    digest:1;   /* T_RAW, T_OUTPUT: the ETag's
                                                27 bytes follow the value */
 

@@ -38,7 +38,7 @@ CONF
         unless defined $block->no_error_log || defined $block->error_log;
 });
 
-plan tests => repeat_each() * 68;
+plan tests => repeat_each() * 77;
 
 no_shuffle();
 run_tests();
@@ -121,3 +121,19 @@ __DATA__
 --- response_headers eval
 ["Location: /home/?a=%3Cb%3E&c=%41%22%60%7B%7C%7D%5E",
  "Location: /error/index.shtml?msg=Page%20not%20found%3A%20%2Fx%3F%25zz%3D1&code=404"]
+
+
+
+=== TEST 5: a path that is a directory: jPulse reads it and fails, its 500 redirect; with a slash, its index (or the 404 page)
+--- user_files eval
+[["v/home/sub/a.txt", "A\n"]]
+--- request eval
+["GET /home/sub", "GET /home/sub/", "GET /home/sub/a.txt"]
+--- error_code eval
+[302, 404, 200]
+--- response_headers eval
+["Location: /error/index.shtml?msg=Internal%20server%20error%3A%20EISDIR%3A%20illegal%20operation%20on%20a%20directory%2C%20read&code=500",
+ "!Location", ""]
+--- response_body eval
+["Found. Redirecting to /error/index.shtml?msg=Internal%20server%20error%3A%20EISDIR%3A%20illegal%20operation%20on%20a%20directory%2C%20read&code=500",
+ "E404 Page not found: /home/sub/\n", "A\n"]

@@ -805,6 +805,44 @@ test_in_plugin(void **state)
 }
 
 
+/*
+ * Item: a path is a directory when the first root that has it, as a file
+ * or a directory, has a directory; a link out of the root is nothing.
+ */
+static void
+test_is_dir(void **state)
+{
+    char            path[256];
+    tree_t         *t;
+    jp_tpl_disk_t  *disk;
+
+    t = *state;
+    disk = disk_of(t, 3, SITE, PLUGIN1, FW);
+
+    assert_int_equal(jp_tpl_disk_is_dir(disk, "d"), 0);
+
+    snprintf(path, sizeof(path), "%s/d", t->root[FW]);
+    assert_int_equal(mkdir(path, 0700), 0);
+    assert_int_equal(jp_tpl_disk_is_dir(disk, "d"), 1);
+
+    /* a file in an earlier root wins */
+    put(t, PLUGIN1, "d", "file", 0);
+    assert_int_equal(jp_tpl_disk_is_dir(disk, "d"), 0);
+
+    gone(t, PLUGIN1, "d");
+    assert_int_equal(jp_tpl_disk_is_dir(disk, "d"), 1);
+
+    put(t, FW, "f", "file", 0);
+    assert_int_equal(jp_tpl_disk_is_dir(disk, "f"), 0);
+
+    /* a directory outside, through a link: not one of the tree's */
+    link_to(t, SITE, "out", "..");
+    assert_int_equal(jp_tpl_disk_is_dir(disk, "out"), 0);
+
+    jp_tpl_disk_destroy(disk);
+}
+
+
 int
 main(void)
 {
@@ -817,6 +855,8 @@ main(void)
         cmocka_unit_test(test_is_spa),
         cmocka_unit_test(test_is_spa_near_misses),
         cmocka_unit_test_setup_teardown(test_in_plugin,
+                                        tree_setup, tree_teardown),
+        cmocka_unit_test_setup_teardown(test_is_dir,
                                         tree_setup, tree_teardown),
         cmocka_unit_test_setup_teardown(test_stamp_follows_the_file,
                                         tree_setup, tree_teardown),

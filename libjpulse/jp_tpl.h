@@ -233,13 +233,15 @@ void jp_tpl_disk_destroy(jp_tpl_disk_t *disk);
 void jp_tpl_disk_host(jp_tpl_disk_t *disk, jp_tpl_host_t *host);
 
 /*
- * Append mode (jPulse's jpulse-*.js and jpulse-*.css): the file of every
- * root, concatenated framework (the last root) first, then the site (the
- * first root), then the plugins in order, each ending with a newline.
+ * Append mode (every .js and .css jPulse's view controller serves): the
+ * file of every root, framework (the last root) first, then the site (the
+ * first root), then the plugins in order, joined with one "\n" between
+ * neighbours and none after the last.
  */
 #define JP_TPL_DISK_APPEND  0x01
 
-/* the name of a file served in append mode: jpulse-*.js or jpulse-*.css */
+/* a path served in append mode: its last extension is .js or .css (any
+ * case) */
 int jp_tpl_disk_is_append(const char *path);
 
 /*
@@ -254,5 +256,28 @@ int jp_tpl_disk_stamp(jp_tpl_disk_t *disk, const char *path, unsigned flags,
 /* reads path, or with JP_TPL_DISK_APPEND every root's file concatenated */
 int jp_tpl_disk_read_flags(jp_tpl_disk_t *disk, const char *path,
     unsigned flags, char **src, size_t *len);
+
+/* routing (issue 12): jPulse's single-page-app namespaces */
+
+/*
+ * The raw text of a namespace's index.shtml marks it as a single-page
+ * app: it holds "/vue-router.min.js", "/vue-router.js",
+ * "VueRouter.createRouter", "jPulse.UI.docs.init", or both
+ * "history.pushState" and "popstate" (in a comment too).
+ */
+int jp_tpl_disk_is_spa(const char *src, size_t len);
+
+/*
+ * Whether the first root that has path is a plugin's (neither the first
+ * root, the site, nor the last, the framework): jPulse never takes a
+ * plugin's index.shtml for a single-page app. -1: no root has it.
+ */
+int jp_tpl_disk_in_plugin(jp_tpl_disk_t *disk, const char *path);
+
+/*
+ * Whether path resolves to a directory: the first root that has it, as a
+ * file or a directory, has a directory (jPulse then fails to read it).
+ */
+int jp_tpl_disk_is_dir(jp_tpl_disk_t *disk, const char *path);
 
 #endif /* JP_TPL_H */

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -333,22 +334,24 @@ jp_tpl_disk_host(jp_tpl_disk_t *disk, jp_tpl_host_t *host)
 }
 
 
+/*
+ * jPulse appends every .js and .css its view controller serves: the last
+ * extension of the last component, in any case ("x.CSS" too).
+ */
 int
 jp_tpl_disk_is_append(const char *path)
 {
-    size_t       len;
-    const char  *base;
+    const char  *base, *dot;
 
     base = strrchr(path, '/');
     base = base ? base + 1 : path;
-    len = strlen(base);
 
-    if (strncmp(base, "jpulse-", 7) != 0) {
+    dot = strrchr(base, '.');
+    if (dot == NULL) {
         return 0;
     }
 
-    return (len > 10 && strcmp(base + len - 3, ".js") == 0)
-           || (len > 11 && strcmp(base + len - 4, ".css") == 0);
+    return strcasecmp(dot, ".js") == 0 || strcasecmp(dot, ".css") == 0;
 }
 
 
@@ -475,7 +478,9 @@ jp_tpl_disk_read_flags(jp_tpl_disk_t *disk, const char *path,
             return -1;
         }
 
-        p = realloc(all, total + n + 2);
+        /* one "\n" between neighbours, none after the last: an empty
+         * part is a part too (jPulse joins the list with "\n") */
+        p = realloc(all, total + (found > 0) + n + 1);
         if (p == NULL) {
             free(one);
             free(all);
@@ -483,13 +488,14 @@ jp_tpl_disk_read_flags(jp_tpl_disk_t *disk, const char *path,
         }
 
         all = p;
+
+        if (found > 0) {
+            all[total++] = '\n';
+        }
+
         memcpy(all + total, one, n);
         total += n;
         free(one);
-
-        if (n && all[total - 1] != '\n') {
-            all[total++] = '\n';
-        }
 
         all[total] = '\0';
         found++;
@@ -501,6 +507,85 @@ jp_tpl_disk_read_flags(jp_tpl_disk_t *disk, const char *path,
 
     *src = all;
     *len = total;
+
+    return 0;
+}
+
+
+static int
+jp_tpl_disk_has(const char *src, size_t len, const char *what)
+{
+    size_t       n;
+    const char  *p, *end;
+
+    n = strlen(what);
+    end = src + len;
+
+    /* memchr for the first byte: linear in len for these needles */
+    for (p = src; (size_t) (end - p) >= n; p++) {
+        p = memchr(p, what[0], end - p - n + 1);
+        if (p == NULL) {
+            return 0;
+        }
+
+        if (memcmp(p, what, n) == 0) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+int
+jp_tpl_disk_is_spa(const char *src, size_t len)
+{
+    if (src == NULL) {
+        return 0;
+    }
+
+    return jp_tpl_disk_has(src, len, "/vue-router.min.js")
+           || jp_tpl_disk_has(src, len, "/vue-router.js")
+           || jp_tpl_disk_has(src, len, "VueRouter.createRouter")
+           || jp_tpl_disk_has(src, len, "jPulse.UI.docs.init")
+           || (jp_tpl_disk_has(src, len, "history.pushState")
+               && jp_tpl_disk_has(src, len, "popstate"));
+}
+
+
+int
+jp_tpl_disk_in_plugin(jp_tpl_disk_t *disk, const char *path)
+{
+    char         buf[PATH_MAX];
+    size_t       i;
+    struct stat  st;
+
+    for (i = 0; i < disk->n; i++) {
+        if (jp_tpl_disk_resolve(disk->roots[i], path, buf) == 0
+            && stat(buf, &st) == 0 && S_ISREG(st.st_mode))
+        {
+            return i > 0 && i + 1 < disk->n;
+        }
+    }
+
+    return -1;
+}
+
+
+int
+jp_tpl_disk_is_dir(jp_tpl_disk_t *disk, const char *path)
+{
+    char         buf[PATH_MAX];
+    size_t       i;
+    struct stat  st;
+
+    for (i = 0; i < disk->n; i++) {
+        if (jp_tpl_disk_resolve(disk->roots[i], path, buf) == 0
+            && stat(buf, &st) == 0)
+        {
+            return S_ISDIR(st.st_mode) ? 1 : 0;
+        }
+    }
 
     return 0;
 }

@@ -354,6 +354,13 @@ ngx_http_jpulse_broadcast_published(ngx_http_request_t *r, redisReply *reply,
 }
 
 
+/*
+ * jPulse's answer: the time of the answer as Date.toISOString() writes it
+ * (the message on the wire keeps its number of ms), and the English text
+ * of controller.broadcast.publishSuccessful or .publishSkipped. The
+ * channel passed the REST rule: no character needs escaping.
+ */
+
 static ngx_int_t
 ngx_http_jpulse_broadcast_done(ngx_http_request_t *r,
     ngx_http_jpulse_broadcast_ctx_t *bc, ngx_uint_t fallback)
@@ -366,12 +373,22 @@ ngx_http_jpulse_broadcast_done(ngx_http_request_t *r,
 
     ngx_http_jpulse_out_printf(&out,
         "{\"success\":true,\"data\":{\"channel\":\"%V\","
-        "\"instanceId\":\"%V\",\"timestamp\":%uL%s},"
-        "\"message\":\"Broadcast published%s\",\"elapsed\":%M}",
-        &bc->channel, &ngx_http_jpulse_instance.instance_id, bc->timestamp,
-        fallback ? ",\"fallback\":true" : "",
-        fallback ? " to this instance only (no Redis)" : "",
-        ngx_current_msec - bc->start);
+        "\"instanceId\":\"%V\",",
+        &bc->channel, &ngx_http_jpulse_instance.instance_id);
+    ngx_http_jpulse_out_timestamp(&out);
+
+    if (fallback) {
+        ngx_http_jpulse_out_printf(&out,
+            ",\"fallback\":true},\"message\":\"Broadcast skipped - Redis "
+            "unavailable (graceful fallback)\",");
+
+    } else {
+        ngx_http_jpulse_out_printf(&out,
+            "},\"message\":\"Broadcast published to %V\",", &bc->channel);
+    }
+
+    ngx_http_jpulse_out_printf(&out, "\"elapsed\":%M}",
+                               ngx_current_msec - bc->start);
 
     return ngx_http_jpulse_out_send(r, &out, NGX_HTTP_OK, NULL);
 }

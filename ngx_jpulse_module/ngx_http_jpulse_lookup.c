@@ -17,6 +17,7 @@
 #include "ngx_http_jpulse_lookup.h"
 #include "ngx_http_jpulse_l2.h"
 #include "ngx_http_jpulse_metrics.h"
+#include "ngx_http_jpulse_render.h"
 
 
 static ngx_http_jpulse_tentry_t *ngx_http_jpulse_lookup_usable(
@@ -25,6 +26,9 @@ static ngx_uint_t ngx_http_jpulse_lookup_fresh(
     ngx_http_jpulse_render_ctx_t *rc, ngx_http_jpulse_tentry_t *e);
 static ngx_int_t ngx_http_jpulse_lookup_need(ngx_http_jpulse_render_ctx_t *rc,
     ngx_uint_t kind, ngx_str_t *lang, u_char *path, size_t len);
+static ngx_uint_t ngx_http_jpulse_lookup_spa(
+    ngx_http_jpulse_render_ctx_t *rc, char *name, char *src, size_t len,
+    ngx_uint_t from);
 static ngx_http_jpulse_tentry_t *ngx_http_jpulse_lookup_build(
     ngx_http_jpulse_render_ctx_t *rc, ngx_http_jpulse_tentry_t *e,
     ngx_uint_t kind, u_char *path, size_t len, char *src, size_t src_len,
@@ -381,6 +385,9 @@ ngx_http_jpulse_lookup(ngx_http_jpulse_render_ctx_t *rc, ngx_uint_t kind,
             e->broken = 0;
             ngx_http_jpulse_tcache_set(&rt->cache, e, NULL, 0, 0);
             e->from = NGX_HTTP_JPULSE_FROM_NONE;
+
+            /* jPulse reads a directory and fails: its 500, not a 404 */
+            e->dir = !append && jp_tpl_disk_is_dir(rt->disk, cpath) == 1;
         }
 
         ngx_http_jpulse_lookup_revalidated(rc, e);
@@ -433,6 +440,39 @@ ngx_http_jpulse_lookup_revalidated(ngx_http_jpulse_render_ctx_t *rc,
 
 
 /*
+ * jPulse's verdict on a namespace, kept with its index page and rebuilt
+ * with it (jPulse keeps it for the life of the process): "<ns>/index.shtml"
+ * whose raw text, before any processing, has one of the markers, from the
+ * site or the framework. A plugin's index is never one; from Redis, which
+ * holds the first root's file, that cannot be told: the text decides.
+ */
+
+static ngx_uint_t
+ngx_http_jpulse_lookup_spa(ngx_http_jpulse_render_ctx_t *rc, char *name,
+    char *src, size_t len, ngx_uint_t from)
+{
+    char  *slash;
+
+    slash = strchr(name, '/');
+
+    if (slash == NULL || slash == name
+        || ngx_strcmp(slash, "/" NGX_HTTP_JPULSE_SPA_INDEX) != 0
+        || !jp_tpl_disk_is_spa(src, len))
+    {
+        return 0;
+    }
+
+    if (from == NGX_HTTP_JPULSE_FROM_DISK && rc->rt->disk != NULL
+        && jp_tpl_disk_in_plugin(rc->rt->disk, name) != 0)
+    {
+        return 0;
+    }
+
+    return 1;
+}
+
+
+/*
  * Builds the value of kind from src (malloc()ed, taken over). A compile
  * error keeps e's last good program: logged once, counted.
  */
@@ -443,9 +483,9 @@ ngx_http_jpulse_lookup_build(ngx_http_jpulse_render_ctx_t *rc,
     char *src, size_t src_len, ngx_uint_t from, uint64_t stamp,
     int64_t mtime)
 {
-    char                        name[NGX_MAX_PATH];
+    char                        name[NGX_MAX_PATH], *p;
     size_t                      size;
-    ngx_uint_t                  not_l2;
+    ngx_uint_t                  not_l2, spa;
     jp_tpl_error_t              err;
     jp_tpl_program_t           *prog;
     ngx_http_jpulse_view_rt_t  *rt;
@@ -453,13 +493,31 @@ ngx_http_jpulse_lookup_build(ngx_http_jpulse_render_ctx_t *rc,
     rt = rc->rt;
     not_l2 = e ? e->not_l2 : 0;
 
+    spa = 0;
+
     if (kind == NGX_HTTP_JPULSE_T_RAW) {
+        /* the ETag's digest is computed once, and kept after the bytes */
+        p = realloc(src, src_len + NGX_HTTP_JPULSE_DIGEST_LEN + 1);
+        if (p == NULL) {
+            free(src);
+            return NULL;
+        }
+
+        src = p;
+        ngx_http_jpulse_render_digest((u_char *) src, src_len,
+                                      (u_char *) src + src_len);
+        src[src_len + NGX_HTTP_JPULSE_DIGEST_LEN] = '\0';
+
         prog = (jp_tpl_program_t *) src;
-        size = src_len;
+        size = src_len + NGX_HTTP_JPULSE_DIGEST_LEN;
 
     } else {
         ngx_memcpy(name, path, ngx_min(len, sizeof(name) - 1));
         name[ngx_min(len, sizeof(name) - 1)] = '\0';
+
+        if (kind == NGX_HTTP_JPULSE_T_PAGE) {
+            spa = ngx_http_jpulse_lookup_spa(rc, name, src, src_len, from);
+        }
 
         prog = kind == NGX_HTTP_JPULSE_T_PAGE
                ? jp_tpl_compile(src, src_len, name, rc->i18n, &err)
@@ -514,6 +572,9 @@ ngx_http_jpulse_lookup_build(ngx_http_jpulse_render_ctx_t *rc,
 
     e->from = from;
     e->broken = 0;
+    e->spa = spa;
+    e->dir = 0;
+    e->digest = (kind == NGX_HTTP_JPULSE_T_RAW);
     e->not_l2 = not_l2;
     e->stamp = stamp;
     e->deps = rc->i18n_stamp;

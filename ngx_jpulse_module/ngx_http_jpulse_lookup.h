@@ -48,7 +48,10 @@ typedef struct {
     unsigned                    no_l2:1;        /* Redis refused: disk only */
     unsigned                    broken:1;       /* the page does not compile */
 
-    uint64_t                    etag;       /* of a kept page; 0: none */
+    /* routing (issue 12) */
+    ngx_str_t                   spa;        /* "<ns>/index.shtml" to ask */
+    u_char                     *digest;     /* ETag's 27 bytes, or NULL */
+    unsigned                    gate:1;     /* /admin/: the access rule */
 } ngx_http_jpulse_render_ctx_t;
 
 

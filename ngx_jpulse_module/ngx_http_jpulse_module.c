@@ -157,7 +157,7 @@ static ngx_command_t  ngx_http_jpulse_commands[] = {
       NULL },
 
     { ngx_string("jpulse_render"),
-      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS|NGX_CONF_TAKE1,
       ngx_http_jpulse_render,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,

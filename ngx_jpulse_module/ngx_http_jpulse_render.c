@@ -2,12 +2,18 @@
  * jpulse_render: jPulse's view routing and rendering (contract 5.1).
  *
  *   /            302 /home/, query kept
+ *   /admin/...   302 to the error page, code 401 (anonymous) or 403
+ *   /x           302 to the error page, code 404 (jPulse's rule 11):
+ *                one segment is a view only as *.shtml, *.tmpl or
+ *                /jpulse-*.js|css
  *   /x/          /x/index.shtml (controller.view.defaultTemplate)
- *   /x           301 /x/ when /x/index.shtml exists
+ *   /ns/a/b      /ns/index.shtml when ns is a single-page app and the
+ *                path does not end in .shtml
  *   raw types    .json and images (controller.view.rawExtensions): as is
- *   jpulse-*.js|css  append mode: every root's file, then expanded
+ *   *.js, *.css  append mode: every root's file, then expanded
  *   anything else in the view tree: expanded
  *   missing      /error/index.shtml with status 404 and url.param.code/msg
+ *   failing      302 to the error page, code 500
  *
  * A request that needs something from Redis parks while it is fetched
  * and then runs again from the top; everything else is served from L1
@@ -17,7 +23,9 @@
 #include <ngx_config.h>
 #include <ngx_core.h>
 #include <ngx_http.h>
+#include <ngx_sha1.h>
 
+#include "jp_config.h"
 #include "jp_tpl.h"
 #include "ngx_http_jpulse_module.h"
 #include "ngx_http_jpulse_context.h"
@@ -40,11 +48,8 @@ static ngx_int_t ngx_http_jpulse_render_run(ngx_http_request_t *r);
 static ngx_int_t ngx_http_jpulse_render_step(ngx_http_request_t *r,
     ngx_http_jpulse_render_ctx_t *rc);
 static void ngx_http_jpulse_render_resume(ngx_http_request_t *r);
-static ngx_int_t ngx_http_jpulse_render_redirect(ngx_http_request_t *r,
-    ngx_uint_t status, ngx_str_t *to);
 static ngx_int_t ngx_http_jpulse_render_not_found(ngx_http_request_t *r,
     ngx_http_jpulse_render_ctx_t *rc);
-static ngx_int_t ngx_http_jpulse_render_slash(ngx_http_request_t *r);
 static ngx_int_t ngx_http_jpulse_render_page(ngx_http_request_t *r,
     ngx_http_jpulse_render_ctx_t *rc, jp_tpl_program_t *prog);
 static ngx_int_t ngx_http_jpulse_render_send(ngx_http_request_t *r,
@@ -53,8 +58,24 @@ static ngx_int_t ngx_http_jpulse_render_send(ngx_http_request_t *r,
 static void ngx_http_jpulse_render_failed(ngx_http_jpulse_render_ctx_t *rc,
     jp_tpl_error_t *err);
 static ngx_int_t ngx_http_jpulse_render_etag(ngx_http_request_t *r,
-    uint64_t hash);
-static uint64_t ngx_http_jpulse_render_hash(u_char *p, size_t len);
+    size_t len, u_char *digest);
+static ngx_int_t ngx_http_jpulse_render_found(ngx_http_request_t *r,
+    u_char *to, size_t len);
+static ngx_int_t ngx_http_jpulse_render_error_redirect(ngx_http_request_t *r,
+    const char *code, ngx_str_t *msg);
+static ngx_int_t ngx_http_jpulse_render_nowhere(ngx_http_request_t *r);
+static ngx_int_t ngx_http_jpulse_render_nowhere_handler(
+    ngx_http_request_t *r);
+static ngx_int_t ngx_http_jpulse_render_translate(
+    ngx_http_jpulse_render_ctx_t *rc, const char *key, const char *english,
+    const char *name, ngx_str_t *value, ngx_str_t *out);
+static ngx_int_t ngx_http_jpulse_render_gate(ngx_http_request_t *r,
+    ngx_http_jpulse_render_ctx_t *rc);
+static ngx_int_t ngx_http_jpulse_render_failure(ngx_http_request_t *r,
+    ngx_http_jpulse_render_ctx_t *rc, const char *error);
+static ngx_int_t ngx_http_jpulse_render_spa(ngx_http_jpulse_render_ctx_t *rc);
+static ngx_uint_t ngx_http_jpulse_render_one_segment_view(u_char *uri,
+    size_t len);
 static ngx_uint_t ngx_http_jpulse_render_cacheable(
     ngx_http_jpulse_render_ctx_t *rc);
 static ngx_int_t ngx_http_jpulse_render_url_variant(ngx_http_request_t *r,
@@ -92,22 +113,24 @@ typedef struct {
     const char  *type;
 } ngx_http_jpulse_type_t;
 
+/*
+ * jPulse's controller.view.contentTypes (app.conf), under the config's own
+ * map as jPulse merges the site's over the framework's. The charset of a
+ * rendered file is Express's (ngx_http_jpulse_render_type).
+ */
 static ngx_http_jpulse_type_t  ngx_http_jpulse_types[] = {
-    { "shtml", "text/html; charset=utf-8" },
-    { "tmpl", "text/html; charset=utf-8" },
-    { "html", "text/html; charset=utf-8" },
-    { "css", "text/css; charset=utf-8" },
-    { "js", "application/javascript; charset=utf-8" },
-    { "json", "application/json; charset=utf-8" },
-    { "txt", "text/plain; charset=utf-8" },
-    { "md", "text/markdown; charset=utf-8" },
-    { "xml", "application/xml" },
-    { "svg", "image/svg+xml" },
-    { "png", "image/png" },
+    { "css", "text/css" },
+    { "gif", "image/gif" },
+    { "html", "text/html" },
+    { "shtml", "text/html" },
+    { "tmpl", "text/html" },
+    { "ico", "image/x-icon" },
     { "jpg", "image/jpeg" },
     { "jpeg", "image/jpeg" },
-    { "gif", "image/gif" },
-    { "ico", "image/x-icon" },
+    { "js", "application/javascript" },
+    { "json", "application/json; charset=utf-8" },
+    { "png", "image/png" },
+    { "svg", "image/svg+xml; charset=utf-8" },
     { "webp", "image/webp" },
     { NULL, NULL }
 };
@@ -117,10 +140,29 @@ static const char  *ngx_http_jpulse_raw_default[] = {
 };
 
 
+/* jpulse_render [not_found] */
+
 char *
 ngx_http_jpulse_render(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_jpulse_loc_conf_t  *jlcf = conf;
+
+    ngx_str_t  *value;
+
+    value = cf->args->elts;
+
+    if (cf->args->nelts == 2) {
+        if (ngx_strcmp(value[1].data, "not_found") != 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid parameter \"%V\" in \"%V\"",
+                               &value[1], &cmd->name);
+            return NGX_CONF_ERROR;
+        }
+
+        return ngx_http_jpulse_set_handler(cf, cmd, jlcf,
+                                        NGX_HTTP_JPULSE_HANDLER_RENDER,
+                                        ngx_http_jpulse_render_nowhere_handler);
+    }
 
     return ngx_http_jpulse_set_handler(cf, cmd, jlcf,
                                        NGX_HTTP_JPULSE_HANDLER_RENDER,
@@ -188,8 +230,14 @@ ngx_http_jpulse_render_handler(ngx_http_request_t *r)
         return rc2;
     }
 
+    /* jPulse's view rules are GET and HEAD: others fall to its not-found
+     * redirect (it answers no 405) */
     if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
-        return ngx_http_jpulse_send_405(r, "GET, HEAD");
+        if (ngx_http_jpulse_serve(r, NGX_HTTP_JPULSE_HANDLER_RENDER) == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        return ngx_http_jpulse_render_nowhere(r);
     }
 
     jlcf = ngx_http_get_module_loc_conf(r, ngx_http_jpulse_module);
@@ -298,29 +346,38 @@ static ngx_int_t
 ngx_http_jpulse_render_route(ngx_http_request_t *r,
     ngx_http_jpulse_render_ctx_t *rc)
 {
-    u_char     *p, *last;
+    u_char     *p, *last, *q;
     size_t      dlen;
-    ngx_str_t   to, ext;
+    ngx_str_t   ext;
 
     if (r->uri.len == 1 && r->uri.data[0] == '/') {
-        to.len = sizeof("/home/") + r->args.len;
-        to.data = ngx_pnalloc(r->pool, to.len);
-        if (to.data == NULL) {
+        /* the query as sent, a bare "?" included */
+        q = ngx_strlchr(r->unparsed_uri.data,
+                        r->unparsed_uri.data + r->unparsed_uri.len, '?');
+
+        ext.len = sizeof("/home/") - 1
+                  + (q ? r->unparsed_uri.data + r->unparsed_uri.len - q : 0);
+        ext.data = ngx_pnalloc(r->pool, ext.len);
+        if (ext.data == NULL) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
-        p = ngx_cpymem(to.data, "/home/", 6);
+        p = ngx_cpymem(ext.data, "/home/", 6);
 
-        if (r->args.len) {
-            *p++ = '?';
-            p = ngx_cpymem(p, r->args.data, r->args.len);
+        if (q) {
+            ngx_memcpy(p, q, r->unparsed_uri.data + r->unparsed_uri.len - q);
         }
 
-        to.len = p - to.data;
-
-        return ngx_http_jpulse_render_redirect(r, NGX_HTTP_MOVED_TEMPORARILY,
-                                               &to);
+        return ngx_http_jpulse_render_found(r, ext.data, ext.len);
     }
+
+    if (!ngx_http_jpulse_render_one_segment_view(r->uri.data, r->uri.len)) {
+        return ngx_http_jpulse_render_nowhere(r);
+    }
+
+    /* decided once the translations are there (the message) */
+    rc->gate = (r->uri.len >= 7
+                && ngx_strncmp(r->uri.data, "/admin/", 7) == 0);
 
     dlen = ngx_strlen(rc->rt->default_template);
 
@@ -350,22 +407,35 @@ ngx_http_jpulse_render_route(ngx_http_request_t *r,
     }
 
     last = (u_char *) strrchr((char *) rc->path.data, '/');
+
+    /*
+     * Two segments or more, not ending in ".shtml" (after the default
+     * template was added): the namespace's index when it is an SPA.
+     */
+    if (last != NULL
+        && !(rc->path.len >= 6
+             && ngx_strcmp(rc->path.data + rc->path.len - 6, ".shtml") == 0))
+    {
+        q = ngx_strlchr(rc->path.data, rc->path.data + rc->path.len, '/');
+
+        rc->spa.len = q - rc->path.data + sizeof(NGX_HTTP_JPULSE_SPA_INDEX);
+        rc->spa.data = ngx_pnalloc(r->pool, rc->spa.len + 1);
+        if (rc->spa.data == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        ngx_sprintf(rc->spa.data, "%*s/" NGX_HTTP_JPULSE_SPA_INDEX "%Z",
+                    (size_t) (q - rc->path.data), rc->path.data);
+    }
+
     last = last ? last + 1 : rc->path.data;
 
     ext.data = (u_char *) strrchr((char *) last, '.');
 
     if (ext.data == NULL) {
-        /* "/about": the directory when it has a page */
-        ngx_str_null(&ext);
-        rc->path.data[rc->path.len] = '/';
-        ngx_memcpy(rc->path.data + rc->path.len + 1,
-                   rc->rt->default_template, dlen);
-        rc->path.len += 1 + dlen;
-        rc->path.data[rc->path.len] = '\0';
-        rc->not_found = 0;
+        /* "a/b": a file without an extension, expanded */
         rc->raw = 0;
         rc->append = 0;
-        rc->status = NGX_HTTP_MOVED_PERMANENTLY;
         return NGX_DECLINED;
     }
 
@@ -376,6 +446,77 @@ ngx_http_jpulse_render_route(ngx_http_request_t *r,
     rc->append = !rc->raw && jp_tpl_disk_is_append((char *) rc->path.data);
 
     return NGX_DECLINED;
+}
+
+
+/*
+ * A path of one segment reaches jPulse's view controller only as rule 5
+ * ("*.shtml", "*.tmpl", case-sensitive), rule 6 ("/jpulse-" and ".js" or
+ * ".css") or rule 8 ("/name/"); any other, "/home" included, falls to its
+ * static files and then to the not-found redirect. Longer paths are
+ * views where nginx sends them to jpulse_render (see nginx.conf.example).
+ */
+
+static ngx_uint_t
+ngx_http_jpulse_render_one_segment_view(u_char *uri, size_t len)
+{
+    u_char  *end;
+
+    if (len < 2 || uri[0] != '/') {
+        return 1;
+    }
+
+    end = uri + len;
+
+    if (ngx_strlchr(uri + 1, end - 1, '/') != NULL || end[-1] == '/') {
+        return 1;
+    }
+
+    if ((len > 6 && ngx_strncmp(end - 6, ".shtml", 6) == 0)
+        || (len > 5 && ngx_strncmp(end - 5, ".tmpl", 5) == 0))
+    {
+        return 1;
+    }
+
+    return len > 8 && ngx_strncmp(uri, "/jpulse-", 8) == 0
+           && ((len >= 11 && ngx_strncmp(end - 3, ".js", 3) == 0)
+               || (len >= 12 && ngx_strncmp(end - 4, ".css", 4) == 0));
+}
+
+
+/*
+ * NGX_OK when rc->path is settled: the SPA's index in its place when its
+ * namespace is one. NGX_AGAIN: it must be fetched first.
+ */
+
+static ngx_int_t
+ngx_http_jpulse_render_spa(ngx_http_jpulse_render_ctx_t *rc)
+{
+    ngx_http_jpulse_tentry_t  *e;
+
+    if (rc->spa.len == 0) {
+        return NGX_OK;
+    }
+
+    e = ngx_http_jpulse_lookup(rc, NGX_HTTP_JPULSE_T_PAGE, rc->spa.data,
+                               rc->spa.len, 0);
+
+    if (rc->needs->nelts) {
+        return NGX_AGAIN;
+    }
+
+    /* an index that does not compile is no SPA to ask: the path is */
+    rc->broken = 0;
+
+    if (e != NULL && e->value != NULL && e->spa) {
+        rc->path = rc->spa;
+        rc->raw = 0;
+        rc->append = 0;
+    }
+
+    ngx_str_null(&rc->spa);
+
+    return NGX_OK;
 }
 
 
@@ -489,11 +630,21 @@ again:
 
     ngx_http_jpulse_lookup_i18n(rc);
 
+    if (rc->needs->nelts == 0 && rc->gate) {
+        return ngx_http_jpulse_render_gate(r, rc);
+    }
+
+    if (rc->needs->nelts == 0
+        && ngx_http_jpulse_render_spa(rc) == NGX_AGAIN)
+    {
+        goto fetch;
+    }
+
     if (rc->needs->nelts == 0 && ngx_http_jpulse_render_cacheable(rc)) {
         e = ngx_http_jpulse_render_output(rc);
 
         if (e != NULL) {
-            rc->etag = e->etag;
+            rc->digest = e->digest ? (u_char *) e->value + e->len : NULL;
             return ngx_http_jpulse_render_send(r, rc, e->value, e->len, -1,
                                                1);
         }
@@ -511,18 +662,14 @@ again:
         goto fetch;
     }
 
-    if (rc->status == NGX_HTTP_MOVED_PERMANENTLY) {
-        /* "/about" -> "/about/" when "about/index.shtml" exists */
-        if (e != NULL && e->value != NULL) {
-            return ngx_http_jpulse_render_slash(r);
-        }
-
-        (void) ngx_http_jpulse_render_not_found(r, rc);
-        goto again;
+    if (e == NULL && rc->broken) {
+        return ngx_http_jpulse_render_failure(r, rc,
+                                              "the page does not compile");
     }
 
-    if (e == NULL && rc->broken) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    if (e != NULL && e->value == NULL && e->dir && !rc->not_found) {
+        return ngx_http_jpulse_render_failure(r, rc,
+                            "EISDIR: illegal operation on a directory, read");
     }
 
     if (e == NULL || e->value == NULL) {
@@ -536,6 +683,7 @@ again:
     }
 
     if (rc->raw) {
+        rc->digest = e->digest ? (u_char *) e->value + e->len : NULL;
         return ngx_http_jpulse_render_send(r, rc, e->value, e->len,
                                            e->mtime, 1);
     }
@@ -584,45 +732,6 @@ ngx_http_jpulse_render_resume(ngx_http_request_t *r)
     ngx_http_jpulse_view_sync(rc->rt);
 
     ngx_http_finalize_request(r, ngx_http_jpulse_render_run(r));
-}
-
-
-/* 301 to the URI with a slash, escaped as nginx escapes Location */
-
-static ngx_int_t
-ngx_http_jpulse_render_slash(ngx_http_request_t *r)
-{
-    u_char     *p;
-    size_t      escape;
-    ngx_str_t   to;
-
-    escape = 2 * ngx_escape_uri(NULL, r->uri.data, r->uri.len,
-                                NGX_ESCAPE_URI);
-
-    to.len = r->uri.len + escape + 1 + (r->args.len ? r->args.len + 1 : 0);
-    to.data = ngx_pnalloc(r->pool, to.len);
-    if (to.data == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    if (escape) {
-        p = (u_char *) ngx_escape_uri(to.data, r->uri.data, r->uri.len,
-                                      NGX_ESCAPE_URI);
-    } else {
-        p = ngx_cpymem(to.data, r->uri.data, r->uri.len);
-    }
-
-    *p++ = '/';
-
-    if (r->args.len) {
-        *p++ = '?';
-        p = ngx_cpymem(p, r->args.data, r->args.len);
-    }
-
-    to.len = p - to.data;
-
-    return ngx_http_jpulse_render_redirect(r, NGX_HTTP_MOVED_PERMANENTLY,
-                                           &to);
 }
 
 
@@ -703,7 +812,7 @@ ngx_http_jpulse_render_page(ngx_http_request_t *r,
 
         ngx_http_jpulse_render_failed(rc, &err);
 
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        return ngx_http_jpulse_render_failure(r, rc, err.message);
     }
 
     if (rc->needs->nelts) {
@@ -987,7 +1096,9 @@ ngx_http_jpulse_render_keep(ngx_http_jpulse_render_ctx_t *rc,
         return;
     }
 
-    copy = ngx_alloc(out->len ? out->len : 1, rc->request->connection->log);
+    /* the ETag's digest, computed once, follows the bytes */
+    copy = ngx_alloc(out->len + NGX_HTTP_JPULSE_DIGEST_LEN,
+                     rc->request->connection->log);
     if (copy == NULL) {
         return;
     }
@@ -997,6 +1108,8 @@ ngx_http_jpulse_render_keep(ngx_http_jpulse_render_ctx_t *rc,
         ngx_memcpy(copy, out->data, out->len);
     }
 
+    ngx_http_jpulse_render_digest(copy, out->len, copy + out->len);
+
     e = ngx_http_jpulse_tcache_add(&rt->cache, NGX_HTTP_JPULSE_T_OUTPUT,
                                    variant, rc->path.data, rc->path.len);
     if (e == NULL) {
@@ -1005,10 +1118,11 @@ ngx_http_jpulse_render_keep(ngx_http_jpulse_render_ctx_t *rc,
     }
 
     ngx_http_jpulse_render_stamp(rc, e);
-    e->etag = ngx_http_jpulse_render_hash(copy, out->len);
-    rc->etag = e->etag;
+    e->digest = 1;
+    rc->digest = copy + out->len;
 
-    ngx_http_jpulse_tcache_set(&rt->cache, e, copy, out->len, out->len);
+    ngx_http_jpulse_tcache_set(&rt->cache, e, copy, out->len,
+                               out->len + NGX_HTTP_JPULSE_DIGEST_LEN);
 }
 
 
@@ -1074,12 +1188,15 @@ ngx_http_jpulse_render_plan_keep(ngx_http_jpulse_render_ctx_t *rc,
 
 
 /*
- * mtime >= 0: a raw file, which gets Last-Modified and an ETag as nginx's
- * static files do. Else a page, which gets the configured Cache-Control,
- * and an ETag when it is kept (rc->etag). nginx's not_modified filter
- * answers If-None-Match and If-Modified-Since from these. copy: data
- * belongs to the cache, which may replace it before a slow client has it
- * all.
+ * Every answer gets Express's weak ETag of its bytes (a raw file's and a
+ * kept page's digest was computed once, rc->digest), so nginx's
+ * not_modified filter answers If-None-Match on a 200 with 304, as Express
+ * does. No Last-Modified, as jPulse sends none: for a raw file it would
+ * be the time of the file found first, and a file that comes to shadow it
+ * with an older time would pass If-Modified-Since as unchanged. mtime >= 0:
+ * a raw file, which takes ranges; else a page, which gets the configured
+ * Cache-Control. copy: data belongs to the cache, which may replace it
+ * before a slow client has it all.
  */
 
 static ngx_int_t
@@ -1087,7 +1204,7 @@ ngx_http_jpulse_render_send(ngx_http_request_t *r,
     ngx_http_jpulse_render_ctx_t *rc, u_char *data, size_t len,
     int64_t mtime, ngx_uint_t copy)
 {
-    u_char                      *p;
+    u_char                       *p, digest[NGX_HTTP_JPULSE_DIGEST_LEN];
     size_t                       bytes;
     ngx_int_t                    rc2;
     ngx_buf_t                   *b;
@@ -1105,19 +1222,24 @@ ngx_http_jpulse_render_send(ngx_http_request_t *r,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
+    if (rc->digest == NULL) {
+        ngx_http_jpulse_render_digest(data, len, digest);
+        rc->digest = digest;
+    }
+
+    rc2 = ngx_http_jpulse_render_etag(r, len, rc->digest);
+
+    /* it may point into an entry that the next round replaces */
+    rc->digest = NULL;
+
+    if (rc2 != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
     if (mtime >= 0) {
-        r->headers_out.last_modified_time = (time_t) (mtime / 1000);
         r->allow_ranges = 1;
 
-        if (ngx_http_set_etag(r) != NGX_OK) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
     } else {
-        if (rc->etag && ngx_http_jpulse_render_etag(r, rc->etag) != NGX_OK) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
         jlcf = ngx_http_get_module_loc_conf(r, ngx_http_jpulse_module);
 
         /* like expires: a 404 kept by a shared cache outlives the fix */
@@ -1178,162 +1300,105 @@ ngx_http_jpulse_render_send(ngx_http_request_t *r,
 
 
 /*
- * A strong validator of a kept page: its bytes, so that every worker and
- * every instance that renders the same page gives the same one. Pages
- * rendered per request get none.
+ * The type of the file served (the SPA index or the error page, not the
+ * name asked for), by its last extension in lower case: the config's map,
+ * else jPulse's; unlisted, text/html for a rendered file and
+ * application/octet-stream for a raw one. Express sends a rendered file,
+ * a string, with "charset=utf-8" in place of any charset the type names;
+ * a raw file goes with its type as it is.
  */
-
-static ngx_int_t
-ngx_http_jpulse_render_etag(ngx_http_request_t *r, uint64_t hash)
-{
-    ngx_table_elt_t           *etag;
-    ngx_http_core_loc_conf_t  *clcf;
-
-    clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
-
-    if (!clcf->etag) {
-        return NGX_OK;
-    }
-
-    etag = ngx_list_push(&r->headers_out.headers);
-    if (etag == NULL) {
-        return NGX_ERROR;
-    }
-
-    etag->hash = 1;
-#if (nginx_version >= 1023000)
-    etag->next = NULL;
-#endif
-    ngx_str_set(&etag->key, "ETag");
-
-    /* with the quotes: ngx_http_weak_etag() drops a value without them */
-
-    etag->value.data = ngx_pnalloc(r->pool, sizeof("\"\"") - 1 + 16);
-    if (etag->value.data == NULL) {
-        etag->hash = 0;
-        return NGX_ERROR;
-    }
-
-    etag->value.len = ngx_sprintf(etag->value.data, "\"%016xL\"", hash)
-                      - etag->value.data;
-
-    r->headers_out.etag = etag;
-
-    return NGX_OK;
-}
-
-
-/*
- * 64 bits of a page's bytes, a word at a time: a kept page is hashed
- * once, when it is kept. Each step is a bijection of the state, so pages
- * that differ in one word never collide.
- */
-
-static uint64_t
-ngx_http_jpulse_render_hash(u_char *p, size_t len)
-{
-    uint64_t  h, w;
-
-    h = 0x9e3779b97f4a7c15ULL ^ len;
-
-    for ( /* void */ ; len >= 8; p += 8, len -= 8) {
-        ngx_memcpy(&w, p, 8);
-        h = (h ^ w) * 0xff51afd7ed558ccdULL;
-        h ^= h >> 32;
-    }
-
-    w = 0;
-    ngx_memcpy(&w, p, len);
-
-    h = (h ^ w) * 0xff51afd7ed558ccdULL;
-    h ^= h >> 33;
-    h *= 0xc4ceb9fe1a85ec53ULL;
-    h ^= h >> 29;
-
-    /* 0 means "no ETag" */
-    return h ? h : 1;
-}
-
 
 static ngx_int_t
 ngx_http_jpulse_render_type(ngx_http_request_t *r,
     ngx_http_jpulse_render_ctx_t *rc)
 {
-    u_char      *dot, ext[16];
+    u_char      *dot, *p, *q, *end, ext[18];
     size_t       len;
     json_t      *v;
     ngx_str_t    t;
-    ngx_uint_t   i, own;
+    ngx_uint_t   i;
     const char  *type;
 
     type = NULL;
-    own = 0;
 
     dot = (u_char *) strrchr((char *) rc->path.data, '.');
-    len = dot ? rc->path.data + rc->path.len - dot - 1 : 0;
+    len = dot ? rc->path.data + rc->path.len - dot : 0;
 
-    if (dot && len < sizeof(ext) - 1) {
-        ngx_strlow(ext, dot + 1, len);
+    if (dot && ngx_strlchr(dot, dot + len, '/') == NULL
+        && len < sizeof(ext) - 1)
+    {
+        /* ".ext" */
+        ngx_strlow(ext, dot, len);
         ext[len] = '\0';
 
         if (rc->rt->content_types) {
-            v = json_object_get(rc->rt->content_types, (char *) dot);
+            v = json_object_get(rc->rt->content_types, (char *) ext);
             if (v == NULL) {
-                v = json_object_get(rc->rt->content_types, (char *) ext);
+                v = json_object_get(rc->rt->content_types, (char *) ext + 1);
             }
 
             type = json_is_string(v) ? json_string_value(v) : NULL;
-            own = (type != NULL);
         }
 
         for (i = 0; type == NULL && ngx_http_jpulse_types[i].ext; i++) {
-            if (ngx_strcmp(ngx_http_jpulse_types[i].ext, ext) == 0) {
+            if (ngx_strcmp(ngx_http_jpulse_types[i].ext, ext + 1) == 0) {
                 type = ngx_http_jpulse_types[i].type;
             }
         }
     }
 
     if (type == NULL) {
-        type = rc->raw ? "application/octet-stream"
-                       : "text/plain; charset=utf-8";
+        type = rc->raw ? "application/octet-stream" : "text/html";
     }
 
-    t.data = (u_char *) type;
-    t.len = ngx_strlen(type);
+    len = ngx_strlen(type);
 
-    if (own) {
-        /* the config may change before the log phase reads the type */
-        t.data = ngx_pstrdup(r->pool, &t);
-        if (t.data == NULL) {
-            return NGX_ERROR;
+    /* a copy: the config may change before the log phase reads it */
+    t.data = ngx_pnalloc(r->pool, len + sizeof("; charset=utf-8"));
+    if (t.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (rc->raw) {
+        t.len = ngx_cpymem(t.data, type, len) - t.data;
+        ngx_http_jpulse_set_content_type(r, &t);
+        return NGX_OK;
+    }
+
+    /* the parameters but charset, then charset=utf-8 */
+    end = (u_char *) type + len;
+    q = ngx_strlchr((u_char *) type, end, ';');
+    p = ngx_cpymem(t.data, type, (q ? q : end) - (u_char *) type);
+
+    while (p > t.data && p[-1] == ' ') {
+        p--;
+    }
+
+    while (q != NULL) {
+        dot = q + 1;
+        q = ngx_strlchr(dot, end, ';');
+
+        while (dot < (q ? q : end) && *dot == ' ') {
+            dot++;
         }
+
+        if (dot == (q ? q : end)
+            || ((q ? q : end) - dot >= 8
+                && ngx_strncasecmp(dot, (u_char *) "charset=", 8) == 0))
+        {
+            continue;
+        }
+
+        p = ngx_cpymem(p, "; ", 2);
+        p = ngx_cpymem(p, dot, (q ? q : end) - dot);
     }
+
+    p = ngx_cpymem(p, "; charset=utf-8", sizeof("; charset=utf-8") - 1);
+    t.len = p - t.data;
 
     ngx_http_jpulse_set_content_type(r, &t);
 
     return NGX_OK;
-}
-
-
-static ngx_int_t
-ngx_http_jpulse_render_redirect(ngx_http_request_t *r, ngx_uint_t status,
-    ngx_str_t *to)
-{
-    ngx_table_elt_t  *h;
-
-    h = ngx_list_push(&r->headers_out.headers);
-    if (h == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    h->hash = 1;
-    ngx_str_set(&h->key, "Location");
-    h->value = *to;
-
-    ngx_http_clear_location(r);
-    r->headers_out.location = h;
-
-    return status;
 }
 
 
@@ -1411,4 +1476,670 @@ ngx_http_jpulse_render_anonymous(ngx_http_request_t *r)
     }
 
     return user;
+}
+
+
+/*
+ * Routing and the response side (issue 12): jPulse's redirects, its
+ * access rule for /admin/, its content types and Express's weak ETag.
+ */
+
+
+/* Express's weak ETag: W/"<length hex>-<27 of base64(SHA-1(body))>" */
+
+void
+ngx_http_jpulse_render_digest(u_char *data, size_t len, u_char *out)
+{
+    u_char       sha[20], b64[32];
+    ngx_str_t    src, dst;
+    ngx_sha1_t   ctx;
+
+    ngx_sha1_init(&ctx);
+    ngx_sha1_update(&ctx, data, len);
+    ngx_sha1_final(sha, &ctx);
+
+    src.data = sha;
+    src.len = sizeof(sha);
+    dst.data = b64;
+
+    ngx_encode_base64(&dst, &src);
+
+    ngx_memcpy(out, b64, NGX_HTTP_JPULSE_DIGEST_LEN);
+}
+
+
+static ngx_int_t
+ngx_http_jpulse_render_etag(ngx_http_request_t *r, size_t len,
+    u_char *digest)
+{
+    ngx_table_elt_t           *etag;
+    ngx_http_core_loc_conf_t  *clcf;
+
+    clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
+
+    if (!clcf->etag) {
+        return NGX_OK;
+    }
+
+    etag = ngx_list_push(&r->headers_out.headers);
+    if (etag == NULL) {
+        return NGX_ERROR;
+    }
+
+    etag->hash = 1;
+#if (nginx_version >= 1023000)
+    etag->next = NULL;
+#endif
+    ngx_str_set(&etag->key, "ETag");
+
+    etag->value.data = ngx_pnalloc(r->pool, sizeof("W/\"-\"") - 1
+                                            + NGX_OFF_T_LEN
+                                            + NGX_HTTP_JPULSE_DIGEST_LEN);
+    if (etag->value.data == NULL) {
+        etag->hash = 0;
+        return NGX_ERROR;
+    }
+
+    etag->value.len = ngx_sprintf(etag->value.data, "W/\"%xz-%*s\"", len,
+                                  (size_t) NGX_HTTP_JPULSE_DIGEST_LEN,
+                                  digest)
+                      - etag->value.data;
+
+    r->headers_out.etag = etag;
+
+    return NGX_OK;
+}
+
+
+/*
+ * Express's encodeurl() of a Location: what may not stand in a URL is
+ * percent-encoded, a valid %XX escape is left alone.
+ */
+
+static ngx_uint_t
+ngx_http_jpulse_render_url_safe(u_char c)
+{
+    return c == 0x21 || (c >= 0x26 && c <= 0x3b) || c == 0x3d
+           || (c >= 0x3f && c <= 0x5b) || c == 0x5d || c == 0x5f
+           || (c >= 0x61 && c <= 0x7a) || c == 0x7e;
+}
+
+
+static ngx_uint_t
+ngx_http_jpulse_render_hex(u_char c)
+{
+    return (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'f');
+}
+
+
+static u_char *
+ngx_http_jpulse_render_encodeurl(u_char *dst, u_char *src, size_t len)
+{
+    u_char   *end;
+
+    static u_char  hex[] = "0123456789ABCDEF";
+
+    for (end = src + len; src < end; src++) {
+        if (ngx_http_jpulse_render_url_safe(*src)
+            || (*src == '%' && end - src > 2
+                && ngx_http_jpulse_render_hex(src[1])
+                && ngx_http_jpulse_render_hex(src[2])))
+        {
+            *dst++ = *src;
+            continue;
+        }
+
+        *dst++ = '%';
+        *dst++ = hex[*src >> 4];
+        *dst++ = hex[*src & 0xf];
+    }
+
+    return dst;
+}
+
+
+/* encodeURIComponent(): all but A-Z a-z 0-9 - _ . ! ~ * ' ( ) */
+
+static u_char *
+ngx_http_jpulse_render_component(u_char *dst, u_char *src, size_t len)
+{
+    u_char   *end;
+
+    static u_char  hex[] = "0123456789ABCDEF";
+
+    for (end = src + len; src < end; src++) {
+        if ((*src >= '0' && *src <= '9') || (*src >= 'A' && *src <= 'Z')
+            || (*src >= 'a' && *src <= 'z')
+            || ngx_strlchr((u_char *) "-_.!~*'()",
+                           (u_char *) "-_.!~*'()" + 9, *src))
+        {
+            *dst++ = *src;
+            continue;
+        }
+
+        *dst++ = '%';
+        *dst++ = hex[*src >> 4];
+        *dst++ = hex[*src & 0xf];
+    }
+
+    return dst;
+}
+
+
+/*
+ * Which body Express's res.redirect() sends: it negotiates text/plain
+ * (first) and text/html on Accept as the negotiator package does (the
+ * highest q, then the most specific range, then the earlier range, then
+ * text/plain). 0: text, 1: html, 2: neither (an empty body).
+ */
+
+static ngx_uint_t
+ngx_http_jpulse_render_accepts(ngx_http_request_t *r)
+{
+    u_char           *p, *end, *range, *range_end, *slash, *q;
+    ngx_int_t         qv, best_q[2], best_s[2], best_o[2], s, o, w;
+    ngx_str_t        *accept;
+    ngx_uint_t        i, n, k;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    static ngx_str_t  sub[2] = { ngx_string("plain"), ngx_string("html") };
+
+    /* the first Accept, as Node gives it when it is sent once */
+    accept = NULL;
+    part = &r->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0; accept == NULL; i++) {
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].key.len == 6
+            && ngx_strncasecmp(h[i].key.data, (u_char *) "Accept", 6) == 0)
+        {
+            accept = &h[i].value;
+        }
+    }
+
+    if (accept == NULL) {
+        return 0;
+    }
+
+    for (i = 0; i < 2; i++) {
+        best_q[i] = -1;
+        best_s[i] = -1;
+        best_o[i] = 0;
+    }
+
+    p = accept->data;
+    end = p + accept->len;
+
+    for (o = 0, n = 0; p < end && n < 64; o++, n++) {
+        while (p < end && (*p == ' ' || *p == ',')) {
+            p++;
+        }
+
+        range = p;
+        while (p < end && *p != ',') {
+            p++;
+        }
+
+        range_end = p;
+
+        q = ngx_strlchr(range, range_end, ';');
+        slash = ngx_strlchr(range, q ? q : range_end, '/');
+
+        if (slash == NULL) {
+            continue;
+        }
+
+        /* q=, in thousandths */
+        qv = 1000;
+
+        while (q != NULL) {
+            q++;
+            while (q < range_end && *q == ' ') {
+                q++;
+            }
+
+            if (range_end - q >= 2 && (q[0] == 'q' || q[0] == 'Q')
+                && q[1] == '=')
+            {
+                qv = 0;
+                w = 1000;
+                k = 0;
+
+                for (q += 2;
+                     q < range_end && ((*q >= '0' && *q <= '9') || *q == '.');
+                     q++)
+                {
+                    if (*q == '.') {
+                        k = 1;
+                        continue;
+                    }
+
+                    if (k == 0) {
+                        qv = qv * 10 + (*q - '0') * 1000;
+
+                    } else if (w > 1) {
+                        w /= 10;
+                        qv += (*q - '0') * w;
+                    }
+
+                    if (qv > 1000) {
+                        qv = 1000;
+                    }
+                }
+            }
+
+            q = ngx_strlchr(q, range_end, ';');
+        }
+
+        for (i = 0; i < 2; i++) {
+            s = 0;
+
+            if (slash - range == 4 && ngx_strncasecmp(range, (u_char *) "text",
+                                                      4) == 0)
+            {
+                s |= 4;
+
+            } else if (!(slash - range == 1 && *range == '*')) {
+                continue;
+            }
+
+            for (p = slash + 1; p < range_end && *p != ';' && *p != ' '; p++)
+            {
+                /* void */
+            }
+
+            if ((size_t) (p - slash - 1) == sub[i].len
+                && ngx_strncasecmp(slash + 1, sub[i].data, sub[i].len) == 0)
+            {
+                s |= 2;
+
+            } else if (!(p - slash - 1 == 1 && slash[1] == '*')) {
+                continue;
+            }
+
+            if (s > best_s[i] || (s == best_s[i] && qv > best_q[i])) {
+                best_s[i] = s;
+                best_q[i] = qv;
+                best_o[i] = o;
+            }
+        }
+
+        p = range_end;
+    }
+
+    for (i = 0; i < 2; i++) {
+        if (best_s[i] < 0 || best_q[i] <= 0) {
+            best_q[i] = -1;
+        }
+    }
+
+    if (best_q[0] < 0 && best_q[1] < 0) {
+        return 2;
+    }
+
+    if (best_q[0] != best_q[1]) {
+        return best_q[1] > best_q[0];
+    }
+
+    if (best_s[0] != best_s[1]) {
+        return best_s[1] > best_s[0];
+    }
+
+    return best_o[1] < best_o[0];
+}
+
+
+/*
+ * jPulse's redirects (Express's res.redirect()): "302 Found", the target
+ * as given (relative: nginx's absolute_redirect does not apply), encoded
+ * by encodeurl(), "Vary: Accept" and a short body in the negotiated type.
+ */
+
+static ngx_int_t
+ngx_http_jpulse_render_found(ngx_http_request_t *r, u_char *to, size_t len)
+{
+    u_char           *loc, *p, *body;
+    size_t            n, i;
+    ngx_int_t         rc;
+    ngx_buf_t        *b;
+    ngx_str_t         type;
+    ngx_uint_t        which;
+    ngx_chain_t       out;
+    ngx_table_elt_t  *h;
+
+    loc = ngx_pnalloc(r->pool, 3 * len + 1);
+    if (loc == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    n = ngx_http_jpulse_render_encodeurl(loc, to, len) - loc;
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    /* not headers_out.location, which nginx would make absolute */
+    h->hash = 1;
+#if (nginx_version >= 1023000)
+    h->next = NULL;
+#endif
+    ngx_str_set(&h->key, "Location");
+    h->value.data = loc;
+    h->value.len = n;
+
+    ngx_http_clear_location(r);
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    h->hash = 1;
+#if (nginx_version >= 1023000)
+    h->next = NULL;
+#endif
+    ngx_str_set(&h->key, "Vary");
+    ngx_str_set(&h->value, "Accept");
+
+    which = ngx_http_jpulse_render_accepts(r);
+
+    /* the HTML body escapes as escape-html does: & < > " ' */
+    body = ngx_pnalloc(r->pool, sizeof("<p>Found. Redirecting to </p>")
+                                + 5 * n);
+    if (body == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    p = body;
+
+    if (which == 0) {
+        p = ngx_cpymem(p, "Found. Redirecting to ", 22);
+        p = ngx_cpymem(p, loc, n);
+        ngx_str_set(&type, "text/plain; charset=utf-8");
+
+    } else if (which == 1) {
+        p = ngx_cpymem(p, "<p>Found. Redirecting to ", 25);
+
+        for (i = 0; i < n; i++) {
+            switch (loc[i]) {
+            case '&':
+                p = ngx_cpymem(p, "&amp;", 5);
+                break;
+            case '<':
+                p = ngx_cpymem(p, "&lt;", 4);
+                break;
+            case '>':
+                p = ngx_cpymem(p, "&gt;", 4);
+                break;
+            case '"':
+                p = ngx_cpymem(p, "&quot;", 6);
+                break;
+            case '\'':
+                p = ngx_cpymem(p, "&#39;", 5);
+                break;
+            default:
+                *p++ = loc[i];
+            }
+        }
+
+        p = ngx_cpymem(p, "</p>", 4);
+        ngx_str_set(&type, "text/html; charset=utf-8");
+
+    } else {
+        ngx_str_null(&type);
+    }
+
+    r->headers_out.status = NGX_HTTP_MOVED_TEMPORARILY;
+    ngx_str_set(&r->headers_out.status_line, "302 Found");
+    r->headers_out.content_length_n = p - body;
+
+    if (type.len) {
+        ngx_http_jpulse_set_content_type(r, &type);
+    }
+
+    if (r->method == NGX_HTTP_HEAD || p == body) {
+        r->header_only = 1;
+    }
+
+    rc = ngx_http_send_header(r);
+
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        return rc;
+    }
+
+    b = ngx_calloc_buf(r->pool);
+    if (b == NULL) {
+        return NGX_ERROR;
+    }
+
+    b->pos = body;
+    b->last = p;
+    b->memory = 1;
+    b->last_buf = (r == r->main) ? 1 : 0;
+    b->last_in_chain = 1;
+
+    out.buf = b;
+    out.next = NULL;
+
+    return ngx_http_output_filter(r, &out);
+}
+
+
+/* "/error/index.shtml?msg=<encodeURIComponent(msg)>&code=<code>" */
+
+static ngx_int_t
+ngx_http_jpulse_render_error_redirect(ngx_http_request_t *r,
+    const char *code, ngx_str_t *msg)
+{
+    u_char  *to, *p;
+
+    to = ngx_pnalloc(r->pool, sizeof("/error/index.shtml?msg=&code=")
+                              + 3 * msg->len + ngx_strlen(code));
+    if (to == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    p = ngx_cpymem(to, "/error/index.shtml?msg=", 23);
+    p = ngx_http_jpulse_render_component(p, msg->data, msg->len);
+    p = ngx_cpymem(p, "&code=", 6);
+    p = ngx_cpymem(p, code, ngx_strlen(code));
+
+    return ngx_http_jpulse_render_found(r, to, p - to);
+}
+
+
+/*
+ * Rule 11 (nothing serves the URL): "Page not found: " and the URL as the
+ * client sent it, query included, untranslated.
+ */
+
+static ngx_int_t
+ngx_http_jpulse_render_nowhere(ngx_http_request_t *r)
+{
+    u_char     *p;
+    ngx_str_t   msg;
+
+    msg.len = sizeof("Page not found: ") - 1 + r->unparsed_uri.len;
+    msg.data = ngx_pnalloc(r->pool, msg.len);
+    if (msg.data == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    p = ngx_cpymem(msg.data, "Page not found: ", 16);
+    ngx_memcpy(p, r->unparsed_uri.data, r->unparsed_uri.len);
+
+    return ngx_http_jpulse_render_error_redirect(r, "404", &msg);
+}
+
+
+/* jpulse_render not_found: the fallback of the static locations */
+
+static ngx_int_t
+ngx_http_jpulse_render_nowhere_handler(ngx_http_request_t *r)
+{
+    ngx_int_t  rc;
+
+    rc = ngx_http_discard_request_body(r);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    /* counted with the renders */
+    if (ngx_http_jpulse_serve(r, NGX_HTTP_JPULSE_HANDLER_RENDER) == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_jpulse_render_nowhere(r);
+}
+
+
+/*
+ * i18n.translate(): the text at key in the user's translations with
+ * "{{name}}" replaced by value, else the English text jPulse ships.
+ */
+
+static ngx_int_t
+ngx_http_jpulse_render_translate(ngx_http_jpulse_render_ctx_t *rc,
+    const char *key, const char *english, const char *name,
+    ngx_str_t *value, ngx_str_t *out)
+{
+    u_char      *p, *s, *end;
+    json_t      *t;
+    size_t       slen, nlen, count;
+    const char  *text;
+
+    t = rc->i18n ? jp_config_get(rc->i18n, key) : NULL;
+    text = json_is_string(t) ? json_string_value(t) : english;
+
+    s = (u_char *) text;
+    slen = ngx_strlen(s);
+    end = s + slen;
+    nlen = name ? ngx_strlen(name) : 0;
+
+    /* at most one value per "{{name}}" that fits in the text */
+    count = name ? slen / (nlen + 4) + 1 : 0;
+
+    out->data = ngx_pnalloc(rc->request->pool,
+                            slen + count * (value ? value->len : 0) + 1);
+    if (out->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = out->data;
+
+    while (s < end) {
+        if (name && end - s >= (ssize_t) (nlen + 4) && s[0] == '{'
+            && s[1] == '{' && ngx_strncmp(s + 2, name, nlen) == 0
+            && s[2 + nlen] == '}' && s[3 + nlen] == '}')
+        {
+            p = ngx_cpymem(p, value->data, value->len);
+            s += nlen + 4;
+            continue;
+        }
+
+        *p++ = *s++;
+    }
+
+    out->len = p - out->data;
+
+    return NGX_OK;
+}
+
+
+/*
+ * jPulse's one access rule on views: any GET or HEAD under /admin/ needs
+ * a signed-in admin. Anonymous: 401, else without an admin role 403,
+ * each as a redirect to the error page. Until sessions land every
+ * request is anonymous; ngx_http_jpulse_render_admin is their hook.
+ */
+
+static ngx_uint_t
+ngx_http_jpulse_render_not_admin(ngx_http_request_t *r)
+{
+    return 1;
+}
+
+
+ngx_http_jpulse_admin_pt  ngx_http_jpulse_render_admin_check =
+    ngx_http_jpulse_render_not_admin;
+
+
+static ngx_int_t
+ngx_http_jpulse_render_gate(ngx_http_request_t *r,
+    ngx_http_jpulse_render_ctx_t *rc)
+{
+    ngx_str_t  msg, roles;
+
+    if (!rc->authenticated) {
+        if (ngx_http_jpulse_render_translate(rc,
+                "controller.auth.authenticationRequired",
+                "Authentication required", NULL, NULL, &msg)
+            != NGX_OK)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        return ngx_http_jpulse_render_error_redirect(r, "401", &msg);
+    }
+
+    if (ngx_http_jpulse_render_admin_check(r)) {
+        /* jPulse's default admin roles, without a site config */
+        ngx_str_set(&roles, "admin, root");
+
+        if (ngx_http_jpulse_render_translate(rc, "controller.auth.roleRequired",
+                "Insufficient privileges. Required roles: {{roles}}",
+                "roles", &roles, &msg)
+            != NGX_OK)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        return ngx_http_jpulse_render_error_redirect(r, "403", &msg);
+    }
+
+    return NGX_DECLINED;
+}
+
+
+/* an exception in jPulse's view controller: the 500 redirect */
+
+static ngx_int_t
+ngx_http_jpulse_render_failure(ngx_http_request_t *r,
+    ngx_http_jpulse_render_ctx_t *rc, const char *error)
+{
+    ngx_str_t  msg, e;
+
+    /* the error page itself fails: no redirect to it again */
+    if (rc->not_found
+        || (rc->path.len == sizeof(NGX_HTTP_JPULSE_ERROR_PAGE) - 1
+            && ngx_strncmp(rc->path.data, NGX_HTTP_JPULSE_ERROR_PAGE,
+                           rc->path.len) == 0))
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    e.data = (u_char *) error;
+    e.len = ngx_strlen(error);
+
+    if (ngx_http_jpulse_render_translate(rc,
+            "controller.view.internalServerError",
+            "Internal server error: {{error}}", "error", &e, &msg)
+        != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_jpulse_render_error_redirect(r, "500", &msg);
 }

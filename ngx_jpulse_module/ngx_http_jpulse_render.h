@@ -43,4 +43,24 @@ ngx_int_t ngx_http_jpulse_render_anonymous_who(ngx_http_request_t *r,
 json_t *ngx_http_jpulse_render_anonymous(ngx_http_request_t *r);
 
 
+/* routing (issue 12) */
+
+/* jPulse's SPA rule names the index itself, whatever defaultTemplate is */
+#define NGX_HTTP_JPULSE_SPA_INDEX   "index.shtml"
+
+/* the first 27 characters of base64(SHA-1) in Express's weak ETag */
+#define NGX_HTTP_JPULSE_DIGEST_LEN  27
+
+void ngx_http_jpulse_render_digest(u_char *data, size_t len, u_char *out);
+
+/*
+ * Whether a signed-in user lacks an admin role (jPulse's gate on /admin/,
+ * checked only for requests who() says are signed in): the sessions
+ * concern replaces it; until then nobody is an admin.
+ */
+typedef ngx_uint_t (*ngx_http_jpulse_admin_pt)(ngx_http_request_t *r);
+
+extern ngx_http_jpulse_admin_pt  ngx_http_jpulse_render_admin_check;
+
+
 #endif /* NGX_HTTP_JPULSE_RENDER_H */

@@ -59,11 +59,14 @@ struct ngx_http_jpulse_tentry_s {
     unsigned                    not_l2:1;   /* Redis has none this epoch */
     unsigned                    pool:2;     /* NGX_HTTP_JPULSE_TPOOL_* */
     unsigned                    logged:1;   /* its value failed, said so */
+    unsigned                    spa:1;      /* T_PAGE: jPulse's SPA markers */
+    unsigned                    dir:1;      /* none: a directory is there */
+    unsigned                    digest:1;   /* T_RAW, T_OUTPUT: the ETag's
+                                               27 bytes follow the value */
 
     uint64_t                    stamp;      /* what the value was built from */
     uint64_t                    deps;       /* e.g. the translations' stamp */
     int64_t                     mtime;      /* ms since the epoch */
-    uint64_t                    etag;       /* T_OUTPUT: hash of value */
     ngx_msec_t                  checked;    /* last revalidation */
     ngx_uint_t                  used;       /* render serial, pins it */
     ngx_uint_t                  epoch;      /* the cache's, when validated */

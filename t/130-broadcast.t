@@ -80,7 +80,7 @@ data.statistics.components.module.stats.broadcast_received_bytes=1048576
 POST /api/1/app-cluster/broadcast/controller:helloClusterTodo:item:added
 {"data":{"text":"milk","n":1}}
 --- response_body_like
-^\{"success":true,"data":\{"channel":"controller:helloClusterTodo:item:added","instanceId":"\d+:100:\d+","timestamp":\d{13}\},"message":"Broadcast published","elapsed":\d+\}$
+^\{"success":true,"data":\{"channel":"controller:helloClusterTodo:item:added","instanceId":"\d+:100:\d+","timestamp":"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z"\},"message":"Broadcast published to controller:helloClusterTodo:item:added","elapsed":\d+\}$
 --- no_error_log
 [error]
 
@@ -182,7 +182,7 @@ Time::HiRes::sleep(2);
 POST /api/1/app-cluster/broadcast/controller:after:restart:sent
 {"data":{"n":2}}
 --- response_body_like
-"message":"Broadcast published"
+"message":"Broadcast published to controller:after:restart:sent"
 --- error_log
 pub/sub connection restored
 
@@ -213,7 +213,7 @@ data.statistics.components.module.stats.broadcasts_received=4
 ["POST /api/1/app-cluster/broadcast/view:hello:message:sent\n{\"data\":{}}",
  "GET /api/1/app-cluster/broadcast/status"]
 --- response_body_like eval
-['^\{"success":true,"data":\{"channel":"view:hello:message:sent","instanceId":"\d+:100:\d+","timestamp":\d+,"fallback":true\},"message":"Broadcast published to this instance only \(no Redis\)"',
+['^\{"success":true,"data":\{"channel":"view:hello:message:sent","instanceId":"\d+:100:\d+","timestamp":"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z","fallback":true\},"message":"Broadcast skipped - Redis unavailable \(graceful fallback\)"',
  '"redisAvailable":false,"redisMode":"none"']
 --- no_error_log
 [error]

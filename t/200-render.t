@@ -15,6 +15,7 @@ use warnings;
 use lib 't/lib';
 use Cwd ();
 use Digest::MD5 ();
+use Digest::SHA ();
 use IO::Socket::INET ();
 use JPulseTest ();
 use Time::HiRes ();
@@ -164,6 +165,11 @@ add_block_preprocessor(sub {
 });
 
 
+# Express's weak ETag of a body: W/"<length hex>-<27 of base64(SHA-1)>"
+sub main::etag {
+    return sprintf('W/"%x-%s"', length $_[0], Digest::SHA::sha1_base64($_[0]));
+}
+
 # A GET on its own connection (for pre_request): "STATUS BODY".
 sub main::get {
     my ($uri, @headers) = @_;
@@ -234,50 +240,52 @@ sub main::seen_errors {
 
 repeat_each(1);
 
-plan tests => repeat_each() * 302;
+plan tests => repeat_each() * 309;
 
 no_shuffle();
 run_tests();
 
 __DATA__
 
-=== TEST 1: "/" is a 302 to /home/ that keeps the query string
+=== TEST 1: "/" is a 302 to /home/ that keeps the query string, as Express redirects: relative, Vary: Accept, a body
 --- request eval
-["GET /", "GET /?a=1&b=%3Cx%3E", "HEAD /"]
+["GET /", "GET /?a=1&b=%3Cx%3E", "HEAD /", "GET /?"]
 --- error_code eval
-[302, 302, 302]
---- response_headers_like eval
-["Location: http://localhost(?::\\d+)?/home/",
- "Location: http://localhost(?::\\d+)?/home/\\?a=1&b=%3Cx%3E",
- "Location: http://localhost(?::\\d+)?/home/"]
+[302, 302, 302, 302]
+--- response_headers eval
+["Location: /home/\nVary: Accept\nContent-Type: text/plain; charset=utf-8",
+ "Location: /home/?a=1&b=%3Cx%3E",
+ "Location: /home/\nContent-Length: 28",
+ "Location: /home/?"]
+--- response_body eval
+["Found. Redirecting to /home/", "Found. Redirecting to /home/?a=1&b=%3Cx%3E", "",
+ "Found. Redirecting to /home/?"]
 
 
 
-=== TEST 2: "/x" is a 301 to "/x/" (query kept) when x/index.shtml exists, in any root
+=== TEST 2: "/x" without a slash: jPulse's not-found redirect (its rule 11), even when x/index.shtml exists; the message has the URL as sent, query included
 --- user_files eval
 [["s/site/sp ace/index.shtml", "SPACE\n"], ["s/site/q?x/index.shtml", "QMARK\n"]]
 --- request eval
-["GET /about", "GET /about?a=1&b=2", "GET /only", "GET /fwonly?x", "GET /home",
+["GET /about", "GET /about?a=1&b=2", "GET /only", "GET /home",
  "GET /sp%20ace", "GET /q%3Fx?a=1"]
 --- error_code eval
-[301, 301, 301, 301, 301, 301, 301]
---- response_headers_like eval
-["Location: http://localhost(?::\\d+)?/about/",
- "Location: http://localhost(?::\\d+)?/about/\\?a=1&b=2",
- "Location: http://localhost(?::\\d+)?/only/",
- "Location: http://localhost(?::\\d+)?/fwonly/\\?x",
- "Location: http://localhost(?::\\d+)?/home/",
- "Location: http://localhost(?::\\d+)?/sp%20ace/",
- "Location: http://localhost(?::\\d+)?/q%3Fx/\\?a=1"]
+[302, 302, 302, 302, 302, 302]
+--- response_headers eval
+["Location: /error/index.shtml?msg=Page%20not%20found%3A%20%2Fabout&code=404",
+ "Location: /error/index.shtml?msg=Page%20not%20found%3A%20%2Fabout%3Fa%3D1%26b%3D2&code=404",
+ "Location: /error/index.shtml?msg=Page%20not%20found%3A%20%2Fonly&code=404",
+ "Location: /error/index.shtml?msg=Page%20not%20found%3A%20%2Fhome&code=404",
+ "Location: /error/index.shtml?msg=Page%20not%20found%3A%20%2Fsp%2520ace&code=404",
+ "Location: /error/index.shtml?msg=Page%20not%20found%3A%20%2Fq%253Fx%3Fa%3D1&code=404"]
 
 
 
 === TEST 3: "/x/" renders x/index.shtml; the first root that has it wins
 --- request eval
-["GET /about/", "GET /only/", "GET /fwonly/", "GET /about/index.shtml", "GET /app.js"]
+["GET /about/", "GET /only/", "GET /fwonly/", "GET /about/index.shtml"]
 --- response_body eval
-["SITE-ABOUT Demo\n", "PLUGIN-ONLY Demo\n", "FW-FWONLY\n", "SITE-ABOUT Demo\n",
- "SITE-APP\n"]
+["SITE-ABOUT Demo\n", "PLUGIN-ONLY Demo\n", "FW-FWONLY\n", "SITE-ABOUT Demo\n"]
 
 
 
@@ -361,7 +369,7 @@ GET /lang/
 
 
 
-=== TEST 9: append mode: framework, then site, then plugins, each part ending in a newline, then expanded
+=== TEST 9: append mode: framework, then site, then plugins, one newline between parts and none after the last, then expanded
 --- request eval
 ["GET /jpulse-common.js", "GET /jpulse-common.css", "GET /jpulse-fwonly.js",
  "GET /jpulse-siteonly.css", "GET /jpulse-none.js"]
@@ -374,10 +382,10 @@ GET /lang/
  "Content-Type: text/css; charset=utf-8",
  "Content-Type: text/html; charset=utf-8"]
 --- response_body eval
-["/* fw Demo */\n/* site /jpulse-common.js */\n/* plugin */\n",
- "/* fw css */\n.site{}\n",
- "fw only\n",
- ".s{}\n",
+["/* fw Demo */\n/* site /jpulse-common.js */\n\n/* plugin */\n",
+ "/* fw css */\n.site{}",
+ "fw only",
+ ".s{}",
  "<h1>E404</h1><p class=\"msg\">Page not found: /jpulse-none.js</p><p class=\"q\"></p><p class=\"path\">/jpulse-none.js</p>\n"]
 
 
@@ -392,14 +400,14 @@ GET /lang/
  "Content-Type: text/html; charset=utf-8",
  "Content-Type: text/css; charset=utf-8",
  "Content-Type: application/javascript; charset=utf-8",
- "Content-Type: image/svg+xml"]
+ "Content-Type: image/svg+xml; charset=utf-8"]
 --- response_body eval
 ["shtml Demo", "tmpl Demo", "html Demo", ".x{} /* Demo */",
  "var s = \"Demo\";", "<svg>Demo</svg>"]
 
 
 
-=== TEST 11: raw files: byte for byte, default types, Last-Modified; site root wins
+=== TEST 11: raw files: byte for byte, default types, Express's weak ETag and no Last-Modified (304 on If-None-Match only); site root wins
 --- pre_request
 utime 1700000000, 1700000000, "$main::Html/s/fw/img/logo.png";
 utime 1600000000, 1600000000, "$main::Html/s/fw/data/info.json";
@@ -408,20 +416,23 @@ utime 1600000000, 1600000000, "$main::Html/s/fw/data/info.json";
  "GET /img/a.ico", "GET /img/a.jpg", "GET /img/a.jpeg", "GET /img/a.webp",
  "GET /img/over.png", "GET /img/logo.png"]
 --- more_headers eval
-["", "", "", "", "", "", "", "", "If-Modified-Since: Tue, 14 Nov 2023 22:13:20 GMT"]
+["", "", "", "", "", "", "", "", "If-Modified-Since: Tue, 14 Nov 2023 22:13:20 GMT",
+ "If-None-Match: " . main::etag($main::Png)]
 --- error_code eval
-[200, 200, 200, 200, 200, 200, 200, 200, 304]
+[200, 200, 200, 200, 200, 200, 200, 200, 200, 304]
 --- response_headers eval
-["Content-Type: image/png\nLast-Modified: Tue, 14 Nov 2023 22:13:20 GMT\nContent-Length: " . length($main::Png),
- "Content-Type: application/json; charset=utf-8\nLast-Modified: Sun, 13 Sep 2020 12:26:40 GMT",
+["Content-Type: image/png\n!Last-Modified\nETag: " . main::etag($main::Png) . "\nContent-Length: " . length($main::Png),
+ "Content-Type: application/json; charset=utf-8\n!Last-Modified\nETag: " . main::etag(qq({"name":"{{app.site.name}}"}\n)),
  "Content-Type: image/gif", "Content-Type: image/x-icon",
  "Content-Type: image/jpeg", "Content-Type: image/jpeg",
- "Content-Type: image/webp", "Content-Type: image/png", ""]
+ "Content-Type: image/webp", "Content-Type: image/png\nETag: " . main::etag("SITE-PNG"),
+ "!Last-Modified", "ETag: " . main::etag($main::Png)]
 --- response_body_filters eval
-["md5_hex", undef, undef, undef, undef, undef, undef, undef, undef]
+["md5_hex", undef, undef, undef, undef, undef, undef, undef, "md5_hex", undef]
 --- response_body eval
 [Digest::MD5::md5_hex($main::Png), qq({"name":"{{app.site.name}}"}\n),
- "GIF89a{{x}}", "ICO{{x}}", "JPG{{x}}", "JPEG{{x}}", "WEBP{{x}}", "SITE-PNG", ""]
+ "GIF89a{{x}}", "ICO{{x}}", "JPG{{x}}", "JPEG{{x}}", "WEBP{{x}}", "SITE-PNG",
+ Digest::MD5::md5_hex($main::Png), ""]
 
 
 
@@ -434,33 +445,24 @@ utime 1600000000, 1600000000, "$main::Html/s/fw/data/info.json";
 ["Content-Length: 16\nContent-Type: text/html; charset=utf-8",
  "Content-Length: " . length($main::Png) . "\nContent-Type: image/png",
  "Content-Length: " . length(qq{<h1>E404</h1><p class="msg">Page not found: /nope/</p><p class="q"></p><p class="path">/nope/</p>\n}) . "\nContent-Type: text/html; charset=utf-8",
- "Content-Length: 21",
+ "Content-Length: 20",
  "Content-Length: 16"]
 --- response_body eval
 ["", "", "", "", "SITE-ABOUT Demo\n"]
 
 
 
-=== TEST 13: other methods: 405 with Allow and jPulse's envelope
+=== TEST 13: other methods: jPulse's not-found redirect (its view rules are GET and HEAD), the body discarded
 --- request eval
-["POST /home/\nx=1", "PUT /about/\nabc", "DELETE /img/logo.png", "OPTIONS /", "PATCH /nope/\n{}"]
+["POST /home/\nx=1", "PUT /about/\nabc", "DELETE /img/logo.png", "OPTIONS /", "PATCH /nope/?a=1\n{}"]
 --- error_code eval
-[405, 405, 405, 405, 405]
+[302, 302, 302, 302, 302]
 --- response_headers eval
-["Allow: GET, HEAD\nContent-Type: application/json; charset=utf-8",
- "Allow: GET, HEAD", "Allow: GET, HEAD", "Allow: GET, HEAD", "Allow: GET, HEAD"]
---- response_body_filters eval
-[JPulseTest::json_pick(qw(success code path)),
- JPulseTest::json_pick(qw(success code path)),
- JPulseTest::json_pick(qw(success code path)),
- JPulseTest::json_pick(qw(success code path)),
- JPulseTest::json_pick(qw(success code path))]
---- response_body eval
-["success=false\ncode=METHOD_NOT_ALLOWED\npath=/home/\n",
- "success=false\ncode=METHOD_NOT_ALLOWED\npath=/about/\n",
- "success=false\ncode=METHOD_NOT_ALLOWED\npath=/img/logo.png\n",
- "success=false\ncode=METHOD_NOT_ALLOWED\npath=/\n",
- "success=false\ncode=METHOD_NOT_ALLOWED\npath=/nope/\n"]
+["Location: /error/index.shtml?msg=Page%20not%20found%3A%20%2Fhome%2F&code=404\n!Allow",
+ "Location: /error/index.shtml?msg=Page%20not%20found%3A%20%2Fabout%2F&code=404",
+ "Location: /error/index.shtml?msg=Page%20not%20found%3A%20%2Fimg%2Flogo.png&code=404",
+ "Location: /error/index.shtml?msg=Page%20not%20found%3A%20%2F&code=404",
+ "Location: /error/index.shtml?msg=Page%20not%20found%3A%20%2Fnope%2F%3Fa%3D1&code=404"]
 
 
 
@@ -488,17 +490,19 @@ utime 1600000000, 1600000000, "$main::Html/s/fw/data/info.json";
 
 
 
-=== TEST 15: "/x" without x/index.shtml is the 404 page too, never nginx's static files
+=== TEST 15: "/x" without x/index.shtml: the not-found redirect too, never nginx's static files
 --- user_files eval
 [["leak", "STATIC FILE UNDER THE NGINX ROOT\n"]]
 --- request eval
 ["GET /nope?q=1", "GET /leak", "GET /dironly"]
 --- error_code eval
-[404, 404, 404]
---- response_body eval
-["<h1>E404</h1><p class=\"msg\">Page not found: /nope</p><p class=\"q\"></p><p class=\"path\">/nope</p>\n",
- "<h1>E404</h1><p class=\"msg\">Page not found: /leak</p><p class=\"q\"></p><p class=\"path\">/leak</p>\n",
- "<h1>E404</h1><p class=\"msg\">Page not found: /dironly</p><p class=\"q\"></p><p class=\"path\">/dironly</p>\n"]
+[302, 302, 302]
+--- response_headers eval
+["Location: /error/index.shtml?msg=Page%20not%20found%3A%20%2Fnope%3Fq%3D1&code=404",
+ "Location: /error/index.shtml?msg=Page%20not%20found%3A%20%2Fleak&code=404",
+ "Location: /error/index.shtml?msg=Page%20not%20found%3A%20%2Fdironly&code=404"]
+--- response_body_unlike eval
+["STATIC", "STATIC", "STATIC"]
 
 
 
@@ -518,7 +522,7 @@ utime 1600000000, 1600000000, "$main::Html/s/fw/data/info.json";
 
 
 
-=== TEST 17: app.json controller.view: defaultTemplate, rawExtensions, contentTypes (with or without the dot)
+=== TEST 17: app.json controller.view: defaultTemplate, rawExtensions, contentTypes (with or without the dot); a rendered file goes with Express's charset=utf-8 in place of the type's own
 --- http_config
     jpulse_view_roots $TEST_NGINX_HTML_DIR/o/root;
     jpulse_config $TEST_NGINX_HTML_DIR/o/app.json;
@@ -529,26 +533,25 @@ utime 1600000000, 1600000000, "$main::Html/s/fw/data/info.json";
                    ".txt":"text/x-test-raw"}}}}'],
  ["o/root/home/main.shtml", "MAIN {{url.pathname}}"],
  ["o/root/home/index.shtml", "INDEX"],
- ["o/root/a.txt", "raw {{url.pathname}}"],
- ["o/root/a.svg", "<svg>{{url.pathname}}</svg>"],
- ["o/root/a.css", "/* {{url.pathname}} */"],
- ["o/root/a.json", "{\"p\":\"{{url.pathname}}\"}"]]
+ ["o/root/d/a.txt", "raw {{url.pathname}}"],
+ ["o/root/d/a.svg", "<svg>{{url.pathname}}</svg>"],
+ ["o/root/d/a.css", "/* {{url.pathname}} */"],
+ ["o/root/d/a.json", "{\"p\":\"{{url.pathname}}\"}"]]
 --- request eval
-["GET /home/", "GET /home", "GET /a.txt", "GET /a.svg", "GET /a.css", "GET /a.json", "GET /home/index.shtml"]
+["GET /home/", "GET /d/a.txt", "GET /d/a.svg", "GET /d/a.css", "GET /d/a.json", "GET /home/index.shtml"]
 --- error_code eval
-[200, 301, 200, 200, 200, 200, 200]
---- response_headers_like eval
-["Content-Type: text/html; charset=iso-8859-1",
- "Location: http://localhost(?::\\d+)?/home/",
- "Content-Type: text/x-test-raw\nLast-Modified: .+ GMT",
- "Content-Type: image/svg\\+xml\nLast-Modified: .+ GMT",
- "Content-Type: text/x-test-css",
+[200, 200, 200, 200, 200, 200]
+--- response_headers eval
+["Content-Type: text/html; charset=utf-8",
+ "Content-Type: text/x-test-raw\n!Last-Modified",
+ "Content-Type: image/svg+xml; charset=utf-8\n!Last-Modified",
+ "Content-Type: text/x-test-css; charset=utf-8",
  "Content-Type: application/json; charset=utf-8",
- "Content-Type: text/html; charset=iso-8859-1"]
+ "Content-Type: text/html; charset=utf-8"]
 --- response_body_like eval
-["\\AMAIN /home/\\z", "", "\\Araw \\{\\{url.pathname\\}\\}\\z",
- "\\A<svg>\\{\\{url.pathname\\}\\}</svg>\\z", "\\A/\\* /a.css \\*/\\z",
- "\\A\\{\"p\":\"/a.json\"\\}\\z", "\\AINDEX\\z"]
+["\\AMAIN /home/\\z", "\\Araw \\{\\{url.pathname\\}\\}\\z",
+ "\\A<svg>\\{\\{url.pathname\\}\\}</svg>\\z", "\\A/\\* /d/a.css \\*/\\z",
+ "\\A\\{\"p\":\"/d/a.json\"\\}\\z", "\\AINDEX\\z"]
 
 
 
@@ -646,11 +649,11 @@ unlink "$main::Html/e0/site/page/index.shtml";
 $main::Seen .= main::get('/page/');
 unlink "$main::Html/e0/root/page/index.shtml";
 $main::Seen .= main::get('/page/');
-$main::Seen .= main::get('/jpulse-x.js');
+$main::Seen .= main::get('/jpulse-x.js') . "\n";
 main::put('e0/site/jpulse-x.js', "site1");
-$main::Seen .= main::get('/jpulse-x.js');
+$main::Seen .= main::get('/jpulse-x.js') . "\n";
 main::put('e0/root/jpulse-x.js', "fw22");
-$main::Seen .= main::get('/jpulse-x.js');
+$main::Seen .= main::get('/jpulse-x.js') . "\n";
 --- request
 GET /metrics
 --- response_body_filters eval
@@ -722,7 +725,7 @@ jpulse template part.tmpl:1:9: unbalanced "{{/each}}": no open block
 
 
 
-=== TEST 22: a page that never compiled: 500, logged once per version
+=== TEST 22: a page that never compiled: jPulse's 500 redirect, logged once per version
 --- http_config
     jpulse_view_roots $TEST_NGINX_HTML_DIR/e3/root;
     jpulse_metrics_zone jpulse 1m;
@@ -732,11 +735,16 @@ jpulse template part.tmpl:1:9: unbalanced "{{/each}}": no open block
 --- request eval
 ["GET /bad/", "GET /bad/", "GET /bad/", "GET /metrics"]
 --- error_code eval
-[500, 500, 500, 200]
+[302, 302, 302, 200]
+--- response_headers eval
+["Location: /error/index.shtml?msg=Internal%20server%20error%3A%20the%20page%20does%20not%20compile&code=500",
+ "Location: /error/index.shtml?msg=Internal%20server%20error%3A%20the%20page%20does%20not%20compile&code=500",
+ "Location: /error/index.shtml?msg=Internal%20server%20error%3A%20the%20page%20does%20not%20compile&code=500",
+ ""]
 --- response_body_filters eval
 [undef, undef, undef, \&main::seen_errors]
 --- response_body_like eval
-["", "", "", "\\Aerrors=1\n\\z"]
+["\\AFound\\. Redirecting to ", "\\AFound", "\\AFound", "\\Aerrors=1\n\\z"]
 --- pre_request
 main::snapshot();
 $main::Seen = '';
@@ -748,7 +756,8 @@ jpulse template bad/index.shtml:1:1: unbalanced "{{#each}}": no {{/each}}
 
 
 === TEST 23: metrics: renders, L1 hits and misses, handler "render" (the
-second /about/ is the kept rendered page: a hit, no render)
+second /about/ is the kept rendered page: a hit, no render; /img/over.png
+first asks whether img/index.shtml makes /img/ a single-page app: a miss)
 --- request eval
 ["GET /about/", "GET /about/", "GET /nope/", "GET /img/over.png", "GET /metrics"]
 --- error_code eval
@@ -768,7 +777,7 @@ jpulse_http_requests_total{handler="render",code="other"} 0
 jpulse_template_cache_bytes >0
 jpulse_template_cache_evictions_total 0
 jpulse_template_cache_hits_total 1
-jpulse_template_cache_misses_total 4
+jpulse_template_cache_misses_total 5
 jpulse_template_renders_total 2
 ']
 
@@ -785,11 +794,11 @@ jpulse_template_renders_total 2
          . ("<p>filler $_ " . ('x' x 60) . "</p>\n") x 40] } 0 .. 59),
  (map { ["l1/root/inc/i$_.tmpl", "<i>inc $_ " . ('y' x 500) . "</i>\n"] } 0 .. 59),
  ["l1/root/hdr.tmpl", "<h>hdr {{n}}</h>\n"],
- ["l1/root/big.png", $main::BigPng]]
+ ["l1/root/img/big.png", $main::BigPng]]
 --- pre_request
 main::snapshot();
 my ($ok, $bad) = (0, '');
-my $big = main::get('/big.png');
+my $big = main::get('/img/big.png');
 $bad .= "big.png differs\n" unless $big eq "200 $main::BigPng";
 for my $round (1, 2) {
     for my $i (0 .. 59) {
@@ -893,7 +902,7 @@ qr{\A<!DOCTYPE html>
 --- request eval
 ["GET /about/", "GET /nope/?redirect=%60%3B%3C/script%3E", "GET /about", "GET /jpulse-common.css"]
 --- error_code eval
-[200, 404, 301, 200]
+[200, 404, 302, 200]
 --- response_body_like eval
 [qr{<title>About - Tides</title>.*<a href="/about/" class="active">About</a>.*<h1>About</h1>\n  <p>Maintained by the harbour office since 2026-11-20.</p>\n  <dl><dt>Tides</dt><dd>0.3.0 \(2026-11-20\)</dd></dl>.*path: "/about/"}s,
  qr{<h1>Something went wrong \(404\)</h1>.*<p class="msg">Page not found: /nope/</p>.*<script>const back = ``;</script>}s,

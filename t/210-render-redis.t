@@ -13,6 +13,7 @@
 # Blocks titled "BUG:" show a module bug each (they fail until it is
 # fixed); block 22 starts a third instance of its own.
 use lib 't/lib';
+use Digest::SHA ();
 use JPulseTest qw(redis_start);
 use Test::Nginx::Socket;
 
@@ -56,11 +57,11 @@ TPL
 <p>{{url.param.msg}}</p>
 TPL
     'news/index.shtml' => "<p>news v1</p>\n",
-    # a raw file (served as is, with Last-Modified); an append-mode file:
-    # every root's part, framework first (see %SiteRoot)
-    'data.json' => qq({"tide":"high","level":3.5}\n),
+    # a raw file (served as is, with Express's ETag); an append-mode file:
+    # every root's part, framework first (see %SiteRoot), one "\n" between
+    'data/tide.json' => qq({"tide":"high","level":3.5}\n),
     'jpulse-common.css' => ".jp{color:#036}/* {{app.site.shortName}} */\n"
-                           . ".site{margin:0}\n",
+                           . "\n.site{margin:0}\n",
 );
 
 # A has two roots, site then framework (jPulse's lookup order): the site
@@ -175,7 +176,7 @@ sub main::identical {
 
 repeat_each(1);
 
-plan tests => repeat_each() * 117;
+plan tests => repeat_each() * 119;
 
 add_block_preprocessor(sub {
     my ($block) = @_;
@@ -200,14 +201,15 @@ page, a raw file, an append-mode file
 --- config
     location / { jpulse_render; }
 --- request eval
-["GET /home/", "GET /nope/", "GET /data.json", "GET /jpulse-common.css"]
+["GET /home/", "GET /nope/", "GET /data/tide.json", "GET /jpulse-common.css"]
 --- error_code eval
 [200, 404, 200, 200]
 --- response_headers eval
 ["Content-Type: text/html; charset=utf-8",
  "Content-Type: text/html; charset=utf-8",
  "Content-Type: application/json; charset=utf-8
-Last-Modified: Tue, 14 Nov 2023 22:13:20 GMT",
+!Last-Modified
+ETag: W/\"1c-" . Digest::SHA::sha1_base64(qq({"tide":"high","level":3.5}\n)) . "\"",
  "Content-Type: text/css; charset=utf-8
 !Last-Modified"]
 --- response_body_filters eval
@@ -237,26 +239,27 @@ Last-Modified: Tue, 14 Nov 2023 22:13:20 GMT",
 <p>Page not found: /nope/</p>
 ",
 qq({"tide":"high","level":3.5}\n),
-".jp{color:#036}/* Tides */\n.site{margin:0}\n"]
+".jp{color:#036}/* Tides */\n\n.site{margin:0}\n"]
 --- no_error_log
 [error]
 
 
 
 === TEST 2: B: the same from Redis, with an EMPTY view root and other
-local translations: byte for byte what the disk gave, Last-Modified too
+local translations: byte for byte what the disk gave, the ETag too
 --- wait_for_log
 command connection ready
 pub/sub connection ready
 --- request eval
-["GET /home/", "GET /nope/", "GET /data.json", "GET /jpulse-common.css"]
+["GET /home/", "GET /nope/", "GET /data/tide.json", "GET /jpulse-common.css"]
 --- error_code eval
 [200, 404, 200, 200]
 --- response_headers eval
 ["Content-Type: text/html; charset=utf-8",
  "Content-Type: text/html; charset=utf-8",
  "Content-Type: application/json; charset=utf-8
-Last-Modified: Tue, 14 Nov 2023 22:13:20 GMT",
+!Last-Modified
+ETag: W/\"1c-" . Digest::SHA::sha1_base64(qq({"tide":"high","level":3.5}\n)) . "\"",
  "Content-Type: text/css; charset=utf-8
 !Last-Modified"]
 --- response_body_filters eval

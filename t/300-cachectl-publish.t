@@ -41,7 +41,7 @@ my %fw = (
     'error/index.shtml' => "<h1>{{url.param.code}}</h1>\n<p>framework error page</p>\n",
     'about/index.shtml' => "<p>about from the framework</p>\n",
     'fwonly/index.shtml' => "<p>framework only</p>\n",
-    # no final newline: the concatenation adds one
+    # no final newline: the join puts one "\n" between parts
     'jpulse-common.css' => ".fw { color: red; }",
 );
 write_file("$Dir/site/releases/1/$_", $site{$_}) for keys %site;
@@ -437,8 +437,9 @@ Refused    none
 
 
 === TEST 10: append mode: jpulse-common.css is the framework's part, then
-the site's, each ending with a newline, on every worker; an edit of the
-framework's part shows everywhere
+the site's, one newline between them, on every worker; an edit of the
+framework's part shows everywhere (its own final newline makes an empty
+line)
 --- pre_request
 my @cli = ('--redis', "127.0.0.1:$main::Redis->{port}", '--site-id', 't300');
 $main::Result = "css: " . main::all_workers('/jpulse-common.css',
@@ -448,7 +449,7 @@ my $t0 = Time::HiRes::time();
 write_file("$main::Fw/jpulse-common.css", ".fw { color: green; }\n");
 $main::Result .= "edited: " . main::everywhere_within($t0, 1,
     '/jpulse-common.css',
-    qr{^\.fw \{ color: green; \}\n\.site \{ color: blue; \}\n\z});
+    qr{^\.fw \{ color: green; \}\n\n\.site \{ color: blue; \}\n\z});
 --- request
 GET /ping
 --- response_body_filters eval

@@ -72,7 +72,7 @@ $main::Daemon = daemon_start(redis => $main::Redis, site_id => 't345',
                              args => ['--rescan', 0]);
 $main::Result = main::wait_tree(join '', map { "$_\n" }
     'about.shtml=about site', 'deep/a/b/c/page.shtml=deep v1',
-    'gone/g1.shtml=g1', 'jpulse-x.css=fw|site|',
+    'gone/g1.shtml=g1', 'jpulse-x.css=fw|site',
     (map { "keep/k$_.shtml=keep $_" } sort { $a cmp $b } 1 .. 16),
     'old/o1.shtml=o1', 'rec/r1.shtml=r1 old', 'swap/s1.shtml=s1 old');
 --- request
@@ -107,7 +107,7 @@ write_file("$s/rec/r2.shtml", "r2");
 write_file("$f/jpulse-x.css", "fw v2");
 $main::Result = main::wait_tree(join '', map { "$_\n" }
     'about.shtml=about fw', 'deep/a/b/c/page.shtml=deep v2',
-    'jpulse-x.css=fw v2|site|',
+    'jpulse-x.css=fw v2|site',
     (map { "keep/k$_.shtml=keep $_" } sort { $a cmp $b } 1 .. 16),
     'new/x/n2.shtml=n2', 'new/x/y/n1.shtml=n1',
     'rec/r1.shtml=r1 new', 'rec/r2.shtml=r2',

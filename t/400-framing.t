@@ -63,15 +63,13 @@ run_tests();
 
 __DATA__
 
-=== TEST 1: jpulse_render: POST answers 405 after discarding its body
+=== TEST 1: jpulse_render: POST answers jPulse's not-found redirect after discarding its body
 --- pipelined_requests eval
 ["POST /home/\n$main::Smuggled", $main::Next]
 --- error_code eval
-[405, 200]
---- response_body_filters eval
-[\&main::envelope, undef]
+[302, 200]
 --- response_body eval
-["METHOD_NOT_ALLOWED\n", $main::Home]
+["Found. Redirecting to /error/index.shtml?msg=Page%20not%20found%3A%20%2Fhome%2F&code=404", $main::Home]
 
 
 
@@ -82,11 +80,9 @@ __DATA__
 --- more_headers eval
 ["Transfer-Encoding: chunked", ""]
 --- error_code eval
-[405, 200]
---- response_body_filters eval
-[\&main::envelope, undef]
+[302, 200]
 --- response_body eval
-["METHOD_NOT_ALLOWED\n", $main::Home]
+["Found. Redirecting to /error/index.shtml?msg=Page%20not%20found%3A%20%2Fhome%2F&code=404", $main::Home]
 
 
 

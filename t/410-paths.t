@@ -87,15 +87,16 @@ GET /100%.shtml
 
 
 
-=== TEST 3: dot-files and dot-directories are refused like a miss
+=== TEST 3: dot-files and dot-directories are refused like a miss (one segment: jPulse's not-found redirect, as for any "/x" that is no view)
 --- request eval
 ["GET /.env", "GET /.htpasswd", "GET /.git/config", "GET /.git/x.shtml",
  "GET /x/.hidden/a.shtml", "GET /x/.hidden/", "GET /x/.hidden",
  "GET /.well-known/data.json", "GET /img/.logo.png", "GET /x/.dot.shtml"]
 --- error_code eval
-[(404) x 10]
+[302, 302, (404) x 8]
 --- response_body eval
-["E404 Page not found: /.env\n", "E404 Page not found: /.htpasswd\n",
+["Found. Redirecting to /error/index.shtml?msg=Page%20not%20found%3A%20%2F.env&code=404",
+ "Found. Redirecting to /error/index.shtml?msg=Page%20not%20found%3A%20%2F.htpasswd&code=404",
  "E404 Page not found: /.git/config\n", "E404 Page not found: /.git/x.shtml\n",
  "E404 Page not found: /x/.hidden/a.shtml\n", "E404 Page not found: /x/.hidden/\n",
  "E404 Page not found: /x/.hidden\n", "E404 Page not found: /.well-known/data.json\n",
@@ -124,9 +125,9 @@ NOT-SECRET
 --- request eval
 ["HEAD /.env", "GET /.env?a=1", "HEAD /100%25.shtml", "GET /100%25.shtml?a=1"]
 --- error_code eval
-[404, 404, 200, 200]
+[302, 302, 200, 200]
 --- response_body eval
-["", "E404 Page not found: /.env\n", "", "HUNDRED /100%25.shtml\n"]
+["", "Found. Redirecting to /error/index.shtml?msg=Page%20not%20found%3A%20%2F.env%3Fa%3D1&code=404", "", "HUNDRED /100%25.shtml\n"]
 
 
 

@@ -118,7 +118,7 @@ Accept-Encoding: gzip
 --- response_body_filters eval
 [(\&main::gunzip) x 5]
 --- response_body eval
-["<html><p>HOME Demo</p></html>\n", ".fw{}\n.site{}\n", "var site;\n",
+["<html><p>HOME Demo</p></html>\n", ".fw{}\n\n.site{}\n", "var site;\n",
  '{"raw":true}', "<h1>E404</h1>\n"]
 
 
@@ -174,11 +174,11 @@ Content-Type: text/html; charset=koi8-r
 
 
 
-=== TEST 7: contentTypes from the config: a quoted charset, other parameters kept as they are
+=== TEST 7: contentTypes from the config: Express's charset=utf-8 in place of the type's own, other parameters kept as they are
 --- request eval
 ["GET /t/a.txt", "GET /t/a.xhtml"]
 --- response_headers eval
-["Content-Type: text/plain; charset=iso-8859-1",
+["Content-Type: text/plain; charset=utf-8",
  "Content-Type: application/xhtml+xml; q=1; charset=utf-8"]
 --- response_body eval
 ["TXT\n", "<x/>\n"]

@@ -1,16 +1,14 @@
 # Validators and caching headers of jpulse_render (issue 10, item 10).
 #
-# - A kept page (anonymous, rendered from nothing the request carries, and
-#   kept in L1) gets a strong ETag, a hash of its bytes: the same in every
-#   worker and every instance that renders the same page. No
-#   Last-Modified: a render time would differ between workers, and with
-#   nginx's default "if_modified_since exact" a browser that sends both
-#   headers would then miss every 304.
-# - A raw file gets Last-Modified and an ETag as nginx's static files do
-#   (mtime and size).
-# - A page rendered per request gets no validator.
-# - nginx's not_modified filter answers If-None-Match and
-#   If-Modified-Since (304, no body).
+# - Every answer, a kept page, a page rendered per request, a raw file,
+#   the 404 page, gets Express's weak ETag, W/"<length hex>-<27 of
+#   base64(SHA-1(body))>" (issue 12): the same in every worker, every
+#   instance and in jPulse. No Last-Modified, as jPulse sends none: a
+#   render time would differ between workers, and a raw file's time is
+#   that of the first root's file, which a newly shadowing older file
+#   would not move.
+# - nginx's not_modified filter answers If-None-Match on a 200 (304, no
+#   body); If-Modified-Since alone never gives a 304.
 # - Pages carry jpulse_render_cache_control (default "no-cache"); the 404
 #   page and raw files none, like expires and static files; "expires"
 #   replaces it.
@@ -18,6 +16,7 @@ use strict;
 use warnings;
 
 use lib 't/lib';
+use Digest::SHA ();
 use JPulseTest ();
 use Test::Nginx::Socket;
 
@@ -88,37 +87,42 @@ sub main::fetch {
                                 headers => join '', map { "$_\r\n" } @headers);
 }
 
+sub main::etag {
+    return sprintf('W/"%x-%s"', length $_[0], Digest::SHA::sha1_base64($_[0]));
+}
+
 our $Seen = '';
 sub main::seen { return $main::Seen }
 
 repeat_each(1);
 
 # status, each header line, each body check, and no_error_log (2) per block
-plan tests => repeat_each() * (15 + 4 + 4 + 15 + 8 + 6 + 13 + 11 + 5 + 4 + 2);
+plan tests => repeat_each() * (15 + 4 + 4 + 19 + 6 + 6 + 13 + 11 + 5 + 4 + 2);
 
 no_shuffle();
 run_tests();
 
 __DATA__
 
-=== TEST 1: a kept page: a strong ETag, stable, no Last-Modified, Cache-Control: no-cache
+=== TEST 1: a kept page: Express's weak ETag, stable, no Last-Modified, Cache-Control: no-cache
 --- request eval
 ["GET /home/", "GET /home/", "HEAD /home/"]
 --- response_headers eval
 ["Cache-Control: no-cache\n!Last-Modified", "Cache-Control: no-cache", "Cache-Control: no-cache"]
 --- response_headers_like eval
-['ETag: "[0-9a-f]{16}"', 'ETag: "[0-9a-f]{16}"', 'ETag: "[0-9a-f]{16}"']
+['ETag: W/"f-[A-Za-z0-9+/]{27}"', 'ETag: W/"f-[A-Za-z0-9+/]{27}"', 'ETag: W/"f-[A-Za-z0-9+/]{27}"']
 --- response_body eval
 ["<p>HOME v1</p>\n", "<p>HOME v1</p>\n", ""]
 
 
 
-=== TEST 2: If-None-Match: 304 without a body, for the ETag, its weak form or in a list; 200 for another
+=== TEST 2: If-None-Match: 304 without a body, for the ETag, its strong form or in a list; 200 for another
 --- pre_request
 my ($s1, $h1) = main::fetch('/home/');
 my $etag = $h1->{etag} // 'none';
 my @seen = ("first=$s1");
-for my $inm ($etag, "W/$etag", qq{"0000000000000000", $etag}, qq{"0000000000000000"}, '*') {
+(my $strong = $etag) =~ s{^W/}{};
+for my $inm ($etag, $strong, qq{"0000000000000000", $etag}, qq{"0000000000000000"}, '*') {
     my ($s, $h, $b) = main::fetch('/home/', "If-None-Match: $inm");
     push @seen, "$s etag=" . (($h->{etag} // '') eq $etag ? 'same' : 'other')
         . " body=" . length($b) . " cc=" . ($h->{'cache-control'} // '');
@@ -163,54 +167,57 @@ new-etag=304
 
 
 
-=== TEST 4: pages rendered per request get no validator
+=== TEST 4: pages rendered per request get the ETag of their bytes too, and a 304 when it matches
 --- request eval
-["GET /q/?a=1", "GET /tz/", "GET /q/?a=1"]
+["GET /q/?a=1", "GET /tz/", "GET /q/?a=1", "GET /q/?a=1"]
 --- more_headers eval
-["", "", 'If-None-Match: "0000000000000000"']
+["", "", 'If-None-Match: "0000000000000000"', "If-None-Match: " . main::etag("<p>Q 1</p>\n")]
+--- error_code eval
+[200, 200, 200, 304]
 --- response_headers eval
-["!ETag\n!Last-Modified\nCache-Control: no-cache", "!ETag\n!Last-Modified\nCache-Control: no-cache", "!ETag"]
+["ETag: " . main::etag("<p>Q 1</p>\n") . "\n!Last-Modified\nCache-Control: no-cache",
+ "ETag: " . main::etag("TZ UTC\n") . "\n!Last-Modified\nCache-Control: no-cache",
+ "ETag: " . main::etag("<p>Q 1</p>\n"), ""]
 --- response_body eval
-["<p>Q 1</p>\n", "TZ UTC\n", "<p>Q 1</p>\n"]
+["<p>Q 1</p>\n", "TZ UTC\n", "<p>Q 1</p>\n", ""]
 
 
 
 === TEST 5: a page kept per URL (it reads url.pathname only) has one, whatever the query
 --- request eval
 ["GET /nav/", "GET /nav/?x=1"]
---- response_headers_like eval
-['ETag: "[0-9a-f]{16}"', 'ETag: "[0-9a-f]{16}"']
+--- response_headers eval
+["ETag: " . main::etag("<p>NAV /nav/</p>\n"), "ETag: " . main::etag("<p>NAV /nav/</p>\n")]
 --- response_body eval
 ["<p>NAV /nav/</p>\n", "<p>NAV /nav/</p>\n"]
 
 
 
-=== TEST 6: the 404 page: no validator, and no Cache-Control (like expires: a "public, max-age" must not keep a 404 in shared caches)
+=== TEST 6: the 404 page: Express's ETag, and no Cache-Control (like expires: a "public, max-age" must not keep a 404 in shared caches)
 --- request
 GET /nope/
 --- error_code: 404
---- response_headers
-!ETag
-!Cache-Control
+--- response_headers eval
+"ETag: " . main::etag("E404\n") . "\n!Cache-Control"
 --- response_body
 E404
 
 
 
-=== TEST 7: raw files: Last-Modified and ETag as nginx's static files, no Cache-Control; 304 on either
+=== TEST 7: raw files: Express's ETag of their bytes, no Last-Modified, no Cache-Control; 304 on If-None-Match only
 --- pre_request
 utime 1700000000, 1700000000, "$main::Html/v/img/a.png";
 --- request eval
 ["GET /img/a.png", "GET /img/a.png", "GET /img/a.png", "GET /img/a.png"]
 --- more_headers eval
-["", 'If-None-Match: "6553f100-9"', "If-Modified-Since: Tue, 14 Nov 2023 22:13:20 GMT",
+["", "If-None-Match: " . main::etag("PNG-BYTES"), "If-Modified-Since: Tue, 14 Nov 2023 22:13:20 GMT",
  "If-Modified-Since: Tue, 14 Nov 2023 22:13:21 GMT"]
 --- error_code eval
-[200, 304, 304, 200]
+[200, 304, 200, 200]
 --- response_headers eval
-["ETag: \"6553f100-9\"\nLast-Modified: Tue, 14 Nov 2023 22:13:20 GMT\n!Cache-Control", "", "", ""]
+["ETag: " . main::etag("PNG-BYTES") . "\n!Last-Modified\n!Cache-Control", "", "", ""]
 --- response_body eval
-["PNG-BYTES", "", "", "PNG-BYTES"]
+["PNG-BYTES", "", "PNG-BYTES", "PNG-BYTES"]
 
 
 
@@ -234,12 +241,12 @@ NOETAG
 
 
 
-=== TEST 10: gzip weakens the ETag; the weak one still gives a 304
+=== TEST 10: gzip keeps the weak ETag, which still gives a 304
 --- pre_request
 my ($s1, $h1) = main::fetch('/gz/', 'Accept-Encoding: gzip');
 my ($s2, $h2, $b2) = main::fetch('/gz/', 'Accept-Encoding: gzip', "If-None-Match: $h1->{etag}");
 $main::Seen = "$s1 " . ($h1->{'content-encoding'} // 'identity')
-    . ' ' . ($h1->{etag} =~ m{^W/"[0-9a-f]{16}"$} ? 'weak' : "?$h1->{etag}")
+    . ' ' . ($h1->{etag} =~ m{^W/"[0-9a-f]+-[A-Za-z0-9+/]{27}"$} ? 'weak' : "?$h1->{etag}")
     . "\n$s2 body=" . length($b2) . "\n";
 --- request
 GET /gz/

@@ -100,7 +100,7 @@ GET /ok/
 --- response_body_filters eval
 sub { $main::Seen . $_[0] }
 --- response_body
-500=20
+302=20
 errors counted: 20
 OK
 --- grep_error_log eval
@@ -111,7 +111,7 @@ jpulse render "loop/index.shtml": output larger than 16777216 bytes
 
 
 === TEST 2: a page that cannot be read (larger than a template may be):
-20 requests answered 500, one line
+20 requests answered with jPulse's 500 redirect, one line
 --- pre_request
 open my $fh, '>', "$main::Html/lf/root/big/index.shtml" or die $!;
 print $fh 'x' x (8 * 1024 * 1024 + 1);
@@ -122,7 +122,7 @@ GET /ok/
 --- response_body_filters eval
 sub { $main::Seen . $_[0] }
 --- response_body
-500=20
+302=20
 OK
 --- user_files eval
 [["lf/root/big/index.shtml", "small for now\n"]]
@@ -151,9 +151,9 @@ GET /ok/
 --- response_body_filters eval
 sub { $main::Seen . $_[0] }
 --- response_body
-500=5
+302=5
 unknown paths: 404=1000
-500=5
+302=5
 OK
 --- grep_error_log eval
 qr/jpulse template [^ ]+: [^(]+/

@@ -406,7 +406,10 @@ test_unclosed_comments(void **state)
 
 /* append mode */
 
-/* Item: jPulse's jpulse-*.js and jpulse-*.css, by the last component. */
+/*
+ * Item: every .js and .css the view controller serves, by the last
+ * extension of the last component, in any case (jPulse lower-cases it).
+ */
 static void
 test_is_append(void **state)
 {
@@ -421,17 +424,27 @@ test_is_append(void **state)
         { "js/jpulse-x.js", 1 },
         { "a/b/jpulse-x.css", 1 },
         { "jpulse-a.b.js", 1 },
-        { "jpulse-.js", 0 },
-        { "jpulse-.css", 0 },
+        { "jpulse-.js", 1 },
+        { "jpulse-.css", 1 },
+        { "themes/dark.css", 1 },
+        { "hello/app.js", 1 },
+        { "x.CSS", 1 },
+        { "x.Js", 1 },
+        { ".js", 1 },
+        { "my-jpulse-x.js", 1 },
+        { "JPULSE-x.js", 1 },
+        { "jpulse.js", 1 },
+        { "common.js", 1 },
         { "jpulse-x.json", 0 },
         { "jpulse-x.jsx", 0 },
         { "jpulse-x.tmpl", 0 },
         { "jpulse-x.scss", 0 },
-        { "jpulse.js", 0 },
-        { "my-jpulse-x.js", 0 },
-        { "JPULSE-x.js", 0 },
+        { "x.css.tmpl", 0 },
+        { "x.js.map", 0 },
         { "jpulse-x.js/index.shtml", 0 },
-        { "common.js", 0 },
+        { "a.css/b", 0 },
+        { "js", 0 },
+        { "css", 0 },
         { "", 0 },
     };
 
@@ -440,6 +453,72 @@ test_is_append(void **state)
             fail_msg("%s: want %d", cases[i].path, cases[i].append);
         }
     }
+}
+
+
+/*
+ * Item: jPulse's single-page-app markers in the raw text of an index
+ * (a comment counts; history.pushState needs popstate too).
+ */
+static void
+test_is_spa(void **state)
+{
+    size_t  i;
+
+    static const struct {
+        const char  *src;
+        int          spa;
+    } cases[] = {
+        { "<script src=\"/common/vue/vue-router.min.js\"></script>", 1 },
+        { "<script src=\"/x/vue-router.js\">", 1 },
+        { "const r = VueRouter.createRouter({})", 1 },
+        { "jPulse.UI.docs.init({})", 1 },
+        { "history.pushState(s); addEventListener('popstate', f)", 1 },
+        { "popstate ... history.pushState", 1 },
+        { "<!-- history.pushState popstate -->", 1 },
+        { "<!-- /vue-router.js -->", 1 },
+        { "history.pushState only", 0 },
+        { "popstate only", 0 },
+        { "vue-router.js without the slash", 0 },
+        { "/vue-router.min.j", 0 },
+        { "VueRouter.createrouter", 0 },
+        { "jPulse.UI.docs", 0 },
+        { "history.replaceState popstate", 0 },
+        { "#hash routing", 0 },
+        { "", 0 },
+    };
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        if (jp_tpl_disk_is_spa(cases[i].src, strlen(cases[i].src))
+            != cases[i].spa)
+        {
+            fail_msg("%s: want %d", cases[i].src, cases[i].spa);
+        }
+    }
+
+    assert_int_equal(jp_tpl_disk_is_spa(NULL, 0), 0);
+
+    /* the length counts, not a NUL: a marker cut by it is none, one
+     * after a NUL is one */
+    assert_int_equal(jp_tpl_disk_is_spa("x/vue-router.js", 10), 0);
+    assert_int_equal(jp_tpl_disk_is_spa("\0/vue-router.js", 16), 1);
+}
+
+
+/* Item: a long text full of near misses is scanned in linear time. */
+static void
+test_is_spa_near_misses(void **state)
+{
+    char    *src;
+    size_t   len;
+
+    src = repeat("/vue-router.j", 200000, &len);
+    assert_int_equal(jp_tpl_disk_is_spa(src, len), 0);
+    free(src);
+
+    src = repeat("history.pushStat", 200000, &len);
+    assert_int_equal(jp_tpl_disk_is_spa(src, len), 0);
+    free(src);
 }
 
 
@@ -612,15 +691,17 @@ test_read_append_order(void **state)
     put(t, PLUGIN1, js, "P1", 0);
     put(t, PLUGIN2, js, "P2\r\n", 0);
 
-    check_read(disk, js, JP_TPL_DISK_APPEND, "F\nS\nP1\nP2\r\n");
+    /* one "\n" between neighbours: a part ending in one gives an empty
+     * line; none after the last */
+    check_read(disk, js, JP_TPL_DISK_APPEND, "F\nS\n\nP1\nP2\r\n");
     check_read(disk, js, 0, "S\n");
 
-    /* an empty part adds nothing, not even a newline */
+    /* an empty part is a part: its neighbours get their "\n" each */
     put(t, PLUGIN1, js, "", 0);
-    check_read(disk, js, JP_TPL_DISK_APPEND, "F\nS\nP2\r\n");
+    check_read(disk, js, JP_TPL_DISK_APPEND, "F\nS\n\n\nP2\r\n");
 
     gone(t, SITE, js);
-    check_read(disk, js, JP_TPL_DISK_APPEND, "F\nP2\r\n");
+    check_read(disk, js, JP_TPL_DISK_APPEND, "F\n\nP2\r\n");
     check_read(disk, js, 0, "");
 
     gone(t, FW, js);
@@ -637,11 +718,18 @@ test_read_append_order(void **state)
     put(t, SITE, js, "s", 0);
 
     disk = disk_of(t, 2, SITE, FW);
-    check_read(disk, js, JP_TPL_DISK_APPEND, "f\ns\n");
+    check_read(disk, js, JP_TPL_DISK_APPEND, "f\ns");
     jp_tpl_disk_destroy(disk);
 
     disk = disk_of(t, 1, SITE);
-    check_read(disk, js, JP_TPL_DISK_APPEND, "s\n");
+    check_read(disk, js, JP_TPL_DISK_APPEND, "s");
+    jp_tpl_disk_destroy(disk);
+
+    /* only empty parts */
+    put(t, FW, js, "", 0);
+    put(t, SITE, js, "", 0);
+    disk = disk_of(t, 2, SITE, FW);
+    check_read(disk, js, JP_TPL_DISK_APPEND, "\n");
     jp_tpl_disk_destroy(disk);
 }
 
@@ -670,8 +758,86 @@ test_read_append_ignores_escaping_link(void **state)
     check_no_read(disk, js, JP_TPL_DISK_APPEND);
 
     link_to(t, FW, js, "real.css");
-    check_read(disk, js, JP_TPL_DISK_APPEND, "R\n");
+    check_read(disk, js, JP_TPL_DISK_APPEND, "R");
     check_read(disk, js, 0, "R");
+
+    jp_tpl_disk_destroy(disk);
+}
+
+
+/* Item: which kind of root the first hit is in (site, plugin, framework). */
+static void
+test_in_plugin(void **state)
+{
+    tree_t         *t;
+    jp_tpl_disk_t  *disk;
+    const char     *f;
+
+    t = *state;
+    disk = disk_of(t, 4, SITE, PLUGIN1, PLUGIN2, FW);
+    f = "index.shtml";
+
+    assert_int_equal(jp_tpl_disk_in_plugin(disk, f), -1);
+
+    put(t, PLUGIN2, f, "P2", 0);
+    assert_int_equal(jp_tpl_disk_in_plugin(disk, f), 1);
+
+    put(t, FW, f, "F", 0);
+    assert_int_equal(jp_tpl_disk_in_plugin(disk, f), 1);
+
+    put(t, PLUGIN1, f, "P1", 0);
+    assert_int_equal(jp_tpl_disk_in_plugin(disk, f), 1);
+
+    put(t, SITE, f, "S", 0);
+    assert_int_equal(jp_tpl_disk_in_plugin(disk, f), 0);
+
+    gone(t, SITE, f);
+    gone(t, PLUGIN1, f);
+    gone(t, PLUGIN2, f);
+    assert_int_equal(jp_tpl_disk_in_plugin(disk, f), 0);
+
+    jp_tpl_disk_destroy(disk);
+
+    /* one root: the site and the framework at once */
+    disk = disk_of(t, 1, FW);
+    assert_int_equal(jp_tpl_disk_in_plugin(disk, f), 0);
+    jp_tpl_disk_destroy(disk);
+}
+
+
+/*
+ * Item: a path is a directory when the first root that has it, as a file
+ * or a directory, has a directory; a link out of the root is nothing.
+ */
+static void
+test_is_dir(void **state)
+{
+    char            path[256];
+    tree_t         *t;
+    jp_tpl_disk_t  *disk;
+
+    t = *state;
+    disk = disk_of(t, 3, SITE, PLUGIN1, FW);
+
+    assert_int_equal(jp_tpl_disk_is_dir(disk, "d"), 0);
+
+    snprintf(path, sizeof(path), "%s/d", t->root[FW]);
+    assert_int_equal(mkdir(path, 0700), 0);
+    assert_int_equal(jp_tpl_disk_is_dir(disk, "d"), 1);
+
+    /* a file in an earlier root wins */
+    put(t, PLUGIN1, "d", "file", 0);
+    assert_int_equal(jp_tpl_disk_is_dir(disk, "d"), 0);
+
+    gone(t, PLUGIN1, "d");
+    assert_int_equal(jp_tpl_disk_is_dir(disk, "d"), 1);
+
+    put(t, FW, "f", "file", 0);
+    assert_int_equal(jp_tpl_disk_is_dir(disk, "f"), 0);
+
+    /* a directory outside, through a link: not one of the tree's */
+    link_to(t, SITE, "out", "..");
+    assert_int_equal(jp_tpl_disk_is_dir(disk, "out"), 0);
 
     jp_tpl_disk_destroy(disk);
 }
@@ -686,6 +852,12 @@ main(void)
         cmocka_unit_test(test_long_string_arguments),
         cmocka_unit_test(test_unclosed_comments),
         cmocka_unit_test(test_is_append),
+        cmocka_unit_test(test_is_spa),
+        cmocka_unit_test(test_is_spa_near_misses),
+        cmocka_unit_test_setup_teardown(test_in_plugin,
+                                        tree_setup, tree_teardown),
+        cmocka_unit_test_setup_teardown(test_is_dir,
+                                        tree_setup, tree_teardown),
         cmocka_unit_test_setup_teardown(test_stamp_follows_the_file,
                                         tree_setup, tree_teardown),
         cmocka_unit_test_setup_teardown(test_stamp_append_covers_every_root,

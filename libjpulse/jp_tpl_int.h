@@ -306,6 +306,11 @@ extern const jp_tpl_helper_t  jp_tpl_helpers_file[];
 extern const jp_tpl_helper_t  jp_tpl_helpers_date[];
 extern const jp_tpl_helper_t  jp_tpl_helpers_html[];
 
+/* data helper (jp_tpl_helpers_data.c): JavaScript's Number() of a
+ * NUL-terminated string, and localeCompare's order (ICU root, Latin-1) */
+double jp_tpl_js_number(const char *s, size_t len);
+int jp_tpl_collate(const char *a, size_t alen, const char *b, size_t blen);
+
 /* jp_tpl_call.c */
 const char *jp_tpl_jail(jp_tpl_rs_t *rs, json_t *path, char *buf,
     size_t size);

@@ -186,10 +186,6 @@ jp_tpl_truthy(json_t *j)
 double
 jp_tpl_number(json_t *j)
 {
-    char        *end;
-    double       d;
-    const char  *s;
-
     if (j == NULL) {
         return NAN;
     }
@@ -205,22 +201,7 @@ jp_tpl_number(json_t *j)
     case JSON_NULL:
         return 0;
     case JSON_STRING:
-        s = json_string_value(j);
-        while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r') {
-            s++;
-        }
-
-        if (*s == '\0') {
-            return 0;
-        }
-
-        d = strtod(s, &end);
-
-        while (*end == ' ' || *end == '\t' || *end == '\n' || *end == '\r') {
-            end++;
-        }
-
-        return (*end == '\0' && end != s) ? d : NAN;
+        return jp_tpl_js_number(json_string_value(j), json_string_length(j));
     default:
         return NAN;
     }
@@ -329,29 +310,95 @@ jp_tpl_format_int(long long n, char *buf, size_t size)
 }
 
 
-/* The shortest form that reads back the same, as JavaScript prints it. */
+/*
+ * JavaScript's String(n): the shortest digits that read back the same,
+ * laid out plainly from 1e-7 to 1e21 and as "1.5e+21", "1e-7" beyond.
+ */
 int
 jp_tpl_format_number(double d, char *buf, size_t size)
 {
-    int  prec, n;
+    int     prec, exp, k, i, n;
+    char    tmp[40], digits[24], out[48], *p;
 
-    if (isfinite(d) && d == jp_tpl_floor(d) && d < 1e21 && d > -1e21) {
+    if (isnan(d)) {
+        return snprintf(buf, size, "NaN");
+    }
+
+    if (isinf(d)) {
+        return snprintf(buf, size, d < 0 ? "-Infinity" : "Infinity");
+    }
+
+    if (d == jp_tpl_floor(d) && d < 9007199254740992.0
+        && d > -9007199254740992.0)
+    {
         /* exact integers without the float printer (the common case) */
-        if (d < 9007199254740992.0 && d > -9007199254740992.0) {
-            return jp_tpl_format_int((long long) d, buf, size);
-        }
-
-        return snprintf(buf, size, "%.0f", d);
+        return jp_tpl_format_int((long long) d, buf, size);
     }
 
     for (prec = 1; prec <= 17; prec++) {
-        n = snprintf(buf, size, "%.*g", prec, d);
-        if (strtod(buf, NULL) == d) {
-            return n;
+        snprintf(tmp, sizeof(tmp), "%.*e", prec - 1, d);
+        if (strtod(tmp, NULL) == d) {
+            break;
         }
     }
 
-    return snprintf(buf, size, "%.17g", d);
+    /* tmp: [-]D[.DDD]e[+-]XX */
+    p = tmp;
+    n = 0;
+    p += (*p == '-');
+
+    for (k = 0; *p != 'e'; p++) {
+        if (*p != '.') {
+            digits[k++] = *p;
+        }
+    }
+
+    exp = atoi(p + 1);
+
+    while (k > 1 && digits[k - 1] == '0') {
+        k--;
+    }
+
+    if (d < 0) {
+        out[n++] = '-';
+    }
+
+    if (exp >= 21 || exp < -6) {
+        out[n++] = digits[0];
+
+        if (k > 1) {
+            out[n++] = '.';
+            memcpy(out + n, digits + 1, k - 1);
+            n += k - 1;
+        }
+
+        n += snprintf(out + n, sizeof(out) - n, "e%c%d", exp < 0 ? '-' : '+',
+                      exp < 0 ? -exp : exp);
+
+    } else if (exp < 0) {
+        out[n++] = '0';
+        out[n++] = '.';
+
+        for (i = -1; i > exp; i--) {
+            out[n++] = '0';
+        }
+
+        memcpy(out + n, digits, k);
+        n += k;
+
+    } else {
+        for (i = 0; i <= exp || i < k; i++) {
+            if (i == exp + 1) {
+                out[n++] = '.';
+            }
+
+            out[n++] = i < k ? digits[i] : '0';
+        }
+    }
+
+    out[n] = '\0';
+
+    return snprintf(buf, size, "%s", out);
 }
 
 

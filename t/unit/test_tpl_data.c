@@ -498,6 +498,11 @@ test_json_parse(void **state)
     check("[{{json.parse \"bad\"}}][{{json.parse \"\"}}][{{json.parse}}]"
           "[{{json.parse 0}}][{{json.parse \"[1,]\"}}][{{json.parse \"1 2\"}}]",
           NULL, "[][][][][][]");                                    /* ref */
+    /* null as an argument is the word null (ref: section 2.4.4) */
+    check("[{{string.concat (json.parse \"bad\")}}]"
+          "[{{eq (json.parse \"bad\") \"null\"}}]"
+          "[{{math.add (json.parse \"bad\") 1}}]", NULL,
+          "[null][true][1]");
     check("[{{json.parse \"\xff\"}}][{{json.parse '\"\xc3\xa9\"'}}]", NULL,
           "[][\xc3\xa9]");
 }

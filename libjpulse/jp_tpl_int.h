@@ -310,6 +310,9 @@ extern const jp_tpl_helper_t  jp_tpl_helpers_html[];
  * NUL-terminated string, and localeCompare's order (ICU root, Latin-1) */
 double jp_tpl_js_number(const char *s, size_t len);
 int jp_tpl_collate(const char *a, size_t alen, const char *b, size_t blen);
+/* jp_tpl_helpers_file.c: file.list's sorted paths (jPulse's rules) */
+int jp_tpl_file_list(jp_tpl_rs_t *rs, const char *glob, size_t len,
+    json_t **out);
 
 /* jp_tpl_call.c */
 const char *jp_tpl_jail(jp_tpl_rs_t *rs, json_t *path, char *buf,

@@ -763,8 +763,9 @@ test_traversal_is_refused(void **state)
         snprintf(src, sizeof(src), "{{file.include \"%s\"}}", bad[i]);
         check_contains(src, NULL, "path not allowed");
 
+        /* jPulse checks nothing there; the jail makes it a missing file */
         snprintf(src, sizeof(src), "{{file.exists \"%s\"}}", bad[i]);
-        check_contains(src, NULL, "path not allowed");
+        check(src, NULL, "false");
     }
 
     /* a NUL byte inside the template's string literal */
@@ -818,9 +819,8 @@ test_file_helpers(void **state)
     check("{{file.list \"deep/*\"}}", NULL,
           "[\"deep/a.tmpl\",\"deep/b.tmpl\"]");
     check("{{array.length (file.list \"*.tmpl\")}}", NULL, "4");
-    check_contains("{{file.list \"**/*.tmpl\"}}", NULL, "single-level");
-    check_contains("{{file.list \"*/a.tmpl\"}}", NULL, "single-level");
-    check_contains("{{file.list \"../*\"}}", NULL, "path not allowed");
+    /* refused as jPulse refuses them (t/unit/test_tpl_data.c) */
+    check("{{file.list \"**/*.tmpl\"}}{{file.list \"../*\"}}", NULL, "[][]");
 }
 
 

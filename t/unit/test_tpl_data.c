@@ -508,6 +508,85 @@ test_json_parse(void **state)
 }
 
 
+static void
+test_file_exists(void **state)
+{
+    check("{{file.exists \"zz/q1.tmpl\"}}|{{file.exists \"zz\"}}|"
+          "{{file.exists \"zz/t.css\"}}|{{file.exists \"no.tmpl\"}}", NULL,
+          "true|false|true|false");                                 /* ref */
+    check("{{file.exists \"zz/app.js\"}}|{{file.exists \"zz/APP.JS\"}}|"
+          "{{file.exists \"zz/plain.css\"}}|{{file.exists \"zz/t.CSS\"}}|"
+          "{{file.exists \"'zz/q1.tmpl'\"}}|{{file.exists \"zz/q1\"}}", NULL,
+          "true|false|true|false|true|false");
+    /* jPulse: true; our jail keeps it a missing file */
+    check("{{file.exists \"../app.conf\"}}|{{file.exists \"/etc/passwd\"}}|"
+          "{{file.exists \"\"}}", NULL, "false|false|false");
+    check("{{file.exists}}", NULL,
+          "<!-- Error: Handlebar \"file.exists\": Cannot read properties of "
+          "undefined (reading 'replace') -->");                     /* ref */
+    check("{{file.exists 5}}", NULL,
+          "<!-- Error: Handlebar \"file.exists 5\": filePath.replace is not "
+          "a function -->");                                        /* ref */
+}
+
+
+static void
+test_file_timestamp(void **state)
+{
+    check("{{file.timestamp \"zz/q1.tmpl\"}}|{{file.timestamp \"zz/t.css\"}}|"
+          "{{file.timestamp \"nope.css\"}}|{{file.timestamp \"../x\"}}", NULL,
+          "1714979289000|7|1700000000000|1700000000000");           /* ref */
+    check("{{math.add (file.timestamp \"zz/q1.tmpl\") 1}}", NULL,
+          "1714979289001");
+    check("{{file.timestamp}}", NULL,
+          "<!-- Error: Handlebar \"file.timestamp\": Cannot read properties "
+          "of undefined (reading 'replace') -->");
+}
+
+
+static void
+test_file_list(void **state)
+{
+    check("{{file.list \"zz/*.tmpl\"}}", NULL,
+          "[\"zz/Upper.tmpl\",\"zz/app.js.tmpl\",\"zz/crlf.tmpl\","
+          "\"zz/inc1.tmpl\",\"zz/node_modules.tmpl\",\"zz/q1.tmpl\","
+          "\"zz/q22.tmpl\",\"zz/t.css.tmpl\"]");                    /* ref */
+    check("{{file.list \"zz/*/*.tmpl\"}}|{{file.list \"zz/q?.tmpl\"}}", NULL,
+          "[\"zz/sub/s1.tmpl\"]|[\"zz/q1.tmpl\"]");                 /* ref */
+    check("{{file.list \"zz/**\"}}{{file.list \"../x\"}}{{file.list}}"
+          "{{file.list \"zz/*.none\"}}{{file.list \"/zz/*\"}}"
+          "{{file.list \"\"}}{{file.list 0}}{{file.list \"zz\\\\..\\\\*\"}}",
+          NULL, "[][][][][][][][]");                                /* ref */
+    check("{{#each file.list \"zz/q*.tmpl\" sortBy=\"filename\"}}<{{this}}>"
+          "{{/each}}|{{#each (file.list \"zz/q*.tmpl\")}}<{{this}}>{{/each}}",
+          NULL, "<zz/q1.tmpl><zz/q22.tmpl>|<zz/q1.tmpl><zz/q22.tmpl>");
+    check("{{file.list 5}}", NULL,
+          "<!-- Error: Handlebar \"file.list 5\": globPattern.includes is "
+          "not a function -->");                                    /* ref */
+}
+
+
+/* "*" in any segment, "?" across "/", the walk's limits */
+static void
+test_file_list_walk(void **state)
+{
+    check("{{file.list \"*/config.shtml\"}}|{{file.list \"*\"}}|"
+          "{{file.list \"*/*/*/*.tmpl\"}}", NULL,
+          "[\"admin/config.shtml\"]|[\"top.shtml\"]|"
+          "[\"zz/sub/deeper/d1.tmpl\"]");
+    check("{{file.list \"zz?sub?s1.tmpl\"}}|{{file.list \"admin/*\"}}|"
+          "{{file.list \"top.shtml\"}}|{{file.list \"*.shtml\"}}", NULL,
+          "[\"zz/sub/s1.tmpl\"]|[\"admin/config.shtml\",\"admin/users.shtml\"]"
+          "|[\"top.shtml\"]|[\"top.shtml\"]");
+    /* hidden and node_modules entries are never walked */
+    check("{{file.list \"zz/*/x.tmpl\"}}{{file.list \"zz/*/m.tmpl\"}}"
+          "{{file.list \"zz/.git/x.tmpl\"}}{{file.list \"./top.shtml\"}}"
+          "{{file.list \"zz/node_modules/m.tmpl\"}}"
+          "{{file.list \"zz/.hidden.tmpl\"}}", NULL, "[][][][][][]");
+    check("{{array.length (file.list \"*/*.tmpl\")}}", NULL, "8");
+}
+
+
 int
 main(void)
 {
@@ -526,6 +605,10 @@ main(void)
         cmocka_unit_test(test_array_sort_collation),
         cmocka_unit_test(test_array_sort_long),
         cmocka_unit_test(test_json_parse),
+        cmocka_unit_test(test_file_exists),
+        cmocka_unit_test(test_file_timestamp),
+        cmocka_unit_test(test_file_list),
+        cmocka_unit_test(test_file_list_walk),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -362,6 +362,33 @@ jp_tpl_str_cmp(const void *x, const void *y)
 }
 
 
+static void
+jp_tpl_sort_strings(json_t *arr)
+{
+    size_t    i, n;
+    json_t  **items;
+
+    n = json_array_size(arr);
+    items = n > 1 ? malloc(n * sizeof(json_t *)) : NULL;
+
+    if (items == NULL) {
+        return;
+    }
+
+    for (i = 0; i < n; i++) {
+        items[i] = json_incref(json_array_get(arr, i));
+    }
+
+    qsort(items, n, sizeof(json_t *), jp_tpl_str_cmp);
+
+    for (i = 0; i < n; i++) {
+        json_array_set_new(arr, i, items[i]);
+    }
+
+    free(items);
+}
+
+
 /* lists dir and below, depth levels deep at most */
 static int
 jp_tpl_glob_walk(jp_tpl_glob_t *g, const char *dir, unsigned depth)
@@ -409,6 +436,9 @@ jp_tpl_glob_walk(jp_tpl_glob_t *g, const char *dir, unsigned depth)
     while (json_array_size(g->dirs) > first) {
         json_array_remove(g->dirs, json_array_size(g->dirs) - 1);
     }
+
+    /* sorted, so that a name several roots gave is walked once */
+    jp_tpl_sort_strings(dirs);
 
     for (i = 0; i < json_array_size(dirs); i++) {
         if (i > 0 && strcmp(json_string_value(json_array_get(dirs, i)),

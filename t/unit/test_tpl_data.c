@@ -61,17 +61,16 @@ mem_mtime(void *data, const char *path, int64_t *ms)
 }
 
 
-/* names in dir: files, and each subdirectory once as "name/" */
+/* names in dir: files, and a subdirectory as "name/" once per file in
+ * it, as the nginx host's Redis index gives them */
 static int
 mem_list(void *data, const char *dir, jp_tpl_list_pt cb, void *arg)
 {
-    char               seen[64][64];
-    size_t             n, k, i, nseen;
+    size_t             n;
     const char        *name, *slash;
     const mem_file_t  *f;
 
     n = strlen(dir);
-    nseen = 0;
 
     for (f = files; f->path != NULL; f++) {
         if (n == 0) {
@@ -86,29 +85,9 @@ mem_list(void *data, const char *dir, jp_tpl_list_pt cb, void *arg)
 
         slash = strchr(name, '/');
 
-        if (slash == NULL) {
-            if (cb(arg, name, strlen(name)) != 0) {
-                return -1;
-            }
-            continue;
-        }
-
-        k = slash - name + 1;
-
-        for (i = 0; i < nseen; i++) {
-            if (strlen(seen[i]) == k && memcmp(seen[i], name, k) == 0) {
-                break;
-            }
-        }
-
-        if (i < nseen || nseen == 64 || k >= 64) {
-            continue;
-        }
-
-        memcpy(seen[nseen], name, k);
-        seen[nseen++][k] = '\0';
-
-        if (cb(arg, name, k) != 0) {
+        if (cb(arg, name, slash ? (size_t) (slash - name + 1) : strlen(name))
+            != 0)
+        {
             return -1;
         }
     }

@@ -467,6 +467,119 @@ jp_tpl_compare(json_t *a, json_t *b, int *cmp)
 }
 
 
+static int
+jp_tpl_json_str(jp_tpl_buf_t *b, const char *p, size_t len)
+{
+    char        esc[8];
+    size_t      i, start;
+    const char  *rep;
+
+    if (jp_tpl_buf_add(b, "\"", 1) != 0) {
+        return -1;
+    }
+
+    for (start = 0, i = 0; i < len; i++) {
+        switch (p[i]) {
+        case '"':  rep = "\\\"";  break;
+        case '\\': rep = "\\\\"; break;
+        case '\b': rep = "\\b";  break;
+        case '\f': rep = "\\f";  break;
+        case '\n': rep = "\\n";  break;
+        case '\r': rep = "\\r";  break;
+        case '\t': rep = "\\t";  break;
+        default:
+            if ((unsigned char) p[i] >= 0x20) {
+                continue;
+            }
+            snprintf(esc, sizeof(esc), "\\u%04x", (unsigned char) p[i]);
+            rep = esc;
+        }
+
+        if (jp_tpl_buf_add(b, p + start, i - start) != 0
+            || jp_tpl_buf_add(b, rep, strlen(rep)) != 0)
+        {
+            return -1;
+        }
+
+        start = i + 1;
+    }
+
+    return jp_tpl_buf_add(b, p + start, len - start) != 0
+           || jp_tpl_buf_add(b, "\"", 1) != 0 ? -1 : 0;
+}
+
+
+/* JSON.stringify's compact form: numbers as JavaScript prints them (not
+ * jansson's "1.0" or "0.10000000000000001"), keys in insertion order */
+static int
+jp_tpl_json_add(jp_tpl_buf_t *b, json_t *j, unsigned depth)
+{
+    char         num[64];
+    size_t       i, n;
+    json_t      *v;
+    const char  *key;
+
+    if (depth > JP_TPL_REQ_DEPTH_MAX) {
+        return -1;
+    }
+
+    switch (json_typeof(j)) {
+    case JSON_OBJECT:
+        if (jp_tpl_buf_add(b, "{", 1) != 0) {
+            return -1;
+        }
+
+        n = 0;
+
+        json_object_foreach(j, key, v) {
+            if ((n++ > 0 && jp_tpl_buf_add(b, ",", 1) != 0)
+                || jp_tpl_json_str(b, key, strlen(key)) != 0
+                || jp_tpl_buf_add(b, ":", 1) != 0
+                || jp_tpl_json_add(b, v, depth + 1) != 0)
+            {
+                return -1;
+            }
+        }
+
+        return jp_tpl_buf_add(b, "}", 1);
+
+    case JSON_ARRAY:
+        if (jp_tpl_buf_add(b, "[", 1) != 0) {
+            return -1;
+        }
+
+        json_array_foreach(j, i, v) {
+            if ((i > 0 && jp_tpl_buf_add(b, ",", 1) != 0)
+                || jp_tpl_json_add(b, v, depth + 1) != 0)
+            {
+                return -1;
+            }
+        }
+
+        return jp_tpl_buf_add(b, "]", 1);
+
+    case JSON_STRING:
+        return jp_tpl_json_str(b, json_string_value(j),
+                               json_string_length(j));
+
+    case JSON_INTEGER:
+    case JSON_REAL:
+        n = (size_t) jp_tpl_format_number(jp_tpl_number(j), num,
+                                          sizeof(num));
+        return jp_tpl_buf_add(b, num, n < sizeof(num) ? n : 0);
+
+    case JSON_TRUE:
+        return jp_tpl_buf_add(b, "true", 4);
+
+    case JSON_FALSE:
+        return jp_tpl_buf_add(b, "false", 5);
+
+    default:
+        return jp_tpl_buf_add(b, "null", 4);
+    }
+}
+
+
 /*
  * A value as the page shows it: strings raw, numbers as JavaScript prints
  * them, everything else as compact JSON. malloc()ed; NULL on no memory.
@@ -474,8 +587,9 @@ jp_tpl_compare(json_t *a, json_t *b, int *cmp)
 char *
 jp_tpl_to_string(json_t *j, size_t *len)
 {
-    char    num[64], *s;
-    size_t  n;
+    char          num[64], *s;
+    size_t        n;
+    jp_tpl_buf_t  b;
 
     switch (json_typeof(j)) {
     case JSON_STRING:
@@ -495,9 +609,16 @@ jp_tpl_to_string(json_t *j, size_t *len)
         return strdup(num);
 
     default:
-        s = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
-        *len = s ? strlen(s) : 0;
-        return s;
+        jp_tpl_buf_init(&b, SIZE_MAX - 1);
+
+        if (jp_tpl_json_add(&b, j, 0) != 0 || b.data == NULL) {
+            jp_tpl_buf_free(&b);
+            *len = 0;
+            return NULL;
+        }
+
+        *len = b.len;
+        return b.data;
     }
 }
 

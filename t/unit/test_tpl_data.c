@@ -488,6 +488,20 @@ test_json_parse(void **state)
 }
 
 
+/* arrays and objects print as JSON.stringify: numbers as String(n) */
+static void
+test_json_output(void **state)
+{
+    check("{{json.parse \"[0.1,1.0,1e21,-0.0,1.5e-7,100]\"}}|"
+          "{{array.sort (json.parse \"[0.3,0.1]\")}}", NULL,
+          "[0.1,1,1e+21,0,1.5e-7,100]|[0.1,0.3]");
+    check("{{o}}", "{\"o\":{\"a\":0.1,\"s\":\"q\\\"\\\\/\\n\\u0001\xc3\xa9\","
+          "\"n\":null,\"t\":[true,false,{}]}}",
+          "{\"a\":0.1,\"s\":\"q\\\"\\\\/\\n\\u0001\xc3\xa9\",\"n\":null,"
+          "\"t\":[true,false,{}]}");
+}
+
+
 static void
 test_file_exists(void **state)
 {
@@ -585,6 +599,7 @@ main(void)
         cmocka_unit_test(test_array_sort_collation),
         cmocka_unit_test(test_array_sort_long),
         cmocka_unit_test(test_json_parse),
+        cmocka_unit_test(test_json_output),
         cmocka_unit_test(test_file_exists),
         cmocka_unit_test(test_file_timestamp),
         cmocka_unit_test(test_file_list),

@@ -80,7 +80,9 @@ typedef struct {
     /* modification time in milliseconds since the epoch */
     int        (*mtime)(void *data, const char *path, int64_t *ms);
 
-    /* the entry names of one directory ("" is the view root) */
+    /* the entry names of one directory ("" is the view root): files as
+     * they are, subdirectories as "name/" (file.list descends into them;
+     * a host that gives none lists one level) */
     int        (*list)(void *data, const char *dir, jp_tpl_list_pt cb,
                        void *arg);
 

@@ -272,7 +272,7 @@ jp_tpl_disk_list(void *data, const char *dir, jp_tpl_list_pt cb, void *arg)
 {
     char            buf[PATH_MAX], rel[PATH_MAX], real[PATH_MAX];
     DIR            *d;
-    size_t          i;
+    size_t          i, len;
     struct stat     st;
     struct dirent  *de;
     jp_tpl_disk_t  *disk;
@@ -295,22 +295,40 @@ jp_tpl_disk_list(void *data, const char *dir, jp_tpl_list_pt cb, void *arg)
 
         while ((de = readdir(d)) != NULL) {
             if (de->d_type != DT_REG && de->d_type != DT_UNKNOWN
-                && de->d_type != DT_LNK)
+                && de->d_type != DT_LNK && de->d_type != DT_DIR)
+            {
+                continue;
+            }
+
+            if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
             {
                 continue;
             }
 
             /* only what read() would serve: a link leaving the root is
-             * not listed */
+             * not listed; a directory is "name/" (file.list walks it) */
             if (snprintf(rel, sizeof(rel), "%s%s%s", dir, *dir ? "/" : "",
                          de->d_name) >= (int) sizeof(rel)
                 || jp_tpl_disk_resolve(disk->roots[i], rel, real) != 0
-                || stat(real, &st) != 0 || !S_ISREG(st.st_mode))
+                || stat(real, &st) != 0
+                || !(S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)))
             {
                 continue;
             }
 
-            if (cb(arg, de->d_name, strlen(de->d_name)) != 0) {
+            len = strlen(de->d_name);
+
+            if (S_ISDIR(st.st_mode)) {
+                if (len + 2 > sizeof(rel)) {
+                    continue;
+                }
+
+                memcpy(rel, de->d_name, len);
+                rel[len++] = '/';
+                rel[len] = '\0';
+            }
+
+            if (cb(arg, S_ISDIR(st.st_mode) ? rel : de->d_name, len) != 0) {
                 closedir(d);
                 return -1;
             }

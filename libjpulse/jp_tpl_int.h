@@ -326,6 +326,14 @@ uint32_t jp_tpl_utf8_get(const char *s, const char *end, size_t *n);
 int jp_tpl_utf8_add(jp_tpl_buf_t *b, uint32_t c);
 int jp_tpl_js_space(uint32_t c);
 
+/* data helper (jp_tpl_helpers_data.c): JavaScript's Number() of a
+ * NUL-terminated string, and localeCompare's order (ICU root, Latin-1) */
+double jp_tpl_js_number(const char *s, size_t len);
+int jp_tpl_collate(const char *a, size_t alen, const char *b, size_t blen);
+/* jp_tpl_helpers_file.c: file.list's sorted paths (jPulse's rules) */
+int jp_tpl_file_list(jp_tpl_rs_t *rs, const char *glob, size_t len,
+    json_t **out);
+
 /* jp_tpl_call.c */
 const char *jp_tpl_jail(jp_tpl_rs_t *rs, json_t *path, char *buf,
     size_t size);

@@ -600,6 +600,13 @@ jp_tpl_eval(jp_tpl_rs_t *rs, const jp_tpl_expr_t *e, jp_tpl_val_t *v,
         if (jp_tpl_eval(rs, e->args[i], &args[i], depth + 1) != 0) {
             goto done;
         }
+
+        /* data helper: a helper's null (json.parse of bad JSON) is the
+         * word "null" as an argument: jPulse splices it in as text */
+        if (e->args[i]->kind == JP_TPL_E_CALL && json_is_null(args[i].j)) {
+            json_decref(args[i].j);
+            args[i].j = json_string("null");
+        }
     }
 
     if (jp_tpl_eval_hash(rs, e->hash, e->nhash, &hash, &htaint, depth)

@@ -186,10 +186,6 @@ jp_tpl_truthy(json_t *j)
 double
 jp_tpl_number(json_t *j)
 {
-    char        *end;
-    double       d;
-    const char  *s;
-
     if (j == NULL) {
         return NAN;
     }
@@ -205,22 +201,7 @@ jp_tpl_number(json_t *j)
     case JSON_NULL:
         return 0;
     case JSON_STRING:
-        s = json_string_value(j);
-        while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r') {
-            s++;
-        }
-
-        if (*s == '\0') {
-            return 0;
-        }
-
-        d = strtod(s, &end);
-
-        while (*end == ' ' || *end == '\t' || *end == '\n' || *end == '\r') {
-            end++;
-        }
-
-        return (*end == '\0' && end != s) ? d : NAN;
+        return jp_tpl_js_number(json_string_value(j), json_string_length(j));
     default:
         return NAN;
     }
@@ -329,29 +310,95 @@ jp_tpl_format_int(long long n, char *buf, size_t size)
 }
 
 
-/* The shortest form that reads back the same, as JavaScript prints it. */
+/*
+ * JavaScript's String(n): the shortest digits that read back the same,
+ * laid out plainly from 1e-7 to 1e21 and as "1.5e+21", "1e-7" beyond.
+ */
 int
 jp_tpl_format_number(double d, char *buf, size_t size)
 {
-    int  prec, n;
+    int     prec, exp, k, i, n;
+    char    tmp[40], digits[24], out[48], *p;
 
-    if (isfinite(d) && d == jp_tpl_floor(d) && d < 1e21 && d > -1e21) {
+    if (isnan(d)) {
+        return snprintf(buf, size, "NaN");
+    }
+
+    if (isinf(d)) {
+        return snprintf(buf, size, d < 0 ? "-Infinity" : "Infinity");
+    }
+
+    if (d == jp_tpl_floor(d) && d < 9007199254740992.0
+        && d > -9007199254740992.0)
+    {
         /* exact integers without the float printer (the common case) */
-        if (d < 9007199254740992.0 && d > -9007199254740992.0) {
-            return jp_tpl_format_int((long long) d, buf, size);
-        }
-
-        return snprintf(buf, size, "%.0f", d);
+        return jp_tpl_format_int((long long) d, buf, size);
     }
 
     for (prec = 1; prec <= 17; prec++) {
-        n = snprintf(buf, size, "%.*g", prec, d);
-        if (strtod(buf, NULL) == d) {
-            return n;
+        snprintf(tmp, sizeof(tmp), "%.*e", prec - 1, d);
+        if (strtod(tmp, NULL) == d) {
+            break;
         }
     }
 
-    return snprintf(buf, size, "%.17g", d);
+    /* tmp: [-]D[.DDD]e[+-]XX */
+    p = tmp;
+    n = 0;
+    p += (*p == '-');
+
+    for (k = 0; *p != 'e'; p++) {
+        if (*p != '.') {
+            digits[k++] = *p;
+        }
+    }
+
+    exp = atoi(p + 1);
+
+    while (k > 1 && digits[k - 1] == '0') {
+        k--;
+    }
+
+    if (d < 0) {
+        out[n++] = '-';
+    }
+
+    if (exp >= 21 || exp < -6) {
+        out[n++] = digits[0];
+
+        if (k > 1) {
+            out[n++] = '.';
+            memcpy(out + n, digits + 1, k - 1);
+            n += k - 1;
+        }
+
+        n += snprintf(out + n, sizeof(out) - n, "e%c%d", exp < 0 ? '-' : '+',
+                      exp < 0 ? -exp : exp);
+
+    } else if (exp < 0) {
+        out[n++] = '0';
+        out[n++] = '.';
+
+        for (i = -1; i > exp; i--) {
+            out[n++] = '0';
+        }
+
+        memcpy(out + n, digits, k);
+        n += k;
+
+    } else {
+        for (i = 0; i <= exp || i < k; i++) {
+            if (i == exp + 1) {
+                out[n++] = '.';
+            }
+
+            out[n++] = i < k ? digits[i] : '0';
+        }
+    }
+
+    out[n] = '\0';
+
+    return snprintf(buf, size, "%s", out);
 }
 
 
@@ -385,6 +432,119 @@ jp_tpl_compare(json_t *a, json_t *b, int *cmp)
 }
 
 
+static int
+jp_tpl_json_str(jp_tpl_buf_t *b, const char *p, size_t len)
+{
+    char        esc[8];
+    size_t      i, start;
+    const char  *rep;
+
+    if (jp_tpl_buf_add(b, "\"", 1) != 0) {
+        return -1;
+    }
+
+    for (start = 0, i = 0; i < len; i++) {
+        switch (p[i]) {
+        case '"':  rep = "\\\"";  break;
+        case '\\': rep = "\\\\"; break;
+        case '\b': rep = "\\b";  break;
+        case '\f': rep = "\\f";  break;
+        case '\n': rep = "\\n";  break;
+        case '\r': rep = "\\r";  break;
+        case '\t': rep = "\\t";  break;
+        default:
+            if ((unsigned char) p[i] >= 0x20) {
+                continue;
+            }
+            snprintf(esc, sizeof(esc), "\\u%04x", (unsigned char) p[i]);
+            rep = esc;
+        }
+
+        if (jp_tpl_buf_add(b, p + start, i - start) != 0
+            || jp_tpl_buf_add(b, rep, strlen(rep)) != 0)
+        {
+            return -1;
+        }
+
+        start = i + 1;
+    }
+
+    return jp_tpl_buf_add(b, p + start, len - start) != 0
+           || jp_tpl_buf_add(b, "\"", 1) != 0 ? -1 : 0;
+}
+
+
+/* JSON.stringify's compact form: numbers as JavaScript prints them (not
+ * jansson's "1.0" or "0.10000000000000001"), keys in insertion order */
+static int
+jp_tpl_json_add(jp_tpl_buf_t *b, json_t *j, unsigned depth)
+{
+    char         num[64];
+    size_t       i, n;
+    json_t      *v;
+    const char  *key;
+
+    if (depth > JP_TPL_REQ_DEPTH_MAX) {
+        return -1;
+    }
+
+    switch (json_typeof(j)) {
+    case JSON_OBJECT:
+        if (jp_tpl_buf_add(b, "{", 1) != 0) {
+            return -1;
+        }
+
+        n = 0;
+
+        json_object_foreach(j, key, v) {
+            if ((n++ > 0 && jp_tpl_buf_add(b, ",", 1) != 0)
+                || jp_tpl_json_str(b, key, strlen(key)) != 0
+                || jp_tpl_buf_add(b, ":", 1) != 0
+                || jp_tpl_json_add(b, v, depth + 1) != 0)
+            {
+                return -1;
+            }
+        }
+
+        return jp_tpl_buf_add(b, "}", 1);
+
+    case JSON_ARRAY:
+        if (jp_tpl_buf_add(b, "[", 1) != 0) {
+            return -1;
+        }
+
+        json_array_foreach(j, i, v) {
+            if ((i > 0 && jp_tpl_buf_add(b, ",", 1) != 0)
+                || jp_tpl_json_add(b, v, depth + 1) != 0)
+            {
+                return -1;
+            }
+        }
+
+        return jp_tpl_buf_add(b, "]", 1);
+
+    case JSON_STRING:
+        return jp_tpl_json_str(b, json_string_value(j),
+                               json_string_length(j));
+
+    case JSON_INTEGER:
+    case JSON_REAL:
+        n = (size_t) jp_tpl_format_number(jp_tpl_number(j), num,
+                                          sizeof(num));
+        return jp_tpl_buf_add(b, num, n < sizeof(num) ? n : 0);
+
+    case JSON_TRUE:
+        return jp_tpl_buf_add(b, "true", 4);
+
+    case JSON_FALSE:
+        return jp_tpl_buf_add(b, "false", 5);
+
+    default:
+        return jp_tpl_buf_add(b, "null", 4);
+    }
+}
+
+
 /*
  * A value as the page shows it: strings raw, numbers as JavaScript prints
  * them, everything else as compact JSON. malloc()ed; NULL on no memory.
@@ -392,8 +552,9 @@ jp_tpl_compare(json_t *a, json_t *b, int *cmp)
 char *
 jp_tpl_to_string(json_t *j, size_t *len)
 {
-    char    num[64], *s;
-    size_t  n;
+    char          num[64], *s;
+    size_t        n;
+    jp_tpl_buf_t  b;
 
     switch (json_typeof(j)) {
     case JSON_STRING:
@@ -413,9 +574,16 @@ jp_tpl_to_string(json_t *j, size_t *len)
         return strdup(num);
 
     default:
-        s = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
-        *len = s ? strlen(s) : 0;
-        return s;
+        jp_tpl_buf_init(&b, SIZE_MAX - 1);
+
+        if (jp_tpl_json_add(&b, j, 0) != 0 || b.data == NULL) {
+            jp_tpl_buf_free(&b);
+            *len = 0;
+            return NULL;
+        }
+
+        *len = b.len;
+        return b.data;
     }
 }
 

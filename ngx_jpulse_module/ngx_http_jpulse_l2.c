@@ -312,7 +312,7 @@ ngx_http_jpulse_l2_index_list(const char *dir, jp_tpl_list_pt cb, void *arg)
     size_t       dlen;
     json_t      *v;
     ngx_uint_t   found;
-    const char  *key, *name;
+    const char  *key, *name, *slash;
 
     if (!ngx_http_jpulse_l2_usable() || ngx_http_jpulse_l2_index == NULL) {
         return NGX_DECLINED;
@@ -333,13 +333,19 @@ ngx_http_jpulse_l2_index_list(const char *dir, jp_tpl_list_pt cb, void *arg)
             name = key;
         }
 
-        if (*name == '\0' || ngx_strchr(name, '/') != NULL) {
+        if (*name == '\0') {
             continue;
         }
 
+        /* a file deeper down names its subdirectory here, "sub/" (once
+         * per file: file.list takes each directory once) */
+        slash = (const char *) ngx_strchr(name, '/');
+
         found++;
 
-        if (cb(arg, name, ngx_strlen(name)) != 0) {
+        if (cb(arg, name, slash ? (size_t) (slash - name + 1)
+                                : ngx_strlen(name)) != 0)
+        {
             return NGX_ERROR;
         }
     }

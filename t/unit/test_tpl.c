@@ -513,11 +513,11 @@ test_runtime_errors_are_comments(void **state)
     check("{{let a=(bogus x)}}", NULL,
           "<!-- Error: Handlebar \"let a=(bogus x)\": unknown helper "
           "\"bogus\" -->");
-    check("{{math.divide 1 0}}", NULL,
-          "<!-- Error: Handlebar \"math.divide 1 0\": division by zero -->");
-    check("{{json.parse \"{--}\"}}", NULL,
-          "<!-- Error: Handlebar \"json.parse \"{- -}\"\": json.parse: "
-          "string or '}' expected near '-' -->");
+    /* jPulse answers 0 and null there (t/unit/test_tpl_data.c) */
+    check("{{math.divide 1 0}}|{{json.parse \"{--}\"}}", NULL, "0|");
+    check("{{bogus \"{--}\"}}", NULL,
+          "<!-- Error: Handlebar \"bogus \"{- -}\"\": unknown helper "
+          "\"bogus\" -->");
 }
 
 
@@ -764,8 +764,9 @@ test_traversal_is_refused(void **state)
         snprintf(src, sizeof(src), "{{file.include \"%s\"}}", bad[i]);
         check_contains(src, NULL, "path not allowed");
 
+        /* jPulse checks nothing there; the jail makes it a missing file */
         snprintf(src, sizeof(src), "{{file.exists \"%s\"}}", bad[i]);
-        check_contains(src, NULL, "path not allowed");
+        check(src, NULL, "false");
     }
 
     /* a NUL byte inside the template's string literal */
@@ -819,9 +820,8 @@ test_file_helpers(void **state)
     check("{{file.list \"deep/*\"}}", NULL,
           "[\"deep/a.tmpl\",\"deep/b.tmpl\"]");
     check("{{array.length (file.list \"*.tmpl\")}}", NULL, "4");
-    check_contains("{{file.list \"**/*.tmpl\"}}", NULL, "single-level");
-    check_contains("{{file.list \"*/a.tmpl\"}}", NULL, "single-level");
-    check_contains("{{file.list \"../*\"}}", NULL, "path not allowed");
+    /* refused as jPulse refuses them (t/unit/test_tpl_data.c) */
+    check("{{file.list \"**/*.tmpl\"}}{{file.list \"../*\"}}", NULL, "[][]");
 }
 
 
@@ -892,11 +892,11 @@ test_math_helpers(void **state)
           "\"3\"}} {{math.divide 7 2}} {{math.mod 7 3}}", NULL,
           "6 5 6 3.5 1");
     check("{{math.round 2.5}} {{math.round 1.2345 2}} {{math.floor -1.5}} "
-          "{{math.ceil 1.2}}", NULL, "3 1.23 -2 2");
+          "{{math.ceil 1.2}}", NULL, "3 0 -2 2");
     check("{{math.min 3 1 2}} {{math.max 3 1 2}} {{math.max a}}",
-          "{\"a\":[4,9,2]}", "1 3 9");
+          "{\"a\":[4,9,2]}", "1 3 0");
     check("{{math.add 0.1 0.2}}", NULL, "0.30000000000000004");
-    check("{{math.add \"x\" 1}}", NULL, "");
+    check("{{math.add \"x\" 1}}", NULL, "1");
 }
 
 
@@ -907,14 +907,14 @@ test_array_helpers(void **state)
 
     check("{{array.length a}} {{array.join a}} {{array.join a \" | \"}}",
           ctx, "3 3,1,2 3 | 1 | 2");
-    check("{{array.first a}} {{array.last a}} {{array.at a -2}}", ctx,
-          "3 2 1");
+    check("{{array.first a}} {{array.last a}} [{{array.at a -2}}]", ctx,
+          "3 2 []");
     check("{{array.includes a 2}} {{array.includes a \"2\"}}", ctx,
           "true false");
     check("{{array.isEmpty a}} {{array.isEmpty a.nothing}} {{array.isEmpty "
           "(array.concat)}}", ctx, "false true true");
     check("{{array.concat a 4}} {{array.reverse a}} {{array.sort a}}", ctx,
-          "[3,1,2,4] [2,1,3] [1,2,3]");
+          "[3,1,2] [2,1,3] [1,2,3]");
     check("{{#each (array.sort o sortBy=\"n\")}}{{this.n}}{{/each}}"
           "{{#each (array.sort o sortBy=\"n\" reverse=true)}}{{this.n}}"
           "{{/each}}", ctx, "abba");

@@ -7,8 +7,9 @@
  * Parsed zones live in a small cache shared by every thread of the
  * process, under one mutex: a lookup is a binary search, and a file is
  * read only the first time its name is asked for (or after the name was
- * evicted by JP_TZ_CACHE others). Names that are not zones are cached
- * too, so a cookie full of garbage does not open a file per request.
+ * evicted by JP_TZ_CACHE others). The names come from tzdata.zi, read
+ * once, so a cookie full of garbage never opens a file; without that list
+ * names that are not zones are cached too.
  */
 
 #include <errno.h>
@@ -16,6 +17,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 #include <sys/stat.h>
 
@@ -25,6 +27,8 @@
 #define JP_TZ_DIR        "/usr/share/zoneinfo"
 #define JP_TZ_OFF_MAX    (26 * 3600)    /* RFC 8536: -89999 .. 93599 */
 #define JP_TZ_TYPES_MAX  256
+#define JP_TZ_ZI_MAX     (4 * 1024 * 1024)  /* tzdata.zi: 114 KB in 2025 */
+#define JP_TZ_NAMES_MAX  4096
 
 
 /* a POSIX TZ rule date: Jn, n or Mm.w.d, and the time of day */
@@ -61,6 +65,11 @@ static pthread_mutex_t  jp_tz_mutex = PTHREAD_MUTEX_INITIALIZER;
 static jp_tz_zone_t     jp_tz_cache[JP_TZ_CACHE];
 static uint64_t         jp_tz_clock;
 static char             jp_tz_server_name[JP_TZ_NAME_MAX + 1];
+
+/* the zone names of tzdata.zi, sorted without case; NULL: not read yet */
+static char           **jp_tz_names;
+static size_t           jp_tz_nnames;
+static unsigned         jp_tz_names_read;
 
 
 int64_t
@@ -638,6 +647,188 @@ jp_tz_zone_offset(const jp_tz_zone_t *z, int64_t t)
 }
 
 
+static int
+jp_tz_name_cmp(const void *a, const void *b)
+{
+    return strcasecmp(*(char *const *) a, *(char *const *) b);
+}
+
+
+/*
+ * Reads the names of tzdata.zi ("Z name ..." zones, "L target name"
+ * links) once. Intl takes a zone name in any case, so the list maps what
+ * a template or a cookie says to the file's name, and a name that is not
+ * in it never reaches the disk. Without the file (a minimal tzdata), the
+ * names are the file names, as they are written.
+ */
+static void
+jp_tz_names_load(void)
+{
+    int             fd;
+    char          **names, *b, *p, *line, *end, *name, *nl;
+    size_t          n, got, cap, len, i;
+    ssize_t         r;
+    struct stat     st;
+    char            path[600];
+
+    jp_tz_names_read = 1;
+
+    if (strlen(jp_tz_dir()) + sizeof("/tzdata.zi") > sizeof(path)) {
+        return;
+    }
+
+    strcpy(path, jp_tz_dir());
+    strcat(path, "/tzdata.zi");
+
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd == -1) {
+        return;
+    }
+
+    b = NULL;
+
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)
+        || st.st_size > JP_TZ_ZI_MAX
+        || (b = malloc((size_t) st.st_size + 1)) == NULL)
+    {
+        close(fd);
+        return;
+    }
+
+    for (got = 0; got < (size_t) st.st_size; got += (size_t) r) {
+        r = read(fd, b + got, (size_t) st.st_size - got);
+
+        if (r == -1 && errno == EINTR) {
+            r = 0;
+            continue;
+        }
+
+        if (r <= 0) {
+            break;
+        }
+    }
+
+    close(fd);
+    b[got] = '\0';
+
+    names = NULL;
+    n = cap = 0;
+
+    for (line = b; line < b + got; line = nl + 1) {
+        nl = memchr(line, '\n', b + got - line);
+        if (nl == NULL) {
+            nl = b + got;
+        }
+
+        *nl = '\0';
+
+        if ((line[0] != 'Z' && line[0] != 'L') || line[1] != ' ') {
+            continue;
+        }
+
+        /* Z: the second field; L: the third */
+        name = line + 2;
+
+        if (line[0] == 'L') {
+            p = strchr(name, ' ');
+            if (p == NULL) {
+                continue;
+            }
+
+            name = p + 1;
+        }
+
+        end = strchr(name, ' ');
+        len = end ? (size_t) (end - name) : strlen(name);
+
+        if (jp_tz_name_check(name, len) != 0 || n == JP_TZ_NAMES_MAX) {
+            continue;
+        }
+
+        if (n == cap) {
+            cap = cap ? cap * 2 : 512;
+            p = realloc(names, cap * sizeof(char *));
+            if (p == NULL) {
+                break;
+            }
+
+            names = (char **) p;
+        }
+
+        name[len] = '\0';
+        names[n] = strdup(name);
+        if (names[n] == NULL) {
+            break;
+        }
+
+        n++;
+    }
+
+    free(b);
+
+    if (n == 0) {
+        free(names);
+        return;
+    }
+
+    qsort(names, n, sizeof(char *), jp_tz_name_cmp);
+
+    /* a name twice (a zone and a link) once */
+    for (i = 1, len = 1; i < n; i++) {
+        if (strcasecmp(names[i], names[len - 1]) == 0) {
+            free(names[i]);
+
+        } else {
+            names[len++] = names[i];
+        }
+    }
+
+    jp_tz_names = names;
+    jp_tz_nnames = len;
+}
+
+
+/* the file name of name (len bytes, checked); NULL: no such zone */
+static const char *
+jp_tz_canonical(const char *name, size_t len, char *buf)
+{
+    int     c;
+    size_t  lo, hi, mid;
+
+    if (!jp_tz_names_read) {
+        jp_tz_names_load();
+    }
+
+    memcpy(buf, name, len);
+    buf[len] = '\0';
+
+    if (jp_tz_names == NULL) {
+        return buf;
+    }
+
+    lo = 0;
+    hi = jp_tz_nnames;
+
+    while (lo < hi) {
+        mid = lo + (hi - lo) / 2;
+        c = strcasecmp(buf, jp_tz_names[mid]);
+
+        if (c == 0) {
+            return jp_tz_names[mid];
+        }
+
+        if (c < 0) {
+            hi = mid;
+
+        } else {
+            lo = mid + 1;
+        }
+    }
+
+    return NULL;
+}
+
+
 /* the slot of name, loaded if need be; under the mutex */
 static jp_tz_zone_t *
 jp_tz_get(const char *name, size_t len)
@@ -679,6 +870,8 @@ int
 jp_tz_offset(const char *name, size_t len, int64_t t, int32_t *off)
 {
     int            rc;
+    char           buf[JP_TZ_NAME_MAX + 1];
+    const char    *file;
     jp_tz_zone_t  *z;
 
     if (jp_tz_name_check(name, len) != 0) {
@@ -687,12 +880,16 @@ jp_tz_offset(const char *name, size_t len, int64_t t, int32_t *off)
 
     pthread_mutex_lock(&jp_tz_mutex);
 
-    z = jp_tz_get(name, len);
+    file = jp_tz_canonical(name, len, buf);
     rc = -1;
 
-    if (z->valid) {
-        *off = jp_tz_zone_offset(z, t);
-        rc = 0;
+    if (file != NULL) {
+        z = jp_tz_get(file, strlen(file));
+
+        if (z->valid) {
+            *off = jp_tz_zone_offset(z, t);
+            rc = 0;
+        }
     }
 
     pthread_mutex_unlock(&jp_tz_mutex);
@@ -775,6 +972,15 @@ jp_tz_flush(void)
 
     memset(jp_tz_cache, 0, sizeof(jp_tz_cache));
     jp_tz_server_name[0] = '\0';
+
+    for (i = 0; i < jp_tz_nnames; i++) {
+        free(jp_tz_names[i]);
+    }
+
+    free(jp_tz_names);
+    jp_tz_names = NULL;
+    jp_tz_nnames = 0;
+    jp_tz_names_read = 0;
 
     pthread_mutex_unlock(&jp_tz_mutex);
 }

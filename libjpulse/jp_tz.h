@@ -20,8 +20,10 @@
  * The offset east of UTC, in seconds, of zone name (len bytes) at t
  * (seconds since the epoch). Returns 0, or -1 when name is not a zone: a
  * name outside [A-Za-z0-9_+-/], empty or absolute, with an empty segment,
- * longer than JP_TZ_NAME_MAX, or no readable TZif file. A file is read
- * once per name; JP_TZ_CACHE names (found or not) stay in a shared cache.
+ * longer than JP_TZ_NAME_MAX, or no zone of that name. Names match the
+ * zones and links of tzdata.zi without regard to case, as Intl's do (when
+ * the tzdata has no tzdata.zi: the file names, as written). A file is
+ * read once per name; JP_TZ_CACHE zones stay in a shared cache.
  */
 int jp_tz_offset(const char *name, size_t len, int64_t t, int32_t *off);
 

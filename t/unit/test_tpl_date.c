@@ -282,6 +282,9 @@ test_format_zones(void **state)
 {
     check("{{date.format d timezone=\"America/New_York\"}}", D,
           "2025-01-18T09:53:20.123-05:00");
+    check("{{date.format d timezone=\"america/new_york\"}}|"
+          "{{date.format d timezone=\"US/Eastern\"}}", D,
+          "2025-01-18T09:53:20.123-05:00|2025-01-18T09:53:20.123-05:00");
     check("{{date.format d timezone=\"Asia/Kolkata\"}}", D,
           "2025-01-18T20:23:20.123+05:30");
     check("{{date.format d timezone=\"Europe/London\"}}", D,

@@ -106,6 +106,14 @@ test_system_zones(void **state)
     assert_int_equal(off_at("America/New_York", -8640000000000LL), -17762);
 
     assert_int_equal(off_at("No/Such_Zone", 0), -999999);
+
+    /* Intl's names: any case, links too; not the posix/ and right/ trees */
+    assert_int_equal(off_at("asia/TOKYO", 0), 9 * 3600);
+    assert_int_equal(off_at("US/Eastern", 1737212000), -5 * 3600);
+    assert_int_equal(off_at("utc", 0), 0);
+    assert_int_equal(off_at("posix/Asia/Tokyo", 0), -999999);
+    assert_int_equal(off_at("right/UTC", 0), -999999);
+    assert_int_equal(off_at("zone1970.tab", 0), -999999);
 }
 
 

@@ -445,7 +445,11 @@ jp_date_legacy(const char *s, size_t len)
                 tzset = 1;
                 tzmin = val;
 
-            } else if (kind != 3 || seen_num) {
+            } else if (kind == 3) {
+                /* the 'T' of a date-time the ISO form did not take
+                 * ("2025-01-18T10:00:00+0200") */
+
+            } else {
                 /* other words: only before the first number */
                 if (seen_num || (p < end && *p >= '0' && *p <= '9')) {
                     return NAN;

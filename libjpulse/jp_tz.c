@@ -898,6 +898,25 @@ jp_tz_offset(const char *name, size_t len, int64_t t, int32_t *off)
 }
 
 
+int
+jp_tz_offset_data(const unsigned char *b, size_t n, int64_t t,
+    int32_t *off)
+{
+    jp_tz_zone_t  z;
+
+    memset(&z, 0, sizeof(z));
+
+    if (jp_tz_parse(&z, b, n) != 0) {
+        return -1;
+    }
+
+    *off = jp_tz_zone_offset(&z, t);
+    free(z.trans);
+
+    return 0;
+}
+
+
 static int
 jp_tz_exists(const char *name)
 {

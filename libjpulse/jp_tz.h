@@ -41,6 +41,10 @@ const char *jp_tz_server(void);
 int64_t jp_tz_days(int64_t y, unsigned m, unsigned d);
 void jp_tz_civil(int64_t days, int64_t *y, unsigned *m, unsigned *d);
 
+/* the offset at t of the TZif data b (n bytes); for tests and fuzzing */
+int jp_tz_offset_data(const unsigned char *b, size_t n, int64_t t,
+    int32_t *off);
+
 /* forgets the cache and the server zone (tests, or after a tzdata update) */
 void jp_tz_flush(void);
 

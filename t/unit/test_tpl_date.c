@@ -239,6 +239,9 @@ test_parse(void **state)
     check("{{date.parse \"01/18/2025 10:00 PM\"}} "
           "{{date.parse \"January 18, 2025 12:30 am EST\"}}", NULL,
           "1737237600000 1737178200000");
+    check("{{date.parse \"2025-01-18T10:00:00+0200\"}} "
+          "{{date.parse \"2025-01-18 10:00:00.000Z\"}}", NULL,
+          "1737187200000 1737194400000");
     check("{{date.parse \"18 Jan 25 (comment) 10:00:05.5 +01:00\"}}", NULL,
           "1737190805500");
     check("[{{date.parse \"2025-01-18x\"}}|{{date.parse \"12345678901\"}}|"

@@ -213,24 +213,26 @@ jp_date_iso(const char *s, size_t len, double *t)
     local = 0;
 
     if (jp_date_char(&sc, 'T') || jp_date_char(&sc, 't')) {
+        /* past the 'T', V8 takes nothing but the ISO form */
         date_only = 0;
         local = 1;
+        *t = NAN;
 
         if (jp_date_digits(&sc, 2, &h) != 0 || !jp_date_char(&sc, ':')
             || jp_date_digits(&sc, 2, &mi) != 0)
         {
-            return -1;
+            return 0;
         }
 
         if (jp_date_char(&sc, ':')) {
             if (jp_date_digits(&sc, 2, &sec) != 0) {
-                return -1;
+                return 0;
             }
 
             if (jp_date_char(&sc, '.')) {
                 /* any number of digits; the first three count */
                 if (jp_date_digits(&sc, 1, &ms) != 0) {
-                    return -1;
+                    return 0;
                 }
 
                 ms *= 100;
@@ -250,20 +252,23 @@ jp_date_iso(const char *s, size_t len, double *t)
         } else if (sc.p < sc.end && (*sc.p == '+' || *sc.p == '-')) {
             sign = (*sc.p++ == '-') ? -1 : 1;
 
-            if (jp_date_digits(&sc, 2, &oh) != 0 || !jp_date_char(&sc, ':')
+            /* +hh:mm, or V8's +hhmm */
+            if (jp_date_digits(&sc, 2, &oh) != 0
+                || (!jp_date_char(&sc, ':') && (sc.end - sc.p != 2))
                 || jp_date_digits(&sc, 2, &om) != 0)
             {
-                return -1;
+                return 0;
             }
 
             local = 0;
         }
 
-    } else if (sc.p < sc.end) {
-        return -1;
-    }
+        if (sc.p != sc.end) {
+            return 0;
+        }
 
-    if (sc.p != sc.end) {
+    } else if (sc.p < sc.end) {
+        /* "2025-01-18 10:00": the legacy form reads it all */
         return -1;
     }
 
@@ -383,6 +388,11 @@ jp_date_legacy(const char *s, size_t len)
                 p++;
 
             } else if (ntime > 0 && ntime < 3 && p < end && *p == '.') {
+                /* seconds and a fraction, which must be there */
+                if (p + 1 == end || p[1] < '0' || p[1] > '9') {
+                    return NAN;
+                }
+
                 tm[ntime++] = n;
 
                 for (n = 0, val = 100, p++; p < end && *p >= '0'
@@ -445,12 +455,8 @@ jp_date_legacy(const char *s, size_t len)
                 tzset = 1;
                 tzmin = val;
 
-            } else if (kind == 3) {
-                /* the 'T' of a date-time the ISO form did not take
-                 * ("2025-01-18T10:00:00+0200") */
-
             } else {
-                /* other words: only before the first number */
+                /* other words, 'T' too: only before the first number */
                 if (seen_num || (p < end && *p >= '0' && *p <= '9')) {
                     return NAN;
                 }

@@ -242,6 +242,13 @@ test_parse(void **state)
     check("{{date.parse \"2025-01-18T10:00:00+0200\"}} "
           "{{date.parse \"2025-01-18 10:00:00.000Z\"}}", NULL,
           "1737187200000 1737194400000");
+    /* past the 'T' only the ISO form (and V8's +hhmm); checked against
+     * Node 20.20.2 */
+    check("[{{date.parse \"2025-1-08T10:00\"}}|"
+          "{{date.parse \"2025-01-18T10:00:00 PM\"}}|"
+          "{{date.parse \"2025-01-18T10:00:00+02\"}}|"
+          "{{date.parse \"2025-01-18T1:00\"}}|"
+          "{{date.parse \"2025-01-18 10:00:00.\"}}]", NULL, "[||||]");
     check("{{date.parse \"18 Jan 25 (comment) 10:00:05.5 +01:00\"}}", NULL,
           "1737190805500");
     check("[{{date.parse \"2025-01-18x\"}}|{{date.parse \"12345678901\"}}|"

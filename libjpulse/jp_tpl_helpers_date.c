@@ -35,33 +35,40 @@ jp_date_abs(double d)
 }
 
 
-/* the local time zone of offset-less date-times: the server's */
+/* the server zone's offset at t ms, in ms; 0 when it has none */
+static double
+jp_date_server_offset(const char *tz, double t)
+{
+    int32_t  off;
+
+    if (jp_tz_offset(tz, strlen(tz), (int64_t) jp_tpl_floor(t / 1000), &off)
+        != 0)
+    {
+        return 0;
+    }
+
+    return off * 1000.0;
+}
+
+
+/* a local time of the server's zone (offset-less date-times) in UTC */
 static double
 jp_date_local_to_utc(double local)
 {
-    int32_t      o1, o2;
+    double       o1, o2;
     const char  *tz;
 
     tz = jp_tz_server();
 
-    if (jp_tz_offset(tz, strlen(tz), (int64_t) jp_tpl_floor(local / 1000), &o1)
-        != 0)
-    {
-        return local;
+    o1 = jp_date_server_offset(tz, local);
+    o2 = jp_date_server_offset(tz, local - o1);
+
+    /* near a change, the offset of the instant found, if it holds there */
+    if (o2 != o1 && jp_date_server_offset(tz, local - o2) == o2) {
+        return local - o2;
     }
 
-    /* the offset at the instant found, when it differs (DST changes) */
-    if (jp_tz_offset(tz, strlen(tz),
-                     (int64_t) jp_tpl_floor((local - o1 * 1000.0) / 1000), &o2)
-        == 0 && o2 != o1
-        && jp_tz_offset(tz, strlen(tz),
-                        (int64_t) jp_tpl_floor((local - o2 * 1000.0) / 1000), &o1)
-           == 0 && o1 == o2)
-    {
-        return local - o2 * 1000.0;
-    }
-
-    return local - o1 * 1000.0;
+    return local - o1;
 }
 
 
@@ -78,19 +85,22 @@ jp_date_make(double y, double mon, double d, double h, double mi,
         return NAN;
     }
 
-    y = jp_date_trunc(y) + jp_tpl_floor(jp_date_trunc(mon) / 12);
-    mon = jp_date_trunc(mon) - jp_tpl_floor(jp_date_trunc(mon) / 12) * 12;
+    mon = jp_date_trunc(mon);
+    y = jp_date_trunc(y) + jp_tpl_floor(mon / 12);
+    mon -= jp_tpl_floor(mon / 12) * 12;
 
-    if (y < -1000000 || y > 1000000 || jp_date_abs(d) > 1e12 || jp_date_abs(h) > 1e15
-        || jp_date_abs(mi) > 1e15 || jp_date_abs(s) > 1e15 || jp_date_abs(ms) > 1e18)
+    if (y < -1000000 || y > 1000000 || jp_date_abs(d) > 1e12
+        || jp_date_abs(h) > 1e15 || jp_date_abs(mi) > 1e15
+        || jp_date_abs(s) > 1e15 || jp_date_abs(ms) > 1e18)
     {
         return NAN;
     }
 
     days = (double) jp_tz_days((int64_t) y, (unsigned) mon + 1, 1)
            + jp_date_trunc(d) - 1;
-    t = days * JP_DATE_DAY
-        + ((jp_date_trunc(h) * 60 + jp_date_trunc(mi)) * 60 + jp_date_trunc(s)) * 1000 + jp_date_trunc(ms);
+    t = ((jp_date_trunc(h) * 60 + jp_date_trunc(mi)) * 60
+         + jp_date_trunc(s)) * 1000 + jp_date_trunc(ms);
+    t += days * JP_DATE_DAY;
 
     if (!(jp_date_abs(t) <= JP_DATE_MAX)) {
         return NAN;
@@ -754,8 +764,8 @@ jp_date_zone(jp_tpl_rs_t *rs, double t)
         }
     }
 
-    if (jp_tz_offset(name, strlen(name), (int64_t) jp_tpl_floor(t / 1000), &off)
-        != 0)
+    if (jp_tz_offset(name, strlen(name), (int64_t) jp_tpl_floor(t / 1000),
+                     &off) != 0)
     {
         /* jPulse: an unknown zone is UTC */
         off = 0;
@@ -836,8 +846,14 @@ h_dformat(JP_TPL_HELPER_ARGS)
     double         t, m;
     json_t        *j, *fmt;
     int32_t        off;
+    const char    *val[11];
     jp_tpl_buf_t   b;
     jp_date_tm_t   tm;
+
+    static const char  *tokens[11] = {
+        "%ISO%", "%DATETIME%", "%DATE%", "%TIME%", "%Y%", "%M%", "%D%",
+        "%H%", "%MIN%", "%SEC%", "%MS%"
+    };
 
     j = jp_date_pick(rs, a, n, "date");
 
@@ -866,13 +882,14 @@ h_dformat(JP_TPL_HELPER_ARGS)
     jp_date_iso_string(&tm, iso, sizeof(iso));
 
     if (off != 0) {
-        /* ±HH:MM, minutes as JavaScript prints them: a zone whose offset
+        /* +-HH:MM, minutes as JavaScript prints them: a zone whose offset
          * has seconds (local mean time) gets a fraction */
         m = jp_date_abs(off / 60.0);
         jp_tpl_format_number(jp_tpl_fmod(m, 60), num, sizeof(num));
         snprintf(mm, sizeof(mm), "%s%s", strlen(num) < 2 ? "0" : "", num);
         snprintf(iso + strlen(iso) - 1, sizeof(iso) - strlen(iso) + 1,
-                 "%c%02d:%s", off < 0 ? '-' : '+', (int) jp_tpl_floor(m / 60), mm);
+                 "%c%02d:%s", off < 0 ? '-' : '+',
+                 (int) jp_tpl_floor(m / 60), mm);
     }
 
     snprintf(y, sizeof(y), "%lld", (long long) tm.year);
@@ -885,27 +902,29 @@ h_dformat(JP_TPL_HELPER_ARGS)
     snprintf(date, sizeof(date), "%s-%s-%s", y, mo, d);
     snprintf(time, sizeof(time), "%s:%s", hh, mi);
 
-    {
-        const char  *subst[][2] = {
-            { "%ISO%", iso }, { "%DATETIME%", "%DATE% %TIME%" },
-            { "%DATE%", date }, { "%TIME%", time }, { "%Y%", y },
-            { "%M%", mo }, { "%D%", d }, { "%H%", hh }, { "%MIN%", mi },
-            { "%SEC%", ss }, { "%MS%", ms }
-        };
+    val[0] = iso;
+    val[1] = "%DATE% %TIME%";
+    val[2] = date;
+    val[3] = time;
+    val[4] = y;
+    val[5] = mo;
+    val[6] = d;
+    val[7] = hh;
+    val[8] = mi;
+    val[9] = ss;
+    val[10] = ms;
 
-        jp_tpl_buf_init(&b, jp_tpl_room(rs->out));
+    jp_tpl_buf_init(&b, jp_tpl_room(rs->out));
 
-        if (jp_tpl_truthy(fmt)) {
-            jp_tpl_buf_add(&b, json_string_value(fmt),
-                           json_string_length(fmt));
+    if (jp_tpl_truthy(fmt)) {
+        jp_tpl_buf_add(&b, json_string_value(fmt), json_string_length(fmt));
 
-        } else {
-            jp_tpl_buf_add(&b, "%ISO%", 5);
-        }
+    } else {
+        jp_tpl_buf_add(&b, "%ISO%", 5);
+    }
 
-        for (i = 0; i < 11 && !b.failed; i++) {
-            jp_date_subst(rs, &b, subst[i][0], subst[i][1]);
-        }
+    for (i = 0; i < 11 && !b.failed; i++) {
+        jp_date_subst(rs, &b, tokens[i], val[i]);
     }
 
     return jp_tpl_set_buf(rs, res, &b);
@@ -976,7 +995,8 @@ h_dfromnow(JP_TPL_HELPER_ARGS)
         const char  *abbr;
         double       ms;
     } units[] = {
-        { "year", "y", 365 * JP_DATE_DAY }, { "month", "mo", 30 * JP_DATE_DAY },
+        { "year", "y", 365 * JP_DATE_DAY },
+        { "month", "mo", 30 * JP_DATE_DAY },
         { "week", "w", 7 * JP_DATE_DAY }, { "day", "d", JP_DATE_DAY },
         { "hour", "h", 3600000.0 }, { "minute", "m", 60000.0 },
         { "second", "s", 1000.0 }

@@ -543,13 +543,9 @@ jp_tpl_hash_only(jp_tpl_parser_t *ps, jp_tpl_node_t *n, const char *p,
     }
 
     if (want_name) {
-        if (c->nargs != 1 || c->args[0]->kind != JP_TPL_E_LIT
-            || !json_is_string(c->args[0]->lit))
-        {
-            return jp_tpl_fail(ps, "#component needs one quoted name");
-        }
-
-        n->expr = c->args[0];
+        /* the name is checked when the definition runs, as in jPulse
+         * (jp_tpl_define): missing, or not a valid name, is a comment */
+        n->expr = c->nargs > 0 ? c->args[0] : NULL;
 
     } else if (c->nargs != 0 || c->nhash == 0) {
         return jp_tpl_fail(ps, "expected key=value arguments");

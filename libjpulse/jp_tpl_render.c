@@ -460,6 +460,11 @@ jp_tpl_lookup(jp_tpl_rs_t *rs, const jp_tpl_expr_t *e, jp_tpl_val_t *v,
             j = rs->i18n;
         }
 
+        /* components: ctx.components of this render */
+        if (j == NULL && strcmp(name, "components") == 0) {
+            j = rs->components;
+        }
+
         if (j == NULL) {
             if (literal && !(rs->flags & JP_TPL_STRICT)) {
                 v->j = jp_tpl_string_new(e->text, strlen(e->text));
@@ -1360,6 +1365,8 @@ jp_tpl_rs_done(jp_tpl_rs_t *rs, const jp_tpl_program_t *prog, int rc)
         free(rs->memo[i].path);
         jp_tpl_free(rs->memo[i].prog);
     }
+
+    jp_tpl_components_free(rs);
 
     for (i = 0; i < rs->ncomps; i++) {
         free(rs->comps[i].name);

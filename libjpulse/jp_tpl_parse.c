@@ -656,7 +656,18 @@ jp_tpl_open(jp_tpl_parser_t *ps, const char *p, const char *end)
                                name);
         }
 
-        n->expr = jp_tpl_parse_terms(ps, &q, end, 0, 0, 0);
+        /* components: "#each components.ns" reads ctx.components, as in
+         * jPulse; only an expression's head is a component call */
+        if (end - q >= 10 && memcmp(q, "components", 10) == 0
+            && (end - q == 10 || q[10] == '.')
+            && memchr(q, ' ', end - q) == NULL)
+        {
+            n->expr = jp_tpl_parse_term(ps, &q, end, 0);
+
+        } else {
+            n->expr = jp_tpl_parse_terms(ps, &q, end, 0, 0, 0);
+        }
+
         if (n->expr == NULL) {
             return -1;
         }

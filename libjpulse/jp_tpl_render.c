@@ -441,6 +441,13 @@ jp_tpl_lookup(jp_tpl_rs_t *rs, const jp_tpl_expr_t *e, jp_tpl_val_t *v,
             }
         }
 
+        /* components: what this render registered, over ctx's {} */
+        if (j == NULL && rs->components != NULL
+            && strcmp(name, "components") == 0)
+        {
+            j = rs->components;
+        }
+
         if (j == NULL) {
             j = json_object_get(rs->ctx, name);
             taint = (j != NULL && strcmp(name, "url") == 0);
@@ -458,11 +465,6 @@ jp_tpl_lookup(jp_tpl_rs_t *rs, const jp_tpl_expr_t *e, jp_tpl_val_t *v,
 
         if (j == NULL && strcmp(name, "i18n") == 0) {
             j = rs->i18n;
-        }
-
-        /* components: ctx.components of this render */
-        if (j == NULL && strcmp(name, "components") == 0) {
-            j = rs->components;
         }
 
         if (j == NULL) {

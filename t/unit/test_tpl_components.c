@@ -584,6 +584,11 @@ test_include_components(void **state)
     check("{{file.includeComponents \"zz/cards/*.shtml\"}}"
           "{{#each components}}({{@key}}){{/each}}", NULL,
           "(other)(cards)");
+
+    /* the hosts' contexts hold "components": {} */
+    check("{{file.includeComponents \"zz/cards/*.shtml\"}}"
+          "{{#each components}}({{@key}}){{/each}}", "{\"components\":{}}",
+          "(other)(cards)");
     check("{{file.includeComponents \"zz/o/*.shtml\"}}"
           "{{#each components.o}}[{{@key}}:{{this}}]{{/each}}", NULL,
           "[one:O1][sp:SP][zero:Z0]");

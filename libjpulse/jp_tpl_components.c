@@ -477,6 +477,7 @@ typedef struct {
 typedef struct {
     jp_tpl_icomp_t  *v;
     size_t           n;
+    size_t           cap;
     json_t          *files;     /* the paths, for sortBy="filename" */
     unsigned         sort;
 } jp_tpl_icomps_t;
@@ -607,9 +608,20 @@ jp_tpl_icomp_scan(jp_tpl_rs_t *rs, jp_tpl_icomps_t *ic, const char *src,
 
         s = close + 14;
 
-        if (ic->n >= JP_TPL_ICOMP_MAX) {
-            return jp_tpl_error(rs, "more than %d components",
-                                JP_TPL_ICOMP_MAX);
+        if (ic->n == ic->cap) {
+            if (ic->n >= JP_TPL_ICOMP_MAX) {
+                return jp_tpl_error(rs, "more than %d components",
+                                    JP_TPL_ICOMP_MAX);
+            }
+
+            k = ic->cap ? ic->cap * 2 : 16;
+            c = realloc(ic->v, k * sizeof(jp_tpl_icomp_t));
+            if (c == NULL) {
+                return jp_tpl_error(rs, "out of memory");
+            }
+
+            ic->v = c;
+            ic->cap = k;
         }
 
         c = &ic->v[ic->n];
@@ -902,10 +914,9 @@ jp_tpl_include_components(JP_TPL_HELPER_ARGS)
     nfiles = json_array_size(files);
     ic.files = files;
 
-    ic.v = calloc(JP_TPL_ICOMP_MAX, sizeof(jp_tpl_icomp_t));
     srcs = calloc(nfiles + 1, sizeof(char *));
 
-    if (ic.v == NULL || srcs == NULL) {
+    if (srcs == NULL) {
         rc = jp_tpl_error(rs, "out of memory");
         goto done;
     }

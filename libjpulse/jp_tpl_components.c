@@ -460,6 +460,14 @@ jp_tpl_components_free(jp_tpl_rs_t *rs)
 
     json_decref(rs->components);
     rs->components = NULL;
+
+    for (i = 0; i < rs->nbodies; i++) {
+        jp_tpl_free(rs->bodies[i]);
+    }
+
+    free(rs->bodies);
+    rs->bodies = NULL;
+    rs->nbodies = 0;
 }
 
 
@@ -661,11 +669,11 @@ jp_tpl_icomp_scan(jp_tpl_rs_t *rs, jp_tpl_icomps_t *ic, const char *src,
 static int
 jp_tpl_icomp_expand(jp_tpl_rs_t *rs, jp_tpl_icomp_t *c, const char *path)
 {
-    int                rc;
-    jp_tpl_buf_t       tmp, *out;
-    jp_tpl_error_t     err;
-    jp_tpl_frame_t    *frame;
-    jp_tpl_program_t  *prog;
+    int                 rc;
+    jp_tpl_buf_t        tmp, *out;
+    jp_tpl_error_t      err;
+    jp_tpl_frame_t     *frame;
+    jp_tpl_program_t   *prog, **bodies;
 
     if (rs->depth + 1 > rs->max_depth) {
         c->text = jp_tpl_string_new(c->body, c->len);
@@ -677,7 +685,23 @@ jp_tpl_icomp_expand(jp_tpl_rs_t *rs, jp_tpl_icomp_t *c, const char *path)
                             JP_TPL_CALLS_MAX);
     }
 
+    /* room doubles at each power of two */
+    if ((rs->nbodies & (rs->nbodies - 1)) == 0) {
+        bodies = realloc(rs->bodies, (rs->nbodies ? rs->nbodies * 2 : 1)
+                                     * sizeof(*bodies));
+        if (bodies == NULL) {
+            return jp_tpl_error(rs, "out of memory");
+        }
+
+        rs->bodies = bodies;
+    }
+
+    bodies = rs->bodies;
+
     prog = jp_tpl_compile_text(c->body, c->len, path, &err);
+    if (prog != NULL) {
+        bodies[rs->nbodies++] = prog;
+    }
 
     jp_tpl_buf_init(&tmp, jp_tpl_room(rs->out));
 
@@ -702,8 +726,6 @@ jp_tpl_icomp_expand(jp_tpl_rs_t *rs, jp_tpl_icomp_t *c, const char *path)
         rs->depth--;
         rs->frame = frame;
         rs->out = out;
-
-        jp_tpl_free(prog);
     }
 
     if (tmp.failed) {

@@ -224,8 +224,12 @@ struct jp_tpl_rs_s {
     jp_tpl_error_t  *err;
     char             msg[JP_TPL_ERRMSG_MAX];
 
-    /* components (jp_tpl_components.c): ctx.components of this render */
+    /* components (jp_tpl_components.c): ctx.components of this render,
+     * and the file.includeComponents bodies compiled by it (kept until
+     * the render ends: nodes of theirs may be registered) */
     json_t          *components;
+    jp_tpl_program_t **bodies;
+    size_t           nbodies;
 };
 
 

@@ -618,6 +618,65 @@ test_include_components(void **state)
 }
 
 
+/* a plan re-renders file.includeComponents: what follows sees the same
+ * registry as in a full render */
+static void
+test_include_components_in_plans(void **state)
+{
+    static const char  src[] =
+        "{{file.includeComponents \"zz/cards/*.shtml\" "
+        "component=\"cards.*\"}}"
+        "{{#each components.cards}}[{{@key}}]{{/each}}<{{url.param.q}}>"
+        "{{components.cards.tie}}";
+    size_t             i;
+    json_t            *ctx;
+    unsigned           uses;
+    jp_tpl_buf_t       out, full;
+    jp_tpl_plan_t     *plan;
+    jp_tpl_error_t     err;
+    jp_tpl_program_t  *prog;
+    const char        *q[] = { "a", "<b>", "" };
+
+    prog = jp_tpl_compile(src, sizeof(src) - 1, "p.shtml", NULL, &err);
+    assert_non_null(prog);
+
+    plan = NULL;
+
+    for (i = 0; i < 3; i++) {
+        ctx = json_pack("{s{s{ss}}}", "url", "param", "q", q[i]);
+        assert_non_null(ctx);
+
+        jp_tpl_buf_init(&full, 0);
+        assert_int_equal(jp_tpl_render(prog, ctx, &mem_host, NULL,
+                                       JP_TPL_URL_TOP_ONLY, &full, &err), 0);
+
+        jp_tpl_buf_init(&out, 0);
+
+        if (i == 0) {
+            assert_int_equal(jp_tpl_render_record(prog, ctx, &mem_host,
+                                 NULL, JP_TPL_URL_TOP_ONLY, &out, &err,
+                                 &uses, &plan), 0);
+            assert_non_null(plan);
+
+        } else {
+            assert_int_equal(jp_tpl_render_plan(plan, ctx, &mem_host, NULL,
+                                 JP_TPL_URL_TOP_ONLY, &out, &err, &uses),
+                             0);
+        }
+
+        assert_string_equal(out.data, full.data);
+        assert_non_null(strstr(out.data, "[commented][tie][bee]"));
+
+        jp_tpl_buf_free(&out);
+        jp_tpl_buf_free(&full);
+        json_decref(ctx);
+    }
+
+    jp_tpl_plan_free(plan);
+    jp_tpl_free(prog);
+}
+
+
 int
 main(void)
 {
@@ -634,6 +693,7 @@ main(void)
         cmocka_unit_test(test_include_errors),
         cmocka_unit_test(test_i18n_in_includes),
         cmocka_unit_test(test_include_components),
+        cmocka_unit_test(test_include_components_in_plans),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

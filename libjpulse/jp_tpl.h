@@ -91,9 +91,12 @@ typedef struct {
 
     /*
      * Optional: a compiled include from the host's cache (compiled with
-     * jp_tpl_compile_include() and this i18n), which must stay valid until
-     * the render returns. NULL with err filled: missing or broken. Without
-     * it, includes are read and compiled once per render.
+     * jp_tpl_compile_include(); i18n is NULL: as in jPulse, only the page
+     * gets the i18n pre-pass, so an include's program is the same for
+     * every language), which must stay valid until the render returns.
+     * NULL with err filled: missing (err->message "file not found" or
+     * empty) or broken. Without it, includes are read and compiled once
+     * per render.
      */
     const jp_tpl_program_t *(*program)(void *data, const char *path,
                        json_t *i18n, jp_tpl_error_t *err);
@@ -115,7 +118,14 @@ typedef struct {
 jp_tpl_program_t *jp_tpl_compile(const char *src, size_t len,
     const char *path, json_t *i18n, jp_tpl_error_t *err);
 
-/* Like jp_tpl_compile(), and strips a leading "@name" header comment. */
+/*
+ * An included file, as jPulse's file.include reads it: every "@name"
+ * header comment ("<!--", "/" "**" or "{{!--", whitespace, "*", spaces,
+ * "@name ", up to the first "*" "/", "-->" or "--}}", and one CR and/or
+ * LF after it) is cut wherever it is, and there is no i18n pre-pass:
+ * {{i18n.a.b}} is a lookup at render time. Pass i18n as NULL; one given
+ * is only kept as the program's reference.
+ */
 jp_tpl_program_t *jp_tpl_compile_include(const char *src, size_t len,
     const char *path, json_t *i18n, jp_tpl_error_t *err);
 

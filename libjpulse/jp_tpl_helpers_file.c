@@ -644,5 +644,7 @@ const jp_tpl_helper_t  jp_tpl_helpers_file[] = {
     { "file.exists",      h_exists,    JP_TPL_H_PLAIN,   0 },
     { "file.timestamp",   h_timestamp, JP_TPL_H_PLAIN,   0 },
     { "file.list",        h_list,      JP_TPL_H_PLAIN,   0 },
+    { "file.includeComponents", jp_tpl_include_components,
+                                       JP_TPL_H_PLAIN,   0 },
     { NULL, NULL, 0, 0 }
 };

@@ -176,6 +176,8 @@ typedef struct {
 typedef struct {
     char            *name;
     const jp_tpl_node_t *node;
+    json_t          *text;      /* from file.includeComponents: the body
+                                   expanded already (node is NULL) */
 } jp_tpl_comp_t;
 
 /* A set of json_t pointers: open addressing, grown at half full. */
@@ -221,6 +223,13 @@ struct jp_tpl_rs_s {
     unsigned         rec_depth;
     jp_tpl_error_t  *err;
     char             msg[JP_TPL_ERRMSG_MAX];
+
+    /* components (jp_tpl_components.c): ctx.components of this render,
+     * and the file.includeComponents bodies compiled by it (kept until
+     * the render ends: nodes of theirs may be registered) */
+    json_t          *components;
+    jp_tpl_program_t **bodies;
+    size_t           nbodies;
 };
 
 
@@ -247,6 +256,11 @@ typedef struct {
 
     /* bytes of translations lexed: self-referencing ones must not explode */
     size_t             expanded;
+
+    /* components: the header comments cut out of an include's source, so
+     * that positions still count in the file as written */
+    struct jp_tpl_strip_s  *strip;
+    unsigned           no_i18n;     /* not the page: no i18n pre-pass */
 } jp_tpl_parser_t;
 
 /* jp_tpl_lex.c */
@@ -333,6 +347,39 @@ int jp_tpl_collate(const char *a, size_t alen, const char *b, size_t blen);
 /* jp_tpl_helpers_file.c: file.list's sorted paths (jPulse's rules) */
 int jp_tpl_file_list(jp_tpl_rs_t *rs, const char *glob, size_t len,
     json_t **out);
+
+/*
+ * jp_tpl_components.c: what jPulse does to the text of includes and
+ * component definitions, and file.includeComponents.
+ */
+typedef struct jp_tpl_strip_s {
+    const char      *orig;      /* the source as written */
+    const char      *copy;      /* the same without its header comments */
+    size_t          *at;        /* offsets in copy where bytes were cut */
+    size_t          *gone;      /* bytes cut up to and including there */
+    size_t           n;
+    size_t           cap;
+    size_t           i;         /* positions only move forward */
+} jp_tpl_strip_t;
+
+size_t jp_tpl_js_space_len(const char *p, const char *end);
+int jp_tpl_strip_headers(const char *src, size_t len, jp_tpl_strip_t *st,
+    char **out, size_t *olen);
+const char *jp_tpl_unstrip(jp_tpl_strip_t *st, const char *p);
+void jp_tpl_strip_free(jp_tpl_strip_t *st);
+const char *jp_tpl_after_component(const char *p, const char *end,
+    int *unclosed);
+int jp_tpl_include_components(JP_TPL_HELPER_ARGS);
+int jp_tpl_components_set(jp_tpl_rs_t *rs, const char *name, json_t *val);
+int jp_tpl_comp_add(jp_tpl_rs_t *rs, char *name, const jp_tpl_node_t *n,
+    json_t *text);
+void jp_tpl_components_free(jp_tpl_rs_t *rs);
+char *jp_tpl_camel(const char *s);
+
+/* jp_tpl_lex.c, for components: text compiled without the i18n pre-pass
+ * and without header stripping (a file.includeComponents body) */
+jp_tpl_program_t *jp_tpl_compile_text(const char *src, size_t len,
+    const char *path, jp_tpl_error_t *err);
 
 /* jp_tpl_call.c */
 const char *jp_tpl_jail(jp_tpl_rs_t *rs, json_t *path, char *buf,

@@ -154,6 +154,10 @@ jp_tpl_oom(jp_tpl_parser_t *ps)
 static void
 jp_tpl_advance(jp_tpl_parser_t *ps, const char *p)
 {
+    if (ps->strip != NULL) {
+        p = jp_tpl_unstrip(ps->strip, p);
+    }
+
     for ( /* void */ ; ps->lc_pos < p; ps->lc_pos++) {
         if (*ps->lc_pos == '\n') {
             ps->line++;
@@ -332,7 +336,7 @@ jp_tpl_lex(jp_tpl_parser_t *ps, const char *src, size_t len,
             return -1;
         }
 
-        if (!raw && close - c > 5
+        if (!raw && !ps->no_i18n && close - c > 5
             && (memcmp(c, "i18n.", 5) == 0
                 || (c[0] == '@' && close - c > 6
                     && memcmp(c + 1, "i18n.", 5) == 0))
@@ -350,6 +354,11 @@ jp_tpl_lex(jp_tpl_parser_t *ps, const char *src, size_t len,
         }
 
         p = text = close + 2 + raw;
+
+        /* jPulse: whitespace after "{{/component}}" is not text */
+        if (!raw && close - c == 10 && memcmp(c, "/component", 10) == 0) {
+            p = text = jp_tpl_after_component(p, end, &unclosed);
+        }
     }
 
     return jp_tpl_text(ps, text, end - text);
@@ -462,10 +471,15 @@ static jp_tpl_program_t *
 jp_tpl_compile_flags(const char *src, size_t len, const char *path,
     json_t *i18n, jp_tpl_error_t *err, int include)
 {
-    const char        *p, *end, *c;
+    char              *stripped;
+    const char        *p, *end;
     jp_tpl_parser_t    ps;
     jp_tpl_program_t  *prog;
     jp_tpl_node_t     *b;
+    jp_tpl_strip_t     strip;
+
+    stripped = NULL;
+    memset(&strip, 0, sizeof(strip));
 
     if (err != NULL) {
         memset(err, 0, sizeof(jp_tpl_error_t));
@@ -515,34 +529,23 @@ jp_tpl_compile_flags(const char *src, size_t len, const char *path,
     p = src;
     end = src + len;
 
-    /* an included file's "@name" header comment is documentation */
-    if (include) {
-        p = jp_tpl_skip_space(p, end);
-        c = NULL;
+    /* jPulse pre-passes i18n in the page only (include: 1 or 2) */
+    ps.no_i18n = (include != 0);
 
-        if (end - p >= 4 && memcmp(p, "<!--", 4) == 0) {
-            c = memmem(p, end - p, "-->", 3);
-            c = c ? c + 3 : NULL;
-
-        } else if (end - p >= 3 && memcmp(p, "/**", 3) == 0) {
-            c = memmem(p, end - p, "*/", 2);
-            c = c ? c + 2 : NULL;
+    /* an included file's "@name" header comments are documentation */
+    if (include == 1) {
+        switch (jp_tpl_strip_headers(src, len, &strip, &stripped, &len)) {
+        case -1:
+            jp_tpl_oom(&ps);
+            goto failed;
+        case 1:
+            ps.strip = &strip;
+            p = stripped;
+            end = stripped + len;
+            break;
+        default:
+            break;
         }
-
-        if (c != NULL && memmem(p, c - p, "@name", 5) != NULL) {
-            if (c < end && *c == '\r') {
-                c++;
-            }
-            if (c < end && *c == '\n') {
-                c++;
-            }
-            p = c;
-
-        } else {
-            p = src;
-        }
-
-        jp_tpl_advance(&ps, p);
     }
 
     if (jp_tpl_lex(&ps, p, end - p, 0) != 0) {
@@ -558,10 +561,15 @@ jp_tpl_compile_flags(const char *src, size_t len, const char *path,
         goto failed;
     }
 
+    jp_tpl_strip_free(&strip);
+    free(stripped);
+
     return prog;
 
 failed:
 
+    jp_tpl_strip_free(&strip);
+    free(stripped);
     jp_tpl_free(prog);
     return NULL;
 }
@@ -580,6 +588,14 @@ jp_tpl_compile_include(const char *src, size_t len, const char *path,
     json_t *i18n, jp_tpl_error_t *err)
 {
     return jp_tpl_compile_flags(src, len, path, i18n, err, 1);
+}
+
+
+jp_tpl_program_t *
+jp_tpl_compile_text(const char *src, size_t len, const char *path,
+    jp_tpl_error_t *err)
+{
+    return jp_tpl_compile_flags(src, len, path, NULL, err, 2);
 }
 
 

@@ -543,13 +543,9 @@ jp_tpl_hash_only(jp_tpl_parser_t *ps, jp_tpl_node_t *n, const char *p,
     }
 
     if (want_name) {
-        if (c->nargs != 1 || c->args[0]->kind != JP_TPL_E_LIT
-            || !json_is_string(c->args[0]->lit))
-        {
-            return jp_tpl_fail(ps, "#component needs one quoted name");
-        }
-
-        n->expr = c->args[0];
+        /* the name is checked when the definition runs, as in jPulse
+         * (jp_tpl_define): missing, or not a valid name, is a comment */
+        n->expr = c->nargs > 0 ? c->args[0] : NULL;
 
     } else if (c->nargs != 0 || c->nhash == 0) {
         return jp_tpl_fail(ps, "expected key=value arguments");
@@ -660,7 +656,18 @@ jp_tpl_open(jp_tpl_parser_t *ps, const char *p, const char *end)
                                name);
         }
 
-        n->expr = jp_tpl_parse_terms(ps, &q, end, 0, 0, 0);
+        /* components: "#each components.ns" reads ctx.components, as in
+         * jPulse; only an expression's head is a component call */
+        if (end - q >= 10 && memcmp(q, "components", 10) == 0
+            && (end - q == 10 || q[10] == '.')
+            && memchr(q, ' ', end - q) == NULL)
+        {
+            n->expr = jp_tpl_parse_term(ps, &q, end, 0);
+
+        } else {
+            n->expr = jp_tpl_parse_terms(ps, &q, end, 0, 0, 0);
+        }
+
         if (n->expr == NULL) {
             return -1;
         }

@@ -441,6 +441,13 @@ jp_tpl_lookup(jp_tpl_rs_t *rs, const jp_tpl_expr_t *e, jp_tpl_val_t *v,
             }
         }
 
+        /* components: what this render registered, over ctx's {} */
+        if (j == NULL && rs->components != NULL
+            && strcmp(name, "components") == 0)
+        {
+            j = rs->components;
+        }
+
         if (j == NULL) {
             j = json_object_get(rs->ctx, name);
             taint = (j != NULL && strcmp(name, "url") == 0);
@@ -1367,6 +1374,8 @@ jp_tpl_rs_done(jp_tpl_rs_t *rs, const jp_tpl_program_t *prog, int rc)
         free(rs->memo[i].path);
         jp_tpl_free(rs->memo[i].prog);
     }
+
+    jp_tpl_components_free(rs);
 
     for (i = 0; i < rs->ncomps; i++) {
         free(rs->comps[i].name);

@@ -521,7 +521,7 @@ ngx_http_jpulse_lookup_build(ngx_http_jpulse_render_ctx_t *rc,
 
         prog = kind == NGX_HTTP_JPULSE_T_PAGE
                ? jp_tpl_compile(src, src_len, name, rc->i18n, &err)
-               : jp_tpl_compile_include(src, src_len, name, rc->i18n, &err);
+               : jp_tpl_compile_include(src, src_len, name, NULL, &err);
 
         free(src);
 

@@ -73,7 +73,8 @@ $page = write_file('i.shtml',
 ($rc, $out) = run_ctl($page);
 is($rc, 0, 'include renders');
 like($out, qr{^I1<!-- Error: Handlebar "file.include "../etc/passwd""}, 'include');
-like($out, qr{path not allowed -->$}, 'traversal refused');
+like($out, qr{Prohibited path in include: \.\./etc/passwd\. Use relative paths from view root only\. -->$},
+     'traversal refused');
 
 # parse errors: FILE:LINE:COLUMN, exit 1
 $page = write_file('bad.shtml', "<p>\n  {{#if user}}x{{/each}}\n");

@@ -580,7 +580,7 @@ symlink "$main::Html/outside", "$main::Html/j/root/linkdir";
 --- response_body_unlike eval
 ["TOP-SECRET", "TOP-SECRET", "TOP-SECRET"]
 --- response_body_like eval
-["\\AA\\[<!-- Error: [^\\n]*not allowed -->\\]\\nB\\[<!-- Error: [^\\n]*not allowed -->\\]\\nC\\[<!-- Error: [^\\n]*not allowed -->\\]\\nD\\[<!-- Error: [^\\n]* -->\\]\\nE\\[<!-- Error: [^\\n]* -->\\]\\nF\\[<!-- Error: [^\\n]* -->\\]\\nG\\[false\\]\\nH\\[inside\\]\\n\\z",
+["\\AA\\[<!-- Error: [^\\n]*Prohibited path in include: [^\\n]* -->\\]\\nB\\[<!-- Error: [^\\n]*Prohibited path in include: [^\\n]* -->\\]\\nC\\[<!-- Error: [^\\n]*Prohibited path in include: [^\\n]* -->\\]\\nD\\[<!-- Error: [^\\n]* -->\\]\\nE\\[<!-- Error: [^\\n]* -->\\]\\nF\\[<!-- Error: [^\\n]* -->\\]\\nG\\[false\\]\\nH\\[inside\\]\\n\\z",
  "", ""]
 
 
@@ -880,8 +880,8 @@ qr{\A<!DOCTYPE html>
   <h1>Tide tables</h1>
   <p class="greeting">Hello sailor, welcome to <b>Tides</b>.</p>
 .*<section class="features" aria-label="3 features">
-.*<div class="feature feature-gauge"> <span class="n">1</span> <h3>Live gauges</h3> </div>
-.*<div class="feature feature-bell"> <span class="n">3</span> <h3>Harbour notices</h3> </div>
+.*<div class="feature feature-gauge"> <span class="n">1</span> <h3>Live gauges</h3> </div> 
+.*<div class="feature feature-bell"> <span class="n">3</span> <h3>Harbour notices</h3> </div> 
 .*<p v-if="loaded">\{\{ liveLevel \}\} \{\{ unit \}\}</p>
 .*  © 2026 Example Harbour Office &middot; jPulse 1.7.17
 .*    path: "/home/"

@@ -19,7 +19,7 @@ sub main::site {
 }
 
 our $Header = <<'T';
-<!-- @name header -->
+<!-- * @name header -->
 <head><title>{{title}} - {{app.site.name}}</title>
 {{#each file.list "components/*.tmpl"}}{{file.include this}}{{/each}}</head>
 <nav>{{#each appConfig.view.navigation}}<a{{#eq this.url url.pathname}} class="on"{{/eq}}>{{this.label}}</a>{{/each}}</nav>

@@ -23,13 +23,13 @@ __DATA__
 --- config
     location / { jpulse_render; }
 --- user_files eval
-[["fw/admin/index.shtml", "<!--\n * \@name admin page\n-->\n{{file.include \"components/icons.tmpl\"}}{{file.includeComponents \"admin/*.shtml\" component=\"adminCards.*\"}}<div class=\"grid\">{{#each components.adminCards}}\n{{this}}{{/each}}\n</div>\n"],
+[["fw/dash/index.shtml", "<!--\n * \@name admin page\n-->\n{{file.include \"components/icons.tmpl\"}}{{file.includeComponents \"dash/*.shtml\" component=\"adminCards.*\"}}<div class=\"grid\">{{#each components.adminCards}}\n{{this}}{{/each}}\n</div>\n"],
  ["fw/components/icons.tmpl", "<!-- Start icons -->\n<!--\n * \@name icons\n * \@file components/icons.tmpl\n-->\n{{#component \"jpIcons.gear-svg\"}}<i>G</i>{{/component}}\n\n{{#component \"jpIcons.star-svg\"}}<i>S</i>{{/component}}\n"],
- ["fw/admin/config.shtml", "<!--\n * \@name config\n-->\n{{#component \"adminCards.config\" order=20}}\n  <a href=\"/admin/config.shtml\">{{components.jpIcons.gearSvg}} Config</a>\n{{/component}}\n<h1>Config page</h1>\n"],
- ["fw/admin/users.shtml", "{{#component \"adminCards.users\" order=10}}<a>{{components.jpIcons.starSvg}} Users</a>{{/component}}\n{{#component \"other.card\" order=1}}OTHER{{/component}}\n"],
- ["site/admin/site.shtml", "{{#component \"adminCards.site\"}}<a>Site</a>{{/component}}\n"]]
+ ["fw/dash/config.shtml", "<!--\n * \@name config\n-->\n{{#component \"adminCards.config\" order=20}}\n  <a href=\"/dash/config.shtml\">{{components.jpIcons.gearSvg}} Config</a>\n{{/component}}\n<h1>Config page</h1>\n"],
+ ["fw/dash/users.shtml", "{{#component \"adminCards.users\" order=10}}<a>{{components.jpIcons.starSvg}} Users</a>{{/component}}\n{{#component \"other.card\" order=1}}OTHER{{/component}}\n"],
+ ["site/dash/site.shtml", "{{#component \"adminCards.site\"}}<a>Site</a>{{/component}}\n"]]
 --- request
-GET /admin/
+GET /dash/
 --- response_body
 <!--
  * @name admin page
@@ -37,7 +37,7 @@ GET /admin/
 <!-- Start icons -->
 <div class="grid">
 <a><i>S</i> Users</a>
-<a href="/admin/config.shtml"><i>G</i> Config</a>
+<a href="/dash/config.shtml"><i>G</i> Config</a>
 <a>Site</a>
 </div>
 

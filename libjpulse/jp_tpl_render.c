@@ -351,23 +351,150 @@ jp_tpl_each_frame(jp_tpl_rs_t *rs)
 }
 
 
+/* perf: what jp_tpl_lookup() asks of a path's root name */
+static unsigned
+jp_tpl_rname(const jp_tpl_expr_t *e)
+{
+    const char  *name;
+
+    name = e->seg[0].name;
+
+    if (strcmp(name, "vars") == 0) {
+        return JP_TPL_RN_VARS;
+    }
+
+    if (strcmp(name, "url") == 0) {
+        return JP_TPL_RN_URL;
+    }
+
+    if (strcmp(name, "appCluster") == 0) {
+        return JP_TPL_RN_APPCLUSTER;
+    }
+
+    if (strcmp(name, "user") == 0) {
+        return (e->nseg == 1 || strcmp(e->seg[1].name, "timezone") == 0)
+               ? JP_TPL_RN_USER : JP_TPL_RN_USER_OTHER;
+    }
+
+    if (strcmp(name, "i18n") == 0) {
+        return JP_TPL_RN_I18N;
+    }
+
+    return JP_TPL_RN_OTHER;
+}
+
+
+/*
+ * perf: at compile time, what every render of a path would recompute:
+ * the segments' lengths and cache keys, the root name's meaning.
+ */
+void
+jp_tpl_path_prepare(jp_tpl_expr_t *e)
+{
+    uint64_t       h;
+    unsigned       i;
+    jp_tpl_seg_t  *s;
+
+    for (i = 0; i < e->nseg; i++) {
+        s = &e->seg[i];
+        s->len = strlen(s->name);
+        s->key[0] = s->key[1] = 0;
+        s->cached = 0;
+
+        if (s->len <= sizeof(s->key)) {
+            memcpy(s->key, s->name, s->len);
+            h = (s->key[0] ^ (s->key[1] * 0x9e3779b97f4a7c15ULL))
+                * 0xff51afd7ed558ccdULL;
+            s->hash = (uint32_t) (h >> 32);
+            s->cached = 1;
+        }
+    }
+
+    e->rname = e->nseg ? jp_tpl_rname(e) : JP_TPL_RN_NONE;
+}
+
+
+/*
+ * json_object_get(obj, seg): obj is the context's when fixed, so the
+ * answer (a value, or none) is kept for the rest of the render.
+ */
+static json_t *
+jp_tpl_get(jp_tpl_rs_t *rs, json_t *obj, const jp_tpl_seg_t *s,
+    unsigned fixed)
+{
+    size_t        i;
+    json_t       *val;
+    jp_tpl_lc_t  *c;
+
+    if (!s->cached) {
+        return s->len ? json_object_getn(obj, s->name, s->len)
+                      : json_object_get(obj, s->name);
+    }
+
+    if (!fixed || obj == NULL) {
+        return json_object_getn(obj, s->name, s->len);
+    }
+
+    i = (((uint64_t) (uintptr_t) obj ^ ((uint64_t) s->hash << 20))
+         * 0x9e3779b97f4a7c15ULL) >> (64 - JP_TPL_LC_BITS);
+
+    /* never full (JP_TPL_LC_MAX): an empty slot ends the probe */
+    while (rs->lc_obj[i] != NULL) {
+        c = &rs->lc[i];
+
+        if (rs->lc_obj[i] == obj && c->len == s->len
+            && c->key[0] == s->key[0] && c->key[1] == s->key[1])
+        {
+            return c->val;
+        }
+
+        i = (i + 1) & (JP_TPL_LC_SIZE - 1);
+    }
+
+    val = json_object_getn(obj, s->name, s->len);
+
+    if (rs->nlc < JP_TPL_LC_MAX) {
+        rs->nlc++;
+        rs->lc_obj[i] = obj;
+        c = &rs->lc[i];
+        c->val = val;
+        c->key[0] = s->key[0];
+        c->key[1] = s->key[1];
+        c->len = s->len;
+    }
+
+    return val;
+}
+
+
 /*
  * A path. In argument position (literal) an unknown root yields the path
  * itself as a string, as in jPulse ("{{#if foo}}" is true); strict mode
  * drops that fallback.
+ *
+ * perf: *borrow asks for no reference: 1 when the value is the context's
+ * (which outlives the render and is never changed by it), 2 always (the
+ * caller is done with it before anything else runs); it says 1 when
+ * v->j is borrowed, which jp_tpl_val_free() must then not drop.
+ * rs->fixed says whether the value is the context's.
  */
 static int
-jp_tpl_lookup(jp_tpl_rs_t *rs, const jp_tpl_expr_t *e, jp_tpl_val_t *v,
-    int literal)
+jp_tpl_lookup_ref(jp_tpl_rs_t *rs, const jp_tpl_expr_t *e, jp_tpl_val_t *v,
+    int literal, int *borrow)
 {
-    unsigned         i, taint;
+    int              want;
+    unsigned         i, taint, rn, fixed;
     json_t          *j, *k;
     jp_tpl_frame_t  *f;
     const char      *name;
 
     v->j = NULL;
     v->taint = 0;
+    want = *borrow;
+    *borrow = 0;
     taint = 0;
+    fixed = 0;
+    rs->fixed = 0;
     j = NULL;
     name = e->seg[0].name;
 
@@ -378,10 +505,12 @@ jp_tpl_lookup(jp_tpl_rs_t *rs, const jp_tpl_expr_t *e, jp_tpl_val_t *v,
         if (f != NULL) {
             j = f->self.j;
             taint = f->self.taint;
+            fixed = f->fixed;
 
         } else {
             /* tainted below if it holds url */
             j = rs->ctx;
+            fixed = 1;
             rs->uses |= JP_TPL_USES_REQUEST;
         }
         break;
@@ -413,11 +542,16 @@ jp_tpl_lookup(jp_tpl_rs_t *rs, const jp_tpl_expr_t *e, jp_tpl_val_t *v,
         return v->j ? 0 : jp_tpl_error(rs, "out of memory");
 
     default:
-        if (strcmp(name, "vars") == 0) {
+        rn = e->rname != JP_TPL_RN_NONE ? e->rname : jp_tpl_rname(e);
+
+        if (rn == JP_TPL_RN_VARS) {
             j = jp_tpl_vars(rs);
             if (j == NULL) {
                 return 0;
             }
+
+            /* the context's until a let copies it */
+            fixed = (rs->vars == NULL);
 
             /* false: holds request data by identity, told per value */
             if (e->nseg > 1) {
@@ -432,31 +566,30 @@ jp_tpl_lookup(jp_tpl_rs_t *rs, const jp_tpl_expr_t *e, jp_tpl_val_t *v,
 
         for (f = rs->frame; f != NULL; f = f->up) {
             if (f->obj != NULL) {
-                j = json_object_get(f->obj, name);
+                j = jp_tpl_get(rs, f->obj, &e->seg[0], f->fixed);
                 if (j != NULL) {
                     taint = f->taint
                             || json_object_get(f->tainted, name) != NULL;
+                    fixed = f->fixed;
                     break;
                 }
             }
         }
 
         if (j == NULL) {
-            j = json_object_get(rs->ctx, name);
-            taint = (j != NULL && strcmp(name, "url") == 0);
+            j = jp_tpl_get(rs, rs->ctx, &e->seg[0], 1);
+            taint = (j != NULL && rn == JP_TPL_RN_URL);
+            fixed = 1;
 
-            if (j != NULL && strcmp(name, "appCluster") == 0) {
+            if (j != NULL && rn == JP_TPL_RN_APPCLUSTER) {
                 rs->uses |= JP_TPL_USES_REQUEST;
 
-            } else if (j != NULL && strcmp(name, "user") == 0
-                       && (e->nseg == 1
-                           || strcmp(e->seg[1].name, "timezone") == 0))
-            {
+            } else if (j != NULL && rn == JP_TPL_RN_USER) {
                 rs->uses |= JP_TPL_USES_USER;
             }
         }
 
-        if (j == NULL && strcmp(name, "i18n") == 0) {
+        if (j == NULL && rn == JP_TPL_RN_I18N) {
             j = rs->i18n;
         }
 
@@ -472,7 +605,7 @@ jp_tpl_lookup(jp_tpl_rs_t *rs, const jp_tpl_expr_t *e, jp_tpl_val_t *v,
 
     for (i = 1; i < e->nseg && j != NULL; i++) {
         if (json_is_object(j)) {
-            j = json_object_get(j, e->seg[i].name);
+            j = jp_tpl_get(rs, j, &e->seg[i], fixed);
 
         } else if (json_is_array(j) && e->seg[i].index >= 0) {
             j = json_array_get(j, e->seg[i].index);
@@ -490,8 +623,20 @@ jp_tpl_lookup(jp_tpl_rs_t *rs, const jp_tpl_expr_t *e, jp_tpl_val_t *v,
         }
     }
 
-    v->j = json_incref(j);
+    /*
+     * borrowed: the caller uses the value before anything else runs (no
+     * let can drop it), or it is the context's, which outlives the render
+     */
+    if (want > 1 || (want && fixed)) {
+        v->j = j;
+        *borrow = 1;
+
+    } else {
+        v->j = json_incref(j);
+    }
+
     v->taint = taint || jp_tpl_is_req(rs, j);
+    rs->fixed = fixed;
 
     if (v->taint) {
         rs->uses |= jp_tpl_url_part(e) ? JP_TPL_USES_URL_PATH
@@ -499,6 +644,18 @@ jp_tpl_lookup(jp_tpl_rs_t *rs, const jp_tpl_expr_t *e, jp_tpl_val_t *v,
     }
 
     return 0;
+}
+
+
+static int
+jp_tpl_lookup(jp_tpl_rs_t *rs, const jp_tpl_expr_t *e, jp_tpl_val_t *v,
+    int literal)
+{
+    int  borrow;
+
+    borrow = 0;
+
+    return jp_tpl_lookup_ref(rs, e, v, literal, &borrow);
 }
 
 
@@ -546,7 +703,7 @@ int
 jp_tpl_eval(jp_tpl_rs_t *rs, const jp_tpl_expr_t *e, jp_tpl_val_t *v,
     unsigned depth)
 {
-    int            rc;
+    int            rc, borrow[JP_TPL_ARGS_MAX];
     size_t         i, k, n;
     json_t        *hash, *htaint, *sh, *st;
     jp_tpl_buf_t   tmp, *out;
@@ -597,10 +754,24 @@ jp_tpl_eval(jp_tpl_rs_t *rs, const jp_tpl_expr_t *e, jp_tpl_val_t *v,
     rc = -1;
 
     for (i = 0; i < n; i++) {
-        if (jp_tpl_eval(rs, e->args[i], &args[i], depth + 1) != 0) {
+        /* the context's values need no reference: it outlives the call */
+        borrow[i] = 1;
+
+        if (e->args[i]->kind == JP_TPL_E_PATH) {
+            rc = jp_tpl_lookup_ref(rs, e->args[i], &args[i], 1, &borrow[i]);
+
+        } else {
+            borrow[i] = 0;
+            rc = jp_tpl_eval(rs, e->args[i], &args[i], depth + 1);
+        }
+
+        if (rc != 0) {
+            rc = -1;
             goto done;
         }
     }
+
+    rc = -1;
 
     if (jp_tpl_eval_hash(rs, e->hash, e->nhash, &hash, &htaint, depth)
         != 0)
@@ -653,7 +824,9 @@ jp_tpl_eval(jp_tpl_rs_t *rs, const jp_tpl_expr_t *e, jp_tpl_val_t *v,
 done:
 
     while (i-- > 0) {
-        jp_tpl_val_free(&args[i]);
+        if (!borrow[i]) {
+            jp_tpl_val_free(&args[i]);
+        }
     }
 
     json_decref(hash);
@@ -953,6 +1126,7 @@ jp_tpl_each(jp_tpl_rs_t *rs, const jp_tpl_node_t *n, jp_tpl_val_t *v)
     f.each = 1;
     f.self.taint = v->taint;
     f.taint = v->taint;
+    f.fixed = n->expr->kind == JP_TPL_E_PATH && rs->fixed;
 
     rc = 0;
     obj = NULL;
@@ -1101,6 +1275,7 @@ jp_tpl_block(jp_tpl_rs_t *rs, const jp_tpl_node_t *n)
         f.up = rs->frame;
         f.obj = json_is_object(v.j) ? v.j : NULL;
         f.taint = v.taint;
+        f.fixed = n->expr->kind == JP_TPL_E_PATH && rs->fixed;
 
         rs->frame = &f;
         rc = jp_tpl_nodes(rs, n->body);
@@ -1125,16 +1300,19 @@ jp_tpl_block(jp_tpl_rs_t *rs, const jp_tpl_node_t *n)
 static int
 jp_tpl_out(jp_tpl_rs_t *rs, const jp_tpl_node_t *n)
 {
-    int                  rc;
+    int                  rc, borrow;
     size_t               i, nargs;
     json_t              *sh, *st, *hash, *htaint;
     jp_tpl_val_t         v, args[JP_TPL_ARGS_MAX];
     const jp_tpl_expr_t *e;
 
     e = n->expr;
+    borrow = 0;
 
     if (e->kind == JP_TPL_E_PATH) {
-        rc = jp_tpl_lookup(rs, e, &v, 0);
+        /* written out before anything else runs: no reference needed */
+        borrow = 2;
+        rc = jp_tpl_lookup_ref(rs, e, &v, 0, &borrow);
 
     } else if (e->kind == JP_TPL_E_COMPONENT) {
         if (jp_tpl_component(rs, e) == 0) {
@@ -1196,7 +1374,10 @@ jp_tpl_out(jp_tpl_rs_t *rs, const jp_tpl_node_t *n)
     }
 
     rc = jp_tpl_emit(rs, &v, n->raw);
-    jp_tpl_val_free(&v);
+
+    if (!borrow) {
+        jp_tpl_val_free(&v);
+    }
 
     return rc;
 }
@@ -1291,7 +1472,11 @@ jp_tpl_rs_init(jp_tpl_rs_t *rs, const jp_tpl_program_t *prog, json_t *ctx,
     const jp_tpl_host_t *host, const jp_tpl_limits_t *limits,
     unsigned flags, jp_tpl_buf_t *out, jp_tpl_error_t *err)
 {
-    memset(rs, 0, sizeof(jp_tpl_rs_t));
+    /* perf: all but the lookup cache's entries (lc_obj says which are
+     * set): 12 KB the render may never read */
+    memset(rs, 0, offsetof(jp_tpl_rs_t, lc));
+    memset((char *) rs + offsetof(jp_tpl_rs_t, lc) + sizeof(rs->lc), 0,
+           sizeof(jp_tpl_rs_t) - offsetof(jp_tpl_rs_t, lc) - sizeof(rs->lc));
     rs->host = host;
     rs->ctx = json_is_object(ctx) ? ctx : NULL;
     rs->i18n = prog->i18n;

@@ -384,5 +384,7 @@ int jp_tpl_is_req(jp_tpl_rs_t *rs, json_t *j);
 
 /* perf (jp_tpl_render.c): compile-time precomputation of a path */
 void jp_tpl_path_prepare(jp_tpl_expr_t *e);
+/* perf (jp_tpl_value.c): a page buffer's first allocation */
+void jp_tpl_buf_reserve(jp_tpl_buf_t *b);
 
 #endif /* JP_TPL_INT_H */

@@ -90,7 +90,7 @@ jp_tpl_ptr_hash(const json_t *j)
 }
 
 
-static int
+static inline int
 jp_tpl_ptrset_has(const jp_tpl_ptrset_t *set, const json_t *j)
 {
     size_t  i, mask;
@@ -646,7 +646,7 @@ jp_tpl_lookup_ref(jp_tpl_rs_t *rs, const jp_tpl_expr_t *e, jp_tpl_val_t *v,
         v->j = json_incref(j);
     }
 
-    v->taint = taint || jp_tpl_is_req(rs, j);
+    v->taint = taint || (j != NULL && jp_tpl_ptrset_has(&rs->req, j));
     rs->fixed = fixed;
 
     if (v->taint) {
@@ -771,6 +771,12 @@ jp_tpl_eval(jp_tpl_rs_t *rs, const jp_tpl_expr_t *e, jp_tpl_val_t *v,
         if (e->args[i]->kind == JP_TPL_E_PATH) {
             rc = jp_tpl_lookup_ref(rs, e->args[i], &args[i], 1, &borrow[i]);
 
+        } else if (e->args[i]->kind == JP_TPL_E_LIT) {
+            /* the program's, which outlives the render */
+            args[i].j = e->args[i]->lit;
+            args[i].taint = 0;
+            rc = 0;
+
         } else {
             borrow[i] = 0;
             rc = jp_tpl_eval(rs, e->args[i], &args[i], depth + 1);
@@ -784,8 +790,9 @@ jp_tpl_eval(jp_tpl_rs_t *rs, const jp_tpl_expr_t *e, jp_tpl_val_t *v,
 
     rc = -1;
 
-    if (jp_tpl_eval_hash(rs, e->hash, e->nhash, &hash, &htaint, depth)
-        != 0)
+    if (e->nhash != 0
+        && jp_tpl_eval_hash(rs, e->hash, e->nhash, &hash, &htaint, depth)
+           != 0)
     {
         goto done;
     }
@@ -1438,6 +1445,17 @@ jp_tpl_nodes(jp_tpl_rs_t *rs, const jp_tpl_node_t *n)
         /* perf: text, most nodes, without the call (same result) */
         if (n->type == JP_TPL_N_TEXT) {
             if (jp_tpl_buf_add(rs->out, n->text, n->len) != 0) {
+                return -1;
+            }
+
+            continue;
+        }
+
+        /* perf: and {{expr}}, as jp_tpl_node_render() does it */
+        if (n->type == JP_TPL_N_OUT && !rs->out->failed) {
+            (void) jp_tpl_out(rs, n);
+
+            if (rs->out->failed) {
                 return -1;
             }
 

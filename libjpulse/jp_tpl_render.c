@@ -858,11 +858,32 @@ done:
 }
 
 
+/*
+ * perf: jp_tpl_buf_add() inlined for what fits in the room already
+ * allocated (nearly every append of a render), the same checks in order
+ */
+static inline int
+jp_tpl_put(jp_tpl_buf_t *b, const char *p, size_t len)
+{
+    if (b->failed || len > b->max || b->len > b->max - len
+        || b->len + len + 1 > b->cap)
+    {
+        return jp_tpl_buf_add(b, p, len);
+    }
+
+    memcpy(b->data + b->len, p, len);
+    b->len += len;
+    b->data[b->len] = '\0';
+
+    return 0;
+}
+
+
 static int
 jp_tpl_emit(jp_tpl_rs_t *rs, jp_tpl_val_t *v, unsigned raw)
 {
     int      rc;
-    char    *s;
+    char    *s, num[64];
     size_t   len;
 
     if (v->j == NULL || json_is_null(v->j)) {
@@ -872,6 +893,12 @@ jp_tpl_emit(jp_tpl_rs_t *rs, jp_tpl_val_t *v, unsigned raw)
     if (json_is_string(v->j)) {
         s = (char *) json_string_value(v->j);
         len = json_string_length(v->j);
+
+    } else if (json_is_number(v->j)) {
+        /* perf: as jp_tpl_to_string() prints it, without the copy */
+        jp_tpl_format_number(jp_tpl_number(v->j), num, sizeof(num));
+        s = num;
+        len = strlen(num);
 
     } else {
         s = jp_tpl_to_string(v->j, &len);
@@ -885,10 +912,10 @@ jp_tpl_emit(jp_tpl_rs_t *rs, jp_tpl_val_t *v, unsigned raw)
         rc = jp_tpl_buf_add_html(rs->out, s, len);
 
     } else {
-        rc = jp_tpl_buf_add(rs->out, s, len);
+        rc = jp_tpl_put(rs->out, s, len);
     }
 
-    if (!json_is_string(v->j)) {
+    if (s != num && !json_is_string(v->j)) {
         free(s);
     }
 
@@ -1444,7 +1471,7 @@ jp_tpl_nodes(jp_tpl_rs_t *rs, const jp_tpl_node_t *n)
     for ( /* void */ ; n != NULL; n = n->next) {
         /* perf: text, most nodes, without the call (same result) */
         if (n->type == JP_TPL_N_TEXT) {
-            if (jp_tpl_buf_add(rs->out, n->text, n->len) != 0) {
+            if (jp_tpl_put(rs->out, n->text, n->len) != 0) {
                 return -1;
             }
 

@@ -253,7 +253,6 @@ jp_tpl_map(jp_tpl_rs_t *rs, json_t *j, jp_tpl_val_t *res, jp_tpl_map_pt map)
     }
 
     jp_tpl_buf_init(&b, 0);
-    jp_tpl_buf_add(&b, "", 0);
     map(&b, s.p, s.len);
     free(s.tmp);
 

@@ -269,7 +269,7 @@ test_request_data(void **state)
 static void
 test_output(void **state)
 {
-    char  *got;
+    char  *got, *big;
 
     (void) state;
 
@@ -301,6 +301,22 @@ test_output(void **state)
 
     got = render("{{url.q}}", "{\"url\":{\"q\":\"<<\"}}", 0, 7);
     assert_null(got);
+
+    /* the same past a page buffer that has grown: 29995 bytes, then 8 */
+    big = malloc(29995 + sizeof("{{url.q}}"));
+    assert_non_null(big);
+    memset(big, 'a', 29995);
+    strcpy(big + 29995, "{{url.q}}");
+
+    got = render(big, "{\"url\":{\"q\":\"<<\"}}", 0, 30003);
+    assert_non_null(got);
+    assert_int_equal(strlen(got), 30003);
+    assert_string_equal(got + 29995, "&lt;&lt;");
+    free(got);
+
+    got = render(big, "{\"url\":{\"q\":\"<<\"}}", 0, 30002);
+    assert_null(got);
+    free(big);
 
     got = render("ab{{x}}cd", "{\"x\":\"123\"}", 0, 7);
     assert_non_null(got);

@@ -1243,7 +1243,7 @@ jp_tpl_each(jp_tpl_rs_t *rs, const jp_tpl_node_t *n, jp_tpl_val_t *v)
 static int
 jp_tpl_block(jp_tpl_rs_t *rs, const jp_tpl_node_t *n)
 {
-    int             rc, t;
+    int             rc, t, borrow;
     json_t         *saved, *saved_taint;
     jp_tpl_val_t    v;
     jp_tpl_frame_t  f;
@@ -1302,7 +1302,23 @@ jp_tpl_block(jp_tpl_rs_t *rs, const jp_tpl_node_t *n)
         break;
     }
 
-    if (jp_tpl_eval(rs, n->expr, &v, 0) != 0) {
+    /*
+     * perf: a path's value without a reference where none is needed: #if
+     * and #unless are done with it before their body runs, other blocks
+     * use it through theirs, which only the context's values outlive
+     */
+    borrow = 0;
+
+    if (n->expr->kind == JP_TPL_E_PATH) {
+        borrow = (n->block == JP_TPL_B_IF || n->block == JP_TPL_B_UNLESS)
+                 ? 2 : 1;
+        rc = jp_tpl_lookup_ref(rs, n->expr, &v, 1, &borrow);
+
+    } else {
+        rc = jp_tpl_eval(rs, n->expr, &v, 0);
+    }
+
+    if (rc != 0) {
         return jp_tpl_error_comment(rs, n);
     }
 
@@ -1336,7 +1352,9 @@ jp_tpl_block(jp_tpl_rs_t *rs, const jp_tpl_node_t *n)
         rc = jp_tpl_nodes(rs, t ? n->body : n->inverse);
     }
 
-    jp_tpl_val_free(&v);
+    if (!borrow) {
+        jp_tpl_val_free(&v);
+    }
 
     return rc;
 }

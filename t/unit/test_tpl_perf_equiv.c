@@ -229,6 +229,18 @@ test_not_the_context(void **state)
     check("{{#with vars}}{{a}}{{let a=5}}{{a}}{{vars.a}}{{/with}}",
           "{\"vars\":{\"a\":1}}", 0, "115");
 
+    /* values only vars holds, dropped by a let inside the block */
+    check("{{let a=(string.uppercase \"x\")}}{{#if vars.a}}{{let a=2}}"
+          "{{vars.a}}{{/if}}{{#unless vars.b}}{{let b=3}}{{vars.b}}"
+          "{{/unless}}",
+          "{}", 0, "23");
+
+    check("{{let o=(json.parse \"{\\\"k\\\":1}\")}}{{#with vars.o}}"
+          "{{let o=2}}{{k}}{{vars.o}}{{/with}}"
+          "{{let l=(array.concat \"p\" \"q\")}}{{#each vars.l}}"
+          "{{let l=0}}{{this}}{{/each}}{{vars.l}}",
+          "{}", 0, "12pq0");
+
     check("{{#each items}}{{this.n}}{{@index}}{{#with this}}{{n}}{{/with}}"
           "{{/each}}|{{#each obj}}{{@key}}={{this}};{{/each}}",
           "{\"items\":[{\"n\":\"a\"},{\"n\":\"b\"}],"

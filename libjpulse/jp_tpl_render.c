@@ -1556,7 +1556,7 @@ jp_tpl_rs_init(jp_tpl_rs_t *rs, const jp_tpl_program_t *prog, json_t *ctx,
     unsigned flags, jp_tpl_buf_t *out, jp_tpl_error_t *err)
 {
     /* perf: all but the lookup cache's entries (lc_obj says which are
-     * set): 12 KB the render may never read */
+     * set): 8 KB the render may never read */
     memset(rs, 0, offsetof(jp_tpl_rs_t, lc));
     memset((char *) rs + offsetof(jp_tpl_rs_t, lc) + sizeof(rs->lc), 0,
            sizeof(jp_tpl_rs_t) - offsetof(jp_tpl_rs_t, lc) - sizeof(rs->lc));

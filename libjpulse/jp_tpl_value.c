@@ -15,10 +15,11 @@
 /*
  * perf: a helper's scratch buffer holds a few bytes, and a malloc() this
  * small is served from the thread's cache; a page's buffer starts at
- * JP_TPL_BUF_PAGE (jp_tpl_buf_reserve() from jp_tpl_rs_init()).
+ * JP_TPL_BUF_PAGE as before (jp_tpl_buf_reserve() from jp_tpl_rs_init()):
+ * nginx holds it while the response is sent, so no larger.
  */
 #define JP_TPL_BUF_MIN   256
-#define JP_TPL_BUF_PAGE  (16 * 1024)
+#define JP_TPL_BUF_PAGE  4096
 
 
 void
@@ -65,8 +66,9 @@ jp_tpl_buf_grow(jp_tpl_buf_t *b, size_t len)
 }
 
 
-/* perf: a page's first allocation, large enough for most; none if no
- * memory (the render then fails, or not, as it would have) */
+/* perf: a page's first allocation, at the size it had before scratch
+ * buffers started smaller; none if no memory (the render then fails, or
+ * not, as it would have) */
 void
 jp_tpl_buf_reserve(jp_tpl_buf_t *b)
 {

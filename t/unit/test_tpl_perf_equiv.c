@@ -254,7 +254,8 @@ static void
 test_request_data(void **state)
 {
     static const char  ctx[] =
-        "{\"url\":{\"param\":{\"q\":\"<b>&'\\\"`\\\\$\"}},\"app\":{\"n\":\"<i>\"}}";
+        "{\"url\":{\"param\":{\"q\":\"<b>&'\\\"`\\\\$\"}},"
+        "\"app\":{\"n\":\"<i>\"}}";
     static const char  esc[] = "&lt;b&gt;&amp;&#39;&quot;&#96;&#92;&#36;";
 
     (void) state;

@@ -242,7 +242,8 @@ jp_tpl_req_above(jp_tpl_rs_t *rs, json_t *j, jp_tpl_ptrset_t *seen,
         return -1;
     }
 
-    if (jp_tpl_ptrset_has(seen, j)) {
+    /* perf: a container held once has one parent: walked once anyway */
+    if (j->refcount != 1 && jp_tpl_ptrset_has(seen, j)) {
         return jp_tpl_ptrset_has(&rs->req, j);
     }
 
@@ -269,7 +270,7 @@ jp_tpl_req_above(jp_tpl_rs_t *rs, json_t *j, jp_tpl_ptrset_t *seen,
         }
     }
 
-    if (jp_tpl_ptrset_add(seen, j) != 0
+    if ((j->refcount != 1 && jp_tpl_ptrset_add(seen, j) != 0)
         || (found && jp_tpl_ptrset_add(&rs->req, j) != 0))
     {
         return -1;

@@ -9,7 +9,9 @@
  * - borrowed values (no reference taken for the context's values and the
  *   program's literals): every reference count is the same after a
  *   render, and nothing jansson allocated is left;
- * - request data found through the cache is still escaped;
+ * - request data found through the cache is still escaped, and so are
+ *   the containers of url, held once or shared (the walk that finds
+ *   them skips its seen-set for containers held once);
  * - HTML escaping sized once, numbers printed without a copy, appends
  *   inlined: the same bytes, and the same failure past the output limit.
  *
@@ -279,6 +281,42 @@ test_request_data(void **state)
 }
 
 
+/* url held by two containers, and containers of it held once or twice */
+static void
+test_request_data_shared(void **state)
+{
+    json_t          *ctx, *url, *shared;
+    jp_tpl_buf_t     out;
+    jp_tpl_error_t   err;
+    jp_tpl_program_t *prog;
+    static const char  src[] =
+        "{{a.u.q}}|{{a}}|{{s.v.u.q}}|{{t.v.u.q}}|{{s}}|{{b.c}}";
+
+    (void) state;
+
+    url = json_pack("{ss}", "q", "<");
+    shared = json_pack("{s{sO}}", "v", "u", url);
+    ctx = json_pack("{so s{sO} sO sO s{ss}}", "url", url, "a", "u", url,
+                    "s", shared, "t", shared, "b", "c", "<");
+    json_decref(shared);
+    assert_non_null(ctx);
+
+    prog = jp_tpl_compile(src, strlen(src), "shared.shtml", NULL, &err);
+    assert_non_null(prog);
+
+    jp_tpl_buf_init(&out, 0);
+    assert_int_equal(jp_tpl_render(prog, ctx, NULL, NULL, 0, &out, &err), 0);
+    assert_string_equal(out.data,
+                        "&lt;|{&quot;u&quot;:{&quot;q&quot;:&quot;&lt;"
+                        "&quot;}}|&lt;|&lt;|{&quot;v&quot;:{&quot;u&quot;:"
+                        "{&quot;q&quot;:&quot;&lt;&quot;}}}|<");
+    jp_tpl_buf_free(&out);
+
+    jp_tpl_free(prog);
+    json_decref(ctx);
+}
+
+
 static void
 test_output(void **state)
 {
@@ -422,6 +460,7 @@ main(void)
         cmocka_unit_test(test_cache_full),
         cmocka_unit_test(test_not_the_context),
         cmocka_unit_test(test_request_data),
+        cmocka_unit_test(test_request_data_shared),
         cmocka_unit_test(test_output),
         cmocka_unit_test(test_references),
     };

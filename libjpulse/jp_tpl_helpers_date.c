@@ -740,6 +740,7 @@ jp_date_zone(jp_tpl_rs_t *rs, double t)
          * the host that this render depends on the user (a kept page must
          * not serve one visitor's zone to another) */
         memset(&e, 0, sizeof(e));
+        memset(seg, 0, sizeof(seg));
         seg[0].name = "user";
         seg[0].index = -1;
         seg[1].name = "timezone";
@@ -749,6 +750,7 @@ jp_date_zone(jp_tpl_rs_t *rs, double t)
         e.nseg = 2;
         e.seg = seg;
         e.text = "user.timezone";
+        jp_tpl_path_prepare(&e);
 
         /* strict: no "user.timezone" text when there is no user */
         flags = rs->flags;

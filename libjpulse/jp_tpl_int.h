@@ -96,6 +96,11 @@ typedef struct {
 typedef struct {
     const char      *name;      /* NUL-terminated */
     long             index;     /* a non-negative integer segment, or -1 */
+    /* perf: set by jp_tpl_path_prepare() at compile time (0: not set) */
+    size_t           len;       /* strlen(name) */
+    uint64_t         key[2];    /* name's first 16 bytes, 0-padded */
+    uint32_t         hash;      /* of key */
+    uint32_t         cached;    /* 1: prepared and len <= 16 */
 } jp_tpl_seg_t;
 
 struct jp_tpl_expr_s {
@@ -111,6 +116,7 @@ struct jp_tpl_expr_s {
     jp_tpl_seg_t    *seg;
     jp_tpl_expr_t  **args;
     jp_tpl_hash_t   *hash;
+    unsigned         rname;     /* perf: PATH: JP_TPL_RN_* of seg[0] */
 };
 
 struct jp_tpl_node_s {
@@ -166,6 +172,8 @@ struct jp_tpl_frame_s {
     unsigned         taint;     /* obj (#each: the walked value) came
                                    from the request */
     json_t          *tainted;   /* args object: keys whose value is tainted */
+    unsigned         fixed;     /* perf: self/obj are the context's (its
+                                   lookups may be cached) */
 };
 
 typedef struct {
@@ -179,6 +187,35 @@ typedef struct {
     json_t          *text;      /* from file.includeComponents: the body
                                    expanded already (node is NULL) */
 } jp_tpl_comp_t;
+
+/*
+ * perf: the lookup cache of one render. The context (and the
+ * translations) are read-only during a render and outlive it, so a key
+ * looked up in one of their objects gives the same value every time:
+ * (object, name) -> value, names up to 16 bytes, open addressing; once
+ * JP_TPL_LC_MAX are kept, further lookups go to jansson uncached.
+ */
+#define JP_TPL_LC_BITS  8
+#define JP_TPL_LC_SIZE  (1 << JP_TPL_LC_BITS)
+#define JP_TPL_LC_MAX   (JP_TPL_LC_SIZE / 2)
+
+typedef struct {
+    json_t          *val;       /* NULL: the object has no such key */
+    uint64_t         key[2];
+    size_t           len;
+} jp_tpl_lc_t;
+
+/* perf: the root name of a path, for jp_tpl_lookup() */
+enum {
+    JP_TPL_RN_NONE = 0,         /* not prepared: compare the name */
+    JP_TPL_RN_OTHER,
+    JP_TPL_RN_VARS,
+    JP_TPL_RN_URL,
+    JP_TPL_RN_APPCLUSTER,
+    JP_TPL_RN_USER,             /* user, user.timezone */
+    JP_TPL_RN_USER_OTHER,       /* user.x, x not timezone */
+    JP_TPL_RN_I18N
+};
 
 /* A set of json_t pointers: open addressing, grown at half full. */
 typedef struct {
@@ -230,6 +267,13 @@ struct jp_tpl_rs_s {
     json_t          *components;
     jp_tpl_program_t **bodies;
     size_t           nbodies;
+    unsigned         fixed;     /* perf: the last path looked up is the
+                                   context's (jp_tpl_lookup()) */
+    unsigned         nlc;       /* perf: the lookup cache: entries kept, */
+    const json_t    *lc_obj[JP_TPL_LC_SIZE];   /* their objects (NULL:
+                                                  a free slot) */
+    jp_tpl_lc_t      lc[JP_TPL_LC_SIZE];    /* and the rest, left
+                                               uninitialized */
 };
 
 
@@ -412,5 +456,10 @@ int64_t jp_tpl_now(jp_tpl_rs_t *rs);
 int jp_tpl_eval(jp_tpl_rs_t *rs, const jp_tpl_expr_t *e, jp_tpl_val_t *v,
     unsigned depth);
 int jp_tpl_is_req(jp_tpl_rs_t *rs, json_t *j);
+
+/* perf (jp_tpl_render.c): compile-time precomputation of a path */
+void jp_tpl_path_prepare(jp_tpl_expr_t *e);
+/* perf (jp_tpl_value.c): a page buffer's first allocation */
+void jp_tpl_buf_reserve(jp_tpl_buf_t *b);
 
 #endif /* JP_TPL_INT_H */

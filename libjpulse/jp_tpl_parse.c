@@ -220,6 +220,8 @@ jp_tpl_word(jp_tpl_parser_t *ps, const char *p, size_t len)
         e->root = JP_TPL_R_LAST;
     }
 
+    jp_tpl_path_prepare(e);
+
     return e;
 }
 

@@ -12,7 +12,14 @@
 #include "jp_tpl_int.h"
 
 
-#define JP_TPL_BUF_MIN  4096
+/*
+ * perf: a helper's scratch buffer holds a few bytes, and a malloc() this
+ * small is served from the thread's cache; a page's buffer starts at
+ * JP_TPL_BUF_PAGE as before (jp_tpl_buf_reserve() from jp_tpl_rs_init()):
+ * nginx holds it while the response is sent, so no larger.
+ */
+#define JP_TPL_BUF_MIN   256
+#define JP_TPL_BUF_PAGE  4096
 
 
 void
@@ -32,12 +39,61 @@ jp_tpl_buf_free(jp_tpl_buf_t *b)
 }
 
 
-int
-jp_tpl_buf_add(jp_tpl_buf_t *b, const char *p, size_t len)
+/* perf: the rare part of jp_tpl_buf_room(), out of its way (inlined,
+ * it made every append save and restore five registers) */
+static __attribute__((noinline)) int
+jp_tpl_buf_grow(jp_tpl_buf_t *b, size_t len)
 {
     size_t  cap;
     char   *data;
 
+    cap = b->cap ? b->cap : JP_TPL_BUF_MIN;
+
+    while (cap < b->len + len + 1) {
+        cap *= 2;
+    }
+
+    data = realloc(b->data, cap);
+    if (data == NULL) {
+        b->failed = JP_TPL_BUF_NOMEM;
+        return -1;
+    }
+
+    b->data = data;
+    b->cap = cap;
+
+    return 0;
+}
+
+
+/* perf: a page's first allocation, at the size it had before scratch
+ * buffers started smaller; none if no memory (the render then fails, or
+ * not, as it would have) */
+void
+jp_tpl_buf_reserve(jp_tpl_buf_t *b)
+{
+    size_t  cap;
+    char   *data;
+
+    if (b->cap != 0 || b->failed) {
+        return;
+    }
+
+    cap = b->max < JP_TPL_BUF_PAGE ? b->max + 1 : JP_TPL_BUF_PAGE;
+
+    data = realloc(b->data, cap);
+    if (data != NULL) {
+        b->data = data;
+        b->cap = cap;
+        b->data[b->len] = '\0';
+    }
+}
+
+
+/* room for len more bytes and a NUL, within the limit */
+static inline int
+jp_tpl_buf_room(jp_tpl_buf_t *b, size_t len)
+{
     if (b->failed) {
         return -1;
     }
@@ -49,20 +105,18 @@ jp_tpl_buf_add(jp_tpl_buf_t *b, const char *p, size_t len)
 
     /* one spare byte so callers can NUL-terminate */
     if (b->len + len + 1 > b->cap) {
-        cap = b->cap ? b->cap : JP_TPL_BUF_MIN;
+        return jp_tpl_buf_grow(b, len);
+    }
 
-        while (cap < b->len + len + 1) {
-            cap *= 2;
-        }
+    return 0;
+}
 
-        data = realloc(b->data, cap);
-        if (data == NULL) {
-            b->failed = JP_TPL_BUF_NOMEM;
-            return -1;
-        }
 
-        b->data = data;
-        b->cap = cap;
+int
+jp_tpl_buf_add(jp_tpl_buf_t *b, const char *p, size_t len)
+{
+    if (jp_tpl_buf_room(b, len) != 0) {
+        return -1;
     }
 
     if (len) {
@@ -76,36 +130,102 @@ jp_tpl_buf_add(jp_tpl_buf_t *b, const char *p, size_t len)
 }
 
 
-/* Also escapes ` \ $ so a value in a JS string cannot end it. */
+/* what a byte becomes in HTML (NULL: itself), and how many bytes more */
+static const char *const  jp_tpl_html_rep[256] = {
+    ['&'] = "&amp;", ['<'] = "&lt;", ['>'] = "&gt;", ['"'] = "&quot;",
+    ['\''] = "&#39;", ['`'] = "&#96;", ['\\'] = "&#92;", ['$'] = "&#36;"
+};
+
+static const unsigned char  jp_tpl_html_more[256] = {
+    ['&'] = 4, ['<'] = 3, ['>'] = 3, ['"'] = 5,
+    ['\''] = 4, ['`'] = 4, ['\\'] = 4, ['$'] = 4
+};
+
+
+/* the same, padded: one 8-byte move writes any of them */
+static const char  jp_tpl_html_rep8[256][8] = {
+    ['&'] = "&amp;", ['<'] = "&lt;", ['>'] = "&gt;", ['"'] = "&quot;",
+    ['\''] = "&#39;", ['`'] = "&#96;", ['\\'] = "&#92;", ['$'] = "&#36;"
+};
+
+
+/*
+ * Also escapes ` \ $ so a value in a JS string cannot end it. perf: in
+ * one pass when the room allocated holds the worst case (6 bytes a byte,
+ * and the last 8-byte move); else the escaped size first, then one copy
+ * into room made once. The limit is on the escaped bytes either way.
+ */
 int
 jp_tpl_buf_add_html(jp_tpl_buf_t *b, const char *p, size_t len)
 {
-    size_t       i, start;
+    char        *d;
+    size_t       i, n;
     const char  *rep;
 
-    for (start = 0, i = 0; i < len; i++) {
-        switch (p[i]) {
-        case '&':  rep = "&amp;";  break;
-        case '<':  rep = "&lt;";   break;
-        case '>':  rep = "&gt;";   break;
-        case '"':  rep = "&quot;"; break;
-        case '\'': rep = "&#39;";  break;
-        case '`':  rep = "&#96;";  break;
-        case '\\': rep = "&#92;";  break;
-        case '$':  rep = "&#36;";  break;
-        default:   continue;
+    if (!b->failed && len <= b->max && b->len <= b->max - len
+        && b->cap > b->len + 8 && len <= (b->cap - b->len - 8) / 6)
+    {
+        d = b->data + b->len;
+
+        for (i = 0; i < len; i++) {
+            n = jp_tpl_html_more[(unsigned char) p[i]];
+
+            if (n == 0) {
+                *d++ = p[i];
+                continue;
+            }
+
+            memcpy(d, jp_tpl_html_rep8[(unsigned char) p[i]], 8);
+            d += n + 1;
         }
 
-        if (jp_tpl_buf_add(b, p + start, i - start) != 0
-            || jp_tpl_buf_add(b, rep, strlen(rep)) != 0)
-        {
+        n = d - b->data;
+
+        if (n > b->max) {
+            b->data[b->len] = '\0';
+            b->failed = JP_TPL_BUF_OVER;
             return -1;
         }
 
-        start = i + 1;
+        b->len = n;
+        b->data[n] = '\0';
+
+        return 0;
     }
 
-    return jp_tpl_buf_add(b, p + start, len - start);
+    n = len;
+
+    for (i = 0; i < len; i++) {
+        n += jp_tpl_html_more[(unsigned char) p[i]];
+    }
+
+    if (n == len) {
+        return jp_tpl_buf_add(b, p, len);
+    }
+
+    if (jp_tpl_buf_room(b, n) != 0) {
+        return -1;
+    }
+
+    d = b->data + b->len;
+
+    for (i = 0; i < len; i++) {
+        rep = jp_tpl_html_rep[(unsigned char) p[i]];
+
+        if (rep == NULL) {
+            *d++ = p[i];
+            continue;
+        }
+
+        n = jp_tpl_html_more[(unsigned char) p[i]] + 1;
+        memcpy(d, rep, n);
+        d += n;
+    }
+
+    b->len = d - b->data;
+    b->data[b->len] = '\0';
+
+    return 0;
 }
 
 

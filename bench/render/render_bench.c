@@ -9,10 +9,18 @@
  * per variant; the numbers are what this machine gives right now.
  */
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+
+#ifdef __linux__
+#include <linux/perf_event.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
+#endif
 
 #include <jansson.h>
 
@@ -50,6 +58,45 @@ bench_now(void)
     clock_gettime(CLOCK_MONOTONIC, &ts);
 
     return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
+}
+
+
+/*
+ * The CPU's count of instructions retired in user space, or -1 where
+ * there is none (no counter in a VM, perf_event_paranoid): a measure that
+ * a busy machine does not skew as it does renders/s.
+ */
+static int
+bench_counter_open(void)
+{
+#ifdef __linux__
+    struct perf_event_attr  attr;
+
+    memset(&attr, 0, sizeof(attr));
+    attr.size = sizeof(attr);
+    attr.type = PERF_TYPE_HARDWARE;
+    attr.config = PERF_COUNT_HW_INSTRUCTIONS;
+    attr.disabled = 1;
+    attr.exclude_kernel = 1;
+    attr.exclude_hv = 1;
+
+    return (int) syscall(SYS_perf_event_open, &attr, 0, -1, -1, 0);
+#else
+    return -1;
+#endif
+}
+
+
+static int64_t
+bench_counter_read(int fd)
+{
+    int64_t  n;
+
+    if (fd < 0 || read(fd, &n, sizeof(n)) != (ssize_t) sizeof(n)) {
+        return -1;
+    }
+
+    return n;
 }
 
 
@@ -134,10 +181,11 @@ bench_context(void)
 
 
 int
-main(void)
+main(int argc, char **argv)
 {
-    int                n;
+    int                n, count, fd;
     char              *page;
+    int64_t            instructions;
     size_t             len = 0, out_len;
     double             start, render_rate, full_rate;
     json_t            *ctx, *i18n;
@@ -173,6 +221,50 @@ main(void)
 
     out_len = out.len;
 
+    /*
+     * render_bench N: N renders and nothing else, for an instruction
+     * counter (valgrind --tool=callgrind --toggle-collect=jp_tpl_render)
+     */
+    if (argc > 1) {
+        count = atoi(argv[1]);
+
+        for (n = 0; n < count; n++) {
+            out.len = 0;
+            (void) jp_tpl_render(prog, ctx, NULL, NULL, 0, &out, &err);
+        }
+
+        printf("%d renders, %zu bytes out\n", count + 1, out_len);
+
+        jp_tpl_buf_free(&out);
+        jp_tpl_free(prog);
+        json_decref(ctx);
+        json_decref(i18n);
+        free(page);
+
+        return 0;
+    }
+
+    /* instructions per render, where the CPU counts them */
+    instructions = -1;
+    fd = bench_counter_open();
+
+#ifdef __linux__
+    if (fd >= 0) {
+        ioctl(fd, PERF_EVENT_IOC_RESET, 0);
+        ioctl(fd, PERF_EVENT_IOC_ENABLE, 0);
+
+        for (n = 0; n < 1000; n++) {
+            out.len = 0;
+            (void) jp_tpl_render(prog, ctx, NULL, NULL, 0, &out, &err);
+        }
+
+        ioctl(fd, PERF_EVENT_IOC_DISABLE, 0);
+        instructions = bench_counter_read(fd);
+        instructions = instructions < 0 ? -1 : instructions / 1000;
+        close(fd);
+    }
+#endif
+
     /* render only: the program compiled once, as nginx's cache keeps it */
 
     n = 0;
@@ -207,6 +299,13 @@ main(void)
            len, expressions, out_len);
     printf("render only:      %10.0f renders/s (target >= 50000): %s\n",
            render_rate, render_rate >= 50000 ? "PASS" : "MISS");
+    if (instructions >= 0) {
+        printf("render only:      %10lld instructions/render\n",
+               (long long) instructions);
+    } else {
+        printf("render only:             n/a instructions/render (no CPU"
+               " counter here: callgrind, see bench/README.md)\n");
+    }
     printf("compile + render: %10.0f renders/s\n", full_rate);
     printf("speedup of compiling once: %.1fx\n", render_rate / full_rate);
 

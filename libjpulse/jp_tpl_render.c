@@ -1083,7 +1083,11 @@ jp_tpl_block(jp_tpl_rs_t *rs, const jp_tpl_node_t *n)
         break;
     }
 
-    if (jp_tpl_eval(rs, n->expr, &v, 0) != 0) {
+    /* {{#if}}, {{#each}} with no argument: undefined */
+    v.j = NULL;
+    v.taint = 0;
+
+    if (n->expr != NULL && jp_tpl_eval(rs, n->expr, &v, 0) != 0) {
         return jp_tpl_error_comment(rs, n);
     }
 
@@ -1097,6 +1101,13 @@ jp_tpl_block(jp_tpl_rs_t *rs, const jp_tpl_node_t *n)
         break;
 
     case JP_TPL_B_WITH:
+        /* jPulse: nothing unless a truthy object (an array counts, its
+         * indexes becoming roots no expression can name) */
+        rc = 0;
+        if (!json_is_object(v.j) && !json_is_array(v.j)) {
+            break;
+        }
+
         memset(&f, 0, sizeof(f));
         f.up = rs->frame;
         f.obj = json_is_object(v.j) ? v.j : NULL;

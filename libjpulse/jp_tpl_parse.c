@@ -329,8 +329,10 @@ jp_tpl_is_key(const char *p, size_t len)
 {
     size_t  i;
 
+    /* jPulse's keys are \w+ segments: "{{let 1=2}}" sets vars["1"] */
     if (len == 0 || !((p[0] >= 'a' && p[0] <= 'z')
-                      || (p[0] >= 'A' && p[0] <= 'Z') || p[0] == '_'))
+                      || (p[0] >= 'A' && p[0] <= 'Z') || p[0] == '_'
+                      || (p[0] >= '0' && p[0] <= '9')))
     {
         return 0;
     }
@@ -493,14 +495,17 @@ jp_tpl_parse_terms(jp_tpl_parser_t *ps, const char **pp, const char *end,
         return head;
     }
 
+    /*
+     * jPulse: a name that is no helper is a property and its arguments
+     * are ignored ({{string.foo x}}, {{json.stringify x}} print "");
+     * after a literal, the "name" is no property of anything.
+     */
     if (h == NULL) {
         if (head->kind == JP_TPL_E_PATH) {
-            return jp_tpl_error_expr(ps, "unknown helper \"%.*s\"",
-                                     head->text, strlen(head->text));
+            return head;
         }
 
-        return jp_tpl_error_expr(ps, "unexpected arguments after %.*s",
-                                 "a literal", 9);
+        return jp_tpl_lit(ps, json_null());
     }
 
     e = jp_tpl_expr(ps, JP_TPL_E_CALL);

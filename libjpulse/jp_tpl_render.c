@@ -399,9 +399,15 @@ jp_tpl_lookup(jp_tpl_rs_t *rs, const jp_tpl_expr_t *e, jp_tpl_val_t *v,
             v->j = json_integer((json_int_t) f->index);
 
         } else if (e->root == JP_TPL_R_KEY) {
+            /* jPulse sets @key for objects only: an outer loop's shows
+             * through an array loop */
+            while (f != NULL && (!f->each || f->key == NULL)) {
+                f = f->up;
+            }
+
             /* the keys of a request object are request data too */
-            v->j = f->key ? json_string_nocheck(f->key) : json_null();
-            v->taint = f->taint;
+            v->j = f ? json_string_nocheck(f->key) : json_null();
+            v->taint = f ? f->taint : 0;
 
         } else if (e->root == JP_TPL_R_FIRST) {
             v->j = json_boolean(f->index == 0);
@@ -413,7 +419,18 @@ jp_tpl_lookup(jp_tpl_rs_t *rs, const jp_tpl_expr_t *e, jp_tpl_val_t *v,
         return v->j ? 0 : jp_tpl_error(rs, "out of memory");
 
     default:
+        /* jPulse: a "vars" of a #with object or of include arguments
+         * replaces vars inside */
+        f = NULL;
         if (strcmp(name, "vars") == 0) {
+            for (f = rs->frame; f != NULL; f = f->up) {
+                if (f->obj != NULL && json_object_get(f->obj, "vars")) {
+                    break;
+                }
+            }
+        }
+
+        if (f == NULL && strcmp(name, "vars") == 0) {
             j = jp_tpl_vars(rs);
             if (j == NULL) {
                 return 0;
@@ -458,6 +475,11 @@ jp_tpl_lookup(jp_tpl_rs_t *rs, const jp_tpl_expr_t *e, jp_tpl_val_t *v,
 
         if (j == NULL && strcmp(name, "i18n") == 0) {
             j = rs->i18n;
+        }
+
+        /* R13: a simple name whose value is null is its own text too */
+        if (json_is_null(j) && e->nseg == 1) {
+            j = NULL;
         }
 
         if (j == NULL) {
@@ -820,6 +842,11 @@ jp_tpl_let(jp_tpl_rs_t *rs, const jp_tpl_node_t *n)
     }
 
     for (i = 0; i < n->nhash; i++) {
+        /* jPulse: "_" keys are the helper's own, never variables */
+        if (n->hash[i].key[0] == '_') {
+            continue;
+        }
+
         if (jp_tpl_eval(rs, n->hash[i].val, &v, 0) != 0) {
             return -1;
         }
@@ -940,6 +967,115 @@ jp_tpl_let(jp_tpl_rs_t *rs, const jp_tpl_node_t *n)
 }
 
 
+/* a key JavaScript orders first: a canonical array index */
+static int
+jp_tpl_index_key(const char *k, unsigned long *idx)
+{
+    unsigned long  n;
+
+    if (k[0] == '0') {
+        *idx = 0;
+        return k[1] == '\0';
+    }
+
+    for (n = 0; *k >= '0' && *k <= '9'; k++) {
+        n = n * 10 + (*k - '0');
+        if (n >= 4294967295UL) {
+            return 0;
+        }
+    }
+
+    *idx = n;
+
+    return *k == '\0' && n > 0;
+}
+
+
+typedef struct {
+    unsigned long   idx;
+    const char     *key;
+} jp_tpl_ikey_t;
+
+
+static int
+jp_tpl_ikey_cmp(const void *a, const void *b)
+{
+    const jp_tpl_ikey_t  *x, *y;
+
+    x = a;
+    y = b;
+
+    return (x->idx > y->idx) - (x->idx < y->idx);
+}
+
+
+/*
+ * A copy of o in JavaScript's property order, which #each walks (jPulse's
+ * Object.entries): integer-like keys first, ascending, then the others
+ * in insertion order (jansson's).
+ */
+static json_t *
+jp_tpl_js_order(json_t *o)
+{
+    size_t          n, i;
+    json_t         *c, *val;
+    const char     *key;
+    unsigned long   idx;
+    jp_tpl_ikey_t  *ik;
+
+    n = 0;
+    json_object_foreach(o, key, val) {
+        n += jp_tpl_index_key(key, &idx);
+    }
+
+    if (n == 0) {
+        return json_copy(o);
+    }
+
+    ik = malloc(n * sizeof(jp_tpl_ikey_t));
+    c = json_object();
+
+    if (ik == NULL || c == NULL) {
+        free(ik);
+        json_decref(c);
+        return NULL;
+    }
+
+    i = 0;
+    json_object_foreach(o, key, val) {
+        if (jp_tpl_index_key(key, &ik[i].idx)) {
+            ik[i++].key = key;
+        }
+    }
+
+    qsort(ik, n, sizeof(jp_tpl_ikey_t), jp_tpl_ikey_cmp);
+
+    for (i = 0; i < n; i++) {
+        if (json_object_set(c, ik[i].key, json_object_get(o, ik[i].key))
+            != 0)
+        {
+            goto failed;
+        }
+    }
+
+    json_object_foreach(o, key, val) {
+        if (!jp_tpl_index_key(key, &idx) && json_object_set(c, key, val) != 0)
+        {
+            goto failed;
+        }
+    }
+
+    free(ik);
+    return c;
+
+failed:
+
+    free(ik);
+    json_decref(c);
+    return NULL;
+}
+
+
 static int
 jp_tpl_each(jp_tpl_rs_t *rs, const jp_tpl_node_t *n, jp_tpl_val_t *v)
 {
@@ -962,7 +1098,7 @@ jp_tpl_each(jp_tpl_rs_t *rs, const jp_tpl_node_t *n, jp_tpl_val_t *v)
 
     } else if (json_is_object(v->j)) {
         /* a copy: the body may "let" into the object being walked */
-        obj = json_copy(v->j);
+        obj = jp_tpl_js_order(v->j);
         if (obj == NULL) {
             return jp_tpl_error(rs, "out of memory");
         }

@@ -380,9 +380,17 @@ jp_tpl_lookup(jp_tpl_rs_t *rs, const jp_tpl_expr_t *e, jp_tpl_val_t *v,
             taint = f->self.taint;
 
         } else {
-            /* tainted below if it holds url */
-            j = rs->ctx;
-            rs->uses |= JP_TPL_USES_REQUEST;
+            /*
+             * jPulse: "this" is a key of loop scopes only. Outside one,
+             * the word is its own text as an argument ({{#if this}} is
+             * true) and prints "" ({{this}}).
+             */
+            if (literal && !(rs->flags & JP_TPL_STRICT)) {
+                v->j = jp_tpl_string_new(e->text, strlen(e->text));
+                return v->j ? 0 : jp_tpl_error(rs, "out of memory");
+            }
+
+            return 0;
         }
         break;
 

@@ -1,8 +1,8 @@
 # cachectl and a page with an unbalanced block tag: it is published (nginx
 # renders it as jPulse does: an error comment in place of the tag), and
 # cachectl says where: a warning with FILE:LINE:COLUMN on stderr and in
-# sync's output (--json: "warnings"); `cachectl render --check` prints it
-# and exits 1. A template that does not compile at all is still refused.
+# sync's output (--json: "warnings"; a one-shot sync says it of every
+# such page it reads); `cachectl render --check` prints it and exits 1. A template that does not compile at all is still refused.
 #
 # One nginx (view root EMPTY) serves what is published into a private
 # redis-server, namespace "t521:prod:".
@@ -73,16 +73,17 @@ sub { $main::Result }
 --- response_body
 sync: exit 0
 published 2 view, 0 config, 0 i18n change(s); 0 unchanged
-warning doc/index.shtml:2:24: unbalanced "{{#if}}": no matching {{/if}}
+warning doc/index.shtml:2:23: unbalanced "{{#if}}": no matching {{/if}}
 stderr: info: view roots: DIR/views
-stderr: warning: published doc/index.shtml:2:24: unbalanced "{{#if}}": no matching {{/if}} (an error comment in the page, as jPulse renders it)
+stderr: warn: published doc/index.shtml:2:23: unbalanced "{{#if}}": no matching {{/if}} (an error comment in the page, as jPulse renders it)
 --json: exit 0
-{"views":0,"config":0,"i18n":0,"unchanged":2,"refusedNow":0,"refused":[],"held":0,"heldPaths":[],"dryRun":false,"warnings":[{"path":"doc/index.shtml","warning":"doc/index.shtml:2:24: unbalanced \"{{#if}}\": no matching {{/if}}"}]}
+{"views":0,"config":0,"i18n":0,"unchanged":2,"refusedNow":0,"refused":[],"held":0,"heldPaths":[],"dryRun":false,"warnings":[{"path":"doc/index.shtml","warning":"doc/index.shtml:2:23: unbalanced \"{{#if}}\": no matching {{/if}}"}]}
 stderr: info: view roots: DIR/views
+stderr: warn: published doc/index.shtml:2:23: unbalanced "{{#if}}": no matching {{/if}} (an error comment in the page, as jPulse renders it)
 edit: exit 0
 {"views":1,"config":0,"i18n":0,"unchanged":1,"refusedNow":0,"refused":[],"held":0,"heldPaths":[],"dryRun":false,"warnings":[{"path":"doc/index.shtml","warning":"doc/index.shtml:2:3: unbalanced \"{{/each}}\": no matching {{#each}}"}]}
 stderr: info: view roots: DIR/views
-stderr: warning: published doc/index.shtml:2:3: unbalanced "{{/each}}": no matching {{#each}} (an error comment in the page, as jPulse renders it)
+stderr: warn: published doc/index.shtml:2:3: unbalanced "{{/each}}": no matching {{#each}} (an error comment in the page, as jPulse renders it)
 
 
 
@@ -121,7 +122,8 @@ published 0 view, 0 config, 0 i18n change(s); 1 unchanged
 refused ok/index.shtml:1:577: blocks nested deeper than 64
 warning doc/index.shtml:2:3: unbalanced "{{/each}}": no matching {{#each}}
 stderr: info: view roots: DIR/views
-stderr: error: refused ok/index.shtml:1:577: blocks nested deeper than 64
+stderr: warn: published doc/index.shtml:2:3: unbalanced "{{/each}}": no matching {{#each}} (an error comment in the page, as jPulse renders it)
+stderr: error: refused ok/index.shtml:1:577: blocks nested deeper than 64 (the last good version stays)
 
 
 

@@ -15,6 +15,8 @@
 static jp_tpl_expr_t *jp_tpl_parse_terms(jp_tpl_parser_t *ps,
     const char **pp, const char *end, unsigned depth, int in_paren,
     int headless);
+static jp_tpl_expr_t *jp_tpl_path(jp_tpl_parser_t *ps, const char *p,
+    size_t len, int kept);
 
 
 const char *
@@ -126,9 +128,7 @@ jp_tpl_is_number(const char *p, size_t len)
 static jp_tpl_expr_t *
 jp_tpl_word(jp_tpl_parser_t *ps, const char *p, size_t len)
 {
-    char            *s, *dot;
-    unsigned         i, n;
-    jp_tpl_expr_t   *e;
+    char  *s;
 
     if (jp_tpl_is_number(p, len)) {
         s = jp_tpl_pstrdup(ps->prog, p, len);
@@ -152,14 +152,29 @@ jp_tpl_word(jp_tpl_parser_t *ps, const char *p, size_t len)
         return jp_tpl_lit(ps, json_false());
     }
 
-    /* "undefined" is no literal in jPulse: a bare unknown word, so the
-     * string "undefined" (contract 5), and {{eq null undefined}} false */
-    if (len == 4 && memcmp(p, "null", 4) == 0) {
-        return jp_tpl_lit(ps, json_null());
-    }
+    /*
+     * "null" and "undefined" are no literals in jPulse: bare words, so
+     * the strings themselves unless the context has such a key
+     * ({{eq null undefined}} is false, {{#if null}} true).
+     */
+    return jp_tpl_path(ps, p, len, 0);
+}
 
-    /* positional args with '/' are file paths, never variables */
-    if (memchr(p, '/', len) != NULL) {
+
+/*
+ * A name resolved against the scopes at render time (jPulse's R13): the
+ * value of a root that exists, else the text itself. With '/' or '\' it
+ * is always the text (file paths). kept: p is NUL-terminated and lives as
+ * long as the program (a literal's), no copy of it needed.
+ */
+static jp_tpl_expr_t *
+jp_tpl_path(jp_tpl_parser_t *ps, const char *p, size_t len, int kept)
+{
+    char            *s, *dot;
+    unsigned         i, n;
+    jp_tpl_expr_t   *e;
+
+    if (memchr(p, '/', len) != NULL || memchr(p, '\\', len) != NULL) {
         return jp_tpl_lit(ps, jp_tpl_string_new(p, len));
     }
 
@@ -168,8 +183,8 @@ jp_tpl_word(jp_tpl_parser_t *ps, const char *p, size_t len)
         return NULL;
     }
 
-    e->text = s = jp_tpl_pstrdup(ps->prog, p, len);
-    if (s == NULL) {
+    e->text = kept ? p : jp_tpl_pstrdup(ps->prog, p, len);
+    if (e->text == NULL) {
         jp_tpl_oom(ps);
         return NULL;
     }
@@ -178,8 +193,9 @@ jp_tpl_word(jp_tpl_parser_t *ps, const char *p, size_t len)
         n += (p[i] == '.');
     }
 
+    /* the segments: split at the dots in a copy, or the text itself */
     e->seg = jp_tpl_palloc(ps->prog, n * sizeof(jp_tpl_seg_t));
-    s = jp_tpl_pstrdup(ps->prog, p, len);
+    s = (n == 1) ? (char *) e->text : jp_tpl_pstrdup(ps->prog, p, len);
     if (e->seg == NULL || s == NULL) {
         jp_tpl_oom(ps);
         return NULL;
@@ -444,6 +460,31 @@ jp_tpl_parse_terms(jp_tpl_parser_t *ps, const char **pp, const char *end,
 
     *pp = p;
 
+    /*
+     * jPulse resolves a quoted positional argument as a bare word (R13):
+     * {{string.concat "user"}} is the user object, "admin" is ctx.admin
+     * when there is one; else it stays the text. The literal is kept for
+     * that, and for strict mode, which never resolves a quoted string.
+     */
+    for (i = headless ? 0 : 1; i < n; i++) {
+        e = args[i];
+
+        if (e->kind == JP_TPL_E_LIT && json_is_string(e->lit)
+            && json_string_length(e->lit) > 0
+            && strchr(json_string_value(e->lit), '/') == NULL
+            && strchr(json_string_value(e->lit), '\\') == NULL
+            && strlen(json_string_value(e->lit)) == json_string_length(e->lit))
+        {
+            args[i] = jp_tpl_path(ps, json_string_value(e->lit),
+                                  json_string_length(e->lit), 1);
+            if (args[i] == NULL) {
+                return NULL;
+            }
+
+            args[i]->lit = e->lit;
+        }
+    }
+
     if (headless) {
         /* every term is an argument: a dummy head keeps the code below */
         memmove(args + 1, args, n * sizeof(jp_tpl_expr_t *));
@@ -559,7 +600,7 @@ jp_tpl_hash_only(jp_tpl_parser_t *ps, jp_tpl_node_t *n, const char *p,
     }
 
     if (want_name) {
-        if (c->nargs != 1 || c->args[0]->kind != JP_TPL_E_LIT
+        if (c->nargs != 1 || c->args[0]->lit == NULL
             || !json_is_string(c->args[0]->lit))
         {
             return jp_tpl_fail(ps, "#component needs one quoted name");

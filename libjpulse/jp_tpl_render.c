@@ -371,6 +371,12 @@ jp_tpl_lookup(jp_tpl_rs_t *rs, const jp_tpl_expr_t *e, jp_tpl_val_t *v,
     j = NULL;
     name = e->seg[0].name;
 
+    /* a quoted argument: resolved as jPulse does, but not in strict mode */
+    if (e->lit != NULL && (rs->flags & JP_TPL_STRICT)) {
+        v->j = json_incref(e->lit);
+        return 0;
+    }
+
     switch (e->root) {
 
     case JP_TPL_R_THIS:
@@ -491,6 +497,11 @@ jp_tpl_lookup(jp_tpl_rs_t *rs, const jp_tpl_expr_t *e, jp_tpl_val_t *v,
         }
 
         if (j == NULL) {
+            if (literal && e->lit != NULL) {
+                v->j = json_incref(e->lit);
+                return 0;
+            }
+
             if (literal && !(rs->flags & JP_TPL_STRICT)) {
                 v->j = jp_tpl_string_new(e->text, strlen(e->text));
                 return v->j ? 0 : jp_tpl_error(rs, "out of memory");

@@ -389,6 +389,54 @@ test_non_utf8(void **state)
 }
 
 
+/* §2.4.3 R13: quoted positional arguments resolve like bare words */
+static void
+test_r13_quoted(void **state)
+{
+    static const char  ctx[] =
+        "{\"admin\":\"ADMIN!\",\"n\":null,\"url\":{\"pathname\":\"/test\"},"
+        "\"user\":{\"a\":1}}";
+
+    check("{{string.concat \"admin\"}}", ctx, "ADMIN!");
+    check("{{string.concat \"url.pathname\"}}", ctx, "/test");
+    check("{{string.concat \"jpIcons.star\" \"a/admin\"}}", ctx,
+          "jpIcons.stara/admin");
+    check("{{string.concat \"user.nope\" \"n\" \"\"}}", ctx, "n");
+    check("{{string.concat \"user\"}}", ctx, "{\"a\":1}");
+    check("{{#eq \"admin\" \"ADMIN!\"}}y{{else}}n{{/eq}}", ctx, "y");
+    /* hash values are not positional: never resolved this way */
+    check("{{let a=\"admin\"}}{{vars.a}}", ctx, "admin");
+    /* no null literal: the word, unless the context has it */
+    check("{{#if null}}T{{else}}F{{/if}}{{eq null \"\"}}", NULL, "Tfalse");
+    check("{{eq null undefined}}", NULL, "false");
+}
+
+
+/* strict mode never resolves a quoted string */
+static void
+test_r13_quoted_strict(void **state)
+{
+    int                rc;
+    json_t            *ctx;
+    jp_tpl_buf_t       out;
+    jp_tpl_error_t     err;
+    jp_tpl_program_t  *prog;
+
+    prog = jp_tpl_compile("{{string.concat \"admin\" \"x.y\"}}", 31, "p",
+                          NULL, &err);
+    assert_non_null(prog);
+    ctx = json_pack("{ss s{si}}", "admin", "ADMIN", "x", "y", 1);
+    jp_tpl_buf_init(&out, 0);
+    rc = jp_tpl_render(prog, ctx, NULL, NULL, JP_TPL_STRICT, &out, &err);
+    assert_int_equal(rc, 0);
+    assert_int_equal(out.len, 8);
+    assert_memory_equal(out.data, "adminx.y", 8);
+    jp_tpl_buf_free(&out);
+    json_decref(ctx);
+    jp_tpl_free(prog);
+}
+
+
 int
 main(void)
 {
@@ -406,6 +454,8 @@ main(void)
         cmocka_unit_test(test_check),
         cmocka_unit_test(test_many_unclosed),
         cmocka_unit_test(test_non_utf8),
+        cmocka_unit_test(test_r13_quoted),
+        cmocka_unit_test(test_r13_quoted_strict),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -619,6 +619,31 @@ jp_tpl_hash_only(jp_tpl_parser_t *ps, jp_tpl_node_t *n, const char *p,
 }
 
 
+/*
+ * jPulse splits an expression into its name and arguments at the first
+ * space with a pattern whose "." stops at a line terminator (LF, CR,
+ * U+2028, U+2029): arguments that hold one do not split at all (R7).
+ */
+static int
+jp_tpl_has_eol(const char *p, const char *end)
+{
+    for ( /* void */ ; p < end; p++) {
+        if (*p == '\n' || *p == '\r') {
+            return 1;
+        }
+
+        if ((unsigned char) *p == 0xe2 && end - p >= 3
+            && (unsigned char) p[1] == 0x80
+            && ((unsigned char) p[2] == 0xa8 || (unsigned char) p[2] == 0xa9))
+        {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
 /* the blocks whose body jPulse splits at {{else}} */
 static int
 jp_tpl_splits(unsigned block)
@@ -700,6 +725,17 @@ jp_tpl_open(jp_tpl_parser_t *ps, const jp_tpl_tok_t *t, jp_tpl_node_t **np)
     memcpy((char *) n->text + 2 + len, p, end - p);
 
     q = jp_tpl_skip_space(p, end);
+
+    /* trimmed, a line break left inside: jPulse sees no argument at all */
+    while (end > q && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\n'
+                       || end[-1] == '\r'))
+    {
+        end--;
+    }
+
+    if (jp_tpl_has_eol(q, end)) {
+        p = q = end;
+    }
 
     switch (block) {
 
@@ -1174,6 +1210,31 @@ jp_tpl_token(jp_tpl_parser_t *ps, const char *p, size_t len, unsigned raw)
 
     if (len == 0) {
         return jp_tpl_fail(ps, "empty expression");
+    }
+
+    /*
+     * R7: the name ends at the first space. A tab or line break before
+     * it makes the whole text one name, a property nothing has (""); a
+     * line break after it, no name at all: jPulse's TypeError.
+     */
+    q = memchr(p, ' ', len);
+    q = q ? q : end;
+
+    if (!raw && (memchr(p, '\t', q - p) || jp_tpl_has_eol(p, q)
+                 || memchr(p, '\v', q - p) || memchr(p, '\f', q - p)))
+    {
+        n = jp_tpl_node(ps, JP_TPL_N_TEXT);
+        if (n == NULL) {
+            return -1;
+        }
+
+        n->text = "";
+        return 0;
+    }
+
+    if (!raw && jp_tpl_has_eol(q, end)) {
+        return jp_tpl_fail(ps, "Cannot read properties of undefined "
+                           "(reading 'startsWith')");
     }
 
     if (!raw && len >= 3 && memcmp(p, "let", 3) == 0

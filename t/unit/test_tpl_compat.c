@@ -412,6 +412,22 @@ test_r13_quoted(void **state)
 }
 
 
+/* §2.2 R7: the name ends at the first space; no line break after it */
+static void
+test_r7_line_breaks(void **state)
+{
+    check("{{string.concat\n\"a\" \"b\"}}", NULL, "");
+    check("{{string.concat\t\"a\"}}|{{let\ta=1}}{{vars.a}}", NULL, "|");
+    check("{{string.concat \"a\"\n \"b\"}}", NULL,
+          "<!-- Error: Handlebar \"string.concat \"a\"\n \"b\"\": Cannot read "
+          "properties of undefined (reading 'startsWith') -->");
+    check("{{#if (and true\n true)}}Y{{else}}N{{/if}}", NULL, "N");
+    check("{{#if true\n}}Y{{else}}N{{/if}}", NULL, "Y");
+    check("{{string.concat \"a\"\t\"b\"}}", NULL, "ab");
+    check("{{string.concat \"a\" \"b\"\n}}", NULL, "ab");
+}
+
+
 /* strict mode never resolves a quoted string */
 static void
 test_r13_quoted_strict(void **state)
@@ -456,6 +472,7 @@ main(void)
         cmocka_unit_test(test_non_utf8),
         cmocka_unit_test(test_r13_quoted),
         cmocka_unit_test(test_r13_quoted_strict),
+        cmocka_unit_test(test_r7_line_breaks),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -66,7 +66,7 @@ T
     ['s/fw/jpulse-footer.tmpl', "<footer>FW-FOOTER</footer>\n"],
     ['s/fw/home/index.shtml', <<'T'],
 <html {{appConfig.system.htmlAttrs}}>
-{{file.include "jpulse-header.tmpl" title=i18n.home.title}}
+{{file.include "jpulse-header.tmpl" title=(i18n.home.title)}}
 <h1>{{i18n.home.title}}</h1>
 <p>{{i18n.home.greet}}</p>
 <nav>{{#each appConfig.view.navigation}}[{{@index}}:{{this.label}}={{this.url}}{{#if @first}}^{{/if}}{{#if @last}}${{/if}}]{{/each}}</nav>

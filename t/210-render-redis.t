@@ -37,7 +37,7 @@ TPL
     'home/index.shtml' => <<'TPL',
 <!DOCTYPE html>
 <html {{appConfig.system.htmlAttrs}}>
-{{file.include "jpulse-header.tmpl" title=i18n.view.home.title}}
+{{file.include "jpulse-header.tmpl" title=(i18n.view.home.title)}}
 <main>
 <h1>{{i18n.view.home.title}}</h1>
 <p>{{i18n.view.home.greeting}}</p>

@@ -469,7 +469,7 @@ test_let_and_vars(void **state)
     check("{{let a=1 b.c=\"x\"}}{{vars.a}}{{vars.b.c}}{{vars.b}}", NULL,
           "1x{\"c\":\"x\"}");
     check("{{let a=1}}{{#let a=2}}{{vars.a}}{{/let}}{{vars.a}}", NULL, "21");
-    check("{{vars.a}}{{let a=user.firstName}}{{vars.a}}",
+    check("{{vars.a}}{{let a=(user.firstName)}}{{vars.a}}",
           "{\"vars\":{\"a\":\"ctx\"},\"user\":{\"firstName\":\"Ann\"}}",
           "ctxAnn");
     check("{{let t=(string.concat \"a\" \"b\")}}"
@@ -581,10 +581,10 @@ test_url_values_are_always_escaped(void **state)
     /* taint survives helpers, let, #each, #with and arguments */
     check("{{string.concat \"a\" url.param.q}}", USER,
           "a&lt;b&gt;&quot;&#39;&#96;&#36;{x}");
-    check("{{let v=url.param.q}}{{vars.v}}", USER, esc);
+    check("{{let v=(url.param.q)}}{{vars.v}}", USER, esc);
     check("{{#each url.param}}{{this}}{{/each}}", USER, esc);
     check("{{#with url.param}}{{q}}{{/with}}", USER, esc);
-    check("{{file.include \"echo.tmpl\" v=url.param.q}}", USER, esc);
+    check("{{file.include \"echo.tmpl\" v=(url.param.q)}}", USER, esc);
 }
 
 
@@ -633,11 +633,11 @@ test_render_uses(void **state)
                      JP_TPL_USES_URL_PATH);
     assert_int_equal(uses_of("{{url.search}}", ctx), JP_TPL_USES_REQUEST);
     assert_int_equal(uses_of("{{url}}", ctx), JP_TPL_USES_REQUEST);
-    assert_int_equal(uses_of("{{let p=url.pathname}}{{vars.p}}", ctx),
+    assert_int_equal(uses_of("{{let p=(url.pathname)}}{{vars.p}}", ctx),
                      JP_TPL_USES_URL_PATH | JP_TPL_USES_REQUEST);
     assert_int_equal(uses_of("{{#each url.param}}{{@key}}{{/each}}", ctx),
                      JP_TPL_USES_REQUEST);
-    assert_int_equal(uses_of("{{let q=url.param.q}}{{app.name}}", ctx),
+    assert_int_equal(uses_of("{{let q=(url.param.q)}}{{app.name}}", ctx),
                      JP_TPL_USES_REQUEST);
     assert_int_equal(uses_of("{{this}}", ctx), 0);
     assert_int_equal(uses_of("{{appCluster.available}}", ctx),
@@ -647,7 +647,7 @@ test_render_uses(void **state)
                      JP_TPL_USES_USER);
     assert_int_equal(uses_of("{{date.now}}", ctx), JP_TPL_USES_TIME);
     assert_int_equal(uses_of("{{file.include \"echo.tmpl\" "
-                             "v=url.param.q}}", ctx), JP_TPL_USES_REQUEST);
+                             "v=(url.param.q)}}", ctx), JP_TPL_USES_REQUEST);
 }
 
 
@@ -660,7 +660,7 @@ test_url_top_only_flag(void **state)
     check_full("{{url.param.q}}", USER, NULL, JP_TPL_URL_TOP_ONLY, esc);
     check_full("{{#each url.param}}{{this}}{{/each}}", USER, NULL,
                JP_TPL_URL_TOP_ONLY, esc);
-    check_full("{{let v=url.param.q}}{{vars.v}}", USER, NULL,
+    check_full("{{let v=(url.param.q)}}{{vars.v}}", USER, NULL,
                JP_TPL_URL_TOP_ONLY, esc);
     check_full("{{url.param}}", "{\"url\":{\"param\":{\"a\":\"<\"}}}",
                NULL, JP_TPL_URL_TOP_ONLY,
@@ -758,11 +758,11 @@ static const mem_file_t  files[] = {
 static void
 test_include(void **state)
 {
-    check("{{file.include \"header.tmpl\" title=user.firstName}}", USER,
+    check("{{file.include \"header.tmpl\" title=(user.firstName)}}", USER,
           "<h1>Ann</h1>");
     check("{{file.include 'deep/a.tmpl'}}{{file.include deep/b.tmpl}}", USER,
           "abb");
-    check("{{#each user.roles}}{{file.include \"echo.tmpl\" v=this}}{{/each}}",
+    check("{{#each user.roles}}{{file.include \"echo.tmpl\" v=(this)}}{{/each}}",
           USER, "adminuser");
     check("{{string.uppercase (file.include \"deep/b.tmpl\")}}", NULL, "B");
     check_contains("{{file.include \"nope.tmpl\"}}", NULL,
@@ -1079,7 +1079,7 @@ test_program_is_reusable(void **state)
     jp_tpl_error_t     err;
     jp_tpl_program_t  *prog;
 
-    prog = jp_tpl_compile("{{let x=n}}{{vars.x}}", 21, "p", NULL, &err);
+    prog = jp_tpl_compile("{{let x=(n)}}{{vars.x}}", 23, "p", NULL, &err);
     assert_non_null(prog);
 
     for (i = 0; i < 3; i++) {
@@ -1134,7 +1134,7 @@ static void
 test_host_supplies_compiled_includes(void **state)
 {
     static const char  src[] =
-        "{{#each a}}{{file.include \"cached.tmpl\" v=this}}{{/each}}"
+        "{{#each a}}{{file.include \"cached.tmpl\" v=(this)}}{{/each}}"
         "{{file.include \"nope.tmpl\"}}{{file.include \"broken.tmpl\"}}";
     static const char  inc[] = "<!-- @name cached -->\nC{{v}}";
     json_t            *ctx;
@@ -1194,14 +1194,14 @@ test_this_reaches_url_taint(void **state)
     check("{{this}}", ctx, "");
     check("{{#each this}}{{this}}{{/each}}", "{\"url\":\"<b>\"}", "");
     check("{{#with this}}{{url.param.q}}{{/with}}", ctx, "");
-    check("{{let a=this}}{{vars.a}}{{vars.a.url.param.q}}", ctx, "this");
-    check("{{file.include \"inc/c.tmpl\" k=this}}", ctx, "");
+    check("{{let a=(this)}}{{vars.a}}{{vars.a.url.param.q}}", ctx, "this");
+    check("{{file.include \"inc/c.tmpl\" k=(this)}}", ctx, "");
     /* inside a loop, this is tainted as what it walks */
     check("{{#each l}}{{#with this}}{{url.param.q}}{{/with}}{{/each}}",
           "{\"l\":[{\"url\":{\"param\":{\"q\":\"<b>\"}}}],"
           "\"url\":{}}", "<b>");
     check("{{#each url.param}}{{this}}{{/each}}", ctx, "&lt;b&gt;");
-    check("{{#each url.param}}{{let a=this}}{{/each}}{{vars.a}}", ctx,
+    check("{{#each url.param}}{{let a=(this)}}{{/each}}{{vars.a}}", ctx,
           "&lt;b&gt;");
     check("{{t}}{{#with url}}{{param.q}}{{/with}}", ctx, "<i>&lt;b&gt;");
 }
@@ -1217,7 +1217,7 @@ test_key_of_request_object_is_tainted(void **state)
 
     check("{{#each url.param}}{{@key}}{{/each}}", ctx,
           "&lt;img src=x onerror=alert(1)&gt;");
-    check("{{#each url.param}}{{let z=@key}}{{/each}}{{vars.z}}", ctx,
+    check("{{#each url.param}}{{let z=(@key)}}{{/each}}{{vars.z}}", ctx,
           "&lt;img src=x onerror=alert(1)&gt;");
     check("{{#each url.param}}{{string.concat @key}}{{/each}}", ctx,
           "&lt;img src=x onerror=alert(1)&gt;");
@@ -1235,8 +1235,8 @@ test_let_does_not_mutate_context(void **state)
     jp_tpl_buf_t       out;
     jp_tpl_error_t     err;
     jp_tpl_program_t  *prog;
-    static const char  src[] = "{{user.x}}|{{let u=user}}{{let u.x=\"pwn\"}}"
-                               "{{let u.y=url.param.q}}{{vars.u.x}}"
+    static const char  src[] = "{{user.x}}|{{let u=(user)}}{{let u.x=\"pwn\"}}"
+                               "{{let u.y=(url.param.q)}}{{vars.u.x}}"
                                "{{user.y}}|{{vars.u.y}}";
 
     prog = jp_tpl_compile(src, sizeof(src) - 1, "p", NULL, &err);
@@ -1279,7 +1279,7 @@ test_block_let_is_bounded(void **state)
     jp_tpl_error_t    err;
     jp_tpl_program_t *prog;
     char              key[32];
-    static const char src[] = "{{let b=big}}{{#each arr}}{{#let a=1}}"
+    static const char src[] = "{{let b=(big)}}{{#each arr}}{{#let a=1}}"
                               "{{/let}}{{/each}}done";
 
     ctx = json_object();

@@ -289,6 +289,14 @@ test_let(void **state)
           "[{{vars.a}}{{vars.b}}]", NULL, "12[]");
     check("{{let name=\"James (Jim)\"}}{{vars.name}}", NULL, "James (Jim)");
     check("a\n{{let x=1}}\nb", NULL, "a\n\nb");
+    /* k=v values are never resolved (D3, R13): (...) resolves */
+    check("{{let a=user.id b=(user.id) c=this d=5 e=true}}{{vars}}",
+          "{\"user\":{\"id\":7}}",
+          "{\"a\":\"user.id\",\"b\":7,\"c\":\"this\",\"d\":5,\"e\":true}");
+    check("{{#each l}}{{#let i=@index}}{{vars.i}}{{/let}}{{/each}}",
+          "{\"l\":[1,2]}", "@index@index");
+    check("{{#each l}}{{#let i=(@index)}}{{vars.i}}{{/let}}{{/each}}",
+          "{\"l\":[1,2]}", "01");
 }
 
 

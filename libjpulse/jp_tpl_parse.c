@@ -451,12 +451,11 @@ jp_tpl_parse_terms(jp_tpl_parser_t *ps, const char **pp, const char *end,
              * ({{let a=user.id}} stores "user.id"); (user.id) is the
              * value. Numbers, true and false are typed already.
              */
-            if (hash[nh].val->kind == JP_TPL_E_PATH
-                && hash[nh].val->lit == NULL && eq[1] != '(')
-            {
-                hash[nh].val = jp_tpl_lit(ps,
-                                   jp_tpl_string_new(hash[nh].val->text,
-                                                     strlen(hash[nh].val->text)));
+            e = hash[nh].val;
+
+            if (e->kind == JP_TPL_E_PATH && e->lit == NULL && eq[1] != '(') {
+                hash[nh].val = jp_tpl_lit(ps, jp_tpl_string_new(e->text,
+                                                      strlen(e->text)));
                 if (hash[nh].val == NULL) {
                     return NULL;
                 }

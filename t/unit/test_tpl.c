@@ -762,8 +762,8 @@ test_include(void **state)
           "<h1>Ann</h1>");
     check("{{file.include 'deep/a.tmpl'}}{{file.include deep/b.tmpl}}", USER,
           "abb");
-    check("{{#each user.roles}}{{file.include \"echo.tmpl\" v=(this)}}{{/each}}",
-          USER, "adminuser");
+    check("{{#each user.roles}}{{file.include \"echo.tmpl\" v=(this)}}"
+          "{{/each}}", USER, "adminuser");
     check("{{string.uppercase (file.include \"deep/b.tmpl\")}}", NULL, "B");
     check_contains("{{file.include \"nope.tmpl\"}}", NULL,
                    "file not found: nope.tmpl");

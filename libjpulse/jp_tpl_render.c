@@ -778,71 +778,23 @@ jp_tpl_charge(jp_tpl_rs_t *rs, json_t *v)
 
 
 /*
- * 1 when target is v or inside it, 0 when not, -1 past the iteration
- * limit: every container walked counts as an iteration.
+ * The render's own vars, made at the first let: the context's, all of it
+ * copied (lets write into vars in place).
  */
 static int
-jp_tpl_holds(jp_tpl_rs_t *rs, json_t *v, json_t *target)
+jp_tpl_vars_init(jp_tpl_rs_t *rs)
 {
-    int          rc;
-    size_t       i;
-    json_t      *e;
-    const char  *k;
-
-    if (v == target) {
-        return 1;
-    }
-
-    if (!json_is_object(v) && !json_is_array(v)) {
-        return 0;
-    }
-
-    if (++rs->iterations > rs->max_iterations) {
-        return -1;
-    }
-
-    if (json_is_array(v)) {
-        json_array_foreach(v, i, e) {
-            rc = jp_tpl_holds(rs, e, target);
-            if (rc != 0) {
-                return rc;
-            }
-        }
-
-        return 0;
-    }
-
-    json_object_foreach(v, k, e) {
-        rc = jp_tpl_holds(rs, e, target);
-        if (rc != 0) {
-            return rc;
-        }
-    }
-
-    return 0;
-}
-
-
-/*
- * {{let a=1 b.c="x"}}: sets vars.a and vars.b.c. The objects along a dotted
- * path are copied before they are written (copy on write): they may be the
- * caller's (let u=user; the context is shared across requests), and a
- * #let scope saved by jp_tpl_block() shares them. The copies are counted
- * as iterations, so a loop cannot copy a large object without bound.
- */
-static int
-jp_tpl_let(jp_tpl_rs_t *rs, const jp_tpl_node_t *n)
-{
-    char          *key, *dot, *s;
-    unsigned       i;
-    json_t        *o, *next, *src, *tv, *c;
-    jp_tpl_val_t   v;
+    json_t  *src;
 
     if (rs->vars == NULL) {
         src = json_object_get(rs->ctx, "vars");
         if (json_is_object(src)) {
-            rs->iterations += json_object_size(src);
-            rs->vars = json_copy(src);
+            if (jp_tpl_charge(rs, src) != 0) {
+                return jp_tpl_error(rs, "more than %lu iterations",
+                                    rs->max_iterations);
+            }
+
+            rs->vars = json_deep_copy(src);
 
         } else {
             rs->vars = json_object();
@@ -858,6 +810,30 @@ jp_tpl_let(jp_tpl_rs_t *rs, const jp_tpl_node_t *n)
         if (rs->vars_taint == NULL) {
             return jp_tpl_error(rs, "out of memory");
         }
+    }
+
+    return 0;
+}
+
+
+/*
+ * {{let a=1 b.c="x"}}: sets vars.a and vars.b.c, walking or making the
+ * objects of a dotted path in place (a value on the way that is no object
+ * is replaced by one), as jPulse does; what vars holds is its own (values
+ * are stored as copies), and a #let scope saved by jp_tpl_block() shares
+ * its objects on purpose (jPulse's leak out of #let). The copies are counted
+ * as iterations, so a loop cannot copy a large object without bound.
+ */
+static int
+jp_tpl_let(jp_tpl_rs_t *rs, const jp_tpl_node_t *n)
+{
+    char          *key, *dot, *s;
+    unsigned       i;
+    json_t        *o, *next, *tv, *c;
+    jp_tpl_val_t   v;
+
+    if (jp_tpl_vars_init(rs) != 0) {
+        return -1;
     }
 
     for (i = 0; i < n->nhash; i++) {
@@ -883,25 +859,15 @@ jp_tpl_let(jp_tpl_rs_t *rs, const jp_tpl_node_t *n)
             *dot = '\0';
             next = json_object_get(o, s);
 
-            if (json_is_object(next)) {
-                rs->iterations += json_object_size(next);
-                if (rs->iterations > rs->max_iterations) {
+            /* in place: vars owns its objects (values are copies) */
+            if (!json_is_object(next)) {
+                next = json_object();
+
+                if (next == NULL || json_object_set_new(o, s, next) != 0) {
                     free(key);
                     jp_tpl_val_free(&v);
-                    return jp_tpl_error(rs, "more than %lu iterations",
-                                        rs->max_iterations);
+                    return jp_tpl_error(rs, "out of memory");
                 }
-
-                next = json_copy(next);
-
-            } else {
-                next = json_object();
-            }
-
-            if (next == NULL || json_object_set_new(o, s, next) != 0) {
-                free(key);
-                jp_tpl_val_free(&v);
-                return jp_tpl_error(rs, "out of memory");
             }
 
             o = next;
@@ -914,16 +880,12 @@ jp_tpl_let(jp_tpl_rs_t *rs, const jp_tpl_node_t *n)
         }
 
         /*
-         * vars.a = this: the value is the context's own and its parts are
-         * told apart by identity (jp_tpl_is_req()), so vars.a.title stays
-         * plain. Anything else tainted, or a top-level object rebuilt by a
-         * dotted let (a copy, which identity no longer finds), taints all
-         * of vars.a.
+         * A tainted value is stored as a copy, which identity
+         * (jp_tpl_is_req()) no longer finds: it taints all of vars.a.
          */
         tv = NULL;
         if (v.taint) {
-            tv = (dot == NULL && jp_tpl_is_req(rs, v.j)) ? json_false()
-                                                         : json_true();
+            tv = json_true();
 
         } else if (dot != NULL
                    && json_object_get(rs->vars_taint, key) != NULL)
@@ -935,40 +897,29 @@ jp_tpl_let(jp_tpl_rs_t *rs, const jp_tpl_node_t *n)
         }
 
         /*
-         * vars.a.b = vars (or a value that holds vars: {{#with vars}}
-         * this, an array helper over it): vars would hold itself, a cycle
-         * jansson never frees. Store what it holds now, copied.
+         * Objects and arrays are stored as deep copies, as jPulse's
+         * arguments are: vars never shares a part of the context (shared
+         * by concurrent renders) and never holds itself ({{let a.b=(vars)}}
+         * would be a cycle jansson never frees), so lets may write into it
+         * in place. Every value copied counts.
          */
         if (json_is_object(v.j) || json_is_array(v.j)) {
-            switch (jp_tpl_holds(rs, v.j, rs->vars)) {
-
-            case 1:
-                /* a deep copy: every value it makes counts */
-                if (jp_tpl_charge(rs, v.j) != 0) {
-                    free(key);
-                    json_decref(tv);
-                    jp_tpl_val_free(&v);
-                    return jp_tpl_error(rs, "more than %lu iterations",
-                                        rs->max_iterations);
-                }
-
-                c = json_deep_copy(v.j);
-                json_decref(v.j);
-                v.j = c;
-
-                if (c == NULL) {
-                    free(key);
-                    json_decref(tv);
-                    return jp_tpl_error(rs, "out of memory");
-                }
-                break;
-
-            case -1:
+            if (jp_tpl_charge(rs, v.j) != 0) {
                 free(key);
                 json_decref(tv);
                 jp_tpl_val_free(&v);
                 return jp_tpl_error(rs, "more than %lu iterations",
                                     rs->max_iterations);
+            }
+
+            c = json_deep_copy(v.j);
+            json_decref(v.j);
+            v.j = c;
+
+            if (c == NULL) {
+                free(key);
+                json_decref(tv);
+                return jp_tpl_error(rs, "out of memory");
             }
         }
 
@@ -1193,10 +1144,14 @@ jp_tpl_block(jp_tpl_rs_t *rs, const jp_tpl_node_t *n)
         rs->mutations++;
 
         /*
-         * A shallow copy is the whole saved scope: jp_tpl_let() never
-         * writes below the top level of vars (copy on write). It is still
-         * counted: vars may have many keys.
+         * A shallow copy is the saved scope, as jPulse's: a let into an
+         * object vars had before shows after {{/let}}, new names do not.
+         * It is counted: vars may have many keys.
          */
+        if (jp_tpl_vars_init(rs) != 0) {
+            return jp_tpl_error_comment(rs, n);
+        }
+
         if (rs->vars != NULL) {
             rs->iterations += json_object_size(rs->vars)
                               + json_object_size(rs->vars_taint);

@@ -1259,8 +1259,11 @@ test_let_does_not_mutate_context(void **state)
                         "\"user\":{\"x\":\"ok\"},\"vars\":{\"v\":{\"w\":1}}}");
     free(s);
 
+    /* jPulse: #let copies vars shallowly, a write into v shows after */
     check("{{let v.w=2}}{{vars.v.w}}{{#let v.w=3}}{{vars.v.w}}{{/let}}"
-          "{{vars.v.w}}", "{\"vars\":{\"v\":{\"w\":1}}}", "232");
+          "{{vars.v.w}}", "{\"vars\":{\"v\":{\"w\":1}}}", "233");
+    check("{{#let v.w=3 n=1}}{{/let}}{{vars.v.w}}[{{vars.n}}]",
+          "{\"vars\":{\"v\":{\"w\":1}}}", "3[]");
 
     json_decref(ctx);
     jp_tpl_free(prog);

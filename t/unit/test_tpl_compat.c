@@ -289,6 +289,15 @@ test_let(void **state)
           "[{{vars.a}}{{vars.b}}]", NULL, "12[]");
     check("{{let name=\"James (Jim)\"}}{{vars.name}}", NULL, "James (Jim)");
     check("a\n{{let x=1}}\nb", NULL, "a\n\nb");
+    /* §4.7: #let's vars is a shallow copy: nested writes leak out */
+    check("{{let a.b=1}}{{#let a.c=2 d=3}}in:{{vars.a}}/{{vars.d}}"
+          "{{let e=4}}{{/let}}|out:{{vars.a}}/{{vars.d}}/{{vars.e}}", NULL,
+          "in:{\"b\":1,\"c\":2}/3|out:{\"b\":1,\"c\":2}//");
+    /* values are copies: a later write does not reach what was copied */
+    check("{{let a.x=1}}{{let b=(vars.a)}}{{let a.x=2}}{{vars.b.x}}", NULL,
+          "1");
+    check("{{let u=(user)}}{{let u.x=2}}{{user.x}}{{vars.u.x}}",
+          "{\"user\":{\"x\":1}}", "12");
     /* k=v values are never resolved (D3, R13): (...) resolves */
     check("{{let a=user.id b=(user.id) c=this d=5 e=true}}{{vars}}",
           "{\"user\":{\"id\":7}}",

@@ -733,6 +733,14 @@ cachectl_status(cachectl_conf_t *conf)
             printf("\n");
         }
 
+        /* published, with jPulse's error comment in the page */
+        json_array_foreach(json_object_get(d, "warnings"), j, s) {
+            printf("Warning    ");
+            cachectl_cli_put(json_string_value(json_object_get(s,
+                                                               "warning")));
+            printf("\n");
+        }
+
         cachectl_cli_fields(d);
     }
 
@@ -1039,6 +1047,10 @@ cachectl_sync(cachectl_conf_t *conf)
             json_object_set_new(v, "walkIncomplete", json_string(walk));
         }
 
+        if (v != NULL && json_array_size(s.warnings) > 0) {
+            json_object_set(v, "warnings", s.warnings);
+        }
+
         cachectl_print_json(v);
         json_decref(v);
 
@@ -1069,6 +1081,13 @@ cachectl_sync(cachectl_conf_t *conf)
         json_array_foreach(s.refused, i, v) {
             printf("refused ");
             cachectl_cli_put(json_string_value(json_object_get(v, "error")));
+            printf("\n");
+        }
+
+        json_array_foreach(s.warnings, i, v) {
+            printf("warning ");
+            cachectl_cli_put(json_string_value(json_object_get(v,
+                                                               "warning")));
             printf("\n");
         }
     }

@@ -1069,6 +1069,11 @@ cachectl_daemon_status(cachectl_daemon_t *d, json_t *stats)
                        "bootId", d->boot_id[0] ? d->boot_id : NULL,
                        "pidNs", d->pid_ns[0] ? d->pid_ns : NULL);
 
+    /* published with an error comment jPulse renders: where */
+    if (status != NULL && json_array_size(d->sync.warnings) > 0) {
+        json_object_set(status, "warnings", d->sync.warnings);
+    }
+
     return status;
 }
 

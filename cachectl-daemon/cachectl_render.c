@@ -1,10 +1,13 @@
 /*
  * cachectl render FILE [--context CTX.json] [--root DIR]...
- *                      [--i18n DIR --lang LANG] [--strict]
+ *                      [--i18n DIR --lang LANG] [--strict] [--check]
  *
  * Prints the rendered page. Includes resolve against the --root
  * directories in order (default: FILE's directory). A parse error is
  * printed as FILE:LINE:COLUMN: message, so editors and CI can jump to it.
+ * --check renders nothing: it prints where the page would render an
+ * error comment known at compile time (an unbalanced block tag, ...),
+ * as jPulse renders it, and exits 1; 0 when there is none.
  */
 
 #include <errno.h>
@@ -29,8 +32,8 @@ cachectl_render_usage(const char *msg)
     fprintf(stderr, "cachectl render: %s\n"
             "Usage: cachectl render FILE [--context CTX.json] "
             "[--root DIR]...\n"
-            "                       [--i18n DIR --lang LANG] [--strict]\n",
-            msg);
+            "                       [--i18n DIR --lang LANG] [--strict] "
+            "[--check]\n", msg);
 
     return 2;
 }
@@ -57,7 +60,7 @@ cachectl_render(int argc, char **argv)
     json_t            *ctx, *i18n;
     const char        *file, *ctx_file, *i18n_dir, *lang;
     const char        *roots[CACHECTL_RENDER_ROOTS];
-    unsigned           flags;
+    unsigned           flags, check;
     json_error_t       jerr;
     jp_tpl_buf_t       out;
     jp_tpl_disk_t     *disk;
@@ -68,6 +71,7 @@ cachectl_render(int argc, char **argv)
     file = ctx_file = i18n_dir = lang = NULL;
     nroots = 0;
     flags = 0;
+    check = 0;
 
     for (i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--strict") == 0) {
@@ -75,15 +79,23 @@ cachectl_render(int argc, char **argv)
             continue;
         }
 
+        if (strcmp(argv[i], "--check") == 0) {
+            check = 1;
+            continue;
+        }
+
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             printf("Usage: cachectl render FILE [--context CTX.json] "
                    "[--root DIR]...\n"
                    "                       [--i18n DIR --lang LANG] "
-                   "[--strict]\n\n"
+                   "[--strict] [--check]\n\n"
                    "Expand one template and print it. Includes resolve "
                    "against the --root\ndirectories in order (default: "
                    "FILE's directory); a parse error is\nprinted as "
-                   "FILE:LINE:COLUMN: message.\n");
+                   "FILE:LINE:COLUMN: message. --check prints only where "
+                   "the page\nrenders an error comment known at compile "
+                   "time (an unbalanced block\ntag...), and exits 1 when "
+                   "there is one.\n");
             return 0;
         }
 
@@ -187,6 +199,17 @@ cachectl_render(int argc, char **argv)
     }
 
     jp_tpl_disk_host(disk, &host);
+
+    if (check) {
+        if (jp_tpl_check(src, len, file, i18n, 0, &err) != 0) {
+            fprintf(stderr, "%s:%u:%u: %s\n", err.file, err.line,
+                    err.column, err.message);
+            goto done;
+        }
+
+        rc = 0;
+        goto done;
+    }
 
     prog = jp_tpl_compile(src, len, file, i18n, &err);
     if (prog == NULL) {

@@ -157,6 +157,7 @@ cachectl_file_drop(json_t *files, const char *path)
 
     if (f != NULL) {
         free(f->error);
+        free(f->warning);
         free(f);
         json_object_del(files, path);
     }
@@ -190,6 +191,7 @@ cachectl_sync_init(cachectl_sync_t *s, cachectl_conf_t *conf)
     s->i18n_bad = json_object();
     s->dir_ids = json_object();
     s->refused = json_array();
+    s->warnings = json_array();
     s->walk_ok = 1;
     s->files_max = CACHECTL_FILES_MAX;
 
@@ -204,7 +206,7 @@ cachectl_sync_init(cachectl_sync_t *s, cachectl_conf_t *conf)
     }
 
     if (s->files == NULL || s->i18n == NULL || s->i18n_bad == NULL
-        || s->dir_ids == NULL || s->refused == NULL)
+        || s->dir_ids == NULL || s->refused == NULL || s->warnings == NULL)
     {
         cachectl_sync_free(s);
         return -1;
@@ -228,6 +230,7 @@ cachectl_sync_free(cachectl_sync_t *s)
     json_decref(s->i18n_bad);
     json_decref(s->dir_ids);
     json_decref(s->refused);
+    json_decref(s->warnings);
     json_decref(s->raw_exts);
     jp_tpl_disk_destroy(s->disk);
 
@@ -761,8 +764,9 @@ cachectl_sync_run(cachectl_sync_t *s, redisContext *c, json_t *dirs,
     json_decref(tx.paths[1]);
     json_decref(tx.paths[2]);
 
-    /* the refused files, for status */
+    /* the refused files and those published with warnings, for status */
     json_array_clear(s->refused);
+    json_array_clear(s->warnings);
 
     json_object_foreach(s->files, k, v) {
         f = (cachectl_file_t *) (intptr_t) json_integer_value(v);
@@ -771,6 +775,13 @@ cachectl_sync_run(cachectl_sync_t *s, redisContext *c, json_t *dirs,
             e = json_pack("{ss ss}", "path", k, "error", f->error);
             if (e) {
                 json_array_append_new(s->refused, e);
+            }
+        }
+
+        if (f->warning && !f->error) {
+            e = json_pack("{ss ss}", "path", k, "warning", f->warning);
+            if (e) {
+                json_array_append_new(s->warnings, e);
             }
         }
     }
@@ -821,6 +832,10 @@ cachectl_sync_status(cachectl_sync_t *s)
 
     if (!s->walk_ok) {
         json_object_set_new(j, "walkReason", json_string(s->walk_reason));
+    }
+
+    if (json_array_size(s->warnings) > 0) {
+        json_object_set(j, "warnings", s->warnings);
     }
 
     if (s->held) {
@@ -892,7 +907,7 @@ cachectl_sync_views(cachectl_sync_t *s, cachectl_tx_t *tx, json_t *dirs)
     unsigned          flags, tracked, held;
     uint64_t          stamp;
     const char       *path, *argv[8];
-    jp_tpl_error_t    terr;
+    jp_tpl_error_t    terr, werr;
     cachectl_walk_t   w;
     cachectl_file_t  *f;
     jp_tpl_program_t *prog;
@@ -988,10 +1003,39 @@ cachectl_sync_views(cachectl_sync_t *s, cachectl_tx_t *tx, json_t *dirs)
             continue;       /* gone between walk and read: next batch */
         }
 
-        if (!cachectl_is_raw(s, path)) {
+        free(f->warning);
+        f->warning = NULL;
+
+        /*
+         * A page jPulse renders with an error comment (an unbalanced
+         * block tag...) is published: nginx renders it as jPulse does.
+         * Where it is goes to the log and to status. Only what does not
+         * compile at all (a limit) is refused.
+         */
+        if (!cachectl_is_raw(s, path)
+            && jp_tpl_check(src, len, path, NULL, 1, &werr) != 0)
+        {
             prog = jp_tpl_compile_include(src, len, path, NULL, &terr);
 
-            if (prog == NULL) {
+            if (prog != NULL) {
+                jp_tpl_free(prog);
+                terr = werr;
+
+                f->warning = malloc(JP_TPL_PATH_MAX + JP_TPL_ERRMSG_MAX
+                                    + 32);
+                if (f->warning) {
+                    snprintf(f->warning,
+                             JP_TPL_PATH_MAX + JP_TPL_ERRMSG_MAX + 32,
+                             "%s:%u:%u: %s", path, terr.line, terr.column,
+                             terr.message);
+                }
+
+                cachectl_log(CACHECTL_WARN, "published %s:%u:%u: %s (an "
+                             "error comment in the page, as jPulse renders "
+                             "it)", path, terr.line, terr.column,
+                             terr.message);
+
+            } else {
                 free(f->error);
                 f->error = malloc(JP_TPL_PATH_MAX + JP_TPL_ERRMSG_MAX + 32);
                 if (f->error) {
@@ -1010,8 +1054,6 @@ cachectl_sync_views(cachectl_sync_t *s, cachectl_tx_t *tx, json_t *dirs)
                                         : "");
                 continue;
             }
-
-            jp_tpl_free(prog);
         }
 
         free(f->error);

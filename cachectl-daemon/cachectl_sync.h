@@ -56,6 +56,8 @@ typedef struct {
     uint64_t            deleted;
     int64_t             last_sync_ms;
     json_t             *refused;        /* [{path, error}] */
+    json_t             *warnings;       /* [{path, warning}]: published,
+                                           with an unbalanced tag... */
     char                instance_id[64];
     char                lease_id[64];   /* writes only while it holds
                                            <ns>cachectl:lease ("": any) */

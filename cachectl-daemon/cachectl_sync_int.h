@@ -21,6 +21,8 @@ typedef struct {
     char         etag[20];      /* what Redis holds; "" for nothing */
     uint64_t     refused;       /* the stamp that did not compile */
     char        *error;
+    char        *warning;       /* published, but jPulse's error comment
+                                   shows in it (jp_tpl_check()) */
     int          held;          /* its deletion is held */
     int          indexed;       /* in the index Redis holds */
 

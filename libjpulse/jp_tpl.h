@@ -113,7 +113,10 @@ typedef struct {
  * Compiles src (len bytes) into a program. path names the file in errors;
  * i18n is the language object (may be NULL) whose strings replace
  * {{i18n.a.b}} before parsing, as jPulse's pre-pass does; the program keeps
- * a reference to it. Returns NULL and fills err on a parse error.
+ * a reference to it. Broken markup compiles into what jPulse renders for
+ * it (an unbalanced block tag becomes jPulse's error comment; see
+ * jp_tpl_check()). Returns NULL and fills err only when a limit is hit
+ * (size, nesting, memory).
  */
 jp_tpl_program_t *jp_tpl_compile(const char *src, size_t len,
     const char *path, json_t *i18n, jp_tpl_error_t *err);
@@ -128,6 +131,16 @@ jp_tpl_program_t *jp_tpl_compile(const char *src, size_t len,
  */
 jp_tpl_program_t *jp_tpl_compile_include(const char *src, size_t len,
     const char *path, json_t *i18n, jp_tpl_error_t *err);
+
+/*
+ * blocks (issue 12): compiles src as jp_tpl_compile() (include != 0: as
+ * jp_tpl_compile_include()) and returns 0 when the page renders no error
+ * comment known at compile time, else -1 with err holding the file, line,
+ * column and message of the first one (an unbalanced or unknown block
+ * tag, an expression that does not parse) or of the compile error.
+ */
+int jp_tpl_check(const char *src, size_t len, const char *path,
+    json_t *i18n, int include, jp_tpl_error_t *err);
 
 /* drops a reference (see jp_tpl_program_ref()) */
 void jp_tpl_free(jp_tpl_program_t *prog);

@@ -305,6 +305,17 @@ typedef struct {
      * that positions still count in the file as written */
     struct jp_tpl_strip_s  *strip;
     unsigned           no_i18n;     /* not the page: no i18n pre-pass */
+    /* blocks (issue 12): the tokens of the whole unit, then matched */
+    struct jp_tpl_tok_s       *toks;
+    size_t                     ntoks;
+    size_t                     ctoks;
+    struct jp_tpl_closer_s    *closers;
+    size_t                     nclosers;
+    const char        *ikey;        /* the translation being lexed */
+    size_t             iklen;
+    unsigned           fatal;       /* memory, size: no error comment */
+    unsigned           soft;        /* error comments made so far */
+    jp_tpl_error_t     first;       /* the first of them */
 } jp_tpl_parser_t;
 
 /* jp_tpl_lex.c */
@@ -461,5 +472,43 @@ int jp_tpl_is_req(jp_tpl_rs_t *rs, json_t *j);
 void jp_tpl_path_prepare(jp_tpl_expr_t *e);
 /* perf (jp_tpl_value.c): a page buffer's first allocation */
 void jp_tpl_buf_reserve(jp_tpl_buf_t *b);
+/*
+ * blocks (issue 12): the lexer makes a list of tokens for the whole unit
+ * (translations included, as jPulse's pre-pass puts them in the text),
+ * then jp_tpl_build() pairs block tags by jPulse's level annotation and
+ * makes the tree; a tag left unpaired becomes jPulse's error comment.
+ */
+enum {
+    JP_TPL_T_TEXT = 1,
+    JP_TPL_T_EXPR,
+    JP_TPL_T_OPEN,              /* {{#name...}} */
+    JP_TPL_T_CLOSE,             /* {{/name...}} */
+    JP_TPL_T_ELSE               /* {{else}}, written exactly so */
+};
+
+typedef struct jp_tpl_tok_s {
+    const char      *p;         /* text, or what is between the braces */
+    size_t           len;
+    const char      *ikey;      /* lexed from this translation, or NULL */
+    size_t           iklen;
+    unsigned         line;
+    unsigned         column;
+    long             level;     /* OPEN, CLOSE: jPulse's annotation */
+    unsigned         nlen;      /* OPEN, CLOSE: length of the name */
+    unsigned char    kind;
+    unsigned char    raw;
+    unsigned char    exact;     /* CLOSE: "{{/name}}" and nothing else */
+    unsigned char    arena;     /* TEXT: p is the program's already */
+} jp_tpl_tok_t;
+
+typedef struct jp_tpl_closer_s {
+    const char      *name;
+    unsigned         nlen;
+    long             level;
+    size_t           index;
+} jp_tpl_closer_t;
+
+/* jp_tpl_parse.c */
+int jp_tpl_build(jp_tpl_parser_t *ps);
 
 #endif /* JP_TPL_INT_H */

@@ -4,9 +4,11 @@
  * text), comments, the i18n pre-pass, the compile entry points and the
  * program's arena. jp_tpl_parse.c turns each expression into the tree.
  *
- * Where jPulse silently renders broken markup (an unbalanced block becomes
- * an HTML comment), we return a parse error with file:line:column, so
- * cachectl can refuse the file and keep the last good version.
+ * The lexer only makes a list of tokens (jp_tpl_push()); jp_tpl_build()
+ * (jp_tpl_parse.c) pairs the block tags as jPulse does and makes the tree.
+ * Broken markup renders as jPulse renders it (an unbalanced block tag
+ * becomes an HTML comment); jp_tpl_check() reports where, with
+ * file:line:column, for cachectl.
  */
 
 #define _GNU_SOURCE      /* memmem */
@@ -120,6 +122,8 @@ jp_tpl_pstrdup(jp_tpl_program_t *prog, const char *p, size_t len)
 int
 jp_tpl_fail(jp_tpl_parser_t *ps, const char *fmt, ...)
 {
+    char     msg[JP_TPL_ERRMSG_MAX];
+    size_t   k, n;
     va_list  ap;
 
     if (ps->err == NULL || ps->err->message[0] != '\0') {
@@ -134,6 +138,20 @@ jp_tpl_fail(jp_tpl_parser_t *ps, const char *fmt, ...)
     vsnprintf(ps->err->message, sizeof(ps->err->message), fmt, ap);
     va_end(ap);
 
+    /* a token from a translation: its key says where it came from */
+    if (ps->ikey != NULL && strncmp(ps->err->message, "i18n.", 5) != 0) {
+        k = snprintf(msg, sizeof(msg), "i18n.%.*s: ",
+                     (int) (ps->iklen > 128 ? 128 : ps->iklen), ps->ikey);
+        n = strlen(ps->err->message);
+        if (n > sizeof(msg) - 1 - k) {
+            n = sizeof(msg) - 1 - k;
+        }
+
+        memcpy(msg + k, ps->err->message, n);
+        msg[k + n] = '\0';
+        memcpy(ps->err->message, msg, sizeof(msg));
+    }
+
     return -1;
 }
 
@@ -141,6 +159,8 @@ jp_tpl_fail(jp_tpl_parser_t *ps, const char *fmt, ...)
 int
 jp_tpl_oom(jp_tpl_parser_t *ps)
 {
+    ps->fatal = 1;
+
     if (ps->prog != NULL && ps->prog->too_big) {
         return jp_tpl_fail(ps, "compiled template larger than %d bytes",
                            JP_TPL_PROGRAM_MAX);
@@ -192,24 +212,79 @@ jp_tpl_node(jp_tpl_parser_t *ps, unsigned type)
 }
 
 
+/*
+ * One token of the unit. Expressions are classified the way jPulse's
+ * level annotation sees them: "{{#" or "{{/" and a lower-case name.
+ */
 static int
-jp_tpl_text(jp_tpl_parser_t *ps, const char *p, size_t len)
+jp_tpl_push(jp_tpl_parser_t *ps, unsigned kind, const char *p, size_t len,
+    unsigned raw)
 {
-    jp_tpl_node_t  *n;
+    size_t         n, i;
+    jp_tpl_tok_t  *t;
 
-    if (len == 0) {
+    if (kind == JP_TPL_T_TEXT && len == 0) {
         return 0;
     }
 
-    n = jp_tpl_node(ps, JP_TPL_N_TEXT);
-    if (n == NULL) {
-        return -1;
+    if (ps->ntoks == ps->ctoks) {
+        n = ps->ctoks ? ps->ctoks * 2 : 64;
+
+        /* counted while compiling: the program's bound holds for them */
+        if (jp_tpl_account(ps->prog, (n - ps->ctoks) * sizeof(jp_tpl_tok_t))
+            != 0)
+        {
+            return jp_tpl_oom(ps);
+        }
+
+        t = realloc(ps->toks, n * sizeof(jp_tpl_tok_t));
+        if (t == NULL) {
+            return jp_tpl_oom(ps);
+        }
+
+        ps->toks = t;
+        ps->ctoks = n;
     }
 
-    n->text = jp_tpl_pstrdup(ps->prog, p, len);
-    n->len = len;
+    t = &ps->toks[ps->ntoks++];
+    memset(t, 0, sizeof(jp_tpl_tok_t));
 
-    return n->text ? 0 : jp_tpl_oom(ps);
+    t->kind = (unsigned char) kind;
+    t->raw = (unsigned char) raw;
+    t->p = p;
+    t->len = len;
+    t->line = ps->tline;
+    t->column = ps->tcolumn;
+    t->ikey = ps->ikey;
+    t->iklen = ps->iklen;
+
+    if (kind != JP_TPL_T_EXPR || raw) {
+        return 0;
+    }
+
+    if ((p[0] == '#' || p[0] == '/') && len > 1
+        && p[1] >= 'a' && p[1] <= 'z')
+    {
+        for (i = 1; i < len && p[i] >= 'a' && p[i] <= 'z'; i++) {
+            /* void */
+        }
+
+        t->kind = (p[0] == '#') ? JP_TPL_T_OPEN : JP_TPL_T_CLOSE;
+        t->nlen = (unsigned) (i - 1);
+        t->exact = (i == len);
+
+    } else if (len == 4 && memcmp(p, "else", 4) == 0) {
+        t->kind = JP_TPL_T_ELSE;
+    }
+
+    return 0;
+}
+
+
+static int
+jp_tpl_text(jp_tpl_parser_t *ps, const char *p, size_t len)
+{
+    return jp_tpl_push(ps, JP_TPL_T_TEXT, p, len, 0);
 }
 
 
@@ -252,10 +327,19 @@ jp_tpl_expr_end(const char *p, const char *end, unsigned raw)
 }
 
 
+/* "{{" starts an expression before a-z, "@", or "#"/"/" and a name */
 static int
-jp_tpl_expr_start(char c)
+jp_tpl_expr_start(const char *p, const char *end)
 {
-    return (c >= 'a' && c <= 'z') || c == '@' || c == '#' || c == '/';
+    if (p >= end) {
+        return 0;
+    }
+
+    if (*p == '#' || *p == '/') {
+        return end - p >= 2 && p[1] >= 'a' && p[1] <= 'z';
+    }
+
+    return (*p >= 'a' && *p <= 'z') || *p == '@';
 }
 
 
@@ -263,12 +347,14 @@ static int
 jp_tpl_lex(jp_tpl_parser_t *ps, const char *src, size_t len,
     unsigned i18n_depth)
 {
-    int          outer, unclosed;
+    int          outer, unclosed, plain, noraw;
     unsigned     raw;
     const char  *p, *end, *text, *open, *close, *c;
 
     outer = (i18n_depth == 0);
     unclosed = 0;
+    plain = 0;
+    noraw = 0;
     p = src;
     text = src;
     end = src + len;
@@ -314,22 +400,37 @@ jp_tpl_lex(jp_tpl_parser_t *ps, const char *src, size_t len,
             continue;
         }
 
-        raw = (end - open >= 4 && open[2] == '{'
+        raw = (!noraw && end - open >= 4 && open[2] == '{'
                && ((open[3] >= 'a' && open[3] <= 'z') || open[3] == '@'));
 
-        if (!raw && (end - open < 3 || !jp_tpl_expr_start(open[2]))) {
+        if (!raw && !jp_tpl_expr_start(open + 2, end)) {
             /* "{{ x }}", "{{Upper}}", "{{$x}}": Vue's, left as text */
             p = open + 1;
             continue;
         }
 
         c = open + 2 + raw;
-        close = jp_tpl_expr_end(c, end, raw);
+        close = plain ? NULL : jp_tpl_expr_end(c, end, raw);
 
         if (close == NULL) {
-            return jp_tpl_fail(ps, "unclosed expression \"%.*s\"",
-                               (int) (end - open > 40 ? 40 : end - open),
-                               open);
+            /*
+             * A quote left open: jPulse's own rule, the first "}}", from
+             * here on (the quoted scan reached the end once, so it would
+             * again: quadratic). No "}}}": "{" is text, as in jPulse.
+             * No "}}" at all: the rest is text.
+             */
+            plain = 1;
+            close = memmem(c, end - c, raw ? "}}}" : "}}", raw ? 3 : 2);
+
+            if (close == NULL) {
+                if (raw) {
+                    noraw = 1;
+                    p = open + 1;
+                    continue;
+                }
+
+                break;
+            }
         }
 
         if (jp_tpl_text(ps, text, open - text) != 0) {
@@ -349,7 +450,7 @@ jp_tpl_lex(jp_tpl_parser_t *ps, const char *src, size_t len,
                 return -1;
             }
 
-        } else if (jp_tpl_token(ps, c, close - c, raw) != 0) {
+        } else if (jp_tpl_push(ps, JP_TPL_T_EXPR, c, close - c, raw) != 0) {
             return -1;
         }
 
@@ -376,12 +477,11 @@ jp_tpl_i18n(jp_tpl_parser_t *ps, const char *p, size_t len,
     unsigned i18n_depth)
 {
     char        key[256], msg[JP_TPL_ERRMSG_MAX];
-    size_t      n, k;
-    unsigned    nopen;
+    size_t      n, k, iklen;
     int         w;
     json_t     *j;
-    char       *dump;
-    const char *seg, *dot, *end;
+    char       *dump, *c;
+    const char *seg, *dot, *end, *ikey;
     int         rc;
 
     /* "i18n.a.b" -> "a.b" */
@@ -424,17 +524,21 @@ jp_tpl_i18n(jp_tpl_parser_t *ps, const char *p, size_t len,
                                JP_TPL_SOURCE_MAX);
         }
 
-        nopen = ps->nopen;
+        /*
+         * jPulse's pre-pass puts the translation in the text before the
+         * blocks are paired: its block tags pair with the page's. Its
+         * tokens remember its key for the messages.
+         */
+        ikey = ps->ikey;
+        iklen = ps->iklen;
+        ps->ikey = p;
+        ps->iklen = len;
 
         rc = jp_tpl_lex(ps, json_string_value(j), json_string_length(j),
                         i18n_depth + 1);
 
-        /* a translation is a unit: one that opens a block and leaves it
-         * for the page to close is broken, and says so by its key */
-        if (rc == 0 && ps->nopen != nopen) {
-            return jp_tpl_fail(ps, "i18n.%.*s: unbalanced block in the "
-                               "translation", (int) len, p);
-        }
+        ps->ikey = ikey;
+        ps->iklen = iklen;
 
         if (rc != 0 && ps->err != NULL
             && strncmp(ps->err->message, "i18n.", 5) != 0)
@@ -461,30 +565,43 @@ jp_tpl_i18n(jp_tpl_parser_t *ps, const char *p, size_t len,
         return jp_tpl_oom(ps);
     }
 
-    rc = jp_tpl_text(ps, dump, n);
+    /* the token outlives this function: its text in the program */
+    c = jp_tpl_pstrdup(ps->prog, dump, n);
     free(dump);
+
+    if (c == NULL) {
+        return jp_tpl_oom(ps);
+    }
+
+    rc = jp_tpl_text(ps, c, n);
+    if (rc == 0 && n > 0) {
+        ps->toks[ps->ntoks - 1].arena = 1;
+    }
 
     return rc;
 }
 
 static jp_tpl_program_t *
 jp_tpl_compile_flags(const char *src, size_t len, const char *path,
-    json_t *i18n, jp_tpl_error_t *err, int include)
+    json_t *i18n, jp_tpl_error_t *err, int include, jp_tpl_error_t *first)
 {
+    int                rc;
     char              *stripped;
     const char        *p, *end;
+    jp_tpl_error_t     local;
     jp_tpl_parser_t    ps;
     jp_tpl_program_t  *prog;
-    jp_tpl_node_t     *b;
     jp_tpl_strip_t     strip;
 
     stripped = NULL;
     memset(&strip, 0, sizeof(strip));
 
-    if (err != NULL) {
-        memset(err, 0, sizeof(jp_tpl_error_t));
+    /* the error comments made at compile time need the messages */
+    if (err == NULL) {
+        err = &local;
     }
 
+    memset(err, 0, sizeof(jp_tpl_error_t));
     memset(&ps, 0, sizeof(ps));
     ps.err = err;
     ps.path = path ? path : "";
@@ -548,17 +665,23 @@ jp_tpl_compile_flags(const char *src, size_t len, const char *path,
         }
     }
 
-    if (jp_tpl_lex(&ps, p, end - p, 0) != 0) {
+    rc = jp_tpl_lex(&ps, p, end - p, 0);
+
+    if (rc == 0) {
+        rc = jp_tpl_build(&ps);
+    }
+
+    /* the tokens were counted while they lived: the program holds none */
+    prog->allocated -= ps.ctoks * sizeof(jp_tpl_tok_t);
+    free(ps.toks);
+    free(ps.closers);
+
+    if (rc != 0) {
         goto failed;
     }
 
-    if (ps.nopen) {
-        b = ps.open[ps.nopen - 1];
-        ps.tline = b->line;
-        ps.tcolumn = b->column;
-        jp_tpl_fail(&ps, "unbalanced \"{{#%.*s}}\": no {{/%.*s}}",
-                    (int) b->len, b->text, (int) b->len, b->text);
-        goto failed;
+    if (first != NULL && ps.soft) {
+        *first = ps.first;
     }
 
     jp_tpl_strip_free(&strip);
@@ -579,7 +702,7 @@ jp_tpl_program_t *
 jp_tpl_compile(const char *src, size_t len, const char *path, json_t *i18n,
     jp_tpl_error_t *err)
 {
-    return jp_tpl_compile_flags(src, len, path, i18n, err, 0);
+    return jp_tpl_compile_flags(src, len, path, i18n, err, 0, NULL);
 }
 
 
@@ -587,7 +710,41 @@ jp_tpl_program_t *
 jp_tpl_compile_include(const char *src, size_t len, const char *path,
     json_t *i18n, jp_tpl_error_t *err)
 {
-    return jp_tpl_compile_flags(src, len, path, i18n, err, 1);
+    return jp_tpl_compile_flags(src, len, path, i18n, err, 1, NULL);
+}
+
+
+/*
+ * Compiles as jp_tpl_compile() (include: as jp_tpl_compile_include())
+ * and reports the first place where the page renders an error comment
+ * known at compile time: an unbalanced block tag, an unknown block, an
+ * expression that does not parse. The program itself is dropped.
+ */
+int
+jp_tpl_check(const char *src, size_t len, const char *path, json_t *i18n,
+    int include, jp_tpl_error_t *err)
+{
+    jp_tpl_error_t     first;
+    jp_tpl_program_t  *prog;
+
+    memset(&first, 0, sizeof(first));
+
+    prog = jp_tpl_compile_flags(src, len, path, i18n, err, include, &first);
+    if (prog == NULL) {
+        return -1;
+    }
+
+    jp_tpl_free(prog);
+
+    if (first.message[0] == '\0') {
+        return 0;
+    }
+
+    if (err != NULL) {
+        *err = first;
+    }
+
+    return -1;
 }
 
 
@@ -595,7 +752,7 @@ jp_tpl_program_t *
 jp_tpl_compile_text(const char *src, size_t len, const char *path,
     jp_tpl_error_t *err)
 {
-    return jp_tpl_compile_flags(src, len, path, NULL, err, 2);
+    return jp_tpl_compile_flags(src, len, path, NULL, err, 2, NULL);
 }
 
 

@@ -1,7 +1,8 @@
 /*
- * Template compiler, second half: one expression at a time (from
- * jp_tpl_lex.c) into the tree: terms, subexpressions, k=v, helper calls,
- * component calls, and the block structure with {{else}}.
+ * Template compiler, second half: the tokens of jp_tpl_lex.c into the
+ * tree. Block tags pair as jPulse's level annotation pairs them
+ * (jp_tpl_build()), then each expression becomes terms, subexpressions,
+ * k=v, helper calls and component calls.
  */
 
 #include <stdio.h>
@@ -14,6 +15,8 @@
 static jp_tpl_expr_t *jp_tpl_parse_terms(jp_tpl_parser_t *ps,
     const char **pp, const char *end, unsigned depth, int in_paren,
     int headless);
+static jp_tpl_expr_t *jp_tpl_path(jp_tpl_parser_t *ps, const char *p,
+    size_t len, int kept);
 
 
 const char *
@@ -125,9 +128,7 @@ jp_tpl_is_number(const char *p, size_t len)
 static jp_tpl_expr_t *
 jp_tpl_word(jp_tpl_parser_t *ps, const char *p, size_t len)
 {
-    char            *s, *dot;
-    unsigned         i, n;
-    jp_tpl_expr_t   *e;
+    char  *s;
 
     if (jp_tpl_is_number(p, len)) {
         s = jp_tpl_pstrdup(ps->prog, p, len);
@@ -151,14 +152,29 @@ jp_tpl_word(jp_tpl_parser_t *ps, const char *p, size_t len)
         return jp_tpl_lit(ps, json_false());
     }
 
-    /* "undefined" is no literal in jPulse: a bare unknown word, so the
-     * string "undefined" (contract 5), and {{eq null undefined}} false */
-    if (len == 4 && memcmp(p, "null", 4) == 0) {
-        return jp_tpl_lit(ps, json_null());
-    }
+    /*
+     * "null" and "undefined" are no literals in jPulse: bare words, so
+     * the strings themselves unless the context has such a key
+     * ({{eq null undefined}} is false, {{#if null}} true).
+     */
+    return jp_tpl_path(ps, p, len, 0);
+}
 
-    /* positional args with '/' are file paths, never variables */
-    if (memchr(p, '/', len) != NULL) {
+
+/*
+ * A name resolved against the scopes at render time (jPulse's R13): the
+ * value of a root that exists, else the text itself. With '/' or '\' it
+ * is always the text (file paths). kept: p is NUL-terminated and lives as
+ * long as the program (a literal's), no copy of it needed.
+ */
+static jp_tpl_expr_t *
+jp_tpl_path(jp_tpl_parser_t *ps, const char *p, size_t len, int kept)
+{
+    char            *s, *dot;
+    unsigned         i, n;
+    jp_tpl_expr_t   *e;
+
+    if (memchr(p, '/', len) != NULL || memchr(p, '\\', len) != NULL) {
         return jp_tpl_lit(ps, jp_tpl_string_new(p, len));
     }
 
@@ -167,8 +183,8 @@ jp_tpl_word(jp_tpl_parser_t *ps, const char *p, size_t len)
         return NULL;
     }
 
-    e->text = s = jp_tpl_pstrdup(ps->prog, p, len);
-    if (s == NULL) {
+    e->text = kept ? p : jp_tpl_pstrdup(ps->prog, p, len);
+    if (e->text == NULL) {
         jp_tpl_oom(ps);
         return NULL;
     }
@@ -177,8 +193,9 @@ jp_tpl_word(jp_tpl_parser_t *ps, const char *p, size_t len)
         n += (p[i] == '.');
     }
 
+    /* the segments: split at the dots in a copy, or the text itself */
     e->seg = jp_tpl_palloc(ps->prog, n * sizeof(jp_tpl_seg_t));
-    s = jp_tpl_pstrdup(ps->prog, p, len);
+    s = (n == 1) ? (char *) e->text : jp_tpl_pstrdup(ps->prog, p, len);
     if (e->seg == NULL || s == NULL) {
         jp_tpl_oom(ps);
         return NULL;
@@ -330,8 +347,10 @@ jp_tpl_is_key(const char *p, size_t len)
 {
     size_t  i;
 
+    /* jPulse's keys are \w+ segments: "{{let 1=2}}" sets vars["1"] */
     if (len == 0 || !((p[0] >= 'a' && p[0] <= 'z')
-                      || (p[0] >= 'A' && p[0] <= 'Z') || p[0] == '_'))
+                      || (p[0] >= 'A' && p[0] <= 'Z') || p[0] == '_'
+                      || (p[0] >= '0' && p[0] <= '9')))
     {
         return 0;
     }
@@ -408,15 +427,40 @@ jp_tpl_parse_terms(jp_tpl_parser_t *ps, const char **pp, const char *end,
                 return NULL;
             }
 
-            p = eq + 1;
-            if (p == end || *p == ' ' || *p == ')') {
-                jp_tpl_fail(ps, "missing value for \"%s\"", hash[nh].key);
-                return NULL;
+            /* "u=" is no k=v in jPulse: a positional word, below */
+            if (eq + 1 == end || eq[1] == ' ' || eq[1] == ')'
+                || eq[1] == '\t' || eq[1] == '\n' || eq[1] == '\r')
+            {
+                args[n] = jp_tpl_word(ps, p, eq + 1 - p);
+                if (args[n] == NULL) {
+                    return NULL;
+                }
+
+                n++;
+                p = eq + 1;
+                continue;
             }
+
+            p = eq + 1;
 
             hash[nh].val = jp_tpl_parse_term(ps, &p, end, depth);
             if (hash[nh].val == NULL) {
                 return NULL;
+            }
+
+            /*
+             * jPulse never resolves a k=v value: a word is its text
+             * ({{let a=user.id}} stores "user.id"); (user.id) is the
+             * value. Numbers, true and false are typed already.
+             */
+            e = hash[nh].val;
+
+            if (e->kind == JP_TPL_E_PATH && e->lit == NULL && eq[1] != '(') {
+                hash[nh].val = jp_tpl_lit(ps, jp_tpl_string_new(e->text,
+                                                      strlen(e->text)));
+                if (hash[nh].val == NULL) {
+                    return NULL;
+                }
             }
 
             nh++;
@@ -432,6 +476,31 @@ jp_tpl_parse_terms(jp_tpl_parser_t *ps, const char **pp, const char *end,
     }
 
     *pp = p;
+
+    /*
+     * jPulse resolves a quoted positional argument as a bare word (R13):
+     * {{string.concat "user"}} is the user object, "admin" is ctx.admin
+     * when there is one; else it stays the text. The literal is kept for
+     * that, and for strict mode, which never resolves a quoted string.
+     */
+    for (i = headless ? 0 : 1; i < n; i++) {
+        e = args[i];
+
+        if (e->kind == JP_TPL_E_LIT && json_is_string(e->lit)
+            && json_string_length(e->lit) > 0
+            && strchr(json_string_value(e->lit), '/') == NULL
+            && strchr(json_string_value(e->lit), '\\') == NULL
+            && strlen(json_string_value(e->lit)) == json_string_length(e->lit))
+        {
+            args[i] = jp_tpl_path(ps, json_string_value(e->lit),
+                                  json_string_length(e->lit), 1);
+            if (args[i] == NULL) {
+                return NULL;
+            }
+
+            args[i]->lit = e->lit;
+        }
+    }
 
     if (headless) {
         /* every term is an argument: a dummy head keeps the code below */
@@ -484,14 +553,17 @@ jp_tpl_parse_terms(jp_tpl_parser_t *ps, const char **pp, const char *end,
         return head;
     }
 
+    /*
+     * jPulse: a name that is no helper is a property and its arguments
+     * are ignored ({{string.foo x}}, {{json.stringify x}} print "");
+     * after a literal, the "name" is no property of anything.
+     */
     if (h == NULL) {
         if (head->kind == JP_TPL_E_PATH) {
-            return jp_tpl_error_expr(ps, "unknown helper \"%.*s\"",
-                                     head->text, strlen(head->text));
+            return head;
         }
 
-        return jp_tpl_error_expr(ps, "unexpected arguments after %.*s",
-                                 "a literal", 9);
+        return jp_tpl_lit(ps, json_null());
     }
 
     e = jp_tpl_expr(ps, JP_TPL_E_CALL);
@@ -549,9 +621,9 @@ jp_tpl_hash_only(jp_tpl_parser_t *ps, jp_tpl_node_t *n, const char *p,
          * (jp_tpl_define): missing, or not a valid name, is a comment */
         n->expr = c->nargs > 0 ? c->args[0] : NULL;
 
-    } else if (c->nargs != 0 || c->nhash == 0) {
-        return jp_tpl_fail(ps, "expected key=value arguments");
     }
+
+    /* let: positional arguments are ignored, and none at all is fine */
 
     n->hash = c->hash;
     n->nhash = c->nhash;
@@ -560,25 +632,90 @@ jp_tpl_hash_only(jp_tpl_parser_t *ps, jp_tpl_node_t *n, const char *p,
 }
 
 
+/*
+ * jPulse splits an expression into its name and arguments at the first
+ * space with a pattern whose "." stops at a line terminator (LF, CR,
+ * U+2028, U+2029): arguments that hold one do not split at all (R7).
+ */
 static int
-jp_tpl_open(jp_tpl_parser_t *ps, const char *p, const char *end)
+jp_tpl_has_eol(const char *p, const char *end)
+{
+    for ( /* void */ ; p < end; p++) {
+        if (*p == '\n' || *p == '\r') {
+            return 1;
+        }
+
+        if ((unsigned char) *p == 0xe2 && end - p >= 3
+            && (unsigned char) p[1] == 0x80
+            && ((unsigned char) p[2] == 0xa8 || (unsigned char) p[2] == 0xa9))
+        {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+/* the blocks whose body jPulse splits at {{else}} */
+static int
+jp_tpl_splits(unsigned block)
+{
+    return block == JP_TPL_B_IF || block == JP_TPL_B_UNLESS
+           || block == JP_TPL_B_HELPER;
+}
+
+
+/*
+ * A block opener "#name params" (params after one optional space, as
+ * jPulse's block pattern takes them) into a block node. Returns 1 for a
+ * name that is no block (no node made).
+ */
+static int
+jp_tpl_open(jp_tpl_parser_t *ps, const jp_tpl_tok_t *t, jp_tpl_node_t **np)
 {
     size_t                  len;
-    const char             *name, *q;
+    unsigned                block;
+    const char             *name, *p, *q, *end;
     jp_tpl_node_t          *n;
+    jp_tpl_expr_t          *c;
     const jp_tpl_helper_t  *h;
 
-    name = p;
-    while (p < end && *p >= 'a' && *p <= 'z') {
+    name = t->p + 1;
+    len = t->nlen;
+    p = name + len;
+    end = t->p + t->len;
+    h = NULL;
+
+    if (p < end && *p == ' ') {
         p++;
     }
 
-    len = p - name;
-    h = NULL;
+    if (len == 2 && memcmp(name, "if", 2) == 0) {
+        block = JP_TPL_B_IF;
 
-    if (ps->nopen >= JP_TPL_BLOCK_DEPTH_MAX) {
-        return jp_tpl_fail(ps, "blocks nested deeper than %d",
-                           JP_TPL_BLOCK_DEPTH_MAX);
+    } else if (len == 6 && memcmp(name, "unless", 6) == 0) {
+        block = JP_TPL_B_UNLESS;
+
+    } else if (len == 4 && memcmp(name, "each", 4) == 0) {
+        block = JP_TPL_B_EACH;
+
+    } else if (len == 4 && memcmp(name, "with", 4) == 0) {
+        block = JP_TPL_B_WITH;
+
+    } else if (len == 3 && memcmp(name, "let", 3) == 0) {
+        block = JP_TPL_B_LET;
+
+    } else if (len == 9 && memcmp(name, "component", 9) == 0) {
+        block = JP_TPL_B_COMPONENT;
+
+    } else {
+        h = jp_tpl_helper_find(name, len);
+        if (h == NULL || !h->block) {
+            return 1;
+        }
+
+        block = JP_TPL_B_HELPER;
     }
 
     n = jp_tpl_node(ps, JP_TPL_N_BLOCK);
@@ -586,61 +723,40 @@ jp_tpl_open(jp_tpl_parser_t *ps, const char *p, const char *end)
         return -1;
     }
 
-    n->text = jp_tpl_pstrdup(ps->prog, name, len);
-    n->len = len;
+    *np = n;
+    n->block = block;
 
+    /* "#name params": what jPulse's error comments name the block by */
+    n->len = 1 + len + 1 + (end - p);
+    n->text = jp_tpl_palloc(ps->prog, n->len + 1);
     if (n->text == NULL) {
         return jp_tpl_oom(ps);
     }
 
-    if (len == 2 && memcmp(name, "if", 2) == 0) {
-        n->block = JP_TPL_B_IF;
-
-    } else if (len == 6 && memcmp(name, "unless", 6) == 0) {
-        n->block = JP_TPL_B_UNLESS;
-
-    } else if (len == 4 && memcmp(name, "each", 4) == 0) {
-        n->block = JP_TPL_B_EACH;
-
-    } else if (len == 4 && memcmp(name, "with", 4) == 0) {
-        n->block = JP_TPL_B_WITH;
-
-    } else if (len == 3 && memcmp(name, "let", 3) == 0) {
-        n->block = JP_TPL_B_LET;
-
-    } else if (len == 9 && memcmp(name, "component", 9) == 0) {
-        n->block = JP_TPL_B_COMPONENT;
-
-    } else {
-        h = jp_tpl_helper_find(name, len);
-        if (h == NULL || !h->block || len == 0) {
-            return jp_tpl_fail(ps, "unknown block helper \"#%.*s\"",
-                               (int) len, name);
-        }
-
-        n->block = JP_TPL_B_HELPER;
-    }
-
-    if (p < end && *p != ' ' && *p != '\t' && *p != '\n') {
-        return jp_tpl_fail(ps, "bad block name \"#%.*s\"",
-                           (int) (end - name), name);
-    }
+    memcpy((char *) n->text, t->p, 1 + len);
+    ((char *) n->text)[1 + len] = ' ';
+    memcpy((char *) n->text + 2 + len, p, end - p);
 
     q = jp_tpl_skip_space(p, end);
 
-    switch (n->block) {
+    /* trimmed, a line break left inside: jPulse sees no argument at all */
+    while (end > q && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\n'
+                       || end[-1] == '\r'))
+    {
+        end--;
+    }
+
+    if (jp_tpl_has_eol(q, end)) {
+        p = q = end;
+    }
+
+    switch (block) {
 
     case JP_TPL_B_LET:
-        if (jp_tpl_hash_only(ps, n, p, end, 0) != 0) {
-            return -1;
-        }
-        break;
+        return jp_tpl_hash_only(ps, n, p, end, 0);
 
     case JP_TPL_B_COMPONENT:
-        if (jp_tpl_hash_only(ps, n, p, end, 1) != 0) {
-            return -1;
-        }
-        break;
+        return jp_tpl_hash_only(ps, n, p, end, 1);
 
     case JP_TPL_B_HELPER:
         /* "#eq a b" is the call "eq a b" */
@@ -650,35 +766,442 @@ jp_tpl_open(jp_tpl_parser_t *ps, const char *p, const char *end)
         }
 
         n->expr->helper = h;
-        break;
+        return 0;
+
+    case JP_TPL_B_EACH:
+        /* jPulse's one special form: {{#each file.list "glob" ...}} */
+        if (end - q > 10 && memcmp(q, "file.list", 9) == 0
+            && (q[9] == ' ' || q[9] == '\t'))
+        {
+            n->expr = jp_tpl_parse_terms(ps, &q, end, 0, 0, 0);
+            return n->expr ? 0 : -1;
+        }
+
+        /* fall through */
 
     default:
-        if (q == end) {
-            return jp_tpl_fail(ps, "#%.*s needs an argument", (int) len,
-                               name);
-        }
-
-        /* components: "#each components.ns" reads ctx.components, as in
-         * jPulse; only an expression's head is a component call */
-        if (end - q >= 10 && memcmp(q, "components", 10) == 0
-            && (end - q == 10 || q[10] == '.')
-            && memchr(q, ' ', end - q) == NULL)
-        {
-            n->expr = jp_tpl_parse_term(ps, &q, end, 0);
-
-        } else {
-            n->expr = jp_tpl_parse_terms(ps, &q, end, 0, 0, 0);
-        }
-
-        if (n->expr == NULL) {
+        /*
+         * The first positional argument is the value; the others and
+         * k=v are ignored, and none is undefined ({{#if}} is false).
+         * "{{#if string.contains a b}}" tests the word string.contains.
+         */
+        c = jp_tpl_parse_terms(ps, &q, end, 0, 0, 1);
+        if (c == NULL) {
             return -1;
         }
+
+        n->expr = c->nargs ? c->args[0] : NULL;
+        return 0;
+    }
+}
+
+
+/* text made at compile time (an error comment) as a text node */
+static int
+jp_tpl_static(jp_tpl_parser_t *ps, jp_tpl_buf_t *b)
+{
+    jp_tpl_node_t  *n;
+
+    if (b->failed) {
+        jp_tpl_buf_free(b);
+        return jp_tpl_oom(ps);
+    }
+
+    n = jp_tpl_node(ps, JP_TPL_N_TEXT);
+    if (n == NULL) {
+        jp_tpl_buf_free(b);
+        return -1;
+    }
+
+    n->text = jp_tpl_pstrdup(ps->prog, b->data ? b->data : "", b->len);
+    n->len = b->len;
+    jp_tpl_buf_free(b);
+
+    return n->text ? 0 : jp_tpl_oom(ps);
+}
+
+
+/* the first compile-time error comment, for jp_tpl_check() */
+static void
+jp_tpl_note(jp_tpl_parser_t *ps)
+{
+    if (ps->soft++ == 0) {
+        ps->first = *ps->err;
+    }
+
+    memset(ps->err, 0, sizeof(jp_tpl_error_t));
+}
+
+
+/* "{{#if a}}" with no "{{/if}}" of its level, or the reverse */
+static int
+jp_tpl_unbalanced(jp_tpl_parser_t *ps, const jp_tpl_tok_t *t)
+{
+    jp_tpl_buf_t  b;
+
+    jp_tpl_fail(ps, "unbalanced \"{{%.*s}}\": no matching {{%c%.*s}}",
+                (int) (t->len > 64 ? 64 : t->len), t->p,
+                t->kind == JP_TPL_T_OPEN ? '/' : '#', (int) t->nlen,
+                t->p + 1);
+    jp_tpl_note(ps);
+
+    jp_tpl_buf_init(&b, 0);
+    (void) (jp_tpl_buf_add(&b, "<!-- Error: Unbalanced handlebar \"", 34)
+            || jp_tpl_buf_add_comment(&b, t->p, t->len)
+            || jp_tpl_buf_add(&b, "\" removed -->", 13));
+
+    return jp_tpl_static(ps, &b);
+}
+
+
+/*
+ * An expression or block opener that does not parse (or a block name
+ * jPulse does not know) renders as jPulse renders a failing expression:
+ * "<!-- Error: Handlebar "text": message -->". What the failed parse
+ * appended is unlinked first.
+ */
+static int
+jp_tpl_soft(jp_tpl_parser_t *ps, jp_tpl_node_t **saved, const char *p,
+    size_t len)
+{
+    char          msg[JP_TPL_ERRMSG_MAX];
+    size_t        k;
+    jp_tpl_buf_t  b;
+
+    if (ps->fatal) {
+        return -1;
+    }
+
+    *saved = NULL;
+    ps->tail[ps->nopen] = saved;
+
+    /* the message without the translation's key that jp_tpl_fail() put
+     * in front for jp_tpl_check(): jPulse's comment has none */
+    k = (ps->ikey != NULL) ? (ps->iklen > 128 ? 128 : ps->iklen) + 7 : 0;
+    if (k > strlen(ps->err->message)) {
+        k = 0;
+    }
+
+    snprintf(msg, sizeof(msg), "%s", ps->err->message + k);
+    jp_tpl_note(ps);
+
+    jp_tpl_buf_init(&b, 0);
+    (void) (jp_tpl_buf_add(&b, "<!-- Error: Handlebar \"", 23)
+            || jp_tpl_buf_add_comment(&b, p, len)
+            || jp_tpl_buf_add(&b, "\": ", 3)
+            || jp_tpl_buf_add_comment(&b, msg, strlen(msg))
+            || jp_tpl_buf_add(&b, " -->", 4));
+
+    return jp_tpl_static(ps, &b);
+}
+
+
+static int
+jp_tpl_closer_cmp(const jp_tpl_closer_t *a, const char *name, unsigned nlen,
+    long level, size_t index)
+{
+    int  r;
+
+    r = memcmp(a->name, name, a->nlen < nlen ? a->nlen : nlen);
+    if (r != 0) {
+        return r;
+    }
+
+    if (a->nlen != nlen) {
+        return a->nlen < nlen ? -1 : 1;
+    }
+
+    if (a->level != level) {
+        return a->level < level ? -1 : 1;
+    }
+
+    return (a->index > index) - (a->index < index);
+}
+
+
+static int
+jp_tpl_closer_sort(const void *a, const void *b)
+{
+    const jp_tpl_closer_t  *y;
+
+    y = b;
+
+    return jp_tpl_closer_cmp(a, y->name, y->nlen, y->level, y->index);
+}
+
+
+/*
+ * The closer jPulse's block pattern pairs with the opener at index i: the
+ * first "{{/name}}" after it with the same name and level. A binary
+ * search over the sorted closers: no scan per opener, so a page of
+ * unclosed openers is not quadratic.
+ */
+static size_t
+jp_tpl_closer(jp_tpl_parser_t *ps, size_t i)
+{
+    size_t                  lo, hi, mid;
+    const jp_tpl_tok_t     *t;
+    const jp_tpl_closer_t  *c;
+
+    t = &ps->toks[i];
+    lo = 0;
+    hi = ps->nclosers;
+
+    while (lo < hi) {
+        mid = lo + (hi - lo) / 2;
+
+        if (jp_tpl_closer_cmp(&ps->closers[mid], t->p + 1, t->nlen,
+                              t->level, i + 1) < 0)
+        {
+            lo = mid + 1;
+
+        } else {
+            hi = mid;
+        }
+    }
+
+    if (lo == ps->nclosers) {
+        return (size_t) -1;
+    }
+
+    c = &ps->closers[lo];
+
+    if (c->nlen != t->nlen || c->level != t->level
+        || memcmp(c->name, t->p + 1, t->nlen) != 0)
+    {
+        return (size_t) -1;
+    }
+
+    return c->index;
+}
+
+
+static int jp_tpl_segment(jp_tpl_parser_t *ps, size_t s, size_t e,
+    long base);
+
+
+/*
+ * A paired block from its opener at i to its closer at c. jPulse splits
+ * the body of #if, #unless and the helper blocks at {{else}}: every
+ * {{else}} but those inside a nested block of the same name (paired as
+ * above) splits, the first part renders when true, the second when false,
+ * the others never. A pair broken by the split leaves unbalanced tags in
+ * its parts, as in jPulse. A component's body is paired on its own, as
+ * jPulse does when it expands it.
+ */
+static int
+jp_tpl_block_node(jp_tpl_parser_t *ps, size_t i, size_t c, long base)
+{
+    int                  rc;
+    size_t               k, m, split[2], nsplit;
+    jp_tpl_node_t       *n, **saved;
+    const jp_tpl_tok_t  *t, *u;
+    jp_tpl_buf_t         b;
+
+    t = &ps->toks[i];
+
+    if (ps->nopen >= JP_TPL_BLOCK_DEPTH_MAX) {
+        ps->fatal = 1;
+        return jp_tpl_fail(ps, "blocks nested deeper than %d",
+                           JP_TPL_BLOCK_DEPTH_MAX);
+    }
+
+    saved = ps->tail[ps->nopen];
+    n = NULL;
+
+    rc = jp_tpl_open(ps, t, &n);
+
+    if (rc == 1) {
+        jp_tpl_fail(ps, "unknown block type \"#%.*s\"", (int) t->nlen,
+                    t->p + 1);
+        jp_tpl_note(ps);
+
+        /* "#foo a" as jPulse writes it: the params after one space */
+        k = 1 + t->nlen + (1 + t->nlen < t->len && t->p[1 + t->nlen] == ' ');
+
+        jp_tpl_buf_init(&b, 0);
+        (void) (jp_tpl_buf_add(&b, "<!-- Error: Handlebar \"", 23)
+                || jp_tpl_buf_add_comment(&b, t->p, 1 + t->nlen)
+                || jp_tpl_buf_add(&b, " ", 1)
+                || jp_tpl_buf_add_comment(&b, t->p + k, t->len - k)
+                || jp_tpl_buf_add(&b, "\": Unknown block type: #", 24)
+                || jp_tpl_buf_add(&b, t->p + 1, t->nlen)
+                || jp_tpl_buf_add(&b, " -->", 4));
+
+        return jp_tpl_static(ps, &b);
+    }
+
+    if (rc != 0) {
+        if (n == NULL || n->text == NULL) {
+            return jp_tpl_soft(ps, saved, t->p, t->len);
+        }
+
+        return jp_tpl_soft(ps, saved, n->text, n->len);
     }
 
     ps->open[ps->nopen++] = n;
     ps->tail[ps->nopen] = &n->body;
 
+    if (n->block == JP_TPL_B_COMPONENT) {
+        rc = jp_tpl_segment(ps, i + 1, c, t->level + 1);
+
+    } else if (!jp_tpl_splits(n->block)) {
+        rc = jp_tpl_segment(ps, i + 1, c, base);
+
+    } else {
+        nsplit = 0;
+
+        for (k = i + 1; k < c && nsplit < 2; k++) {
+            u = &ps->toks[k];
+
+            if (u->kind == JP_TPL_T_ELSE) {
+                split[nsplit++] = k;
+                continue;
+            }
+
+            if (u->kind == JP_TPL_T_OPEN && u->nlen == t->nlen
+                && u->level >= base
+                && memcmp(u->p + 1, t->p + 1, t->nlen) == 0)
+            {
+                m = jp_tpl_closer(ps, k);
+                if (m != (size_t) -1 && m < c) {
+                    k = m;
+                }
+            }
+        }
+
+        rc = jp_tpl_segment(ps, i + 1, nsplit ? split[0] : c, base);
+
+        if (rc == 0 && nsplit) {
+            ps->tail[ps->nopen] = &n->inverse;
+            rc = jp_tpl_segment(ps, split[0] + 1,
+                                nsplit > 1 ? split[1] : c, base);
+        }
+    }
+
+    ps->nopen--;
+
+    return rc;
+}
+
+
+/* the tokens [s, e) into the tree, at the current tail */
+static int
+jp_tpl_segment(jp_tpl_parser_t *ps, size_t s, size_t e, long base)
+{
+    int                  rc;
+    size_t               i, c;
+    jp_tpl_node_t       *n, **saved;
+    const jp_tpl_tok_t  *t;
+
+    for (i = s; i < e; i++) {
+        t = &ps->toks[i];
+
+        ps->tline = t->line;
+        ps->tcolumn = t->column;
+        ps->ikey = t->ikey;
+        ps->iklen = t->iklen;
+
+        switch (t->kind) {
+
+        case JP_TPL_T_TEXT:
+            n = jp_tpl_node(ps, JP_TPL_N_TEXT);
+            if (n == NULL) {
+                return -1;
+            }
+
+            n->len = t->len;
+            n->text = t->arena ? t->p : jp_tpl_pstrdup(ps->prog, t->p, t->len);
+            rc = n->text ? 0 : jp_tpl_oom(ps);
+            break;
+
+        case JP_TPL_T_OPEN:
+            c = (t->level >= base) ? jp_tpl_closer(ps, i) : (size_t) -1;
+
+            if (c == (size_t) -1 || c >= e) {
+                rc = jp_tpl_unbalanced(ps, t);
+                break;
+            }
+
+            rc = jp_tpl_block_node(ps, i, c, base);
+            i = c;
+            break;
+
+        case JP_TPL_T_CLOSE:
+            /* a paired one was passed over with its opener */
+            rc = jp_tpl_unbalanced(ps, t);
+            break;
+
+        default:
+            /* an expression; {{else}} outside a split is one too ("") */
+            saved = ps->tail[ps->nopen];
+            rc = jp_tpl_token(ps, t->p, t->len, t->raw);
+            if (rc != 0) {
+                rc = jp_tpl_soft(ps, saved, t->p, t->len);
+            }
+        }
+
+        if (rc != 0) {
+            return -1;
+        }
+    }
+
     return 0;
+}
+
+
+/*
+ * jPulse's level annotation over the whole unit: an opener takes the
+ * running level and raises it, a closer lowers it and takes it. Openers
+ * then pair with the first exact closer of the same name and level
+ * (jp_tpl_closer()); a level below 0 never pairs (jPulse leaves such
+ * tags with their marks in the page; here they become error comments).
+ */
+int
+jp_tpl_build(jp_tpl_parser_t *ps)
+{
+    long           level;
+    size_t         i, n;
+    jp_tpl_tok_t  *t;
+
+    level = 0;
+    n = 0;
+
+    for (i = 0; i < ps->ntoks; i++) {
+        t = &ps->toks[i];
+
+        if (t->kind == JP_TPL_T_OPEN) {
+            t->level = level++;
+
+        } else if (t->kind == JP_TPL_T_CLOSE) {
+            t->level = --level;
+            n += t->exact;
+        }
+    }
+
+    if (n > 0) {
+        ps->closers = malloc(n * sizeof(jp_tpl_closer_t));
+        if (ps->closers == NULL) {
+            return jp_tpl_oom(ps);
+        }
+
+        for (i = 0; i < ps->ntoks; i++) {
+            t = &ps->toks[i];
+
+            if (t->kind == JP_TPL_T_CLOSE && t->exact) {
+                ps->closers[ps->nclosers].name = t->p + 1;
+                ps->closers[ps->nclosers].nlen = t->nlen;
+                ps->closers[ps->nclosers].level = t->level;
+                ps->closers[ps->nclosers].index = i;
+                ps->nclosers++;
+            }
+        }
+
+        qsort(ps->closers, ps->nclosers, sizeof(jp_tpl_closer_t),
+              jp_tpl_closer_sort);
+    }
+
+    return jp_tpl_segment(ps, 0, ps->ntoks, 0);
 }
 
 
@@ -686,7 +1209,7 @@ int
 jp_tpl_token(jp_tpl_parser_t *ps, const char *p, size_t len, unsigned raw)
 {
     const char     *end, *q;
-    jp_tpl_node_t  *n, *b;
+    jp_tpl_node_t  *n;
 
     end = p + len;
 
@@ -698,58 +1221,33 @@ jp_tpl_token(jp_tpl_parser_t *ps, const char *p, size_t len, unsigned raw)
 
     len = end - p;
 
-    if (*p == '#' && !raw) {
-        return jp_tpl_open(ps, p + 1, end);
+    if (len == 0) {
+        return jp_tpl_fail(ps, "empty expression");
     }
 
-    if (*p == '/' && !raw) {
-        q = p + 1;
-        while (q < end && *q >= 'a' && *q <= 'z') {
-            q++;
+    /*
+     * R7: the name ends at the first space. A tab or line break before
+     * it makes the whole text one name, a property nothing has (""); a
+     * line break after it, no name at all: jPulse's TypeError.
+     */
+    q = memchr(p, ' ', len);
+    q = q ? q : end;
+
+    if (!raw && (memchr(p, '\t', q - p) || jp_tpl_has_eol(p, q)
+                 || memchr(p, '\v', q - p) || memchr(p, '\f', q - p)))
+    {
+        n = jp_tpl_node(ps, JP_TPL_N_TEXT);
+        if (n == NULL) {
+            return -1;
         }
 
-        if (ps->nopen == 0) {
-            return jp_tpl_fail(ps, "unbalanced \"{{%.*s}}\": no open block",
-                               (int) len, p);
-        }
-
-        b = ps->open[ps->nopen - 1];
-
-        if (q != end || (size_t) (q - p - 1) != b->len
-            || memcmp(p + 1, b->text, b->len) != 0)
-        {
-            return jp_tpl_fail(ps, "unbalanced \"{{%.*s}}\": open block is "
-                               "\"{{#%.*s}}\" at line %u",
-                               (int) len, p, (int) b->len, b->text, b->line);
-        }
-
-        ps->nopen--;
-
+        n->text = "";
         return 0;
     }
 
-    if (len == 4 && memcmp(p, "else", 4) == 0 && !raw) {
-        if (ps->nopen == 0) {
-            return jp_tpl_fail(ps, "{{else}} outside a block");
-        }
-
-        b = ps->open[ps->nopen - 1];
-
-        if (b->block == JP_TPL_B_EACH || b->block == JP_TPL_B_WITH
-            || b->block == JP_TPL_B_LET || b->block == JP_TPL_B_COMPONENT)
-        {
-            return jp_tpl_fail(ps, "{{else}} is not allowed in \"#%.*s\"",
-                               (int) b->len, b->text);
-        }
-
-        if (ps->tail[ps->nopen] == &b->inverse || b->inverse != NULL) {
-            return jp_tpl_fail(ps, "second {{else}} in \"#%.*s\"",
-                               (int) b->len, b->text);
-        }
-
-        ps->tail[ps->nopen] = &b->inverse;
-
-        return 0;
+    if (!raw && jp_tpl_has_eol(q, end)) {
+        return jp_tpl_fail(ps, "Cannot read properties of undefined "
+                           "(reading 'startsWith')");
     }
 
     if (!raw && len >= 3 && memcmp(p, "let", 3) == 0

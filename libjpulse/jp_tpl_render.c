@@ -510,6 +510,12 @@ jp_tpl_lookup_ref(jp_tpl_rs_t *rs, const jp_tpl_expr_t *e, jp_tpl_val_t *v,
     j = NULL;
     name = e->seg[0].name;
 
+    /* a quoted argument: resolved as jPulse does, but not in strict mode */
+    if (e->lit != NULL && (rs->flags & JP_TPL_STRICT)) {
+        v->j = json_incref(e->lit);
+        return 0;
+    }
+
     switch (e->root) {
 
     case JP_TPL_R_THIS:
@@ -520,10 +526,17 @@ jp_tpl_lookup_ref(jp_tpl_rs_t *rs, const jp_tpl_expr_t *e, jp_tpl_val_t *v,
             fixed = f->fixed;
 
         } else {
-            /* tainted below if it holds url */
-            j = rs->ctx;
-            fixed = 1;
-            rs->uses |= JP_TPL_USES_REQUEST;
+            /*
+             * jPulse: "this" is a key of loop scopes only. Outside one,
+             * the word is its own text as an argument ({{#if this}} is
+             * true) and prints "" ({{this}}).
+             */
+            if (literal && !(rs->flags & JP_TPL_STRICT)) {
+                v->j = jp_tpl_string_new(e->text, strlen(e->text));
+                return v->j ? 0 : jp_tpl_error(rs, "out of memory");
+            }
+
+            return 0;
         }
         break;
 
@@ -540,9 +553,15 @@ jp_tpl_lookup_ref(jp_tpl_rs_t *rs, const jp_tpl_expr_t *e, jp_tpl_val_t *v,
             v->j = json_integer((json_int_t) f->index);
 
         } else if (e->root == JP_TPL_R_KEY) {
+            /* jPulse sets @key for objects only: an outer loop's shows
+             * through an array loop */
+            while (f != NULL && (!f->each || f->key == NULL)) {
+                f = f->up;
+            }
+
             /* the keys of a request object are request data too */
-            v->j = f->key ? json_string_nocheck(f->key) : json_null();
-            v->taint = f->taint;
+            v->j = f ? json_string_nocheck(f->key) : json_null();
+            v->taint = f ? f->taint : 0;
 
         } else if (e->root == JP_TPL_R_FIRST) {
             v->j = json_boolean(f->index == 0);
@@ -556,7 +575,18 @@ jp_tpl_lookup_ref(jp_tpl_rs_t *rs, const jp_tpl_expr_t *e, jp_tpl_val_t *v,
     default:
         rn = e->rname != JP_TPL_RN_NONE ? e->rname : jp_tpl_rname(e);
 
+        /* jPulse: a "vars" of a #with object or of include arguments
+         * replaces vars inside */
+        f = NULL;
         if (rn == JP_TPL_RN_VARS) {
+            for (f = rs->frame; f != NULL; f = f->up) {
+                if (f->obj != NULL && json_object_get(f->obj, "vars")) {
+                    break;
+                }
+            }
+        }
+
+        if (f == NULL && rn == JP_TPL_RN_VARS) {
             j = jp_tpl_vars(rs);
             if (j == NULL) {
                 return 0;
@@ -612,7 +642,17 @@ jp_tpl_lookup_ref(jp_tpl_rs_t *rs, const jp_tpl_expr_t *e, jp_tpl_val_t *v,
             j = rs->i18n;
         }
 
+        /* R13: a simple name whose value is null is its own text too */
+        if (json_is_null(j) && e->nseg == 1) {
+            j = NULL;
+        }
+
         if (j == NULL) {
+            if (literal && e->lit != NULL) {
+                v->j = json_incref(e->lit);
+                return 0;
+            }
+
             if (literal && !(rs->flags & JP_TPL_STRICT)) {
                 v->j = jp_tpl_string_new(e->text, strlen(e->text));
                 return v->j ? 0 : jp_tpl_error(rs, "out of memory");
@@ -970,71 +1010,23 @@ jp_tpl_charge(jp_tpl_rs_t *rs, json_t *v)
 
 
 /*
- * 1 when target is v or inside it, 0 when not, -1 past the iteration
- * limit: every container walked counts as an iteration.
+ * The render's own vars, made at the first let: the context's, all of it
+ * copied (lets write into vars in place).
  */
 static int
-jp_tpl_holds(jp_tpl_rs_t *rs, json_t *v, json_t *target)
+jp_tpl_vars_init(jp_tpl_rs_t *rs)
 {
-    int          rc;
-    size_t       i;
-    json_t      *e;
-    const char  *k;
-
-    if (v == target) {
-        return 1;
-    }
-
-    if (!json_is_object(v) && !json_is_array(v)) {
-        return 0;
-    }
-
-    if (++rs->iterations > rs->max_iterations) {
-        return -1;
-    }
-
-    if (json_is_array(v)) {
-        json_array_foreach(v, i, e) {
-            rc = jp_tpl_holds(rs, e, target);
-            if (rc != 0) {
-                return rc;
-            }
-        }
-
-        return 0;
-    }
-
-    json_object_foreach(v, k, e) {
-        rc = jp_tpl_holds(rs, e, target);
-        if (rc != 0) {
-            return rc;
-        }
-    }
-
-    return 0;
-}
-
-
-/*
- * {{let a=1 b.c="x"}}: sets vars.a and vars.b.c. The objects along a dotted
- * path are copied before they are written (copy on write): they may be the
- * caller's (let u=user; the context is shared across requests), and a
- * #let scope saved by jp_tpl_block() shares them. The copies are counted
- * as iterations, so a loop cannot copy a large object without bound.
- */
-static int
-jp_tpl_let(jp_tpl_rs_t *rs, const jp_tpl_node_t *n)
-{
-    char          *key, *dot, *s;
-    unsigned       i;
-    json_t        *o, *next, *src, *tv, *c;
-    jp_tpl_val_t   v;
+    json_t  *src;
 
     if (rs->vars == NULL) {
         src = json_object_get(rs->ctx, "vars");
         if (json_is_object(src)) {
-            rs->iterations += json_object_size(src);
-            rs->vars = json_copy(src);
+            if (jp_tpl_charge(rs, src) != 0) {
+                return jp_tpl_error(rs, "more than %lu iterations",
+                                    rs->max_iterations);
+            }
+
+            rs->vars = json_deep_copy(src);
 
         } else {
             rs->vars = json_object();
@@ -1052,7 +1044,36 @@ jp_tpl_let(jp_tpl_rs_t *rs, const jp_tpl_node_t *n)
         }
     }
 
+    return 0;
+}
+
+
+/*
+ * {{let a=1 b.c="x"}}: sets vars.a and vars.b.c, walking or making the
+ * objects of a dotted path in place (a value on the way that is no object
+ * is replaced by one), as jPulse does; what vars holds is its own (values
+ * are stored as copies), and a #let scope saved by jp_tpl_block() shares
+ * its objects on purpose (jPulse's leak out of #let). The copies are counted
+ * as iterations, so a loop cannot copy a large object without bound.
+ */
+static int
+jp_tpl_let(jp_tpl_rs_t *rs, const jp_tpl_node_t *n)
+{
+    char          *key, *dot, *s;
+    unsigned       i;
+    json_t        *o, *next, *tv, *c;
+    jp_tpl_val_t   v;
+
+    if (jp_tpl_vars_init(rs) != 0) {
+        return -1;
+    }
+
     for (i = 0; i < n->nhash; i++) {
+        /* jPulse: "_" keys are the helper's own, never variables */
+        if (n->hash[i].key[0] == '_') {
+            continue;
+        }
+
         if (jp_tpl_eval(rs, n->hash[i].val, &v, 0) != 0) {
             return -1;
         }
@@ -1070,25 +1091,15 @@ jp_tpl_let(jp_tpl_rs_t *rs, const jp_tpl_node_t *n)
             *dot = '\0';
             next = json_object_get(o, s);
 
-            if (json_is_object(next)) {
-                rs->iterations += json_object_size(next);
-                if (rs->iterations > rs->max_iterations) {
+            /* in place: vars owns its objects (values are copies) */
+            if (!json_is_object(next)) {
+                next = json_object();
+
+                if (next == NULL || json_object_set_new(o, s, next) != 0) {
                     free(key);
                     jp_tpl_val_free(&v);
-                    return jp_tpl_error(rs, "more than %lu iterations",
-                                        rs->max_iterations);
+                    return jp_tpl_error(rs, "out of memory");
                 }
-
-                next = json_copy(next);
-
-            } else {
-                next = json_object();
-            }
-
-            if (next == NULL || json_object_set_new(o, s, next) != 0) {
-                free(key);
-                jp_tpl_val_free(&v);
-                return jp_tpl_error(rs, "out of memory");
             }
 
             o = next;
@@ -1101,16 +1112,12 @@ jp_tpl_let(jp_tpl_rs_t *rs, const jp_tpl_node_t *n)
         }
 
         /*
-         * vars.a = this: the value is the context's own and its parts are
-         * told apart by identity (jp_tpl_is_req()), so vars.a.title stays
-         * plain. Anything else tainted, or a top-level object rebuilt by a
-         * dotted let (a copy, which identity no longer finds), taints all
-         * of vars.a.
+         * A tainted value is stored as a copy, which identity
+         * (jp_tpl_is_req()) no longer finds: it taints all of vars.a.
          */
         tv = NULL;
         if (v.taint) {
-            tv = (dot == NULL && jp_tpl_is_req(rs, v.j)) ? json_false()
-                                                         : json_true();
+            tv = json_true();
 
         } else if (dot != NULL
                    && json_object_get(rs->vars_taint, key) != NULL)
@@ -1122,40 +1129,29 @@ jp_tpl_let(jp_tpl_rs_t *rs, const jp_tpl_node_t *n)
         }
 
         /*
-         * vars.a.b = vars (or a value that holds vars: {{#with vars}}
-         * this, an array helper over it): vars would hold itself, a cycle
-         * jansson never frees. Store what it holds now, copied.
+         * Objects and arrays are stored as deep copies, as jPulse's
+         * arguments are: vars never shares a part of the context (shared
+         * by concurrent renders) and never holds itself ({{let a.b=(vars)}}
+         * would be a cycle jansson never frees), so lets may write into it
+         * in place. Every value copied counts.
          */
         if (json_is_object(v.j) || json_is_array(v.j)) {
-            switch (jp_tpl_holds(rs, v.j, rs->vars)) {
-
-            case 1:
-                /* a deep copy: every value it makes counts */
-                if (jp_tpl_charge(rs, v.j) != 0) {
-                    free(key);
-                    json_decref(tv);
-                    jp_tpl_val_free(&v);
-                    return jp_tpl_error(rs, "more than %lu iterations",
-                                        rs->max_iterations);
-                }
-
-                c = json_deep_copy(v.j);
-                json_decref(v.j);
-                v.j = c;
-
-                if (c == NULL) {
-                    free(key);
-                    json_decref(tv);
-                    return jp_tpl_error(rs, "out of memory");
-                }
-                break;
-
-            case -1:
+            if (jp_tpl_charge(rs, v.j) != 0) {
                 free(key);
                 json_decref(tv);
                 jp_tpl_val_free(&v);
                 return jp_tpl_error(rs, "more than %lu iterations",
                                     rs->max_iterations);
+            }
+
+            c = json_deep_copy(v.j);
+            json_decref(v.j);
+            v.j = c;
+
+            if (c == NULL) {
+                free(key);
+                json_decref(tv);
+                return jp_tpl_error(rs, "out of memory");
             }
         }
 
@@ -1173,6 +1169,115 @@ jp_tpl_let(jp_tpl_rs_t *rs, const jp_tpl_node_t *n)
 }
 
 
+/* a key JavaScript orders first: a canonical array index */
+static int
+jp_tpl_index_key(const char *k, unsigned long *idx)
+{
+    unsigned long  n;
+
+    if (k[0] == '0') {
+        *idx = 0;
+        return k[1] == '\0';
+    }
+
+    for (n = 0; *k >= '0' && *k <= '9'; k++) {
+        n = n * 10 + (*k - '0');
+        if (n >= 4294967295UL) {
+            return 0;
+        }
+    }
+
+    *idx = n;
+
+    return *k == '\0' && n > 0;
+}
+
+
+typedef struct {
+    unsigned long   idx;
+    const char     *key;
+} jp_tpl_ikey_t;
+
+
+static int
+jp_tpl_ikey_cmp(const void *a, const void *b)
+{
+    const jp_tpl_ikey_t  *x, *y;
+
+    x = a;
+    y = b;
+
+    return (x->idx > y->idx) - (x->idx < y->idx);
+}
+
+
+/*
+ * A copy of o in JavaScript's property order, which #each walks (jPulse's
+ * Object.entries): integer-like keys first, ascending, then the others
+ * in insertion order (jansson's).
+ */
+static json_t *
+jp_tpl_js_order(json_t *o)
+{
+    size_t          n, i;
+    json_t         *c, *val;
+    const char     *key;
+    unsigned long   idx;
+    jp_tpl_ikey_t  *ik;
+
+    n = 0;
+    json_object_foreach(o, key, val) {
+        n += jp_tpl_index_key(key, &idx);
+    }
+
+    if (n == 0) {
+        return json_copy(o);
+    }
+
+    ik = malloc(n * sizeof(jp_tpl_ikey_t));
+    c = json_object();
+
+    if (ik == NULL || c == NULL) {
+        free(ik);
+        json_decref(c);
+        return NULL;
+    }
+
+    i = 0;
+    json_object_foreach(o, key, val) {
+        if (jp_tpl_index_key(key, &ik[i].idx)) {
+            ik[i++].key = key;
+        }
+    }
+
+    qsort(ik, n, sizeof(jp_tpl_ikey_t), jp_tpl_ikey_cmp);
+
+    for (i = 0; i < n; i++) {
+        if (json_object_set(c, ik[i].key, json_object_get(o, ik[i].key))
+            != 0)
+        {
+            goto failed;
+        }
+    }
+
+    json_object_foreach(o, key, val) {
+        if (!jp_tpl_index_key(key, &idx) && json_object_set(c, key, val) != 0)
+        {
+            goto failed;
+        }
+    }
+
+    free(ik);
+    return c;
+
+failed:
+
+    free(ik);
+    json_decref(c);
+    return NULL;
+}
+
+
 static int
 jp_tpl_each(jp_tpl_rs_t *rs, const jp_tpl_node_t *n, jp_tpl_val_t *v)
 {
@@ -1186,7 +1291,8 @@ jp_tpl_each(jp_tpl_rs_t *rs, const jp_tpl_node_t *n, jp_tpl_val_t *v)
     f.each = 1;
     f.self.taint = v->taint;
     f.taint = v->taint;
-    f.fixed = n->expr->kind == JP_TPL_E_PATH && rs->fixed;
+    f.fixed = n->expr != NULL && n->expr->kind == JP_TPL_E_PATH
+              && rs->fixed;
 
     rc = 0;
     obj = NULL;
@@ -1196,7 +1302,7 @@ jp_tpl_each(jp_tpl_rs_t *rs, const jp_tpl_node_t *n, jp_tpl_val_t *v)
 
     } else if (json_is_object(v->j)) {
         /* a copy: the body may "let" into the object being walked */
-        obj = json_copy(v->j);
+        obj = jp_tpl_js_order(v->j);
         if (obj == NULL) {
             return jp_tpl_error(rs, "out of memory");
         }
@@ -1272,10 +1378,14 @@ jp_tpl_block(jp_tpl_rs_t *rs, const jp_tpl_node_t *n)
         rs->mutations++;
 
         /*
-         * A shallow copy is the whole saved scope: jp_tpl_let() never
-         * writes below the top level of vars (copy on write). It is still
-         * counted: vars may have many keys.
+         * A shallow copy is the saved scope, as jPulse's: a let into an
+         * object vars had before shows after {{/let}}, new names do not.
+         * It is counted: vars may have many keys.
          */
+        if (jp_tpl_vars_init(rs) != 0) {
+            return jp_tpl_error_comment(rs, n);
+        }
+
         if (rs->vars != NULL) {
             rs->iterations += json_object_size(rs->vars)
                               + json_object_size(rs->vars_taint);
@@ -1318,13 +1428,20 @@ jp_tpl_block(jp_tpl_rs_t *rs, const jp_tpl_node_t *n)
     }
 
     /*
-     * perf: a path's value without a reference where none is needed: #if
-     * and #unless are done with it before their body runs, other blocks
-     * use it through theirs, which only the context's values outlive
+     * {{#if}}, {{#each}} with no argument: undefined. perf: a path's
+     * value without a reference where none is needed: #if and #unless
+     * are done with it before their body runs, other blocks use it
+     * through theirs, which only the context's values outlive
      */
+    v.j = NULL;
+    v.taint = 0;
     borrow = 0;
+    rc = 0;
 
-    if (n->expr->kind == JP_TPL_E_PATH) {
+    if (n->expr == NULL) {
+        /* void */
+
+    } else if (n->expr->kind == JP_TPL_E_PATH) {
         borrow = (n->block == JP_TPL_B_IF || n->block == JP_TPL_B_UNLESS)
                  ? 2 : 1;
         rc = jp_tpl_lookup_ref(rs, n->expr, &v, 1, &borrow);
@@ -1347,11 +1464,19 @@ jp_tpl_block(jp_tpl_rs_t *rs, const jp_tpl_node_t *n)
         break;
 
     case JP_TPL_B_WITH:
+        /* jPulse: nothing unless a truthy object (an array counts, its
+         * indexes becoming roots no expression can name) */
+        rc = 0;
+        if (!json_is_object(v.j) && !json_is_array(v.j)) {
+            break;
+        }
+
         memset(&f, 0, sizeof(f));
         f.up = rs->frame;
         f.obj = json_is_object(v.j) ? v.j : NULL;
         f.taint = v.taint;
-        f.fixed = n->expr->kind == JP_TPL_E_PATH && rs->fixed;
+        f.fixed = n->expr != NULL && n->expr->kind == JP_TPL_E_PATH
+              && rs->fixed;
 
         rs->frame = &f;
         rc = jp_tpl_nodes(rs, n->body);

@@ -76,12 +76,21 @@ like($out, qr{^I1<!-- Error: Handlebar "file.include "../etc/passwd""}, 'include
 like($out, qr{Prohibited path in include: \.\./etc/passwd\. Use relative paths from view root only\. -->$},
      'traversal refused');
 
-# parse errors: FILE:LINE:COLUMN, exit 1
+# an unbalanced block renders as jPulse renders it; --check says where
 $page = write_file('bad.shtml', "<p>\n  {{#if user}}x{{/each}}\n");
 ($rc, $out, $err) = run_ctl($page);
-is($rc, 1, 'parse error exits 1');
+is($rc, 0, 'an unbalanced page renders');
+is($out, "<p>\n  <!-- Error: Unbalanced handlebar \"#if user\" removed -->x"
+    . "<!-- Error: Unbalanced handlebar \"/each\" removed -->\n",
+    'as jPulse: error comments, the text stays');
+($rc, $out, $err) = run_ctl($page, '--check');
+is($rc, 1, '--check exits 1');
 is($out, '', 'nothing printed');
-like($err, qr{^\Q$page\E:2:16: unbalanced "\{\{/each\}\}"}, 'file:line:col');
+like($err, qr{^\Q$page\E:2:3: unbalanced "\{\{#if user\}\}"}, 'file:line:col');
+($rc, $out, $err) = run_ctl(write_file('ok.shtml', '{{#if a}}x{{/if}}'),
+    '--check');
+is($rc, 0, '--check of a clean page exits 0');
+is($err, '', 'and says nothing');
 
 ($rc, $out, $err) = run_ctl("$dir/missing.shtml");
 is($rc, 1, 'missing file exits 1');

@@ -67,7 +67,7 @@ T
     ['s/fw/jpulse-footer.tmpl', "<footer>FW-FOOTER</footer>\n"],
     ['s/fw/home/index.shtml', <<'T'],
 <html {{appConfig.system.htmlAttrs}}>
-{{file.include "jpulse-header.tmpl" title=i18n.home.title}}
+{{file.include "jpulse-header.tmpl" title=(i18n.home.title)}}
 <h1>{{i18n.home.title}}</h1>
 <p>{{i18n.home.greet}}</p>
 <nav>{{#each appConfig.view.navigation}}[{{@index}}:{{this.label}}={{this.url}}{{#if @first}}^{{/if}}{{#if @last}}${{/if}}]{{/each}}</nav>
@@ -186,6 +186,10 @@ sub main::get {
     my ($status) = ($head // '') =~ m{^HTTP/\d\.\d (\d+)};
     return ($status // '???') . ' ' . ($body // '');
 }
+
+# A template that does not compile: blocks nested past the limit (64). An
+# unbalanced block is no compile error (it renders as jPulse renders it).
+sub main::too_deep { return ('{{#if 1}}' x 65) . ('{{/if}}' x 65) }
 
 # Replaces a file under html/ (a new inode: its stamp always moves).
 sub main::put {
@@ -692,10 +696,10 @@ qr/jpulse_config "[^"]*e0\/app.json": line \d+|jpulse i18n "[^"]*e0\/i18n\/en.js
 --- pre_request
 main::snapshot();
 $main::Seen = main::get('/page/');
-main::put('e2/root/page/index.shtml', "page-v2\n  {{#if x}} never closed\n");
+main::put('e2/root/page/index.shtml', "page-v2\n  " . main::too_deep() . "\n");
 $main::Seen .= main::get('/page/');
 $main::Seen .= main::get('/page/');
-main::put('e2/root/part.tmpl', "part-v2 {{/each}}");
+main::put('e2/root/part.tmpl', "part-v2 " . main::too_deep());
 $main::Seen .= main::get('/page/');
 $main::Seen .= main::get('/page/');
 main::put('e2/root/page/index.shtml', "page-v3 {{file.include \"part.tmpl\"}}\n");
@@ -720,8 +724,8 @@ errors=2
 --- grep_error_log eval
 qr/jpulse template [^ ]+: [^(]+/
 --- grep_error_log_out
-jpulse template page/index.shtml:2:3: unbalanced "{{#if}}": no {{/if}} 
-jpulse template part.tmpl:1:9: unbalanced "{{/each}}": no open block 
+jpulse template page/index.shtml:2:579: blocks nested deeper than 64 
+jpulse template part.tmpl:1:585: blocks nested deeper than 64 
 
 
 
@@ -730,7 +734,7 @@ jpulse template part.tmpl:1:9: unbalanced "{{/each}}": no open block
     jpulse_view_roots $TEST_NGINX_HTML_DIR/e3/root;
     jpulse_metrics_zone jpulse 1m;
 --- user_files eval
-[["e3/root/bad/index.shtml", "{{#each x}}\n"],
+[["e3/root/bad/index.shtml", main::too_deep() . "\n"],
  ["e3/root/error/index.shtml", "E{{url.param.code}}\n"]]
 --- request eval
 ["GET /bad/", "GET /bad/", "GET /bad/", "GET /metrics"]
@@ -751,7 +755,7 @@ $main::Seen = '';
 --- grep_error_log eval
 qr/jpulse template [^ ]+: [^(]+/
 --- grep_error_log_out
-jpulse template bad/index.shtml:1:1: unbalanced "{{#each}}": no {{/each}} 
+jpulse template bad/index.shtml:1:577: blocks nested deeper than 64 
 
 
 

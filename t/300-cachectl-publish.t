@@ -389,7 +389,8 @@ my @cli = ('--redis', "127.0.0.1:$main::Redis->{port}", '--site-id', 't300');
 my $before = CachectlTest::gen_counters($main::Redis, $main::NS);
 my $mark = CachectlTest::daemon_mark($main::Daemon);
 write_file("$main::Site/home/index.shtml",
-           "<p>home broken</p>\n<p>\n{{/if}}\n");
+           "<p>home broken</p>\n<p>\n" . ('{{#if 1}}' x 65)
+           . ('{{/if}}' x 65) . "\n");
 CachectlTest::daemon_wait_log($main::Daemon, qr/refused/, 5, $mark);
 Time::HiRes::sleep(0.3);
 my $after = CachectlTest::gen_counters($main::Redis, $main::NS);
@@ -422,12 +423,12 @@ GET /ping
 --- response_body_filters eval
 sub { $main::Result }
 --- response_body
-log: refused home/index.shtml:3:1: unbalanced "{{/if}}": no open block (the last good version stays)
+log: refused home/index.shtml:3:577: blocks nested deeper than 64 (the last good version stays)
 served: A (2 workers): ok, B (2 workers): ok
 gen view: +0
 status: exit 0
-Refused    home/index.shtml:3:1: unbalanced "{{/if}}": no open block
-json: home/index.shtml home/index.shtml:3:1: unbalanced "{{/if}}": no open block
+Refused    home/index.shtml:3:577: blocks nested deeper than 64
+json: home/index.shtml home/index.shtml:3:577: blocks nested deeper than 64
 fixed: A (2 workers): ok, B (2 workers): ok
 within 1 s: yes
 Refused    none
@@ -483,7 +484,7 @@ GET /ping
 sub { $main::Result }
 --- response_body
 daemon: exit 0
-daemon errors: refused home/index.shtml:3:1: unbalanced "{{/if}}": no open block (the last good version stays)
+daemon errors: refused home/index.shtml:3:577: blocks nested deeper than 64 (the last good version stays)
 B's errors: []
 --- no_error_log
 [error]

@@ -273,7 +273,8 @@ $main::Result = "first: " . cli(@main::Cli, 'sync', @all)
     . "gen: " . join(' ', map { "$_=" . CachectlTest::gen_counters(
                           $main::Redis, $main::NS)->{$_} } qw(view config i18n)) . "\n"
     . "served: " . main::workers_serve('/home/', qr{^<p>home v1</p>\n\z}) . "\n";
-write_file("$main::Dir/views/broken.shtml", "<p>\n{{/each}}\n");
+write_file("$main::Dir/views/broken.shtml",
+           "<p>\n" . ('{{#if 1}}' x 65) . ('{{/if}}' x 65) . "\n");
 write_file("$main::Dir/views/new/index.shtml", "<p>new</p>\n");
 $main::Result .= "refused: " . cli(@main::Cli, 'sync', @views)
     . "--json: " . cli(@main::Cli, 'sync', '--json', @views)
@@ -301,13 +302,13 @@ gen: view=1 config=1 i18n=1
 served: ok
 refused: exit 1
 published 1 view, 0 config, 0 i18n change(s); 2 unchanged
-refused broken.shtml:2:1: unbalanced "{{/each}}": no open block
+refused broken.shtml:2:577: blocks nested deeper than 64
 stderr: info: view roots: DIR/views
-stderr: error: refused broken.shtml:2:1: unbalanced "{{/each}}": no open block
+stderr: error: refused broken.shtml:2:577: blocks nested deeper than 64
 --json: exit 1
-{"views":0,"config":0,"i18n":0,"unchanged":3,"refusedNow":1,"refused":[{"path":"broken.shtml","error":"broken.shtml:2:1: unbalanced \"{{/each}}\": no open block"}],"held":0,"heldPaths":[],"dryRun":false}
+{"views":0,"config":0,"i18n":0,"unchanged":3,"refusedNow":1,"refused":[{"path":"broken.shtml","error":"broken.shtml:2:577: blocks nested deeper than 64"}],"held":0,"heldPaths":[],"dryRun":false}
 stderr: info: view roots: DIR/views
-stderr: error: refused broken.shtml:2:1: unbalanced "{{/each}}": no open block
+stderr: error: refused broken.shtml:2:577: blocks nested deeper than 64
 broken in Redis: exit 1: cachectl: "broken.shtml" is not in Redis
 new served: ok
 bad config: exit 1
@@ -436,7 +437,7 @@ text: exit 0, 3 lines: KIND | cachectl | nginx
 status: exit 0
 Files      3 in Redis
 Daemon     DAEMON on HOST: 4 files tracked, last sync TIME
-Refused    broken.shtml:2:1: unbalanced "{{/each}}": no open block
+Refused    broken.shtml:2:577: blocks nested deeper than 64
 
 
 

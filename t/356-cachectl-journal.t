@@ -17,9 +17,9 @@ our $Dir = CachectlTest::tmpdir();
 $ENV{TEST_NGINX_T356_DIR} = $Dir;
 
 write_file("$Dir/view/home.shtml", "home\n");
-write_file("$Dir/view/broken.shtml", "{{#if user}}never closed\n");
+write_file("$Dir/view/broken.shtml", ('{{#if 1}}' x 65) . ('{{/if}}' x 65) . "\n");
 write_file("$Dir/view/evil\n2026-01-01T00:00:00.000Z cachectl[1] info: "
-           . "published 99 view\e[31m.shtml", "{{#each}}\n");
+           . "published 99 view\e[31m.shtml", ('{{#if 1}}' x 65) . ('{{/if}}' x 65) . "\n");
 
 # the daemon's log, whose stream is the journal when $journal
 sub main::run_daemon {

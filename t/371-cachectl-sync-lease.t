@@ -160,7 +160,7 @@ my $events = sub {
 };
 $main::Result = "sync: " . cli(@main::Cli, 'sync', @main::Views)
     . "events: " . $events->() . "\n";
-write_file("$main::Dir/a/broken.shtml", "{{/if}}\n");
+write_file("$main::Dir/a/broken.shtml", ('{{#if 1}}' x 65) . ('{{/if}}' x 65) . "\n");
 $main::Result .= "refused file: " . (cli(@main::Cli, 'sync', @main::Views) =~ /^(exit \d)/)[0] . "\n"
     . "events: " . $events->() . "\n"
     . "lease left: " . redis_cli($r, 'EXISTS', "${main::NS}cachectl:lease");

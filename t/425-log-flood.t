@@ -141,7 +141,7 @@ for unknown paths churn in between: one line
     jpulse_template_cache_size 64k;
     jpulse_template_check_interval 1h;
 --- user_files eval
-[["lf/root/bad/index.shtml", "{{#each app.n}} never closed\n"]]
+[["lf/root/bad/index.shtml", ('{{#if 1}}' x 65) . ('{{/if}}' x 65) . "\n"]]
 --- pre_request
 $main::Seen = main::statuses(5, '/bad/')
               . main::unknown_paths(1000)
@@ -158,7 +158,7 @@ OK
 --- grep_error_log eval
 qr/jpulse template [^ ]+: [^(]+/
 --- grep_error_log_out
-jpulse template bad/index.shtml:1:1: unbalanced "{{#each}}": no {{/each}} 
+jpulse template bad/index.shtml:1:577: blocks nested deeper than 64 
 
 
 
@@ -168,7 +168,7 @@ line once
 --- user_files eval
 [["lf/root/inc/index.shtml",
   "[{{file.include \"broken.tmpl\"}}][{{file.include \"huge.tmpl\"}}]\n"],
- ["lf/root/broken.tmpl", "{{#if}}\n"]]
+ ["lf/root/broken.tmpl", ('{{#if 1}}' x 65) . ('{{/if}}' x 65) . "\n"]]
 --- pre_request
 open my $fh, '>', "$main::Html/lf/root/huge.tmpl" or die $!;
 print $fh 'x' x (8 * 1024 * 1024 + 1);
@@ -184,7 +184,7 @@ sub { $main::Seen . $_[0] }
 --- grep_error_log eval
 qr/jpulse template broken[^ ]+|jpulse: cannot read "[^"]+"/
 --- grep_error_log_out
-jpulse template broken.tmpl:1:1:
+jpulse template broken.tmpl:1:577:
 jpulse: cannot read "huge.tmpl"
 
 

@@ -31,7 +31,7 @@ main::site(
         qq({{#component "site.card"}}<card>{{t}}</card>{{/component}}),
     'search/index.shtml' => <<'T',
 <html {{appConfig.system.htmlAttrs}}>{{file.include "jpulse-header.tmpl" title="Search"}}
-<p>q={{url.param.q}}</p>{{components.site.card t=url.param.q}}{{components.site.card t=app.site.name}}
+<p>q={{url.param.q}}</p>{{components.site.card t=(url.param.q)}}{{components.site.card t=(app.site.name)}}
 <ul>{{#each appConfig.view.navigation}}<li>{{@index}} {{this.label}}</li>{{/each}}</ul>
 <p>tz={{user.timezone}} {{#if url.param.q}}found{{else}}none{{/if}}</p>
 T

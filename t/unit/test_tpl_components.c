@@ -320,7 +320,10 @@ test_component_whitespace(void **state)
     check("{{#component \"ab\"}}x{{/component}}\xc2\xa0\xe2\x80\xa8"
           "\xe3\x80\x80\xef\xbb\xbfZ", NULL, "Z");
     check("{{#if true}}x{{/if}}  Z", NULL, "x  Z");
-    check("{{#component \"ab\"}}x{{/component }}  Z", NULL, "  Z");
+    /* and such a closer pairs with nothing (jPulse's exact "{{/name}}") */
+    check("{{#component \"ab\"}}x{{/component }}  Z", NULL,
+          "<!-- Error: Unbalanced handlebar \"#component \"ab\"\" removed -->"
+          "x<!-- Error: Unbalanced handlebar \"/component \" removed -->  Z");
 
     /* in an include too, and inside a body */
     check("[{{file.include \"zz/lib.tmpl\"}}]{{components.lib.xY v=1}}",

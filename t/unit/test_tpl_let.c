@@ -1,5 +1,5 @@
 /*
- * {{let}} gives back every byte it took. {{let a.b=vars}} once stored the
+ * {{let}} gives back every byte it took. {{let a.b=(vars)}} once stored the
  * render's own vars object under itself (vars.a.b was vars): a reference
  * cycle that json_decref() never frees, so every request of such a page
  * leaked its vars in the worker (found in the review of issue 10). Counted
@@ -87,10 +87,10 @@ test_let_plain(void **state)
 static void
 test_let_cycle(void **state)
 {
-    check_no_leak("{{let a.b=vars}}ok");
-    check_no_leak("{{let a.b.c=vars}}ok");
-    check_no_leak("{{let a=vars}}ok");
-    check_no_leak("{{let x=1}}{{#with vars}}{{let a.b=this}}{{/with}}ok");
+    check_no_leak("{{let a.b=(vars)}}ok");
+    check_no_leak("{{let a.b.c=(vars)}}ok");
+    check_no_leak("{{let a=(vars)}}ok");
+    check_no_leak("{{let x=1}}{{#with vars}}{{let a.b=(this)}}{{/with}}ok");
 }
 
 

@@ -173,7 +173,7 @@ test_enter_past_calls_limit(void **state)
  * c5b918b's jp_tpl_let(): a value that holds vars is stored as a deep
  * copy, and only the containers jp_tpl_holds() walks are charged as
  * iterations (none at all when the value is vars itself). In a loop,
- * {{let a.b=vars}} copies vars, which holds the previous copy: the work
+ * {{let a.b=(vars)}} copies vars, which holds the previous copy: the work
  * and the memory grow with the square of the loop, scalars are never
  * charged, and the iteration limit (100000) does not stop it. Here 40
  * rounds copy about 8 million values (0.5 s; 160 rounds take 8 s and
@@ -203,7 +203,7 @@ test_let_vars_copies_charged(void **state)
     for (i = 0; i < 40; i++) {
         p += sprintf(p, i ? ",0" : "0");
     }
-    sprintf(p, "]\")}}{{let a.b=vars}}{{/each}}done");
+    sprintf(p, "]\")}}{{let a.b=(vars)}}{{/each}}done");
 
     prog = jp_tpl_compile(src, strlen(src), "page.shtml", NULL, &err);
     free(src);

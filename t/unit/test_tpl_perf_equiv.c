@@ -158,10 +158,11 @@ test_cache_hits_and_misses(void **state)
           "{\"arr\":[\"a\",\"b\"],\"s\":\"xyz\",\"o\":{\"1\":\"one\"}}", 0,
           "bb23one");
 
-    /* this, the context as a whole, and a root found in #with first */
+    /* "this" outside a loop (no key, as in jPulse), and a root found in
+     * #with first */
     check("{{this.a}}{{#with o}}{{a}}{{this.a}}{{b}}{{/with}}{{a}}",
           "{\"a\":\"top\",\"b\":\"B\",\"o\":{\"a\":\"in\"}}", 0,
-          "topintopBtop");
+          "inBtop");
 }
 
 
@@ -222,8 +223,8 @@ test_not_the_context(void **state)
           "{{let a=3}}{{vars.a}}",
           "{\"vars\":{\"a\":1}}", 0, "1223");
 
-    check("{{let o=user}}{{#with vars.o}}{{name}}{{/with}}"
-          "{{let o=app}}{{#with vars.o}}{{name}}{{/with}}"
+    check("{{let o=(user)}}{{#with vars.o}}{{name}}{{/with}}"
+          "{{let o=(app)}}{{#with vars.o}}{{name}}{{/with}}"
           "{{let o.name=\"z\"}}{{vars.o.name}}{{app.name}}",
           "{\"user\":{\"name\":\"Ada\"},\"app\":{\"name\":\"Tides\"}}", 0,
           "AdaTideszTides");
@@ -395,7 +396,7 @@ test_references(void **state)
         "{{string.default missing \"lit\"}}{{string.uppercase user.name}}"
         "{{#with user}}{{name}}{{/with}}{{#if user.name}}y{{/if}}"
         "{{#each items}}{{this}}{{/each}}{{url.q}}{{#with url}}{{q}}{{/with}}"
-        "{{#if (eq user.name \"Ada\")}}t{{/if}}{{let u=user}}{{vars.u.name}}"
+        "{{#if (eq user.name \"Ada\")}}t{{/if}}{{let u=(user)}}{{vars.u.name}}"
         "{{#each vars.u}}{{this}}{{/each}}";
 
     (void) state;

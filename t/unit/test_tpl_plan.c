@@ -201,13 +201,13 @@ static void
 test_plan_includes(void **state)
 {
     /* the nav reads the path inside its loop: only that node again */
-    check_plan("<html>{{file.include \"nav.tmpl\" title=app.name}}"
+    check_plan("<html>{{file.include \"nav.tmpl\" title=(app.name)}}"
                "{{url.param.q}}{{file.include \"static.tmpl\"}}", 1);
     /* arguments from the request: the whole include again */
-    check_plan("{{file.include \"echo.tmpl\" v=url.param.q}}|{{app.name}}",
+    check_plan("{{file.include \"echo.tmpl\" v=(url.param.q)}}|{{app.name}}",
                1);
     /* includes within includes, and an include in a loop */
-    check_plan("{{#each app.nav}}{{file.include \"echo.tmpl\" v=this}}"
+    check_plan("{{#each app.nav}}{{file.include \"echo.tmpl\" v=(this)}}"
                "{{/each}}{{url.pathname}}", 1);
 }
 
@@ -217,15 +217,15 @@ test_plan_state(void **state)
 {
     /* components defined by a static node are defined again */
     check_plan("{{#each file.list \"*.tmpl\"}}{{file.include this}}{{/each}}"
-               "{{components.site.card t=url.param.q}}"
-               "{{components.site.card t=app.name}}", 1);
+               "{{components.site.card t=(url.param.q)}}"
+               "{{components.site.card t=(app.name)}}", 1);
     /* a let that reads nothing of the request runs again */
-    check_plan("{{let n=app.name}}{{url.param.q}}{{vars.n}}", 1);
+    check_plan("{{let n=(app.name)}}{{url.param.q}}{{vars.n}}", 1);
 
     /* state set differently per request: no plan */
     check_plan("{{#if url.param.q}}{{let x=\"a\"}}{{else}}{{let x=\"b\"}}"
                "{{/if}}{{vars.x}}", 0);
-    check_plan("{{let x=url.param.q}}{{vars.x}}", 0);
+    check_plan("{{let x=(url.param.q)}}{{vars.x}}", 0);
 }
 
 

@@ -2,7 +2,9 @@
 # them, taken from the files themselves (from "location ^~ /common/" to
 # the @jpulse_not_found location): jPulse's static sender ignores
 # dot-files, /common/ included, so they are its not-found redirect, never
-# the file.
+# the file. examples/nginx.conf sends every view directory of
+# examples/site to jpulse_render (/themes/*.css is expanded in append
+# mode, /context/ files render), as jPulse routes them.
 use strict;
 use warnings;
 
@@ -44,7 +46,7 @@ CONF
     $block->set_value('no_error_log', "[error]");
 });
 
-plan tests => repeat_each() * 21;
+plan tests => repeat_each() * 28;
 
 no_shuffle();
 run_tests();
@@ -74,3 +76,17 @@ __DATA__
 [200, 302, 302, 302]
 --- response_body_unlike eval
 ["SECRET", "SECRET", "SECRET", "SECRET"]
+
+
+
+
+=== TEST 3: examples/nginx.conf: examples/site's view directories themes/ and context/ are rendered
+--- config eval: $main::Examples
+--- request eval
+["GET /themes/light.css", "GET /context/a.txt"]
+--- error_code eval
+[200, 200]
+--- response_headers eval
+["Content-Type: text/css; charset=utf-8", "Content-Type: text/html; charset=utf-8"]
+--- response_body eval
+["LIGHT \n", "CONTEXT\n"]

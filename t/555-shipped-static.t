@@ -4,7 +4,8 @@
 # dot-files, /common/ included, so they are its not-found redirect, never
 # the file. examples/nginx.conf sends every view directory of
 # examples/site to jpulse_render (/themes/*.css is expanded in append
-# mode, /context/ files render), as jPulse routes them.
+# mode, /context/ files render), as jPulse routes them. Other methods
+# on a static file are its not-found redirect too, the body dropped.
 use strict;
 use warnings;
 
@@ -42,11 +43,12 @@ CONF
         ['s/webapp/static/common/.secret', "COMMON-SECRET\n"],
         ['s/webapp/static/common/.git/config', "GIT-SECRET\n"],
         ['s/site/webapp/static/.env', "ENV-SECRET\n"],
+        @{ $block->user_files || [] },
     ]);
     $block->set_value('no_error_log', "[error]");
 });
 
-plan tests => repeat_each() * 28;
+plan tests => repeat_each() * 46;
 
 no_shuffle();
 run_tests();
@@ -90,3 +92,43 @@ __DATA__
 ["Content-Type: text/css; charset=utf-8", "Content-Type: text/html; charset=utf-8"]
 --- response_body eval
 ["LIGHT \n", "CONTEXT\n"]
+
+
+
+=== TEST 4: nginx.conf.example: other methods on a static file are jPulse's not-found redirect (its static sender passes them on), not nginx's 405
+--- config eval: $main::Example
+--- user_files eval
+[["s/site/webapp/static/robots.txt", "ROBOTS\n"]]
+--- request eval
+["POST /robots.txt\nx=1", "PUT /common/ok.css\nx=1", "DELETE /robots.txt", "GET /robots.txt"]
+--- error_code eval
+[302, 302, 302, 200]
+--- response_headers eval
+["Location: ${main::NotFound}%2Frobots.txt&code=404",
+ "Location: ${main::NotFound}%2Fcommon%2Fok.css&code=404",
+ "Location: ${main::NotFound}%2Frobots.txt&code=404", ""]
+
+
+
+=== TEST 5: examples/nginx.conf: the same
+--- config eval: $main::Examples
+--- user_files eval
+[["s/site/webapp/static/robots.txt", "ROBOTS\n"]]
+--- request eval
+["POST /robots.txt\nx=1", "PUT /common/ok.css\nx=1", "DELETE /robots.txt", "GET /robots.txt"]
+--- error_code eval
+[302, 302, 302, 200]
+
+
+
+=== TEST 6: nginx.conf.example: the body of such a request is read and dropped, never taken for the next request
+--- config eval: $main::Example
+--- user_files eval
+[["s/site/webapp/static/robots.txt", "ROBOTS\n"]]
+--- pipelined_requests eval
+["POST /robots.txt\nGET /common/.secret HTTP/1.1\r\nHost: localhost\r\n\r\n",
+ "GET /robots.txt"]
+--- error_code eval
+[302, 200]
+--- response_body eval
+["Found. Redirecting to ${main::NotFound}%2Frobots.txt&code=404", "ROBOTS\n"]

@@ -1353,8 +1353,11 @@ ngx_http_jpulse_render_type(ngx_http_request_t *r,
 
     len = ngx_strlen(type);
 
-    /* a copy: the config may change before the log phase reads it */
-    t.data = ngx_pnalloc(r->pool, len + sizeof("; charset=utf-8"));
+    /*
+     * A copy: the config may change before the log phase reads it. Each
+     * parameter is written after "; ", one byte more than a bare ';'.
+     */
+    t.data = ngx_pnalloc(r->pool, 2 * len + sizeof("; charset=utf-8"));
     if (t.data == NULL) {
         return NGX_ERROR;
     }

@@ -1,0 +1,50 @@
+# The type of a rendered file is the contentTypes entry with its charset
+# parameters replaced by "charset=utf-8", and every other parameter
+# written "; name=value": a type whose parameters follow their ';'
+# without a space grows by one byte each, and a long one (the config, or
+# Redis's app config, is an input) must not write past its buffer.
+use strict;
+use warnings;
+
+use lib 't/lib';
+use Test::Nginx::Socket;
+
+our $Params = join '', map { ";p$_=1" } 1 .. 2000;
+our $Want = 'text/x-long' . join('', map { "; p$_=1" } 1 .. 2000)
+            . '; charset=utf-8';
+
+add_block_preprocessor(sub {
+    my ($block) = @_;
+    $block->set_value('http_config', <<'CONF');
+    jpulse_view_roots $TEST_NGINX_HTML_DIR/v;
+    jpulse_config $TEST_NGINX_HTML_DIR/app.json;
+CONF
+    $block->set_value('config', "    location / { jpulse_render; }\n");
+    $block->set_value('user_files', [
+        ['v/t/a.txt', "TXT\n"],
+        ['v/t/b.md', "MD\n"],
+        ['v/error/index.shtml', "E{{url.param.code}}\n"],
+        ['app.json', '{"controller":{"view":{"contentTypes":{'
+                     . '".txt":"text/x-long' . $main::Params . '",'
+                     . '".md":"text/markdown;a=1;b=2;charset=latin1"}}}}'],
+    ]);
+    $block->set_value('no_error_log', "[error]\n[alert]");
+});
+
+plan tests => repeat_each() * 11;
+
+no_shuffle();
+run_tests();
+
+__DATA__
+
+=== TEST 1: parameters without spaces, many of them: each written "; name=value", nothing past the buffer
+--- request eval
+["GET /t/a.txt", "GET /t/a.txt", "GET /t/b.md"]
+--- error_code eval
+[200, 200, 200]
+--- response_headers eval
+["Content-Type: $main::Want", "Content-Type: $main::Want",
+ "Content-Type: text/markdown; a=1; b=2; charset=utf-8"]
+--- response_body eval
+["TXT\n", "TXT\n", "MD\n"]

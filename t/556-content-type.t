@@ -2,7 +2,8 @@
 # parameters replaced by "charset=utf-8", and every other parameter
 # written "; name=value": a type whose parameters follow their ';'
 # without a space grows by one byte each, and a long one (the config, or
-# Redis's app config, is an input) must not write past its buffer.
+# Redis's app config, is an input) must not write past its buffer; and a
+# type with a control character is no header value: taken as unlisted.
 use strict;
 use warnings;
 
@@ -24,14 +25,16 @@ CONF
         ['v/t/a.txt', "TXT\n"],
         ['v/t/b.md', "MD\n"],
         ['v/error/index.shtml', "E{{url.param.code}}\n"],
-        ['app.json', '{"controller":{"view":{"contentTypes":{'
-                     . '".txt":"text/x-long' . $main::Params . '",'
-                     . '".md":"text/markdown;a=1;b=2;charset=latin1"}}}}'],
+        ['v/t/a.png', "PNG"],
+        @{ $block->user_files
+           || [['app.json', '{"controller":{"view":{"contentTypes":{'
+                . '".txt":"text/x-long' . $main::Params . '",'
+                . '".md":"text/markdown;a=1;b=2;charset=latin1"}}}}']] },
     ]);
     $block->set_value('no_error_log', "[error]\n[alert]");
 });
 
-plan tests => repeat_each() * 11;
+plan tests => repeat_each() * 21;
 
 no_shuffle();
 run_tests();
@@ -48,3 +51,20 @@ __DATA__
  "Content-Type: text/markdown; a=1; b=2; charset=utf-8"]
 --- response_body eval
 ["TXT\n", "TXT\n", "MD\n"]
+
+
+
+=== TEST 2: a type with CR LF (or any control character) is taken as unlisted: never a header of its own
+--- user_files eval
+[["app.json", '{"controller":{"view":{"contentTypes":{'
+              . '".txt":"text/plain\r\nX-Injected: 1",'
+              . '".png":"image/png\r\nX-Injected: 2",'
+              . '".md":"text/markdown\u0001"}}}}']]
+--- request eval
+["GET /t/a.txt", "GET /t/a.png", "GET /t/b.md"]
+--- error_code eval
+[200, 200, 200]
+--- response_headers eval
+["X-Injected:\nContent-Type: text/html; charset=utf-8",
+ "X-Injected:\nContent-Type: image/png",
+ "Content-Type: text/html; charset=utf-8"]

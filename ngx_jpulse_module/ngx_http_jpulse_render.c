@@ -1338,6 +1338,18 @@ ngx_http_jpulse_render_type(ngx_http_request_t *r,
             }
 
             type = json_is_string(v) ? json_string_value(v) : NULL;
+
+            /*
+             * Redis's app config is an input: a type with a control
+             * character (CR LF would start a header of its own, Node
+             * refuses to send it) is taken as unlisted.
+             */
+            for (p = (u_char *) type; p != NULL && *p; p++) {
+                if (*p < 0x20 || *p == 0x7f) {
+                    type = NULL;
+                    break;
+                }
+            }
         }
 
         for (i = 0; type == NULL && ngx_http_jpulse_types[i].ext; i++) {
@@ -1353,8 +1365,11 @@ ngx_http_jpulse_render_type(ngx_http_request_t *r,
 
     len = ngx_strlen(type);
 
-    /* a copy: the config may change before the log phase reads it */
-    t.data = ngx_pnalloc(r->pool, len + sizeof("; charset=utf-8"));
+    /*
+     * A copy: the config may change before the log phase reads it. Each
+     * parameter is written after "; ", one byte more than a bare ';'.
+     */
+    t.data = ngx_pnalloc(r->pool, 2 * len + sizeof("; charset=utf-8"));
     if (t.data == NULL) {
         return NGX_ERROR;
     }

@@ -337,9 +337,12 @@ ngx_http_jpulse_context_broadcast(ngx_http_jpulse_render_ctx_t *rc,
         return NGX_ERROR;
     }
 
-    if (json_object_set_new(config, "system", system) != 0
-        || json_object_set_new(ctx, "appConfig", config) != 0)
-    {
+    if (json_object_set_new(config, "system", system) != 0) {
+        json_decref(config);
+        return NGX_ERROR;
+    }
+
+    if (json_object_set_new(ctx, "appConfig", config) != 0) {
         return NGX_ERROR;
     }
 

@@ -147,11 +147,28 @@ test_component_defaults_register(void **state)
 }
 
 
+/*
+ * Undefined behaviour the sanitizers stop on (make asan): NULL + 0 in
+ * string.titlecase of "", qsort_r(NULL, 0) in file.includeComponents
+ * of a pattern that lists no file (common: an empty plugin directory).
+ */
+static void
+test_empty_inputs(void **state)
+{
+    assert_render("[{{string.titlecase \"\"}}]", NULL, "[]");
+    assert_render("[{{string.titlecase}}]", NULL, "[]");
+    assert_render("[{{file.includeComponents \"none/*.tmpl\"}}]", NULL,
+                  "[]");
+    assert_render("[{{file.includeComponents \"lib/*.md\"}}]", NULL, "[]");
+}
+
+
 int
 main(void)
 {
     const struct CMUnitTest  tests[] = {
         cmocka_unit_test(test_component_defaults_register),
+        cmocka_unit_test(test_empty_inputs),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -163,12 +163,63 @@ test_empty_inputs(void **state)
 }
 
 
+/*
+ * Each string a helper returns is within the page limit, but a loop of
+ * copies of a large one was not bounded: 300 x 300 iterations of a 1 MB
+ * string.concat held the renderer for minutes. The strings calls compute
+ * now count against JP_TPL_WORK_PAGES page limits.
+ */
+static void
+test_computed_bytes_bounded(void **state)
+{
+    int                rc;
+    json_t            *ctx;
+    json_error_t       jerr;
+    jp_tpl_buf_t       out;
+    jp_tpl_error_t     err;
+    jp_tpl_limits_t    limits;
+    jp_tpl_program_t  *prog;
+
+    static const char  src[] =
+        "{{let s=(string.padLeft \"\" 1000 \"x\")}}"
+        "{{#each items}}{{#each items}}{{let t=(string.concat vars.s "
+        "\"y\")}}{{/each}}{{/each}}{{string.length vars.t}}";
+
+    ctx = json_loads("{\"items\":[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,"
+                     "16,17,18,19,20]}", 0, &jerr);
+    assert_non_null(ctx);
+
+    memset(&limits, 0, sizeof(limits));
+    limits.max_output = 10000;
+
+    prog = jp_tpl_compile(src, strlen(src), "test.shtml", NULL, &err);
+    assert_non_null(prog);
+
+    /* 400 x 1001 bytes computed: more than 16 pages of 10000 bytes */
+    jp_tpl_buf_init(&out, 0);
+    rc = jp_tpl_render(prog, ctx, &mem_host, &limits, 0, &out, &err);
+    assert_int_equal(rc, -1);
+    jp_tpl_buf_free(&out);
+
+    /* the same page within the default limit */
+    jp_tpl_buf_init(&out, 0);
+    rc = jp_tpl_render(prog, ctx, &mem_host, NULL, 0, &out, &err);
+    assert_int_equal(rc, 0);
+    assert_string_equal(out.data, "1001");
+    jp_tpl_buf_free(&out);
+
+    jp_tpl_free(prog);
+    json_decref(ctx);
+}
+
+
 int
 main(void)
 {
     const struct CMUnitTest  tests[] = {
         cmocka_unit_test(test_component_defaults_register),
         cmocka_unit_test(test_empty_inputs),
+        cmocka_unit_test(test_computed_bytes_bounded),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -903,7 +903,12 @@ jp_tpl_eval(jp_tpl_rs_t *rs, const jp_tpl_expr_t *e, jp_tpl_val_t *v,
         rc = e->helper->fn(rs, e, args, n, v);
     }
 
-    if (rc == 0) {
+    /* an argument given back was not computed (string.default) */
+    for (k = 0; rc == 0 && k < n && args[k].j != v->j; k++) {
+        /* void */
+    }
+
+    if (rc == 0 && k == n) {
         rc = jp_tpl_work(rs, v);
     }
 

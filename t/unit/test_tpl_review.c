@@ -213,6 +213,32 @@ test_computed_bytes_bounded(void **state)
 }
 
 
+/*
+ * file.list in a loop listed its directories again at every iteration,
+ * without bound but the iterations (100000 x every directory of the
+ * views). Listings now count with includes and component calls.
+ */
+static void
+test_list_loop_bounded(void **state)
+{
+    int    i;
+    char  *got, ctx[1024];
+
+    strcpy(ctx, "{\"items\":[0");
+    for (i = 1; i < 101; i++) {
+        sprintf(ctx + strlen(ctx), ",%d", i);
+    }
+    strcat(ctx, "]}");
+
+    got = render("{{#each items}}{{#each items}}"
+                 "{{array.length (file.list \"lib/*.none\")}}"
+                 "{{/each}}{{/each}}", ctx);
+    assert_non_null(strstr(got, "more than 10000 includes, component calls "
+                                "and directory listings"));
+    free(got);
+}
+
+
 int
 main(void)
 {
@@ -220,6 +246,7 @@ main(void)
         cmocka_unit_test(test_component_defaults_register),
         cmocka_unit_test(test_empty_inputs),
         cmocka_unit_test(test_computed_bytes_bounded),
+        cmocka_unit_test(test_list_loop_bounded),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -347,6 +347,7 @@ jp_tpl_component(jp_tpl_rs_t *rs, const jp_tpl_expr_t *e)
     jp_tpl_str_t          str;
     jp_tpl_buf_t          tmp, *out;
     jp_tpl_frame_t        f;
+    const jp_tpl_node_t  *node;
     const jp_tpl_comp_t  *def;
 
     if (jp_tpl_eval_hash(rs, e->hash, e->nhash, &hash, &htaint, 0) != 0) {
@@ -442,10 +443,14 @@ jp_tpl_component(jp_tpl_rs_t *rs, const jp_tpl_expr_t *e)
         goto body_done;
     }
 
-    /* the definition's k=v are defaults for the call's */
-    if (jp_tpl_eval_hash(rs, def->node->hash, def->node->nhash, &dh, &dt, 0)
-        != 0)
-    {
+    /*
+     * The definition's k=v are defaults for the call's. Evaluating them
+     * may register components ((file.includeComponents ...), a component
+     * that defines others), which moves rs->comps: def is not used after.
+     */
+    node = def->node;
+
+    if (jp_tpl_eval_hash(rs, node->hash, node->nhash, &dh, &dt, 0) != 0) {
         goto body_done;
     }
 
@@ -487,7 +492,7 @@ jp_tpl_component(jp_tpl_rs_t *rs, const jp_tpl_expr_t *e)
     rs->depth++;
     rs->active[rs->nactive++] = name;
 
-    rc = jp_tpl_nodes(rs, def->node->body);
+    rc = jp_tpl_nodes(rs, node->body);
 
     rs->nactive--;
     rs->depth--;

@@ -944,7 +944,12 @@ jp_tpl_include_components(JP_TPL_HELPER_ARGS)
     }
 
     if (rc == 0) {
-        qsort_r(ic.v, ic.n, sizeof(jp_tpl_icomp_t), jp_tpl_icomp_cmp, &ic);
+        /* qsort_r() must not get NULL, even for no element */
+        if (ic.n > 0) {
+            qsort_r(ic.v, ic.n, sizeof(jp_tpl_icomp_t), jp_tpl_icomp_cmp,
+                    &ic);
+        }
+
         rs->mutations++;
     }
 

@@ -1370,7 +1370,8 @@ h_title(JP_TPL_HELPER_ARGS)
     jp_tpl_case_map(&l, t.p, t.len, 0);
     jp_tpl_jstext_free(&t);
 
-    if (l.failed) {
+    /* "": no data to walk (l.data is NULL) */
+    if (l.failed || l.len == 0) {
         return jp_tpl_set_buf(rs, res, &l);
     }
 

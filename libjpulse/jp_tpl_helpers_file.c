@@ -147,7 +147,8 @@ typedef struct {
     const char      *dir;
     size_t           dlen;
     unsigned         ndirs;
-    int              failed;        /* 1: too many, 2: no memory */
+    int              failed;        /* 1: too many, 2: no memory,
+                                       3: the render's calls */
 } jp_tpl_glob_t;
 
 
@@ -401,6 +402,12 @@ jp_tpl_glob_walk(jp_tpl_glob_t *g, const char *dir, unsigned depth)
         return -1;
     }
 
+    /* per render too: a loop of file.list calls lists again each time */
+    if (++g->rs->calls > JP_TPL_CALLS_MAX) {
+        g->failed = 3;
+        return -1;
+    }
+
     first = json_array_size(g->dirs);
     g->dir = dir;
     g->dlen = strlen(dir);
@@ -557,6 +564,10 @@ jp_tpl_file_list(jp_tpl_rs_t *rs, const char *glob, size_t len,
             jp_tpl_error(rs, "file.list: more than %d files or %d "
                          "directories", JP_TPL_LIST_MAX,
                          JP_TPL_GLOB_DIRS_MAX);
+
+        } else if (g.failed == 3) {
+            jp_tpl_error(rs, "more than %d includes, component calls and "
+                         "directory listings", JP_TPL_CALLS_MAX);
 
         } else {
             jp_tpl_error(rs, "out of memory");

@@ -18,6 +18,8 @@
 #define JP_TPL_LIST_MAX         4096    /* file.list entries */
 #define JP_TPL_DEPTH_CAP        64      /* the highest max_depth allowed */
 #define JP_TPL_CALLS_MAX        10000   /* includes + component calls */
+#define JP_TPL_WORK_PAGES       16      /* review: bytes computed by calls,
+                                           in page limits (max_work) */
 #define JP_TPL_PROGRAM_MAX      (2 * JP_TPL_SOURCE_MAX)  /* compiled bytes */
 #define JP_TPL_REQ_DEPTH_MAX    2048    /* nesting of the context walked */
 
@@ -269,6 +271,9 @@ struct jp_tpl_rs_s {
     size_t           nbodies;
     unsigned         fixed;     /* perf: the last path looked up is the
                                    context's (jp_tpl_lookup()) */
+    /* review: the bytes of the strings calls computed, and their limit */
+    size_t           work;
+    size_t           max_work;
     unsigned         nlc;       /* perf: the lookup cache: entries kept, */
     const json_t    *lc_obj[JP_TPL_LC_SIZE];   /* their objects (NULL:
                                                   a free slot) */

@@ -758,6 +758,30 @@ jp_tpl_eval_hash(jp_tpl_rs_t *rs, const jp_tpl_hash_t *h, unsigned n,
 }
 
 
+/*
+ * Every string a call computes counts: each is within the page's limit,
+ * but a loop (iterations, calls) of copies of a large one is not, and
+ * would hold a worker for minutes. Past the limit the render fails as
+ * a page that is too large does.
+ */
+static int
+jp_tpl_work(jp_tpl_rs_t *rs, const jp_tpl_val_t *v)
+{
+    if (!json_is_string(v->j)) {
+        return 0;
+    }
+
+    rs->work += json_string_length(v->j);
+
+    if (rs->work > rs->max_work) {
+        rs->out->failed = JP_TPL_BUF_OVER;
+        return -1;
+    }
+
+    return 0;
+}
+
+
 int
 jp_tpl_eval(jp_tpl_rs_t *rs, const jp_tpl_expr_t *e, jp_tpl_val_t *v,
     unsigned depth)
@@ -797,7 +821,7 @@ jp_tpl_eval(jp_tpl_rs_t *rs, const jp_tpl_expr_t *e, jp_tpl_val_t *v,
 
         } else if (rc == 0) {
             v->j = jp_tpl_string_new(tmp.data ? tmp.data : "", tmp.len);
-            rc = v->j ? 0 : jp_tpl_error(rs, "out of memory");
+            rc = v->j ? jp_tpl_work(rs, v) : jp_tpl_error(rs, "out of memory");
         }
 
         jp_tpl_buf_free(&tmp);
@@ -877,6 +901,15 @@ jp_tpl_eval(jp_tpl_rs_t *rs, const jp_tpl_expr_t *e, jp_tpl_val_t *v,
 
     } else {
         rc = e->helper->fn(rs, e, args, n, v);
+    }
+
+    /* an argument given back was not computed (string.default) */
+    for (k = 0; rc == 0 && k < n && args[k].j != v->j; k++) {
+        /* void */
+    }
+
+    if (rc == 0 && k == n) {
+        rc = jp_tpl_work(rs, v);
     }
 
     rs->hash = sh;
@@ -1727,6 +1760,10 @@ jp_tpl_rs_init(jp_tpl_rs_t *rs, const jp_tpl_program_t *prog, json_t *ctx,
     if (out->max == 0) {
         out->max = JP_TPL_DEFAULT_OUTPUT;
     }
+
+    rs->work = 0;
+    rs->max_work = out->max > SIZE_MAX / JP_TPL_WORK_PAGES
+                   ? SIZE_MAX : out->max * JP_TPL_WORK_PAGES;
 
     jp_tpl_buf_reserve(out);
 

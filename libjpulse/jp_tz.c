@@ -4,12 +4,11 @@
  * after the last transition the POSIX TZ rule of the footer. The process
  * environment and libc's localtime state are left alone.
  *
- * Parsed zones live in a small cache shared by every thread of the
- * process, under one mutex: a lookup is a binary search, and a file is
- * read only the first time its name is asked for (or after the name was
- * evicted by JP_TZ_CACHE others). The names come from tzdata.zi, read
- * once, so a cookie full of garbage never opens a file; without that list
- * names that are not zones are cached too.
+ * Parsed zones are shared by every thread of the process, under one
+ * mutex. The names come from tzdata.zi, read once, so a cookie full of
+ * garbage never opens a file; each of its zones is read on its first use
+ * and kept (a binary search finds it). Without that list a small cache of
+ * JP_TZ_CACHE names (zones or not) serves, evicting the least used.
  */
 
 #include <errno.h>
@@ -68,6 +67,15 @@ static char             jp_tz_server_name[JP_TZ_NAME_MAX + 1];
 
 /* the zone names of tzdata.zi, sorted without case; NULL: not read yet */
 static char           **jp_tz_names;
+
+/*
+ * One parsed zone per name of tzdata.zi, loaded on its first use and kept:
+ * a visitor-chosen zone (the timezone cookie) must not evict another one
+ * and send the next request to the disk. The names bound it (~600 zones,
+ * a few KB each at most); jp_tz_cache serves hosts without tzdata.zi.
+ */
+static jp_tz_zone_t   **jp_tz_slots;
+static size_t           jp_tz_reads;    /* zone files read */
 static size_t           jp_tz_nnames;
 static unsigned         jp_tz_names_read;
 
@@ -561,6 +569,7 @@ jp_tz_load(jp_tz_zone_t *z, const char *name)
     const char     *dir;
 
     dir = jp_tz_dir();
+    jp_tz_reads++;
 
     if (strlen(dir) + 1 + strlen(name) + 1 > sizeof(path)) {
         return -1;
@@ -785,12 +794,15 @@ jp_tz_names_load(void)
 
     jp_tz_names = names;
     jp_tz_nnames = len;
+
+    /* without slots every zone goes through the small cache */
+    jp_tz_slots = calloc(len, sizeof(jp_tz_zone_t *));
 }
 
 
 /* the file name of name (len bytes, checked); NULL: no such zone */
 static const char *
-jp_tz_canonical(const char *name, size_t len, char *buf)
+jp_tz_canonical(const char *name, size_t len, char *buf, size_t *index)
 {
     int     c;
     size_t  lo, hi, mid;
@@ -814,6 +826,7 @@ jp_tz_canonical(const char *name, size_t len, char *buf)
         c = strcasecmp(buf, jp_tz_names[mid]);
 
         if (c == 0) {
+            *index = mid;
             return jp_tz_names[mid];
         }
 
@@ -866,10 +879,39 @@ jp_tz_get(const char *name, size_t len)
 }
 
 
+/* the kept zone of name index of tzdata.zi, else the cache's; mutex held */
+static jp_tz_zone_t *
+jp_tz_slot(const char *file, size_t index)
+{
+    jp_tz_zone_t  *z;
+
+    if (jp_tz_slots == NULL || index >= jp_tz_nnames) {
+        return jp_tz_get(file, strlen(file));
+    }
+
+    z = jp_tz_slots[index];
+
+    if (z == NULL) {
+        z = calloc(1, sizeof(jp_tz_zone_t));
+        if (z == NULL) {
+            return jp_tz_get(file, strlen(file));
+        }
+
+        z->used = 1;
+        strcpy(z->name, file);
+        z->valid = (jp_tz_load(z, z->name) == 0);
+        jp_tz_slots[index] = z;
+    }
+
+    return z;
+}
+
+
 int
 jp_tz_offset(const char *name, size_t len, int64_t t, int32_t *off)
 {
     int            rc;
+    size_t         index;
     char           buf[JP_TZ_NAME_MAX + 1];
     const char    *file;
     jp_tz_zone_t  *z;
@@ -880,11 +922,12 @@ jp_tz_offset(const char *name, size_t len, int64_t t, int32_t *off)
 
     pthread_mutex_lock(&jp_tz_mutex);
 
-    file = jp_tz_canonical(name, len, buf);
+    index = (size_t) -1;
+    file = jp_tz_canonical(name, len, buf, &index);
     rc = -1;
 
     if (file != NULL) {
-        z = jp_tz_get(file, strlen(file));
+        z = jp_tz_slot(file, index);
 
         if (z->valid) {
             *off = jp_tz_zone_offset(z, t);
@@ -895,6 +938,19 @@ jp_tz_offset(const char *name, size_t len, int64_t t, int32_t *off)
     pthread_mutex_unlock(&jp_tz_mutex);
 
     return rc;
+}
+
+
+size_t
+jp_tz_files_read(void)
+{
+    size_t  n;
+
+    pthread_mutex_lock(&jp_tz_mutex);
+    n = jp_tz_reads;
+    pthread_mutex_unlock(&jp_tz_mutex);
+
+    return n;
 }
 
 
@@ -991,6 +1047,16 @@ jp_tz_flush(void)
 
     memset(jp_tz_cache, 0, sizeof(jp_tz_cache));
     jp_tz_server_name[0] = '\0';
+
+    for (i = 0; jp_tz_slots != NULL && i < jp_tz_nnames; i++) {
+        if (jp_tz_slots[i] != NULL) {
+            free(jp_tz_slots[i]->trans);
+            free(jp_tz_slots[i]);
+        }
+    }
+
+    free(jp_tz_slots);
+    jp_tz_slots = NULL;
 
     for (i = 0; i < jp_tz_nnames; i++) {
         free(jp_tz_names[i]);

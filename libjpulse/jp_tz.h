@@ -23,7 +23,8 @@
  * longer than JP_TZ_NAME_MAX, or no zone of that name. Names match the
  * zones and links of tzdata.zi without regard to case, as Intl's do (when
  * the tzdata has no tzdata.zi: the file names, as written). A file is
- * read once per name; JP_TZ_CACHE zones stay in a shared cache.
+ * read once per zone and kept (without tzdata.zi: JP_TZ_CACHE names stay in
+ * a shared cache).
  */
 int jp_tz_offset(const char *name, size_t len, int64_t t, int32_t *off);
 
@@ -44,6 +45,9 @@ void jp_tz_civil(int64_t days, int64_t *y, unsigned *m, unsigned *d);
 /* the offset at t of the TZif data b (n bytes); for tests and fuzzing */
 int jp_tz_offset_data(const unsigned char *b, size_t n, int64_t t,
     int32_t *off);
+
+/* how many zone files were read so far (tests, metrics) */
+size_t jp_tz_files_read(void);
 
 /* forgets the cache and the server zone (tests, or after a tzdata update) */
 void jp_tz_flush(void);

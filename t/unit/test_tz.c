@@ -362,6 +362,51 @@ test_cache(void **state)
 }
 
 
+/* with tzdata.zi, a zone once read stays: visitors choosing more zones
+ * than the small cache holds never send a request back to the disk */
+static void
+test_known_zones_kept(void **state)
+{
+    size_t      i, before, after;
+    int32_t     off;
+
+    static const char  *const  zones[] = {
+        "Africa/Abidjan", "Africa/Cairo", "Africa/Lagos", "Africa/Nairobi",
+        "America/Anchorage", "America/Bogota", "America/Chicago",
+        "America/Denver", "America/Halifax", "America/Lima",
+        "America/Los_Angeles", "America/Mexico_City", "America/New_York",
+        "America/Phoenix", "America/Santiago", "America/Sao_Paulo",
+        "America/St_Johns", "America/Toronto", "Asia/Bangkok", "Asia/Dhaka",
+        "Asia/Dubai", "Asia/Hong_Kong", "Asia/Jakarta", "Asia/Jerusalem",
+        "Asia/Karachi", "Asia/Kathmandu", "Asia/Kolkata", "Asia/Manila",
+        "Asia/Seoul", "Asia/Shanghai", "Asia/Singapore", "Asia/Tehran",
+        "Asia/Tokyo", "Atlantic/Azores", "Australia/Adelaide",
+        "Australia/Sydney", "Europe/Berlin", "Europe/London",
+        "Europe/Moscow", "Europe/Paris", "Pacific/Auckland",
+        "Pacific/Honolulu"
+    };
+
+    (void) state;
+
+    assert_true(sizeof(zones) / sizeof(zones[0]) > JP_TZ_CACHE);
+
+    for (i = 0; i < sizeof(zones) / sizeof(zones[0]); i++) {
+        assert_int_equal(jp_tz_offset(zones[i], strlen(zones[i]), 0, &off),
+                         0);
+    }
+
+    before = jp_tz_files_read();
+
+    for (i = 0; i < sizeof(zones) / sizeof(zones[0]); i++) {
+        assert_int_equal(jp_tz_offset(zones[i], strlen(zones[i]), 0, &off),
+                         0);
+    }
+
+    after = jp_tz_files_read();
+    assert_int_equal(after, before);
+}
+
+
 static void *
 worker(void *arg)
 {
@@ -413,6 +458,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_cache, setup_dir,
                                         teardown_dir),
         cmocka_unit_test_setup(test_threads, setup_system),
+        cmocka_unit_test_setup(test_known_zones_kept, setup_system),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

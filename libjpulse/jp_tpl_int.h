@@ -119,6 +119,8 @@ struct jp_tpl_expr_s {
     jp_tpl_expr_t  **args;
     jp_tpl_hash_t   *hash;
     unsigned         rname;     /* perf: PATH: JP_TPL_RN_* of seg[0] */
+    json_t          *word;      /* perf: PATH: text as a JSON string, the
+                                   R13 fallback (held by prog->lits) */
 };
 
 struct jp_tpl_node_s {

@@ -239,6 +239,22 @@ jp_tpl_path(jp_tpl_parser_t *ps, const char *p, size_t len, int kept)
 
     jp_tpl_path_prepare(e);
 
+    /*
+     * perf: the word as a string, made once: a name no root has is its
+     * own text (R13), which pages use on every render ({{#if flag}})
+     */
+    if (!kept) {
+        e->word = jp_tpl_string_new(e->text, len);
+
+        if (e->word == NULL
+            || json_array_append_new(ps->prog->lits, e->word) != 0
+            || jp_tpl_account(ps->prog, 64 + len) != 0)
+        {
+            jp_tpl_oom(ps);
+            return NULL;
+        }
+    }
+
     return e;
 }
 

@@ -532,7 +532,8 @@ jp_tpl_lookup_ref(jp_tpl_rs_t *rs, const jp_tpl_expr_t *e, jp_tpl_val_t *v,
              * true) and prints "" ({{this}}).
              */
             if (literal && !(rs->flags & JP_TPL_STRICT)) {
-                v->j = jp_tpl_string_new(e->text, strlen(e->text));
+                v->j = e->word ? json_incref(e->word)
+                               : jp_tpl_string_new(e->text, strlen(e->text));
                 return v->j ? 0 : jp_tpl_error(rs, "out of memory");
             }
 
@@ -654,7 +655,8 @@ jp_tpl_lookup_ref(jp_tpl_rs_t *rs, const jp_tpl_expr_t *e, jp_tpl_val_t *v,
             }
 
             if (literal && !(rs->flags & JP_TPL_STRICT)) {
-                v->j = jp_tpl_string_new(e->text, strlen(e->text));
+                v->j = e->word ? json_incref(e->word)
+                               : jp_tpl_string_new(e->text, strlen(e->text));
                 return v->j ? 0 : jp_tpl_error(rs, "out of memory");
             }
 

@@ -637,54 +637,20 @@ ngx_http_jpulse_context_url(ngx_http_jpulse_render_ctx_t *rc)
 static json_t *
 ngx_http_jpulse_context_not_found(ngx_http_jpulse_render_ctx_t *rc)
 {
-    u_char       *buf, *d;
-    size_t        n, len;
-    json_t       *t, *param, *msg;
-    ngx_str_t     path;
-    const char   *s, *e, *hit;
+    json_t       *param, *msg;
+    ngx_str_t     path, m;
 
     ngx_http_jpulse_context_raw_path(rc->request, &path);
 
-    t = jp_config_get(rc->i18n, "controller.view.pageNotFoundError");
-
-    if (json_is_string(t)) {
-        s = json_string_value(t);
-        len = json_string_length(t);
-
-    } else {
-        /* the translations lack it: jPulse's English text */
-        s = "Page not found: {{path}}";
-        len = sizeof("Page not found: {{path}}") - 1;
-    }
-
-    /* each "{{path}}" costs at most path.len */
-    n = 0;
-    e = s + len;
-
-    for (hit = s; hit + 8 <= e; hit++) {
-        if (ngx_strncmp(hit, "{{path}}", 8) == 0) {
-            n++;
-        }
-    }
-
-    buf = ngx_pnalloc(rc->request->pool, len + n * path.len + 1);
-    if (buf == NULL) {
+    if (ngx_http_jpulse_render_translate(rc,
+            "controller.view.pageNotFoundError", "Page not found: {{path}}",
+            "path", &path, &m)
+        != NGX_OK)
+    {
         return NULL;
     }
 
-    d = buf;
-
-    while (s < e) {
-        if (e - s >= 8 && ngx_strncmp(s, "{{path}}", 8) == 0) {
-            d = ngx_cpymem(d, path.data, path.len);
-            s += 8;
-            continue;
-        }
-
-        *d++ = *s++;
-    }
-
-    msg = ngx_http_jpulse_str(buf, d - buf);
+    msg = ngx_http_jpulse_str(m.data, m.len);
     if (msg == NULL) {
         return NULL;
     }

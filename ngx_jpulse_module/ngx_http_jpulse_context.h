@@ -28,6 +28,15 @@
 ngx_int_t ngx_http_jpulse_context(ngx_http_jpulse_render_ctx_t *rc,
     const jp_tpl_program_t *prog);
 
+/*
+ * i18n.translate() (ngx_http_jpulse_render.c): the text at key in the
+ * page's translations with each "{{name}}" replaced by value, else
+ * english; in the request's pool.
+ */
+ngx_int_t ngx_http_jpulse_render_translate(ngx_http_jpulse_render_ctx_t *rc,
+    const char *key, const char *english, const char *name,
+    ngx_str_t *value, ngx_str_t *out);
+
 /* user.timezone without a cookie: the server's zone, as Node names it */
 void ngx_http_jpulse_context_server_tz(ngx_str_t *tz);
 

@@ -66,9 +66,6 @@ static ngx_int_t ngx_http_jpulse_render_error_redirect(ngx_http_request_t *r,
 static ngx_int_t ngx_http_jpulse_render_nowhere(ngx_http_request_t *r);
 static ngx_int_t ngx_http_jpulse_render_nowhere_handler(
     ngx_http_request_t *r);
-static ngx_int_t ngx_http_jpulse_render_translate(
-    ngx_http_jpulse_render_ctx_t *rc, const char *key, const char *english,
-    const char *name, ngx_str_t *value, ngx_str_t *out);
 static ngx_int_t ngx_http_jpulse_render_gate(ngx_http_request_t *r,
     ngx_http_jpulse_render_ctx_t *rc);
 static ngx_int_t ngx_http_jpulse_render_failure(ngx_http_request_t *r,
@@ -2025,7 +2022,7 @@ ngx_http_jpulse_render_nowhere_handler(ngx_http_request_t *r)
  * "{{name}}" replaced by value, else the English text jPulse ships.
  */
 
-static ngx_int_t
+ngx_int_t
 ngx_http_jpulse_render_translate(ngx_http_jpulse_render_ctx_t *rc,
     const char *key, const char *english, const char *name,
     ngx_str_t *value, ngx_str_t *out)

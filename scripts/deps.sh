@@ -6,7 +6,7 @@ set -eu
 PACKAGES="
     gcc make pkg-config clang
     nginx nginx-dev
-    libhiredis-dev libmongoc-dev libbson-dev libjansson-dev
+    libhiredis-dev libmongoc-dev libbson-dev libjansson-dev libssl-dev
     redis-server redis-tools
     libcmocka-dev
     libtest-base-perl libtest-longstring-perl libtext-diff-perl liburi-perl

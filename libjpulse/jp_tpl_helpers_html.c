@@ -1152,12 +1152,12 @@ html_list_pass(jp_tpl_rs_t *rs, jp_tpl_passes_t *ps, const char *open,
 }
 
 
-/* a run of 3 or more "\n" is 2; of 2 or more spaces is 1; then trim */
+/* each run of c cut to at most keep of them, into the other buffer */
 static int
-html_md_tidy(jp_tpl_rs_t *rs, jp_tpl_passes_t *ps)
+html_md_runs(jp_tpl_rs_t *rs, jp_tpl_passes_t *ps, char c, size_t keep)
 {
     size_t         k, i;
-    const char    *p, *end, *s, *e;
+    const char    *p, *end;
     jp_tpl_buf_t  *in, *out;
 
     in = html_in(ps);
@@ -1166,17 +1166,20 @@ html_md_tidy(jp_tpl_rs_t *rs, jp_tpl_passes_t *ps)
     end = p + in->len;
 
     while (p < end) {
-        for (k = 0; p + k < end && p[k] == '\n'; k++) {
+        for (k = 0; p + k < end && p[k] == c; k++) {
             /* void */
         }
 
         if (k > 0) {
-            jp_tpl_buf_add(out, "\n\n", k >= 3 ? 2 : k);
+            for (i = 0; i < (k < keep ? k : keep); i++) {
+                jp_tpl_buf_add(out, &c, 1);
+            }
+
             p += k;
             continue;
         }
 
-        for (i = 0; p + i < end && p[i] != '\n'; i++) {
+        for (i = 0; p + i < end && p[i] != c; i++) {
             /* void */
         }
 
@@ -1184,35 +1187,20 @@ html_md_tidy(jp_tpl_rs_t *rs, jp_tpl_passes_t *ps)
         p += i;
     }
 
-    if (html_swap(rs, ps) != 0) {
-        return -1;
-    }
+    return html_swap(rs, ps);
+}
 
-    in = html_in(ps);
-    out = html_out(ps);
-    p = in->data ? in->data : "";
-    end = p + in->len;
 
-    while (p < end) {
-        for (k = 0; p + k < end && p[k] == ' '; k++) {
-            /* void */
-        }
+/* a run of 3 or more "\n" is 2; of 2 or more spaces is 1; then trim */
+static int
+html_md_tidy(jp_tpl_rs_t *rs, jp_tpl_passes_t *ps)
+{
+    const char    *s, *e;
+    jp_tpl_buf_t  *in, *out;
 
-        if (k > 0) {
-            jp_tpl_buf_add(out, " ", 1);
-            p += k;
-            continue;
-        }
-
-        for (i = 0; p + i < end && p[i] != ' '; i++) {
-            /* void */
-        }
-
-        jp_tpl_buf_add(out, p, i);
-        p += i;
-    }
-
-    if (html_swap(rs, ps) != 0) {
+    if (html_md_runs(rs, ps, '\n', 2) != 0
+        || html_md_runs(rs, ps, ' ', 1) != 0)
+    {
         return -1;
     }
 

@@ -8,6 +8,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include "jp_identity.h"
+#include "jp_version.h"
 
 #include "cachectl_cli.h"
 #include "cachectl_redis.h"
@@ -304,11 +308,12 @@ cachectl_sessions_revoke_cli(cachectl_conf_t *conf, redisContext *c,
 {
     int          rc, res;
     char         err[512], owner[CACHECTL_SID_MAX], *text;
-    char         buf[4 * CACHECTL_SID_MAX];
+    char         buf[4 * CACHECTL_SID_MAX], id[JP_INSTANCE_ID_MAX];
     json_t      *sids, *done, *kept, *out, *v;
+    void        *rp;
     redisReply  *r;
     const char  *arg, *sid, **order;
-    size_t       i, n;
+    size_t       i, n, queued;
 
     arg = conf->args[2];
     order = NULL;
@@ -387,6 +392,29 @@ cachectl_sessions_revoke_cli(cachectl_conf_t *conf, redisContext *c,
         } else if (res == -1) {
             json_array_append_new(kept, json_pack("{s:s, s:s?}", "sid", sid,
                                   "userId", owner[0] ? owner : NULL));
+        }
+    }
+
+    if (!conf->dry_run && json_array_size(done)) {
+        /* the module's session caches drop them (protocol.md) */
+        jp_instance_id(id, sizeof(id), 0, JP_PM2ID_CACHECTL, (long) getpid());
+        queued = 0;
+
+        if (cachectl_sessions_publish(c, conf, id, done, &queued) != 0) {
+            fprintf(stderr, "cachectl: out of memory\n");
+            rc = CACHECTL_EXIT_FAIL;
+            goto out;
+        }
+
+        for (i = 0; i < queued; i++) {
+            if (redisGetReply(c, &rp) != REDIS_OK) {
+                fprintf(stderr, "cachectl: revoked, but the revocation "
+                        "event failed: Redis: %s\n", c->errstr);
+                rc = CACHECTL_EXIT_FAIL;
+                goto out;
+            }
+
+            freeReplyObject(rp);
         }
     }
 

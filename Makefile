@@ -37,7 +37,8 @@ ALL_CFLAGS   = -std=gnu11 $(WARN) $(CFLAGS) -Ilibjpulse \
                $(shell pkg-config --cflags jansson 2>/dev/null)
 LIB_LIBS     = $(shell pkg-config --libs jansson 2>/dev/null || echo -ljansson)
 CTL_LIBS     = $(shell pkg-config --libs hiredis 2>/dev/null || echo -lhiredis) \
-               $(LIB_LIBS)
+               $(shell pkg-config --libs libmongoc-1.0) $(LIB_LIBS)
+CTL_CFLAGS   = $(shell pkg-config --cflags libmongoc-1.0)
 
 LIB_SRCS     = $(wildcard libjpulse/*.c)
 LIB_HDRS     = $(wildcard libjpulse/*.h)
@@ -87,7 +88,8 @@ $(MODULE): $(NGX_BUILD)/objs/Makefile $(MOD_SRCS) $(LIB_SRCS) $(LIB_HDRS)
 
 $(CTL_BIN): $(CTL_SRCS) $(CTL_HDRS) $(LIB_SRCS) $(LIB_HDRS)
 	@mkdir -p $(BUILD)
-	$(CC) $(ALL_CFLAGS) -o $@ $(CTL_SRCS) $(LIB_SRCS) $(CTL_LIBS)
+	$(CC) $(ALL_CFLAGS) $(CTL_CFLAGS) -o $@ $(CTL_SRCS) $(LIB_SRCS) \
+	    $(CTL_LIBS)
 
 $(BUILD)/unit/%: t/unit/%.c $(LIB_SRCS) $(LIB_HDRS)
 	@mkdir -p $(BUILD)/unit

@@ -152,10 +152,8 @@ static const char  cachectl_tombstone_script[] =
     "return 1";
 
 
-static int64_t cachectl_iso_ms(const char *s);
 static const char *cachectl_sessions_safe(char *buf, size_t size,
     const char *s);
-static long cachectl_sessions_life(cachectl_conf_t *conf);
 static void cachectl_sessions_refused(cachectl_sessions_t *ss,
     const char *what, redisReply *r);
 static int cachectl_sessions_scan_reply(cachectl_sessions_t *ss,
@@ -219,7 +217,7 @@ cachectl_sessions_stats(cachectl_sessions_t *ss)
 
 /* "2026-11-26T03:00:00.000Z" -> ms since the epoch; 0 when not that */
 
-static int64_t
+int64_t
 cachectl_iso_ms(const char *s)
 {
     int        ms;
@@ -329,7 +327,7 @@ cachectl_sessions_safe(char *buf, size_t size, const char *s)
  * TTL jPulse's store gives; the index and the tombstones live this long.
  */
 
-static long
+long
 cachectl_sessions_life(cachectl_conf_t *conf)
 {
     return conf->session_max_age_s > 0 ? conf->session_max_age_s

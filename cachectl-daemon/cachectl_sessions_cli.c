@@ -14,6 +14,7 @@
 #include "jp_version.h"
 
 #include "cachectl_cli.h"
+#include "cachectl_import.h"
 #include "cachectl_redis.h"
 #include "cachectl_sessions.h"
 #include "cachectl_sessions_int.h"
@@ -286,8 +287,14 @@ cachectl_sessions_usage(const char *msg)
             "       cachectl sessions revoke SID [--dry-run] [--json]\n"
             "       cachectl sessions revoke-user USERID [--dry-run] "
             "[--json]\n"
+            "       cachectl sessions import-mongo URI|- [--collection NAME] "
+            "[--dry-run]\n"
+            "                                    [--json]\n"
             "revoke and revoke-user exit 1 when there is no such session "
-            "or the user\nhas none.\n", msg);
+            "or the user\nhas none. import-mongo exits 1 on a failure or a "
+            "document it could not\nimport (named on stderr, left in "
+            "MongoDB); run again, it changes nothing\nalready done.\n",
+            msg);
 
     return CACHECTL_EXIT_USAGE;
 }
@@ -521,22 +528,33 @@ cachectl_sessions_cli(cachectl_conf_t *conf)
                                        || strcmp(cmd, "show") == 0
                                        || strcmp(cmd, "revoke") == 0
                                        || strcmp(cmd, "revoke-user") == 0
+                                       || strcmp(cmd, "import-mongo") == 0
                                        ? "wrong number of arguments"
                                        : "unknown command");
     }
 
     if (strcmp(cmd, "count") != 0 && strcmp(cmd, "list") != 0
         && strcmp(cmd, "show") != 0 && strcmp(cmd, "revoke") != 0
-        && strcmp(cmd, "revoke-user") != 0)
+        && strcmp(cmd, "revoke-user") != 0
+        && strcmp(cmd, "import-mongo") != 0)
     {
         return cachectl_sessions_usage("unknown command");
     }
 
     if (conf->dry_run && strcmp(cmd, "revoke") != 0
-        && strcmp(cmd, "revoke-user") != 0)
+        && strcmp(cmd, "revoke-user") != 0
+        && strcmp(cmd, "import-mongo") != 0)
     {
-        return cachectl_sessions_usage("--dry-run is for revoke and "
-                                       "revoke-user");
+        return cachectl_sessions_usage("--dry-run is for revoke, "
+                                       "revoke-user and import-mongo");
+    }
+
+    if (conf->collection && strcmp(cmd, "import-mongo") != 0) {
+        return cachectl_sessions_usage("--collection is for import-mongo");
+    }
+
+    if (strcmp(cmd, "import-mongo") == 0) {
+        return cachectl_import_mongo(conf);
     }
 
     c = cachectl_redis_connect(conf, err, sizeof(err));

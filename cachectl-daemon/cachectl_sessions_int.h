@@ -7,6 +7,8 @@
 #ifndef CACHECTL_SESSIONS_INT_H
 #define CACHECTL_SESSIONS_INT_H
 
+#include <stdint.h>
+
 #include <hiredis/hiredis.h>
 #include <jansson.h>
 
@@ -38,6 +40,12 @@ const char *cachectl_session_user(json_t *sess);
  */
 int cachectl_sessions_publish(redisContext *c, cachectl_conf_t *conf,
     const char *instance_id, json_t *sids, size_t *queued);
+
+/* "2026-11-26T03:00:00.000Z" (a Date as JSON) -> ms; 0 when not that */
+int64_t cachectl_iso_ms(const char *s);
+
+/* seconds: how long a session can live; its user's index lives as long */
+long cachectl_sessions_life(cachectl_conf_t *conf);
 
 /* seconds: the tombstones of the walk and of revoke last alike */
 long cachectl_sessions_tombstone(cachectl_conf_t *conf);

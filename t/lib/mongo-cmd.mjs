@@ -3,8 +3,10 @@
 // with it as connect-mongo writes them (Dates as {"$date": ...}).
 //
 //   node t/lib/mongo-cmd.mjs PORT 'EXTENDED JSON COMMAND'
+//   node t/lib/mongo-cmd.mjs PORT - < command.json    (a long one)
 //
 // Exit 0 on an "ok":1 reply without write errors, 1 otherwise.
+import fs from 'node:fs';
 import net from 'node:net';
 import { createRequire } from 'node:module';
 
@@ -13,7 +15,9 @@ const require = createRequire(new URL(
 const { serialize, deserialize, EJSON } = require('bson');
 
 const port = Number(process.argv[2]);
-const body = serialize(EJSON.parse(process.argv[3], { relaxed: false }));
+const text = process.argv[3] === '-' ? fs.readFileSync(0, 'utf8')
+                                     : process.argv[3];
+const body = serialize(EJSON.parse(text, { relaxed: false }));
 
 // header (length, requestID, responseTo, opCode 2013), flagBits, kind 0
 const head = Buffer.alloc(21);

@@ -148,3 +148,32 @@ event: t670b:prod:bc:controller:session:cache:revoked sids=old
 event: t670b:prod:bc:controller:session:cache:revoked sids=old
 sessmaxage: 3600000, ttl within 66 s: yes
 limit 0: key deleted: yes
+
+
+
+=== TEST 3: a session gone at the age limit by its own TTL (cut to the
+limit): the cleanup's tombstone comes with an event too
+--- pre_request
+my $ns = 't670c:prod:';
+my $sid = 'ran-out' . 'w' x 25;
+my ($s) = split /\n/, JPulseTest::redis_cli($main::Redis, 'TIME');
+# first seen past the limit (an hour) by 100 s, the key already gone
+JPulseTest::redis_command($main::Redis, 'HSET', "${ns}cachectl:sessfirst",
+                          $sid, ($s - 3700) * 1000 . ' u7');
+my $sub = JPulseTest::redis_psubscribe($main::Redis, "${ns}bc:*");
+my $d = daemon_start(redis => $main::Redis, site_id => 't670c',
+                     views => ["$main::Dir/views"],
+                     args => ['--session-max-age', 3600,
+                              '--session-pass-interval', 2]);
+my $m = JPulseTest::redis_next_message($sub, 10);
+my $j = $m ? CachectlTest::json_decode($m->[1]) : {};
+my $stone = JPulseTest::redis_cli($main::Redis, 'ZSCORE', "${ns}cachectl:revoked", $sid);
+daemon_stop($d);
+$main::Result = "event: " . ($m ? $m->[0] : 'none') . " sids="
+    . join(',', map { $_ eq $sid ? 'ran-out' : $_ } @{ $j->{data}{sids} // [] }) . "\n"
+    . "tombstone: " . ($stone =~ /^\d+/ ? 'yes' : 'none') . "\n";
+--- response_body_filters eval
+sub { $main::Result }
+--- response_body
+event: t670c:prod:bc:controller:session:cache:revoked sids=ran-out
+tombstone: yes

@@ -9,7 +9,8 @@
 #                   1,000-file deploy (CACHECTL=/path: another binary)
 #   make chaos      cachectl under long and hostile cases (chaos/;
 #                   CHAOS=name: one of them; CACHECTL=/path)
-#   make deps       install the Debian packages (as root)
+#   make deps       install the Debian packages (as root) and the
+#                   Mongo-wire test server (scripts/mongo-test-server)
 #   make asan       unit tests and cachectl under ASan + UBSan
 #   make asan-t     the suites against the module and cachectl under
 #                   ASan + UBSan
@@ -36,7 +37,8 @@ ALL_CFLAGS   = -std=gnu11 $(WARN) $(CFLAGS) -Ilibjpulse \
                $(shell pkg-config --cflags jansson 2>/dev/null)
 LIB_LIBS     = $(shell pkg-config --libs jansson 2>/dev/null || echo -ljansson)
 CTL_LIBS     = $(shell pkg-config --libs hiredis 2>/dev/null || echo -lhiredis) \
-               $(LIB_LIBS)
+               $(shell pkg-config --libs libmongoc-1.0) $(LIB_LIBS)
+CTL_CFLAGS   = $(shell pkg-config --cflags libmongoc-1.0)
 
 LIB_SRCS     = $(wildcard libjpulse/*.c)
 LIB_HDRS     = $(wildcard libjpulse/*.h)
@@ -57,6 +59,7 @@ cachectl: $(CTL_BIN)
 
 deps:
 	@scripts/deps.sh
+	@scripts/mongo-test-server/install.sh
 
 # which tree and flags the copy was configured with: another NGX_SRC
 # must configure again
@@ -85,7 +88,8 @@ $(MODULE): $(NGX_BUILD)/objs/Makefile $(MOD_SRCS) $(LIB_SRCS) $(LIB_HDRS)
 
 $(CTL_BIN): $(CTL_SRCS) $(CTL_HDRS) $(LIB_SRCS) $(LIB_HDRS)
 	@mkdir -p $(BUILD)
-	$(CC) $(ALL_CFLAGS) -o $@ $(CTL_SRCS) $(LIB_SRCS) $(CTL_LIBS)
+	$(CC) $(ALL_CFLAGS) $(CTL_CFLAGS) -o $@ $(CTL_SRCS) $(LIB_SRCS) \
+	    $(CTL_LIBS)
 
 $(BUILD)/unit/%: t/unit/%.c $(LIB_SRCS) $(LIB_HDRS)
 	@mkdir -p $(BUILD)/unit

@@ -83,14 +83,20 @@ static const cachectl_command_t  cachectl_commands[] = {
       "Print a file of the view tree as Redis holds it." },
 
     { "sessions", cachectl_sessions_cli,
-      "sessions count|list [--user U]|show SID|revoke SID|revoke-user USERID",
+      "sessions count|list [--user U]|show SID|revoke SID|revoke-user USERID"
+      "\n           |import-mongo URI",
       "jPulse's sessions in Redis: count or list them, show one, revoke\n"
-      "one, or revoke every session of a user.\n"
+      "one, or revoke every session of a user; import-mongo moves\n"
+      "connect-mongo's sessions into Redis (MongoDB is only read).\n"
       "  --user U      count, list: the user's (the daemon's index)\n"
-      "  --dry-run     revoke, revoke-user: say what would go, change nothing\n"
+      "  --dry-run     revoke, revoke-user, import-mongo: say what would\n"
+      "                change, change nothing\n"
+      "  --collection C  import-mongo: connect-mongo's (\"sessions\"); the\n"
+      "                database is the URI's; URI \"-\": read from stdin\n"
       "  --json        machine-readable output (revoke and revoke-user too)\n"
       "revoke and revoke-user exit 1 when there is no such session or the\n"
-      "user has none (as for any failure; 2: usage)." },
+      "user has none; import-mongo when a document could not be imported\n"
+      "(as for any failure; 2: usage)." },
 
     { "instances", cachectl_instances, "instances [--json]",
       "The nginx instances and cachectl daemons with a live heartbeat." },

@@ -70,6 +70,7 @@ static const cachectl_opt_t  cachectl_opts[] = {
     { "dry-run",             0,   CACHECTL_OPT_FLAG,  O(dry_run) },
     { "json",                0,   CACHECTL_OPT_FLAG,  O(json) },
     { "user",                0,   CACHECTL_OPT_STR,   O(user) },
+    { "collection",          0,   CACHECTL_OPT_STR,   O(collection) },
     { NULL, 0, 0, 0 }
 };
 
@@ -460,7 +461,7 @@ cachectl_conf_file(cachectl_conf_t *conf, const char *file)
         o = cachectl_conf_find(key, strlen(key), 0);
 
         if (o == NULL || o->offset == O(file) || o->type == CACHECTL_OPT_FLAG
-            || o->offset == O(user))
+            || o->offset == O(user) || o->offset == O(collection))
         {
             fclose(f);
 

@@ -48,6 +48,7 @@ typedef struct {
     int           dry_run;              /* --dry-run: say, change nothing */
     int           json;                 /* --json */
     const char   *user;                 /* --user */
+    const char   *collection;           /* --collection (import-mongo) */
 
     /* what is left: the subcommand and its arguments */
     const char   *args[CACHECTL_ARGS_MAX];

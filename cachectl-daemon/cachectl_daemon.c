@@ -203,7 +203,7 @@ cachectl_daemon(cachectl_conf_t *conf)
     /* a batch writes only while the lease is ours (cachectl_tx_fence) */
     snprintf(d.sync.lease_id, sizeof(d.sync.lease_id), "%s", d.instance_id);
 
-    cachectl_sessions_init(&d.sessions);
+    cachectl_sessions_init(&d.sessions, d.instance_id);
 
     sigemptyset(&mask);
     sigaddset(&mask, SIGTERM);

@@ -152,10 +152,8 @@ static const char  cachectl_tombstone_script[] =
     "return 1";
 
 
-static int64_t cachectl_iso_ms(const char *s);
 static const char *cachectl_sessions_safe(char *buf, size_t size,
     const char *s);
-static long cachectl_sessions_life(cachectl_conf_t *conf);
 static void cachectl_sessions_refused(cachectl_sessions_t *ss,
     const char *what, redisReply *r);
 static int cachectl_sessions_scan_reply(cachectl_sessions_t *ss,
@@ -176,9 +174,10 @@ static int cachectl_sessions_cleanup(cachectl_sessions_t *ss,
 
 
 void
-cachectl_sessions_init(cachectl_sessions_t *ss)
+cachectl_sessions_init(cachectl_sessions_t *ss, const char *instance_id)
 {
     memset(ss, 0, sizeof(cachectl_sessions_t));
+    snprintf(ss->instance_id, sizeof(ss->instance_id), "%s", instance_id);
     snprintf(ss->cursor, sizeof(ss->cursor), "0");
     snprintf(ss->hcursor, sizeof(ss->hcursor), "0");
 }
@@ -218,7 +217,7 @@ cachectl_sessions_stats(cachectl_sessions_t *ss)
 
 /* "2026-11-26T03:00:00.000Z" -> ms since the epoch; 0 when not that */
 
-static int64_t
+int64_t
 cachectl_iso_ms(const char *s)
 {
     int        ms;
@@ -328,11 +327,71 @@ cachectl_sessions_safe(char *buf, size_t size, const char *s)
  * TTL jPulse's store gives; the index and the tombstones live this long.
  */
 
-static long
+long
 cachectl_sessions_life(cachectl_conf_t *conf)
 {
     return conf->session_max_age_s > 0 ? conf->session_max_age_s
                                        : CACHECTL_SESSION_LIFE_S;
+}
+
+
+/*
+ * The module's per-worker session caches (and anything else listening)
+ * drop these sessions: without the event a worker could keep serving a
+ * revoked session from its cache until the entry's own TTL.
+ */
+
+int
+cachectl_sessions_publish(redisContext *c, cachectl_conf_t *conf,
+    const char *instance_id, json_t *sids, size_t *queued)
+{
+    int      rc;
+    char    *text;
+    json_t  *msg, *batch;
+    size_t   i, n;
+
+    n = json_array_size(sids);
+
+    for (i = 0; i < n; i += CACHECTL_REVOKED_EVENT_SIDS) {
+        batch = json_array();
+        if (batch == NULL) {
+            return -1;
+        }
+
+        while (json_array_size(batch) < CACHECTL_REVOKED_EVENT_SIDS
+               && i + json_array_size(batch) < n)
+        {
+            if (json_array_append(batch, json_array_get(sids,
+                                  i + json_array_size(batch))) != 0)
+            {
+                json_decref(batch);
+                return -1;
+            }
+        }
+
+        msg = json_pack("{s:s, s:{s:o}, s:s, s:I}",
+                        "channel", "controller:session:cache:revoked",
+                        "data", "sids", batch, "instanceId", instance_id,
+                        "timestamp", (json_int_t) cachectl_now_ms());
+        text = msg ? json_dumps(msg, JSON_COMPACT) : NULL;
+        json_decref(msg);
+
+        if (text == NULL) {
+            return -1;
+        }
+
+        rc = redisAppendCommand(c, "PUBLISH %sbc:controller:session:cache:"
+                                "revoked %s", conf->ns, text);
+        free(text);
+
+        if (rc != REDIS_OK) {
+            return -1;
+        }
+
+        (*queued)++;
+    }
+
+    return 0;
 }
 
 
@@ -525,9 +584,11 @@ static int
 cachectl_sessions_revoked(cachectl_sessions_t *ss, cachectl_conf_t *conf,
     redisContext *c, char *err, size_t size)
 {
+    int          rc;
     char         off[32], sess[CACHECTL_NS_MAX + 8];
     char         idx[CACHECTL_NS_MAX + 16], safe[16];
-    size_t       i;
+    json_t      *back;
+    size_t       i, queued;
     redisReply  *r;
 
     snprintf(off, sizeof(off), "%ld", ss->revoked_off);
@@ -555,16 +616,40 @@ cachectl_sessions_revoked(cachectl_sessions_t *ss, cachectl_conf_t *conf,
 
     ss->revoked_off = (long) r->element[0]->integer;
 
+    if (r->elements < 2) {
+        freeReplyObject(r);
+        return 0;
+    }
+
+    back = json_array();
+
     for (i = 1; i < r->elements; i++) {
         ss->revived++;
         cachectl_log(CACHECTL_WARN, "revoked session %s... came back: "
                      "deleted again",
                      cachectl_sessions_safe(safe, 13, r->element[i]->str));
+
+        if (r->element[i]->type == REDIS_REPLY_STRING) {
+            json_array_append_new(back, json_stringn(r->element[i]->str,
+                                                     r->element[i]->len));
+        }
     }
 
     freeReplyObject(r);
 
-    return 0;
+    /* a worker may have cached it while it was back */
+    queued = 0;
+    rc = back ? cachectl_sessions_publish(c, conf, ss->instance_id, back,
+                                          &queued)
+              : -1;
+    json_decref(back);
+
+    if (rc != 0) {
+        snprintf(err, size, "out of memory");
+        return -1;
+    }
+
+    return cachectl_sessions_drain(ss, c, queued, err, size);
 }
 
 
@@ -607,6 +692,31 @@ cachectl_sessions_walk(cachectl_sessions_t *ss, cachectl_conf_t *conf,
 
     ss->clock_ms = now;
     ss->clock_mono = cachectl_mono_ms();
+
+    if (strcmp(ss->cursor, "0") == 0) {
+        /*
+         * The pass starts: the module's touch reads the limit here, so
+         * that no EXPIRE of its own extends a session past it. It lives
+         * three passes and a minute: a daemon that stopped takes its
+         * limit with it.
+         */
+        r = conf->session_max_age_s > 0
+            ? cachectl_redis_cmd(c, err, size,
+                  "SET %scachectl:sessmaxage %lld PX %lld", conf->ns,
+                  (long long) conf->session_max_age_s * 1000,
+                  (long long) conf->session_pass_s * 3000 + 60000)
+            : cachectl_redis_cmd(c, err, size,
+                  "DEL %scachectl:sessmaxage", conf->ns);
+        if (r == NULL) {
+            return -1;
+        }
+
+        if (r->type == REDIS_REPLY_ERROR) {
+            cachectl_sessions_refused(ss, "max-age key", r);
+        }
+
+        freeReplyObject(r);
+    }
 
     do {
         /* a batch is a few ms of pipelined commands, whatever the rate */
@@ -665,7 +775,7 @@ cachectl_sessions_check(cachectl_sessions_t *ss, cachectl_conf_t *conf,
     char          safe[CACHECTL_SID_MAX];
     void         *rp[3];
     size_t        i, n, prefix, queued;
-    json_t       *sess;
+    json_t       *sess, *removed;
     int64_t       first, remaining, expires, want, pttl, max;
     redisReply   *get, *t, *f;
     const char   *uid, *ruid;
@@ -675,6 +785,12 @@ cachectl_sessions_check(cachectl_sessions_t *ss, cachectl_conf_t *conf,
     max = (int64_t) conf->session_max_age_s * 1000;
     queued = 0;
 
+    removed = json_array();
+    if (removed == NULL) {
+        snprintf(err, size, "out of memory");
+        return -1;
+    }
+
     for (i = 0; i < n; i++) {
         key = keys->element[i]->str;
 
@@ -683,6 +799,7 @@ cachectl_sessions_check(cachectl_sessions_t *ss, cachectl_conf_t *conf,
             || redisAppendCommand(c, "HGET %scachectl:sessfirst %s",
                                   conf->ns, key + prefix) != REDIS_OK)
         {
+            json_decref(removed);
             snprintf(err, size, "out of memory");
             return -1;
         }
@@ -696,6 +813,7 @@ cachectl_sessions_check(cachectl_sessions_t *ss, cachectl_conf_t *conf,
                 while (k--) {
                     freeReplyObject(rp[k]);
                 }
+                json_decref(removed);
                 return -1;
             }
         }
@@ -812,6 +930,9 @@ cachectl_sessions_check(cachectl_sessions_t *ss, cachectl_conf_t *conf,
                 goto nomem;
             }
 
+            /* a sid that is not UTF-8 cannot be in a JSON event */
+            json_array_append_new(removed, json_string(sid));
+
             ss->expired++;
             cachectl_log(CACHECTL_INFO, "session %s... of user %s "
                          "removed: older than %lds",
@@ -877,12 +998,23 @@ cachectl_sessions_check(cachectl_sessions_t *ss, cachectl_conf_t *conf,
         }
     }
 
+    /* after the scripts that removed them, on the same connection */
+    k = cachectl_sessions_publish(c, conf, ss->instance_id, removed,
+                                  &queued);
+    json_decref(removed);
+
+    if (k != 0) {
+        snprintf(err, size, "out of memory");
+        return -1;
+    }
+
     return cachectl_sessions_drain(ss, c, queued, err, size);
 
 nomem:
 
     /* the replies still due make the connection useless: drop it */
     json_decref(sess);
+    json_decref(removed);
 
     for (k = 0; k < 3; k++) {
         freeReplyObject(rp[k]);
@@ -907,6 +1039,7 @@ cachectl_sessions_cleanup(cachectl_sessions_t *ss, cachectl_conf_t *conf,
     int           rc;
     char         *dead, *end, key[CACHECTL_NS_MAX + 24];
     void         *rp;
+    json_t       *late;
     size_t        i, n, gone, queued, checked, *lens;
     int64_t       deadline, now, first, max, tomb, left;
     redisReply   *r, *fields, *e;
@@ -940,11 +1073,13 @@ cachectl_sessions_cleanup(cachectl_sessions_t *ss, cachectl_conf_t *conf,
         dead = calloc(n + 1, 1);
         argv = malloc((n + 2) * sizeof(char *));
         lens = malloc((n + 2) * sizeof(size_t));
+        late = json_array();
 
-        if (dead == NULL || argv == NULL || lens == NULL) {
+        if (dead == NULL || argv == NULL || lens == NULL || late == NULL) {
             free(dead);
             free(argv);
             free(lens);
+            json_decref(late);
             freeReplyObject(r);
             snprintf(err, size, "out of memory");
             return -1;
@@ -1015,17 +1150,24 @@ cachectl_sessions_cleanup(cachectl_sessions_t *ss, cachectl_conf_t *conf,
 
                 /* within a second of it: a pass cuts no TTL closer */
                 if (max > 0 && first > 0 && now - first + 1000 >= max
-                    && left > 0
-                    && cachectl_sessions_append(c, &queued,
-                           "EVAL %s 1 %scachectl:revoked %b %lld",
-                           cachectl_tombstone_script, conf->ns,
-                           fields->element[i * 2]->str,
-                           fields->element[i * 2]->len, (long long) left)
-                       != 0)
+                    && left > 0)
                 {
-                    rc = -1;
-                    snprintf(err, size, "out of memory");
-                    goto done;
+                    if (cachectl_sessions_append(c, &queued,
+                            "EVAL %s 1 %scachectl:revoked %b %lld",
+                            cachectl_tombstone_script, conf->ns,
+                            fields->element[i * 2]->str,
+                            fields->element[i * 2]->len, (long long) left)
+                        != 0)
+                    {
+                        rc = -1;
+                        snprintf(err, size, "out of memory");
+                        goto done;
+                    }
+
+                    /* a worker may still hold it in its cache */
+                    json_array_append_new(late,
+                        json_stringn(fields->element[i * 2]->str,
+                                     fields->element[i * 2]->len));
                 }
 
                 if (*end == ' ' && end[1] != '\0'
@@ -1050,6 +1192,14 @@ cachectl_sessions_cleanup(cachectl_sessions_t *ss, cachectl_conf_t *conf,
 
             queued++;
             ss->cleaned += gone - 2;
+
+            if (cachectl_sessions_publish(c, conf, ss->instance_id, late,
+                                          &queued) != 0)
+            {
+                rc = -1;
+                snprintf(err, size, "out of memory");
+                goto done;
+            }
         }
 
         rc = cachectl_sessions_drain(ss, c, queued, err, size);
@@ -1059,6 +1209,7 @@ cachectl_sessions_cleanup(cachectl_sessions_t *ss, cachectl_conf_t *conf,
         free(dead);
         free(argv);
         free(lens);
+        json_decref(late);
         freeReplyObject(r);
 
         if (rc != 0) {

@@ -12,6 +12,8 @@
 #include <hiredis/hiredis.h>
 #include <jansson.h>
 
+#include "jp_identity.h"
+
 #include "cachectl_conf.h"
 
 
@@ -49,10 +51,12 @@ typedef struct {
     int64_t     clock_ms;       /* Redis's clock (TIME) at clock_mono */
     int64_t     clock_mono;
     char        error[256];     /* the last error reply */
+    char        instance_id[JP_INSTANCE_ID_MAX];  /* of the events */
 } cachectl_sessions_t;
 
 
-void cachectl_sessions_init(cachectl_sessions_t *ss);
+/* instance_id: the daemon's, in the revocation events it publishes */
+void cachectl_sessions_init(cachectl_sessions_t *ss, const char *instance_id);
 
 /*
  * One step of the upkeep, a few ms of work at most; ss->next_at says when

@@ -8,8 +8,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include "jp_identity.h"
+#include "jp_version.h"
 
 #include "cachectl_cli.h"
+#include "cachectl_import.h"
 #include "cachectl_redis.h"
 #include "cachectl_sessions.h"
 #include "cachectl_sessions_int.h"
@@ -282,8 +287,14 @@ cachectl_sessions_usage(const char *msg)
             "       cachectl sessions revoke SID [--dry-run] [--json]\n"
             "       cachectl sessions revoke-user USERID [--dry-run] "
             "[--json]\n"
+            "       cachectl sessions import-mongo URI|- [--collection NAME] "
+            "[--dry-run]\n"
+            "                                    [--json]\n"
             "revoke and revoke-user exit 1 when there is no such session "
-            "or the user\nhas none.\n", msg);
+            "or the user\nhas none. import-mongo exits 1 on a failure or a "
+            "document it could not\nimport (named on stderr, left in "
+            "MongoDB); run again, it changes nothing\nalready done.\n",
+            msg);
 
     return CACHECTL_EXIT_USAGE;
 }
@@ -304,11 +315,12 @@ cachectl_sessions_revoke_cli(cachectl_conf_t *conf, redisContext *c,
 {
     int          rc, res;
     char         err[512], owner[CACHECTL_SID_MAX], *text;
-    char         buf[4 * CACHECTL_SID_MAX];
+    char         buf[4 * CACHECTL_SID_MAX], id[JP_INSTANCE_ID_MAX];
     json_t      *sids, *done, *kept, *out, *v;
+    void        *rp;
     redisReply  *r;
     const char  *arg, *sid, **order;
-    size_t       i, n;
+    size_t       i, n, queued;
 
     arg = conf->args[2];
     order = NULL;
@@ -387,6 +399,29 @@ cachectl_sessions_revoke_cli(cachectl_conf_t *conf, redisContext *c,
         } else if (res == -1) {
             json_array_append_new(kept, json_pack("{s:s, s:s?}", "sid", sid,
                                   "userId", owner[0] ? owner : NULL));
+        }
+    }
+
+    if (!conf->dry_run && json_array_size(done)) {
+        /* the module's session caches drop them (protocol.md) */
+        jp_instance_id(id, sizeof(id), 0, JP_PM2ID_CACHECTL, (long) getpid());
+        queued = 0;
+
+        if (cachectl_sessions_publish(c, conf, id, done, &queued) != 0) {
+            fprintf(stderr, "cachectl: out of memory\n");
+            rc = CACHECTL_EXIT_FAIL;
+            goto out;
+        }
+
+        for (i = 0; i < queued; i++) {
+            if (redisGetReply(c, &rp) != REDIS_OK) {
+                fprintf(stderr, "cachectl: revoked, but the revocation "
+                        "event failed: Redis: %s\n", c->errstr);
+                rc = CACHECTL_EXIT_FAIL;
+                goto out;
+            }
+
+            freeReplyObject(rp);
         }
     }
 
@@ -493,22 +528,33 @@ cachectl_sessions_cli(cachectl_conf_t *conf)
                                        || strcmp(cmd, "show") == 0
                                        || strcmp(cmd, "revoke") == 0
                                        || strcmp(cmd, "revoke-user") == 0
+                                       || strcmp(cmd, "import-mongo") == 0
                                        ? "wrong number of arguments"
                                        : "unknown command");
     }
 
     if (strcmp(cmd, "count") != 0 && strcmp(cmd, "list") != 0
         && strcmp(cmd, "show") != 0 && strcmp(cmd, "revoke") != 0
-        && strcmp(cmd, "revoke-user") != 0)
+        && strcmp(cmd, "revoke-user") != 0
+        && strcmp(cmd, "import-mongo") != 0)
     {
         return cachectl_sessions_usage("unknown command");
     }
 
     if (conf->dry_run && strcmp(cmd, "revoke") != 0
-        && strcmp(cmd, "revoke-user") != 0)
+        && strcmp(cmd, "revoke-user") != 0
+        && strcmp(cmd, "import-mongo") != 0)
     {
-        return cachectl_sessions_usage("--dry-run is for revoke and "
-                                       "revoke-user");
+        return cachectl_sessions_usage("--dry-run is for revoke, "
+                                       "revoke-user and import-mongo");
+    }
+
+    if (conf->collection && strcmp(cmd, "import-mongo") != 0) {
+        return cachectl_sessions_usage("--collection is for import-mongo");
+    }
+
+    if (strcmp(cmd, "import-mongo") == 0) {
+        return cachectl_import_mongo(conf);
     }
 
     c = cachectl_redis_connect(conf, err, sizeof(err));

@@ -7,12 +7,18 @@
 #ifndef CACHECTL_SESSIONS_INT_H
 #define CACHECTL_SESSIONS_INT_H
 
+#include <stdint.h>
+
+#include <hiredis/hiredis.h>
 #include <jansson.h>
 
 #include "cachectl_conf.h"
 
 
 #define CACHECTL_SID_MAX            256
+
+/* sids in one revocation event at most: a message stays a few KB */
+#define CACHECTL_REVOKED_EVENT_SIDS 100
 
 
 /*
@@ -25,6 +31,21 @@ extern const char  cachectl_revoke_script[];
 /* both must read a session alike, or revoke-user misses what is indexed */
 json_t *cachectl_session_load(const char *s, size_t len);
 const char *cachectl_session_user(json_t *sess);
+
+/*
+ * Appends (pipelined) the PUBLISH of the revocation event of sids (a JSON
+ * array of strings) on <ns>bc:controller:session:cache:revoked, jPulse's
+ * broadcast shape, CACHECTL_REVOKED_EVENT_SIDS sids a message; *queued
+ * counts the replies due. 0, or -1 out of memory.
+ */
+int cachectl_sessions_publish(redisContext *c, cachectl_conf_t *conf,
+    const char *instance_id, json_t *sids, size_t *queued);
+
+/* "2026-11-26T03:00:00.000Z" (a Date as JSON) -> ms; 0 when not that */
+int64_t cachectl_iso_ms(const char *s);
+
+/* seconds: how long a session can live; its user's index lives as long */
+long cachectl_sessions_life(cachectl_conf_t *conf);
 
 /* seconds: the tombstones of the walk and of revoke last alike */
 long cachectl_sessions_tombstone(cachectl_conf_t *conf);

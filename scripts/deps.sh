@@ -12,7 +12,15 @@ PACKAGES="
     libtest-base-perl libtest-longstring-perl libtext-diff-perl liburi-perl
     libwww-perl liblist-moreutils-perl libipc-run-perl libhttp-message-perl
     prometheus wrk
+    nodejs
 "
+
+# the Mongo-wire test server (scripts/mongo-test-server) runs on Node.js:
+# Debian's npm only where no npm came with the installed nodejs (a nodejs
+# package that bundles npm conflicts with Debian's)
+if ! command -v npm >/dev/null 2>&1; then
+    PACKAGES="$PACKAGES npm"
+fi
 
 missing=""
 for p in $PACKAGES; do

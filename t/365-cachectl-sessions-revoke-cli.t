@@ -122,21 +122,31 @@ GET /ping
 sub { $main::Result }
 --- response_body
 exit 2
-stderr: cachectl sessions: --dry-run is for revoke and revoke-user
+stderr: cachectl sessions: --dry-run is for revoke, revoke-user and import-mongo
 stderr: Usage: cachectl sessions count [--user USERID] [--json]
 stderr:        cachectl sessions list [--user USERID] [--json]
 stderr:        cachectl sessions show SID [--json]
 stderr:        cachectl sessions revoke SID [--dry-run] [--json]
 stderr:        cachectl sessions revoke-user USERID [--dry-run] [--json]
+stderr:        cachectl sessions import-mongo URI|- [--collection NAME] [--dry-run]
+stderr:                                     [--json]
 stderr: revoke and revoke-user exit 1 when there is no such session or the user
-stderr: has none.
+stderr: has none. import-mongo exits 1 on a failure or a document it could not
+stderr: import (named on stderr, left in MongoDB); run again, it changes nothing
+stderr: already done.
 exit 0
 Usage: cachectl [OPTIONS] sessions count|list [--user U]|show SID|revoke SID|revoke-user USERID
+           |import-mongo URI
 
 jPulse's sessions in Redis: count or list them, show one, revoke
-one, or revoke every session of a user.
+one, or revoke every session of a user; import-mongo moves
+connect-mongo's sessions into Redis (MongoDB is only read).
   --user U      count, list: the user's (the daemon's index)
-  --dry-run     revoke, revoke-user: say what would go, change nothing
+  --dry-run     revoke, revoke-user, import-mongo: say what would
+                change, change nothing
+  --collection C  import-mongo: connect-mongo's ("sessions"); the
+                database is the URI's; URI "-": read from stdin
   --json        machine-readable output (revoke and revoke-user too)
 revoke and revoke-user exit 1 when there is no such session or the
-user has none (as for any failure; 2: usage).
+user has none; import-mongo when a document could not be imported
+(as for any failure; 2: usage).

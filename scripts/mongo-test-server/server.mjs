@@ -1,0 +1,70 @@
+// The Mongo-wire test server of the suites: CongoDB (an in-memory server
+// that speaks MongoDB's wire protocol) on 127.0.0.1.
+//
+//   node server.mjs --port P     listen; prints "listening on 127.0.0.1:P"
+//                                once it accepts connections
+//   node server.mjs --check      load it and exit 0 (install.sh)
+//
+// CongoDB 2.2.0 keys every document by an ObjectId, and connect-mongo's
+// session documents have string _ids (the session id): string _ids are
+// kept as they are here, keyed apart from ObjectIds ("s:" + the string).
+import { CongoServer, MemoryStorageAdapter }
+    from '@push.rocks/smartmongo/dist_ts/congodb/index.js';
+
+const args = process.argv.slice(2);
+
+if (args[0] === '--check') {
+    process.exit(0);
+}
+
+if (args[0] !== '--port' || !/^[0-9]+$/.test(args[1] || '')
+    || Number(args[1]) < 1 || Number(args[1]) > 65535)
+{
+    console.error('usage: node server.mjs --port PORT | --check');
+    process.exit(2);
+}
+
+const port = Number(args[1]);
+
+// the storage, the index engine and the handlers call _id.toHexString()
+Object.defineProperty(String.prototype, 'toHexString', {
+    value: function () { return 's:' + this; },
+    enumerable: false,
+});
+
+const insertOne = MemoryStorageAdapter.prototype.insertOne;
+
+MemoryStorageAdapter.prototype.insertOne = async function (db, coll, doc) {
+    if (typeof doc._id !== 'string') {
+        return insertOne.call(this, db, coll, doc);
+    }
+
+    const docs = this.ensureCollection(db, coll);
+    const key = doc._id.toHexString();
+
+    if (docs.has(key)) {
+        throw new Error('Duplicate key error: _id ' + doc._id);
+    }
+
+    const stored = { ...doc };
+    docs.set(key, stored);
+    return stored;
+};
+
+const server = new CongoServer({ port, host: '127.0.0.1', storage: 'memory' });
+
+try {
+    await server.start();
+} catch (e) {
+    console.error('mongo-test-server: ' + e.message);
+    process.exit(1);
+}
+
+console.log('listening on 127.0.0.1:' + port);
+
+for (const sig of ['SIGTERM', 'SIGINT']) {
+    process.on(sig, async () => {
+        await server.stop().catch(() => {});
+        process.exit(0);
+    });
+}

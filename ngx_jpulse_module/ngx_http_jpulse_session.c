@@ -488,8 +488,7 @@ ngx_http_jpulse_session_handler(ngx_http_request_t *r)
 
     if (rc != NGX_OK) {
         ngx_http_jpulse_session_warn(r, "Redis is not ready");
-        ngx_http_jpulse_session_count(
-                                NGX_HTTP_JPULSE_SESSION_M_REDIS_ERRORS);
+        ngx_http_jpulse_metrics_session(NGX_HTTP_JPULSE_SESS_REDIS_ERRORS);
         ngx_http_jpulse_session_done(r, ctx, NGX_HTTP_JPULSE_SESSION_ERROR);
         return NGX_DECLINED;
     }
@@ -562,8 +561,7 @@ ngx_http_jpulse_session_cookie(ngx_http_request_t *r,
     }
 
     if (rc == JP_SESSION_SID_INVALID) {
-        ngx_http_jpulse_session_count(
-                               NGX_HTTP_JPULSE_SESSION_M_BAD_SIGNATURES);
+        ngx_http_jpulse_metrics_session(NGX_HTTP_JPULSE_SESS_BAD_SIGNATURES);
 
         if (ngx_http_jpulse_session_log_allowed(r)) {
             ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
@@ -616,8 +614,7 @@ ngx_http_jpulse_session_record(ngx_http_request_t *r,
     jp_session_parse_e  rc;
 
     if (reply == NULL || reply->type == REDIS_REPLY_ERROR) {
-        ngx_http_jpulse_session_count(
-                                NGX_HTTP_JPULSE_SESSION_M_REDIS_ERRORS);
+        ngx_http_jpulse_metrics_session(NGX_HTTP_JPULSE_SESS_REDIS_ERRORS);
         ngx_http_jpulse_session_warn(r, reply == NULL
                                         ? "no reply from Redis"
                                         : "Redis refused the GET");
@@ -646,7 +643,7 @@ ngx_http_jpulse_session_record(ngx_http_request_t *r,
         break;
 
     case JP_SESSION_PARSE_TOO_BIG:
-        ngx_http_jpulse_session_count(NGX_HTTP_JPULSE_SESSION_M_TOO_BIG);
+        ngx_http_jpulse_metrics_session(NGX_HTTP_JPULSE_SESS_TOO_BIG);
         ngx_http_jpulse_session_warn(r, "the session is larger than "
                                         "64 KB, refused");
         ngx_http_jpulse_session_done(r, ctx, NGX_HTTP_JPULSE_SESSION_ERROR);
@@ -751,7 +748,7 @@ ngx_http_jpulse_session_done(ngx_http_request_t *r,
     ctx->session.state = state;
     ctx->loaded = 1;
 
-    ngx_http_jpulse_session_count_load(state);
+    ngx_http_jpulse_metrics_session(NGX_HTTP_JPULSE_SESS_LOADS_NONE + state);
 
     ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "jpulse session: state %ui", state);

@@ -376,10 +376,7 @@ ngx_http_jpulse_session_find(ngx_http_request_t *r)
         return ctx;
     }
 
-    if (!r->internal && !r->filter_finalize) {
-        /* no redirect yet: the cleanup cannot be there */
-        return NULL;
-    }
+    /* not only after r->internal redirects: named locations clear too */
 
     for (cln = r->pool->cleanup; cln; cln = cln->next) {
         if (cln->handler == ngx_http_jpulse_session_cleanup) {

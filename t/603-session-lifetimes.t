@@ -60,7 +60,7 @@ sub main::parked_exchange {
 
 repeat_each(1);
 
-plan tests => repeat_each() * 55;
+plan tests => repeat_each() * 59;
 
 add_block_preprocessor(sub {
     my ($block) = @_;
@@ -88,6 +88,11 @@ CONF
     location = /missing { log_not_found off; error_page 404 = /s; }
     location = /tried { try_files /nothing-here /s; }
     location = /rewritten { rewrite ^ /s last; }
+    location = /named { try_files /nothing-here @session; }
+    location = /named-error { log_not_found off; error_page 404 = @session; }
+    location @session {
+        return 200 "$jpulse_session_state $jpulse_username\n";
+    }
     location = /ssi.html { ssi on; }
     location = /proxied {
         proxy_set_header X-User $jpulse_username;
@@ -142,11 +147,13 @@ __DATA__
 --- pre_request
 JPulseTest::redis_cli($main::Redis, 'CONFIG', 'RESETSTAT');
 --- request eval
-["GET /missing", "GET /tried", "GET /rewritten", "GET /ssi.html"]
+["GET /missing", "GET /tried", "GET /rewritten", "GET /named",
+ "GET /named-error", "GET /ssi.html"]
 --- response_body_filters eval
-[(sub { $_[0] }) x 3, sub { $_[0] . "gets " . main::gets_since() . "\n" }]
+[(sub { $_[0] }) x 5, sub { $_[0] . "gets " . main::gets_since() . "\n" }]
 --- response_body eval
-["user jdoe\n", "user jdoe\n", "user jdoe\n", "ssi: user jdoe\n\ngets 4\n"]
+["user jdoe\n", "user jdoe\n", "user jdoe\n", "user jdoe\n", "user jdoe\n",
+ "ssi: user jdoe\n\ngets 6\n"]
 
 
 

@@ -447,7 +447,9 @@ ngx_http_jpulse_session_handler(ngx_http_request_t *r)
 
     ngx_http_set_ctx(r, ctx, ngx_http_jpulse_session_module);
 
-    if (ngx_http_jpulse_session_cookie(r, slcf, ctx) != NGX_HTTP_JPULSE_SESSION_ANONYMOUS) {
+    if (ngx_http_jpulse_session_cookie(r, slcf, ctx)
+        != NGX_HTTP_JPULSE_SESSION_ANONYMOUS)
+    {
         /* no cookie, or one that does not verify: nothing to load */
         return NGX_DECLINED;
     }

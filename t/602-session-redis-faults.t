@@ -23,7 +23,7 @@ $ENV{TEST_NGINX_FORCE_RESTART_ON_TEST} = 0;
 
 repeat_each(1);
 
-plan tests => repeat_each() * 27;
+plan tests => repeat_each() * 31;
 
 add_block_preprocessor(sub {
     my ($block) = @_;
@@ -99,7 +99,29 @@ user jdoe
 
 
 
-=== TEST 4: Redis stopped: error at once, never a 500
+=== TEST 4: Redis paused (CLIENT PAUSE) past the command timeout: error, then back
+--- pre_request
+JPulseTest::redis_cli($main::Redis, 'CLIENT', 'PAUSE', 1500, 'ALL');
+--- request
+GET /s
+--- response_body_filters eval
+sub {
+    my $back = JPulseTest::poll_until(15, sub {
+        my (undef, undef, $body) = JPulseTest::http_get(
+            $Test::Nginx::Socket::ServerPort, '/s',
+            headers => "Cookie: $ENV{TEST_NGINX_T602_COOKIE}\r\n");
+        $body eq "user jdoe\n" }, 0.2);
+    $_[0] . ($back ? "back\n" : "never back\n") }
+--- response_body
+error 
+back
+--- no_error_log
+[alert]
+[crit]
+
+
+
+=== TEST 5: Redis stopped: error at once, never a 500
 --- pre_request
 JPulseTest::redis_stop($main::Redis);
 JPulseTest::poll_until(10, sub {
@@ -117,7 +139,7 @@ JPulseTest::poll_until(10, sub {
 
 
 
-=== TEST 5: the metrics count the errors; a request without a cookie is none
+=== TEST 6: the metrics count the errors; a request without a cookie is none
 --- request eval
 ["GET /s", "GET /m"]
 --- more_headers eval
@@ -139,7 +161,7 @@ session_loads_invalid=0
 
 
 
-=== TEST 6: no jpulse_redis at all: error, a warning
+=== TEST 7: no jpulse_redis at all: error, a warning
 --- http_config
     jpulse_site_id t602;
     jpulse_mode dev;

@@ -125,7 +125,7 @@ __DATA__
 --- request eval
 ["GET /s", "GET /s", "GET /s", "GET /s", "GET /s"]
 --- more_headers eval
-["Cookie: " . join('; ', map { "c$_=" . ('v' x 20) } 1 .. 150) . "; $main::Good",
+["Cookie: " . CORE::join('; ', map { "c$_=" . ('v' x 20) } 1 .. 150) . "; $main::Good",
  "Cookie: \t connect.sid \t=  $main::GoodValue  ;x=1",
  "Cookie: connect.sid=\"$main::GoodValue\"",
  "Cookie: Connect.sid=$main::GoodValue; connect.sidx=$main::GoodValue",

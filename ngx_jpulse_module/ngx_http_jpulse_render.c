@@ -29,6 +29,7 @@
 #include "jp_config.h"
 #include "jp_tpl.h"
 #include "ngx_http_jpulse_module.h"
+#include "ngx_http_jpulse_access.h"
 #include "ngx_http_jpulse_context.h"
 #include "ngx_http_jpulse_l2.h"
 #include "ngx_http_jpulse_lookup.h"
@@ -62,8 +63,6 @@ static ngx_int_t ngx_http_jpulse_render_etag(ngx_http_request_t *r,
     size_t len, u_char *digest);
 static ngx_int_t ngx_http_jpulse_render_found(ngx_http_request_t *r,
     u_char *to, size_t len);
-static ngx_int_t ngx_http_jpulse_render_error_redirect(ngx_http_request_t *r,
-    const char *code, ngx_str_t *msg);
 static ngx_int_t ngx_http_jpulse_render_nowhere(ngx_http_request_t *r);
 static ngx_int_t ngx_http_jpulse_render_nowhere_handler(
     ngx_http_request_t *r);
@@ -1954,8 +1953,8 @@ ngx_http_jpulse_render_found(ngx_http_request_t *r, u_char *to, size_t len)
 
 /* "/error/index.shtml?msg=<encodeURIComponent(msg)>&code=<code>" */
 
-static ngx_int_t
-ngx_http_jpulse_render_error_redirect(ngx_http_request_t *r,
+ngx_int_t
+ngx_http_jpulse_error_redirect(ngx_http_request_t *r,
     const char *code, ngx_str_t *msg)
 {
     u_char  *to, *p;
@@ -1995,7 +1994,7 @@ ngx_http_jpulse_render_nowhere(ngx_http_request_t *r)
     p = ngx_cpymem(msg.data, "Page not found: ", 16);
     ngx_memcpy(p, r->unparsed_uri.data, r->unparsed_uri.len);
 
-    return ngx_http_jpulse_render_error_redirect(r, "404", &msg);
+    return ngx_http_jpulse_error_redirect(r, "404", &msg);
 }
 
 
@@ -2076,8 +2075,8 @@ ngx_http_jpulse_render_translate(ngx_http_jpulse_render_ctx_t *rc,
 /*
  * jPulse's one access rule on views: any GET or HEAD under /admin/ needs
  * a signed-in admin. Anonymous: 401, else without an admin role 403,
- * each as a redirect to the error page. Until sessions land every
- * request is anonymous; ngx_http_jpulse_render_admin is their hook.
+ * each as a redirect to the error page. ngx_http_jpulse_access.c
+ * installs the check (a signed-in user without an admin role).
  */
 
 static ngx_uint_t
@@ -2106,12 +2105,14 @@ ngx_http_jpulse_render_gate(ngx_http_request_t *r,
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
-        return ngx_http_jpulse_render_error_redirect(r, "401", &msg);
+        return ngx_http_jpulse_error_redirect(r, "401", &msg);
     }
 
     if (ngx_http_jpulse_render_admin_check(r)) {
-        /* jPulse's default admin roles, without a site config */
-        ngx_str_set(&roles, "admin, root");
+        /* the effective admin roles: siteConfig's, else admin, root */
+        if (ngx_http_jpulse_access_admin_list(r->pool, &roles) != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
 
         if (ngx_http_jpulse_render_translate(rc, "controller.auth.roleRequired",
                 "Insufficient privileges. Required roles: {{roles}}",
@@ -2121,7 +2122,7 @@ ngx_http_jpulse_render_gate(ngx_http_request_t *r,
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
-        return ngx_http_jpulse_render_error_redirect(r, "403", &msg);
+        return ngx_http_jpulse_error_redirect(r, "403", &msg);
     }
 
     return NGX_DECLINED;
@@ -2156,5 +2157,5 @@ ngx_http_jpulse_render_failure(ngx_http_request_t *r,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    return ngx_http_jpulse_render_error_redirect(r, "500", &msg);
+    return ngx_http_jpulse_error_redirect(r, "500", &msg);
 }

@@ -54,6 +54,15 @@ json_t *ngx_http_jpulse_render_anonymous(ngx_http_request_t *r);
 void ngx_http_jpulse_render_digest(u_char *data, size_t len, u_char *out);
 
 /*
+ * jPulse's sendError for a page: 302 to
+ * /error/index.shtml?msg=<encodeURIComponent(msg)>&code=<code>, as
+ * Express redirects (the body follows Accept). The request body must be
+ * read or discarded already.
+ */
+ngx_int_t ngx_http_jpulse_error_redirect(ngx_http_request_t *r,
+    const char *code, ngx_str_t *msg);
+
+/*
  * Whether a signed-in user lacks an admin role (jPulse's gate on /admin/,
  * checked only for requests who() says are signed in): the sessions
  * concern replaces it; until then nobody is an admin.

@@ -16,6 +16,8 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
+#include "jp_config.h"
+#include "jp_time.h"
 #include "jp_user.h"
 #include "ngx_http_jpulse_module.h"
 #include "ngx_http_jpulse_access.h"
@@ -23,6 +25,7 @@
 #include "ngx_http_jpulse_out.h"
 #include "ngx_http_jpulse_render.h"
 #include "ngx_http_jpulse_session.h"
+#include "ngx_http_jpulse_view.h"
 
 
 static ngx_int_t ngx_http_jpulse_access_handler(ngx_http_request_t *r);
@@ -424,4 +427,115 @@ ngx_http_jpulse_access_admin_api(ngx_http_request_t *r)
     }
 
     return NGX_DECLINED;
+}
+
+
+/*
+ * jPulse's health controller: controller.health.requiredRoles.metrics of
+ * the app config (default admin, root) may see the metrics; anyone else
+ * gets a 200 that says so, with the time only. A Prometheus scraper is
+ * no browser: refused, it gets the status (401 or 403) in the cache
+ * API's envelope, which its scrape reports as down.
+ */
+
+ngx_int_t
+ngx_http_jpulse_access_metrics(ngx_http_request_t *r, ngx_uint_t prometheus)
+{
+    char                         iso[JP_ISO8601_LEN + 1];
+    json_t                      *roles, *user_roles;
+    ngx_time_t                  *tp;
+    ngx_uint_t                   signed_in;
+    ngx_msec_int_t               elapsed;
+    ngx_http_jpulse_out_t        out;
+    ngx_http_jpulse_session_t   *s;
+    ngx_http_jpulse_loc_conf_t  *jlcf;
+
+    static json_t               *admin_root;
+
+    if (!ngx_http_jpulse_session_enabled(r)) {
+        return NGX_DECLINED;
+    }
+
+    jlcf = ngx_http_get_module_loc_conf(r, ngx_http_jpulse_module);
+
+    roles = NULL;
+
+    if (jlcf->view.view && jlcf->view.view->rt
+        && jlcf->view.view->rt->effective)
+    {
+        roles = jp_config_get(jlcf->view.view->rt->effective,
+                              "controller.health.requiredRoles.metrics");
+    }
+
+    /* requiredRoles.metrics || ['admin', 'root'] */
+    if (!jp_user_truthy(roles)) {
+        if (admin_root == NULL) {
+            admin_root = json_pack("[ss]", "admin", "root");
+            if (admin_root == NULL) {
+                return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            }
+        }
+
+        roles = admin_root;
+    }
+
+    s = ngx_http_jpulse_session_get(r);
+    signed_in = ngx_http_jpulse_session_signed_in(s);
+    user_roles = signed_in ? json_object_get(s->user, "roles") : NULL;
+
+    if (jp_user_authorized(user_roles, signed_in, roles)) {
+        return NGX_DECLINED;
+    }
+
+    if (prometheus) {
+        return signed_in
+               ? ngx_http_jpulse_send_error(r, NGX_HTTP_FORBIDDEN,
+                                            "NOT_AUTHORIZED",
+                                            "Not authorized to see more "
+                                            "jPulse Framework metrics data",
+                                            NULL)
+               : ngx_http_jpulse_send_error(r, NGX_HTTP_UNAUTHORIZED,
+                                            "NOT_AUTHENTICATED",
+                                            "Authentication required", NULL);
+    }
+
+    tp = ngx_timeofday();
+    (void) jp_time_iso8601(iso, sizeof(iso), tp->sec, (unsigned) tp->msec);
+
+    elapsed = (ngx_msec_int_t) ((tp->sec - r->start_sec) * 1000
+                                + (tp->msec - r->start_msec));
+
+    ngx_http_jpulse_out_init(&out, r->pool);
+    ngx_http_jpulse_out_printf(&out, "{\"success\":false,\"message\":\"Not "
+                               "authorized to see more jPulse Framework "
+                               "metrics data\",\"data\":{\"timestamp\":\"%s\""
+                               "},\"elapsed\":%M}", iso,
+                               (ngx_msec_t) ngx_max(elapsed, 0));
+
+    return ngx_http_jpulse_out_send(r, &out, NGX_HTTP_OK, NULL);
+}
+
+
+/* the metrics are shown as they are: sessions off, or an admin */
+
+ngx_uint_t
+ngx_http_jpulse_access_metrics_sanitize(ngx_http_request_t *r)
+{
+    return ngx_http_jpulse_session_enabled(r)
+           && !ngx_http_jpulse_access_is_admin(r);
+}
+
+
+ngx_int_t
+ngx_http_jpulse_access_user_api(ngx_http_request_t *r)
+{
+    if (!ngx_http_jpulse_session_enabled(r)
+        || ngx_http_jpulse_access_signed_in(r))
+    {
+        return NGX_DECLINED;
+    }
+
+    return ngx_http_jpulse_send_error(r, NGX_HTTP_UNAUTHORIZED,
+                                      "UNAUTHORIZED",
+                                      "Authentication required", NULL);
 }

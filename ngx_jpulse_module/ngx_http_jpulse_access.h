@@ -45,5 +45,25 @@ ngx_uint_t ngx_http_jpulse_access_is_admin(ngx_http_request_t *r);
  */
 ngx_int_t ngx_http_jpulse_access_admin_api(ngx_http_request_t *r);
 
+/*
+ * The gate of the broadcast publish API (and of what only signed-in users
+ * may use): NGX_DECLINED when sessions are off in r's location or r's
+ * user is signed in; else the 401 UNAUTHORIZED envelope was sent (as
+ * jPulse's app-cluster cache endpoints answer).
+ */
+ngx_int_t ngx_http_jpulse_access_user_api(ngx_http_request_t *r);
+
+/*
+ * The gate of the metrics: NGX_DECLINED when sessions are off in r's
+ * location or r's user holds a role of requiredRoles.metrics; else
+ * jPulse's unauthorized answer was sent (JSON: a 200 with success false;
+ * Prometheus: a 401 or 403 envelope).
+ */
+ngx_int_t ngx_http_jpulse_access_metrics(ngx_http_request_t *r,
+    ngx_uint_t prometheus);
+
+/* the metrics are obfuscated for r, as jPulse does for non-admins */
+ngx_uint_t ngx_http_jpulse_access_metrics_sanitize(ngx_http_request_t *r);
+
 
 #endif /* NGX_HTTP_JPULSE_ACCESS_H */

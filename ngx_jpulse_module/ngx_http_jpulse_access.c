@@ -378,17 +378,34 @@ ngx_http_jpulse_access_not_admin(ngx_http_request_t *r)
  * share.
  */
 
+ngx_uint_t
+ngx_http_jpulse_access_personal(ngx_http_request_t *r)
+{
+    ngx_http_jpulse_session_t  *s;
+
+    s = ngx_http_jpulse_session_get(r);
+
+    return s != NULL
+           && (s->user != NULL || json_object_get(s->data, "user") != NULL);
+}
+
+
 static json_t *
 ngx_http_jpulse_access_user(ngx_http_request_t *r)
 {
-    json_t                     *anon, *tz, *user, *admin;
+    json_t                     *anon, *tz, *user, *admin, *suser;
     ngx_http_jpulse_session_t  *s;
 
     anon = ngx_http_jpulse_render_anonymous(r);
 
     s = ngx_http_jpulse_session_get(r);
 
-    if (anon == NULL || s == NULL || !json_is_object(s->user)) {
+    /* a user not signed in is in the session's data, not s->user */
+    suser = (s == NULL) ? NULL
+                        : (s->user ? s->user
+                                   : json_object_get(s->data, "user"));
+
+    if (anon == NULL || !json_is_object(suser)) {
         return anon;
     }
 
@@ -396,7 +413,7 @@ ngx_http_jpulse_access_user(ngx_http_request_t *r)
     tz = json_object_get(anon, "timezone");
 
     user = (admin && json_is_string(tz))
-           ? jp_user_context(s->user, ngx_http_jpulse_session_signed_in(s),
+           ? jp_user_context(suser, ngx_http_jpulse_session_signed_in(s),
                              admin, json_string_value(tz),
                              json_string_length(tz))
            : NULL;

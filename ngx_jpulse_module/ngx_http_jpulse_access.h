@@ -35,6 +35,9 @@ ngx_uint_t ngx_http_jpulse_access_authorized(ngx_http_request_t *r,
     json_t *roles);
 
 ngx_uint_t ngx_http_jpulse_access_signed_in(ngx_http_request_t *r);
+
+/* r's session has a user (signed in or not): user.* is not anonymous */
+ngx_uint_t ngx_http_jpulse_access_personal(ngx_http_request_t *r);
 ngx_uint_t ngx_http_jpulse_access_is_admin(ngx_http_request_t *r);
 
 /*

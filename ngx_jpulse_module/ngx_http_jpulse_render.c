@@ -272,6 +272,9 @@ ngx_http_jpulse_render_handler(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
+    /* a session's user not signed in still shows in user.* */
+    rc->personal = ngx_http_jpulse_access_personal(r);
+
     /* the context and the user object, built when a page is rendered */
     cln = ngx_pool_cleanup_add(r->pool, 0);
     if (cln == NULL) {
@@ -628,7 +631,13 @@ again:
     ngx_http_jpulse_lookup_i18n(rc);
 
     if (rc->needs->nelts == 0 && rc->gate) {
-        return ngx_http_jpulse_render_gate(r, rc);
+        rc2 = ngx_http_jpulse_render_gate(r, rc);
+        if (rc2 != NGX_DECLINED) {
+            return rc2;
+        }
+
+        /* an admin: the page renders (not asked again after a wait) */
+        rc->gate = 0;
     }
 
     if (rc->needs->nelts == 0
@@ -892,7 +901,8 @@ ngx_http_jpulse_render_failed(ngx_http_jpulse_render_ctx_t *rc,
 static ngx_uint_t
 ngx_http_jpulse_render_cacheable(ngx_http_jpulse_render_ctx_t *rc)
 {
-    return !rc->raw && !rc->authenticated && rc->status == NGX_HTTP_OK
+    return !rc->raw && !rc->authenticated && !rc->personal
+           && rc->status == NGX_HTTP_OK
            && rc->rt->view->check_interval > 0;
 }
 

@@ -102,7 +102,8 @@ ngx_http_jpulse_context(ngx_http_jpulse_render_ctx_t *rc,
     }
 
     app = json_object_get(rc->rt->effective, "app");
-    site = ngx_http_jpulse_l2_site_config();
+    /* jPulse's schema contextFilter: withAuth for signed-in users */
+    site = ngx_http_jpulse_l2_site_config_for(rc->authenticated);
 
     /*
      * jPulse tests the raw text of .shtml pages only: not .tmpl, not
@@ -114,7 +115,8 @@ ngx_http_jpulse_context(ngx_http_jpulse_render_ctx_t *rc,
                && prog != NULL
                && jp_tpl_program_disables_sidebars(prog);
 
-    reset = ngx_http_jpulse_context_reset(rc, site);
+    reset = ngx_http_jpulse_context_reset(rc,
+                                         ngx_http_jpulse_l2_site_config());
 
     config = ngx_http_jpulse_context_config(rc);
     url = ngx_http_jpulse_context_url(rc);

@@ -45,6 +45,7 @@ JPulseTest::view_tree("$Dir/view", {
         . "{{user.nickName}}{{else}}guest{{/if}}</p>\n",
     'admin/index.shtml' => "ADMIN {{user.username}}\n",
     'error/index.shtml' => "E{{url.param.code}} {{url.param.msg}}\n",
+    'site/index.shtml' => "{{siteConfig.email}} {{siteConfig.manifest}}\n",
 });
 JPulseTest::view_tree($Dir, {
     'app.json' => '{"app":{"site":{"name":"Gates"}},"deployment":{"mode":'
@@ -82,7 +83,7 @@ CONF
         unless defined $block->no_error_log || defined $block->error_log;
 });
 
-plan tests => repeat_each() * 64;
+plan tests => repeat_each() * 72;
 
 no_shuffle();
 run_tests();
@@ -191,3 +192,24 @@ JPulseTest::publish_config($main::Redis, $main::NS,
 ["ADMIN kim\n",
  "Found. Redirecting to /error/index.shtml?msg=Insufficient%20privileges.%20Required%20roles%3A%20Admin%2C%20boss&code=403",
  "Kim Boss (KB) nick=Kim roles=boss admin=true auth=true editor= lang=\"de\" data-theme=\"dark\"\n"]
+
+
+
+=== TEST 8: siteConfig through jPulse's schema filter: anonymous visitors see no smtp* key, signed-in users the mail server but never a password or the license key
+--- pre_request
+JPulseTest::publish_config($main::Redis, $main::NS,
+    site => '{"general":{"roles":["user","admin"],"adminRoles":["admin"]},'
+        . '"email":{"adminEmail":"harbour@example.com","smtpServer":"mail.example.com",'
+        . '"smtpPort":587,"smtpUser":"mailer","smtpPass":"s3cret"},'
+        . '"manifest":{"license":{"key":"K-123","tier":"free"}}}');
+--- request eval
+["GET /site/", "GET /site/", "GET /site/"]
+--- more_headers eval
+["", "Cookie: $main::C{bob}", ""]
+--- response_body eval
+['{"adminEmail":"harbour@example.com"} {"license":{"tier":"free"}}
+',
+'{"adminEmail":"harbour@example.com","smtpServer":"mail.example.com","smtpPort":587,"smtpUser":"mailer"} {"license":{"tier":"free"}}
+',
+'{"adminEmail":"harbour@example.com"} {"license":{"tier":"free"}}
+']

@@ -64,8 +64,8 @@ ngx_int_t ngx_http_jpulse_error_redirect(ngx_http_request_t *r,
 
 /*
  * Whether a signed-in user lacks an admin role (jPulse's gate on /admin/,
- * checked only for requests who() says are signed in): the sessions
- * concern replaces it; until then nobody is an admin.
+ * checked only for requests who() says are signed in), installed by
+ * ngx_http_jpulse_access.c.
  */
 typedef ngx_uint_t (*ngx_http_jpulse_admin_pt)(ngx_http_request_t *r);
 

@@ -235,7 +235,8 @@ ngx_http_jpulse_access_deny(ngx_http_request_t *r, ngx_array_t *roles,
 
         for (i = 0; i < roles->nelts; i++) {
             if (i) {
-                *p++ = ','; *p++ = ' ';
+                *p++ = ',';
+                *p++ = ' ';
             }
 
             p = ngx_cpymem(p, role[i].data, role[i].len);
@@ -319,7 +320,8 @@ ngx_http_jpulse_access_admin_list(ngx_pool_t *pool, ngx_str_t *out)
 
     json_array_foreach(roles, i, v) {
         if (i) {
-            *p++ = ','; *p++ = ' ';
+            *p++ = ',';
+            *p++ = ' ';
         }
 
         p = ngx_cpymem(p, json_string_value(v), json_string_length(v));

@@ -99,6 +99,10 @@ static ngx_uint_t ngx_http_jpulse_render_is_raw(
     ngx_http_jpulse_render_ctx_t *rc, ngx_str_t *ext);
 
 
+static ngx_str_t  ngx_http_jpulse_render_private =
+    ngx_string("private, no-cache");
+
+
 ngx_http_jpulse_who_pt   ngx_http_jpulse_render_who =
     ngx_http_jpulse_render_anonymous_who;
 ngx_http_jpulse_user_pt  ngx_http_jpulse_render_user =
@@ -1215,6 +1219,7 @@ ngx_http_jpulse_render_send(ngx_http_request_t *r,
     size_t                       bytes;
     ngx_int_t                    rc2;
     ngx_buf_t                   *b;
+    ngx_str_t                   *cc;
     ngx_chain_t                  out;
     ngx_http_jpulse_loc_conf_t  *jlcf;
 
@@ -1249,10 +1254,18 @@ ngx_http_jpulse_render_send(ngx_http_request_t *r,
     } else {
         jlcf = ngx_http_get_module_loc_conf(r, ngx_http_jpulse_module);
 
+        cc = &jlcf->cache_control;
+
+        /* a page made for one user: no shared cache may keep it */
+        if ((rc->authenticated || rc->personal)
+            && rc->status < NGX_HTTP_BAD_REQUEST)
+        {
+            cc = &ngx_http_jpulse_render_private;
+        }
+
         /* like expires: a 404 kept by a shared cache outlives the fix */
-        if (jlcf->cache_control.len && rc->status < NGX_HTTP_BAD_REQUEST
-            && ngx_http_jpulse_cache_control(r, &jlcf->cache_control)
-               != NGX_OK)
+        if (cc->len && rc->status < NGX_HTTP_BAD_REQUEST
+            && ngx_http_jpulse_cache_control(r, cc) != NGX_OK)
         {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }

@@ -83,7 +83,7 @@ CONF
         unless defined $block->no_error_log || defined $block->error_log;
 });
 
-plan tests => repeat_each() * 72;
+plan tests => repeat_each() * 77;
 
 no_shuffle();
 run_tests();
@@ -152,6 +152,10 @@ __DATA__
 ["GET /home/", "GET /home/", "GET /home/", "GET /home/", "GET /home/"]
 --- more_headers eval
 ["", "", "Cookie: $main::C{bob}", "", "Cookie: $main::C{ada}"]
+--- response_headers eval
+["Cache-Control: no-cache", "Cache-Control: no-cache",
+ "Cache-Control: private, no-cache", "Cache-Control: no-cache",
+ "Cache-Control: private, no-cache"]
 --- response_body eval
 ["<p>Hello guest</p>\n", "<p>Hello guest</p>\n", "<p>Hello Bobby</p>\n",
  "<p>Hello guest</p>\n", "<p>Hello Ada</p>\n"]

@@ -40,6 +40,9 @@ static ngx_uint_t ngx_http_jpulse_access_public(ngx_str_t *role);
 static json_t  *ngx_http_jpulse_access_site;
 static json_t  *ngx_http_jpulse_access_roles;
 
+/* requiredRoles.metrics without a config: jPulse's default */
+static json_t  *ngx_http_jpulse_access_metrics_roles;
+
 
 char *
 ngx_http_jpulse_require_role(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
@@ -125,6 +128,19 @@ ngx_http_jpulse_access_postconfiguration(ngx_conf_t *cf)
     ngx_http_jpulse_render_admin_check = ngx_http_jpulse_access_not_admin;
 
     return NGX_OK;
+}
+
+
+void
+ngx_http_jpulse_access_exit_process(ngx_cycle_t *cycle)
+{
+    json_decref(ngx_http_jpulse_access_site);
+    json_decref(ngx_http_jpulse_access_roles);
+    json_decref(ngx_http_jpulse_access_metrics_roles);
+
+    ngx_http_jpulse_access_site = NULL;
+    ngx_http_jpulse_access_roles = NULL;
+    ngx_http_jpulse_access_metrics_roles = NULL;
 }
 
 
@@ -469,8 +485,6 @@ ngx_http_jpulse_access_metrics(ngx_http_request_t *r, ngx_uint_t prometheus)
     ngx_http_jpulse_session_t   *s;
     ngx_http_jpulse_loc_conf_t  *jlcf;
 
-    static json_t               *admin_root;
-
     if (!ngx_http_jpulse_session_enabled(r)) {
         return NGX_DECLINED;
     }
@@ -488,14 +502,15 @@ ngx_http_jpulse_access_metrics(ngx_http_request_t *r, ngx_uint_t prometheus)
 
     /* requiredRoles.metrics || ['admin', 'root'] */
     if (!jp_user_truthy(roles)) {
-        if (admin_root == NULL) {
-            admin_root = json_pack("[ss]", "admin", "root");
-            if (admin_root == NULL) {
+        if (ngx_http_jpulse_access_metrics_roles == NULL) {
+            ngx_http_jpulse_access_metrics_roles = json_pack("[ss]", "admin",
+                                                             "root");
+            if (ngx_http_jpulse_access_metrics_roles == NULL) {
                 return NGX_HTTP_INTERNAL_SERVER_ERROR;
             }
         }
 
-        roles = admin_root;
+        roles = ngx_http_jpulse_access_metrics_roles;
     }
 
     s = ngx_http_jpulse_session_get(r);

@@ -23,6 +23,9 @@ char *ngx_http_jpulse_require_role(ngx_conf_t *cf, ngx_command_t *cmd,
 /* the access phase handler and the render hooks */
 ngx_int_t ngx_http_jpulse_access_postconfiguration(ngx_conf_t *cf);
 
+/* frees the per-worker caches (admin roles) */
+void ngx_http_jpulse_access_exit_process(ngx_cycle_t *cycle);
+
 /* the effective admin roles, sorted (borrowed; NULL: no memory) */
 json_t *ngx_http_jpulse_access_admin_roles(void);
 

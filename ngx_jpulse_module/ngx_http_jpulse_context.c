@@ -51,6 +51,21 @@ static json_t  *ngx_http_jpulse_context_none;
 static json_t  *ngx_http_jpulse_context_cluster[2];
 
 
+void
+ngx_http_jpulse_context_exit_process(ngx_cycle_t *cycle)
+{
+    json_decref(ngx_http_jpulse_context_empty);
+    json_decref(ngx_http_jpulse_context_none);
+    json_decref(ngx_http_jpulse_context_cluster[0]);
+    json_decref(ngx_http_jpulse_context_cluster[1]);
+
+    ngx_http_jpulse_context_empty = NULL;
+    ngx_http_jpulse_context_none = NULL;
+    ngx_http_jpulse_context_cluster[0] = NULL;
+    ngx_http_jpulse_context_cluster[1] = NULL;
+}
+
+
 /* the message of siteConfig.broadcast, when there is one */
 
 static json_t *

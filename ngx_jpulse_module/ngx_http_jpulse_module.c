@@ -28,6 +28,7 @@
 #include "ngx_http_jpulse_broadcast.h"
 #include "ngx_http_jpulse_cache_api.h"
 #include "ngx_http_jpulse_cluster.h"
+#include "ngx_http_jpulse_context.h"
 #include "ngx_http_jpulse_health.h"
 #include "ngx_http_jpulse_instance.h"
 #include "ngx_http_jpulse_metrics.h"
@@ -509,6 +510,9 @@ ngx_http_jpulse_exit_process(ngx_cycle_t *cycle)
     /* Redis first: its callbacks may still store into the views */
     ngx_http_jpulse_redis_exit_process(cycle);
     ngx_http_jpulse_l2_exit_process(cycle);
+    ngx_http_jpulse_access_exit_process(cycle);
+    ngx_http_jpulse_render_exit_process(cycle);
+    ngx_http_jpulse_context_exit_process(cycle);
     ngx_http_jpulse_view_exit_process(cycle);
     ngx_http_jpulse_metrics_exit_process(cycle);
 }

@@ -99,6 +99,9 @@ static ngx_uint_t ngx_http_jpulse_render_is_raw(
     ngx_http_jpulse_render_ctx_t *rc, ngx_str_t *ext);
 
 
+/* the anonymous user without a timezone cookie: one per worker, shared */
+static json_t    *ngx_http_jpulse_render_server_user;
+
 static ngx_str_t  ngx_http_jpulse_render_private =
     ngx_string("private, no-cache");
 
@@ -1449,6 +1452,14 @@ ngx_http_jpulse_render_anonymous_who(ngx_http_request_t *r, ngx_str_t *lang,
 }
 
 
+void
+ngx_http_jpulse_render_exit_process(ngx_cycle_t *cycle)
+{
+    json_decref(ngx_http_jpulse_render_server_user);
+    ngx_http_jpulse_render_server_user = NULL;
+}
+
+
 json_t *
 ngx_http_jpulse_render_anonymous(ngx_http_request_t *r)
 {
@@ -1457,7 +1468,6 @@ ngx_http_jpulse_render_anonymous(ngx_http_request_t *r)
     ngx_str_t           name, tz;
 
     static ngx_str_t    server_tz;
-    static json_t      *server_user;
 
     if (server_tz.data == NULL) {
         /* the worker's environment does not change once it runs */
@@ -1494,8 +1504,10 @@ ngx_http_jpulse_render_anonymous(ngx_http_request_t *r)
      * Without a timezone of its own, every anonymous request sees the same
      * user: one per worker, shared (templates never write to it).
      */
-    if (tz.data == server_tz.data && server_user != NULL) {
-        return json_incref(server_user);
+    if (tz.data == server_tz.data
+        && ngx_http_jpulse_render_server_user != NULL)
+    {
+        return json_incref(ngx_http_jpulse_render_server_user);
     }
 
     user = json_pack("{ss ss ss ss ss ss ss s[] s{} sb sb s{} ss#}",
@@ -1507,7 +1519,7 @@ ngx_http_jpulse_render_anonymous(ngx_http_request_t *r)
                      (int) tz.len);
 
     if (user != NULL && tz.data == server_tz.data) {
-        server_user = json_incref(user);
+        ngx_http_jpulse_render_server_user = json_incref(user);
     }
 
     return user;

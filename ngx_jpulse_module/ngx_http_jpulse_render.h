@@ -39,6 +39,9 @@ char *ngx_http_jpulse_render_cache_control(ngx_conf_t *cf,
 ngx_int_t ngx_http_jpulse_render_anonymous_who(ngx_http_request_t *r,
     ngx_str_t *lang, ngx_str_t *theme, ngx_uint_t *authenticated);
 
+/* frees the per-worker anonymous user */
+void ngx_http_jpulse_render_exit_process(ngx_cycle_t *cycle);
+
 /* the anonymous user, with the timezone cookie when it is sane */
 json_t *ngx_http_jpulse_render_anonymous(ngx_http_request_t *r);
 

@@ -80,7 +80,7 @@ CONF
         unless defined $block->no_error_log || defined $block->error_log;
 });
 
-plan tests => repeat_each() * 93;
+plan tests => repeat_each() * 99;
 
 no_shuffle();
 run_tests();
@@ -282,3 +282,26 @@ invalid role "authenticated" ("off" and "authenticated" stand alone)
 --- must_die
 --- error_log
 "jpulse_require_role" directive is duplicate
+
+
+
+=== TEST 11: Redis unreachable: the session is an error, so anonymous: the gate refuses with 401, never a 500
+--- http_config
+    jpulse_site_id gates;
+    jpulse_mode dev;
+    jpulse_redis 127.0.0.1:1 connect_timeout=200ms command_timeout=200ms;
+    jpulse_heartbeat off;
+    jpulse_session on;
+    jpulse_session_secret gates-secret-of-the-tests;
+--- wait_for_log
+--- request eval
+["GET /api/1/items", "GET /members/x"]
+--- more_headers eval
+["Cookie: $main::C{ada}", "Cookie: $main::C{ada}"]
+--- error_code eval
+[401, 302]
+--- response_body eval
+[sprintf($main::Env401, '/api/1/items'), "Found. Redirecting to $main::Auth401"]
+--- no_error_log
+[alert]
+[crit]

@@ -343,7 +343,7 @@ jp_config_put(json_t *dst, json_t *src, const char *path)
 
 
 static int
-jp_config_site_sensitive(const char *parent, const char *key)
+jp_config_site_sensitive(const char *parent, const char *key, int auth)
 {
     size_t  n;
 
@@ -353,7 +353,10 @@ jp_config_site_sensitive(const char *parent, const char *key)
         return 1;
     }
 
-    if (strcmp(parent, "email") == 0 && strncmp(key, "smtp", 4) == 0) {
+    /* signed-in users see the mail server, not its password */
+    if (!auth && strcmp(parent, "email") == 0
+        && strncmp(key, "smtp", 4) == 0)
+    {
         return 1;
     }
 
@@ -407,20 +410,21 @@ jp_config_site_normalize(json_t *v, unsigned depth)
 
 
 static void
-jp_config_site_strip(json_t *obj, const char *parent, unsigned depth)
+jp_config_site_strip(json_t *obj, const char *parent, unsigned depth,
+    int auth)
 {
     void        *tmp;
     json_t      *v;
     const char  *k;
 
     json_object_foreach_safe(obj, tmp, k, v) {
-        if (jp_config_site_sensitive(parent, k)) {
+        if (jp_config_site_sensitive(parent, k, auth)) {
             json_object_del(obj, k);
             continue;
         }
 
         if (json_is_object(v) && depth < JP_CONFIG_SITE_DEPTH) {
-            jp_config_site_strip(v, k, depth + 1);
+            jp_config_site_strip(v, k, depth + 1, auth);
         }
     }
 }
@@ -428,6 +432,13 @@ jp_config_site_strip(json_t *obj, const char *parent, unsigned depth)
 
 json_t *
 jp_config_site(json_t *site)
+{
+    return jp_config_site_for(site, 0);
+}
+
+
+json_t *
+jp_config_site_for(json_t *site, int authenticated)
 {
     json_t  *copy;
 
@@ -440,8 +451,11 @@ jp_config_site(json_t *site)
         return NULL;
     }
 
-    jp_config_site_strip(copy, "", 0);
+    jp_config_site_strip(copy, "", 0, authenticated);
     jp_config_remove(copy, "manifest.license.key");
+
+    /* withAuth names it: "pass" matches case-sensitively, not "Pass" */
+    jp_config_remove(copy, "email.smtpPass");
 
     if (jp_config_site_normalize(copy, 0) != 0) {
         json_decref(copy);

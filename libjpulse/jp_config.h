@@ -32,9 +32,15 @@ json_t *jp_config_get(json_t *config, const char *path);
  * siteConfig as templates may see it: a copy without what jPulse's schema
  * filter removes for anonymous users (email.smtp*, any key ending in
  * "pass", manifest.license.key), normalised as jPulse does (null -> "").
- * Signed-in users get the same until sessions land (jPulse shows them
- * email.smtpServer, smtpPort, smtpUser). NULL on no memory.
+ * NULL on no memory.
  */
 json_t *jp_config_site(json_t *site);
+
+/*
+ * The same for a signed-in user when authenticated: jPulse's withAuth
+ * filter keeps email.smtpServer, smtpPort and smtpUser (still no key
+ * ending in "pass", no manifest.license.key).
+ */
+json_t *jp_config_site_for(json_t *site, int authenticated);
 
 #endif /* JP_CONFIG_H */

@@ -18,6 +18,7 @@
 #include "jp_channel.h"
 #include "jp_time.h"
 #include "ngx_http_jpulse_module.h"
+#include "ngx_http_jpulse_access.h"
 #include "ngx_http_jpulse_broadcast.h"
 #include "ngx_http_jpulse_instance.h"
 #include "ngx_http_jpulse_metrics.h"
@@ -136,6 +137,12 @@ ngx_http_jpulse_app_cluster_handler(ngx_http_request_t *r)
         }
 
         return ngx_http_jpulse_send_405(r, "POST");
+    }
+
+    /* with sessions on here, publishing is for signed-in users */
+    rc = ngx_http_jpulse_access_user_api(r);
+    if (rc != NGX_DECLINED) {
+        return rc;
     }
 
     if (!jp_channel_valid_rest((char *) p, last - p)) {

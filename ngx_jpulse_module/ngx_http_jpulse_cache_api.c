@@ -11,6 +11,7 @@
 #include <ngx_http.h>
 
 #include "ngx_http_jpulse_module.h"
+#include "ngx_http_jpulse_access.h"
 #include "ngx_http_jpulse_cache_api.h"
 #include "ngx_http_jpulse_l2.h"
 #include "ngx_http_jpulse_out.h"
@@ -99,6 +100,11 @@ ngx_http_jpulse_cache_api_handler(ngx_http_request_t *r)
             return ngx_http_jpulse_send_405(r, "GET, HEAD");
         }
 
+        rc = ngx_http_jpulse_access_admin_api(r);
+        if (rc != NGX_DECLINED) {
+            return rc;
+        }
+
         return ngx_http_jpulse_cache_stats(r);
     }
 
@@ -131,6 +137,12 @@ ngx_http_jpulse_cache_api_handler(ngx_http_request_t *r)
 
     if (r->method != NGX_HTTP_POST) {
         return ngx_http_jpulse_send_405(r, "POST");
+    }
+
+    /* with sessions on here, jPulse's gate: the admin roles */
+    rc = ngx_http_jpulse_access_admin_api(r);
+    if (rc != NGX_DECLINED) {
+        return rc;
     }
 
     return ngx_http_jpulse_cache_refresh(r, k);

@@ -51,6 +51,21 @@ static json_t  *ngx_http_jpulse_context_none;
 static json_t  *ngx_http_jpulse_context_cluster[2];
 
 
+void
+ngx_http_jpulse_context_exit_process(ngx_cycle_t *cycle)
+{
+    json_decref(ngx_http_jpulse_context_empty);
+    json_decref(ngx_http_jpulse_context_none);
+    json_decref(ngx_http_jpulse_context_cluster[0]);
+    json_decref(ngx_http_jpulse_context_cluster[1]);
+
+    ngx_http_jpulse_context_empty = NULL;
+    ngx_http_jpulse_context_none = NULL;
+    ngx_http_jpulse_context_cluster[0] = NULL;
+    ngx_http_jpulse_context_cluster[1] = NULL;
+}
+
+
 /* the message of siteConfig.broadcast, when there is one */
 
 static json_t *
@@ -102,7 +117,8 @@ ngx_http_jpulse_context(ngx_http_jpulse_render_ctx_t *rc,
     }
 
     app = json_object_get(rc->rt->effective, "app");
-    site = ngx_http_jpulse_l2_site_config();
+    /* jPulse's schema contextFilter: withAuth for signed-in users */
+    site = ngx_http_jpulse_l2_site_config_for(rc->authenticated);
 
     /*
      * jPulse tests the raw text of .shtml pages only: not .tmpl, not
@@ -114,7 +130,8 @@ ngx_http_jpulse_context(ngx_http_jpulse_render_ctx_t *rc,
                && prog != NULL
                && jp_tpl_program_disables_sidebars(prog);
 
-    reset = ngx_http_jpulse_context_reset(rc, site);
+    reset = ngx_http_jpulse_context_reset(rc,
+                                         ngx_http_jpulse_l2_site_config());
 
     config = ngx_http_jpulse_context_config(rc);
     url = ngx_http_jpulse_context_url(rc);

@@ -37,6 +37,9 @@ ngx_int_t ngx_http_jpulse_render_translate(ngx_http_jpulse_render_ctx_t *rc,
     const char *key, const char *english, const char *name,
     ngx_str_t *value, ngx_str_t *out);
 
+/* frees the per-worker parts every context shares */
+void ngx_http_jpulse_context_exit_process(ngx_cycle_t *cycle);
+
 /* user.timezone without a cookie: the server's zone, as Node names it */
 void ngx_http_jpulse_context_server_tz(ngx_str_t *tz);
 

@@ -113,6 +113,7 @@ static ngx_uint_t    ngx_http_jpulse_l2_index_failing;
 
 static json_t       *ngx_http_jpulse_l2_app;
 static json_t       *ngx_http_jpulse_l2_site;
+static json_t       *ngx_http_jpulse_l2_site_auth;   /* for signed-in users */
 
 /* a config read that could not go out or came back empty: the poll owes it */
 static ngx_uint_t    ngx_http_jpulse_l2_config_owed;
@@ -189,10 +190,12 @@ ngx_http_jpulse_l2_exit_process(ngx_cycle_t *cycle)
     json_decref(ngx_http_jpulse_l2_index);
     json_decref(ngx_http_jpulse_l2_app);
     json_decref(ngx_http_jpulse_l2_site);
+    json_decref(ngx_http_jpulse_l2_site_auth);
 
     ngx_http_jpulse_l2_index = NULL;
     ngx_http_jpulse_l2_app = NULL;
     ngx_http_jpulse_l2_site = NULL;
+    ngx_http_jpulse_l2_site_auth = NULL;
     ngx_http_jpulse_l2_on = 0;
 }
 
@@ -215,6 +218,14 @@ json_t *
 ngx_http_jpulse_l2_site_config(void)
 {
     return ngx_http_jpulse_l2_site;
+}
+
+
+json_t *
+ngx_http_jpulse_l2_site_config_for(ngx_uint_t authenticated)
+{
+    return authenticated ? ngx_http_jpulse_l2_site_auth
+                         : ngx_http_jpulse_l2_site;
 }
 
 
@@ -668,7 +679,16 @@ ngx_http_jpulse_l2_config_reply(redisReply *reply, void *data)
         }
 
         site = j ? jp_config_site(j) : NULL;
+
+        json_decref(ngx_http_jpulse_l2_site_auth);
+        ngx_http_jpulse_l2_site_auth = (j && site) ? jp_config_site_for(j, 1)
+                                                   : NULL;
         json_decref(j);
+
+        if (site != NULL && ngx_http_jpulse_l2_site_auth == NULL) {
+            /* no memory: signed-in users see what anonymous ones do */
+            ngx_http_jpulse_l2_site_auth = json_incref(site);
+        }
 
         if ((site == NULL) != (ngx_http_jpulse_l2_site == NULL)
             || (site != NULL && !json_equal(site, ngx_http_jpulse_l2_site)))

@@ -47,6 +47,8 @@ ngx_uint_t ngx_http_jpulse_l2_usable(void);
 /* <ns>cfg:app and <ns>cfg:site as last read (borrowed), or NULL */
 json_t *ngx_http_jpulse_l2_app_config(void);
 json_t *ngx_http_jpulse_l2_site_config(void);
+/* siteConfig as templates see it, filtered for a signed-in user or not */
+json_t *ngx_http_jpulse_l2_site_config_for(ngx_uint_t authenticated);
 
 void ngx_http_jpulse_l2_index_stale(void);
 

@@ -33,6 +33,8 @@ typedef struct {
     ngx_uint_t                  status;
     ngx_uint_t                  rounds;     /* fetch-and-retry rounds */
     ngx_uint_t                  authenticated;
+    ngx_uint_t                  personal;   /* the page shows a session's
+                                               user: never kept */
 
     ngx_array_t                *needs;      /* ngx_http_jpulse_need_t */
     json_t                     *i18n;       /* borrowed from the cache */

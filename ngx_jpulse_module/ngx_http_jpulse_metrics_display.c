@@ -9,6 +9,7 @@
 
 #include "jp_sysinfo.h"
 #include "ngx_http_jpulse_module.h"
+#include "ngx_http_jpulse_access.h"
 #include "ngx_http_jpulse_cluster.h"
 #include "ngx_http_jpulse_instance.h"
 #include "ngx_http_jpulse_metrics.h"
@@ -41,13 +42,20 @@ ngx_http_jpulse_metrics_handler(ngx_http_request_t *r)
         return rc;
     }
 
+    jlcf = ngx_http_get_module_loc_conf(r, ngx_http_jpulse_module);
+
+    /* with sessions on here, jPulse's metrics roles (and allow/deny) */
+    rc = ngx_http_jpulse_access_metrics(r, jlcf->metrics_format
+                                        == NGX_HTTP_JPULSE_METRICS_PROMETHEUS);
+    if (rc != NGX_DECLINED) {
+        return rc;
+    }
+
     jmcf = ngx_http_get_module_main_conf(r, ngx_http_jpulse_module);
 
     if (ngx_http_jpulse_metrics_snapshot(r->pool, jmcf, &snap) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
-
-    jlcf = ngx_http_get_module_loc_conf(r, ngx_http_jpulse_module);
 
     ngx_http_jpulse_out_init(&out, r->pool);
 

@@ -19,6 +19,7 @@
 #include "jp_sysinfo.h"
 #include "jp_time.h"
 #include "jp_version.h"
+#include "ngx_http_jpulse_access.h"
 #include "ngx_http_jpulse_health.h"
 #include "ngx_http_jpulse_instance.h"
 #include "ngx_http_jpulse_metrics_display.h"
@@ -36,6 +37,8 @@ static void ngx_http_jpulse_json_components(ngx_http_jpulse_snapshot_t *snap,
     ngx_http_jpulse_out_t *out);
 static void ngx_http_jpulse_json_database(ngx_http_jpulse_out_t *out,
     const char *fmt);
+static void ngx_http_jpulse_json_sanitize(json_t *servers);
+static void ngx_http_jpulse_json_sanitize_components(json_t *components);
 static void ngx_http_jpulse_json_iso(ngx_http_jpulse_out_t *out,
     const char *key, time_t sec);
 static void ngx_http_jpulse_json_duration(ngx_http_jpulse_out_t *out,
@@ -510,6 +513,185 @@ ngx_http_jpulse_json_merge(json_t *servers, json_t *blob,
 }
 
 
+/*
+ * jPulse's obfuscation of the metrics for a caller allowed to see them
+ * who is not an admin (contract 1.3): what names or locates a host, a
+ * process or a database. Only fields that are there are replaced.
+ */
+
+static void
+ngx_http_jpulse_json_mask(json_t *obj, const char *key, json_t *value)
+{
+    if (json_is_object(obj) && json_object_get(obj, key) != NULL) {
+        (void) json_object_set(obj, key, value);
+    }
+}
+
+
+static void
+ngx_http_jpulse_json_mask_str(json_t *obj, const char *key,
+    const char *text)
+{
+    json_t  *v;
+
+    if (json_is_object(obj) && json_object_get(obj, key) != NULL) {
+        v = json_string(text);
+        if (v != NULL) {
+            (void) json_object_set_new(obj, key, v);
+        }
+    }
+}
+
+
+static void
+ngx_http_jpulse_json_mask_all(json_t *obj, json_t *value)
+{
+    void  *it;
+
+    if (!json_is_object(obj)) {
+        return;
+    }
+
+    for (it = json_object_iter(obj); it; it = json_object_iter_next(obj, it))
+    {
+        (void) json_object_iter_set(obj, it, value);
+    }
+}
+
+
+static void
+ngx_http_jpulse_json_sanitize(json_t *servers)
+{
+    char         buf[64], id[40];
+    size_t       i, j;
+    json_t      *server, *instance, *db, *stars, *n99999, *n9999, *pm2;
+    json_t      *pi;
+
+    stars = json_string("********");
+    n99999 = json_integer(99999);
+    n9999 = json_integer(9999);
+
+    if (stars == NULL || n99999 == NULL || n9999 == NULL) {
+        goto done;
+    }
+
+    json_array_foreach(servers, i, server) {
+        ngx_http_jpulse_json_mask(server, "serverName", stars);
+        ngx_http_jpulse_json_mask(server, "hostname", stars);
+
+        ngx_http_jpulse_json_mask_str(server, "serverId", "999");
+        ngx_http_jpulse_json_mask_str(server, "ip", "192.99.99.99");
+
+        db = json_object_get(server, "database");
+        ngx_http_jpulse_json_mask(db, "hostname", stars);
+        ngx_http_jpulse_json_mask(db, "database", stars);
+        ngx_http_jpulse_json_mask_all(json_object_get(db, "connections"),
+                                      n99999);
+        ngx_http_jpulse_json_mask(db, "dataSize", n99999);
+        ngx_http_jpulse_json_mask(db, "storageSize", n99999);
+
+        json_array_foreach(json_object_get(server, "instances"), j,
+                           instance)
+        {
+            ngx_http_jpulse_json_mask(instance, "pid", n99999);
+            ngx_http_jpulse_json_mask(instance, "port", n9999);
+
+            pi = json_object_get(instance, "processInfo");
+            ngx_http_jpulse_json_mask(pi, "ppid", n99999);
+            ngx_http_jpulse_json_mask_all(json_object_get(pi, "memoryUsage"),
+                                          n99999);
+            ngx_http_jpulse_json_mask_all(json_object_get(pi,
+                                                          "resourceUsage"),
+                                          n99999);
+
+            ngx_http_jpulse_json_mask(json_object_get(instance, "database"),
+                                      "name", stars);
+
+            /* '********:' + pm2Id + ':99999', String() of the id */
+            pm2 = json_object_get(instance, "pm2Id");
+
+            if (json_is_integer(pm2)) {
+                (void) snprintf(id, sizeof(id), "%" JSON_INTEGER_FORMAT,
+                                json_integer_value(pm2));
+
+            } else if (json_is_string(pm2) && json_string_length(pm2) < 32) {
+                (void) snprintf(id, sizeof(id), "%s",
+                                json_string_value(pm2));
+
+            } else {
+                (void) snprintf(id, sizeof(id), "undefined");
+            }
+
+            (void) snprintf(buf, sizeof(buf), "********:%s:99999", id);
+            ngx_http_jpulse_json_mask_str(instance, "instanceName", buf);
+
+            (void) snprintf(buf, sizeof(buf), "999:%s:99999", id);
+            ngx_http_jpulse_json_mask_str(instance, "instanceId", buf);
+
+            ngx_http_jpulse_json_sanitize_components(
+                                   json_object_get(instance, "components"));
+        }
+    }
+
+done:
+
+    json_decref(stars);
+    json_decref(n99999);
+    json_decref(n9999);
+}
+
+
+/* a component's stats field with sanitize: field's, else component's */
+
+static void
+ngx_http_jpulse_json_sanitize_components(json_t *components)
+{
+    void        *it, *f;
+    json_t      *c, *meta, *fields, *stats, *field, *flag, *stars;
+    const char  *key;
+
+    if (!json_is_object(components)) {
+        return;
+    }
+
+    stars = json_string("********");
+    if (stars == NULL) {
+        return;
+    }
+
+    for (it = json_object_iter(components); it;
+         it = json_object_iter_next(components, it))
+    {
+        c = json_object_iter_value(it);
+        meta = json_object_get(c, "meta");
+        fields = json_object_get(meta, "fields");
+        stats = json_object_get(c, "stats");
+
+        if (!json_is_object(stats)) {
+            continue;
+        }
+
+        for (f = json_object_iter(stats); f;
+             f = json_object_iter_next(stats, f))
+        {
+            key = json_object_iter_key(f);
+            field = json_object_get(fields, key);
+            flag = json_object_get(field, "sanitize");
+
+            if (!json_is_boolean(flag)) {
+                flag = json_object_get(meta, "sanitize");
+            }
+
+            if (json_is_true(flag)) {
+                (void) json_object_iter_set(stats, f, stars);
+            }
+        }
+    }
+
+    json_decref(stars);
+}
+
+
 ngx_int_t
 ngx_http_jpulse_metrics_answer(ngx_http_request_t *r, ngx_str_t *local,
     ngx_str_t *remote, ngx_uint_t nremote)
@@ -553,6 +735,12 @@ ngx_http_jpulse_metrics_answer(ngx_http_request_t *r, ngx_str_t *local,
         }
 
         json_decref(blob);
+    }
+
+    if (ngx_http_jpulse_access_metrics_sanitize(r)) {
+        ngx_http_jpulse_json_sanitize(servers);
+        ngx_http_jpulse_json_sanitize_components(
+                                       json_object_get(mine, "components"));
     }
 
     tp = ngx_timeofday();

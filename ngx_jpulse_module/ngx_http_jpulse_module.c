@@ -24,9 +24,11 @@
 #include <ngx_http.h>
 
 #include "ngx_http_jpulse_module.h"
+#include "ngx_http_jpulse_access.h"
 #include "ngx_http_jpulse_broadcast.h"
 #include "ngx_http_jpulse_cache_api.h"
 #include "ngx_http_jpulse_cluster.h"
+#include "ngx_http_jpulse_context.h"
 #include "ngx_http_jpulse_health.h"
 #include "ngx_http_jpulse_instance.h"
 #include "ngx_http_jpulse_metrics.h"
@@ -170,6 +172,13 @@ static ngx_command_t  ngx_http_jpulse_commands[] = {
       offsetof(ngx_http_jpulse_loc_conf_t, cache_control),
       NULL },
 
+    { ngx_string("jpulse_require_role"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_jpulse_require_role,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
     { ngx_string("jpulse_cache_api"),
       NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
       ngx_http_jpulse_cache_api,
@@ -306,6 +315,7 @@ ngx_http_jpulse_create_loc_conf(ngx_conf_t *cf)
     jlcf->health_mode = NGX_CONF_UNSET_UINT;
     jlcf->metrics_format = NGX_CONF_UNSET_UINT;
     jlcf->reserved_channels = NGX_CONF_UNSET_UINT;
+    jlcf->require_roles = NGX_CONF_UNSET_PTR;
 
     ngx_http_jpulse_view_conf_init(&jlcf->view);
 
@@ -331,6 +341,7 @@ ngx_http_jpulse_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
                               NGX_HTTP_JPULSE_METRICS_JSON);
     ngx_conf_merge_uint_value(conf->reserved_channels,
                               prev->reserved_channels, 0);
+    ngx_conf_merge_ptr_value(conf->require_roles, prev->require_roles, NULL);
     /* dynamic HTML: a cache may keep it, but asks before each reuse */
     ngx_conf_merge_str_value(conf->cache_control, prev->cache_control,
                              "no-cache");
@@ -440,6 +451,10 @@ ngx_http_jpulse_serve(ngx_http_request_t *r, ngx_http_jpulse_handler_e handler)
 static ngx_int_t
 ngx_http_jpulse_postconfiguration(ngx_conf_t *cf)
 {
+    if (ngx_http_jpulse_access_postconfiguration(cf) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     return ngx_http_jpulse_metrics_postconfiguration(cf);
 }
 
@@ -495,6 +510,9 @@ ngx_http_jpulse_exit_process(ngx_cycle_t *cycle)
     /* Redis first: its callbacks may still store into the views */
     ngx_http_jpulse_redis_exit_process(cycle);
     ngx_http_jpulse_l2_exit_process(cycle);
+    ngx_http_jpulse_access_exit_process(cycle);
+    ngx_http_jpulse_render_exit_process(cycle);
+    ngx_http_jpulse_context_exit_process(cycle);
     ngx_http_jpulse_view_exit_process(cycle);
     ngx_http_jpulse_metrics_exit_process(cycle);
 }

@@ -75,6 +75,8 @@ typedef struct {
     ngx_http_jpulse_view_conf_t view;
     ngx_uint_t                  reserved_channels;  /* 1: may publish */
     ngx_str_t                   cache_control;  /* of pages; "": none */
+    ngx_array_t                *require_roles;  /* of ngx_str_t; NULL: off,
+                                                   empty: authenticated */
 } ngx_http_jpulse_loc_conf_t;
 
 

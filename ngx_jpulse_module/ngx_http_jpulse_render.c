@@ -29,6 +29,7 @@
 #include "jp_config.h"
 #include "jp_tpl.h"
 #include "ngx_http_jpulse_module.h"
+#include "ngx_http_jpulse_access.h"
 #include "ngx_http_jpulse_context.h"
 #include "ngx_http_jpulse_l2.h"
 #include "ngx_http_jpulse_lookup.h"
@@ -62,8 +63,6 @@ static ngx_int_t ngx_http_jpulse_render_etag(ngx_http_request_t *r,
     size_t len, u_char *digest);
 static ngx_int_t ngx_http_jpulse_render_found(ngx_http_request_t *r,
     u_char *to, size_t len);
-static ngx_int_t ngx_http_jpulse_render_error_redirect(ngx_http_request_t *r,
-    const char *code, ngx_str_t *msg);
 static ngx_int_t ngx_http_jpulse_render_nowhere(ngx_http_request_t *r);
 static ngx_int_t ngx_http_jpulse_render_nowhere_handler(
     ngx_http_request_t *r);
@@ -98,6 +97,13 @@ static ngx_int_t ngx_http_jpulse_render_type(ngx_http_request_t *r,
 static ngx_uint_t ngx_http_jpulse_render_path_ok(u_char *path, size_t len);
 static ngx_uint_t ngx_http_jpulse_render_is_raw(
     ngx_http_jpulse_render_ctx_t *rc, ngx_str_t *ext);
+
+
+/* the anonymous user without a timezone cookie: one per worker, shared */
+static json_t    *ngx_http_jpulse_render_server_user;
+
+static ngx_str_t  ngx_http_jpulse_render_private =
+    ngx_string("private, no-cache");
 
 
 ngx_http_jpulse_who_pt   ngx_http_jpulse_render_who =
@@ -272,6 +278,9 @@ ngx_http_jpulse_render_handler(ngx_http_request_t *r)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
+
+    /* a session's user not signed in still shows in user.* */
+    rc->personal = ngx_http_jpulse_access_personal(r);
 
     /* the context and the user object, built when a page is rendered */
     cln = ngx_pool_cleanup_add(r->pool, 0);
@@ -629,7 +638,13 @@ again:
     ngx_http_jpulse_lookup_i18n(rc);
 
     if (rc->needs->nelts == 0 && rc->gate) {
-        return ngx_http_jpulse_render_gate(r, rc);
+        rc2 = ngx_http_jpulse_render_gate(r, rc);
+        if (rc2 != NGX_DECLINED) {
+            return rc2;
+        }
+
+        /* an admin: the page renders (not asked again after a wait) */
+        rc->gate = 0;
     }
 
     if (rc->needs->nelts == 0
@@ -893,7 +908,8 @@ ngx_http_jpulse_render_failed(ngx_http_jpulse_render_ctx_t *rc,
 static ngx_uint_t
 ngx_http_jpulse_render_cacheable(ngx_http_jpulse_render_ctx_t *rc)
 {
-    return !rc->raw && !rc->authenticated && rc->status == NGX_HTTP_OK
+    return !rc->raw && !rc->authenticated && !rc->personal
+           && rc->status == NGX_HTTP_OK
            && rc->rt->view->check_interval > 0;
 }
 
@@ -1206,6 +1222,7 @@ ngx_http_jpulse_render_send(ngx_http_request_t *r,
     size_t                       bytes;
     ngx_int_t                    rc2;
     ngx_buf_t                   *b;
+    ngx_str_t                   *cc;
     ngx_chain_t                  out;
     ngx_http_jpulse_loc_conf_t  *jlcf;
 
@@ -1240,10 +1257,18 @@ ngx_http_jpulse_render_send(ngx_http_request_t *r,
     } else {
         jlcf = ngx_http_get_module_loc_conf(r, ngx_http_jpulse_module);
 
+        cc = &jlcf->cache_control;
+
+        /* a page made for one user: no shared cache may keep it */
+        if ((rc->authenticated || rc->personal)
+            && rc->status < NGX_HTTP_BAD_REQUEST)
+        {
+            cc = &ngx_http_jpulse_render_private;
+        }
+
         /* like expires: a 404 kept by a shared cache outlives the fix */
-        if (jlcf->cache_control.len && rc->status < NGX_HTTP_BAD_REQUEST
-            && ngx_http_jpulse_cache_control(r, &jlcf->cache_control)
-               != NGX_OK)
+        if (cc->len && rc->status < NGX_HTTP_BAD_REQUEST
+            && ngx_http_jpulse_cache_control(r, cc) != NGX_OK)
         {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
@@ -1427,6 +1452,14 @@ ngx_http_jpulse_render_anonymous_who(ngx_http_request_t *r, ngx_str_t *lang,
 }
 
 
+void
+ngx_http_jpulse_render_exit_process(ngx_cycle_t *cycle)
+{
+    json_decref(ngx_http_jpulse_render_server_user);
+    ngx_http_jpulse_render_server_user = NULL;
+}
+
+
 json_t *
 ngx_http_jpulse_render_anonymous(ngx_http_request_t *r)
 {
@@ -1435,7 +1468,6 @@ ngx_http_jpulse_render_anonymous(ngx_http_request_t *r)
     ngx_str_t           name, tz;
 
     static ngx_str_t    server_tz;
-    static json_t      *server_user;
 
     if (server_tz.data == NULL) {
         /* the worker's environment does not change once it runs */
@@ -1472,8 +1504,10 @@ ngx_http_jpulse_render_anonymous(ngx_http_request_t *r)
      * Without a timezone of its own, every anonymous request sees the same
      * user: one per worker, shared (templates never write to it).
      */
-    if (tz.data == server_tz.data && server_user != NULL) {
-        return json_incref(server_user);
+    if (tz.data == server_tz.data
+        && ngx_http_jpulse_render_server_user != NULL)
+    {
+        return json_incref(ngx_http_jpulse_render_server_user);
     }
 
     user = json_pack("{ss ss ss ss ss ss ss s[] s{} sb sb s{} ss#}",
@@ -1485,7 +1519,7 @@ ngx_http_jpulse_render_anonymous(ngx_http_request_t *r)
                      (int) tz.len);
 
     if (user != NULL && tz.data == server_tz.data) {
-        server_user = json_incref(user);
+        ngx_http_jpulse_render_server_user = json_incref(user);
     }
 
     return user;
@@ -1954,8 +1988,8 @@ ngx_http_jpulse_render_found(ngx_http_request_t *r, u_char *to, size_t len)
 
 /* "/error/index.shtml?msg=<encodeURIComponent(msg)>&code=<code>" */
 
-static ngx_int_t
-ngx_http_jpulse_render_error_redirect(ngx_http_request_t *r,
+ngx_int_t
+ngx_http_jpulse_error_redirect(ngx_http_request_t *r,
     const char *code, ngx_str_t *msg)
 {
     u_char  *to, *p;
@@ -1995,7 +2029,7 @@ ngx_http_jpulse_render_nowhere(ngx_http_request_t *r)
     p = ngx_cpymem(msg.data, "Page not found: ", 16);
     ngx_memcpy(p, r->unparsed_uri.data, r->unparsed_uri.len);
 
-    return ngx_http_jpulse_render_error_redirect(r, "404", &msg);
+    return ngx_http_jpulse_error_redirect(r, "404", &msg);
 }
 
 
@@ -2076,8 +2110,8 @@ ngx_http_jpulse_render_translate(ngx_http_jpulse_render_ctx_t *rc,
 /*
  * jPulse's one access rule on views: any GET or HEAD under /admin/ needs
  * a signed-in admin. Anonymous: 401, else without an admin role 403,
- * each as a redirect to the error page. Until sessions land every
- * request is anonymous; ngx_http_jpulse_render_admin is their hook.
+ * each as a redirect to the error page. ngx_http_jpulse_access.c
+ * installs the check (a signed-in user without an admin role).
  */
 
 static ngx_uint_t
@@ -2106,12 +2140,14 @@ ngx_http_jpulse_render_gate(ngx_http_request_t *r,
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
-        return ngx_http_jpulse_render_error_redirect(r, "401", &msg);
+        return ngx_http_jpulse_error_redirect(r, "401", &msg);
     }
 
     if (ngx_http_jpulse_render_admin_check(r)) {
-        /* jPulse's default admin roles, without a site config */
-        ngx_str_set(&roles, "admin, root");
+        /* the effective admin roles: siteConfig's, else admin, root */
+        if (ngx_http_jpulse_access_admin_list(r->pool, &roles) != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
 
         if (ngx_http_jpulse_render_translate(rc, "controller.auth.roleRequired",
                 "Insufficient privileges. Required roles: {{roles}}",
@@ -2121,7 +2157,7 @@ ngx_http_jpulse_render_gate(ngx_http_request_t *r,
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
-        return ngx_http_jpulse_render_error_redirect(r, "403", &msg);
+        return ngx_http_jpulse_error_redirect(r, "403", &msg);
     }
 
     return NGX_DECLINED;
@@ -2156,5 +2192,5 @@ ngx_http_jpulse_render_failure(ngx_http_request_t *r,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    return ngx_http_jpulse_render_error_redirect(r, "500", &msg);
+    return ngx_http_jpulse_error_redirect(r, "500", &msg);
 }

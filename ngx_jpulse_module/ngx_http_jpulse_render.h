@@ -39,6 +39,9 @@ char *ngx_http_jpulse_render_cache_control(ngx_conf_t *cf,
 ngx_int_t ngx_http_jpulse_render_anonymous_who(ngx_http_request_t *r,
     ngx_str_t *lang, ngx_str_t *theme, ngx_uint_t *authenticated);
 
+/* frees the per-worker anonymous user */
+void ngx_http_jpulse_render_exit_process(ngx_cycle_t *cycle);
+
 /* the anonymous user, with the timezone cookie when it is sane */
 json_t *ngx_http_jpulse_render_anonymous(ngx_http_request_t *r);
 
@@ -54,9 +57,18 @@ json_t *ngx_http_jpulse_render_anonymous(ngx_http_request_t *r);
 void ngx_http_jpulse_render_digest(u_char *data, size_t len, u_char *out);
 
 /*
+ * jPulse's sendError for a page: 302 to
+ * /error/index.shtml?msg=<encodeURIComponent(msg)>&code=<code>, as
+ * Express redirects (the body follows Accept). The request body must be
+ * read or discarded already.
+ */
+ngx_int_t ngx_http_jpulse_error_redirect(ngx_http_request_t *r,
+    const char *code, ngx_str_t *msg);
+
+/*
  * Whether a signed-in user lacks an admin role (jPulse's gate on /admin/,
- * checked only for requests who() says are signed in): the sessions
- * concern replaces it; until then nobody is an admin.
+ * checked only for requests who() says are signed in), installed by
+ * ngx_http_jpulse_access.c.
  */
 typedef ngx_uint_t (*ngx_http_jpulse_admin_pt)(ngx_http_request_t *r);
 

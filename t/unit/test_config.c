@@ -275,6 +275,34 @@ test_site_config_strips_secrets(void **state)
 }
 
 
+static void
+test_site_config_signed_in(void **state)
+{
+    json_t  *site, *copy;
+
+    site = load("{\"email\":{\"smtpServer\":\"s\",\"smtpPort\":25,"
+                "\"smtpUser\":\"u\",\"smtpPass\":\"p\","
+                "\"adminEmail\":\"a@b\"},\"x\":{\"dbpass\":\"p\"},"
+                "\"manifest\":{\"license\":{\"key\":\"k\"}}}");
+
+    /* withAuth: the mail server, never a password nor the license key */
+    copy = jp_config_site_for(site, 1);
+    assert_json(copy,
+        "{\"email\":{\"adminEmail\":\"a@b\",\"smtpPort\":25,"
+        "\"smtpServer\":\"s\",\"smtpUser\":\"u\"},"
+        "\"manifest\":{\"license\":{}},\"x\":{}}");
+    json_decref(copy);
+
+    copy = jp_config_site_for(site, 0);
+    assert_json(copy,
+        "{\"email\":{\"adminEmail\":\"a@b\"},"
+        "\"manifest\":{\"license\":{}},\"x\":{}}");
+    json_decref(copy);
+
+    json_decref(site);
+}
+
+
 int
 main(void)
 {
@@ -287,6 +315,7 @@ main(void)
         cmocka_unit_test(test_not_an_object),
         cmocka_unit_test(test_getters),
         cmocka_unit_test(test_site_config_strips_secrets),
+        cmocka_unit_test(test_site_config_signed_in),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -9,7 +9,8 @@
 #                   1,000-file deploy (CACHECTL=/path: another binary)
 #   make chaos      cachectl under long and hostile cases (chaos/;
 #                   CHAOS=name: one of them; CACHECTL=/path)
-#   make deps       install the Debian packages (as root)
+#   make deps       install the Debian packages (as root) and the Node
+#                   peer of the session suites (peers/node, npm ci)
 #   make asan       unit tests and cachectl under ASan + UBSan
 #   make asan-t     the suites against the module and cachectl under
 #                   ASan + UBSan
@@ -57,6 +58,7 @@ cachectl: $(CTL_BIN)
 
 deps:
 	@scripts/deps.sh
+	@scripts/npm-deps.sh
 
 # which tree and flags the copy was configured with: another NGX_SRC
 # must configure again

@@ -24,6 +24,9 @@ package NodePeer;
 #   peer_session($port, $cookie)    -> what GET /api/1/auth/session says:
 #                                      its "data" object, decoded
 #   set_cookie($headers)            -> "connect.sid=..." of a Set-Cookie
+#   vars($port, $cookie)            -> GET /vars through nginx (see
+#                                      session_server): "state=user id=..
+#                                      user=ada roles=user,admin auth=1"
 
 use strict;
 use warnings;
@@ -38,7 +41,8 @@ use Time::HiRes ();
 
 use JPulseTest ();
 
-our @EXPORT_OK = qw(login logout peer_session set_cookie);
+our @EXPORT_OK = qw(login logout peer_session set_cookie session_http
+                    session_server);
 
 my $Top = File::Spec->rel2abs(__FILE__) =~ s{/t/lib/NodePeer\.pm\z}{}r;
 my $Dir = "$Top/peers/node";
@@ -181,6 +185,59 @@ sub peer_session {
 
     return { error => "$status: $body" } unless $status == 200 && $doc;
     return $doc->{data};
+}
+
+# The nginx side of the session suites, for a Test::Nginx block or
+# JPulseTest::nginx_start: session_http(redis => $r, site_id => 't651',
+# secret => 'k1', extra => '...') is the http-level part (sessions on
+# with the peer's secret, the example site of examples/site rendered by
+# jpulse_render), session_server($peer) the locations: /api/1/auth/ to
+# the peer (login, logout, what Node sees), /vars with the session's
+# variables, every other path rendered.
+sub session_http {
+    my (%o) = @_;
+
+    my $site = "$Top/examples/site";
+    my $redis = $o{redis}{port} // $ENV{TEST_NGINX_REDIS_PORT};
+    my @secrets = ref $o{secret} ? @{ $o{secret} } : ($o{secret} // 'peer');
+
+    return "    jpulse_site_id $o{site_id};\n"
+         . "    jpulse_mode " . ($o{mode} // 'prod') . ";\n"
+         . "    jpulse_redis 127.0.0.1:$redis;\n"
+         . "    jpulse_session on;\n"
+         . join('', map { "    jpulse_session_secret $_;\n" } @secrets)
+         . "    jpulse_view_roots $site/site/webapp/view $site/webapp/view;\n"
+         . "    jpulse_config $site/app.json;\n"
+         . "    jpulse_i18n_dir $site/webapp/translations;\n"
+         . ($o{extra} // '');
+}
+
+sub session_server {
+    my ($peer) = @_;
+    my $port = ref $peer ? $peer->{port} : $peer;
+
+    return <<"CONF" . <<'CONF';
+    location /api/1/auth/ {
+        proxy_pass http://127.0.0.1:$port;
+    }
+CONF
+    location = /vars {
+        return 200 "state=$jpulse_session_state id=$jpulse_user_id user=$jpulse_username roles=$jpulse_user_roles auth=$jpulse_authenticated\n";
+    }
+    location / {
+        jpulse_render;
+    }
+CONF
+}
+
+# GET /vars through nginx on $port with $cookie: its one line
+sub vars {
+    my ($port, $cookie) = @_;
+
+    my ($status, $h, $body) = JPulseTest::http_get($port, '/vars',
+        headers => $cookie ? "Cookie: $cookie\r\n" : '');
+    return "status $status: $body" unless $status == 200;
+    return $body;
 }
 
 sub _free_port {

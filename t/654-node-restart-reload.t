@@ -3,6 +3,12 @@
 # across an nginx reload (HUP: every worker replaced), a graceful restart
 # (QUIT, then a new master), a crash (KILL) and a restart of Node, and the
 # runner's nginx, restarted for each block, still knows the user.
+#
+# "Still logged in" holds from the first request a new worker answers:
+# a worker that is still connecting to Redis must not take a logged-in
+# user for anonymous (a page for a guest, jpulse_require_role's 401 or
+# login redirect). Each step checks that first request, then the answer
+# once the worker is connected.
 use strict;
 use warnings;
 
@@ -29,26 +35,33 @@ ok(poll_until(20, sub {
     my @now = nginx_pids($n->{pid});
     @now == 2 && !grep { $old{$_} } @now;
 }), 'HUP: every worker replaced');
-is(NodePeer::vars($n->{port}, $ada), $user_ada, 'after the reload: logged in');
+is(NodePeer::vars($n->{port}, $ada), $user_ada,
+   'after the reload, the first request: logged in');
+is(NodePeer::vars_settled($n->{port}, $ada), $user_ada,
+   'after the reload: logged in');
 
 # graceful restart: the same configuration, a new master
-my $port = $n->{port};
 nginx_stop($n);
 $n = nginx_start(http => session_http(%Conf), config => session_server($Peer));
 is(NodePeer::vars($n->{port}, $ada), $user_ada,
+   'after a restart (QUIT, start), the first request: logged in');
+is(NodePeer::vars_settled($n->{port}, $ada), $user_ada,
    'after a restart (QUIT, start): logged in, no new login');
 
 # crash: nothing ran at exit
 nginx_stop($n, 'KILL');
 $n = nginx_start(http => session_http(%Conf), config => session_server($Peer));
-is(NodePeer::vars($n->{port}, $ada), $user_ada, 'after KILL and start: logged in');
+is(NodePeer::vars($n->{port}, $ada), $user_ada,
+   'after KILL and start, the first request: logged in');
+is(NodePeer::vars_settled($n->{port}, $ada), $user_ada,
+   'after KILL and start: logged in');
 
 # Node restarted: express-session finds the session in Redis
 $Peer->restart;
 my $node = peer_session($n->{port}, $ada);
 is("$node->{authenticated} $node->{username}", '1 ada',
    'Node restarted: logged in');
-is(NodePeer::vars($n->{port}, $ada), $user_ada, 'and nginx too');
+is(NodePeer::vars_settled($n->{port}, $ada), $user_ada, 'and nginx too');
 
 $ENV{TEST_NGINX_ADA} = $ada;
 

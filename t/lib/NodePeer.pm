@@ -27,6 +27,8 @@ package NodePeer;
 #   vars($port, $cookie)            -> GET /vars through nginx (see
 #                                      session_server): "state=user id=..
 #                                      user=ada roles=user,admin auth=1"
+#   vars_settled($port, $cookie)    -> the same, once the worker that
+#                                      answers has connected to Redis
 
 use strict;
 use warnings;
@@ -34,6 +36,7 @@ use warnings;
 use Exporter 'import';
 use File::Path ();
 use File::Spec ();
+use File::Temp ();
 use IO::Socket::INET ();
 use JSON::PP ();
 use POSIX ();
@@ -238,6 +241,42 @@ sub vars {
         headers => $cookie ? "Cookie: $cookie\r\n" : '');
     return "status $status: $body" unless $status == 200;
     return $body;
+}
+
+# The same once the answering worker has its Redis connection: polls
+# while the state is "error" (a worker that just started or was reloaded
+# connects first), at most 10 s. For the checks that are not about the
+# first requests of a new worker.
+sub vars_settled {
+    my ($port, $cookie) = @_;
+
+    my $last;
+    JPulseTest::poll_until(10, sub {
+        $last = vars($port, $cookie);
+        return $last !~ /^state=error /;
+    }, 0.05);
+    return $last;
+}
+
+# Whether the module in TEST_NGINX_LOAD_MODULES takes $line at the http
+# level (nginx -t): for the parts of a suite that need a directive of
+# another concern of the module (the session cache).
+sub knows_directive {
+    my ($line) = @_;
+
+    my $dir = File::Temp::tempdir('jpulse-peer-XXXXXX', TMPDIR => 1,
+                                  CLEANUP => 1);
+    mkdir "$dir/logs";
+    open my $fh, '>', "$dir/nginx.conf" or die "$dir/nginx.conf: $!";
+    print $fh map({ "load_module $_;\n" }
+                  split ' ', $ENV{TEST_NGINX_LOAD_MODULES} // ''),
+              "error_log $dir/logs/error.log;\npid $dir/logs/nginx.pid;\n",
+              "events {}\nhttp {\n    $line\n}\n";
+    close $fh;
+
+    my $bin = $ENV{TEST_NGINX_BINARY} || '/usr/sbin/nginx';
+    my $out = `$bin -p $dir/ -c $dir/nginx.conf -t 2>&1`;
+    return $? == 0 ? 1 : $out =~ /unknown directive/ ? 0 : die $out;
 }
 
 sub _free_port {

@@ -73,6 +73,11 @@ $ENV{TEST_NGINX_BRUNO} = $bruno;
 add_block_preprocessor(sub {
     my $block = shift;
 
+    # the worker's Redis connections first (a worker still connecting
+    # takes everyone for anonymous: t/654 and t/655 check that apart)
+    $block->set_value(wait_for_log => "command connection ready\n"
+                                      . "pub/sub connection ready\n");
+
     $block->set_value(http_config => session_http(%Conf));
     $block->set_value(config => session_server($Peer));
 });

@@ -11,7 +11,7 @@
 //
 // Each option also reads an environment variable (PEER_PORT, PEER_HOST,
 // PEER_REDIS, PEER_REDIS_PASSWORD, PEER_SITE_ID, PEER_MODE, PEER_NS,
-// PEER_SECRET: comma-separated, PEER_USERS). The Redis namespace is
+// PEER_SECRET: one secret, PEER_USERS). The Redis namespace is
 // "<siteId>:<mode>:" as jPulse builds it (--ns gives it whole); sessions
 // are <ns>sess:<sid>.
 //
@@ -47,7 +47,7 @@ function options(argv, env) {
         siteId: env.PEER_SITE_ID || 'jpulse',
         mode: env.PEER_MODE || 'dev',
         ns: env.PEER_NS || '',
-        secrets: env.PEER_SECRET ? env.PEER_SECRET.split(',') : [],
+        secrets: env.PEER_SECRET ? [env.PEER_SECRET] : [],
         users: env.PEER_USERS || path.join(here, 'users.json'),
     };
     const names = {
@@ -61,7 +61,8 @@ function options(argv, env) {
         const arg = argv[i];
         const value = argv[i + 1];
 
-        if (value === undefined || !(arg in names || arg === '--secret')) {
+        if (value === undefined
+            || !(Object.hasOwn(names, arg) || arg === '--secret')) {
             throw new Error(`bad argument "${arg}" (see the head of server.js)`);
         }
         if (arg === '--secret') {

@@ -610,8 +610,6 @@ static void
 ngx_http_jpulse_session_record(ngx_http_request_t *r,
     ngx_http_jpulse_session_ctx_t *ctx, redisReply *reply)
 {
-    jp_session_parse_e  rc;
-
     if (reply == NULL || reply->type == REDIS_REPLY_ERROR) {
         ngx_http_jpulse_metrics_session(NGX_HTTP_JPULSE_SESS_REDIS_ERRORS);
         ngx_http_jpulse_session_warn(r, reply == NULL
@@ -634,7 +632,24 @@ ngx_http_jpulse_session_record(ngx_http_request_t *r,
         return;
     }
 
-    rc = jp_session_parse(reply->str, reply->len, &ctx->record);
+    ngx_http_jpulse_session_apply(r, ctx, (u_char *) reply->str,
+                                  reply->len);
+}
+
+
+/*
+ * A session record (the GET's reply; or the session cache's copy, which
+ * then answers before the GET is sent) becomes the request's session.
+ */
+
+void
+ngx_http_jpulse_session_apply(ngx_http_request_t *r,
+    ngx_http_jpulse_session_ctx_t *ctx, u_char *json, size_t len)
+{
+    ngx_str_t           sid;
+    jp_session_parse_e  rc;
+
+    rc = jp_session_parse((char *) json, len, &ctx->record);
 
     switch (rc) {
 
@@ -655,7 +670,11 @@ ngx_http_jpulse_session_record(ngx_http_request_t *r,
     }
 
     if (ngx_http_jpulse_session_fill(r, ctx) != NGX_OK) {
+        /* out of memory: nothing of the record may stay pointed at */
         jp_session_free(&ctx->record);
+        sid = ctx->session.sid;
+        ngx_memzero(&ctx->session, sizeof(ngx_http_jpulse_session_t));
+        ctx->session.sid = sid;
         ngx_http_jpulse_session_done(r, ctx, NGX_HTTP_JPULSE_SESSION_ERROR);
         return;
     }

@@ -33,6 +33,10 @@ typedef struct {
 } ngx_http_jpulse_session_ctx_t;
 
 
+/* ngx_http_jpulse_session.c: a record (from Redis or a cache) applied */
+void ngx_http_jpulse_session_apply(ngx_http_request_t *r,
+    ngx_http_jpulse_session_ctx_t *ctx, u_char *json, size_t len);
+
 /* ngx_http_jpulse_session_touch.c */
 void ngx_http_jpulse_session_touch(ngx_http_request_t *r,
     ngx_http_jpulse_session_ctx_t *ctx);

@@ -60,7 +60,7 @@ sub main::parked_exchange {
 
 repeat_each(1);
 
-plan tests => repeat_each() * 59;
+plan tests => repeat_each() * 64;
 
 add_block_preprocessor(sub {
     my ($block) = @_;
@@ -104,6 +104,11 @@ CONF
         return 200 "upstream saw [$http_x_user] [$http_x_roles] [$jpulse_session_state]\n";
     }
     location = /off { jpulse_session off; return 200 "[$jpulse_session_state]\n"; }
+    location = /off-missing {
+        jpulse_session off;
+        log_not_found off;
+        error_page 404 = /s;
+    }
 CONF
     $block->set_value('user_files', <<'FILES');
 >>> ssi.html
@@ -239,3 +244,25 @@ client prematurely closed connection
 [alert]
 [crit]
 [error]
+
+
+
+=== TEST 8: sessions off, then an error page where they are on, with a POST body
+The redirect comes before anything read the body; the session's GET
+parks the request, the rest of the body comes while it waits, and the
+pipelined request after it is answered.
+--- pre_request
+$main::Result = main::parked_exchange(
+    "POST /off-missing HTTP/1.1\r\nHost: x\r\nCookie: $main::Cookie\r\n"
+    . "Content-Length: 30\r\n\r\nGET /off",
+    " HTTP/1.1\r\nHost: x\r\n\r\n"
+    . "GET /s HTTP/1.1\r\nHost: x\r\nCookie: $main::Cookie\r\n"
+    . "Connection: close\r\n\r\n");
+--- request
+GET /off
+--- response_body_filters eval
+sub { $main::Result . $_[0] }
+--- response_body
+200 user jdoe
+200 user jdoe
+[]

@@ -9,8 +9,9 @@
 #                   1,000-file deploy (CACHECTL=/path: another binary)
 #   make chaos      cachectl under long and hostile cases (chaos/;
 #                   CHAOS=name: one of them; CACHECTL=/path)
-#   make deps       install the Debian packages (as root) and the
-#                   Mongo-wire test server (scripts/mongo-test-server)
+#   make deps       install the Debian packages (as root), the Node
+#                   peer of the session suites (peers/node, npm ci) and
+#                   the Mongo-wire test server (scripts/mongo-test-server)
 #   make asan       unit tests and cachectl under ASan + UBSan
 #   make asan-t     the suites against the module and cachectl under
 #                   ASan + UBSan
@@ -60,6 +61,7 @@ cachectl: $(CTL_BIN)
 
 deps:
 	@scripts/deps.sh
+	@scripts/npm-deps.sh
 	@scripts/mongo-test-server/install.sh
 
 # which tree and flags the copy was configured with: another NGX_SRC

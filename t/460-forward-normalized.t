@@ -67,15 +67,18 @@ our @Refused = ("/../admin/users.shtml", "/%2e%2e/admin/users.shtml",
 plan tests => 2 * 2 + repeat_each() * 94;
 
 # The shipped configurations forward to Node only through the snippet.
-my @shipped = ('nginx.conf.example', 'examples/nginx.conf');
-for my $file (@shipped) {
+# nginx.conf.example: /api/ and @node; examples/nginx.conf: /login,
+# /auth/login.shtml and /api/ (its pages read sessions: no @node)
+my %shipped = ('nginx.conf.example' => 2, 'examples/nginx.conf' => 3);
+for my $file (sort keys %shipped) {
     open my $fh, '<', $file or die "$file: $!";
     my $text = do { local $/; <$fh> };
     $text =~ s/#[^\n]*//g;
     my @proxy = $text =~ /\b(proxy_pass\b[^;]*;)/g;
     my @incl = $text =~ /\binclude\s+\S*jpulse-node-proxy\.conf\s*;/g;
     is_deeply(\@proxy, [], "$file: no proxy_pass of its own");
-    is(scalar @incl, 2, "$file: /api/ and \@node include jpulse-node-proxy.conf");
+    is(scalar @incl, $shipped{$file},
+       "$file: its Node locations include jpulse-node-proxy.conf");
 }
 
 run_tests();

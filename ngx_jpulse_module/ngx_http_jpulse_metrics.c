@@ -19,7 +19,7 @@
 
 
 #define NGX_HTTP_JPULSE_METRICS_MAGIC   0x6a70756c        /* "jpul" */
-#define NGX_HTTP_JPULSE_METRICS_LAYOUT  5
+#define NGX_HTTP_JPULSE_METRICS_LAYOUT  6
 #define NGX_HTTP_JPULSE_METRICS_MIN_SLOTS  4
 #define NGX_HTTP_JPULSE_METRICS_MAX_SLOTS  1024
 
@@ -88,7 +88,10 @@ ngx_str_t  ngx_http_jpulse_counter_names[] = {
     ngx_string("broadcasts_published"),
     ngx_string("broadcasts_received"),
     ngx_string("broadcast_received_bytes"),
-    ngx_string("redis_refused")
+    ngx_string("redis_refused"),
+    ngx_string("session_cache_hits"),
+    ngx_string("session_cache_misses"),
+    ngx_string("session_cache_evictions")
 };
 
 

@@ -274,10 +274,13 @@ ngx_http_jpulse_json_components(ngx_http_jpulse_snapshot_t *snap,
     }
 
     ngx_http_jpulse_out_printf(out,
-        ",\"template_cache_bytes\":%uL,\"redis_pending\":%uL},"
+        ",\"template_cache_bytes\":%uL,\"redis_pending\":%uL"
+        ",\"session_cache_entries\":%uL,\"session_cache_bytes\":%uL},"
         "\"meta\":{\"ttl\":0,\"category\":\"nginx\",\"fields\":{}},",
         snap->totals.gauges[NGX_HTTP_JPULSE_CACHE_BYTES],
-        snap->totals.gauges[NGX_HTTP_JPULSE_REDIS_PENDING]);
+        snap->totals.gauges[NGX_HTTP_JPULSE_REDIS_PENDING],
+        snap->totals.gauges[NGX_HTTP_JPULSE_SESSION_CACHE_ENTRIES],
+        snap->totals.gauges[NGX_HTTP_JPULSE_SESSION_CACHE_BYTES]);
     ngx_http_jpulse_out_timestamp(out);
     ngx_http_jpulse_out_printf(out, "}");
 

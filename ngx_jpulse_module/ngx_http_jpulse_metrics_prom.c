@@ -225,6 +225,16 @@ ngx_http_jpulse_prom_counters(ngx_http_jpulse_snapshot_t *snap,
         "Redis commands in flight in running workers.");
     ngx_http_jpulse_out_printf(out, "jpulse_redis_pending %uL\n",
         snap->totals.gauges[NGX_HTTP_JPULSE_REDIS_PENDING]);
+
+    ngx_http_jpulse_prom_family(out, "jpulse_session_cache_entries", "gauge",
+        "Sessions held by the session caches of running workers.");
+    ngx_http_jpulse_out_printf(out, "jpulse_session_cache_entries %uL\n",
+        snap->totals.gauges[NGX_HTTP_JPULSE_SESSION_CACHE_ENTRIES]);
+
+    ngx_http_jpulse_prom_family(out, "jpulse_session_cache_bytes", "gauge",
+        "Bytes held by the session caches of running workers.");
+    ngx_http_jpulse_out_printf(out, "jpulse_session_cache_bytes %uL\n",
+        snap->totals.gauges[NGX_HTTP_JPULSE_SESSION_CACHE_BYTES]);
 }
 
 

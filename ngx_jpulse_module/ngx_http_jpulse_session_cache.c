@@ -55,7 +55,8 @@ typedef struct {
     ngx_msec_t                  ttl;
     ngx_uint_t                  seq;        /* bumped by every drop */
     ngx_str_t                   ns;
-    time_t                      logged;     /* last hostile-event log */
+    time_t                      logged;     /* hostile-event logs: the */
+    ngx_uint_t                  nlogged;    /* second, and how many */
     unsigned                    on:1;
 } ngx_http_jpulse_sc_t;
 
@@ -594,7 +595,7 @@ static void
 ngx_http_jpulse_sc_message(ngx_str_t *channel, ngx_str_t *message,
     void *data)
 {
-    size_t        i, n;
+    size_t        i, n, bad;
     json_t       *root, *d, *all, *sids, *v;
     ngx_str_t     sid;
     json_error_t  err;
@@ -604,13 +605,15 @@ ngx_http_jpulse_sc_message(ngx_str_t *channel, ngx_str_t *message,
     }
 
     if (message->len > NGX_HTTP_JPULSE_SC_EVENT_MAX) {
-        ngx_http_jpulse_sc_hostile(message, "too long");
+        ngx_http_jpulse_sc_hostile(message, "ignored a revocation event: "
+                                            "too long");
         return;
     }
 
     root = json_loadb((char *) message->data, message->len, 0, &err);
     if (root == NULL) {
-        ngx_http_jpulse_sc_hostile(message, "not JSON");
+        ngx_http_jpulse_sc_hostile(message, "ignored a revocation event: "
+                                            "not JSON");
         return;
     }
 
@@ -630,18 +633,21 @@ ngx_http_jpulse_sc_message(ngx_str_t *channel, ngx_str_t *message,
 
     if (!json_is_array(sids) || n > NGX_HTTP_JPULSE_SC_EVENT_SIDS) {
         ngx_http_jpulse_sc_hostile(message, json_is_array(sids)
-                                            ? "too many sids"
-                                            : "neither data.sids nor "
-                                              "data.all");
+                                    ? "ignored a revocation event: "
+                                      "too many sids"
+                                    : "ignored a revocation event: "
+                                      "neither data.sids nor data.all");
         json_decref(root);
         return;
     }
+
+    bad = 0;
 
     for (i = 0; i < n; i++) {
         v = json_array_get(sids, i);
 
         if (!json_is_string(v)) {
-            ngx_http_jpulse_sc_hostile(message, "a sid is not a string");
+            bad++;
             continue;
         }
 
@@ -651,24 +657,36 @@ ngx_http_jpulse_sc_message(ngx_str_t *channel, ngx_str_t *message,
         ngx_http_jpulse_session_cache_drop(&sid);
     }
 
+    if (bad) {
+        ngx_http_jpulse_sc_hostile(message, "skipped the members of a "
+                                            "revocation event's data.sids "
+                                            "that are not strings");
+    }
+
     json_decref(root);
 }
 
 
-/* logged at most once a second: whoever can publish must not flood logs */
+/* at most 10 lines a second: whoever can publish must not flood logs */
 
 static void
 ngx_http_jpulse_sc_hostile(ngx_str_t *message, const char *why)
 {
-    if (ngx_http_jpulse_sc.logged == ngx_time()) {
+    ngx_http_jpulse_sc_t  *sc;
+
+    sc = &ngx_http_jpulse_sc;
+
+    if (sc->logged != ngx_time()) {
+        sc->logged = ngx_time();
+        sc->nlogged = 0;
+    }
+
+    if (sc->nlogged++ >= 10) {
         return;
     }
 
-    ngx_http_jpulse_sc.logged = ngx_time();
-
     ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
-                  "jpulse session cache: ignored a revocation event "
-                  "(%s, %uz bytes)", why, message->len);
+                  "jpulse session cache: %s (%uz bytes)", why, message->len);
 }
 
 

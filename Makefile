@@ -34,7 +34,8 @@ WARN         = -Wall -Wextra -Wpointer-arith -Wshadow -Wstrict-prototypes \
 CFLAGS      ?= -O2 -g
 ALL_CFLAGS   = -std=gnu11 $(WARN) $(CFLAGS) -Ilibjpulse \
                $(shell pkg-config --cflags jansson 2>/dev/null)
-LIB_LIBS     = $(shell pkg-config --libs jansson 2>/dev/null || echo -ljansson)
+LIB_LIBS     = $(shell pkg-config --libs jansson 2>/dev/null || echo -ljansson) \
+               $(shell pkg-config --libs libcrypto 2>/dev/null || echo -lcrypto)
 CTL_LIBS     = $(shell pkg-config --libs hiredis 2>/dev/null || echo -lhiredis) \
                $(LIB_LIBS)
 

@@ -1,0 +1,249 @@
+/*
+ * Sessions at the edge: keeping them alive (connect-redis's touch, a
+ * sliding EXPIRE, throttled per worker and capped by cachectl's age
+ * limit), and the per-worker tables that bound what a flood can cost.
+ *
+ * Both tables are direct-mapped arrays of fixed size, keyed by a SipHash
+ * with a per-worker random key: a collision evicts, so the worst a flood
+ * of distinct keys can do is a few more touches or log lines, never more
+ * memory.
+ */
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "jp_siphash.h"
+#include "ngx_http_jpulse_module.h"
+#include "ngx_http_jpulse_redis.h"
+#include "ngx_http_jpulse_session_int.h"
+
+
+#define NGX_HTTP_JPULSE_SESSION_TOUCHES   8192
+#define NGX_HTTP_JPULSE_SESSION_CLIENTS   1024
+#define NGX_HTTP_JPULSE_SESSION_LOG_EVERY 60        /* seconds */
+
+
+typedef struct {
+    uint64_t                    hash;       /* 0: free */
+    ngx_msec_t                  when;
+} ngx_http_jpulse_session_slot_t;
+
+
+/*
+ * KEYS: the session, cachectl's max age, cachectl's first-seen hash;
+ * ARGV: the TTL in seconds, the sid. The TTL goes no further than
+ * first-seen + max age (both on Redis's clock); a session past it is left
+ * alone, for cachectl's pass to delete. Without a first-seen record (not
+ * yet seen by cachectl) or a max age (no limit, or no cachectl), the TTL
+ * is connect-redis's.
+ */
+
+static ngx_str_t  ngx_http_jpulse_session_touch_script = ngx_string(
+    "local ttl = tonumber(ARGV[1]) "
+    "local max = tonumber(redis.call('GET', KEYS[2]) or '') "
+    "if max and max > 0 then "
+      "local rec = redis.call('HGET', KEYS[3], ARGV[2]) "
+      "local first = rec and tonumber(string.match(rec, '^%d+')) "
+      "if first then "
+        "local t = redis.call('TIME') "
+        "local left = first + max - (tonumber(t[1]) * 1000 "
+                                    "+ math.floor(tonumber(t[2]) / 1000)) "
+        "if left <= 0 then return -2 end "
+        "if left < ttl * 1000 then "
+          "return redis.call('PEXPIRE', KEYS[1], left) "
+        "end "
+      "end "
+    "end "
+    "return redis.call('EXPIRE', KEYS[1], ttl)");
+
+
+static ngx_http_jpulse_session_slot_t
+    ngx_http_jpulse_session_touches[NGX_HTTP_JPULSE_SESSION_TOUCHES];
+static ngx_http_jpulse_session_slot_t
+    ngx_http_jpulse_session_clients[NGX_HTTP_JPULSE_SESSION_CLIENTS];
+static jp_siphash_key_t  ngx_http_jpulse_session_key;
+
+ngx_http_jpulse_session_stats_t  ngx_http_jpulse_session_stats;
+
+
+ngx_int_t
+ngx_http_jpulse_session_touch_init(ngx_cycle_t *cycle)
+{
+    ngx_uint_t  i;
+    u_char      bytes[JP_SIPHASH_KEY_LEN];
+
+    for (i = 0; i < JP_SIPHASH_KEY_LEN; i++) {
+        bytes[i] = (u_char) ngx_random();
+    }
+
+    jp_siphash_key(&ngx_http_jpulse_session_key, bytes);
+
+    ngx_http_jpulse_session_stats.table_bytes =
+                              sizeof(ngx_http_jpulse_session_touches)
+                              + sizeof(ngx_http_jpulse_session_clients);
+
+    return NGX_OK;
+}
+
+
+static uint64_t
+ngx_http_jpulse_session_hash(u_char *data, size_t len)
+{
+    uint64_t  h;
+
+    h = jp_siphash24(&ngx_http_jpulse_session_key, data, len);
+
+    /* 0 marks a free slot */
+    return h ? h : 1;
+}
+
+
+/* info about a bad cookie: once a minute per client address at most */
+
+ngx_uint_t
+ngx_http_jpulse_session_log_allowed(ngx_http_request_t *r)
+{
+    uint64_t                         h;
+    ngx_msec_t                       now;
+    ngx_connection_t                *c;
+    ngx_http_jpulse_session_slot_t  *slot;
+
+    c = r->connection;
+
+    h = ngx_http_jpulse_session_hash(c->addr_text.data, c->addr_text.len);
+    slot = &ngx_http_jpulse_session_clients[h
+                                    % NGX_HTTP_JPULSE_SESSION_CLIENTS];
+    now = ngx_current_msec;
+
+    if (slot->hash == h
+        && now - slot->when < NGX_HTTP_JPULSE_SESSION_LOG_EVERY * 1000)
+    {
+        return 0;
+    }
+
+    if (slot->hash == 0) {
+        ngx_http_jpulse_session_stats.clients++;
+    }
+
+    slot->hash = h;
+    slot->when = now;
+
+    return 1;
+}
+
+
+void
+ngx_http_jpulse_session_touch(ngx_http_request_t *r,
+    ngx_http_jpulse_session_ctx_t *ctx)
+{
+    u_char                              *p, *key, *maxage, *first;
+    size_t                               n;
+    int64_t                              ttl;
+    uint64_t                             h;
+    ngx_msec_t                           now;
+    const char                          *argv[8];
+    size_t                               argvlen[8];
+    ngx_str_t                           *ns;
+    ngx_http_jpulse_main_conf_t         *jmcf;
+    ngx_http_jpulse_session_slot_t      *slot;
+    ngx_http_jpulse_session_loc_conf_t  *slcf;
+    u_char                               ttlbuf[NGX_INT64_LEN];
+
+    slcf = ngx_http_get_module_loc_conf(r, ngx_http_jpulse_session_module);
+
+    if (slcf->touch_interval == 0) {
+        return;
+    }
+
+    h = ngx_http_jpulse_session_hash(ctx->session.sid.data,
+                                     ctx->session.sid.len);
+    slot = &ngx_http_jpulse_session_touches[h
+                                    % NGX_HTTP_JPULSE_SESSION_TOUCHES];
+    now = ngx_current_msec;
+
+    if (slot->hash == h && now - slot->when < slcf->touch_interval) {
+        ngx_http_jpulse_session_count(
+                              NGX_HTTP_JPULSE_SESSION_M_TOUCHES_SKIPPED);
+        return;
+    }
+
+    jmcf = ngx_http_get_module_main_conf(r, ngx_http_jpulse_module);
+    ns = &jmcf->namespace;
+
+    n = ns->len + sizeof("sess:") - 1 + ctx->session.sid.len;
+
+    key = ngx_pnalloc(r->pool, n + 2 * ns->len
+                               + sizeof("cachectl:sessmaxage") - 1
+                               + sizeof("cachectl:sessfirst") - 1);
+    if (key == NULL) {
+        return;
+    }
+
+    p = ngx_cpymem(key, ns->data, ns->len);
+    p = ngx_cpymem(p, "sess:", sizeof("sess:") - 1);
+    p = ngx_cpymem(p, ctx->session.sid.data, ctx->session.sid.len);
+
+    maxage = p;
+    p = ngx_cpymem(p, ns->data, ns->len);
+    p = ngx_cpymem(p, "cachectl:sessmaxage", sizeof("cachectl:sessmaxage") - 1);
+
+    first = p;
+    p = ngx_cpymem(p, ns->data, ns->len);
+    p = ngx_cpymem(p, "cachectl:sessfirst", sizeof("cachectl:sessfirst") - 1);
+
+    ttl = jp_session_touch_ttl(&ctx->record, (int64_t) ngx_time() * 1000);
+
+    argv[0] = "EVAL";
+    argvlen[0] = 4;
+    argv[1] = (const char *) ngx_http_jpulse_session_touch_script.data;
+    argvlen[1] = ngx_http_jpulse_session_touch_script.len;
+    argv[2] = "3";
+    argvlen[2] = 1;
+    argv[3] = (const char *) key;
+    argvlen[3] = n;
+    argv[4] = (const char *) maxage;
+    argvlen[4] = first - maxage;
+    argv[5] = (const char *) first;
+    argvlen[5] = p - first;
+    argv[6] = (const char *) ttlbuf;
+    argvlen[6] = ngx_sprintf(ttlbuf, "%L", ttl) - ttlbuf;
+
+    argv[7] = (const char *) ctx->session.sid.data;
+    argvlen[7] = ctx->session.sid.len;
+
+    /* fire and forget: nothing waits, a failure costs one touch */
+    if (ngx_http_jpulse_redis_command(NULL, NULL, 8, argv, argvlen)
+        != NGX_OK)
+    {
+        return;
+    }
+
+    if (slot->hash == 0) {
+        ngx_http_jpulse_session_stats.touched++;
+    }
+
+    slot->hash = h;
+    slot->when = now;
+
+    ngx_http_jpulse_session_count(NGX_HTTP_JPULSE_SESSION_M_TOUCHES);
+
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "jpulse session: touched, ttl %L s", ttl);
+}
+
+
+void
+ngx_http_jpulse_session_count(ngx_http_jpulse_session_metric_e m)
+{
+    ngx_http_jpulse_session_stats.counters[m]++;
+}
+
+
+void
+ngx_http_jpulse_session_count_load(ngx_uint_t state)
+{
+    if (state < NGX_HTTP_JPULSE_SESSION_STATES) {
+        ngx_http_jpulse_session_stats.loads[state]++;
+    }
+}

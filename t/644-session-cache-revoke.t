@@ -50,6 +50,7 @@ add_block_preprocessor(sub {
     jpulse_heartbeat off;
     jpulse_session on;
     jpulse_session_secret cache-suite-secret;
+    jpulse_session_touch_interval 0;    # GETs are the loads alone
     jpulse_session_cache 64k 60s;
 CONF
     $block->set_value('config', <<'CONF');

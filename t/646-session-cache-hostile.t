@@ -45,6 +45,7 @@ add_block_preprocessor(sub {
     jpulse_heartbeat off;
     jpulse_session on;
     jpulse_session_secret cache-suite-secret;
+    jpulse_session_touch_interval 0;    # GETs are the loads alone
     jpulse_session_cache 64k 1h;
 CONF
     $block->set_value('config', <<'CONF');
@@ -58,7 +59,7 @@ CONF
 pub/sub connection ready
 LOG
     $block->set_value('request', "GET /u.txt\n");
-    $block->set_value('response_body_filters', 'sub { $main::Result }');
+    $block->set_value('response_body_filters', sub { $main::Result });
 });
 
 no_shuffle();

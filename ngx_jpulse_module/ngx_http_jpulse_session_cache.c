@@ -663,6 +663,9 @@ ngx_http_jpulse_sc_message(ngx_str_t *channel, ngx_str_t *message,
                                             "that are not strings");
     }
 
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
+                   "jpulse session cache: revoked %uz sids", n - bad);
+
     json_decref(root);
 }
 

@@ -141,3 +141,22 @@ GET /m
 sub { $main::Result }
 --- response_body
 GETs: 2
+
+
+
+=== TEST 6: a session that is not signed in (a pending MFA step) is not
+kept: its login, by whatever method, shows at once
+--- pre_request
+my $sid = SessionCacheTest::sid(4);
+SessionCacheTest::put($main::Redis, $main::NS, $sid, username => 'pending',
+                      isAuthenticated => JSON::PP::false);
+SessionCacheTest::reset_stats($main::Redis);
+my @w = map { main::who($sid) } 1 .. 2;
+$main::Result = "@w\nGETs: " . SessionCacheTest::gets($main::Redis) . "\n";
+--- request
+GET /m
+--- response_body_filters eval
+sub { $main::Result }
+--- response_body
+anonymous  anonymous 
+GETs: 2

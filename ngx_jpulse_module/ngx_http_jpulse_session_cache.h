@@ -2,6 +2,8 @@
  * The per-worker session cache (jpulse_session_cache SIZE TTL, off by
  * default): the JSON of <ns>sess:<sid> as Redis last returned it, by sid,
  * so that a signed-in user's next requests need no Redis round trip.
+ * Only signed-in sessions are stored (the load path decides): a login
+ * shows at once, whatever request made it.
  *
  * Bounded by bytes (least recently used out first) and by age: an entry
  * is served for at most TTL after the GET that brought it, whatever its

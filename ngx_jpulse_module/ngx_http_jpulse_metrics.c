@@ -88,7 +88,21 @@ ngx_str_t  ngx_http_jpulse_counter_names[] = {
     ngx_string("broadcasts_published"),
     ngx_string("broadcasts_received"),
     ngx_string("broadcast_received_bytes"),
-    ngx_string("redis_refused"),
+    ngx_string("redis_refused")
+};
+
+
+ngx_str_t  ngx_http_jpulse_session_counter_names[] = {
+    ngx_string("session_loads_none"),
+    ngx_string("session_loads_invalid"),
+    ngx_string("session_loads_anonymous"),
+    ngx_string("session_loads_user"),
+    ngx_string("session_loads_error"),
+    ngx_string("session_redis_errors"),
+    ngx_string("session_bad_signatures"),
+    ngx_string("session_too_big"),
+    ngx_string("session_touches"),
+    ngx_string("session_touches_throttled"),
     ngx_string("session_cache_hits"),
     ngx_string("session_cache_misses"),
     ngx_string("session_cache_evictions")

@@ -37,19 +37,42 @@ typedef enum {
     NGX_HTTP_JPULSE_BROADCASTS_RECEIVED,
     NGX_HTTP_JPULSE_BROADCAST_BYTES_RECEIVED,
     NGX_HTTP_JPULSE_REDIS_REFUSED,
-    NGX_HTTP_JPULSE_SESSION_CACHE_HITS,
-    NGX_HTTP_JPULSE_SESSION_CACHE_MISSES,
-    NGX_HTTP_JPULSE_SESSION_CACHE_EVICTIONS,
     NGX_HTTP_JPULSE_COUNTERS
 } ngx_http_jpulse_counter_e;
+
+
+/*
+ * Sessions (issue 14): loads by state (in the order of
+ * ngx_http_jpulse_session_state_e), then events. The per-worker session
+ * cache adds its hits, misses and evictions here (and its bytes and
+ * entries among the gauges below).
+ */
+typedef enum {
+    NGX_HTTP_JPULSE_SESS_LOADS_NONE = 0,
+    NGX_HTTP_JPULSE_SESS_LOADS_INVALID,
+    NGX_HTTP_JPULSE_SESS_LOADS_ANONYMOUS,
+    NGX_HTTP_JPULSE_SESS_LOADS_USER,
+    NGX_HTTP_JPULSE_SESS_LOADS_ERROR,
+    NGX_HTTP_JPULSE_SESS_REDIS_ERRORS,
+    NGX_HTTP_JPULSE_SESS_BAD_SIGNATURES,
+    NGX_HTTP_JPULSE_SESS_TOO_BIG,
+    NGX_HTTP_JPULSE_SESS_TOUCHES,
+    NGX_HTTP_JPULSE_SESS_TOUCHES_THROTTLED,
+    NGX_HTTP_JPULSE_SESS_CACHE_HITS,
+    NGX_HTTP_JPULSE_SESS_CACHE_MISSES,
+    NGX_HTTP_JPULSE_SESS_CACHE_EVICTIONS,
+    NGX_HTTP_JPULSE_SESS_COUNTERS
+} ngx_http_jpulse_session_counter_e;
 
 
 /* values a worker sets rather than adds to; they leave with the worker */
 typedef enum {
     NGX_HTTP_JPULSE_CACHE_BYTES = 0,
     NGX_HTTP_JPULSE_REDIS_PENDING,
-    NGX_HTTP_JPULSE_SESSION_CACHE_ENTRIES,
-    NGX_HTTP_JPULSE_SESSION_CACHE_BYTES,
+    NGX_HTTP_JPULSE_SESS_TABLE_BYTES,       /* touch and log tables */
+    NGX_HTTP_JPULSE_SESS_TABLE_ENTRIES,
+    NGX_HTTP_JPULSE_SESS_CACHE_BYTES,       /* the session cache's */
+    NGX_HTTP_JPULSE_SESS_CACHE_ENTRIES,
     NGX_HTTP_JPULSE_GAUGES
 } ngx_http_jpulse_gauge_e;
 
@@ -71,6 +94,7 @@ typedef struct {
     uint64_t                    counters[NGX_HTTP_JPULSE_COUNTERS];
     uint64_t                    redis_latency[NGX_HTTP_JPULSE_REDIS_BUCKETS];
     uint64_t                    redis_latency_us;
+    uint64_t                    sessions[NGX_HTTP_JPULSE_SESS_COUNTERS];
 } ngx_http_jpulse_counts_t;
 
 
@@ -123,6 +147,7 @@ extern ngx_uint_t               ngx_http_jpulse_redis_bounds_us[];
 extern ngx_str_t                ngx_http_jpulse_handler_names[];
 extern ngx_str_t                ngx_http_jpulse_status_class_names[];
 extern ngx_str_t                ngx_http_jpulse_counter_names[];
+extern ngx_str_t                ngx_http_jpulse_session_counter_names[];
 
 
 static ngx_inline void
@@ -158,6 +183,15 @@ ngx_http_jpulse_metrics_redis(uint64_t usec, ngx_uint_t failed)
     slot->counts.counters[NGX_HTTP_JPULSE_REDIS_ERRORS] += failed ? 1 : 0;
     slot->counts.redis_latency[b]++;
     slot->counts.redis_latency_us += usec;
+}
+
+
+static ngx_inline void
+ngx_http_jpulse_metrics_session(ngx_http_jpulse_session_counter_e counter)
+{
+    if (ngx_http_jpulse_metrics_slot) {
+        ngx_http_jpulse_metrics_slot->counts.sessions[counter]++;
+    }
 }
 
 

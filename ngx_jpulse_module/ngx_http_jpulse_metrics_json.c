@@ -273,14 +273,23 @@ ngx_http_jpulse_json_components(ngx_http_jpulse_snapshot_t *snap,
                                    counts->counters[c]);
     }
 
+    for (c = 0; c < NGX_HTTP_JPULSE_SESS_COUNTERS; c++) {
+        ngx_http_jpulse_out_printf(out, ",\"%V\":%uL",
+                                   &ngx_http_jpulse_session_counter_names[c],
+                                   counts->sessions[c]);
+    }
+
     ngx_http_jpulse_out_printf(out,
-        ",\"template_cache_bytes\":%uL,\"redis_pending\":%uL"
-        ",\"session_cache_entries\":%uL,\"session_cache_bytes\":%uL},"
+        ",\"template_cache_bytes\":%uL,\"redis_pending\":%uL,"
+        "\"session_table_bytes\":%uL,\"session_table_entries\":%uL,"
+        "\"session_cache_bytes\":%uL,\"session_cache_entries\":%uL},"
         "\"meta\":{\"ttl\":0,\"category\":\"nginx\",\"fields\":{}},",
         snap->totals.gauges[NGX_HTTP_JPULSE_CACHE_BYTES],
         snap->totals.gauges[NGX_HTTP_JPULSE_REDIS_PENDING],
-        snap->totals.gauges[NGX_HTTP_JPULSE_SESSION_CACHE_ENTRIES],
-        snap->totals.gauges[NGX_HTTP_JPULSE_SESSION_CACHE_BYTES]);
+        snap->totals.gauges[NGX_HTTP_JPULSE_SESS_TABLE_BYTES],
+        snap->totals.gauges[NGX_HTTP_JPULSE_SESS_TABLE_ENTRIES],
+        snap->totals.gauges[NGX_HTTP_JPULSE_SESS_CACHE_BYTES],
+        snap->totals.gauges[NGX_HTTP_JPULSE_SESS_CACHE_ENTRIES]);
     ngx_http_jpulse_out_timestamp(out);
     ngx_http_jpulse_out_printf(out, "}");
 

@@ -25,6 +25,8 @@ static void ngx_http_jpulse_prom_latency(ngx_http_jpulse_snapshot_t *snap,
     ngx_http_jpulse_out_t *out);
 static void ngx_http_jpulse_prom_redis(ngx_http_jpulse_snapshot_t *snap,
     ngx_http_jpulse_out_t *out);
+static void ngx_http_jpulse_prom_sessions(ngx_http_jpulse_snapshot_t *snap,
+    ngx_http_jpulse_out_t *out);
 static void ngx_http_jpulse_prom_counters(ngx_http_jpulse_snapshot_t *snap,
     ngx_http_jpulse_out_t *out);
 static void ngx_http_jpulse_prom_connections(
@@ -226,15 +228,63 @@ ngx_http_jpulse_prom_counters(ngx_http_jpulse_snapshot_t *snap,
     ngx_http_jpulse_out_printf(out, "jpulse_redis_pending %uL\n",
         snap->totals.gauges[NGX_HTTP_JPULSE_REDIS_PENDING]);
 
-    ngx_http_jpulse_prom_family(out, "jpulse_session_cache_entries", "gauge",
-        "Sessions held by the session caches of running workers.");
-    ngx_http_jpulse_out_printf(out, "jpulse_session_cache_entries %uL\n",
-        snap->totals.gauges[NGX_HTTP_JPULSE_SESSION_CACHE_ENTRIES]);
+    ngx_http_jpulse_prom_sessions(snap, out);
+}
+
+
+static void
+ngx_http_jpulse_prom_sessions(ngx_http_jpulse_snapshot_t *snap,
+    ngx_http_jpulse_out_t *out)
+{
+    ngx_uint_t   c;
+    uint64_t    *s;
+    static const char  *states[] = { "none", "invalid", "anonymous", "user",
+                                     "error" };
+
+    s = snap->totals.counts.sessions;
+
+    ngx_http_jpulse_prom_family(out, "jpulse_session_loads_total", "counter",
+        "Requests whose session was loaded, by its state.");
+
+    for (c = 0; c <= NGX_HTTP_JPULSE_SESS_LOADS_ERROR; c++) {
+        ngx_http_jpulse_out_printf(out,
+            "jpulse_session_loads_total{state=\"%s\"} %uL\n",
+            states[c], s[c]);
+    }
+
+    for (c = NGX_HTTP_JPULSE_SESS_LOADS_ERROR + 1;
+         c < NGX_HTTP_JPULSE_SESS_COUNTERS;
+         c++)
+    {
+        ngx_http_jpulse_out_printf(out,
+            "# HELP jpulse_%V_total Session events: %V.\n"
+            "# TYPE jpulse_%V_total counter\n"
+            "jpulse_%V_total %uL\n",
+            &ngx_http_jpulse_session_counter_names[c],
+            &ngx_http_jpulse_session_counter_names[c],
+            &ngx_http_jpulse_session_counter_names[c],
+            &ngx_http_jpulse_session_counter_names[c], s[c]);
+    }
+
+    ngx_http_jpulse_prom_family(out, "jpulse_session_table_bytes", "gauge",
+        "Bytes of the per-worker session tables (touches, log limits).");
+    ngx_http_jpulse_out_printf(out, "jpulse_session_table_bytes %uL\n",
+        snap->totals.gauges[NGX_HTTP_JPULSE_SESS_TABLE_BYTES]);
+
+    ngx_http_jpulse_prom_family(out, "jpulse_session_table_entries", "gauge",
+        "Entries in use in the per-worker session tables.");
+    ngx_http_jpulse_out_printf(out, "jpulse_session_table_entries %uL\n",
+        snap->totals.gauges[NGX_HTTP_JPULSE_SESS_TABLE_ENTRIES]);
 
     ngx_http_jpulse_prom_family(out, "jpulse_session_cache_bytes", "gauge",
-        "Bytes held by the session caches of running workers.");
+        "Bytes held by the per-worker session caches.");
     ngx_http_jpulse_out_printf(out, "jpulse_session_cache_bytes %uL\n",
-        snap->totals.gauges[NGX_HTTP_JPULSE_SESSION_CACHE_BYTES]);
+        snap->totals.gauges[NGX_HTTP_JPULSE_SESS_CACHE_BYTES]);
+
+    ngx_http_jpulse_prom_family(out, "jpulse_session_cache_entries", "gauge",
+        "Sessions held by the per-worker session caches.");
+    ngx_http_jpulse_out_printf(out, "jpulse_session_cache_entries %uL\n",
+        snap->totals.gauges[NGX_HTTP_JPULSE_SESS_CACHE_ENTRIES]);
 }
 
 

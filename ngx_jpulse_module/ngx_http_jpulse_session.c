@@ -377,10 +377,7 @@ ngx_http_jpulse_session_find(ngx_http_request_t *r)
         return ctx;
     }
 
-    if (!r->internal && !r->filter_finalize) {
-        /* no redirect yet: the cleanup cannot be there */
-        return NULL;
-    }
+    /* not only after r->internal redirects: named locations clear too */
 
     for (cln = r->pool->cleanup; cln; cln = cln->next) {
         if (cln->handler == ngx_http_jpulse_session_cleanup) {
@@ -453,7 +450,9 @@ ngx_http_jpulse_session_handler(ngx_http_request_t *r)
 
     ngx_http_set_ctx(r, ctx, ngx_http_jpulse_session_module);
 
-    if (ngx_http_jpulse_session_cookie(r, slcf, ctx) != NGX_HTTP_JPULSE_SESSION_ANONYMOUS) {
+    if (ngx_http_jpulse_session_cookie(r, slcf, ctx)
+        != NGX_HTTP_JPULSE_SESSION_ANONYMOUS)
+    {
         /* no cookie, or one that does not verify: nothing to load */
         return NGX_DECLINED;
     }
@@ -506,8 +505,7 @@ ngx_http_jpulse_session_handler(ngx_http_request_t *r)
 
     if (rc != NGX_OK) {
         ngx_http_jpulse_session_warn(r, "Redis is not ready");
-        ngx_http_jpulse_session_count(
-                                NGX_HTTP_JPULSE_SESSION_M_REDIS_ERRORS);
+        ngx_http_jpulse_metrics_session(NGX_HTTP_JPULSE_SESS_REDIS_ERRORS);
         ngx_http_jpulse_session_done(r, ctx, NGX_HTTP_JPULSE_SESSION_ERROR);
         return NGX_DECLINED;
     }
@@ -580,8 +578,7 @@ ngx_http_jpulse_session_cookie(ngx_http_request_t *r,
     }
 
     if (rc == JP_SESSION_SID_INVALID) {
-        ngx_http_jpulse_session_count(
-                               NGX_HTTP_JPULSE_SESSION_M_BAD_SIGNATURES);
+        ngx_http_jpulse_metrics_session(NGX_HTTP_JPULSE_SESS_BAD_SIGNATURES);
 
         if (ngx_http_jpulse_session_log_allowed(r)) {
             ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
@@ -639,11 +636,8 @@ static void
 ngx_http_jpulse_session_record(ngx_http_request_t *r,
     ngx_http_jpulse_session_ctx_t *ctx, redisReply *reply)
 {
-    jp_session_parse_e  rc;
-
     if (reply == NULL || reply->type == REDIS_REPLY_ERROR) {
-        ngx_http_jpulse_session_count(
-                                NGX_HTTP_JPULSE_SESSION_M_REDIS_ERRORS);
+        ngx_http_jpulse_metrics_session(NGX_HTTP_JPULSE_SESS_REDIS_ERRORS);
         ngx_http_jpulse_session_warn(r, reply == NULL
                                         ? "no reply from Redis"
                                         : "Redis refused the GET");
@@ -664,7 +658,24 @@ ngx_http_jpulse_session_record(ngx_http_request_t *r,
         return;
     }
 
-    rc = jp_session_parse(reply->str, reply->len, &ctx->record);
+    ngx_http_jpulse_session_apply(r, ctx, (u_char *) reply->str,
+                                  reply->len);
+}
+
+
+/*
+ * A session record (the GET's reply; or the session cache's copy, which
+ * then answers before the GET is sent) becomes the request's session.
+ */
+
+void
+ngx_http_jpulse_session_apply(ngx_http_request_t *r,
+    ngx_http_jpulse_session_ctx_t *ctx, u_char *json, size_t len)
+{
+    ngx_str_t           sid;
+    jp_session_parse_e  rc;
+
+    rc = jp_session_parse((char *) json, len, &ctx->record);
 
     switch (rc) {
 
@@ -672,7 +683,7 @@ ngx_http_jpulse_session_record(ngx_http_request_t *r,
         break;
 
     case JP_SESSION_PARSE_TOO_BIG:
-        ngx_http_jpulse_session_count(NGX_HTTP_JPULSE_SESSION_M_TOO_BIG);
+        ngx_http_jpulse_metrics_session(NGX_HTTP_JPULSE_SESS_TOO_BIG);
         ngx_http_jpulse_session_warn(r, "the session is larger than "
                                         "64 KB, refused");
         ngx_http_jpulse_session_done(r, ctx, NGX_HTTP_JPULSE_SESSION_ERROR);
@@ -685,7 +696,11 @@ ngx_http_jpulse_session_record(ngx_http_request_t *r,
     }
 
     if (ngx_http_jpulse_session_fill(r, ctx) != NGX_OK) {
+        /* out of memory: nothing of the record may stay pointed at */
         jp_session_free(&ctx->record);
+        sid = ctx->session.sid;
+        ngx_memzero(&ctx->session, sizeof(ngx_http_jpulse_session_t));
+        ctx->session.sid = sid;
         ngx_http_jpulse_session_done(r, ctx, NGX_HTTP_JPULSE_SESSION_ERROR);
         return;
     }
@@ -777,7 +792,7 @@ ngx_http_jpulse_session_done(ngx_http_request_t *r,
     ctx->session.state = state;
     ctx->loaded = 1;
 
-    ngx_http_jpulse_session_count_load(state);
+    ngx_http_jpulse_metrics_session(NGX_HTTP_JPULSE_SESS_LOADS_NONE + state);
 
     ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "jpulse session: state %ui", state);

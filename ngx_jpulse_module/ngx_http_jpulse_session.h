@@ -1,9 +1,11 @@
 /*
  * Sessions at the edge (issue 14): jPulse's Redis sessions (express-
  * session + connect-redis 7, contract 4.3) read in nginx. The cookie is
- * verified, <ns>sess:<sid> is loaded in the preaccess phase through the
- * async Redis API (the request parked, never blocked), parsed once, and
- * kept for the whole request, internal redirects included.
+ * verified, <ns>sess:<sid> is loaded in the rewrite phase (before the
+ * location's own rewrite directives, so that return, if and set see it;
+ * long before the access phase) through the async Redis API (the request
+ * parked, never blocked), parsed once, and kept for the whole request,
+ * internal redirects included.
  *
  * ngx_http_jpulse_session_module is a second module of the same .so:
  * its own directives, configuration and phase handlers.
@@ -56,7 +58,7 @@ ngx_uint_t ngx_http_jpulse_session_enabled(ngx_http_request_t *r);
 
 /*
  * The request's session: NULL when sessions are off in its location or
- * not loaded yet (a variable read before the preaccess phase). Always a
+ * not loaded yet (a variable read before the rewrite phase). Always a
  * session of state NONE or better once loaded; the same for
  * subrequests (r->main's).
  */

@@ -318,7 +318,7 @@ ngx_http_jpulse_session_cache_lookup(ngx_str_t *sid, ngx_str_t *json,
     e = ngx_http_jpulse_sc_find(sid, ngx_crc32_short(sid->data, sid->len));
 
     if (e == NULL) {
-        ngx_http_jpulse_metrics_add(NGX_HTTP_JPULSE_SESSION_CACHE_MISSES, 1);
+        ngx_http_jpulse_metrics_session(NGX_HTTP_JPULSE_SESS_CACHE_MISSES);
         return NGX_DECLINED;
     }
 
@@ -328,7 +328,7 @@ ngx_http_jpulse_session_cache_lookup(ngx_str_t *sid, ngx_str_t *json,
     json->data = e->json;
     json->len = e->len;
 
-    ngx_http_jpulse_metrics_add(NGX_HTTP_JPULSE_SESSION_CACHE_HITS, 1);
+    ngx_http_jpulse_metrics_session(NGX_HTTP_JPULSE_SESS_CACHE_HITS);
 
     return NGX_OK;
 }
@@ -373,8 +373,7 @@ ngx_http_jpulse_session_cache_store(ngx_str_t *sid, u_char *json,
         q = ngx_queue_last(&sc->lru);
         ngx_http_jpulse_sc_remove(
                     ngx_queue_data(q, ngx_http_jpulse_sc_entry_t, lru));
-        ngx_http_jpulse_metrics_add(NGX_HTTP_JPULSE_SESSION_CACHE_EVICTIONS,
-                                    1);
+        ngx_http_jpulse_metrics_session(NGX_HTTP_JPULSE_SESS_CACHE_EVICTIONS);
     }
 
     e = ngx_alloc(size, ngx_cycle->log);
@@ -499,9 +498,9 @@ ngx_http_jpulse_sc_expire(void)
 static void
 ngx_http_jpulse_sc_gauges(void)
 {
-    ngx_http_jpulse_metrics_set(NGX_HTTP_JPULSE_SESSION_CACHE_ENTRIES,
+    ngx_http_jpulse_metrics_set(NGX_HTTP_JPULSE_SESS_CACHE_ENTRIES,
                                 ngx_http_jpulse_sc.entries);
-    ngx_http_jpulse_metrics_set(NGX_HTTP_JPULSE_SESSION_CACHE_BYTES,
+    ngx_http_jpulse_metrics_set(NGX_HTTP_JPULSE_SESS_CACHE_BYTES,
                                 ngx_http_jpulse_sc.bytes);
 }
 

@@ -11,6 +11,7 @@
 #include <ngx_http.h>
 
 #include "jp_session.h"
+#include "ngx_http_jpulse_metrics.h"
 #include "ngx_http_jpulse_session.h"
 
 
@@ -34,31 +35,9 @@ typedef struct {
 } ngx_http_jpulse_session_ctx_t;
 
 
-/* per-worker counts, added to the metrics zone's session block */
-typedef enum {
-    NGX_HTTP_JPULSE_SESSION_M_BAD_SIGNATURES = 0,
-    NGX_HTTP_JPULSE_SESSION_M_REDIS_ERRORS,
-    NGX_HTTP_JPULSE_SESSION_M_TOUCHES,
-    NGX_HTTP_JPULSE_SESSION_M_TOUCHES_SKIPPED,
-    NGX_HTTP_JPULSE_SESSION_M_TOO_BIG,
-    NGX_HTTP_JPULSE_SESSION_M_COUNTERS
-} ngx_http_jpulse_session_metric_e;
-
-
-#define NGX_HTTP_JPULSE_SESSION_STATES  5
-
-
-typedef struct {
-    uint64_t                    loads[NGX_HTTP_JPULSE_SESSION_STATES];
-    uint64_t                    counters[NGX_HTTP_JPULSE_SESSION_M_COUNTERS];
-    size_t                      table_bytes;
-    ngx_uint_t                  touched;    /* touch table entries used */
-    ngx_uint_t                  clients;    /* log table entries used */
-} ngx_http_jpulse_session_stats_t;
-
-
-extern ngx_http_jpulse_session_stats_t  ngx_http_jpulse_session_stats;
-
+/* ngx_http_jpulse_session.c: a record (from Redis or a cache) applied */
+void ngx_http_jpulse_session_apply(ngx_http_request_t *r,
+    ngx_http_jpulse_session_ctx_t *ctx, u_char *json, size_t len);
 
 /* ngx_http_jpulse_session_touch.c */
 void ngx_http_jpulse_session_touch(ngx_http_request_t *r,
@@ -70,9 +49,6 @@ ngx_int_t ngx_http_jpulse_session_touch_init(ngx_cycle_t *cycle);
 ngx_int_t ngx_http_jpulse_session_add_variables(ngx_conf_t *cf);
 ngx_int_t ngx_http_jpulse_session_who(ngx_http_request_t *r,
     ngx_str_t *lang, ngx_str_t *theme, ngx_uint_t *authenticated);
-
-void ngx_http_jpulse_session_count(ngx_http_jpulse_session_metric_e m);
-void ngx_http_jpulse_session_count_load(ngx_uint_t state);
 
 
 #endif /* NGX_HTTP_JPULSE_SESSION_INT_H */

@@ -63,8 +63,7 @@ static ngx_http_jpulse_session_slot_t
 static ngx_http_jpulse_session_slot_t
     ngx_http_jpulse_session_clients[NGX_HTTP_JPULSE_SESSION_CLIENTS];
 static jp_siphash_key_t  ngx_http_jpulse_session_key;
-
-ngx_http_jpulse_session_stats_t  ngx_http_jpulse_session_stats;
+static ngx_uint_t        ngx_http_jpulse_session_entries;
 
 
 ngx_int_t
@@ -79,9 +78,10 @@ ngx_http_jpulse_session_touch_init(ngx_cycle_t *cycle)
 
     jp_siphash_key(&ngx_http_jpulse_session_key, bytes);
 
-    ngx_http_jpulse_session_stats.table_bytes =
-                              sizeof(ngx_http_jpulse_session_touches)
-                              + sizeof(ngx_http_jpulse_session_clients);
+    ngx_http_jpulse_metrics_set(NGX_HTTP_JPULSE_SESS_TABLE_BYTES,
+                                sizeof(ngx_http_jpulse_session_touches)
+                                + sizeof(ngx_http_jpulse_session_clients));
+    ngx_http_jpulse_metrics_set(NGX_HTTP_JPULSE_SESS_TABLE_ENTRIES, 0);
 
     return NGX_OK;
 }
@@ -123,7 +123,8 @@ ngx_http_jpulse_session_log_allowed(ngx_http_request_t *r)
     }
 
     if (slot->hash == 0) {
-        ngx_http_jpulse_session_stats.clients++;
+        ngx_http_jpulse_metrics_set(NGX_HTTP_JPULSE_SESS_TABLE_ENTRIES,
+                                    ++ngx_http_jpulse_session_entries);
     }
 
     slot->hash = h;
@@ -163,8 +164,7 @@ ngx_http_jpulse_session_touch(ngx_http_request_t *r,
     now = ngx_current_msec;
 
     if (slot->hash == h && now - slot->when < slcf->touch_interval) {
-        ngx_http_jpulse_session_count(
-                              NGX_HTTP_JPULSE_SESSION_M_TOUCHES_SKIPPED);
+        ngx_http_jpulse_metrics_session(NGX_HTTP_JPULSE_SESS_TOUCHES_THROTTLED);
         return;
     }
 
@@ -220,30 +220,15 @@ ngx_http_jpulse_session_touch(ngx_http_request_t *r,
     }
 
     if (slot->hash == 0) {
-        ngx_http_jpulse_session_stats.touched++;
+        ngx_http_jpulse_metrics_set(NGX_HTTP_JPULSE_SESS_TABLE_ENTRIES,
+                                    ++ngx_http_jpulse_session_entries);
     }
 
     slot->hash = h;
     slot->when = now;
 
-    ngx_http_jpulse_session_count(NGX_HTTP_JPULSE_SESSION_M_TOUCHES);
+    ngx_http_jpulse_metrics_session(NGX_HTTP_JPULSE_SESS_TOUCHES);
 
     ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "jpulse session: touched, ttl %L s", ttl);
-}
-
-
-void
-ngx_http_jpulse_session_count(ngx_http_jpulse_session_metric_e m)
-{
-    ngx_http_jpulse_session_stats.counters[m]++;
-}
-
-
-void
-ngx_http_jpulse_session_count_load(ngx_uint_t state)
-{
-    if (state < NGX_HTTP_JPULSE_SESSION_STATES) {
-        ngx_http_jpulse_session_stats.loads[state]++;
-    }
 }

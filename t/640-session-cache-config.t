@@ -109,5 +109,5 @@ sub { CORE::join '', grep { /^jpulse_session_cache_/ } split /^/m, $_[0] }
 jpulse_session_cache_hits_total 0
 jpulse_session_cache_misses_total 0
 jpulse_session_cache_evictions_total 0
-jpulse_session_cache_entries 0
 jpulse_session_cache_bytes 0
+jpulse_session_cache_entries 0

@@ -20,6 +20,7 @@
 #include "ngx_http_jpulse_redis.h"
 #include "ngx_http_jpulse_render.h"
 #include "ngx_http_jpulse_session_int.h"
+#include "ngx_http_jpulse_session_cache.h"
 
 
 #define NGX_HTTP_JPULSE_SESSION_SECRET_MAX  4096
@@ -409,6 +410,8 @@ ngx_http_jpulse_session_handler(ngx_http_request_t *r)
     ngx_int_t                            rc;
     const char                          *argv[2];
     size_t                               argvlen[2];
+    ngx_str_t                            cached;
+    redisReply                           hit;
     ngx_pool_cleanup_t                  *cln;
     ngx_http_jpulse_main_conf_t         *jmcf;
     ngx_http_jpulse_session_ctx_t       *ctx;
@@ -451,6 +454,21 @@ ngx_http_jpulse_session_handler(ngx_http_request_t *r)
         != NGX_HTTP_JPULSE_SESSION_ANONYMOUS)
     {
         /* no cookie, or one that does not verify: nothing to load */
+        return NGX_DECLINED;
+    }
+
+    /* jpulse_session_cache: a hit is read as the GET's reply would be */
+
+    if (ngx_http_jpulse_session_cache_lookup(&ctx->session.sid, &cached,
+                                             &ctx->cache_token)
+        == NGX_OK)
+    {
+        ngx_memzero(&hit, sizeof(redisReply));
+        hit.type = REDIS_REPLY_STRING;
+        hit.str = (char *) cached.data;
+        hit.len = cached.len;
+
+        ngx_http_jpulse_session_record(r, ctx, &hit);
         return NGX_DECLINED;
     }
 
@@ -595,6 +613,14 @@ ngx_http_jpulse_session_loaded(ngx_http_request_t *r, redisReply *reply,
     r->main->count--;
 
     ngx_http_jpulse_session_record(r, ctx, reply);
+
+    /* signed-in sessions only: a login by a GET (OAuth) shows at once */
+
+    if (ctx->session.state == NGX_HTTP_JPULSE_SESSION_USER) {
+        ngx_http_jpulse_session_cache_store(&ctx->session.sid,
+                                            (u_char *) reply->str,
+                                            reply->len, ctx->cache_token);
+    }
 
     if (!r->discard_body) {
         r->read_event_handler = ngx_http_block_reading;

@@ -30,6 +30,8 @@ typedef struct {
     jp_session_t                record;     /* data owned here */
     ngx_uint_t                  loaded;     /* session is final */
     ngx_uint_t                  waiting;    /* GET in flight */
+    ngx_uint_t                  cache_token; /* session cache: drops
+                                                seen before the GET */
 } ngx_http_jpulse_session_ctx_t;
 
 

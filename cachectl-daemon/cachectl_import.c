@@ -12,9 +12,12 @@
  *
  * One script per session (pipelined, CACHECTL_IMPORT_BATCH at a time)
  * writes nothing when the key exists (the Redis session is newer: jPulse
- * wrote it since the move began) or a tombstone says it was revoked, so
- * a second run changes nothing and a run cut short is simply run again.
- * MongoDB is only read.
+ * wrote it since the move began), a tombstone says it was revoked, or an
+ * earlier run imported it (<ns>cachectl:imported, until the session would
+ * have expired): a session imported, then logged out of (connect-redis's
+ * destroy is a plain DEL, no tombstone), must not come back with the next
+ * run. So a second run changes nothing and a run cut short is simply run
+ * again. MongoDB is only read.
  */
 
 #include <inttypes.h>
@@ -47,9 +50,10 @@
 
 /*
  * KEYS[1] <ns>sess:<sid>, KEYS[2] <ns>cachectl:revoked, KEYS[3]
- * <ns>cachectl:sessfirst; ARGV: sid, the session's JSON, TTL s, the
- * first-seen record, the index key ("": no user), its TTL s, "1": a dry
- * run. Returns 1 imported (or would be), 0 the key exists, -1 revoked.
+ * <ns>cachectl:sessfirst, KEYS[4] <ns>cachectl:imported; ARGV: sid, the
+ * session's JSON, TTL s, the first-seen record, the index key ("": no
+ * user), its TTL s, "1": a dry run. Returns 1 imported (or would be), 0
+ * the key exists, -1 revoked, -2 imported by an earlier run.
  */
 static const char  cachectl_import_script[] =
     JP_REGISTRY_LUA_PROLOGUE
@@ -58,7 +62,10 @@ static const char  cachectl_import_script[] =
     "local stone = redis.call('ZSCORE', KEYS[2], ARGV[1]) "
     "if stone and tonumber(stone) > now then return -1 end "
     "if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end "
+    "local done = redis.call('ZSCORE', KEYS[4], ARGV[1]) "
+    "if done and tonumber(done) > now then return -2 end "
     "if ARGV[7] == '1' then return 1 end "
+    JP_REGISTRY_LUA_ADD("KEYS[4]", "ARGV[1]", "tonumber(ARGV[3]) * 1000")
     "redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3]) "
     "redis.call('HSET', KEYS[3], ARGV[1], ARGV[4]) "
     "if ARGV[5] ~= '' then "
@@ -80,6 +87,7 @@ typedef struct {
     uint64_t          expired;
     uint64_t          existing;
     uint64_t          revoked;
+    uint64_t          before;       /* imported by an earlier run */
     uint64_t          invalid;
 } cachectl_import_t;
 
@@ -392,11 +400,13 @@ cachectl_import_doc(cachectl_import_t *im, const bson_t *doc, char *err,
              uid ? "sessidx:" : "", uid ? uid : "");
     snprintf(life, sizeof(life), "%ld", cachectl_sessions_life(im->conf));
 
-    rc = redisAppendCommand(im->redis, "EVAL %s 3 %ssess:%s "
+    rc = redisAppendCommand(im->redis, "EVAL %s 4 %ssess:%s "
                             "%scachectl:revoked %scachectl:sessfirst "
+                            "%scachectl:imported "
                             "%s %b %s %s %s %s %s", cachectl_import_script,
                             im->conf->ns, sid, im->conf->ns, im->conf->ns,
-                            sid, val, vlen, ttl, rec, idx, life,
+                            im->conf->ns, sid, val, vlen, ttl, rec, idx,
+                            life,
                             im->conf->dry_run ? "1" : "0");
 
     free(text);
@@ -453,6 +463,9 @@ cachectl_import_flush(cachectl_import_t *im, char *err, size_t size)
 
         } else if (r->type == REDIS_REPLY_INTEGER && r->integer == -1) {
             im->revoked++;
+
+        } else if (r->type == REDIS_REPLY_INTEGER && r->integer == -2) {
+            im->before++;
 
         } else if (rc == 0) {
             /* the rest of the replies are read all the same */

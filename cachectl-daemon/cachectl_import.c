@@ -235,9 +235,15 @@ cachectl_import_bad(cachectl_import_t *im, const bson_t *doc,
         }
     }
 
-    fprintf(stderr, "cachectl: document %s%s%s not imported: %s\n",
-            buf[0] ? "\"" : "", buf[0] ? buf : "(an _id that is no session "
-            "id)", buf[0] ? "\"" : "", why);
+    /* a session id is a credential: its first 12 bytes, as the daemon */
+    if (buf[0] == '\0') {
+        fprintf(stderr, "cachectl: document (an _id that is no session id) "
+                "not imported: %s\n", why);
+        return;
+    }
+
+    fprintf(stderr, "cachectl: document \"%.12s...\" not imported: %s\n",
+            buf, why);
 }
 
 
@@ -470,7 +476,7 @@ cachectl_import_flush(cachectl_import_t *im, char *err, size_t size)
         } else if (rc == 0) {
             /* the rest of the replies are read all the same */
             snprintf(err, size, "Redis refused the import of session "
-                     "\"%.32s\": %s",
+                     "\"%.12s...\": %s",
                      json_string_value(json_array_get(im->pending, i)),
                      r->type == REDIS_REPLY_ERROR ? r->str
                                                   : "unexpected reply");
@@ -682,12 +688,13 @@ cachectl_import_mongo(cachectl_conf_t *conf)
 report:
 
     if (conf->json) {
-        out = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:b}",
+        out = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:b}",
                         "read", (json_int_t) im.read,
                         "imported", (json_int_t) im.imported,
                         "expired", (json_int_t) im.expired,
                         "existing", (json_int_t) im.existing,
                         "revoked", (json_int_t) im.revoked,
+                        "importedBefore", (json_int_t) im.before,
                         "invalid", (json_int_t) im.invalid,
                         "dryRun", conf->dry_run);
         text = out ? json_dumps(out, JSON_COMPACT) : NULL;
@@ -697,11 +704,12 @@ report:
 
     } else {
         printf("%s %s.%s: read %" PRIu64 ", %s %" PRIu64 ", expired %" PRIu64
-               ", existing %" PRIu64 ", revoked %" PRIu64 ", invalid %"
-               PRIu64 "\n", conf->dry_run ? "dry run of" : "imported from",
+               ", existing %" PRIu64 ", revoked %" PRIu64 ", imported before %"
+               PRIu64 ", invalid %" PRIu64 "\n",
+               conf->dry_run ? "dry run of" : "imported from",
                db, coll, im.read,
                conf->dry_run ? "would import" : "imported", im.imported,
-               im.expired, im.existing, im.revoked, im.invalid);
+               im.expired, im.existing, im.revoked, im.before, im.invalid);
     }
 
 done:

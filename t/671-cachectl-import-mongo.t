@@ -90,25 +90,33 @@ $r .= main::ctl('t671a', 'import-mongo', $uri);
 my %after = map { $_ => main::r('GET', "$ns$_") } keys %before;
 $r .= "second run: " . ((grep { $before{$_} ne $after{$_} } keys %before) ? 'changed' : 'unchanged')
     . ", keys: " . main::keys_of($ns) . "\n";
+# a logout at jPulse between two runs (connect-redis's destroy: a DEL,
+# no tombstone): the next run does not bring the session back
+main::r('DEL', "${ns}sess:s1");
+$r .= main::ctl('t671a', 'import-mongo', $uri);
+$r .= "logged out of, after a third run: " . main::r('EXISTS', "${ns}sess:s1") . "\n";
 $r .= main::ctl('t671a', 'count', '--user', 'u2');
 $main::Result = $r;
 --- response_body_filters eval
 sub { $main::Result }
 --- response_body
 exit 0
-dry run of t671a.sessions: read 5, would import 4, expired 1, existing 0, revoked 0, invalid 0
+dry run of t671a.sessions: read 5, would import 4, expired 1, existing 0, revoked 0, imported before 0, invalid 0
 after the dry run: []
 exit 0
-imported from t671a.sessions: read 5, imported 4, expired 1, existing 0, revoked 0, invalid 0
-keys: cachectl:sessfirst sess:s1 sess:s2 sess:s4 sess:s5 sessidx:u1 sessidx:u2
+imported from t671a.sessions: read 5, imported 4, expired 1, existing 0, revoked 0, imported before 0, invalid 0
+keys: cachectl:imported cachectl:sessfirst sess:s1 sess:s2 sess:s4 sess:s5 sessidx:u1 sessidx:u2
 s1 as stored: same bytes
 s2: cookie.expires ISO roles user admin
 ttl s1 ok, s2 ok, s4 ok, s5 ok
 index u1: s1, u2: s2, ttl ok
 first seen s2: createdAt, s1: now, s5: no user
 exit 0
-imported from t671a.sessions: read 5, imported 0, expired 1, existing 4, revoked 0, invalid 0
-second run: unchanged, keys: cachectl:sessfirst sess:s1 sess:s2 sess:s4 sess:s5 sessidx:u1 sessidx:u2
+imported from t671a.sessions: read 5, imported 0, expired 1, existing 4, revoked 0, imported before 0, invalid 0
+second run: unchanged, keys: cachectl:imported cachectl:sessfirst sess:s1 sess:s2 sess:s4 sess:s5 sessidx:u1 sessidx:u2
+exit 0
+imported from t671a.sessions: read 5, imported 0, expired 1, existing 3, revoked 0, imported before 1, invalid 0
+logged out of, after a third run: 0
 exit 0
 1
 
@@ -136,9 +144,9 @@ sub { $main::Result }
 exit 0
 revoked 1 session
 exit 0
-{"read":3,"imported":1,"expired":0,"existing":1,"revoked":1,"invalid":0,"dryRun":true}
+{"read":3,"imported":1,"expired":0,"existing":1,"revoked":1,"importedBefore":0,"invalid":0,"dryRun":true}
 exit 0
-{"read":3,"imported":1,"expired":0,"existing":1,"revoked":1,"invalid":0,"dryRun":false}
+{"read":3,"imported":1,"expired":0,"existing":1,"revoked":1,"importedBefore":0,"invalid":0,"dryRun":false}
 n1: {"newer":true}, ttl ok; r1: 0; k1: {"user":{"id":"u9"}}
 
 
@@ -172,19 +180,19 @@ $main::Result = $r;
 sub { $main::Result }
 --- response_body
 exit 1
-imported from t671c.sessions: read 10, imported 1, expired 0, existing 0, revoked 0, invalid 9
+imported from t671c.sessions: read 10, imported 1, expired 0, existing 0, revoked 0, imported before 0, invalid 9
 stderr: cachectl: document (an _id that is no session id) not imported: its _id is not a string (a session id)
-stderr: cachectl: document "enc" not imported: its session is not a JSON object (encrypted, or another serializer)
-stderr: cachectl: document "arr" not imported: its session is not a JSON object (encrypted, or another serializer)
-stderr: cachectl: document "num" not imported: its session is neither a string nor a document
-stderr: cachectl: document "date" not imported: its expires is not a date
-stderr: cachectl: document "none" not imported: no session field
-stderr: cachectl: document "ctl\x07" not imported: its _id is no session id
-stderr: cachectl: document "huge" not imported: its session is larger than 1 MB
-stderr: cachectl: document "regex" not imported: a BSON type a session never has
+stderr: cachectl: document "enc..." not imported: its session is not a JSON object (encrypted, or another serializer)
+stderr: cachectl: document "arr..." not imported: its session is not a JSON object (encrypted, or another serializer)
+stderr: cachectl: document "num..." not imported: its session is neither a string nor a document
+stderr: cachectl: document "date..." not imported: its expires is not a date
+stderr: cachectl: document "none..." not imported: no session field
+stderr: cachectl: document "ctl\x07..." not imported: its _id is no session id
+stderr: cachectl: document "huge..." not imported: its session is larger than 1 MB
+stderr: cachectl: document "regex..." not imported: a BSON type a session never has
 keys: g1
 exit 1
-imported from t671c.users: read 2, imported 0, expired 0, existing 0, revoked 0, invalid 2
+imported from t671c.users: read 2, imported 0, expired 0, existing 0, revoked 0, imported before 0, invalid 2
 stderr: cachectl: document (an _id that is no session id) not imported: its _id is not a string (a session id)
 stderr: cachectl: document (an _id that is no session id) not imported: its _id is not a string (a session id)
 stderr: cachectl: no document of t671c.users is connect-mongo's {_id: sid, expires: Date, session}
@@ -238,7 +246,7 @@ stderr: cachectl: not a MongoDB URI: Invalid URI Schema, expecting 'mongodb://' 
 redis down: exit 1, said so
 keys: []
 no password in any message: yes
-imported from t671d.sessions: read 1, imported 1, expired 0, existing 0, revoked 0, invalid 0
+imported from t671d.sessions: read 1, imported 1, expired 0, existing 0, revoked 0, imported before 0, invalid 0
 exit 0
 
 
@@ -257,7 +265,7 @@ $main::Result = $r;
 sub { $main::Result }
 --- response_body
 exit 0
-imported from t671e.sessions: read 1234, imported 1234, expired 0, existing 0, revoked 0, invalid 0
+imported from t671e.sessions: read 1234, imported 1234, expired 0, existing 0, revoked 0, imported before 0, invalid 0
 exit 0
 1234
 exit 0

@@ -4,7 +4,7 @@
 set -eu
 
 PACKAGES="
-    gcc make pkg-config clang
+    gcc make pkg-config clang openssl
     nginx nginx-dev
     libhiredis-dev libmongoc-dev libbson-dev libjansson-dev libssl-dev
     redis-server redis-tools

@@ -133,9 +133,12 @@ RedisProxy::hold($Proxy, 1);
 my $mark = length log_of($n);
 my %old = map { $_ => 1 } nginx_pids($n->{pid});
 kill 'HUP', $n->{pid};
-# (the old worker may stay a while: its keepalive's reply is held too)
+# the old worker no longer accepts once it logs this (it may stay a
+# while: its keepalive's reply is held too)
 ok(poll_until(20, sub { grep { !$old{$_} } nginx_pids($n->{pid}) }),
    'HUP: a new worker');
+ok(wait_log($n, $mark, qr/gracefully shutting down/),
+   'HUP: the old worker stops accepting');
 $s = send_request($n->{port}, '/vars', $C{bob});
 ok(wait_log($n, $mark, $waits), 'HUP: the request waits');
 RedisProxy::hold($Proxy, 0);

@@ -203,4 +203,20 @@ is(clean_log($n), '', 'no alert, no crash');
 
 nginx_stop($n);
 
+# 7. nginx told to quit while a request waits: the attempt ends, the
+# request is answered as the user, then the worker exits
+
+RedisProxy::hold($Proxy, 1);
+$n = start();
+$s = send_request($n->{port}, '/vars', $C{ada});
+ok(wait_log($n, 0, $waits), 'quit: the request waits');
+my @workers = nginx_pids($n->{pid});
+kill 'QUIT', $n->{pid};
+ok(wait_log($n, 0, qr/gracefully shutting down/), 'quit: the worker exits');
+RedisProxy::hold($Proxy, 0);
+is(answer($s), "200 $ada", 'quit: the waiting request is ada');
+ok(poll_until(20, sub { !grep { kill 0, $_ } @workers, $n->{pid} }),
+   'quit: then nginx is gone');
+is(clean_log($n), '', 'quit: no alert, no crash');
+
 done_testing();

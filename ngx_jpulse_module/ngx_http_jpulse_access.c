@@ -375,11 +375,12 @@ ngx_http_jpulse_access_authorized(ngx_http_request_t *r, json_t *roles)
 }
 
 
+/* the one definition of "is admin": the session's */
+
 ngx_uint_t
 ngx_http_jpulse_access_is_admin(ngx_http_request_t *r)
 {
-    return ngx_http_jpulse_access_authorized(r,
-                                       ngx_http_jpulse_access_admin_roles());
+    return ngx_http_jpulse_session_is_admin(ngx_http_jpulse_session_get(r));
 }
 
 

@@ -437,6 +437,9 @@ ngx_http_jpulse_redis_init_process(ngx_cycle_t *cycle)
                                     ngx_http_jpulse_redis_start_subscriber,
                                     NULL);
 
+    ngx_http_jpulse_redis_wait_init(&ngx_http_jpulse_redis_commands,
+                                    cycle->log);
+
     ngx_http_jpulse_dependencies[NGX_HTTP_JPULSE_DEP_REDIS].state =
                                                 ngx_http_jpulse_redis_state;
 
@@ -456,6 +459,7 @@ ngx_http_jpulse_redis_exit_process(ngx_cycle_t *cycle)
 
     ngx_http_jpulse_redis_conn_close(&ngx_http_jpulse_redis_subscriber);
     ngx_http_jpulse_redis_conn_close(&ngx_http_jpulse_redis_commands);
+    ngx_http_jpulse_redis_wait_exit();
 }
 
 

@@ -5,7 +5,8 @@
  * Nothing here blocks: a command goes out when the socket is writable and
  * its callback runs when the reply has been read. When Redis is not ready
  * (not configured, connecting, down) every call returns NGX_DECLINED at
- * once, so callers fall back instead of waiting.
+ * once, so callers fall back instead of waiting. One exception, for the
+ * session load only: ngx_http_jpulse_redis_when_ready().
  */
 
 #ifndef NGX_HTTP_JPULSE_REDIS_H
@@ -48,6 +49,10 @@ typedef void (*ngx_http_jpulse_redis_reply_pt)(redisReply *reply,
 /* the same, for a command bound to a request that is still alive */
 typedef void (*ngx_http_jpulse_redis_request_pt)(ngx_http_request_t *r,
     redisReply *reply, void *data);
+
+/* the command connection's attempt ended: ready or not */
+typedef void (*ngx_http_jpulse_redis_wait_pt)(ngx_http_request_t *r,
+    ngx_uint_t ready, void *data);
 
 /* a message on <ns>bc:<channel>: channel without the "<ns>bc:" prefix */
 typedef void (*ngx_http_jpulse_redis_message_pt)(ngx_str_t *channel,
@@ -95,6 +100,21 @@ ngx_int_t ngx_http_jpulse_redis_request(ngx_http_request_t *r,
     ngx_http_jpulse_redis_request_pt handler, void *data, int argc,
     const char **argv, const size_t *argvlen);
 void ngx_http_jpulse_redis_park(ngx_http_request_t *r);
+
+/*
+ * For a caller that has no fallback worth the name (the session load:
+ * without it a signed-in user is taken for anonymous), after
+ * ngx_http_jpulse_redis_request() declined: while the command connection
+ * is being made (a worker that just started, a reconnect), the request
+ * is parked as ngx_http_jpulse_redis_request() parks it, and handler is
+ * called once when the attempt ends, ready (send the command now) or
+ * not. The handler owns the park's reference, as a reply handler does.
+ * NGX_DECLINED: Redis is down or not configured, or too many requests
+ * (max_pending) wait already; nothing parked. Every other caller keeps
+ * declining at once.
+ */
+ngx_int_t ngx_http_jpulse_redis_when_ready(ngx_http_request_t *r,
+    ngx_http_jpulse_redis_wait_pt handler, void *data);
 
 /*
  * Registers, from an init_process handler, a callback for messages whose

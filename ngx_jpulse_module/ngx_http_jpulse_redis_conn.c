@@ -300,7 +300,7 @@ ngx_http_jpulse_redis_open(ngx_http_jpulse_redis_conn_t *rc)
                                        ngx_http_jpulse_redis_on_disconnect);
     (void) redisAsyncSetConnectCallback(ac, ngx_http_jpulse_redis_on_connect);
 
-    rc->deadline.cancelable = 1;
+    rc->deadline.cancelable = !rc->awaited;
     ngx_add_timer(&rc->deadline, rc->conf->connect_timeout);
 
     ngx_log_debug3(NGX_LOG_DEBUG_HTTP, rc->log, 0,
@@ -355,6 +355,12 @@ ngx_http_jpulse_redis_conn_fail(ngx_http_jpulse_redis_conn_t *rc,
     }
 
     ngx_http_jpulse_redis_schedule(rc);
+
+    rc->awaited = 0;
+
+    if (rc->settled) {
+        rc->settled(rc, 0);
+    }
 }
 
 
@@ -383,10 +389,46 @@ ngx_http_jpulse_redis_conn_ready(ngx_http_jpulse_redis_conn_t *rc)
     rc->state = NGX_HTTP_JPULSE_REDIS_READY;
     rc->failing = 0;
     rc->was_ready = 1;
+    rc->timed_out = 0;
+    rc->awaited = 0;
     rc->backoff = NGX_HTTP_JPULSE_REDIS_BACKOFF_MIN;
 
     if (rc->keepalive.handler && rc->conf->ping_interval) {
         ngx_add_timer(&rc->keepalive, rc->conf->ping_interval);
+    }
+
+    if (rc->settled) {
+        rc->settled(rc, 1);
+    }
+}
+
+
+ngx_uint_t
+ngx_http_jpulse_redis_conn_connecting(ngx_http_jpulse_redis_conn_t *rc)
+{
+    if (rc->timed_out || ngx_http_jpulse_redis_shutting_down()) {
+        return 0;
+    }
+
+    return rc->state == NGX_HTTP_JPULSE_REDIS_CONNECTING
+           || rc->state == NGX_HTTP_JPULSE_REDIS_HANDSHAKE
+           || (rc->state == NGX_HTTP_JPULSE_REDIS_IDLE && rc->resolving);
+}
+
+
+void
+ngx_http_jpulse_redis_conn_await(ngx_http_jpulse_redis_conn_t *rc)
+{
+    /*
+     * A worker told to quit exits once only cancelable timers are left:
+     * the attempt's deadline is no longer one, so that it ends (ready or
+     * not) and the requests waiting for it are answered first.
+     */
+
+    rc->awaited = 1;
+
+    if (rc->deadline.timer_set) {
+        rc->deadline.cancelable = 0;
     }
 }
 
@@ -567,7 +609,7 @@ ngx_http_jpulse_redis_on_connect(const redisAsyncContext *ac, int status)
         ngx_del_timer(&rc->deadline);
     }
 
-    rc->deadline.cancelable = 1;
+    rc->deadline.cancelable = !rc->awaited;
     ngx_add_timer(&rc->deadline, rc->conf->command_timeout);
 
     /* pipelined: Redis answers in order, a failure fails the handshake */
@@ -683,10 +725,12 @@ ngx_http_jpulse_redis_deadline_handler(ngx_event_t *ev)
     switch (rc->state) {
 
     case NGX_HTTP_JPULSE_REDIS_CONNECTING:
+        rc->timed_out = 1;
         ngx_http_jpulse_redis_conn_fail(rc, "connect timed out");
         return;
 
     case NGX_HTTP_JPULSE_REDIS_HANDSHAKE:
+        rc->timed_out = 1;
         ngx_http_jpulse_redis_conn_fail(rc, "no answer to the handshake");
         return;
 

@@ -30,29 +30,38 @@ typedef struct ngx_http_jpulse_redis_conn_s  ngx_http_jpulse_redis_conn_t;
 typedef ngx_int_t (*ngx_http_jpulse_redis_start_pt)(
     ngx_http_jpulse_redis_conn_t *rc);
 
+/* an attempt to connect ended: ready, or failed (or a ready one lost) */
+typedef void (*ngx_http_jpulse_redis_settled_pt)(
+    ngx_http_jpulse_redis_conn_t *rc, ngx_uint_t ready);
+
 
 struct ngx_http_jpulse_redis_conn_s {
-    const char                     *role;          /* for the log */
-    ngx_http_jpulse_redis_conf_t   *conf;
-    ngx_log_t                      *log;
-    ngx_http_jpulse_redis_start_pt  start;
+    const char                        *role;       /* for the log */
+    ngx_http_jpulse_redis_conf_t      *conf;
+    ngx_log_t                         *log;
+    ngx_http_jpulse_redis_start_pt     start;
+    ngx_http_jpulse_redis_settled_pt   settled;    /* NULL: nobody asks */
 
-    ngx_http_jpulse_redis_state_e   state;
-    redisAsyncContext              *ac;
-    ngx_connection_t               *connection;
-    ngx_uint_t                      pending;       /* commands in flight */
+    ngx_http_jpulse_redis_state_e      state;
+    redisAsyncContext                 *ac;
+    ngx_connection_t                  *connection;
+    ngx_uint_t                         pending;    /* commands in flight */
 
-    ngx_msec_t                      backoff;
-    unsigned                        failing:1;     /* the failure is logged */
-    unsigned                        was_ready:1;
-    unsigned                        unresolved:1;  /* that one is logged */
+    ngx_msec_t                         backoff;
+    unsigned                           failing:1;  /* the failure is logged */
+    unsigned                           was_ready:1;
+    unsigned                           unresolved:1;  /* that one is logged */
+    unsigned                           timed_out:1;   /* an attempt since the
+                                                         last ready did */
+    unsigned                           awaited:1;  /* requests wait for
+                                                      this attempt */
 
-    ngx_resolver_ctx_t             *resolving;
-    u_char                          addr[NGX_SOCKADDR_STRLEN + 1];
+    ngx_resolver_ctx_t                *resolving;
+    u_char                             addr[NGX_SOCKADDR_STRLEN + 1];
 
-    ngx_event_t                     retry;
-    ngx_event_t                     deadline;      /* connect or command */
-    ngx_event_t                     keepalive;
+    ngx_event_t                        retry;
+    ngx_event_t                        deadline;   /* connect or command */
+    ngx_event_t                        keepalive;
 };
 
 
@@ -65,10 +74,27 @@ void ngx_http_jpulse_redis_conn_fail(ngx_http_jpulse_redis_conn_t *rc,
 void ngx_http_jpulse_redis_conn_ready(ngx_http_jpulse_redis_conn_t *rc);
 void ngx_http_jpulse_redis_conn_close(ngx_http_jpulse_redis_conn_t *rc);
 
+/*
+ * An attempt is under way that has a chance to end soon: connecting or
+ * in the handshake (or resolving the name first), and no attempt since
+ * the last ready one ran into connect_timeout (a Redis that drops SYNs
+ * would make every waiter wait that long, attempt after attempt).
+ */
+ngx_uint_t ngx_http_jpulse_redis_conn_connecting(
+    ngx_http_jpulse_redis_conn_t *rc);
+
+/* requests wait for this attempt: an exiting worker lets it end */
+void ngx_http_jpulse_redis_conn_await(ngx_http_jpulse_redis_conn_t *rc);
+
 /* a counted command: the deadline runs while any is in flight */
 ngx_int_t ngx_http_jpulse_redis_conn_send(ngx_http_jpulse_redis_conn_t *rc,
     ngx_http_jpulse_redis_reply_pt handler, void *data, int argc,
     const char **argv, const size_t *argvlen);
+
+/* ngx_http_jpulse_redis_wait.c: the waiters of rc, the command connection */
+void ngx_http_jpulse_redis_wait_init(ngx_http_jpulse_redis_conn_t *rc,
+    ngx_log_t *log);
+void ngx_http_jpulse_redis_wait_exit(void);
 
 /* nginx is stopping this process (reload, quit, terminate) */
 ngx_uint_t ngx_http_jpulse_redis_shutting_down(void);

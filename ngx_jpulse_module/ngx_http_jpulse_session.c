@@ -43,6 +43,11 @@ static void ngx_http_jpulse_session_cleanup(void *data);
 static ngx_uint_t ngx_http_jpulse_session_cookie(ngx_http_request_t *r,
     ngx_http_jpulse_session_loc_conf_t *slcf,
     ngx_http_jpulse_session_ctx_t *ctx);
+static ngx_int_t ngx_http_jpulse_session_send(ngx_http_request_t *r,
+    ngx_http_jpulse_session_ctx_t *ctx);
+static void ngx_http_jpulse_session_ready(ngx_http_request_t *r,
+    ngx_uint_t ready, void *data);
+static void ngx_http_jpulse_session_resume(ngx_http_request_t *r);
 static void ngx_http_jpulse_session_loaded(ngx_http_request_t *r,
     redisReply *reply, void *data);
 static void ngx_http_jpulse_session_record(ngx_http_request_t *r,
@@ -405,15 +410,10 @@ ngx_http_jpulse_session_cleanup(void *data)
 static ngx_int_t
 ngx_http_jpulse_session_handler(ngx_http_request_t *r)
 {
-    size_t                               n;
-    u_char                              *key, *p;
     ngx_int_t                            rc;
-    const char                          *argv[2];
-    size_t                               argvlen[2];
     ngx_str_t                            cached;
     redisReply                           hit;
     ngx_pool_cleanup_t                  *cln;
-    ngx_http_jpulse_main_conf_t         *jmcf;
     ngx_http_jpulse_session_ctx_t       *ctx;
     ngx_http_jpulse_session_loc_conf_t  *slcf;
 
@@ -478,26 +478,19 @@ ngx_http_jpulse_session_handler(ngx_http_request_t *r)
         return NGX_DECLINED;
     }
 
-    jmcf = ngx_http_get_module_main_conf(r, ngx_http_jpulse_module);
+    rc = ngx_http_jpulse_session_send(r, ctx);
 
-    n = jmcf->namespace.len + sizeof("sess:") - 1 + ctx->session.sid.len;
+    if (rc == NGX_DECLINED) {
+        /*
+         * The worker is still connecting to Redis (it just started, or
+         * reconnects): wait for the connection rather than take a
+         * signed-in user for anonymous. Only the session load waits.
+         */
 
-    key = ngx_pnalloc(r->pool, n);
-    if (key == NULL) {
-        return NGX_ERROR;
+        rc = ngx_http_jpulse_redis_when_ready(r,
+                                              ngx_http_jpulse_session_ready,
+                                              ctx);
     }
-
-    p = ngx_cpymem(key, jmcf->namespace.data, jmcf->namespace.len);
-    p = ngx_cpymem(p, "sess:", sizeof("sess:") - 1);
-    ngx_memcpy(p, ctx->session.sid.data, ctx->session.sid.len);
-
-    argv[0] = "GET";
-    argvlen[0] = 3;
-    argv[1] = (const char *) key;
-    argvlen[1] = n;
-
-    rc = ngx_http_jpulse_redis_request(r, ngx_http_jpulse_session_loaded,
-                                       ctx, 2, argv, argvlen);
 
     if (rc == NGX_ERROR) {
         return NGX_ERROR;
@@ -518,10 +511,87 @@ ngx_http_jpulse_session_handler(ngx_http_request_t *r)
     ctx->waiting = 1;
     r->write_event_handler = ngx_http_request_empty_handler;
 
-    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                   "jpulse session: GET %uz bytes of key, parked", n);
+    ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "jpulse session: parked");
 
     return NGX_DONE;
+}
+
+
+/* GET <ns>sess:<sid>: NGX_OK parked, NGX_DECLINED Redis not ready */
+
+static ngx_int_t
+ngx_http_jpulse_session_send(ngx_http_request_t *r,
+    ngx_http_jpulse_session_ctx_t *ctx)
+{
+    size_t                        n;
+    u_char                       *key, *p;
+    const char                   *argv[2];
+    size_t                        argvlen[2];
+    ngx_http_jpulse_main_conf_t  *jmcf;
+
+    jmcf = ngx_http_get_module_main_conf(r, ngx_http_jpulse_module);
+
+    n = jmcf->namespace.len + sizeof("sess:") - 1 + ctx->session.sid.len;
+
+    key = ngx_pnalloc(r->pool, n);
+    if (key == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = ngx_cpymem(key, jmcf->namespace.data, jmcf->namespace.len);
+    p = ngx_cpymem(p, "sess:", sizeof("sess:") - 1);
+    ngx_memcpy(p, ctx->session.sid.data, ctx->session.sid.len);
+
+    argv[0] = "GET";
+    argvlen[0] = 3;
+    argv[1] = (const char *) key;
+    argvlen[1] = n;
+
+    return ngx_http_jpulse_redis_request(r, ngx_http_jpulse_session_loaded,
+                                         ctx, 2, argv, argvlen);
+}
+
+
+/* the connection the request waited for is ready, or its attempt failed */
+
+static void
+ngx_http_jpulse_session_ready(ngx_http_request_t *r, ngx_uint_t ready,
+    void *data)
+{
+    ngx_http_jpulse_session_ctx_t  *ctx = data;
+
+    /* the wait's reference; a GET sent takes its own */
+    r->main->count--;
+
+    if (ready && ngx_http_jpulse_session_send(r, ctx) == NGX_OK) {
+        return;
+    }
+
+    /* an allocation that failed is taken as Redis trouble: no 500 now */
+
+    ngx_http_jpulse_session_warn(r, ready ? "the GET could not be sent"
+                                          : "the connection to Redis "
+                                            "failed while requests waited");
+    ngx_http_jpulse_metrics_session(NGX_HTTP_JPULSE_SESS_REDIS_ERRORS);
+    ngx_http_jpulse_session_done(r, ctx, NGX_HTTP_JPULSE_SESSION_ERROR);
+
+    ctx->waiting = 0;
+
+    ngx_http_jpulse_session_resume(r);
+}
+
+
+static void
+ngx_http_jpulse_session_resume(ngx_http_request_t *r)
+{
+    if (!r->discard_body) {
+        r->read_event_handler = ngx_http_block_reading;
+    }
+
+    r->write_event_handler = ngx_http_core_run_phases;
+
+    ngx_http_core_run_phases(r);
 }
 
 
@@ -622,13 +692,7 @@ ngx_http_jpulse_session_loaded(ngx_http_request_t *r, redisReply *reply,
                                             reply->len, ctx->cache_token);
     }
 
-    if (!r->discard_body) {
-        r->read_event_handler = ngx_http_block_reading;
-    }
-
-    r->write_event_handler = ngx_http_core_run_phases;
-
-    ngx_http_core_run_phases(r);
+    ngx_http_jpulse_session_resume(r);
 }
 
 

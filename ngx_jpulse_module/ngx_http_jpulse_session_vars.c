@@ -7,7 +7,8 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
-#include "ngx_http_jpulse_l2.h"
+#include "jp_user.h"
+#include "ngx_http_jpulse_access.h"
 #include "ngx_http_jpulse_render.h"
 #include "ngx_http_jpulse_session_int.h"
 
@@ -162,38 +163,28 @@ ngx_http_jpulse_session_who(ngx_http_request_t *r, ngx_str_t *lang,
 }
 
 
+/*
+ * jPulse's rule (webapp/controller/auth.js): general.adminRoles only when
+ * general.roles is an array too, else admin and root. The gates call
+ * this, so that there is one definition; the roles, sorted and cached
+ * per site config, are the gates' (jp_user_admin_roles()).
+ */
+
 ngx_uint_t
 ngx_http_jpulse_session_is_admin(ngx_http_jpulse_session_t *s)
 {
-    size_t   i, n;
-    json_t  *site, *roles, *role;
+    json_t  *roles;
 
     if (!ngx_http_jpulse_session_signed_in(s)) {
         return 0;
     }
 
-    site = ngx_http_jpulse_l2_site_config();
-    roles = json_object_get(json_object_get(site, "general"), "adminRoles");
+    roles = ngx_http_jpulse_access_admin_roles();
 
-    if (!json_is_array(roles)) {
-        /* jPulse's default */
-        return ngx_http_jpulse_session_has_role(s, (u_char *) "admin", 5)
-               || ngx_http_jpulse_session_has_role(s, (u_char *) "root", 4);
+    if (roles == NULL) {
+        /* no memory: nobody is an admin */
+        return 0;
     }
 
-    n = json_array_size(roles);
-
-    for (i = 0; i < n; i++) {
-        role = json_array_get(roles, i);
-
-        if (json_is_string(role)
-            && ngx_http_jpulse_session_has_role(s,
-                                   (u_char *) json_string_value(role),
-                                   json_string_length(role)))
-        {
-            return 1;
-        }
-    }
-
-    return 0;
+    return jp_user_authorized(json_object_get(s->user, "roles"), 1, roles);
 }

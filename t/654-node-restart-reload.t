@@ -23,13 +23,9 @@ our $Peer = NodePeer->start(redis => $Redis, site_id => 't654',
 our %Conf = (redis => $Redis, site_id => 't654', secret => 'k654');
 my $user_ada = "state=user id=65f1a0c2e4b0a1b2c3d4e5f1 user=ada roles=user,admin auth=1\n";
 
-# The first request of a new worker is anonymous (state error) while the
-# worker connects to Redis: the session load declines instead of waiting
-# for the connection (ngx_http_jpulse_session.c, "Redis is not ready").
-# Known, reported; the checks stay here, marked TODO until that is fixed.
-our $TODO;
-my $first = 'a new worker takes signed-in users for anonymous while it'
-          . ' connects to Redis';
+# The first request of a new worker comes while it connects to Redis:
+# the session load waits for the connection (ngx_http_jpulse_redis_wait.c)
+# instead of taking the user for anonymous (state error).
 
 my $n = nginx_start(http => session_http(%Conf),
                     config => session_server($Peer));
@@ -43,33 +39,24 @@ ok(poll_until(20, sub {
     my @now = nginx_pids($n->{pid});
     @now == 2 && !grep { $old{$_} } @now;
 }), 'HUP: every worker replaced');
-{
-    local $TODO = $first;
-    is(NodePeer::vars($n->{port}, $ada), $user_ada,
-       'after the reload, the first request: logged in');
-}
+is(NodePeer::vars($n->{port}, $ada), $user_ada,
+   'after the reload, the first request: logged in');
 is(NodePeer::vars_settled($n->{port}, $ada), $user_ada,
    'after the reload: logged in');
 
 # graceful restart: the same configuration, a new master
 nginx_stop($n);
 $n = nginx_start(http => session_http(%Conf), config => session_server($Peer));
-{
-    local $TODO = $first;
-    is(NodePeer::vars($n->{port}, $ada), $user_ada,
-       'after a restart (QUIT, start), the first request: logged in');
-}
+is(NodePeer::vars($n->{port}, $ada), $user_ada,
+   'after a restart (QUIT, start), the first request: logged in');
 is(NodePeer::vars_settled($n->{port}, $ada), $user_ada,
    'after a restart (QUIT, start): logged in, no new login');
 
 # crash: nothing ran at exit
 nginx_stop($n, 'KILL');
 $n = nginx_start(http => session_http(%Conf), config => session_server($Peer));
-{
-    local $TODO = $first;
-    is(NodePeer::vars($n->{port}, $ada), $user_ada,
-       'after KILL and start, the first request: logged in');
-}
+is(NodePeer::vars($n->{port}, $ada), $user_ada,
+   'after KILL and start, the first request: logged in');
 is(NodePeer::vars_settled($n->{port}, $ada), $user_ada,
    'after KILL and start: logged in');
 

@@ -28,16 +28,10 @@ my $second = nginx_start(http => session_http(%Conf),
                          config => session_server($Peer2));
 isnt($second->{dir}, $first->{dir}, 'the second nginx: its own prefix');
 # its first request too: a worker still connecting to Redis must not
-# take a logged-in user for anonymous. It does now (the session load
-# declines instead of waiting for the connection): known, reported,
-# marked TODO until fixed
-our $TODO;
-{
-    local $TODO = 'a new worker takes signed-in users for anonymous while'
-                . ' it connects to Redis';
-    is(NodePeer::vars($second->{port}, $ada), $user_ada,
-       'second nginx, its first request: ada, no new login');
-}
+# take a logged-in user for anonymous (the session load waits for the
+# connection)
+is(NodePeer::vars($second->{port}, $ada), $user_ada,
+   'second nginx, its first request: ada, no new login');
 is(NodePeer::vars_settled($second->{port}, $ada), $user_ada,
    'second nginx: ada, no new login');
 is(NodePeer::vars_settled($second->{port}, $bruno), $user_bruno,

@@ -18,6 +18,9 @@ static size_t jp_session_latin1(const unsigned char *in, size_t len,
 static int jp_session_hex(const unsigned char *p);
 static void jp_session_string(json_t *obj, const char *key,
     jp_session_str_t *out);
+static int jp_session_header_safe(const char *s, size_t len, int comma);
+static void jp_session_header_string(json_t *obj, const char *key,
+    jp_session_str_t *out, unsigned *unsafe, unsigned flag);
 
 
 /* JavaScript's WhiteSpace and LineTerminator among Latin-1 characters */
@@ -344,9 +347,44 @@ jp_session_string(json_t *obj, const char *key, jp_session_str_t *out)
 }
 
 
+/* 1: s holds no control byte (nor a comma when comma is set) */
+static int
+jp_session_header_safe(const char *s, size_t len, int comma)
+{
+    size_t         i;
+    unsigned char  c;
+
+    for (i = 0; i < len; i++) {
+        c = (unsigned char) s[i];
+
+        if (c < 0x20 || c == 0x7f || (comma && c == ',')) {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+/* a string that may become a header value, else absent and flagged */
+static void
+jp_session_header_string(json_t *obj, const char *key, jp_session_str_t *out,
+    unsigned *unsafe, unsigned flag)
+{
+    jp_session_string(obj, key, out);
+
+    if (out->len && !jp_session_header_safe(out->data, out->len, 0)) {
+        out->data = NULL;
+        out->len = 0;
+        *unsafe |= flag;
+    }
+}
+
+
 jp_session_parse_e
 jp_session_parse(const char *json, size_t len, jp_session_t *s)
 {
+    double        d;
     size_t        i, n;
     json_t       *data, *user, *roles, *role, *prefs, *cookie, *j;
     json_error_t  err;
@@ -387,7 +425,7 @@ jp_session_parse(const char *json, size_t len, jp_session_t *s)
         j = json_object_get(cookie, "originalMaxAge");
 
         if (json_is_number(j)) {
-            double  d = json_number_value(j);
+            d = json_number_value(j);
 
             /* ten years either way is plenty; past it, doubles misbehave */
             if (d > 315360000000.0) {
@@ -411,8 +449,10 @@ jp_session_parse(const char *json, size_t len, jp_session_t *s)
     s->user = user;
     s->authenticated = json_is_true(json_object_get(user, "isAuthenticated"));
 
-    jp_session_string(user, "id", &s->id);
-    jp_session_string(user, "username", &s->username);
+    jp_session_header_string(user, "id", &s->id, &s->unsafe,
+                             JP_SESSION_UNSAFE_ID);
+    jp_session_header_string(user, "username", &s->username, &s->unsafe,
+                             JP_SESSION_UNSAFE_USERNAME);
 
     prefs = json_object_get(user, "preferences");
 
@@ -433,6 +473,13 @@ jp_session_parse(const char *json, size_t len, jp_session_t *s)
                 || json_string_length(role) == 0
                 || json_string_length(role) > JP_SESSION_ROLE_MAX)
             {
+                continue;
+            }
+
+            if (!jp_session_header_safe(json_string_value(role),
+                                        json_string_length(role), 1))
+            {
+                s->unsafe |= JP_SESSION_UNSAFE_ROLE;
                 continue;
             }
 

@@ -50,6 +50,17 @@ typedef struct {
 } jp_session_str_t;
 
 
+/*
+ * Fields that would reach headers ($jpulse_user_id, ...) and hold a
+ * control byte (below 0x20, or 0x7f: CR, LF, NUL and the like) are left
+ * out; a role with one, or with a comma (the roles become a comma list),
+ * too.
+ */
+#define JP_SESSION_UNSAFE_ID        0x01
+#define JP_SESSION_UNSAFE_USERNAME  0x02
+#define JP_SESSION_UNSAFE_ROLE      0x04
+
+
 typedef struct {
     json_t                     *data;       /* owned: jp_session_free() */
     json_t                     *user;       /* data.user if an object */
@@ -63,6 +74,8 @@ typedef struct {
     int64_t                     expires_ms;     /* cookie.expires; 0: none */
     int64_t                     max_age_ms;     /* cookie.originalMaxAge */
     int                         has_max_age;
+    unsigned                    unsafe;     /* JP_SESSION_UNSAFE_*: fields
+                                               left out */
 } jp_session_t;
 
 
@@ -108,7 +121,8 @@ int jp_session_sign(const unsigned char *sid, size_t sid_len,
  * connect-redis's record: user (an object), user.isAuthenticated (only
  * JSON true), id, username, roles (strings; other items ignored),
  * preferences.language and theme, cookie.expires and originalMaxAge.
- * Fields of a wrong type are absent. s is zeroed first.
+ * Fields of a wrong type are absent; id, username and roles as
+ * JP_SESSION_UNSAFE_* says. s is zeroed first.
  */
 jp_session_parse_e jp_session_parse(const char *json, size_t len,
     jp_session_t *s);

@@ -10,6 +10,16 @@
  * UNAUTHORIZED or 403 INSUFFICIENT_PRIVILEGES; any other path a 302 to
  * /error/index.shtml with the message and the code (jPulse has no
  * redirect to its login page).
+ *
+ * nginx runs no access phase for subrequests (auth_request, SSI include
+ * virtual): there the role is checked in the rewrite phase, before the
+ * location's own "return", against the main request's session, and a
+ * refusal is the bare status, which auth_request passes on (a redirect
+ * would be its 500). No access module runs there either, so "satisfy
+ * any" has no alternative: the role is required.
+ *
+ * Every check sees the roles $jpulse_user_roles shows (the session's
+ * role list), never more.
  */
 
 #include <ngx_config.h>
@@ -29,6 +39,11 @@
 
 
 static ngx_int_t ngx_http_jpulse_access_handler(ngx_http_request_t *r);
+static ngx_int_t ngx_http_jpulse_access_subrequest(ngx_http_request_t *r);
+static ngx_uint_t ngx_http_jpulse_access_check(ngx_http_request_t *r,
+    ngx_array_t *required);
+static ngx_uint_t ngx_http_jpulse_access_session_authorized(
+    ngx_http_jpulse_session_t *s, json_t *required);
 static ngx_int_t ngx_http_jpulse_access_deny(ngx_http_request_t *r,
     ngx_array_t *roles, ngx_uint_t status);
 static json_t *ngx_http_jpulse_access_user(ngx_http_request_t *r);
@@ -124,6 +139,14 @@ ngx_http_jpulse_access_postconfiguration(ngx_conf_t *cf)
     ngx_memmove(first + 1, first, (h - first) * sizeof(ngx_http_handler_pt));
     *first = ngx_http_jpulse_access_handler;
 
+    /* registered after the rewrite module: runs before its "return" */
+    h = ngx_array_push(&cmcf->phases[NGX_HTTP_REWRITE_PHASE].handlers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    *h = ngx_http_jpulse_access_subrequest;
+
     ngx_http_jpulse_render_user = ngx_http_jpulse_access_user;
     ngx_http_jpulse_render_admin_check = ngx_http_jpulse_access_not_admin;
 
@@ -152,15 +175,53 @@ ngx_http_jpulse_access_public(ngx_str_t *role)
 }
 
 
+/* the status a refusal answers with; 0: let r pass */
+
+static ngx_uint_t
+ngx_http_jpulse_access_check(ngx_http_request_t *r, ngx_array_t *required)
+{
+    ngx_str_t                  *role;
+    ngx_uint_t                  i, signed_in;
+    ngx_http_jpulse_session_t  *s;
+
+    /* without sessions in this location nobody is signed in */
+    s = ngx_http_jpulse_session_get(r);
+    signed_in = ngx_http_jpulse_session_signed_in(s);
+
+    role = required->elts;
+
+    if (required->nelts == 0 && signed_in) {
+        return 0;
+    }
+
+    for (i = 0; i < required->nelts; i++) {
+        if (signed_in) {
+            if (ngx_http_jpulse_session_has_role(s, role[i].data,
+                                                 role[i].len))
+            {
+                return 0;
+            }
+
+        } else if (ngx_http_jpulse_access_public(&role[i])) {
+            return 0;
+        }
+    }
+
+    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                  "jpulse_require_role: %s%s",
+                  signed_in ? "no required role" : "not signed in",
+                  r != r->main ? " (subrequest)" : "");
+
+    return signed_in ? NGX_HTTP_FORBIDDEN : NGX_HTTP_UNAUTHORIZED;
+}
+
+
 static ngx_int_t
 ngx_http_jpulse_access_handler(ngx_http_request_t *r)
 {
-    json_t                      *roles;
     ngx_int_t                    rc;
-    ngx_str_t                   *role;
-    ngx_uint_t                   i, signed_in, status;
+    ngx_uint_t                   status;
     ngx_http_core_loc_conf_t    *clcf;
-    ngx_http_jpulse_session_t   *s;
     ngx_http_jpulse_loc_conf_t  *jlcf;
 
     jlcf = ngx_http_get_module_loc_conf(r, ngx_http_jpulse_module);
@@ -169,33 +230,11 @@ ngx_http_jpulse_access_handler(ngx_http_request_t *r)
         return NGX_DECLINED;
     }
 
-    /* without sessions in this location nobody is signed in */
-    s = ngx_http_jpulse_session_get(r);
-    signed_in = ngx_http_jpulse_session_signed_in(s);
-    roles = signed_in ? json_object_get(s->user, "roles") : NULL;
+    status = ngx_http_jpulse_access_check(r, jlcf->require_roles);
 
-    role = jlcf->require_roles->elts;
-
-    if (jlcf->require_roles->nelts == 0 && signed_in) {
+    if (status == 0) {
         return NGX_OK;
     }
-
-    for (i = 0; i < jlcf->require_roles->nelts; i++) {
-        if (signed_in) {
-            if (jp_user_has_role(roles, (char *) role[i].data, role[i].len)) {
-                return NGX_OK;
-            }
-
-        } else if (ngx_http_jpulse_access_public(&role[i])) {
-            return NGX_OK;
-        }
-    }
-
-    status = signed_in ? NGX_HTTP_FORBIDDEN : NGX_HTTP_UNAUTHORIZED;
-
-    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                  "jpulse_require_role: %s",
-                  signed_in ? "no required role" : "not signed in");
 
     clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
 
@@ -211,6 +250,35 @@ ngx_http_jpulse_access_handler(ngx_http_request_t *r)
     ngx_http_finalize_request(r, rc);
 
     return NGX_DONE;
+}
+
+
+/*
+ * The main request is checked in the access phase (only), a subrequest
+ * here. The subrequest's response is its parent's business (auth_request
+ * reads the status, SSI includes the body): the bare status, nginx's own
+ * error page or the location's error_page.
+ */
+
+static ngx_int_t
+ngx_http_jpulse_access_subrequest(ngx_http_request_t *r)
+{
+    ngx_uint_t                   status;
+    ngx_http_jpulse_loc_conf_t  *jlcf;
+
+    if (r == r->main) {
+        return NGX_DECLINED;
+    }
+
+    jlcf = ngx_http_get_module_loc_conf(r, ngx_http_jpulse_module);
+
+    if (jlcf->require_roles == NULL) {
+        return NGX_DECLINED;
+    }
+
+    status = ngx_http_jpulse_access_check(r, jlcf->require_roles);
+
+    return status ? (ngx_int_t) status : NGX_DECLINED;
 }
 
 
@@ -360,6 +428,42 @@ ngx_http_jpulse_access_signed_in(ngx_http_request_t *r)
 }
 
 
+/* jPulse's isAuthorized over the session's role list */
+
+static ngx_uint_t
+ngx_http_jpulse_access_session_authorized(ngx_http_jpulse_session_t *s,
+    json_t *required)
+{
+    size_t   i;
+    json_t  *r;
+
+    for (i = 0; i < json_array_size(required); i++) {
+        r = json_array_get(required, i);
+
+        if (!json_is_string(r)) {
+            continue;
+        }
+
+        if (!ngx_http_jpulse_session_signed_in(s)) {
+            if (ngx_strcmp(json_string_value(r), "_public") == 0) {
+                return 1;
+            }
+
+            continue;
+        }
+
+        if (ngx_http_jpulse_session_has_role(s,
+                                       (u_char *) json_string_value(r),
+                                       json_string_length(r)))
+        {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
 ngx_uint_t
 ngx_http_jpulse_access_authorized(ngx_http_request_t *r, json_t *roles)
 {
@@ -371,7 +475,7 @@ ngx_http_jpulse_access_authorized(ngx_http_request_t *r, json_t *roles)
         return 0;
     }
 
-    return jp_user_authorized(json_object_get(s->user, "roles"), 1, roles);
+    return ngx_http_jpulse_access_session_authorized(s, roles);
 }
 
 
@@ -478,7 +582,7 @@ ngx_int_t
 ngx_http_jpulse_access_metrics(ngx_http_request_t *r, ngx_uint_t prometheus)
 {
     char                         iso[JP_ISO8601_LEN + 1];
-    json_t                      *roles, *user_roles;
+    json_t                      *roles;
     ngx_time_t                  *tp;
     ngx_uint_t                   signed_in;
     ngx_msec_int_t               elapsed;
@@ -516,9 +620,8 @@ ngx_http_jpulse_access_metrics(ngx_http_request_t *r, ngx_uint_t prometheus)
 
     s = ngx_http_jpulse_session_get(r);
     signed_in = ngx_http_jpulse_session_signed_in(s);
-    user_roles = signed_in ? json_object_get(s->user, "roles") : NULL;
 
-    if (jp_user_authorized(user_roles, signed_in, roles)) {
+    if (ngx_http_jpulse_access_session_authorized(s, roles)) {
         return NGX_DECLINED;
     }
 

@@ -809,6 +809,19 @@ ngx_http_jpulse_session_fill(ngx_http_request_t *r,
     s->theme.data = (u_char *) rec->theme.data;
     s->theme.len = rec->theme.len;
 
+    if (rec->unsafe && ngx_http_jpulse_session_log_allowed(r)) {
+        /* left out by the parse: they would have reached headers */
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "jpulse session: a control byte (or a comma in a "
+                      "role), left out of the $jpulse_* variables:%s%s%s",
+                      (rec->unsafe & JP_SESSION_UNSAFE_ID)
+                      ? " user.id" : "",
+                      (rec->unsafe & JP_SESSION_UNSAFE_USERNAME)
+                      ? " user.username" : "",
+                      (rec->unsafe & JP_SESSION_UNSAFE_ROLE)
+                      ? " user.roles" : "");
+    }
+
     if (rec->nroles == 0) {
         return NGX_OK;
     }
@@ -822,6 +835,10 @@ ngx_http_jpulse_session_fill(ngx_http_request_t *r,
 
     for (i = 0; i < rec->nroles; i++) {
         role = ngx_array_push(s->role_list);
+        if (role == NULL) {
+            return NGX_ERROR;
+        }
+
         role->data = (u_char *) rec->roles[i].data;
         role->len = rec->roles[i].len;
 

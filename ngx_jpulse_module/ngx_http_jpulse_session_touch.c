@@ -22,12 +22,16 @@
 #define NGX_HTTP_JPULSE_SESSION_TOUCHES   8192
 #define NGX_HTTP_JPULSE_SESSION_CLIENTS   1024
 #define NGX_HTTP_JPULSE_SESSION_LOG_EVERY 60        /* seconds */
+#define NGX_HTTP_JPULSE_SESSION_SWEEP     64        /* slots per use */
 
 
 typedef struct {
     uint64_t                    hash;       /* 0: free */
-    ngx_msec_t                  when;
+    ngx_msec_t                  until;      /* free again from then on */
 } ngx_http_jpulse_session_slot_t;
+
+
+static void ngx_http_jpulse_session_sweep(ngx_msec_t now);
 
 
 /*
@@ -64,6 +68,7 @@ static ngx_http_jpulse_session_slot_t
     ngx_http_jpulse_session_clients[NGX_HTTP_JPULSE_SESSION_CLIENTS];
 static jp_siphash_key_t  ngx_http_jpulse_session_key;
 static ngx_uint_t        ngx_http_jpulse_session_entries;
+static ngx_uint_t        ngx_http_jpulse_session_cursor;
 
 
 ngx_int_t
@@ -99,6 +104,47 @@ ngx_http_jpulse_session_hash(u_char *data, size_t len)
 }
 
 
+#define ngx_http_jpulse_session_live(slot, now)                              \
+    ((ngx_msec_int_t) ((slot)->until - (now)) > 0)
+
+
+/*
+ * A few slots of both tables freed at each use, once their time is past:
+ * the entries gauge (slots live) goes down as well as up, without a
+ * timer; in an idle worker it lags until the next request.
+ */
+
+static void
+ngx_http_jpulse_session_sweep(ngx_msec_t now)
+{
+    ngx_uint_t                       i, n;
+    ngx_http_jpulse_session_slot_t  *slot;
+
+    n = NGX_HTTP_JPULSE_SESSION_TOUCHES + NGX_HTTP_JPULSE_SESSION_CLIENTS;
+
+    for (i = 0; i < NGX_HTTP_JPULSE_SESSION_SWEEP; i++) {
+        ngx_http_jpulse_session_cursor =
+                                   (ngx_http_jpulse_session_cursor + 1) % n;
+
+        slot = (ngx_http_jpulse_session_cursor
+                < NGX_HTTP_JPULSE_SESSION_TOUCHES)
+               ? &ngx_http_jpulse_session_touches[
+                                          ngx_http_jpulse_session_cursor]
+               : &ngx_http_jpulse_session_clients[
+                                          ngx_http_jpulse_session_cursor
+                                          - NGX_HTTP_JPULSE_SESSION_TOUCHES];
+
+        if (slot->hash != 0 && !ngx_http_jpulse_session_live(slot, now)) {
+            slot->hash = 0;
+            ngx_http_jpulse_session_entries--;
+        }
+    }
+
+    ngx_http_jpulse_metrics_set(NGX_HTTP_JPULSE_SESS_TABLE_ENTRIES,
+                                ngx_http_jpulse_session_entries);
+}
+
+
 /* info about a bad cookie: once a minute per client address at most */
 
 ngx_uint_t
@@ -116,9 +162,9 @@ ngx_http_jpulse_session_log_allowed(ngx_http_request_t *r)
                                     % NGX_HTTP_JPULSE_SESSION_CLIENTS];
     now = ngx_current_msec;
 
-    if (slot->hash == h
-        && now - slot->when < NGX_HTTP_JPULSE_SESSION_LOG_EVERY * 1000)
-    {
+    ngx_http_jpulse_session_sweep(now);
+
+    if (slot->hash == h && ngx_http_jpulse_session_live(slot, now)) {
         return 0;
     }
 
@@ -128,7 +174,7 @@ ngx_http_jpulse_session_log_allowed(ngx_http_request_t *r)
     }
 
     slot->hash = h;
-    slot->when = now;
+    slot->until = now + NGX_HTTP_JPULSE_SESSION_LOG_EVERY * 1000;
 
     return 1;
 }
@@ -163,7 +209,9 @@ ngx_http_jpulse_session_touch(ngx_http_request_t *r,
                                     % NGX_HTTP_JPULSE_SESSION_TOUCHES];
     now = ngx_current_msec;
 
-    if (slot->hash == h && now - slot->when < slcf->touch_interval) {
+    ngx_http_jpulse_session_sweep(now);
+
+    if (slot->hash == h && ngx_http_jpulse_session_live(slot, now)) {
         ngx_http_jpulse_metrics_session(NGX_HTTP_JPULSE_SESS_TOUCHES_THROTTLED);
         return;
     }
@@ -225,7 +273,7 @@ ngx_http_jpulse_session_touch(ngx_http_request_t *r,
     }
 
     slot->hash = h;
-    slot->when = now;
+    slot->until = now + slcf->touch_interval;
 
     ngx_http_jpulse_metrics_session(NGX_HTTP_JPULSE_SESS_TOUCHES);
 

@@ -84,7 +84,9 @@ ngx_http_jpulse_session_add_variables(ngx_conf_t *cf)
 /*
  * Not found before the session is loaded (sessions off in the location,
  * or read before the rewrite phase): the values are not cached, a later
- * read sees the loaded session.
+ * read sees the loaded session. The user's values are not found when
+ * empty: absent, or left out by the parse for a control byte (a header
+ * with an empty value is not sent).
  */
 
 static ngx_int_t
@@ -127,6 +129,11 @@ ngx_http_jpulse_session_variable(ngx_http_request_t *r,
     default: /* NGX_HTTP_JPULSE_SESSION_VAR_STATE */
         value = &ngx_http_jpulse_session_state_names[s->state];
         break;
+    }
+
+    if (value->len == 0) {
+        v->not_found = 1;
+        return NGX_OK;
     }
 
     v->data = value->data;

@@ -19,7 +19,7 @@ SessionTest::put($Redis, $NS, 'huge-sid', '"' . ('x' x 70000) . '"');
 
 repeat_each(1);
 
-plan tests => repeat_each() * 18;
+plan tests => repeat_each() * (18 + 608);
 
 no_shuffle();
 run_tests();
@@ -82,6 +82,50 @@ jpulse_session_loads_total{state=\"user\"} 2
 jpulse_session_loads_total{state=\"error\"} 1
 jpulse_session_touches_total 2
 jpulse_session_touches_throttled_total 1
+"]
+--- no_error_log
+[error]
+[alert]
+
+
+
+=== TEST 2: session_table_entries is a gauge: a slot whose time is past
+is freed (a few at each use; 300 uses sweep both tables twice): the
+touch's slot (1 ms) goes, the log limit's (a minute) stays
+--- http_config
+    jpulse_site_id t606;
+    jpulse_mode dev;
+    jpulse_metrics_zone jpulse 1m;
+    jpulse_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+    jpulse_session on;
+    jpulse_session_secret "keyboard cat";
+    jpulse_session_touch_interval 1ms;
+--- config
+    location = /s { return 200 "$jpulse_session_state\n"; }
+    location = /m { jpulse_session off; jpulse_metrics; }
+--- wait_for_log
+command connection ready
+pub/sub connection ready
+--- request eval
+["GET /s", "GET /m", ("GET /s") x 300, "GET /m"]
+--- more_headers eval
+["Cookie: " . SessionTest::cookie('user-sid'), "",
+ ("Cookie: connect.sid=forged") x 300, ""]
+--- response_body_filters eval
+[(sub { $_[0] }),
+ JPulseTest::json_pick(map { "data.statistics.components.module.stats.$_" }
+     qw(session_touches session_table_entries)),
+ (sub { $_[0] }) x 300,
+ JPulseTest::json_pick(map { "data.statistics.components.module.stats.$_" }
+     qw(session_touches session_table_entries))]
+--- response_body eval
+["user\n",
+"data.statistics.components.module.stats.session_touches=1
+data.statistics.components.module.stats.session_table_entries=1
+",
+("invalid\n") x 300,
+"data.statistics.components.module.stats.session_touches=1
+data.statistics.components.module.stats.session_table_entries=1
 "]
 --- no_error_log
 [error]

@@ -373,6 +373,48 @@ test_parse(void **state)
 
 
 static void
+test_parse_header_unsafe(void **state)
+{
+    jp_session_t  s;
+    const char   *rec;
+
+    /* CR LF, NUL, DEL: the fields would become headers; a comma role
+       would split in the comma list */
+    rec = "{\"user\":{\"id\":\"64b7\\r\\nX: 1\","
+          "\"username\":\"jdoe\\u007f\","
+          "\"roles\":[\"user\",\"a\\u0000\",\"editor,admin\","
+          "\"x\\ty\",\"j\\u00f6rg\",\"admin\"],"
+          "\"isAuthenticated\":true}}";
+
+    assert_int_equal(jp_session_parse(rec, strlen(rec), &s),
+                     JP_SESSION_PARSE_OK);
+    assert_true(s.authenticated);
+    assert_int_equal(s.id.len, 0);
+    assert_null(s.id.data);
+    assert_int_equal(s.username.len, 0);
+    assert_int_equal(s.unsafe, JP_SESSION_UNSAFE_ID
+                               | JP_SESSION_UNSAFE_USERNAME
+                               | JP_SESSION_UNSAFE_ROLE);
+    assert_int_equal(s.nroles, 3);
+    assert_memory_equal(s.roles[0].data, "user", 4);
+    assert_int_equal(s.roles[1].len, 5);
+    assert_memory_equal(s.roles[1].data, "j\xc3\xb6rg", 5);
+    assert_memory_equal(s.roles[2].data, "admin", 5);
+    jp_session_free(&s);
+
+    rec = "{\"user\":{\"id\":\"a b\",\"username\":\"~\","
+          "\"roles\":[\"user\"]}}";
+
+    assert_int_equal(jp_session_parse(rec, strlen(rec), &s),
+                     JP_SESSION_PARSE_OK);
+    assert_int_equal(s.unsafe, 0);
+    assert_int_equal(s.id.len, 3);
+    assert_int_equal(s.username.len, 1);
+    jp_session_free(&s);
+}
+
+
+static void
 test_parse_roles_bound(void **state)
 {
     char          *rec, *p;
@@ -451,6 +493,7 @@ main(void)
         cmocka_unit_test(test_verify_limits),
         cmocka_unit_test(test_parse),
         cmocka_unit_test(test_parse_roles_bound),
+        cmocka_unit_test(test_parse_header_unsafe),
         cmocka_unit_test(test_touch_ttl),
         cmocka_unit_test(test_iso),
     };

@@ -52,6 +52,10 @@ our $Let = <<'T';
 <p>q={{url.param.q}}</p>
 T
 
+# the site's broadcast message, expanded per request, may greet the user
+our $Bc = "<p>{{app.site.name}}</p>[{{appConfig.system.broadcastMessage}}]"
+    . "\n<p>q={{url.param.q}}</p>\n";
+
 JPulseTest::view_tree("$Dir/view", {
     'header.tmpl' => '<head><title>{{title}}</title>'
         . '{{#if user.isAuthenticated}}<span title="{{user.username}}">'
@@ -61,6 +65,8 @@ JPulseTest::view_tree("$Dir/view", {
     'ref/index.shtml' => $Page,
     'let/index.shtml' => $Let,
     'letref/index.shtml' => $Let,
+    'bc/index.shtml' => $Bc,
+    'bcref/index.shtml' => $Bc,
 });
 JPulseTest::view_tree($Dir, {
     'app.json' => '{"app":{"site":{"name":"Tides"}},"deployment":{"mode":'
@@ -188,6 +194,7 @@ CONF
     location / { jpulse_render; }
     location /ref/ { jpulse_template_check_interval 0; jpulse_render; }
     location /letref/ { jpulse_template_check_interval 0; jpulse_render; }
+    location /bcref/ { jpulse_template_check_interval 0; jpulse_render; }
 CONF
     $block->set_value('wait_for_log', "command connection ready\n")
         unless defined $block->wait_for_log;
@@ -195,7 +202,7 @@ CONF
         unless defined $block->no_error_log || defined $block->error_log;
 });
 
-plan tests => repeat_each() * 28;
+plan tests => repeat_each() * 40;
 
 no_shuffle();
 run_tests();
@@ -298,3 +305,36 @@ same 8
 ["<p>Tides</p><who>Ada</who>\n<p>q=1</p>\n",
  "<p>Tides</p><who>Bob</who>\n<p>q=2</p>\n",
  "<p>Tides</p><who></who>\n<p>q=3</p>\n"]
+
+
+
+=== TEST 6: a broadcast message that greets the user: each visitor's own
+--- pre_request
+JPulseTest::publish_config($main::Redis, $main::NS, site =>
+    '{"broadcast":{"message":"Hello {{user.firstName}}!"}}');
+JPulseTest::poll_until(2, sub {
+    (JPulseTest::http_get($ENV{TEST_NGINX_PORT}, '/bcref/',
+                          headers => "Cookie: $main::C{ada}\r\n"))[2]
+    =~ /Hello Ada/ });
+--- request
+GET /m
+--- config
+    location / { jpulse_render; }
+    location /bcref/ { jpulse_template_check_interval 0; jpulse_render; }
+    location = /m { return 200 "m\n"; }
+--- response_body_filters eval
+sub { main::compare('bc', 'bcref', 2, qw(ada bob anon eve)) }
+--- response_body
+same 8
+
+
+
+=== TEST 7: the broadcast page's text, from the page that may be planned
+--- request eval
+["GET /bc/?q=1", "GET /bc/?q=2", "GET /bc/?q=3"]
+--- more_headers eval
+["Cookie: $main::C{bob}", "Cookie: $main::C{ada}", ""]
+--- response_body eval
+["<p>Tides</p>[Hello Bob!]\n<p>q=1</p>\n",
+ "<p>Tides</p>[Hello Ada!]\n<p>q=2</p>\n",
+ "<p>Tides</p>[Hello !]\n<p>q=3</p>\n"]

@@ -1286,6 +1286,7 @@ ngx_http_jpulse_render_send(ngx_http_request_t *r,
     ngx_buf_t                   *b;
     ngx_str_t                   *cc;
     ngx_chain_t                  out;
+    ngx_http_core_loc_conf_t    *clcf;
     ngx_http_jpulse_loc_conf_t  *jlcf;
 
     ngx_http_jpulse_view_totals((ngx_cycle_t *) ngx_cycle, &bytes,
@@ -1299,7 +1300,10 @@ ngx_http_jpulse_render_send(ngx_http_request_t *r,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    if (rc->digest == NULL) {
+    clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
+
+    /* the SHA-1 of a 10 KB page costs about what serving it does */
+    if (rc->digest == NULL && clcf->etag) {
         ngx_http_jpulse_render_digest(data, len, digest);
         rc->digest = digest;
     }

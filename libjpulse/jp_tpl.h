@@ -39,6 +39,14 @@
  */
 #define JP_TPL_URL_TOP_ONLY    0x02
 
+/*
+ * ctx.user is this request's signed-in user (a session's), not the
+ * anonymous visitor's object: every read of a path under "user" sets
+ * JP_TPL_USES_USER, so that a plan renders such nodes again for every
+ * request and keeps none of one user's data for another.
+ */
+#define JP_TPL_USER_DYNAMIC    0x04
+
 
 typedef struct jp_tpl_program_s  jp_tpl_program_t;
 
@@ -166,7 +174,9 @@ int jp_tpl_render(const jp_tpl_program_t *prog, json_t *ctx,
  */
 #define JP_TPL_USES_REQUEST  0x01   /* url.*, the context as a whole,
                                        appCluster */
-#define JP_TPL_USES_USER     0x02   /* user as a whole, or user.timezone */
+#define JP_TPL_USES_USER     0x02   /* user as a whole, or user.timezone;
+                                       any of user.* under
+                                       JP_TPL_USER_DYNAMIC */
 #define JP_TPL_USES_TIME     0x04   /* the clock (date.now, ...) */
 #define JP_TPL_USES_URL_PATH 0x08   /* only url.pathname, .domain,
                                        .protocol, .hostname or .port:

@@ -634,7 +634,11 @@ jp_tpl_lookup_ref(jp_tpl_rs_t *rs, const jp_tpl_expr_t *e, jp_tpl_val_t *v,
             if (j != NULL && rn == JP_TPL_RN_APPCLUSTER) {
                 rs->uses |= JP_TPL_USES_REQUEST;
 
-            } else if (j != NULL && rn == JP_TPL_RN_USER) {
+            } else if (j != NULL
+                       && (rn == JP_TPL_RN_USER
+                           || (rn == JP_TPL_RN_USER_OTHER
+                               && (rs->flags & JP_TPL_USER_DYNAMIC))))
+            {
                 rs->uses |= JP_TPL_USES_USER;
             }
         }

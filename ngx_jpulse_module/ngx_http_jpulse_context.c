@@ -314,8 +314,12 @@ ngx_http_jpulse_context_broadcast(ngx_http_jpulse_render_ctx_t *rc,
 
         jp_tpl_buf_init(&out, NGX_HTTP_JPULSE_BROADCAST_MAX);
 
+        /* a message that greets the user is this user's */
         if (jp_tpl_render_uses(rt->broadcast, uctx, &rc->host, &limits,
-                               JP_TPL_URL_TOP_ONLY, &out, &err, &uses)
+                               (rc->authenticated || rc->personal)
+                               ? JP_TPL_URL_TOP_ONLY | JP_TPL_USER_DYNAMIC
+                               : JP_TPL_URL_TOP_ONLY,
+                               &out, &err, &uses)
             == 0)
         {
             text = jp_json_string_lossy(out.data, out.len);

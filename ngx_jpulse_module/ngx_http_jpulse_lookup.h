@@ -30,6 +30,7 @@ typedef struct {
     ngx_str_t                   theme;
     ngx_str_t                   variant;    /* "lang theme": output key */
     ngx_str_t                   url_variant;    /* + the URL, no query */
+    ngx_str_t                   plan_variant;   /* + the auth class */
     ngx_uint_t                  status;
     ngx_uint_t                  rounds;     /* fetch-and-retry rounds */
     ngx_uint_t                  authenticated;

@@ -75,6 +75,10 @@ static ngx_uint_t ngx_http_jpulse_render_one_segment_view(u_char *uri,
     size_t len);
 static ngx_uint_t ngx_http_jpulse_render_cacheable(
     ngx_http_jpulse_render_ctx_t *rc);
+static ngx_uint_t ngx_http_jpulse_render_plannable(
+    ngx_http_jpulse_render_ctx_t *rc);
+static ngx_int_t ngx_http_jpulse_render_plan_variant(ngx_http_request_t *r,
+    ngx_http_jpulse_render_ctx_t *rc);
 static ngx_int_t ngx_http_jpulse_render_url_variant(ngx_http_request_t *r,
     ngx_http_jpulse_render_ctx_t *rc);
 static ngx_uint_t ngx_http_jpulse_render_known_host(ngx_http_request_t *r,
@@ -322,7 +326,9 @@ ngx_http_jpulse_render_handler(ngx_http_request_t *r)
     rc->theme.data = p;
     rc->theme.len = theme.len;
 
-    if (ngx_http_jpulse_render_url_variant(r, rc) != NGX_OK) {
+    if (ngx_http_jpulse_render_url_variant(r, rc) != NGX_OK
+        || ngx_http_jpulse_render_plan_variant(r, rc) != NGX_OK)
+    {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
@@ -772,9 +778,9 @@ static ngx_int_t
 ngx_http_jpulse_render_page(ngx_http_request_t *r,
     ngx_http_jpulse_render_ctx_t *rc, jp_tpl_program_t *prog)
 {
-    unsigned                   uses;
+    unsigned                   uses, flags;
     ngx_int_t                  rc2;
-    ngx_uint_t                 cacheable;
+    ngx_uint_t                 cacheable, plannable;
     jp_tpl_buf_t               out;
     jp_tpl_plan_t             *plan;
     jp_tpl_error_t             err;
@@ -796,28 +802,36 @@ ngx_http_jpulse_render_page(ngx_http_request_t *r,
     plan = NULL;
     /* NGX_DECLINED: the context read the request where no render sees */
     cacheable = rc2 == NGX_OK && ngx_http_jpulse_render_cacheable(rc);
-    pe = cacheable ? ngx_http_jpulse_render_plan(rc, prog) : NULL;
+    plannable = rc2 == NGX_OK && ngx_http_jpulse_render_plannable(rc);
+    pe = plannable ? ngx_http_jpulse_render_plan(rc, prog) : NULL;
 
-    /* the context holds the request's data only under ctx.url */
+    /*
+     * The context holds the request's data only under ctx.url, and the
+     * session's user under ctx.user: every read of it is a use then.
+     */
+    flags = JP_TPL_URL_TOP_ONLY;
+
+    if (rc->authenticated || rc->personal) {
+        flags |= JP_TPL_USER_DYNAMIC;
+    }
 
     if (pe != NULL) {
         rc2 = jp_tpl_render_plan(pe->value, rc->context, &rc->host, &limits,
-                                 JP_TPL_URL_TOP_ONLY, &out, &err, &uses);
+                                 flags, &out, &err, &uses);
 
         if (rc2 == JP_TPL_PLAN_DIVERGED) {
             /* this request goes where the recording did not */
             rc2 = jp_tpl_render_uses(prog, rc->context, &rc->host, &limits,
-                                     JP_TPL_URL_TOP_ONLY, &out, &err, &uses);
+                                     flags, &out, &err, &uses);
         }
 
-    } else if (cacheable) {
+    } else if (plannable) {
         rc2 = jp_tpl_render_record(prog, rc->context, &rc->host, &limits,
-                                   JP_TPL_URL_TOP_ONLY, &out, &err, &uses,
-                                   &plan);
+                                   flags, &out, &err, &uses, &plan);
 
     } else {
         rc2 = jp_tpl_render_uses(prog, rc->context, &rc->host, &limits,
-                                 JP_TPL_URL_TOP_ONLY, &out, &err, &uses);
+                                 flags, &out, &err, &uses);
     }
 
     if (rc2 != 0) {
@@ -908,9 +922,56 @@ ngx_http_jpulse_render_failed(ngx_http_jpulse_render_ctx_t *rc,
 static ngx_uint_t
 ngx_http_jpulse_render_cacheable(ngx_http_jpulse_render_ctx_t *rc)
 {
-    return !rc->raw && !rc->authenticated && !rc->personal
-           && rc->status == NGX_HTTP_OK
+    return !rc->authenticated && !rc->personal
+           && ngx_http_jpulse_render_plannable(rc);
+}
+
+
+/*
+ * A plan is kept for signed-in users too: what differs between two of
+ * them is under ctx.user, rendered again (JP_TPL_USER_DYNAMIC); what
+ * differs by auth class only (the filtered appConfig and siteConfig) is
+ * in the plan's key (rc->plan_variant).
+ */
+
+static ngx_uint_t
+ngx_http_jpulse_render_plannable(ngx_http_jpulse_render_ctx_t *rc)
+{
+    return !rc->raw && rc->status == NGX_HTTP_OK
            && rc->rt->view->check_interval > 0;
+}
+
+
+/*
+ * "lang theme", "lang theme +u" (signed in: withAuth) or "lang theme +p"
+ * (a session's user not signed in, with the anonymous filter): a plan
+ * recorded for an anonymous visitor holds user.* as bytes, and one
+ * recorded for a signed-in user holds what the filter shows only them.
+ * Neither a language nor a theme has a space or a '+'.
+ */
+
+static ngx_int_t
+ngx_http_jpulse_render_plan_variant(ngx_http_request_t *r,
+    ngx_http_jpulse_render_ctx_t *rc)
+{
+    u_char  *p;
+
+    if (!rc->authenticated && !rc->personal) {
+        rc->plan_variant = rc->variant;
+        return NGX_OK;
+    }
+
+    p = ngx_pnalloc(r->pool, rc->variant.len + sizeof(" +u") - 1);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    rc->plan_variant.data = p;
+    p = ngx_cpymem(p, rc->variant.data, rc->variant.len);
+    p = ngx_cpymem(p, rc->authenticated ? " +u" : " +p", sizeof(" +u") - 1);
+    rc->plan_variant.len = p - rc->plan_variant.data;
+
+    return NGX_OK;
 }
 
 
@@ -1159,7 +1220,7 @@ ngx_http_jpulse_render_plan(ngx_http_jpulse_render_ctx_t *rc,
     rt = rc->rt;
 
     e = ngx_http_jpulse_tcache_find(&rt->cache, NGX_HTTP_JPULSE_T_PLAN,
-                                    &rc->variant, rc->path.data,
+                                    &rc->plan_variant, rc->path.data,
                                     rc->path.len);
 
     if (!ngx_http_jpulse_render_fresh(rc, e)
@@ -1189,7 +1250,8 @@ ngx_http_jpulse_render_plan_keep(ngx_http_jpulse_render_ctx_t *rc,
     }
 
     e = ngx_http_jpulse_tcache_add(&rt->cache, NGX_HTTP_JPULSE_T_PLAN,
-                                   &rc->variant, rc->path.data, rc->path.len);
+                                   &rc->plan_variant, rc->path.data,
+                                   rc->path.len);
     if (e == NULL) {
         jp_tpl_plan_free(plan);
         return;
@@ -1224,6 +1286,7 @@ ngx_http_jpulse_render_send(ngx_http_request_t *r,
     ngx_buf_t                   *b;
     ngx_str_t                   *cc;
     ngx_chain_t                  out;
+    ngx_http_core_loc_conf_t    *clcf;
     ngx_http_jpulse_loc_conf_t  *jlcf;
 
     ngx_http_jpulse_view_totals((ngx_cycle_t *) ngx_cycle, &bytes,
@@ -1237,7 +1300,10 @@ ngx_http_jpulse_render_send(ngx_http_request_t *r,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    if (rc->digest == NULL) {
+    clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
+
+    /* the SHA-1 of a 10 KB page costs about what serving it does */
+    if (rc->digest == NULL && clcf->etag) {
         ngx_http_jpulse_render_digest(data, len, digest);
         rc->digest = digest;
     }

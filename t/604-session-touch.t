@@ -73,6 +73,8 @@ add_block_preprocessor(sub {
     jpulse_session on;
     jpulse_session_secret "keyboard cat";
     jpulse_session_touch_interval $interval;
+    # the heartbeat is an EVAL too: none here, the touch's are counted
+    jpulse_heartbeat off;
 CONF
     $block->set_value('config', <<'CONF');
     location = /s { return 200 "$jpulse_session_state\n"; }

@@ -580,7 +580,10 @@ ngx_http_jpulse_sc_log_handler(ngx_http_request_t *r)
     ngx_http_jpulse_session_t  *s;
     u_char                      buf[JP_SESSION_DIGEST_LEN];
 
-    if (r->upstream == NULL || !ngx_http_jpulse_sc.on
+    /* the main request only: log_subrequest runs this for subrequests,
+     * and a mirror's clone has the method of the request it copies */
+
+    if (r != r->main || r->upstream == NULL || !ngx_http_jpulse_sc.on
         || (r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD)))
     {
         return NGX_OK;

@@ -10,7 +10,6 @@ use JPulseTest qw(redis_start);
 use SessionCacheTest ();
 use IO::Socket::INET;
 use POSIX ();
-use Time::HiRes ();
 use Test::Nginx::Socket;
 
 our $Redis = redis_start();
@@ -21,14 +20,17 @@ our $UpPort;
 $ENV{TEST_NGINX_T648_REDIS_PORT} = $Redis->{port};
 $ENV{TEST_NGINX_FORCE_RESTART_ON_TEST} = 0;
 
-# a jPulse-like upstream: on the PUT, header + body minus its last byte,
-# then (0.8 s later) the session's save, then the last byte
+# a jPulse-like upstream: on the PUT, header + body minus its last byte;
+# then, once the test says so (a line on $Go), the session's save, then
+# the last byte
 my $l = IO::Socket::INET->new(Listen => 5, LocalAddr => '127.0.0.1',
                               LocalPort => 0, ReuseAddr => 1) or die;
 $UpPort = $l->sockport;
 $ENV{TEST_NGINX_T648_UP_PORT} = $UpPort;
+pipe(my $go_r, our $Go) or die "pipe: $!";
 my $pid = fork;
 if ($pid == 0) {
+    close $Go;
     while (my $c = $l->accept) {
         my $req = '';
         while (<$c>) { $req .= $_; last if /^\r?\n$/ }
@@ -37,7 +39,7 @@ if ($pid == 0) {
         $c->autoflush(1);
         print $c "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n"
                  . "Connection: close\r\n\r\nok";
-        Time::HiRes::sleep(0.8);
+        defined <$go_r> or POSIX::_exit(0);
         SessionCacheTest::put($main::Redis, $main::NS,
                               SessionCacheTest::sid(648), username => 'new');
         print $c "\n";
@@ -45,6 +47,8 @@ if ($pid == 0) {
     }
     POSIX::_exit(0);
 }
+close $go_r;
+$Go->autoflush(1);
 END { kill 'TERM', $pid if $pid }
 
 repeat_each(1);
@@ -84,12 +88,16 @@ yet, the new one once the PUT is done
 my $sid = SessionCacheTest::sid(648);
 SessionCacheTest::put($main::Redis, $main::NS, $sid, username => 'old');
 my $port = $Test::Nginx::Socket::ServerPort;
+my $mark = JPulseTest::log_mark();
 my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port") or die;
 print $s "PUT /api/1/user/profile HTTP/1.1\r\nHost: x\r\n"
     . SessionCacheTest::cookie($sid)
     . "Content-Length: 2\r\nConnection: close\r\n\r\n{}";
-Time::HiRes::sleep(0.3);            # the header is at nginx: dropped
+# the header is at nginx (it went through the header filters at once)
+JPulseTest::wait_log($mark, qr/http proxy header done/, 10)
+    or die "no upstream header\n";
 my $during = main::who_($sid);      # Node has not saved yet
+print $main::Go "save\n";
 local $/; my $put = <$s>; close $s; # the PUT is done: Node saved
 $main::Result = "during: $during\nafter: " . main::who_($sid) . "\n";
 sub main::who_ { SessionCacheTest::who($Test::Nginx::Socket::ServerPort, @_) }

@@ -17,6 +17,7 @@
 #define CACHECTL_EXIT_OK     0
 #define CACHECTL_EXIT_FAIL   1
 #define CACHECTL_EXIT_USAGE  2
+#define CACHECTL_EXIT_EVENT  3    /* sessions revoked, the event not sent */
 
 
 typedef struct {

@@ -32,6 +32,7 @@
 #include <time.h>
 
 #include "jp_registry.h"
+#include "jp_session.h"
 
 #include "cachectl_log.h"
 #include "cachectl_redis.h"
@@ -338,17 +339,20 @@ cachectl_sessions_life(cachectl_conf_t *conf)
 /*
  * The module's per-worker session caches (and anything else listening)
  * drop these sessions: without the event a worker could keep serving a
- * revoked session from its cache until the entry's own TTL.
+ * revoked session from its cache until the entry's own TTL. The event
+ * names each session by its sid's digest, never the sid: jPulse forwards
+ * controller:* broadcasts to anonymous WebSocket clients.
  */
 
 int
 cachectl_sessions_publish(redisContext *c, cachectl_conf_t *conf,
     const char *instance_id, json_t *sids, size_t *queued)
 {
-    int      rc;
-    char    *text;
-    json_t  *msg, *batch;
-    size_t   i, n;
+    int          rc;
+    char        *text, digest[JP_SESSION_DIGEST_LEN + 1];
+    json_t      *msg, *batch, *v;
+    size_t       i, j, n;
+    const char  *sid;
 
     n = json_array_size(sids);
 
@@ -358,11 +362,15 @@ cachectl_sessions_publish(redisContext *c, cachectl_conf_t *conf,
             return -1;
         }
 
-        while (json_array_size(batch) < CACHECTL_REVOKED_EVENT_SIDS
-               && i + json_array_size(batch) < n)
-        {
-            if (json_array_append(batch, json_array_get(sids,
-                                  i + json_array_size(batch))) != 0)
+        for (j = i; j < n && j < i + CACHECTL_REVOKED_EVENT_SIDS; j++) {
+            v = json_array_get(sids, j);
+            sid = json_string_value(v);
+
+            if (sid == NULL
+                || jp_session_sid_digest((const unsigned char *) sid,
+                                         json_string_length(v), digest)
+                   != 0
+                || json_array_append_new(batch, json_string(digest)) != 0)
             {
                 json_decref(batch);
                 return -1;
@@ -371,7 +379,7 @@ cachectl_sessions_publish(redisContext *c, cachectl_conf_t *conf,
 
         msg = json_pack("{s:s, s:{s:o}, s:s, s:I}",
                         "channel", "controller:session:cache:revoked",
-                        "data", "sids", batch, "instanceId", instance_id,
+                        "data", "digests", batch, "instanceId", instance_id,
                         "timestamp", (json_int_t) cachectl_now_ms());
         text = msg ? json_dumps(msg, JSON_COMPACT) : NULL;
         json_decref(msg);

@@ -307,14 +307,18 @@ cachectl_sessions_cmp(const void *a, const void *b)
 }
 
 
-/* revoke SID, revoke-user USERID: exit 1 when nothing matched */
+/*
+ * revoke SID, revoke-user USERID: exit 1 when nothing matched, 3 when the
+ * revocation event was refused or unanswered (the sessions are revoked,
+ * but a worker's session cache may serve them until its entries expire)
+ */
 
 static int
 cachectl_sessions_revoke_cli(cachectl_conf_t *conf, redisContext *c,
     int of_user)
 {
     int          rc, res;
-    char         err[512], owner[CACHECTL_SID_MAX], *text;
+    char         err[512], owner[CACHECTL_SID_MAX], *text, event[512];
     char         buf[4 * CACHECTL_SID_MAX], id[JP_INSTANCE_ID_MAX];
     json_t      *sids, *done, *kept, *out, *v;
     void        *rp;
@@ -324,6 +328,7 @@ cachectl_sessions_revoke_cli(cachectl_conf_t *conf, redisContext *c,
 
     arg = conf->args[2];
     order = NULL;
+    event[0] = '\0';
     sids = json_object();
     done = json_array();
     kept = json_array();
@@ -415,18 +420,26 @@ cachectl_sessions_revoke_cli(cachectl_conf_t *conf, redisContext *c,
 
         for (i = 0; i < queued; i++) {
             if (redisGetReply(c, &rp) != REDIS_OK) {
-                fprintf(stderr, "cachectl: revoked, but the revocation "
-                        "event failed: Redis: %s\n", c->errstr);
-                rc = CACHECTL_EXIT_FAIL;
-                goto out;
+                snprintf(event, sizeof(event), "Redis: %s",
+                         c->errstr[0] ? c->errstr : "connection lost");
+                break;
+            }
+
+            if (((redisReply *) rp)->type == REDIS_REPLY_ERROR
+                && event[0] == '\0')
+            {
+                snprintf(event, sizeof(event), "Redis: %s",
+                         ((redisReply *) rp)->str);
             }
 
             freeReplyObject(rp);
         }
     }
 
-    if (of_user && !conf->dry_run) {
-        /* what is left in it is stale: revoked, gone or moved */
+    if (of_user && !conf->dry_run && !c->err) {
+        /* what is left in it is stale: revoked, gone or moved (the
+         * connection lost in the event's replies: left so, and what was
+         * revoked is still said below) */
         r = cachectl_redis_cmd(c, err, sizeof(err), "DEL %ssessidx:%s",
                                conf->ns, arg);
         if (r == NULL) {
@@ -484,6 +497,13 @@ cachectl_sessions_revoke_cli(cachectl_conf_t *conf, redisContext *c,
     if (rc != CACHECTL_EXIT_OK) {
         fprintf(stderr, of_user ? "cachectl: no session of user \"%s\"\n"
                                 : "cachectl: no session \"%s\"\n", arg);
+
+    } else if (event[0] != '\0') {
+        fprintf(stderr, "cachectl: revoked, but the revocation event was not "
+                "published (%s): nginx workers may serve %s from their "
+                "session cache for up to its TTL\n", event,
+                json_array_size(done) == 1 ? "it" : "them");
+        rc = CACHECTL_EXIT_EVENT;
     }
 
 out:

@@ -17,7 +17,10 @@
 
 #define CACHECTL_SID_MAX            256
 
-/* sids in one revocation event at most: a message stays a few KB */
+/*
+ * sessions in one revocation event at most: a message stays under 7 KB,
+ * far below what a worker parses of one (64 KB, 1,000 digests)
+ */
 #define CACHECTL_REVOKED_EVENT_SIDS 100
 
 
@@ -35,8 +38,9 @@ const char *cachectl_session_user(json_t *sess);
 /*
  * Appends (pipelined) the PUBLISH of the revocation event of sids (a JSON
  * array of strings) on <ns>bc:controller:session:cache:revoked, jPulse's
- * broadcast shape, CACHECTL_REVOKED_EVENT_SIDS sids a message; *queued
- * counts the replies due. 0, or -1 out of memory.
+ * broadcast shape, data.digests their jp_session_sid_digest()s,
+ * CACHECTL_REVOKED_EVENT_SIDS a message; *queued counts the replies due.
+ * 0, or -1 out of memory.
  */
 int cachectl_sessions_publish(redisContext *c, cachectl_conf_t *conf,
     const char *instance_id, json_t *sids, size_t *queued);

@@ -139,7 +139,8 @@ jp_channel_valid_rest(const char *name, size_t len)
 
 
 /*
- * What the module acts on when it hears it (l2.c, cluster.c). The
+ * What the module acts on when it hears it (l2.c, cluster.c,
+ * session_cache.c: only cachectl and the module publish revocations). The
  * listeners match a channel by prefix (redis.c), so these are prefixes
  * too: "controller:config:data:changed:x" reaches the config listener and
  * is as reserved as the channel itself.
@@ -154,7 +155,8 @@ jp_channel_reserved(const char *name, size_t len)
     } reserved[] = {
         { "controller:cache:invalidate:", 28 },
         { "controller:health:metrics:", 26 },
-        { "controller:config:data:changed", 30 }
+        { "controller:config:data:changed", 30 },
+        { "controller:session:cache:revoked", 32 }
     };
 
     size_t  i;

@@ -256,6 +256,31 @@ jp_session_sign(const unsigned char *sid, size_t sid_len,
 }
 
 
+int
+jp_session_sid_digest(const unsigned char *sid, size_t sid_len, char *out)
+{
+    size_t             i;
+    unsigned int       md_len;
+    unsigned char      md[EVP_MAX_MD_SIZE];
+    static const char  hex[] = "0123456789abcdef";
+
+    if (EVP_Digest(sid, sid_len, md, &md_len, EVP_sha256(), NULL) != 1
+        || md_len != JP_SESSION_DIGEST_LEN / 2)
+    {
+        return -1;
+    }
+
+    for (i = 0; i < md_len; i++) {
+        out[2 * i] = hex[md[i] >> 4];
+        out[2 * i + 1] = hex[md[i] & 0x0f];
+    }
+
+    out[JP_SESSION_DIGEST_LEN] = '\0';
+
+    return 0;
+}
+
+
 jp_session_sid_e
 jp_session_verify(const unsigned char *value, size_t len,
     const jp_session_secret_t *secrets, size_t nsecrets, unsigned char *buf,

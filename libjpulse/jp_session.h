@@ -20,6 +20,7 @@
 #define JP_SESSION_ROLES_MAX    64      /* roles past these are ignored */
 #define JP_SESSION_ROLE_MAX     128     /* a longer role is ignored */
 #define JP_SESSION_DEFAULT_TTL  86400   /* jPulse's store ttl, seconds */
+#define JP_SESSION_DIGEST_LEN   64      /* hex(SHA-256) */
 
 
 typedef enum {
@@ -116,6 +117,15 @@ jp_session_sid_e jp_session_verify(const unsigned char *value, size_t len,
 /* cookie-signature's sign(): out gets JP_SESSION_SIG_LEN characters */
 int jp_session_sign(const unsigned char *sid, size_t sid_len,
     const unsigned char *secret, size_t secret_len, char *out);
+
+/*
+ * What names a session where its id must not be seen (the revocation
+ * event, docs/protocol.md; the module's session cache is keyed by it):
+ * SHA-256 of the sid's bytes, lowercase hex. out gets
+ * JP_SESSION_DIGEST_LEN characters and a NUL. 0, or -1 (OpenSSL failed).
+ */
+int jp_session_sid_digest(const unsigned char *sid, size_t sid_len,
+    char *out);
 
 /*
  * connect-redis's record: user (an object), user.isAuthenticated (only

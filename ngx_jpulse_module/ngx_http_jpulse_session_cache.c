@@ -1,8 +1,10 @@
 /*
- * The per-worker session cache: a red-black tree by sid (O(log n) per
- * lookup, whatever the sids), a recency queue for eviction by bytes and
- * an insertion queue for expiry (every entry lives TTL from its store, so
- * insertion order is expiry order and expired entries leave in O(1)).
+ * The per-worker session cache: a red-black tree by the sid's digest
+ * (jp_session_sid_digest(), what the revocation event names: O(log n) per
+ * lookup and per revoked session, and no sid is kept), a recency queue
+ * for eviction by bytes and an insertion queue for expiry (every entry
+ * lives TTL from its store, so insertion order is expiry order and
+ * expired entries leave in O(1)).
  */
 
 #include <ngx_config.h>
@@ -10,6 +12,8 @@
 #include <ngx_http.h>
 
 #include <jansson.h>
+
+#include "jp_session.h"
 
 #include "ngx_http_jpulse_module.h"
 #include "ngx_http_jpulse_instance.h"
@@ -21,8 +25,9 @@
 
 #define NGX_HTTP_JPULSE_SC_MIN_SIZE     8192
 #define NGX_HTTP_JPULSE_SC_SID_MAX      256     /* express-session: 32 */
-#define NGX_HTTP_JPULSE_SC_EVENT_MAX    (1024 * 1024)
-#define NGX_HTTP_JPULSE_SC_EVENT_SIDS   16384
+/* what a worker parses of one event; cachectl's are 100 digests, ~7 KB */
+#define NGX_HTTP_JPULSE_SC_EVENT_MAX    65536
+#define NGX_HTTP_JPULSE_SC_EVENT_ITEMS  1000
 
 
 typedef struct {
@@ -32,7 +37,8 @@ typedef struct {
 
 
 typedef struct {
-    ngx_str_node_t              sn;         /* sn.str: the sid, below */
+    ngx_str_node_t              sn;         /* sn.str: the digest,
+                                               below */
     ngx_queue_t                 lru;        /* most recently used first */
     ngx_queue_t                 fifo;       /* oldest (first to expire)
                                                first */
@@ -40,7 +46,7 @@ typedef struct {
     size_t                      size;       /* what the cap counts */
     size_t                      len;
     u_char                     *json;
-    /* the sid, then the JSON */
+    /* the sid's digest, then the JSON */
 } ngx_http_jpulse_sc_entry_t;
 
 
@@ -68,8 +74,10 @@ static char *ngx_http_jpulse_sc_directive(ngx_conf_t *cf, ngx_command_t *cmd,
 static ngx_int_t ngx_http_jpulse_sc_postconfiguration(ngx_conf_t *cf);
 static ngx_int_t ngx_http_jpulse_sc_init_process(ngx_cycle_t *cycle);
 static void ngx_http_jpulse_sc_exit_process(ngx_cycle_t *cycle);
-static ngx_int_t ngx_http_jpulse_sc_header_filter(ngx_http_request_t *r);
-static void ngx_http_jpulse_sc_publish(ngx_str_t *sid);
+static ngx_int_t ngx_http_jpulse_sc_log_handler(ngx_http_request_t *r);
+static ngx_int_t ngx_http_jpulse_sc_digest(ngx_str_t *sid, u_char *out);
+static void ngx_http_jpulse_sc_drop_digest(ngx_str_t *digest);
+static void ngx_http_jpulse_sc_publish(ngx_str_t *digest);
 static void ngx_http_jpulse_sc_message(ngx_str_t *channel,
     ngx_str_t *message, void *data);
 static void ngx_http_jpulse_sc_hostile(ngx_str_t *message, const char *why);
@@ -80,8 +88,6 @@ static void ngx_http_jpulse_sc_gauges(void);
 
 
 static ngx_http_jpulse_sc_t   ngx_http_jpulse_sc;
-
-static ngx_http_output_header_filter_pt  ngx_http_next_header_filter;
 
 
 static ngx_command_t  ngx_http_jpulse_sc_commands[] = {
@@ -209,6 +215,8 @@ ngx_http_jpulse_sc_directive(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 static ngx_int_t
 ngx_http_jpulse_sc_postconfiguration(ngx_conf_t *cf)
 {
+    ngx_http_handler_pt             *h;
+    ngx_http_core_main_conf_t       *cmcf;
     ngx_http_jpulse_sc_main_conf_t  *scf;
 
     scf = ngx_http_conf_get_module_main_conf(cf,
@@ -218,8 +226,14 @@ ngx_http_jpulse_sc_postconfiguration(ngx_conf_t *cf)
         return NGX_OK;
     }
 
-    ngx_http_next_header_filter = ngx_http_top_header_filter;
-    ngx_http_top_header_filter = ngx_http_jpulse_sc_header_filter;
+    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
+
+    h = ngx_array_push(&cmcf->phases[NGX_HTTP_LOG_PHASE].handlers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    *h = ngx_http_jpulse_sc_log_handler;
 
     return NGX_OK;
 }
@@ -291,11 +305,32 @@ ngx_http_jpulse_session_cache_enabled(void)
 }
 
 
+/* out: JP_SESSION_DIGEST_LEN bytes; NGX_ERROR: not a sid we keep */
+
+static ngx_int_t
+ngx_http_jpulse_sc_digest(ngx_str_t *sid, u_char *out)
+{
+    u_char  buf[JP_SESSION_DIGEST_LEN + 1];
+
+    if (sid->len == 0 || sid->len > NGX_HTTP_JPULSE_SC_SID_MAX
+        || jp_session_sid_digest(sid->data, sid->len, (char *) buf) != 0)
+    {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(out, buf, JP_SESSION_DIGEST_LEN);
+
+    return NGX_OK;
+}
+
+
 static ngx_http_jpulse_sc_entry_t *
-ngx_http_jpulse_sc_find(ngx_str_t *sid, uint32_t hash)
+ngx_http_jpulse_sc_find(ngx_str_t *digest)
 {
     return (ngx_http_jpulse_sc_entry_t *)
-               ngx_str_rbtree_lookup(&ngx_http_jpulse_sc.tree, sid, hash);
+               ngx_str_rbtree_lookup(&ngx_http_jpulse_sc.tree, digest,
+                                     ngx_crc32_short(digest->data,
+                                                     digest->len));
 }
 
 
@@ -303,19 +338,24 @@ ngx_int_t
 ngx_http_jpulse_session_cache_lookup(ngx_str_t *sid, ngx_str_t *json,
     ngx_uint_t *token)
 {
+    ngx_str_t                    digest;
     ngx_http_jpulse_sc_t        *sc;
     ngx_http_jpulse_sc_entry_t  *e;
+    u_char                       buf[JP_SESSION_DIGEST_LEN];
 
     sc = &ngx_http_jpulse_sc;
     *token = sc->seq;
 
-    if (!sc->on || sid->len == 0 || sid->len > NGX_HTTP_JPULSE_SC_SID_MAX) {
+    if (!sc->on || ngx_http_jpulse_sc_digest(sid, buf) != NGX_OK) {
         return NGX_DECLINED;
     }
 
+    digest.data = buf;
+    digest.len = sizeof(buf);
+
     ngx_http_jpulse_sc_expire();
 
-    e = ngx_http_jpulse_sc_find(sid, ngx_crc32_short(sid->data, sid->len));
+    e = ngx_http_jpulse_sc_find(&digest);
 
     if (e == NULL) {
         ngx_http_jpulse_metrics_session(NGX_HTTP_JPULSE_SESS_CACHE_MISSES);
@@ -339,20 +379,24 @@ ngx_http_jpulse_session_cache_store(ngx_str_t *sid, u_char *json,
     size_t len, ngx_uint_t token)
 {
     size_t                       size;
-    uint32_t                     hash;
+    ngx_str_t                    digest;
     ngx_queue_t                 *q;
     ngx_http_jpulse_sc_t        *sc;
     ngx_http_jpulse_sc_entry_t  *e;
+    u_char                       buf[JP_SESSION_DIGEST_LEN];
 
     sc = &ngx_http_jpulse_sc;
 
     if (!sc->on || token != sc->seq
-        || sid->len == 0 || sid->len > NGX_HTTP_JPULSE_SC_SID_MAX)
+        || ngx_http_jpulse_sc_digest(sid, buf) != NGX_OK)
     {
         return;
     }
 
-    size = sizeof(ngx_http_jpulse_sc_entry_t) + sid->len + len;
+    digest.data = buf;
+    digest.len = sizeof(buf);
+
+    size = sizeof(ngx_http_jpulse_sc_entry_t) + digest.len + len;
 
     /* one session may not push out more than a quarter of the others */
 
@@ -360,9 +404,7 @@ ngx_http_jpulse_session_cache_store(ngx_str_t *sid, u_char *json,
         return;
     }
 
-    hash = ngx_crc32_short(sid->data, sid->len);
-
-    e = ngx_http_jpulse_sc_find(sid, hash);
+    e = ngx_http_jpulse_sc_find(&digest);
     if (e) {
         ngx_http_jpulse_sc_remove(e);   /* a concurrent miss stored it */
     }
@@ -382,9 +424,9 @@ ngx_http_jpulse_session_cache_store(ngx_str_t *sid, u_char *json,
     }
 
     e->sn.str.data = (u_char *) (e + 1);
-    e->sn.str.len = sid->len;
-    e->sn.node.key = hash;
-    e->json = ngx_cpymem(e->sn.str.data, sid->data, sid->len);
+    e->sn.str.len = digest.len;
+    e->sn.node.key = ngx_crc32_short(digest.data, digest.len);
+    e->json = ngx_cpymem(e->sn.str.data, digest.data, digest.len);
     ngx_memcpy(e->json, json, len);
     e->len = len;
     e->size = size;
@@ -404,28 +446,42 @@ ngx_http_jpulse_session_cache_store(ngx_str_t *sid, u_char *json,
 void
 ngx_http_jpulse_session_cache_drop(ngx_str_t *sid)
 {
+    ngx_str_t  digest;
+    u_char     buf[JP_SESSION_DIGEST_LEN];
+
+    if (!ngx_http_jpulse_sc.on) {
+        return;
+    }
+
+    if (ngx_http_jpulse_sc_digest(sid, buf) != NGX_OK) {
+        ngx_http_jpulse_sc.seq++;
+        return;
+    }
+
+    digest.data = buf;
+    digest.len = sizeof(buf);
+
+    ngx_http_jpulse_sc_drop_digest(&digest);
+}
+
+
+static void
+ngx_http_jpulse_sc_drop_digest(ngx_str_t *digest)
+{
     ngx_http_jpulse_sc_t        *sc;
     ngx_http_jpulse_sc_entry_t  *e;
 
     sc = &ngx_http_jpulse_sc;
 
-    if (!sc->on) {
-        return;
-    }
-
     /* also when not cached: a GET in flight must not store its reply */
 
     sc->seq++;
 
-    if (sid->len == 0 || sid->len > NGX_HTTP_JPULSE_SC_SID_MAX) {
-        return;
-    }
-
-    e = ngx_http_jpulse_sc_find(sid, ngx_crc32_short(sid->data, sid->len));
+    e = ngx_http_jpulse_sc_find(digest);
 
     if (e) {
         ngx_log_debug1(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
-                       "jpulse session cache: dropped \"%V\"", sid);
+                       "jpulse session cache: dropped %V", digest);
         ngx_http_jpulse_sc_remove(e);
     }
 }
@@ -509,36 +565,50 @@ ngx_http_jpulse_sc_gauges(void)
  * jPulse changes a session on POST and PUT (login and its steps, logout,
  * preferences), never by a GET that nginx passes on: when such a request
  * carrying the session went to an upstream, whatever any worker cached for
- * it may be stale now. The upstream has written Redis before it answers,
- * so the drop (here) and the event (to every other worker and instance)
- * leave once its response header is here; a miss after it reads the new
- * state.
+ * it may be stale. Not at its response header: express-session saves a
+ * modified session after sending the header and all but the last byte of
+ * the body, so the drop (here) and the event (to every other worker and
+ * instance) leave once the request is done, in the log phase. A GET that
+ * read Redis before the save and is stored before the drop is dropped; one
+ * still in flight across the drop is not stored (the token).
  */
 
 static ngx_int_t
-ngx_http_jpulse_sc_header_filter(ngx_http_request_t *r)
+ngx_http_jpulse_sc_log_handler(ngx_http_request_t *r)
 {
+    ngx_str_t                   digest;
     ngx_http_jpulse_session_t  *s;
+    u_char                      buf[JP_SESSION_DIGEST_LEN];
+
+    /* the main request only: log_subrequest runs this for subrequests,
+     * and a mirror's clone has the method of the request it copies */
 
     if (r != r->main || r->upstream == NULL || !ngx_http_jpulse_sc.on
         || (r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD)))
     {
-        return ngx_http_next_header_filter(r);
+        return NGX_OK;
     }
 
     s = ngx_http_jpulse_session_get(r);
 
-    if (s != NULL && s->sid.len) {
-        ngx_http_jpulse_session_cache_drop(&s->sid);
-        ngx_http_jpulse_sc_publish(&s->sid);
+    if (s == NULL || s->sid.len == 0
+        || ngx_http_jpulse_sc_digest(&s->sid, buf) != NGX_OK)
+    {
+        return NGX_OK;
     }
 
-    return ngx_http_next_header_filter(r);
+    digest.data = buf;
+    digest.len = sizeof(buf);
+
+    ngx_http_jpulse_sc_drop_digest(&digest);
+    ngx_http_jpulse_sc_publish(&digest);
+
+    return NGX_OK;
 }
 
 
 static void
-ngx_http_jpulse_sc_publish(ngx_str_t *sid)
+ngx_http_jpulse_sc_publish(ngx_str_t *digest)
 {
     u_char          *p;
     size_t           argvlen[3];
@@ -546,7 +616,8 @@ ngx_http_jpulse_sc_publish(ngx_str_t *sid)
     ngx_time_t      *tp;
     const char      *argv[3];
     u_char           channel[NGX_HTTP_JPULSE_SC_SID_MAX];
-    u_char           text[NGX_HTTP_JPULSE_SC_SID_MAX * 6 + 256];
+    u_char           text[JP_SESSION_DIGEST_LEN + 256
+                          + JP_INSTANCE_ID_MAX];
 
     ns = &ngx_http_jpulse_sc.ns;
 
@@ -561,14 +632,9 @@ ngx_http_jpulse_sc_publish(ngx_str_t *sid)
 
     p = ngx_sprintf(text, "{\"channel\":\""
                     NGX_HTTP_JPULSE_SESSION_CACHE_CHANNEL
-                    "\",\"data\":{\"sids\":[\"");
-
-    /* a verified sid is base64url; escape anyway, it is a client's */
-
-    p = (u_char *) ngx_escape_json(p, sid->data, sid->len);
-
-    p = ngx_sprintf(p, "\"]},\"instanceId\":\"%V\",\"timestamp\":%M}",
-                    &ngx_http_jpulse_instance.instance_id,
+                    "\",\"data\":{\"digests\":[\"%V\"]},"
+                    "\"instanceId\":\"%V\",\"timestamp\":%M}",
+                    digest, &ngx_http_jpulse_instance.instance_id,
                     (ngx_msec_t) (tp->sec * 1000 + tp->msec));
 
     argv[0] = "PUBLISH";
@@ -585,9 +651,11 @@ ngx_http_jpulse_sc_publish(ngx_str_t *sid)
 
 
 /*
- * {"channel":..,"data":{"sids":["<sid>",..]} | {"all":true},..}: every
- * worker acts on it, its own instance's included (omitSelf would skip the
- * other workers of this instance).
+ * {"channel":..,"data":{"digests":["<hex SHA-256 of a sid>",..]},..}:
+ * every worker acts on it, its own instance's included (omitSelf would
+ * skip the other workers of this instance). No form drops everything:
+ * anyone who can publish there (jPulse's broadcast API, through Node)
+ * could flush every cache as often as they like.
  */
 
 static void
@@ -595,8 +663,8 @@ ngx_http_jpulse_sc_message(ngx_str_t *channel, ngx_str_t *message,
     void *data)
 {
     size_t        i, n, bad;
-    json_t       *root, *d, *all, *sids, *v;
-    ngx_str_t     sid;
+    json_t       *root, *digests, *v;
+    ngx_str_t     digest;
     json_error_t  err;
 
     if (channel->len != sizeof(NGX_HTTP_JPULSE_SESSION_CACHE_CHANNEL) - 1) {
@@ -616,26 +684,15 @@ ngx_http_jpulse_sc_message(ngx_str_t *channel, ngx_str_t *message,
         return;
     }
 
-    d = json_object_get(root, "data");
-    all = json_object_get(d, "all");
-    sids = json_object_get(d, "sids");
+    digests = json_object_get(json_object_get(root, "data"), "digests");
+    n = json_array_size(digests);
 
-    if (json_is_true(all)) {
-        ngx_log_debug0(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
-                       "jpulse session cache: revoked all");
-        ngx_http_jpulse_session_cache_drop_all();
-        json_decref(root);
-        return;
-    }
-
-    n = json_array_size(sids);
-
-    if (!json_is_array(sids) || n > NGX_HTTP_JPULSE_SC_EVENT_SIDS) {
-        ngx_http_jpulse_sc_hostile(message, json_is_array(sids)
+    if (!json_is_array(digests) || n > NGX_HTTP_JPULSE_SC_EVENT_ITEMS) {
+        ngx_http_jpulse_sc_hostile(message, json_is_array(digests)
                                     ? "ignored a revocation event: "
-                                      "too many sids"
+                                      "too many digests"
                                     : "ignored a revocation event: "
-                                      "neither data.sids nor data.all");
+                                      "no data.digests array");
         json_decref(root);
         return;
     }
@@ -643,27 +700,29 @@ ngx_http_jpulse_sc_message(ngx_str_t *channel, ngx_str_t *message,
     bad = 0;
 
     for (i = 0; i < n; i++) {
-        v = json_array_get(sids, i);
+        v = json_array_get(digests, i);
 
-        if (!json_is_string(v)) {
+        if (!json_is_string(v)
+            || json_string_length(v) != JP_SESSION_DIGEST_LEN)
+        {
             bad++;
             continue;
         }
 
-        sid.data = (u_char *) json_string_value(v);
-        sid.len = json_string_length(v);
+        digest.data = (u_char *) json_string_value(v);
+        digest.len = JP_SESSION_DIGEST_LEN;
 
-        ngx_http_jpulse_session_cache_drop(&sid);
+        ngx_http_jpulse_sc_drop_digest(&digest);
     }
 
     if (bad) {
         ngx_http_jpulse_sc_hostile(message, "skipped the members of a "
-                                            "revocation event's data.sids "
-                                            "that are not strings");
+                                            "revocation event's data.digests "
+                                            "that are not digests");
     }
 
     ngx_log_debug1(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
-                   "jpulse session cache: revoked %uz sids", n - bad);
+                   "jpulse session cache: revoked %uz digests", n - bad);
 
     json_decref(root);
 }

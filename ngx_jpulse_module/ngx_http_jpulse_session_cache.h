@@ -1,7 +1,8 @@
 /*
  * The per-worker session cache (jpulse_session_cache SIZE TTL, off by
- * default): the JSON of <ns>sess:<sid> as Redis last returned it, by sid,
- * so that a signed-in user's next requests need no Redis round trip.
+ * default): the JSON of <ns>sess:<sid> as Redis last returned it, by the
+ * sid's digest (jp_session_sid_digest(): the revocation event names no
+ * sid), so that a signed-in user's next requests need no Redis round trip.
  * Only signed-in sessions are stored (the load path decides): a login
  * shows at once, whatever request made it.
  *
@@ -11,11 +12,12 @@
  * (<ns>bc:controller:session:cache:revoked, docs/protocol.md), on every
  * Redis resync (messages may have been lost), and when a request carrying
  * the session cookie other than GET or HEAD went to an upstream (jPulse's
- * login, logout and preference changes are POST or PUT): that worker
- * drops the sid and publishes the event for every other worker.
+ * login, logout and preference changes are POST or PUT): once that request
+ * is done (log phase), its worker drops the session and publishes the
+ * event for every other worker.
  *
  * ngx_http_jpulse_session_cache_module is a module of its own in the .so
- * (directive, configuration, init process, header filter); the session
+ * (directive, configuration, init process, log phase handler); the session
  * load path calls lookup() before its GET and store() after it.
  */
 

@@ -3,7 +3,8 @@
 # instance drops its caches), controller:health:metrics:* (instances in
 # the cluster view; ...:shutdown:<id> removes one) and
 # controller:config:data:changed[*] (every worker re-reads the config;
-# the listener matches by prefix, so does the check).
+# the listener matches by prefix, so does the check) and (issue 14)
+# controller:session:cache:revoked (every worker drops those sessions).
 # Publishing on them through the API is a 403 unless
 # jpulse_app_cluster_reserved_channels allows it; and nothing reaches
 # Redis: a subscriber sees the next allowed message first.
@@ -43,6 +44,7 @@ our @Reserved = qw(
     controller:health:metrics:shutdown:12:0:1
     controller:config:data:changed
     controller:config:data:changed:x
+    controller:session:cache:revoked
 );
 
 add_block_preprocessor(sub {

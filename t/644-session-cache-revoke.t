@@ -1,8 +1,8 @@
 # The revocation event (issue 14, docs/protocol.md): <ns>bc:controller:
-# session:cache:revoked with data.sids drops those sids, with data.all
-# every entry; a resync of the pub/sub connection drops every entry too
-# (events may have been lost meanwhile). Nobody's own instanceId is
-# skipped.
+# session:cache:revoked with data.digests (SHA-256 of each sid, hex)
+# drops those sessions; there is no form that drops every entry (anyone
+# who can publish there could flush every cache), but a resync of the
+# pub/sub connection does (events may have been lost meanwhile).
 use lib 't/lib';
 use JPulseTest qw(redis_start);
 use SessionCacheTest ();
@@ -84,11 +84,15 @@ fetched: none
 
 
 
-=== TEST 2: data.sids drops those sids, and only them
+=== TEST 2: data.digests drops those sessions, and only them; the sids
+themselves name nothing
 --- pre_request
 main::warm();
 SessionCacheTest::revoke($main::Redis, $main::NS,
-    { sids => [SessionCacheTest::sid(1), SessionCacheTest::sid(3)] });
+    { digests => [SessionCacheTest::sid(2)] });
+SessionCacheTest::revoke($main::Redis, $main::NS,
+    { digests => [SessionCacheTest::digest(SessionCacheTest::sid(1)),
+                  SessionCacheTest::digest(SessionCacheTest::sid(3))] });
 $main::Result = main::fetched();
 --- request
 GET /u.txt
@@ -106,7 +110,8 @@ main::warm();
 my $sid = SessionCacheTest::sid(2);
 JPulseTest::redis_cli($main::Redis, 'DEL', "${main::NS}sess:$sid");
 my $before = main::who($sid);
-SessionCacheTest::revoke($main::Redis, $main::NS, { sids => [$sid] });
+SessionCacheTest::revoke($main::Redis, $main::NS,
+                         { digests => [SessionCacheTest::digest($sid)] });
 $main::Result = "$before\n" . main::who($sid) . "\n";
 --- request
 GET /u.txt
@@ -118,11 +123,12 @@ anonymous
 
 
 
-=== TEST 4: data.all drops every entry; our own instanceId is no reason to
-skip it
+=== TEST 4: every digest of one message drops
 --- pre_request
 main::warm();
-SessionCacheTest::revoke($main::Redis, $main::NS, { all => JSON::PP::true });
+SessionCacheTest::revoke($main::Redis, $main::NS,
+    { digests => [map { SessionCacheTest::digest(SessionCacheTest::sid($_)) }
+                      1 .. 3] });
 $main::Result = main::fetched();
 --- request
 GET /u.txt
@@ -138,7 +144,8 @@ fetched: 1 2 3
 main::warm();
 JPulseTest::redis_pipeline($main::Redis, ['PUBLISH',
     "${main::NS}bc:controller:session:cache:revokedx:y",
-    '{"data":{"all":true}}']);
+    '{"data":{"digests":["'
+    . SessionCacheTest::digest(SessionCacheTest::sid(1)) . '"]}}']);
 JPulseTest::redis_sync($main::Redis);
 $main::Result = main::fetched();
 --- request

@@ -1,8 +1,11 @@
 # A user who logs out through nginx (issue 14): jPulse's logout is a POST
 # that nginx passes on; jPulse deletes the session before it answers.
-# When the answer's header arrives, the worker drops the sid and publishes
-# the revocation event: every worker of every instance drops it, so no
-# worker serves the user as signed in any longer. A GET passed on drops
+# Once that request is done (its log phase: express-session saves a
+# changed session after the header and all but the last byte), the worker
+# drops the session and publishes the revocation event, naming it by the
+# sid's digest (never the sid: jPulse forwards controller:* broadcasts to
+# anonymous WebSocket clients): every worker of every instance drops it,
+# so no worker serves the user as signed in any longer. A GET passed on drops
 # nothing (jPulse changes sessions on POST and PUT).
 use lib 't/lib';
 use JPulseTest qw(redis_start);
@@ -127,7 +130,8 @@ sub { $main::Result }
 
 
 
-=== TEST 3: the logout POST passed on: one event with the sid, and no worker
+=== TEST 3: the logout POST passed on: one event with the digest (and not
+the sid), and no worker
 serves the user as signed in afterwards
 --- pre_request
 my $sub = JPulseTest::redis_psubscribe($main::Redis,
@@ -137,7 +141,11 @@ my $m = JPulseTest::redis_next_message($sub, 5);
 my $doc = $m ? JSON::PP->new->decode($m->[1]) : {};
 $main::Result = "$status\n"
     . ($m ? "$m->[0]\n" : "no event\n")
-    . "sids: @{ $doc->{data}{sids} // [] }\n"
+    . "digests: " . join(' ', map { $_ eq SessionCacheTest::digest($main::Sid)
+                                   ? 'of the sid' : $_ }
+                            @{ $doc->{data}{digests} // [] }) . "\n"
+    . "keys: " . join(',', sort keys %{ $doc->{data} // {} }) . "\n"
+    . ($m && index($m->[1], $main::Sid) < 0 ? "no sid\n" : "the sid!\n")
     . ($doc->{instanceId} && $doc->{timestamp} ? "instanceId, timestamp\n"
                                                : "no instanceId\n");
 JPulseTest::redis_sync($main::Redis);
@@ -149,7 +157,9 @@ sub { $main::Result }
 --- response_body_like eval
 qr/\A200
 sc:dev:bc:controller:session:cache:revoked
-sids: sc0+1
+digests: of the sid
+keys: digests
+no sid
 instanceId, timestamp
 2 workers: anonymous 
 \z/

@@ -1,7 +1,8 @@
-# Hostile revocation events (issue 14): not JSON, over 1 MB, data.sids not
-# an array, members that are not strings, data.all not true, too many sids.
-# Each is ignored with a warn line (a bad member alone is skipped: the
-# good ones still drop); what is cached stays, the worker lives on.
+# Hostile revocation events (issue 14): not JSON, over 64 KB, data.digests
+# not an array, members that are not digests, more than 1,000 of them,
+# the old {"all":true} (gone: whoever can publish there could flush every
+# cache). Each is ignored with a warn line (a bad member alone is skipped:
+# the good ones still drop); what is cached stays, the worker lives on.
 use lib 't/lib';
 use JPulseTest qw(redis_start);
 use SessionCacheTest ();
@@ -15,6 +16,7 @@ $ENV{TEST_NGINX_T646_REDIS_PORT} = $Redis->{port};
 $ENV{TEST_NGINX_FORCE_RESTART_ON_TEST} = 0;
 
 our $Sid = SessionCacheTest::sid(1);
+our $Digest = SessionCacheTest::digest($Sid);
 
 sub main::who { SessionCacheTest::who($Test::Nginx::Socket::ServerPort, @_) }
 
@@ -77,10 +79,10 @@ ignored a revocation event: not JSON (18 bytes)
 
 
 
-=== TEST 2: over 1 MB (the sid itself inside)
+=== TEST 2: over 64 KB (the digest itself inside)
 --- pre_request
-$main::Result = main::after('{"data":{"sids":["' . $main::Sid . '"],"pad":"'
-                            . ('x' x (1024 * 1024)) . '"}}');
+$main::Result = main::after('{"data":{"digests":["' . $main::Digest
+                            . '"],"pad":"' . ('x' x 65536) . '"}}');
 --- response_body
 user ann, still cached
 --- error_log eval
@@ -88,44 +90,51 @@ qr/ignored a revocation event: too long \(\d+ bytes\)/
 
 
 
-=== TEST 3: data.sids a string, data.all a string
+=== TEST 3: data.digests a string; {"all":true} drops nothing
 --- pre_request
-$main::Result = main::after({ sids => $main::Sid, all => 'true' });
---- response_body
-user ann, still cached
---- error_log
-ignored a revocation event: neither data.sids nor data.all (
-
-
-
-=== TEST 4: data not an object; no data
---- pre_request
-$main::Result = main::after('{"data":["' . $main::Sid . '"]}')
-              . main::after('[1,2,3]');
+$main::Result = main::after({ digests => $main::Digest })
+              . main::after({ all => JSON::PP::true });
 --- response_body
 user ann, still cached
 user ann, still cached
 --- error_log
-ignored a revocation event: neither data.sids nor data.all (
+ignored a revocation event: no data.digests array (
 
 
 
-=== TEST 5: members that are not strings are skipped, the sid among them
-still drops
+=== TEST 4: data not an object; no data; the old data.sids
 --- pre_request
-$main::Result = main::after({ sids => [1, { x => 1 }, undef, [$main::Sid],
-                                       $main::Sid] });
+$main::Result = main::after('{"data":["' . $main::Digest . '"]}')
+              . main::after('[1,2,3]')
+              . main::after({ sids => [$main::Sid] });
 --- response_body
+user ann, still cached
+user ann, still cached
+user ann, still cached
+--- error_log
+ignored a revocation event: no data.digests array (
+
+
+
+=== TEST 5: members that are not digests (the sid itself among them) are
+skipped, the digest among them still drops
+--- pre_request
+$main::Result = main::after({ digests => [1, { x => 1 }, undef,
+                                          [$main::Digest], $main::Sid,
+                                          $main::Digest . 'x'] })
+              . main::after({ digests => [1, $main::Sid, $main::Digest] });
+--- response_body
+user ann, still cached
 user ann, fetched again
 --- error_log
-skipped the members of a revocation event's data.sids that are not strings
+skipped the members of a revocation event's data.digests that are not digests
 
 
 
-=== TEST 6: more than 16,384 sids
+=== TEST 6: more than 1,000 digests (in 64 KB: short ones)
 --- pre_request
-$main::Result = main::after({ sids => [ ($main::Sid) x 16385 ] });
+$main::Result = main::after({ digests => [ ('') x 1000, $main::Digest ] });
 --- response_body
 user ann, still cached
 --- error_log
-ignored a revocation event: too many sids (
+ignored a revocation event: too many digests (

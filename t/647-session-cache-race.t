@@ -98,13 +98,14 @@ GETs: 0
 === TEST 2: revoked while the GET's reply was held: not kept, the next
 request reads Redis and is anonymous
 --- pre_request
-SessionCacheTest::revoke($main::Redis, $main::NS, { all => JSON::PP::true });
+SessionCacheTest::revoke($main::Redis, $main::NS,
+                         { digests => [SessionCacheTest::digest($main::Sid)] });
 my $first = main::held(sub {
     my $mark = JPulseTest::log_mark();
     JPulseTest::redis_cli($main::Redis, 'DEL', "${main::NS}sess:$main::Sid");
     SessionCacheTest::revoke($main::Redis, $main::NS,
-                             { sids => [$main::Sid] });
-    JPulseTest::wait_log($mark, qr/session cache: revoked 1 sids/)
+        { digests => [SessionCacheTest::digest($main::Sid)] });
+    JPulseTest::wait_log($mark, qr/session cache: revoked 1 digests/)
         or die "the event was not handled\n";
 });
 SessionCacheTest::reset_stats($main::Redis);

@@ -7,7 +7,7 @@ package SessionCacheTest;
 use strict;
 use warnings;
 
-use Digest::SHA qw(hmac_sha256_base64);
+use Digest::SHA qw(hmac_sha256_base64 sha256_hex);
 use JSON::PP ();
 use JPulseTest ();
 
@@ -17,6 +17,12 @@ our $SECRET = 'cache-suite-secret';
 sub sid {
     my ($n) = @_;
     return sprintf('sc%030d', $n);
+}
+
+# what the revocation event names: SHA-256 of the sid, lowercase hex
+sub digest {
+    my ($sid) = @_;
+    return sha256_hex($sid);
 }
 
 # the Cookie header line naming $sid, signed with $SECRET
@@ -75,8 +81,8 @@ sub reset_stats {
     JPulseTest::redis_cli($redis, 'CONFIG', 'RESETSTAT');
 }
 
-# PUBLISH the revocation event (%data: sids => [...] or all => true, or a
-# raw message string) and wait until Redis wrote it to the subscribers
+# PUBLISH the revocation event (%data: digests => [...], or a raw message
+# string) and wait until Redis wrote it to the subscribers
 sub revoke {
     my ($redis, $ns, $data) = @_;
     my $msg = ref $data

@@ -87,12 +87,16 @@ test_reserved(void **state)
     /* the listeners match by prefix, so does the check */
     assert_true(RESERVED("controller:config:data:changed:more"));
     assert_true(RESERVED("controller:config:data:changedX"));
+    assert_true(RESERVED("controller:session:cache:revoked"));
+    assert_true(RESERVED("controller:session:cache:revoked:x"));
 
     /* neighbours are the application's */
     assert_false(RESERVED("controller:cache:invalidated:view"));
     assert_false(RESERVED("controller:cache:stats:read"));
     assert_false(RESERVED("controller:health:metricsx:a"));
     assert_false(RESERVED("controller:config:data:change"));
+    assert_false(RESERVED("controller:session:cache:revoke"));
+    assert_false(RESERVED("controller:session:cache:stats"));
     assert_false(RESERVED("view:cache:invalidate:view"));
     assert_false(RESERVED("model:health:metrics:a"));
     assert_false(RESERVED("controller:helloClusterTodo:item:added"));

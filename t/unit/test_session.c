@@ -208,6 +208,32 @@ test_sign(void **state)
 }
 
 
+/* the vectors: sha256sum of the same bytes (printf '...' | sha256sum) */
+
+static void
+test_sid_digest(void **state)
+{
+    char  out[JP_SESSION_DIGEST_LEN + 1];
+
+    assert_int_equal(jp_session_sid_digest(
+        (const unsigned char *) "sc000000000000000000000000000001", 32,
+        out), 0);
+    assert_string_equal(out, "f9465950ec2785a1f109b332ea8b8704"
+                             "ead16b7ab748a02437ea5d9498944123");
+
+    assert_int_equal(jp_session_sid_digest((const unsigned char *) "", 0,
+                                           out), 0);
+    assert_string_equal(out, "e3b0c44298fc1c149afbf4c8996fb924"
+                             "27ae41e4649b934ca495991b7852b855");
+
+    /* bytes, not a C string */
+    assert_int_equal(jp_session_sid_digest((const unsigned char *) "a\0b", 3,
+                                           out), 0);
+    assert_string_equal(out, "59b271ae1bbcb1d31d41929817f4b16f"
+                             "b439eb4f31520b5ad1d5ce98920a7138");
+}
+
+
 static jp_session_secret_t  secrets[] = {
     { (const unsigned char *) "keyboard cat", 12 },
     { (const unsigned char *) "old secret", 10 },
@@ -489,6 +515,7 @@ main(void)
     const struct CMUnitTest  tests[] = {
         cmocka_unit_test(test_cookie_parse),
         cmocka_unit_test(test_sign),
+        cmocka_unit_test(test_sid_digest),
         cmocka_unit_test(test_verify),
         cmocka_unit_test(test_verify_limits),
         cmocka_unit_test(test_parse),

@@ -256,8 +256,9 @@ ngx_http_jpulse_access_handler(ngx_http_request_t *r)
 /*
  * The main request is checked in the access phase (only), a subrequest
  * here. The subrequest's response is its parent's business (auth_request
- * reads the status, SSI includes the body): the bare status, nginx's own
- * error page or the location's error_page.
+ * reads the status, SSI includes the body): the bare status with nginx's
+ * own error page, never the location's error_page, whose page would
+ * answer 200 and let auth_request through.
  */
 
 static ngx_int_t
@@ -278,7 +279,13 @@ ngx_http_jpulse_access_subrequest(ngx_http_request_t *r)
 
     status = ngx_http_jpulse_access_check(r, jlcf->require_roles);
 
-    return status ? (ngx_int_t) status : NGX_DECLINED;
+    if (status == 0) {
+        return NGX_DECLINED;
+    }
+
+    r->error_page = 1;
+
+    return status;
 }
 
 

@@ -410,9 +410,14 @@ ngx_http_jpulse_redis_conn_connecting(ngx_http_jpulse_redis_conn_t *rc)
         return 0;
     }
 
+    /*
+     * Not while the name is resolved: the resolver's timer stays
+     * cancelable, so a worker told to quit could leave before the
+     * attempt ends and its waiters are answered.
+     */
+
     return rc->state == NGX_HTTP_JPULSE_REDIS_CONNECTING
-           || rc->state == NGX_HTTP_JPULSE_REDIS_HANDSHAKE
-           || (rc->state == NGX_HTTP_JPULSE_REDIS_IDLE && rc->resolving);
+           || rc->state == NGX_HTTP_JPULSE_REDIS_HANDSHAKE;
 }
 
 

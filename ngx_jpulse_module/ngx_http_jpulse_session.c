@@ -448,6 +448,8 @@ ngx_http_jpulse_session_handler(ngx_http_request_t *r)
     cln->handler = ngx_http_jpulse_session_cleanup;
     cln->data = ctx;
 
+    ctx->session.method = r->method;
+
     ngx_http_set_ctx(r, ctx, ngx_http_jpulse_session_module);
 
     if (ngx_http_jpulse_session_cookie(r, slcf, ctx)

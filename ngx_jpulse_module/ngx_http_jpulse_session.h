@@ -47,6 +47,10 @@ typedef struct {
     ngx_str_t                   language;   /* preferences; "": default */
     ngx_str_t                   theme;
     int64_t                     expires_ms; /* cookie.expires; 0: none */
+    ngx_uint_t                  method;     /* the request's, as it came:
+                                               an error_page or an
+                                               X-Accel-Redirect makes a
+                                               POST a GET */
 } ngx_http_jpulse_session_t;
 
 

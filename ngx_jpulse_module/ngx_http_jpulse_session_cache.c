@@ -583,15 +583,16 @@ ngx_http_jpulse_sc_log_handler(ngx_http_request_t *r)
     /* the main request only: log_subrequest runs this for subrequests,
      * and a mirror's clone has the method of the request it copies */
 
-    if (r != r->main || r->upstream == NULL || !ngx_http_jpulse_sc.on
-        || (r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD)))
-    {
+    if (r != r->main || r->upstream == NULL || !ngx_http_jpulse_sc.on) {
         return NGX_OK;
     }
 
     s = ngx_http_jpulse_session_get(r);
 
+    /* the method it came with: a redirect to an error page made it GET */
+
     if (s == NULL || s->sid.len == 0
+        || (s->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))
         || ngx_http_jpulse_sc_digest(&s->sid, buf) != NGX_OK)
     {
         return NGX_OK;

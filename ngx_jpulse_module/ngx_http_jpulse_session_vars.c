@@ -180,7 +180,8 @@ ngx_http_jpulse_session_who(ngx_http_request_t *r, ngx_str_t *lang,
 ngx_uint_t
 ngx_http_jpulse_session_is_admin(ngx_http_jpulse_session_t *s)
 {
-    json_t  *roles;
+    size_t   i;
+    json_t  *roles, *role;
 
     if (!ngx_http_jpulse_session_signed_in(s)) {
         return 0;
@@ -193,5 +194,19 @@ ngx_http_jpulse_session_is_admin(ngx_http_jpulse_session_t *s)
         return 0;
     }
 
-    return jp_user_authorized(json_object_get(s->user, "roles"), 1, roles);
+    /* the role list every gate checks and $jpulse_user_roles shows */
+
+    for (i = 0; i < json_array_size(roles); i++) {
+        role = json_array_get(roles, i);
+
+        if (json_is_string(role)
+            && ngx_http_jpulse_session_has_role(s,
+                                   (u_char *) json_string_value(role),
+                                   json_string_length(role)))
+        {
+            return 1;
+        }
+    }
+
+    return 0;
 }

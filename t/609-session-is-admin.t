@@ -17,7 +17,11 @@ our $NS = 'gates:dev:';
 our %C = GatesTest::cast($Redis, $NS,
     kim => { id => '65a1f0c2e4b0a1b2c3d4e5f9', username => 'kim',
              firstName => 'Kim', lastName => 'Boss', nickName => 'Kim',
-             initials => 'KB', roles => ['boss'] });
+             initials => 'KB', roles => ['boss'] },
+    # admin only as a 65th role: past the 64 the role list keeps
+    max => { id => '65a1f0c2e4b0a1b2c3d4e5fa', username => 'max',
+             firstName => 'Max', lastName => 'Roles', nickName => 'Max',
+             initials => 'MR', roles => [(map { "r$_" } 1 .. 64), 'admin'] });
 
 our $Dir = File::Temp::tempdir('jpulse-t609-XXXXXX', TMPDIR => 1,
                                 CLEANUP => 1);
@@ -59,7 +63,7 @@ CONF
     $block->set_value('no_error_log', "[error]\n[alert]");
 });
 
-plan tests => repeat_each() * 18;
+plan tests => repeat_each() * 24;
 
 no_shuffle();
 run_tests();
@@ -95,6 +99,22 @@ JPulseTest::publish_config($main::Redis, $main::NS,
 ["GET /admin/", "GET /admin/"]
 --- more_headers eval
 ["Cookie: $main::C{kim}", "Cookie: $main::C{ada}"]
+--- error_code eval
+[302, 200]
+--- response_body eval
+["Found. Redirecting to $main::Denied", "ADMIN ada\n"]
+
+
+
+=== TEST 3: admin as a 65th role: the gate checks the role list
+$jpulse_user_roles shows (64 roles), as jpulse_require_role does, so no
+admin (it checked the whole JSON array before)
+--- pre_request
+JPulseTest::publish_config($main::Redis, $main::NS, site => '{}');
+--- request eval
+["GET /admin/", "GET /admin/"]
+--- more_headers eval
+["Cookie: $main::C{max}", "Cookie: $main::C{ada}"]
 --- error_code eval
 [302, 200]
 --- response_body eval

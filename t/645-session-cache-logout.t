@@ -81,6 +81,16 @@ CONF
         jpulse_session off;
         return 200 '{"success":true}';
     }
+    # Node saved, then failed: nginx's error page (a GET from then on)
+    location /api/1/fail/ {
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/node-fail/;
+        proxy_intercept_errors on;
+        error_page 502 /u.txt;
+    }
+    location /node-fail/ {
+        jpulse_session off;
+        return 502;
+    }
     location = /local {
         jpulse_session off;
         return 200 'ok';
@@ -186,3 +196,23 @@ sub { $main::Result }
 2 workers: user ann
 405
 2 workers: user ann
+
+
+
+=== TEST 5: a POST passed on whose answer went to an error_page (which
+makes the request a GET): the event all the same, the method counted is
+the one the request came with
+--- pre_request
+SessionCacheTest::put($main::Redis, $main::NS, $main::Sid, username => 'ann');
+my $sub = JPulseTest::redis_psubscribe($main::Redis,
+    "${main::NS}bc:controller:session:cache:*");
+my $status = main::post('/api/1/fail/prefs');
+my $m = JPulseTest::redis_next_message($sub, 5);
+$main::Result = "$status\n" . ($m ? "$m->[0]\n" : "no event\n");
+--- request
+GET /local
+--- response_body_filters eval
+sub { $main::Result }
+--- response_body
+502
+sc:dev:bc:controller:session:cache:revoked

@@ -9,6 +9,8 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/mman.h>
 
 #include "jp_version.h"
 #include "cachectl_cli.h"
@@ -169,8 +171,21 @@ int
 main(int argc, char **argv)
 {
     int                        rc;
+    char                       shm[32];
     cachectl_conf_t            conf;
     const cachectl_command_t  *cmd;
+
+    /*
+     * libmongoc (linked for "sessions import-mongo") initializes itself
+     * when it is loaded, before main(), with its performance counters in
+     * a shared memory segment "/mongoc-<pid>" that only a normal exit
+     * removes: every cachectl killed (a daemon's SIGKILL, a crash) left
+     * one in /dev/shm, and a later process given the same pid printed
+     * "Falling back to malloc for counters" on stderr. The name goes now;
+     * the mapping stays valid until the process ends.
+     */
+    snprintf(shm, sizeof(shm), "/mongoc-%u", (unsigned) getpid());
+    (void) shm_unlink(shm);
 
     if (argc < 2) {
         cachectl_usage(stderr);

@@ -33,6 +33,7 @@
 #include "ngx_http_jpulse_instance.h"
 #include "ngx_http_jpulse_metrics.h"
 #include "ngx_http_jpulse_redis.h"
+#include "ngx_http_jpulse_mongo.h"
 #include "ngx_http_jpulse_render.h"
 #include "ngx_http_jpulse_view.h"
 #include "ngx_http_jpulse_l2.h"
@@ -77,6 +78,13 @@ static ngx_command_t  ngx_http_jpulse_commands[] = {
     { ngx_string("jpulse_redis"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
       ngx_http_jpulse_redis,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("jpulse_mongodb"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
+      ngx_http_jpulse_mongodb,
       NGX_HTTP_MAIN_CONF_OFFSET,
       0,
       NULL },
@@ -451,6 +459,10 @@ ngx_http_jpulse_serve(ngx_http_request_t *r, ngx_http_jpulse_handler_e handler)
 static ngx_int_t
 ngx_http_jpulse_postconfiguration(ngx_conf_t *cf)
 {
+    if (ngx_http_jpulse_mongo_postconfiguration(cf) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     if (ngx_http_jpulse_access_postconfiguration(cf) != NGX_OK) {
         return NGX_ERROR;
     }
@@ -488,6 +500,10 @@ ngx_http_jpulse_init_process(ngx_cycle_t *cycle)
         return NGX_ERROR;
     }
 
+    if (ngx_http_jpulse_mongo_init_process(cycle) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     if (ngx_http_jpulse_broadcast_init_process(cycle) != NGX_OK) {
         return NGX_ERROR;
     }
@@ -509,6 +525,7 @@ ngx_http_jpulse_exit_process(ngx_cycle_t *cycle)
 {
     /* Redis first: its callbacks may still store into the views */
     ngx_http_jpulse_redis_exit_process(cycle);
+    ngx_http_jpulse_mongo_exit_process(cycle);
     ngx_http_jpulse_l2_exit_process(cycle);
     ngx_http_jpulse_access_exit_process(cycle);
     ngx_http_jpulse_render_exit_process(cycle);

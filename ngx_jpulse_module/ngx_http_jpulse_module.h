@@ -39,6 +39,7 @@ typedef enum {
 
 
 struct ngx_http_jpulse_redis_conf_s;
+struct ngx_http_jpulse_mongo_conf_s;
 struct ngx_http_jpulse_view_s;
 
 
@@ -58,6 +59,7 @@ typedef struct {
     ngx_str_t                   mode;
     ngx_str_t                   namespace;      /* "<siteId>:<mode>:" */
     struct ngx_http_jpulse_redis_conf_s  *redis;  /* NULL: single host */
+    struct ngx_http_jpulse_mongo_conf_s  *mongo;  /* NULL: no MongoDB */
     ngx_shm_zone_t             *metrics_zone;
     ngx_flag_t                  metrics_used;   /* some jpulse_metrics */
     ngx_flag_t                  heartbeat;

@@ -94,7 +94,7 @@ $(CTL_BIN): $(CTL_SRCS) $(CTL_HDRS) $(LIB_SRCS) $(LIB_HDRS)
 	$(CC) $(ALL_CFLAGS) $(CTL_CFLAGS) -o $@ $(CTL_SRCS) $(LIB_SRCS) \
 	    $(CTL_LIBS)
 
-$(BUILD)/unit/%: t/unit/%.c $(LIB_SRCS) $(LIB_HDRS)
+$(BUILD)/unit/%: t/unit/%.c $(wildcard t/unit/*.h) $(LIB_SRCS) $(LIB_HDRS)
 	@mkdir -p $(BUILD)/unit
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB_SRCS) -lcmocka $(LIB_LIBS)
 

@@ -14,13 +14,7 @@
 #include <cmocka.h>
 
 #include "jp_tpl.h"
-
-
-typedef struct {
-    const char        *path;
-    const char        *src;
-    jp_tpl_program_t  *prog;
-} inc_t;
+#include "tpl_incs.h"
 
 
 static inc_t  incs[] = {
@@ -36,27 +30,6 @@ static inc_t  incs[] = {
 };
 
 
-static const jp_tpl_program_t *
-inc_program(void *data, const char *path, json_t *i18n, jp_tpl_error_t *err)
-{
-    inc_t  *i;
-
-    for (i = incs; i->path != NULL; i++) {
-        if (strcmp(i->path, path) == 0) {
-            if (i->prog == NULL) {
-                i->prog = jp_tpl_compile_include(i->src, strlen(i->src),
-                                                 path, i18n, err);
-            }
-
-            return i->prog;
-        }
-    }
-
-    snprintf(err->message, sizeof(err->message), "file not found");
-    return NULL;
-}
-
-
 static int
 inc_list(void *data, const char *dir, jp_tpl_list_pt cb, void *arg)
 {
@@ -65,21 +38,8 @@ inc_list(void *data, const char *dir, jp_tpl_list_pt cb, void *arg)
 
 
 static const jp_tpl_host_t  host = {
-    NULL, NULL, NULL, inc_list, NULL, inc_program
+    incs, NULL, NULL, inc_list, NULL, tpl_incs_program
 };
-
-
-/* the host's cache drops everything: plans hold their own references */
-static void
-incs_flush(void)
-{
-    inc_t  *i;
-
-    for (i = incs; i->path != NULL; i++) {
-        jp_tpl_free(i->prog);
-        i->prog = NULL;
-    }
-}
 
 
 static json_t *
@@ -158,7 +118,7 @@ check_plan(const char *src, int want_plan)
     assert_true(jp_tpl_plan_size(plan) > 0);
 
     /* what the plan renders from must outlive the host's cache */
-    incs_flush();
+    tpl_incs_flush(incs);
 
     for (i = 1; i < 4; i++) {
         jp_tpl_buf_init(&out, 0);
@@ -181,7 +141,7 @@ done:
     }
 
     jp_tpl_free(prog);
-    incs_flush();
+    tpl_incs_flush(incs);
 }
 
 

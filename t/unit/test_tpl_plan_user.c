@@ -16,16 +16,10 @@
 #include <cmocka.h>
 
 #include "jp_tpl.h"
+#include "tpl_incs.h"
 
 
 #define USERS  4
-
-
-typedef struct {
-    const char        *path;
-    const char        *src;
-    jp_tpl_program_t  *prog;
-} inc_t;
 
 
 static inc_t  incs[] = {
@@ -37,42 +31,9 @@ static inc_t  incs[] = {
 };
 
 
-static const jp_tpl_program_t *
-inc_program(void *data, const char *path, json_t *i18n, jp_tpl_error_t *err)
-{
-    inc_t  *i;
-
-    for (i = incs; i->path != NULL; i++) {
-        if (strcmp(i->path, path) == 0) {
-            if (i->prog == NULL) {
-                i->prog = jp_tpl_compile_include(i->src, strlen(i->src),
-                                                 path, i18n, err);
-            }
-
-            return i->prog;
-        }
-    }
-
-    snprintf(err->message, sizeof(err->message), "file not found");
-    return NULL;
-}
-
-
 static const jp_tpl_host_t  host = {
-    NULL, NULL, NULL, NULL, NULL, inc_program
+    incs, NULL, NULL, NULL, NULL, tpl_incs_program
 };
-
-
-static void
-incs_flush(void)
-{
-    inc_t  *i;
-
-    for (i = incs; i->path != NULL; i++) {
-        jp_tpl_free(i->prog);
-        i->prog = NULL;
-    }
-}
 
 
 /* the names are unique words: found in an output, they leaked */
@@ -170,7 +131,7 @@ check_user_plan(const char *src, int want_plan)
     assert_true(uses & JP_TPL_USES_USER);
 
     /* what the plan renders from must outlive the host's cache */
-    incs_flush();
+    tpl_incs_flush(incs);
 
     for (i = 1; i < USERS; i++) {
         jp_tpl_buf_init(&out, 0);
@@ -200,7 +161,7 @@ done:
     }
 
     jp_tpl_free(prog);
-    incs_flush();
+    tpl_incs_flush(incs);
 }
 
 

@@ -40,6 +40,7 @@ typedef struct {
     ngx_queue_t                    queue;       /* posted, not completed */
     ngx_http_request_t            *request;     /* NULL: none, or gone */
     ngx_pool_cleanup_t            *cleanup;     /* on request->pool */
+    ngx_event_t                    wait;        /* while a request waits */
     mongoc_client_pool_t          *pool;
     int64_t                        posted_us;   /* monotonic */
     int64_t                        timeout_ms;
@@ -59,6 +60,7 @@ typedef struct {
 static void ngx_http_jpulse_mongo_thread(void *data, ngx_log_t *log);
 static void ngx_http_jpulse_mongo_complete(ngx_event_t *ev);
 static void ngx_http_jpulse_mongo_detach(void *data);
+static void ngx_http_jpulse_mongo_waiting(ngx_event_t *ev);
 static ngx_int_t ngx_http_jpulse_mongo_submit(ngx_http_request_t *r,
     ngx_http_jpulse_mongo_op_t *op, ngx_uint_t probe);
 static ngx_uint_t ngx_http_jpulse_mongo_unreachable(bson_error_t *error);
@@ -195,6 +197,10 @@ ngx_http_jpulse_mongo_exit_process(ngx_cycle_t *cycle)
 
         if (t->cleanup) {
             t->cleanup->handler = NULL;
+        }
+
+        if (t->wait.timer_set) {
+            ngx_del_timer(&t->wait);
         }
 
         ngx_memory_barrier();
@@ -361,6 +367,10 @@ ngx_http_jpulse_mongo_submit(ngx_http_request_t *r,
         t->cleanup->data = t;
         t->request = r;
         t->bound = 1;
+
+        t->wait.handler = ngx_http_jpulse_mongo_waiting;
+        t->wait.data = t;
+        t->wait.log = ngx_cycle->log;
     }
 
     if (ngx_thread_task_post(mcf->thread_pool, &t->task) != NGX_OK) {
@@ -384,6 +394,13 @@ ngx_http_jpulse_mongo_submit(ngx_http_request_t *r,
 
     if (r) {
         r->main->count++;
+
+        /*
+         * A parked request has no timer of its own: this one keeps a
+         * worker that shuts down from exiting under it (and so from
+         * leaving its connection open) until the operation is back.
+         */
+        ngx_add_timer(&t->wait, t->timeout_ms + 1000);
     }
 
     ngx_log_debug2(NGX_LOG_DEBUG_HTTP, log, 0,
@@ -501,6 +518,10 @@ ngx_http_jpulse_mongo_complete(ngx_event_t *ev)
         t->cleanup->handler = NULL;
         t->request = NULL;
 
+        if (t->wait.timer_set) {
+            ngx_del_timer(&t->wait);
+        }
+
         ngx_http_set_log_request(c->log, r);
 
         ngx_log_debug2(NGX_LOG_DEBUG_HTTP, c->log, 0,
@@ -540,6 +561,25 @@ ngx_http_jpulse_mongo_detach(void *data)
 
     t->request = NULL;
     t->cleanup = NULL;
+
+    if (t->wait.timer_set) {
+        ngx_del_timer(&t->wait);
+    }
+}
+
+
+/* the thread holds the operation past its timeout: the request waits on */
+
+static void
+ngx_http_jpulse_mongo_waiting(ngx_event_t *ev)
+{
+    ngx_http_jpulse_mongo_task_t  *t = ev->data;
+
+    ngx_log_error(NGX_LOG_INFO, ev->log, 0,
+                  "jpulse_mongodb: \"%s\" still runs after its timeout",
+                  t->op.name ? t->op.name : "");
+
+    ngx_add_timer(ev, t->timeout_ms);
 }
 
 

@@ -94,13 +94,23 @@ bad lines:
 
 
 === TEST 2: a master killed (SIGKILL) leaves no /dev/shm/mongoc-<pid>
+(daemon off: the master keeps the pid that loaded the module)
 --- pre_request
 my $n = main::start();
-my $pid = $n->{pid};
-my @w = JPulseTest::nginx_pids($pid);
+JPulseTest::nginx_stop($n);
+my $bin = $ENV{TEST_NGINX_BINARY} || '/usr/sbin/nginx';
+my $pid = fork // die "fork: $!";
+if ($pid == 0) {
+    open STDERR, '>', '/dev/null';
+    exec $bin, '-p', "$n->{dir}/", '-c', 'conf/nginx.conf',
+         '-g', 'daemon off;' or POSIX::_exit(127);
+}
+$n->{pid} = $pid;
 my $c = main::connected($n);
-JPulseTest::nginx_stop($n, 'KILL');
-poll_until(5, sub { !kill 0, $pid });
+my @w = JPulseTest::nginx_pids($pid);
+kill 'KILL', $pid, @w;
+waitpid $pid, 0;
+delete $n->{pid};
 $main::Result = "connected: $c\nsegments: " . main::shm_left($pid, @w) . "\n";
 --- response_body_filters eval
 sub { $main::Result }

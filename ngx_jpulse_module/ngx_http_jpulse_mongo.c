@@ -364,9 +364,10 @@ ngx_http_jpulse_mongo_thread(void *data, ngx_log_t *log)
                        "no client could be taken from the pool");
 
     } else if (left <= 0) {
+        /* as the server says it (MaxTimeMSExpired): busy, not down */
         op->rc = NGX_ERROR;
-        bson_set_error(&op->error, MONGOC_ERROR_SERVER_SELECTION,
-                       MONGOC_ERROR_SERVER_SELECTION_FAILURE,
+        bson_set_error(&op->error, MONGOC_ERROR_SERVER,
+                       NGX_HTTP_JPULSE_MONGO_MAX_TIME_EXPIRED,
                        "the operation waited longer than its timeout "
                        "for a thread and a connection");
         mongoc_client_pool_push(t->pool, client);
@@ -425,8 +426,9 @@ ngx_http_jpulse_mongo_complete(ngx_event_t *ev)
 
     } else {
         unreachable = ngx_http_jpulse_mongo_unreachable(&op->error);
-        outcome = unreachable ? NGX_HTTP_JPULSE_MONGO_OP_UNAVAILABLE
-                              : NGX_HTTP_JPULSE_MONGO_OP_ERROR;
+        outcome = (unreachable || ngx_http_jpulse_mongo_timed_out(&op->error))
+                  ? NGX_HTTP_JPULSE_MONGO_OP_UNAVAILABLE
+                  : NGX_HTTP_JPULSE_MONGO_OP_ERROR;
     }
 
     ngx_http_jpulse_metrics_mongo(op->name, outcome,

@@ -56,6 +56,7 @@ static ngx_queue_t                   ngx_http_jpulse_mongo_posted;
 static ngx_uint_t                    ngx_http_jpulse_mongo_nposted;
 static ngx_atomic_t                  ngx_http_jpulse_mongo_running;
 static ngx_uint_t                    ngx_http_jpulse_mongo_exiting;
+static ngx_uint_t                    ngx_http_jpulse_mongo_full;
 
 
 ngx_int_t
@@ -250,10 +251,17 @@ ngx_http_jpulse_mongo_submit(ngx_http_request_t *r,
     }
 
     if (ngx_http_jpulse_mongo_nposted >= mcf->max_queue) {
-        ngx_log_error(NGX_LOG_WARN, log, 0,
-                      "jpulse_mongodb: %ui operations wait, \"%s\" refused "
-                      "(max_queue)", ngx_http_jpulse_mongo_nposted,
-                      op->name ? op->name : "");
+        /* once per episode: a flood of refusals is one line in the log */
+
+        if (!ngx_http_jpulse_mongo_full) {
+            ngx_http_jpulse_mongo_full = 1;
+            ngx_log_error(NGX_LOG_WARN, log, 0,
+                          "jpulse_mongodb: %ui operations wait: \"%s\" "
+                          "and the next ones refused (max_queue)",
+                          ngx_http_jpulse_mongo_nposted,
+                          op->name ? op->name : "");
+        }
+
         ngx_http_jpulse_metrics_mongo(op->name,
                                       NGX_HTTP_JPULSE_MONGO_OP_BUSY, -1);
         ngx_http_jpulse_mongo_op_free(op);
@@ -405,6 +413,13 @@ ngx_http_jpulse_mongo_complete(ngx_event_t *ev)
     ngx_queue_remove(&t->queue);
     ngx_http_jpulse_mongo_nposted--;
     ngx_http_jpulse_mongo_gauges();
+
+    if (ngx_http_jpulse_mongo_full
+        && ngx_http_jpulse_mongo_nposted
+           <= ngx_http_jpulse_mongo_mcf->max_queue / 2)
+    {
+        ngx_http_jpulse_mongo_full = 0;
+    }
 
     unreachable = 0;
 

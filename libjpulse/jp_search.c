@@ -195,6 +195,14 @@ jp_search_pairs(const char *args, size_t len, jp_search_pair_t *pairs,
 
         pr->name_len = r;
 
+        if (r == 0) {
+            /* qs drops a pair without a name */
+            free(pr->name);
+            free(pr->value);
+            n--;
+            continue;
+        }
+
         r = jp_search_decode(eq ? eq + 1 : p + nl,
                              eq ? nl - (eq - p) - 1 : 0, pr->value);
         if (r < 0) {

@@ -703,6 +703,8 @@ test_schema_files(void **state)
         "{\"fields\":{\"a\":\"string\"},\"hidden\":\"a\"}",
         "{\"fields\":{\"a\":\"string\"},\"other\":1}",
         "{\"fields\":{\"a\":{\"type\":\"string\",\"sort\":1}}}",
+        "{\"fields\":{\"m.s\":\"string\"},\"hidden\":[\"m\"],"
+        "\"multi\":{\"n\":[\"m.s\"]}}",
     };
 
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -717,8 +719,39 @@ test_schema_files(void **state)
 
     assert_null(jp_search_schema_builtin("nope", err, sizeof(err)));
 
-    (void) a;
-    (void) b;
+    /* inside a hidden path: neither filtered nor sorted on, nor returned */
+    j = json_loads("{\"fields\":{\"mfa.secret\":\"string\","
+                   "\"mfab\":\"string\"},\"hidden\":[\"mfa\"]}", 0, NULL);
+    s = jp_search_schema_from_json(j, err, sizeof(err));
+    assert_non_null(s);
+    json_decref(j);
+
+    {
+        jp_search_error_t    e;
+        jp_search_request_t  req;
+        json_t              *doc, *out;
+
+        assert_int_equal(jp_search_parse(s, "x", "mfa.secret=a&mfab=b", 19,
+                                         keys, 1, 0, &req, &e), 0);
+        a = dump(req.query);
+        assert_string_equal(a, "{\"mfab\":\"b\"}");
+        free(a);
+        jp_search_request_free(&req);
+
+        assert_int_equal(jp_search_parse(s, "x", "sort=mfa.secret", 15,
+                                         keys, 1, 0, &req, &e), -1);
+        jp_search_request_free(&req);
+
+        doc = json_loads("{\"mfa\":{\"secret\":1},\"mfab\":2}", 0, NULL);
+        out = jp_search_public_doc(s, doc);
+        b = dump(out);
+        assert_string_equal(b, "{\"mfab\":2}");
+        free(b);
+        json_decref(out);
+        json_decref(doc);
+    }
+
+    jp_search_schema_free(s);
 }
 
 

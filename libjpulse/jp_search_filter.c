@@ -582,10 +582,14 @@ jp_w141_cond(const jp_term_t *t, int positive)
                         : json_pack("{s:s}", "$ne", t->text);
     }
 
+    /*
+     * A BSON regex as the value matches as $regex does; libbson reads no
+     * {$regex: <regex value>} from Extended JSON, only the bare value
+     */
     re = json_pack("{s:{s:s,s:s}}", "$regularExpression", "pattern", t->text,
                    "options", t->options);
 
-    return json_pack("{s:o}", positive ? "$regex" : "$not", re);
+    return positive ? re : json_pack("{s:o}", "$not", re);
 }
 
 

@@ -112,8 +112,8 @@ refused(const char *q, const char *code, const char *param)
 
 
 #define RE(p, o)                                                             \
-    "{\"$regex\":{\"$regularExpression\":{\"pattern\":\"" p "\","           \
-    "\"options\":\"" o "\"}}}"
+    "{\"$regularExpression\":{\"pattern\":\"" p "\","                      \
+    "\"options\":\"" o "\"}}"
 
 #define NRE(p, o)                                                            \
     "{\"$not\":{\"$regularExpression\":{\"pattern\":\"" p "\","             \

@@ -603,7 +603,7 @@ test_cursor_refusals(void **state)
             "JkIjoxfQ%3D%3D", "INVALID_CURSOR", "cursor");
 
     /* too long */
-    big = malloc(JP_SEARCH_CURSOR_MAX + 16);
+    big = malloc(JP_SEARCH_CURSOR_MAX + 32);
     strcpy(big, "cursor=");
     memset(big + 7, 'A', JP_SEARCH_CURSOR_MAX + 1);
     big[7 + JP_SEARCH_CURSOR_MAX + 1] = '\0';

@@ -284,7 +284,7 @@ static void
 test_pages(void **state)
 {
     char                *s, *q;
-    json_t              *docs, *page, *pg;
+    json_t              *docs, *page, *pg, *j;
     jp_search_request_t  req;
 
     parse_ok("sort=-createdAt&limit=2&status=active", &req);
@@ -292,15 +292,17 @@ test_pages(void **state)
     find_is(&req, "{\"status\":\"active\"}",
             "{\"createdAt\":-1,\"_id\":-1}", 3, 0);
 
-    s = dump(jp_search_count_filter(&req));
+    j = jp_search_count_filter(&req);
+    s = dump(j);
     assert_string_equal(s, "{\"status\":\"active\"}");
     free(s);
-    json_decref(jp_search_count_filter(&req));
+    json_decref(j);
 
-    s = dump(jp_search_collation(&req));
+    j = jp_search_collation(&req);
+    s = dump(j);
     assert_string_equal(s, "{\"locale\":\"en\",\"strength\":2}");
     free(s);
-    json_decref(jp_search_collation(&req));
+    json_decref(j);
 
     docs = json_loads(
         "[{\"_id\":{\"$oid\":\"00000000000000000000000c\"},"
@@ -354,10 +356,11 @@ test_pages(void **state)
             "{\"createdAt\":-1,\"_id\":-1}", 3, 0);
 
     /* the collation applies on every page */
-    s = dump(jp_search_collation(&req));
+    j = jp_search_collation(&req);
+    s = dump(j);
     assert_string_equal(s, "{\"locale\":\"en\",\"strength\":2}");
     free(s);
-    json_decref(jp_search_collation(&req));
+    json_decref(j);
 
     docs = json_loads(
         "[{\"_id\":{\"$oid\":\"00000000000000000000000a\"},"

@@ -487,6 +487,7 @@ jp_search_parse(const jp_search_schema_t *schema, const char *collection,
     size_t             n, i, j;
     json_t            *c;
     jp_search_pair_t  *limit, *sort, *cursor, *offset;
+    jp_search_error_t  cerr;
     jp_search_pair_t   pairs[JP_SEARCH_PAIRS_MAX];
 
     memset(req, 0, sizeof(*req));
@@ -565,15 +566,16 @@ jp_search_parse(const jp_search_schema_t *schema, const char *collection,
         && cursor->value_len > 0
         && !(cursor->value_len == 4 && memcmp(cursor->value, "true", 4) == 0))
     {
+        memset(&cerr, 0, sizeof(cerr));
         c = jp_search_cursor_decode(cursor->value, cursor->value_len,
-                                    collection, keys, nkeys, err);
+                                    collection, keys, nkeys, &cerr);
 
         if (c != NULL && !jp_search_cursor_sort_ok(schema,
                                                    json_object_get(c, "s")))
         {
             json_decref(c);
             c = NULL;
-            jp_search_error_set(err, "INVALID_CURSOR", "cursor", 6,
+            jp_search_error_set(&cerr, "INVALID_CURSOR", "cursor", 6,
                                 "the cursor is invalid, expired or not of "
                                 "this search");
         }
@@ -597,12 +599,16 @@ jp_search_parse(const jp_search_schema_t *schema, const char *collection,
             goto collation;
         }
 
-        if (err == NULL || err->code == NULL || !lenient) {
+        /* out of memory, or not lenient: refused */
+        if (cerr.code == NULL || !lenient) {
+            if (err) {
+                *err = cerr;
+            }
+
             goto done;
         }
 
         /* jPulse's fallback: the first page of the request's own filter */
-        memset(err, 0, sizeof(*err));
     }
 
     req->sort = jp_search_sort(schema, sort ? sort->value : "",

@@ -38,7 +38,8 @@ typedef enum {
     JP_FIELD_DATE,              /* YYYY[-MM[-DD]] ranges, else equality */
     JP_FIELD_OBJECTID,          /* 24 hex digits */
     JP_FIELD_NUMBER,
-    JP_FIELD_BOOLEAN
+    JP_FIELD_BOOLEAN,
+    JP_FIELD_MIXED              /* as sent; 24 hex digits: also ObjectId */
 } jp_field_type_e;
 
 
@@ -56,6 +57,10 @@ jp_search_schema_t *jp_search_schema_load(const char *path, char *err,
 jp_search_schema_t *jp_search_schema_from_json(json_t *def, char *err,
     size_t errlen);
 void jp_search_schema_free(jp_search_schema_t *schema);
+
+/* jPulse's "users" and "logs" schemas, built in (conf/search/ has them) */
+jp_search_schema_t *jp_search_schema_builtin(const char *name, char *err,
+    size_t errlen);
 
 
 typedef enum {
@@ -93,6 +98,8 @@ typedef struct {
     int                         direction;  /* 1 forward, -1 backward */
     json_t                     *last;       /* the cursor's lv, or NULL */
     long long                   total;      /* the cursor's t, or -1 */
+    json_t                     *collation_spec; /* the schema's, when
+                                                   collation is set */
 } jp_search_request_t;
 
 
@@ -130,7 +137,7 @@ json_t *jp_search_collation(const jp_search_request_t *req);
  * the total: rows put back in the page's order, the extra row dropped,
  * fields the schema hides removed, values as jPulse's JSON gives them
  * (ObjectId as its hex string, dates as ISO strings), and the next and
- * prev cursors signed with keys[0]. A JSON object
+ * prev cursors signed with keys[0] (none when key is NULL). A JSON object
  * {"data":[...],"count":N,"pagination":{...}}; NULL when out of memory.
  */
 json_t *jp_search_page(const jp_search_schema_t *schema,
@@ -155,7 +162,12 @@ json_t *jp_search_filter_date(const char *field, const char *value,
     size_t len, jp_search_error_t *err);
 
 
-/* cursors: base64url(JSON).base64url(HMAC-SHA256(key, collection NUL JSON)) */
+/*
+ * cursors: base64url(JSON).base64url(HMAC-SHA256(key, collection NUL JSON)),
+ * JSON {"v":1,"q":..,"s":..,"l":..,"t":..,"lv":..,"d":..} and "c":1 when
+ * the collation applies; decode checks the signature, then the shape
+ * (jp_search_parse also checks s against the schema)
+ */
 char *jp_search_cursor_encode(json_t *cursor, const char *collection,
     const jp_search_key_t *key);
 json_t *jp_search_cursor_decode(const char *token, size_t len,

@@ -40,8 +40,11 @@ sub _date {
                                         gmtime $epoch) };
 }
 
+our $SeedPort;
+
 sub _insert {
     my ($db, $coll, @docs) = @_;
+    local $ENV{TEST_NGINX_MONGO_PORT} = $SeedPort // $ENV{TEST_NGINX_MONGO_PORT};
 
     while (my @batch = splice @docs, 0, 2000) {
         my $r = MongoTest::mongo_cmd(insert => $coll, documents => \@batch,
@@ -188,12 +191,14 @@ sub blocks {
                                          . ($opt{main} // ''))
             unless defined $block->main_config;
         $block->set_value('http_config',
-            "jpulse_mongodb mongodb://127.0.0.1:$ENV{TEST_NGINX_MONGO_PORT}"
-            . " db=$db;\n"
+            "jpulse_mongodb mongodb://127.0.0.1:"
+            . ($opt{port} // $ENV{TEST_NGINX_MONGO_PORT})
+            . ($opt{uri_opts} // '') . " db=$db;\n"
             . "jpulse_cursor_secret $Secret;\n" . ($opt{http} // ''))
             unless defined $block->http_config;
         $block->set_value('config', <<"CONF" . ($opt{config} // ''))
 location = /ping { return 200 "pong\n"; }
+location = /api/1/health/status { jpulse_health; }
 location /api/1/user/search {
     jpulse_search users schema=$ENV{TEST_NGINX_SEARCH_CONF}/users.json;
 }
@@ -222,6 +227,48 @@ sub line {
         : "$doc->{code}" . ($doc->{details} ? " $doc->{details}{param}"
                                               : ''))
         : "raw: " . substr($doc, 0, 200));
+}
+
+# A private Mongo-wire test server (killed, stopped, restarted by the
+# suite): mongo_start($port) returns its pid once it listens.
+my @Started;
+
+sub mongo_start {
+    my ($port) = @_;
+    my $pid = fork // die "fork: $!";
+    if ($pid == 0) {
+        open STDOUT, '>', '/dev/null';
+        exec 'node', 'scripts/mongo-test-server/server.mjs', '--port', $port;
+        POSIX::_exit(127);
+    }
+    push @Started, $pid;
+    JPulseTest::poll_until(10, sub {
+        IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port", Timeout => 1)
+    }) or die "the test server on $port did not start\n";
+    return $pid;
+}
+
+sub mongo_stop {
+    my ($pid, $sig) = @_;
+    kill 'CONT', $pid;
+    kill $sig // 'KILL', $pid;
+    waitpid $pid, 0;
+    @Started = grep { $_ != $pid } @Started;
+}
+
+sub free_port {
+    my $s = IO::Socket::INET->new(Listen => 1, LocalAddr => '127.0.0.1',
+                                  LocalPort => 0) or die "no port: $!";
+    return $s->sockport;
+}
+
+END {
+    local $?;
+    for my $pid (@Started) {
+        kill 'CONT', $pid;
+        kill 'KILL', $pid;
+        waitpid $pid, 0;
+    }
 }
 
 # the pid listening on 127.0.0.1:$port (the test server t/run started)

@@ -581,7 +581,8 @@ ngx_http_jpulse_search_handler(ngx_http_request_t *r)
     ngx_memzero(&err, sizeof(jp_search_error_t));
 
     if (jp_search_parse(slcf->schema, (char *) slcf->collection.data,
-                        (char *) r->args.data, r->args.len,
+                        r->args.len ? (char *) r->args.data : "",
+                        r->args.len,
                         slcf->keys->elts, slcf->keys->nelts,
                         slcf->fallback, &ctx->req, &err)
         != 0)

@@ -225,7 +225,7 @@ ngx_http_jpulse_search_postconfiguration(ngx_conf_t *cf)
 }
 
 
-/* jpulse_search COLLECTION schema=FILE [projection=FILE] [message=TEXT] */
+/* jpulse_search COLLECTION [schema=FILE] [projection=FILE] [message=TEXT] */
 
 static char *
 ngx_http_jpulse_search(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
@@ -294,29 +294,35 @@ ngx_http_jpulse_search(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     /*
      * Without a schema nothing says which fields may be filtered and
      * sorted on, or which are never to be returned (users' passwordHash):
-     * refused rather than guessed.
+     * jPulse's own collections have theirs built in, any other is refused
+     * rather than guessed.
      */
 
-    if (schema_file.len == 0) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"jpulse_search %V\" needs schema=FILE (the "
-                           "module ships config/search/users.json and "
-                           "logs.json)", &name);
-        return NGX_CONF_ERROR;
-    }
-
-    if (ngx_conf_full_name(cf->cycle, &schema_file, 1) != NGX_OK) {
-        return NGX_CONF_ERROR;
-    }
-
     err[0] = '\0';
-    slcf->schema = jp_search_schema_load((char *) schema_file.data, err,
-                                         sizeof(err));
-    if (slcf->schema == NULL) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "search schema \"%V\": %s", &schema_file,
-                           err[0] ? err : "not usable");
-        return NGX_CONF_ERROR;
+
+    if (schema_file.len == 0) {
+        slcf->schema = jp_search_schema_builtin((char *) name.data, err,
+                                                sizeof(err));
+        if (slcf->schema == NULL) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"jpulse_search %V\" needs schema=FILE "
+                               "(only users and logs have one built in)",
+                               &name);
+            return NGX_CONF_ERROR;
+        }
+
+    } else {
+        if (ngx_conf_full_name(cf->cycle, &schema_file, 1) != NGX_OK) {
+            return NGX_CONF_ERROR;
+        }
+
+        slcf->schema = jp_search_schema_load((char *) schema_file.data, err,
+                                             sizeof(err));
+        if (slcf->schema == NULL) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "%s",
+                               err[0] ? err : "search schema not usable");
+            return NGX_CONF_ERROR;
+        }
     }
 
     cln = ngx_pool_cleanup_add(cf->pool, 0);

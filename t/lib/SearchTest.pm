@@ -28,7 +28,7 @@ our $Secret2 = 'search-suite-second-0123456789abcdef';
 
 my $Json = JSON::PP->new->canonical;
 
-$ENV{TEST_NGINX_SEARCH_CONF} = Cwd::getcwd() . '/config/search';
+$ENV{TEST_NGINX_SEARCH_CONF} = Cwd::getcwd() . '/conf/search';
 $ENV{TEST_NGINX_SEARCH_SECRET} = $Secret;
 $ENV{TEST_NGINX_SEARCH_SECRET2} = $Secret2;
 

@@ -29,13 +29,14 @@ sub main::check {
     my ($path, $want) = @_;
     my ($st, $doc) = search($path);
     my $got = line($st, $doc);
-    $main::Leak = 1 if !ref $doc || JSON::PP->new->encode($doc) =~ /passwordHash|secret/;
+    # the rows never carry it (an error may name the parameter sent)
+    $main::Leak = 1 if !ref $doc || JSON::PP->new->encode($doc->{data} // []) =~ /passwordHash|secret/;
     return $got eq $want ? "ok $path\n" : "NOT OK $path: $got\n  want $want\n";
 }
 
 repeat_each(1);
 
-plan tests => repeat_each() * blocks() * 2;
+plan tests => repeat_each() * (blocks() * 3 + 3);
 
 no_shuffle();
 run_tests();
@@ -142,7 +143,7 @@ GET /api/1/user/search?limit=2&sort=username
 Content-Type: application/json; charset=utf-8
 Cache-Control: no-store
 --- response_body_like chomp
-\A\{"success":true,"message":"Found 2 users","data":\[\{"_id":"000000000000000000000001","username":"user00001",.*"createdAt":"2025-01-01T00:00:10\.000Z"\},\{"_id":"000000000000000000000002",.*\}\],"count":2,"pagination":\{"mode":"cursor","total":30,"limit":2,"hasMore":true,"nextCursor":"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+","prevCursor":null\},"elapsed":\d+\}\z
+\A\{"success":true,"message":"Found 2 users","data":\[\{"_id":"000000000000000000000001",.*"createdAt":"2025-01-01T00:00:10\.000Z".*"username":"user00001".*\},\{"_id":"000000000000000000000002",.*\}\],"count":2,"pagination":\{"mode":"cursor","total":30,"limit":2,"hasMore":true,"nextCursor":"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+","prevCursor":null\},"elapsed":\d+\}\z
 
 
 
@@ -165,7 +166,7 @@ cursor is made of it)
     location = /ping { return 200 "pong\n"; }
     location /api/1/user/search {
         jpulse_search users schema=$TEST_NGINX_SEARCH_CONF/users.json
-                      projection=html/p.json;
+                      projection=$TEST_NGINX_HTML_DIR/p.json;
     }
 --- user_files
 >>> p.json

@@ -28,7 +28,7 @@ sub main::fn { main::doc($_[0])->{profile}{firstName} }
 
 repeat_each(1);
 
-plan tests => repeat_each() * blocks() * 2;
+plan tests => repeat_each() * blocks() * 3;
 
 no_shuffle();
 run_tests();

@@ -25,7 +25,7 @@ sub main::c {
 
 repeat_each(1);
 
-plan tests => repeat_each() * blocks() * 2;
+plan tests => repeat_each() * blocks() * 3;
 
 no_shuffle();
 run_tests();

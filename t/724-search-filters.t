@@ -40,7 +40,7 @@ sub main::u { my $s = shift; $s =~ s/([^A-Za-z0-9\-._~*,;!\/])/sprintf '%%%02X',
 
 repeat_each(1);
 
-plan tests => repeat_each() * blocks() * 2;
+plan tests => repeat_each() * blocks() * 3;
 
 no_shuffle();
 run_tests();

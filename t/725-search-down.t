@@ -22,7 +22,7 @@ our $Result;
 
 repeat_each(1);
 
-plan tests => repeat_each() * blocks() * 2;
+plan tests => repeat_each() * blocks() * 3;
 
 $ENV{TEST_NGINX_FORCE_RESTART_ON_TEST} = 0;
 

@@ -73,7 +73,7 @@ sub main::worker_fds {
 
 repeat_each(1);
 
-plan tests => repeat_each() * blocks() * 2;
+plan tests => repeat_each() * blocks() * 3 + 2;
 
 no_shuffle();
 run_tests();

@@ -24,7 +24,7 @@ sub main::h {
 
 repeat_each(1);
 
-plan tests => repeat_each() * blocks() * 2 + 4;
+plan tests => repeat_each() * blocks() * 3 + 6;
 
 no_shuffle();
 run_tests();

@@ -15,7 +15,7 @@ our $Result;
 
 repeat_each(1);
 
-plan tests => repeat_each() * blocks() * 3;
+plan tests => repeat_each() * blocks() * 4;
 
 no_shuffle();
 run_tests();

@@ -222,7 +222,7 @@ CONF
 sub line {
     my ($st, $doc) = @_;
     return "$st " . (ref $doc ? ($doc->{success}
-        ? "n=$doc->{count} " . join(',', map { $_->{_id} =~ s/^0+//r }
+        ? "n=$doc->{count} " . join(',', map { hex $_->{_id} }
                                          @{ $doc->{data} })
         : "$doc->{code}" . ($doc->{details} ? " $doc->{details}{param}"
                                               : ''))
@@ -238,7 +238,7 @@ sub mongo_start {
     my $pid = fork // die "fork: $!";
     if ($pid == 0) {
         open STDOUT, '>', '/dev/null';
-        exec 'node', 'scripts/mongo-test-server/server.mjs', '--port', $port;
+        { exec 'node', 'scripts/mongo-test-server/server.mjs', '--port', $port; }
         POSIX::_exit(127);
     }
     push @Started, $pid;

@@ -2,6 +2,8 @@
 # every other regex metacharacter literal, /regex/, OR, AND, NOT, the
 # terms limit; date prefixes as ranges in the server's local time
 # (env TZ=America/Los_Angeles: a row at 07:59:59Z is the day before).
+# Case-insensitive exact matches need the collation, which the test server
+# ignores: not tested here (jp_search's unit tests pin that it is sent).
 use lib 't/lib';
 use MongoTest ();
 use SearchTest qw(search line oid);
@@ -52,7 +54,7 @@ __DATA__
 $main::Result = join '', map { main::f('createdBy=' . main::u($_)) }
     'a.b', 'a.*', 'a+*', 'a(*', '*|*', '[*', '^*', '*$', 'john.*',
     '/^john.doe$/', 'a.b,x|y', 'john*;!*X*', '*\\*', 'Los_Angeles/America',
-    "O'Brien", 'A.B', '*', join(',', ('t') x 51);
+    "O'Brien", '*', join(',', ('t') x 51);
 --- response_body
 createdBy=a.b => a.b
 createdBy=a.* => a.b
@@ -69,7 +71,6 @@ createdBy=john*;!*X* => john.doe
 createdBy=*%5C* => a\b
 createdBy=Los_Angeles/America => Los_Angeles/America
 createdBy=O%27Brien => O'Brien
-createdBy=A.B => a.b
 createdBy=* => a.b ab a+b a(b) x|y [z] ^c$ john.doe johnXdoe O'Brien Los_Angeles/America a\b
 createdBy=t,t,t,t,t,t,t,t,t,t,t,t,t,t,t,t,t,t,t,t,t,t,t,t,t,t,t,t,t,t,t,t,t,t,t,t,t,t,t,t,t,t,t,t,t,t,t,t,t,t,t => 400 INVALID_PARAMETER createdBy
 --- no_error_log

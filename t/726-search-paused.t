@@ -71,6 +71,7 @@ sub main::worker_fds {
     return $n;
 }
 
+worker_connections(1024);
 repeat_each(1);
 
 plan tests => repeat_each() * blocks() * 3 + 2;
@@ -84,7 +85,6 @@ __DATA__
 SIGCONT, no descriptor left
 --- main_config
     thread_pool default threads=4;
-    worker_rlimit_nofile 2048;
 --- pre_request
 my $r = "before: " . line(search('/api/1/user/search?limit=3')) . "\n";
 my $fds = main::worker_fds();
@@ -97,6 +97,8 @@ my $ms = (Time::HiRes::time() - $t0) * 1000;
 $r .= "health while paused: $st, " . ($ms < 50 ? 'under 50 ms' : sprintf('%.1f ms', $ms)) . "\n";
 kill 'CONT', $main::Pid;
 my $got = main::collect(30, @s);
+Test::More::diag(sprintf "health while paused: %.2f ms; the 200 searches: %s", $ms,
+                 join ', ', map { "$_ x$got->{$_}" } sort keys %$got);
 $r .= "answered: " . join(', ', map { "$_ x$got->{$_}" } grep { !/^(200|503 DATABASE_\w+)$/ } sort keys %$got) . "\n";
 $r .= "after: " . line(search('/api/1/user/search?limit=3')) . "\n";
 my $left = JPulseTest::poll_until(10, sub { main::worker_fds() <= $fds });

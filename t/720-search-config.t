@@ -10,7 +10,7 @@ MongoTest::skip_unless_mongo();
 
 repeat_each(1);
 
-plan tests => repeat_each() * (blocks() * 2 + 3);
+plan tests => repeat_each() * (blocks() * 2 + 8);
 
 no_shuffle();
 run_tests();
@@ -160,5 +160,26 @@ request on the connection is served
 [405, 200]
 --- response_body_like eval
 ['"code":"METHOD_NOT_ALLOWED"', '^\{"success":true,"message":"Found 0 users","data":\[\],"count":0,"pagination":\{"mode":"cursor","total":0,"limit":1,"hasMore":false,']
+--- no_error_log
+[error]
+
+
+
+=== TEST 10: users and logs without schema= use jPulse's built-in
+schemas (passwordHash still refused as a sort key)
+--- main_config
+    thread_pool default threads=2;
+--- http_config
+    jpulse_mongodb mongodb://127.0.0.1:$TEST_NGINX_MONGO_PORT db=t720;
+    jpulse_cursor_secret $TEST_NGINX_SEARCH_SECRET;
+--- config
+    location /api/1/user/search { jpulse_search users; }
+    location /api/1/log/search { jpulse_search logs; }
+--- pipelined_requests eval
+["GET /api/1/user/search?limit=1", "GET /api/1/log/search?limit=1", "GET /api/1/user/search?sort=passwordHash"]
+--- error_code eval
+[200, 200, 400]
+--- response_body_like eval
+['^\{"success":true,"message":"Found 0 users",', '^\{"success":true,"message":"Found 0 log entries",', '"code":"INVALID_PARAMETER"']
 --- no_error_log
 [error]

@@ -51,6 +51,7 @@ static char *ngx_http_jpulse_cursor_secret_file(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static char *ngx_http_jpulse_search_add_key(ngx_conf_t *cf,
     ngx_http_jpulse_search_loc_conf_t *slcf, u_char *data, size_t len);
+static char *ngx_http_jpulse_search_check_projection(json_t *proj);
 static ngx_int_t ngx_http_jpulse_search_read_file(ngx_conf_t *cf,
     ngx_str_t *name, size_t max, ngx_str_t *content);
 static void ngx_http_jpulse_search_cleanup_schema(void *data);
@@ -234,7 +235,7 @@ ngx_http_jpulse_search(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_jpulse_search_loc_conf_t  *slcf = conf;
 
-    char                      err[256];
+    char                      err[256], *rv;
     u_char                   *p;
     json_t                   *proj;
     ngx_str_t                *value, name, content, schema_file, proj_file;
@@ -256,7 +257,7 @@ ngx_http_jpulse_search(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     if (name.len == 0 || name.len > 120
         || ngx_strlchr(name.data, name.data + name.len, '$') != NULL
         || ngx_strlchr(name.data, name.data + name.len, '\0') != NULL
-        || ngx_strncmp(name.data, "system.", ngx_min(name.len, 7)) == 0)
+        || (name.len >= 7 && ngx_strncmp(name.data, "system.", 7) == 0))
     {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "invalid collection name \"%V\"", &name);
@@ -351,6 +352,14 @@ ngx_http_jpulse_search(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                                "projection \"%V\": %s", &proj_file,
                                proj ? "not a JSON object" : jerr.text);
+            json_decref(proj);
+            return NGX_CONF_ERROR;
+        }
+
+        rv = ngx_http_jpulse_search_check_projection(proj);
+        if (rv != NULL) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "projection \"%V\": %s", &proj_file, rv);
             json_decref(proj);
             return NGX_CONF_ERROR;
         }
@@ -464,6 +473,68 @@ ngx_http_jpulse_search_add_key(ngx_conf_t *cf,
     key->len = len;
 
     return NGX_CONF_OK;
+}
+
+
+/*
+ * What MongoDB would refuse on every search is refused by nginx -t: a
+ * document libbson does not read, or inclusions mixed with exclusions
+ * (_id aside).
+ */
+
+static char *
+ngx_http_jpulse_search_check_projection(json_t *proj)
+{
+    char          *s, *rv;
+    json_t        *v;
+    bson_t        *doc;
+    ngx_uint_t     in, out;
+    const char    *key;
+    bson_error_t   error;
+
+    in = 0;
+    out = 0;
+
+    json_object_foreach(proj, key, v) {
+        if (ngx_strcmp(key, "_id") == 0) {
+            continue;
+        }
+
+        if (json_is_false(v)
+            || (json_is_number(v) && json_number_value(v) == 0))
+        {
+            out++;
+
+        } else if (json_is_true(v) || json_is_number(v)) {
+            in++;
+
+        } else {
+            return "only 1/true (include) and 0/false (exclude) are allowed";
+        }
+    }
+
+    if (in && out) {
+        return "mixes inclusions and exclusions";
+    }
+
+    s = json_dumps(proj, JSON_COMPACT);
+    if (s == NULL) {
+        return "out of memory";
+    }
+
+    doc = bson_new_from_json((const uint8_t *) s, -1, &error);
+    free(s);
+
+    rv = NULL;
+
+    if (doc == NULL) {
+        rv = "not a document libbson reads";
+
+    } else {
+        bson_destroy(doc);
+    }
+
+    return rv;
 }
 
 
@@ -885,7 +956,7 @@ static void
 ngx_http_jpulse_search_done(ngx_http_request_t *r,
     ngx_http_jpulse_mongo_op_t *op)
 {
-    json_t                             *page, *key_docs;
+    json_t                             *page;
     ngx_int_t                           rc;
     jp_search_key_t                    *keys;
     ngx_http_jpulse_search_op_t        *so;
@@ -917,11 +988,10 @@ ngx_http_jpulse_search_done(ngx_http_request_t *r,
         return;
     }
 
-    key_docs = so->docs;
     keys = slcf->keys->elts;
 
     page = jp_search_page(slcf->schema, (char *) slcf->collection.data,
-                          &ctx->req, key_docs, so->total, &keys[0]);
+                          &ctx->req, so->docs, so->total, &keys[0]);
     if (page == NULL) {
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;

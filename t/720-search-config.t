@@ -183,3 +183,22 @@ schemas (passwordHash still refused as a sort key)
 ['^\{"success":true,"message":"Found 0 users",', '^\{"success":true,"message":"Found 0 log entries",', '"code":"INVALID_PARAMETER"']
 --- no_error_log
 [error]
+
+
+
+=== TEST 11: a projection MongoDB would refuse on every search
+--- main_config
+    thread_pool default threads=2;
+--- http_config
+    jpulse_mongodb mongodb://127.0.0.1:$TEST_NGINX_MONGO_PORT db=t720;
+    jpulse_cursor_secret $TEST_NGINX_SEARCH_SECRET;
+--- config
+    location /s {
+        jpulse_search users projection=$TEST_NGINX_HTML_DIR/p.json;
+    }
+--- user_files
+>>> p.json
+{"_id":0,"username":1,"email":0}
+--- must_die
+--- error_log
+p.json": mixes inclusions and exclusions

@@ -12,7 +12,7 @@ MongoTest::skip_unless_mongo();
 SearchTest::seed_users('t721', 30);
 SearchTest::blocks(db => 't721', main => "env TZ=UTC;\n");
 
-our $Result;
+our ($Result, $Leak);
 
 # the rows in the sort's order, as line() shows them
 sub main::want {

@@ -20,6 +20,7 @@ MongoTest::skip_unless_mongo();
 
 our $Port = SearchTest::free_port();
 our $Pid = SearchTest::mongo_start($Port);
+$ENV{TEST_NGINX_SEARCH_PRIVATE_PORT} = $Port;
 $SearchTest::SeedPort = $Port;
 SearchTest::seed_users('t726', 100);
 
@@ -131,3 +132,28 @@ after: served
 [alert]
 [crit]
 [emerg]
+
+
+
+=== TEST 3: paused longer than the operation's timeout: the waiting
+searches are answered 503 while the database is still stopped, and
+searches work again once it continues
+--- http_config
+    jpulse_mongodb mongodb://127.0.0.1:$TEST_NGINX_SEARCH_PRIVATE_PORT/?socketTimeoutMS=1000&serverSelectionTimeoutMS=1000 db=t726 timeout=1s;
+    jpulse_cursor_secret $TEST_NGINX_SEARCH_SECRET;
+--- pre_request
+my $r = "before: " . line(search('/api/1/user/search?limit=3')) . "\n";
+kill 'STOP', $main::Pid;
+my @s = main::park(20, '/api/1/user/search?limit=50');
+my $got = main::collect(20, @s);
+$r .= "while stopped: " . join(', ', map { "$_ x$got->{$_}" } sort keys %$got) . "\n";
+kill 'CONT', $main::Pid;
+my $ok = JPulseTest::poll_until(20, sub { line(search('/api/1/user/search?limit=3')) eq '200 n=3 1,2,3' }, 0.2);
+$r .= "after: " . ($ok ? 'served' : line(search('/api/1/user/search?limit=3'))) . "\n";
+$main::Result = $r;
+--- response_body
+before: 200 n=3 1,2,3
+while stopped: 503 DATABASE_UNAVAILABLE x20
+after: served
+--- no_error_log
+[alert]

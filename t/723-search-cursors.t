@@ -23,6 +23,9 @@ sub main::c {
     return $got =~ s/^(200 n=\d+|\d+ [A-Z_]+) .*/$1/r;
 }
 
+# TESTs 2-4 change the keys by a reload (HUP), as an operator would
+$ENV{TEST_NGINX_USE_HUP} = 1;
+
 repeat_each(1);
 
 plan tests => repeat_each() * blocks() * 3;

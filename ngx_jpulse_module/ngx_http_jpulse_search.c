@@ -65,8 +65,6 @@ static ngx_int_t ngx_http_jpulse_search_op(ngx_http_request_t *r,
     ngx_http_jpulse_search_ctx_t *ctx, ngx_http_jpulse_search_op_t *so);
 static char *ngx_http_jpulse_search_projection(json_t *projection,
     json_t *sort);
-static char *ngx_http_jpulse_search_dump_query(json_t *query);
-static void ngx_http_jpulse_search_regex_values(json_t *v, ngx_uint_t depth);
 static void ngx_http_jpulse_search_done(ngx_http_request_t *r,
     ngx_http_jpulse_mongo_op_t *op);
 static ngx_int_t ngx_http_jpulse_search_answer(ngx_http_request_t *r,
@@ -763,7 +761,7 @@ ngx_http_jpulse_search_op(ngx_http_request_t *r,
     }
 
     so->collection = strdup((char *) slcf->collection.data);
-    so->filter = ngx_http_jpulse_search_dump_query(filter);
+    so->filter = json_dumps(filter, JSON_COMPACT);
     so->sort = json_dumps(sort, JSON_COMPACT);
 
     if (so->collection == NULL || so->filter == NULL || so->sort == NULL) {
@@ -782,7 +780,7 @@ ngx_http_jpulse_search_op(ngx_http_request_t *r,
             goto done;
         }
 
-        so->count = ngx_http_jpulse_search_dump_query(count);
+        so->count = json_dumps(count, JSON_COMPACT);
         if (so->count == NULL) {
             goto done;
         }
@@ -817,67 +815,6 @@ done:
     json_decref(collation);
 
     return rc;
-}
-
-
-/*
- * A filter as libbson's JSON reader takes it. Its reader reads "$regex"
- * as the legacy Extended JSON regex ({"$regex": "...", "$options": "..."})
- * and refuses {"$regex": {"$regularExpression": ...}}, which jp_search
- * writes for a positive regex term: a field compared with a regex value
- * is the same query, so the value replaces the operator.
- */
-
-static char *
-ngx_http_jpulse_search_dump_query(json_t *query)
-{
-    ngx_http_jpulse_search_regex_values(query, 0);
-
-    return json_dumps(query, JSON_COMPACT);
-}
-
-
-static void
-ngx_http_jpulse_search_regex_values(json_t *v, ngx_uint_t depth)
-{
-    size_t       i;
-    json_t      *m, *re;
-    const char  *key;
-
-    /* jp_search bounds the nesting; this bound only keeps the stack safe */
-
-    if (depth > 64) {
-        return;
-    }
-
-    if (json_is_array(v)) {
-        json_array_foreach(v, i, m) {
-            ngx_http_jpulse_search_regex_values(m, depth + 1);
-        }
-
-        return;
-    }
-
-    if (!json_is_object(v)) {
-        return;
-    }
-
-    json_object_foreach(v, key, m) {
-
-        if (json_is_object(m) && json_object_size(m) == 1) {
-            re = json_object_get(m, "$regex");
-
-            if (json_is_object(re)
-                && json_object_get(re, "$regularExpression") != NULL)
-            {
-                /* v keeps m's key: set replaces the value in place */
-                json_object_set(v, key, re);
-                continue;
-            }
-        }
-
-        ngx_http_jpulse_search_regex_values(m, depth + 1);
-    }
 }
 
 

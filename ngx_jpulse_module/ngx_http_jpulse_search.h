@@ -14,8 +14,20 @@
 #include <ngx_http.h>
 
 #include <jansson.h>
+#include <jp_search.h>
 
 #include "ngx_http_jpulse_mongo.h"
+
+
+/* a location's search, as its directives left it */
+typedef struct {
+    ngx_str_t                   collection;     /* NUL-terminated */
+    jp_search_schema_t         *schema;
+    json_t                     *projection;
+    ngx_str_t                   message;        /* "... {{count}} ..." */
+    ngx_array_t                *keys;           /* jp_search_key_t */
+    ngx_flag_t                  fallback;
+} ngx_http_jpulse_search_loc_conf_t;
 
 
 /*
@@ -42,6 +54,9 @@ typedef struct {
     unsigned                    too_large:1;
 } ngx_http_jpulse_search_op_t;
 
+
+/* the content handler (ngx_http_jpulse_search.c) */
+ngx_int_t ngx_http_jpulse_search_handler(ngx_http_request_t *r);
 
 /* thread side (ngx_http_jpulse_search_run.c) */
 void ngx_http_jpulse_search_run(ngx_http_jpulse_mongo_op_t *op,

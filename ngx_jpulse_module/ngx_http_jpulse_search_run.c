@@ -1,0 +1,228 @@
+/*
+ * The thread side of a search: one count (first cursor page, every
+ * offset page) and one find, on a client popped from the worker's pool.
+ * Only the operation's own heap values are used here: nothing of nginx
+ * (ngx_http_jpulse_mongo.h). Every document read becomes canonical
+ * Extended JSON, the form jp_search_page() reads, and the bytes kept are
+ * bounded by result_max.
+ */
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_jpulse_search.h"
+
+
+#define NGX_HTTP_JPULSE_SEARCH_ERROR_DOMAIN  10000   /* ours, not mongoc's */
+
+
+static bson_t *ngx_http_jpulse_search_bson(const char *json,
+    bson_error_t *error);
+static int ngx_http_jpulse_search_opt_doc(bson_t *opts, const char *key,
+    const char *json, bson_error_t *error);
+
+
+void
+ngx_http_jpulse_search_run(ngx_http_jpulse_mongo_op_t *op,
+    mongoc_client_t *client)
+{
+    char                         *str;
+    size_t                        len;
+    int64_t                       total, max_time;
+    json_t                       *doc;
+    bson_t                       *filter, *count, opts, count_opts;
+    json_error_t                  jerr;
+    const bson_t                 *bdoc;
+    mongoc_cursor_t              *cursor;
+    mongoc_collection_t          *coll;
+    ngx_http_jpulse_search_op_t  *so;
+
+    so = op->data;
+    op->rc = NGX_ERROR;
+
+    filter = NULL;
+    count = NULL;
+    cursor = NULL;
+    bson_init(&opts);
+    bson_init(&count_opts);
+
+    coll = mongoc_client_get_collection(client, op->db, so->collection);
+    if (coll == NULL) {
+        bson_set_error(&op->error, NGX_HTTP_JPULSE_SEARCH_ERROR_DOMAIN, 1,
+                       "no collection handle");
+        goto done;
+    }
+
+    /* maxTimeMS 0 means "no limit" to MongoDB: a spent budget is 1 ms */
+    max_time = op->deadline_ms > 0 ? op->deadline_ms : 1;
+
+    if (so->collation != NULL
+        && (!ngx_http_jpulse_search_opt_doc(&opts, "collation",
+                                            so->collation, &op->error)
+            || !ngx_http_jpulse_search_opt_doc(&count_opts, "collation",
+                                               so->collation, &op->error)))
+    {
+        goto done;
+    }
+
+    if (so->count != NULL) {
+        count = ngx_http_jpulse_search_bson(so->count, &op->error);
+        if (count == NULL
+            || !BSON_APPEND_INT64(&count_opts, "maxTimeMS", max_time))
+        {
+            goto done;
+        }
+
+        total = mongoc_collection_count_documents(coll, count, &count_opts,
+                                                  NULL, NULL, &op->error);
+        if (total < 0) {
+            goto done;
+        }
+
+        so->total = total;
+    }
+
+    filter = ngx_http_jpulse_search_bson(so->filter, &op->error);
+    if (filter == NULL
+        || !ngx_http_jpulse_search_opt_doc(&opts, "sort", so->sort,
+                                           &op->error)
+        || (so->projection != NULL
+            && !ngx_http_jpulse_search_opt_doc(&opts, "projection",
+                                               so->projection, &op->error)))
+    {
+        goto done;
+    }
+
+    if (!BSON_APPEND_INT64(&opts, "limit", so->limit)
+        || (so->skip > 0 && !BSON_APPEND_INT64(&opts, "skip", so->skip))
+        || !BSON_APPEND_INT64(&opts, "maxTimeMS", max_time))
+    {
+        bson_set_error(&op->error, NGX_HTTP_JPULSE_SEARCH_ERROR_DOMAIN, 2,
+                       "find options too large");
+        goto done;
+    }
+
+    so->docs = json_array();
+    if (so->docs == NULL) {
+        bson_set_error(&op->error, NGX_HTTP_JPULSE_SEARCH_ERROR_DOMAIN, 3,
+                       "out of memory");
+        goto done;
+    }
+
+    cursor = mongoc_collection_find_with_opts(coll, filter, &opts, NULL);
+
+    while (mongoc_cursor_next(cursor, &bdoc)) {
+
+        str = bson_as_canonical_extended_json(bdoc, &len);
+        if (str == NULL) {
+            bson_set_error(&op->error, NGX_HTTP_JPULSE_SEARCH_ERROR_DOMAIN,
+                           4, "a document is not valid BSON");
+            goto done;
+        }
+
+        so->bytes += len;
+        op->result_size = so->bytes;
+
+        if (so->bytes > so->result_max) {
+            bson_free(str);
+            so->too_large = 1;
+            bson_set_error(&op->error, NGX_HTTP_JPULSE_SEARCH_ERROR_DOMAIN,
+                           5, "result over result_max");
+            goto done;
+        }
+
+        /* strings may hold U+0000: BSON allows it, JSON escapes it */
+        doc = json_loadb(str, len, JSON_ALLOW_NUL, &jerr);
+        bson_free(str);
+
+        if (doc == NULL || json_array_append_new(so->docs, doc) != 0) {
+            bson_set_error(&op->error, NGX_HTTP_JPULSE_SEARCH_ERROR_DOMAIN,
+                           6, "a document does not load: %s", jerr.text);
+            goto done;
+        }
+    }
+
+    if (mongoc_cursor_error(cursor, &op->error)) {
+        goto done;
+    }
+
+    op->rc = NGX_OK;
+
+done:
+
+    if (cursor != NULL) {
+        mongoc_cursor_destroy(cursor);
+    }
+
+    if (coll != NULL) {
+        mongoc_collection_destroy(coll);
+    }
+
+    if (filter != NULL) {
+        bson_destroy(filter);
+    }
+
+    if (count != NULL) {
+        bson_destroy(count);
+    }
+
+    bson_destroy(&opts);
+    bson_destroy(&count_opts);
+
+    if (op->rc != NGX_OK && so->docs != NULL) {
+        json_decref(so->docs);
+        so->docs = NULL;
+    }
+}
+
+
+void
+ngx_http_jpulse_search_free(ngx_http_jpulse_mongo_op_t *op)
+{
+    ngx_http_jpulse_search_op_t  *so;
+
+    so = op->data;
+
+    if (so->docs != NULL) {
+        json_decref(so->docs);
+    }
+
+    free(so->collection);
+    free(so->filter);
+    free(so->sort);
+    free(so->projection);
+    free(so->collation);
+    free(so->count);
+}
+
+
+static bson_t *
+ngx_http_jpulse_search_bson(const char *json, bson_error_t *error)
+{
+    return bson_new_from_json((const uint8_t *) json, -1, error);
+}
+
+
+static int
+ngx_http_jpulse_search_opt_doc(bson_t *opts, const char *key,
+    const char *json, bson_error_t *error)
+{
+    int      ok;
+    bson_t  *doc;
+
+    doc = ngx_http_jpulse_search_bson(json, error);
+    if (doc == NULL) {
+        return 0;
+    }
+
+    ok = bson_append_document(opts, key, -1, doc);
+    bson_destroy(doc);
+
+    if (!ok) {
+        bson_set_error(error, NGX_HTTP_JPULSE_SEARCH_ERROR_DOMAIN, 2,
+                       "find options too large");
+    }
+
+    return ok;
+}

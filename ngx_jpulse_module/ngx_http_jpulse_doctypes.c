@@ -57,7 +57,7 @@ static void ngx_http_jpulse_doctypes_run(ngx_http_jpulse_mongo_op_t *op,
 static int ngx_http_jpulse_doctypes_cmp(const void *a, const void *b);
 static void ngx_http_jpulse_doctypes_done(ngx_http_jpulse_mongo_op_t *op);
 static void ngx_http_jpulse_doctypes_free(ngx_http_jpulse_mongo_op_t *op);
-static void ngx_http_jpulse_doctypes_failed(void);
+static void ngx_http_jpulse_doctypes_failed(const char *why);
 static void ngx_http_jpulse_doctypes_unlock(void);
 static json_t *ngx_http_jpulse_doctypes_valid(const char *text, size_t len);
 static void ngx_http_jpulse_doctypes_install(json_t *list);
@@ -273,7 +273,7 @@ ngx_http_jpulse_doctypes_query(void)
                                  sizeof(ngx_http_jpulse_doctypes_query_t),
                                  ngx_cycle->log);
     if (op == NULL) {
-        ngx_http_jpulse_doctypes_failed();
+        ngx_http_jpulse_doctypes_failed("out of memory");
         return;
     }
 
@@ -293,10 +293,9 @@ ngx_http_jpulse_doctypes_query(void)
         /* refused (down, busy): op is freed already */
         ngx_http_jpulse_doctypes_op = NULL;
 
-        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
-                       "jpulse doctypes: query not posted: %i", rc);
-
-        ngx_http_jpulse_doctypes_failed();
+        ngx_http_jpulse_doctypes_failed(rc == NGX_BUSY
+                                        ? "MongoDB is busy"
+                                        : "MongoDB is unavailable");
     }
 }
 
@@ -432,16 +431,8 @@ ngx_http_jpulse_doctypes_done(ngx_http_jpulse_mongo_op_t *op)
     ngx_http_jpulse_doctypes_op = NULL;
 
     if (op->rc != NGX_OK) {
-        if (!ngx_http_jpulse_doctypes_failing) {
-            ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
-                          "jpulse: docTypes: logs.distinct(\"data.docType\")"
-                          " failed: %s; keeping %s", op->error.message,
-                          ngx_http_jpulse_doctypes_list ? "the list in force"
-                          : "jPulse's fallback [\"config\",\"user\"]");
-        }
-
         ngx_http_jpulse_metrics_add(NGX_HTTP_JPULSE_ERRORS, 1);
-        ngx_http_jpulse_doctypes_failed();
+        ngx_http_jpulse_doctypes_failed(op->error.message);
         return;
     }
 
@@ -504,8 +495,17 @@ ngx_http_jpulse_doctypes_free(ngx_http_jpulse_mongo_op_t *op)
 
 
 static void
-ngx_http_jpulse_doctypes_failed(void)
+ngx_http_jpulse_doctypes_failed(const char *why)
 {
+    if (!ngx_http_jpulse_doctypes_failing) {
+        ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
+                      "jpulse: docTypes: logs.distinct(\"data.docType\") "
+                      "failed: %s; keeping %s, retrying every %d ms", why,
+                      ngx_http_jpulse_doctypes_list ? "the list in force"
+                      : "jPulse's fallback [\"config\",\"user\"]",
+                      NGX_HTTP_JPULSE_DOCTYPES_RETRY);
+    }
+
     ngx_http_jpulse_doctypes_failing = 1;
     ngx_http_jpulse_doctypes_busy = 0;
     ngx_http_jpulse_doctypes_later(NGX_HTTP_JPULSE_DOCTYPES_RETRY);

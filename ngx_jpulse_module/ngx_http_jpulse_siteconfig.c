@@ -274,8 +274,11 @@ ngx_http_jpulse_siteconfig_post(void)
         ngx_http_jpulse_site_op = NULL;
         ngx_http_jpulse_site_owed = 1;
 
-        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
-                       "jpulse siteconfig: read not posted: %i", rc);
+        ngx_http_jpulse_siteconfig_state(NGX_HTTP_JPULSE_SITECONFIG_FAILED,
+            "configs {_id:\"global\"} not read: MongoDB is %s; keeping the "
+            "config in force, retrying every %M ms",
+            rc == NGX_BUSY ? "busy" : "unavailable",
+            ngx_http_jpulse_site_interval);
     }
 }
 

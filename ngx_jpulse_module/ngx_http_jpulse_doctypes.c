@@ -51,6 +51,8 @@ static void ngx_http_jpulse_doctypes_get_reply(redisReply *reply,
     void *data);
 static void ngx_http_jpulse_doctypes_lock_reply(redisReply *reply,
     void *data);
+static void ngx_http_jpulse_doctypes_recheck_reply(redisReply *reply,
+    void *data);
 static void ngx_http_jpulse_doctypes_query(void);
 static void ngx_http_jpulse_doctypes_run(ngx_http_jpulse_mongo_op_t *op,
     mongoc_client_t *client);
@@ -247,18 +249,69 @@ ngx_http_jpulse_doctypes_get_reply(redisReply *reply, void *data)
 static void
 ngx_http_jpulse_doctypes_lock_reply(redisReply *reply, void *data)
 {
+    size_t       argvlen[2];
+    const char  *argv[2];
+
     if (reply != NULL && reply->type == REDIS_REPLY_STATUS
         && !(ngx_exiting || ngx_terminate || ngx_quit))
     {
-        /* ours: this worker asks MongoDB for the cluster */
         ngx_http_jpulse_doctypes_locked = 1;
-        ngx_http_jpulse_doctypes_query();
+
+        /*
+         * Ours, but the holder before us may have written the list (and
+         * let the lock go) between our GET and our SET: look again.
+         */
+
+        argv[0] = "GET";
+        argv[1] = (const char *) ngx_http_jpulse_doctypes_key;
+        argvlen[0] = 3;
+        argvlen[1] = ngx_http_jpulse_doctypes_key_len;
+
+        if (ngx_http_jpulse_redis_command(
+                ngx_http_jpulse_doctypes_recheck_reply, NULL, 2, argv,
+                argvlen)
+            != NGX_OK)
+        {
+            ngx_http_jpulse_doctypes_query();
+        }
+
         return;
     }
 
     /* another refreshes it (nil), or Redis went away: look again soon */
     ngx_http_jpulse_doctypes_busy = 0;
     ngx_http_jpulse_doctypes_later(NGX_HTTP_JPULSE_DOCTYPES_WAIT);
+}
+
+
+static void
+ngx_http_jpulse_doctypes_recheck_reply(redisReply *reply, void *data)
+{
+    json_t  *list;
+
+    if (ngx_exiting || ngx_terminate || ngx_quit) {
+        ngx_http_jpulse_doctypes_busy = 0;
+        return;
+    }
+
+    list = NULL;
+
+    if (reply != NULL && reply->type == REDIS_REPLY_STRING) {
+        list = ngx_http_jpulse_doctypes_valid(reply->str, reply->len);
+    }
+
+    if (list == NULL) {
+        /* this worker asks MongoDB for the cluster */
+        ngx_http_jpulse_doctypes_query();
+        return;
+    }
+
+    ngx_http_jpulse_doctypes_install(list);
+    json_decref(list);
+
+    ngx_http_jpulse_doctypes_unlock();
+    ngx_http_jpulse_doctypes_busy = 0;
+    ngx_http_jpulse_doctypes_later(NGX_HTTP_JPULSE_DOCTYPES_TTL * 1000);
 }
 
 

@@ -119,13 +119,13 @@ run_tests();
 
 __DATA__
 
-=== TEST 1: siteConfig is configs {_id:"global"}.data, secrets stripped; Redis' cfg:site is ignored, said once at notice
+=== TEST 1: siteConfig is configs {_id:"global"}.data (keys in the document's order), secrets (email.smtp*) stripped; Redis' cfg:site is ignored, said once at notice
 --- pre_request
 main::wait_site(qr/Harbour/);
 --- request
 GET /site/
 --- response_body
-{"general":{"name":"Harbour"},"email":{"adminEmail":"a@b","smtpServer":"mx"}}
+{"email":{"adminEmail":"a@b"},"general":{"name":"Harbour"}}
 --- error_log
 siteConfig comes from MongoDB (jpulse_mongodb): Redis' cfg:site is ignored
 --- no_error_log

@@ -40,7 +40,7 @@ sub main::mongo_kill {
     undef $Pid;
 }
 
-END { main::mongo_kill() }
+END { local $?; main::mongo_kill() }
 
 sub main::cfg {
     my ($name) = @_;

@@ -32,9 +32,9 @@ JPulseTest::view_tree("$Dir/view", {
 our $Port = SiteTest::free_port();
 our $CmdLog = "$Dir/commands.log";
 SiteTest::mongo_start($Port, command_log => $CmdLog);
-SiteTest::mongo($Port, { insert => 'logs', '$db' => 't713', documents => [
+SiteTest::mongo($Port, insert => 'logs', documents => [
     { data => { docType => 'user' } }, { data => { docType => 'config' } },
-    { data => { docType => 'site' } } ] });
+    { data => { docType => 'site' } } ], '$db' => 't713');
 
 our $HttpConfig = <<"CONF";
     jpulse_site_id dt713;

@@ -27,8 +27,8 @@ our $Port = SiteTest::free_port();
 our $Closed = SiteTest::free_port();    # nothing listens there
 our $CmdLog = "$Dir/commands.log";
 SiteTest::mongo_start($Port, command_log => $CmdLog);
-SiteTest::mongo($Port, { insert => 'logs', '$db' => 't714', documents => [
-    { data => { docType => 'user' } }, { data => { docType => 'audit' } } ] });
+SiteTest::mongo($Port, insert => 'logs', documents => [
+    { data => { docType => 'user' } }, { data => { docType => 'audit' } } ], '$db' => 't714');
 
 our $List = '["audit","user"]';
 

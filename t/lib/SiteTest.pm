@@ -49,11 +49,17 @@ sub mongo_kill {
     waitpid $pid, 0;
 }
 
-# one command (Extended JSON text) on the server of $port: the reply
+# one command on the server of $port, its pairs in order (the command's
+# name first), as MongoTest::mongo_cmd: the reply
 sub mongo {
-    my ($port, $cmd) = @_;
+    my ($port, @pairs) = @_;
+    my $json = JSON::PP->new->canonical;
+    my @parts;
+    while (my ($k, $v) = splice @pairs, 0, 2) {
+        push @parts, $json->encode($k) . ':' . $json->encode($v);
+    }
     my $tmp = File::Temp->new;
-    print $tmp (ref $cmd ? JSON::PP->new->canonical->encode($cmd) : $cmd);
+    print $tmp '{' . join(',', @parts) . '}';
     close $tmp;
     my $out = `node t/lib/mongo-cmd.mjs $port - < @{[ $tmp->filename ]}`;
     die "mongo-cmd on $port: $out\n" if $?;

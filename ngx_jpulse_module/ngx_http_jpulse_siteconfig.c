@@ -29,6 +29,7 @@
 
 #define NGX_HTTP_JPULSE_SITECONFIG_POLL_MIN   1000
 #define NGX_HTTP_JPULSE_SITECONFIG_POLL_DEF   5000    /* no view sets */
+#define NGX_HTTP_JPULSE_SITECONFIG_DEPTH      64      /* $date, $oid within */
 
 
 /* what the last read found: logged when it changes, not at every poll */
@@ -56,6 +57,7 @@ static void ngx_http_jpulse_siteconfig_read(void);
 static void ngx_http_jpulse_siteconfig_post(void);
 static void ngx_http_jpulse_siteconfig_run(ngx_http_jpulse_mongo_op_t *op,
     mongoc_client_t *client);
+static json_t *ngx_http_jpulse_siteconfig_js(json_t *v, ngx_uint_t depth);
 static void ngx_http_jpulse_siteconfig_done(ngx_http_jpulse_mongo_op_t *op);
 static void ngx_http_jpulse_siteconfig_free(ngx_http_jpulse_mongo_op_t *op);
 static void ngx_http_jpulse_siteconfig_state(ngx_uint_t state,
@@ -341,6 +343,9 @@ ngx_http_jpulse_siteconfig_run(ngx_http_jpulse_mongo_op_t *op,
                     json_decref(rd->data);
                     rd->data = NULL;
                     rd->bad = 1;
+
+                } else {
+                    (void) ngx_http_jpulse_siteconfig_js(rd->data, 0);
                 }
 
             } else {
@@ -356,6 +361,78 @@ ngx_http_jpulse_siteconfig_run(ngx_http_jpulse_mongo_op_t *op,
     bson_destroy(opts);
     bson_destroy(filter);
     mongoc_collection_destroy(coll);
+}
+
+
+/*
+ * What jPulse's JSON.stringify() shows of the values Extended JSON wraps:
+ * a Date as its toISOString() ({"$date":"...Z"}, milliseconds added), an
+ * ObjectId as its hex string. Returns the replacement of v, or NULL to
+ * keep it; objects and arrays are changed in place. Thread side: jansson
+ * only.
+ */
+
+static json_t *
+ngx_http_jpulse_siteconfig_js(json_t *v, ngx_uint_t depth)
+{
+    char         buf[64];
+    size_t       i, len;
+    json_t      *w, *r;
+    const char  *k, *s;
+
+    if (depth > NGX_HTTP_JPULSE_SITECONFIG_DEPTH) {
+        return NULL;
+    }
+
+    if (json_is_array(v)) {
+        json_array_foreach(v, i, w) {
+            r = ngx_http_jpulse_siteconfig_js(w, depth + 1);
+            if (r != NULL) {
+                (void) json_array_set_new(v, i, r);
+            }
+        }
+
+        return NULL;
+    }
+
+    if (!json_is_object(v)) {
+        return NULL;
+    }
+
+    if (json_object_size(v) == 1) {
+        w = json_object_get(v, "$oid");
+
+        if (json_is_string(w) && json_string_length(w) == 24) {
+            return json_incref(w);
+        }
+
+        w = json_object_get(v, "$date");
+        s = json_string_value(w);
+        len = json_string_length(w);
+
+        /* relaxed: "YYYY-MM-DDTHH:MM:SS[.mmm]Z" for years 1970-9999 */
+        if (s != NULL && (len == 20 || len == 24) && s[len - 1] == 'Z'
+            && s[10] == 'T')
+        {
+            if (len == 24) {
+                return json_incref(w);
+            }
+
+            memcpy(buf, s, 19);
+            memcpy(buf + 19, ".000Z", 5);
+
+            return json_stringn(buf, 24);
+        }
+    }
+
+    json_object_foreach(v, k, w) {
+        r = ngx_http_jpulse_siteconfig_js(w, depth + 1);
+        if (r != NULL) {
+            (void) json_object_set_new(v, k, r);
+        }
+    }
+
+    return NULL;
 }
 
 

@@ -213,7 +213,8 @@ ngx_http_jpulse_doctypes_get_reply(redisReply *reply, void *data)
             ngx_http_jpulse_doctypes_install(list);
             json_decref(list);
             ngx_http_jpulse_doctypes_busy = 0;
-            ngx_http_jpulse_doctypes_later(NGX_HTTP_JPULSE_DOCTYPES_TTL * 1000);
+            ngx_http_jpulse_doctypes_later(
+                                     NGX_HTTP_JPULSE_DOCTYPES_TTL * 1000);
             return;
         }
 

@@ -113,13 +113,13 @@ ngx_http_jpulse_siteconfig_init_process(ngx_cycle_t *cycle)
         interval = NGX_HTTP_JPULSE_SITECONFIG_POLL_DEF;
     }
 
-    ngx_http_jpulse_site_interval = ngx_max(interval,
-                                           NGX_HTTP_JPULSE_SITECONFIG_POLL_MIN);
+    ngx_http_jpulse_site_interval =
+        ngx_max(interval, NGX_HTTP_JPULSE_SITECONFIG_POLL_MIN);
 
     if (ngx_http_jpulse_redis_configured()
-        && (ngx_http_jpulse_redis_on_message("controller:config:data:changed",
-                                             ngx_http_jpulse_siteconfig_message,
-                                             NULL) != NGX_OK
+        && (ngx_http_jpulse_redis_on_message(
+                "controller:config:data:changed",
+                ngx_http_jpulse_siteconfig_message, NULL) != NGX_OK
             || ngx_http_jpulse_redis_on_resync(
                    ngx_http_jpulse_siteconfig_resync, NULL) != NGX_OK))
     {

@@ -15,6 +15,7 @@
 #include "jp_config.h"
 #include "jp_query.h"
 #include "ngx_http_jpulse_context.h"
+#include "ngx_http_jpulse_doctypes.h"
 #include "ngx_http_jpulse_l2.h"
 #include "ngx_http_jpulse_redis.h"
 #include "ngx_http_jpulse_render.h"
@@ -383,6 +384,10 @@ ngx_http_jpulse_context_config(ngx_http_jpulse_render_ctx_t *rc)
 
     rt = rc->rt;
 
+    /* an old list is refreshed in the background (a new one bumps the
+     * config generation): this render goes on with what there is */
+    (void) ngx_http_jpulse_doctypes();
+
     for (i = 0; i < NGX_HTTP_JPULSE_APPCONFIGS; i++) {
         ac = &rt->appconfigs[i];
 
@@ -446,7 +451,7 @@ ngx_http_jpulse_context_config_full(ngx_http_jpulse_render_ctx_t *rc,
     json_t *message)
 {
     u_char                     *p, buf[256];
-    json_t                     *config, *system, *themes;
+    json_t                     *config, *system, *themes, *doctypes;
     ngx_http_jpulse_view_rt_t  *rt;
 
     rt = rc->rt;
@@ -470,8 +475,13 @@ ngx_http_jpulse_context_config_full(ngx_http_jpulse_render_ctx_t *rc,
 
     themes = rt->themes ? json_incref(rt->themes) : json_array();
 
+    /* with jpulse_mongodb: logs.distinct("data.docType"), as jPulse */
+    doctypes = ngx_http_jpulse_doctypes();
+
     /* json_object_set_new() takes its value, also when it fails */
-    if (json_object_set_new(system, "defaultTheme",
+    if ((doctypes != NULL
+         && json_object_set(system, "docTypes", doctypes) != 0)
+        || json_object_set_new(system, "defaultTheme",
                             json_string(rt->default_theme)) != 0
         || json_object_set_new(system, "htmlAttrs",
                                json_stringn((char *) buf, p - buf)) != 0

@@ -22,6 +22,7 @@
 #include "ngx_http_jpulse_l2.h"
 #include "ngx_http_jpulse_metrics.h"
 #include "ngx_http_jpulse_redis.h"
+#include "ngx_http_jpulse_siteconfig.h"
 #include "ngx_http_jpulse_view.h"
 
 
@@ -112,8 +113,6 @@ static ngx_msec_t    ngx_http_jpulse_l2_index_failed;
 static ngx_uint_t    ngx_http_jpulse_l2_index_failing;
 
 static json_t       *ngx_http_jpulse_l2_app;
-static json_t       *ngx_http_jpulse_l2_site;
-static json_t       *ngx_http_jpulse_l2_site_auth;   /* for signed-in users */
 
 /* a config read that could not go out or came back empty: the poll owes it */
 static ngx_uint_t    ngx_http_jpulse_l2_config_owed;
@@ -189,13 +188,9 @@ ngx_http_jpulse_l2_exit_process(ngx_cycle_t *cycle)
 
     json_decref(ngx_http_jpulse_l2_index);
     json_decref(ngx_http_jpulse_l2_app);
-    json_decref(ngx_http_jpulse_l2_site);
-    json_decref(ngx_http_jpulse_l2_site_auth);
 
     ngx_http_jpulse_l2_index = NULL;
     ngx_http_jpulse_l2_app = NULL;
-    ngx_http_jpulse_l2_site = NULL;
-    ngx_http_jpulse_l2_site_auth = NULL;
     ngx_http_jpulse_l2_on = 0;
 }
 
@@ -217,15 +212,14 @@ ngx_http_jpulse_l2_app_config(void)
 json_t *
 ngx_http_jpulse_l2_site_config(void)
 {
-    return ngx_http_jpulse_l2_site;
+    return ngx_http_jpulse_siteconfig();
 }
 
 
 json_t *
 ngx_http_jpulse_l2_site_config_for(ngx_uint_t authenticated)
 {
-    return authenticated ? ngx_http_jpulse_l2_site_auth
-                         : ngx_http_jpulse_l2_site;
+    return ngx_http_jpulse_siteconfig_for(authenticated);
 }
 
 
@@ -625,7 +619,7 @@ ngx_http_jpulse_l2_fetch_config(void)
 static void
 ngx_http_jpulse_l2_config_reply(redisReply *reply, void *data)
 {
-    json_t        *j, *site;
+    json_t        *j;
     ngx_uint_t     i, changed;
     redisReply    *e;
     json_error_t   err;
@@ -642,6 +636,10 @@ ngx_http_jpulse_l2_config_reply(redisReply *reply, void *data)
     for (i = 0; i < 2; i++) {
         e = reply->element[i];
         j = NULL;
+
+        if (i == 1 && ngx_http_jpulse_siteconfig_redis_ignored()) {
+            continue;
+        }
 
         if (e->type == REDIS_REPLY_STRING) {
             j = json_loadb(e->str, e->len, 0, &err);
@@ -678,27 +676,11 @@ ngx_http_jpulse_l2_config_reply(redisReply *reply, void *data)
             continue;
         }
 
-        site = j ? jp_config_site(j) : NULL;
-
-        json_decref(ngx_http_jpulse_l2_site_auth);
-        ngx_http_jpulse_l2_site_auth = (j && site) ? jp_config_site_for(j, 1)
-                                                   : NULL;
-        json_decref(j);
-
-        if (site != NULL && ngx_http_jpulse_l2_site_auth == NULL) {
-            /* no memory: signed-in users see what anonymous ones do */
-            ngx_http_jpulse_l2_site_auth = json_incref(site);
-        }
-
-        if ((site == NULL) != (ngx_http_jpulse_l2_site == NULL)
-            || (site != NULL && !json_equal(site, ngx_http_jpulse_l2_site)))
-        {
-            /* kept pages show siteConfig: they must go */
+        if (ngx_http_jpulse_siteconfig_install(j)) {
             changed = 1;
         }
 
-        json_decref(ngx_http_jpulse_l2_site);
-        ngx_http_jpulse_l2_site = site;
+        json_decref(j);
     }
 
     if (changed) {

@@ -37,6 +37,8 @@
 #include "ngx_http_jpulse_render.h"
 #include "ngx_http_jpulse_view.h"
 #include "ngx_http_jpulse_l2.h"
+#include "ngx_http_jpulse_siteconfig.h"
+#include "ngx_http_jpulse_doctypes.h"
 
 
 #define NGX_HTTP_JPULSE_SITE_ID_MAX  64
@@ -516,6 +518,12 @@ ngx_http_jpulse_init_process(ngx_cycle_t *cycle)
         return NGX_ERROR;
     }
 
+    if (ngx_http_jpulse_siteconfig_init_process(cycle) != NGX_OK
+        || ngx_http_jpulse_doctypes_init_process(cycle) != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
     return ngx_http_jpulse_cluster_init_process(cycle);
 }
 
@@ -527,6 +535,8 @@ ngx_http_jpulse_exit_process(ngx_cycle_t *cycle)
     ngx_http_jpulse_redis_exit_process(cycle);
     ngx_http_jpulse_mongo_exit_process(cycle);
     ngx_http_jpulse_l2_exit_process(cycle);
+    ngx_http_jpulse_siteconfig_exit_process(cycle);
+    ngx_http_jpulse_doctypes_exit_process(cycle);
     ngx_http_jpulse_access_exit_process(cycle);
     ngx_http_jpulse_render_exit_process(cycle);
     ngx_http_jpulse_context_exit_process(cycle);

@@ -4,11 +4,15 @@
 //   node server.mjs --port P     listen; prints "listening on 127.0.0.1:P"
 //                                once it accepts connections
 //   node server.mjs --check      load it and exit 0 (install.sh)
+//   ... --command-log FILE       test-only: append one line per command
+//                                received, "NAME COLLECTION" (t/715
+//                                counts the distinct commands of docTypes)
 //
 // CongoDB 2.2.0 keys every document by an ObjectId, and connect-mongo's
 // session documents have string _ids (the session id): string _ids are
 // kept as they are here, keyed apart from ObjectIds ("s:" + the string).
-import { CongoServer, MemoryStorageAdapter }
+import fs from 'node:fs';
+import { CommandRouter, CongoServer, MemoryStorageAdapter }
     from '@push.rocks/smartmongo/dist_ts/congodb/index.js';
 
 const args = process.argv.slice(2);
@@ -18,10 +22,27 @@ if (args[0] === '--check') {
 }
 
 if (args[0] !== '--port' || !/^[0-9]+$/.test(args[1] || '')
-    || Number(args[1]) < 1 || Number(args[1]) > 65535)
+    || Number(args[1]) < 1 || Number(args[1]) > 65535
+    || (args.length > 2
+        && (args.length !== 4 || args[2] !== '--command-log' || !args[3])))
 {
-    console.error('usage: node server.mjs --port PORT | --check');
+    console.error('usage: node server.mjs --port PORT [--command-log FILE]'
+                  + ' | --check');
     process.exit(2);
+}
+
+if (args[2] === '--command-log') {
+    const log = args[3];
+    const route = CommandRouter.prototype.route;
+
+    CommandRouter.prototype.route = function (parsed) {
+        const coll = parsed.command ? parsed.command[parsed.commandName] : '';
+
+        fs.appendFileSync(log, parsed.commandName + ' '
+                          + (typeof coll === 'string' ? coll : '-') + '\n');
+
+        return route.call(this, parsed);
+    };
 }
 
 const port = Number(args[1]);

@@ -38,7 +38,8 @@ CFLAGS      ?= -O2 -g
 ALL_CFLAGS   = -std=gnu11 $(WARN) $(CFLAGS) -Ilibjpulse \
                $(shell pkg-config --cflags jansson 2>/dev/null)
 LIB_LIBS     = $(shell pkg-config --libs jansson 2>/dev/null || echo -ljansson) \
-               $(shell pkg-config --libs libcrypto 2>/dev/null || echo -lcrypto)
+               $(shell pkg-config --libs libcrypto 2>/dev/null || echo -lcrypto) \
+               $(shell pkg-config --libs libpcre2-8 2>/dev/null || echo -lpcre2-8)
 CTL_LIBS     = $(shell pkg-config --libs hiredis 2>/dev/null || echo -lhiredis) \
                $(shell pkg-config --libs libmongoc-1.0) $(LIB_LIBS)
 CTL_CFLAGS   = $(shell pkg-config --cflags libmongoc-1.0)

@@ -38,7 +38,8 @@ typedef enum {
     JP_FIELD_DATE,              /* YYYY[-MM[-DD]] ranges, else equality */
     JP_FIELD_OBJECTID,          /* 24 hex digits */
     JP_FIELD_NUMBER,
-    JP_FIELD_BOOLEAN
+    JP_FIELD_BOOLEAN,
+    JP_FIELD_MIXED              /* as sent; 24 hex digits: also ObjectId */
 } jp_field_type_e;
 
 
@@ -56,6 +57,10 @@ jp_search_schema_t *jp_search_schema_load(const char *path, char *err,
 jp_search_schema_t *jp_search_schema_from_json(json_t *def, char *err,
     size_t errlen);
 void jp_search_schema_free(jp_search_schema_t *schema);
+
+/* jPulse's "users" and "logs" schemas, built in (conf/search/ has them) */
+jp_search_schema_t *jp_search_schema_builtin(const char *name, char *err,
+    size_t errlen);
 
 
 typedef enum {
@@ -93,6 +98,8 @@ typedef struct {
     int                         direction;  /* 1 forward, -1 backward */
     json_t                     *last;       /* the cursor's lv, or NULL */
     long long                   total;      /* the cursor's t, or -1 */
+    json_t                     *collation_spec; /* the schema's, when
+                                                   collation is set */
 } jp_search_request_t;
 
 

@@ -7,6 +7,7 @@ PACKAGES="
     gcc make pkg-config clang openssl
     nginx nginx-dev
     libhiredis-dev libmongoc-dev libbson-dev libjansson-dev libssl-dev
+    libpcre2-dev
     redis-server redis-tools
     libcmocka-dev
     libtest-base-perl libtest-longstring-perl libtext-diff-perl liburi-perl

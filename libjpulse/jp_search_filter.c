@@ -1,0 +1,1360 @@
+/*
+ * Field filters: the W-141 syntax of string fields ("," OR, ";" AND, "!"
+ * NOT, "*" wildcards, /re/flags), enums, arrays, dates, ObjectIds,
+ * numbers, booleans, and jPulse's merge of the parameters' filters.
+ *
+ * A value is first parsed into a flat tree (OR of AND groups of terms),
+ * bounded by JP_SEARCH_TERMS_MAX and JP_SEARCH_AND_MAX, then written for
+ * one field or for the fields of a multi-field parameter. The shapes are
+ * jPulse's (schemaBasedQuery, StringQueryParser) with its bugs fixed:
+ * wildcards escape every other regex metacharacter; a /regex/ is at most
+ * JP_SEARCH_REGEX_MAX bytes, must compile (PCRE2, the engine MongoDB
+ * runs) and must not nest repetitions (no catastrophic backtracking), or
+ * the value is refused (jPulse searched it as a literal); "!x" is
+ * {$ne:"x"} (jPulse wrote {$not:"x"}, which MongoDB refuses); a NOT
+ * of a multi-field parameter is a $nor (none of its fields matches).
+ */
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+
+#include <errno.h>
+#include <math.h>             /* isfinite */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <pcre2.h>
+
+#include "jp_search_int.h"
+#include "jp_tz.h"
+
+
+typedef enum {
+    JP_TERM_EXACT = 0,
+    JP_TERM_REGEX,
+    JP_TERM_ANY                 /* "!" alone: jPulse's empty condition */
+} jp_term_kind_e;
+
+
+typedef struct {
+    jp_term_kind_e              kind;
+    int                         neg;
+    char                       *text;       /* value or pattern, NUL-ended */
+    char                        options[4]; /* "ims" subset, sorted */
+} jp_term_t;
+
+
+typedef struct {
+    size_t                      nterms;
+    jp_term_t                   terms[JP_SEARCH_TERMS_MAX];
+    size_t                      ngroups;
+    size_t                      group[JP_SEARCH_TERMS_MAX]; /* sizes */
+} jp_w141_t;
+
+
+static int jp_w141_parse(const char *param, const char *value, size_t len,
+    jp_w141_t *w, jp_search_error_t *err);
+static void jp_w141_free(jp_w141_t *w);
+static int jp_w141_term(const char *param, const char *p, size_t len,
+    jp_w141_t *w, jp_search_error_t *err);
+static int jp_w141_regex_check(const char *pattern, size_t len,
+    const char *flags, size_t flen, char *options);
+static int jp_w141_regex_safe(const char *p, size_t len);
+static json_t *jp_w141_cond(const jp_term_t *t, int positive);
+static json_t *jp_w141_leaf(const jp_term_t *t, const char *const *fields,
+    size_t nfields);
+static json_t *jp_w141_write(const jp_w141_t *w, const char *const *fields,
+    size_t nfields, int *exact);
+
+
+void
+jp_search_error_set(jp_search_error_t *err, const char *code,
+    const char *param, size_t plen, const char *fmt, ...)
+{
+    va_list  ap;
+
+    if (err == NULL) {
+        return;
+    }
+
+    err->code = code;
+
+    if (plen >= sizeof(err->param)) {
+        plen = sizeof(err->param) - 1;
+    }
+
+    memcpy(err->param, param, plen);
+    err->param[plen] = '\0';
+
+    va_start(ap, fmt);
+    vsnprintf(err->message, sizeof(err->message), fmt, ap);
+    va_end(ap);
+}
+
+
+static int
+jp_w141_space(int c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f'
+           || c == '\v';
+}
+
+
+static void
+jp_w141_trim(const char **p, size_t *len)
+{
+    while (*len && jp_w141_space((unsigned char) **p)) {
+        (*p)++;
+        (*len)--;
+    }
+
+    while (*len && jp_w141_space((unsigned char) (*p)[*len - 1])) {
+        (*len)--;
+    }
+}
+
+
+/*
+ * jPulse protects "," and ";" inside every /x/ of the value (the regex
+ * /\/([^/]+)\/([gimsuy]*)/g, leftmost matches, not overlapping) before
+ * splitting: mark those bytes.
+ */
+
+static void
+jp_w141_protect(const char *v, size_t len, unsigned char *prot)
+{
+    size_t  i, j;
+
+    memset(prot, 0, len);
+
+    for (i = 0; i < len; i++) {
+        if (v[i] != '/' || i + 1 >= len || v[i + 1] == '/') {
+            continue;
+        }
+
+        for (j = i + 1; j < len && v[j] != '/'; j++) { /* void */ }
+
+        if (j == len) {
+            return;
+        }
+
+        memset(prot + i + 1, 1, j - i - 1);
+
+        for (i = j + 1; i < len && strchr("gimsuy", v[i]) && v[i]; i++) {
+            /* void */
+        }
+
+        i--;
+    }
+}
+
+
+static int
+jp_w141_parse(const char *param, const char *value, size_t len, jp_w141_t *w,
+    jp_search_error_t *err)
+{
+    size_t          i, s, a, as, n, plen;
+    const char     *p;
+    unsigned char  *prot;
+
+    memset(w, 0, sizeof(*w));
+    plen = strlen(param);
+
+    prot = malloc(len + 1);
+    if (prot == NULL) {
+        jp_search_error_set(err, NULL, param, plen, "out of memory");
+        return -1;
+    }
+
+    jp_w141_protect(value, len, prot);
+
+    /* OR terms at ',', each an AND group at ';' */
+
+    for (s = 0, i = 0; i <= len; i++) {
+        if (i < len && (value[i] != ',' || prot[i])) {
+            continue;
+        }
+
+        n = w->nterms;
+
+        for (as = s, a = s; a <= i; a++) {
+            if (a < i && (value[a] != ';' || prot[a])) {
+                continue;
+            }
+
+            p = value + as;
+            plen = a - as;
+            jp_w141_trim(&p, &plen);
+
+            if (plen) {
+                if (w->nterms == JP_SEARCH_TERMS_MAX) {
+                    jp_search_error_set(err, "INVALID_PARAMETER", param,
+                                        strlen(param),
+                                        "more than %d terms",
+                                        JP_SEARCH_TERMS_MAX);
+                    goto failed;
+                }
+
+                if (w->nterms - n == JP_SEARCH_AND_MAX) {
+                    jp_search_error_set(err, "INVALID_PARAMETER", param,
+                                        strlen(param),
+                                        "more than %d terms in one AND "
+                                        "group", JP_SEARCH_AND_MAX);
+                    goto failed;
+                }
+
+                if (jp_w141_term(param, p, plen, w, err) != 0) {
+                    goto failed;
+                }
+            }
+
+            as = a + 1;
+        }
+
+        if (w->nterms > n) {
+            w->group[w->ngroups++] = w->nterms - n;
+        }
+
+        s = i + 1;
+    }
+
+    free(prot);
+
+    return 0;
+
+failed:
+
+    free(prot);
+    jp_w141_free(w);
+
+    return -1;
+}
+
+
+static void
+jp_w141_free(jp_w141_t *w)
+{
+    size_t  i;
+
+    for (i = 0; i < w->nterms; i++) {
+        free(w->terms[i].text);
+    }
+
+    w->nterms = 0;
+    w->ngroups = 0;
+}
+
+
+static int
+jp_w141_term(const char *param, const char *p, size_t len, jp_w141_t *w,
+    jp_search_error_t *err)
+{
+    int         star;
+    char       *d;
+    size_t      i, slash;
+    jp_term_t  *t;
+
+    t = &w->terms[w->nterms];
+    memset(t, 0, sizeof(*t));
+
+    if (p[0] == '!') {
+        t->neg = 1;
+        p++;
+        len--;
+        jp_w141_trim(&p, &len);
+
+        if (len == 0) {
+            t->kind = JP_TERM_ANY;
+            t->neg = 0;
+            w->nterms++;
+            return 0;
+        }
+    }
+
+    /* /pattern/flags: the last '/' ends the pattern, flags [gimsuy]* */
+
+    if (len >= 3 && p[0] == '/') {
+        for (slash = len - 1; slash > 0 && p[slash] != '/'; slash--) {
+            /* void */
+        }
+
+        for (i = slash + 1; i < len && strchr("gimsuy", p[i]) && p[i]; i++) {
+            /* void */
+        }
+
+        if (slash > 1 && i == len) {
+            if (len > JP_SEARCH_REGEX_MAX) {
+                jp_search_error_set(err, "INVALID_PARAMETER", param,
+                                    strlen(param),
+                                    "a regular expression longer than %d "
+                                    "bytes", JP_SEARCH_REGEX_MAX);
+                return -1;
+            }
+
+            if (jp_w141_regex_check(p + 1, slash - 1, p + slash + 1,
+                                    len - slash - 1, t->options)
+                != 0)
+            {
+                jp_search_error_set(err, "INVALID_PARAMETER", param,
+                                    strlen(param),
+                                    "an invalid or unsafe regular "
+                                    "expression");
+                return -1;
+            }
+
+            t->kind = JP_TERM_REGEX;
+            t->text = strndup(p + 1, slash - 1);
+            goto done;
+        }
+    }
+
+    if (memchr(p, '*', len) == NULL) {
+        t->kind = JP_TERM_EXACT;
+        t->text = strndup(p, len);
+        goto done;
+    }
+
+    /* a wildcard: anchored where no '*' is, every metacharacter escaped */
+
+    t->kind = JP_TERM_REGEX;
+    strcpy(t->options, "i");
+
+    t->text = malloc(2 * len + 3);
+    if (t->text == NULL) {
+        goto done;
+    }
+
+    d = t->text;
+    star = 0;
+
+    if (p[0] != '*') {
+        *d++ = '^';
+    }
+
+    for (i = 0; i < len; i++) {
+        if (p[i] == '*') {
+            if (!star) {
+                *d++ = '.';
+                *d++ = '*';
+            }
+
+            star = 1;
+            continue;
+        }
+
+        star = 0;
+
+        if (strchr("\\^$.|?+()[]{}", p[i]) && p[i]) {
+            *d++ = '\\';
+        }
+
+        *d++ = p[i];
+    }
+
+    if (p[len - 1] != '*') {
+        *d++ = '$';
+    }
+
+    *d = '\0';
+
+done:
+
+    if (t->text == NULL) {
+        jp_search_error_set(err, NULL, param, strlen(param), "out of memory");
+        return -1;
+    }
+
+    w->nterms++;
+
+    return 0;
+}
+
+
+/*
+ * JavaScript's flags: each at most once. MongoDB knows i, m, s (and x,
+ * which JavaScript lacks); g and y mean nothing to a match and u is how
+ * MongoDB always reads patterns, so they are dropped.
+ */
+
+static int
+jp_w141_regex_check(const char *pattern, size_t len, const char *flags,
+    size_t flen, char *options)
+{
+    int                 rc;
+    size_t              i, off;
+    uint32_t            opts;
+    const char         *o;
+    pcre2_code         *re;
+    unsigned char       seen[128];
+
+    memset(seen, 0, sizeof(seen));
+    opts = PCRE2_UTF | PCRE2_NEVER_BACKSLASH_C;
+
+    for (i = 0; i < flen; i++) {
+        if (seen[(unsigned char) flags[i] & 0x7f]++) {
+            return -1;
+        }
+    }
+
+    for (o = "ims"; *o; o++) {
+        if (seen[(unsigned char) *o]) {
+            *options++ = *o;
+        }
+    }
+
+    *options = '\0';
+
+    if (seen['i']) {
+        opts |= PCRE2_CASELESS;
+    }
+
+    if (seen['m']) {
+        opts |= PCRE2_MULTILINE;
+    }
+
+    if (seen['s']) {
+        opts |= PCRE2_DOTALL;
+    }
+
+    if (memchr(pattern, '\0', len) != NULL || !jp_w141_regex_safe(pattern, len))
+    {
+        return -1;
+    }
+
+    re = pcre2_compile((PCRE2_SPTR) pattern, len, opts, &rc, &off, NULL);
+    if (re == NULL) {
+        return -1;
+    }
+
+    pcre2_code_free(re);
+
+    return 0;
+}
+
+
+/*
+ * No catastrophic backtracking: a group repeated without bound (*, +,
+ * {n,} or {n,m} with m > 1) may hold neither a repetition without bound
+ * nor an alternation ("(a+)+", "(a|a)*", "(\w+\s?)*" are refused; "(ab)+",
+ * "(a?b)*", "a+b+" pass). Escapes and classes are skipped as PCRE2 reads
+ * them; what this scanner misreads, PCRE2 then refuses or it only errs on
+ * the side of refusing.
+ */
+
+#define JP_REGEX_DEPTH  16
+
+static int
+jp_w141_regex_safe(const char *p, size_t len)
+{
+    int     depth, risky, last_risky, q;
+    size_t  i;
+    int     frame[JP_REGEX_DEPTH];
+
+    depth = 0;
+    last_risky = 0;
+    risky = 0;
+
+    for (i = 0; i < len; i++) {
+        q = 0;
+
+        switch (p[i]) {
+
+        case '\\':
+            i++;
+            last_risky = 0;
+            continue;
+
+        case '[':
+            i++;
+            if (i < len && p[i] == '^') {
+                i++;
+            }
+
+            if (i < len && p[i] == ']') {
+                i++;
+            }
+
+            for (; i < len && p[i] != ']'; i++) {
+                if (p[i] == '\\') {
+                    i++;
+                }
+            }
+
+            last_risky = 0;
+            continue;
+
+        case '(':
+            if (depth == JP_REGEX_DEPTH) {
+                return 0;
+            }
+
+            frame[depth++] = risky;
+            risky = 0;
+            last_risky = 0;
+            continue;
+
+        case ')':
+            if (depth == 0) {
+                return 0;
+            }
+
+            last_risky = risky;
+            risky = frame[--depth] | risky;
+            continue;
+
+        case '|':
+            risky = 1;
+            last_risky = 0;
+            continue;
+
+        case '*':
+        case '+':
+            q = 1;
+            break;
+
+        case '{':
+            /* {n,} and {n,m} with m > 1 repeat; "{" alone is a literal */
+            {
+                size_t  j;
+                long    lo, hi;
+                char   *end;
+
+                j = i + 1;
+                if (j >= len || p[j] < '0' || p[j] > '9') {
+                    last_risky = 0;
+                    continue;
+                }
+
+                lo = strtol(p + j, &end, 10);
+                hi = lo;
+                j = end - p;
+
+                if (j < len && p[j] == ',') {
+                    j++;
+                    hi = (j < len && p[j] >= '0' && p[j] <= '9')
+                         ? strtol(p + j, &end, 10) : 1000000;
+                    j = (j < len && p[j] >= '0' && p[j] <= '9')
+                        ? (size_t) (end - p) : j;
+                }
+
+                if (j >= len || p[j] != '}') {
+                    last_risky = 0;
+                    continue;
+                }
+
+                i = j;
+                q = (hi > 1);
+            }
+
+            break;
+
+        default:
+            last_risky = 0;
+            continue;
+        }
+
+        if (q) {
+            if (last_risky) {
+                return 0;
+            }
+
+            risky = 1;
+        }
+
+        /* a lazy or possessive suffix */
+        if (i + 1 < len && (p[i + 1] == '?' || p[i + 1] == '+')) {
+            i++;
+        }
+
+        last_risky = 0;
+    }
+
+    return depth == 0;
+}
+
+
+/* the condition on one field: the value, {$ne}, a regex, {$not: regex} */
+
+static json_t *
+jp_w141_cond(const jp_term_t *t, int positive)
+{
+    json_t  *re;
+
+    if (t->kind == JP_TERM_EXACT) {
+        return positive ? json_string(t->text)
+                        : json_pack("{s:s}", "$ne", t->text);
+    }
+
+    re = json_pack("{s:{s:s,s:s}}", "$regularExpression", "pattern", t->text,
+                   "options", t->options);
+
+    return json_pack("{s:o}", positive ? "$regex" : "$not", re);
+}
+
+
+static json_t *
+jp_w141_leaf(const jp_term_t *t, const char *const *fields, size_t nfields)
+{
+    size_t   i;
+    json_t  *a, *c;
+
+    if (t->kind == JP_TERM_ANY) {
+        return json_object();
+    }
+
+    if (nfields == 1) {
+        c = jp_w141_cond(t, !t->neg);
+        return c ? json_pack("{s:o}", fields[0], c) : NULL;
+    }
+
+    /* several fields: any of them matches, or (NOT) none does */
+
+    a = json_array();
+    if (a == NULL) {
+        return NULL;
+    }
+
+    for (i = 0; i < nfields; i++) {
+        c = jp_w141_cond(t, 1);
+        if (c == NULL || json_array_append_new(a, json_pack("{s:o}",
+                                                            fields[i], c))
+                         != 0)
+        {
+            json_decref(a);
+            return NULL;
+        }
+    }
+
+    return json_pack("{s:o}", t->neg ? "$nor" : "$or", a);
+}
+
+
+static json_t *
+jp_w141_write(const jp_w141_t *w, const char *const *fields, size_t nfields,
+    int *exact)
+{
+    size_t   g, i, k, n;
+    json_t  *ors, *ands, *leaf, *v;
+
+    *exact = (w->nterms > 0);
+
+    for (i = 0; i < w->nterms; i++) {
+        if (w->terms[i].kind != JP_TERM_EXACT) {
+            *exact = 0;
+        }
+    }
+
+    if (w->nterms == 0) {
+        return json_object();
+    }
+
+    ors = json_array();
+    if (ors == NULL) {
+        return NULL;
+    }
+
+    for (k = 0, g = 0; g < w->ngroups; g++) {
+        n = w->group[g];
+        ands = json_array();
+        if (ands == NULL) {
+            goto nomem;
+        }
+
+        for (i = 0; i < n; i++, k++) {
+            leaf = jp_w141_leaf(&w->terms[k], fields, nfields);
+            if (leaf == NULL || json_array_append_new(ands, leaf) != 0) {
+                json_decref(ands);
+                goto nomem;
+            }
+        }
+
+        if (n == 1) {
+            leaf = json_incref(json_array_get(ands, 0));
+            json_decref(ands);
+
+            /* jPulse's multi-field OR: every term on every field, flat */
+            v = json_object_get(leaf, "$or");
+            if (nfields > 1 && w->ngroups > 1 && v != NULL) {
+                if (json_array_extend(ors, v) != 0) {
+                    json_decref(leaf);
+                    goto nomem;
+                }
+
+                json_decref(leaf);
+                continue;
+            }
+
+        } else {
+            leaf = json_pack("{s:o}", "$and", ands);
+        }
+
+        if (leaf == NULL || json_array_append_new(ors, leaf) != 0) {
+            goto nomem;
+        }
+    }
+
+    if (w->ngroups == 1) {
+        v = json_incref(json_array_get(ors, 0));
+        json_decref(ors);
+        return v;
+    }
+
+    return json_pack("{s:o}", "$or", ors);
+
+nomem:
+
+    json_decref(ors);
+
+    return NULL;
+}
+
+
+json_t *
+jp_search_filter_string(const char *field, const char *value, size_t len,
+    int *exact, jp_search_error_t *err)
+{
+    json_t     *q;
+    jp_w141_t   w;
+
+    if (jp_w141_parse(field, value, len, &w, err) != 0) {
+        return NULL;
+    }
+
+    q = jp_w141_write(&w, &field, 1, exact);
+    jp_w141_free(&w);
+
+    if (q == NULL) {
+        jp_search_error_set(err, NULL, field, strlen(field), "out of memory");
+    }
+
+    return q;
+}
+
+
+json_t *
+jp_search_filter_multi(const jp_search_multi_t *m, const char *value,
+    size_t len, int *exact, jp_search_error_t *err)
+{
+    size_t       i;
+    json_t      *q;
+    jp_w141_t    w;
+    const char  *fields[JP_SEARCH_MULTI_MAX];
+
+    if (jp_w141_parse(m->name, value, len, &w, err) != 0) {
+        return NULL;
+    }
+
+    for (i = 0; i < m->nfields; i++) {
+        fields[i] = m->fields[i];
+    }
+
+    q = jp_w141_write(&w, fields, m->nfields, exact);
+    jp_w141_free(&w);
+
+    if (q == NULL) {
+        jp_search_error_set(err, NULL, m->name, strlen(m->name),
+                            "out of memory");
+    }
+
+    return q;
+}
+
+
+/* ---------------------------------------------------------------- dates */
+
+
+json_t *
+jp_search_ejson_date(int64_t ms)
+{
+    char  buf[32];
+
+    snprintf(buf, sizeof(buf), "%lld", (long long) ms);
+
+    return json_pack("{s:{s:s}}", "$date", "$numberLong", buf);
+}
+
+
+/* local midnight of y-m-d in the server's zone, as ms since the epoch */
+
+static int64_t
+jp_search_local_ms(int64_t y, unsigned m, unsigned d)
+{
+    int32_t      off;
+    int64_t      local, t;
+    const char  *zone;
+
+    local = jp_tz_days(y, m, d) * 86400;
+    zone = jp_tz_server();
+
+    /* the offset at the instant, found from the local time (twice: DST) */
+    if (jp_tz_offset(zone, strlen(zone), local, &off) != 0) {
+        off = 0;
+    }
+
+    t = local - off;
+
+    if (jp_tz_offset(zone, strlen(zone), t, &off) != 0) {
+        off = 0;
+    }
+
+    t = local - off;
+
+    return t * 1000;
+}
+
+
+static int
+jp_search_digits(const char *p, size_t n, long *v)
+{
+    size_t  i;
+
+    *v = 0;
+
+    for (i = 0; i < n; i++) {
+        if (p[i] < '0' || p[i] > '9') {
+            return -1;
+        }
+
+        *v = *v * 10 + (p[i] - '0');
+    }
+
+    return 0;
+}
+
+
+static unsigned
+jp_search_mdays(long y, long m)
+{
+    static const unsigned  days[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30,
+                                      31, 30, 31 };
+
+    if (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0)) {
+        return 29;
+    }
+
+    return days[m - 1];
+}
+
+
+/*
+ * Any other date: ISO 8601 as JavaScript's Date reads it,
+ * YYYY-MM-DDTHH:MM[:SS[.sss]][Z|+HH:MM|-HH:MM], local time without a
+ * zone; years 1901 to 2999 as jPulse keeps them. -1 if not one.
+ */
+
+static int
+jp_search_date_time(const char *p, size_t len, int64_t *ms)
+{
+    long     y, mo, d, h, mi, s, frac, oh, om;
+    size_t   i, n;
+    int64_t  t;
+
+    if (len < 16 || p[4] != '-' || p[7] != '-' || p[10] != 'T'
+        || p[13] != ':'
+        || jp_search_digits(p, 4, &y) || jp_search_digits(p + 5, 2, &mo)
+        || jp_search_digits(p + 8, 2, &d) || jp_search_digits(p + 11, 2, &h)
+        || jp_search_digits(p + 14, 2, &mi))
+    {
+        return -1;
+    }
+
+    s = 0;
+    frac = 0;
+    i = 16;
+
+    if (i < len && p[i] == ':') {
+        if (i + 3 > len || jp_search_digits(p + i + 1, 2, &s)) {
+            return -1;
+        }
+
+        i += 3;
+
+        if (i < len && p[i] == '.') {
+            for (n = 0, i++; i < len && p[i] >= '0' && p[i] <= '9'; i++, n++)
+            {
+                if (n < 3) {
+                    frac = frac * 10 + (p[i] - '0');
+                }
+            }
+
+            if (n == 0) {
+                return -1;
+            }
+
+            for (; n < 3; n++) {
+                frac *= 10;
+            }
+        }
+    }
+
+    if (y <= 1900 || y >= 3000 || mo < 1 || mo > 12 || d < 1
+        || d > (long) jp_search_mdays(y, mo) || h > 24 || mi > 59 || s > 59
+        || (h == 24 && (mi || s || frac)))
+    {
+        return -1;
+    }
+
+    if (i == len) {
+        t = jp_search_local_ms(y, mo, d) / 1000;
+        t += h * 3600 + mi * 60 + s;
+        *ms = t * 1000 + frac;
+        return 0;
+    }
+
+    t = jp_tz_days(y, mo, d) * 86400 + h * 3600 + mi * 60 + s;
+
+    if (p[i] == 'Z' && i + 1 == len) {
+        *ms = t * 1000 + frac;
+        return 0;
+    }
+
+    if ((p[i] == '+' || p[i] == '-') && i + 6 == len && p[i + 3] == ':'
+        && jp_search_digits(p + i + 1, 2, &oh) == 0
+        && jp_search_digits(p + i + 4, 2, &om) == 0 && oh < 24 && om < 60)
+    {
+        t -= (p[i] == '+' ? 1 : -1) * (oh * 3600 + om * 60);
+        *ms = t * 1000 + frac;
+        return 0;
+    }
+
+    return -1;
+}
+
+
+json_t *
+jp_search_filter_date(const char *field, const char *value, size_t len,
+    jp_search_error_t *err)
+{
+    long         y, m, d;
+    int64_t      from, to, ms, ny;
+    unsigned     nm, nd;
+    const char  *p;
+
+    p = value;
+    jp_w141_trim(&p, &len);
+
+    m = 0;
+    d = 0;
+
+    if (len == 4 && jp_search_digits(p, 4, &y) == 0) {
+        from = jp_search_local_ms(y, 1, 1);
+        to = jp_search_local_ms(y + 1, 1, 1);
+        goto range;
+    }
+
+    if ((len == 7 || len == 10) && p[4] == '-'
+        && jp_search_digits(p, 4, &y) == 0
+        && jp_search_digits(p + 5, 2, &m) == 0 && m >= 1 && m <= 12)
+    {
+        if (len == 7) {
+            from = jp_search_local_ms(y, m, 1);
+            to = (m == 12) ? jp_search_local_ms(y + 1, 1, 1)
+                           : jp_search_local_ms(y, m + 1, 1);
+            goto range;
+        }
+
+        if (p[7] == '-' && jp_search_digits(p + 8, 2, &d) == 0 && d >= 1
+            && d <= (long) jp_search_mdays(y, m))
+        {
+            from = jp_search_local_ms(y, m, d);
+
+            /* the next local midnight (a day of 23 or 25 hours too) */
+            jp_tz_civil(jp_tz_days(y, m, d) + 1, &ny, &nm, &nd);
+            to = jp_search_local_ms(ny, nm, nd);
+            goto range;
+        }
+    }
+
+    if (jp_search_date_time(p, len, &ms) == 0) {
+        return json_pack("{s:o}", field, jp_search_ejson_date(ms));
+    }
+
+    jp_search_error_set(err, "INVALID_PARAMETER", field, strlen(field),
+                        "not a date (YYYY, YYYY-MM, YYYY-MM-DD or an ISO "
+                        "8601 time)");
+    return NULL;
+
+range:
+
+    return json_pack("{s:{s:o,s:o}}", field,
+                     "$gte", jp_search_ejson_date(from),
+                     "$lt", jp_search_ejson_date(to));
+}
+
+
+/* -------------------------------------------------------- other types */
+
+
+json_t *
+jp_search_ejson_number(double d)
+{
+    int   prec, integral;
+    char  buf[40];
+
+    /* integral: exact in a long long within +-2^53 (no libm needed) */
+    integral = (d >= -9007199254740992.0 && d <= 9007199254740992.0
+                && (double) (long long) d == d);
+
+    if (integral && d >= -2147483648.0 && d <= 2147483647.0) {
+        snprintf(buf, sizeof(buf), "%d", (int) d);
+        return json_pack("{s:s}", "$numberInt", buf);
+    }
+
+    if (integral) {
+        snprintf(buf, sizeof(buf), "%lld", (long long) d);
+        return json_pack("{s:s}", "$numberLong", buf);
+    }
+
+    /* the shortest text that reads back the same */
+    for (prec = 15; prec < 17; prec++) {
+        snprintf(buf, sizeof(buf), "%.*g", prec, d);
+        if (strtod(buf, NULL) == d) {
+            break;
+        }
+    }
+
+    if (prec == 17) {
+        snprintf(buf, sizeof(buf), "%.17g", d);
+    }
+
+    return json_pack("{s:s}", "$numberDouble", buf);
+}
+
+
+/* JavaScript's parseFloat: the longest decimal prefix, after white space */
+
+static int
+jp_search_parse_float(const char *p, size_t len, double *d)
+{
+    char    buf[64];
+    size_t  i, n;
+    int     digits;
+
+    jp_w141_trim(&p, &len);
+
+    n = 0;
+    i = 0;
+    digits = 0;
+
+    if (i < len && (p[i] == '+' || p[i] == '-')) {
+        buf[n++] = p[i++];
+    }
+
+    for (; i < len && p[i] >= '0' && p[i] <= '9' && n < 40; i++) {
+        buf[n++] = p[i];
+        digits++;
+    }
+
+    if (i < len && p[i] == '.') {
+        buf[n++] = p[i++];
+
+        for (; i < len && p[i] >= '0' && p[i] <= '9' && n < 60; i++) {
+            buf[n++] = p[i];
+            digits++;
+        }
+    }
+
+    if (digits == 0) {
+        /* "Infinity" parses, but isFinite() then drops it */
+        return -1;
+    }
+
+    buf[n] = '\0';
+    errno = 0;
+    *d = strtod(buf, NULL);
+
+    return isfinite(*d) ? 0 : -1;
+}
+
+
+static int
+jp_search_hex24(const char *p, size_t len)
+{
+    size_t  i;
+
+    if (len != 24) {
+        return 0;
+    }
+
+    for (i = 0; i < 24; i++) {
+        if (!((p[i] >= '0' && p[i] <= '9') || (p[i] >= 'a' && p[i] <= 'f')
+              || (p[i] >= 'A' && p[i] <= 'F')))
+        {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+static json_t *
+jp_search_oid(const char *p)
+{
+    size_t  i;
+    char    hex[25];
+
+    for (i = 0; i < 24; i++) {
+        hex[i] = (p[i] >= 'A' && p[i] <= 'F') ? p[i] + 32 : p[i];
+    }
+
+    hex[24] = '\0';
+
+    return json_pack("{s:s}", "$oid", hex);
+}
+
+
+static int
+jp_search_enum_has(json_t *values, const char *p, size_t len)
+{
+    size_t   i;
+    json_t  *v;
+
+    json_array_foreach(values, i, v) {
+        if (json_string_length(v) == len
+            && memcmp(json_string_value(v), p, len) == 0)
+        {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+/*
+ * One parameter of a schema field. NULL with err filled when refused; an
+ * empty object when jPulse ignores the value (an enum value not in the
+ * enum, a number that is not one).
+ */
+
+json_t *
+jp_search_filter_field(const jp_search_field_t *f, const char *value,
+    size_t len, int *exact, jp_search_error_t *err)
+{
+    size_t       i, s, n, tl, vlen;
+    double       d;
+    json_t      *in, *v;
+    const char  *p, *t;
+
+    *exact = 0;
+    p = value;
+    vlen = len;
+    jp_w141_trim(&p, &len);
+
+    /* jPulse skips empty and blank values */
+    if (len == 0) {
+        return json_object();
+    }
+
+    switch (f->type) {
+
+    case JP_FIELD_STRING:
+        return jp_search_filter_string(f->name, value, vlen, exact, err);
+
+    case JP_FIELD_ENUM:
+        /* as sent (jPulse checks the untrimmed value) */
+        if (!jp_search_enum_has(f->values, value, vlen)) {
+            return json_object();
+        }
+
+        *exact = 1;
+        return json_pack("{s:s%}", f->name, value, vlen);
+
+    case JP_FIELD_ARRAY:
+        in = json_array();
+        if (in == NULL) {
+            break;
+        }
+
+        n = 0;
+
+        for (s = 0, i = 0; i <= len; i++) {
+            if (i < len && p[i] != ',') {
+                continue;
+            }
+
+            t = p + s;
+            tl = i - s;
+            s = i + 1;
+            jp_w141_trim(&t, &tl);
+
+            if (tl == 0) {
+                continue;
+            }
+
+            if (++n > JP_SEARCH_TERMS_MAX) {
+                json_decref(in);
+                jp_search_error_set(err, "INVALID_PARAMETER", f->name,
+                                    strlen(f->name), "more than %d values",
+                                    JP_SEARCH_TERMS_MAX);
+                return NULL;
+            }
+
+            if (f->is_enum && !jp_search_enum_has(f->values, t, tl)) {
+                continue;
+            }
+
+            if (json_array_append_new(in, json_stringn(t, tl)) != 0) {
+                json_decref(in);
+                goto nomem;
+            }
+        }
+
+        if (json_array_size(in) == 0) {
+            json_decref(in);
+            return json_object();
+        }
+
+        return json_pack("{s:{s:o}}", f->name, "$in", in);
+
+    case JP_FIELD_DATE:
+        return jp_search_filter_date(f->name, p, len, err);
+
+    case JP_FIELD_OBJECTID:
+        if (!jp_search_hex24(p, len)) {
+            jp_search_error_set(err, "INVALID_PARAMETER", f->name,
+                                strlen(f->name),
+                                "not an ObjectId (24 hex digits)");
+            return NULL;
+        }
+
+        return json_pack("{s:o}", f->name, jp_search_oid(p));
+
+    case JP_FIELD_NUMBER:
+        if (jp_search_parse_float(p, len, &d) != 0) {
+            return json_object();
+        }
+
+        return json_pack("{s:o}", f->name, jp_search_ejson_number(d));
+
+    case JP_FIELD_BOOLEAN:
+        /* jPulse: value.toLowerCase() === 'true' (untrimmed) */
+        return json_pack("{s:b}", f->name,
+                         vlen == 4 && strncasecmp(value, "true", 4) == 0);
+
+    case JP_FIELD_MIXED:
+        if (jp_search_hex24(value, vlen)) {
+            v = json_pack("{s:{s:[s%,o]}}", f->name, "$in", value, vlen,
+                          jp_search_oid(value));
+        } else {
+            v = json_pack("{s:s%}", f->name, value, vlen);
+        }
+
+        if (v == NULL) {
+            break;
+        }
+
+        return v;
+    }
+
+nomem:
+
+    jp_search_error_set(err, NULL, f->name, strlen(f->name), "out of memory");
+
+    return NULL;
+}
+
+
+/* --------------------------------------------------------------- merge */
+
+
+json_t *
+jp_search_filter_merge(json_t *parts)
+{
+    size_t       i;
+    json_t      *simple, *groups, *part, *v, *and, *q;
+    const char  *key;
+    int          plain;
+
+    simple = json_object();
+    groups = json_array();
+    if (simple == NULL || groups == NULL) {
+        goto nomem;
+    }
+
+    json_array_foreach(parts, i, part) {
+        if (json_object_size(part) == 0) {
+            continue;
+        }
+
+        plain = 1;
+
+        json_object_foreach(part, key, v) {
+            if (key[0] == '$') {
+                plain = 0;
+            }
+        }
+
+        if (plain) {
+            if (json_object_update(simple, part) != 0) {
+                goto nomem;
+            }
+
+            continue;
+        }
+
+        if (json_array_append(groups, part) != 0) {
+            goto nomem;
+        }
+    }
+
+    json_decref(parts);
+    parts = NULL;
+
+    if (json_array_size(groups) == 0) {
+        json_decref(groups);
+        return simple;
+    }
+
+    part = json_array_get(groups, 0);
+
+    if (json_array_size(groups) == 1 && json_object_size(part) == 1
+        && json_object_get(part, "$or") != NULL)
+    {
+        if (json_object_update(simple, part) != 0) {
+            goto nomem;
+        }
+
+        json_decref(groups);
+        return simple;
+    }
+
+    and = json_array();
+    if (and == NULL) {
+        goto nomem;
+    }
+
+    json_object_foreach(simple, key, v) {
+        if (json_array_append_new(and, json_pack("{s:O}", key, v)) != 0) {
+            json_decref(and);
+            goto nomem;
+        }
+    }
+
+    if (json_array_extend(and, groups) != 0) {
+        json_decref(and);
+        goto nomem;
+    }
+
+    json_decref(simple);
+    json_decref(groups);
+
+    if (json_array_size(and) == 1) {
+        q = json_incref(json_array_get(and, 0));
+        json_decref(and);
+        return q;
+    }
+
+    return json_pack("{s:o}", "$and", and);
+
+nomem:
+
+    json_decref(parts);
+    json_decref(simple);
+    json_decref(groups);
+
+    return NULL;
+}

@@ -102,7 +102,7 @@ sd_print(const char *name, json_t *json)
 {
     char  *text;
 
-    text = json ? json_dumps(json, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    text = json ? json_dumps(json, JSON_COMPACT) : NULL;
     printf("   %s: %s\n", name, text ? text : "(none)");
     free(text);
 }
@@ -329,7 +329,7 @@ main(int argc, char **argv)
         if (skip) {
             printf("   skip: %ld\n", skip);
         }
-        sd_print("count filter (first page)", count);
+        sd_print("count filter", count);
         sd_print("collation", collation);
 
         client = mongoc_client_pool_pop(job.pool);

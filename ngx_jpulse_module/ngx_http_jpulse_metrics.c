@@ -19,7 +19,7 @@
 
 
 #define NGX_HTTP_JPULSE_METRICS_MAGIC   0x6a70756c        /* "jpul" */
-#define NGX_HTTP_JPULSE_METRICS_LAYOUT  6
+#define NGX_HTTP_JPULSE_METRICS_LAYOUT  7
 #define NGX_HTTP_JPULSE_METRICS_MIN_SLOTS  4
 #define NGX_HTTP_JPULSE_METRICS_MAX_SLOTS  1024
 
@@ -53,6 +53,29 @@ ngx_uint_t  ngx_http_jpulse_latency_bounds_ms[] = {
 ngx_uint_t  ngx_http_jpulse_redis_bounds_us[] = {
     100, 250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000,
     1000000
+};
+
+
+ngx_uint_t  ngx_http_jpulse_mongo_bounds_ms[] = {
+    1, 5, 10, 50, 100, 500, 1000, 5000
+};
+
+
+/* the names callers give their operations (op->name); others: "other" */
+ngx_str_t  ngx_http_jpulse_mongo_op_names[] = {
+    ngx_string("ping"),
+    ngx_string("search"),
+    ngx_string("config"),
+    ngx_string("doctypes"),
+    ngx_string("other")
+};
+
+
+ngx_str_t  ngx_http_jpulse_mongo_outcome_names[] = {
+    ngx_string("ok"),
+    ngx_string("error"),
+    ngx_string("busy"),
+    ngx_string("unavailable")
 };
 
 

@@ -21,6 +21,28 @@
 #define NGX_HTTP_JPULSE_LATENCY_BUCKETS  12     /* 11 bounds and +Inf */
 #define NGX_HTTP_JPULSE_WINDOW           60     /* seconds of "per minute" */
 #define NGX_HTTP_JPULSE_REDIS_BUCKETS    13     /* 12 bounds and +Inf */
+#define NGX_HTTP_JPULSE_MONGO_BUCKETS    9      /* 8 bounds and +Inf */
+
+
+/* MongoDB operations (issue 13): by name, then outcome */
+typedef enum {
+    NGX_HTTP_JPULSE_MONGO_OP_PING = 0,
+    NGX_HTTP_JPULSE_MONGO_OP_SEARCH,
+    NGX_HTTP_JPULSE_MONGO_OP_CONFIG,
+    NGX_HTTP_JPULSE_MONGO_OP_DOCTYPES,
+    NGX_HTTP_JPULSE_MONGO_OP_OTHER,
+    NGX_HTTP_JPULSE_MONGO_OP_NAMES
+} ngx_http_jpulse_mongo_op_name_e;
+
+
+typedef enum {
+    NGX_HTTP_JPULSE_MONGO_OP_OK = 0,
+    NGX_HTTP_JPULSE_MONGO_OP_ERROR,
+    NGX_HTTP_JPULSE_MONGO_OP_BUSY,            /* refused: max_queue */
+    NGX_HTTP_JPULSE_MONGO_OP_UNAVAILABLE,     /* refused while down, or
+                                                 the server unreachable */
+    NGX_HTTP_JPULSE_MONGO_OP_OUTCOMES
+} ngx_http_jpulse_mongo_outcome_e;
 
 
 /* counters that other concerns of the module add to */
@@ -73,6 +95,9 @@ typedef enum {
     NGX_HTTP_JPULSE_SESS_TABLE_ENTRIES,
     NGX_HTTP_JPULSE_SESS_CACHE_BYTES,       /* the session cache's */
     NGX_HTTP_JPULSE_SESS_CACHE_ENTRIES,
+    NGX_HTTP_JPULSE_MONGO_PENDING,          /* posted, not completed */
+    NGX_HTTP_JPULSE_MONGO_RUNNING,          /* on a thread now */
+    NGX_HTTP_JPULSE_MONGO_POOL_MAX,         /* the worker's pool_max */
     NGX_HTTP_JPULSE_GAUGES
 } ngx_http_jpulse_gauge_e;
 
@@ -95,6 +120,10 @@ typedef struct {
     uint64_t                    redis_latency[NGX_HTTP_JPULSE_REDIS_BUCKETS];
     uint64_t                    redis_latency_us;
     uint64_t                    sessions[NGX_HTTP_JPULSE_SESS_COUNTERS];
+    uint64_t                    mongo_ops[NGX_HTTP_JPULSE_MONGO_OP_NAMES]
+                                         [NGX_HTTP_JPULSE_MONGO_OP_OUTCOMES];
+    uint64_t                    mongo_latency[NGX_HTTP_JPULSE_MONGO_BUCKETS];
+    uint64_t                    mongo_latency_us;
 } ngx_http_jpulse_counts_t;
 
 
@@ -144,6 +173,9 @@ typedef struct {
 extern ngx_http_jpulse_slot_t  *ngx_http_jpulse_metrics_slot;
 extern ngx_uint_t               ngx_http_jpulse_latency_bounds_ms[];
 extern ngx_uint_t               ngx_http_jpulse_redis_bounds_us[];
+extern ngx_uint_t               ngx_http_jpulse_mongo_bounds_ms[];
+extern ngx_str_t                ngx_http_jpulse_mongo_op_names[];
+extern ngx_str_t                ngx_http_jpulse_mongo_outcome_names[];
 extern ngx_str_t                ngx_http_jpulse_handler_names[];
 extern ngx_str_t                ngx_http_jpulse_status_class_names[];
 extern ngx_str_t                ngx_http_jpulse_counter_names[];
@@ -183,6 +215,49 @@ ngx_http_jpulse_metrics_redis(uint64_t usec, ngx_uint_t failed)
     slot->counts.counters[NGX_HTTP_JPULSE_REDIS_ERRORS] += failed ? 1 : 0;
     slot->counts.redis_latency[b]++;
     slot->counts.redis_latency_us += usec;
+}
+
+
+/*
+ * One MongoDB operation (the op's name) ended with outcome after usec
+ * microseconds on its thread; usec < 0: refused, it never ran.
+ */
+
+static ngx_inline void
+ngx_http_jpulse_metrics_mongo(const char *name,
+    ngx_http_jpulse_mongo_outcome_e outcome, int64_t usec)
+{
+    ngx_uint_t               n, b;
+    ngx_http_jpulse_slot_t  *slot;
+
+    slot = ngx_http_jpulse_metrics_slot;
+
+    if (slot == NULL) {
+        return;
+    }
+
+    for (n = 0; n < NGX_HTTP_JPULSE_MONGO_OP_OTHER; n++) {
+        if (name && ngx_strcmp(name,
+                               ngx_http_jpulse_mongo_op_names[n].data) == 0)
+        {
+            break;
+        }
+    }
+
+    slot->counts.mongo_ops[n][outcome]++;
+
+    if (usec < 0) {
+        return;
+    }
+
+    for (b = 0; b < NGX_HTTP_JPULSE_MONGO_BUCKETS - 1; b++) {
+        if ((uint64_t) usec <= ngx_http_jpulse_mongo_bounds_ms[b] * 1000) {
+            break;
+        }
+    }
+
+    slot->counts.mongo_latency[b]++;
+    slot->counts.mongo_latency_us += usec;
 }
 
 

@@ -23,6 +23,7 @@
 #include "ngx_http_jpulse_health.h"
 #include "ngx_http_jpulse_instance.h"
 #include "ngx_http_jpulse_metrics_display.h"
+#include "ngx_http_jpulse_mongo.h"
 #include "ngx_http_jpulse_redis.h"
 
 
@@ -34,6 +35,8 @@ static void ngx_http_jpulse_json_instance(ngx_http_jpulse_snapshot_t *snap,
 static void ngx_http_jpulse_json_workers(ngx_http_jpulse_snapshot_t *snap,
     ngx_http_jpulse_out_t *out);
 static void ngx_http_jpulse_json_components(ngx_http_jpulse_snapshot_t *snap,
+    ngx_http_jpulse_out_t *out);
+static void ngx_http_jpulse_json_mongo(ngx_http_jpulse_snapshot_t *snap,
     ngx_http_jpulse_out_t *out);
 static void ngx_http_jpulse_json_database(ngx_http_jpulse_out_t *out,
     const char *fmt);
@@ -335,6 +338,8 @@ ngx_http_jpulse_json_components(ngx_http_jpulse_snapshot_t *snap,
         ngx_http_jpulse_out_printf(out, "}");
     }
 
+    ngx_http_jpulse_json_mongo(snap, out);
+
     if (snap->zone) {
         sh = snap->zone->sh;
 
@@ -355,6 +360,96 @@ ngx_http_jpulse_json_components(ngx_http_jpulse_snapshot_t *snap,
         ngx_http_jpulse_out_printf(out, "}");
     }
 
+    ngx_http_jpulse_out_printf(out, "}");
+}
+
+
+/* ,"mongodb":{...}: the operations of jpulse_mongodb, summed over workers */
+
+static void
+ngx_http_jpulse_json_mongo(ngx_http_jpulse_snapshot_t *snap,
+    ngx_http_jpulse_out_t *out)
+{
+    uint64_t                   total[NGX_HTTP_JPULSE_MONGO_OP_OUTCOMES], n;
+    ngx_uint_t                 i, o, b, up;
+    ngx_http_jpulse_counts_t  *counts;
+
+    if (!ngx_http_jpulse_mongo_configured()) {
+        return;
+    }
+
+    counts = &snap->totals.counts;
+    up = ngx_http_jpulse_mongo_connected();
+
+    ngx_memzero(total, sizeof(total));
+
+    for (i = 0; i < NGX_HTTP_JPULSE_MONGO_OP_NAMES; i++) {
+        for (o = 0; o < NGX_HTTP_JPULSE_MONGO_OP_OUTCOMES; o++) {
+            total[o] += counts->mongo_ops[i][o];
+        }
+    }
+
+    n = 0;
+
+    for (b = 0; b < NGX_HTTP_JPULSE_MONGO_BUCKETS; b++) {
+        n += counts->mongo_latency[b];
+    }
+
+    ngx_http_jpulse_out_printf(out,
+        ",\"mongodb\":{\"component\":\"MongoDB\",\"status\":\"%s\","
+        "\"initialized\":true,\"stats\":{\"connected\":%s,"
+        "\"database\":",
+        up ? "ok" : "error", up ? "true" : "false");
+    ngx_http_jpulse_out_json_str(out,
+                                 (u_char *) ngx_http_jpulse_mongo_db_name(),
+                                 ngx_strlen(ngx_http_jpulse_mongo_db_name()));
+    ngx_http_jpulse_out_printf(out,
+        ",\"operations\":%uL,\"errors\":%uL,\"busy\":%uL,"
+        "\"unavailable\":%uL,\"avgLatencyMs\":%uL,"
+        "\"pending\":%uL,\"inFlight\":%uL,\"poolMax\":%uL,"
+        "\"byOperation\":{",
+        total[NGX_HTTP_JPULSE_MONGO_OP_OK]
+        + total[NGX_HTTP_JPULSE_MONGO_OP_ERROR]
+        + total[NGX_HTTP_JPULSE_MONGO_OP_BUSY]
+        + total[NGX_HTTP_JPULSE_MONGO_OP_UNAVAILABLE],
+        total[NGX_HTTP_JPULSE_MONGO_OP_ERROR],
+        total[NGX_HTTP_JPULSE_MONGO_OP_BUSY],
+        total[NGX_HTTP_JPULSE_MONGO_OP_UNAVAILABLE],
+        n ? (counts->mongo_latency_us / n + 500) / 1000 : 0,
+        snap->totals.gauges[NGX_HTTP_JPULSE_MONGO_PENDING],
+        snap->totals.gauges[NGX_HTTP_JPULSE_MONGO_RUNNING],
+        snap->totals.gauges[NGX_HTTP_JPULSE_MONGO_POOL_MAX]);
+
+    for (i = 0; i < NGX_HTTP_JPULSE_MONGO_OP_NAMES; i++) {
+        ngx_http_jpulse_out_printf(out, "%s\"%V\":{", i ? "," : "",
+                                   &ngx_http_jpulse_mongo_op_names[i]);
+
+        for (o = 0; o < NGX_HTTP_JPULSE_MONGO_OP_OUTCOMES; o++) {
+            ngx_http_jpulse_out_printf(out, "%s\"%V\":%uL", o ? "," : "",
+                                       &ngx_http_jpulse_mongo_outcome_names[o],
+                                       counts->mongo_ops[i][o]);
+        }
+
+        ngx_http_jpulse_out_printf(out, "}");
+    }
+
+    ngx_http_jpulse_out_printf(out, "},\"latencyMs\":{");
+
+    for (b = 0; b < NGX_HTTP_JPULSE_MONGO_BUCKETS - 1; b++) {
+        ngx_http_jpulse_out_printf(out, "\"le%ui\":%uL,",
+                                   ngx_http_jpulse_mongo_bounds_ms[b],
+                                   counts->mongo_latency[b]);
+    }
+
+    ngx_http_jpulse_out_printf(out,
+        "\"over\":%uL}},"
+        "\"meta\":{\"ttl\":0,\"category\":\"nginx\",\"fields\":{"
+        "\"operations\":{\"aggregate\":\"sum\"},"
+        "\"errors\":{\"aggregate\":\"sum\"},"
+        "\"busy\":{\"aggregate\":\"sum\"},"
+        "\"unavailable\":{\"aggregate\":\"sum\"}}},",
+        counts->mongo_latency[b]);
+    ngx_http_jpulse_out_timestamp(out);
     ngx_http_jpulse_out_printf(out, "}");
 }
 

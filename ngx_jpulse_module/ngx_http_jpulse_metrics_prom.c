@@ -23,6 +23,8 @@ static void ngx_http_jpulse_prom_requests(ngx_http_jpulse_snapshot_t *snap,
     ngx_http_jpulse_out_t *out);
 static void ngx_http_jpulse_prom_latency(ngx_http_jpulse_snapshot_t *snap,
     ngx_http_jpulse_out_t *out);
+static void ngx_http_jpulse_prom_mongo(ngx_http_jpulse_snapshot_t *snap,
+    ngx_http_jpulse_out_t *out);
 static void ngx_http_jpulse_prom_redis(ngx_http_jpulse_snapshot_t *snap,
     ngx_http_jpulse_out_t *out);
 static void ngx_http_jpulse_prom_sessions(ngx_http_jpulse_snapshot_t *snap,
@@ -96,6 +98,7 @@ ngx_http_jpulse_metrics_prometheus(ngx_http_request_t *r,
         ngx_http_jpulse_prom_latency(snap, out);
         ngx_http_jpulse_prom_counters(snap, out);
         ngx_http_jpulse_prom_redis(snap, out);
+        ngx_http_jpulse_prom_mongo(snap, out);
         ngx_http_jpulse_prom_zone(snap, out);
     }
 
@@ -197,6 +200,86 @@ ngx_http_jpulse_prom_redis(ngx_http_jpulse_snapshot_t *snap,
         "jpulse_redis_command_duration_seconds_sum %uL.%06uL\n"
         "jpulse_redis_command_duration_seconds_count %uL\n",
         cumulative, us / 1000000, us % 1000000, cumulative);
+}
+
+
+/* MongoDB (issue 13): operations, their time on a thread, the queue */
+
+static void
+ngx_http_jpulse_prom_mongo(ngx_http_jpulse_snapshot_t *snap,
+    ngx_http_jpulse_out_t *out)
+{
+    uint64_t                   cumulative, us;
+    ngx_uint_t                 n, o, b;
+    ngx_http_jpulse_counts_t  *counts;
+
+    if (ngx_http_jpulse_dependencies[NGX_HTTP_JPULSE_DEP_DATABASE].state
+        == NULL)
+    {
+        return;
+    }
+
+    counts = &snap->totals.counts;
+
+    ngx_http_jpulse_prom_family(out, "jpulse_mongodb_operations_total",
+        "counter",
+        "MongoDB operations by name and outcome (busy: refused at "
+        "max_queue; unavailable: refused while the database is down, or "
+        "it could not be reached).");
+
+    for (n = 0; n < NGX_HTTP_JPULSE_MONGO_OP_NAMES; n++) {
+        for (o = 0; o < NGX_HTTP_JPULSE_MONGO_OP_OUTCOMES; o++) {
+            ngx_http_jpulse_out_printf(out,
+                "jpulse_mongodb_operations_total"
+                "{operation=\"%V\",outcome=\"%V\"} %uL\n",
+                &ngx_http_jpulse_mongo_op_names[n],
+                &ngx_http_jpulse_mongo_outcome_names[o],
+                counts->mongo_ops[n][o]);
+        }
+    }
+
+    ngx_http_jpulse_prom_family(out,
+        "jpulse_mongodb_operation_duration_seconds", "histogram",
+        "Time an operation held a pool thread (taking a connection "
+        "included).");
+
+    cumulative = 0;
+
+    for (b = 0; b < NGX_HTTP_JPULSE_MONGO_BUCKETS - 1; b++) {
+        cumulative += counts->mongo_latency[b];
+
+        ngx_http_jpulse_out_printf(out,
+            "jpulse_mongodb_operation_duration_seconds_bucket"
+            "{le=\"%ui.%03ui\"} %uL\n",
+            ngx_http_jpulse_mongo_bounds_ms[b] / 1000,
+            ngx_http_jpulse_mongo_bounds_ms[b] % 1000, cumulative);
+    }
+
+    cumulative += counts->mongo_latency[b];
+    us = counts->mongo_latency_us;
+
+    ngx_http_jpulse_out_printf(out,
+        "jpulse_mongodb_operation_duration_seconds_bucket{le=\"+Inf\"} %uL\n"
+        "jpulse_mongodb_operation_duration_seconds_sum %uL.%06uL\n"
+        "jpulse_mongodb_operation_duration_seconds_count %uL\n",
+        cumulative, us / 1000000, us % 1000000, cumulative);
+
+    ngx_http_jpulse_prom_family(out, "jpulse_mongodb_pending", "gauge",
+        "MongoDB operations posted and not yet completed (queued or on "
+        "a thread) in running workers.");
+    ngx_http_jpulse_out_printf(out, "jpulse_mongodb_pending %uL\n",
+        snap->totals.gauges[NGX_HTTP_JPULSE_MONGO_PENDING]);
+
+    ngx_http_jpulse_prom_family(out, "jpulse_mongodb_in_flight", "gauge",
+        "MongoDB operations on a pool thread now, in running workers.");
+    ngx_http_jpulse_out_printf(out, "jpulse_mongodb_in_flight %uL\n",
+        snap->totals.gauges[NGX_HTTP_JPULSE_MONGO_RUNNING]);
+
+    ngx_http_jpulse_prom_family(out, "jpulse_mongodb_pool_max", "gauge",
+        "The most MongoDB connections running workers may open "
+        "(pool_max times the workers).");
+    ngx_http_jpulse_out_printf(out, "jpulse_mongodb_pool_max %uL\n",
+        snap->totals.gauges[NGX_HTTP_JPULSE_MONGO_POOL_MAX]);
 }
 
 

@@ -1,6 +1,19 @@
 /*
- * Placeholder of the shared interface (issue 13): nothing is configured
- * yet, every operation is declined. The mongo-core branch replaces it.
+ * MongoDB operations on nginx thread pools (see ngx_http_jpulse_mongo.h
+ * and docs/architecture.md, "MongoDB on thread pools").
+ *
+ * An operation is one heap block: the caller's op, the nginx thread task
+ * that carries it, its binding to a request and the caller's data. The
+ * block lives from op_create to the completion in the event loop (or to
+ * exit_process): never in a request's pool, since a request may be freed
+ * while a thread still uses the operation.
+ *
+ * Per worker: one mongoc_client_pool_t (made in init_process, after the
+ * fork), the list of operations posted and not yet completed (bounded by
+ * max_queue), and the database's state: unknown until the first ping
+ * answers, then up or down as the last ping (or an operation's
+ * connection error) says. Known down, posts are declined at once; the
+ * ping keeps probing every ping_interval and brings the state back.
  */
 
 #include <ngx_config.h>
@@ -8,78 +21,263 @@
 #include <ngx_http.h>
 
 #include "ngx_http_jpulse_module.h"
-#include "ngx_http_jpulse_mongo.h"
+#include "ngx_http_jpulse_mongo_int.h"
+#include "ngx_http_jpulse_health.h"
+#include "ngx_http_jpulse_metrics.h"
 #include "ngx_http_jpulse_out.h"
 
 
-char *
-ngx_http_jpulse_mongodb(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
-{
-    return "is not built yet";
-}
+#define NGX_HTTP_JPULSE_MONGO_UNKNOWN  0
+#define NGX_HTTP_JPULSE_MONGO_UP       1
+#define NGX_HTTP_JPULSE_MONGO_DOWN     2
+
+#define NGX_HTTP_JPULSE_MONGO_HANDLERS  8
 
 
-ngx_int_t
-ngx_http_jpulse_mongo_postconfiguration(ngx_conf_t *cf)
-{
-    return NGX_OK;
-}
+typedef struct {
+    ngx_http_jpulse_mongo_op_t     op;
+    ngx_thread_task_t              task;
+    ngx_queue_t                    queue;       /* posted, not completed */
+    ngx_http_request_t            *request;     /* NULL: none, or gone */
+    ngx_pool_cleanup_t            *cleanup;     /* on request->pool */
+    ngx_event_t                    wait;        /* while a request waits */
+    mongoc_client_pool_t          *pool;
+    int64_t                        posted_us;   /* monotonic */
+    int64_t                        timeout_ms;
+    int64_t                        elapsed_us;  /* set by the thread */
+    ngx_atomic_t                   ran;         /* set by the thread */
+    unsigned                       bound:1;     /* had a request */
+    unsigned                       ping:1;
+} ngx_http_jpulse_mongo_task_t;
+
+
+typedef struct {
+    ngx_http_jpulse_mongo_state_pt  handler;
+    void                           *data;
+} ngx_http_jpulse_mongo_listener_t;
+
+
+static void ngx_http_jpulse_mongo_thread(void *data, ngx_log_t *log);
+static void ngx_http_jpulse_mongo_complete(ngx_event_t *ev);
+static void ngx_http_jpulse_mongo_detach(void *data);
+static void ngx_http_jpulse_mongo_waiting(ngx_event_t *ev);
+static ngx_int_t ngx_http_jpulse_mongo_submit(ngx_http_request_t *r,
+    ngx_http_jpulse_mongo_op_t *op, ngx_uint_t probe);
+static ngx_uint_t ngx_http_jpulse_mongo_unreachable(bson_error_t *error);
+static void ngx_http_jpulse_mongo_set_state(ngx_uint_t up,
+    bson_error_t *error);
+static ngx_http_jpulse_dep_state_e ngx_http_jpulse_mongo_dep_state(void);
+static void ngx_http_jpulse_mongo_ping_timer(ngx_event_t *ev);
+static void ngx_http_jpulse_mongo_ping_run(ngx_http_jpulse_mongo_op_t *op,
+    mongoc_client_t *client);
+static void ngx_http_jpulse_mongo_ping_done(ngx_http_jpulse_mongo_op_t *op);
+static void ngx_http_jpulse_mongo_gauges(void);
+static int64_t ngx_http_jpulse_mongo_now_us(void);
+
+
+static mongoc_client_pool_t         *ngx_http_jpulse_mongo_pool;
+static ngx_http_jpulse_mongo_conf_t *ngx_http_jpulse_mongo_mcf;
+static ngx_queue_t                   ngx_http_jpulse_mongo_posted;
+static ngx_uint_t                    ngx_http_jpulse_mongo_nposted;
+static ngx_atomic_t                  ngx_http_jpulse_mongo_running;
+static ngx_uint_t                    ngx_http_jpulse_mongo_state;
+static ngx_uint_t                    ngx_http_jpulse_mongo_pinging;
+static ngx_event_t                   ngx_http_jpulse_mongo_ping_ev;
+static ngx_uint_t                    ngx_http_jpulse_mongo_exiting;
+
+static ngx_http_jpulse_mongo_listener_t
+    ngx_http_jpulse_mongo_listeners[NGX_HTTP_JPULSE_MONGO_HANDLERS];
+static ngx_uint_t                    ngx_http_jpulse_mongo_nlisteners;
 
 
 ngx_int_t
 ngx_http_jpulse_mongo_init_process(ngx_cycle_t *cycle)
 {
+    ngx_http_jpulse_main_conf_t   *jmcf;
+    ngx_http_jpulse_mongo_conf_t  *mcf;
+
+    ngx_http_jpulse_mongo_nlisteners = 0;
+
+    jmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_jpulse_module);
+    mcf = jmcf->mongo;
+
+    if (mcf == NULL) {
+        return NGX_OK;
+    }
+
+    /*
+     * Where mongoc did not initialize itself when it was loaded, its
+     * counters would go into a /dev/shm/mongoc-<pid> segment that a
+     * worker killed leaves behind: malloc serves as well.
+     */
+
+    if (setenv("MONGOC_DISABLE_SHM", "1", 1) != 0) {
+        ngx_log_error(NGX_LOG_WARN, cycle->log, ngx_errno,
+                      "jpulse_mongodb: setenv(MONGOC_DISABLE_SHM) failed");
+    }
+
+    mongoc_init();
+
+    ngx_http_jpulse_mongo_pool = mongoc_client_pool_new(mcf->uri);
+
+    if (ngx_http_jpulse_mongo_pool == NULL) {
+        ngx_log_error(NGX_LOG_EMERG, cycle->log, 0,
+                      "jpulse_mongodb: mongoc_client_pool_new() failed");
+        mongoc_cleanup();
+        return NGX_ERROR;
+    }
+
+    (void) mongoc_client_pool_set_error_api(ngx_http_jpulse_mongo_pool,
+                                            MONGOC_ERROR_API_VERSION_2);
+
+    if (!mongoc_uri_has_option(mcf->uri, MONGOC_URI_APPNAME)) {
+        (void) mongoc_client_pool_set_appname(ngx_http_jpulse_mongo_pool,
+                                              "ngx_jpulse");
+    }
+
+    ngx_http_jpulse_mongo_mcf = mcf;
+    ngx_queue_init(&ngx_http_jpulse_mongo_posted);
+    ngx_http_jpulse_mongo_nposted = 0;
+    ngx_http_jpulse_mongo_state = NGX_HTTP_JPULSE_MONGO_UNKNOWN;
+    ngx_http_jpulse_mongo_pinging = 0;
+    ngx_http_jpulse_mongo_exiting = 0;
+
+    ngx_http_jpulse_dependencies[NGX_HTTP_JPULSE_DEP_DATABASE].state =
+                                            ngx_http_jpulse_mongo_dep_state;
+
+    ngx_http_jpulse_metrics_set(NGX_HTTP_JPULSE_MONGO_POOL_MAX,
+                                mcf->pool_max);
+    ngx_http_jpulse_mongo_gauges();
+
+    ngx_http_jpulse_mongo_ping_ev.handler = ngx_http_jpulse_mongo_ping_timer;
+    ngx_http_jpulse_mongo_ping_ev.log = cycle->log;
+    ngx_http_jpulse_mongo_ping_ev.data = cycle;  /* for the debug log */
+    ngx_http_jpulse_mongo_ping_ev.cancelable = 1;
+
+    /* the first ping at once: the state is unknown until it answers */
+    ngx_add_timer(&ngx_http_jpulse_mongo_ping_ev, 1);
+
     return NGX_OK;
 }
 
 
+/*
+ * nginx's thread pool module is a core module: its exit_process (which
+ * lets every queued task run and then stops the threads) runs before
+ * ours. What is still listed then has run on its thread, but its
+ * completion never fired: only free is called. An operation a thread
+ * did not finish (which that order rules out) is left, not freed.
+ */
+
 void
 ngx_http_jpulse_mongo_exit_process(ngx_cycle_t *cycle)
 {
-}
+    ngx_uint_t                     left;
+    ngx_queue_t                   *q;
+    ngx_http_jpulse_mongo_task_t  *t;
 
+    if (ngx_http_jpulse_mongo_pool == NULL) {
+        return;
+    }
 
-ngx_uint_t
-ngx_http_jpulse_mongo_configured(void)
-{
-    return 0;
+    ngx_http_jpulse_mongo_exiting = 1;
+
+    if (ngx_http_jpulse_mongo_ping_ev.timer_set) {
+        ngx_del_timer(&ngx_http_jpulse_mongo_ping_ev);
+    }
+
+    left = 0;
+
+    while (!ngx_queue_empty(&ngx_http_jpulse_mongo_posted)) {
+        q = ngx_queue_head(&ngx_http_jpulse_mongo_posted);
+        t = ngx_queue_data(q, ngx_http_jpulse_mongo_task_t, queue);
+
+        ngx_queue_remove(q);
+        ngx_http_jpulse_mongo_nposted--;
+
+        if (t->cleanup) {
+            t->cleanup->handler = NULL;
+        }
+
+        if (t->wait.timer_set) {
+            ngx_del_timer(&t->wait);
+        }
+
+        ngx_memory_barrier();
+
+        if (!t->ran) {
+            left++;
+            continue;
+        }
+
+        ngx_http_jpulse_mongo_op_free(&t->op);
+    }
+
+    if (left) {
+        /* a thread may still hold a client: the pool cannot go */
+        ngx_log_error(NGX_LOG_ALERT, cycle->log, 0,
+                      "jpulse_mongodb: %ui operations still on threads "
+                      "at exit", left);
+        ngx_http_jpulse_mongo_pool = NULL;
+        return;
+    }
+
+    mongoc_client_pool_destroy(ngx_http_jpulse_mongo_pool);
+    ngx_http_jpulse_mongo_pool = NULL;
+
+    mongoc_cleanup();
 }
 
 
 ngx_uint_t
 ngx_http_jpulse_mongo_connected(void)
 {
-    return 0;
+    return ngx_http_jpulse_mongo_state == NGX_HTTP_JPULSE_MONGO_UP;
 }
 
 
-size_t
-ngx_http_jpulse_mongo_result_max(void)
+static ngx_http_jpulse_dep_state_e
+ngx_http_jpulse_mongo_dep_state(void)
 {
-    return 0;
+    return ngx_http_jpulse_mongo_state == NGX_HTTP_JPULSE_MONGO_UP
+           ? NGX_HTTP_JPULSE_DEP_UP : NGX_HTTP_JPULSE_DEP_DOWN;
 }
 
 
-const char *
-ngx_http_jpulse_mongo_db_name(void)
+ngx_int_t
+ngx_http_jpulse_mongo_on_state(ngx_http_jpulse_mongo_state_pt h, void *data)
 {
-    return "";
+    ngx_http_jpulse_mongo_listener_t  *l;
+
+    if (ngx_http_jpulse_mongo_nlisteners == NGX_HTTP_JPULSE_MONGO_HANDLERS) {
+        return NGX_ERROR;
+    }
+
+    l = &ngx_http_jpulse_mongo_listeners[ngx_http_jpulse_mongo_nlisteners++];
+    l->handler = h;
+    l->data = data;
+
+    return NGX_OK;
 }
 
 
 ngx_http_jpulse_mongo_op_t *
 ngx_http_jpulse_mongo_op_create(size_t data_size, ngx_log_t *log)
 {
-    ngx_http_jpulse_mongo_op_t  *op;
+    size_t                         size;
+    ngx_http_jpulse_mongo_task_t  *t;
 
-    op = ngx_calloc(sizeof(ngx_http_jpulse_mongo_op_t) + data_size, log);
-    if (op == NULL) {
+    size = ngx_align(sizeof(ngx_http_jpulse_mongo_task_t), 16);
+
+    t = ngx_calloc(size + data_size, log);
+    if (t == NULL) {
         return NULL;
     }
 
-    op->data = (u_char *) op + sizeof(ngx_http_jpulse_mongo_op_t);
+    t->op.priv = t;
+    t->op.data = data_size ? (u_char *) t + size : NULL;
 
-    return op;
+    return &t->op;
 }
 
 
@@ -90,7 +288,7 @@ ngx_http_jpulse_mongo_op_free(ngx_http_jpulse_mongo_op_t *op)
         op->free(op);
     }
 
-    ngx_free(op);
+    ngx_free(op->priv);
 }
 
 
@@ -98,8 +296,420 @@ ngx_int_t
 ngx_http_jpulse_mongo_post(ngx_http_request_t *r,
     ngx_http_jpulse_mongo_op_t *op)
 {
+    return ngx_http_jpulse_mongo_submit(r, op, 0);
+}
+
+
+static ngx_int_t
+ngx_http_jpulse_mongo_submit(ngx_http_request_t *r,
+    ngx_http_jpulse_mongo_op_t *op, ngx_uint_t probe)
+{
+    ngx_log_t                     *log;
+    ngx_http_jpulse_mongo_conf_t  *mcf;
+    ngx_http_jpulse_mongo_task_t  *t;
+
+    t = op->priv;
+    mcf = ngx_http_jpulse_mongo_mcf;
+    log = r ? r->connection->log : ngx_cycle->log;
+
+    if (ngx_http_jpulse_mongo_pool == NULL || ngx_http_jpulse_mongo_exiting) {
+        ngx_http_jpulse_mongo_op_free(op);
+        return NGX_DECLINED;
+    }
+
+    if (!probe && ngx_http_jpulse_mongo_state == NGX_HTTP_JPULSE_MONGO_DOWN)
+    {
+        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, log, 0,
+                       "jpulse mongo: \"%s\" declined, the database is down",
+                       op->name ? op->name : "");
+        ngx_http_jpulse_metrics_mongo(op->name,
+                                      NGX_HTTP_JPULSE_MONGO_OP_UNAVAILABLE,
+                                      -1);
+        ngx_http_jpulse_mongo_op_free(op);
+        return NGX_DECLINED;
+    }
+
+    if (ngx_http_jpulse_mongo_nposted >= mcf->max_queue) {
+        ngx_log_error(NGX_LOG_WARN, log, 0,
+                      "jpulse_mongodb: %ui operations wait, \"%s\" refused "
+                      "(max_queue)", ngx_http_jpulse_mongo_nposted,
+                      op->name ? op->name : "");
+        ngx_http_jpulse_metrics_mongo(op->name,
+                                      NGX_HTTP_JPULSE_MONGO_OP_BUSY, -1);
+        ngx_http_jpulse_mongo_op_free(op);
+        return NGX_BUSY;
+    }
+
+    op->db = (const char *) mcf->db.data;
+    op->deadline_ms = mcf->timeout;
+
+    t->pool = ngx_http_jpulse_mongo_pool;
+    t->timeout_ms = mcf->timeout;
+    t->posted_us = ngx_http_jpulse_mongo_now_us();
+    t->ping = probe;
+
+    t->task.ctx = t;
+    t->task.handler = ngx_http_jpulse_mongo_thread;
+    t->task.event.data = t;
+    t->task.event.handler = ngx_http_jpulse_mongo_complete;
+    t->task.event.log = ngx_cycle->log;
+
+    if (r) {
+        /* the request may be freed first: the binding is undone then */
+
+        t->cleanup = ngx_pool_cleanup_add(r->pool, 0);
+        if (t->cleanup == NULL) {
+            ngx_http_jpulse_mongo_op_free(op);
+            return NGX_ERROR;
+        }
+
+        t->cleanup->handler = ngx_http_jpulse_mongo_detach;
+        t->cleanup->data = t;
+        t->request = r;
+        t->bound = 1;
+
+        t->wait.handler = ngx_http_jpulse_mongo_waiting;
+        t->wait.data = t;
+        t->wait.log = ngx_cycle->log;
+    }
+
+    if (ngx_thread_task_post(mcf->thread_pool, &t->task) != NGX_OK) {
+        ngx_log_error(NGX_LOG_ERR, log, 0,
+                      "jpulse_mongodb: thread pool \"%V\" refused \"%s\"",
+                      &mcf->thread_pool_name, op->name ? op->name : "");
+
+        if (t->cleanup) {
+            t->cleanup->handler = NULL;
+        }
+
+        ngx_http_jpulse_metrics_mongo(op->name,
+                                      NGX_HTTP_JPULSE_MONGO_OP_ERROR, -1);
+        ngx_http_jpulse_mongo_op_free(op);
+        return NGX_ERROR;
+    }
+
+    ngx_queue_insert_tail(&ngx_http_jpulse_mongo_posted, &t->queue);
+    ngx_http_jpulse_mongo_nposted++;
+    ngx_http_jpulse_mongo_gauges();
+
+    if (r) {
+        r->main->count++;
+
+        /*
+         * A parked request has no timer of its own: this one keeps a
+         * worker that shuts down from exiting under it (and so from
+         * leaving its connection open) until the operation is back.
+         */
+        ngx_add_timer(&t->wait, t->timeout_ms + 1000);
+    }
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, log, 0,
+                   "jpulse mongo: \"%s\" posted, %ui waiting",
+                   op->name ? op->name : "", ngx_http_jpulse_mongo_nposted);
+
+    return NGX_OK;
+}
+
+
+/*
+ * On a pool thread: mongoc and the task's own values only. Popping a
+ * client may block until another thread pushes one back (pool_max): the
+ * wait counts against the operation's budget, as a queue does.
+ */
+
+static void
+ngx_http_jpulse_mongo_thread(void *data, ngx_log_t *log)
+{
+    ngx_http_jpulse_mongo_task_t  *t = data;
+
+    int64_t                      start, left;
+    mongoc_client_t             *client;
+    ngx_http_jpulse_mongo_op_t  *op;
+
+    op = &t->op;
+
+    (void) ngx_atomic_fetch_add(&ngx_http_jpulse_mongo_running, 1);
+
+    start = ngx_http_jpulse_mongo_now_us();
+
+    client = mongoc_client_pool_pop(t->pool);
+
+    left = t->timeout_ms - (ngx_http_jpulse_mongo_now_us() - t->posted_us)
+                           / 1000;
+
+    if (client == NULL) {
+        op->rc = NGX_ERROR;
+        bson_set_error(&op->error, MONGOC_ERROR_SERVER_SELECTION,
+                       MONGOC_ERROR_SERVER_SELECTION_FAILURE,
+                       "no client could be taken from the pool");
+
+    } else if (left <= 0) {
+        op->rc = NGX_ERROR;
+        bson_set_error(&op->error, MONGOC_ERROR_SERVER_SELECTION,
+                       MONGOC_ERROR_SERVER_SELECTION_FAILURE,
+                       "the operation waited longer than its timeout "
+                       "for a thread and a connection");
+        mongoc_client_pool_push(t->pool, client);
+
+    } else {
+        op->deadline_ms = left;
+        op->rc = NGX_OK;
+        op->run(op, client);
+        mongoc_client_pool_push(t->pool, client);
+    }
+
+    t->elapsed_us = ngx_http_jpulse_mongo_now_us() - start;
+
+    (void) ngx_atomic_fetch_add(&ngx_http_jpulse_mongo_running, -1);
+
+    ngx_memory_barrier();
+    t->ran = 1;
+}
+
+
+/* In the event loop, called by nginx's thread pool handler. */
+
+static void
+ngx_http_jpulse_mongo_complete(ngx_event_t *ev)
+{
+    ngx_http_jpulse_mongo_task_t  *t = ev->data;
+
+    ngx_uint_t                   outcome, unreachable;
+    ngx_connection_t            *c;
+    ngx_http_request_t          *r;
+    ngx_http_jpulse_mongo_op_t  *op;
+
+    op = &t->op;
+
+    ngx_queue_remove(&t->queue);
+    ngx_http_jpulse_mongo_nposted--;
+    ngx_http_jpulse_mongo_gauges();
+
+    unreachable = 0;
+
+    if (op->rc == NGX_OK) {
+        outcome = NGX_HTTP_JPULSE_MONGO_OP_OK;
+
+    } else {
+        unreachable = ngx_http_jpulse_mongo_unreachable(&op->error);
+        outcome = unreachable ? NGX_HTTP_JPULSE_MONGO_OP_UNAVAILABLE
+                              : NGX_HTTP_JPULSE_MONGO_OP_ERROR;
+    }
+
+    ngx_http_jpulse_metrics_mongo(op->name, outcome,
+                                  t->elapsed_us >= 0 ? t->elapsed_us : 0);
+
+    /*
+     * A command answered: the server is there. A command that could not
+     * reach it: it is not (the ping says when it is back).
+     */
+
+    if (op->rc == NGX_OK) {
+        ngx_http_jpulse_mongo_set_state(1, NULL);
+
+    } else if (unreachable) {
+        ngx_http_jpulse_mongo_set_state(0, &op->error);
+    }
+
+    if (t->request) {
+        r = t->request;
+        c = r->connection;
+
+        t->cleanup->handler = NULL;
+        t->request = NULL;
+
+        if (t->wait.timer_set) {
+            ngx_del_timer(&t->wait);
+        }
+
+        ngx_http_set_log_request(c->log, r);
+
+        ngx_log_debug2(NGX_LOG_DEBUG_HTTP, c->log, 0,
+                       "jpulse mongo: \"%s\" done, rc: %i",
+                       op->name ? op->name : "", op->rc);
+
+        op->done(r, op);
+        ngx_http_jpulse_mongo_op_free(op);
+
+        ngx_http_run_posted_requests(c);
+        return;
+    }
+
+    if (t->bound) {
+        /* the client left: nobody waits for the result */
+        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
+                       "jpulse mongo: \"%s\" done, its request is gone",
+                       op->name ? op->name : "");
+
+    } else if (op->bg_done) {
+        op->bg_done(op);
+    }
+
     ngx_http_jpulse_mongo_op_free(op);
-    return NGX_DECLINED;
+}
+
+
+/*
+ * r->pool is being destroyed (the request was closed: the client left,
+ * a timeout, the shutdown timer) before its operation came back.
+ */
+
+static void
+ngx_http_jpulse_mongo_detach(void *data)
+{
+    ngx_http_jpulse_mongo_task_t  *t = data;
+
+    t->request = NULL;
+    t->cleanup = NULL;
+
+    if (t->wait.timer_set) {
+        ngx_del_timer(&t->wait);
+    }
+}
+
+
+/* the thread holds the operation past its timeout: the request waits on */
+
+static void
+ngx_http_jpulse_mongo_waiting(ngx_event_t *ev)
+{
+    ngx_http_jpulse_mongo_task_t  *t = ev->data;
+
+    ngx_log_error(NGX_LOG_INFO, ev->log, 0,
+                  "jpulse_mongodb: \"%s\" still runs after its timeout",
+                  t->op.name ? t->op.name : "");
+
+    ngx_add_timer(ev, t->timeout_ms);
+}
+
+
+/*
+ * The errors that say the server could not be reached, or not in time:
+ * 503 DATABASE_UNAVAILABLE rather than 500.
+ */
+
+static ngx_uint_t
+ngx_http_jpulse_mongo_unreachable(bson_error_t *error)
+{
+    switch (error->domain) {
+
+    case MONGOC_ERROR_STREAM:
+    case MONGOC_ERROR_SERVER_SELECTION:
+        return 1;
+
+    case MONGOC_ERROR_CLIENT:
+        return error->code == MONGOC_ERROR_CLIENT_AUTHENTICATE;
+
+    default:
+        return 0;
+    }
+}
+
+
+static void
+ngx_http_jpulse_mongo_set_state(ngx_uint_t up, bson_error_t *error)
+{
+    ngx_uint_t                     i, state;
+    ngx_http_jpulse_mongo_conf_t  *mcf;
+
+    state = up ? NGX_HTTP_JPULSE_MONGO_UP : NGX_HTTP_JPULSE_MONGO_DOWN;
+
+    if (state == ngx_http_jpulse_mongo_state) {
+        return;
+    }
+
+    mcf = ngx_http_jpulse_mongo_mcf;
+
+    if (up) {
+        ngx_log_error(NGX_LOG_NOTICE, ngx_cycle->log, 0,
+                      "jpulse_mongodb %V: connected, database \"%V\"",
+                      &mcf->hosts, &mcf->db);
+
+    } else {
+        ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
+                      "jpulse_mongodb %V: unreachable: %s",
+                      &mcf->hosts, error->message);
+    }
+
+    ngx_http_jpulse_mongo_state = state;
+
+    for (i = 0; i < ngx_http_jpulse_mongo_nlisteners; i++) {
+        ngx_http_jpulse_mongo_listeners[i].handler(up,
+                                   ngx_http_jpulse_mongo_listeners[i].data);
+    }
+}
+
+
+/* one ping at a time, ping_interval after the last one answered */
+
+static void
+ngx_http_jpulse_mongo_ping_timer(ngx_event_t *ev)
+{
+    ngx_int_t                    rc;
+    ngx_http_jpulse_mongo_op_t  *op;
+
+    if (ngx_exiting || ngx_http_jpulse_mongo_pinging) {
+        return;
+    }
+
+    op = ngx_http_jpulse_mongo_op_create(0, ev->log);
+
+    if (op != NULL) {
+        op->name = "ping";
+        op->run = ngx_http_jpulse_mongo_ping_run;
+        op->bg_done = ngx_http_jpulse_mongo_ping_done;
+
+        rc = ngx_http_jpulse_mongo_submit(NULL, op, 1);
+
+        if (rc == NGX_OK) {
+            ngx_http_jpulse_mongo_pinging = 1;
+            return;
+        }
+    }
+
+    /* out of memory, or the queue is full: try again later */
+    ngx_add_timer(ev, ngx_http_jpulse_mongo_mcf->ping_interval);
+}
+
+
+static void
+ngx_http_jpulse_mongo_ping_run(ngx_http_jpulse_mongo_op_t *op,
+    mongoc_client_t *client)
+{
+    bson_t  cmd, reply;
+
+    bson_init(&cmd);
+    BSON_APPEND_INT32(&cmd, "ping", 1);
+
+    if (!mongoc_client_command_simple(client, "admin", &cmd, NULL, &reply,
+                                      &op->error))
+    {
+        op->rc = NGX_ERROR;
+    }
+
+    bson_destroy(&reply);
+    bson_destroy(&cmd);
+}
+
+
+static void
+ngx_http_jpulse_mongo_ping_done(ngx_http_jpulse_mongo_op_t *op)
+{
+    /* the state was set from op->rc by the completion */
+
+    ngx_http_jpulse_mongo_pinging = 0;
+
+    if (op->rc != NGX_OK
+        && !ngx_http_jpulse_mongo_unreachable(&op->error))
+    {
+        /* the server answered, with an error: still not usable */
+        ngx_http_jpulse_mongo_set_state(0, &op->error);
+    }
+
+    if (!ngx_exiting) {
+        ngx_add_timer(&ngx_http_jpulse_mongo_ping_ev,
+                      ngx_http_jpulse_mongo_mcf->ping_interval);
+    }
 }
 
 
@@ -107,19 +717,72 @@ ngx_int_t
 ngx_http_jpulse_mongo_send_error(ngx_http_request_t *r,
     ngx_http_jpulse_mongo_op_t *op)
 {
-    return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    ngx_http_jpulse_mongo_conf_t  *mcf;
+
+    mcf = ngx_http_jpulse_mongo_mcf;
+
+    ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                  "jpulse_mongodb %V: \"%s\" failed: %s (domain %uD, "
+                  "code %uD)", mcf ? &mcf->hosts : NULL,
+                  op->name ? op->name : "", op->error.message,
+                  op->error.domain, op->error.code);
+
+    if (ngx_http_jpulse_mongo_unreachable(&op->error)
+        || (op->error.domain == MONGOC_ERROR_SERVER
+            && op->error.code == 50))   /* MaxTimeMSExpired */
+    {
+        return ngx_http_jpulse_send_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                          "DATABASE_UNAVAILABLE",
+                                          "Database unavailable", NULL);
+    }
+
+    return ngx_http_jpulse_send_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                      "DATABASE_ERROR", "Database error",
+                                      NULL);
 }
 
 
 ngx_int_t
 ngx_http_jpulse_mongo_send_refusal(ngx_http_request_t *r, ngx_int_t rc)
 {
-    return NGX_HTTP_SERVICE_UNAVAILABLE;
+    if (rc == NGX_BUSY) {
+        return ngx_http_jpulse_send_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                          "DATABASE_BUSY",
+                                          "Database busy, try again later",
+                                          NULL);
+    }
+
+    if (rc == NGX_DECLINED) {
+        return ngx_http_jpulse_send_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                          "DATABASE_UNAVAILABLE",
+                                          "Database unavailable", NULL);
+    }
+
+    return ngx_http_jpulse_send_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                      "DATABASE_ERROR", "Database error",
+                                      NULL);
 }
 
 
-ngx_int_t
-ngx_http_jpulse_mongo_on_state(ngx_http_jpulse_mongo_state_pt h, void *data)
+static void
+ngx_http_jpulse_mongo_gauges(void)
 {
-    return NGX_OK;
+    ngx_atomic_uint_t  running;
+
+    running = ngx_http_jpulse_mongo_running;
+
+    ngx_http_jpulse_metrics_set(NGX_HTTP_JPULSE_MONGO_PENDING,
+                                ngx_http_jpulse_mongo_nposted);
+    ngx_http_jpulse_metrics_set(NGX_HTTP_JPULSE_MONGO_RUNNING, running);
+}
+
+
+static int64_t
+ngx_http_jpulse_mongo_now_us(void)
+{
+    struct timespec  ts;
+
+    (void) clock_gettime(CLOCK_MONOTONIC, &ts);
+
+    return (int64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }

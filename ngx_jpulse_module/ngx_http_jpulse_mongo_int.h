@@ -1,0 +1,38 @@
+/*
+ * Private to ngx_http_jpulse_mongo*.c: the configuration of
+ * jpulse_mongodb and what the configuration file and the process
+ * halves share.
+ */
+
+#ifndef NGX_HTTP_JPULSE_MONGO_INT_H
+#define NGX_HTTP_JPULSE_MONGO_INT_H
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_jpulse_mongo.h"
+
+
+#define NGX_HTTP_JPULSE_MONGO_PASSWORD_MAX  1024
+
+
+typedef struct ngx_http_jpulse_mongo_conf_s {
+    mongoc_uri_t               *uri;        /* with the password_file's */
+    ngx_str_t                   hosts;      /* for logs: no credentials */
+    ngx_str_t                   db;         /* NUL-terminated */
+    ngx_str_t                   thread_pool_name;
+    ngx_thread_pool_t          *thread_pool;
+    ngx_uint_t                  pool_max;
+    ngx_uint_t                  max_queue;
+    ngx_msec_t                  ping_interval;
+    ngx_msec_t                  timeout;
+    size_t                      result_max;
+} ngx_http_jpulse_mongo_conf_t;
+
+
+/* the running configuration (the worker's cycle), NULL without one */
+ngx_http_jpulse_mongo_conf_t *ngx_http_jpulse_mongo_conf(void);
+
+
+#endif /* NGX_HTTP_JPULSE_MONGO_INT_H */

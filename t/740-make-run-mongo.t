@@ -167,12 +167,22 @@ ok(($d->{pagination}{total} // 0) > 0
    && !grep({ ($_->{data}{docType} // '') ne 'config' } @{ $d->{data} // [] }),
    '... config changes only');
 
+my ($redis_port) = $said =~ /^redis-server on 127\.0\.0\.1:(\d+),/m;
 ok(stop_run($pid), 'Ctrl-C: every process of make run is gone');
 ok(!IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port", Timeout => 1),
    '... nginx no longer listens');
-ok(!$mongo_port
-   || !IO::Socket::INET->new(PeerAddr => "127.0.0.1:$mongo_port", Timeout => 1),
+ok($mongo_port
+   && !IO::Socket::INET->new(PeerAddr => "127.0.0.1:$mongo_port", Timeout => 1),
    '... nor the Mongo-wire test server');
+ok($redis_port
+   && !IO::Socket::INET->new(PeerAddr => "127.0.0.1:$redis_port", Timeout => 1),
+   '... nor redis-server');
+# the databases outlive nginx: no worker killed while its last MongoDB
+# call waited on a server that was gone, the heartbeat removed
+my $log = slurp("$dir/logs/error.log");
+unlike($log, qr/exited on signal|\[alert\]|\[emerg\]/,
+       '... its workers exited by themselves');
+unlike($log, qr/cannot remove the heartbeat/, '... the heartbeat removed');
 
 
 # ---- MONGO=off

@@ -21,10 +21,10 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "jp_json.h"
 #include "jp_search_int.h"
-#include "jp_tz.h"
 
 
 typedef struct {
@@ -47,9 +47,6 @@ static json_t *jp_search_filters(const jp_search_schema_t *schema,
     jp_search_pair_t *pairs, size_t n, int *collation,
     jp_search_error_t *err);
 static json_t *jp_search_range(const jp_search_request_t *req);
-static json_t *jp_search_cursor_of(const jp_search_request_t *req,
-    json_t *doc, long long total, int d);
-static json_t *jp_search_public_value(json_t *v);
 
 
 /* ------------------------------------------------------ query strings */
@@ -194,6 +191,14 @@ jp_search_pairs(const char *args, size_t len, jp_search_pair_t *pairs,
         }
 
         pr->name_len = r;
+
+        if (r == 0) {
+            /* qs drops a pair without a name */
+            free(pr->name);
+            free(pr->value);
+            n--;
+            continue;
+        }
 
         r = jp_search_decode(eq ? eq + 1 : p + nl,
                              eq ? nl - (eq - p) - 1 : 0, pr->value);
@@ -482,6 +487,7 @@ jp_search_parse(const jp_search_schema_t *schema, const char *collection,
     size_t             n, i, j;
     json_t            *c;
     jp_search_pair_t  *limit, *sort, *cursor, *offset;
+    jp_search_error_t  cerr;
     jp_search_pair_t   pairs[JP_SEARCH_PAIRS_MAX];
 
     memset(req, 0, sizeof(*req));
@@ -560,15 +566,16 @@ jp_search_parse(const jp_search_schema_t *schema, const char *collection,
         && cursor->value_len > 0
         && !(cursor->value_len == 4 && memcmp(cursor->value, "true", 4) == 0))
     {
+        memset(&cerr, 0, sizeof(cerr));
         c = jp_search_cursor_decode(cursor->value, cursor->value_len,
-                                    collection, keys, nkeys, err);
+                                    collection, keys, nkeys, &cerr);
 
         if (c != NULL && !jp_search_cursor_sort_ok(schema,
                                                    json_object_get(c, "s")))
         {
             json_decref(c);
             c = NULL;
-            jp_search_error_set(err, "INVALID_CURSOR", "cursor", 6,
+            jp_search_error_set(&cerr, "INVALID_CURSOR", "cursor", 6,
                                 "the cursor is invalid, expired or not of "
                                 "this search");
         }
@@ -592,12 +599,16 @@ jp_search_parse(const jp_search_schema_t *schema, const char *collection,
             goto collation;
         }
 
-        if (err == NULL || err->code == NULL || !lenient) {
+        /* out of memory, or not lenient: refused */
+        if (cerr.code == NULL || !lenient) {
+            if (err) {
+                *err = cerr;
+            }
+
             goto done;
         }
 
         /* jPulse's fallback: the first page of the request's own filter */
-        memset(err, 0, sizeof(*err));
     }
 
     req->sort = jp_search_sort(schema, sort ? sort->value : "",
@@ -814,445 +825,4 @@ json_t *
 jp_search_collation(const jp_search_request_t *req)
 {
     return req->collation ? json_incref(req->collation_spec) : NULL;
-}
-
-
-/* ---------------------------------------------------- extended JSON */
-
-
-int
-jp_search_ejson_scalar(json_t *v)
-{
-    /* any value but an array: sort values, signed by us */
-    return v != NULL && !json_is_array(v);
-}
-
-
-json_t *
-jp_search_path_get(json_t *doc, const char *path)
-{
-    size_t       n;
-    json_t      *cur;
-    const char  *dot;
-    char         seg[JP_SEARCH_NAME_MAX + 1];
-
-    cur = doc;
-
-    while (cur != NULL) {
-        if (!json_is_object(cur)) {
-            return NULL;
-        }
-
-        dot = strchr(path, '.');
-        n = dot ? (size_t) (dot - path) : strlen(path);
-
-        if (n > JP_SEARCH_NAME_MAX) {
-            return NULL;
-        }
-
-        memcpy(seg, path, n);
-        seg[n] = '\0';
-
-        cur = json_object_get(cur, seg);
-
-        if (dot == NULL) {
-            return cur;
-        }
-
-        path = dot + 1;
-    }
-
-    return NULL;
-}
-
-
-static int
-jp_search_path_del(json_t *doc, const char *path)
-{
-    size_t       n;
-    const char  *dot;
-    char         seg[JP_SEARCH_NAME_MAX + 1];
-
-    while (json_is_object(doc)) {
-        dot = strchr(path, '.');
-        n = dot ? (size_t) (dot - path) : strlen(path);
-
-        if (n > JP_SEARCH_NAME_MAX) {
-            return -1;
-        }
-
-        memcpy(seg, path, n);
-        seg[n] = '\0';
-
-        if (dot == NULL) {
-            return json_object_del(doc, seg);
-        }
-
-        doc = json_object_get(doc, seg);
-        path = dot + 1;
-    }
-
-    return -1;
-}
-
-
-/* Date.prototype.toISOString: 2026-11-26T00:38:57.123Z, +275760-... */
-
-static json_t *
-jp_search_iso(const char *ms_text)
-{
-    char       buf[64], *end;
-    int64_t    y;
-    unsigned   m, d;
-    long long  ms, days, rem;
-
-    ms = strtoll(ms_text, &end, 10);
-    if (*end != '\0' || end == ms_text || ms > 8640000000000000LL
-        || ms < -8640000000000000LL)
-    {
-        return json_null();
-    }
-
-    days = ms / 86400000;
-    rem = ms % 86400000;
-
-    if (rem < 0) {
-        rem += 86400000;
-        days--;
-    }
-
-    jp_tz_civil(days, &y, &m, &d);
-
-    if (y >= 0 && y <= 9999) {
-        snprintf(buf, sizeof(buf), "%04d-%02u-%02uT%02lld:%02lld:%02lld.%03lldZ",
-                 (int) y, m, d, rem / 3600000, rem / 60000 % 60,
-                 rem / 1000 % 60, rem % 1000);
-    } else {
-        snprintf(buf, sizeof(buf),
-                 "%c%06lld-%02u-%02uT%02lld:%02lld:%02lld.%03lldZ",
-                 y < 0 ? '-' : '+', (long long) (y < 0 ? -y : y), m, d,
-                 rem / 3600000, rem / 60000 % 60, rem / 1000 % 60,
-                 rem % 1000);
-    }
-
-    return json_string(buf);
-}
-
-
-/*
- * A canonical Extended JSON value as the Node driver's documents reach
- * res.json(): ObjectId the hex string, Date its ISO string, numbers
- * numbers (NaN and infinities null), a symbol its string, a regex {}
- * (RegExp has no JSON), undefined dropped (NULL); Decimal128,
- * timestamps, binaries, keys and code as js-bson's toJSON writes them,
- * that is mostly as they came.
- */
-
-static json_t *
-jp_search_public_value(json_t *v)
-{
-    size_t       i;
-    double       d;
-    json_t      *out, *x, *w;
-    const char  *key, *s;
-
-    if (json_is_array(v)) {
-        out = json_array();
-        if (out == NULL) {
-            return NULL;
-        }
-
-        json_array_foreach(v, i, x) {
-            w = jp_search_public_value(x);
-            /* undefined in an array is null in JSON */
-            if (json_array_append_new(out, w ? w : json_null()) != 0) {
-                json_decref(out);
-                return NULL;
-            }
-        }
-
-        return out;
-    }
-
-    if (!json_is_object(v)) {
-        return json_incref(v);
-    }
-
-    if (json_object_size(v) == 1) {
-        x = json_object_get(v, "$oid");
-        if (json_is_string(x)) {
-            return json_incref(x);
-        }
-
-        x = json_object_get(v, "$date");
-        if (x != NULL) {
-            w = json_object_get(x, "$numberLong");
-            if (json_is_string(w)) {
-                return jp_search_iso(json_string_value(w));
-            }
-
-            if (json_is_integer(x)) {
-                char  buf[24];
-
-                snprintf(buf, sizeof(buf), "%" JSON_INTEGER_FORMAT,
-                         json_integer_value(x));
-                return jp_search_iso(buf);
-            }
-
-            return json_incref(x);
-        }
-
-        x = json_object_get(v, "$numberInt");
-        if (x == NULL) {
-            x = json_object_get(v, "$numberLong");
-        }
-
-        if (json_is_string(x)) {
-            return json_integer(strtoll(json_string_value(x), NULL, 10));
-        }
-
-        x = json_object_get(v, "$numberDouble");
-        if (json_is_string(x)) {
-            s = json_string_value(x);
-            d = strtod(s, NULL);
-
-            if (strcmp(s, "NaN") == 0 || strcmp(s, "Infinity") == 0
-                || strcmp(s, "-Infinity") == 0)
-            {
-                return json_null();
-            }
-
-            return json_real(d);
-        }
-
-        x = json_object_get(v, "$symbol");
-        if (json_is_string(x)) {
-            return json_incref(x);
-        }
-
-        if (json_object_get(v, "$regularExpression") != NULL) {
-            return json_object();
-        }
-
-        if (json_object_get(v, "$undefined") != NULL) {
-            return NULL;
-        }
-    }
-
-    out = json_object();
-    if (out == NULL) {
-        return NULL;
-    }
-
-    json_object_foreach(v, key, x) {
-        w = jp_search_public_value(x);
-        if (w == NULL) {
-            continue;
-        }
-
-        if (json_object_set_new(out, key, w) != 0) {
-            json_decref(out);
-            return NULL;
-        }
-    }
-
-    return out;
-}
-
-
-json_t *
-jp_search_public_doc(const jp_search_schema_t *schema, json_t *doc)
-{
-    size_t   i;
-    json_t  *copy, *h, *out;
-
-    copy = json_deep_copy(doc);
-    if (copy == NULL) {
-        return NULL;
-    }
-
-    json_array_foreach(schema->hidden, i, h) {
-        (void) jp_search_path_del(copy, json_string_value(h));
-    }
-
-    out = jp_search_public_value(copy);
-    json_decref(copy);
-
-    return out ? out : json_object();
-}
-
-
-/* ---------------------------------------------------------------- page */
-
-
-static json_t *
-jp_search_cursor_of(const jp_search_request_t *req, json_t *doc,
-    long long total, int d)
-{
-    json_t      *c, *lv, *v;
-    const char  *key;
-
-    lv = json_object();
-    if (lv == NULL) {
-        return NULL;
-    }
-
-    json_object_foreach(req->sort, key, v) {
-        v = jp_search_path_get(doc, key);
-
-        /* an array cannot be a keyset bound (not a schema's sort field) */
-        if (json_object_set_new(lv, key, (v && !json_is_array(v))
-                                         ? json_deep_copy(v) : json_null())
-            != 0)
-        {
-            json_decref(lv);
-            return NULL;
-        }
-    }
-
-    c = json_pack("{s:i,s:O,s:O,s:I,s:I,s:o,s:i}", "v", 1, "q", req->query,
-                  "s", req->sort, "l", (json_int_t) req->limit,
-                  "t", (json_int_t) total, "lv", lv, "d", d);
-
-    if (c != NULL && req->collation
-        && json_object_set_new(c, "c", json_integer(1)) != 0)
-    {
-        json_decref(c);
-        return NULL;
-    }
-
-    return c;
-}
-
-
-static json_t *
-jp_search_token(const char *collection, const jp_search_key_t *key,
-    const jp_search_request_t *req, json_t *doc, long long total, int d)
-{
-    char    *t;
-    json_t  *c, *s;
-
-    if (key == NULL || doc == NULL) {
-        return json_null();
-    }
-
-    c = jp_search_cursor_of(req, doc, total, d);
-    if (c == NULL) {
-        return NULL;
-    }
-
-    t = jp_search_cursor_encode(c, collection, key);
-    json_decref(c);
-
-    if (t == NULL) {
-        return NULL;
-    }
-
-    s = json_string(t);
-    free(t);
-
-    return s;
-}
-
-
-json_t *
-jp_search_page(const jp_search_schema_t *schema, const char *collection,
-    const jp_search_request_t *req, json_t *docs, long long total,
-    const jp_search_key_t *key)
-{
-    int          backward, more;
-    size_t       n, count, i;
-    json_t      *data, *rows, *first, *last, *next, *prev, *pg, *d;
-
-    n = json_array_size(docs);
-    count = n > (size_t) req->limit ? (size_t) req->limit : n;
-    more = n > (size_t) req->limit;
-    backward = (req->mode == JP_SEARCH_CURSOR && req->last != NULL
-                && req->direction < 0);
-
-    /* the rows in the page's order (a backward page came nearest first) */
-    rows = json_array();
-    data = json_array();
-    if (rows == NULL || data == NULL) {
-        goto nomem;
-    }
-
-    for (i = 0; i < count; i++) {
-        if (json_array_append(rows, json_array_get(docs,
-                                  backward ? count - 1 - i : i))
-            != 0)
-        {
-            goto nomem;
-        }
-    }
-
-    json_array_foreach(rows, i, d) {
-        if (json_array_append_new(data, jp_search_public_doc(schema, d))
-            != 0)
-        {
-            goto nomem;
-        }
-    }
-
-    first = json_array_get(rows, 0);
-    last = json_array_get(rows, count ? count - 1 : 0);
-
-    if (req->mode == JP_SEARCH_OFFSET) {
-        pg = json_pack("{s:s,s:I,s:I,s:I,s:b}", "mode", "offset",
-                       "total", (json_int_t) total,
-                       "limit", (json_int_t) req->limit,
-                       "offset", (json_int_t) req->offset,
-                       "hasMore", (long long) (req->offset + count) < total);
-        goto done;
-    }
-
-    if (req->has_cursor) {
-        total = req->total;
-    }
-
-    if (backward) {
-        /* the page we came from is after it; before it only if more */
-        next = jp_search_token(collection, key, req, last, total, 1);
-        prev = more ? jp_search_token(collection, key, req, first, total, -1)
-                    : json_null();
-        more = (count > 0);
-
-    } else {
-        next = more ? jp_search_token(collection, key, req, last, total, 1)
-                    : json_null();
-        prev = req->has_cursor
-               ? jp_search_token(collection, key, req, first, total, -1)
-               : json_null();
-    }
-
-    if (next == NULL || prev == NULL) {
-        json_decref(next);
-        json_decref(prev);
-        goto nomem;
-    }
-
-    pg = json_pack("{s:s,s:I,s:I,s:b,s:o,s:o}", "mode", "cursor",
-                   "total", (json_int_t) total,
-                   "limit", (json_int_t) req->limit,
-                   "hasMore", more && count > 0,
-                   "nextCursor", next, "prevCursor", prev);
-
-done:
-
-    json_decref(rows);
-
-    if (pg == NULL) {
-        json_decref(data);
-        return NULL;
-    }
-
-    return json_pack("{s:o,s:I,s:o}", "data", data,
-                     "count", (json_int_t) count, "pagination", pg);
-
-nomem:
-
-    json_decref(rows);
-    json_decref(data);
-
-    return NULL;
 }

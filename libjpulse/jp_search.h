@@ -137,7 +137,7 @@ json_t *jp_search_collation(const jp_search_request_t *req);
  * the total: rows put back in the page's order, the extra row dropped,
  * fields the schema hides removed, values as jPulse's JSON gives them
  * (ObjectId as its hex string, dates as ISO strings), and the next and
- * prev cursors signed with keys[0]. A JSON object
+ * prev cursors signed with keys[0] (none when key is NULL). A JSON object
  * {"data":[...],"count":N,"pagination":{...}}; NULL when out of memory.
  */
 json_t *jp_search_page(const jp_search_schema_t *schema,
@@ -162,7 +162,12 @@ json_t *jp_search_filter_date(const char *field, const char *value,
     size_t len, jp_search_error_t *err);
 
 
-/* cursors: base64url(JSON).base64url(HMAC-SHA256(key, collection NUL JSON)) */
+/*
+ * cursors: base64url(JSON).base64url(HMAC-SHA256(key, collection NUL JSON)),
+ * JSON {"v":1,"q":..,"s":..,"l":..,"t":..,"lv":..,"d":..} and "c":1 when
+ * the collation applies; decode checks the signature, then the shape
+ * (jp_search_parse also checks s against the schema)
+ */
 char *jp_search_cursor_encode(json_t *cursor, const char *collection,
     const jp_search_key_t *key);
 json_t *jp_search_cursor_decode(const char *token, size_t len,

@@ -84,6 +84,9 @@ int jp_search_ejson_scalar(json_t *v);
 json_t *jp_search_path_get(json_t *doc, const char *path);
 
 
+/* white space off both ends (JavaScript's trim, ASCII) */
+void jp_search_trim(const char **p, size_t *len);
+
 void jp_search_error_set(jp_search_error_t *err, const char *code,
     const char *param, size_t plen, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));

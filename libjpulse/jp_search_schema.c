@@ -352,11 +352,12 @@ jp_search_schema_strings(json_t *def, const char *key, json_t **out,
 jp_search_schema_t *
 jp_search_schema_from_json(json_t *def, char *err, size_t errlen)
 {
-    size_t               i, n;
-    json_t              *fields, *multi, *v, *c;
-    const char          *key;
-    jp_search_multi_t   *m;
-    jp_search_schema_t  *s;
+    size_t                    i, n;
+    json_t                   *fields, *multi, *v, *c;
+    const char               *key;
+    jp_search_multi_t        *m;
+    jp_search_schema_t       *s;
+    const jp_search_field_t  *f;
 
     if (!json_is_object(def)) {
         jp_search_schema_err(err, errlen, "not a JSON object%s%s", "", "");
@@ -411,10 +412,14 @@ jp_search_schema_from_json(json_t *def, char *err, size_t errlen)
         goto failed;
     }
 
-    /* a hidden field is never a condition nor a sort key */
+    /* a hidden field, or one inside it, is never a condition nor a key */
     json_array_foreach(s->hidden, i, v) {
         for (n = 0; n < s->nfields; n++) {
-            if (strcmp(s->fields[n].name, json_string_value(v)) == 0) {
+            if (strncmp(s->fields[n].name, json_string_value(v),
+                        json_string_length(v)) == 0
+                && (s->fields[n].name[json_string_length(v)] == '\0'
+                    || s->fields[n].name[json_string_length(v)] == '.'))
+            {
                 s->fields[n].filter = 0;
                 s->fields[n].sortable = 0;
             }
@@ -451,14 +456,16 @@ jp_search_schema_from_json(json_t *def, char *err, size_t errlen)
             strcpy(m->name, key);
 
             json_array_foreach(v, i, c) {
-                if (!json_is_string(c)
-                    || jp_search_schema_field(s, json_string_value(c),
-                                              json_string_length(c))
-                       == NULL)
-                {
+                f = json_is_string(c)
+                    ? jp_search_schema_field(s, json_string_value(c),
+                                             json_string_length(c))
+                    : NULL;
+
+                if (f == NULL || !f->filter) {
                     jp_search_schema_err(err, errlen,
                                          "multi \"%s\": a field not in "
-                                         "\"fields\"%s", key, "");
+                                         "\"fields\" or not filtered%s",
+                                         key, "");
                     goto failed;
                 }
 

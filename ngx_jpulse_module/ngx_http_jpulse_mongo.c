@@ -9,11 +9,9 @@
  * while a thread still uses the operation.
  *
  * Per worker: one mongoc_client_pool_t (made in init_process, after the
- * fork), the list of operations posted and not yet completed (bounded by
- * max_queue), and the database's state: unknown until the first ping
- * answers, then up or down as the last ping (or an operation's
- * connection error) says. Known down, posts are declined at once; the
- * ping keeps probing every ping_interval and brings the state back.
+ * fork) and the list of operations posted and not yet completed (bounded
+ * by max_queue). While the database is known down (the ping and the
+ * state: ngx_http_jpulse_mongo_state.c), posts are declined at once.
  */
 
 #include <ngx_config.h>
@@ -25,13 +23,6 @@
 #include "ngx_http_jpulse_health.h"
 #include "ngx_http_jpulse_metrics.h"
 #include "ngx_http_jpulse_out.h"
-
-
-#define NGX_HTTP_JPULSE_MONGO_UNKNOWN  0
-#define NGX_HTTP_JPULSE_MONGO_UP       1
-#define NGX_HTTP_JPULSE_MONGO_DOWN     2
-
-#define NGX_HTTP_JPULSE_MONGO_HANDLERS  8
 
 
 typedef struct {
@@ -51,26 +42,10 @@ typedef struct {
 } ngx_http_jpulse_mongo_task_t;
 
 
-typedef struct {
-    ngx_http_jpulse_mongo_state_pt  handler;
-    void                           *data;
-} ngx_http_jpulse_mongo_listener_t;
-
-
 static void ngx_http_jpulse_mongo_thread(void *data, ngx_log_t *log);
 static void ngx_http_jpulse_mongo_complete(ngx_event_t *ev);
 static void ngx_http_jpulse_mongo_detach(void *data);
 static void ngx_http_jpulse_mongo_waiting(ngx_event_t *ev);
-static ngx_int_t ngx_http_jpulse_mongo_submit(ngx_http_request_t *r,
-    ngx_http_jpulse_mongo_op_t *op, ngx_uint_t probe);
-static ngx_uint_t ngx_http_jpulse_mongo_unreachable(bson_error_t *error);
-static void ngx_http_jpulse_mongo_set_state(ngx_uint_t up,
-    bson_error_t *error);
-static ngx_http_jpulse_dep_state_e ngx_http_jpulse_mongo_dep_state(void);
-static void ngx_http_jpulse_mongo_ping_timer(ngx_event_t *ev);
-static void ngx_http_jpulse_mongo_ping_run(ngx_http_jpulse_mongo_op_t *op,
-    mongoc_client_t *client);
-static void ngx_http_jpulse_mongo_ping_done(ngx_http_jpulse_mongo_op_t *op);
 static void ngx_http_jpulse_mongo_gauges(void);
 static int64_t ngx_http_jpulse_mongo_now_us(void);
 
@@ -80,14 +55,7 @@ static ngx_http_jpulse_mongo_conf_t *ngx_http_jpulse_mongo_mcf;
 static ngx_queue_t                   ngx_http_jpulse_mongo_posted;
 static ngx_uint_t                    ngx_http_jpulse_mongo_nposted;
 static ngx_atomic_t                  ngx_http_jpulse_mongo_running;
-static ngx_uint_t                    ngx_http_jpulse_mongo_state;
-static ngx_uint_t                    ngx_http_jpulse_mongo_pinging;
-static ngx_event_t                   ngx_http_jpulse_mongo_ping_ev;
 static ngx_uint_t                    ngx_http_jpulse_mongo_exiting;
-
-static ngx_http_jpulse_mongo_listener_t
-    ngx_http_jpulse_mongo_listeners[NGX_HTTP_JPULSE_MONGO_HANDLERS];
-static ngx_uint_t                    ngx_http_jpulse_mongo_nlisteners;
 
 
 ngx_int_t
@@ -95,8 +63,6 @@ ngx_http_jpulse_mongo_init_process(ngx_cycle_t *cycle)
 {
     ngx_http_jpulse_main_conf_t   *jmcf;
     ngx_http_jpulse_mongo_conf_t  *mcf;
-
-    ngx_http_jpulse_mongo_nlisteners = 0;
 
     jmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_jpulse_module);
     mcf = jmcf->mongo;
@@ -138,24 +104,13 @@ ngx_http_jpulse_mongo_init_process(ngx_cycle_t *cycle)
     ngx_http_jpulse_mongo_mcf = mcf;
     ngx_queue_init(&ngx_http_jpulse_mongo_posted);
     ngx_http_jpulse_mongo_nposted = 0;
-    ngx_http_jpulse_mongo_state = NGX_HTTP_JPULSE_MONGO_UNKNOWN;
-    ngx_http_jpulse_mongo_pinging = 0;
     ngx_http_jpulse_mongo_exiting = 0;
-
-    ngx_http_jpulse_dependencies[NGX_HTTP_JPULSE_DEP_DATABASE].state =
-                                            ngx_http_jpulse_mongo_dep_state;
 
     ngx_http_jpulse_metrics_set(NGX_HTTP_JPULSE_MONGO_POOL_MAX,
                                 mcf->pool_max);
     ngx_http_jpulse_mongo_gauges();
 
-    ngx_http_jpulse_mongo_ping_ev.handler = ngx_http_jpulse_mongo_ping_timer;
-    ngx_http_jpulse_mongo_ping_ev.log = cycle->log;
-    ngx_http_jpulse_mongo_ping_ev.data = cycle;  /* for the debug log */
-    ngx_http_jpulse_mongo_ping_ev.cancelable = 1;
-
-    /* the first ping at once: the state is unknown until it answers */
-    ngx_add_timer(&ngx_http_jpulse_mongo_ping_ev, 1);
+    ngx_http_jpulse_mongo_state_start(cycle, mcf);
 
     return NGX_OK;
 }
@@ -182,9 +137,7 @@ ngx_http_jpulse_mongo_exit_process(ngx_cycle_t *cycle)
 
     ngx_http_jpulse_mongo_exiting = 1;
 
-    if (ngx_http_jpulse_mongo_ping_ev.timer_set) {
-        ngx_del_timer(&ngx_http_jpulse_mongo_ping_ev);
-    }
+    ngx_http_jpulse_mongo_state_stop();
 
     left = 0;
 
@@ -229,38 +182,6 @@ ngx_http_jpulse_mongo_exit_process(ngx_cycle_t *cycle)
 }
 
 
-ngx_uint_t
-ngx_http_jpulse_mongo_connected(void)
-{
-    return ngx_http_jpulse_mongo_state == NGX_HTTP_JPULSE_MONGO_UP;
-}
-
-
-static ngx_http_jpulse_dep_state_e
-ngx_http_jpulse_mongo_dep_state(void)
-{
-    return ngx_http_jpulse_mongo_state == NGX_HTTP_JPULSE_MONGO_UP
-           ? NGX_HTTP_JPULSE_DEP_UP : NGX_HTTP_JPULSE_DEP_DOWN;
-}
-
-
-ngx_int_t
-ngx_http_jpulse_mongo_on_state(ngx_http_jpulse_mongo_state_pt h, void *data)
-{
-    ngx_http_jpulse_mongo_listener_t  *l;
-
-    if (ngx_http_jpulse_mongo_nlisteners == NGX_HTTP_JPULSE_MONGO_HANDLERS) {
-        return NGX_ERROR;
-    }
-
-    l = &ngx_http_jpulse_mongo_listeners[ngx_http_jpulse_mongo_nlisteners++];
-    l->handler = h;
-    l->data = data;
-
-    return NGX_OK;
-}
-
-
 ngx_http_jpulse_mongo_op_t *
 ngx_http_jpulse_mongo_op_create(size_t data_size, ngx_log_t *log)
 {
@@ -300,7 +221,7 @@ ngx_http_jpulse_mongo_post(ngx_http_request_t *r,
 }
 
 
-static ngx_int_t
+ngx_int_t
 ngx_http_jpulse_mongo_submit(ngx_http_request_t *r,
     ngx_http_jpulse_mongo_op_t *op, ngx_uint_t probe)
 {
@@ -317,8 +238,7 @@ ngx_http_jpulse_mongo_submit(ngx_http_request_t *r,
         return NGX_DECLINED;
     }
 
-    if (!probe && ngx_http_jpulse_mongo_state == NGX_HTTP_JPULSE_MONGO_DOWN)
-    {
+    if (!probe && ngx_http_jpulse_mongo_down()) {
         ngx_log_debug1(NGX_LOG_DEBUG_HTTP, log, 0,
                        "jpulse mongo: \"%s\" declined, the database is down",
                        op->name ? op->name : "");
@@ -487,6 +407,19 @@ ngx_http_jpulse_mongo_complete(ngx_event_t *ev)
 
     unreachable = 0;
 
+    /* run keeps result_max itself (it stops reading); this is the net */
+
+    if (op->rc == NGX_OK
+        && op->result_size > ngx_http_jpulse_mongo_mcf->result_max)
+    {
+        op->rc = NGX_ERROR;
+        bson_set_error(&op->error, MONGOC_ERROR_CLIENT,
+                       MONGOC_ERROR_CLIENT_TOO_BIG,
+                       "a result of %zu bytes is over result_max (%zu)",
+                       op->result_size,
+                       ngx_http_jpulse_mongo_mcf->result_max);
+    }
+
     if (op->rc == NGX_OK) {
         outcome = NGX_HTTP_JPULSE_MONGO_OP_OK;
 
@@ -580,187 +513,6 @@ ngx_http_jpulse_mongo_waiting(ngx_event_t *ev)
                   t->op.name ? t->op.name : "");
 
     ngx_add_timer(ev, t->timeout_ms);
-}
-
-
-/*
- * The errors that say the server could not be reached, or not in time:
- * 503 DATABASE_UNAVAILABLE rather than 500.
- */
-
-static ngx_uint_t
-ngx_http_jpulse_mongo_unreachable(bson_error_t *error)
-{
-    switch (error->domain) {
-
-    case MONGOC_ERROR_STREAM:
-    case MONGOC_ERROR_SERVER_SELECTION:
-        return 1;
-
-    case MONGOC_ERROR_CLIENT:
-        return error->code == MONGOC_ERROR_CLIENT_AUTHENTICATE;
-
-    default:
-        return 0;
-    }
-}
-
-
-static void
-ngx_http_jpulse_mongo_set_state(ngx_uint_t up, bson_error_t *error)
-{
-    ngx_uint_t                     i, state;
-    ngx_http_jpulse_mongo_conf_t  *mcf;
-
-    state = up ? NGX_HTTP_JPULSE_MONGO_UP : NGX_HTTP_JPULSE_MONGO_DOWN;
-
-    if (state == ngx_http_jpulse_mongo_state) {
-        return;
-    }
-
-    mcf = ngx_http_jpulse_mongo_mcf;
-
-    if (up) {
-        ngx_log_error(NGX_LOG_NOTICE, ngx_cycle->log, 0,
-                      "jpulse_mongodb %V: connected, database \"%V\"",
-                      &mcf->hosts, &mcf->db);
-
-    } else {
-        ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
-                      "jpulse_mongodb %V: unreachable: %s",
-                      &mcf->hosts, error->message);
-    }
-
-    ngx_http_jpulse_mongo_state = state;
-
-    for (i = 0; i < ngx_http_jpulse_mongo_nlisteners; i++) {
-        ngx_http_jpulse_mongo_listeners[i].handler(up,
-                                   ngx_http_jpulse_mongo_listeners[i].data);
-    }
-}
-
-
-/* one ping at a time, ping_interval after the last one answered */
-
-static void
-ngx_http_jpulse_mongo_ping_timer(ngx_event_t *ev)
-{
-    ngx_int_t                    rc;
-    ngx_http_jpulse_mongo_op_t  *op;
-
-    if (ngx_exiting || ngx_http_jpulse_mongo_pinging) {
-        return;
-    }
-
-    op = ngx_http_jpulse_mongo_op_create(0, ev->log);
-
-    if (op != NULL) {
-        op->name = "ping";
-        op->run = ngx_http_jpulse_mongo_ping_run;
-        op->bg_done = ngx_http_jpulse_mongo_ping_done;
-
-        rc = ngx_http_jpulse_mongo_submit(NULL, op, 1);
-
-        if (rc == NGX_OK) {
-            ngx_http_jpulse_mongo_pinging = 1;
-            return;
-        }
-    }
-
-    /* out of memory, or the queue is full: try again later */
-    ngx_add_timer(ev, ngx_http_jpulse_mongo_mcf->ping_interval);
-}
-
-
-static void
-ngx_http_jpulse_mongo_ping_run(ngx_http_jpulse_mongo_op_t *op,
-    mongoc_client_t *client)
-{
-    bson_t  cmd, reply;
-
-    bson_init(&cmd);
-    BSON_APPEND_INT32(&cmd, "ping", 1);
-
-    if (!mongoc_client_command_simple(client, "admin", &cmd, NULL, &reply,
-                                      &op->error))
-    {
-        op->rc = NGX_ERROR;
-    }
-
-    bson_destroy(&reply);
-    bson_destroy(&cmd);
-}
-
-
-static void
-ngx_http_jpulse_mongo_ping_done(ngx_http_jpulse_mongo_op_t *op)
-{
-    /* the state was set from op->rc by the completion */
-
-    ngx_http_jpulse_mongo_pinging = 0;
-
-    if (op->rc != NGX_OK
-        && !ngx_http_jpulse_mongo_unreachable(&op->error))
-    {
-        /* the server answered, with an error: still not usable */
-        ngx_http_jpulse_mongo_set_state(0, &op->error);
-    }
-
-    if (!ngx_exiting) {
-        ngx_add_timer(&ngx_http_jpulse_mongo_ping_ev,
-                      ngx_http_jpulse_mongo_mcf->ping_interval);
-    }
-}
-
-
-ngx_int_t
-ngx_http_jpulse_mongo_send_error(ngx_http_request_t *r,
-    ngx_http_jpulse_mongo_op_t *op)
-{
-    ngx_http_jpulse_mongo_conf_t  *mcf;
-
-    mcf = ngx_http_jpulse_mongo_mcf;
-
-    ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                  "jpulse_mongodb %V: \"%s\" failed: %s (domain %uD, "
-                  "code %uD)", mcf ? &mcf->hosts : NULL,
-                  op->name ? op->name : "", op->error.message,
-                  op->error.domain, op->error.code);
-
-    if (ngx_http_jpulse_mongo_unreachable(&op->error)
-        || (op->error.domain == MONGOC_ERROR_SERVER
-            && op->error.code == 50))   /* MaxTimeMSExpired */
-    {
-        return ngx_http_jpulse_send_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
-                                          "DATABASE_UNAVAILABLE",
-                                          "Database unavailable", NULL);
-    }
-
-    return ngx_http_jpulse_send_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                                      "DATABASE_ERROR", "Database error",
-                                      NULL);
-}
-
-
-ngx_int_t
-ngx_http_jpulse_mongo_send_refusal(ngx_http_request_t *r, ngx_int_t rc)
-{
-    if (rc == NGX_BUSY) {
-        return ngx_http_jpulse_send_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
-                                          "DATABASE_BUSY",
-                                          "Database busy, try again later",
-                                          NULL);
-    }
-
-    if (rc == NGX_DECLINED) {
-        return ngx_http_jpulse_send_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
-                                          "DATABASE_UNAVAILABLE",
-                                          "Database unavailable", NULL);
-    }
-
-    return ngx_http_jpulse_send_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                                      "DATABASE_ERROR", "Database error",
-                                      NULL);
 }
 
 

@@ -31,6 +31,20 @@ typedef struct ngx_http_jpulse_mongo_conf_s {
 } ngx_http_jpulse_mongo_conf_t;
 
 
+/* ngx_http_jpulse_mongo_state.c: the ping, the state, the envelopes */
+void ngx_http_jpulse_mongo_state_start(ngx_cycle_t *cycle,
+    ngx_http_jpulse_mongo_conf_t *mcf);
+void ngx_http_jpulse_mongo_state_stop(void);
+ngx_uint_t ngx_http_jpulse_mongo_down(void);
+void ngx_http_jpulse_mongo_set_state(ngx_uint_t up, bson_error_t *error);
+
+/* the server could not be reached, or not in time (503, not 500) */
+ngx_uint_t ngx_http_jpulse_mongo_unreachable(bson_error_t *error);
+
+/* ngx_http_jpulse_mongo.c: post, or with probe even while down */
+ngx_int_t ngx_http_jpulse_mongo_submit(ngx_http_request_t *r,
+    ngx_http_jpulse_mongo_op_t *op, ngx_uint_t probe);
+
 /* the running configuration (the worker's cycle), NULL without one */
 ngx_http_jpulse_mongo_conf_t *ngx_http_jpulse_mongo_conf(void);
 

@@ -56,6 +56,7 @@ static ngx_queue_t                   ngx_http_jpulse_mongo_posted;
 static ngx_uint_t                    ngx_http_jpulse_mongo_nposted;
 static ngx_atomic_t                  ngx_http_jpulse_mongo_running;
 static ngx_uint_t                    ngx_http_jpulse_mongo_exiting;
+static ngx_uint_t                    ngx_http_jpulse_mongo_full;
 
 
 ngx_int_t
@@ -250,10 +251,17 @@ ngx_http_jpulse_mongo_submit(ngx_http_request_t *r,
     }
 
     if (ngx_http_jpulse_mongo_nposted >= mcf->max_queue) {
-        ngx_log_error(NGX_LOG_WARN, log, 0,
-                      "jpulse_mongodb: %ui operations wait, \"%s\" refused "
-                      "(max_queue)", ngx_http_jpulse_mongo_nposted,
-                      op->name ? op->name : "");
+        /* once per episode: a flood of refusals is one line in the log */
+
+        if (!ngx_http_jpulse_mongo_full) {
+            ngx_http_jpulse_mongo_full = 1;
+            ngx_log_error(NGX_LOG_WARN, log, 0,
+                          "jpulse_mongodb: %ui operations wait: \"%s\" "
+                          "and the next ones refused (max_queue)",
+                          ngx_http_jpulse_mongo_nposted,
+                          op->name ? op->name : "");
+        }
+
         ngx_http_jpulse_metrics_mongo(op->name,
                                       NGX_HTTP_JPULSE_MONGO_OP_BUSY, -1);
         ngx_http_jpulse_mongo_op_free(op);
@@ -364,9 +372,10 @@ ngx_http_jpulse_mongo_thread(void *data, ngx_log_t *log)
                        "no client could be taken from the pool");
 
     } else if (left <= 0) {
+        /* as the server says it (MaxTimeMSExpired): busy, not down */
         op->rc = NGX_ERROR;
-        bson_set_error(&op->error, MONGOC_ERROR_SERVER_SELECTION,
-                       MONGOC_ERROR_SERVER_SELECTION_FAILURE,
+        bson_set_error(&op->error, MONGOC_ERROR_SERVER,
+                       NGX_HTTP_JPULSE_MONGO_MAX_TIME_EXPIRED,
                        "the operation waited longer than its timeout "
                        "for a thread and a connection");
         mongoc_client_pool_push(t->pool, client);
@@ -405,6 +414,13 @@ ngx_http_jpulse_mongo_complete(ngx_event_t *ev)
     ngx_http_jpulse_mongo_nposted--;
     ngx_http_jpulse_mongo_gauges();
 
+    if (ngx_http_jpulse_mongo_full
+        && ngx_http_jpulse_mongo_nposted
+           <= ngx_http_jpulse_mongo_mcf->max_queue / 2)
+    {
+        ngx_http_jpulse_mongo_full = 0;
+    }
+
     unreachable = 0;
 
     /* run keeps result_max itself (it stops reading); this is the net */
@@ -425,8 +441,9 @@ ngx_http_jpulse_mongo_complete(ngx_event_t *ev)
 
     } else {
         unreachable = ngx_http_jpulse_mongo_unreachable(&op->error);
-        outcome = unreachable ? NGX_HTTP_JPULSE_MONGO_OP_UNAVAILABLE
-                              : NGX_HTTP_JPULSE_MONGO_OP_ERROR;
+        outcome = (unreachable || ngx_http_jpulse_mongo_timed_out(&op->error))
+                  ? NGX_HTTP_JPULSE_MONGO_OP_UNAVAILABLE
+                  : NGX_HTTP_JPULSE_MONGO_OP_ERROR;
     }
 
     ngx_http_jpulse_metrics_mongo(op->name, outcome,

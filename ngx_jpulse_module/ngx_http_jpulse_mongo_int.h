@@ -16,6 +16,9 @@
 
 #define NGX_HTTP_JPULSE_MONGO_PASSWORD_MAX  1024
 
+/* the server's error code for a command past its maxTimeMS */
+#define NGX_HTTP_JPULSE_MONGO_MAX_TIME_EXPIRED  50
+
 
 typedef struct ngx_http_jpulse_mongo_conf_s {
     mongoc_uri_t               *uri;        /* with the password_file's */
@@ -38,8 +41,11 @@ void ngx_http_jpulse_mongo_state_stop(void);
 ngx_uint_t ngx_http_jpulse_mongo_down(void);
 void ngx_http_jpulse_mongo_set_state(ngx_uint_t up, bson_error_t *error);
 
-/* the server could not be reached, or not in time (503, not 500) */
+/* the server could not be reached (503, and the state goes down) */
 ngx_uint_t ngx_http_jpulse_mongo_unreachable(bson_error_t *error);
+
+/* the operation's maxTimeMS ran out (503, the state stays) */
+ngx_uint_t ngx_http_jpulse_mongo_timed_out(bson_error_t *error);
 
 /* ngx_http_jpulse_mongo.c: post, or with probe even while down */
 ngx_int_t ngx_http_jpulse_mongo_submit(ngx_http_request_t *r,

@@ -117,8 +117,8 @@ ngx_http_jpulse_mongo_on_state(ngx_http_jpulse_mongo_state_pt h, void *data)
 
 
 /*
- * The errors that say the server could not be reached, or not in time:
- * 503 DATABASE_UNAVAILABLE rather than 500.
+ * The errors that say the server could not be reached: 503
+ * DATABASE_UNAVAILABLE rather than 500, and the database is down.
  */
 
 ngx_uint_t
@@ -136,6 +136,16 @@ ngx_http_jpulse_mongo_unreachable(bson_error_t *error)
     default:
         return 0;
     }
+}
+
+
+/* the operation's budget ran out (on the server, or before it got there) */
+
+ngx_uint_t
+ngx_http_jpulse_mongo_timed_out(bson_error_t *error)
+{
+    return error->domain == MONGOC_ERROR_SERVER
+           && error->code == NGX_HTTP_JPULSE_MONGO_MAX_TIME_EXPIRED;
 }
 
 
@@ -233,9 +243,14 @@ ngx_http_jpulse_mongo_ping_done(ngx_http_jpulse_mongo_op_t *op)
     ngx_http_jpulse_mongo_pinging = 0;
 
     if (op->rc != NGX_OK
-        && !ngx_http_jpulse_mongo_unreachable(&op->error))
+        && !ngx_http_jpulse_mongo_unreachable(&op->error)
+        && !ngx_http_jpulse_mongo_timed_out(&op->error))
     {
-        /* the server answered, with an error: still not usable */
+        /*
+         * the server answered, with an error: not usable; a ping that
+         * waited past its timeout for a connection only says the pool
+         * is busy, the state stays
+         */
         ngx_http_jpulse_mongo_set_state(0, &op->error);
     }
 
@@ -261,8 +276,7 @@ ngx_http_jpulse_mongo_send_error(ngx_http_request_t *r,
                   op->error.domain, op->error.code);
 
     if (ngx_http_jpulse_mongo_unreachable(&op->error)
-        || (op->error.domain == MONGOC_ERROR_SERVER
-            && op->error.code == 50))   /* MaxTimeMSExpired */
+        || ngx_http_jpulse_mongo_timed_out(&op->error))
     {
         return ngx_http_jpulse_send_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
                                           "DATABASE_UNAVAILABLE",

@@ -31,7 +31,7 @@ sub main::database_becomes {
 
 repeat_each(1);
 
-plan tests => repeat_each() * 49;
+plan tests => repeat_each() * 51;
 
 our $HttpConfig = <<'CONF';
     jpulse_metrics_zone jpulse 1m;
@@ -106,7 +106,17 @@ qr/jpulse_dependency_up\{dependency="database"\} 1\n.*jpulse_mongodb_operations_
 
 
 
-=== TEST 5: the server killed: disconnected, not ready, status still 200
+=== TEST 5: promtool accepts the exposition with the MongoDB families
+--- request
+GET /p
+--- response_body_filters eval
+\&JPulseTest::promtool_check
+--- response_body
+promtool: ok
+
+
+
+=== TEST 6: the server killed: disconnected, not ready, status still 200
 --- pre_request
 mongo_server_stop($main::M);
 $main::Result = main::database_becomes('disconnected');
@@ -121,7 +131,7 @@ qr/\[warn\] .*jpulse_mongodb 127\.0\.0\.1:\d+: unreachable: /
 
 
 
-=== TEST 6: metrics while down, in both formats
+=== TEST 7: metrics while down, in both formats
 --- request eval
 ["GET /p", "GET /m"]
 --- response_body_like eval
@@ -130,7 +140,7 @@ qr/\[warn\] .*jpulse_mongodb 127\.0\.0\.1:\d+: unreachable: /
 
 
 
-=== TEST 7: restarted: connected again by itself
+=== TEST 8: restarted: connected again by itself
 --- pre_request
 mongo_server_start($main::M);
 $main::Result = main::database_becomes('connected');
@@ -145,7 +155,7 @@ qr/\[notice\] .*jpulse_mongodb 127\.0\.0\.1:\d+: connected, database "t701"/
 
 
 
-=== TEST 8: a paused server: health answers at once, many times, while
+=== TEST 9: a paused server: health answers at once, many times, while
 the pings wait on their threads; then it is down, and back after SIGCONT
 --- pre_request
 mongo_server_signal($main::M, 'STOP');
@@ -159,7 +169,7 @@ mongo_server_signal($main::M, 'STOP');
 
 
 
-=== TEST 9: paused long enough: disconnected
+=== TEST 10: paused long enough: disconnected
 --- pre_request
 $main::Result = main::database_becomes('disconnected');
 --- request
@@ -170,7 +180,7 @@ GET /api/1/health/ready
 
 
 
-=== TEST 10: resumed: connected
+=== TEST 11: resumed: connected
 --- pre_request
 mongo_server_signal($main::M, 'CONT');
 $main::Result = main::database_becomes('connected');

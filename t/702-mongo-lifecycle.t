@@ -63,13 +63,16 @@ __DATA__
 HUP: the new workers connect, the old ones exit without leaving anything
 --- pre_request
 my $n = main::start();
-my @old = JPulseTest::nginx_pids($n->{pid});
-$main::Result = "connected: " . main::connected($n) . "\n"
+my $c = main::connected($n);
+my @old;
+poll_until(5, sub { @old = JPulseTest::nginx_pids($n->{pid}); @old == 2 });
+$main::Result = "connected: $c\n"
     . "workers: " . scalar(@old) . "\n"
     . "segments: " . main::shm_left($n->{pid}, @old) . "\n";
 kill 'HUP', $n->{pid};
 my $gone = poll_until(15, sub { !grep { kill 0, $_ } @old });
-my @new = JPulseTest::nginx_pids($n->{pid});
+my @new;
+poll_until(5, sub { @new = JPulseTest::nginx_pids($n->{pid}); @new == 2 });
 $main::Result .= "old workers gone: " . ($gone ? 'yes' : 'no') . "\n"
     . "after HUP connected: " . main::connected($n) . "\n"
     . "segments: " . main::shm_left($n->{pid}, @old, @new) . "\n";
@@ -107,7 +110,8 @@ if ($pid == 0) {
 }
 $n->{pid} = $pid;
 my $c = main::connected($n);
-my @w = JPulseTest::nginx_pids($pid);
+my @w;
+poll_until(5, sub { @w = JPulseTest::nginx_pids($pid); @w == 2 });
 kill 'KILL', $pid, @w;
 waitpid $pid, 0;
 delete $n->{pid};

@@ -621,6 +621,12 @@ test_cursor_refusals(void **state)
     jp_search_request_free(&req);
     free(big);
 
+    /* lenient without an error record to fill */
+    assert_int_equal(jp_search_parse(users, "users", "cursor=garbage", 14,
+                                     keys, 2, 1, &req, NULL), 0);
+    assert_int_equal(req.has_cursor, 0);
+    jp_search_request_free(&req);
+
     /* cursor=true and an empty cursor: the first page */
     parse_ok("cursor=true&username=x", &req);
     assert_int_equal(req.has_cursor, 0);

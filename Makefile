@@ -3,7 +3,8 @@
 #   make            build build/ngx_http_jpulse_module.so and build/cachectl
 #   make test       deps, build, unit tests, Test::Nginx suites (t/)
 #   make run        nginx + module on 127.0.0.1:8080 with examples/
-#   make bench      bench/run: feature vs baseline ratios
+#   make bench      bench/run: feature vs baseline ratios (BENCH_ARGS=search:
+#                   jpulse_search against the Mongo-wire test server)
 #   make bench-render  the template engine: renders/s on one core
 #   make bench-cachectl  edit -> visible on every worker (p50, max), a
 #                   1,000-file deploy (CACHECTL=/path: another binary)
@@ -115,8 +116,16 @@ run: deps
 	examples/run
 
 bench: deps
-	$(MAKE) all
+	$(MAKE) all $(BUILD)/bench/search_direct
 	bench/run $(BENCH_ARGS)
+
+# bench/run search-direct's baseline: jpulse_search's query, straight to
+# MongoDB with libmongoc (bench/search/search_direct.c)
+$(BUILD)/bench/search_direct: bench/search/search_direct.c $(LIB_SRCS) \
+                              $(LIB_HDRS)
+	@mkdir -p $(BUILD)/bench
+	$(CC) $(ALL_CFLAGS) $(CTL_CFLAGS) -o $@ $< $(LIB_SRCS) \
+	    $(shell pkg-config --libs libmongoc-1.0) $(LIB_LIBS) -lpthread
 
 # the template engine on one core: render-only vs compile + render
 $(BUILD)/bench/render_bench: bench/render/render_bench.c $(LIB_SRCS) \

@@ -14,8 +14,23 @@
 import fs from 'node:fs';
 import { CommandRouter, CongoServer, MemoryStorageAdapter }
     from '@push.rocks/smartmongo/dist_ts/congodb/index.js';
+import { HelloHandler }
+    from '@push.rocks/smartmongo/dist_ts/congodb/server/handlers/HelloHandler.js';
 
 const args = process.argv.slice(2);
+
+// CongoDB answers every hello with a new topologyVersion and at once,
+// where a real server holds an awaitable hello (maxAwaitTimeMS) until its
+// topology changes. A pooled mongoc client's monitor then asks again at
+// once, forever: a third of a core per nginx worker. Without a
+// topologyVersion the driver polls every heartbeatFrequencyMS instead.
+const hello = HelloHandler.prototype.handle;
+
+HelloHandler.prototype.handle = async function (context) {
+    const reply = await hello.call(this, context);
+    delete reply.topologyVersion;
+    return reply;
+};
 
 if (args[0] === '--check') {
     process.exit(0);

@@ -84,6 +84,15 @@ static u_char        ngx_http_jpulse_doctypes_lock[
                          NGX_HTTP_JPULSE_DOCTYPES_KEY_MAX];
 static size_t        ngx_http_jpulse_doctypes_lock_len;
 
+/*
+ * The lock's value: the instance id is the same in every worker of this
+ * nginx, so the worker's pid is added; a worker whose lock expired never
+ * deletes the one another worker took since.
+ */
+static u_char        ngx_http_jpulse_doctypes_owner[
+                         NGX_HTTP_JPULSE_DOCTYPES_KEY_MAX];
+static size_t        ngx_http_jpulse_doctypes_owner_len;
+
 /* deletes the lock only while it is still ours (it may have expired) */
 static const char    ngx_http_jpulse_doctypes_unlock_lua[] =
     "if redis.call('get', KEYS[1]) == ARGV[1] then "
@@ -113,6 +122,12 @@ ngx_http_jpulse_doctypes_init_process(ngx_cycle_t *cycle)
                      "%Vcache:controller:log:docTypes:refresh",
                      &jmcf->namespace)
         - ngx_http_jpulse_doctypes_lock;
+
+    ngx_http_jpulse_doctypes_owner_len =
+        ngx_snprintf(ngx_http_jpulse_doctypes_owner,
+                     sizeof(ngx_http_jpulse_doctypes_owner) - 1, "%V:%P",
+                     &ngx_http_jpulse_instance.instance_id, ngx_pid)
+        - ngx_http_jpulse_doctypes_owner;
 
     /* jPulse's LogController fallback */
     ngx_http_jpulse_doctypes_fallback = json_pack("[ss]", "config", "user");
@@ -221,7 +236,7 @@ ngx_http_jpulse_doctypes_get_reply(redisReply *reply, void *data)
         /* what is there is no list: replaced as if it were missing */
     }
 
-    id = ngx_http_jpulse_instance.instance_id.data;
+    id = ngx_http_jpulse_doctypes_owner;
 
     argv[0] = "SET";
     argv[1] = (const char *) ngx_http_jpulse_doctypes_lock;
@@ -232,7 +247,7 @@ ngx_http_jpulse_doctypes_get_reply(redisReply *reply, void *data)
 
     argvlen[0] = 3;
     argvlen[1] = ngx_http_jpulse_doctypes_lock_len;
-    argvlen[2] = ngx_http_jpulse_instance.instance_id.len;
+    argvlen[2] = ngx_http_jpulse_doctypes_owner_len;
     argvlen[3] = 2;
     argvlen[4] = 2;
     argvlen[5] = sizeof(NGX_HTTP_JPULSE_DOCTYPES_LOCK) - 1;
@@ -585,13 +600,13 @@ ngx_http_jpulse_doctypes_unlock(void)
     argv[1] = ngx_http_jpulse_doctypes_unlock_lua;
     argv[2] = "1";
     argv[3] = (const char *) ngx_http_jpulse_doctypes_lock;
-    argv[4] = (const char *) ngx_http_jpulse_instance.instance_id.data;
+    argv[4] = (const char *) ngx_http_jpulse_doctypes_owner;
 
     argvlen[0] = 4;
     argvlen[1] = sizeof(ngx_http_jpulse_doctypes_unlock_lua) - 1;
     argvlen[2] = 1;
     argvlen[3] = ngx_http_jpulse_doctypes_lock_len;
-    argvlen[4] = ngx_http_jpulse_instance.instance_id.len;
+    argvlen[4] = ngx_http_jpulse_doctypes_owner_len;
 
     /* not sent: it expires (PX) */
     (void) ngx_http_jpulse_redis_command(NULL, NULL, 5, argv, argvlen);

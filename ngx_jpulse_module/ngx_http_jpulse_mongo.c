@@ -25,6 +25,10 @@
 #include "ngx_http_jpulse_out.h"
 
 
+/* while every client of the pool is taken (pool_max) */
+#define NGX_HTTP_JPULSE_MONGO_POP_WAIT_US  1000
+
+
 typedef struct {
     ngx_http_jpulse_mongo_op_t     op;
     ngx_thread_task_t              task;
@@ -57,6 +61,7 @@ static ngx_uint_t                    ngx_http_jpulse_mongo_nposted;
 static ngx_atomic_t                  ngx_http_jpulse_mongo_running;
 static ngx_uint_t                    ngx_http_jpulse_mongo_exiting;
 static ngx_uint_t                    ngx_http_jpulse_mongo_full;
+static ngx_uint_t                    ngx_http_jpulse_mongo_refused;
 
 
 ngx_int_t
@@ -276,6 +281,8 @@ ngx_http_jpulse_mongo_submit(ngx_http_request_t *r,
     t->posted_us = ngx_http_jpulse_mongo_now_us();
     t->ping = probe;
 
+    op->deadline_us = t->posted_us + (int64_t) mcf->timeout * 1000;
+
     t->task.ctx = t;
     t->task.handler = ngx_http_jpulse_mongo_thread;
     t->task.event.data = t;
@@ -302,18 +309,24 @@ ngx_http_jpulse_mongo_submit(ngx_http_request_t *r,
     }
 
     if (ngx_thread_task_post(mcf->thread_pool, &t->task) != NGX_OK) {
-        ngx_log_error(NGX_LOG_ERR, log, 0,
-                      "jpulse_mongodb: thread pool \"%V\" refused \"%s\"",
-                      &mcf->thread_pool_name, op->name ? op->name : "");
+        /* nginx's own queue is full: busy, as ours is, and logged once */
+
+        if (!ngx_http_jpulse_mongo_refused) {
+            ngx_http_jpulse_mongo_refused = 1;
+            ngx_log_error(NGX_LOG_WARN, log, 0,
+                          "jpulse_mongodb: thread pool \"%V\" refused "
+                          "\"%s\" and may refuse the next ones",
+                          &mcf->thread_pool_name, op->name ? op->name : "");
+        }
 
         if (t->cleanup) {
             t->cleanup->handler = NULL;
         }
 
         ngx_http_jpulse_metrics_mongo(op->name,
-                                      NGX_HTTP_JPULSE_MONGO_OP_ERROR, -1);
+                                      NGX_HTTP_JPULSE_MONGO_OP_BUSY, -1);
         ngx_http_jpulse_mongo_op_free(op);
-        return NGX_ERROR;
+        return NGX_BUSY;
     }
 
     ngx_queue_insert_tail(&ngx_http_jpulse_mongo_posted, &t->queue);
@@ -340,9 +353,10 @@ ngx_http_jpulse_mongo_submit(ngx_http_request_t *r,
 
 
 /*
- * On a pool thread: mongoc and the task's own values only. Popping a
- * client may block until another thread pushes one back (pool_max): the
- * wait counts against the operation's budget, as a queue does.
+ * On a pool thread: mongoc, libbson and the task's own values only. The
+ * wait for a client (pool_max, another thread pushes one back) counts
+ * against the operation's budget, as the queue does: try_pop, polled
+ * until the budget is spent, rather than a pop that may wait for ever.
  */
 
 static void
@@ -350,7 +364,7 @@ ngx_http_jpulse_mongo_thread(void *data, ngx_log_t *log)
 {
     ngx_http_jpulse_mongo_task_t  *t = data;
 
-    int64_t                      start, left;
+    int64_t                      start;
     mongoc_client_t             *client;
     ngx_http_jpulse_mongo_op_t  *op;
 
@@ -360,30 +374,27 @@ ngx_http_jpulse_mongo_thread(void *data, ngx_log_t *log)
 
     start = ngx_http_jpulse_mongo_now_us();
 
-    client = mongoc_client_pool_pop(t->pool);
+    for ( ;; ) {
+        client = mongoc_client_pool_try_pop(t->pool);
 
-    left = t->timeout_ms - (ngx_http_jpulse_mongo_now_us() - t->posted_us)
-                           / 1000;
+        if (client != NULL || ngx_http_jpulse_mongo_left_ms(op) <= 0) {
+            break;
+        }
 
-    if (client == NULL) {
-        op->rc = NGX_ERROR;
-        bson_set_error(&op->error, MONGOC_ERROR_SERVER_SELECTION,
-                       MONGOC_ERROR_SERVER_SELECTION_FAILURE,
-                       "no client could be taken from the pool");
+        (void) usleep(NGX_HTTP_JPULSE_MONGO_POP_WAIT_US);
+    }
 
-    } else if (left <= 0) {
-        /* as the server says it (MaxTimeMSExpired): busy, not down */
-        op->rc = NGX_ERROR;
-        bson_set_error(&op->error, MONGOC_ERROR_SERVER,
-                       NGX_HTTP_JPULSE_MONGO_MAX_TIME_EXPIRED,
-                       "the operation waited longer than its timeout "
-                       "for a thread and a connection");
-        mongoc_client_pool_push(t->pool, client);
+    op->deadline_ms = ngx_http_jpulse_mongo_left_ms(op);
+
+    if (client == NULL || op->deadline_ms <= 0) {
+        ngx_http_jpulse_mongo_expired(op, "a thread and a connection");
 
     } else {
-        op->deadline_ms = left;
         op->rc = NGX_OK;
         op->run(op, client);
+    }
+
+    if (client != NULL) {
         mongoc_client_pool_push(t->pool, client);
     }
 
@@ -393,6 +404,26 @@ ngx_http_jpulse_mongo_thread(void *data, ngx_log_t *log)
 
     ngx_memory_barrier();
     t->ran = 1;
+}
+
+
+int64_t
+ngx_http_jpulse_mongo_left_ms(ngx_http_jpulse_mongo_op_t *op)
+{
+    return (op->deadline_us - ngx_http_jpulse_mongo_now_us()) / 1000;
+}
+
+
+void
+ngx_http_jpulse_mongo_expired(ngx_http_jpulse_mongo_op_t *op,
+    const char *what)
+{
+    /* as the server says it (MaxTimeMSExpired): busy, not down */
+
+    op->rc = NGX_ERROR;
+    bson_set_error(&op->error, MONGOC_ERROR_SERVER,
+                   NGX_HTTP_JPULSE_MONGO_MAX_TIME_EXPIRED,
+                   "the operation's timeout ran out before %s", what);
 }
 
 
@@ -420,6 +451,9 @@ ngx_http_jpulse_mongo_complete(ngx_event_t *ev)
     {
         ngx_http_jpulse_mongo_full = 0;
     }
+
+    /* a task came back: nginx's queue has room again */
+    ngx_http_jpulse_mongo_refused = 0;
 
     unreachable = 0;
 
@@ -450,15 +484,22 @@ ngx_http_jpulse_mongo_complete(ngx_event_t *ev)
                                   t->elapsed_us >= 0 ? t->elapsed_us : 0);
 
     /*
-     * A command answered: the server is there. A command that could not
-     * reach it: it is not (the ping says when it is back).
+     * A command answered: the server is there. Only the ping says it is
+     * down: one operation that could not reach it (a connection reset,
+     * one slow server selection) brings the ping forward, so one failure
+     * neither refuses the worker's next requests nor makes the state flap.
      */
 
     if (op->rc == NGX_OK) {
         ngx_http_jpulse_mongo_set_state(1, NULL);
 
     } else if (unreachable) {
-        ngx_http_jpulse_mongo_set_state(0, &op->error);
+        if (t->ping) {
+            ngx_http_jpulse_mongo_set_state(0, &op->error);
+
+        } else {
+            ngx_http_jpulse_mongo_ping_soon();
+        }
     }
 
     if (t->request) {
@@ -546,12 +587,10 @@ ngx_http_jpulse_mongo_gauges(void)
 }
 
 
+/* libbson's monotonic clock: safe on the threads, no nginx time */
+
 static int64_t
 ngx_http_jpulse_mongo_now_us(void)
 {
-    struct timespec  ts;
-
-    (void) clock_gettime(CLOCK_MONOTONIC, &ts);
-
-    return (int64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+    return bson_get_monotonic_time();
 }

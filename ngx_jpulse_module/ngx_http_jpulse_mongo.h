@@ -30,7 +30,10 @@ typedef struct ngx_http_jpulse_mongo_op_s  ngx_http_jpulse_mongo_op_t;
  * pool for this operation, pushed back after) and op's own values, and
  * nothing of nginx (no pools, logs, events, time, request). It sets
  * op->rc (NGX_OK, or NGX_ERROR with op->error filled) and its results in
- * op->data. op->deadline_ms is the budget left (for maxTimeMS).
+ * op->data. The budget (jpulse_mongodb timeout=) runs from the post:
+ * op->deadline_ms is what was left when run started; a run of several
+ * commands asks ngx_http_jpulse_mongo_left_ms() before each one, and
+ * when nothing is left skips it with ngx_http_jpulse_mongo_expired().
  */
 typedef void (*ngx_http_jpulse_mongo_run_pt)(ngx_http_jpulse_mongo_op_t *op,
     mongoc_client_t *client);
@@ -74,6 +77,9 @@ struct ngx_http_jpulse_mongo_op_s {
     /* set by post, read by run */
     const char                       *db;         /* database name, NUL */
     int64_t                           deadline_ms;  /* for maxTimeMS */
+    int64_t                           deadline_us;  /* monotonic, as
+                                                       bson_get_monotonic_
+                                                       time() */
 
     /* set by run */
     ngx_int_t                         rc;         /* NGX_OK, NGX_ERROR */
@@ -84,6 +90,16 @@ struct ngx_http_jpulse_mongo_op_s {
     /* private to ngx_http_jpulse_mongo.c */
     void                             *priv;
 };
+
+
+/*
+ * Thread-safe (no nginx): the milliseconds op's budget still holds (0 or
+ * less: spent), and the error that says it ran out (503
+ * DATABASE_UNAVAILABLE, as the server's MaxTimeMSExpired).
+ */
+int64_t ngx_http_jpulse_mongo_left_ms(ngx_http_jpulse_mongo_op_t *op);
+void ngx_http_jpulse_mongo_expired(ngx_http_jpulse_mongo_op_t *op,
+    const char *what);
 
 
 /* jpulse_mongodb URI [db=NAME] [pool_max=N] [thread_pool=NAME] ... */
@@ -120,11 +136,12 @@ void ngx_http_jpulse_mongo_op_free(ngx_http_jpulse_mongo_op_t *op);
  * Posts op for r (r may be NULL: a background operation, bg_done then).
  *   NGX_OK        posted; r parked: the content handler returns NGX_DONE
  *                 (a phase handler NGX_DONE as well) and done runs later
- *   NGX_BUSY      the worker's queue is full (max_queue=): answer 503
- *                 DATABASE_BUSY; op was freed
+ *   NGX_BUSY      the worker's queue is full (max_queue=), or nginx's
+ *                 thread pool refused the task (its own max_queue): answer
+ *                 503 DATABASE_BUSY; op was freed
  *   NGX_DECLINED  not configured, or the database is known down: answer
  *                 503 DATABASE_UNAVAILABLE (or fall back); op was freed
- *   NGX_ERROR     out of memory or the thread pool refused; op was freed
+ *   NGX_ERROR     out of memory; op was freed
  */
 ngx_int_t ngx_http_jpulse_mongo_post(ngx_http_request_t *r,
     ngx_http_jpulse_mongo_op_t *op);

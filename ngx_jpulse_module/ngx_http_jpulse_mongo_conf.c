@@ -94,7 +94,9 @@ ngx_http_jpulse_mongodb(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
         if (ngx_strncmp(p, "max_queue=", 10) == 0) {
             n = ngx_atoi(p + 10, value[i].len - 10);
-            if (n == NGX_ERROR || n < 1 || n > 1000000) {
+            if (n == NGX_ERROR || n < 1
+                || n > NGX_HTTP_JPULSE_MONGO_MAX_QUEUE_MAX)
+            {
                 goto invalid;
             }
 

@@ -16,6 +16,9 @@
 
 #define NGX_HTTP_JPULSE_MONGO_PASSWORD_MAX  1024
 
+/* each posted operation holds memory: nginx's thread pool default */
+#define NGX_HTTP_JPULSE_MONGO_MAX_QUEUE_MAX  65536
+
 /* the server's error code for a command past its maxTimeMS */
 #define NGX_HTTP_JPULSE_MONGO_MAX_TIME_EXPIRED  50
 
@@ -40,8 +43,9 @@ void ngx_http_jpulse_mongo_state_start(ngx_cycle_t *cycle,
 void ngx_http_jpulse_mongo_state_stop(void);
 ngx_uint_t ngx_http_jpulse_mongo_down(void);
 void ngx_http_jpulse_mongo_set_state(ngx_uint_t up, bson_error_t *error);
+void ngx_http_jpulse_mongo_ping_soon(void);
 
-/* the server could not be reached (503, and the state goes down) */
+/* the server could not be reached (503; a ping at once says if down) */
 ngx_uint_t ngx_http_jpulse_mongo_unreachable(bson_error_t *error);
 
 /* the operation's maxTimeMS ran out (503, the state stays) */

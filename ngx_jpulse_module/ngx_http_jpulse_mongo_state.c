@@ -1,8 +1,9 @@
 /*
  * The database's state in a worker, and what requests are told about it.
  *
- * Unknown until the first ping answers, then up or down as the last ping
- * (or an operation that could not reach the server) says. One ping at a
+ * Unknown until the first ping answers, then down only as a ping says,
+ * up as a ping or any operation answered says (an operation that could
+ * not reach the server sends the next ping at once). One ping at a
  * time, every ping_interval, as a background operation on the thread
  * pool: health and readiness only read the state, they never wait for
  * MongoDB. Changes are logged once and passed to the _on_state handlers.
@@ -118,7 +119,8 @@ ngx_http_jpulse_mongo_on_state(ngx_http_jpulse_mongo_state_pt h, void *data)
 
 /*
  * The errors that say the server could not be reached: 503
- * DATABASE_UNAVAILABLE rather than 500, and the database is down.
+ * DATABASE_UNAVAILABLE rather than 500; from the ping, the database is
+ * down.
  */
 
 ngx_uint_t
@@ -180,6 +182,24 @@ ngx_http_jpulse_mongo_set_state(ngx_uint_t up, bson_error_t *error)
         ngx_http_jpulse_mongo_listeners[i].handler(up,
                                    ngx_http_jpulse_mongo_listeners[i].data);
     }
+}
+
+
+/*
+ * An operation could not reach the server: ask now rather than at the
+ * next ping_interval. With a ping on its thread already, that one says.
+ */
+
+void
+ngx_http_jpulse_mongo_ping_soon(void)
+{
+    if (ngx_exiting || ngx_http_jpulse_mongo_pinging
+        || ngx_http_jpulse_mongo_state_mcf == NULL)
+    {
+        return;
+    }
+
+    ngx_add_timer(&ngx_http_jpulse_mongo_ping_ev, 1);
 }
 
 

@@ -115,12 +115,9 @@ ngx_http_jpulse_search_handler(ngx_http_request_t *r)
     case NGX_OK:
         return NGX_DONE;
 
-    case NGX_BUSY:
-    case NGX_DECLINED:
-        return ngx_http_jpulse_mongo_send_refusal(r, rc);
-
     default:
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        /* NGX_ERROR as well: the JSON envelope, 500 DATABASE_ERROR */
+        return ngx_http_jpulse_mongo_send_refusal(r, rc);
     }
 }
 

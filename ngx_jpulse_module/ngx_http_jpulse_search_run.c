@@ -1,6 +1,7 @@
 /*
  * The thread side of a search: one count (first cursor page, every
- * offset page) and one find, on a client popped from the worker's pool.
+ * offset page) and one find, on a client popped from the worker's pool,
+ * within one budget: each step gets what the steps before it left.
  * Only the operation's own heap values are used here: nothing of nginx
  * (ngx_http_jpulse_mongo.h). Every document read becomes canonical
  * Extended JSON, the form jp_search_page() reads, and the bytes kept are
@@ -54,9 +55,6 @@ ngx_http_jpulse_search_run(ngx_http_jpulse_mongo_op_t *op,
         goto done;
     }
 
-    /* maxTimeMS 0 means "no limit" to MongoDB: a spent budget is 1 ms */
-    max_time = op->deadline_ms > 0 ? op->deadline_ms : 1;
-
     if (so->collation != NULL
         && (!ngx_http_jpulse_search_opt_doc(&opts, "collation",
                                             so->collation, &op->error)
@@ -67,6 +65,12 @@ ngx_http_jpulse_search_run(ngx_http_jpulse_mongo_op_t *op,
     }
 
     if (so->count != NULL) {
+        max_time = ngx_http_jpulse_mongo_left_ms(op);
+        if (max_time <= 0) {
+            ngx_http_jpulse_mongo_expired(op, "the count");
+            goto done;
+        }
+
         count = ngx_http_jpulse_search_bson(so->count, &op->error);
         if (count == NULL
             || !BSON_APPEND_INT64(&count_opts, "maxTimeMS", max_time))
@@ -91,6 +95,14 @@ ngx_http_jpulse_search_run(ngx_http_jpulse_mongo_op_t *op,
             && !ngx_http_jpulse_search_opt_doc(&opts, "projection",
                                                so->projection, &op->error)))
     {
+        goto done;
+    }
+
+    /* maxTimeMS 0 would mean "no limit" to MongoDB */
+
+    max_time = ngx_http_jpulse_mongo_left_ms(op);
+    if (max_time <= 0) {
+        ngx_http_jpulse_mongo_expired(op, "the find");
         goto done;
     }
 

@@ -260,7 +260,7 @@ ngx_http_jpulse_siteconfig_post(void)
     op->run = ngx_http_jpulse_siteconfig_run;
     op->bg_done = ngx_http_jpulse_siteconfig_done;
     op->free = ngx_http_jpulse_siteconfig_free;
-    op->name = "siteconfig";
+    op->name = "config";
 
     rd = op->data;
     rd->seq = ngx_http_jpulse_site_wanted;

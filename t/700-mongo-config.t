@@ -109,6 +109,16 @@ invalid jpulse_mongodb parameter "max_queue=lots"
 
 
 
+=== TEST 8a: max_queue over 65536 (nginx's thread pool default): refused
+--- http_config
+    jpulse_mongodb mongodb://127.0.0.1:1/jp max_queue=65537;
+--- config
+--- must_die
+--- error_log
+invalid jpulse_mongodb parameter "max_queue=65537"
+
+
+
 === TEST 9: a timeout of zero
 --- http_config
     jpulse_mongodb mongodb://127.0.0.1:1/jp timeout=0;
@@ -174,7 +184,7 @@ qr/jpulse_mongodb: cannot open password_file "\S+nope"/
 logged
 --- http_config
     jpulse_mongodb mongodb://jp@127.0.0.1:1/jp password_file=$TEST_NGINX_T700_DIR/pw
-                   timeout=200ms ping_interval=100ms;
+                   timeout=200ms ping_interval=100ms max_queue=65536;
 --- config
     location = /t { return 200 "ok\n"; }
 --- request

@@ -105,11 +105,13 @@ add_block_preprocessor(sub {
     jpulse_redis 127.0.0.1:$TEST_NGINX_T710_REDIS_PORT;
     jpulse_mongodb mongodb://127.0.0.1:$TEST_NGINX_MONGO_PORT/t710;
     jpulse_heartbeat off;
+    jpulse_metrics_zone jpulse 1m;
     jpulse_session on;
     jpulse_session_secret gates-secret-of-the-tests;
     jpulse_view_roots $TEST_NGINX_T710_DIR/view;
 CONF
-    $block->set_value('config', "    location / { jpulse_render; }\n");
+    $block->set_value('config', "    location / { jpulse_render; }\n"
+                              . "    location = /p { jpulse_session off; jpulse_metrics prometheus; }\n");
     $block->set_value('no_error_log', "[alert]\n[crit]")
         unless defined $block->no_error_log;
 });
@@ -235,3 +237,12 @@ main::wait_site(qr/burst20/);
 GET /site/
 --- response_body
 {"general":{"name":"burst20"}}
+
+
+
+=== TEST 8: the reads are counted as the "config" operation (the name the
+metrics list)
+--- request
+GET /p
+--- response_body_like
+jpulse_mongodb_operations_total\{operation="config",outcome="ok"\} [1-9]

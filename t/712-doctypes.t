@@ -15,6 +15,7 @@ use MongoTest qw(skip_unless_mongo);
 use GatesTest ();
 use SiteTest ();
 use Test::More ();
+use IO::Socket::INET ();
 use Test::Nginx::Socket;
 
 skip_unless_mongo();
@@ -64,6 +65,13 @@ sub main::lock_gone {
     JPulseTest::poll_until(5, sub {
         redis_command($main::Redis, 'EXISTS', $main::Lock) =~ /^:0/ });
 }
+
+# every command Redis gets, for the lock's values (TEST 6)
+our $Monitor = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+                                     PeerPort => $Redis->{port})
+    or die "monitor: $!";
+print $Monitor "MONITOR\r\n";
+<$Monitor>;
 
 $ENV{TEST_NGINX_T712_DIR} = $Dir;
 $ENV{TEST_NGINX_T712_REDIS_PORT} = $Redis->{port};
@@ -195,3 +203,35 @@ GET /logs/
 "Cookie: $main::C{ada}"
 --- response_body
 ["theirs"]
+
+
+
+=== TEST 6: the lock's value is the instance id and the worker's pid (all
+workers share the instance id), and the EVAL that deletes it names that
+same value
+--- pre_request
+$main::Monitor->blocking(0);
+my ($log, $chunk) = ('', '');
+while (defined(my $n = sysread $main::Monitor, $chunk, 65536)) {
+    last unless $n;
+    $log .= $chunk;
+}
+my (@set, @del);
+for (split /\n/, $log) {
+    push @set, $1 if /"SET" "\Q$main::Lock\E" "([^"]+)" "NX"/;
+    push @del, $1 if /"EVAL" ".*" "1" "\Q$main::Lock\E" "([^"]+)"/;
+}
+@set = grep { $_ ne '9:9:9' } @set;
+# the tests' nginx runs without a master: then the two pids are one
+my @bad = grep { !/^\d+:\d+:\d+:(\d+)$/ } @set;
+my %set = map { $_ => 1 } @set;
+Test::More::ok(@set > 0 && !@bad,
+               'instance id and a worker pid: ' . join(', ', @set));
+Test::More::ok(@del > 0 && !grep({ !$set{$_} } @del),
+               'the EVALs name the values set: ' . join(', ', @del));
+--- request
+GET /logs/
+--- more_headers eval
+"Cookie: $main::C{ada}"
+--- response_body_like
+^\[

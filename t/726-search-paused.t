@@ -157,3 +157,55 @@ while stopped: 503 DATABASE_UNAVAILABLE x20
 after: served
 --- no_error_log
 [alert]
+
+
+
+=== TEST 4: one budget for the whole search: a count that comes back
+after the operation's timeout (the server paused well past it, socket
+timeouts longer still) is not followed by a find with a new maxTimeMS:
+503, said in the log
+--- http_config
+    jpulse_mongodb mongodb://127.0.0.1:$TEST_NGINX_SEARCH_PRIVATE_PORT/?socketTimeoutMS=30000&serverSelectionTimeoutMS=30000 db=t726 timeout=1s;
+    jpulse_cursor_secret $TEST_NGINX_SEARCH_SECRET;
+--- pre_request
+my $r = "before: " . line(search('/api/1/user/search?limit=3')) . "\n";
+kill 'STOP', $main::Pid;
+my @s = main::park(1, '/api/1/user/search?limit=3');
+Time::HiRes::sleep(2.5);
+kill 'CONT', $main::Pid;
+my $got = main::collect(20, @s);
+$r .= "paused: " . join(', ', map { "$_ x$got->{$_}" } sort keys %$got) . "\n";
+$r .= "after: " . line(search('/api/1/user/search?limit=3')) . "\n";
+$main::Result = $r;
+--- response_body
+before: 200 n=3 1,2,3
+paused: 503 DATABASE_UNAVAILABLE x1
+after: 200 n=3 1,2,3
+--- no_error_log
+[alert]
+
+
+
+=== TEST 5: nginx's thread pool refuses a task (its own max_queue):
+503 DATABASE_BUSY in the JSON envelope, never a bare 500
+--- main_config
+    thread_pool default threads=1 max_queue=1;
+--- pre_request
+my $r = "before: " . line(search('/api/1/user/search?limit=3')) . "\n";
+kill 'STOP', $main::Pid;
+my @s = main::park(6, '/api/1/user/search?limit=3');
+Time::HiRes::sleep(0.5);
+kill 'CONT', $main::Pid;
+my $got = main::collect(20, @s);
+Test::More::diag("the 6 searches: " . join ', ', map { "$_ x$got->{$_}" } sort keys %$got);
+$r .= "busy: " . ($got->{'503 DATABASE_BUSY'} ? 'yes' : 'no') . "\n";
+$r .= "others: " . join(', ', grep { !/^(200|503 DATABASE_\w+)$/ } sort keys %$got) . "\n";
+$r .= "after: " . line(search('/api/1/user/search?limit=3')) . "\n";
+$main::Result = $r;
+--- response_body
+before: 200 n=3 1,2,3
+busy: yes
+others: 
+after: 200 n=3 1,2,3
+--- no_error_log
+[alert]

@@ -57,6 +57,11 @@ static int jp_w141_term(const char *param, const char *p, size_t len,
 static int jp_w141_regex_check(const char *pattern, size_t len,
     const char *flags, size_t flen, char *options);
 static int jp_w141_regex_safe(const char *p, size_t len);
+static int jp_w141_regex_escape(const char *p, size_t len, size_t *i,
+    int in_class);
+static int jp_w141_regex_class(const char *p, size_t len, size_t *i);
+static int jp_w141_regex_group(const char *p, size_t len, size_t *i);
+static int jp_w141_regex_brace(const char *p, size_t len, size_t *i);
 static json_t *jp_w141_cond(const jp_term_t *t, int positive);
 static json_t *jp_w141_leaf(const jp_term_t *t, const char *const *fields,
     size_t nfields);
@@ -311,7 +316,22 @@ jp_w141_term(const char *param, const char *p, size_t len, jp_w141_t *w,
         goto done;
     }
 
-    /* a wildcard: anchored where no '*' is, every metacharacter escaped */
+    /*
+     * a wildcard: anchored where no '*' is, every metacharacter escaped;
+     * each '*' past the first multiplies the backtracking of a miss by
+     * the field's length, so two at most, in JP_SEARCH_REGEX_MAX bytes
+     */
+
+    for (i = 0, star = 0; i < len; i++) {
+        star += (p[i] == '*');
+    }
+
+    if (star > 2 || len > JP_SEARCH_REGEX_MAX) {
+        jp_search_error_set(err, "INVALID_PARAMETER", param, strlen(param),
+                            "a wildcard with more than two '*' or longer "
+                            "than %d bytes", JP_SEARCH_REGEX_MAX);
+        return -1;
+    }
 
     t->kind = JP_TERM_REGEX;
     strcpy(t->options, "i");
@@ -457,31 +477,24 @@ jp_w141_regex_safe(const char *p, size_t len)
         switch (p[i]) {
 
         case '\\':
-            i++;
+            if (jp_w141_regex_escape(p, len, &i, 0) != 0) {
+                return 0;
+            }
+
             last_risky = 0;
             continue;
 
         case '[':
-            i++;
-            if (i < len && p[i] == '^') {
-                i++;
-            }
-
-            if (i < len && p[i] == ']') {
-                i++;
-            }
-
-            for (; i < len && p[i] != ']'; i++) {
-                if (p[i] == '\\') {
-                    i++;
-                }
+            if (jp_w141_regex_class(p, len, &i) != 0) {
+                return 0;
             }
 
             last_risky = 0;
             continue;
 
         case '(':
-            if (depth == JP_REGEX_DEPTH) {
+            if (depth == JP_REGEX_DEPTH || jp_w141_regex_group(p, len, &i) != 0)
+            {
                 return 0;
             }
 
@@ -510,37 +523,15 @@ jp_w141_regex_safe(const char *p, size_t len)
             break;
 
         case '{':
-            /* {n,} and {n,m} with m > 1 repeat; "{" alone is a literal */
-            {
-                size_t  j;
-                long    lo, hi;
-                char   *end;
-
-                j = i + 1;
-                if (j >= len || p[j] < '0' || p[j] > '9') {
-                    last_risky = 0;
-                    continue;
-                }
-
-                lo = strtol(p + j, &end, 10);
-                hi = lo;
-                j = end - p;
-
-                if (j < len && p[j] == ',') {
-                    j++;
-                    hi = (j < len && p[j] >= '0' && p[j] <= '9')
-                         ? strtol(p + j, &end, 10) : 1000000;
-                    j = (j < len && p[j] >= '0' && p[j] <= '9')
-                        ? (size_t) (end - p) : j;
-                }
-
-                if (j >= len || p[j] != '}') {
-                    last_risky = 0;
-                    continue;
-                }
-
-                i = j;
-                q = (hi > 1);
+            /*
+             * {n}, {n,}, {n,m}, and for newer PCRE2 {,m} and spaces
+             * inside: read more loosely than PCRE2 so that no repeat
+             * passes as a literal
+             */
+            q = jp_w141_regex_brace(p, len, &i);
+            if (q < 0) {
+                last_risky = 0;
+                continue;
             }
 
             break;
@@ -758,4 +749,213 @@ jp_search_filter_multi(const jp_search_multi_t *m, const char *value,
     }
 
     return q;
+}
+
+
+/*
+ * An escape at p[*i] ('\\'): *i is left on its last byte. \Q and \E
+ * (quoting hides metacharacters from this scanner), \g and \k (calls of
+ * a group repeat it unseen) are refused; \cX is three bytes.
+ */
+
+static int
+jp_w141_regex_escape(const char *p, size_t len, size_t *i, int in_class)
+{
+    size_t  j;
+
+    j = *i + 1;
+    if (j >= len) {
+        return -1;
+    }
+
+    switch (p[j]) {
+
+    case 'Q':
+    case 'E':
+        return -1;
+
+    case 'g':
+    case 'k':
+        if (!in_class) {
+            return -1;
+        }
+
+        break;
+
+    case 'c':
+        j++;
+        if (j >= len) {
+            return -1;
+        }
+
+        break;
+    }
+
+    *i = j;
+
+    return 0;
+}
+
+
+/*
+ * A class at p[*i] ('['), ended as PCRE2 ends it: a ']' right after "["
+ * or "[^" is a member, escapes as outside, "[:name:]" is a POSIX name;
+ * any other "[:", "[." or "[=" is refused. *i is left on the ']'.
+ */
+
+static int
+jp_w141_regex_class(const char *p, size_t len, size_t *i)
+{
+    size_t  j, k;
+
+    j = *i + 1;
+
+    if (j < len && p[j] == '^') {
+        j++;
+    }
+
+    if (j < len && p[j] == ']') {
+        j++;
+    }
+
+    for ( /* void */ ; j < len; j++) {
+
+        if (p[j] == ']') {
+            *i = j;
+            return 0;
+        }
+
+        if (p[j] == '\\') {
+            if (jp_w141_regex_escape(p, len, &j, 1) != 0) {
+                return -1;
+            }
+
+            continue;
+        }
+
+        if (p[j] != '[' || j + 1 >= len
+            || (p[j + 1] != ':' && p[j + 1] != '.' && p[j + 1] != '='))
+        {
+            continue;
+        }
+
+        if (p[j + 1] != ':') {
+            return -1;
+        }
+
+        k = j + 2;
+        if (k < len && p[k] == '^') {
+            k++;
+        }
+
+        while (k < len && p[k] >= 'a' && p[k] <= 'z') {
+            k++;
+        }
+
+        if (k + 1 >= len || p[k] != ':' || p[k + 1] != ']') {
+            return -1;
+        }
+
+        j = k + 1;
+    }
+
+    return -1;
+}
+
+
+/*
+ * A group at p[*i] ('('): plain, or "(?:", "(?=", "(?!", "(?<=", "(?<!",
+ * "(?>", whose bodies this scanner reads as any group's. Comments, inline
+ * options ("(?x)" changes what every later byte means), names,
+ * recursion, conditions and "(*VERB)" are refused. *i is left on the
+ * group's opening bytes' last.
+ */
+
+static int
+jp_w141_regex_group(const char *p, size_t len, size_t *i)
+{
+    size_t  j;
+
+    j = *i + 1;
+
+    if (j < len && p[j] == '*') {
+        return -1;
+    }
+
+    if (j >= len || p[j] != '?') {
+        return 0;
+    }
+
+    j++;
+
+    if (j < len && (p[j] == ':' || p[j] == '=' || p[j] == '!' || p[j] == '>'))
+    {
+        *i = j;
+        return 0;
+    }
+
+    if (j + 1 < len && p[j] == '<' && (p[j + 1] == '=' || p[j + 1] == '!')) {
+        *i = j + 1;
+        return 0;
+    }
+
+    return -1;
+}
+
+
+/*
+ * A brace at p[*i]: 1 if it repeats more than once, 0 if at most once,
+ * -1 if it is a literal; *i is left on the '}' of a quantifier.
+ */
+
+static int
+jp_w141_regex_brace(const char *p, size_t len, size_t *i)
+{
+    int     comma, digits;
+    long    lo, hi;
+    size_t  j;
+
+    lo = 0;
+    hi = -1;
+    comma = 0;
+    digits = 0;
+
+    for (j = *i + 1; j < len && p[j] != '}'; j++) {
+
+        if (p[j] == ' ') {
+            continue;
+        }
+
+        if (p[j] == ',' && !comma) {
+            comma = 1;
+            continue;
+        }
+
+        if (p[j] < '0' || p[j] > '9') {
+            return -1;
+        }
+
+        digits = 1;
+
+        if (comma) {
+            hi = (hi < 0 ? 0 : hi) * 10 + (p[j] - '0');
+            hi = hi > 1000000 ? 1000000 : hi;
+
+        } else {
+            lo = lo * 10 + (p[j] - '0');
+            lo = lo > 1000000 ? 1000000 : lo;
+        }
+    }
+
+    if (j >= len || !digits) {
+        return -1;
+    }
+
+    *i = j;
+
+    if (!comma) {
+        return lo > 1;
+    }
+
+    return hi < 0 || hi > 1;
 }

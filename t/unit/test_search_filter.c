@@ -211,6 +211,73 @@ test_regex(void **state)
           "{\"username\":" RE("(ab)+[a-z]+x{1,3}(a?b)*", "") "}", 0);
     check("username=/%5B(%2B%5D%2B/",
           "{\"username\":" RE("[(+]+", "") "}", 0);
+
+    /* classes read as PCRE2 reads them: "]" first, POSIX names, escapes */
+    check("username=/%5B%5Da%5D%2B%5B%5E%5Da%5Dx/",
+          "{\"username\":" RE("[]a]+[^]a]x", "") "}", 0);
+    check("username=/%5B%5B:alpha:%5D%5C%5D%5D%2B/",
+          "{\"username\":" RE("[[:alpha:]\\\\]]+", "") "}", 0);
+    /* non-capturing groups and lookarounds pass */
+    check("username=/(?:ab)%2B(?=c)(?!d)(?%3C=e)(?%3C!f)(?%3Eg)/",
+          "{\"username\":" RE("(?:ab)+(?=c)(?!d)(?<=e)(?<!f)(?>g)", "") "}",
+          0);
+}
+
+
+static void
+test_regex_unsafe_syntax(void **state)
+{
+    /* \Q...\E hid a "[" from the scanner: refused outright */
+    refused("username=/%5CQ%5B%5CE?(a%7Ca)*%24/", "INVALID_PARAMETER",
+            "username");
+    refused("username=/%5CQ%5B%5CE?(%5Cw%2B%5Cs?)*%24/", "INVALID_PARAMETER",
+            "username");
+    refused("username=/a%5CE/", "INVALID_PARAMETER", "username");
+    /* comments, inline flags, verbs and every other (? form */
+    refused("username=/(?%23%5B)(a%7Ca)*(?%23%5D)/", "INVALID_PARAMETER",
+            "username");
+    refused("username=/(?x)a/", "INVALID_PARAMETER", "username");
+    refused("username=/(?i)a/", "INVALID_PARAMETER", "username");
+    refused("username=/(?%3Cn%3Ea)/", "INVALID_PARAMETER", "username");
+    refused("username=/(*UTF)a/", "INVALID_PARAMETER", "username");
+    /* subroutine calls repeat a group the scanner saw once */
+    refused("username=/(a%7Cb)(?:%5Cg%3C1%3E)*/", "INVALID_PARAMETER",
+            "username");
+    /* classes that end where PCRE2 does not end them */
+    refused("username=/%5B%5B:alpha:%5D%5B%5D(a%7Ca)*%24%5D/",
+            "INVALID_PARAMETER", "username");
+    refused("username=/%5B%5Cc%5D%5B%5D(a%7Ca)*%24%5D/", "INVALID_PARAMETER",
+            "username");
+    refused("username=/%5B%5Cc%5D%5D(a%7Ca)*%24/", "INVALID_PARAMETER",
+            "username");
+    /* {,n} repeats in recent PCRE2 */
+    refused("username=/(a%7Ca)%7B,20%7D/", "INVALID_PARAMETER", "username");
+    refused("username=/(a%7Ca)%7B+2+%7D/", "INVALID_PARAMETER", "username");
+}
+
+
+static void
+test_wildcards_bounded(void **state)
+{
+    char  q[300];
+
+    /* two '*' at most: ".*x.*y.*" backtracks polynomially */
+    refused("username=*a*b*", "INVALID_PARAMETER", "username");
+    refused("username=***", "INVALID_PARAMETER", "username");
+    refused("username=*a*a*a*a*a*a*a*a*a*a*a*a*a*a*!", "INVALID_PARAMETER",
+            "username");
+    refused("username=x,!*a*b*", "INVALID_PARAMETER", "username");
+
+    /* JP_SEARCH_REGEX_MAX bytes at most */
+    memset(q, 'a', sizeof(q));
+    memcpy(q, "username=", 9);
+    q[9] = '*';
+    q[9 + JP_SEARCH_REGEX_MAX] = '\0';
+    check(q, NULL, 0);
+
+    q[9 + JP_SEARCH_REGEX_MAX] = 'a';
+    q[9 + JP_SEARCH_REGEX_MAX + 1] = '\0';
+    refused(q, "INVALID_PARAMETER", "username");
 }
 
 
@@ -428,6 +495,8 @@ main(void)
         cmocka_unit_test(test_exact_and_operators),
         cmocka_unit_test(test_wildcards),
         cmocka_unit_test(test_regex),
+        cmocka_unit_test(test_regex_unsafe_syntax),
+        cmocka_unit_test(test_wildcards_bounded),
         cmocka_unit_test(test_term_limits),
         cmocka_unit_test(test_term_limits_refused),
         cmocka_unit_test(test_types),

@@ -412,6 +412,68 @@ ngx_http_jpulse_set_handler(ngx_conf_t *cf, ngx_command_t *cmd,
 }
 
 
+/*
+ * A password_file= of who ("jpulse_redis", "jpulse_mongodb"), read at load
+ * time into buf (max + 1 bytes, the caller's: it clears it after use), so
+ * that a secret stays out of nginx.conf. *len excludes the blanks and
+ * newlines editors leave at the end; it may be 0.
+ */
+
+char *
+ngx_http_jpulse_conf_read_secret(ngx_conf_t *cf, const char *who,
+    ngx_str_t *file, u_char *buf, size_t max, size_t *len)
+{
+    u_char    *last;
+    ssize_t    n;
+    ngx_fd_t   fd;
+
+    if (ngx_conf_full_name(cf->cycle, file, 1) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    fd = ngx_open_file(file->data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
+    if (fd == NGX_INVALID_FILE) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           "%s: cannot open password_file \"%V\"",
+                           who, file);
+        return NGX_CONF_ERROR;
+    }
+
+    n = ngx_read_fd(fd, buf, max + 1);
+
+    if (ngx_close_file(fd) == NGX_FILE_ERROR) {
+        ngx_conf_log_error(NGX_LOG_ALERT, cf, ngx_errno,
+                           ngx_close_file_n " \"%V\" failed", file);
+    }
+
+    if (n == -1) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           "%s: cannot read password_file \"%V\"",
+                           who, file);
+        return NGX_CONF_ERROR;
+    }
+
+    if ((size_t) n > max) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "%s: password_file \"%V\" is longer than %uz "
+                           "bytes", who, file, max);
+        return NGX_CONF_ERROR;
+    }
+
+    last = buf + n;
+
+    while (last > buf && (last[-1] == '\n' || last[-1] == '\r'
+                          || last[-1] == ' ' || last[-1] == '\t'))
+    {
+        last--;
+    }
+
+    *len = last - buf;
+
+    return NGX_CONF_OK;
+}
+
+
 /* The time after "name=" in a directive parameter: name_len skips it. */
 
 ngx_int_t

@@ -102,6 +102,10 @@ char *ngx_http_jpulse_set_handler(ngx_conf_t *cf, ngx_command_t *cmd,
     ngx_http_jpulse_loc_conf_t *jlcf, ngx_http_jpulse_handler_e handler,
     ngx_http_handler_pt pt);
 
+/* a password_file= read into buf (max + 1 bytes), trailing blanks cut */
+char *ngx_http_jpulse_conf_read_secret(ngx_conf_t *cf, const char *who,
+    ngx_str_t *file, u_char *buf, size_t max, size_t *len);
+
 /* "name=TIME" parameters: NGX_ERROR for a bad time (or 0 unless zero_ok) */
 ngx_int_t ngx_http_jpulse_conf_msec(ngx_str_t *param, size_t name_len,
     ngx_msec_t *msec, ngx_uint_t zero_ok);

@@ -263,11 +263,10 @@ static char *
 ngx_http_jpulse_mongo_password(ngx_conf_t *cf,
     ngx_http_jpulse_mongo_conf_t *mcf, ngx_str_t *file)
 {
-    u_char    *last;
-    char      *rv;
-    ssize_t    n;
-    ngx_fd_t   fd;
-    u_char     buf[NGX_HTTP_JPULSE_MONGO_PASSWORD_MAX + 1];
+    u_char  *last;
+    char    *rv;
+    size_t   len;
+    u_char   buf[NGX_HTTP_JPULSE_MONGO_PASSWORD_MAX + 1];
 
     if (mongoc_uri_get_username(mcf->uri) == NULL) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
@@ -276,51 +275,15 @@ ngx_http_jpulse_mongo_password(ngx_conf_t *cf,
         return NGX_CONF_ERROR;
     }
 
-    if (ngx_conf_full_name(cf->cycle, file, 1) != NGX_OK) {
-        return NGX_CONF_ERROR;
-    }
-
-    fd = ngx_open_file(file->data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
-    if (fd == NGX_INVALID_FILE) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
-                           "jpulse_mongodb: cannot open password_file \"%V\"",
-                           file);
-        return NGX_CONF_ERROR;
-    }
-
-    n = ngx_read_fd(fd, buf, sizeof(buf));
-
-    if (ngx_close_file(fd) == NGX_FILE_ERROR) {
-        ngx_conf_log_error(NGX_LOG_ALERT, cf, ngx_errno,
-                           ngx_close_file_n " \"%V\" failed", file);
-    }
-
-    if (n == -1) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
-                           "jpulse_mongodb: cannot read password_file \"%V\"",
-                           file);
-        return NGX_CONF_ERROR;
-    }
-
-    rv = NGX_CONF_ERROR;
-
-    if (n > NGX_HTTP_JPULSE_MONGO_PASSWORD_MAX) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "jpulse_mongodb: password_file \"%V\" is longer "
-                           "than %d bytes", file,
-                           NGX_HTTP_JPULSE_MONGO_PASSWORD_MAX);
+    rv = ngx_http_jpulse_conf_read_secret(cf, "jpulse_mongodb", file, buf,
+                                          NGX_HTTP_JPULSE_MONGO_PASSWORD_MAX,
+                                          &len);
+    if (rv != NGX_CONF_OK) {
         goto done;
     }
 
-    /* editors end files with a newline that is not part of the secret */
-
-    last = buf + n;
-
-    while (last > buf && (last[-1] == '\n' || last[-1] == '\r'
-                          || last[-1] == ' ' || last[-1] == '\t'))
-    {
-        last--;
-    }
+    rv = NGX_CONF_ERROR;
+    last = buf + len;
 
     if (last == buf || ngx_strlchr(buf, last, '\0') != NULL) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,

@@ -300,72 +300,35 @@ static char *
 ngx_http_jpulse_redis_read_password(ngx_conf_t *cf, ngx_str_t *file,
     ngx_str_t *password)
 {
-    u_char    *p, *last;
-    ssize_t    n;
-    ngx_fd_t   fd;
-    u_char     buf[NGX_HTTP_JPULSE_REDIS_PASSWORD_MAX + 1];
+    u_char  *p;
+    size_t   len;
+    u_char   buf[NGX_HTTP_JPULSE_REDIS_PASSWORD_MAX + 1];
 
-    if (ngx_conf_full_name(cf->cycle, file, 1) != NGX_OK) {
-        return NGX_CONF_ERROR;
-    }
-
-    fd = ngx_open_file(file->data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
-    if (fd == NGX_INVALID_FILE) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
-                           "jpulse_redis: cannot open password_file \"%V\"",
-                           file);
-        return NGX_CONF_ERROR;
-    }
-
-    n = ngx_read_fd(fd, buf, sizeof(buf));
-
-    if (ngx_close_file(fd) == NGX_FILE_ERROR) {
-        ngx_conf_log_error(NGX_LOG_ALERT, cf, ngx_errno,
-                           ngx_close_file_n " \"%V\" failed", file);
-    }
-
-    if (n == -1) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
-                           "jpulse_redis: cannot read password_file \"%V\"",
-                           file);
-        return NGX_CONF_ERROR;
-    }
-
-    if (n > NGX_HTTP_JPULSE_REDIS_PASSWORD_MAX) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "jpulse_redis: password_file \"%V\" is longer "
-                           "than %d bytes", file,
-                           NGX_HTTP_JPULSE_REDIS_PASSWORD_MAX);
-        return NGX_CONF_ERROR;
-    }
-
-    /* editors end files with a newline that is not part of the secret */
-
-    last = buf + n;
-
-    while (last > buf && (last[-1] == '\n' || last[-1] == '\r'
-                          || last[-1] == ' ' || last[-1] == '\t'))
+    if (ngx_http_jpulse_conf_read_secret(cf, "jpulse_redis", file, buf,
+                                         NGX_HTTP_JPULSE_REDIS_PASSWORD_MAX,
+                                         &len)
+        != NGX_CONF_OK)
     {
-        last--;
+        return NGX_CONF_ERROR;
     }
 
-    if (last == buf) {
+    if (len == 0) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "jpulse_redis: password_file \"%V\" is empty",
                            file);
         return NGX_CONF_ERROR;
     }
 
-    p = ngx_pnalloc(cf->pool, last - buf);
+    p = ngx_pnalloc(cf->pool, len);
     if (p == NULL) {
         return NGX_CONF_ERROR;
     }
 
-    ngx_memcpy(p, buf, last - buf);
+    ngx_memcpy(p, buf, len);
     ngx_explicit_memzero(buf, sizeof(buf));
 
     password->data = p;
-    password->len = last - buf;
+    password->len = len;
 
     return NGX_CONF_OK;
 }

@@ -12,9 +12,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <dirent.h>
 
 #include "jp_search.h"
+#include "fuzz_seed.h"
 
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -28,7 +28,7 @@ static const jp_search_key_t  keys[] = {
     { (const unsigned char *) "an older key, still accepted....", 32 },
 };
 
-static const char  *fuzz_seeds[] = {
+static const char  *const fuzz_seeds[] = {
     "\x00" "{\"v\":1,\"q\":{\"status\":\"active\"},\"s\":{\"createdAt\":-1,"
     "\"_id\":-1},\"l\":20,\"t\":1547,\"lv\":{\"createdAt\":{\"$date\":"
     "{\"$numberLong\":\"1756029600000\"}},\"_id\":{\"$oid\":"
@@ -44,53 +44,13 @@ static const char  *fuzz_seeds[] = {
 };
 
 
-static void
-fuzz_seed(const char *dir)
-{
-    DIR            *d;
-    FILE           *f;
-    size_t          i, n;
-    char            path[4096];
-    struct dirent  *de;
-
-    d = opendir(dir);
-    if (d == NULL) {
-        return;
-    }
-
-    while ((de = readdir(d)) != NULL) {
-        if (de->d_name[0] != '.') {
-            closedir(d);
-            return;
-        }
-    }
-
-    closedir(d);
-
-    for (i = 0; i < sizeof(fuzz_seeds) / sizeof(fuzz_seeds[0]); i++) {
-        snprintf(path, sizeof(path), "%s/seed-%zu", dir, i);
-
-        f = fopen(path, "wb");
-        if (f != NULL) {
-            n = 1 + strlen(fuzz_seeds[i] + 1);
-            fwrite(fuzz_seeds[i], 1, n, f);
-            fclose(f);
-        }
-    }
-}
-
-
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-    int   i;
     char  err[256];
 
-    for (i = 1; i < *argc; i++) {
-        if ((*argv)[i][0] != '-') {
-            fuzz_seed((*argv)[i]);
-        }
-    }
+    fuzz_seed_corpora(*argc, *argv, fuzz_seeds,
+                      sizeof(fuzz_seeds) / sizeof(fuzz_seeds[0]), 1);
 
     schema = jp_search_schema_builtin("users", err, sizeof(err));
     if (schema == NULL) {

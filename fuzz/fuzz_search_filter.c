@@ -12,9 +12,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <dirent.h>
 
 #include "jp_search.h"
+#include "fuzz_seed.h"
 
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -27,7 +27,7 @@ static const jp_search_key_t  key = {
     (const unsigned char *) "0123456789abcdef0123456789abcdef", 32
 };
 
-static const char  *fuzz_seeds[] = {
+static const char  *const fuzz_seeds[] = {
     "\x00" "username=a;b,c;!d&status=active&sort=-createdAt&limit=20",
     "\x00" "name=jo*,!smith&roles=admin,user&createdAt=2025-08",
     "\x00" "username=/^BC[0-9]{4}/i&email=*@example.com&offset=10",
@@ -41,52 +41,13 @@ static const char  *fuzz_seeds[] = {
 };
 
 
-static void
-fuzz_seed(const char *dir)
-{
-    DIR            *d;
-    FILE           *f;
-    size_t          i;
-    char            path[4096];
-    struct dirent  *de;
-
-    d = opendir(dir);
-    if (d == NULL) {
-        return;
-    }
-
-    while ((de = readdir(d)) != NULL) {
-        if (de->d_name[0] != '.') {
-            closedir(d);
-            return;
-        }
-    }
-
-    closedir(d);
-
-    for (i = 0; i < sizeof(fuzz_seeds) / sizeof(fuzz_seeds[0]); i++) {
-        snprintf(path, sizeof(path), "%s/seed-%zu", dir, i);
-
-        f = fopen(path, "wb");
-        if (f != NULL) {
-            fwrite(fuzz_seeds[i], 1, 1 + strlen(fuzz_seeds[i] + 1), f);
-            fclose(f);
-        }
-    }
-}
-
-
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-    int   i;
     char  err[256];
 
-    for (i = 1; i < *argc; i++) {
-        if ((*argv)[i][0] != '-') {
-            fuzz_seed((*argv)[i]);
-        }
-    }
+    fuzz_seed_corpora(*argc, *argv, fuzz_seeds,
+                      sizeof(fuzz_seeds) / sizeof(fuzz_seeds[0]), 1);
 
     setenv("TZ", "America/Los_Angeles", 1);
 

@@ -15,9 +15,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <dirent.h>
 
 #include "jp_tpl.h"
+#include "fuzz_seed.h"
 #include "fuzz_tpl_host.h"
 
 
@@ -29,7 +29,7 @@ static json_t         *fuzz_ctx;
 static json_t         *fuzz_i18n;
 
 
-static const char  *fuzz_seeds[] = {
+static const char  *const fuzz_seeds[] = {
     "<html {{appConfig.system.htmlAttrs}}>{{file.include \"header.tmpl\" "
     "title=i18n.view.title}}{{!-- c --}}{{ vue }}{{#if user.isAdmin}}"
     "a{{else}}b{{/if}}</html>",
@@ -100,51 +100,11 @@ fuzz_now(void *data)
 }
 
 
-static void
-fuzz_seed(const char *dir)
-{
-    DIR            *d;
-    FILE           *f;
-    size_t          i;
-    char            path[4096];
-    struct dirent  *de;
-
-    d = opendir(dir);
-    if (d == NULL) {
-        return;
-    }
-
-    while ((de = readdir(d)) != NULL) {
-        if (de->d_name[0] != '.') {
-            closedir(d);
-            return;
-        }
-    }
-
-    closedir(d);
-
-    for (i = 0; i < sizeof(fuzz_seeds) / sizeof(fuzz_seeds[0]); i++) {
-        snprintf(path, sizeof(path), "%s/seed-%zu", dir, i);
-
-        f = fopen(path, "wb");
-        if (f != NULL) {
-            fputs(fuzz_seeds[i], f);
-            fclose(f);
-        }
-    }
-}
-
-
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-    int  i;
-
-    for (i = 1; i < *argc; i++) {
-        if ((*argv)[i][0] != '-') {
-            fuzz_seed((*argv)[i]);
-        }
-    }
+    fuzz_seed_corpora(*argc, *argv, fuzz_seeds,
+                      sizeof(fuzz_seeds) / sizeof(fuzz_seeds[0]), 0);
 
     fuzz_ctx = json_loads(
         "{\"user\":{\"firstName\":\"Ann\",\"isAdmin\":true,"

@@ -19,7 +19,7 @@
 
 
 #define NGX_HTTP_JPULSE_METRICS_MAGIC   0x6a70756c        /* "jpul" */
-#define NGX_HTTP_JPULSE_METRICS_LAYOUT  7
+#define NGX_HTTP_JPULSE_METRICS_LAYOUT  8
 #define NGX_HTTP_JPULSE_METRICS_MIN_SLOTS  4
 #define NGX_HTTP_JPULSE_METRICS_MAX_SLOTS  1024
 
@@ -422,6 +422,8 @@ ngx_http_jpulse_metrics_carry_over(ngx_shm_zone_t *shm_zone,
             ngx_http_jpulse_counts_add(&to->counts, &from->counts);
         }
 
+        sh->used = 1;
+
         sh->created = osh->created;
         sh->reloads = osh->reloads + 1;
         sh->resizes = osh->resizes + 1;
@@ -478,7 +480,7 @@ ngx_http_jpulse_metrics_init_process(ngx_cycle_t *cycle)
 static void
 ngx_http_jpulse_metrics_claim(ngx_log_t *log)
 {
-    ngx_uint_t                      i;
+    ngx_uint_t                      i, index;
     ngx_http_jpulse_slot_t         *slot, *claim;
     ngx_http_jpulse_metrics_shm_t  *sh;
     ngx_http_jpulse_metrics_ctx_t  *ctx;
@@ -486,6 +488,7 @@ ngx_http_jpulse_metrics_claim(ngx_log_t *log)
     ctx = ngx_http_jpulse_metrics_ctx;
     sh = ctx->sh;
     claim = NULL;
+    index = 0;
 
     ngx_shmtx_lock(&ctx->shpool->mutex);
 
@@ -499,10 +502,19 @@ ngx_http_jpulse_metrics_claim(ngx_log_t *log)
 
         if (slot->pid == 0 && claim == NULL) {
             claim = slot;
+            index = i;
         }
     }
 
     if (claim) {
+        /*
+         * The lowest free slot is taken, so the slots ever claimed are a
+         * prefix: readers add up only those, not the whole zone.
+         */
+        if (sh->used < index + 1) {
+            sh->used = index + 1;
+        }
+
         claim->pid = ngx_pid;
         claim->worker = (ngx_process == NGX_PROCESS_WORKER) ? ngx_worker : 0;
         claim->claimed = ngx_time();

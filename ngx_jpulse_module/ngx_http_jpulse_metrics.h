@@ -149,6 +149,7 @@ typedef struct {
     ngx_uint_t                  resizes;
     ngx_uint_t                  claim_failures;
     ngx_uint_t                  unslotted;      /* workers without a slot */
+    ngx_uint_t                  used;           /* slots ever claimed */
     u_char                     *slots;
 } ngx_http_jpulse_metrics_shm_t;
 

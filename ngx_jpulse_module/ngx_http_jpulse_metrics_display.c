@@ -137,11 +137,12 @@ ngx_http_jpulse_metrics_snapshot(ngx_pool_t *pool,
     /*
      * No lock: each slot has one writer, and a count read a moment early
      * is still a count. A free slot keeps the history of the workers that
-     * owned it, so every slot adds to the totals. (On 32-bit platforms a
-     * 64-bit count may be read torn while it is written: a one-off spike.)
+     * owned it, so every slot ever claimed adds to the totals; the others
+     * are zero. (On 32-bit platforms a 64-bit count may be read torn while
+     * it is written: a one-off spike.)
      */
 
-    for (i = 0; i < sh->nslots; i++) {
+    for (i = 0; i < sh->used; i++) {
         slot = ngx_http_jpulse_metrics_slot_at(sh, i);
 
         ngx_http_jpulse_metrics_add_slot(&snap->totals, slot, snap->now);

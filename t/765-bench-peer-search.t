@@ -5,7 +5,8 @@
 # prev cursor. Both sign cursors with the bench key
 # (bench/search/cursor.secret), so a cursor of one side is the other's;
 # the answers must be equal but for "elapsed" (the rows, their order, the
-# counts, the cursors), passwordHash in neither. What bench/scenarios/
+# counts, the cursors), passwordHash in neither; also page 2 of a
+# filtered search by nginx's cursor (its q, its collation flag). What bench/scenarios/
 # peer-search.conf then times.
 use strict;
 use warnings;
@@ -15,6 +16,7 @@ use Cwd ();
 use File::Temp ();
 use IO::Socket::INET ();
 use JSON::PP ();
+use MIME::Base64 ();
 use POSIX ();
 use MongoTest ();
 use SearchTest ();
@@ -183,5 +185,28 @@ node  200 n=50 250-201 total=300 more=1
 nginx 200 n=50 300-251 total=300 more=1
 node  200 n=50 300-251 total=300 more=1
 same answer
+--- no_error_log
+[error]
+
+
+
+=== TEST 4: a filtered search's cursor (status=active: its q and the
+collation flag in the cursor) from nginx: page 2 the same on both sides
+--- pre_request
+my ($st, $p1) = SearchTest::search('/api/1/user/search?limit=50&sort=createdAt&status=active');
+my $c = $p1->{pagination}{nextCursor} // '';
+my ($json) = split /\./, $c;
+$json =~ tr{-_}{+/};
+my $r = "page 1: $st n=$p1->{count}, cursor "
+      . (MIME::Base64::decode_base64($json) =~ /"q":\{"status":"active"\}.*"c":1\}$/
+         ? "with q and c" : "without: $json") . "\n";
+my ($b) = main::both('/api/1/user/search?cursor=' . main::uri($c));
+$main::Result = $r . $b;
+--- response_body_like
+^page 1: 200 n=50, cursor with q and c
+nginx 200 n=50 [\d ]+ total=200 more=1
+node  200 n=50 [\d ]+ total=200 more=1
+same answer
+$
 --- no_error_log
 [error]

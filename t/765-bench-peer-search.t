@@ -13,22 +13,16 @@ use warnings;
 
 use lib 't/lib';
 use Cwd ();
-use File::Temp ();
-use IO::Socket::INET ();
 use JSON::PP ();
 use MIME::Base64 ();
-use POSIX ();
 use MongoTest ();
 use SearchTest ();
-use JPulseTest ();
+use BenchPeer;
 use Test::Nginx::Socket;
 
 MongoTest::skip_unless_mongo();
 
 my $Top = Cwd::getcwd();
-my $PeerDir = "$Top/bench/peers/node";
-die "t/765: $PeerDir/node_modules is missing: run make deps\n"
-    unless -d "$PeerDir/node_modules";
 
 SearchTest::seed_users('t765', 300);
 
@@ -36,34 +30,10 @@ $ENV{TEST_NGINX_BENCH_SECRET} = "$Top/bench/search/cursor.secret";
 $ENV{TEST_NGINX_SEARCH_SCHEMA} = "$Top/conf/search/users.json";
 
 # the bench peer, as bench/scenarios/peer-search.conf starts it
-our $NodePort = SearchTest::free_port();
-my $Log = File::Temp->new(TEMPLATE => 't765-node-XXXXXX', TMPDIR => 1);
-my $MainPid = $$;
-my $Node = fork // die "fork: $!";
-if ($Node == 0) {
-    open STDIN, '<', '/dev/null';
-    open STDOUT, '>', $Log->filename or POSIX::_exit(126);
-    open STDERR, '>&', \*STDOUT;
-    $ENV{NODE_ENV} = 'production';
-    { exec 'node', "$PeerDir/server.js", '--port', $NodePort,
-           '--mongo', "mongodb://127.0.0.1:$ENV{TEST_NGINX_MONGO_PORT}",
-           '--db', 't765'; }
-    POSIX::_exit(127);
-}
-
-END {
-    if ($$ == $MainPid && $Node) {
-        my $rc = $?;
-        kill 'TERM', $Node;
-        waitpid $Node, 0;
-        $? = $rc;
-    }
-}
-
-JPulseTest::poll_until(15, sub {
-    IO::Socket::INET->new(PeerAddr => "127.0.0.1:$NodePort", Timeout => 1)
-}) or die "t/765: the bench peer did not listen on $NodePort: "
-        . do { local (@ARGV, $/) = ($Log->filename); <> // '' } . "\n";
+our $Peer = BenchPeer->start(args => [
+    '--mongo', "mongodb://127.0.0.1:$ENV{TEST_NGINX_MONGO_PORT}",
+    '--db', 't765']);
+our $NodePort = $Peer->{port};
 
 my $Json = JSON::PP->new->canonical;
 

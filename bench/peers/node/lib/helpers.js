@@ -3,11 +3,6 @@
 // jPulse: comparisons are JavaScript's (== for eq), the logical and
 // comparison helpers are blocks with {{else}} and inline helpers too.
 
-function isBlock(args) {
-    const opts = args[args.length - 1];
-    return typeof opts?.fn === 'function' ? opts : null;
-}
-
 function block(test) {
     return function (...args) {
         const opts = args.pop();
@@ -63,7 +58,7 @@ export function registerHelpers(hb, { timestamp }) {
     // page smaller and the comparison unfair
     hb.registerHelper('helperMissing', function (...args) {
         const opts = args.pop();
-        if (args.length || isBlock([opts])) {
+        if (args.length || typeof opts.fn === 'function') {
             throw new Error(`missing helper "${opts.name}"`);
         }
         return undefined;

@@ -1,15 +1,16 @@
 #!/bin/sh
-# Installs the Node peer (peers/node: express, express-session,
-# connect-redis 7, ioredis, pinned by its package-lock.json) with npm ci.
-# The session suites and `make run` start it. Needs node >= 18 and npm:
-# Debian's nodejs and npm packages when neither is there (as root;
-# otherwise it prints the apt-get line and fails). Runs npm ci again only
-# when package-lock.json or node's version changed since the last install.
+# Installs the Node peers with npm ci, each pinned by its package-lock.json:
+# peers/node (express, express-session, connect-redis 7, ioredis: the
+# session suites and `make run` start it) and bench/peers/node (the same
+# plus handlebars and mongodb: the bench peer of bench/scenarios/peer-*).
+# Needs node >= 18 and npm: Debian's nodejs and npm packages when neither
+# is there (as root; otherwise it prints the apt-get line and fails). Runs npm ci again only
+# when a package-lock.json or node's version changed since its last install
+# (one stamp per directory).
 set -eu
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 peer="$top/peers/node"
-stamp="$peer/node_modules/.ngx-jpulse-installed"
 
 fail() {
     echo "npm-deps: $*" >&2
@@ -34,21 +35,37 @@ major=$(node -p 'process.versions.node.split(".")[0]') \
 [ "$major" -ge 18 ] \
     || fail "node $(node --version) is too old: the peer needs node >= 18"
 
-want="$(node --version) $(cksum < "$peer/package-lock.json")"
-if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
-    exit 0
-fi
+# npm ci in DIR (from its package-lock.json) unless its stamp says the lock
+# and node's version are what it was installed with; then IMPORTS must load
+install() {
+    dir=$1 imports=$2
+    stamp="$dir/node_modules/.ngx-jpulse-installed"
+    want="$(node --version) $(cksum < "$dir/package-lock.json")"
+    if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
+        return 0
+    fi
 
-echo "npm-deps: npm ci in peers/node ($(node --version), npm $(npm --version))"
-# no package of the peer needs an install script: run none
-(cd "$peer" && npm ci --ignore-scripts --no-audit --no-fund --omit=dev) \
-    || fail "npm ci failed in $peer"
+    echo "npm-deps: npm ci in ${dir#"$top"/} ($(node --version), npm $(npm --version))"
+    # no package of the peers needs an install script: run none
+    (cd "$dir" && npm ci --ignore-scripts --no-audit --no-fund --omit=dev) \
+        || fail "npm ci failed in $dir"
 
-# what the peer imports must load, or the suites fail later and less clearly
-(cd "$peer" && node --input-type=module -e "
+    # what the peer imports must load, or the suites and benchmarks fail
+    # later and less clearly
+    (cd "$dir" && node --input-type=module -e "$imports") \
+        || fail "the packages of $dir do not load"
+
+    echo "$want" > "$stamp"
+    (cd "$dir" && npm ls --omit=dev --depth=0) || true
+}
+
+# the session peer of the suites and of make run
+install "$peer" "
     await import('express'); await import('express-session');
-    await import('connect-redis'); await import('ioredis');") \
-    || fail "the peer's packages do not load"
+    await import('connect-redis'); await import('ioredis');"
 
-echo "$want" > "$stamp"
-(cd "$peer" && npm ls --omit=dev --depth=0) || true
+# the bench peer (bench/peers/node: bench/scenarios/peer-*.conf, the curves)
+install "$top/bench/peers/node" "
+    await import('express'); await import('express-session');
+    await import('connect-redis'); await import('ioredis');
+    await import('handlebars'); await import('mongodb');"

@@ -1,0 +1,221 @@
+// GET /api/1/health/status and /api/1/health/metrics, built per request as
+// jPulse's webapp/controller/health.js builds them (contract §1.2, §1.3):
+// status from the config and the process; metrics from os.*, process.*
+// and the request counter of the last 60 s, in the single-instance shape
+// (one server, one instance; PM2 is not there, so pm2Available: false,
+// as jPulse reports without it). The bench compares them with
+// jpulse_health and jpulse_metrics, which also build their JSON per
+// request from what the process knows.
+//
+// Not jPulse's: no role check (jPulse answers metrics to admins only;
+// nginx's jpulse_metrics is public unless sessions gate it, and the
+// scenarios measure the full answer on both sides), no log lines.
+
+import os from 'node:os';
+
+function formatUptime(s) {
+    s = Math.floor(s);
+    const d = Math.floor(s / 86400);
+    const h = Math.floor((s % 86400) / 3600);
+    const m = Math.floor((s % 3600) / 60);
+    const parts = [];
+    if (d) {
+        parts.push(`${d}d`);
+    }
+    if (d || h) {
+        parts.push(`${h}h`);
+    }
+    parts.push(`${m}m`, `${s % 60}s`);
+    return parts.join(' ');
+}
+
+function firstIPv4() {
+    for (const list of Object.values(os.networkInterfaces())) {
+        for (const a of list || []) {
+            if (a.family === 'IPv4' && !a.internal) {
+                return a.address;
+            }
+        }
+    }
+    return '127.0.0.1';
+}
+
+const MB = 1024 * 1024;
+
+export class Health {
+    constructor({ appConfig, mode, port }) {
+        this.appConfig = appConfig;
+        this.mode = mode;
+        this.port = port;
+        this.redis = null;
+        this.mongo = false;
+        // requests and 5xx per second over the last 60 s (jPulse keeps a
+        // 60 s rolling window for requestsPerMin / errorsPerMin)
+        this.reqs = new Uint32Array(60);
+        this.errs = new Uint32Array(60);
+        this.sec = new Uint32Array(60);
+        this.total = 0;
+        this.errors = 0;
+    }
+
+    counter() {
+        return (req, res, next) => {
+            const now = Math.floor(Date.now() / 1000);
+            const i = now % 60;
+            if (this.sec[i] !== now) {
+                this.sec[i] = now;
+                this.reqs[i] = 0;
+                this.errs[i] = 0;
+            }
+            this.reqs[i]++;
+            this.total++;
+            res.on('finish', () => {
+                if (res.statusCode >= 500) {
+                    this.errs[i]++;
+                    this.errors++;
+                }
+            });
+            next();
+        };
+    }
+
+    window() {
+        const now = Math.floor(Date.now() / 1000);
+        let r = 0;
+        let e = 0;
+        for (let i = 0; i < 60; i++) {
+            if (now - this.sec[i] < 60) {
+                r += this.reqs[i];
+                e += this.errs[i];
+            }
+        }
+        return { r, e };
+    }
+
+    redisStatus() {
+        if (!this.redis) {
+            return 'not configured';
+        }
+        return this.redis.status === 'ready' ? 'connected' : 'disconnected';
+    }
+
+    status(req, res) {
+        const jp = this.appConfig.app?.jPulse || {};
+        res.json({
+            success: true,
+            message: 'jPulse Framework health status',
+            data: {
+                version: jp.version,
+                release: jp.release,
+                uptime: Math.floor(process.uptime()),
+                environment: this.mode,
+                database: this.mongo ? 'connected' : 'not configured',
+                redis: this.redisStatus(),
+                timestamp: new Date().toISOString(),
+            },
+        });
+    }
+
+    metrics(req, res) {
+        const start = Date.now();
+        const timestamp = new Date(start).toISOString();
+        const app = this.appConfig.app || {};
+        const hostname = os.hostname();
+        const serverId = Number((hostname.match(/\d+/) || ['1'])[0]);
+        const mem = process.memoryUsage();
+        const { r, e } = this.window();
+        const instanceId = `${serverId}:0:${process.pid}`;
+        const components = {
+            http: {
+                component: 'HttpCounter',
+                status: 'ok',
+                initialized: true,
+                stats: { requests: this.total, errors: this.errors,
+                         requestsPerMin: r, errorsPerMin: e },
+                meta: { ttl: 0, category: 'http',
+                        fields: { requests: { aggregate: 'sum' },
+                                  errors: { aggregate: 'sum' } } },
+                timestamp,
+            },
+            redis: {
+                component: 'RedisManager',
+                status: this.redis ? 'ok' : 'warning',
+                initialized: !!this.redis,
+                stats: { status: this.redisStatus(),
+                         connections: this.redis ? 1 : 0 },
+                meta: { ttl: 0, category: 'infrastructure',
+                        fields: { connections: { aggregate: 'sum' } } },
+                timestamp,
+            },
+        };
+        const instance = {
+            pid: process.pid,
+            pm2Id: 0,
+            port: this.port,
+            instanceName: `${hostname}:0:${process.pid}`,
+            instanceId,
+            pm2Available: false,
+            reason: 'PM2 not available',
+            status: 'online',
+            uptime: Math.floor(process.uptime()),
+            uptimeFormatted: formatUptime(process.uptime()),
+            memory: { used: Math.round(mem.heapUsed / MB),
+                      total: Math.round(mem.heapTotal / MB),
+                      percentage: Math.round(mem.heapUsed / mem.heapTotal * 100) },
+            cpu: null,
+            restarts: 0,
+            jPulse: { version: app.jPulse?.version, release: app.jPulse?.release },
+            site: { version: app.site?.version, release: app.site?.release },
+            environment: this.mode,
+            database: { status: this.mongo ? 'connected' : 'disconnected',
+                        name: '' },
+            metrics: { requestsPerMin: r, errorsPerMin: e,
+                       errorRate: (r ? e / r * 100 : 0).toFixed(2) },
+            websockets: { uptime: 0, localConnections: 0, localMessages: 0,
+                          namespaces: [] },
+            processInfo: { ppid: process.ppid, memoryUsage: mem,
+                           resourceUsage: process.resourceUsage() },
+            components,
+        };
+        const server = {
+            serverName: hostname,
+            serverId,
+            hostname,
+            ip: firstIPv4(),
+            uptime: Math.floor(os.uptime()),
+            uptimeFormatted: formatUptime(os.uptime()),
+            platform: os.platform(),
+            arch: os.arch(),
+            nodeVersion: process.version,
+            cpus: os.cpus().length,
+            loadAverage: os.loadavg(),
+            freeMemory: Math.round(os.freemem() / MB),
+            totalMemory: Math.round(os.totalmem() / MB),
+            instances: [instance],
+        };
+        res.json({
+            success: true,
+            message: 'jPulse Framework metrics data',
+            elapsed: Date.now() - start,
+            data: {
+                timestamp,
+                statistics: {
+                    totalServers: 1,
+                    totalInstances: 1,
+                    totalProcesses: 1,
+                    runningProcesses: 1,
+                    stoppedProcesses: 0,
+                    erroredProcesses: 0,
+                    totalWebSocketConnections: 0,
+                    totalWebSocketMessages: 0,
+                    totalWebSocketNamespaces: 0,
+                    webSocketNamespaces: [],
+                    components: Object.fromEntries(Object.entries(components)
+                        .map(([k, v]) => [k, { meta: v.meta, stats: v.stats }])),
+                    lastUpdated: timestamp,
+                },
+                servers: [server],
+            },
+        });
+    }
+}

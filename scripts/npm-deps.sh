@@ -4,9 +4,9 @@
 # session suites and `make run` start it) and bench/peers/node (the same
 # plus handlebars and mongodb: the bench peer of bench/scenarios/peer-*).
 # Needs node >= 18 and npm: Debian's nodejs and npm packages when neither
-# is there (as root; otherwise it prints the apt-get line and fails). Runs npm ci again only
-# when a package-lock.json or node's version changed since its last install
-# (one stamp per directory).
+# is there (as root; otherwise it prints the apt-get line and fails). Runs
+# npm ci again only when a package-lock.json or node's version changed
+# since its last install (one stamp per directory).
 set -eu
 
 top=$(cd "$(dirname "$0")/.." && pwd)

@@ -139,6 +139,8 @@ async function worker(o) {
     const context = new Context({ appConfig, mode: o.mode,
                                   translations: views.translations });
     const health = new Health({ appConfig, mode: o.mode, port: o.port });
+    health.views = views;
+    health.context = context;
 
     const app = express();
 

@@ -49,6 +49,8 @@ export class Health {
         this.port = port;
         this.redis = null;
         this.mongo = false;
+        this.views = null;
+        this.context = null;
         // requests and 5xx per second over the last 60 s (jPulse keeps a
         // 60 s rolling window for requestsPerMin / errorsPerMin)
         this.reqs = new Uint32Array(60);
@@ -116,6 +118,56 @@ export class Health {
         });
     }
 
+    // jPulse's W-112 registry: one entry per component that keeps stats
+    // (cache, view, handlebar, redis, websocket, log, email in jPulse);
+    // here those the peer has, with what it counts
+    components(timestamp, r, e, mem) {
+        const v = this.views;
+        const entry = (component, stats, fields, category = 'app') => ({
+            component, status: 'ok', initialized: true, stats,
+            meta: { ttl: 0, category, fields }, timestamp,
+        });
+        return {
+            http: entry('HttpRequests', {
+                requests: this.total, errors: this.errors,
+                requestsPerMin: r, errorsPerMin: e,
+                errorRate: (r ? e / r * 100 : 0).toFixed(2),
+            }, { requests: { aggregate: 'sum' }, errors: { aggregate: 'sum' },
+                 requestsPerMin: { aggregate: 'sum' },
+                 errorsPerMin: { aggregate: 'sum' } }, 'framework'),
+            view: entry('ViewController', {
+                pages: v ? v.pageFiles.size : 0,
+                partials: v ? v.partialFiles.size : 0,
+                languages: v ? v.envs.size : 0,
+                renders: v ? v.renders : 0,
+                scans: v ? v.scans : 0,
+                recompiles: v ? v.recompiles : 0,
+                scanIntervalMs: v ? v.scanMs : 0,
+            }, { pages: { aggregate: 'first', global: true },
+                 renders: { aggregate: 'sum' },
+                 recompiles: { aggregate: 'sum' } }, 'view'),
+            cache: entry('CacheManager', {
+                templates: v ? v.files.size : 0,
+                timestamps: v ? v.timestamps.size : 0,
+                configVariants: this.context ? this.context.variants.size : 0,
+                heapUsed: mem.heapUsed,
+                external: mem.external,
+            }, { templates: { aggregate: 'first', global: true },
+                 heapUsed: { aggregate: 'sum', sanitize: true } }, 'util'),
+            redis: entry('RedisManager', {
+                status: this.redisStatus(),
+                connections: this.redis ? 1 : 0,
+                mode: this.redis ? 'single' : 'disabled',
+            }, { connections: { aggregate: 'sum' },
+                 status: { aggregate: 'first' } }, 'infrastructure'),
+            websocket: entry('WebSocketController', {
+                namespaces: 0, connections: 0, messages: 0,
+                messagesPerMin: 0,
+            }, { connections: { aggregate: 'sum' },
+                 messages: { aggregate: 'sum' } }, 'framework'),
+        };
+    }
+
     metrics(req, res) {
         const start = Date.now();
         const timestamp = new Date(start).toISOString();
@@ -125,29 +177,7 @@ export class Health {
         const mem = process.memoryUsage();
         const { r, e } = this.window();
         const instanceId = `${serverId}:0:${process.pid}`;
-        const components = {
-            http: {
-                component: 'HttpCounter',
-                status: 'ok',
-                initialized: true,
-                stats: { requests: this.total, errors: this.errors,
-                         requestsPerMin: r, errorsPerMin: e },
-                meta: { ttl: 0, category: 'http',
-                        fields: { requests: { aggregate: 'sum' },
-                                  errors: { aggregate: 'sum' } } },
-                timestamp,
-            },
-            redis: {
-                component: 'RedisManager',
-                status: this.redis ? 'ok' : 'warning',
-                initialized: !!this.redis,
-                stats: { status: this.redisStatus(),
-                         connections: this.redis ? 1 : 0 },
-                meta: { ttl: 0, category: 'infrastructure',
-                        fields: { connections: { aggregate: 'sum' } } },
-                timestamp,
-            },
-        };
+        const components = this.components(timestamp, r, e, mem);
         const instance = {
             pid: process.pid,
             pm2Id: 0,

@@ -78,6 +78,10 @@ export class Views {
         this.timestamps = new Map();    // file.timestamp name -> ms
         this.pageFiles = new Map();     // "/path/" -> file
         this.partialFiles = new Map();  // name -> file
+        this.renders = 0;               // for the metrics
+        this.scans = 0;
+        this.recompiles = 0;
+        this.scanMs = 0;
     }
 
     load() {
@@ -177,6 +181,7 @@ export class Views {
     }
 
     page(urlPath, lang) {
+        this.renders++;
         const e = this.env(this.translations[lang] ? lang : this.defaultLang);
         let page = e.pages.get(urlPath);
         if (page === undefined && !urlPath.includes('..')) {
@@ -227,11 +232,13 @@ export class Views {
     // compile again what changed (its checkInterval is in minutes; the
     // bench passes seconds)
     startScan(ms) {
+        this.scanMs = ms;
         const timer = setInterval(() => this.scan(), ms);
         timer.unref();
     }
 
     scan() {
+        this.scans++;
         for (const name of this.timestamps.keys()) {
             const ms = this.statAsset(name);
             if (ms === undefined) {
@@ -269,6 +276,7 @@ export class Views {
         const pages = new Map([...this.pageFiles].map(([u, f]) => [f, u]));
         const partials = new Map([...this.partialFiles].map(([n, f]) => [f, n]));
         for (const file of files) {
+            this.recompiles++;
             for (const [lang, e] of this.envs) {
                 if (partials.has(file)) {
                     e.hb.registerPartial(partials.get(file),
@@ -282,6 +290,7 @@ export class Views {
     }
 
     reloadAll() {
+        this.recompiles++;
         const langs = [...this.envs.keys()];
         this.loadTranslations();
         this.files.clear();

@@ -26,17 +26,21 @@ system('cp', '-r', "$T/fixture/.", $d) == 0 or die 'cp';
 my ($st, $out, $md) = run_write($d);
 is($st, 0, 'fixture: exit 0') or diag $out;
 my @png = map { s{.*/}{}r } glob("$d/benchmarks/*.png");
-is_deeply([sort @png], [sort qw(peer-ratio.png peer-rps.png cdf-peer-page.png cdf-peer-session.png
+is_deeply([sort @png], [sort qw(peer-ratio-cpu.png peer-ratio-rps.png peer-rps.png cdf-peer-page.png cdf-peer-session.png
                                 cdf-peer-selftest.png invalidation.png curve-pagesize.png
                                 curve-templates.png curve-connections.png curve-instances.png)],
           'fixture: one chart per figure');
-like($md, qr/\(benchmarks\/peer-ratio\.png\)/, 'charts linked relative (copy to docs/ as is)');
+like($md, qr/\(benchmarks\/peer-ratio-cpu\.png\)/, 'charts linked relative (copy to docs/ as is)');
 unlike($md, qr/\Q$d\E/, 'no absolute path of the results directory in the report');
-like($md, qr/\| `peer-page` \| ngx_jpulse render \| 2,100 \| 56,900 \| \*\*27\.1×\*\* \| 25\.9–28\.3 \|/,
-     'peer-page row: Node and ngx_jpulse req/s, ratio, round spread');
+like($md, qr/\| `peer-page` \| ngx_jpulse render \| 2,100 \| 56,900 \| \*\*30\.1×\*\* ✔ \| 27\.8–30\.4 \| 27\.1× \| 25\.9–28\.3 \|/,
+     'peer-page row: both sides\' req/s, the judged cpu ratio with its rounds from the log, the req/s ratio');
+like($md, qr/\| `peer-selftest` \| nginx static \| 25,000 \| 76,000 \| 3\.20× \| - \| \*\*3\.05×\*\* ✔ \|/,
+     'a scenario judged on req/s (no cpu verdict in its log or file)');
+like($md, qr/page, rendered per request \(ngx_jpulse render \/ Node\): CPU \*\*30\.1×\*\* per core \(rounds 27\.8–30\.4; target ≥ 25: PASS\), req\/s 27\.1×/,
+     'summary line: the judged ratio first');
 like($md, qr/`peer-metrics`: \*\*not measured\*\*: node server did not accept/,
      'an ERROR scenario shows as not measured, with its error');
-like($md, qr/NOISY.*\n(?:.*\n)*- `peer-page-static` \(per core[^)]*\): round ratios 38\.0-52\.0, 35 %/,
+like($md, qr/NOISY.*\n(?:.*\n)*- `peer-page-static` \(per core[^)]*\): req\/s round ratios 38\.0-52\.0, 35 %/,
      'a spread over 10 % of the ratio is flagged NOISY at the top');
 unlike($md, qr/- `peer-page` \(per core/, 'a spread under 10 % of the ratio is not NOISY');
 like($md, qr/periodic mtime scan gives, with a scan every 5 s/, 'invalidation: scan interval stated');

@@ -37,7 +37,7 @@ major=$(node -p 'process.versions.node.split(".")[0]') \
 
 # npm ci in DIR (from its package-lock.json) unless its stamp says the lock
 # and node's version are what it was installed with; then IMPORTS must load
-install() {
+npm_install() {
     dir=$1 imports=$2
     stamp="$dir/node_modules/.ngx-jpulse-installed"
     want="$(node --version) $(cksum < "$dir/package-lock.json")"
@@ -60,12 +60,12 @@ install() {
 }
 
 # the session peer of the suites and of make run
-install "$peer" "
+npm_install "$peer" "
     await import('express'); await import('express-session');
     await import('connect-redis'); await import('ioredis');"
 
 # the bench peer (bench/peers/node: bench/scenarios/peer-*.conf, the curves)
-install "$top/bench/peers/node" "
+npm_install "$top/bench/peers/node" "
     await import('express'); await import('express-session');
     await import('connect-redis'); await import('ioredis');
     await import('handlebars'); await import('mongodb');"

@@ -198,6 +198,7 @@ async function worker(o) {
     });
     app.use((err, req, res, next) => {    // eslint-disable-line no-unused-vars
         console.error(`bench-peer: ${req.method} ${req.originalUrl}: ${err.stack || err}`);
+        health.error();
         res.status(500).json({ success: false, error: 'Internal error',
                                code: 'INTERNAL_ERROR' });
     });

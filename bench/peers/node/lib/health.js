@@ -60,25 +60,32 @@ export class Health {
         this.errors = 0;
     }
 
+    // jPulse counts every request for requestsPerMin, and its 5xx for
+    // errorsPerMin; the peer's only 5xx come from its error handler,
+    // which calls error(), so no request needs a 'finish' listener
     counter() {
         return (req, res, next) => {
-            const now = Math.floor(Date.now() / 1000);
-            const i = now % 60;
-            if (this.sec[i] !== now) {
-                this.sec[i] = now;
-                this.reqs[i] = 0;
-                this.errs[i] = 0;
-            }
-            this.reqs[i]++;
+            this.reqs[this.slot()]++;
             this.total++;
-            res.on('finish', () => {
-                if (res.statusCode >= 500) {
-                    this.errs[i]++;
-                    this.errors++;
-                }
-            });
             next();
         };
+    }
+
+    error() {
+        this.errs[this.slot()]++;
+        this.errors++;
+    }
+
+    // this second's slot of the 60 s window, cleared when it is reused
+    slot() {
+        const now = Math.floor(Date.now() / 1000);
+        const i = now % 60;
+        if (this.sec[i] !== now) {
+            this.sec[i] = now;
+            this.reqs[i] = 0;
+            this.errs[i] = 0;
+        }
+        return i;
     }
 
     window() {

@@ -5,28 +5,24 @@
 # prev cursor. Both sign cursors with the bench key
 # (bench/search/cursor.secret), so a cursor of one side is the other's;
 # the answers must be equal but for "elapsed" (the rows, their order, the
-# counts, the cursors), passwordHash in neither. What bench/scenarios/
+# counts, the cursors), passwordHash in neither; also page 2 of a
+# filtered search by nginx's cursor (its q, its collation flag). What bench/scenarios/
 # peer-search.conf then times.
 use strict;
 use warnings;
 
 use lib 't/lib';
 use Cwd ();
-use File::Temp ();
-use IO::Socket::INET ();
 use JSON::PP ();
-use POSIX ();
+use MIME::Base64 ();
 use MongoTest ();
 use SearchTest ();
-use JPulseTest ();
+use BenchPeer;
 use Test::Nginx::Socket;
 
 MongoTest::skip_unless_mongo();
 
 my $Top = Cwd::getcwd();
-my $PeerDir = "$Top/bench/peers/node";
-die "t/765: $PeerDir/node_modules is missing: run make deps\n"
-    unless -d "$PeerDir/node_modules";
 
 SearchTest::seed_users('t765', 300);
 
@@ -34,34 +30,10 @@ $ENV{TEST_NGINX_BENCH_SECRET} = "$Top/bench/search/cursor.secret";
 $ENV{TEST_NGINX_SEARCH_SCHEMA} = "$Top/conf/search/users.json";
 
 # the bench peer, as bench/scenarios/peer-search.conf starts it
-our $NodePort = SearchTest::free_port();
-my $Log = File::Temp->new(TEMPLATE => 't765-node-XXXXXX', TMPDIR => 1);
-my $MainPid = $$;
-my $Node = fork // die "fork: $!";
-if ($Node == 0) {
-    open STDIN, '<', '/dev/null';
-    open STDOUT, '>', $Log->filename or POSIX::_exit(126);
-    open STDERR, '>&', \*STDOUT;
-    $ENV{NODE_ENV} = 'production';
-    { exec 'node', "$PeerDir/server.js", '--port', $NodePort,
-           '--mongo', "mongodb://127.0.0.1:$ENV{TEST_NGINX_MONGO_PORT}",
-           '--db', 't765'; }
-    POSIX::_exit(127);
-}
-
-END {
-    if ($$ == $MainPid && $Node) {
-        my $rc = $?;
-        kill 'TERM', $Node;
-        waitpid $Node, 0;
-        $? = $rc;
-    }
-}
-
-JPulseTest::poll_until(15, sub {
-    IO::Socket::INET->new(PeerAddr => "127.0.0.1:$NodePort", Timeout => 1)
-}) or die "t/765: the bench peer did not listen on $NodePort: "
-        . do { local (@ARGV, $/) = ($Log->filename); <> // '' } . "\n";
+our $Peer = BenchPeer->start(args => [
+    '--mongo', "mongodb://127.0.0.1:$ENV{TEST_NGINX_MONGO_PORT}",
+    '--db', 't765']);
+our $NodePort = $Peer->{port};
 
 my $Json = JSON::PP->new->canonical;
 
@@ -183,5 +155,28 @@ node  200 n=50 250-201 total=300 more=1
 nginx 200 n=50 300-251 total=300 more=1
 node  200 n=50 300-251 total=300 more=1
 same answer
+--- no_error_log
+[error]
+
+
+
+=== TEST 4: a filtered search's cursor (status=active: its q and the
+collation flag in the cursor) from nginx: page 2 the same on both sides
+--- pre_request
+my ($st, $p1) = SearchTest::search('/api/1/user/search?limit=50&sort=createdAt&status=active');
+my $c = $p1->{pagination}{nextCursor} // '';
+my ($json) = split /\./, $c;
+$json =~ tr{-_}{+/};
+my $r = "page 1: $st n=$p1->{count}, cursor "
+      . (MIME::Base64::decode_base64($json) =~ /"q":\{"status":"active"\}.*"c":1\}$/
+         ? "with q and c" : "without: $json") . "\n";
+my ($b) = main::both('/api/1/user/search?cursor=' . main::uri($c));
+$main::Result = $r . $b;
+--- response_body_like
+^page 1: 200 n=50, cursor with q and c
+nginx 200 n=50 [\d ]+ total=200 more=1
+node  200 n=50 [\d ]+ total=200 more=1
+same answer
+$
 --- no_error_log
 [error]

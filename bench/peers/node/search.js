@@ -66,6 +66,7 @@ function loadSchema(file) {
         ignored: new Set(def.ignore || []),
         multi: new Set(Object.keys(def.multi || {})),
         projection: Object.fromEntries(hidden.map((h) => [h, 0])),
+        collation: def.collation || null,
     };
 }
 
@@ -300,6 +301,7 @@ export function mountSearch(app, {
         let d = 1;
         let total = -1;
         let hasCursor = false;
+        let collation = false;   // a cursor's "c": its filter needs it
 
         const token = qs.cursor;
         if (!offsetMode && token && token !== 'true') {
@@ -316,6 +318,7 @@ export function mountSearch(app, {
             lastJson = c.lv === undefined ? null : c.lv;
             d = c.d;
             total = c.t;
+            collation = c.c === 1 && schema.collation !== null;
             if (qs.limit === undefined) {
                 limit = c.l;
             }
@@ -345,11 +348,12 @@ export function mountSearch(app, {
         let docs;
         try {
             await connected;
+            const col = collation ? { collation: schema.collation } : {};
             if (offsetMode || !hasCursor) {
-                total = await coll.countDocuments(query);
+                total = await coll.countDocuments(query, col);
             }
             docs = await coll.find(filter, {
-                sort: findSort, limit: limit + 1,
+                ...col, sort: findSort, limit: limit + 1,
                 ...(offsetMode && offset > 0 ? { skip: offset } : {}),
                 projection: schema.projection,
             }).toArray();
@@ -379,7 +383,8 @@ export function mountSearch(app, {
                 }
                 return makeCursor(keys[0], collection,
                                   { v: 1, q: qJson, s: sort, l: limit,
-                                    t: total, lv, d: dir });
+                                    t: total, lv, d: dir,
+                                    ...(collation ? { c: 1 } : {}) });
             };
             const first = rows[0];
             const last = rows[count - 1];

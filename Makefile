@@ -8,6 +8,10 @@
 #   make bench-render  the template engine: renders/s on one core
 #   make bench-cachectl  edit -> visible on every worker (p50, max), a
 #                   1,000-file deploy (CACHECTL=/path: another binary)
+#   make bench-report  bench/report/run: ngx_jpulse against the Node peer
+#                   (per core, all cores), latency, invalidation, the
+#                   curves: bench/results/report.md + charts (< 15 min;
+#                   REPORT_ARGS=--quick: a smoke run of every part)
 #   make chaos      cachectl under long and hostile cases (chaos/;
 #                   CHAOS=name: one of them; CACHECTL=/path)
 #   make deps       install the Debian packages (as root), the Node
@@ -53,7 +57,7 @@ UNIT_SRCS    = $(wildcard t/unit/test_*.c)
 UNIT_BINS    = $(patsubst t/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRCS))
 
 .PHONY: all module cachectl deps test unit t run bench bench-render \
-        bench-cachectl chaos asan \
+        bench-cachectl bench-report chaos asan \
         asan-t fuzz clean
 
 all: module cachectl
@@ -135,6 +139,14 @@ $(BUILD)/bench/render_bench: bench/render/render_bench.c $(LIB_SRCS) \
 
 bench-render: $(BUILD)/bench/render_bench
 	$(BUILD)/bench/render_bench
+
+# everything issue 15 measures, then one report with gnuplot charts
+# (bench/report/README.md); `bench/report/run --plot-only DIR` redraws it
+REPORT_ARGS ?=
+
+bench-report: deps
+	$(MAKE) all
+	bench/report/run $(REPORT_ARGS)
 
 # cachectl: file write -> every worker of two nginx instances serves it.
 # CACHECTL=/path measures that binary instead of $(CTL_BIN) (which is

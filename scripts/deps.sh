@@ -14,6 +14,7 @@ PACKAGES="
     libwww-perl liblist-moreutils-perl libipc-run-perl libhttp-message-perl
     prometheus wrk
     nodejs
+    gnuplot-nox
 "
 
 # the Mongo-wire test server (scripts/mongo-test-server) runs on Node.js:

@@ -114,6 +114,7 @@ t: all
 test: deps
 	$(MAKE) all $(UNIT_BINS)
 	t/run --unit
+	prove bench/report/t/
 
 run: deps
 	$(MAKE) all

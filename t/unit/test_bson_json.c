@@ -115,13 +115,16 @@ test_every_type(void **state)
         123456789012345678.0, 2.2250738585072014e-308, 1.7976931348623157e308
     };
     size_t             i;
+    char               key[32];
 
     bson_init(&doc);
     bson_oid_init_from_string(&oid, "674f5a8c0000000000000001");
 
     for (i = 0; i < sizeof(dbl) / sizeof(dbl[0]); i++) {
-        BSON_APPEND_DOUBLE(&doc, "d", dbl[i]);
-        BSON_APPEND_DOUBLE(&doc, "dn", -dbl[i]);
+        snprintf(key, sizeof(key), "d%zu", i);
+        BSON_APPEND_DOUBLE(&doc, key, dbl[i]);
+        snprintf(key, sizeof(key), "dn%zu", i);
+        BSON_APPEND_DOUBLE(&doc, key, -dbl[i]);
     }
 
     BSON_APPEND_DOUBLE(&doc, "nan", NAN);
@@ -152,7 +155,8 @@ test_every_type(void **state)
 
     for (i = 0; i < 256; i += 1) {
         if (i == BSON_SUBTYPE_BINARY_DEPRECATED || i < 9 || i >= 0x7e) {
-            bson_append_binary(&doc, "bin", -1, (bson_subtype_t) i, bin,
+            snprintf(key, sizeof(key), "bin%zu", i);
+            bson_append_binary(&doc, key, -1, (bson_subtype_t) i, bin,
                                (uint32_t) (i % 8));
         }
     }
@@ -201,7 +205,8 @@ test_every_type(void **state)
 
     for (i = 0; i < sizeof(decs) / sizeof(decs[0]); i++) {
         assert_true(bson_decimal128_from_string(decs[i], &dec));
-        BSON_APPEND_DECIMAL128(&doc, "dec", &dec);
+        snprintf(key, sizeof(key), "dec%zu", i);
+        BSON_APPEND_DECIMAL128(&doc, key, &dec);
     }
 
     BSON_APPEND_MINKEY(&doc, "min");

@@ -316,7 +316,18 @@ jp_bson_json_value(bson_iter_t *it, int depth, int *rc)
 
     case BSON_TYPE_DOCUMENT:
     case BSON_TYPE_ARRAY:
-        if (depth >= JP_BSON_JSON_DEPTH || !bson_iter_recurse(it, &child)) {
+        if (bson_iter_type(it) == BSON_TYPE_ARRAY) {
+            bson_iter_array(it, &len, &p);
+        } else {
+            bson_iter_document(it, &len, &p);
+        }
+
+        /* libbson visits a child only if bson_init_static() takes it (it
+         * checks the last byte, bson_iter_recurse() does not): it prints
+         * nothing otherwise, which does not parse */
+        if (depth >= JP_BSON_JSON_DEPTH || !bson_init_static(&scope, p, len)
+            || !bson_iter_init(&child, &scope))
+        {
             *rc = JP_BSON_JSON_FALLBACK;
             return NULL;
         }
@@ -480,9 +491,9 @@ jp_bson_json_iter(bson_iter_t *it, int kind, int depth, json_t **out)
 
         key = bson_iter_key(it);
 
-        if (kind == JP_BSON_JSON_DOC
-            && !jp_bson_json_utf8((const unsigned char *) key,
-                                  bson_iter_key_len(it), 0))
+        /* an array's keys too: libbson's visitor checks every key */
+        if (!jp_bson_json_utf8((const unsigned char *) key,
+                               bson_iter_key_len(it), 0))
         {
             json_decref(c);
             return JP_BSON_JSON_FALLBACK;

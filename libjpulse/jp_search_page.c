@@ -66,36 +66,6 @@ jp_search_path_get(json_t *doc, const char *path)
 }
 
 
-static int
-jp_search_path_del(json_t *doc, const char *path)
-{
-    size_t       n;
-    const char  *dot;
-    char         seg[JP_SEARCH_NAME_MAX + 1];
-
-    while (json_is_object(doc)) {
-        dot = strchr(path, '.');
-        n = dot ? (size_t) (dot - path) : strlen(path);
-
-        if (n > JP_SEARCH_NAME_MAX) {
-            return -1;
-        }
-
-        memcpy(seg, path, n);
-        seg[n] = '\0';
-
-        if (dot == NULL) {
-            return json_object_del(doc, seg);
-        }
-
-        doc = json_object_get(doc, seg);
-        path = dot + 1;
-    }
-
-    return -1;
-}
-
-
 /* Date.prototype.toISOString: 2026-11-26T00:38:57.123Z, +275760-... */
 
 static json_t *
@@ -260,23 +230,85 @@ jp_search_public_value(json_t *v)
 }
 
 
+/*
+ * The document without its hidden paths, as if they were deleted from a
+ * deep copy (what jPulse's res.json() of a projected document shows),
+ * but only the objects on a hidden path that is there are copied, and
+ * shallowly: the rest of the tree is the caller's, shared, never
+ * changed. A copy is told from the original by its pointer: where the
+ * working tree and the caller's hold the same child, it is not ours yet.
+ */
+
+static int
+jp_search_hide(json_t **root, json_t *doc, const char *path)
+{
+    size_t       n;
+    json_t      *cur, *orig, *c, *o;
+    const char  *dot;
+    char         seg[JP_SEARCH_NAME_MAX + 1];
+
+    if (jp_search_path_get(*root, path) == NULL) {
+        return 0;                               /* nothing to delete */
+    }
+
+    if (*root == doc) {
+        c = json_copy(doc);
+        if (c == NULL) {
+            return -1;
+        }
+
+        json_decref(*root);
+        *root = c;
+    }
+
+    cur = *root;
+    orig = doc;
+
+    for ( ;; ) {
+        dot = strchr(path, '.');
+        n = dot ? (size_t) (dot - path) : strlen(path);
+
+        memcpy(seg, path, n);                   /* path_get checked n */
+        seg[n] = '\0';
+
+        if (dot == NULL) {
+            return json_object_del(cur, seg);
+        }
+
+        c = json_object_get(cur, seg);
+        o = json_object_get(orig, seg);
+
+        if (c == o) {
+            c = json_copy(o);
+            if (c == NULL || json_object_set_new(cur, seg, c) != 0) {
+                return -1;
+            }
+        }
+
+        cur = c;
+        orig = o;
+        path = dot + 1;
+    }
+}
+
+
 json_t *
 jp_search_public_doc(const jp_search_schema_t *schema, json_t *doc)
 {
     size_t   i;
-    json_t  *copy, *h, *out;
+    json_t  *root, *h, *out;
 
-    copy = json_deep_copy(doc);
-    if (copy == NULL) {
-        return NULL;
-    }
+    root = json_incref(doc);
 
     json_array_foreach(schema->hidden, i, h) {
-        (void) jp_search_path_del(copy, json_string_value(h));
+        if (jp_search_hide(&root, doc, json_string_value(h)) < 0) {
+            json_decref(root);
+            return NULL;
+        }
     }
 
-    out = jp_search_public_value(copy);
-    json_decref(copy);
+    out = jp_search_public_value(root);
+    json_decref(root);
 
     return out ? out : json_object();
 }

@@ -120,6 +120,31 @@ jp_bson_json_str(const char *s, size_t len, int *rc)
 }
 
 
+/* "%" PRId64 without printf's parsing of its format (a page of users
+ * prints five integers and dates a document) */
+static const char *
+jp_bson_json_i64(char *end, int64_t v)
+{
+    char      *p;
+    uint64_t   u;
+
+    p = end;
+    *p = '\0';
+    u = v < 0 ? (uint64_t) 0 - (uint64_t) v : (uint64_t) v;
+
+    do {
+        *--p = (char) ('0' + u % 10);
+        u /= 10;
+    } while (u != 0);
+
+    if (v < 0) {
+        *--p = '-';
+    }
+
+    return p;
+}
+
+
 /* a one-key object {key: v}, v consumed */
 static json_t *
 jp_bson_json_wrap(const char *key, json_t *v)
@@ -352,9 +377,9 @@ jp_bson_json_value(bson_iter_t *it, int depth, int *rc)
         return json_boolean(bson_iter_bool(it));
 
     case BSON_TYPE_DATE_TIME:
-        snprintf(buf, sizeof(buf), "%" PRId64, bson_iter_date_time(it));
-        return jp_bson_json_wrap("$date",
-                                 jp_bson_json_wrap_str("$numberLong", buf));
+        return jp_bson_json_wrap("$date", jp_bson_json_wrap_str(
+                   "$numberLong", jp_bson_json_i64(buf + 24,
+                                                   bson_iter_date_time(it))));
 
     case BSON_TYPE_NULL:
         return json_null();
@@ -433,8 +458,8 @@ jp_bson_json_value(bson_iter_t *it, int depth, int *rc)
         return v;
 
     case BSON_TYPE_INT32:
-        snprintf(buf, sizeof(buf), "%" PRId32, bson_iter_int32(it));
-        return jp_bson_json_wrap_str("$numberInt", buf);
+        return jp_bson_json_wrap_str("$numberInt",
+                   jp_bson_json_i64(buf + 24, bson_iter_int32(it)));
 
     case BSON_TYPE_TIMESTAMP:
         bson_iter_timestamp(it, &t, &i);
@@ -450,8 +475,8 @@ jp_bson_json_value(bson_iter_t *it, int depth, int *rc)
         return jp_bson_json_wrap("$timestamp", v);
 
     case BSON_TYPE_INT64:
-        snprintf(buf, sizeof(buf), "%" PRId64, bson_iter_int64(it));
-        return jp_bson_json_wrap_str("$numberLong", buf);
+        return jp_bson_json_wrap_str("$numberLong",
+                   jp_bson_json_i64(buf + 24, bson_iter_int64(it)));
 
     case BSON_TYPE_DECIMAL128:
         if (!bson_iter_decimal128(it, &dec)) {

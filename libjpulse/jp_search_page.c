@@ -66,12 +66,38 @@ jp_search_path_get(json_t *doc, const char *path)
 }
 
 
+/* v >= 0 in at least width digits, zero-padded, as printf's %0*lld */
+static char *
+jp_search_digits(char *p, long long v, int width)
+{
+    int   n;
+    char  tmp[24];
+
+    n = 0;
+
+    do {
+        tmp[n++] = (char) ('0' + v % 10);
+        v /= 10;
+    } while (v != 0);
+
+    while (n < width) {
+        tmp[n++] = '0';
+    }
+
+    while (n > 0) {
+        *p++ = tmp[--n];
+    }
+
+    return p;
+}
+
+
 /* Date.prototype.toISOString: 2026-11-26T00:38:57.123Z, +275760-... */
 
 static json_t *
 jp_search_iso(const char *ms_text)
 {
-    char       buf[64], *end;
+    char       buf[64], *end, *p;
     int64_t    y;
     unsigned   m, d;
     long long  ms, days, rem;
@@ -93,17 +119,32 @@ jp_search_iso(const char *ms_text)
 
     jp_tz_civil(days, &y, &m, &d);
 
+    /* "%04d-%02u-%02uT%02lld:%02lld:%02lld.%03lldZ", or the year as
+     * "%c%06lld", written digit by digit (a page formats three dates
+     * a user) */
+    p = buf;
+
     if (y >= 0 && y <= 9999) {
-        snprintf(buf, sizeof(buf), "%04d-%02u-%02uT%02lld:%02lld:%02lld.%03lldZ",
-                 (int) y, m, d, rem / 3600000, rem / 60000 % 60,
-                 rem / 1000 % 60, rem % 1000);
+        p = jp_search_digits(p, y, 4);
     } else {
-        snprintf(buf, sizeof(buf),
-                 "%c%06lld-%02u-%02uT%02lld:%02lld:%02lld.%03lldZ",
-                 y < 0 ? '-' : '+', (long long) (y < 0 ? -y : y), m, d,
-                 rem / 3600000, rem / 60000 % 60, rem / 1000 % 60,
-                 rem % 1000);
+        *p++ = y < 0 ? '-' : '+';
+        p = jp_search_digits(p, y < 0 ? -y : y, 6);
     }
+
+    *p++ = '-';
+    p = jp_search_digits(p, m, 2);
+    *p++ = '-';
+    p = jp_search_digits(p, d, 2);
+    *p++ = 'T';
+    p = jp_search_digits(p, rem / 3600000, 2);
+    *p++ = ':';
+    p = jp_search_digits(p, rem / 60000 % 60, 2);
+    *p++ = ':';
+    p = jp_search_digits(p, rem / 1000 % 60, 2);
+    *p++ = '.';
+    p = jp_search_digits(p, rem % 1000, 3);
+    *p++ = 'Z';
+    *p = '\0';
 
     return json_string(buf);
 }
@@ -121,7 +162,8 @@ jp_search_iso(const char *ms_text)
 static json_t *
 jp_search_public_value(json_t *v)
 {
-    size_t       i;
+    void        *it;
+    size_t       i, klen;
     double       d;
     json_t      *out, *x, *w;
     const char  *key, *s;
@@ -148,14 +190,23 @@ jp_search_public_value(json_t *v)
         return json_incref(v);
     }
 
+    /* one key: read it once rather than look up each wrapper's name */
     if (json_object_size(v) == 1) {
-        x = json_object_get(v, "$oid");
-        if (json_is_string(x)) {
-            return json_incref(x);
+        it = json_object_iter(v);
+        key = json_object_iter_key(it);
+        klen = json_object_iter_key_len(it);
+        x = json_object_iter_value(it);
+
+        if (key[0] != '$' || klen != strlen(key)) {
+            goto object;
         }
 
-        x = json_object_get(v, "$date");
-        if (x != NULL) {
+        if (strcmp(key, "$oid") == 0) {
+            if (json_is_string(x)) {
+                return json_incref(x);
+            }
+
+        } else if (strcmp(key, "$date") == 0) {
             w = json_object_get(x, "$numberLong");
             if (json_is_string(w)) {
                 return jp_search_iso(json_string_value(w));
@@ -170,44 +221,42 @@ jp_search_public_value(json_t *v)
             }
 
             return json_incref(x);
-        }
 
-        x = json_object_get(v, "$numberInt");
-        if (x == NULL) {
-            x = json_object_get(v, "$numberLong");
-        }
-
-        if (json_is_string(x)) {
-            return json_integer(strtoll(json_string_value(x), NULL, 10));
-        }
-
-        x = json_object_get(v, "$numberDouble");
-        if (json_is_string(x)) {
-            s = json_string_value(x);
-            d = strtod(s, NULL);
-
-            if (strcmp(s, "NaN") == 0 || strcmp(s, "Infinity") == 0
-                || strcmp(s, "-Infinity") == 0)
-            {
-                return json_null();
+        } else if (strcmp(key, "$numberInt") == 0
+                   || strcmp(key, "$numberLong") == 0)
+        {
+            if (json_is_string(x)) {
+                return json_integer(strtoll(json_string_value(x), NULL, 10));
             }
 
-            return json_real(d);
-        }
+        } else if (strcmp(key, "$numberDouble") == 0) {
+            if (json_is_string(x)) {
+                s = json_string_value(x);
+                d = strtod(s, NULL);
 
-        x = json_object_get(v, "$symbol");
-        if (json_is_string(x)) {
-            return json_incref(x);
-        }
+                if (strcmp(s, "NaN") == 0 || strcmp(s, "Infinity") == 0
+                    || strcmp(s, "-Infinity") == 0)
+                {
+                    return json_null();
+                }
 
-        if (json_object_get(v, "$regularExpression") != NULL) {
+                return json_real(d);
+            }
+
+        } else if (strcmp(key, "$symbol") == 0) {
+            if (json_is_string(x)) {
+                return json_incref(x);
+            }
+
+        } else if (strcmp(key, "$regularExpression") == 0) {
             return json_object();
-        }
 
-        if (json_object_get(v, "$undefined") != NULL) {
+        } else if (strcmp(key, "$undefined") == 0) {
             return NULL;
         }
     }
+
+object:
 
     out = json_object();
     if (out == NULL) {
@@ -220,7 +269,8 @@ jp_search_public_value(json_t *v)
             continue;
         }
 
-        if (json_object_set_new(out, key, w) != 0) {
+        /* the key is one of v's: jansson checked it already */
+        if (json_object_set_new_nocheck(out, key, w) != 0) {
             json_decref(out);
             return NULL;
         }

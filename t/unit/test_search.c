@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "jp_search.h"
+#include "jp_tz.h"
 
 
 static jp_search_schema_t  *users;
@@ -839,6 +840,76 @@ test_public_doc_hidden(void **state)
 }
 
 
+/* dates as Date.prototype.toISOString writes them, checked against
+ * printf's formats over the whole range a Date holds */
+static void
+test_public_doc_dates(void **state)
+{
+    int         i;
+    char        want[64], text[32], *s;
+    json_t     *doc, *out;
+    int64_t     y;
+    unsigned    m, d;
+    uint64_t    r;
+    long long   ms, days, rem;
+
+    static const long long  edge[] = {
+        0, -1, 1, 86399999, 86400000, -86400000, -86400001,
+        253402300799999LL, 253402300800000LL, -62167219200000LL,
+        -62167219200001LL, 8640000000000000LL, -8640000000000000LL,
+        951782400000LL, 4107542400000LL
+    };
+
+    r = 0x2545f4914f6cdd1dULL;
+
+    for (i = 0; i < 2000; i++) {
+        if (i < (int) (sizeof(edge) / sizeof(edge[0]))) {
+            ms = edge[i];
+        } else {
+            r ^= r >> 12; r ^= r << 25; r ^= r >> 27;
+            ms = (long long) ((r * 2685821657736338717ULL)
+                              % 17280000000000001ULL) - 8640000000000000LL;
+            if (i % 2) {
+                ms /= 100000;                       /* near today */
+            }
+        }
+
+        days = ms / 86400000;
+        rem = ms % 86400000;
+        if (rem < 0) {
+            rem += 86400000;
+            days--;
+        }
+
+        jp_tz_civil(days, &y, &m, &d);
+
+        if (y >= 0 && y <= 9999) {
+            snprintf(want, sizeof(want),
+                     "{\"t\":\"%04d-%02u-%02uT%02lld:%02lld:%02lld.%03lldZ\"}",
+                     (int) y, m, d, rem / 3600000, rem / 60000 % 60,
+                     rem / 1000 % 60, rem % 1000);
+        } else {
+            snprintf(want, sizeof(want),
+                     "{\"t\":\"%c%06lld-%02u-%02uT%02lld:%02lld:%02lld.%03lldZ\"}",
+                     y < 0 ? '-' : '+', (long long) (y < 0 ? -y : y), m, d,
+                     rem / 3600000, rem / 60000 % 60, rem / 1000 % 60,
+                     rem % 1000);
+        }
+
+        snprintf(text, sizeof(text), "%lld", ms);
+        doc = json_pack("{s:{s:{s:s}}}", "t", "$date", "$numberLong", text);
+        out = jp_search_public_doc(users, doc);
+        s = dump(out);
+        assert_string_equal(s, want);
+        free(s);
+        json_decref(out);
+        json_decref(doc);
+    }
+
+    (void) state;
+}
+
+
 /* ------------------------------------------------ an in-memory keyset */
 
 
@@ -1242,6 +1313,7 @@ main(void)
         cmocka_unit_test(test_cursor_refusals),
         cmocka_unit_test(test_public_doc),
         cmocka_unit_test(test_public_doc_hidden),
+        cmocka_unit_test(test_public_doc_dates),
         cmocka_unit_test(test_schema_files),
         cmocka_unit_test(test_keyset_walk),
     };

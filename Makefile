@@ -48,7 +48,12 @@ CTL_LIBS     = $(shell pkg-config --libs hiredis 2>/dev/null || echo -lhiredis) 
                $(shell pkg-config --libs libmongoc-1.0) $(LIB_LIBS)
 CTL_CFLAGS   = $(shell pkg-config --cflags libmongoc-1.0)
 
-LIB_SRCS     = $(wildcard libjpulse/*.c)
+# jp_bson_json.c needs libbson: only the module (config) and its own
+# test and fuzz target build it
+BSON_JSON    = libjpulse/jp_bson_json.c
+BSON_CFLAGS  = $(shell pkg-config --cflags libbson-1.0)
+BSON_LIBS    = $(shell pkg-config --libs libbson-1.0)
+LIB_SRCS     = $(filter-out $(BSON_JSON),$(wildcard libjpulse/*.c))
 LIB_HDRS     = $(wildcard libjpulse/*.h)
 MOD_SRCS     = $(wildcard ngx_jpulse_module/*.c ngx_jpulse_module/*.h)
 CTL_SRCS     = $(wildcard cachectl-daemon/*.c)
@@ -89,7 +94,8 @@ $(NGX_BUILD)/objs/Makefile: config $(NGX_STAMP)
 	    --add-dynamic-module=$(CURDIR) > configure.log \
 	    || { tail -30 configure.log; exit 1; }
 
-$(MODULE): $(NGX_BUILD)/objs/Makefile $(MOD_SRCS) $(LIB_SRCS) $(LIB_HDRS)
+$(MODULE): $(NGX_BUILD)/objs/Makefile $(MOD_SRCS) $(LIB_SRCS) $(BSON_JSON) \
+	    $(LIB_HDRS)
 	$(MAKE) -C $(NGX_BUILD) -f objs/Makefile modules
 	@# a new file, not an overwrite: running nginx processes map the old one
 	cp $(NGX_BUILD)/objs/ngx_http_jpulse_module.so $@.tmp
@@ -99,6 +105,12 @@ $(CTL_BIN): $(CTL_SRCS) $(CTL_HDRS) $(LIB_SRCS) $(LIB_HDRS)
 	@mkdir -p $(BUILD)
 	$(CC) $(ALL_CFLAGS) $(CTL_CFLAGS) -o $@ $(CTL_SRCS) $(LIB_SRCS) \
 	    $(CTL_LIBS)
+
+$(BUILD)/unit/test_bson_json: t/unit/test_bson_json.c $(BSON_JSON) \
+	    $(LIB_HDRS)
+	@mkdir -p $(BUILD)/unit
+	$(CC) $(ALL_CFLAGS) $(BSON_CFLAGS) -o $@ $< $(BSON_JSON) -lcmocka \
+	    $(BSON_LIBS) $(LIB_LIBS)
 
 $(BUILD)/unit/%: t/unit/%.c $(wildcard t/unit/*.h) $(LIB_SRCS) $(LIB_HDRS)
 	@mkdir -p $(BUILD)/unit
@@ -184,7 +196,8 @@ asan:
 ASAN_NGX_BUILD = $(BUILD)/asan-nginx
 ASAN_MODULE    = $(BUILD)/asan/ngx_http_jpulse_module.so
 
-$(ASAN_MODULE): $(MOD_SRCS) $(LIB_SRCS) $(LIB_HDRS) config $(NGX_STAMP)
+$(ASAN_MODULE): $(MOD_SRCS) $(LIB_SRCS) $(BSON_JSON) $(LIB_HDRS) config \
+	    $(NGX_STAMP)
 	rm -rf $(ASAN_NGX_BUILD)
 	mkdir -p $(BUILD)/asan
 	cp -r $(NGX_SRC) $(ASAN_NGX_BUILD)
@@ -219,6 +232,11 @@ $(BUILD)/fuzz/%: fuzz/%.c $(wildcard fuzz/*.h) $(LIB_SRCS) $(LIB_HDRS)
 	@mkdir -p $@-corpus
 	clang -g -O1 -fsanitize=fuzzer,address,undefined -Ilibjpulse \
 	    -o $@ $< $(LIB_SRCS) $(LIB_LIBS)
+
+$(BUILD)/fuzz/fuzz_bson_json: fuzz/fuzz_bson_json.c $(BSON_JSON) $(LIB_HDRS)
+	@mkdir -p $@-corpus
+	clang -g -O1 -fsanitize=fuzzer,address,undefined -Ilibjpulse \
+	    $(BSON_CFLAGS) -o $@ $< $(BSON_JSON) $(BSON_LIBS) $(LIB_LIBS)
 
 fuzz: $(FUZZ_BINS)
 	@for f in $(FUZZ_BINS); do \

@@ -66,33 +66,29 @@ jp_search_path_get(json_t *doc, const char *path)
 }
 
 
-static int
-jp_search_path_del(json_t *doc, const char *path)
+/* v >= 0 in at least width digits, zero-padded, as printf's %0*lld */
+static char *
+jp_search_digits(char *p, long long v, int width)
 {
-    size_t       n;
-    const char  *dot;
-    char         seg[JP_SEARCH_NAME_MAX + 1];
+    int   n;
+    char  tmp[24];
 
-    while (json_is_object(doc)) {
-        dot = strchr(path, '.');
-        n = dot ? (size_t) (dot - path) : strlen(path);
+    n = 0;
 
-        if (n > JP_SEARCH_NAME_MAX) {
-            return -1;
-        }
+    do {
+        tmp[n++] = (char) ('0' + v % 10);
+        v /= 10;
+    } while (v != 0);
 
-        memcpy(seg, path, n);
-        seg[n] = '\0';
-
-        if (dot == NULL) {
-            return json_object_del(doc, seg);
-        }
-
-        doc = json_object_get(doc, seg);
-        path = dot + 1;
+    while (n < width) {
+        tmp[n++] = '0';
     }
 
-    return -1;
+    while (n > 0) {
+        *p++ = tmp[--n];
+    }
+
+    return p;
 }
 
 
@@ -101,7 +97,7 @@ jp_search_path_del(json_t *doc, const char *path)
 static json_t *
 jp_search_iso(const char *ms_text)
 {
-    char       buf[64], *end;
+    char       buf[64], *end, *p;
     int64_t    y;
     unsigned   m, d;
     long long  ms, days, rem;
@@ -123,17 +119,32 @@ jp_search_iso(const char *ms_text)
 
     jp_tz_civil(days, &y, &m, &d);
 
+    /* "%04d-%02u-%02uT%02lld:%02lld:%02lld.%03lldZ", or the year as
+     * "%c%06lld", written digit by digit (a page formats three dates
+     * a user) */
+    p = buf;
+
     if (y >= 0 && y <= 9999) {
-        snprintf(buf, sizeof(buf), "%04d-%02u-%02uT%02lld:%02lld:%02lld.%03lldZ",
-                 (int) y, m, d, rem / 3600000, rem / 60000 % 60,
-                 rem / 1000 % 60, rem % 1000);
+        p = jp_search_digits(p, y, 4);
     } else {
-        snprintf(buf, sizeof(buf),
-                 "%c%06lld-%02u-%02uT%02lld:%02lld:%02lld.%03lldZ",
-                 y < 0 ? '-' : '+', (long long) (y < 0 ? -y : y), m, d,
-                 rem / 3600000, rem / 60000 % 60, rem / 1000 % 60,
-                 rem % 1000);
+        *p++ = y < 0 ? '-' : '+';
+        p = jp_search_digits(p, y < 0 ? -y : y, 6);
     }
+
+    *p++ = '-';
+    p = jp_search_digits(p, m, 2);
+    *p++ = '-';
+    p = jp_search_digits(p, d, 2);
+    *p++ = 'T';
+    p = jp_search_digits(p, rem / 3600000, 2);
+    *p++ = ':';
+    p = jp_search_digits(p, rem / 60000 % 60, 2);
+    *p++ = ':';
+    p = jp_search_digits(p, rem / 1000 % 60, 2);
+    *p++ = '.';
+    p = jp_search_digits(p, rem % 1000, 3);
+    *p++ = 'Z';
+    *p = '\0';
 
     return json_string(buf);
 }
@@ -151,7 +162,8 @@ jp_search_iso(const char *ms_text)
 static json_t *
 jp_search_public_value(json_t *v)
 {
-    size_t       i;
+    void        *it;
+    size_t       i, klen;
     double       d;
     json_t      *out, *x, *w;
     const char  *key, *s;
@@ -178,14 +190,23 @@ jp_search_public_value(json_t *v)
         return json_incref(v);
     }
 
+    /* one key: read it once rather than look up each wrapper's name */
     if (json_object_size(v) == 1) {
-        x = json_object_get(v, "$oid");
-        if (json_is_string(x)) {
-            return json_incref(x);
+        it = json_object_iter(v);
+        key = json_object_iter_key(it);
+        klen = json_object_iter_key_len(it);
+        x = json_object_iter_value(it);
+
+        if (key[0] != '$' || klen != strlen(key)) {
+            goto object;
         }
 
-        x = json_object_get(v, "$date");
-        if (x != NULL) {
+        if (strcmp(key, "$oid") == 0) {
+            if (json_is_string(x)) {
+                return json_incref(x);
+            }
+
+        } else if (strcmp(key, "$date") == 0) {
             w = json_object_get(x, "$numberLong");
             if (json_is_string(w)) {
                 return jp_search_iso(json_string_value(w));
@@ -200,44 +221,42 @@ jp_search_public_value(json_t *v)
             }
 
             return json_incref(x);
-        }
 
-        x = json_object_get(v, "$numberInt");
-        if (x == NULL) {
-            x = json_object_get(v, "$numberLong");
-        }
-
-        if (json_is_string(x)) {
-            return json_integer(strtoll(json_string_value(x), NULL, 10));
-        }
-
-        x = json_object_get(v, "$numberDouble");
-        if (json_is_string(x)) {
-            s = json_string_value(x);
-            d = strtod(s, NULL);
-
-            if (strcmp(s, "NaN") == 0 || strcmp(s, "Infinity") == 0
-                || strcmp(s, "-Infinity") == 0)
-            {
-                return json_null();
+        } else if (strcmp(key, "$numberInt") == 0
+                   || strcmp(key, "$numberLong") == 0)
+        {
+            if (json_is_string(x)) {
+                return json_integer(strtoll(json_string_value(x), NULL, 10));
             }
 
-            return json_real(d);
-        }
+        } else if (strcmp(key, "$numberDouble") == 0) {
+            if (json_is_string(x)) {
+                s = json_string_value(x);
+                d = strtod(s, NULL);
 
-        x = json_object_get(v, "$symbol");
-        if (json_is_string(x)) {
-            return json_incref(x);
-        }
+                if (strcmp(s, "NaN") == 0 || strcmp(s, "Infinity") == 0
+                    || strcmp(s, "-Infinity") == 0)
+                {
+                    return json_null();
+                }
 
-        if (json_object_get(v, "$regularExpression") != NULL) {
+                return json_real(d);
+            }
+
+        } else if (strcmp(key, "$symbol") == 0) {
+            if (json_is_string(x)) {
+                return json_incref(x);
+            }
+
+        } else if (strcmp(key, "$regularExpression") == 0) {
             return json_object();
-        }
 
-        if (json_object_get(v, "$undefined") != NULL) {
+        } else if (strcmp(key, "$undefined") == 0) {
             return NULL;
         }
     }
+
+object:
 
     out = json_object();
     if (out == NULL) {
@@ -250,7 +269,8 @@ jp_search_public_value(json_t *v)
             continue;
         }
 
-        if (json_object_set_new(out, key, w) != 0) {
+        /* the key is one of v's: jansson checked it already */
+        if (json_object_set_new_nocheck(out, key, w) != 0) {
             json_decref(out);
             return NULL;
         }
@@ -260,23 +280,85 @@ jp_search_public_value(json_t *v)
 }
 
 
+/*
+ * The document without its hidden paths, as if they were deleted from a
+ * deep copy (what jPulse's res.json() of a projected document shows),
+ * but only the objects on a hidden path that is there are copied, and
+ * shallowly: the rest of the tree is the caller's, shared, never
+ * changed. A copy is told from the original by its pointer: where the
+ * working tree and the caller's hold the same child, it is not ours yet.
+ */
+
+static int
+jp_search_hide(json_t **root, json_t *doc, const char *path)
+{
+    size_t       n;
+    json_t      *cur, *orig, *c, *o;
+    const char  *dot;
+    char         seg[JP_SEARCH_NAME_MAX + 1];
+
+    if (jp_search_path_get(*root, path) == NULL) {
+        return 0;                               /* nothing to delete */
+    }
+
+    if (*root == doc) {
+        c = json_copy(doc);
+        if (c == NULL) {
+            return -1;
+        }
+
+        json_decref(*root);
+        *root = c;
+    }
+
+    cur = *root;
+    orig = doc;
+
+    for ( ;; ) {
+        dot = strchr(path, '.');
+        n = dot ? (size_t) (dot - path) : strlen(path);
+
+        memcpy(seg, path, n);                   /* path_get checked n */
+        seg[n] = '\0';
+
+        if (dot == NULL) {
+            return json_object_del(cur, seg);
+        }
+
+        c = json_object_get(cur, seg);
+        o = json_object_get(orig, seg);
+
+        if (c == o) {
+            c = json_copy(o);
+            if (c == NULL || json_object_set_new(cur, seg, c) != 0) {
+                return -1;
+            }
+        }
+
+        cur = c;
+        orig = o;
+        path = dot + 1;
+    }
+}
+
+
 json_t *
 jp_search_public_doc(const jp_search_schema_t *schema, json_t *doc)
 {
     size_t   i;
-    json_t  *copy, *h, *out;
+    json_t  *root, *h, *out;
 
-    copy = json_deep_copy(doc);
-    if (copy == NULL) {
-        return NULL;
-    }
+    root = json_incref(doc);
 
     json_array_foreach(schema->hidden, i, h) {
-        (void) jp_search_path_del(copy, json_string_value(h));
+        if (jp_search_hide(&root, doc, json_string_value(h)) < 0) {
+            json_decref(root);
+            return NULL;
+        }
     }
 
-    out = jp_search_public_value(copy);
-    json_decref(copy);
+    out = jp_search_public_value(root);
+    json_decref(root);
 
     return out ? out : json_object();
 }

@@ -3,8 +3,9 @@
  * offset page) and one find, on a client popped from the worker's pool,
  * within one budget: each step gets what the steps before it left.
  * Only the operation's own heap values are used here: nothing of nginx
- * (ngx_http_jpulse_mongo.h). Every document read becomes canonical
- * Extended JSON, the form jp_search_page() reads, and the bytes kept are
+ * (ngx_http_jpulse_mongo.h). Every document read becomes the json_t of
+ * its canonical Extended JSON, the form jp_search_page() reads, built
+ * straight from the BSON (jp_bson_json), and the BSON bytes read are
  * bounded by result_max.
  */
 
@@ -13,6 +14,7 @@
 #include <ngx_http.h>
 
 #include "ngx_http_jpulse_search.h"
+#include "jp_bson_json.h"
 
 
 #define NGX_HTTP_JPULSE_SEARCH_ERROR_DOMAIN  10000   /* ours, not mongoc's */
@@ -28,12 +30,9 @@ void
 ngx_http_jpulse_search_run(ngx_http_jpulse_mongo_op_t *op,
     mongoc_client_t *client)
 {
-    char                         *str;
-    size_t                        len;
     int64_t                       total, max_time;
     json_t                       *doc;
     bson_t                       *filter, *count, opts, count_opts;
-    json_error_t                  jerr;
     const bson_t                 *bdoc;
     mongoc_cursor_t              *cursor;
     mongoc_collection_t          *coll;
@@ -126,31 +125,23 @@ ngx_http_jpulse_search_run(ngx_http_jpulse_mongo_op_t *op,
 
     while (mongoc_cursor_next(cursor, &bdoc)) {
 
-        str = bson_as_canonical_extended_json(bdoc, &len);
-        if (str == NULL) {
-            bson_set_error(&op->error, NGX_HTTP_JPULSE_SEARCH_ERROR_DOMAIN,
-                           4, "a document is not valid BSON");
-            goto done;
-        }
-
-        so->bytes += len;
+        /* what the driver read counts, not the JSON it becomes */
+        so->bytes += bdoc->len;
         op->result_size = so->bytes;
 
         if (so->bytes > so->result_max) {
-            bson_free(str);
             so->too_large = 1;
             bson_set_error(&op->error, NGX_HTTP_JPULSE_SEARCH_ERROR_DOMAIN,
                            5, "result over result_max");
             goto done;
         }
 
-        /* strings may hold U+0000: BSON allows it, JSON escapes it */
-        doc = json_loadb(str, len, JSON_ALLOW_NUL, &jerr);
-        bson_free(str);
+        doc = jp_bson_json(bdoc, NULL);
 
         if (doc == NULL || json_array_append_new(so->docs, doc) != 0) {
             bson_set_error(&op->error, NGX_HTTP_JPULSE_SEARCH_ERROR_DOMAIN,
-                           6, "a document does not load: %s", jerr.text);
+                           6, "a document is not valid BSON or Extended "
+                           "JSON, or memory ran out");
             goto done;
         }
     }

@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "jp_search.h"
+#include "jp_tz.h"
 
 
 static jp_search_schema_t  *users;
@@ -712,8 +713,8 @@ test_schema_files(void **state)
         "{\"fields\":{\"a\":\"string\"},\"hidden\":\"a\"}",
         "{\"fields\":{\"a\":\"string\"},\"other\":1}",
         "{\"fields\":{\"a\":{\"type\":\"string\",\"sort\":1}}}",
-        "{\"fields\":{\"m.s\":\"string\"},\"hidden\":[\"m\"],"
-        "\"multi\":{\"n\":[\"m.s\"]}}",
+        ("{\"fields\":{\"m.s\":\"string\"},\"hidden\":[\"m\"],"
+         "\"multi\":{\"n\":[\"m.s\"]}}"),
     };
 
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -761,6 +762,151 @@ test_schema_files(void **state)
     }
 
     jp_search_schema_free(s);
+}
+
+
+/* hidden paths inside objects: removed as from a deep copy, and the
+ * caller's document is left as it was (the page reads its cursor
+ * values from it afterwards) */
+static void
+test_public_doc_hidden(void **state)
+{
+    size_t               i;
+    char                 err[256], *before, *after, *s;
+    json_t              *j, *doc, *out;
+    jp_search_schema_t  *sc;
+
+    static const struct {
+        const char  *doc;
+        const char  *out;
+    } cases[] = {
+        /* nested, a sibling kept; order kept */
+        { "{\"mfa\":{\"secret\":1,\"on\":true},\"x\":1}",
+          "{\"mfa\":{\"on\":true},\"x\":1}" },
+        /* two paths under one object, and the rest of it in order */
+        { "{\"p\":{\"a\":1,\"c\":2,\"b\":3},\"z\":0}",
+          "{\"p\":{\"c\":2},\"z\":0}" },
+        /* what is left is read as Extended JSON: a lone $oid is a string */
+        { "{\"w\":{\"k\":1,\"$oid\":\"674f5a8c0000000000000001\"}}",
+          "{\"w\":\"674f5a8c0000000000000001\"}" },
+        /* an array on the way, or a scalar, or nothing: not touched */
+        { "{\"arr\":[{\"b\":1}],\"mfa\":5,\"deep\":{\"x\":[]}}",
+          "{\"arr\":[{\"b\":1}],\"mfa\":5,\"deep\":{\"x\":[]}}" },
+        /* three levels, the middle object shared by two paths */
+        { "{\"deep\":{\"x\":{\"y\":1,\"z\":2},\"q\":{\"$numberInt\":\"3\"}},"
+          "\"top\":1,\"p\":{\"a\":{\"$date\":{\"$numberLong\":\"0\"}}}}",
+          "{\"deep\":{\"x\":{\"z\":2},\"q\":3},\"p\":{}}" },
+        /* the whole of an object emptied */
+        { "{\"p\":{\"a\":1,\"b\":2},\"mfa\":{\"secret\":{\"k\":1}}}",
+          "{\"p\":{},\"mfa\":{}}" },
+        { "{}", "{}" },
+    };
+
+    j = json_loads("{\"fields\":{\"x\":\"string\"},\"hidden\":"
+                   "[\"mfa.secret\",\"p.a\",\"p.b\",\"w.k\",\"arr.b\","
+                   "\"deep.x.y\",\"top\",\"missing.deep\",\"arr.0\"]}",
+                   0, NULL);
+    sc = jp_search_schema_from_json(j, err, sizeof(err));
+    json_decref(j);
+    if (sc == NULL) {
+        fail_msg("schema: %s", err);
+    }
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        doc = json_loads(cases[i].doc, 0, NULL);
+        assert_non_null(doc);
+        before = dump(doc);
+
+        out = jp_search_public_doc(sc, doc);
+        s = dump(out);
+        after = dump(doc);
+
+        if (strcmp(s, cases[i].out) != 0) {
+            fail_msg("%s\n  gave %s\n  want %s", cases[i].doc, s,
+                     cases[i].out);
+        }
+
+        assert_string_equal(before, after);
+
+        free(s);
+        free(before);
+        free(after);
+        json_decref(out);
+        json_decref(doc);
+    }
+
+    jp_search_schema_free(sc);
+    (void) state;
+}
+
+
+/* dates as Date.prototype.toISOString writes them, checked against
+ * printf's formats over the whole range a Date holds */
+static void
+test_public_doc_dates(void **state)
+{
+    int         i;
+    char        want[64], text[32], *s;
+    json_t     *doc, *out;
+    int64_t     y;
+    unsigned    m, d;
+    uint64_t    r;
+    long long   ms, days, rem;
+
+    static const long long  edge[] = {
+        0, -1, 1, 86399999, 86400000, -86400000, -86400001,
+        253402300799999LL, 253402300800000LL, -62167219200000LL,
+        -62167219200001LL, 8640000000000000LL, -8640000000000000LL,
+        951782400000LL, 4107542400000LL
+    };
+
+    r = 0x2545f4914f6cdd1dULL;
+
+    for (i = 0; i < 2000; i++) {
+        if (i < (int) (sizeof(edge) / sizeof(edge[0]))) {
+            ms = edge[i];
+        } else {
+            r ^= r >> 12; r ^= r << 25; r ^= r >> 27;
+            ms = (long long) ((r * 2685821657736338717ULL)
+                              % 17280000000000001ULL) - 8640000000000000LL;
+            if (i % 2) {
+                ms /= 100000;                       /* near today */
+            }
+        }
+
+        days = ms / 86400000;
+        rem = ms % 86400000;
+        if (rem < 0) {
+            rem += 86400000;
+            days--;
+        }
+
+        jp_tz_civil(days, &y, &m, &d);
+
+        if (y >= 0 && y <= 9999) {
+            snprintf(want, sizeof(want),
+                     "{\"t\":\"%04d-%02u-%02uT%02lld:%02lld:%02lld.%03lldZ\"}",
+                     (int) y, m, d, rem / 3600000, rem / 60000 % 60,
+                     rem / 1000 % 60, rem % 1000);
+        } else {
+            snprintf(want, sizeof(want),
+                     "{\"t\":\"%c%06lld-%02u-%02uT%02lld:%02lld:%02lld.%03lldZ\"}",
+                     y < 0 ? '-' : '+', (long long) (y < 0 ? -y : y), m, d,
+                     rem / 3600000, rem / 60000 % 60, rem / 1000 % 60,
+                     rem % 1000);
+        }
+
+        snprintf(text, sizeof(text), "%lld", ms);
+        doc = json_pack("{s:{s:{s:s}}}", "t", "$date", "$numberLong", text);
+        out = jp_search_public_doc(users, doc);
+        s = dump(out);
+        assert_string_equal(s, want);
+        free(s);
+        json_decref(out);
+        json_decref(doc);
+    }
+
+    (void) state;
 }
 
 
@@ -1166,6 +1312,8 @@ main(void)
         cmocka_unit_test(test_null_bounds),
         cmocka_unit_test(test_cursor_refusals),
         cmocka_unit_test(test_public_doc),
+        cmocka_unit_test(test_public_doc_hidden),
+        cmocka_unit_test(test_public_doc_dates),
         cmocka_unit_test(test_schema_files),
         cmocka_unit_test(test_keyset_walk),
     };

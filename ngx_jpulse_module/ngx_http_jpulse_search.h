@@ -45,7 +45,7 @@ typedef struct {
                                                 no count on this page */
     int64_t                     limit;
     int64_t                     skip;
-    size_t                      result_max;  /* bytes of Extended JSON */
+    size_t                      result_max;  /* BSON bytes of the documents */
 
     /* results */
     json_t                     *docs;        /* array, find's order */

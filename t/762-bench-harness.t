@@ -149,8 +149,8 @@ SKIP: {
             POSIX::setsid();
             open STDOUT, '>', "$dir/out" or die;
             open STDERR, '>&', \*STDOUT or die;
-            exec { "$top/bench/run" } "$top/bench/run", '--rounds', 1, '--duration', 30, '--warmup', 0,
-                 '--results', "$dir/last.tsv", 'peer-selftest';
+            { exec { "$top/bench/run" } "$top/bench/run", '--rounds', 1, '--duration', 30, '--warmup', 0,
+                 '--results', "$dir/last.tsv", 'peer-selftest' }
             POSIX::_exit(127);
         }
         # wait until both sides are up (the round has started)
@@ -160,7 +160,6 @@ SKIP: {
         my @prefixes = $out =~ /\(prefix (\S+)\)/g;
         my $ps = sub { my $all = `ps -eo pid,args`; grep { my $p = $_; grep { index($p, $_) >= 0 } @prefixes } split /\n/, $all };
         my @before = $ps->();
-        diag "$sig: @prefixes; " . scalar(@before) . " processes";
         ok @prefixes == 2 && @before >= 2, "$sig: node and nginx of peer-selftest are up"
             or diag $out;
         kill $sig, $pid;

@@ -59,7 +59,7 @@ put('i18n/en.json', '{"view":{"tides":{"intro":"{{array.length appConfig.view.ti
 my $peer = BenchPeer->start(args => ['--views', "$Dir/a", '--views', "$Dir/b",
                                      '--i18n', "$Dir/i18n",
                                      '--config', "$Bench/site/app.json",
-                                     '--scan-interval', '1']);
+                                     '--scan-interval', '1', '--scan-phase', 'random']);
 
 is(body($peer, '/p/0001/?q=tide'),
    "200 <h1>Tides 3</h1>[a-box 1]\n<p>24 readings of Tides</p>"
@@ -78,7 +78,7 @@ bump('a/p/0001/index.hbs');
 my $seen = JPulseTest::poll_until(30, sub {
     body($peer, '/p/0001/') eq '200 edited [a-box 9] 24 readings of Tides';
 }, 0.2);
-ok($seen, '--scan-interval 1: an edited page is compiled again')
+ok($seen, '--scan-interval 1 --scan-phase random: an edited page is compiled again')
     or diag(body($peer, '/p/0001/'));
 
 put('a/partials/box.hbs', '<box {{n}}>');
@@ -116,6 +116,17 @@ JPulseTest::poll_until(30, sub {
     return keys %pids == 2;
 }, 0.05);
 is(scalar keys %pids, 2, '--workers 2: two processes answer on the one port');
+{
+    # --pid-header yes (BenchPeer's): X-Worker-Pid is the answering worker
+    my %hp;
+    JPulseTest::poll_until(30, sub {
+        my (undef, $h) = $cl->get('/api/1/health/status');
+        $hp{ $h->{'x-worker-pid'} } = 1 if $h->{'x-worker-pid'};
+        return keys %hp == 2;
+    }, 0.05);
+    is_deeply([sort keys %hp], [sort keys %pids],
+              'X-Worker-Pid names the worker that answered');
+}
 my $primary = $cl->{pid};
 ok(!exists $pids{$primary}, 'the primary itself serves nothing');
 $cl->stop;
@@ -134,6 +145,8 @@ for (
     [['--port', '1', '--views', "$Dir/nowhere"], qr/not a directory/],
     [['--port', '1', '--bogus', 'x'], qr/unknown argument "--bogus"/],
     [['--port', '1', '--mongo', 'mongodb://127.0.0.1:1'], qr/--mongo URI and --db NAME go together/],
+    [['--port', '1', '--scan-phase', 'soon'], qr/--scan-phase must be start or random/],
+    [['--port', '1', '--pid-header', 'maybe'], qr/--pid-header must be yes or no/],
 ) {
     my ($args, $want) = @$_;
     my $out = `node $Bench/peers/node/server.js @$args 2>&1`;

@@ -14,6 +14,13 @@ package BenchPeer;
 # start() also sets $ENV{TEST_NGINX_BENCH_PEER_PORT}. Options: args (more
 # arguments of server.js), port (default a free one). Its log is kept in
 # t/servroot/bench-peer/ (TEST_NGINX_SERVROOT), one file per start.
+#
+# The peer runs with --pid-header yes, and start() waits for an answer
+# whose X-Worker-Pid is the peer's (or one of its cluster workers'): a
+# free port is released before node binds it, so under parallel runs a
+# foreign server could take it and answer the health poll. A peer that
+# exits with EADDRINUSE is started again on a new port (unless the port
+# was given).
 
 use strict;
 use warnings;
@@ -36,6 +43,15 @@ sub start {
     die "BenchPeer: $Dir/node_modules is missing: run make deps\n"
         unless -d "$Dir/node_modules";
 
+    for my $attempt (1 .. 3) {
+        my $self = eval { $class->_start(%o) };
+        return $self if $self;
+        die $@ if $o{port} || $attempt == 3 || $@ !~ /EADDRINUSE/;
+    }
+}
+
+sub _start {
+    my ($class, %o) = @_;
     my $self = bless { port => $o{port} // _free_port(),
                        args => $o{args} // [] }, $class;
 
@@ -52,7 +68,7 @@ sub start {
         open STDOUT, '>>', $self->{log} or POSIX::_exit(126);
         open STDERR, '>&', \*STDOUT;
         exec 'node', "$Dir/server.js", '--port', $self->{port},
-             @{ $self->{args} }
+             '--pid-header', 'yes', @{ $self->{args} }
             or POSIX::_exit(127);
     }
     $self->{pid} = $pid;
@@ -62,9 +78,9 @@ sub start {
     # up when it answers; a generous bound for a loaded machine
     my $up = JPulseTest::poll_until(30, sub {
         return 'gone' if waitpid($pid, POSIX::WNOHANG()) == $pid;
-        my ($status) = JPulseTest::http_get($self->{port},
-                                            '/api/1/health/status');
-        return $status == 200 ? 'up' : 0;
+        my ($status, $h) = JPulseTest::http_get($self->{port},
+                                                '/api/1/health/status');
+        return $status == 200 && _ours($pid, $h->{'x-worker-pid'}) ? 'up' : 0;
     }, 0.1);
 
     return $self if ($up // '') eq 'up';
@@ -100,6 +116,16 @@ sub log {
     open my $fh, '<', $self->{log} or return '';
     local $/;
     return <$fh> // '';
+}
+
+# the answering pid is the peer, or a cluster worker of it
+sub _ours {
+    my ($pid, $answered) = @_;
+    return 0 unless ($answered // '') =~ /^\d+$/;
+    return 1 if $answered == $pid;
+    open my $fh, '<', "/proc/$answered/stat" or return 0;
+    my ($ppid) = (<$fh> // '') =~ /\)\s+\S+\s+(\d+)/;
+    return ($ppid // 0) == $pid;
 }
 
 sub _free_port {

@@ -9,7 +9,8 @@
 //   node server.js --port N [--host 127.0.0.1] [--workers N]
 //       [--redis HOST:PORT] [--site-id ID] [--mode dev|prod] [--secret S]
 //       [--config FILE] [--i18n DIR] [--views DIR]... [--static DIR]
-//       [--scan-interval SECS] [--mongo URI --db NAME]
+//       [--scan-interval SECS] [--scan-phase start|random]
+//       [--pid-header yes|no] [--mongo URI --db NAME]
 //
 // It prints nothing per request: logging would cost Node and not nginx
 // (the scenarios run nginx with access_log off).
@@ -30,7 +31,8 @@ const bench = path.resolve(here, '..', '..');
 const USAGE = `usage: node server.js --port N [--host ADDR] [--workers N]
     [--redis HOST:PORT] [--site-id ID] [--mode dev|prod] [--secret S]
     [--config FILE] [--i18n DIR] [--views DIR]... [--static DIR]
-    [--scan-interval SECS] [--mongo URI --db NAME]`;
+    [--scan-interval SECS] [--scan-phase start|random]
+    [--pid-header yes|no] [--mongo URI --db NAME]`;
 
 function options(argv) {
     const o = {
@@ -46,6 +48,8 @@ function options(argv) {
         views: [],
         static: null,
         scanInterval: 0,
+        scanPhase: 'start',
+        pidHeader: 'no',
         mongo: null,
         db: null,
     };
@@ -54,7 +58,8 @@ function options(argv) {
         '--redis': 'redis', '--site-id': 'siteId', '--mode': 'mode',
         '--secret': 'secret', '--config': 'config', '--i18n': 'i18n',
         '--views': 'views', '--static': 'static',
-        '--scan-interval': 'scanInterval', '--mongo': 'mongo', '--db': 'db',
+        '--scan-interval': 'scanInterval', '--scan-phase': 'scanPhase',
+        '--pid-header': 'pidHeader', '--mongo': 'mongo', '--db': 'db',
     };
 
     for (let i = 0; i < argv.length; i += 2) {
@@ -90,6 +95,12 @@ function options(argv) {
         throw new Error(`--scan-interval must be seconds >= 0, got "${o.scanInterval}"`);
     }
     o.scanInterval = +o.scanInterval;
+    if (o.scanPhase !== 'start' && o.scanPhase !== 'random') {
+        throw new Error(`--scan-phase must be start or random, got "${o.scanPhase}"`);
+    }
+    if (o.pidHeader !== 'yes' && o.pidHeader !== 'no') {
+        throw new Error(`--pid-header must be yes or no, got "${o.pidHeader}"`);
+    }
     if (o.mode !== 'dev' && o.mode !== 'prod') {
         throw new Error(`--mode must be dev or prod, got "${o.mode}"`);
     }
@@ -133,7 +144,13 @@ async function worker(o) {
                               defaultLang: appConfig.utils?.i18n?.default || 'en' });
     views.load();
     if (o.scanInterval > 0) {
-        views.startScan(o.scanInterval * 1000);
+        // "random": the first scan at a random point of [0, S), then every
+        // S: jPulse's processes start at unrelated times, so their timers
+        // are spread over the interval, while processes started together
+        // (the bench's) would otherwise tick within milliseconds of each
+        // other. "start" (default): the timer runs from start.
+        views.startScan(o.scanInterval * 1000,
+                        o.scanPhase === 'random' ? Math.random() * o.scanInterval * 1000 : 0);
     }
 
     const context = new Context({ appConfig, mode: o.mode,
@@ -145,6 +162,14 @@ async function worker(o) {
     const app = express();
 
     app.disable('x-powered-by');
+    // --pid-header yes: X-Worker-Pid names the process that answered (the
+    // invalidation bench tells cluster workers apart by it; the suites
+    // check the server answering is the one they started). Off by
+    // default: the scenarios measure no header nginx does not send.
+    if (o.pidHeader === 'yes') {
+        const pid = String(process.pid);
+        app.use((req, res, next) => { res.setHeader('X-Worker-Pid', pid); next(); });
+    }
     // 'etag' stays Express's default (weak), as in jPulse
 
     // jPulse counts every request for its metrics' requestsPerMin

@@ -231,10 +231,16 @@ export class Views {
     // jPulse's template cache: every interval, stat every cached file and
     // compile again what changed (its checkInterval is in minutes; the
     // bench passes seconds)
-    startScan(ms) {
+    // (the first scan after `phase` ms, 0 = after one interval)
+    startScan(ms, phase = 0) {
         this.scanMs = ms;
-        const timer = setInterval(() => this.scan(), ms);
-        timer.unref();
+        this.scanPhaseMs = phase;
+        const every = () => setInterval(() => this.scan(), ms).unref();
+        if (phase > 0) {
+            setTimeout(() => { this.scan(); every(); }, phase).unref();
+        } else {
+            every();
+        }
     }
 
     scan() {

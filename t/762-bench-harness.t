@@ -18,7 +18,7 @@ require "$top/bench/run";
 
 sub slurp { -e $_[0] or return ""; local (@ARGV, $/) = @_; return scalar <> }
 
-# ---- warm_up: 1 s slices until two consecutive agree within 5 %
+# ---- warm_up: 1 s slices until the last three agree within 5 %
 {
     my @seq;
     my @asked;
@@ -40,12 +40,20 @@ sub slurp { -e $_[0] or return ""; local (@ARGV, $/) = @_; return scalar <> }
         return ($sc, $out, [@asked]);
     };
 
-    my ($sc, $out, $asked) = $run->(15, 833, 437, 368, 282, 278, 388);
-    is_deeply $sc->{warmup_trail}{baseline}, [833, 437, 368, 282, 278],
-        'a Node-like ramp: stops at the first two slices within 5 % (282, 278)';
+    my ($sc, $out, $asked) = $run->(15, 833, 437, 368, 282, 278, 281, 388);
+    is_deeply $sc->{warmup_trail}{baseline}, [833, 437, 368, 282, 278, 281],
+        'a Node-like ramp: stops at the first three slices within 5 %';
     is $sc->{warmup_settled}{baseline}, 1, '... settled';
-    like $out, qr/warm-up: baseline 833 437 368 282 278 us\/req in 1 s slices: settled/,
+    like $out, qr/warm-up: baseline 833 437 368 282 278 281 us\/req in 1 s slices: settled/,
         '... and the trail is printed';
+
+    # seen on a loaded machine: two slices agreed while Node still ramped
+    ($sc, $out) = $run->(15, 1093, 890, 674, 628, 455, 382, 524, 427, 455,
+                         351, 441, 452, 351, 262, 258, 260);
+    is_deeply $sc->{warmup_trail}{baseline},
+        [1093, 890, 674, 628, 455, 382, 524, 427, 455, 351, 441, 452, 351,
+         262, 258],
+        'two agreeing slices (441, 452) do not end a warm-up that still ramps';
 
     ($sc, $out) = $run->(3, 833, 437, 368, 282);
     is scalar @{ $sc->{warmup_trail}{baseline} }, 3, 'never more slices than the bound';
@@ -104,7 +112,7 @@ sub slurp { -e $_[0] or return ""; local (@ARGV, $/) = @_; return scalar <> }
         'the existing columns, unchanged and in order';
     is_deeply [@cols[25 .. $#cols]],
         [qw(baseline_rss_kb baseline_pss_kb feature_rss_kb feature_pss_kb
-            baseline_warmup_us feature_warmup_us)], 'the new ones appended';
+            baseline_warmup_us feature_warmup_us verdict cpu_round_ratios)], 'the new ones appended';
     is $row{'peer-page'}{baseline_pss_kb}, 90, 'pss column';
     is $row{'peer-page'}{baseline_warmup_us}, '800.0,500.0,490.0', 'warm-up trail column';
 }

@@ -67,6 +67,18 @@ unlike($md, qr/`peer-(?:latency|allcores)` \(load\)/, 'load 3.4 on 2 cores from 
 like($md, qr/`curves` \(load\): other processes used 24 % of the machine/, 'others_cpu_pct 24: NOISY');
 like($md, qr/other processes 2\.5 % of the CPU/, 'neighbours\' share shown in the facts');
 
+# curves (R15b 8, 4, 6): a broken point is listed, not joined over; rounds
+# that disagree are NOISY; the instances figures say what they include
+like($md, qr/\*\*not measured\*\* \(the line breaks there\): 64 node: node server did not accept/,
+     'curve: a broken point listed as not measured');
+like($md, qr/\*\*NOISY points\*\*: 16 node: rounds 1,500–2,300 req\/s, 41 % of the median apart/,
+     'curve: a point whose rounds disagree flagged');
+like($md, qr/- curve `pagesize`: 16 node/, 'curve: noisy point in the summary at the top');
+like($md, qr/measured at `interval=1s`; nginx's default is 15 s.*cachectl daemon's own commands/,
+     'instances: heartbeat interval and cachectl stated');
+like($md, qr/idle commands and idle CPU, measured for a few seconds before it, are taken off/,
+     'instances: idle CPU taken off, said');
+
 # a scenario with few requests: its tail is cut, not drawn from the max
 my $f = tempdir(CLEANUP => 1);
 system('cp', '-r', "$T/fixture/.", $f) == 0 or die 'cp';

@@ -79,6 +79,8 @@ like($md, qr/measured at `interval=1s`; nginx's default is 15 s.*cachectl daemon
 like($md, qr/idle commands and idle CPU, measured for a few seconds before it, are taken off/,
      'instances: idle CPU taken off, said');
 
+like($md, qr/every 60 s: p50 [\d,.]+ ms, max [\d,.]+ ms; every 600 s: p50/, 'invalidation: the scan scaled to 60 s and 600 s');
+
 # a scenario with few requests: its tail is cut, not drawn from the max
 my $f = tempdir(CLEANUP => 1);
 system('cp', '-r', "$T/fixture/.", $f) == 0 or die 'cp';

@@ -88,6 +88,14 @@ system('perl', '-i', '-F\t', '-lape', 's/^(\S+\tpeer-session\t(?:[^\t]*\t){3})15
 (undef, undef, my $fmd) = run_write($f);
 like($fmd, qr/#### page, signed-in user.*\n(?:.*\n)*?.*Node peer: p50 [\d.]+ ms, ≈ 40 requests \(drawn to p75: at most 10 requests beyond\)/,
      '40 requests: cut at p75, no p99 claimed');
+# a part stopped at its cap (R15b 3): the scenarios it meant to run and
+# never did are "not measured" in the summary
+open(my $mf, '>>', "$f/run-peer-1core.machine") or die;
+print $mf "scenarios\tpeer-selftest peer-page peer-session peer-search\n";
+close $mf;
+(undef, undef, $fmd) = run_write($f);
+like($fmd, qr/- search, 50 users \(jpulse_search \/ Node\): per core not measured/,
+     'summary: a planned scenario the capped part never ran');
 # the per-core part ran and left no TSV (R15b 3): the summary says so
 unlink "$f/peer-1core.tsv";
 (undef, undef, $fmd) = run_write($f);

@@ -102,6 +102,18 @@ unlink "$f/peer-1core.tsv";
 like($fmd, qr/- page, rendered per request [^\n]*: per core not measured; CPU \*\*/,
      'summary: "per core not measured" beside the all-cores ratio');
 
+# bench/run's own verdict and cpu_round_ratios columns (comma-separated)
+# win over the log, which may be missing
+my $g = tempdir(CLEANUP => 1);
+system('cp', '-r', "$T/fixture/.", $g) == 0 or die 'cp';
+unlink "$g/logs/peer-1core.log";
+system('perl', '-F\t', '-i', '-lape', 'if ($.==1) { $_ .= "\tverdict\tcpu_round_ratios" } '
+       . 'elsif (/\tpeer-page\t/) { $_ .= "\tcpu\t28.0000,31.5000,30.1000" } else { $_ .= "\trps\t" }',
+       "$g/peer-1core.tsv") == 0 or die;
+(undef, undef, my $gmd) = run_write($g);
+like($gmd, qr/\| `peer-page` \| ngx_jpulse render \| 2,100 \| 56,900 \| \*\*30\.1×\*\* ✔ \| 28\.0–31\.5 \|/,
+     'TSV columns verdict and cpu_round_ratios (comma list) used without the log');
+
 # 2. a run where every part failed or never ran
 my $e = tempdir(CLEANUP => 1);
 open(my $fh, '>', "$e/peer-1core.tsv") or die;

@@ -136,11 +136,12 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    int       rc, fb;
-    bson_t    b;
-    json_t   *direct, *text, *both;
-    uint8_t  *buf;
-    uint32_t  len;
+    int                   rc;
+    bson_t                b;
+    json_t               *direct, *text, *both;
+    uint8_t              *buf;
+    uint32_t              len;
+    jp_bson_json_info_t   info;
 
     if (size < 5 || size > (1u << 20)) {
         return 0;
@@ -164,6 +165,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     }
 
+    /* too deep: refused, and never handed to libbson (its recursion
+     * restarts at every $scope, so it could overflow the stack here) */
+    info.bytes = 0;
+    both = jp_bson_json(&b, &info);
+    if (both == NULL && info.error == JP_BSON_JSON_EDEPTH) {
+        free(buf);
+        return 0;
+    }
+
     text = jp_bson_json_text(&b);
     direct = NULL;
     rc = jp_bson_json_direct(&b, &direct);
@@ -182,8 +192,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     }
 
-    both = jp_bson_json(&b, &fb);
-    if (!fuzz_same(both, text) || fb != (rc == JP_BSON_JSON_FALLBACK)) {
+    if (!fuzz_same(both, text)
+        || info.fallback != (rc == JP_BSON_JSON_FALLBACK)
+        || (both != NULL && info.bytes != jp_bson_json_size(both)))
+    {
         abort();
     }
 

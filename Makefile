@@ -233,7 +233,8 @@ $(BUILD)/fuzz/%: fuzz/%.c $(wildcard fuzz/*.h) $(LIB_SRCS) $(LIB_HDRS)
 	clang -g -O1 -fsanitize=fuzzer,address,undefined -Ilibjpulse \
 	    -o $@ $< $(LIB_SRCS) $(LIB_LIBS)
 
-$(BUILD)/fuzz/fuzz_bson_json: fuzz/fuzz_bson_json.c $(BSON_JSON) $(LIB_HDRS)
+$(BUILD)/fuzz/fuzz_bson_json: fuzz/fuzz_bson_json.c $(wildcard fuzz/*.h) \
+    $(BSON_JSON) $(LIB_HDRS)
 	@mkdir -p $@-corpus
 	clang -g -O1 -fsanitize=fuzzer,address,undefined -Ilibjpulse \
 	    $(BSON_CFLAGS) -o $@ $< $(BSON_JSON) $(BSON_LIBS) $(LIB_LIBS)

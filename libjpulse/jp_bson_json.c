@@ -19,7 +19,8 @@
  * printed up to their first NUL.
  *
  * Everything else the text path does is left to it (FALLBACK): strings
- * that are not strict UTF-8, deep nesting, corrupt BSON. t/unit/
+ * that are not strict UTF-8, corrupt BSON. Nesting JP_BSON_JSON_DEPTH
+ * deep is refused by both (see jp_bson_json.h). t/unit/
  * test_bson_json.c and fuzz/fuzz_bson_json.c compare both paths.
  */
 
@@ -156,7 +157,13 @@ jp_bson_json_wrap(const char *key, json_t *v)
     }
 
     o = json_object();
-    if (o == NULL || json_object_set_new_nocheck(o, key, v) != 0) {
+    if (o == NULL) {
+        json_decref(v);
+        return NULL;
+    }
+
+    /* json_object_set_new*() releases v when it fails */
+    if (json_object_set_new_nocheck(o, key, v) != 0) {
         json_decref(o);
         return NULL;
     }
@@ -222,7 +229,7 @@ jp_bson_json_binary(bson_subtype_t subtype, const uint8_t *p, uint32_t len)
     json_t    *v, *o;
     uint32_t   i, x;
 
-    buf = malloc((size_t) (len + 2) / 3 * 4 + 1);
+    buf = malloc(((size_t) len + 2) / 3 * 4 + 1);
     if (buf == NULL) {
         return NULL;
     }
@@ -252,9 +259,13 @@ jp_bson_json_binary(bson_subtype_t subtype, const uint8_t *p, uint32_t len)
     o = json_stringn_nocheck(buf, (size_t) (w - buf));
     free(buf);
 
-    if (v == NULL || o == NULL
-        || json_object_set_new_nocheck(v, "base64", o) != 0)
-    {
+    if (v == NULL || o == NULL) {
+        json_decref(v);
+        json_decref(o);
+        return NULL;
+    }
+
+    if (json_object_set_new_nocheck(v, "base64", o) != 0) {
         json_decref(v);
         return NULL;
     }
@@ -292,7 +303,13 @@ jp_bson_json_regex(const char *pattern, const char *options, int *rc)
     opts[n] = '\0';
 
     v = json_object();
-    if (v == NULL || json_object_set_new_nocheck(v, "pattern", p) != 0) {
+    if (v == NULL) {
+        json_decref(p);
+        *rc = JP_BSON_JSON_NOMEM;
+        return NULL;
+    }
+
+    if (json_object_set_new_nocheck(v, "pattern", p) != 0) {
         json_decref(v);
         *rc = JP_BSON_JSON_NOMEM;
         return NULL;
@@ -347,10 +364,16 @@ jp_bson_json_value(bson_iter_t *it, int depth, int *rc)
             bson_iter_document(it, &len, &p);
         }
 
+        /* libbson prints "{ ... }" there, which does not parse */
+        if (depth >= JP_BSON_JSON_DEPTH) {
+            *rc = JP_BSON_JSON_DEEP;
+            return NULL;
+        }
+
         /* libbson visits a child only if bson_init_static() takes it (it
          * checks the last byte, bson_iter_recurse() does not): it prints
          * nothing otherwise, which does not parse */
-        if (depth >= JP_BSON_JSON_DEPTH || !bson_init_static(&scope, p, len)
+        if (!bson_init_static(&scope, p, len)
             || !bson_iter_init(&child, &scope))
         {
             *rc = JP_BSON_JSON_FALLBACK;
@@ -390,14 +413,27 @@ jp_bson_json_value(bson_iter_t *it, int depth, int *rc)
 
     case BSON_TYPE_DBPOINTER:
         bson_iter_dbpointer(it, &len, &s, &oid);
-        /* printed up to its first NUL, as a C string */
+
+        /* libbson checks the whole collection name (NUL allowed), and
+         * refuses the document if that is not UTF-8, even past a NUL */
+        if (!jp_bson_json_utf8((const unsigned char *) s, len, 1)) {
+            *rc = JP_BSON_JSON_FALLBACK;
+            return NULL;
+        }
+
+        /* then prints it up to its first NUL, as a C string */
         x = jp_bson_json_str(s, strlen(s), rc);
         if (x == NULL) {
             return NULL;
         }
 
         v = json_object();
-        if (v == NULL || json_object_set_new_nocheck(v, "$ref", x) != 0) {
+        if (v == NULL) {
+            json_decref(x);
+            return NULL;
+        }
+
+        if (json_object_set_new_nocheck(v, "$ref", x) != 0) {
             json_decref(v);
             return NULL;
         }
@@ -421,9 +457,16 @@ jp_bson_json_value(bson_iter_t *it, int depth, int *rc)
     case BSON_TYPE_CODEWSCOPE:
         s = bson_iter_codewscope(it, &len, &len2, &p);
 
-        /* libbson prints the scope as a document of its own (its depth
-         * starts again): too deep or corrupt, the text path decides */
-        if (depth >= JP_BSON_JSON_DEPTH || !bson_init_static(&scope, p, len2)
+        /* libbson prints the scope as a document of its own, its depth
+         * starting again at 0: nested scopes would recurse as deep as the
+         * document is long, so they count towards the one depth here */
+        if (depth >= JP_BSON_JSON_DEPTH) {
+            *rc = JP_BSON_JSON_DEEP;
+            return NULL;
+        }
+
+        /* corrupt: the text path decides */
+        if (!bson_init_static(&scope, p, len2)
             || !bson_iter_init(&child, &scope))
         {
             *rc = JP_BSON_JSON_FALLBACK;
@@ -436,7 +479,13 @@ jp_bson_json_value(bson_iter_t *it, int depth, int *rc)
         }
 
         v = json_object();
-        if (v == NULL || json_object_set_new_nocheck(v, "$code", x) != 0) {
+        if (v == NULL) {
+            json_decref(x);
+            *rc = JP_BSON_JSON_NOMEM;
+            return NULL;
+        }
+
+        if (json_object_set_new_nocheck(v, "$code", x) != 0) {
             json_decref(v);
             *rc = JP_BSON_JSON_NOMEM;
             return NULL;
@@ -565,8 +614,66 @@ jp_bson_json_direct(const bson_t *doc, json_t **out)
 }
 
 
-json_t *
-jp_bson_json_text(const bson_t *doc)
+/*
+ * Before the text path: 1 where a document or $scope it would reach is
+ * nested JP_BSON_JSON_DEPTH deep. The direct path stops at the first
+ * element it falls back on, so it may not have seen the rest. Children
+ * are entered with bson_iter_recurse(), which takes all libbson's visitor
+ * does (and more): anything it recurses into is looked at here first.
+ */
+static int
+jp_bson_json_deep(bson_iter_t *it, int depth)
+{
+    bson_t          scope;
+    uint32_t        len, len2;
+    bson_iter_t     child;
+    const uint8_t  *p;
+
+    while (bson_iter_next(it)) {
+
+        switch (bson_iter_type(it)) {
+
+        case BSON_TYPE_DOCUMENT:
+        case BSON_TYPE_ARRAY:
+            if (depth >= JP_BSON_JSON_DEPTH) {
+                return 1;
+            }
+
+            if (bson_iter_recurse(it, &child)
+                && jp_bson_json_deep(&child, depth + 1))
+            {
+                return 1;
+            }
+
+            break;
+
+        case BSON_TYPE_CODEWSCOPE:
+            if (depth >= JP_BSON_JSON_DEPTH) {
+                return 1;
+            }
+
+            bson_iter_codewscope(it, &len, &len2, &p);
+
+            if (bson_init_static(&scope, p, len2)
+                && bson_iter_init(&child, &scope)
+                && jp_bson_json_deep(&child, depth + 1))
+            {
+                return 1;
+            }
+
+            break;
+
+        default:
+            break;
+        }
+    }
+
+    return 0;
+}
+
+
+static json_t *
+jp_bson_json_text_err(const bson_t *doc, jp_bson_json_info_t *info)
 {
     char          *str;
     size_t         len;
@@ -575,6 +682,7 @@ jp_bson_json_text(const bson_t *doc)
 
     str = bson_as_canonical_extended_json(doc, &len);
     if (str == NULL) {
+        info->error = JP_BSON_JSON_EBSON;
         return NULL;
     }
 
@@ -582,29 +690,115 @@ jp_bson_json_text(const bson_t *doc)
     v = json_loadb(str, len, JSON_ALLOW_NUL, &jerr);
     bson_free(str);
 
+    if (v == NULL) {
+        info->error = json_error_code(&jerr) == json_error_out_of_memory
+                      ? JP_BSON_JSON_ENOMEM : JP_BSON_JSON_ETEXT;
+        snprintf(info->text, sizeof(info->text), "%s", jerr.text);
+    }
+
     return v;
 }
 
 
 json_t *
-jp_bson_json(const bson_t *doc, int *fallback)
+jp_bson_json_text(const bson_t *doc)
 {
-    int      rc;
-    json_t  *v;
+    jp_bson_json_info_t  info;
+
+    return jp_bson_json_text_err(doc, &info);
+}
+
+
+size_t
+jp_bson_json_size(const json_t *v)
+{
+    size_t       n, i;
+    json_t      *x;
+    const char  *key;
+
+    switch (json_typeof(v)) {
+
+    case JSON_OBJECT:
+        n = JP_BSON_JSON_COST_OBJECT;
+
+        json_object_foreach((json_t *) v, key, x) {
+            n += JP_BSON_JSON_COST_MEMBER + strlen(key)
+                 + jp_bson_json_size(x);
+        }
+
+        return n;
+
+    case JSON_ARRAY:
+        n = JP_BSON_JSON_COST_ARRAY;
+
+        json_array_foreach(v, i, x) {
+            n += JP_BSON_JSON_COST_SLOT + jp_bson_json_size(x);
+        }
+
+        return n;
+
+    case JSON_STRING:
+        return JP_BSON_JSON_COST_STRING + json_string_length(v);
+
+    case JSON_INTEGER:
+    case JSON_REAL:
+        return JP_BSON_JSON_COST_NUMBER;
+
+    default:
+        /* true, false and null are shared */
+        return 0;
+    }
+}
+
+
+json_t *
+jp_bson_json(const bson_t *doc, jp_bson_json_info_t *info)
+{
+    int                  rc;
+    json_t              *v;
+    bson_iter_t          it;
+    jp_bson_json_info_t  local;
+
+    if (info == NULL) {
+        info = &local;
+        info->bytes = 0;
+    }
+
+    info->fallback = 0;
+    info->error = 0;
+    info->text[0] = '\0';
 
     rc = jp_bson_json_direct(doc, &v);
 
-    if (fallback != NULL) {
-        *fallback = (rc == JP_BSON_JSON_FALLBACK);
-    }
+    switch (rc) {
 
-    if (rc == JP_BSON_JSON_OK) {
-        return v;
-    }
+    case JP_BSON_JSON_OK:
+        break;
 
-    if (rc == JP_BSON_JSON_NOMEM) {
+    case JP_BSON_JSON_NOMEM:
+        info->error = JP_BSON_JSON_ENOMEM;
         return NULL;
+
+    case JP_BSON_JSON_DEEP:
+        info->error = JP_BSON_JSON_EDEPTH;
+        return NULL;
+
+    default:
+        info->fallback = 1;
+
+        /* libbson's own recursion must stay bounded: see the header */
+        if (bson_iter_init(&it, doc) && jp_bson_json_deep(&it, 0)) {
+            info->error = JP_BSON_JSON_EDEPTH;
+            return NULL;
+        }
+
+        v = jp_bson_json_text_err(doc, info);
+        if (v == NULL) {
+            return NULL;
+        }
     }
 
-    return jp_bson_json_text(doc);
+    info->bytes += jp_bson_json_size(v);
+
+    return v;
 }

@@ -287,6 +287,9 @@ object:
  * shallowly: the rest of the tree is the caller's, shared, never
  * changed. A copy is told from the original by its pointer: where the
  * working tree and the caller's hold the same child, it is not ours yet.
+ * A path goes through objects only, never into an array: with "a.b"
+ * hidden, {"a": [{"b": 1}]} keeps its b (as the path deletion before
+ * this did).
  */
 
 static int

@@ -328,7 +328,7 @@ ngx_http_jpulse_search_done(ngx_http_request_t *r,
         if (so->too_large) {
             ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                           "jpulse search on \"%V\": the result passed "
-                          "result_max (%uz bytes read, %uz allowed)",
+                          "result_max (%uz bytes of JSON held, %uz allowed)",
                           &slcf->collection, so->bytes, so->result_max);
 
             rc = ngx_http_jpulse_send_error(r,

@@ -5,8 +5,8 @@
  * Only the operation's own heap values are used here: nothing of nginx
  * (ngx_http_jpulse_mongo.h). Every document read becomes the json_t of
  * its canonical Extended JSON, the form jp_search_page() reads, built
- * straight from the BSON (jp_bson_json), and the BSON bytes read are
- * bounded by result_max.
+ * straight from the BSON (jp_bson_json), and the trees' estimated bytes
+ * (jp_bson_json_size()) are bounded by result_max.
  */
 
 #include <ngx_config.h>
@@ -24,6 +24,8 @@ static bson_t *ngx_http_jpulse_search_bson(const char *json,
     bson_error_t *error);
 static int ngx_http_jpulse_search_opt_doc(bson_t *opts, const char *key,
     const char *json, bson_error_t *error);
+static void ngx_http_jpulse_search_bson_error(ngx_http_jpulse_mongo_op_t *op,
+    const jp_bson_json_info_t *info);
 
 
 void
@@ -36,6 +38,7 @@ ngx_http_jpulse_search_run(ngx_http_jpulse_mongo_op_t *op,
     const bson_t                 *bdoc;
     mongoc_cursor_t              *cursor;
     mongoc_collection_t          *coll;
+    jp_bson_json_info_t           info;
     ngx_http_jpulse_search_op_t  *so;
 
     so = op->data;
@@ -121,27 +124,34 @@ ngx_http_jpulse_search_run(ngx_http_jpulse_mongo_op_t *op,
         goto done;
     }
 
+    info.bytes = 0;
+
     cursor = mongoc_collection_find_with_opts(coll, filter, &opts, NULL);
 
     while (mongoc_cursor_next(cursor, &bdoc)) {
 
-        /* what the driver read counts, not the JSON it becomes */
-        so->bytes += bdoc->len;
+        doc = jp_bson_json(bdoc, &info);
+
+        if (doc == NULL) {
+            ngx_http_jpulse_search_bson_error(op, &info);
+            goto done;
+        }
+
+        if (json_array_append_new(so->docs, doc) != 0) {
+            bson_set_error(&op->error, NGX_HTTP_JPULSE_SEARCH_ERROR_DOMAIN,
+                           3, "out of memory");
+            goto done;
+        }
+
+        /* what the page keeps in memory counts (the trees), not the BSON
+         * read: a tree takes 15 to 170 times its BSON's bytes */
+        so->bytes = info.bytes;
         op->result_size = so->bytes;
 
         if (so->bytes > so->result_max) {
             so->too_large = 1;
             bson_set_error(&op->error, NGX_HTTP_JPULSE_SEARCH_ERROR_DOMAIN,
                            5, "result over result_max");
-            goto done;
-        }
-
-        doc = jp_bson_json(bdoc, NULL);
-
-        if (doc == NULL || json_array_append_new(so->docs, doc) != 0) {
-            bson_set_error(&op->error, NGX_HTTP_JPULSE_SEARCH_ERROR_DOMAIN,
-                           6, "a document is not valid BSON or Extended "
-                           "JSON, or memory ran out");
             goto done;
         }
     }
@@ -197,6 +207,38 @@ ngx_http_jpulse_search_free(ngx_http_jpulse_mongo_op_t *op)
     free(so->projection);
     free(so->collation);
     free(so->count);
+}
+
+
+/* the error codes of the text path this replaced: 4 corrupt BSON, 6 text
+ * jansson refuses; 7 is new (nested too deep, see jp_bson_json.h) */
+static void
+ngx_http_jpulse_search_bson_error(ngx_http_jpulse_mongo_op_t *op,
+    const jp_bson_json_info_t *info)
+{
+    switch (info->error) {
+
+    case JP_BSON_JSON_EBSON:
+        bson_set_error(&op->error, NGX_HTTP_JPULSE_SEARCH_ERROR_DOMAIN, 4,
+                       "a document is not valid BSON");
+        break;
+
+    case JP_BSON_JSON_EDEPTH:
+        bson_set_error(&op->error, NGX_HTTP_JPULSE_SEARCH_ERROR_DOMAIN, 7,
+                       "a document is nested %d deep or more ($scope "
+                       "counted in)", JP_BSON_JSON_DEPTH);
+        break;
+
+    case JP_BSON_JSON_ETEXT:
+        bson_set_error(&op->error, NGX_HTTP_JPULSE_SEARCH_ERROR_DOMAIN, 6,
+                       "a document does not load: %s", info->text);
+        break;
+
+    default:
+        bson_set_error(&op->error, NGX_HTTP_JPULSE_SEARCH_ERROR_DOMAIN, 3,
+                       "out of memory");
+        break;
+    }
 }
 
 

@@ -9,7 +9,7 @@ use Test::Nginx::Socket;
 MongoTest::skip_unless_mongo();
 
 SearchTest::seed_users('t728', 60);
-SearchTest::blocks(db => 't728', uri_opts => ' result_max=4k');
+SearchTest::blocks(db => 't728', uri_opts => ' result_max=16k');
 
 our $Result;
 
@@ -30,6 +30,6 @@ $main::Result = "2 rows: " . line(search('/api/1/user/search?limit=2')) . "\n"
 2 rows: 200 n=2 1,2
 50 rows: 500 DATABASE_ERROR
 --- error_log eval
-qr/jpulse search on "users": the result passed result_max \(\d+ bytes read, 4096 allowed\)/
+qr/jpulse search on "users": the result passed result_max \(\d+ bytes of JSON held, 16384 allowed\)/
 --- no_error_log
 [alert]

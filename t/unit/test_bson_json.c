@@ -16,6 +16,7 @@
 #include <string.h>
 #include <math.h>
 #include <cmocka.h>
+#include <malloc.h>
 
 #include "jp_bson_json.h"
 
@@ -52,16 +53,21 @@ static int
 check(const bson_t *doc)
 {
     int      rc, fb;
-    char    *a, *b;
-    json_t  *direct, *text, *both;
+    char                 *a, *b;
+    json_t               *direct, *text, *both;
+    jp_bson_json_info_t   info;
 
     text = jp_bson_json_text(doc);
     direct = NULL;
     rc = jp_bson_json_direct(doc, &direct);
     assert_int_not_equal(rc, JP_BSON_JSON_NOMEM);
 
-    both = jp_bson_json(doc, &fb);
+    info.bytes = 0;
+    both = jp_bson_json(doc, &info);
+    fb = info.fallback;
     assert_int_equal(fb, rc == JP_BSON_JSON_FALLBACK);
+    assert_int_equal(info.bytes, both ? jp_bson_json_size(both) : 0);
+    assert_true(both != NULL || info.error != 0);
 
     if (rc == JP_BSON_JSON_OK) {
         n_direct++;
@@ -443,6 +449,210 @@ rand_key(char *buf)
 }
 
 
+
+/* fuzz/fuzz_bson_json's dbpointer-crash.bson (length prefix set as the
+ * harness sets it): a DBPointer whose collection holds a NUL and then
+ * bytes that are not UTF-8. libbson checks the whole name and refuses the
+ * document; the direct path used to check only up to the NUL */
+static const uint8_t  found_dbpointer[] = {
+    0x33, 0x00, 0x00, 0x00, 0x0c, 0x64, 0x00, 0x0d, 0x00, 0x00, 0x00, 0x02,
+    0x00, 0x00, 0x00, 0x63, 0x67, 0x00, 0x01, 0x00, 0xe6, 0x32, 0x00, 0x00,
+    0x00, 0x10, 0x63, 0x73, 0xfc, 0x1b, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x10, 0x77, 0x73, 0x00, 0x1c, 0x00, 0x00, 0x00, 0x10, 0x00, 0x60, 0x00,
+    0x00, 0x28, 0x00,
+};
+
+
+static void
+test_dbpointer(void **state)
+{
+    bson_t              doc;
+    json_t             *v;
+    jp_bson_json_info_t  info;
+    static const uint8_t  nul_ff[] = {
+        32, 0, 0, 0, 0x0c, 'p', 0, 8, 0, 0, 0,
+        'u', 's', 'e', 'r', 's', 0, 0xff, 0,
+        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+        0
+    };
+
+    assert_true(bson_init_static(&doc, nul_ff, sizeof(nul_ff)));
+    assert_false(check(&doc));
+
+    memset(&info, 0, sizeof(info));
+    v = jp_bson_json(&doc, &info);
+    assert_null(v);
+    assert_int_equal(info.error, JP_BSON_JSON_EBSON);
+
+    assert_true(bson_init_static(&doc, found_dbpointer,
+                                 sizeof(found_dbpointer)));
+    assert_false(check(&doc));
+
+    (void) state;
+}
+
+
+/* n code-with-scopes, each the only element of the one before's scope:
+ * {s: {$code: "x", $scope: {s: ...}}}, built in place (libbson's own
+ * appends would copy the whole document at every level) */
+static uint8_t *
+nest_scope(int n, size_t *size)
+{
+    int       k;
+    size_t    len, at;
+    uint8_t  *buf;
+
+    len = 5 + (size_t) n * 18;
+    buf = calloc(1, len);
+    if (buf == NULL) {
+        return NULL;
+    }
+
+    at = 0;
+
+    for (k = n; k > 0; k--) {
+        size_t  d = 5 + (size_t) k * 18;       /* this level's document */
+        size_t  cws = 4 + 4 + 2 + (d - 18);    /* its code with scope */
+
+        buf[at] = (uint8_t) d;
+        buf[at + 1] = (uint8_t) (d >> 8);
+        buf[at + 2] = (uint8_t) (d >> 16);
+        buf[at + 3] = 0;
+        buf[at + 4] = BSON_TYPE_CODEWSCOPE;
+        buf[at + 5] = 's';
+        buf[at + 6] = 0;
+        buf[at + 7] = (uint8_t) cws;
+        buf[at + 8] = (uint8_t) (cws >> 8);
+        buf[at + 9] = (uint8_t) (cws >> 16);
+        buf[at + 10] = 0;
+        buf[at + 11] = 2;
+        buf[at + 12] = 0;
+        buf[at + 13] = 0;
+        buf[at + 14] = 0;
+        buf[at + 15] = 'x';
+        buf[at + 16] = 0;
+        at += 17;
+    }
+
+    buf[at] = 5;                                /* the innermost {} */
+    /* then each level's trailing NUL: calloc's zeros */
+
+    *size = len;
+    return buf;
+}
+
+
+static void
+test_scope_depth(void **state)
+{
+    int                  i, fb;
+    bson_t               doc, *pre;
+    size_t               size = 0;
+    json_t              *v;
+    uint8_t             *buf;
+    jp_bson_json_info_t  info;
+    static const int     levels[] = { 1, 150, 199, 200, 201, 3000, 30000 };
+
+    for (i = 0; i < (int) (sizeof(levels) / sizeof(levels[0])); i++) {
+        buf = nest_scope(levels[i], &size);
+        assert_non_null(buf);
+        assert_true(bson_init_static(&doc, buf, size));
+        /* bson_validate() recurses without bound too: not at 30,000 */
+        if (levels[i] < 1000) {
+            assert_true(bson_validate(&doc, BSON_VALIDATE_NONE, NULL));
+        }
+
+        /* the scopes count as documents do: 201 levels are refused, and
+         * never handed to libbson (30,000 overflowed its stack) */
+        memset(&info, 0, sizeof(info));
+        v = jp_bson_json(&doc, &info);
+        assert_int_equal(v != NULL, levels[i] <= JP_BSON_JSON_DEPTH);
+        if (v == NULL) {
+            assert_int_equal(info.error, JP_BSON_JSON_EDEPTH);
+        }
+        json_decref(v);
+
+        /* deeper, libbson's text would still parse (its depth restarts
+         * at each $scope): refusing there is the point */
+        if (levels[i] <= JP_BSON_JSON_DEPTH) {
+            check(&doc);
+        }
+
+        /* the same after a string the direct path falls back on: the
+         * rest of the document is looked at before the text path */
+        pre = bson_new();
+        assert_true(bson_append_utf8(pre, "a", 1, "\xff", 1));
+        assert_true(bson_concat(pre, &doc));
+        memset(&info, 0, sizeof(info));
+        v = jp_bson_json(pre, &info);
+        fb = info.fallback;
+        assert_int_equal(fb, 1);
+        if (levels[i] > JP_BSON_JSON_DEPTH) {
+            assert_null(v);
+            assert_int_equal(info.error, JP_BSON_JSON_EDEPTH);
+        }
+        json_decref(v);
+        bson_destroy(pre);
+
+        free(buf);
+    }
+
+    (void) state;
+}
+
+
+/* result_max charges the tree: a document of many small int32s (each a
+ * {"$numberInt": "1"} object) is charged about what jansson allocates,
+ * some 40 times its BSON */
+static void
+test_tree_bytes(void **state)
+{
+    int                  i;
+    bson_t               doc, arr;
+    size_t               before, after, used;
+    json_t              *v;
+    const char          *key;
+    char                 kb[16];
+    jp_bson_json_info_t  info;
+    struct mallinfo2     mi;
+
+    bson_init(&doc);
+    bson_append_array_begin(&doc, "a", 1, &arr);
+
+    for (i = 0; i < 20000; i++) {
+        bson_uint32_to_string((uint32_t) i, &key, kb, sizeof(kb));
+        assert_true(bson_append_int32(&arr, key, -1, 1));
+    }
+
+    bson_append_array_end(&doc, &arr);
+
+    mi = mallinfo2();
+    before = mi.uordblks;
+
+    memset(&info, 0, sizeof(info));
+    info.bytes = 1000;                  /* it adds to what is there */
+    v = jp_bson_json(&doc, &info);
+    assert_non_null(v);
+
+    mi = mallinfo2();
+    after = mi.uordblks;
+
+    assert_int_equal(info.bytes - 1000, jp_bson_json_size(v));
+    assert_true(info.bytes - 1000 > 30 * (size_t) doc.len);
+
+    /* glibc's count (ASan's allocator does not keep one): within 25 % */
+    used = after - before;
+    if (after > before && used > 1000000) {
+        assert_true(info.bytes - 1000 > used * 3 / 4);
+        assert_true(info.bytes - 1000 < used * 5 / 4);
+    }
+
+    json_decref(v);
+    bson_destroy(&doc);
+
+    (void) state;
+}
+
 static void rand_doc(bson_t *doc, int depth, int array);
 
 
@@ -629,6 +839,9 @@ main(void)
         cmocka_unit_test(test_not_utf8),
         cmocka_unit_test(test_depth),
         cmocka_unit_test(test_corrupt),
+        cmocka_unit_test(test_dbpointer),
+        cmocka_unit_test(test_scope_depth),
+        cmocka_unit_test(test_tree_bytes),
         cmocka_unit_test(test_random),
     };
 

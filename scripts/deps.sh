@@ -8,7 +8,7 @@ PACKAGES="
     nginx nginx-dev
     libhiredis-dev libmongoc-dev libbson-dev libjansson-dev libssl-dev
     libpcre2-dev
-    redis-server redis-tools
+    redis-server redis-tools redis-sentinel
     libcmocka-dev
     libtest-base-perl libtest-longstring-perl libtext-diff-perl liburi-perl
     libwww-perl liblist-moreutils-perl libipc-run-perl libhttp-message-perl

@@ -92,7 +92,8 @@ sub promtool_check {
 
 # A private redis-server for suites that stop, restart or configure it
 # (the shared one of t/run must stay up). redis_start(port => P,
-# requirepass => S, unixsocket => 1, bind => '127.0.0.2') returns a
+# requirepass => S, unixsocket => 1, bind => '127.0.0.2', args => [...]
+# for more redis-server options, e.g. --replicaof) returns a
 # handle; redis_stop($r) kills
 # it (SIGKILL: the point is to vanish without a goodbye); redis_start($r)
 # again brings it back on the same port and socket.
@@ -113,6 +114,7 @@ sub redis_start {
     push @args, '--requirepass', $r->{requirepass} if $r->{requirepass};
     push @args, '--unixsocket', $r->{socket}, '--unixsocketperm', '777'
         if $r->{socket};
+    push @args, @{ $r->{args} } if $r->{args};
 
     my $pid = fork // die "fork: $!";
     if ($pid == 0) {

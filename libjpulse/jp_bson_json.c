@@ -172,6 +172,36 @@ jp_bson_json_wrap(const char *key, json_t *v)
 }
 
 
+/* {k1: v1, k2: v2}; owns v1 and v2 (either may be NULL: a failed alloc) */
+static json_t *
+jp_bson_json_pair(const char *k1, json_t *v1, const char *k2, json_t *v2)
+{
+    json_t  *o;
+
+    o = json_object();
+    if (o == NULL || v1 == NULL || v2 == NULL) {
+        json_decref(o);
+        json_decref(v1);
+        json_decref(v2);
+        return NULL;
+    }
+
+    /* json_object_set_new*() releases the value when it fails */
+    if (json_object_set_new_nocheck(o, k1, v1) != 0) {
+        json_decref(v2);
+        json_decref(o);
+        return NULL;
+    }
+
+    if (json_object_set_new_nocheck(o, k2, v2) != 0) {
+        json_decref(o);
+        return NULL;
+    }
+
+    return o;
+}
+
+
 static json_t *
 jp_bson_json_wrap_str(const char *key, const char *text)
 {
@@ -226,7 +256,7 @@ jp_bson_json_binary(bson_subtype_t subtype, const uint8_t *p, uint32_t len)
         "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
     char      *buf, *w, st[8];
-    json_t    *v, *o;
+    json_t    *o;
     uint32_t   i, x;
 
     buf = malloc(((size_t) len + 2) / 3 * 4 + 1);
@@ -255,28 +285,12 @@ jp_bson_json_binary(bson_subtype_t subtype, const uint8_t *p, uint32_t len)
 
     snprintf(st, sizeof(st), "%02x", (unsigned) subtype);
 
-    v = json_object();
     o = json_stringn_nocheck(buf, (size_t) (w - buf));
     free(buf);
 
-    if (v == NULL || o == NULL) {
-        json_decref(v);
-        json_decref(o);
-        return NULL;
-    }
-
-    if (json_object_set_new_nocheck(v, "base64", o) != 0) {
-        json_decref(v);
-        return NULL;
-    }
-
-    o = json_string_nocheck(st);
-    if (o == NULL || json_object_set_new_nocheck(v, "subType", o) != 0) {
-        json_decref(v);
-        return NULL;
-    }
-
-    return jp_bson_json_wrap("$binary", v);
+    return jp_bson_json_wrap("$binary",
+               jp_bson_json_pair("base64", o,
+                                 "subType", json_string_nocheck(st)));
 }
 
 
@@ -302,27 +316,9 @@ jp_bson_json_regex(const char *pattern, const char *options, int *rc)
 
     opts[n] = '\0';
 
-    v = json_object();
-    if (v == NULL) {
-        json_decref(p);
-        *rc = JP_BSON_JSON_NOMEM;
-        return NULL;
-    }
-
-    if (json_object_set_new_nocheck(v, "pattern", p) != 0) {
-        json_decref(v);
-        *rc = JP_BSON_JSON_NOMEM;
-        return NULL;
-    }
-
-    p = json_string_nocheck(opts);
-    if (p == NULL || json_object_set_new_nocheck(v, "options", p) != 0) {
-        json_decref(v);
-        *rc = JP_BSON_JSON_NOMEM;
-        return NULL;
-    }
-
-    v = jp_bson_json_wrap("$regularExpression", v);
+    v = jp_bson_json_wrap("$regularExpression",
+            jp_bson_json_pair("pattern", p,
+                              "options", json_string_nocheck(opts)));
     if (v == NULL) {
         *rc = JP_BSON_JSON_NOMEM;
     }
@@ -335,7 +331,7 @@ static json_t *
 jp_bson_json_value(bson_iter_t *it, int depth, int *rc)
 {
     char                 buf[BSON_DECIMAL128_STRING];
-    json_t              *v, *x;
+    json_t              *v, *x, *y;
     bson_t               scope;
     uint32_t             len, len2, t, i;
     bson_iter_t          child;
@@ -427,24 +423,8 @@ jp_bson_json_value(bson_iter_t *it, int depth, int *rc)
             return NULL;
         }
 
-        v = json_object();
-        if (v == NULL) {
-            json_decref(x);
-            return NULL;
-        }
-
-        if (json_object_set_new_nocheck(v, "$ref", x) != 0) {
-            json_decref(v);
-            return NULL;
-        }
-
-        x = jp_bson_json_oid(oid);
-        if (x == NULL || json_object_set_new_nocheck(v, "$id", x) != 0) {
-            json_decref(v);
-            return NULL;
-        }
-
-        return jp_bson_json_wrap("$dbPointer", v);
+        return jp_bson_json_wrap("$dbPointer",
+                   jp_bson_json_pair("$ref", x, "$id", jp_bson_json_oid(oid)));
 
     case BSON_TYPE_CODE:
         s = bson_iter_code(it, &len);
@@ -478,30 +458,15 @@ jp_bson_json_value(bson_iter_t *it, int depth, int *rc)
             return NULL;
         }
 
-        v = json_object();
-        if (v == NULL) {
-            json_decref(x);
-            *rc = JP_BSON_JSON_NOMEM;
-            return NULL;
-        }
-
-        if (json_object_set_new_nocheck(v, "$code", x) != 0) {
-            json_decref(v);
-            *rc = JP_BSON_JSON_NOMEM;
-            return NULL;
-        }
-
-        *rc = jp_bson_json_iter(&child, JP_BSON_JSON_DOC, depth + 1, &x);
+        *rc = jp_bson_json_iter(&child, JP_BSON_JSON_DOC, depth + 1, &y);
         if (*rc != JP_BSON_JSON_OK) {
-            json_decref(v);
+            json_decref(x);
             return NULL;
         }
 
-        *rc = JP_BSON_JSON_NOMEM;
-
-        if (json_object_set_new_nocheck(v, "$scope", x) != 0) {
-            json_decref(v);
-            return NULL;
+        v = jp_bson_json_pair("$code", x, "$scope", y);
+        if (v == NULL) {
+            *rc = JP_BSON_JSON_NOMEM;
         }
 
         return v;
@@ -512,16 +477,9 @@ jp_bson_json_value(bson_iter_t *it, int depth, int *rc)
 
     case BSON_TYPE_TIMESTAMP:
         bson_iter_timestamp(it, &t, &i);
-        v = json_object();
-        if (v == NULL
-            || json_object_set_new_nocheck(v, "t", json_integer(t)) != 0
-            || json_object_set_new_nocheck(v, "i", json_integer(i)) != 0)
-        {
-            json_decref(v);
-            return NULL;
-        }
-
-        return jp_bson_json_wrap("$timestamp", v);
+        return jp_bson_json_wrap("$timestamp",
+                   jp_bson_json_pair("t", json_integer(t),
+                                     "i", json_integer(i)));
 
     case BSON_TYPE_INT64:
         return jp_bson_json_wrap_str("$numberLong",

@@ -27,8 +27,6 @@ use warnings;
 
 use File::Path ();
 use File::Spec ();
-use IO::Socket::INET ();
-use POSIX ();
 
 use JPulseTest ();
 
@@ -52,7 +50,7 @@ sub start {
 
 sub _start {
     my ($class, %o) = @_;
-    my $self = bless { port => $o{port} // _free_port(),
+    my $self = bless { port => $o{port} // JPulseTest::free_port(),
                        args => $o{args} // [] }, $class;
 
     my $root = $ENV{TEST_NGINX_SERVROOT} // "$Top/t/servroot";
@@ -62,32 +60,18 @@ sub _start {
     $self->{log} = sprintf '%s/%s-%d-%d.log', $logs, $suite, ++$Count,
                            $self->{port};
 
-    my $pid = fork // die "fork: $!";
-    if ($pid == 0) {
-        open STDIN, '<', '/dev/null';
-        open STDOUT, '>>', $self->{log} or POSIX::_exit(126);
-        open STDERR, '>&', \*STDOUT;
-        exec 'node', "$Dir/server.js", '--port', $self->{port},
-             '--pid-header', 'yes', @{ $self->{args} }
-            or POSIX::_exit(127);
-    }
-    $self->{pid} = $pid;
+    $self->{pid} = JPulseTest::spawn_logged(
+        what => "BenchPeer on port $self->{port}", log => $self->{log},
+        cmd => ['node', "$Dir/server.js", '--port', $self->{port},
+                '--pid-header', 'yes', @{ $self->{args} }],
+        up => sub {
+            my ($status, $h) = JPulseTest::http_get($self->{port},
+                                                    '/api/1/health/status');
+            return $status == 200 && _ours($_[0], $h->{'x-worker-pid'});
+        });
     push @Running, $self;
     $ENV{TEST_NGINX_BENCH_PEER_PORT} = $self->{port};
-
-    # up when it answers; a generous bound for a loaded machine
-    my $up = JPulseTest::poll_until(30, sub {
-        return 'gone' if waitpid($pid, POSIX::WNOHANG()) == $pid;
-        my ($status, $h) = JPulseTest::http_get($self->{port},
-                                                '/api/1/health/status');
-        return $status == 200 && _ours($pid, $h->{'x-worker-pid'}) ? 'up' : 0;
-    }, 0.1);
-
-    return $self if ($up // '') eq 'up';
-    delete $self->{pid} if ($up // '') eq 'gone';
-    $self->stop;
-    die "BenchPeer: the peer did not come up on port $self->{port}:\n"
-        . $self->log;
+    return $self;
 }
 
 sub get {
@@ -100,14 +84,7 @@ sub get {
 sub stop {
     my ($self) = @_;
 
-    my $pid = delete $self->{pid} or return;
-    kill 'TERM', $pid;
-    my $gone = JPulseTest::poll_until(10, sub {
-        waitpid($pid, POSIX::WNOHANG()) == $pid;
-    }, 0.05);
-    return if $gone;
-    kill 'KILL', $pid;
-    waitpid $pid, 0;
+    JPulseTest::stop_pid(delete $self->{pid});
 }
 
 sub log {
@@ -128,11 +105,6 @@ sub _ours {
     return ($ppid // 0) == $pid;
 }
 
-sub _free_port {
-    my $s = IO::Socket::INET->new(Listen => 1, LocalAddr => '127.0.0.1',
-                                  LocalPort => 0) or die "no free port: $!";
-    return $s->sockport;
-}
 
 END {
     local $?;

@@ -21,7 +21,8 @@ our @EXPORT_OK = qw(json_pick promtool_check redis_start redis_stop
                     redis_next_message nginx_start nginx_stop nginx_pids
                     hammer http_get poll_until pids_seen view_tree
                     publish_template publish_tree publish_config
-                    publish_i18n publish_event redis_sync);
+                    publish_i18n publish_event redis_sync free_port
+                    spawn_logged stop_pid);
 
 my (@Started, @NginxStarted);
 
@@ -649,10 +650,52 @@ sub _slurp {
     return <$fh> // '';
 }
 
-sub _free_port {
+# A port nobody listens on now (the caller retries on EADDRINUSE: another
+# process may take it before it binds).
+sub free_port {
     my $s = IO::Socket::INET->new(Listen => 1, LocalAddr => '127.0.0.1',
                                   LocalPort => 0) or die "no free port: $!";
     return $s->sockport;
+}
+
+*_free_port = \&free_port;
+
+# Starts @cmd with stdin from /dev/null and stdout and stderr appended to
+# $log, then waits (at most $timeout s, default 30: a loaded machine) until
+# $up->($pid) is true: the pid. Dies with the log when the process exits
+# first or never comes up (and stops it).
+sub spawn_logged {
+    my (%o) = @_;
+    my $log = $o{log};
+
+    my $pid = fork // die "fork: $!";
+    if ($pid == 0) {
+        open STDIN, '<', '/dev/null';
+        open STDOUT, '>>', $log or POSIX::_exit(126);
+        open STDERR, '>&', \*STDOUT;
+        exec @{ $o{cmd} } or POSIX::_exit(127);
+    }
+
+    my $up = poll_until($o{timeout} // 30, sub {
+        return 'gone' if waitpid($pid, POSIX::WNOHANG()) == $pid;
+        return $o{up}->($pid) ? 'up' : 0;
+    }, 0.1);
+
+    return $pid if ($up // '') eq 'up';
+    stop_pid($pid) unless ($up // '') eq 'gone';
+    die "$o{what}: did not come up:\n" . _slurp($log);
+}
+
+# TERM, then KILL when it has not gone within 10 s; reaps it
+sub stop_pid {
+    my ($pid) = @_;
+
+    return unless $pid;
+    kill 'TERM', $pid;
+    return if poll_until(10, sub { waitpid($pid, POSIX::WNOHANG()) == $pid },
+                         0.05);
+    kill 'KILL', $pid;
+    waitpid $pid, 0;
 }
 
 

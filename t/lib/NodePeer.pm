@@ -37,9 +37,7 @@ use Exporter 'import';
 use File::Path ();
 use File::Spec ();
 use File::Temp ();
-use IO::Socket::INET ();
 use JSON::PP ();
-use POSIX ();
 use Time::HiRes ();
 
 use JPulseTest ();
@@ -64,7 +62,7 @@ sub start {
 
     my @secrets = ref $o{secret} ? @{ $o{secret} } : ($o{secret} // 'peer');
     my $self = bless {
-        port => $o{port} // _free_port(),
+        port => $o{port} // JPulseTest::free_port(),
         site_id => $o{site_id} // 'jpulse',
         mode => $o{mode} // 'prod',
         redis => $redis,
@@ -94,29 +92,15 @@ sub _spawn {
     push @args, '--redis-password', $self->{redis}{requirepass}
         if $self->{redis}{requirepass};
 
-    my $pid = fork // die "fork: $!";
-    if ($pid == 0) {
-        open STDIN, '<', '/dev/null';
-        open STDOUT, '>>', $self->{log} or POSIX::_exit(126);
-        open STDERR, '>&', \*STDOUT;
-        exec @args or POSIX::_exit(127);
-    }
-    $self->{pid} = $pid;
+    $self->{pid} = JPulseTest::spawn_logged(
+        what => "NodePeer on port $self->{port}", log => $self->{log},
+        cmd => \@args,
+        up => sub {
+            my ($status) = JPulseTest::http_get($self->{port},
+                                                '/api/1/auth/session');
+            return $status == 200;
+        });
     $ENV{TEST_NGINX_PEER_PORT} = $self->{port};
-
-    # up when it answers; a generous bound for a loaded machine
-    my $up = JPulseTest::poll_until(30, sub {
-        return 'gone' if waitpid($pid, POSIX::WNOHANG()) == $pid;
-        my ($status) = JPulseTest::http_get($self->{port},
-                                            '/api/1/auth/session');
-        return $status == 200 ? 'up' : 0;
-    }, 0.1);
-
-    return if ($up // '') eq 'up';
-    delete $self->{pid} if ($up // '') eq 'gone';
-    $self->stop;
-    die "NodePeer: the peer did not come up on port $self->{port}:\n"
-        . $self->log;
 }
 
 # the same peer again (its port, its options): after stop()
@@ -130,14 +114,7 @@ sub restart {
 sub stop {
     my ($self) = @_;
 
-    my $pid = delete $self->{pid} or return;
-    kill 'TERM', $pid;
-    my $gone = JPulseTest::poll_until(10, sub {
-        waitpid($pid, POSIX::WNOHANG()) == $pid;
-    }, 0.05);
-    return if $gone;
-    kill 'KILL', $pid;
-    waitpid $pid, 0;
+    JPulseTest::stop_pid(delete $self->{pid});
 }
 
 sub log {
@@ -279,11 +256,6 @@ sub knows_directive {
     return $? == 0 ? 1 : $out =~ /unknown directive/ ? 0 : die $out;
 }
 
-sub _free_port {
-    my $s = IO::Socket::INET->new(Listen => 1, LocalAddr => '127.0.0.1',
-                                  LocalPort => 0) or die "no free port: $!";
-    return $s->sockport;
-}
 
 END {
     local $?;

@@ -24,7 +24,6 @@ use warnings;
 
 use Exporter 'import';
 use File::Temp ();
-use IO::Socket::INET ();
 use POSIX ();
 use Time::HiRes ();
 
@@ -65,7 +64,7 @@ sub sentinel_start {
     for my $i (0 .. ($opt{sentinels} // 3) - 1) {
         my $t = { dir => File::Temp::tempdir('jpulse-sentinel-XXXXXX',
                                               TMPDIR => 1, CLEANUP => 1),
-                  port => _free_port() };
+                  port => JPulseTest::free_port() };
         open my $fh, '>', "$t->{dir}/sentinel.conf" or die "sentinel.conf: $!";
         print $fh "port $t->{port}\nbind 127.0.0.1\ndir $t->{dir}\n",
                   "logfile $t->{dir}/sentinel.log\n",
@@ -207,11 +206,6 @@ sub _have {
     return grep { -x "$_/$cmd" } split /:/, $ENV{PATH} // '/usr/bin:/bin';
 }
 
-sub _free_port {
-    my $sock = IO::Socket::INET->new(Listen => 1, LocalAddr => '127.0.0.1',
-                                     LocalPort => 0) or die "no free port: $!";
-    return $sock->sockport;
-}
 
 
 END {

@@ -13,7 +13,11 @@
 #                   curves: bench/results/report.md + charts (< 15 min;
 #                   REPORT_ARGS=--quick: a smoke run of every part)
 #   make chaos      cachectl under long and hostile cases (chaos/;
-#                   CHAOS=name: one of them; CACHECTL=/path)
+#                   CHAOS=name: one of them; CACHECTL=/path), and the
+#                   fault-injection suite (chaos/faults)
+#   make chaos-faults  faults injected into a small cluster under load
+#                   (FAULTS="redis-kill ..." a subset; FAULTS_ARGS=--quick,
+#                   --asan): docs/reliability.md
 #   make deps       install the Debian packages (as root), the Node
 #                   peer of the session suites (peers/node, npm ci) and
 #                   the Mongo-wire test server (scripts/mongo-test-server)
@@ -178,6 +182,18 @@ CHAOS       ?=
 chaos:
 	@test -n "$(CACHECTL)" || $(MAKE) cachectl
 	CACHECTL="$(CACHECTL)" chaos/run $(CHAOS)
+
+# chaos/faults (issue 16): Redis, cachectl, nginx and MongoDB faults under
+# wrk load, with signed-in users; --asan needs build/asan/ (make asan and
+# build/asan/ngx_http_jpulse_module.so)
+FAULTS      ?=
+FAULTS_ARGS ?=
+
+.PHONY: chaos-faults
+chaos-faults:
+	@test -n "$(CACHECTL)" || $(MAKE) cachectl
+	@test -e $(MODULE) || $(MAKE) module
+	CACHECTL="$(CACHECTL)" chaos/faults $(FAULTS_ARGS) $(FAULTS)
 
 # libjpulse and cachectl under AddressSanitizer and UBSan
 ASAN_CFLAGS  = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \

@@ -176,7 +176,8 @@ bench-cachectl:
 	CACHECTL="$(CACHECTL)" bench/cachectl/latency
 
 # chaos/: the long cases of issue 11 (1M session fields, 100k files,
-# wedges, idle load, deploy bursts), each a few minutes at most
+# wedges, idle load, deploy bursts) and issue 16's faults, each a few
+# minutes at most
 CHAOS       ?=
 
 chaos:

@@ -47,6 +47,11 @@ for (split /\n/, $out) {
 for my $f (@want) {
     my $r = $r{$f};
     ok($r, "$f: a RESULT line") or next;
+    if ($r->{goals} eq 'skipped') {
+        # disk-full needs mount (root): chaos/faults says why
+        pass("$f: not run here");
+        next;
+    }
     is($r->{crashes}, 0, "$f: no crash");
     is($r->{lost_us}, 0, "$f: no session lost by us");
     ok($r->{recovered} ne 'no' && $r->{recovered} <= $r->{bound},

@@ -25,8 +25,7 @@ plan skip_all => 'wrk is not installed (make deps)'
     unless grep { -x "$_/wrk" } split /:/, $ENV{PATH};
 
 my @faults = split ' ', ($ENV{CHAOS_FAULTS} // '');
-my @all = qw(redis-kill redis-pause pubsub-kill cachectl-kill nginx-reload
-             nginx-upgrade mongo-stop disk-full);
+my @all = split ' ', `'$top/chaos/faults' --list`;
 my @want = @faults ? @faults : @all;
 
 local $ENV{CACHECTL} = $ENV{TEST_NGINX_CACHECTL} // "$top/build/cachectl";

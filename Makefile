@@ -13,7 +13,11 @@
 #                   curves: bench/results/report.md + charts (< 15 min;
 #                   REPORT_ARGS=--quick: a smoke run of every part)
 #   make chaos      cachectl under long and hostile cases (chaos/;
-#                   CHAOS=name: one of them; CACHECTL=/path)
+#                   CHAOS=name: one of them; CACHECTL=/path), and the
+#                   fault-injection suite (chaos/faults)
+#   make chaos-faults  faults injected into a small cluster under load
+#                   (FAULTS="redis-kill ..." a subset; FAULTS_ARGS=--quick,
+#                   --asan): docs/reliability.md
 #   make deps       install the Debian packages (as root), the Node
 #                   peer of the session suites (peers/node, npm ci) and
 #                   the Mongo-wire test server (scripts/mongo-test-server)
@@ -172,12 +176,25 @@ bench-cachectl:
 	CACHECTL="$(CACHECTL)" bench/cachectl/latency
 
 # chaos/: the long cases of issue 11 (1M session fields, 100k files,
-# wedges, idle load, deploy bursts), each a few minutes at most
+# wedges, idle load, deploy bursts) and issue 16's faults, each a few
+# minutes at most
 CHAOS       ?=
 
 chaos:
 	@test -n "$(CACHECTL)" || $(MAKE) cachectl
 	CACHECTL="$(CACHECTL)" chaos/run $(CHAOS)
+
+# chaos/faults (issue 16): Redis, cachectl, nginx and MongoDB faults under
+# wrk load, with signed-in users; --asan needs build/asan/ (make asan and
+# build/asan/ngx_http_jpulse_module.so)
+FAULTS      ?=
+FAULTS_ARGS ?=
+
+.PHONY: chaos-faults
+chaos-faults:
+	@test -n "$(CACHECTL)" || $(MAKE) cachectl
+	@test -e $(MODULE) || $(MAKE) module
+	CACHECTL="$(CACHECTL)" chaos/faults $(FAULTS_ARGS) $(FAULTS)
 
 # libjpulse and cachectl under AddressSanitizer and UBSan
 ASAN_CFLAGS  = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \

@@ -105,6 +105,7 @@ typedef struct {
     char                  lease_error[512];
 
     int                   down_said;    /* "retrying" logged */
+    char                  down_error[1024];  /* ... with this error */
     char                  instance_id[JP_INSTANCE_ID_MAX];
     char                  hostname[256];
     char                  boot_id[64];  /* this host and this boot */
@@ -402,23 +403,49 @@ cachectl_daemon_batch_at(cachectl_daemon_t *d)
 static void
 cachectl_daemon_connect(cachectl_daemon_t *d)
 {
-    int64_t  now;
+    int64_t      now;
+    const char  *primary, *via, *was;
 
     d->redis = cachectl_redis_connect(d->conf, d->error, sizeof(d->error));
     now = cachectl_mono_ms();
 
     if (d->redis == NULL) {
-        if (!d->down_said) {
+        /*
+         * Through the sentinels the reason changes as a failover goes on
+         * (the old primary refused, then a replica refused by its role):
+         * each new one is said once.
+         */
+        if (!d->down_said
+            || (d->conf->redis_sentinel != NULL
+                && strcmp(d->down_error, d->error) != 0))
+        {
             cachectl_log(CACHECTL_ERR, "%s; retrying", d->error);
             d->down_said = 1;
+            snprintf(d->down_error, sizeof(d->down_error), "%s", d->error);
         }
 
         d->retry_at = now + cachectl_backoff(&d->retry_ms);
         return;
     }
 
-    cachectl_log(CACHECTL_INFO, "connected to Redis %s: full sync",
-                 d->conf->redis);
+    d->down_error[0] = '\0';
+
+    if (d->conf->redis_sentinel != NULL) {
+        primary = cachectl_redis_primary(&via, NULL);
+
+        if (cachectl_redis_switched(&was) != NULL) {
+            cachectl_log(CACHECTL_WARN, "redis: primary of %s is now %s "
+                         "(was %s)", d->conf->redis_master, primary, was);
+        }
+
+        cachectl_log(CACHECTL_INFO, "connected to Redis %s (primary of %s, "
+                     "found via sentinel %s): full sync", primary,
+                     d->conf->redis_master, via);
+
+    } else {
+        cachectl_log(CACHECTL_INFO, "connected to Redis %s: full sync",
+                     d->conf->redis);
+    }
 
     d->down_said = 0;
     d->connected_at = now;
@@ -927,6 +954,21 @@ cachectl_daemon_heartbeat(cachectl_daemon_t *d, int remove)
         return;
     }
 
+    /*
+     * A failover that keeps our connection open (the old primary turned
+     * into a replica) shows in no reply while there is nothing to write:
+     * asked at every beat.
+     */
+    if (d->conf->redis_sentinel != NULL
+        && cachectl_redis_role(d->redis, d->error, sizeof(d->error)) != 0)
+    {
+        cachectl_log(CACHECTL_WARN, "redis: %s; asking the sentinels of "
+                     "%s again", d->error, d->conf->redis_master);
+        cachectl_daemon_lost(d);
+        d->retry_at = 0;
+        return;
+    }
+
     /* the lease goes with the heartbeat: a standby learns it is free */
     if (cachectl_daemon_lease(d) < 0) {
         return;
@@ -1002,10 +1044,11 @@ cachectl_daemon_heartbeat(cachectl_daemon_t *d, int remove)
 static json_t *
 cachectl_daemon_status(cachectl_daemon_t *d, json_t *stats)
 {
-    int          i;
-    char         msg[1024];
-    json_t      *status, *views;
-    const char  *state, *error;
+    int            i;
+    char           msg[1024];
+    json_t        *status, *views;
+    const char    *state, *error, *primary, *via;
+    unsigned long  failovers;
 
     error = d->lease_error[0] ? d->lease_error
             : d->batch_error[0] ? d->batch_error : NULL;
@@ -1068,6 +1111,17 @@ cachectl_daemon_status(cachectl_daemon_t *d, json_t *stats)
                        "publisher", cachectl_sync_status(&d->sync),
                        "bootId", d->boot_id[0] ? d->boot_id : NULL,
                        "pidNs", d->pid_ns[0] ? d->pid_ns : NULL);
+
+    if (status != NULL && d->conf->redis_sentinel != NULL) {
+        primary = cachectl_redis_primary(&via, &failovers);
+
+        json_object_set_new(status, "redis",
+                            json_pack("{s:s?, s:s, s:s, s:I}",
+                                      "primary", primary,
+                                      "master", d->conf->redis_master,
+                                      "via", via,
+                                      "failovers", (json_int_t) failovers));
+    }
 
     /* published with an error comment jPulse renders: where */
     if (status != NULL && json_array_size(d->sync.warnings) > 0) {

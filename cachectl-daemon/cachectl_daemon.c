@@ -60,6 +60,7 @@
 
 #define CACHECTL_RETRY_MIN_MS    100
 #define CACHECTL_RETRY_MAX_MS    5000
+#define CACHECTL_SENTINEL_RETRY_MS  1000
 #define CACHECTL_STABLE_MS       60000  /* connected this long: no wedge */
 #define CACHECTL_DEGRADED_S      5      /* rescans while unwatched */
 #define CACHECTL_LEASE_MIN_MS    10000
@@ -127,6 +128,7 @@ static void cachectl_daemon_rescan(cachectl_daemon_t *d, int64_t now);
 static void cachectl_daemon_marker(cachectl_daemon_t *d, int64_t now);
 static void cachectl_daemon_connect(cachectl_daemon_t *d);
 static void cachectl_daemon_lost(cachectl_daemon_t *d);
+static int cachectl_daemon_primary(cachectl_daemon_t *d);
 static int cachectl_daemon_lease(cachectl_daemon_t *d);
 static int cachectl_daemon_holder_about(cachectl_daemon_t *d);
 static void cachectl_daemon_heartbeat(cachectl_daemon_t *d, int remove);
@@ -144,13 +146,21 @@ static const char  cachectl_heartbeat_script[] =
     "return 1";
 
 
+/*
+ * With sentinels a failover is expected: the sentinels name the new
+ * primary within seconds, and asking them is cheap. Retries back off to
+ * 1 s there, not 5 s.
+ */
+static int64_t  cachectl_retry_max_ms = CACHECTL_RETRY_MAX_MS;
+
+
 static int64_t
 cachectl_backoff(int64_t *ms)
 {
     int64_t  cur;
 
     cur = *ms;
-    *ms = cur * 2 > CACHECTL_RETRY_MAX_MS ? CACHECTL_RETRY_MAX_MS : cur * 2;
+    *ms = cur * 2 > cachectl_retry_max_ms ? cachectl_retry_max_ms : cur * 2;
 
     return cur;
 }
@@ -176,6 +186,8 @@ cachectl_daemon(cachectl_conf_t *conf)
 
     memset(&d, 0, sizeof(cachectl_daemon_t));
     d.conf = conf;
+    cachectl_retry_max_ms = conf->redis_sentinel ? CACHECTL_SENTINEL_RETRY_MS
+                                                 : CACHECTL_RETRY_MAX_MS;
     d.started_ms = cachectl_now_ms();
     d.started_mono = cachectl_mono_ms();
     d.retry_ms = CACHECTL_RETRY_MIN_MS;
@@ -325,6 +337,9 @@ cachectl_daemon(cachectl_conf_t *conf)
 
                 cachectl_log(CACHECTL_INFO, "SIGHUP: configuration "
                              "reloaded");
+                cachectl_retry_max_ms = conf->redis_sentinel
+                                        ? CACHECTL_SENTINEL_RETRY_MS
+                                        : CACHECTL_RETRY_MAX_MS;
                 cachectl_sync_reset(&d.sync);
                 cachectl_watch_all(&d.watch, conf);
 
@@ -463,6 +478,39 @@ cachectl_daemon_connect(cachectl_daemon_t *d)
 }
 
 
+/*
+ * With --redis-sentinel, at every heartbeat and before every batch: is
+ * the server still the primary? A failover that keeps our connection
+ * open shows in no reply while there is nothing to write, and SENTINEL
+ * FAILOVER turns the old primary into a replica only seconds after the
+ * new one took over: ROLE, then the sentinels' answer. 0: go on; -1: the
+ * connection is dropped, discovery runs again at once. What was
+ * published on the old primary meanwhile is not lost: the reconnect
+ * compares everything with the new one.
+ */
+
+static int
+cachectl_daemon_primary(cachectl_daemon_t *d)
+{
+    if (d->conf->redis_sentinel == NULL) {
+        return 0;
+    }
+
+    if (cachectl_redis_role(d->redis, d->error, sizeof(d->error)) == 0
+        && cachectl_redis_confirm(d->conf, d->error, sizeof(d->error)) == 0)
+    {
+        return 0;
+    }
+
+    cachectl_log(CACHECTL_WARN, "redis: %s; asking the sentinels of %s "
+                 "again", d->error, d->conf->redis_master);
+    cachectl_daemon_lost(d);
+    d->retry_at = 0;
+
+    return -1;
+}
+
+
 static void
 cachectl_daemon_lost(cachectl_daemon_t *d)
 {
@@ -496,7 +544,7 @@ cachectl_daemon_batch(cachectl_daemon_t *d)
     start = cachectl_mono_ms();
 
     /* a standby, a refused lease or a lost connection publishes nothing */
-    if (cachectl_daemon_lease(d) != 1) {
+    if (cachectl_daemon_primary(d) != 0 || cachectl_daemon_lease(d) != 1) {
         return;
     }
 
@@ -507,10 +555,11 @@ cachectl_daemon_batch(cachectl_daemon_t *d)
 
     if (rc != CACHECTL_SYNC_OK) {
         if (strcmp(d->error, d->batch_error) != 0) {
-            cachectl_log(CACHECTL_ERR, "publish: %s; %s", d->error,
-                         rc == CACHECTL_SYNC_LOST
-                         ? "reconnecting, with a backoff up to 5 s"
-                         : "retrying, with a backoff up to 5 s");
+            cachectl_log(CACHECTL_ERR, "publish: %s; %s, with a backoff "
+                         "up to %lld s", d->error,
+                         rc == CACHECTL_SYNC_LOST ? "reconnecting"
+                                                  : "retrying",
+                         (long long) cachectl_retry_max_ms / 1000);
             snprintf(d->batch_error, sizeof(d->batch_error), "%s",
                      d->error);
 
@@ -954,18 +1003,7 @@ cachectl_daemon_heartbeat(cachectl_daemon_t *d, int remove)
         return;
     }
 
-    /*
-     * A failover that keeps our connection open (the old primary turned
-     * into a replica) shows in no reply while there is nothing to write:
-     * asked at every beat.
-     */
-    if (d->conf->redis_sentinel != NULL
-        && cachectl_redis_role(d->redis, d->error, sizeof(d->error)) != 0)
-    {
-        cachectl_log(CACHECTL_WARN, "redis: %s; asking the sentinels of "
-                     "%s again", d->error, d->conf->redis_master);
-        cachectl_daemon_lost(d);
-        d->retry_at = 0;
+    if (cachectl_daemon_primary(d) != 0) {
         return;
     }
 

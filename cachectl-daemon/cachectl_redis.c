@@ -574,6 +574,40 @@ cachectl_redis_role(redisContext *c, char *err, size_t size)
 }
 
 
+int
+cachectl_redis_confirm(cachectl_conf_t *conf, char *err, size_t size)
+{
+    int                    i, port;
+    char                   ip[256], addr[300], why[512];
+    cachectl_redis_addr_t  s;
+
+    for (i = 0; i < cachectl_redis_st.nsentinels; i++) {
+        s = cachectl_redis_st.sentinels[i];
+
+        if (!cachectl_redis_ask(conf, &s, ip, sizeof(ip), &port, why,
+                                sizeof(why)))
+        {
+            continue;
+        }
+
+        snprintf(addr, sizeof(addr), strchr(ip, ':') ? "[%s]:%d" : "%s:%d",
+                 ip, port);
+
+        if (strcmp(addr, cachectl_redis_st.primary) == 0) {
+            return 0;
+        }
+
+        snprintf(err, size, "sentinel %s:%d names %s as the primary of %s, "
+                 "not %s", s.host, s.port, addr, conf->redis_master,
+                 cachectl_redis_st.primary);
+        return -1;
+    }
+
+    /* none answers: ROLE said master, that has to do */
+    return 0;
+}
+
+
 const char *
 cachectl_redis_primary(const char **via, unsigned long *failovers)
 {

@@ -32,6 +32,14 @@ const char *cachectl_redis_errstr(redisContext *c);
 int cachectl_redis_role(redisContext *c, char *err, size_t size);
 
 /*
+ * With --redis-sentinel: 0 when the first sentinel that answers names the
+ * primary we use (or none answers); -1 with err when it names another
+ * (a failover under a connection that still works: the old primary is
+ * turned into a replica only seconds later).
+ */
+int cachectl_redis_confirm(cachectl_conf_t *conf, char *err, size_t size);
+
+/*
  * With --redis-sentinel: the primary connected to last ("IP:PORT", NULL
  * before the first), the sentinel that named it, how many times it
  * changed.

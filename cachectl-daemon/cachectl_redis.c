@@ -362,7 +362,8 @@ static redisContext *
 cachectl_redis_sentinel(cachectl_conf_t *conf, char *err, size_t size)
 {
     int                    i, port, master;
-    char                   ip[256], addr[300], why[512], tried[8][300];
+    char                   ip[256], addr[300], target[300], why[512];
+    char                   tried[8][300];
     size_t                 n;
     unsigned               ntried, k;
     redisReply            *r;
@@ -414,8 +415,8 @@ cachectl_redis_sentinel(cachectl_conf_t *conf, char *err, size_t size)
             snprintf(tried[ntried++], sizeof(tried[0]), "%s", addr);
         }
 
-        snprintf(why, sizeof(why), "%s:%d", ip, port);
-        c = cachectl_redis_open(conf, why, why, sizeof(why));
+        snprintf(target, sizeof(target), "%s:%d", ip, port);
+        c = cachectl_redis_open(conf, target, why, sizeof(why));
 
         if (c == NULL) {
             if (n < size) {

@@ -336,6 +336,12 @@ cachectl_conf_set(cachectl_conf_t *conf, const cachectl_opt_t *o,
 
         } else if (o->offset == O(redis_sentinel)) {
             conf->sentinel_from = from_file ? 1 : 2;
+
+        } else if (o->offset == O(redis_master)) {
+            conf->master_from = from_file ? 1 : 2;
+
+        } else if (o->offset == O(sentinel_password_file)) {
+            conf->spass_from = from_file ? 1 : 2;
         }
 
         return CACHECTL_EXIT_OK;
@@ -619,7 +625,16 @@ cachectl_conf_redis(cachectl_conf_t *conf)
         }
 
         if (conf->redis_from == 2) {
+            /* the file's sentinel settings go with its way */
             conf->redis_sentinel = NULL;
+
+            if (conf->master_from == 1) {
+                conf->redis_master = NULL;
+            }
+
+            if (conf->spass_from == 1) {
+                conf->sentinel_password_file = NULL;
+            }
 
         } else {
             conf->redis = NULL;

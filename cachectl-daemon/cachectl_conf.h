@@ -29,6 +29,8 @@ typedef struct {
     const char   *sentinel_password_file;
     int           redis_from;           /* 1: the file, 2: argv */
     int           sentinel_from;        /* the same for redis-sentinel */
+    int           master_from;          /* ... redis-master */
+    int           spass_from;           /* ... sentinel-password-file */
     const char   *password_file;
     int           db;
     const char   *site_id;

@@ -49,13 +49,13 @@ sub main::closed_port {
     return $p;
 }
 
-# A fake sentinel: answers every SENTINEL get-master-addr-by-name with
-# $port, anything else with +OK; in a child, killed at the end.
-sub main::fake_sentinel {
-    my ($port) = @_;
+# A fake RESP server in a child (killed at the end): $reply->(@args)
+# gives the raw reply to each command.
+sub main::fake_server {
+    my ($reply) = @_;
     my $l = IO::Socket::INET->new(Listen => 5, LocalAddr => '127.0.0.1',
                                   LocalPort => 0, ReuseAddr => 1)
-        or die "fake sentinel: $!";
+        or die "fake server: $!";
     my $pid = fork // die "fork: $!";
     if ($pid == 0) {
         while (my $c = $l->accept) {
@@ -68,21 +68,26 @@ sub main::fake_sentinel {
                         push @a, substr($buf, 0, $1 + 2, '');
                         $a[-1] =~ s/\r\n\z//;
                     }
-                    if (lc($a[0] // '') eq 'sentinel') {
-                        print $c "*2\r\n\$9\r\n127.0.0.1\r\n\$"
-                            . length($port) . "\r\n$port\r\n";
-                    } else {
-                        print $c "+OK\r\n";
-                    }
+                    print $c $reply->(@a);
                 }
             }
             close $c;
         }
         POSIX::_exit(0);
     }
-    my $port_l = $l->sockport;
+    my $port = $l->sockport;
     close $l;
-    return { pid => $pid, port => $port_l };
+    push @main::Fakes, $pid;
+    return { pid => $pid, port => $port };
+}
+
+# A fake sentinel: names 127.0.0.1:$port as the primary of any name
+sub main::fake_sentinel {
+    my ($port) = @_;
+    return main::fake_server(sub {
+        lc($_[0] // '') eq 'sentinel'
+            ? "*2\r\n\$9\r\n127.0.0.1\r\n\$" . length($port) . "\r\n$port\r\n"
+            : "+OK\r\n" });
 }
 
 # the source of $path on node $r, or "(missing)"
@@ -118,8 +123,10 @@ sub main::received {
     return $buf;
 }
 
+our @Fakes;
+
 END {
-    kill 'KILL', $Fake->{pid} if $Fake && $Fake->{pid};
+    kill 'KILL', $_ for @Fakes;
 }
 
 repeat_each(1);
@@ -327,3 +334,23 @@ Redis      sentinel t811 via 127.0.0.1:FAKE: unreachable (no primary for "t811" 
 daemon log says the role: yes
 keys of t811b anywhere: none
 fake first, then the real ones: exit 0, the primary
+
+
+
+=== TEST 8: a server that says it is the primary (ROLE master) but answers
+a write with -READONLY: the connection is dropped, the error says why
+--- pre_request
+my $srv = main::fake_server(sub {
+    my $cmd = uc($_[0] // '');
+    return $cmd eq 'PING' ? "+PONG\r\n"
+         : $cmd eq 'ROLE' ? "*3\r\n\$6\r\nmaster\r\n:0\r\n*0\r\n"
+         : "-READONLY You can't write against a read only replica.\r\n" });
+my $fake = main::fake_sentinel($srv->{port});
+my ($code, $out, $err) = CachectlTest::cachectl('--redis-sentinel',
+    "127.0.0.1:$fake->{port}", '--redis-master', 't811', '--site-id', 't811',
+    'invalidate', 'view');
+$err =~ s/\b$srv->{port}\b/SERVER/g;
+$main::Result = "exit $code\n$err";
+--- response_body
+exit 1
+cachectl: 127.0.0.1:SERVER is no longer the primary: READONLY You can't write against a read only replica.

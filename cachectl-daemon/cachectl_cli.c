@@ -1202,7 +1202,8 @@ cachectl_invalidate(cachectl_conf_t *conf)
         r = redisCommand(c, "HINCRBY %sgen %s 1", conf->ns, kinds[i]);
 
         if (r == NULL || r->type != REDIS_REPLY_INTEGER) {
-            fprintf(stderr, "cachectl: %s\n", r ? r->str : cachectl_redis_errstr(c));
+            fprintf(stderr, "cachectl: %s\n",
+                    r ? r->str : cachectl_redis_errstr(c));
             if (r) {
                 freeReplyObject(r);
             }
@@ -1231,7 +1232,8 @@ cachectl_invalidate(cachectl_conf_t *conf)
     free(msg);
 
     if (r == NULL || r->type != REDIS_REPLY_INTEGER) {
-        fprintf(stderr, "cachectl: %s\n", r ? r->str : cachectl_redis_errstr(c));
+        fprintf(stderr, "cachectl: %s\n",
+                r ? r->str : cachectl_redis_errstr(c));
         if (r) {
             freeReplyObject(r);
         }
@@ -1278,7 +1280,8 @@ cachectl_get(cachectl_conf_t *conf)
         || r->element[0]->type != REDIS_REPLY_STRING)
     {
         if (r == NULL || r->type == REDIS_REPLY_ERROR) {
-            fprintf(stderr, "cachectl: %s\n", r ? r->str : cachectl_redis_errstr(c));
+            fprintf(stderr, "cachectl: %s\n",
+                    r ? r->str : cachectl_redis_errstr(c));
 
         } else {
             fprintf(stderr, "cachectl: \"%s\" is not in Redis\n",

@@ -423,7 +423,8 @@ cachectl_tx_flush(cachectl_tx_t *tx, int last)
                 freeReplyObject(exec);
             }
 
-            snprintf(tx->err, tx->size, "Redis: %s", cachectl_redis_errstr(tx->c));
+            snprintf(tx->err, tx->size, "Redis: %s",
+                     cachectl_redis_errstr(tx->c));
             tx->refused = 0;
             return -1;
         }

@@ -281,6 +281,27 @@ Redis      127.0.0.1:NEW (primary of t811, found via sentinel 127.0.0.1:S0): rea
 
 
 
+=== TEST 5b: the first sentinel accepts but never answers: given up after
+the connect timeout (2 s), the next one is asked
+--- timeout: 20
+--- pre_request
+my $mute = main::fake_server(sub { '' });
+my $t0 = Time::HiRes::time();
+my ($code, $out, $err) = CachectlTest::cachectl({ timeout => 15 },
+    '--redis-sentinel', "127.0.0.1:$mute->{port},$main::Addrs",
+    '--redis-master', 't811', '--site-id', 't811', 'status');
+my $took = Time::HiRes::time() - $t0;
+my ($line) = grep { /^Redis/ } split /\n/, $out;
+$main::Result = "exit $code\n"
+    . "the primary: " . ($line =~ /^Redis      127\.0\.0\.1:$main::New->{port} / ? 'yes' : "no: $line") . "\n"
+    . "waited for the mute one: " . ($took >= 1.5 && $took < 6 ? 'about 2 s' : sprintf("%.1f s", $took)) . "\n";
+--- response_body
+exit 0
+the primary: yes
+waited for the mute one: about 2 s
+
+
+
 === TEST 6: every sentinel dead: exit 1 and each one's error
 --- pre_request
 my ($a, $b) = (main::closed_port(), main::closed_port());

@@ -128,7 +128,7 @@ static void cachectl_daemon_rescan(cachectl_daemon_t *d, int64_t now);
 static void cachectl_daemon_marker(cachectl_daemon_t *d, int64_t now);
 static void cachectl_daemon_connect(cachectl_daemon_t *d);
 static void cachectl_daemon_lost(cachectl_daemon_t *d);
-static int cachectl_daemon_primary(cachectl_daemon_t *d);
+static int cachectl_daemon_primary(cachectl_daemon_t *d, int beat);
 static int cachectl_daemon_lease(cachectl_daemon_t *d);
 static int cachectl_daemon_holder_about(cachectl_daemon_t *d);
 static void cachectl_daemon_heartbeat(cachectl_daemon_t *d, int remove);
@@ -490,14 +490,16 @@ cachectl_daemon_connect(cachectl_daemon_t *d)
  */
 
 static int
-cachectl_daemon_primary(cachectl_daemon_t *d)
+cachectl_daemon_primary(cachectl_daemon_t *d, int beat)
 {
     if (d->conf->redis_sentinel == NULL) {
         return 0;
     }
 
+    /* sentinels that did not answer are asked at the next beat only */
     if (cachectl_redis_role(d->redis, d->error, sizeof(d->error)) == 0
-        && cachectl_redis_confirm(d->conf, d->error, sizeof(d->error)) == 0)
+        && cachectl_redis_confirm(d->conf, beat, d->error,
+                                  sizeof(d->error)) == 0)
     {
         return 0;
     }
@@ -544,7 +546,8 @@ cachectl_daemon_batch(cachectl_daemon_t *d)
     start = cachectl_mono_ms();
 
     /* a standby, a refused lease or a lost connection publishes nothing */
-    if (cachectl_daemon_primary(d) != 0 || cachectl_daemon_lease(d) != 1) {
+    if (cachectl_daemon_primary(d, 0) != 0 || cachectl_daemon_lease(d) != 1)
+    {
         return;
     }
 
@@ -1003,7 +1006,7 @@ cachectl_daemon_heartbeat(cachectl_daemon_t *d, int remove)
         return;
     }
 
-    if (cachectl_daemon_primary(d) != 0) {
+    if (cachectl_daemon_primary(d, 1) != 0) {
         return;
     }
 

@@ -47,6 +47,7 @@ static struct {
     char                      was[300];         /* the one before */
     char                      via[300];         /* the sentinel "H:P" */
     int                       switched;         /* not told yet */
+    int                       quiet;            /* no sentinel answered */
     unsigned long             failovers;
 
     /* the connection that got a READONLY or MASTERDOWN reply */
@@ -576,11 +577,19 @@ cachectl_redis_role(redisContext *c, char *err, size_t size)
 
 
 int
-cachectl_redis_confirm(cachectl_conf_t *conf, char *err, size_t size)
+cachectl_redis_confirm(cachectl_conf_t *conf, int always, char *err,
+    size_t size)
 {
     int                    i, port;
     char                   ip[256], addr[300], why[512];
     cachectl_redis_addr_t  s;
+
+    /* none answered last time: each may cost a timeout, not every batch */
+    if (!always && cachectl_redis_st.quiet) {
+        return 0;
+    }
+
+    cachectl_redis_st.quiet = 0;
 
     for (i = 0; i < cachectl_redis_st.nsentinels; i++) {
         s = cachectl_redis_st.sentinels[i];
@@ -605,6 +614,8 @@ cachectl_redis_confirm(cachectl_conf_t *conf, char *err, size_t size)
     }
 
     /* none answers: ROLE said master, that has to do */
+    cachectl_redis_st.quiet = 1;
+
     return 0;
 }
 

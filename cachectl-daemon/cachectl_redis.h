@@ -35,9 +35,11 @@ int cachectl_redis_role(redisContext *c, char *err, size_t size);
  * With --redis-sentinel: 0 when the first sentinel that answers names the
  * primary we use (or none answers); -1 with err when it names another
  * (a failover under a connection that still works: the old primary is
- * turned into a replica only seconds later).
+ * turned into a replica only seconds later). Once none answered, only a
+ * call with always set asks them again.
  */
-int cachectl_redis_confirm(cachectl_conf_t *conf, char *err, size_t size);
+int cachectl_redis_confirm(cachectl_conf_t *conf, int always, char *err,
+    size_t size);
 
 /*
  * With --redis-sentinel: the primary connected to last ("IP:PORT", NULL

@@ -375,3 +375,25 @@ $main::Result = "exit $code\n$err";
 --- response_body
 exit 1
 cachectl: 127.0.0.1:SERVER is no longer the primary: READONLY You can't write against a read only replica.
+
+
+
+=== TEST 9: every sentinel gone: the daemon keeps publishing to the
+primary it has (ROLE still says master)
+--- timeout: 30
+--- pre_request
+for my $t (@{ $main::S->{sentinels} }) {
+    kill 'KILL', $t->{pid};
+    waitpid $t->{pid}, 0;
+    delete $t->{pid};
+}
+my $mark = daemon_mark($main::Daemon);
+write_file("$main::View/late/index.shtml", "<p>no sentinel left</p>\n");
+my $ok = poll_until(10, sub {
+    main::published($main::New, 'late/index.shtml') =~ /no sentinel left/ });
+Time::HiRes::sleep(2.5);    # two heartbeats
+$main::Result = "published on the primary: " . ($ok ? 'yes' : "no\n" . daemon_log($main::Daemon, $mark)) . "\n"
+    . "reconnects: " . daemon_count($main::Daemon, qr/connected to Redis|asking the sentinels/, $mark) . "\n";
+--- response_body
+published on the primary: yes
+reconnects: 0

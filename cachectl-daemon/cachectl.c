@@ -2,6 +2,8 @@
  * cachectl: the ngx_jpulse sidecar daemon and ops CLI.
  *
  *   cachectl [-c FILE] [--redis HOST:PORT|unix:PATH] [--password-file F]
+ *            [--redis-sentinel H:P[,H:P...] --redis-master NAME
+ *            [--sentinel-password-file F]]
  *            [--db N] [--site-id ID] [--mode MODE] COMMAND ...
  *
  * Exit codes: 0 ok, 1 failure, 2 usage.
@@ -137,6 +139,12 @@ cachectl_usage(FILE *out)
             "  --redis HOST:PORT|unix:PATH   (127.0.0.1:6379)\n"
             "  --password-file FILE   Redis password, first line (mode 600:\n"
             "                         refused if group or others may read it)\n"
+            "  --redis-sentinel H:P[,H:P...]  instead of --redis: the "
+            "sentinels\n"
+            "                         that name the primary (failovers "
+            "followed)\n"
+            "  --redis-master NAME    the name they monitor it under\n"
+            "  --sentinel-password-file FILE  the sentinels' password\n"
             "  --db N                 Redis database (0)\n"
             "  --site-id ID           jPulse's app.siteId (jpulse)\n"
             "  --mode dev|prod        jPulse's deployment.mode (prod)\n"

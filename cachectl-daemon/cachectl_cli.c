@@ -23,7 +23,7 @@
 static redisContext *
 cachectl_cli_connect(cachectl_conf_t *conf)
 {
-    char           err[512];
+    char           err[1024];
     redisContext  *c;
 
     c = cachectl_redis_connect(conf, err, sizeof(err));
@@ -220,7 +220,7 @@ cachectl_cli_registry(redisContext *c, cachectl_conf_t *conf,
         t = NULL;
 
         if (with_ttl && redisGetReply(c, (void **) &t) != REDIS_OK) {
-            fprintf(stderr, "cachectl: TTL: %s\n", c->errstr);
+            fprintf(stderr, "cachectl: TTL: %s\n", cachectl_redis_errstr(c));
             freeReplyObject(vals);
             goto failed;
         }
@@ -501,13 +501,13 @@ int
 cachectl_status(cachectl_conf_t *conf)
 {
     int            rc, lease;
-    char           err[512], when[32], holder[JP_INSTANCE_ID_MAX],
-                   who[1024];
+    char           err[1024], when[32], holder[JP_INSTANCE_ID_MAX],
+                   who[1024], where[1024];
     size_t         i, j, nlive;
     json_t        *out, *gen, *daemons, *d, *ref, *s, *v;
     time_t         t;
     long long      pttl;
-    const char    *k;
+    const char    *k, *address, *primary, *via;
     redisReply    *r;
     redisContext  *c;
 
@@ -545,9 +545,22 @@ cachectl_status(cachectl_conf_t *conf)
         freeReplyObject(r);
     }
 
+    /* through the sentinels: the primary they named, and who named it */
+    address = conf->redis;
+    primary = cachectl_redis_primary(&via, NULL);
+
+    if (conf->redis_sentinel != NULL && primary != NULL) {
+        snprintf(where, sizeof(where), "%s (primary of %s, found via "
+                 "sentinel %s)", primary, conf->redis_master, via);
+        address = primary;
+
+    } else {
+        snprintf(where, sizeof(where), "%s", conf->redis);
+    }
+
     r = redisCommand(c, "HLEN %stplindex", conf->ns);
     out = json_pack("{s:{s:b, s:s}, s:s, s:O, s:I}",
-                    "redis", "reachable", 1, "address", conf->redis,
+                    "redis", "reachable", 1, "address", address,
                     "namespace", conf->ns, "generations", gen,
                     "filesInRedis",
                     (json_int_t) (r && r->type == REDIS_REPLY_INTEGER
@@ -561,6 +574,12 @@ cachectl_status(cachectl_conf_t *conf)
         json_decref(gen);
         redisFree(c);
         return CACHECTL_EXIT_FAIL;
+    }
+
+    if (conf->redis_sentinel != NULL) {
+        json_object_set_new(json_object_get(out, "redis"), "sentinel",
+                            json_pack("{s:s, s:s}", "master",
+                                      conf->redis_master, "via", via));
     }
 
     pttl = 0;
@@ -587,7 +606,7 @@ cachectl_status(cachectl_conf_t *conf)
         goto done;
     }
 
-    printf("Redis      %s: reachable, namespace \"%s\"\n", conf->redis,
+    printf("Redis      %s: reachable, namespace \"%s\"\n", where,
            conf->ns);
     printf("Generation view %lld, config %lld, i18n %lld\n",
            (long long) json_integer_value(json_object_get(gen, "view")),
@@ -1183,7 +1202,8 @@ cachectl_invalidate(cachectl_conf_t *conf)
         r = redisCommand(c, "HINCRBY %sgen %s 1", conf->ns, kinds[i]);
 
         if (r == NULL || r->type != REDIS_REPLY_INTEGER) {
-            fprintf(stderr, "cachectl: %s\n", r ? r->str : c->errstr);
+            fprintf(stderr, "cachectl: %s\n",
+                    r ? r->str : cachectl_redis_errstr(c));
             if (r) {
                 freeReplyObject(r);
             }
@@ -1212,7 +1232,8 @@ cachectl_invalidate(cachectl_conf_t *conf)
     free(msg);
 
     if (r == NULL || r->type != REDIS_REPLY_INTEGER) {
-        fprintf(stderr, "cachectl: %s\n", r ? r->str : c->errstr);
+        fprintf(stderr, "cachectl: %s\n",
+                r ? r->str : cachectl_redis_errstr(c));
         if (r) {
             freeReplyObject(r);
         }
@@ -1259,7 +1280,8 @@ cachectl_get(cachectl_conf_t *conf)
         || r->element[0]->type != REDIS_REPLY_STRING)
     {
         if (r == NULL || r->type == REDIS_REPLY_ERROR) {
-            fprintf(stderr, "cachectl: %s\n", r ? r->str : c->errstr);
+            fprintf(stderr, "cachectl: %s\n",
+                    r ? r->str : cachectl_redis_errstr(c));
 
         } else {
             fprintf(stderr, "cachectl: \"%s\" is not in Redis\n",
@@ -1388,7 +1410,7 @@ cachectl_watch(cachectl_conf_t *conf)
 
     r = redisCommand(c, "PSUBSCRIBE %sbc:*", conf->ns);
     if (r == NULL) {
-        fprintf(stderr, "cachectl: %s\n", c->errstr);
+        fprintf(stderr, "cachectl: %s\n", cachectl_redis_errstr(c));
         redisFree(c);
         return CACHECTL_EXIT_FAIL;
     }
@@ -1417,7 +1439,7 @@ cachectl_watch(cachectl_conf_t *conf)
         freeReplyObject(r);
     }
 
-    fprintf(stderr, "cachectl watch: %s\n", c->errstr);
+    fprintf(stderr, "cachectl watch: %s\n", cachectl_redis_errstr(c));
     redisFree(c);
 
     return CACHECTL_EXIT_FAIL;

@@ -46,7 +46,11 @@ typedef struct {
 static const cachectl_opt_t  cachectl_opts[] = {
     { "config",              'c', CACHECTL_OPT_STR,   O(file) },
     { "redis",               0,   CACHECTL_OPT_STR,   O(redis) },
+    { "redis-sentinel",      0,   CACHECTL_OPT_STR,   O(redis_sentinel) },
+    { "redis-master",        0,   CACHECTL_OPT_STR,   O(redis_master) },
     { "password-file",       0,   CACHECTL_OPT_STR,   O(password_file) },
+    { "sentinel-password-file", 0, CACHECTL_OPT_STR,
+      O(sentinel_password_file) },
     { "db",                  0,   CACHECTL_OPT_INT,   O(db) },
     { "site-id",             0,   CACHECTL_OPT_STR,   O(site_id) },
     { "mode",                0,   CACHECTL_OPT_STR,   O(mode) },
@@ -86,7 +90,10 @@ static const cachectl_opt_t *cachectl_conf_find(const char *name,
 static int cachectl_conf_set(cachectl_conf_t *conf, const cachectl_opt_t *o,
     const char *value, int from_file);
 static int cachectl_conf_file(cachectl_conf_t *conf, const char *file);
-static int cachectl_conf_password(cachectl_conf_t *conf);
+static int cachectl_conf_password(cachectl_conf_t *conf, const char *file,
+    const char *what, char *password, size_t size);
+static int cachectl_conf_redis(cachectl_conf_t *conf);
+static int cachectl_conf_sentinel(cachectl_conf_t *conf);
 static int cachectl_conf_argv_pass(cachectl_conf_t *conf, int apply);
 static int cachectl_conf_finish(cachectl_conf_t *conf);
 
@@ -109,7 +116,6 @@ cachectl_conf_defaults(cachectl_conf_t *conf)
 {
     memset(conf, 0, sizeof(cachectl_conf_t));
 
-    conf->redis = "127.0.0.1:6379";
     conf->site_id = "jpulse";
     conf->mode = "prod";
     conf->settle_ms = 25;
@@ -172,6 +178,11 @@ cachectl_conf_reload(cachectl_conf_t *conf)
 
     cachectl_conf_free(conf);
     *conf = fresh;
+
+    /* the text of where Redis is lives in the struct: moved with it */
+    if (fresh.redis == fresh.redis_desc) {
+        conf->redis = conf->redis_desc;
+    }
 
     return CACHECTL_EXIT_OK;
 }
@@ -318,6 +329,21 @@ cachectl_conf_set(cachectl_conf_t *conf, const cachectl_opt_t *o,
     case CACHECTL_OPT_STR:
         s = (const char **) ((char *) conf + o->offset);
         *s = value;
+
+        /* where Redis is: the command line's way replaces the file's */
+        if (o->offset == O(redis)) {
+            conf->redis_from = from_file ? 1 : 2;
+
+        } else if (o->offset == O(redis_sentinel)) {
+            conf->sentinel_from = from_file ? 1 : 2;
+
+        } else if (o->offset == O(redis_master)) {
+            conf->master_from = from_file ? 1 : 2;
+
+        } else if (o->offset == O(sentinel_password_file)) {
+            conf->spass_from = from_file ? 1 : 2;
+        }
+
         return CACHECTL_EXIT_OK;
 
     case CACHECTL_OPT_VIEWS:
@@ -523,7 +549,6 @@ static int
 cachectl_conf_finish(cachectl_conf_t *conf)
 {
     size_t       n;
-    const char  *p;
 
     n = strlen(conf->site_id);
 
@@ -571,6 +596,90 @@ cachectl_conf_finish(cachectl_conf_t *conf)
                                   "100");
     }
 
+    return cachectl_conf_redis(conf);
+}
+
+
+/*
+ * Where Redis is: --redis (one server, 127.0.0.1:6379 when neither is
+ * given) or --redis-sentinel with --redis-master, exactly one of the two
+ * ways. Given both in the same place (the file, or the command line) is
+ * an error; the command line's way replaces the file's.
+ */
+
+static int
+cachectl_conf_redis(cachectl_conf_t *conf)
+{
+    int          rc;
+    const char  *p;
+
+    if (conf->redis != NULL && conf->redis_sentinel != NULL) {
+        if (conf->redis_from == conf->sentinel_from) {
+            return cachectl_conf_fail(conf, CACHECTL_EXIT_USAGE,
+                                      "redis and redis-sentinel%s: give "
+                                      "one of the two (one server, or the "
+                                      "sentinels that name the primary)",
+                                      conf->redis_from == 1
+                                      ? " both in the config file"
+                                      : " both given");
+        }
+
+        if (conf->redis_from == 2) {
+            /* the file's sentinel settings go with its way */
+            conf->redis_sentinel = NULL;
+
+            if (conf->master_from == 1) {
+                conf->redis_master = NULL;
+            }
+
+            if (conf->spass_from == 1) {
+                conf->sentinel_password_file = NULL;
+            }
+
+        } else {
+            conf->redis = NULL;
+        }
+    }
+
+    if (conf->redis_sentinel != NULL) {
+        rc = cachectl_conf_sentinel(conf);
+        if (rc != CACHECTL_EXIT_OK) {
+            return rc;
+        }
+
+        rc = cachectl_conf_password(conf, conf->sentinel_password_file,
+                                    "sentinel password file",
+                                    conf->sentinel_password,
+                                    sizeof(conf->sentinel_password));
+        if (rc != CACHECTL_EXIT_OK) {
+            return rc;
+        }
+
+        return cachectl_conf_password(conf, conf->password_file,
+                                      "password file", conf->password,
+                                      sizeof(conf->password));
+    }
+
+    if (conf->redis_master != NULL) {
+        return cachectl_conf_fail(conf, CACHECTL_EXIT_USAGE,
+                                  "redis-master \"%s\" without "
+                                  "redis-sentinel: the master name is the "
+                                  "sentinels'; give --redis-sentinel "
+                                  "HOST:PORT[,HOST:PORT...] too",
+                                  conf->redis_master);
+    }
+
+    if (conf->sentinel_password_file != NULL) {
+        return cachectl_conf_fail(conf, CACHECTL_EXIT_USAGE,
+                                  "sentinel-password-file without "
+                                  "redis-sentinel: there is no sentinel "
+                                  "to send it to");
+    }
+
+    if (conf->redis == NULL) {
+        conf->redis = "127.0.0.1:6379";
+    }
+
     p = conf->redis;
 
     /*
@@ -595,7 +704,122 @@ cachectl_conf_finish(cachectl_conf_t *conf)
                                   "HOST:PORT or unix:PATH", p);
     }
 
-    return cachectl_conf_password(conf);
+    return cachectl_conf_password(conf, conf->password_file,
+                                  "password file", conf->password,
+                                  sizeof(conf->password));
+}
+
+
+/*
+ * --redis-sentinel HOST:PORT[,HOST:PORT...] (TCP only: sentinels are
+ * other hosts) and --redis-master NAME. conf->redis becomes a text for
+ * the log and status until a primary is found.
+ */
+
+static int
+cachectl_conf_sentinel(cachectl_conf_t *conf)
+{
+    int          n;
+    long         port;
+    char        *end;
+    size_t       len, hlen;
+    const char  *p, *item, *colon, *name;
+
+    p = conf->redis_sentinel;
+
+    if (strstr(p, "://") != NULL || strchr(p, '@') != NULL) {
+        return cachectl_conf_fail(conf, CACHECTL_EXIT_USAGE,
+                                  "invalid --redis-sentinel: a URL (not "
+                                  "shown); expected HOST:PORT[,HOST:PORT"
+                                  "...], and the password in "
+                                  "--sentinel-password-file");
+    }
+
+    n = 0;
+
+    for (item = p; ; item += len + 1) {
+        len = strcspn(item, ",");
+
+        while (len && (*item == ' ' || *item == '\t')) {
+            item++;
+            len--;
+        }
+
+        while (len && (item[len - 1] == ' ' || item[len - 1] == '\t')) {
+            len--;
+        }
+
+        colon = NULL;
+
+        for (hlen = 0; hlen < len; hlen++) {
+            if (item[hlen] == ':') {
+                colon = item + hlen;
+            }
+        }
+
+        hlen = colon ? (size_t) (colon - item) : 0;
+
+        if (len == 0 || colon == NULL || hlen == 0 || hlen > 255
+            || strncmp(item, "unix:", 5) == 0)
+        {
+            return cachectl_conf_fail(conf, CACHECTL_EXIT_USAGE,
+                                      "invalid --redis-sentinel \"%s\": "
+                                      "item %d \"%.*s\" is not HOST:PORT "
+                                      "(sentinels are reached over TCP)",
+                                      p, n + 1, (int) len, item);
+        }
+
+        errno = 0;
+        port = strtol(colon + 1, &end, 10);
+
+        if (errno || end != item + len || end == colon + 1 || port < 1
+            || port > 65535 || colon[1] == '-' || colon[1] == '+'
+            || colon[1] == ' ')
+        {
+            return cachectl_conf_fail(conf, CACHECTL_EXIT_USAGE,
+                                      "invalid --redis-sentinel \"%s\": "
+                                      "item %d \"%.*s\": the port is not "
+                                      "1 to 65535", p, n + 1, (int) len,
+                                      item);
+        }
+
+        if (++n > CACHECTL_SENTINELS_MAX) {
+            return cachectl_conf_fail(conf, CACHECTL_EXIT_USAGE,
+                                      "invalid --redis-sentinel: more than "
+                                      "%d sentinels", CACHECTL_SENTINELS_MAX);
+        }
+
+        if (item[len] == '\0') {
+            break;
+        }
+    }
+
+    name = conf->redis_master;
+
+    if (name == NULL) {
+        return cachectl_conf_fail(conf, CACHECTL_EXIT_USAGE,
+                                  "redis-sentinel without redis-master: "
+                                  "give --redis-master NAME, the name the "
+                                  "sentinels monitor the primary under");
+    }
+
+    len = strlen(name);
+
+    if (len == 0 || len > 128
+        || strspn(name, "abcdefghijklmnopqrstuvwxyz"
+                        "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.:") != len)
+    {
+        return cachectl_conf_fail(conf, CACHECTL_EXIT_USAGE,
+                                  "invalid --redis-master \"%.128s\": 1 to "
+                                  "128 letters, digits, \"-\", \"_\", \".\" "
+                                  "or \":\"", name);
+    }
+
+    snprintf(conf->redis_desc, sizeof(conf->redis_desc),
+             "sentinel %s via %s", name, p);
+    conf->redis = conf->redis_desc;
+
+    return CACHECTL_EXIT_OK;
 }
 
 
@@ -609,16 +833,15 @@ cachectl_conf_finish(cachectl_conf_t *conf)
  */
 
 static int
-cachectl_conf_password(cachectl_conf_t *conf)
+cachectl_conf_password(cachectl_conf_t *conf, const char *file,
+    const char *what, char *password, size_t size)
 {
     int           fd;
     char          buf[sizeof(conf->password) + 1], *nl;
     ssize_t       n;
     struct stat   st;
-    const char   *file;
 
-    conf->password[0] = '\0';
-    file = conf->password_file;
+    password[0] = '\0';
 
     if (file == NULL) {
         return CACHECTL_EXIT_OK;
@@ -628,24 +851,23 @@ cachectl_conf_password(cachectl_conf_t *conf)
     fd = open(file, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
     if (fd == -1) {
         return cachectl_conf_fail(conf, CACHECTL_EXIT_FAIL,
-                                  "password file %s: %s", file,
+                                  "%s %s: %s", what, file,
                                   strerror(errno));
     }
 
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
         close(fd);
         return cachectl_conf_fail(conf, CACHECTL_EXIT_FAIL,
-                                  "password file %s: not a regular file",
-                                  file);
+                                  "%s %s: not a regular file", what, file);
     }
 
     if (st.st_mode & (S_IRWXG | S_IRWXO)) {
         close(fd);
         return cachectl_conf_fail(conf, CACHECTL_EXIT_FAIL,
-                                  "password file %s: mode %04o lets group "
+                                  "%s %s: mode %04o lets group "
                                   "or others %s it; run \"chmod 600 %s\" "
                                   "(and give it to the user cachectl runs "
-                                  "as)", file,
+                                  "as)", what, file,
                                   (unsigned) (st.st_mode & 07777),
                                   (st.st_mode & (S_IRGRP | S_IROTH))
                                   ? "read" : "change", file);
@@ -656,7 +878,7 @@ cachectl_conf_password(cachectl_conf_t *conf)
 
     if (n < 0) {
         return cachectl_conf_fail(conf, CACHECTL_EXIT_FAIL,
-                                  "password file %s: %s", file,
+                                  "%s %s: %s", what, file,
                                   strerror(errno));
     }
 
@@ -670,19 +892,19 @@ cachectl_conf_password(cachectl_conf_t *conf)
         /* a cut password fails AUTH with a misleading message */
         explicit_bzero(buf, sizeof(buf));
         return cachectl_conf_fail(conf, CACHECTL_EXIT_FAIL,
-                                  "password file %s: the first line is "
-                                  "longer than %zu bytes", file,
-                                  sizeof(conf->password) - 1);
+                                  "%s %s: the first line is "
+                                  "longer than %zu bytes", what, file,
+                                  size - 1);
     }
 
     if (buf[0] == '\0') {
         /* no AUTH at all would be a surprise: say so */
         return cachectl_conf_fail(conf, CACHECTL_EXIT_FAIL,
-                                  "password file %s: the first line is "
-                                  "empty", file);
+                                  "%s %s: the first line is "
+                                  "empty", what, file);
     }
 
-    memcpy(conf->password, buf, strlen(buf) + 1);
+    memcpy(password, buf, strlen(buf) + 1);
     explicit_bzero(buf, sizeof(buf));
 
     return CACHECTL_EXIT_OK;

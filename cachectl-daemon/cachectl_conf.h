@@ -13,6 +13,7 @@
 #define CACHECTL_ARGS_MAX    64
 #define CACHECTL_NS_MAX      160
 #define CACHECTL_OWNED_MAX   256
+#define CACHECTL_SENTINELS_MAX  16
 
 #define CACHECTL_EXIT_OK     0
 #define CACHECTL_EXIT_FAIL   1
@@ -23,6 +24,13 @@
 typedef struct {
     const char   *file;                 /* -c */
     const char   *redis;                /* host:port or unix:/path */
+    const char   *redis_sentinel;       /* H:P[,H:P...] */
+    const char   *redis_master;         /* the sentinels' master name */
+    const char   *sentinel_password_file;
+    int           redis_from;           /* 1: the file, 2: argv */
+    int           sentinel_from;        /* the same for redis-sentinel */
+    int           master_from;          /* ... redis-master */
+    int           spass_from;           /* ... sentinel-password-file */
     const char   *password_file;
     int           db;
     const char   *site_id;
@@ -60,6 +68,8 @@ typedef struct {
 
     char          ns[CACHECTL_NS_MAX];  /* "<siteId>:<mode>:" */
     char          password[512];
+    char          sentinel_password[512];
+    char          redis_desc[640];      /* "sentinel NAME via ..." */
     char          error[512];
 } cachectl_conf_t;
 

@@ -60,6 +60,7 @@
 
 #define CACHECTL_RETRY_MIN_MS    100
 #define CACHECTL_RETRY_MAX_MS    5000
+#define CACHECTL_SENTINEL_RETRY_MS  1000
 #define CACHECTL_STABLE_MS       60000  /* connected this long: no wedge */
 #define CACHECTL_DEGRADED_S      5      /* rescans while unwatched */
 #define CACHECTL_LEASE_MIN_MS    10000
@@ -105,6 +106,7 @@ typedef struct {
     char                  lease_error[512];
 
     int                   down_said;    /* "retrying" logged */
+    char                  down_error[1024];  /* ... with this error */
     char                  instance_id[JP_INSTANCE_ID_MAX];
     char                  hostname[256];
     char                  boot_id[64];  /* this host and this boot */
@@ -126,6 +128,7 @@ static void cachectl_daemon_rescan(cachectl_daemon_t *d, int64_t now);
 static void cachectl_daemon_marker(cachectl_daemon_t *d, int64_t now);
 static void cachectl_daemon_connect(cachectl_daemon_t *d);
 static void cachectl_daemon_lost(cachectl_daemon_t *d);
+static int cachectl_daemon_primary(cachectl_daemon_t *d, int beat);
 static int cachectl_daemon_lease(cachectl_daemon_t *d);
 static int cachectl_daemon_holder_about(cachectl_daemon_t *d);
 static void cachectl_daemon_heartbeat(cachectl_daemon_t *d, int remove);
@@ -143,13 +146,21 @@ static const char  cachectl_heartbeat_script[] =
     "return 1";
 
 
+/*
+ * With sentinels a failover is expected: the sentinels name the new
+ * primary within seconds, and asking them is cheap. Retries back off to
+ * 1 s there, not 5 s.
+ */
+static int64_t  cachectl_retry_max_ms = CACHECTL_RETRY_MAX_MS;
+
+
 static int64_t
 cachectl_backoff(int64_t *ms)
 {
     int64_t  cur;
 
     cur = *ms;
-    *ms = cur * 2 > CACHECTL_RETRY_MAX_MS ? CACHECTL_RETRY_MAX_MS : cur * 2;
+    *ms = cur * 2 > cachectl_retry_max_ms ? cachectl_retry_max_ms : cur * 2;
 
     return cur;
 }
@@ -175,6 +186,8 @@ cachectl_daemon(cachectl_conf_t *conf)
 
     memset(&d, 0, sizeof(cachectl_daemon_t));
     d.conf = conf;
+    cachectl_retry_max_ms = conf->redis_sentinel ? CACHECTL_SENTINEL_RETRY_MS
+                                                 : CACHECTL_RETRY_MAX_MS;
     d.started_ms = cachectl_now_ms();
     d.started_mono = cachectl_mono_ms();
     d.retry_ms = CACHECTL_RETRY_MIN_MS;
@@ -324,6 +337,9 @@ cachectl_daemon(cachectl_conf_t *conf)
 
                 cachectl_log(CACHECTL_INFO, "SIGHUP: configuration "
                              "reloaded");
+                cachectl_retry_max_ms = conf->redis_sentinel
+                                        ? CACHECTL_SENTINEL_RETRY_MS
+                                        : CACHECTL_RETRY_MAX_MS;
                 cachectl_sync_reset(&d.sync);
                 cachectl_watch_all(&d.watch, conf);
 
@@ -402,23 +418,49 @@ cachectl_daemon_batch_at(cachectl_daemon_t *d)
 static void
 cachectl_daemon_connect(cachectl_daemon_t *d)
 {
-    int64_t  now;
+    int64_t      now;
+    const char  *primary, *via, *was;
 
     d->redis = cachectl_redis_connect(d->conf, d->error, sizeof(d->error));
     now = cachectl_mono_ms();
 
     if (d->redis == NULL) {
-        if (!d->down_said) {
+        /*
+         * Through the sentinels the reason changes as a failover goes on
+         * (the old primary refused, then a replica refused by its role):
+         * each new one is said once.
+         */
+        if (!d->down_said
+            || (d->conf->redis_sentinel != NULL
+                && strcmp(d->down_error, d->error) != 0))
+        {
             cachectl_log(CACHECTL_ERR, "%s; retrying", d->error);
             d->down_said = 1;
+            snprintf(d->down_error, sizeof(d->down_error), "%s", d->error);
         }
 
         d->retry_at = now + cachectl_backoff(&d->retry_ms);
         return;
     }
 
-    cachectl_log(CACHECTL_INFO, "connected to Redis %s: full sync",
-                 d->conf->redis);
+    d->down_error[0] = '\0';
+
+    if (d->conf->redis_sentinel != NULL) {
+        primary = cachectl_redis_primary(&via, NULL);
+
+        if (cachectl_redis_switched(&was) != NULL) {
+            cachectl_log(CACHECTL_WARN, "redis: primary of %s is now %s "
+                         "(was %s)", d->conf->redis_master, primary, was);
+        }
+
+        cachectl_log(CACHECTL_INFO, "connected to Redis %s (primary of %s, "
+                     "found via sentinel %s): full sync", primary,
+                     d->conf->redis_master, via);
+
+    } else {
+        cachectl_log(CACHECTL_INFO, "connected to Redis %s: full sync",
+                     d->conf->redis);
+    }
 
     d->down_said = 0;
     d->connected_at = now;
@@ -433,6 +475,41 @@ cachectl_daemon_connect(cachectl_daemon_t *d)
     /* the lease and the status first: they say why a batch fails */
     cachectl_daemon_heartbeat(d, 0);
     d->heartbeat_at = now + d->conf->heartbeat_s * 1000;
+}
+
+
+/*
+ * With --redis-sentinel, at every heartbeat and before every batch: is
+ * the server still the primary? A failover that keeps our connection
+ * open shows in no reply while there is nothing to write, and SENTINEL
+ * FAILOVER turns the old primary into a replica only seconds after the
+ * new one took over: ROLE, then the sentinels' answer. 0: go on; -1: the
+ * connection is dropped, discovery runs again at once. What was
+ * published on the old primary meanwhile is not lost: the reconnect
+ * compares everything with the new one.
+ */
+
+static int
+cachectl_daemon_primary(cachectl_daemon_t *d, int beat)
+{
+    if (d->conf->redis_sentinel == NULL) {
+        return 0;
+    }
+
+    /* sentinels that did not answer are asked at the next beat only */
+    if (cachectl_redis_role(d->redis, d->error, sizeof(d->error)) == 0
+        && cachectl_redis_confirm(d->conf, beat, d->error,
+                                  sizeof(d->error)) == 0)
+    {
+        return 0;
+    }
+
+    cachectl_log(CACHECTL_WARN, "redis: %s; asking the sentinels of %s "
+                 "again", d->error, d->conf->redis_master);
+    cachectl_daemon_lost(d);
+    d->retry_at = 0;
+
+    return -1;
 }
 
 
@@ -469,7 +546,8 @@ cachectl_daemon_batch(cachectl_daemon_t *d)
     start = cachectl_mono_ms();
 
     /* a standby, a refused lease or a lost connection publishes nothing */
-    if (cachectl_daemon_lease(d) != 1) {
+    if (cachectl_daemon_primary(d, 0) != 0 || cachectl_daemon_lease(d) != 1)
+    {
         return;
     }
 
@@ -480,10 +558,11 @@ cachectl_daemon_batch(cachectl_daemon_t *d)
 
     if (rc != CACHECTL_SYNC_OK) {
         if (strcmp(d->error, d->batch_error) != 0) {
-            cachectl_log(CACHECTL_ERR, "publish: %s; %s", d->error,
-                         rc == CACHECTL_SYNC_LOST
-                         ? "reconnecting, with a backoff up to 5 s"
-                         : "retrying, with a backoff up to 5 s");
+            cachectl_log(CACHECTL_ERR, "publish: %s; %s, with a backoff "
+                         "up to %lld s", d->error,
+                         rc == CACHECTL_SYNC_LOST ? "reconnecting"
+                                                  : "retrying",
+                         (long long) cachectl_retry_max_ms / 1000);
             snprintf(d->batch_error, sizeof(d->batch_error), "%s",
                      d->error);
 
@@ -927,6 +1006,10 @@ cachectl_daemon_heartbeat(cachectl_daemon_t *d, int remove)
         return;
     }
 
+    if (cachectl_daemon_primary(d, 1) != 0) {
+        return;
+    }
+
     /* the lease goes with the heartbeat: a standby learns it is free */
     if (cachectl_daemon_lease(d) < 0) {
         return;
@@ -1002,10 +1085,11 @@ cachectl_daemon_heartbeat(cachectl_daemon_t *d, int remove)
 static json_t *
 cachectl_daemon_status(cachectl_daemon_t *d, json_t *stats)
 {
-    int          i;
-    char         msg[1024];
-    json_t      *status, *views;
-    const char  *state, *error;
+    int            i;
+    char           msg[1024];
+    json_t        *status, *views;
+    const char    *state, *error, *primary, *via;
+    unsigned long  failovers;
 
     error = d->lease_error[0] ? d->lease_error
             : d->batch_error[0] ? d->batch_error : NULL;
@@ -1068,6 +1152,17 @@ cachectl_daemon_status(cachectl_daemon_t *d, json_t *stats)
                        "publisher", cachectl_sync_status(&d->sync),
                        "bootId", d->boot_id[0] ? d->boot_id : NULL,
                        "pidNs", d->pid_ns[0] ? d->pid_ns : NULL);
+
+    if (status != NULL && d->conf->redis_sentinel != NULL) {
+        primary = cachectl_redis_primary(&via, &failovers);
+
+        json_object_set_new(status, "redis",
+                            json_pack("{s:s?, s:s, s:s, s:I}",
+                                      "primary", primary,
+                                      "master", d->conf->redis_master,
+                                      "via", via,
+                                      "failovers", (json_int_t) failovers));
+    }
 
     /* published with an error comment jPulse renders: where */
     if (status != NULL && json_array_size(d->sync.warnings) > 0) {

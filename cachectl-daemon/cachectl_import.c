@@ -454,8 +454,7 @@ cachectl_import_flush(cachectl_import_t *im, char *err, size_t size)
 
     for (i = 0; i < im->queued; i++) {
         if (redisGetReply(im->redis, &rp) != REDIS_OK) {
-            snprintf(err, size, "Redis: %s", im->redis->errstr[0]
-                     ? im->redis->errstr : "connection lost");
+            snprintf(err, size, "Redis: %s", cachectl_redis_errstr(im->redis));
             return -1;
         }
 

@@ -1,5 +1,22 @@
 /*
  * Synchronous Redis for cachectl (see cachectl_redis.h).
+ *
+ * With --redis-sentinel the primary is found as the Redis Sentinel client
+ * guidelines say: the sentinels are asked in order ("SENTINEL
+ * get-master-addr-by-name NAME", each bounded by the connect timeout);
+ * the address named is connected to, AUTH and SELECT as for one server,
+ * then "ROLE" must say "master": a replica (a sentinel that has not seen
+ * the failover yet, or a stale one) is refused and the next sentinel is
+ * asked. The sentinel whose primary was taken moves to the front of the
+ * list. One pass over the list per connect: the daemon retries with its
+ * backoff, the CLI gives up with every sentinel's answer in the error.
+ *
+ * On such a connection a "-READONLY" or "-MASTERDOWN" reply (the server
+ * turned into a replica under us) breaks the connection: every caller
+ * already treats a broken connection as "reconnect, then compare
+ * everything", which is what a failover needs. The reader's string
+ * constructor refuses the reply; hiredis then marks the context in error
+ * and every later command on it fails too.
  */
 
 #include <stdarg.h>
@@ -14,8 +31,66 @@
 #define CACHECTL_REDIS_TIMEOUT_MS  2000
 
 
+typedef struct {
+    char              host[256];
+    int               port;
+} cachectl_redis_addr_t;
+
+
+static struct {
+    /* the sentinels, in the order they are asked */
+    char                      source[1024];
+    cachectl_redis_addr_t     sentinels[CACHECTL_SENTINELS_MAX];
+    int                       nsentinels;
+
+    char                      primary[300];     /* "IP:PORT" in use */
+    char                      was[300];         /* the one before */
+    char                      via[300];         /* the sentinel "H:P" */
+    int                       switched;         /* not told yet */
+    int                       quiet;            /* no sentinel answered */
+    unsigned long             failovers;
+
+    /* the connection that got a READONLY or MASTERDOWN reply */
+    redisContext             *current;
+    redisContext             *demoted;
+    char                      why[512];
+} cachectl_redis_st;
+
+
+static redisReplyObjectFunctions  cachectl_redis_fns;
+static void *(*cachectl_redis_create_string)(const redisReadTask *task,
+    char *str, size_t len);
+
+
+static redisContext *cachectl_redis_open(cachectl_conf_t *conf,
+    const char *addr, char *err, size_t size);
+static redisContext *cachectl_redis_sentinel(cachectl_conf_t *conf,
+    char *err, size_t size);
+static int cachectl_redis_ask(cachectl_conf_t *conf,
+    cachectl_redis_addr_t *s, char *ip, size_t ipsize, int *port,
+    char *err, size_t size);
+static int cachectl_redis_parse(cachectl_conf_t *conf);
+static void cachectl_redis_watch(redisContext *c);
+static void *cachectl_redis_string(const redisReadTask *task, char *str,
+    size_t len);
+
+
 redisContext *
 cachectl_redis_connect(cachectl_conf_t *conf, char *err, size_t size)
+{
+    if (conf->redis_sentinel != NULL) {
+        return cachectl_redis_sentinel(conf, err, size);
+    }
+
+    return cachectl_redis_open(conf, conf->redis, err, size);
+}
+
+
+/* one server at addr ("HOST:PORT" or "unix:PATH"): connect, AUTH, SELECT */
+
+static redisContext *
+cachectl_redis_open(cachectl_conf_t *conf, const char *addr, char *err,
+    size_t size)
 {
     char            host[256];
     long            port;
@@ -27,28 +102,28 @@ cachectl_redis_connect(cachectl_conf_t *conf, char *err, size_t size)
     tv.tv_sec = CACHECTL_REDIS_TIMEOUT_MS / 1000;
     tv.tv_usec = (CACHECTL_REDIS_TIMEOUT_MS % 1000) * 1000;
 
-    if (strncmp(conf->redis, "unix:", 5) == 0) {
-        c = redisConnectUnixWithTimeout(conf->redis + 5, tv);
+    if (strncmp(addr, "unix:", 5) == 0) {
+        c = redisConnectUnixWithTimeout(addr + 5, tv);
 
     } else {
-        colon = strrchr(conf->redis, ':');
-        port = strtol(colon + 1, NULL, 10);
+        colon = strrchr(addr, ':');
+        port = colon ? strtol(colon + 1, NULL, 10) : 0;
 
-        if ((size_t) (colon - conf->redis) >= sizeof(host) || port <= 0
-            || port > 65535)
+        if (colon == NULL || (size_t) (colon - addr) >= sizeof(host)
+            || port <= 0 || port > 65535)
         {
-            snprintf(err, size, "invalid Redis address \"%s\"", conf->redis);
+            snprintf(err, size, "invalid Redis address \"%s\"", addr);
             return NULL;
         }
 
-        memcpy(host, conf->redis, colon - conf->redis);
-        host[colon - conf->redis] = '\0';
+        memcpy(host, addr, colon - addr);
+        host[colon - addr] = '\0';
 
         c = redisConnectWithTimeout(host, (int) port, tv);
     }
 
     if (c == NULL || c->err) {
-        snprintf(err, size, "Redis %s: %s", conf->redis,
+        snprintf(err, size, "Redis %s: %s", addr,
                  c ? c->errstr : "out of memory");
         if (c) {
             redisFree(c);
@@ -57,7 +132,7 @@ cachectl_redis_connect(cachectl_conf_t *conf, char *err, size_t size)
     }
 
     if (redisSetTimeout(c, tv) != REDIS_OK) {
-        snprintf(err, size, "Redis %s: cannot set a timeout", conf->redis);
+        snprintf(err, size, "Redis %s: cannot set a timeout", addr);
         redisFree(c);
         return NULL;
     }
@@ -66,7 +141,7 @@ cachectl_redis_connect(cachectl_conf_t *conf, char *err, size_t size)
         r = redisCommand(c, "AUTH %s", conf->password);
 
         if (r == NULL || r->type == REDIS_REPLY_ERROR) {
-            snprintf(err, size, "Redis %s: AUTH: %s", conf->redis,
+            snprintf(err, size, "Redis %s: AUTH: %s", addr,
                      r ? r->str : c->errstr);
             if (r) {
                 freeReplyObject(r);
@@ -87,7 +162,7 @@ cachectl_redis_connect(cachectl_conf_t *conf, char *err, size_t size)
         r = redisCommand(c, "PING");
 
         if (r == NULL || r->type != REDIS_REPLY_STATUS) {
-            snprintf(err, size, "Redis %s: PING: %s", conf->redis,
+            snprintf(err, size, "Redis %s: PING: %s", addr,
                      r == NULL ? c->errstr
                      : r->type == REDIS_REPLY_ERROR ? r->str
                      : "unexpected reply");
@@ -105,7 +180,7 @@ cachectl_redis_connect(cachectl_conf_t *conf, char *err, size_t size)
         r = redisCommand(c, "SELECT %d", conf->db);
 
         if (r == NULL || r->type == REDIS_REPLY_ERROR) {
-            snprintf(err, size, "Redis %s: SELECT %d: %s", conf->redis,
+            snprintf(err, size, "Redis %s: SELECT %d: %s", addr,
                      conf->db, r ? r->str : c->errstr);
             if (r) {
                 freeReplyObject(r);
@@ -121,6 +196,459 @@ cachectl_redis_connect(cachectl_conf_t *conf, char *err, size_t size)
 }
 
 
+/* the list of sentinels, parsed again when the configuration changed */
+
+static int
+cachectl_redis_parse(cachectl_conf_t *conf)
+{
+    int                     n;
+    char                    list[sizeof(cachectl_redis_st.source)];
+    char                   *item, *save, *colon, *end;
+    size_t                  hlen;
+    cachectl_redis_addr_t  *a;
+
+    if (cachectl_redis_st.nsentinels
+        && strcmp(cachectl_redis_st.source, conf->redis_sentinel) == 0)
+    {
+        return 0;
+    }
+
+    if (strlen(conf->redis_sentinel) >= sizeof(list)) {
+        return -1;
+    }
+
+    memcpy(list, conf->redis_sentinel, strlen(conf->redis_sentinel) + 1);
+    n = 0;
+
+    /* cachectl_conf.c checked the syntax */
+    for (item = strtok_r(list, ",", &save); item != NULL;
+         item = strtok_r(NULL, ",", &save))
+    {
+        item += strspn(item, " \t");
+        end = item + strlen(item);
+
+        while (end > item && (end[-1] == ' ' || end[-1] == '\t')) {
+            *--end = '\0';
+        }
+
+        colon = strrchr(item, ':');
+
+        if (colon == NULL || n == CACHECTL_SENTINELS_MAX) {
+            return -1;
+        }
+
+        a = &cachectl_redis_st.sentinels[n++];
+        hlen = colon - item;
+
+        /* "[::1]:26379" */
+        if (hlen > 2 && item[0] == '[' && item[hlen - 1] == ']') {
+            item++;
+            hlen -= 2;
+        }
+
+        if (hlen == 0 || hlen >= sizeof(a->host)) {
+            return -1;
+        }
+
+        memcpy(a->host, item, hlen);
+        a->host[hlen] = '\0';
+        a->port = atoi(colon + 1);
+    }
+
+    if (n == 0) {
+        return -1;
+    }
+
+    snprintf(cachectl_redis_st.source, sizeof(cachectl_redis_st.source),
+             "%s", conf->redis_sentinel);
+    cachectl_redis_st.nsentinels = n;
+
+    return 0;
+}
+
+
+/*
+ * Asks one sentinel for the primary: 1 with ip and port, 0 with err
+ * filled (unreachable, refused, or it does not know the name).
+ */
+
+static int
+cachectl_redis_ask(cachectl_conf_t *conf, cachectl_redis_addr_t *s,
+    char *ip, size_t ipsize, int *port, char *err, size_t size)
+{
+    int              ok;
+    long             p;
+    redisReply      *r;
+    redisContext    *c;
+    struct timeval   tv;
+
+    tv.tv_sec = CACHECTL_REDIS_TIMEOUT_MS / 1000;
+    tv.tv_usec = (CACHECTL_REDIS_TIMEOUT_MS % 1000) * 1000;
+
+    c = redisConnectWithTimeout(s->host, s->port, tv);
+
+    if (c == NULL || c->err) {
+        snprintf(err, size, "%s", c ? c->errstr : "out of memory");
+        if (c) {
+            redisFree(c);
+        }
+        return 0;
+    }
+
+    if (redisSetTimeout(c, tv) != REDIS_OK) {
+        snprintf(err, size, "cannot set a timeout");
+        redisFree(c);
+        return 0;
+    }
+
+    if (conf->sentinel_password[0]) {
+        r = redisCommand(c, "AUTH %s", conf->sentinel_password);
+
+        if (r == NULL || r->type == REDIS_REPLY_ERROR) {
+            snprintf(err, size, "AUTH: %s", r ? r->str : c->errstr);
+            if (r) {
+                freeReplyObject(r);
+            }
+            redisFree(c);
+            return 0;
+        }
+
+        freeReplyObject(r);
+    }
+
+    r = redisCommand(c, "SENTINEL get-master-addr-by-name %s",
+                     conf->redis_master);
+
+    ok = 0;
+
+    if (r == NULL) {
+        snprintf(err, size, "%s", c->errstr[0] ? c->errstr
+                                                : "connection lost");
+
+    } else if (r->type == REDIS_REPLY_ERROR) {
+        snprintf(err, size, "%.*s", (int) r->len, r->str);
+
+    } else if (r->type == REDIS_REPLY_NIL) {
+        snprintf(err, size, "does not know the master \"%s\"",
+                 conf->redis_master);
+
+    } else if (r->type != REDIS_REPLY_ARRAY || r->elements != 2
+               || r->element[0]->type != REDIS_REPLY_STRING
+               || r->element[1]->type != REDIS_REPLY_STRING
+               || r->element[0]->len == 0
+               || r->element[0]->len >= ipsize
+               || strchr(r->element[0]->str, ' ') != NULL
+               || (p = strtol(r->element[1]->str, NULL, 10)) <= 0
+               || p > 65535)
+    {
+        snprintf(err, size, "an answer that is no address");
+
+    } else {
+        memcpy(ip, r->element[0]->str, r->element[0]->len + 1);
+        *port = (int) p;
+        ok = 1;
+    }
+
+    if (r) {
+        freeReplyObject(r);
+    }
+
+    redisFree(c);
+
+    return ok;
+}
+
+
+static redisContext *
+cachectl_redis_sentinel(cachectl_conf_t *conf, char *err, size_t size)
+{
+    int                    i, port, master;
+    char                   ip[256], addr[300], target[300], why[512];
+    char                   tried[8][300];
+    size_t                 n;
+    unsigned               ntried, k;
+    redisReply            *r;
+    redisContext          *c;
+    cachectl_redis_addr_t  s;
+
+    if (cachectl_redis_parse(conf) != 0) {
+        snprintf(err, size, "invalid --redis-sentinel \"%s\"",
+                 conf->redis_sentinel);
+        return NULL;
+    }
+
+    n = snprintf(err, size, "no primary for \"%s\" from the sentinels:",
+                 conf->redis_master);
+    ntried = 0;
+
+    for (i = 0; i < cachectl_redis_st.nsentinels; i++) {
+        s = cachectl_redis_st.sentinels[i];
+
+        if (!cachectl_redis_ask(conf, &s, ip, sizeof(ip), &port, why,
+                                sizeof(why)))
+        {
+            if (n < size) {
+                n += snprintf(err + n, size - n, " %s:%d: %s;", s.host,
+                              s.port, why);
+            }
+            continue;
+        }
+
+        snprintf(addr, sizeof(addr), strchr(ip, ':') ? "[%s]:%d" : "%s:%d",
+                 ip, port);
+
+        /* another sentinel naming the same refused server: not again */
+        for (k = 0; k < ntried; k++) {
+            if (strcmp(tried[k], addr) == 0) {
+                break;
+            }
+        }
+
+        if (k < ntried) {
+            if (n < size) {
+                n += snprintf(err + n, size - n, " %s:%d: names %s again;",
+                              s.host, s.port, addr);
+            }
+            continue;
+        }
+
+        if (ntried < sizeof(tried) / sizeof(tried[0])) {
+            snprintf(tried[ntried++], sizeof(tried[0]), "%s", addr);
+        }
+
+        snprintf(target, sizeof(target), "%s:%d", ip, port);
+        c = cachectl_redis_open(conf, target, why, sizeof(why));
+
+        if (c == NULL) {
+            if (n < size) {
+                n += snprintf(err + n, size - n, " %s:%d names %s: %s;",
+                              s.host, s.port, addr, why);
+            }
+            continue;
+        }
+
+        /* never write to a replica: the sentinel may not know better yet */
+        r = redisCommand(c, "ROLE");
+        master = r != NULL && r->type == REDIS_REPLY_ARRAY
+                 && r->elements > 0
+                 && r->element[0]->type == REDIS_REPLY_STRING
+                 && strcmp(r->element[0]->str, "master") == 0;
+
+        if (!master) {
+            if (n < size) {
+                n += snprintf(err + n, size - n, " %s:%d names %s, which "
+                              "is no primary (ROLE: %s);", s.host, s.port,
+                              addr,
+                              r == NULL ? c->errstr
+                              : r->type == REDIS_REPLY_ERROR ? r->str
+                              : r->type == REDIS_REPLY_ARRAY
+                                && r->elements > 0
+                                && r->element[0]->type
+                                   == REDIS_REPLY_STRING
+                              ? r->element[0]->str : "unexpected reply");
+            }
+
+            if (r) {
+                freeReplyObject(r);
+            }
+
+            redisFree(c);
+            continue;
+        }
+
+        freeReplyObject(r);
+
+        /* the sentinel that answered is asked first next time */
+        if (i > 0) {
+            memmove(&cachectl_redis_st.sentinels[1],
+                    &cachectl_redis_st.sentinels[0],
+                    i * sizeof(cachectl_redis_addr_t));
+            cachectl_redis_st.sentinels[0] = s;
+        }
+
+        if (strcmp(cachectl_redis_st.primary, addr) != 0) {
+            if (cachectl_redis_st.primary[0] != '\0') {
+                memcpy(cachectl_redis_st.was, cachectl_redis_st.primary,
+                       sizeof(cachectl_redis_st.was));
+                cachectl_redis_st.switched = 1;
+                cachectl_redis_st.failovers++;
+            }
+
+            snprintf(cachectl_redis_st.primary,
+                     sizeof(cachectl_redis_st.primary), "%s", addr);
+        }
+
+        snprintf(cachectl_redis_st.via, sizeof(cachectl_redis_st.via),
+                 "%s:%d", s.host, s.port);
+
+        cachectl_redis_watch(c);
+
+        return c;
+    }
+
+    if (n > 0 && n < size && err[n - 1] == ';') {
+        err[n - 1] = '\0';
+    }
+
+    return NULL;
+}
+
+
+/* a READONLY or MASTERDOWN reply on c breaks it (see above) */
+
+static void
+cachectl_redis_watch(redisContext *c)
+{
+    if (cachectl_redis_create_string == NULL) {
+        cachectl_redis_fns = *c->reader->fn;
+        cachectl_redis_create_string = c->reader->fn->createString;
+        cachectl_redis_fns.createString = cachectl_redis_string;
+    }
+
+    c->reader->fn = &cachectl_redis_fns;
+
+    cachectl_redis_st.current = c;
+    cachectl_redis_st.demoted = NULL;
+}
+
+
+static void *
+cachectl_redis_string(const redisReadTask *task, char *str, size_t len)
+{
+    if (task->type == REDIS_REPLY_ERROR
+        && ((len >= 8 && strncmp(str, "READONLY", 8) == 0)
+            || (len >= 10 && strncmp(str, "MASTERDOWN", 10) == 0)))
+    {
+        cachectl_redis_st.demoted = cachectl_redis_st.current;
+        snprintf(cachectl_redis_st.why, sizeof(cachectl_redis_st.why),
+                 "%s is no longer the primary: %.*s",
+                 cachectl_redis_st.primary, (int) (len > 160 ? 160 : len),
+                 str);
+
+        /* hiredis fails the read and the context with it */
+        return NULL;
+    }
+
+    return cachectl_redis_create_string(task, str, len);
+}
+
+
+const char *
+cachectl_redis_errstr(redisContext *c)
+{
+    if (c->err && c == cachectl_redis_st.demoted) {
+        return cachectl_redis_st.why;
+    }
+
+    return c->errstr[0] ? c->errstr : "connection lost";
+}
+
+
+int
+cachectl_redis_role(redisContext *c, char *err, size_t size)
+{
+    int          master;
+    redisReply  *r;
+
+    r = redisCommand(c, "ROLE");
+
+    if (r == NULL) {
+        snprintf(err, size, "Redis: %s", cachectl_redis_errstr(c));
+        return -1;
+    }
+
+    master = r->type == REDIS_REPLY_ARRAY && r->elements > 0
+             && r->element[0]->type == REDIS_REPLY_STRING
+             && strcmp(r->element[0]->str, "master") == 0;
+
+    if (!master) {
+        snprintf(err, size, "%s is no longer the primary (ROLE: %s)",
+                 cachectl_redis_st.primary,
+                 r->type == REDIS_REPLY_ERROR ? r->str
+                 : r->type == REDIS_REPLY_ARRAY && r->elements > 0
+                   && r->element[0]->type == REDIS_REPLY_STRING
+                 ? r->element[0]->str : "unexpected reply");
+    }
+
+    freeReplyObject(r);
+
+    return master ? 0 : -1;
+}
+
+
+int
+cachectl_redis_confirm(cachectl_conf_t *conf, int always, char *err,
+    size_t size)
+{
+    int                    i, port;
+    char                   ip[256], addr[300], why[512];
+    cachectl_redis_addr_t  s;
+
+    /* none answered last time: each may cost a timeout, not every batch */
+    if (!always && cachectl_redis_st.quiet) {
+        return 0;
+    }
+
+    cachectl_redis_st.quiet = 0;
+
+    for (i = 0; i < cachectl_redis_st.nsentinels; i++) {
+        s = cachectl_redis_st.sentinels[i];
+
+        if (!cachectl_redis_ask(conf, &s, ip, sizeof(ip), &port, why,
+                                sizeof(why)))
+        {
+            continue;
+        }
+
+        snprintf(addr, sizeof(addr), strchr(ip, ':') ? "[%s]:%d" : "%s:%d",
+                 ip, port);
+
+        if (strcmp(addr, cachectl_redis_st.primary) == 0) {
+            return 0;
+        }
+
+        snprintf(err, size, "sentinel %s:%d names %s as the primary of %s, "
+                 "not %s", s.host, s.port, addr, conf->redis_master,
+                 cachectl_redis_st.primary);
+        return -1;
+    }
+
+    /* none answers: ROLE said master, that has to do */
+    cachectl_redis_st.quiet = 1;
+
+    return 0;
+}
+
+
+const char *
+cachectl_redis_primary(const char **via, unsigned long *failovers)
+{
+    if (via != NULL) {
+        *via = cachectl_redis_st.via;
+    }
+
+    if (failovers != NULL) {
+        *failovers = cachectl_redis_st.failovers;
+    }
+
+    return cachectl_redis_st.primary[0] ? cachectl_redis_st.primary : NULL;
+}
+
+
+const char *
+cachectl_redis_switched(const char **was)
+{
+    if (!cachectl_redis_st.switched) {
+        return NULL;
+    }
+
+    cachectl_redis_st.switched = 0;
+    *was = cachectl_redis_st.was;
+
+    return cachectl_redis_st.primary;
+}
+
+
 redisReply *
 cachectl_redis_cmd(redisContext *c, char *err, size_t size,
     const char *fmt, ...)
@@ -133,8 +661,7 @@ cachectl_redis_cmd(redisContext *c, char *err, size_t size,
     va_end(ap);
 
     if (r == NULL) {
-        snprintf(err, size, "Redis: %s", c->errstr[0] ? c->errstr
-                                                      : "connection lost");
+        snprintf(err, size, "Redis: %s", cachectl_redis_errstr(c));
     }
 
     return r;
@@ -150,8 +677,7 @@ cachectl_redis_argv(redisContext *c, char *err, size_t size, int argc,
     r = redisCommandArgv(c, argc, argv, argvlen);
 
     if (r == NULL) {
-        snprintf(err, size, "Redis: %s", c->errstr[0] ? c->errstr
-                                                      : "connection lost");
+        snprintf(err, size, "Redis: %s", cachectl_redis_errstr(c));
     }
 
     return r;

@@ -22,6 +22,36 @@ redisContext *cachectl_redis_connect(cachectl_conf_t *conf, char *err,
 redisReply *cachectl_redis_cmd(redisContext *c, char *err, size_t size,
     const char *fmt, ...);
 
+/*
+ * c->errstr, or why a connection found through the sentinels was broken
+ * on purpose (a READONLY or MASTERDOWN reply: no longer the primary)
+ */
+const char *cachectl_redis_errstr(redisContext *c);
+
+/* 0: c is a primary; -1 (err filled): a replica, or the connection broke */
+int cachectl_redis_role(redisContext *c, char *err, size_t size);
+
+/*
+ * With --redis-sentinel: 0 when the first sentinel that answers names the
+ * primary we use (or none answers); -1 with err when it names another
+ * (a failover under a connection that still works: the old primary is
+ * turned into a replica only seconds later). Once none answered, only a
+ * call with always set asks them again.
+ */
+int cachectl_redis_confirm(cachectl_conf_t *conf, int always, char *err,
+    size_t size);
+
+/*
+ * With --redis-sentinel: the primary connected to last ("IP:PORT", NULL
+ * before the first), the sentinel that named it, how many times it
+ * changed.
+ */
+const char *cachectl_redis_primary(const char **via,
+    unsigned long *failovers);
+
+/* the new primary, once, when it changed since the last connect */
+const char *cachectl_redis_switched(const char **was);
+
 /* the same with an argument vector */
 redisReply *cachectl_redis_argv(redisContext *c, char *err, size_t size,
     int argc, const char **argv, const size_t *argvlen);

@@ -495,8 +495,7 @@ cachectl_sessions_drain(cachectl_sessions_t *ss, redisContext *c, size_t n,
 
     for (i = 0; i < n; i++) {
         if (redisGetReply(c, &rp) != REDIS_OK) {
-            snprintf(err, size, "Redis: %s", c->errstr[0] ? c->errstr
-                                                         : "connection lost");
+            snprintf(err, size, "Redis: %s", cachectl_redis_errstr(c));
             return -1;
         }
 
@@ -816,8 +815,7 @@ cachectl_sessions_check(cachectl_sessions_t *ss, cachectl_conf_t *conf,
     for (i = 0; i < n; i++) {
         for (k = 0; k < 3; k++) {
             if (redisGetReply(c, &rp[k]) != REDIS_OK) {
-                snprintf(err, size, "Redis: %s", c->errstr[0]
-                         ? c->errstr : "connection lost");
+                snprintf(err, size, "Redis: %s", cachectl_redis_errstr(c));
                 while (k--) {
                     freeReplyObject(rp[k]);
                 }
@@ -1111,8 +1109,7 @@ cachectl_sessions_cleanup(cachectl_sessions_t *ss, cachectl_conf_t *conf,
 
         for (i = 0; i < n; i++) {
             if (redisGetReply(c, &rp) != REDIS_OK) {
-                snprintf(err, size, "Redis: %s", c->errstr[0]
-                         ? c->errstr : "connection lost");
+                snprintf(err, size, "Redis: %s", cachectl_redis_errstr(c));
                 rc = -1;
                 goto done;
             }

@@ -67,12 +67,12 @@ cachectl_sessions_fetch(cachectl_conf_t *conf, redisContext *c,
 
     for (i = 0; i < n; i++) {
         if (redisGetReply(c, &get) != REDIS_OK) {
-            snprintf(err, size, "Redis: %s", c->errstr);
+            snprintf(err, size, "Redis: %s", cachectl_redis_errstr(c));
             return -1;
         }
 
         if (redisGetReply(c, &ttl) != REDIS_OK) {
-            snprintf(err, size, "Redis: %s", c->errstr);
+            snprintf(err, size, "Redis: %s", cachectl_redis_errstr(c));
             freeReplyObject(get);
             return -1;
         }
@@ -421,7 +421,7 @@ cachectl_sessions_revoke_cli(cachectl_conf_t *conf, redisContext *c,
         for (i = 0; i < queued; i++) {
             if (redisGetReply(c, &rp) != REDIS_OK) {
                 snprintf(event, sizeof(event), "Redis: %s",
-                         c->errstr[0] ? c->errstr : "connection lost");
+                         cachectl_redis_errstr(c));
                 break;
             }
 

@@ -287,7 +287,7 @@ cachectl_tx_fence(cachectl_tx_t *tx)
     }
 
     if (redisGetReply(tx->c, &reply) != REDIS_OK) {
-        snprintf(tx->err, tx->size, "Redis: %s", tx->c->errstr);
+        snprintf(tx->err, tx->size, "Redis: %s", cachectl_redis_errstr(tx->c));
         tx->refused = 0;
         return -1;
     }
@@ -296,7 +296,7 @@ cachectl_tx_fence(cachectl_tx_t *tx)
 
     if (redisGetReply(tx->c, &reply) != REDIS_OK) {
         freeReplyObject(watch);
-        snprintf(tx->err, tx->size, "Redis: %s", tx->c->errstr);
+        snprintf(tx->err, tx->size, "Redis: %s", cachectl_redis_errstr(tx->c));
         tx->refused = 0;
         return -1;
     }
@@ -423,7 +423,8 @@ cachectl_tx_flush(cachectl_tx_t *tx, int last)
                 freeReplyObject(exec);
             }
 
-            snprintf(tx->err, tx->size, "Redis: %s", tx->c->errstr);
+            snprintf(tx->err, tx->size, "Redis: %s",
+                     cachectl_redis_errstr(tx->c));
             tx->refused = 0;
             return -1;
         }

@@ -1157,7 +1157,7 @@ cachectl_daemon_status(cachectl_daemon_t *d, json_t *stats)
         primary = cachectl_redis_primary(&via, &failovers);
 
         json_object_set_new(status, "redis",
-                            json_pack("{s:s?, s:s, s:s, s:I}",
+                            json_pack("{s:s?, s:s, s:s?, s:I}",
                                       "primary", primary,
                                       "master", d->conf->redis_master,
                                       "via", via,

@@ -353,6 +353,7 @@ void
 ngx_http_jpulse_redis_conn_fail(ngx_http_jpulse_redis_conn_t *rc,
     const char *reason)
 {
+    ngx_uint_t          level;
     redisAsyncContext  *ac;
 
     if (rc->oneshot) {
@@ -366,7 +367,10 @@ ngx_http_jpulse_redis_conn_fail(ngx_http_jpulse_redis_conn_t *rc,
         }
 
     } else if (!rc->failing && !ngx_http_jpulse_redis_shutting_down()) {
-        ngx_log_error(NGX_LOG_ERR, rc->log, 0,
+        /* a sentinel's pub/sub: another one is tried, Redis is not down */
+        level = rc->auxiliary ? NGX_LOG_WARN : NGX_LOG_ERR;
+
+        ngx_log_error(level, rc->log, 0,
                       "jpulse_redis \"%V\": %s connection %s: %s, "
                       "retrying", &rc->conf->name, rc->role,
                       rc->state == NGX_HTTP_JPULSE_REDIS_READY

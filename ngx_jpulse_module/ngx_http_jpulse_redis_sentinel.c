@@ -78,6 +78,7 @@ static ngx_uint_t  ngx_http_jpulse_sentinel_asking;     /* its position */
 static ngx_uint_t  ngx_http_jpulse_sentinel_found;      /* it has an answer */
 static ngx_uint_t  ngx_http_jpulse_sentinel_silent;     /* "none" logged */
 static ngx_uint_t  ngx_http_jpulse_sentinel_watching;   /* order position */
+static ngx_uint_t  ngx_http_jpulse_sentinel_watch_started;
 
 /* the primary: known (believed) or only the last one, for the log */
 static ngx_uint_t  ngx_http_jpulse_sentinel_known;
@@ -144,8 +145,7 @@ ngx_http_jpulse_redis_sentinel_init(ngx_cycle_t *cycle,
                                     ngx_http_jpulse_sentinel_recycle;
     ngx_http_jpulse_sentinel_recycle_ev.log = cycle->log;
 
-    ngx_http_jpulse_sentinel_watch_on(0);
-    ngx_http_jpulse_redis_conn_connect(&ngx_http_jpulse_sentinel_watcher);
+    /* the watch starts on the sentinel that answers first */
 
     return NGX_OK;
 }
@@ -436,6 +436,13 @@ ngx_http_jpulse_sentinel_end_round(ngx_uint_t found)
                                     ngx_strlen(ngx_http_jpulse_sentinel_answer),
                                     ngx_http_jpulse_sentinel_answer_port);
 
+        if (!ngx_http_jpulse_sentinel_watch_started) {
+            ngx_http_jpulse_sentinel_watch_started = 1;
+            ngx_http_jpulse_sentinel_watch_on(0);
+            ngx_http_jpulse_redis_conn_connect(
+                                          &ngx_http_jpulse_sentinel_watcher);
+        }
+
     } else if (!ngx_http_jpulse_sentinel_silent) {
         ngx_log_error(NGX_LOG_ERR, ngx_http_jpulse_sentinel_asker.log, 0,
                       "jpulse_redis \"%V\": no sentinel of %ui names the "
@@ -550,6 +557,9 @@ ngx_http_jpulse_sentinel_recycle(ngx_event_t *ev)
                 continue;
             }
 
+            /* the switch is logged: "restored" follows, not "lost" */
+            rc->failing = 1;
+
             ngx_http_jpulse_redis_conn_fail(rc, "the primary moved");
         }
 
@@ -574,7 +584,8 @@ ngx_http_jpulse_sentinel_watch_on(ngx_uint_t i)
     ngx_http_jpulse_sentinel_watching = i % ngx_http_jpulse_sentinel_n;
 
     sa = ngx_http_jpulse_sentinel_rcf->sentinels->elts;
-    sa = &sa[ngx_http_jpulse_sentinel_watching];
+    sa = &sa[ngx_http_jpulse_sentinel_order[
+                                        ngx_http_jpulse_sentinel_watching]];
 
     w = &ngx_http_jpulse_sentinel_watcher;
 

@@ -57,9 +57,11 @@ our ($Old, $New, $Hammer);
 
 # GETs $path on fresh connections in a child until told to stop: counts
 # of all, of non-2xx and of 5xx, written to a file
+our $Hammers = 0;
+
 sub main::hammer_start {
     my ($path, $cookie) = @_;
-    my $file = "$Dir/hammer.$$";
+    my $file = "$Dir/hammer." . ++$main::Hammers;
     unlink $file, "$file.stop";
     my $pid = fork // die "fork: $!";
     if ($pid == 0) {

@@ -188,16 +188,16 @@ ngx_http_jpulse_redis_conn_discovered(ngx_http_jpulse_redis_conn_t *rc,
 {
     rc->discovering = 0;
 
-    if (ngx_http_jpulse_redis_shutting_down()) {
-        return;
-    }
-
-    if (found) {
+    if (found && !ngx_http_jpulse_redis_shutting_down()) {
         ngx_http_jpulse_redis_open(rc);
         return;
     }
 
-    ngx_http_jpulse_redis_conn_fail(rc, "no sentinel names the primary");
+    /* the attempt ends: requests waiting for it are answered */
+
+    ngx_http_jpulse_redis_conn_fail(rc, found ? "worker is exiting"
+                                              : "no sentinel names the "
+                                                "primary");
 }
 
 

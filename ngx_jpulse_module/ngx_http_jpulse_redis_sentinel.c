@@ -76,6 +76,8 @@ static ngx_uint_t  ngx_http_jpulse_sentinel_n;
 static ngx_uint_t  ngx_http_jpulse_sentinel_round;      /* under way */
 static ngx_uint_t  ngx_http_jpulse_sentinel_asking;     /* its position */
 static ngx_uint_t  ngx_http_jpulse_sentinel_found;      /* it has an answer */
+static ngx_uint_t  ngx_http_jpulse_sentinel_overtaken;  /* +switch-master
+                                                           came meanwhile */
 static ngx_uint_t  ngx_http_jpulse_sentinel_silent;     /* "none" logged */
 static ngx_uint_t  ngx_http_jpulse_sentinel_watching;   /* order position */
 static ngx_uint_t  ngx_http_jpulse_sentinel_watch_started;
@@ -187,6 +189,7 @@ ngx_http_jpulse_redis_sentinel_primary(ngx_http_jpulse_redis_conn_t *rc)
         ngx_http_jpulse_sentinel_round = 1;
         ngx_http_jpulse_sentinel_asking = 0;
         ngx_http_jpulse_sentinel_found = 0;
+        ngx_http_jpulse_sentinel_overtaken = 0;
 
         /* from a posted event: the caller marks itself discovering first */
         ngx_post_event(&ngx_http_jpulse_sentinel_next_ev, &ngx_posted_events);
@@ -270,12 +273,9 @@ ngx_http_jpulse_sentinel_ask(void)
     ngx_http_jpulse_redis_conn_t           *ask;
     ngx_http_jpulse_redis_sentinel_addr_t  *sa;
 
-    if (ngx_http_jpulse_redis_shutting_down()) {
-        ngx_http_jpulse_sentinel_round = 0;
-        return;
-    }
-
-    if (ngx_http_jpulse_sentinel_asking >= ngx_http_jpulse_sentinel_n) {
+    if (ngx_http_jpulse_redis_shutting_down()
+        || ngx_http_jpulse_sentinel_asking >= ngx_http_jpulse_sentinel_n)
+    {
         ngx_http_jpulse_sentinel_end_round(0);
         return;
     }
@@ -429,7 +429,16 @@ ngx_http_jpulse_sentinel_end_round(ngx_uint_t found)
     ngx_http_jpulse_sentinel_round = 0;
     ngx_http_jpulse_sentinel_found = 0;
 
-    if (found) {
+    if (ngx_http_jpulse_sentinel_overtaken && ngx_http_jpulse_sentinel_known)
+    {
+        /*
+         * A sentinel announced the switch while another was asked: the
+         * announcement is newer than an answer that may predate it.
+         */
+
+        found = 1;
+
+    } else if (found) {
         ngx_http_jpulse_sentinel_silent = 0;
 
         ngx_http_jpulse_sentinel_set_primary(ngx_http_jpulse_sentinel_answer,
@@ -443,7 +452,9 @@ ngx_http_jpulse_sentinel_end_round(ngx_uint_t found)
                                           &ngx_http_jpulse_sentinel_watcher);
         }
 
-    } else if (!ngx_http_jpulse_sentinel_silent) {
+    } else if (!ngx_http_jpulse_sentinel_silent
+               && !ngx_http_jpulse_redis_shutting_down())
+    {
         ngx_log_error(NGX_LOG_ERR, ngx_http_jpulse_sentinel_asker.log, 0,
                       "jpulse_redis \"%V\": no sentinel of %ui names the "
                       "primary of \"%V\", retrying",
@@ -703,6 +714,10 @@ ngx_http_jpulse_sentinel_switch(u_char *p, size_t len)
     ngx_log_debug2(NGX_LOG_DEBUG_HTTP, ngx_http_jpulse_sentinel_watcher.log,
                    0, "jpulse redis sentinel: +switch-master to %*s",
                    flen[3], f[3]);
+
+    if (ngx_http_jpulse_sentinel_round) {
+        ngx_http_jpulse_sentinel_overtaken = 1;
+    }
 
     ngx_http_jpulse_sentinel_set_primary(f[3], flen[3], port);
 }

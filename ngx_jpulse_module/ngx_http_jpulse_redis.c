@@ -321,7 +321,8 @@ ngx_http_jpulse_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
                            "jpulse_redis \"%s\" is only for \"sentinel=\"",
                            rcf->master.len ? "master="
                            : rcf->sentinel_password.len
-                             ? "sentinel_password=" : "sentinel_password_file=");
+                             ? "sentinel_password="
+                             : "sentinel_password_file=");
         return NGX_CONF_ERROR;
     }
 
@@ -478,7 +479,8 @@ ngx_http_jpulse_redis_sentinels(ngx_conf_t *cf,
         if (rcf->sentinels->nelts == NGX_HTTP_JPULSE_REDIS_SENTINELS_MAX) {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                                "jpulse_redis \"sentinel=\" has more than %d "
-                               "sentinels", NGX_HTTP_JPULSE_REDIS_SENTINELS_MAX);
+                               "sentinels",
+                               NGX_HTTP_JPULSE_REDIS_SENTINELS_MAX);
             return NGX_CONF_ERROR;
         }
 

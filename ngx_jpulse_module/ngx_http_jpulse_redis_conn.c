@@ -795,16 +795,13 @@ ngx_http_jpulse_redis_role_reply(redisReply *reply, void *data)
     ngx_str_t    role;
     redisReply  *first;
 
-    if (reply == NULL || rc->state != NGX_HTTP_JPULSE_REDIS_HANDSHAKE
-        || reply->type == REDIS_REPLY_ERROR)
-    {
-        /* an error is handled by the handshake's own check */
-        if (reply && reply->type == REDIS_REPLY_ERROR
-            && rc->state == NGX_HTTP_JPULSE_REDIS_HANDSHAKE)
-        {
-            ngx_http_jpulse_redis_handshake_reply(reply, rc);
-        }
+    if (reply == NULL || rc->state != NGX_HTTP_JPULSE_REDIS_HANDSHAKE) {
+        return;
+    }
 
+    if (reply->type == REDIS_REPLY_ERROR) {
+        /* "NOPERM ...": the handshake is refused as for AUTH's errors */
+        ngx_http_jpulse_redis_handshake_reply(reply, rc);
         return;
     }
 

@@ -54,7 +54,7 @@ static void ngx_http_jpulse_sentinel_switch(u_char *p, size_t len);
 static void ngx_http_jpulse_sentinel_watch_settled(
     ngx_http_jpulse_redis_conn_t *rc, ngx_uint_t ready);
 static void ngx_http_jpulse_sentinel_watch_on(ngx_uint_t i);
-static in_port_t ngx_http_jpulse_sentinel_port(u_char *p, size_t len);
+static in_port_t ngx_http_jpulse_sentinel_parse_port(u_char *p, size_t len);
 static ngx_uint_t ngx_http_jpulse_sentinel_on(
     ngx_http_jpulse_redis_conn_t *rc);
 
@@ -84,8 +84,9 @@ static ngx_uint_t  ngx_http_jpulse_sentinel_watch_started;
 
 /* the primary: known (believed) or only the last one, for the log */
 static ngx_uint_t  ngx_http_jpulse_sentinel_known;
-static u_char      ngx_http_jpulse_sentinel_addr[NGX_SOCKADDR_STRLEN + 1];
-static in_port_t   ngx_http_jpulse_sentinel_port_;
+static u_char      ngx_http_jpulse_sentinel_primary_addr[
+                                                    NGX_SOCKADDR_STRLEN + 1];
+static in_port_t   ngx_http_jpulse_sentinel_primary_port;
 
 static u_char      ngx_http_jpulse_sentinel_answer[NGX_SOCKADDR_STRLEN + 1];
 static in_port_t   ngx_http_jpulse_sentinel_answer_port;
@@ -179,9 +180,9 @@ ngx_int_t
 ngx_http_jpulse_redis_sentinel_primary(ngx_http_jpulse_redis_conn_t *rc)
 {
     if (ngx_http_jpulse_sentinel_known) {
-        ngx_cpystrn(rc->addr, ngx_http_jpulse_sentinel_addr,
+        ngx_cpystrn(rc->addr, ngx_http_jpulse_sentinel_primary_addr,
                     sizeof(rc->addr));
-        rc->port = ngx_http_jpulse_sentinel_port_;
+        rc->port = ngx_http_jpulse_sentinel_primary_port;
         return NGX_OK;
     }
 
@@ -260,8 +261,8 @@ ngx_http_jpulse_redis_sentinel_await(void)
 static ngx_uint_t
 ngx_http_jpulse_sentinel_on(ngx_http_jpulse_redis_conn_t *rc)
 {
-    return rc->port == ngx_http_jpulse_sentinel_port_
-           && ngx_strcmp(rc->addr, ngx_http_jpulse_sentinel_addr) == 0;
+    return rc->port == ngx_http_jpulse_sentinel_primary_port
+           && ngx_strcmp(rc->addr, ngx_http_jpulse_sentinel_primary_addr) == 0;
 }
 
 
@@ -354,7 +355,7 @@ ngx_http_jpulse_sentinel_ask_reply(redisReply *reply, void *data)
     host = reply->element[0];
     p = reply->element[1];
 
-    port = ngx_http_jpulse_sentinel_port((u_char *) p->str, p->len);
+    port = ngx_http_jpulse_sentinel_parse_port((u_char *) p->str, p->len);
 
     if (port == 0 || host->len == 0 || host->len > NGX_SOCKADDR_STRLEN) {
         ngx_http_jpulse_redis_conn_fail(rc, "invalid answer");
@@ -423,6 +424,7 @@ ngx_http_jpulse_sentinel_next(ngx_event_t *ev)
 static void
 ngx_http_jpulse_sentinel_end_round(ngx_uint_t found)
 {
+    u_char                        *answer;
     ngx_uint_t                     i;
     ngx_http_jpulse_redis_conn_t  *rc;
 
@@ -441,9 +443,10 @@ ngx_http_jpulse_sentinel_end_round(ngx_uint_t found)
     } else if (found) {
         ngx_http_jpulse_sentinel_silent = 0;
 
-        ngx_http_jpulse_sentinel_set_primary(ngx_http_jpulse_sentinel_answer,
-                                    ngx_strlen(ngx_http_jpulse_sentinel_answer),
-                                    ngx_http_jpulse_sentinel_answer_port);
+        answer = ngx_http_jpulse_sentinel_answer;
+
+        ngx_http_jpulse_sentinel_set_primary(answer, ngx_strlen(answer),
+                                       ngx_http_jpulse_sentinel_answer_port);
 
         if (!ngx_http_jpulse_sentinel_watch_started) {
             ngx_http_jpulse_sentinel_watch_started = 1;
@@ -472,9 +475,9 @@ ngx_http_jpulse_sentinel_end_round(ngx_uint_t found)
         }
 
         if (found) {
-            ngx_cpystrn(rc->addr, ngx_http_jpulse_sentinel_addr,
+            ngx_cpystrn(rc->addr, ngx_http_jpulse_sentinel_primary_addr,
                         sizeof(rc->addr));
-            rc->port = ngx_http_jpulse_sentinel_port_;
+            rc->port = ngx_http_jpulse_sentinel_primary_port;
         }
 
         ngx_http_jpulse_redis_conn_discovered(rc, found);
@@ -495,7 +498,7 @@ ngx_http_jpulse_sentinel_set_primary(u_char *addr, size_t len,
 {
     u_char  *cur;
 
-    cur = ngx_http_jpulse_sentinel_addr;
+    cur = ngx_http_jpulse_sentinel_primary_addr;
 
     if (len > NGX_SOCKADDR_STRLEN) {
         return;
@@ -503,17 +506,18 @@ ngx_http_jpulse_sentinel_set_primary(u_char *addr, size_t len,
 
     ngx_http_jpulse_sentinel_known = 1;
 
-    if (ngx_http_jpulse_sentinel_port_ == port
+    if (ngx_http_jpulse_sentinel_primary_port == port
         && ngx_strlen(cur) == len && ngx_strncmp(cur, addr, len) == 0)
     {
         return;
     }
 
-    if (ngx_http_jpulse_sentinel_port_) {
+    if (ngx_http_jpulse_sentinel_primary_port) {
         ngx_log_error(NGX_LOG_NOTICE, ngx_http_jpulse_sentinel_asker.log, 0,
                       "redis: primary of %V is now %*s:%d (was %s:%d)",
                       &ngx_http_jpulse_sentinel_rcf->master, len, addr,
-                      (int) port, cur, (int) ngx_http_jpulse_sentinel_port_);
+                      (int) port, cur,
+                      (int) ngx_http_jpulse_sentinel_primary_port);
 
         if (ngx_worker == 0) {
             ngx_http_jpulse_metrics_add(NGX_HTTP_JPULSE_REDIS_FAILOVERS, 1);
@@ -529,7 +533,7 @@ ngx_http_jpulse_sentinel_set_primary(u_char *addr, size_t len,
 
     ngx_memcpy(cur, addr, len);
     cur[len] = '\0';
-    ngx_http_jpulse_sentinel_port_ = port;
+    ngx_http_jpulse_sentinel_primary_port = port;
 
     if (!ngx_http_jpulse_sentinel_recycle_ev.posted) {
         ngx_post_event(&ngx_http_jpulse_sentinel_recycle_ev,
@@ -705,7 +709,7 @@ ngx_http_jpulse_sentinel_switch(u_char *p, size_t len)
         return;
     }
 
-    port = ngx_http_jpulse_sentinel_port(f[4], flen[4]);
+    port = ngx_http_jpulse_sentinel_parse_port(f[4], flen[4]);
 
     if (port == 0 || flen[3] == 0 || flen[3] > NGX_SOCKADDR_STRLEN) {
         return;
@@ -737,7 +741,7 @@ ngx_http_jpulse_sentinel_watch_settled(ngx_http_jpulse_redis_conn_t *rc,
 
 
 static in_port_t
-ngx_http_jpulse_sentinel_port(u_char *p, size_t len)
+ngx_http_jpulse_sentinel_parse_port(u_char *p, size_t len)
 {
     ngx_int_t  n;
 

@@ -230,9 +230,9 @@ ngx_http_jpulse_redis_sentinel_moved(ngx_http_jpulse_redis_conn_t *rc,
 
     ngx_log_error(NGX_LOG_NOTICE, rc->log, 0,
                   "jpulse_redis \"%V\": %s connection: %s:%d answered "
-                  "\"%.*s\": asking the sentinels for the primary",
+                  "\"%*s\": asking the sentinels for the primary",
                   &rc->conf->name, rc->role, rc->addr, (int) rc->port,
-                  (int) ngx_min(ngx_strlen(error), 64), error);
+                  ngx_min(ngx_strlen(error), 64), error);
 
     ngx_http_jpulse_sentinel_known = 0;
 

@@ -97,7 +97,7 @@ sub main::heartbeat_key {
 
 repeat_each(1);
 
-plan tests => repeat_each() * 12;
+plan tests => repeat_each() * 14;
 
 add_block_preprocessor(sub {
     my ($block) = @_;
@@ -218,3 +218,33 @@ Time::HiRes::sleep(0.5);
        "failovers: " . ($n // 'none') . "\n" }]
 --- response_body eval
 ["user jdoe\nheartbeat: fresh\n", "failovers: 1\n"]
+
+
+
+=== TEST 4: the master's goodbye at stop asks the sentinels and deletes its heartbeat on the new primary
+--- pre_request
+my %before = map { $_ => 1 } grep { /metrics:instance:/ } split /\n/,
+    JPulseTest::redis_cli($main::New, '--scan', '--pattern',
+                          '*metrics:instance:*');
+my $n = JPulseTest::nginx_start(workers => 1, http => <<"HTTP", config => '');
+    jpulse_redis sentinel=$ENV{TEST_NGINX_T802_SENTINELS} master=t802;
+    jpulse_heartbeat interval=200ms ttl=30s;
+HTTP
+my $key;
+JPulseTest::poll_until(5, sub {
+    ($key) = grep { /metrics:instance:/ && !$before{$_} } split /\n/,
+        JPulseTest::redis_cli($main::New, '--scan', '--pattern',
+                              '*metrics:instance:*');
+    $key });
+JPulseTest::nginx_stop($n);
+my $left = $key ? JPulseTest::redis_cli($main::New, 'EXISTS', $key) : 'none';
+chomp $left;
+$main::Result = "heartbeat of the second nginx: "
+    . (!$key ? "never written\n" : $left eq '0' ? "deleted at stop\n"
+                                                 : "still there\n");
+--- request
+GET /api/1/health/ready
+--- response_body_filters eval
+sub { $main::Result }
+--- response_body
+heartbeat of the second nginx: deleted at stop

@@ -101,7 +101,7 @@ sub main::get {
 
 repeat_each(1);
 
-plan tests => repeat_each() * 25;
+plan tests => repeat_each() * 27;
 
 add_block_preprocessor(sub {
     my ($block) = @_;
@@ -244,3 +244,38 @@ GET /mj
 JPulseTest::json_pick(qw(data.statistics.components.module.stats.redis_failovers))
 --- response_body
 data.statistics.components.module.stats.redis_failovers=1
+
+
+
+=== TEST 8: a reload (a second nginx, with a master and 2 workers): the old workers close their three connections each (no socket left open), the new ones get ready
+--- pre_request
+my $n = JPulseTest::nginx_start(workers => 2, http => <<"HTTP",
+    jpulse_redis sentinel=$ENV{TEST_NGINX_T801_SENTINELS} master=t801
+                 connect_timeout=300ms command_timeout=500ms;
+HTTP
+    config => "location /h { jpulse_health; }\n");
+my $log = "$n->{dir}/logs/error.log";
+my $count = sub {
+    my ($re) = @_;
+    open my $fh, '<', $log or return 0;
+    scalar grep { $_ =~ $re } <$fh>;
+};
+JPulseTest::poll_until(10, sub { $count->(qr/command connection ready/) >= 2
+                                 && $count->(qr/pub\/sub connection ready/) >= 2 });
+kill 'HUP', $n->{pid};
+JPulseTest::poll_until(10, sub { $count->(qr/exited with code 0/) >= 2
+                                 && $count->(qr/command connection ready/) >= 4
+                                 && $count->(qr/pub\/sub connection ready/) >= 4 });
+my ($status) = JPulseTest::http_get($n->{port}, '/h/ready');
+JPulseTest::nginx_stop($n);
+$main::Result = "exited cleanly: " . $count->(qr/exited with code 0/) . "\n"
+    . "ready after the reload: $status\n"
+    . "alerts: " . $count->(qr/\[(alert|crit|emerg)\]|open socket/) . "\n";
+--- request
+GET /api/1/health/ready
+--- response_body_filters eval
+sub { $main::Result }
+--- response_body
+exited cleanly: 4
+ready after the reload: 200
+alerts: 0

@@ -1068,7 +1068,16 @@ ngx_http_jpulse_cluster_exit_primary(ngx_cycle_t *cycle,
                 n = ngx_atoi((u_char *) reply->element[1]->str,
                              reply->element[1]->len);
 
-                if (n > 0 && n < 65536) {
+                /* numeric (IPv4, or IPv6): a name means blocking DNS */
+
+                if (n > 0 && n < 65536
+                    && (ngx_inet_addr((u_char *) reply->element[0]->str,
+                                      reply->element[0]->len)
+                        != INADDR_NONE
+                        || ngx_strlchr((u_char *) reply->element[0]->str,
+                                       (u_char *) reply->element[0]->str
+                                       + reply->element[0]->len, ':')))
+                {
                     ngx_memcpy(host, reply->element[0]->str,
                                reply->element[0]->len);
                     host[reply->element[0]->len] = '\0';

@@ -55,6 +55,7 @@ static void ngx_http_jpulse_sentinel_watch_settled(
     ngx_http_jpulse_redis_conn_t *rc, ngx_uint_t ready);
 static void ngx_http_jpulse_sentinel_watch_on(ngx_uint_t i);
 static in_port_t ngx_http_jpulse_sentinel_parse_port(u_char *p, size_t len);
+static ngx_uint_t ngx_http_jpulse_sentinel_numeric(u_char *p, size_t len);
 static ngx_uint_t ngx_http_jpulse_sentinel_on(
     ngx_http_jpulse_redis_conn_t *rc);
 
@@ -359,6 +360,13 @@ ngx_http_jpulse_sentinel_ask_reply(redisReply *reply, void *data)
 
     if (port == 0 || host->len == 0 || host->len > NGX_SOCKADDR_STRLEN) {
         ngx_http_jpulse_redis_conn_fail(rc, "invalid answer");
+        return;
+    }
+
+    if (!ngx_http_jpulse_sentinel_numeric((u_char *) host->str, host->len)) {
+        /* hiredis would resolve a name with blocking DNS */
+        ngx_http_jpulse_redis_conn_fail(rc, "names a host name, not an IP "
+                                            "address (resolve-hostnames)");
         return;
     }
 
@@ -711,7 +719,9 @@ ngx_http_jpulse_sentinel_switch(u_char *p, size_t len)
 
     port = ngx_http_jpulse_sentinel_parse_port(f[4], flen[4]);
 
-    if (port == 0 || flen[3] == 0 || flen[3] > NGX_SOCKADDR_STRLEN) {
+    if (port == 0 || flen[3] == 0 || flen[3] > NGX_SOCKADDR_STRLEN
+        || !ngx_http_jpulse_sentinel_numeric(f[3], flen[3]))
+    {
         return;
     }
 
@@ -752,4 +762,27 @@ ngx_http_jpulse_sentinel_parse_port(u_char *p, size_t len)
     }
 
     return (in_port_t) n;
+}
+
+
+/* an IPv4 or IPv6 address, nothing a resolver would have to look up */
+
+static ngx_uint_t
+ngx_http_jpulse_sentinel_numeric(u_char *p, size_t len)
+{
+#if (NGX_HAVE_INET6)
+    u_char  addr6[16];
+#endif
+
+    if (ngx_inet_addr(p, len) != INADDR_NONE) {
+        return 1;
+    }
+
+#if (NGX_HAVE_INET6)
+    if (ngx_inet6_addr(p, len, addr6) == NGX_OK) {
+        return 1;
+    }
+#endif
+
+    return 0;
 }

@@ -85,6 +85,8 @@ sub fake_sentinel {
                 my $answer_port = do {
                     open my $pf, '<', $file; local $/; <$pf> // '' };
                 chomp $answer_port;
+                my $answer_host = $answer_port =~ s/^(\S+)\s+// ? $1
+                                                                 : '127.0.0.1';
                 if ($name eq 'AUTH') {
                     $authed{$fh} = !$pass || ($cmd->[1] // '') eq $pass;
                     $out = $authed{$fh} ? "+OK\r\n"
@@ -92,7 +94,8 @@ sub fake_sentinel {
                 } elsif ($pass && !$authed{$fh}) {
                     $out = "-NOAUTH Authentication required.\r\n";
                 } elsif ($name eq 'SENTINEL') {
-                    $out = "*2\r\n\$9\r\n127.0.0.1\r\n\$" . length($answer_port)
+                    $out = "*2\r\n\$" . length($answer_host)
+                           . "\r\n$answer_host\r\n\$" . length($answer_port)
                            . "\r\n$answer_port\r\n";
                 } elsif ($name eq 'SUBSCRIBE') {
                     my $ch = $cmd->[1] // '';
@@ -131,7 +134,7 @@ END { kill 'KILL', $Fake->{pid} if $Fake && $Fake->{pid} }
 
 repeat_each(1);
 
-plan tests => repeat_each() * 13;
+plan tests => repeat_each() * 16;
 
 our $HttpConfig = <<'CONF';
     jpulse_metrics_zone jpulse 1m;
@@ -224,3 +227,23 @@ GET /api/1/health/ready
 --- error_code: 503
 --- error_log eval
 qr/\[warn\].*jpulse_redis "t804": sentinel 127\.0\.0\.1:\d+: handshake refused: WRONGPASS/
+
+
+
+=== TEST 5: a sentinel that names a host name (resolve-hostnames): refused, hiredis would resolve it with blocking DNS
+--- wait_for_log
+command connection ready
+--- pre_request
+my $mark = JPulseTest::log_mark();
+open my $fh, '>', $main::PortFile or die $!;
+print $fh "localhost $main::B->{port}\n";
+close $fh;
+JPulseTest::redis_cli($main::B, 'CLIENT', 'KILL', 'TYPE', 'normal');
+JPulseTest::redis_cli($main::B, 'CLIENT', 'KILL', 'TYPE', 'pubsub');
+JPulseTest::wait_log($mark, qr/no sentinel of 1 names the primary/, 5);
+--- request
+GET /api/1/health/ready
+--- error_code: 503
+--- error_log eval
+[qr/sentinel 127\.0\.0\.1:\d+: names a host name, not an IP address/,
+ qr/no sentinel of 1 names the primary of "t804", retrying/]

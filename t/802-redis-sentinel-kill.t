@@ -52,18 +52,24 @@ sub main::hammer_start {
     unlink $file, "$file.stop";
     my $pid = fork // die "fork: $!";
     if ($pid == 0) {
-        my ($n, $bad, $five) = (0, 0, 0);
+        my ($n, $bad, $five, $first, $last) = (0, 0, 0);
         my $port = $Test::Nginx::Socket::ServerPort;
         until (-e "$file.stop") {
             my ($status, undef, $body) = JPulseTest::http_get($port, $path,
                 headers => $cookie ? "Cookie: $cookie\r\n" : '');
             $n++;
-            $bad++ unless $status =~ /^2/
-                && (!$cookie || $body eq "user jdoe\n");
+            unless ($status =~ /^2/
+                    && (!$cookie || $body eq "user jdoe\n"))
+            {
+                $bad++;
+                $first //= Time::HiRes::time();
+                $last = Time::HiRes::time();
+            }
             $five++ if $status =~ /^5/ || $status == 0;
         }
         open my $fh, '>', $file or POSIX::_exit(1);
-        print $fh "$n $bad $five\n";
+        printf $fh "%d %d %d %.2f\n", $n, $bad, $five,
+                   $first ? $last - $first : 0;
         close $fh;
         POSIX::_exit(0);
     }
@@ -181,8 +187,8 @@ Test::More::diag(sprintf "kill -9: replica promoted after %.2f s, named "
     ($promoted // 0) - $t0, ($announced // 0) - $t0, ($written // 0) - $t0,
     ($written // 0) - ($announced // 0));
 Test::More::diag(sprintf "anonymous: %d requests, %d non-2xx, %d 5xx; "
-    . "signed-in: %d requests, %d not served as the user, %d 5xx",
-    @$ra, @$ru);
+    . "signed-in: %d requests, %d not served as the user (during %.2f s), "
+    . "%d 5xx", @$ra[0 .. 2], @$ru[0 .. 1], $ru->[3], $ru->[2]);
 $main::Result = "written: " . ($written ? "yes" : "no") . "\n"
     . "anonymous non-2xx: $ra->[1]\nsigned-in 5xx: $ru->[2]\n"
     . "new is the replica: "

@@ -357,13 +357,22 @@ ngx_http_jpulse_redis_conn_fail(ngx_http_jpulse_redis_conn_t *rc,
     redisAsyncContext  *ac;
 
     if (rc->oneshot) {
-        /* a sentinel asked: the next one is, this one is named */
+        /*
+         * A sentinel asked: the next one is, this one is named (once
+         * while it keeps failing: its owner keeps "failing" per server).
+         */
 
-        if (!ngx_http_jpulse_redis_shutting_down()) {
+        if (!rc->failing && !ngx_http_jpulse_redis_shutting_down()) {
             ngx_log_error(NGX_LOG_WARN, rc->log, 0,
                           "jpulse_redis \"%V\": %s %s:%d: %s",
                           &rc->conf->name, rc->role, rc->addr,
                           (int) rc->port, reason);
+            rc->failing = 1;
+
+        } else {
+            ngx_log_debug3(NGX_LOG_DEBUG_HTTP, rc->log, 0,
+                           "jpulse redis %s %s: still failing: %s",
+                           rc->role, rc->addr, reason);
         }
 
     } else if (!rc->failing && !ngx_http_jpulse_redis_shutting_down()) {

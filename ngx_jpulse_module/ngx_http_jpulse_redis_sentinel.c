@@ -74,6 +74,10 @@ static ngx_uint_t  ngx_http_jpulse_sentinel_order[
                                           NGX_HTTP_JPULSE_REDIS_SENTINELS_MAX];
 static ngx_uint_t  ngx_http_jpulse_sentinel_n;
 
+/* a sentinel's failure is logged once until it answers again */
+static u_char      ngx_http_jpulse_sentinel_failing[
+                                          NGX_HTTP_JPULSE_REDIS_SENTINELS_MAX];
+
 static ngx_uint_t  ngx_http_jpulse_sentinel_round;      /* under way */
 static ngx_uint_t  ngx_http_jpulse_sentinel_asking;     /* its position */
 static ngx_uint_t  ngx_http_jpulse_sentinel_found;      /* it has an answer */
@@ -289,6 +293,9 @@ ngx_http_jpulse_sentinel_ask(void)
 
     ngx_cpystrn(ask->addr, sa->host, sizeof(ask->addr));
     ask->port = sa->port;
+    ask->failing = ngx_http_jpulse_sentinel_failing[
+                   ngx_http_jpulse_sentinel_order[
+                                           ngx_http_jpulse_sentinel_asking]];
 
     ngx_log_debug2(NGX_LOG_DEBUG_HTTP, ask->log, 0,
                    "jpulse redis sentinel: asking %s:%d", ask->addr,
@@ -380,6 +387,8 @@ ngx_http_jpulse_sentinel_ask_reply(redisReply *reply, void *data)
     i = ngx_http_jpulse_sentinel_asking;
     first = ngx_http_jpulse_sentinel_order[i];
 
+    ngx_http_jpulse_sentinel_failing[first] = 0;
+
     for ( /* void */ ; i > 0; i--) {
         ngx_http_jpulse_sentinel_order[i] =
                                         ngx_http_jpulse_sentinel_order[i - 1];
@@ -401,9 +410,14 @@ ngx_http_jpulse_sentinel_ask_settled(ngx_http_jpulse_redis_conn_t *rc,
 {
     /* the asked sentinel failed (conn_fail): the next one */
 
-    if (!ngx_http_jpulse_sentinel_round) {
+    if (!ngx_http_jpulse_sentinel_round
+        || ngx_http_jpulse_sentinel_asking >= ngx_http_jpulse_sentinel_n)
+    {
         return;
     }
+
+    ngx_http_jpulse_sentinel_failing[ngx_http_jpulse_sentinel_order[
+                                 ngx_http_jpulse_sentinel_asking]] = 1;
 
     ngx_http_jpulse_sentinel_asking++;
 

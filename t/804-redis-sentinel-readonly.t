@@ -134,7 +134,7 @@ END { kill 'KILL', $Fake->{pid} if $Fake && $Fake->{pid} }
 
 repeat_each(1);
 
-plan tests => repeat_each() * 16;
+plan tests => repeat_each() * 17;
 
 our $HttpConfig = <<'CONF';
     jpulse_metrics_zone jpulse 1m;
@@ -222,9 +222,20 @@ heartbeat on B: yes
                  connect_timeout=300ms command_timeout=300ms;
 --- wait_for_log
 no sentinel of 1 names the primary of "t804", retrying
+--- pre_request
+# rounds go on with the backoff: the sentinel is named once, not per round
+Time::HiRes::sleep(1.5);
 --- request
 GET /api/1/health/ready
 --- error_code: 503
+--- response_body_filters eval
+sub {
+    "warnings: "
+    . JPulseTest::log_count(qr/\[warn\].*handshake refused: WRONGPASS/)
+    . "\n"
+}
+--- response_body
+warnings: 1
 --- error_log eval
 qr/\[warn\].*jpulse_redis "t804": sentinel 127\.0\.0\.1:\d+: handshake refused: WRONGPASS/
 

@@ -51,6 +51,7 @@ static ngx_int_t ngx_http_jpulse_sentinel_start_watch(
 static void ngx_http_jpulse_sentinel_watch_reply(redisAsyncContext *ac,
     void *r, void *privdata);
 static void ngx_http_jpulse_sentinel_switch(u_char *p, size_t len);
+static void ngx_http_jpulse_sentinel_keepalive(ngx_event_t *ev);
 static void ngx_http_jpulse_sentinel_watch_settled(
     ngx_http_jpulse_redis_conn_t *rc, ngx_uint_t ready);
 static void ngx_http_jpulse_sentinel_watch_on(ngx_uint_t i);
@@ -127,7 +128,6 @@ ngx_http_jpulse_redis_sentinel_init(ngx_cycle_t *cycle,
     ngx_str_null(&scf->unix_path);
     scf->password = rcf->sentinel_password;
     scf->db = 0;
-    scf->ping_interval = 0;
     scf->max_pending = 16;
 
     ngx_http_jpulse_redis_conn_init(&ngx_http_jpulse_sentinel_asker,
@@ -141,7 +141,7 @@ ngx_http_jpulse_redis_sentinel_init(ngx_cycle_t *cycle,
     ngx_http_jpulse_redis_conn_init(&ngx_http_jpulse_sentinel_watcher,
                                     "sentinel pub/sub", scf, cycle->log,
                                     ngx_http_jpulse_sentinel_start_watch,
-                                    NULL);
+                                    ngx_http_jpulse_sentinel_keepalive);
     ngx_http_jpulse_sentinel_watcher.auxiliary = 1;
     ngx_http_jpulse_sentinel_watcher.settled =
                                     ngx_http_jpulse_sentinel_watch_settled;
@@ -671,24 +671,65 @@ ngx_http_jpulse_sentinel_watch_reply(redisAsyncContext *ac, void *r,
 
     kind = reply->element[0];
 
-    if (kind->len == 9 && ngx_strncmp(kind->str, "subscribe", 9) == 0) {
-        if (rc->state == NGX_HTTP_JPULSE_REDIS_HANDSHAKE) {
-            ngx_http_jpulse_redis_conn_ready(rc);
-        }
-
+    if (kind->len == 9 && ngx_strncmp(kind->str, "subscribe", 9) == 0
+        && rc->state == NGX_HTTP_JPULSE_REDIS_HANDSHAKE)
+    {
+        ngx_http_jpulse_redis_conn_ready(rc);
         return;
     }
 
     msg = reply->element[2];
 
-    if (rc->state != NGX_HTTP_JPULSE_REDIS_READY
-        || kind->len != 7 || ngx_strncmp(kind->str, "message", 7) != 0
+    if (rc->state != NGX_HTTP_JPULSE_REDIS_READY) {
+        return;
+    }
+
+    /* any delivery (the keepalive's confirmation too) proves it alive */
+
+    if (rc->deadline.timer_set) {
+        ngx_del_timer(&rc->deadline);
+    }
+
+    if (kind->len != 7 || ngx_strncmp(kind->str, "message", 7) != 0
         || msg->type != REDIS_REPLY_STRING)
     {
         return;
     }
 
     ngx_http_jpulse_sentinel_switch((u_char *) msg->str, msg->len);
+}
+
+
+/*
+ * The watch's keepalive, every ping_interval: SUBSCRIBE +switch-master
+ * again, which a live sentinel confirms at once; no confirmation (nor
+ * message) within command_timeout and the sentinel is taken for gone,
+ * the next one is watched. Not PING: hiredis 0.14 keeps the callback of
+ * any other command sent while subscribed until the connection closes.
+ */
+
+static void
+ngx_http_jpulse_sentinel_keepalive(ngx_event_t *ev)
+{
+    ngx_http_jpulse_redis_conn_t  *rc = ev->data;
+
+    if (ngx_http_jpulse_redis_shutting_down()
+        || rc->state != NGX_HTTP_JPULSE_REDIS_READY || rc->ac == NULL)
+    {
+        return;
+    }
+
+    if (ngx_http_jpulse_sentinel_start_watch(rc) != NGX_OK) {
+        ngx_http_jpulse_redis_conn_fail(rc, "cannot send SUBSCRIBE");
+        return;
+    }
+
+    if (!rc->deadline.timer_set) {
+        rc->deadline.cancelable = 1;
+        ngx_add_timer(&rc->deadline, rc->conf->command_timeout);
+    }
+
+    ngx_add_timer(ev, rc->conf->ping_interval);
 }
 
 

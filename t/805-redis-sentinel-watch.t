@@ -1,8 +1,10 @@
 # The +switch-master watch: each worker subscribes on the sentinel that
 # answered first; when that sentinel dies (kill -9) the watch moves to the
 # next one, and a failover announced there is followed at once, before
-# any command could meet -READONLY (no heartbeat, no keepalive traffic:
-# only the announcement can tell the module).
+# any command could meet -READONLY (no heartbeat; the keepalive only
+# PUBLISHes, which a replica accepts: only the announcement can tell the
+# module). A sentinel that stops answering (SIGSTOP) is noticed by the
+# watch's PING keepalive and the next one is watched.
 use strict;
 use warnings;
 
@@ -24,7 +26,7 @@ our ($Old, $Result);
 
 repeat_each(1);
 
-plan tests => repeat_each() * 9;
+plan tests => repeat_each() * 12;
 
 add_block_preprocessor(sub {
     my ($block) = @_;
@@ -33,7 +35,7 @@ add_block_preprocessor(sub {
     jpulse_metrics_zone jpulse 1m;
     jpulse_redis sentinel=$TEST_NGINX_T805_SENTINELS master=t805
                  connect_timeout=300ms command_timeout=500ms
-                 ping_interval=0;
+                 ping_interval=300ms;
 CONF
     $block->set_value('config', <<'CONF') unless $block->config;
     location /api/1/health/ { jpulse_health; }
@@ -45,11 +47,13 @@ run_tests();
 
 __DATA__
 
-=== TEST 1: ready; the watch subscribed on the first sentinel
+=== TEST 1: ready; the watch subscribed on the first sentinel, its keepalive answered (several rounds, no warning)
 --- wait_for_log
 command connection ready
 pub/sub connection ready
 sentinel pub/sub connection ready
+--- pre_request
+Time::HiRes::sleep(1.5);
 --- request
 GET /api/1/health/ready
 --- error_code: 200
@@ -101,3 +105,23 @@ followed: yes
 moved: yes
 --- no_error_log
 answered "READONLY
+
+
+
+=== TEST 4: the watched sentinel hangs (SIGSTOP): its PING goes unanswered, the next one is watched
+--- pre_request
+my $mark = JPulseTest::log_mark();
+my $t = $main::S->{sentinels}[1];
+kill 'STOP', $t->{pid};
+my $moved = JPulseTest::wait_log($mark,
+    qr/sentinel pub\/sub connection lost: keepalive not answered[\s\S]*sentinel pub\/sub connection restored/, 10);
+kill 'CONT', $t->{pid};
+$main::Result = "moved on: " . ($moved ? "yes" : "no") . "\n";
+--- request
+GET /api/1/health/ready
+--- response_body_filters eval
+sub { $main::Result }
+--- response_body
+moved on: yes
+--- no_error_log
+[alert]

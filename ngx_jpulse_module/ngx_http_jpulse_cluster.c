@@ -68,6 +68,9 @@ static void ngx_http_jpulse_peers_expire(time_t now);
 static ngx_int_t ngx_http_jpulse_cluster_answer(ngx_http_request_t *r,
     ngx_http_jpulse_collect_t *col, ngx_str_t *blobs, ngx_uint_t n);
 static ngx_msec_t ngx_http_jpulse_cluster_now(void);
+static ngx_int_t ngx_http_jpulse_cluster_exit_primary(ngx_cycle_t *cycle,
+    ngx_http_jpulse_redis_conf_t *rcf, ngx_msec_t deadline, char *host,
+    int *port);
 static ngx_int_t ngx_http_jpulse_cluster_wait(redisContext *c, short events,
     ngx_msec_t deadline);
 
@@ -769,10 +772,12 @@ ngx_http_jpulse_cluster_exit_master(ngx_cycle_t *cycle)
     ngx_pool_t                    *pool;
     const char                    *why;
     redisReply                    *reply;
+    int                            port;
     redisContext                  *c;
     ngx_http_jpulse_main_conf_t   *jmcf;
     ngx_http_jpulse_redis_conf_t  *rcf;
     u_char                         message[1024];
+    char                           host[NGX_SOCKADDR_STRLEN + 1];
 
     jmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_jpulse_module);
 
@@ -798,10 +803,27 @@ ngx_http_jpulse_cluster_exit_master(ngx_cycle_t *cycle)
     }
 
     why = NULL;
+    c = NULL;
 
-    c = rcf->unix_path.len
-        ? redisConnectUnixNonBlock((char *) rcf->unix_path.data)
-        : redisConnectNonBlock((char *) rcf->host.data, rcf->port);
+    if (rcf->sentinels) {
+        /* the primary now, asked of the sentinels within the deadline */
+
+        if (ngx_http_jpulse_cluster_exit_primary(cycle, rcf, deadline, host,
+                                                 &port)
+            != NGX_OK)
+        {
+            why = "no sentinel named the primary";
+            goto failed;
+        }
+
+        c = redisConnectNonBlock(host, port);
+
+    } else if (rcf->unix_path.len) {
+        c = redisConnectUnixNonBlock((char *) rcf->unix_path.data);
+
+    } else {
+        c = redisConnectNonBlock((char *) rcf->host.data, rcf->port);
+    }
 
     if (c == NULL || c->err) {
         why = c ? c->errstr : "out of memory";
@@ -944,6 +966,144 @@ done:
     }
 
     ngx_destroy_pool(pool);
+}
+
+
+/*
+ * The sentinels asked in order, each within what is left of the deadline
+ * (a sentinel that does not answer may take it all: the goodbye is best
+ * effort, the heartbeat expires by itself).
+ */
+
+static ngx_int_t
+ngx_http_jpulse_cluster_exit_primary(ngx_cycle_t *cycle,
+    ngx_http_jpulse_redis_conf_t *rcf, ngx_msec_t deadline, char *host,
+    int *port)
+{
+    int                                     done;
+    void                                   *aux;
+    ngx_int_t                               rc, n;
+    ngx_uint_t                              i, k, want;
+    redisReply                             *reply;
+    redisContext                           *c;
+    ngx_http_jpulse_redis_sentinel_addr_t  *sa;
+
+    sa = rcf->sentinels->elts;
+
+    for (i = 0; i < rcf->sentinels->nelts; i++) {
+
+        if ((ngx_msec_int_t) (deadline - ngx_http_jpulse_cluster_now())
+            <= 0)
+        {
+            return NGX_ERROR;
+        }
+
+        c = redisConnectNonBlock((char *) sa[i].host, sa[i].port);
+
+        if (c == NULL || c->err) {
+            goto next;
+        }
+
+        if (ngx_http_jpulse_cluster_wait(c, POLLOUT, deadline) != NGX_OK) {
+            goto next;
+        }
+
+        want = 1;
+
+        if (rcf->sentinel_password.len) {
+            (void) redisAppendCommand(c, "AUTH %b",
+                                      rcf->sentinel_password.data,
+                                      rcf->sentinel_password.len);
+            want++;
+        }
+
+        (void) redisAppendCommand(c, "SENTINEL get-master-addr-by-name %b",
+                                  rcf->master.data, rcf->master.len);
+
+        do {
+            if (redisBufferWrite(c, &done) != REDIS_OK) {
+                goto next;
+            }
+
+            if (!done
+                && ngx_http_jpulse_cluster_wait(c, POLLOUT, deadline)
+                   != NGX_OK)
+            {
+                goto next;
+            }
+
+        } while (!done);
+
+        for (k = 0; k < want; k++) {
+
+            for ( ;; ) {
+                aux = NULL;
+
+                if (redisGetReply(c, &aux) != REDIS_OK) {
+                    goto next;
+                }
+
+                if (aux) {
+                    break;
+                }
+
+                rc = ngx_http_jpulse_cluster_wait(c, POLLIN, deadline);
+                if (rc != NGX_OK || redisBufferRead(c) != REDIS_OK) {
+                    goto next;
+                }
+            }
+
+            reply = aux;
+
+            if (k + 1 < want) {
+                freeReplyObject(reply);
+                continue;
+            }
+
+            if (reply->type == REDIS_REPLY_ARRAY && reply->elements == 2
+                && reply->element[0]->type == REDIS_REPLY_STRING
+                && reply->element[1]->type == REDIS_REPLY_STRING
+                && reply->element[0]->len <= NGX_SOCKADDR_STRLEN)
+            {
+                n = ngx_atoi((u_char *) reply->element[1]->str,
+                             reply->element[1]->len);
+
+                /* numeric (IPv4, or IPv6): a name means blocking DNS */
+
+                if (n > 0 && n < 65536
+                    && (ngx_inet_addr((u_char *) reply->element[0]->str,
+                                      reply->element[0]->len)
+                        != INADDR_NONE
+                        || ngx_strlchr((u_char *) reply->element[0]->str,
+                                       (u_char *) reply->element[0]->str
+                                       + reply->element[0]->len, ':')))
+                {
+                    ngx_memcpy(host, reply->element[0]->str,
+                               reply->element[0]->len);
+                    host[reply->element[0]->len] = '\0';
+                    *port = (int) n;
+
+                    freeReplyObject(reply);
+                    redisFree(c);
+
+                    ngx_log_debug2(NGX_LOG_DEBUG_CORE, cycle->log, 0,
+                                   "jpulse exit: primary at %s:%d",
+                                   host, *port);
+                    return NGX_OK;
+                }
+            }
+
+            freeReplyObject(reply);
+        }
+
+    next:
+
+        if (c) {
+            redisFree(c);
+        }
+    }
+
+    return NGX_ERROR;
 }
 
 

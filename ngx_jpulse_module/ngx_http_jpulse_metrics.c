@@ -111,7 +111,8 @@ ngx_str_t  ngx_http_jpulse_counter_names[] = {
     ngx_string("broadcasts_published"),
     ngx_string("broadcasts_received"),
     ngx_string("broadcast_received_bytes"),
-    ngx_string("redis_refused")
+    ngx_string("redis_refused"),
+    ngx_string("redis_failovers")
 };
 
 

@@ -59,6 +59,7 @@ typedef enum {
     NGX_HTTP_JPULSE_BROADCASTS_RECEIVED,
     NGX_HTTP_JPULSE_BROADCAST_BYTES_RECEIVED,
     NGX_HTTP_JPULSE_REDIS_REFUSED,
+    NGX_HTTP_JPULSE_REDIS_FAILOVERS,         /* primary switches followed */
     NGX_HTTP_JPULSE_COUNTERS
 } ngx_http_jpulse_counter_e;
 

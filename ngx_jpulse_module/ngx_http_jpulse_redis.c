@@ -20,6 +20,7 @@
 #include "ngx_http_jpulse_instance.h"
 #include "ngx_http_jpulse_redis.h"
 #include "ngx_http_jpulse_redis_conn.h"
+#include "ngx_http_jpulse_redis_sentinel.h"
 
 
 #define NGX_HTTP_JPULSE_REDIS_HANDLERS   16
@@ -47,6 +48,10 @@ typedef struct {
 } ngx_http_jpulse_redis_binding_t;
 
 
+static char *ngx_http_jpulse_redis_address(ngx_conf_t *cf,
+    ngx_http_jpulse_redis_conf_t *rcf, ngx_str_t *value);
+static char *ngx_http_jpulse_redis_sentinels(ngx_conf_t *cf,
+    ngx_http_jpulse_redis_conf_t *rcf, ngx_str_t *value);
 static char *ngx_http_jpulse_redis_read_password(ngx_conf_t *cf,
     ngx_str_t *file, ngx_str_t *password);
 static ngx_int_t ngx_http_jpulse_redis_start_commands(
@@ -84,9 +89,10 @@ static ngx_uint_t  ngx_http_jpulse_redis_nresyncs;
 
 
 /*
- * jpulse_redis host[:port] | unix:/path [db=N] [password=P |
- *     password_file=F] [connect_timeout=T] [command_timeout=T]
- *     [ping_interval=T] [max_pending=N];
+ * jpulse_redis host[:port] | unix:/path | sentinel=H:P[,H:P...] master=NAME
+ *     [sentinel_password=S | sentinel_password_file=F] [db=N]
+ *     [password=P | password_file=F] [connect_timeout=T]
+ *     [command_timeout=T] [ping_interval=T] [max_pending=N];
  */
 
 char *
@@ -95,13 +101,10 @@ ngx_http_jpulse_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_http_jpulse_main_conf_t *jmcf = conf;
 
     u_char                        *p;
-    size_t                         len;
     ngx_int_t                      n;
-    ngx_str_t                     *value, file, s;
-    ngx_url_t                      u;
-    ngx_uint_t                     i;
+    ngx_str_t                     *value, file, sfile, s;
+    ngx_uint_t                     i, first, address;
     ngx_http_jpulse_redis_conf_t  *rcf;
-    u_char                         text[NGX_SOCKADDR_STRLEN];
 
     if (jmcf->redis) {
         return "is duplicate";
@@ -120,69 +123,79 @@ ngx_http_jpulse_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     value = cf->args->elts;
     rcf->name = value[1];
 
-    if (value[1].len > 5 && ngx_strncmp(value[1].data, "unix:", 5) == 0) {
-        /* the token is NUL-terminated, so is its tail */
-        rcf->unix_path.data = value[1].data + 5;
-        rcf->unix_path.len = value[1].len - 5;
+    /* an address has no "=" (a unix path may) */
+
+    address = (value[1].len > 5
+               && ngx_strncmp(value[1].data, "unix:", 5) == 0)
+              || ngx_strlchr(value[1].data, value[1].data + value[1].len, '=')
+                 == NULL;
+
+    if (address) {
+        if (ngx_http_jpulse_redis_address(cf, rcf, &value[1])
+            != NGX_CONF_OK)
+        {
+            return NGX_CONF_ERROR;
+        }
+
+        first = 2;
 
     } else {
-        ngx_memzero(&u, sizeof(ngx_url_t));
-
-        u.url = value[1];
-        u.default_port = 6379;
-
-        if (ngx_parse_url(cf->pool, &u) != NGX_OK || u.naddrs == 0) {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "invalid jpulse_redis address \"%V\": %s",
-                               &value[1], u.err ? u.err : "host not found");
-            return NGX_CONF_ERROR;
-        }
-
-        if (u.no_port == 0 && u.port == 0) {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "invalid jpulse_redis port in \"%V\"",
-                               &value[1]);
-            return NGX_CONF_ERROR;
-        }
-
-        /* resolved now: hiredis would resolve names with blocking DNS */
-
-        len = ngx_sock_ntop(u.addrs[0].sockaddr, u.addrs[0].socklen, text,
-                            NGX_SOCKADDR_STRLEN, 0);
-
-        rcf->host.data = ngx_pnalloc(cf->pool, len + 1);
-        if (rcf->host.data == NULL) {
-            return NGX_CONF_ERROR;
-        }
-
-        *ngx_cpymem(rcf->host.data, text, len) = '\0';
-        rcf->host.len = len;
-        rcf->port = ngx_inet_get_port(u.addrs[0].sockaddr);
-
-        /*
-         * A name (managed Redis fails over by DNS) is resolved again
-         * before each connect when the http block has a resolver: which
-         * one is known after the whole block was read.
-         */
-
-        if (u.host.len && u.host.data[0] != '['
-            && ngx_inet_addr(u.host.data, u.host.len) == INADDR_NONE)
-        {
-            rcf->resolve.data = ngx_pstrdup(cf->pool, &u.host);
-            if (rcf->resolve.data == NULL) {
-                return NGX_CONF_ERROR;
-            }
-
-            rcf->resolve.len = u.host.len;
-            rcf->http = ngx_http_conf_get_module_loc_conf(cf,
-                                                         ngx_http_core_module);
-        }
+        first = 1;
     }
+
+    ngx_str_null(&sfile);
 
     ngx_str_null(&file);
 
-    for (i = 2; i < cf->args->nelts; i++) {
+    for (i = first; i < cf->args->nelts; i++) {
         p = value[i].data;
+
+        if (ngx_strncmp(p, "sentinel=", 9) == 0) {
+            if (rcf->sentinels) {
+                goto invalid;
+            }
+
+            if (ngx_http_jpulse_redis_sentinels(cf, rcf, &value[i])
+                != NGX_CONF_OK)
+            {
+                return NGX_CONF_ERROR;
+            }
+
+            continue;
+        }
+
+        if (ngx_strncmp(p, "master=", 7) == 0) {
+            rcf->master.data = p + 7;
+            rcf->master.len = value[i].len - 7;
+
+            if (rcf->master.len == 0) {
+                goto invalid;
+            }
+
+            continue;
+        }
+
+        if (ngx_strncmp(p, "sentinel_password=", 18) == 0) {
+            rcf->sentinel_password.data = p + 18;
+            rcf->sentinel_password.len = value[i].len - 18;
+
+            if (rcf->sentinel_password.len == 0) {
+                goto invalid;
+            }
+
+            continue;
+        }
+
+        if (ngx_strncmp(p, "sentinel_password_file=", 23) == 0) {
+            sfile.data = p + 23;
+            sfile.len = value[i].len - 23;
+
+            if (sfile.len == 0) {
+                goto invalid;
+            }
+
+            continue;
+        }
 
         if (ngx_strncmp(p, "db=", 3) == 0) {
             n = ngx_atoi(p + 3, value[i].len - 3);
@@ -281,6 +294,62 @@ ngx_http_jpulse_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         rcf->password = s;
     }
 
+    if (rcf->sentinels && address) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "jpulse_redis takes an address or \"sentinel=\", "
+                           "not both");
+        return NGX_CONF_ERROR;
+    }
+
+    if (rcf->sentinels == NULL && !address) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "jpulse_redis needs an address or \"sentinel=\"");
+        return NGX_CONF_ERROR;
+    }
+
+    if (rcf->sentinels && rcf->master.len == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "jpulse_redis \"sentinel=\" needs \"master=\" "
+                           "(the name the sentinels monitor)");
+        return NGX_CONF_ERROR;
+    }
+
+    if (rcf->sentinels == NULL
+        && (rcf->master.len || rcf->sentinel_password.len || sfile.len))
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "jpulse_redis \"%s\" is only for \"sentinel=\"",
+                           rcf->master.len ? "master="
+                           : rcf->sentinel_password.len
+                             ? "sentinel_password="
+                             : "sentinel_password_file=");
+        return NGX_CONF_ERROR;
+    }
+
+    if (sfile.len) {
+        if (rcf->sentinel_password.len) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "jpulse_redis takes \"sentinel_password=\" or "
+                               "\"sentinel_password_file=\", not both");
+            return NGX_CONF_ERROR;
+        }
+
+        s.len = 0;
+
+        if (ngx_http_jpulse_redis_read_password(cf, &sfile, &s)
+            != NGX_CONF_OK)
+        {
+            return NGX_CONF_ERROR;
+        }
+
+        rcf->sentinel_password = s;
+    }
+
+    if (rcf->sentinels) {
+        /* the logs name the master */
+        rcf->name = rcf->master;
+    }
+
     jmcf->redis = rcf;
 
     return NGX_CONF_OK;
@@ -291,6 +360,175 @@ invalid:
                        "invalid jpulse_redis parameter \"%V\"", &value[i]);
 
     return NGX_CONF_ERROR;
+}
+
+
+static char *
+ngx_http_jpulse_redis_address(ngx_conf_t *cf,
+    ngx_http_jpulse_redis_conf_t *rcf, ngx_str_t *value)
+{
+    size_t     len;
+    ngx_url_t  u;
+    u_char     text[NGX_SOCKADDR_STRLEN];
+
+    if (value->len > 5 && ngx_strncmp(value->data, "unix:", 5) == 0) {
+        /* the token is NUL-terminated, so is its tail */
+        rcf->unix_path.data = value->data + 5;
+        rcf->unix_path.len = value->len - 5;
+        return NGX_CONF_OK;
+    }
+
+    ngx_memzero(&u, sizeof(ngx_url_t));
+
+    u.url = *value;
+    u.default_port = 6379;
+
+    if (ngx_parse_url(cf->pool, &u) != NGX_OK || u.naddrs == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid jpulse_redis address \"%V\": %s",
+                           value, u.err ? u.err : "host not found");
+        return NGX_CONF_ERROR;
+    }
+
+    if (u.no_port == 0 && u.port == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid jpulse_redis port in \"%V\"", value);
+        return NGX_CONF_ERROR;
+    }
+
+    /* resolved now: hiredis would resolve names with blocking DNS */
+
+    len = ngx_sock_ntop(u.addrs[0].sockaddr, u.addrs[0].socklen, text,
+                        NGX_SOCKADDR_STRLEN, 0);
+
+    rcf->host.data = ngx_pnalloc(cf->pool, len + 1);
+    if (rcf->host.data == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    *ngx_cpymem(rcf->host.data, text, len) = '\0';
+    rcf->host.len = len;
+    rcf->port = ngx_inet_get_port(u.addrs[0].sockaddr);
+
+    /*
+     * A name (managed Redis fails over by DNS) is resolved again before
+     * each connect when the http block has a resolver: which one is known
+     * after the whole block was read.
+     */
+
+    if (u.host.len && u.host.data[0] != '['
+        && ngx_inet_addr(u.host.data, u.host.len) == INADDR_NONE)
+    {
+        rcf->resolve.data = ngx_pstrdup(cf->pool, &u.host);
+        if (rcf->resolve.data == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        rcf->resolve.len = u.host.len;
+        rcf->http = ngx_http_conf_get_module_loc_conf(cf,
+                                                     ngx_http_core_module);
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * sentinel=H:P[,H:P...]: up to 16, each resolved now (the first address
+ * of a name), port 26379 when none is given.
+ */
+
+static char *
+ngx_http_jpulse_redis_sentinels(ngx_conf_t *cf,
+    ngx_http_jpulse_redis_conf_t *rcf, ngx_str_t *value)
+{
+    u_char                                 *p, *last, *comma;
+    size_t                                  len;
+    ngx_url_t                               u;
+    ngx_str_t                               one;
+    ngx_http_jpulse_redis_sentinel_addr_t  *sa;
+
+    p = value->data + 9;
+    last = value->data + value->len;
+
+    if (p == last) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "jpulse_redis \"sentinel=\" is empty");
+        return NGX_CONF_ERROR;
+    }
+
+    rcf->sentinels = ngx_array_create(cf->pool, 3,
+                                sizeof(ngx_http_jpulse_redis_sentinel_addr_t));
+    if (rcf->sentinels == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    for ( ;; ) {
+        comma = ngx_strlchr(p, last, ',');
+
+        one.data = p;
+        one.len = (comma ? comma : last) - p;
+
+        if (one.len == 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "jpulse_redis \"sentinel=\" has an empty "
+                               "address in \"%V\"", value);
+            return NGX_CONF_ERROR;
+        }
+
+        if (rcf->sentinels->nelts == NGX_HTTP_JPULSE_REDIS_SENTINELS_MAX) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "jpulse_redis \"sentinel=\" has more than %d "
+                               "sentinels",
+                               NGX_HTTP_JPULSE_REDIS_SENTINELS_MAX);
+            return NGX_CONF_ERROR;
+        }
+
+        if (one.len > 5 && ngx_strncmp(one.data, "unix:", 5) == 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid jpulse_redis sentinel \"%V\": "
+                               "a unix socket is not supported", &one);
+            return NGX_CONF_ERROR;
+        }
+
+        ngx_memzero(&u, sizeof(ngx_url_t));
+
+        u.url = one;
+        u.default_port = 26379;
+
+        if (ngx_parse_url(cf->pool, &u) != NGX_OK || u.naddrs == 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid jpulse_redis sentinel \"%V\": %s",
+                               &one, u.err ? u.err : "host not found");
+            return NGX_CONF_ERROR;
+        }
+
+        if (u.no_port == 0 && u.port == 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid jpulse_redis sentinel port in \"%V\"",
+                               &one);
+            return NGX_CONF_ERROR;
+        }
+
+        sa = ngx_array_push(rcf->sentinels);
+        if (sa == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        len = ngx_sock_ntop(u.addrs[0].sockaddr, u.addrs[0].socklen,
+                            sa->host, NGX_SOCKADDR_STRLEN, 0);
+        sa->host[len] = '\0';
+        sa->port = ngx_inet_get_port(u.addrs[0].sockaddr);
+        sa->name = one;
+
+        if (comma == NULL) {
+            break;
+        }
+
+        p = comma + 1;
+    }
+
+    return NGX_CONF_OK;
 }
 
 
@@ -403,6 +641,15 @@ ngx_http_jpulse_redis_init_process(ngx_cycle_t *cycle)
     ngx_http_jpulse_redis_wait_init(&ngx_http_jpulse_redis_commands,
                                     cycle->log);
 
+    if (rcf->sentinels
+        && ngx_http_jpulse_redis_sentinel_init(cycle, rcf,
+                                             &ngx_http_jpulse_redis_commands,
+                                             &ngx_http_jpulse_redis_subscriber)
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
     ngx_http_jpulse_dependencies[NGX_HTTP_JPULSE_DEP_REDIS].state =
                                                 ngx_http_jpulse_redis_state;
 
@@ -420,6 +667,7 @@ ngx_http_jpulse_redis_exit_process(ngx_cycle_t *cycle)
         return;
     }
 
+    ngx_http_jpulse_redis_sentinel_exit();
     ngx_http_jpulse_redis_conn_close(&ngx_http_jpulse_redis_subscriber);
     ngx_http_jpulse_redis_conn_close(&ngx_http_jpulse_redis_commands);
     ngx_http_jpulse_redis_wait_exit();

@@ -19,6 +19,17 @@
 #include <hiredis/hiredis.h>
 
 
+#define NGX_HTTP_JPULSE_REDIS_SENTINELS_MAX  16
+
+
+/* a sentinel of "sentinel=": numeric, resolved at load */
+typedef struct {
+    u_char                      host[NGX_SOCKADDR_STRLEN + 1];
+    in_port_t                   port;
+    ngx_str_t                   name;       /* as written, for logs */
+} ngx_http_jpulse_redis_sentinel_addr_t;
+
+
 typedef struct ngx_http_jpulse_redis_conf_s {
     ngx_str_t                   host;       /* numeric, resolved at load */
     in_port_t                   port;
@@ -34,6 +45,11 @@ typedef struct ngx_http_jpulse_redis_conf_s {
     ngx_msec_t                  command_timeout;
     ngx_msec_t                  ping_interval;
     ngx_uint_t                  max_pending; /* commands in flight */
+
+    /* "sentinel=": the primary is asked of them; host is then unset */
+    ngx_array_t                *sentinels;  /* sentinel_addr_t */
+    ngx_str_t                   master;
+    ngx_str_t                   sentinel_password;
 } ngx_http_jpulse_redis_conf_t;
 
 

@@ -18,6 +18,7 @@
 
 #include "ngx_http_jpulse_metrics.h"
 #include "ngx_http_jpulse_redis_conn.h"
+#include "ngx_http_jpulse_redis_sentinel.h"
 
 
 #define NGX_HTTP_JPULSE_REDIS_BACKOFF_MIN  100
@@ -47,6 +48,7 @@ static void ngx_http_jpulse_redis_on_disconnect(const redisAsyncContext *ac,
     int status);
 static void ngx_http_jpulse_redis_handshake_reply(redisReply *reply,
     void *data);
+static void ngx_http_jpulse_redis_role_reply(redisReply *reply, void *data);
 static void ngx_http_jpulse_redis_reply(redisAsyncContext *ac, void *r,
     void *privdata);
 static void ngx_http_jpulse_redis_retry_handler(ngx_event_t *ev);
@@ -86,6 +88,7 @@ ngx_http_jpulse_redis_conn_init(ngx_http_jpulse_redis_conn_t *rc,
     rc->log = log;
     rc->start = start;
     rc->backoff = NGX_HTTP_JPULSE_REDIS_BACKOFF_MIN;
+    rc->port = conf->port;
 
     if (conf->host.len) {
         ngx_memcpy(rc->addr, conf->host.data,
@@ -125,8 +128,18 @@ ngx_http_jpulse_redis_conn_connect(ngx_http_jpulse_redis_conn_t *rc)
         return;
     }
 
-    if (rc->resolving) {
+    if (rc->resolving || rc->discovering) {
         /* its handler connects */
+        return;
+    }
+
+    if (rc->conf->sentinels) {
+        if (ngx_http_jpulse_redis_sentinel_primary(rc) == NGX_AGAIN) {
+            rc->discovering = 1;
+            return;
+        }
+
+        ngx_http_jpulse_redis_open(rc);
         return;
     }
 
@@ -166,6 +179,25 @@ ngx_http_jpulse_redis_conn_connect(ngx_http_jpulse_redis_conn_t *rc)
         rc->resolving = NULL;
         ngx_http_jpulse_redis_open(rc);
     }
+}
+
+
+void
+ngx_http_jpulse_redis_conn_discovered(ngx_http_jpulse_redis_conn_t *rc,
+    ngx_uint_t found)
+{
+    rc->discovering = 0;
+
+    if (found && !ngx_http_jpulse_redis_shutting_down()) {
+        ngx_http_jpulse_redis_open(rc);
+        return;
+    }
+
+    /* the attempt ends: requests waiting for it are answered */
+
+    ngx_http_jpulse_redis_conn_fail(rc, found ? "worker is exiting"
+                                              : "no sentinel names the "
+                                                "primary");
 }
 
 
@@ -249,7 +281,7 @@ ngx_http_jpulse_redis_open(ngx_http_jpulse_redis_conn_t *rc)
         ac = redisAsyncConnectUnix((char *) rc->conf->unix_path.data);
 
     } else {
-        ac = redisAsyncConnect((char *) rc->addr, rc->conf->port);
+        ac = redisAsyncConnect((char *) rc->addr, rc->port);
     }
 
     if (ac == NULL) {
@@ -303,10 +335,11 @@ ngx_http_jpulse_redis_open(ngx_http_jpulse_redis_conn_t *rc)
     rc->deadline.cancelable = !rc->awaited;
     ngx_add_timer(&rc->deadline, rc->conf->connect_timeout);
 
-    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, rc->log, 0,
-                   "jpulse redis %s: connecting to %V (%s)", rc->role,
+    ngx_log_debug4(NGX_LOG_DEBUG_HTTP, rc->log, 0,
+                   "jpulse redis %s: connecting to %V (%s:%d)", rc->role,
                    &rc->conf->name,
-                   rc->conf->unix_path.len ? "unix" : (char *) rc->addr);
+                   rc->conf->unix_path.len ? "unix" : (char *) rc->addr,
+                   (int) rc->port);
 }
 
 
@@ -320,10 +353,33 @@ void
 ngx_http_jpulse_redis_conn_fail(ngx_http_jpulse_redis_conn_t *rc,
     const char *reason)
 {
+    ngx_uint_t          level;
     redisAsyncContext  *ac;
 
-    if (!rc->failing && !ngx_http_jpulse_redis_shutting_down()) {
-        ngx_log_error(NGX_LOG_ERR, rc->log, 0,
+    if (rc->oneshot) {
+        /*
+         * A sentinel asked: the next one is, this one is named (once
+         * while it keeps failing: its owner keeps "failing" per server).
+         */
+
+        if (!rc->failing && !ngx_http_jpulse_redis_shutting_down()) {
+            ngx_log_error(NGX_LOG_WARN, rc->log, 0,
+                          "jpulse_redis \"%V\": %s %s:%d: %s",
+                          &rc->conf->name, rc->role, rc->addr,
+                          (int) rc->port, reason);
+            rc->failing = 1;
+
+        } else {
+            ngx_log_debug3(NGX_LOG_DEBUG_HTTP, rc->log, 0,
+                           "jpulse redis %s %s: still failing: %s",
+                           rc->role, rc->addr, reason);
+        }
+
+    } else if (!rc->failing && !ngx_http_jpulse_redis_shutting_down()) {
+        /* a sentinel's pub/sub: another one is tried, Redis is not down */
+        level = rc->auxiliary ? NGX_LOG_WARN : NGX_LOG_ERR;
+
+        ngx_log_error(level, rc->log, 0,
                       "jpulse_redis \"%V\": %s connection %s: %s, "
                       "retrying", &rc->conf->name, rc->role,
                       rc->state == NGX_HTTP_JPULSE_REDIS_READY
@@ -354,9 +410,15 @@ ngx_http_jpulse_redis_conn_fail(ngx_http_jpulse_redis_conn_t *rc,
         redisAsyncFree(ac);
     }
 
-    ngx_http_jpulse_redis_schedule(rc);
+    if (!rc->oneshot) {
+        ngx_http_jpulse_redis_schedule(rc);
+    }
 
     rc->awaited = 0;
+
+    if (rc->conf->sentinels) {
+        ngx_http_jpulse_redis_sentinel_lost(rc);
+    }
 
     if (rc->settled) {
         rc->settled(rc, 0);
@@ -382,9 +444,11 @@ ngx_http_jpulse_redis_conn_ready(ngx_http_jpulse_redis_conn_t *rc)
                       &rc->conf->name, rc->role);
     }
 
-    if (rc->was_ready) {
+    if (rc->was_ready && !rc->auxiliary) {
         ngx_http_jpulse_metrics_add(NGX_HTTP_JPULSE_REDIS_RECONNECTS, 1);
     }
+
+    rc->role_logged = 0;
 
     rc->state = NGX_HTTP_JPULSE_REDIS_READY;
     rc->failing = 0;
@@ -417,7 +481,8 @@ ngx_http_jpulse_redis_conn_connecting(ngx_http_jpulse_redis_conn_t *rc)
      */
 
     return rc->state == NGX_HTTP_JPULSE_REDIS_CONNECTING
-           || rc->state == NGX_HTTP_JPULSE_REDIS_HANDSHAKE;
+           || rc->state == NGX_HTTP_JPULSE_REDIS_HANDSHAKE
+           || rc->discovering;
 }
 
 
@@ -434,6 +499,11 @@ ngx_http_jpulse_redis_conn_await(ngx_http_jpulse_redis_conn_t *rc)
 
     if (rc->deadline.timer_set) {
         rc->deadline.cancelable = 0;
+    }
+
+    if (rc->discovering) {
+        /* the sentinel asked now keeps the worker as long */
+        ngx_http_jpulse_redis_sentinel_await();
     }
 }
 
@@ -462,12 +532,40 @@ ngx_http_jpulse_redis_conn_close(ngx_http_jpulse_redis_conn_t *rc)
         rc->resolving = NULL;
     }
 
+    rc->discovering = 0;
+
     ac = rc->ac;
 
     rc->ac = NULL;
     rc->state = NGX_HTTP_JPULSE_REDIS_IDLE;
 
     if (ac) {
+        redisAsyncFree(ac);
+    }
+}
+
+
+void
+ngx_http_jpulse_redis_conn_drop(ngx_http_jpulse_redis_conn_t *rc)
+{
+    redisAsyncContext  *ac;
+
+    if (rc->deadline.timer_set) {
+        ngx_del_timer(&rc->deadline);
+    }
+
+    if (rc->keepalive.timer_set) {
+        ngx_del_timer(&rc->keepalive);
+    }
+
+    ac = rc->ac;
+
+    rc->ac = NULL;
+    rc->state = NGX_HTTP_JPULSE_REDIS_IDLE;
+    rc->awaited = 0;
+
+    if (ac) {
+        /* deferred by hiredis when called from one of its callbacks */
         redisAsyncFree(ac);
     }
 }
@@ -565,8 +663,10 @@ ngx_http_jpulse_redis_reply(redisAsyncContext *ac, void *r, void *privdata)
 
     usec = ngx_http_jpulse_redis_usec() - cmd->sent;
 
-    ngx_http_jpulse_metrics_redis(usec, reply == NULL
-                                        || reply->type == REDIS_REPLY_ERROR);
+    if (!rc->auxiliary) {
+        ngx_http_jpulse_metrics_redis(usec, reply == NULL
+                                      || reply->type == REDIS_REPLY_ERROR);
+    }
 
     if (rc->ac == ac && rc->state == NGX_HTTP_JPULSE_REDIS_READY) {
 
@@ -587,6 +687,21 @@ ngx_http_jpulse_redis_reply(redisAsyncContext *ac, void *r, void *privdata)
     }
 
     ngx_free(cmd);
+
+    /*
+     * A primary that was demoted refuses writes, one that lost its
+     * replicas may refuse everything: the failover happened (or is under
+     * way), whatever command met it.
+     */
+
+    if (reply && reply->type == REDIS_REPLY_ERROR && rc->conf->sentinels
+        && rc->ac == ac
+        && ((reply->len >= 8 && ngx_strncmp(reply->str, "READONLY", 8) == 0)
+            || (reply->len >= 10
+                && ngx_strncmp(reply->str, "MASTERDOWN", 10) == 0)))
+    {
+        ngx_http_jpulse_redis_sentinel_moved(rc, reply->str);
+    }
 }
 
 
@@ -653,9 +768,80 @@ ngx_http_jpulse_redis_on_connect(const redisAsyncContext *ac, int status)
         }
     }
 
+    /* a server named by the sentinels must still be the primary */
+
+    if (rc->conf->sentinels) {
+        argv[0] = "ROLE";
+        argvlen[0] = 4;
+
+        if (ngx_http_jpulse_redis_conn_send(rc,
+                                        ngx_http_jpulse_redis_role_reply,
+                                        rc, 1, argv, argvlen)
+            != NGX_OK)
+        {
+            ngx_http_jpulse_redis_conn_fail(rc, "cannot send ROLE");
+            return;
+        }
+    }
+
     if (rc->start(rc) != NGX_OK) {
         ngx_http_jpulse_redis_conn_fail(rc, "cannot start");
     }
+}
+
+
+/*
+ * ROLE answers "master", "slave" (a replica: "slave" even in Redis 7) or
+ * "sentinel" first. Anything but "master" fails the attempt before the
+ * connection is used: nothing is ever written to a replica.
+ */
+
+static void
+ngx_http_jpulse_redis_role_reply(redisReply *reply, void *data)
+{
+    ngx_http_jpulse_redis_conn_t  *rc = data;
+
+    ngx_str_t    role;
+    redisReply  *first;
+
+    if (reply == NULL || rc->state != NGX_HTTP_JPULSE_REDIS_HANDSHAKE) {
+        return;
+    }
+
+    if (reply->type == REDIS_REPLY_ERROR) {
+        /* "NOPERM ...": the handshake is refused as for AUTH's errors */
+        ngx_http_jpulse_redis_handshake_reply(reply, rc);
+        return;
+    }
+
+    ngx_str_set(&role, "unknown");
+
+    if (reply->type == REDIS_REPLY_ARRAY && reply->elements > 0) {
+        first = reply->element[0];
+
+        if (first->type == REDIS_REPLY_STRING
+            || first->type == REDIS_REPLY_STATUS)
+        {
+            role.data = (u_char *) first->str;
+            role.len = ngx_min(first->len, 32);
+        }
+    }
+
+    if (role.len == 6 && ngx_strncmp(role.data, "master", 6) == 0) {
+        return;
+    }
+
+    if (!rc->role_logged) {
+        ngx_log_error(NGX_LOG_WARN, rc->log, 0,
+                      "jpulse_redis \"%V\": %s connection: %s:%d has role "
+                      "\"%V\", not master: refused, asking the sentinels "
+                      "again", &rc->conf->name, rc->role, rc->addr,
+                      (int) rc->port, &role);
+        rc->role_logged = 1;
+    }
+
+    ngx_http_jpulse_redis_sentinel_not_primary(rc);
+    ngx_http_jpulse_redis_conn_fail(rc, "not the primary");
 }
 
 

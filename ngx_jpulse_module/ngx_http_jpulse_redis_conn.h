@@ -55,9 +55,16 @@ struct ngx_http_jpulse_redis_conn_s {
                                                          last ready did */
     unsigned                           awaited:1;  /* requests wait for
                                                       this attempt */
+    unsigned                           discovering:1; /* waits for the
+                                                         sentinels */
+    unsigned                           oneshot:1;  /* no retry of its own */
+    unsigned                           auxiliary:1; /* a sentinel's: not
+                                                       counted as Redis */
+    unsigned                           role_logged:1;
 
     ngx_resolver_ctx_t                *resolving;
     u_char                             addr[NGX_SOCKADDR_STRLEN + 1];
+    in_port_t                          port;
 
     ngx_event_t                        retry;
     ngx_event_t                        deadline;   /* connect or command */
@@ -73,6 +80,13 @@ void ngx_http_jpulse_redis_conn_fail(ngx_http_jpulse_redis_conn_t *rc,
     const char *reason);
 void ngx_http_jpulse_redis_conn_ready(ngx_http_jpulse_redis_conn_t *rc);
 void ngx_http_jpulse_redis_conn_close(ngx_http_jpulse_redis_conn_t *rc);
+
+/* closes it quietly: no log, no retry, settled not called */
+void ngx_http_jpulse_redis_conn_drop(ngx_http_jpulse_redis_conn_t *rc);
+
+/* the sentinels answered (rc->addr and rc->port are set) or did not */
+void ngx_http_jpulse_redis_conn_discovered(ngx_http_jpulse_redis_conn_t *rc,
+    ngx_uint_t found);
 
 /*
  * An attempt is under way that has a chance to end soon: connecting or

@@ -48,8 +48,11 @@ sub sentinel_start {
         sentinels => [],
     };
     my @auth = $opt{requirepass} ? (requirepass => $opt{requirepass}) : ();
-    my @masterauth = $opt{requirepass}
-                     ? ('--masterauth', $opt{requirepass}) : ();
+    # a primary waits repl-diskless-sync-delay (5 s) for more replicas
+    # before it sends the first one its data: nobody else is coming
+    my @masterauth = (('--repl-diskless-sync-delay', 0),
+                      $opt{requirepass}
+                      ? ('--masterauth', $opt{requirepass}) : ());
 
     $s->{primary} = redis_start(@auth, args => [@masterauth]);
     $s->{nodes} = [$s->{primary}];
@@ -61,10 +64,18 @@ sub sentinel_start {
     }
     _wait_synced($s, $_) for @{ $s->{replicas} };
 
-    for my $i (0 .. ($opt{sentinels} // 3) - 1) {
-        my $t = { dir => File::Temp::tempdir('jpulse-sentinel-XXXXXX',
-                                              TMPDIR => 1, CLEANUP => 1),
-                  port => JPulseTest::free_port() };
+    # Each sentinel is told the replicas and the other sentinels up front
+    # (the lines Sentinel itself writes to its file once it has met them),
+    # so a start does not wait for the hello messages (2 s apart, ~7 s)
+    my @sentinels = map {
+        { dir => File::Temp::tempdir('jpulse-sentinel-XXXXXX', TMPDIR => 1,
+                                     CLEANUP => 1),
+          port => JPulseTest::free_port(),
+          id => join('', map { sprintf '%02x', int rand 256 } 1 .. 20) }
+    } 1 .. $opt{sentinels} // 3;
+
+    for my $i (0 .. $#sentinels) {
+        my $t = $sentinels[$i];
         open my $fh, '>', "$t->{dir}/sentinel.conf" or die "sentinel.conf: $!";
         print $fh "port $t->{port}\nbind 127.0.0.1\ndir $t->{dir}\n",
                   "logfile $t->{dir}/sentinel.log\n",
@@ -73,6 +84,12 @@ sub sentinel_start {
                   "sentinel down-after-milliseconds $s->{master} $s->{down_ms}\n",
                   "sentinel failover-timeout $s->{master} $s->{fo_ms}\n",
                   "sentinel parallel-syncs $s->{master} 1\n";
+        print $fh "sentinel myid $t->{id}\n",
+                  map({ "sentinel known-replica $s->{master} 127.0.0.1 "
+                        . "$_->{port}\n" } @{ $s->{replicas} // [] }),
+                  map({ "sentinel known-sentinel $s->{master} 127.0.0.1 "
+                        . "$_->{port} $_->{id}\n" }
+                      grep { $_ != $t } @sentinels);
         print $fh "sentinel auth-pass $s->{master} $opt{requirepass}\n"
             if $opt{requirepass};
         print $fh "requirepass $opt{sentinel_pass}\n" if $opt{sentinel_pass};

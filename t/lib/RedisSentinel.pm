@@ -12,6 +12,9 @@ package RedisSentinel;
 #   sentinel_kill_primary($s)           kill -9 the primary, waits for the
 #                                       sentinels to promote a replica
 #   sentinel_cli($s, $i, @cmd)          redis-cli against sentinel $i
+#   sentinel_settle($s)                 restarts killed nodes and waits
+#                                       until every node replicates from
+#                                       the primary
 #
 # Timings are short so a failover takes seconds: down-after 1000 ms,
 # failover-timeout 3000 ms. Both waits return the new primary's handle
@@ -31,7 +34,7 @@ use JPulseTest qw(redis_start redis_stop redis_cli);
 
 our @EXPORT_OK = qw(sentinel_start sentinel_addrs sentinel_primary
                     sentinel_failover sentinel_kill_primary sentinel_cli
-                    sentinel_stop);
+                    sentinel_settle sentinel_stop);
 
 my @Sentinels;
 
@@ -175,6 +178,32 @@ sub sentinel_kill_primary {
     my $old = sentinel_primary($s) or die "sentinel: no primary\n";
     redis_stop($old);
     return _wait_new_primary($s, $old);
+}
+
+# A demoted primary stays a master, with what it had, until the sentinels
+# turn it into a replica at their next INFO round (up to ~10 s); a killed
+# one comes back empty and is turned too. Before another failover, every
+# node must be a replica of the primary again, or the sentinels may
+# promote one that missed everything since.
+sub sentinel_settle {
+    my ($s) = @_;
+
+    for my $r (@{ $s->{nodes} }) {
+        # killed by another process (a child's sentinel_kill_primary)
+        delete $r->{pid} if $r->{pid}
+            && waitpid($r->{pid}, POSIX::WNOHANG()) == $r->{pid};
+        redis_start($r) unless $r->{pid};
+    }
+    _until($s, 'every node to replicate from the primary', sub {
+        my $p = sentinel_primary($s) or return 0;
+        for my $r (grep { $_ != $p } @{ $s->{nodes} }) {
+            my $info = redis_cli($r, 'INFO', 'replication');
+            return 0 unless $info =~ /^role:slave/m
+                            && $info =~ /^master_port:$p->{port}\b/m
+                            && $info =~ /^master_link_status:up/m;
+        }
+        return 1;
+    });
 }
 
 sub sentinel_stop {

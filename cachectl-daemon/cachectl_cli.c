@@ -500,7 +500,7 @@ cachectl_cli_fields(json_t *d)
 int
 cachectl_status(cachectl_conf_t *conf)
 {
-    int            rc, lease;
+    int            rc, lease, refusing;
     char           err[1024], when[32], holder[JP_INSTANCE_ID_MAX],
                    who[1024], where[1024];
     size_t         i, j, nlive;
@@ -519,15 +519,22 @@ cachectl_status(cachectl_conf_t *conf)
     c = cachectl_redis_connect(conf, err, sizeof(err));
 
     if (c == NULL) {
+        /* MISCONF (a failed save, stop-writes-on-bgsave-error) refuses
+         * even PING: Redis is there, it takes no writes */
+        refusing = strstr(err, "MISCONF") != NULL;
+
         if (conf->json) {
             /* the address may hold a quote (unix:PATH): encoded */
             out = json_pack("{s:{s:b, s:s, s:s}}", "redis", "reachable", 0,
-                            "address", conf->redis, "error", "unreachable");
+                            "address", conf->redis, "error", refusing
+                            ? "refuses writes" : "unreachable");
             cachectl_print_json(out);
             json_decref(out);
 
         } else {
-            printf("Redis      %s: unreachable (%s)\n", conf->redis, err);
+            printf("Redis      %s: %s (%s)\n", conf->redis,
+                   refusing ? "answers but refuses writes" : "unreachable",
+                   err);
         }
         return CACHECTL_EXIT_FAIL;
     }

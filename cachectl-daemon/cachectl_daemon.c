@@ -808,8 +808,12 @@ cachectl_daemon_lease(cachectl_daemon_t *d)
         if (was != CACHECTL_ROLE_ERROR
             || strcmp(d->lease_error, d->error) != 0)
         {
+            /* MISCONF: Redis answers but refuses every write (a failed
+             * save with stop-writes-on-bgsave-error) */
             cachectl_log(CACHECTL_ERR, "%s; not publishing until Redis "
-                         "takes the lease", d->error);
+                         "%s", d->error,
+                         strstr(d->error, "MISCONF") != NULL
+                         ? "accepts writes again" : "takes the lease");
             snprintf(d->lease_error, sizeof(d->lease_error), "%s",
                      d->error);
         }

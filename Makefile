@@ -17,7 +17,8 @@
 #                   fault-injection suite (chaos/faults)
 #   make chaos-faults  faults injected into a small cluster under load
 #                   (FAULTS="redis-kill ..." a subset; FAULTS_ARGS=--quick,
-#                   --asan): docs/reliability.md
+#                   --asan, --sentinel); then the same with Redis Sentinel
+#                   (failovers): docs/reliability.md
 #   make deps       install the Debian packages (as root), the Node
 #                   peer of the session suites (peers/node, npm ci) and
 #                   the Mongo-wire test server (scripts/mongo-test-server)
@@ -207,6 +208,9 @@ chaos-faults:
 	@test -n "$(CACHECTL)" || $(MAKE) cachectl
 	@test -e $(MODULE) || $(MAKE) module
 	CACHECTL="$(CACHECTL)" chaos/faults $(FAULTS_ARGS) $(FAULTS)
+	@# the Sentinel pass: its faults by default, or those named
+	test -n "$(FAULTS)" || CACHECTL="$(CACHECTL)" chaos/faults --sentinel \
+	    $(FAULTS_ARGS)
 
 # libjpulse and cachectl under AddressSanitizer and UBSan
 ASAN_CFLAGS  = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \

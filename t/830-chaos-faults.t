@@ -10,7 +10,8 @@
 # A run of its own: private redis-server, nginx instances, cachectl and
 # Mongo-wire test server on free ports. Needs wrk and the test server
 # (make deps), else it skips. CHAOS_FAULTS="redis-kill pubsub-kill" runs a
-# subset.
+# subset; the sentinel-* faults run against Redis with Sentinel (a
+# primary, a replica, three sentinels: t/lib/RedisSentinel.pm).
 use strict;
 use warnings;
 
@@ -27,14 +28,22 @@ plan skip_all => 'wrk is not installed (make deps)'
 my @faults = split ' ', ($ENV{CHAOS_FAULTS} // '');
 my @all = split ' ', `'$top/chaos/faults' --list`;
 my @want = @faults ? @faults : @all;
+# the failovers need Redis with Sentinel: a run of their own
+my @failovers = grep { /^sentinel-/ } @want;
+my @single = grep { !/^sentinel-/ } @want;
 
 local $ENV{CACHECTL} = $ENV{TEST_NGINX_CACHECTL} // "$top/build/cachectl";
-my $t0 = time;
-my $out = `'$top/chaos/faults' --quick @faults 2>&1`;
-my $rc = $? >> 8;
-is($rc, 0, 'chaos/faults --quick: exit 0') or diag $out;
-note $out;
-note 'took ' . (time - $t0) . ' s';
+my $out = '';
+for my $run ([@single], ['--sentinel', @failovers]) {
+    next if @$run == 0 || "@$run" eq '--sentinel';
+    my $t0 = time;
+    my $o = `'$top/chaos/faults' --quick @$run 2>&1`;
+    my $rc = $? >> 8;
+    is($rc, 0, "chaos/faults --quick @$run: exit 0") or diag $o;
+    note $o;
+    note 'took ' . (time - $t0) . ' s';
+    $out .= $o;
+}
 
 my %r;
 for (split /\n/, $out) {

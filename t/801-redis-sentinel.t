@@ -15,6 +15,7 @@ use lib 't/lib';
 use JPulseTest ();
 use RedisSentinel qw(sentinel_start sentinel_addrs sentinel_primary
                      sentinel_failover);
+use SentinelTest qw(closed_port hammer_start hammer_stop get);
 use SessionTest ();
 use Test::Nginx::Socket;
 
@@ -29,13 +30,7 @@ our $Dir = File::Temp::tempdir('jpulse-t801-XXXXXX', TMPDIR => 1,
 chmod 0755, $Dir;
 
 # a port nobody listens on: the first "sentinel" of the list
-our $Dead = do {
-    my $s = IO::Socket::INET->new(Listen => 1, LocalAddr => '127.0.0.1',
-                                  LocalPort => 0) or die $!;
-    my $p = $s->sockport;
-    close $s;
-    $p;
-};
+our $Dead = closed_port();
 
 # /news/ is on disk too (what a page falls back to), /only/ only in Redis
 JPulseTest::view_tree("$Dir/view", {
@@ -54,50 +49,6 @@ $ENV{TEST_NGINX_T801_COOKIE} = SessionTest::cookie($Sid);
 $ENV{TEST_NGINX_FORCE_RESTART_ON_TEST} = 0;
 
 our ($Old, $New, $Hammer);
-
-# GETs $path on fresh connections in a child until told to stop: counts
-# of all, of non-2xx and of 5xx, written to a file
-our $Hammers = 0;
-
-sub main::hammer_start {
-    my ($path, $cookie) = @_;
-    my $file = "$Dir/hammer." . ++$main::Hammers;
-    unlink $file, "$file.stop";
-    my $pid = fork // die "fork: $!";
-    if ($pid == 0) {
-        my ($n, $bad, $five) = (0, 0, 0);
-        my $port = $Test::Nginx::Socket::ServerPort;
-        until (-e "$file.stop") {
-            my ($status) = JPulseTest::http_get($port, $path,
-                headers => $cookie ? "Cookie: $cookie\r\n" : '');
-            $n++;
-            $bad++ unless $status =~ /^2/;
-            $five++ if $status =~ /^5/ || $status == 0;
-        }
-        open my $fh, '>', $file or POSIX::_exit(1);
-        print $fh "$n $bad $five\n";
-        close $fh;
-        POSIX::_exit(0);
-    }
-    return { pid => $pid, file => $file };
-}
-
-sub main::hammer_stop {
-    my ($h) = @_;
-    open my $fh, '>', "$h->{file}.stop"; close $fh;
-    waitpid $h->{pid}, 0;
-    open $fh, '<', $h->{file} or return [0, 0, 0];
-    my @r = split ' ', scalar <$fh>;
-    return \@r;
-}
-
-sub main::get {
-    my ($path, $cookie) = @_;
-    my ($status, undef, $body) = JPulseTest::http_get(
-        $Test::Nginx::Socket::ServerPort, $path,
-        headers => $cookie ? "Cookie: $cookie\r\n" : '');
-    return "$status $body";
-}
 
 repeat_each(1);
 
@@ -164,7 +115,7 @@ user jdoe
 === TEST 3: SENTINEL FAILOVER under a hammer: followed, logged once, counted, no 5xx
 --- pre_request
 $main::Old = RedisSentinel::sentinel_primary($main::S);
-my $h = main::hammer_start('/news/');
+my $h = main::hammer_start(dir => $main::Dir, path => '/news/');
 my $mark = JPulseTest::log_mark();
 my $t0 = Time::HiRes::time();
 $main::New = RedisSentinel::sentinel_failover($main::S);
@@ -177,7 +128,7 @@ Time::HiRes::sleep(0.3);
 my $r = main::hammer_stop($h);
 Test::More::diag(sprintf "failover followed in %.2f s (SENTINEL FAILOVER "
     . "to ready); hammer: %d requests, %d non-2xx, %d 5xx",
-    $followed, @$r);
+    $followed, @$r[0 .. 2]);
 $main::Hammer = "hammer 5xx: $r->[2]";
 --- request
 GET /m

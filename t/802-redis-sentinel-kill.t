@@ -13,6 +13,7 @@ use warnings;
 use lib 't/lib';
 use JPulseTest ();
 use RedisSentinel qw(sentinel_start sentinel_addrs sentinel_primary);
+use SentinelTest qw(hammer_start hammer_stop get);
 use SessionTest ();
 use Test::Nginx::Socket;
 
@@ -41,57 +42,6 @@ $ENV{TEST_NGINX_T802_COOKIE} = SessionTest::cookie($Sid);
 $ENV{TEST_NGINX_FORCE_RESTART_ON_TEST} = 0;
 
 our ($Old, $New, $Result);
-
-# GETs $path on fresh connections in a child until told to stop: counts
-# of all, of non-2xx and of 5xx, written to a file
-our $Hammers = 0;
-
-sub main::hammer_start {
-    my ($path, $cookie) = @_;
-    my $file = "$Dir/hammer." . ++$main::Hammers;
-    unlink $file, "$file.stop";
-    my $pid = fork // die "fork: $!";
-    if ($pid == 0) {
-        my ($n, $bad, $five, $first, $last) = (0, 0, 0);
-        my $port = $Test::Nginx::Socket::ServerPort;
-        until (-e "$file.stop") {
-            my ($status, undef, $body) = JPulseTest::http_get($port, $path,
-                headers => $cookie ? "Cookie: $cookie\r\n" : '');
-            $n++;
-            unless ($status =~ /^2/
-                    && (!$cookie || $body eq "user jdoe\n"))
-            {
-                $bad++;
-                $first //= Time::HiRes::time();
-                $last = Time::HiRes::time();
-            }
-            $five++ if $status =~ /^5/ || $status == 0;
-        }
-        open my $fh, '>', $file or POSIX::_exit(1);
-        printf $fh "%d %d %d %.2f\n", $n, $bad, $five,
-                   $first ? $last - $first : 0;
-        close $fh;
-        POSIX::_exit(0);
-    }
-    return { pid => $pid, file => $file };
-}
-
-sub main::hammer_stop {
-    my ($h) = @_;
-    open my $fh, '>', "$h->{file}.stop"; close $fh;
-    waitpid $h->{pid}, 0;
-    open $fh, '<', $h->{file} or return [0, 0, 0];
-    my @r = split ' ', scalar <$fh>;
-    return \@r;
-}
-
-sub main::get {
-    my ($path, $cookie) = @_;
-    my ($status, undef, $body) = JPulseTest::http_get(
-        $Test::Nginx::Socket::ServerPort, $path,
-        headers => $cookie ? "Cookie: $cookie\r\n" : '');
-    return "$status $body";
-}
 
 # the heartbeat key of the instance (on the primary now)
 sub main::heartbeat_key {
@@ -157,8 +107,11 @@ JPulseTest::poll_until(5, sub { main::heartbeat_key($main::S->{primary}) });
 $main::Old = RedisSentinel::sentinel_primary($main::S);
 my ($replica) = grep { $_ != $main::Old } @{ $main::S->{nodes} };
 my $key = main::heartbeat_key($main::Old);
-my $anon = main::hammer_start('/news/');
-my $user = main::hammer_start('/s', $ENV{TEST_NGINX_T802_COOKIE});
+my $anon = main::hammer_start(dir => $main::Dir, path => '/news/');
+# signed-in: served as anyone but jdoe counts as bad too
+my $user = main::hammer_start(dir => $main::Dir, path => '/s',
+                              cookie => $ENV{TEST_NGINX_T802_COOKIE},
+                              want_body => "user jdoe\n");
 Time::HiRes::sleep(0.3);
 my $t0 = Time::HiRes::time();
 JPulseTest::redis_stop($main::Old);

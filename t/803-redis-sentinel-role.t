@@ -6,16 +6,16 @@
 # check a replica answers PING and PSUBSCRIBE and the module would
 # declare itself ready on it.
 #
-# The fake sentinel is a tiny RESP server in this file: it answers
-# SENTINEL get-master-addr-by-name with the replica's address, SUBSCRIBE
-# with a confirmation, AUTH and PING as a server would.
+# The fake sentinel (t/lib/SentinelTest.pm) answers SENTINEL
+# get-master-addr-by-name with the replica's address, SUBSCRIBE with a
+# confirmation, AUTH and PING as a server would: a real sentinel can't be
+# made to name a replica.
 use strict;
 use warnings;
 
 use lib 't/lib';
-use IO::Select ();
-use IO::Socket::INET ();
 use JPulseTest qw(redis_start redis_cli);
+use SentinelTest qw(fake_sentinel);
 use Test::Nginx::Socket;
 
 plan skip_all => 'needs one nginx across blocks'
@@ -28,78 +28,10 @@ JPulseTest::poll_until(10, sub {
     redis_cli($Replica, 'INFO', 'replication') =~ /master_link_status:up/ });
 redis_cli($Replica, 'CONFIG', 'RESETSTAT');
 
-our $Fake = fake_sentinel($Replica->{port});
+our $Fake = fake_sentinel(master => $Replica->{port});
 
 $ENV{TEST_NGINX_T803_SENTINEL} = $Fake->{port};
 $ENV{TEST_NGINX_FORCE_RESTART_ON_TEST} = 0;
-
-sub fake_sentinel {
-    my ($answer_port) = @_;
-
-    my $l = IO::Socket::INET->new(Listen => 16, LocalAddr => '127.0.0.1',
-                                  LocalPort => 0, ReuseAddr => 1) or die $!;
-    my $port = $l->sockport;
-    my $pid = fork // die "fork: $!";
-    if ($pid) {
-        close $l;
-        return { pid => $pid, port => $port };
-    }
-
-    my $sel = IO::Select->new($l);
-    my %buf;
-    while (1) {
-        for my $fh ($sel->can_read(1)) {
-            if ($fh == $l) {
-                my $c = $l->accept or next;
-                $sel->add($c);
-                $buf{$c} = '';
-                next;
-            }
-            my $n = sysread $fh, my $chunk, 4096;
-            if (!$n) { $sel->remove($fh); delete $buf{$fh}; close $fh; next }
-            $buf{$fh} .= $chunk;
-            while (my $cmd = _resp_take(\$buf{$fh})) {
-                my $name = uc($cmd->[0] // '');
-                my $out;
-                if ($name eq 'SENTINEL') {
-                    $out = "*2\r\n\$9\r\n127.0.0.1\r\n\$" . length($answer_port)
-                           . "\r\n$answer_port\r\n";
-                } elsif ($name eq 'SUBSCRIBE') {
-                    my $ch = $cmd->[1] // '';
-                    $out = "*3\r\n\$9\r\nsubscribe\r\n\$" . length($ch)
-                           . "\r\n$ch\r\n:1\r\n";
-                } elsif ($name eq 'PING') {
-                    $out = "+PONG\r\n";
-                } elsif ($name eq 'AUTH') {
-                    $out = "+OK\r\n";
-                } else {
-                    $out = "-ERR unknown command\r\n";
-                }
-                syswrite $fh, $out;
-            }
-        }
-    }
-}
-
-# one command (an array of bulk strings) off the front of $$buf, or undef
-sub _resp_take {
-    my ($buf) = @_;
-    return undef unless $$buf =~ /\A\*(\d+)\r\n/;
-    my ($n, $pos) = ($1, length($&));
-    my @args;
-    for (1 .. $n) {
-        return undef unless substr($$buf, $pos) =~ /\A\$(\d+)\r\n/;
-        my $len = $1;
-        $pos += length($&);
-        return undef if length($$buf) < $pos + $len + 2;
-        push @args, substr($$buf, $pos, $len);
-        $pos += $len + 2;
-    }
-    substr($$buf, 0, $pos) = '';
-    return \@args;
-}
-
-END { kill 'KILL', $Fake->{pid} if $Fake && $Fake->{pid} }
 
 repeat_each(1);
 

@@ -2,16 +2,15 @@
 # -READONLY (the primary was demoted behind the module's back), the
 # module recycles both connections and asks the sentinel again, which now
 # names the other server; the switch is logged and counted. The sentinel
-# is a fake (a tiny RESP server in this file, no +switch-master ever)
+# is a fake (t/lib/SentinelTest.pm, no +switch-master ever)
 # that requires a password: sentinel_password_file is sent as AUTH, and
 # a wrong one is refused with a warning naming the sentinel.
 use strict;
 use warnings;
 
 use lib 't/lib';
-use IO::Select ();
-use IO::Socket::INET ();
 use JPulseTest qw(redis_start redis_cli);
+use SentinelTest qw(fake_sentinel);
 use Test::Nginx::Socket;
 
 plan skip_all => 'needs one nginx across blocks'
@@ -40,97 +39,12 @@ open $pw, '>', "$Dir/wrong.pass" or die $!;
 print $pw "wrong\n";
 close $pw;
 
-our $Fake = fake_sentinel($PortFile, 's3ntinel');
+# names the port in $PortFile (read at every question), wants AUTH first
+our $Fake = fake_sentinel(master_file => $PortFile, pass => 's3ntinel');
 
 $ENV{TEST_NGINX_T804_SENTINEL} = $Fake->{port};
 $ENV{TEST_NGINX_T804_DIR} = $Dir;
 $ENV{TEST_NGINX_FORCE_RESTART_ON_TEST} = 0;
-
-# answers with the port in $file (read at every question); with $pass,
-# every command but AUTH needs AUTH $pass first, as Sentinel's requirepass
-sub fake_sentinel {
-    my ($file, $pass) = @_;
-
-    my $l = IO::Socket::INET->new(Listen => 16, LocalAddr => '127.0.0.1',
-                                  LocalPort => 0, ReuseAddr => 1) or die $!;
-    my $port = $l->sockport;
-    my $pid = fork // die "fork: $!";
-    if ($pid) {
-        close $l;
-        return { pid => $pid, port => $port };
-    }
-
-    my $sel = IO::Select->new($l);
-    my (%buf, %authed);
-    while (1) {
-        for my $fh ($sel->can_read(1)) {
-            if ($fh == $l) {
-                my $c = $l->accept or next;
-                $sel->add($c);
-                $buf{$c} = '';
-                next;
-            }
-            my $n = sysread $fh, my $chunk, 4096;
-            if (!$n) {
-                $sel->remove($fh);
-                delete $buf{$fh};
-                delete $authed{$fh};
-                close $fh;
-                next;
-            }
-            $buf{$fh} .= $chunk;
-            while (my $cmd = _resp_take(\$buf{$fh})) {
-                my $name = uc($cmd->[0] // '');
-                my $out;
-                my $answer_port = do {
-                    open my $pf, '<', $file; local $/; <$pf> // '' };
-                chomp $answer_port;
-                my $answer_host = $answer_port =~ s/^(\S+)\s+// ? $1
-                                                                 : '127.0.0.1';
-                if ($name eq 'AUTH') {
-                    $authed{$fh} = !$pass || ($cmd->[1] // '') eq $pass;
-                    $out = $authed{$fh} ? "+OK\r\n"
-                         : "-WRONGPASS invalid username-password pair\r\n";
-                } elsif ($pass && !$authed{$fh}) {
-                    $out = "-NOAUTH Authentication required.\r\n";
-                } elsif ($name eq 'SENTINEL') {
-                    $out = "*2\r\n\$" . length($answer_host)
-                           . "\r\n$answer_host\r\n\$" . length($answer_port)
-                           . "\r\n$answer_port\r\n";
-                } elsif ($name eq 'SUBSCRIBE') {
-                    my $ch = $cmd->[1] // '';
-                    $out = "*3\r\n\$9\r\nsubscribe\r\n\$" . length($ch)
-                           . "\r\n$ch\r\n:1\r\n";
-                } elsif ($name eq 'PING') {
-                    $out = "+PONG\r\n";
-                } else {
-                    $out = "-ERR unknown command\r\n";
-                }
-                syswrite $fh, $out;
-            }
-        }
-    }
-}
-
-# one command (an array of bulk strings) off the front of $$buf, or undef
-sub _resp_take {
-    my ($buf) = @_;
-    return undef unless $$buf =~ /\A\*(\d+)\r\n/;
-    my ($n, $pos) = ($1, length($&));
-    my @args;
-    for (1 .. $n) {
-        return undef unless substr($$buf, $pos) =~ /\A\$(\d+)\r\n/;
-        my $len = $1;
-        $pos += length($&);
-        return undef if length($$buf) < $pos + $len + 2;
-        push @args, substr($$buf, $pos, $len);
-        $pos += $len + 2;
-    }
-    substr($$buf, 0, $pos) = '';
-    return \@args;
-}
-
-END { kill 'KILL', $Fake->{pid} if $Fake && $Fake->{pid} }
 
 repeat_each(1);
 

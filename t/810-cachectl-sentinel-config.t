@@ -14,6 +14,7 @@ use lib 't/lib';
 use JPulseTest qw(redis_start);
 use CachectlTest qw(write_file);
 use RedisSentinel qw(sentinel_start sentinel_addrs);
+use SentinelTest qw(closed_port cachectl_runner);
 use Test::Nginx::Socket;
 
 plan skip_all => 'needs one nginx across blocks' if $ENV{TEST_NGINX_USE_VALGRIND};
@@ -32,15 +33,6 @@ sub main::fails {
     return "exit $code: $first\n";
 }
 
-# a port nobody listens on
-sub main::closed_port {
-    my $s = IO::Socket::INET->new(Listen => 1, LocalAddr => '127.0.0.1',
-                                  LocalPort => 0);
-    my $p = $s->sockport;
-    close $s;
-    return $p;
-}
-
 sub main::conf_file {
     my ($name, $text) = @_;
     write_file("$main::Dir/$name", $text);
@@ -54,13 +46,7 @@ workers(1);
 
 plan tests => repeat_each() * blocks() * 2;
 
-add_block_preprocessor(sub {
-    my ($block) = @_;
-    $block->set_value('config',
-                      "location = /ping { return 200 \"pong\\n\"; }\n");
-    $block->set_value('request', "GET /ping\n");
-    $block->set_value('response_body_filters', sub { $main::Result });
-});
+cachectl_runner();
 
 no_shuffle();
 run_tests();
@@ -177,7 +163,7 @@ dir.pass: exit 1: cachectl: sentinel password file DIR/dir.pass: not a regular f
 === TEST 5: the config file: the keys work, both ways in the file is an
 error naming it, the command line's way replaces the file's
 --- pre_request
-my $closed = main::closed_port();
+my $closed = closed_port();
 my $port = $main::Redis->{port};
 my $sent = main::conf_file('sentinel.conf', "redis-sentinel = 127.0.0.1:$closed\nredis-master = jp\n");
 my $both = main::conf_file('both.conf', "redis = 127.0.0.1:$port\nredis-sentinel = 127.0.0.1:$closed\nredis-master = jp\n");

@@ -4,8 +4,8 @@
 # FAILOVER it logs the switch once and a file saved then lands on the NEW
 # primary with its invalidation event; the CLI's status goes through the
 # sentinels and says which primary and which sentinel; a dead first
-# sentinel: the next one is used; a sentinel (a fake one, a tiny RESP
-# server in this file) that names the REPLICA: refused (the log and the
+# sentinel: the next one is used; a sentinel (a fake one,
+# t/lib/SentinelTest.pm) that names the REPLICA: refused (the log and the
 # error say ROLE), nothing written there.
 #
 # The runner's nginx only answers /ping: every check runs in --- pre_request
@@ -16,6 +16,7 @@ use CachectlTest qw(write_file spawn daemon_wait_log daemon_count daemon_mark
                     daemon_log poll_until tpl_index);
 use RedisSentinel qw(sentinel_start sentinel_addrs sentinel_primary
                      sentinel_failover);
+use SentinelTest qw(closed_port fake_server fake_sentinel cachectl_runner);
 use IO::Socket::INET ();
 use IO::Select ();
 use Test::Nginx::Socket;
@@ -39,56 +40,6 @@ our $Daemon = spawn(cmd => [CachectlTest::cachectl_bin(), @Where,
                             '--site-id', 't811', 'daemon',
                             '--views', $View, '--rescan', 0,
                             '--heartbeat', 1]);
-
-# a port nobody listens on
-sub main::closed_port {
-    my $s = IO::Socket::INET->new(Listen => 1, LocalAddr => '127.0.0.1',
-                                  LocalPort => 0);
-    my $p = $s->sockport;
-    close $s;
-    return $p;
-}
-
-# A fake RESP server in a child (killed at the end): $reply->(@args)
-# gives the raw reply to each command.
-sub main::fake_server {
-    my ($reply) = @_;
-    my $l = IO::Socket::INET->new(Listen => 5, LocalAddr => '127.0.0.1',
-                                  LocalPort => 0, ReuseAddr => 1)
-        or die "fake server: $!";
-    my $pid = fork // die "fork: $!";
-    if ($pid == 0) {
-        while (my $c = $l->accept) {
-            my $buf = '';
-            while (sysread($c, $buf, 4096, length $buf)) {
-                while ($buf =~ s/^\*(\d+)\r\n//) {
-                    my @a;
-                    for (1 .. $1) {
-                        $buf =~ s/^\$(\d+)\r\n// or last;
-                        push @a, substr($buf, 0, $1 + 2, '');
-                        $a[-1] =~ s/\r\n\z//;
-                    }
-                    print $c $reply->(@a);
-                }
-            }
-            close $c;
-        }
-        POSIX::_exit(0);
-    }
-    my $port = $l->sockport;
-    close $l;
-    push @main::Fakes, $pid;
-    return { pid => $pid, port => $port };
-}
-
-# A fake sentinel: names 127.0.0.1:$port as the primary of any name
-sub main::fake_sentinel {
-    my ($port) = @_;
-    return main::fake_server(sub {
-        lc($_[0] // '') eq 'sentinel'
-            ? "*2\r\n\$9\r\n127.0.0.1\r\n\$" . length($port) . "\r\n$port\r\n"
-            : "+OK\r\n" });
-}
 
 # the source of $path on node $r, or "(missing)"
 sub main::published {
@@ -123,31 +74,13 @@ sub main::received {
     return $buf;
 }
 
-our @Fakes;
-
-END {
-    kill 'KILL', $_ for @Fakes;
-}
-
 repeat_each(1);
 master_on();
 workers(1);
 
 plan tests => repeat_each() * blocks() * 2;
 
-our $HttpConfig = "";
-our $Config = <<'CONF';
-    location = /ping { return 200 "pong\n"; }
-CONF
-
-add_block_preprocessor(sub {
-    my ($block) = @_;
-    $block->set_value('http_config', $HttpConfig)
-        unless defined $block->http_config;
-    $block->set_value('config', $Config) unless defined $block->config;
-    $block->set_value('request', "GET /ping\n");
-    $block->set_value('response_body_filters', sub { $main::Result });
-});
+cachectl_runner();
 
 no_shuffle();
 run_tests();
@@ -265,7 +198,7 @@ daemon record: new primary, failovers 1
 === TEST 5: the first sentinel is dead: the next one is asked (and the
 status says which)
 --- pre_request
-my $dead = main::closed_port();
+my $dead = closed_port();
 my $s0 = $main::S->{sentinels}[0]{port};
 my ($code, $out, $err) = CachectlTest::cachectl('--redis-sentinel',
     "127.0.0.1:$dead,$main::Addrs", '--redis-master', 't811', '--site-id',
@@ -285,7 +218,8 @@ Redis      127.0.0.1:NEW (primary of t811, found via sentinel 127.0.0.1:S0): rea
 the connect timeout (2 s), the next one is asked
 --- timeout: 20
 --- pre_request
-my $mute = main::fake_server(sub { '' });
+# accepts, reads, never answers
+my $mute = fake_server(sub { '' });
 my $t0 = Time::HiRes::time();
 my ($code, $out, $err) = CachectlTest::cachectl({ timeout => 15 },
     '--redis-sentinel', "127.0.0.1:$mute->{port},$main::Addrs",
@@ -304,7 +238,7 @@ waited for the mute one: about 2 s
 
 === TEST 6: every sentinel dead: exit 1 and each one's error
 --- pre_request
-my ($a, $b) = (main::closed_port(), main::closed_port());
+my ($a, $b) = (closed_port(), closed_port());
 my ($code, $out, $err) = CachectlTest::cachectl('--redis-sentinel',
     "127.0.0.1:$a,127.0.0.1:$b", '--redis-master', 't811', '--site-id',
     't811', 'status');
@@ -323,7 +257,8 @@ sentinels after it the primary is found
 --- timeout: 30
 --- pre_request
 my $replica = $main::Old;      # a replica since the failover
-$main::Fake = main::fake_sentinel($replica->{port});
+# cachectl asks a sentinel nothing but SENTINEL (and AUTH): +OK to the rest
+$main::Fake = fake_sentinel(master => $replica->{port}, other => "+OK\r\n");
 my $f = $main::Fake->{port};
 my $r = $replica->{port};
 my ($code, $out, $err) = CachectlTest::cachectl('--redis-sentinel',
@@ -361,12 +296,12 @@ fake first, then the real ones: exit 0, the primary
 === TEST 8: a server that says it is the primary (ROLE master) but answers
 a write with -READONLY: the connection is dropped, the error says why
 --- pre_request
-my $srv = main::fake_server(sub {
-    my $cmd = uc($_[0] // '');
+my $srv = fake_server(sub {
+    my $cmd = uc($_[0][0] // '');
     return $cmd eq 'PING' ? "+PONG\r\n"
          : $cmd eq 'ROLE' ? "*3\r\n\$6\r\nmaster\r\n:0\r\n*0\r\n"
          : "-READONLY You can't write against a read only replica.\r\n" });
-my $fake = main::fake_sentinel($srv->{port});
+my $fake = fake_sentinel(master => $srv->{port}, other => "+OK\r\n");
 my ($code, $out, $err) = CachectlTest::cachectl('--redis-sentinel',
     "127.0.0.1:$fake->{port}", '--redis-master', 't811', '--site-id', 't811',
     'invalidate', 'view');

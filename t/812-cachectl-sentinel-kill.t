@@ -16,6 +16,7 @@ use JPulseTest ();
 use CachectlTest qw(write_file spawn daemon_wait_log daemon_count daemon_mark
                     daemon_log poll_until tpl_index);
 use RedisSentinel qw(sentinel_start sentinel_addrs sentinel_primary);
+use SentinelTest qw(cachectl_runner);
 use Test::Nginx::Socket;
 
 plan skip_all => 'needs one nginx across blocks' if $ENV{TEST_NGINX_USE_VALGRIND};
@@ -58,13 +59,7 @@ workers(1);
 
 plan tests => repeat_each() * blocks() * 2;
 
-add_block_preprocessor(sub {
-    my ($block) = @_;
-    $block->set_value('config',
-                      "location = /ping { return 200 \"pong\\n\"; }\n");
-    $block->set_value('request', "GET /ping\n");
-    $block->set_value('response_body_filters', sub { $main::Result });
-});
+cachectl_runner();
 
 no_shuffle();
 run_tests();

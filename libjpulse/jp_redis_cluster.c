@@ -478,8 +478,8 @@ jp_rc_place(jp_rc_map_t *map, const jp_rc_entry_t *e, int owner,
     /* a node id names one node: a second address for it is a conflict */
     if (e->id_len != 0) {
         for (i = 0; i < (int) map->nnodes; i++) {
-            if (memcmp(map->nodes[i].pub.id, e->id, e->id_len) == 0
-                && map->nodes[i].pub.id[e->id_len] == '\0')
+            if (strlen(map->nodes[i].pub.id) == e->id_len
+                && memcmp(map->nodes[i].pub.id, e->id, e->id_len) == 0)
             {
                 *what = "one node id at two addresses";
                 return -1;

@@ -430,6 +430,10 @@ test_map_refused(void **state)
     const jp_resp_value_t  id_twice = V_ARR(
         V_ARR(V_INT(0), V_INT(1), NODE("h", 1, ID_A)),
         V_ARR(V_INT(2), V_INT(3), NODE("g", 1, ID_A)));
+    const jp_resp_value_t  id_after_none = V_ARR(
+        V_ARR(V_INT(0), V_INT(1), V_ARR(V_STR("h"), V_INT(1))),
+        V_ARR(V_INT(2), V_INT(3), NODE("g", 1, ID_A)),
+        V_ARR(V_INT(4), V_INT(5), NODE("f", 1, ID_A)));
     const jp_resp_value_t  replica_as_primary = V_ARR(
         V_ARR(V_INT(0), V_INT(1), NODE("h", 1, ID_A), NODE("r", 1, ID_D)),
         V_ARR(V_INT(2), V_INT(3), NODE("r", 1, ID_D)));
@@ -478,6 +482,7 @@ test_map_refused(void **state)
     refused(&hostname_int, "hostname is not a string");
     refused(&two_ids, "the same address with another node id");
     refused(&id_twice, "one node id at two addresses");
+    refused(&id_after_none, "range 2, node 0: one node id at two");
     refused(&replica_as_primary, "a replica named as a primary");
     refused(&primary_as_replica, "a primary named as a replica");
     refused(&own_replica, "a primary named as its own replica");

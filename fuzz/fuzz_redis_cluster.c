@@ -44,6 +44,12 @@ static const char  *const fuzz_seeds[] = {
     "*4\r\n:100\r\n:100\r\n*2\r\n$0\r\n\r\n:7002\r\n*2\r\n$1\r\n?\r\n:7003\r\n",
     "\x04*1\r\n*3\r\n:0\r\n:16383\r\n*4\r\n$1\r\nh\r\n:1\r\n$0\r\n\r\n"
     "%1\r\n$8\r\nhostname\r\n$1\r\nh\r\n",
+    /* a node without id, then nodes with one (ids compared) */
+    "\x00*2\r\n*3\r\n:0\r\n:1\r\n*2\r\n$1\r\nh\r\n:1\r\n"
+    "*4\r\n:2\r\n:3\r\n*3\r\n$1\r\ng\r\n:1\r\n"
+    "$40\r\ne7d1eecce10fd6bb5eb35b9f99a514335d9ba9ca\r\n"
+    "*3\r\n$1\r\nf\r\n:1\r\n"
+    "$40\r\n67ed2db8d677e59ec4a4cefb06858cf2a1a89fa1\r\n",
     "\x01MOVED 3999 127.0.0.1:6381",
     "\x01-ASK 3999 [::1]:6381\r\n",
     "\x01MOVED 16383 ::1:6381",

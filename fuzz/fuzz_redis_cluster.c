@@ -286,7 +286,9 @@ check_map(const jp_rc_map_t *map)
         }
     }
 
-    if (covered != jp_rc_map_covered(map)) {
+    if (covered != jp_rc_map_covered(map)
+        || covered + jp_rc_map_unknown(map) > JP_RC_SLOTS)
+    {
         abort();
     }
 

@@ -29,8 +29,13 @@ struct jp_rc_map_s {
     size_t             nnodes;
     size_t             max_nodes;
     jp_rc_node_int_t  *nodes;
+    unsigned           unknown;
     uint16_t           slot_owner[JP_RC_SLOTS];    /* index into nodes */
+    uint8_t            unreachable[JP_RC_SLOTS / 8];
 };
+
+
+#define jp_rc_bit(bits, s)  ((bits)[(s) / 8] & (1u << ((s) % 8)))
 
 
 /* a node entry of the reply, before it is placed */
@@ -610,12 +615,13 @@ jp_rc_map_build(const jp_rc_map_conf_t *conf, const jp_resp_value_t *reply,
                 JP_RC_FAIL("%s", what);
             }
 
-            if (e.unknown) {
-                if (ni == 0) {
-                    JP_RC_FAIL("%s", "the primary has no known endpoint");
-                }
-
-                /* a replica nobody can reach: not ours to use */
+            /*
+             * a primary nobody can reach ("?" while hostnames spread by
+             * gossip, port 0): its slots are not covered and its replicas
+             * are not listed (but checked); a replica nobody can reach
+             * is not ours to use
+             */
+            if (e.unknown || (ni > 0 && primary < 0)) {
                 continue;
             }
 
@@ -632,8 +638,26 @@ jp_rc_map_build(const jp_rc_map_conf_t *conf, const jp_resp_value_t *reply,
 
         ni = 0;
 
+        if (primary < 0) {
+            /* the slots stay uncovered, but they may not overlap */
+            for (s = (unsigned) start; s <= (unsigned) end; s++) {
+                if (map->slot_owner[s] != JP_RC_NONE
+                    || jp_rc_bit(map->unreachable, s))
+                {
+                    JP_RC_FAIL("%s", "overlaps an earlier range");
+                }
+
+                map->unreachable[s / 8] |= (uint8_t) (1u << (s % 8));
+            }
+
+            map->unknown += (unsigned) (end - start + 1);
+            continue;
+        }
+
         for (s = (unsigned) start; s <= (unsigned) end; s++) {
-            if (map->slot_owner[s] != JP_RC_NONE) {
+            if (map->slot_owner[s] != JP_RC_NONE
+                || jp_rc_bit(map->unreachable, s))
+            {
                 JP_RC_FAIL("%s", "overlaps an earlier range");
             }
 
@@ -684,6 +708,13 @@ unsigned
 jp_rc_map_covered(const jp_rc_map_t *map)
 {
     return map->covered;
+}
+
+
+unsigned
+jp_rc_map_unknown(const jp_rc_map_t *map)
+{
+    return map->unknown;
 }
 
 

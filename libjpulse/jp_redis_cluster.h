@@ -117,10 +117,11 @@ typedef struct {
  *   [ [start, end, [host, port, id?, meta?], [replica ...] ...], ... ]
  *
  * Every range must lie in 0..16383 with start <= end and overlap no other;
- * slots no range names are "not covered". A primary needs a routable
- * endpoint (not "?"), a port in 1..65535 and, if present, an id of 40 hex
- * digits; a replica with an unknown endpoint ("?", port 0) is skipped, one
- * that is malformed fails the reply. A node (host, port) is the same node
+ * slots no range names are "not covered". A node needs a port in
+ * 0..65535 and, if present, an id of 40 hex digits; one with an unknown
+ * endpoint ("?", port 0: Redis 7 while a hostname spreads) is skipped:
+ * a replica is left out, a primary's range is not covered
+ * (jp_rc_map_unknown). A malformed entry fails the reply. A node (host, port) is the same node
  * wherever it appears and must keep its id; a node may be the primary of
  * several ranges but not a replica of another primary at the same time.
  *
@@ -136,6 +137,12 @@ uint64_t jp_rc_map_generation(const jp_rc_map_t *map);
 
 /* how many of the 16384 slots have a primary */
 unsigned jp_rc_map_covered(const jp_rc_map_t *map);
+
+/*
+ * how many slots the reply gave a primary without a known endpoint ("?"
+ * or port 0): not covered either; worth a refresh a little later
+ */
+unsigned jp_rc_map_unknown(const jp_rc_map_t *map);
 
 /* the primary of a slot, NULL if not covered (or slot out of range) */
 const jp_rc_node_t *jp_rc_map_primary(const jp_rc_map_t *map,

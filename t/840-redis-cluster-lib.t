@@ -37,7 +37,7 @@ sub tool_map {
     my ($node) = @_;
     my ($out, $rc) = tool('map', '127.0.0.1', $node->{port});
     die "jp_cluster_tool map $node->{port}: exit $rc\n$out" if $rc;
-    my (@lines, %ids, $covered);
+    my (@lines, %ids, %hostnames, $covered);
     for (split /\n/, $out) {
         if (/^covered (\d+)$/) {
             $covered = $1;
@@ -45,14 +45,15 @@ sub tool_map {
             my ($s, $e, $p, $r) = ($1, $2, $3, $4);
             my @reps = sort $r =~ / replica (\S+)/g;
             push @lines, "$s-$e $p" . join('', map { " +$_" } @reps);
-        } elsif (/^node (\S+) (primary|replica) (\S+)$/) {
+        } elsif (/^node (\S+) (primary|replica) (\S+)( hostname \S+)?$/) {
             $ids{$1} = $3;
+            $hostnames{$1} = substr $4, 10 if $4;
         } else {
             die "jp_cluster_tool map: unexpected line: $_\n";
         }
     }
     return { sig => join("\n", @lines) . "\n", ids => \%ids,
-             covered => $covered };
+             hostnames => \%hostnames, covered => $covered };
 }
 
 sub map_agrees {
@@ -250,4 +251,46 @@ subtest 'a primary without replica lost: CLUSTERDOWN' => sub {
 };
 
 cluster_stop($c);
+
+subtest 'hostname and unknown endpoints (Redis 7)' => sub {
+    my $h = cluster_start(primaries => 3);
+    for my $n (@{ $h->{nodes} }) {
+        redis_cli($n, 'CONFIG', 'SET', 'cluster-announce-hostname',
+                  'localhost');
+        redis_cli($n, 'CONFIG', 'SET', 'cluster-preferred-endpoint-type',
+                  'hostname');
+    }
+    my ($n0) = @{ $h->{nodes} };
+    my ($m, @hosts);
+    for (1 .. 100) {    # the hostnames travel by gossip; until then "?"
+        $m = tool_map($n0);
+        @hosts = $m->{sig} =~ /^\d+-\d+ (\S+):\d+$/mg;
+        last if "@hosts" eq 'localhost localhost localhost';
+        Time::HiRes::sleep(0.1);
+    }
+    is_deeply(\@hosts, [('localhost') x 3], 'endpoints are the hostnames');
+    is($m->{covered}, 16384, 'all slots covered');
+
+    my ($slot, $owner) = cluster_slot_owner($h, 'foo');
+    my ($other) = grep { $_ != $owner } cluster_primaries($h);
+    is(tool('send', '127.0.0.1', $other->{port}, 'GET', 'foo'),
+       "error MOVED $slot localhost $owner->{port}\n",
+       'MOVED names the hostname');
+
+    for my $n (@{ $h->{nodes} }) {
+        redis_cli($n, 'CONFIG', 'SET', 'cluster-preferred-endpoint-type',
+                  'unknown-endpoint');
+    }
+    $m = tool_map($n0);
+    @hosts = $m->{sig} =~ /^\d+-\d+ (\S+):\d+$/mg;
+    is_deeply(\@hosts, [('127.0.0.1') x 3],
+              'NULL endpoints: the host the map was asked from');
+    is_deeply([values %{ $m->{hostnames} }], [('localhost') x 3],
+              'the hostname metadata');
+    is(tool('send', '127.0.0.1', $other->{port}, 'GET', 'foo'),
+       "error MOVED $slot - $owner->{port}\n",
+       'MOVED :port: the node that answered');
+    cluster_stop($h);
+};
+
 done_testing();

@@ -9,7 +9,7 @@
  *                                        into a map and printed:
  *       covered N
  *       range START END HOST:PORT [replica HOST:PORT ...]
- *       node HOST:PORT primary|replica ID
+ *       node HOST:PORT primary|replica ID [hostname NAME]
  *   jp_cluster_tool route HOST PORT KEY...   KEY SLOT HOST:PORT per key
  *   jp_cluster_tool error TEXT           KIND SLOT HOST PORT (or KIND)
  *   jp_cluster_tool send HOST PORT ARG...    one command to one node: the
@@ -223,8 +223,9 @@ cmd_map(const char *host, unsigned port)
     for (i = 0; i < jp_rc_map_nodes(map); i++) {
         p = jp_rc_map_node(map, i);
         print_addr("node ", p);
-        printf(" %s %s\n", p->primary ? "primary" : "replica",
-               p->id[0] ? p->id : "-");
+        printf(" %s %s%s%s\n", p->primary ? "primary" : "replica",
+               p->id[0] ? p->id : "-", p->hostname[0] ? " hostname " : "",
+               p->hostname);
     }
 
     jp_rc_map_free(map);

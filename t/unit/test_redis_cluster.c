@@ -336,6 +336,44 @@ test_map_unknown_replicas(void **state)
 
 
 static void
+test_map_unknown_primary(void **state)
+{
+    /* a primary without endpoint: its range is not covered */
+    const jp_resp_value_t  reply = V_ARR(
+        V_ARR(V_INT(0), V_INT(99), NODE("?", 6379, ID_A),
+              NODE("10.0.0.4", 6379, ID_D)),
+        V_ARR(V_INT(100), V_INT(199), NODE("10.0.0.2", 0, ID_B)),
+        V_ARR(V_INT(200), V_INT(16383), NODE("10.0.0.3", 6379, ID_C)));
+    const jp_resp_value_t  overlap = V_ARR(
+        V_ARR(V_INT(0), V_INT(99), NODE("?", 6379, ID_A)),
+        V_ARR(V_INT(99), V_INT(199), NODE("10.0.0.2", 1, ID_B)));
+    const jp_resp_value_t  overlap2 = V_ARR(
+        V_ARR(V_INT(0), V_INT(99), NODE("10.0.0.2", 1, ID_B)),
+        V_ARR(V_INT(99), V_INT(199), NODE("?", 6379, ID_A)));
+    const jp_resp_value_t  bad_replica = V_ARR(
+        V_ARR(V_INT(0), V_INT(99), NODE("?", 6379, ID_A), V_INT(1)));
+    const jp_rc_node_t    *r[2];
+    jp_rc_map_t           *map;
+
+    map = build(&reply, NULL, 0);
+    assert_non_null(map);
+    assert_int_equal(jp_rc_map_covered(map), 16184);
+    assert_int_equal(jp_rc_map_unknown(map), 200);
+    assert_null(jp_rc_map_primary(map, 0));
+    assert_null(jp_rc_map_primary(map, 150));
+    assert_int_equal(jp_rc_map_replicas(map, 0, r, 2), 0);
+    assert_int_equal(jp_rc_map_nodes(map), 1);
+    assert_string_equal(jp_rc_map_primary(map, 200)->host, "10.0.0.3");
+    jp_rc_map_free(map);
+
+    refused(&overlap, "range 1, node 0: overlaps an earlier range");
+    refused(&overlap2, "range 1, node 0: overlaps an earlier range");
+    /* the rest of the range is still checked */
+    refused(&bad_replica, "range 0, node 1: not an array of endpoint");
+}
+
+
+static void
 test_map_empty(void **state)
 {
     const jp_resp_value_t  reply = V_EMPTY;
@@ -375,16 +413,12 @@ test_map_refused(void **state)
     const jp_resp_value_t  overlap_same = V_ARR(
         V_ARR(V_INT(0), V_INT(100), NODE("h", 1, ID_A)),
         V_ARR(V_INT(50), V_INT(60), NODE("h", 1, ID_A)));
-    const jp_resp_value_t  port0 = V_ARR(
-        V_ARR(V_INT(0), V_INT(1), NODE("h", 0, ID_A)));
     const jp_resp_value_t  port_big = V_ARR(
         V_ARR(V_INT(0), V_INT(1), NODE("h", 65536, ID_A)));
     const jp_resp_value_t  port_neg = V_ARR(
         V_ARR(V_INT(0), V_INT(1), NODE("h", -1, ID_A)));
     const jp_resp_value_t  port_str = V_ARR(
         V_ARR(V_INT(0), V_INT(1), V_ARR(V_STR("h"), V_STR("6379"))));
-    const jp_resp_value_t  unknown_primary = V_ARR(
-        V_ARR(V_INT(0), V_INT(1), NODE("?", 6379, ID_A)));
     const jp_resp_value_t  short_id = V_ARR(
         V_ARR(V_INT(0), V_INT(1), NODE("h", 1, "abc")));
     const jp_resp_value_t  bad_id = V_ARR(
@@ -460,11 +494,9 @@ test_map_refused(void **state)
     refused(&reversed, "start after end");
     refused(&overlap, "range 1, node 0: overlaps an earlier range");
     refused(&overlap_same, "overlaps an earlier range");
-    refused(&port0, "the primary has no known endpoint");
     refused(&port_big, "port out of range");
     refused(&port_neg, "port out of range");
     refused(&port_str, "port is not an integer");
-    refused(&unknown_primary, "the primary has no known endpoint");
     refused(&short_id, "node id is not 40 hex digits");
     refused(&bad_id, "node id is not 40 hex digits");
     refused(&id_int, "node id is not a string");
@@ -808,6 +840,7 @@ main(void)
         cmocka_unit_test(test_map_fragments_and_gaps),
         cmocka_unit_test(test_map_endpoints),
         cmocka_unit_test(test_map_unknown_replicas),
+        cmocka_unit_test(test_map_unknown_primary),
         cmocka_unit_test(test_map_empty),
         cmocka_unit_test(test_map_refused),
         cmocka_unit_test(test_map_max_nodes),

@@ -121,9 +121,11 @@ typedef struct {
  * 0..65535 and, if present, an id of 40 hex digits; one with an unknown
  * endpoint ("?", port 0: Redis 7 while a hostname spreads) is skipped:
  * a replica is left out, a primary's range is not covered
- * (jp_rc_map_unknown). A malformed entry fails the reply. A node (host, port) is the same node
- * wherever it appears and must keep its id; a node may be the primary of
- * several ranges but not a replica of another primary at the same time.
+ * (jp_rc_map_unknown). A malformed entry fails the reply. A node (host,
+ * port) is the same node wherever it appears and must keep its id; a node
+ * may be the primary of several ranges but not a replica of another
+ * primary at the same time. An empty or NULL endpoint is conf's
+ * origin_host.
  *
  * Returns NULL with a message in err (which may be NULL) on any error,
  * including allocation failures.

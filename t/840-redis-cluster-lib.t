@@ -229,7 +229,8 @@ subtest 'manual failover (CLUSTER FAILOVER)' => sub {
     my $new = cluster_failover($c, $primary, how => 'manual');
     map_agrees($c, 'after CLUSTER FAILOVER');
     my $m = tool_map($new);
-    like($m->{sig}, qr/^\d+-\d+ \Q${\ addr($new)}\E \+\Q${\ addr($primary)}\E$/m,
+    my ($n, $o) = (addr($new), addr($primary));
+    like($m->{sig}, qr/^\d+-\d+ \Q$n\E \+\Q$o\E$/m,
          'roles swapped: the old primary is the replica');
 };
 

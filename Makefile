@@ -133,7 +133,17 @@ $(BUILD)/unit/%: t/unit/%.c $(wildcard t/unit/*.h) $(LIB_AR) $(LIB_HDRS)
 	@mkdir -p $(BUILD)/unit
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB_AR) -lcmocka $(LIB_LIBS)
 
-unit: $(UNIT_BINS)
+# t/840's tool: jp_redis_cluster against a real cluster, over hiredis
+TOOL_BINS    = $(BUILD)/unit/jp_cluster_tool
+
+$(BUILD)/unit/jp_cluster_tool: t/unit/jp_cluster_tool.c $(LIB_SRCS) \
+	    $(LIB_HDRS)
+	@mkdir -p $(BUILD)/unit
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB_SRCS) \
+	    $(shell pkg-config --libs hiredis 2>/dev/null || echo -lhiredis) \
+	    $(LIB_LIBS)
+
+unit: $(UNIT_BINS) $(TOOL_BINS)
 	@for t in $(UNIT_BINS); do echo "unit: $$t"; $$t || exit 1; done
 
 # the Test::Nginx-format suites only (the module must be built)
@@ -141,7 +151,7 @@ t: all
 	t/run
 
 test: deps
-	$(MAKE) all $(UNIT_BINS)
+	$(MAKE) all $(UNIT_BINS) $(TOOL_BINS)
 	t/run --unit
 	prove bench/report/t/
 

@@ -136,10 +136,10 @@ $(BUILD)/unit/%: t/unit/%.c $(wildcard t/unit/*.h) $(LIB_AR) $(LIB_HDRS)
 # t/840's tool: jp_redis_cluster against a real cluster, over hiredis
 TOOL_BINS    = $(BUILD)/unit/jp_cluster_tool
 
-$(BUILD)/unit/jp_cluster_tool: t/unit/jp_cluster_tool.c $(LIB_SRCS) \
+$(BUILD)/unit/jp_cluster_tool: t/unit/jp_cluster_tool.c $(LIB_AR) \
 	    $(LIB_HDRS)
 	@mkdir -p $(BUILD)/unit
-	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB_SRCS) \
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB_AR) \
 	    $(shell pkg-config --libs hiredis 2>/dev/null || echo -lhiredis) \
 	    $(LIB_LIBS)
 

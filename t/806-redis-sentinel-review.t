@@ -13,6 +13,8 @@
 #  TEST 5 (R16a 6): a server that says "master" to ROLE and answers every
 #          write -READONLY: one notice, recycled with a backoff, not in a
 #          loop.
+#  TEST 6 (R16a 9): a ROLE string with CR/LF is logged escaped, on one line.
+#  TEST 7 (R16a 7): after a switch the new primary's failures are logged.
 use strict;
 use warnings;
 
@@ -98,6 +100,37 @@ our $RO = fake_redis("-READONLY You can't write against a read only "
                      . "replica.\r\n");
 our $SRO = fake_sentinel(master => $RO->{port});
 
+# TEST 6: a "replica" whose ROLE string carries CR/LF and a fake log line
+our $Evil = fake_server(sub {
+    my ($cmd) = @_;
+    my $c = uc($cmd->[0] // '');
+    return "*3\r\n" . bulk("x\r\n[emerg] injected") . ":0\r\n*0\r\n"
+        if $c eq 'ROLE';
+    return "+PONG\r\n" if $c eq 'PING';
+    return "+OK\r\n";
+});
+our $SEvil = fake_sentinel(master => $Evil->{port});
+
+# TEST 7: the primary refuses writes once the test says so; the sentinel
+# then names a port nobody listens on
+our $T7 = "/tmp/jpulse-t806-$$";
+our $Gone = closed_port();
+our $P7 = fake_server(sub {
+    my ($cmd) = @_;
+    my $c = uc($cmd->[0] // '');
+    return "*3\r\n" . bulk('master') . ":0\r\n*0\r\n" if $c eq 'ROLE';
+    return "+PONG\r\n" if $c eq 'PING';
+    return "*3\r\n" . bulk(lc $c) . bulk($cmd->[1] // '') . ":1\r\n"
+        if $c =~ /^P?SUBSCRIBE$/;
+    return -e "$T7.ro" ? "-READONLY You can't write against a read only "
+                         . "replica.\r\n" : "+OK\r\n";
+});
+{ open my $fh, '>', "$T7.port" or die; print $fh "$P7->{port}\n"; }
+our $S7 = fake_sentinel(master_file => "$T7.port");
+END { unlink "$T7.port", "$T7.ro" }
+
+$ENV{TEST_NGINX_SEVIL} = $SEvil->{port};
+$ENV{TEST_NGINX_S7} = $S7->{port};
 $ENV{TEST_NGINX_S1} = $Silent[0]{port};
 $ENV{TEST_NGINX_S2} = $Silent[1]{port};
 $ENV{TEST_NGINX_SA} = $SA->{port};
@@ -117,7 +150,7 @@ sub main::timed_get {
 }
 
 repeat_each(1);
-plan tests => 14;
+plan tests => 20;
 master_on();
 workers(1);
 no_shuffle();
@@ -267,3 +300,46 @@ GET /api/1/health/live
 sub { $main::Result }
 --- response_body
 notices: 1, rounds: few
+
+
+
+=== TEST 6: a peer's string with CR/LF is logged escaped (no forged log line)
+--- http_config
+    jpulse_metrics_zone jpulse 1m;
+    jpulse_redis sentinel=127.0.0.1:$TEST_NGINX_SEVIL master=m
+                 connect_timeout=300ms command_timeout=300ms;
+--- config
+    location /api/1/health/ { jpulse_health; }
+--- pre_request
+JPulseTest::wait_log(0, qr/has role/, 5);
+--- request
+GET /api/1/health/live
+--- error_log
+has role "x\x0d\x0a[emerg] injected", not master
+--- no_error_log eval
+qr/^\[emerg\] injected/
+
+
+
+=== TEST 7: after a switch, the new primary's failures are logged
+--- http_config
+    jpulse_metrics_zone jpulse 1m;
+    jpulse_redis sentinel=127.0.0.1:$TEST_NGINX_S7 master=m
+                 connect_timeout=300ms command_timeout=300ms
+                 ping_interval=200ms;
+    jpulse_heartbeat interval=200ms ttl=1s;
+--- config
+    location /api/1/health/ { jpulse_health; }
+--- pre_request
+# (the error.log holds the earlier blocks' lines too)
+JPulseTest::wait_log(0, qr/primary of m is 127\.0\.0\.1:$main::P7->{port}\n
+                           .*command\ connection\ ready/sx, 5);
+{ open my $fh, '>', "$main::T7.port" or die; print $fh "$main::Gone\n"; }
+{ open my $fh, '>', "$main::T7.ro" or die; }
+JPulseTest::wait_log(0, qr/primary of m is now/, 5);
+Time::HiRes::sleep(1);
+--- request
+GET /api/1/health/live
+--- error_log eval
+[qr/redis: primary of m is now 127\.0\.0\.1:$main::Gone /,
+ qr/\[error\].*command connection failed: .*retrying/]

@@ -15,6 +15,7 @@
 #          loop.
 #  TEST 6 (R16a 9): a ROLE string with CR/LF is logged escaped, on one line.
 #  TEST 7 (R16a 7): after a switch the new primary's failures are logged.
+#  TEST 8 (R16a 9): the pending gauge does not count the sentinel asker.
 use strict;
 use warnings;
 
@@ -150,7 +151,7 @@ sub main::timed_get {
 }
 
 repeat_each(1);
-plan tests => 20;
+plan tests => 22;
 master_on();
 workers(1);
 no_shuffle();
@@ -343,3 +344,19 @@ GET /api/1/health/live
 --- error_log eval
 [qr/redis: primary of m is now 127\.0\.0\.1:$main::Gone /,
  qr/\[error\].*command connection failed: .*retrying/]
+
+
+
+=== TEST 8: jpulse_redis_pending does not count the question a silent sentinel holds
+--- http_config
+    jpulse_metrics_zone jpulse 1m;
+    jpulse_redis sentinel=127.0.0.1:$TEST_NGINX_S1 master=m
+                 connect_timeout=2s command_timeout=2s;
+--- config
+    location = /m { jpulse_metrics prometheus; }
+--- pre_request
+Time::HiRes::sleep(0.5);
+--- request
+GET /m
+--- response_body_like
+\njpulse_redis_pending 0\n

@@ -103,7 +103,7 @@ ngx_http_jpulse_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     u_char                        *p;
     ngx_int_t                      n;
     ngx_str_t                     *value, file, sfile, s;
-    ngx_uint_t                     i, first, address;
+    ngx_uint_t                     i, j, first, address;
     ngx_http_jpulse_redis_conf_t  *rcf;
 
     if (jmcf->redis) {
@@ -165,6 +165,10 @@ ngx_http_jpulse_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         }
 
         if (ngx_strncmp(p, "master=", 7) == 0) {
+            if (rcf->master.data) {
+                goto twice;
+            }
+
             rcf->master.data = p + 7;
             rcf->master.len = value[i].len - 7;
 
@@ -172,10 +176,27 @@ ngx_http_jpulse_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
                 goto invalid;
             }
 
+            /* +switch-master is split on spaces: such a name never matches */
+
+            for (j = 0; j < rcf->master.len; j++) {
+                if (rcf->master.data[j] <= ' ' || rcf->master.data[j] == 0x7f)
+                {
+                    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                       "jpulse_redis \"master=\" must not "
+                                       "contain spaces or control "
+                                       "characters");
+                    return NGX_CONF_ERROR;
+                }
+            }
+
             continue;
         }
 
         if (ngx_strncmp(p, "sentinel_password=", 18) == 0) {
+            if (rcf->sentinel_password.data) {
+                goto twice;
+            }
+
             rcf->sentinel_password.data = p + 18;
             rcf->sentinel_password.len = value[i].len - 18;
 
@@ -187,6 +208,10 @@ ngx_http_jpulse_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         }
 
         if (ngx_strncmp(p, "sentinel_password_file=", 23) == 0) {
+            if (sfile.data) {
+                goto twice;
+            }
+
             sfile.data = p + 23;
             sfile.len = value[i].len - 23;
 
@@ -358,6 +383,17 @@ invalid:
 
     ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                        "invalid jpulse_redis parameter \"%V\"", &value[i]);
+
+    return NGX_CONF_ERROR;
+
+twice:
+
+    /* the name only: the value may be a password */
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "jpulse_redis parameter \"%*s\" is given twice",
+                       (size_t) (ngx_strlchr(p, p + value[i].len, '=') - p
+                                 + 1), p);
 
     return NGX_CONF_ERROR;
 }

@@ -21,10 +21,6 @@
 #include "ngx_http_jpulse_redis_sentinel.h"
 
 
-#define NGX_HTTP_JPULSE_REDIS_BACKOFF_MIN  100
-#define NGX_HTTP_JPULSE_REDIS_BACKOFF_MAX  1000
-
-
 typedef struct {
     ngx_http_jpulse_redis_conn_t     *rc;
     ngx_http_jpulse_redis_reply_pt    handler;
@@ -353,8 +349,16 @@ void
 ngx_http_jpulse_redis_conn_fail(ngx_http_jpulse_redis_conn_t *rc,
     const char *reason)
 {
+    u_char              text[128 * 4 + 1], *last;
     ngx_uint_t          level;
     redisAsyncContext  *ac;
+
+    /* reasons may quote a peer's error: escaped, bounded */
+
+    last = ngx_http_jpulse_redis_escape(text, (u_char *) reason,
+                                        ngx_min(ngx_strlen(reason), 128));
+    *last = '\0';
+    reason = (const char *) text;
 
     if (rc->oneshot) {
         /*
@@ -629,8 +633,12 @@ ngx_http_jpulse_redis_conn_send(ngx_http_jpulse_redis_conn_t *rc,
 
     rc->pending++;
 
-    ngx_http_jpulse_metrics_set(NGX_HTTP_JPULSE_REDIS_PENDING,
-                                ++ngx_http_jpulse_redis_pending);
+    /* the gauge is Redis's: a sentinel's commands are not counted */
+
+    if (!rc->auxiliary) {
+        ngx_http_jpulse_metrics_set(NGX_HTTP_JPULSE_REDIS_PENDING,
+                                    ++ngx_http_jpulse_redis_pending);
+    }
 
     /*
      * While commands are in flight the deadline keeps an exiting worker
@@ -658,8 +666,10 @@ ngx_http_jpulse_redis_reply(redisAsyncContext *ac, void *r, void *privdata)
     rc = cmd->rc;
     rc->pending--;
 
-    ngx_http_jpulse_metrics_set(NGX_HTTP_JPULSE_REDIS_PENDING,
-                                --ngx_http_jpulse_redis_pending);
+    if (!rc->auxiliary) {
+        ngx_http_jpulse_metrics_set(NGX_HTTP_JPULSE_REDIS_PENDING,
+                                    --ngx_http_jpulse_redis_pending);
+    }
 
     usec = ngx_http_jpulse_redis_usec() - cmd->sent;
 
@@ -801,6 +811,7 @@ ngx_http_jpulse_redis_role_reply(redisReply *reply, void *data)
 {
     ngx_http_jpulse_redis_conn_t  *rc = data;
 
+    u_char       text[32 * 4];
     ngx_str_t    role;
     redisReply  *first;
 
@@ -832,6 +843,11 @@ ngx_http_jpulse_redis_role_reply(redisReply *reply, void *data)
     }
 
     if (!rc->role_logged) {
+        /* the peer's string: no control bytes into error.log */
+        role.len = ngx_http_jpulse_redis_escape(text, role.data, role.len)
+                   - text;
+        role.data = text;
+
         ngx_log_error(NGX_LOG_WARN, rc->log, 0,
                       "jpulse_redis \"%V\": %s connection: %s:%d has role "
                       "\"%V\", not master: refused, asking the sentinels "
@@ -1108,4 +1124,32 @@ ngx_http_jpulse_redis_usec(void)
     (void) clock_gettime(CLOCK_MONOTONIC, &ts);
 
     return (uint64_t) ts.tv_sec * 1000000 + (uint64_t) ts.tv_nsec / 1000;
+}
+
+
+/*
+ * A peer's string for error.log: printable ASCII as is, anything else
+ * (CR, LF, other control bytes, non-ASCII) and the backslash as \xHH.
+ * dst has room for 4 * len bytes.
+ */
+
+u_char *
+ngx_http_jpulse_redis_escape(u_char *dst, u_char *src, size_t len)
+{
+    static u_char  hex[] = "0123456789abcdef";
+
+    while (len--) {
+        if (*src >= 0x20 && *src < 0x7f && *src != '\\') {
+            *dst++ = *src++;
+            continue;
+        }
+
+        *dst++ = '\\';
+        *dst++ = 'x';
+        *dst++ = hex[*src >> 4];
+        *dst++ = hex[*src & 0xf];
+        src++;
+    }
+
+    return dst;
 }

@@ -16,6 +16,11 @@
 #include "ngx_http_jpulse_redis.h"
 
 
+/* reconnect backoff, ms (doubled up to the max, with jitter) */
+#define NGX_HTTP_JPULSE_REDIS_BACKOFF_MIN  100
+#define NGX_HTTP_JPULSE_REDIS_BACKOFF_MAX  1000
+
+
 typedef enum {
     NGX_HTTP_JPULSE_REDIS_IDLE = 0,     /* no connection; maybe a retry due */
     NGX_HTTP_JPULSE_REDIS_CONNECTING,
@@ -109,6 +114,9 @@ ngx_int_t ngx_http_jpulse_redis_conn_send(ngx_http_jpulse_redis_conn_t *rc,
 void ngx_http_jpulse_redis_wait_init(ngx_http_jpulse_redis_conn_t *rc,
     ngx_log_t *log);
 void ngx_http_jpulse_redis_wait_exit(void);
+
+/* a peer's string made safe for error.log; dst: 4 * len bytes */
+u_char *ngx_http_jpulse_redis_escape(u_char *dst, u_char *src, size_t len);
 
 /* nginx is stopping this process (reload, quit, terminate) */
 ngx_uint_t ngx_http_jpulse_redis_shutting_down(void);

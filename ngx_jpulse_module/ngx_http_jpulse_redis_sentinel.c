@@ -46,11 +46,15 @@ static void ngx_http_jpulse_sentinel_end_round(ngx_uint_t found);
 static void ngx_http_jpulse_sentinel_set_primary(u_char *addr, size_t len,
     in_port_t port);
 static void ngx_http_jpulse_sentinel_recycle(ngx_event_t *ev);
+static void ngx_http_jpulse_sentinel_refused(ngx_event_t *ev);
+static void ngx_http_jpulse_sentinel_check(void);
 static ngx_int_t ngx_http_jpulse_sentinel_start_watch(
     ngx_http_jpulse_redis_conn_t *rc);
 static void ngx_http_jpulse_sentinel_watch_reply(redisAsyncContext *ac,
     void *r, void *privdata);
 static void ngx_http_jpulse_sentinel_switch(u_char *p, size_t len);
+static void ngx_http_jpulse_sentinel_ignored(u_char *p, size_t len,
+    const char *why);
 static void ngx_http_jpulse_sentinel_keepalive(ngx_event_t *ev);
 static void ngx_http_jpulse_sentinel_watch_settled(
     ngx_http_jpulse_redis_conn_t *rc, ngx_uint_t ready);
@@ -85,6 +89,10 @@ static ngx_uint_t  ngx_http_jpulse_sentinel_found;      /* it has an answer */
 static ngx_uint_t  ngx_http_jpulse_sentinel_overtaken;  /* +switch-master
                                                            came meanwhile */
 static ngx_uint_t  ngx_http_jpulse_sentinel_silent;     /* "none" logged */
+static ngx_uint_t  ngx_http_jpulse_sentinel_awaited;    /* requests wait
+                                                           for the round */
+static ngx_uint_t  ngx_http_jpulse_sentinel_timed_out;  /* a sentinel of the
+                                                           round timed out */
 static ngx_uint_t  ngx_http_jpulse_sentinel_watching;   /* order position */
 static ngx_uint_t  ngx_http_jpulse_sentinel_watch_started;
 
@@ -97,8 +105,19 @@ static in_port_t   ngx_http_jpulse_sentinel_primary_port;
 static u_char      ngx_http_jpulse_sentinel_answer[NGX_SOCKADDR_STRLEN + 1];
 static in_port_t   ngx_http_jpulse_sentinel_answer_port;
 
+/*
+ * The primary that answered -READONLY/-MASTERDOWN last: named again by
+ * the sentinels and refusing again, it is recycled after a backoff (and
+ * the notice is not logged again), not at once in a loop.
+ */
+static u_char      ngx_http_jpulse_sentinel_refused_addr[
+                                                    NGX_SOCKADDR_STRLEN + 1];
+static in_port_t   ngx_http_jpulse_sentinel_refused_port;
+static ngx_msec_t  ngx_http_jpulse_sentinel_refused_backoff;
+
 static ngx_event_t  ngx_http_jpulse_sentinel_next_ev;
 static ngx_event_t  ngx_http_jpulse_sentinel_recycle_ev;
+static ngx_event_t  ngx_http_jpulse_sentinel_refused_ev;
 
 
 ngx_int_t
@@ -153,6 +172,13 @@ ngx_http_jpulse_redis_sentinel_init(ngx_cycle_t *cycle,
                                     ngx_http_jpulse_sentinel_recycle;
     ngx_http_jpulse_sentinel_recycle_ev.log = cycle->log;
 
+    ngx_http_jpulse_sentinel_refused_ev.handler =
+                                    ngx_http_jpulse_sentinel_refused;
+    ngx_http_jpulse_sentinel_refused_ev.log = cycle->log;
+    /* timers log ev->data as a connection's: any readable memory */
+    ngx_http_jpulse_sentinel_refused_ev.data = &ngx_http_jpulse_sentinel_asker;
+    ngx_http_jpulse_sentinel_refused_ev.cancelable = 1;
+
     /* the watch starts on the sentinel that answers first */
 
     return NGX_OK;
@@ -172,6 +198,10 @@ ngx_http_jpulse_redis_sentinel_exit(void)
 
     if (ngx_http_jpulse_sentinel_recycle_ev.posted) {
         ngx_delete_posted_event(&ngx_http_jpulse_sentinel_recycle_ev);
+    }
+
+    if (ngx_http_jpulse_sentinel_refused_ev.timer_set) {
+        ngx_del_timer(&ngx_http_jpulse_sentinel_refused_ev);
     }
 
     ngx_http_jpulse_redis_conn_close(&ngx_http_jpulse_sentinel_watcher);
@@ -196,6 +226,7 @@ ngx_http_jpulse_redis_sentinel_primary(ngx_http_jpulse_redis_conn_t *rc)
         ngx_http_jpulse_sentinel_asking = 0;
         ngx_http_jpulse_sentinel_found = 0;
         ngx_http_jpulse_sentinel_overtaken = 0;
+        ngx_http_jpulse_sentinel_timed_out = 0;
 
         /* from a posted event: the caller marks itself discovering first */
         ngx_post_event(&ngx_http_jpulse_sentinel_next_ev, &ngx_posted_events);
@@ -229,15 +260,54 @@ void
 ngx_http_jpulse_redis_sentinel_moved(ngx_http_jpulse_redis_conn_t *rc,
     const char *error)
 {
+    u_char      text[64 * 4 + 1], *last;
+    ngx_msec_t  delay;
+
     if (!ngx_http_jpulse_sentinel_on(rc)) {
         return;
     }
+
+    if (ngx_http_jpulse_sentinel_refused_port == rc->port
+        && ngx_strcmp(ngx_http_jpulse_sentinel_refused_addr, rc->addr) == 0)
+    {
+        /*
+         * Named again after it refused, and refusing again (a server that
+         * says "master" to ROLE and refuses writes): the next recycle
+         * waits, with a backoff, and nothing more is logged.
+         */
+
+        if (ngx_http_jpulse_sentinel_refused_ev.timer_set
+            || ngx_http_jpulse_sentinel_recycle_ev.posted)
+        {
+            return;
+        }
+
+        delay = ngx_http_jpulse_sentinel_refused_backoff;
+        ngx_http_jpulse_sentinel_refused_backoff = ngx_min(delay * 2,
+                                           NGX_HTTP_JPULSE_REDIS_BACKOFF_MAX);
+
+        ngx_log_debug3(NGX_LOG_DEBUG_HTTP, rc->log, 0,
+                       "jpulse redis sentinel: %s:%d refuses again, "
+                       "recycled in %M ms", rc->addr, (int) rc->port, delay);
+
+        ngx_add_timer(&ngx_http_jpulse_sentinel_refused_ev, delay);
+        return;
+    }
+
+    last = ngx_http_jpulse_redis_escape(text, (u_char *) error,
+                                        ngx_min(ngx_strlen(error), 64));
 
     ngx_log_error(NGX_LOG_NOTICE, rc->log, 0,
                   "jpulse_redis \"%V\": %s connection: %s:%d answered "
                   "\"%*s\": asking the sentinels for the primary",
                   &rc->conf->name, rc->role, rc->addr, (int) rc->port,
-                  ngx_min(ngx_strlen(error), 64), error);
+                  last - text, text);
+
+    ngx_cpystrn(ngx_http_jpulse_sentinel_refused_addr, rc->addr,
+                sizeof(ngx_http_jpulse_sentinel_refused_addr));
+    ngx_http_jpulse_sentinel_refused_port = rc->port;
+    ngx_http_jpulse_sentinel_refused_backoff =
+                                          NGX_HTTP_JPULSE_REDIS_BACKOFF_MIN;
 
     ngx_http_jpulse_sentinel_known = 0;
 
@@ -258,7 +328,47 @@ ngx_http_jpulse_redis_sentinel_await(void)
     ask = &ngx_http_jpulse_sentinel_asker;
 
     if (ngx_http_jpulse_sentinel_round) {
+        ngx_http_jpulse_sentinel_awaited = 1;
         ngx_http_jpulse_redis_conn_await(ask);
+    }
+}
+
+
+static void
+ngx_http_jpulse_sentinel_refused(ngx_event_t *ev)
+{
+    if (ngx_http_jpulse_redis_shutting_down()) {
+        return;
+    }
+
+    ngx_http_jpulse_sentinel_known = 0;
+
+    ngx_http_jpulse_sentinel_recycle(ev);
+}
+
+
+/*
+ * A round while the primary is known (the watch subscribed again, so a
+ * +switch-master may have been missed): a different answer is followed,
+ * the connections keep the primary meanwhile.
+ */
+
+static void
+ngx_http_jpulse_sentinel_check(void)
+{
+    if (ngx_http_jpulse_sentinel_round || ngx_http_jpulse_redis_shutting_down())
+    {
+        return;
+    }
+
+    ngx_http_jpulse_sentinel_round = 1;
+    ngx_http_jpulse_sentinel_asking = 0;
+    ngx_http_jpulse_sentinel_found = 0;
+    ngx_http_jpulse_sentinel_overtaken = 0;
+    ngx_http_jpulse_sentinel_timed_out = 0;
+
+    if (!ngx_http_jpulse_sentinel_next_ev.posted) {
+        ngx_post_event(&ngx_http_jpulse_sentinel_next_ev, &ngx_posted_events);
     }
 }
 
@@ -302,6 +412,10 @@ ngx_http_jpulse_sentinel_ask(void)
                    (int) ask->port);
 
     /* a failure now is settled through a posted event too */
+
+    if (ngx_http_jpulse_sentinel_awaited) {
+        ask->awaited = 1;
+    }
 
     ngx_http_jpulse_redis_conn_connect(ask);
 }
@@ -419,6 +533,11 @@ ngx_http_jpulse_sentinel_ask_settled(ngx_http_jpulse_redis_conn_t *rc,
     ngx_http_jpulse_sentinel_failing[ngx_http_jpulse_sentinel_order[
                                  ngx_http_jpulse_sentinel_asking]] = 1;
 
+    if (rc->timed_out) {
+        rc->timed_out = 0;
+        ngx_http_jpulse_sentinel_timed_out = 1;
+    }
+
     ngx_http_jpulse_sentinel_asking++;
 
     if (!ngx_http_jpulse_sentinel_next_ev.posted) {
@@ -450,6 +569,7 @@ ngx_http_jpulse_sentinel_end_round(ngx_uint_t found)
     ngx_uint_t                     i;
     ngx_http_jpulse_redis_conn_t  *rc;
 
+    ngx_http_jpulse_sentinel_awaited = 0;
     ngx_http_jpulse_sentinel_round = 0;
     ngx_http_jpulse_sentinel_found = 0;
 
@@ -478,6 +598,7 @@ ngx_http_jpulse_sentinel_end_round(ngx_uint_t found)
         }
 
     } else if (!ngx_http_jpulse_sentinel_silent
+               && !ngx_http_jpulse_sentinel_known
                && !ngx_http_jpulse_redis_shutting_down())
     {
         ngx_log_error(NGX_LOG_ERR, ngx_http_jpulse_sentinel_asker.log, 0,
@@ -502,6 +623,10 @@ ngx_http_jpulse_sentinel_end_round(ngx_uint_t found)
             rc->port = ngx_http_jpulse_sentinel_primary_port;
         }
 
+        if (!found && ngx_http_jpulse_sentinel_timed_out) {
+            rc->timed_out = 1;
+        }
+
         ngx_http_jpulse_redis_conn_discovered(rc, found);
     }
 }
@@ -518,7 +643,8 @@ static void
 ngx_http_jpulse_sentinel_set_primary(u_char *addr, size_t len,
     in_port_t port)
 {
-    u_char  *cur;
+    u_char      *cur;
+    ngx_uint_t   v6, was6;
 
     cur = ngx_http_jpulse_sentinel_primary_addr;
 
@@ -534,11 +660,24 @@ ngx_http_jpulse_sentinel_set_primary(u_char *addr, size_t len,
         return;
     }
 
+    /* another primary: its refusals and its failures are logged */
+
+    ngx_http_jpulse_sentinel_refused_addr[0] = '\0';
+    ngx_http_jpulse_sentinel_refused_port = 0;
+
+    if (ngx_http_jpulse_sentinel_refused_ev.timer_set) {
+        ngx_del_timer(&ngx_http_jpulse_sentinel_refused_ev);
+    }
+
     if (ngx_http_jpulse_sentinel_primary_port) {
+        v6 = (ngx_strlchr(addr, addr + len, ':') != NULL);
+        was6 = (ngx_strchr(cur, ':') != NULL);
+
         ngx_log_error(NGX_LOG_NOTICE, ngx_http_jpulse_sentinel_asker.log, 0,
-                      "redis: primary of %V is now %*s:%d (was %s:%d)",
-                      &ngx_http_jpulse_sentinel_rcf->master, len, addr,
-                      (int) port, cur,
+                      "redis: primary of %V is now %s%*s%s:%d (was %s%s%s:%d)",
+                      &ngx_http_jpulse_sentinel_rcf->master,
+                      v6 ? "[" : "", len, addr, v6 ? "]" : "", (int) port,
+                      was6 ? "[" : "", cur, was6 ? "]" : "",
                       (int) ngx_http_jpulse_sentinel_primary_port);
 
         if (ngx_worker == 0) {
@@ -594,10 +733,15 @@ ngx_http_jpulse_sentinel_recycle(ngx_event_t *ev)
                 continue;
             }
 
-            /* the switch is logged: "restored" follows, not "lost" */
+            /*
+             * The switch is logged: not "lost" now; the new primary's
+             * failures are logged again (failing cleared after).
+             */
             rc->failing = 1;
 
             ngx_http_jpulse_redis_conn_fail(rc, "the primary moved");
+
+            rc->failing = 0;
         }
 
         /* conn_fail scheduled a retry: not worth waiting for */
@@ -738,12 +882,13 @@ ngx_http_jpulse_sentinel_keepalive(ngx_event_t *ev)
 static void
 ngx_http_jpulse_sentinel_switch(u_char *p, size_t len)
 {
-    u_char      *last, *f[5];
+    u_char      *start, *last, *f[5];
     size_t       flen[5];
     in_port_t    port;
     ngx_str_t   *master;
     ngx_uint_t   n;
 
+    start = p;
     last = p + len;
 
     for (n = 0; n < 5; n++) {
@@ -752,6 +897,7 @@ ngx_http_jpulse_sentinel_switch(u_char *p, size_t len)
         }
 
         if (p == last) {
+            ngx_http_jpulse_sentinel_ignored(start, len, "fields missing");
             return;
         }
 
@@ -769,14 +915,34 @@ ngx_http_jpulse_sentinel_switch(u_char *p, size_t len)
     if (flen[0] != master->len
         || ngx_strncmp(f[0], master->data, master->len) != 0)
     {
+        /* another master's: nothing for us */
+        ngx_log_debug0(NGX_LOG_DEBUG_HTTP,
+                       ngx_http_jpulse_sentinel_watcher.log, 0,
+                       "jpulse redis sentinel: +switch-master of another "
+                       "master ignored");
+        return;
+    }
+
+    while (p < last && *p == ' ') {
+        p++;
+    }
+
+    if (p != last) {
+        ngx_http_jpulse_sentinel_ignored(start, len, "extra fields");
         return;
     }
 
     port = ngx_http_jpulse_sentinel_parse_port(f[4], flen[4]);
 
-    if (port == 0 || flen[3] == 0 || flen[3] > NGX_SOCKADDR_STRLEN
+    if (port == 0) {
+        ngx_http_jpulse_sentinel_ignored(start, len, "invalid port");
+        return;
+    }
+
+    if (flen[3] == 0 || flen[3] > NGX_SOCKADDR_STRLEN
         || !ngx_http_jpulse_sentinel_numeric(f[3], flen[3]))
     {
+        ngx_http_jpulse_sentinel_ignored(start, len, "not an IP address");
         return;
     }
 
@@ -792,6 +958,22 @@ ngx_http_jpulse_sentinel_switch(u_char *p, size_t len)
 }
 
 
+/* a +switch-master of our master that makes no sense: logged, escaped */
+
+static void
+ngx_http_jpulse_sentinel_ignored(u_char *p, size_t len, const char *why)
+{
+    u_char  text[128 * 4], *last;
+
+    last = ngx_http_jpulse_redis_escape(text, p, ngx_min(len, 128));
+
+    ngx_log_error(NGX_LOG_INFO, ngx_http_jpulse_sentinel_watcher.log, 0,
+                  "jpulse_redis \"%V\": +switch-master \"%*s\" ignored: %s",
+                  &ngx_http_jpulse_sentinel_rcf->name, last - text, text,
+                  why);
+}
+
+
 static void
 ngx_http_jpulse_sentinel_watch_settled(ngx_http_jpulse_redis_conn_t *rc,
     ngx_uint_t ready)
@@ -801,7 +983,16 @@ ngx_http_jpulse_sentinel_watch_settled(ngx_http_jpulse_redis_conn_t *rc,
     if (!ready) {
         ngx_http_jpulse_sentinel_watch_on(
                                      ngx_http_jpulse_sentinel_watching + 1);
+        return;
     }
+
+    /*
+     * Subscribed (again): a +switch-master sent while it was not may have
+     * been missed, and nothing else would tell of it before the old
+     * primary is converted; the sentinels are asked once more.
+     */
+
+    ngx_http_jpulse_sentinel_check();
 }
 
 

@@ -20,7 +20,7 @@ $ENV{TEST_NGINX_T800_SECRET} = do {
     $f->filename;
 };
 
-plan tests => repeat_each() * (blocks() * 2);
+plan tests => repeat_each() * (blocks() * 2 + 1);   # TEST 20: no_error_log
 
 no_shuffle();
 run_tests();
@@ -199,3 +199,48 @@ jpulse_redis: cannot open password_file "/nonexistent/sentinel.pass"
 GET /t
 --- response_body
 loaded
+
+
+
+=== TEST 18: master= with a space (+switch-master is split on spaces)
+--- http_config
+    jpulse_redis sentinel=127.0.0.1:26379 "master=my master";
+--- config
+--- must_die
+--- error_log
+jpulse_redis "master=" must not contain spaces or control characters
+
+
+
+=== TEST 19: master= given twice
+--- http_config
+    jpulse_redis sentinel=127.0.0.1:26379 master=a master=b;
+--- config
+--- must_die
+--- error_log
+jpulse_redis parameter "master=" is given twice
+
+
+
+=== TEST 20: sentinel_password= given twice: refused, the value not printed
+--- http_config
+    jpulse_redis sentinel=127.0.0.1:26379 master=m sentinel_password=one
+                 sentinel_password=s3cr3t;
+--- config
+--- must_die
+--- error_log
+jpulse_redis parameter "sentinel_password=" is given twice
+--- no_error_log
+s3cr3t
+
+
+
+=== TEST 21: sentinel_password_file= given twice
+--- http_config
+    jpulse_redis sentinel=127.0.0.1:26379 master=m
+                 sentinel_password_file=/nonexistent/a
+                 sentinel_password_file=/nonexistent/b;
+--- config
+--- must_die
+--- error_log
+jpulse_redis parameter "sentinel_password_file=" is given twice

@@ -638,7 +638,9 @@ cachectl_redis_string(const redisReadTask *task, char *str, size_t len)
     {
         cachectl_redis_st.demoted = cachectl_redis_st.current;
         snprintf(cachectl_redis_st.why, sizeof(cachectl_redis_st.why),
-                 "%s is no longer a primary we may write to: %.*s",
+                 str[0] == 'N' ? "%s refuses writes (no replica in reach): "
+                                 "%.*s"
+                               : "%s is no longer the primary: %.*s",
                  cachectl_redis_st.primary, (int) (len > 160 ? 160 : len),
                  str);
 

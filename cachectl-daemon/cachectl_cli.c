@@ -551,14 +551,15 @@ cachectl_status(cachectl_conf_t *conf)
 
         if (conf->json) {
             /* the address may hold a quote (unix:PATH): encoded */
-            /* "detail": why (each sentinel's answer, the server's) */
-            out = json_pack("{s:{s:b, s:s, s:s, s:s}}", "redis",
-                            "reachable", 0, "address", conf->redis,
-                            "error", refusing ? "refuses writes"
-                                              : "unreachable",
-                            "detail", err);
+            /* with the sentinels, "detail": each sentinel's answer */
+            out = conf->redis_sentinel == NULL ? NULL
+                  : json_pack("{s:{s:b, s:s, s:s, s:s}}", "redis",
+                              "reachable", 0, "address", conf->redis,
+                              "error", refusing ? "refuses writes"
+                                                : "unreachable",
+                              "detail", err);
             if (out == NULL) {
-                /* not UTF-8: a sentinel's raw text */
+                /* one server, or not UTF-8 (a sentinel's raw text) */
                 out = json_pack("{s:{s:b, s:s, s:s}}", "redis",
                                 "reachable", 0, "address", conf->redis,
                                 "error", refusing ? "refuses writes"

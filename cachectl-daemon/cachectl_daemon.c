@@ -87,6 +87,7 @@ typedef struct {
     int64_t               settle_at;
     int64_t               retry_at;     /* the next connect */
     char                  primary_error[512];  /* said once */
+    char                  replid[64];   /* the dataset connected to */
     int64_t               retry_ms;
     int64_t               batch_at;     /* the next batch after a refusal */
     int64_t               batch_ms;
@@ -466,6 +467,13 @@ cachectl_daemon_connect(cachectl_daemon_t *d)
     d->down_said = 0;
     d->connected_at = now;
 
+    /* the dataset this connection writes to (see cachectl_daemon_primary) */
+    d->replid[0] = '\0';
+
+    if (d->conf->redis_sentinel != NULL) {
+        (void) cachectl_redis_replid(d->redis, d->replid, sizeof(d->replid));
+    }
+
     /* whatever happened while we were away: compare everything */
     cachectl_sync_reset(&d->sync);
 
@@ -502,7 +510,8 @@ cachectl_daemon_connect(cachectl_daemon_t *d)
 static int
 cachectl_daemon_primary(cachectl_daemon_t *d, int beat)
 {
-    int  rc;
+    int   rc;
+    char  id[64];
 
     if (d->conf->redis_sentinel == NULL) {
         return 0;
@@ -514,6 +523,27 @@ cachectl_daemon_primary(cachectl_daemon_t *d, int beat)
      * only: a mute one costs its timeout there, not on every save.
      */
     rc = cachectl_redis_role(d->redis, d->error, sizeof(d->error));
+
+    /*
+     * A dataset replaced under a connection that stays open (the server
+     * was a replica for a while: REPLICAOF closes no normal client) has
+     * lost what we wrote: a new replication id, everything compared again
+     */
+    if (rc == 0) {
+        if (cachectl_redis_replid(d->redis, id, sizeof(id)) != 0) {
+            snprintf(d->error, sizeof(d->error), "Redis: %s",
+                     cachectl_redis_errstr(d->redis));
+            rc = -1;
+
+        } else if (d->replid[0] != '\0' && id[0] != '\0'
+                   && strcmp(d->replid, id) != 0)
+        {
+            snprintf(d->error, sizeof(d->error), "the dataset of %s was "
+                     "replaced (replication id %s, was %s)",
+                     cachectl_redis_primary(NULL, NULL), id, d->replid);
+            rc = -1;
+        }
+    }
 
     if (rc == 0 && beat) {
         rc = cachectl_redis_confirm(d->conf, beat, d->error,

@@ -723,6 +723,41 @@ cachectl_redis_reorder(int i)
 }
 
 
+/* "master_replid" from INFO replication: "" when not found */
+
+int
+cachectl_redis_replid(redisContext *c, char *id, size_t size)
+{
+    size_t       n;
+    const char  *p;
+    redisReply  *r;
+
+    id[0] = '\0';
+
+    r = redisCommand(c, "INFO replication");
+
+    if (r == NULL) {
+        return -1;
+    }
+
+    if (r->type == REDIS_REPLY_STRING
+        && (p = strstr(r->str, "master_replid:")) != NULL)
+    {
+        p += sizeof("master_replid:") - 1;
+        n = strspn(p, "0123456789abcdefABCDEF");
+
+        if (n < size) {
+            memcpy(id, p, n);
+            id[n] = '\0';
+        }
+    }
+
+    freeReplyObject(r);
+
+    return 0;
+}
+
+
 int
 cachectl_redis_confirm(cachectl_conf_t *conf, int always, char *err,
     size_t size)

@@ -57,6 +57,13 @@ const char *cachectl_redis_primary(const char **via,
 const char *cachectl_redis_switched(const char **was);
 
 /*
+ * The server's replication id (INFO replication "master_replid"): it
+ * changes when the dataset was replaced (the server was a replica, or
+ * restarted). id "" when not said; -1 when the connection broke.
+ */
+int cachectl_redis_replid(redisContext *c, char *id, size_t size);
+
+/*
  * With --redis-sentinel, after a one-shot command's writes: WAIT up to
  * 1 s for the replicas ROLE lists (at least one). 0: acknowledged (or
  * not in sentinel mode); >0: that many replicas did not acknowledge,

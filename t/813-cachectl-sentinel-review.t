@@ -12,6 +12,7 @@
 #   (TEST 7 passed before the fixes too: the WAIT must not turn a
 #   replicated write into a failure)
 #   TEST 9  finding 7: a port "6379junk" is no address
+#   TEST 10 finding 4: a dataset replaced under an open connection
 use lib 't/lib';
 use JPulseTest ();
 use CachectlTest qw(write_file spawn daemon_log poll_until);
@@ -344,4 +345,49 @@ $main::Result = "exit $code\n"
     . "said: " . ("$out$err" =~ /an answer that is no address/ ? 'yes' : "no ($out$err)") . "\n";
 --- response_body
 exit 1
+said: yes
+
+
+
+=== TEST 10: the primary's dataset replaced under an open connection
+(A a replica of R for a while, then a primary again: the save A had is
+gone), then another save: the new replication id is seen before that
+batch and the lost save is written again too
+--- timeout: 60
+--- pre_request
+my $A = JPulseTest::redis_start();
+my $R = JPulseTest::redis_start(args => ['--replicaof', '127.0.0.1', $A->{port}]);
+poll_until(10, sub { JPulseTest::redis_cli($R, 'INFO', 'replication') =~ /master_link_status:up/ });
+my $sp = main::fake_sentinel(sub {
+    my ($c) = @_;
+    print $c main::addr_reply($A->{port}) });
+my $key = 'r10:prod:tpl:home/index.shtml';
+my $view = CachectlTest::tmpdir() . "/view10";
+write_file("$view/home/index.shtml", "<p>v1</p>\n");
+my $d = spawn(cmd => [CachectlTest::cachectl_bin(), '--redis-sentinel',
+    "127.0.0.1:$sp", '--redis-master', 'r10', '--site-id', 'r10', 'daemon',
+    '--views', $view, '--rescan', 0, '--heartbeat', 30]);
+my $v1 = poll_until(10, sub { JPulseTest::redis_cli($R, 'HGET', $key, 'source') =~ /v1/ });
+JPulseTest::redis_cli($R, 'REPLICAOF', 'NO', 'ONE');
+write_file("$view/home/index.shtml", "<p>v2</p>\n");
+my $v2 = poll_until(10, sub { JPulseTest::redis_cli($A, 'HGET', $key, 'source') =~ /v2/ });
+JPulseTest::redis_cli($A, 'REPLICAOF', '127.0.0.1', $R->{port});
+poll_until(10, sub { JPulseTest::redis_cli($A, 'INFO', 'replication') =~ /master_link_status:up/ });
+JPulseTest::redis_cli($A, 'REPLICAOF', 'NO', 'ONE');
+my $lost = JPulseTest::redis_cli($A, 'HGET', $key, 'source') =~ /v1/;
+write_file("$view/other/index.shtml", "<p>other</p>\n");
+my $t0 = Time::HiRes::time();
+my $ok = poll_until(10, sub { JPulseTest::redis_cli($A, 'HGET', $key, 'source') =~ /v2/ });
+my $took = Time::HiRes::time() - $t0;
+my $said = CachectlTest::daemon_log($d) =~ /was replaced \(replication id/;
+CachectlTest::spawn_stop($d);
+Test::More::diag(sprintf "a replaced dataset repaired after %.1f s", $took);
+$main::Result = "published, then lost with the dataset: "
+    . ($v1 && $v2 && $lost ? 'yes' : 'no') . "\n"
+    . "written again within 5 s (heartbeat 30 s): " . ($ok && $took < 5 ? 'yes' : sprintf("no (%.1f s)", $took)) . "\n"
+    . "said: " . ($said ? 'yes' : 'no') . "\n";
+JPulseTest::redis_stop($_) for $A, $R;
+--- response_body
+published, then lost with the dataset: yes
+written again within 5 s (heartbeat 30 s): yes
 said: yes

@@ -1175,7 +1175,7 @@ cachectl_sync(cachectl_conf_t *conf)
 done:
 
     /* a failover must not undo what we said was published */
-    if (!conf->dry_run) {
+    if (!conf->dry_run && (b.views || b.i18n || b.config)) {
         rc = cachectl_cli_replicated(conf, c, rc);
     }
 

@@ -23,16 +23,41 @@
 static redisContext *
 cachectl_cli_connect(cachectl_conf_t *conf)
 {
-    char           err[1024];
+    char           err[1024], esc[2048];
+    size_t         len;
     redisContext  *c;
 
     c = cachectl_redis_connect(conf, err, sizeof(err));
 
     if (c == NULL) {
-        fprintf(stderr, "cachectl: %s\n", err);
+        /* a sentinel's or a server's text: no terminal escapes */
+        len = 0;
+        esc[0] = '\0';
+        cachectl_cli_esc(esc, sizeof(esc), &len, err);
+        fprintf(stderr, "cachectl: %s\n", esc);
     }
 
     return c;
+}
+
+
+int
+cachectl_cli_replicated(cachectl_conf_t *conf, redisContext *c, int rc)
+{
+    char    err[512], esc[1024];
+    size_t  len;
+
+    if (cachectl_redis_replicated(conf, c, err, sizeof(err)) == 0) {
+        return rc;
+    }
+
+    len = 0;
+    esc[0] = '\0';
+    cachectl_cli_esc(esc, sizeof(esc), &len, err);
+    fprintf(stderr, "cachectl: %s\n", esc);
+
+    return rc == CACHECTL_EXIT_OK || rc == CACHECTL_EXIT_EVENT
+           ? CACHECTL_EXIT_UNREPLICATED : rc;
 }
 
 
@@ -503,7 +528,8 @@ cachectl_status(cachectl_conf_t *conf)
     int            rc, lease, refusing;
     char           err[1024], when[32], holder[JP_INSTANCE_ID_MAX],
                    who[1024], where[1024];
-    size_t         i, j, nlive;
+    char           esc[2 * sizeof(err)];
+    size_t         i, j, nlive, elen;
     json_t        *out, *gen, *daemons, *d, *ref, *s, *v;
     time_t         t;
     long long      pttl;
@@ -525,16 +551,31 @@ cachectl_status(cachectl_conf_t *conf)
 
         if (conf->json) {
             /* the address may hold a quote (unix:PATH): encoded */
-            out = json_pack("{s:{s:b, s:s, s:s}}", "redis", "reachable", 0,
-                            "address", conf->redis, "error", refusing
-                            ? "refuses writes" : "unreachable");
+            /* with the sentinels, "detail": each sentinel's answer */
+            out = conf->redis_sentinel == NULL ? NULL
+                  : json_pack("{s:{s:b, s:s, s:s, s:s}}", "redis",
+                              "reachable", 0, "address", conf->redis,
+                              "error", refusing ? "refuses writes"
+                                                : "unreachable",
+                              "detail", err);
+            if (out == NULL) {
+                /* one server, or not UTF-8 (a sentinel's raw text) */
+                out = json_pack("{s:{s:b, s:s, s:s}}", "redis",
+                                "reachable", 0, "address", conf->redis,
+                                "error", refusing ? "refuses writes"
+                                                  : "unreachable");
+            }
             cachectl_print_json(out);
             json_decref(out);
 
         } else {
+            /* a sentinel's or a server's text: no terminal escapes */
+            elen = 0;
+            esc[0] = '\0';
+            cachectl_cli_esc(esc, sizeof(esc), &elen, err);
             printf("Redis      %s: %s (%s)\n", conf->redis,
                    refusing ? "answers but refuses writes" : "unreachable",
-                   err);
+                   esc);
         }
         return CACHECTL_EXIT_FAIL;
     }
@@ -1133,6 +1174,11 @@ cachectl_sync(cachectl_conf_t *conf)
 
 done:
 
+    /* a failover must not undo what we said was published */
+    if (!conf->dry_run && (b.views || b.i18n || b.config)) {
+        rc = cachectl_cli_replicated(conf, c, rc);
+    }
+
     if (owned) {
         (void) cachectl_lease_release(c, conf, s.instance_id, err,
                                       sizeof(err));
@@ -1150,7 +1196,7 @@ done:
 int
 cachectl_invalidate(cachectl_conf_t *conf)
 {
-    int            i, k, first, last;
+    int            i, k, rc, first, last;
     char           id[JP_INSTANCE_ID_MAX], *msg;
     json_t        *paths, *m;
     long long      gen;
@@ -1257,9 +1303,11 @@ cachectl_invalidate(cachectl_conf_t *conf)
     }
 
     freeReplyObject(r);
+
+    rc = cachectl_cli_replicated(conf, c, CACHECTL_EXIT_OK);
     redisFree(c);
 
-    return CACHECTL_EXIT_OK;
+    return rc;
 }
 
 

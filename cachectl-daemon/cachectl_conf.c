@@ -735,6 +735,13 @@ cachectl_conf_sentinel(cachectl_conf_t *conf)
                                   "--sentinel-password-file");
     }
 
+    /* cachectl_redis.c keeps the list in a buffer of this size */
+    if (strlen(p) >= CACHECTL_SENTINEL_LIST_MAX) {
+        return cachectl_conf_fail(conf, CACHECTL_EXIT_USAGE,
+                                  "invalid --redis-sentinel: longer than "
+                                  "%d bytes", CACHECTL_SENTINEL_LIST_MAX - 1);
+    }
+
     n = 0;
 
     for (item = p; ; item += len + 1) {

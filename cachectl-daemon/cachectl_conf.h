@@ -14,11 +14,13 @@
 #define CACHECTL_NS_MAX      160
 #define CACHECTL_OWNED_MAX   256
 #define CACHECTL_SENTINELS_MAX  16
+#define CACHECTL_SENTINEL_LIST_MAX  (CACHECTL_SENTINELS_MAX * 300)
 
 #define CACHECTL_EXIT_OK     0
 #define CACHECTL_EXIT_FAIL   1
 #define CACHECTL_EXIT_USAGE  2
 #define CACHECTL_EXIT_EVENT  3    /* sessions revoked, the event not sent */
+#define CACHECTL_EXIT_UNREPLICATED  4    /* written on the primary only */
 
 
 typedef struct {

@@ -86,6 +86,8 @@ typedef struct {
     int64_t               dirty_since;
     int64_t               settle_at;
     int64_t               retry_at;     /* the next connect */
+    char                  primary_error[512];  /* said once */
+    char                  replid[64];   /* the dataset connected to */
     int64_t               retry_ms;
     int64_t               batch_at;     /* the next batch after a refusal */
     int64_t               batch_ms;
@@ -465,8 +467,24 @@ cachectl_daemon_connect(cachectl_daemon_t *d)
     d->down_said = 0;
     d->connected_at = now;
 
+    /* the dataset this connection writes to (see cachectl_daemon_primary) */
+    d->replid[0] = '\0';
+
+    if (d->conf->redis_sentinel != NULL) {
+        (void) cachectl_redis_replid(d->redis, d->replid, sizeof(d->replid));
+    }
+
     /* whatever happened while we were away: compare everything */
     cachectl_sync_reset(&d->sync);
+
+    /*
+     * SCAN cursors belong to the server that gave them: a pass under way
+     * starts over on this one
+     */
+    snprintf(d->sessions.cursor, sizeof(d->sessions.cursor), "0");
+    snprintf(d->sessions.hcursor, sizeof(d->sessions.hcursor), "0");
+    d->sessions.pass_live = 0;
+    d->sessions.pass_indexed = 0;
     d->full = 1;
     d->marker_open = 1;
     d->batch_at = 0;
@@ -492,22 +510,66 @@ cachectl_daemon_connect(cachectl_daemon_t *d)
 static int
 cachectl_daemon_primary(cachectl_daemon_t *d, int beat)
 {
+    int   rc;
+    char  id[64];
+
     if (d->conf->redis_sentinel == NULL) {
         return 0;
     }
 
-    /* sentinels that did not answer are asked at the next beat only */
-    if (cachectl_redis_role(d->redis, d->error, sizeof(d->error)) == 0
-        && cachectl_redis_confirm(d->conf, beat, d->error,
-                                  sizeof(d->error)) == 0)
-    {
+    /*
+     * Before a batch ROLE is enough (a demoted server also answers a
+     * write with READONLY); the sentinels are asked at the heartbeat
+     * only: a mute one costs its timeout there, not on every save.
+     */
+    rc = cachectl_redis_role(d->redis, d->error, sizeof(d->error));
+
+    /*
+     * A dataset replaced under a connection that stays open (the server
+     * was a replica for a while: REPLICAOF closes no normal client) has
+     * lost what we wrote: a new replication id, everything compared again
+     */
+    if (rc == 0) {
+        if (cachectl_redis_replid(d->redis, id, sizeof(id)) != 0) {
+            snprintf(d->error, sizeof(d->error), "Redis: %s",
+                     cachectl_redis_errstr(d->redis));
+            rc = -1;
+
+        } else if (d->replid[0] != '\0' && id[0] != '\0'
+                   && strcmp(d->replid, id) != 0)
+        {
+            snprintf(d->error, sizeof(d->error), "the dataset of %s was "
+                     "replaced (replication id %s, was %s)",
+                     cachectl_redis_primary(NULL, NULL), id, d->replid);
+            rc = -1;
+        }
+    }
+
+    if (rc == 0 && beat) {
+        rc = cachectl_redis_confirm(d->conf, beat, d->error,
+                                    sizeof(d->error));
+    }
+
+    if (rc == 0) {
+        d->primary_error[0] = '\0';
         return 0;
     }
 
-    cachectl_log(CACHECTL_WARN, "redis: %s; asking the sentinels of %s "
-                 "again", d->error, d->conf->redis_master);
+    /* each distinct reason once: sentinels that disagree repeat it */
+    if (strcmp(d->primary_error, d->error) != 0) {
+        cachectl_log(CACHECTL_WARN, rc > 0 ? "redis: %s"
+                     : "redis: %s; asking the sentinels of %s again",
+                     d->error, d->conf->redis_master);
+        snprintf(d->primary_error, sizeof(d->primary_error), "%s",
+                 d->error);
+    }
+
+    if (rc > 0) {
+        return 0;
+    }
+
+    /* with the backoff lost() sets: never a hot reconnect loop */
     cachectl_daemon_lost(d);
-    d->retry_at = 0;
 
     return -1;
 }

@@ -738,6 +738,10 @@ done:
     json_decref(im.pending);
 
     if (c) {
+        if (!conf->dry_run && im.imported) {
+            rc = cachectl_cli_replicated(conf, c, rc);
+        }
+
         redisFree(c);
     }
 

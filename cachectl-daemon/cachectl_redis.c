@@ -19,27 +19,43 @@
  * and every later command on it fails too.
  */
 
+#include <errno.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
 
+#include "cachectl_log.h"
 #include "cachectl_redis.h"
+#include "cachectl_sync.h"
 
 
 #define CACHECTL_REDIS_TIMEOUT_MS  2000
+
+/*
+ * One sentinel exchange (connect, AUTH, SENTINEL) as a whole, however
+ * slowly the bytes come; its answer is an address, a few dozen bytes
+ */
+#define CACHECTL_SENTINEL_TIMEOUT_MS  500
+#define CACHECTL_SENTINEL_REPLY_MAX   512
+
+/* the one-shot commands' WAIT for the replicas */
+#define CACHECTL_WAIT_MS              1000
 
 
 typedef struct {
     char              host[256];
     int               port;
+    unsigned          mute:1;           /* "no answer" was logged */
 } cachectl_redis_addr_t;
 
 
 static struct {
     /* the sentinels, in the order they are asked */
-    char                      source[1024];
+    char                      source[CACHECTL_SENTINEL_LIST_MAX];
+    char                      master[256];
     cachectl_redis_addr_t     sentinels[CACHECTL_SENTINELS_MAX];
     int                       nsentinels;
 
@@ -49,6 +65,8 @@ static struct {
     int                       switched;         /* not told yet */
     int                       quiet;            /* no sentinel answered */
     unsigned long             failovers;
+    char                      differs[300];     /* a sentinel's other
+                                                   primary, seen once */
 
     /* the connection that got a READONLY or MASTERDOWN reply */
     redisContext             *current;
@@ -208,10 +226,17 @@ cachectl_redis_parse(cachectl_conf_t *conf)
     cachectl_redis_addr_t  *a;
 
     if (cachectl_redis_st.nsentinels
-        && strcmp(cachectl_redis_st.source, conf->redis_sentinel) == 0)
+        && strcmp(cachectl_redis_st.source, conf->redis_sentinel) == 0
+        && strcmp(cachectl_redis_st.master, conf->redis_master) == 0)
     {
         return 0;
     }
+
+    /* another list or master (SIGHUP): no failover, a new start */
+    cachectl_redis_st.primary[0] = '\0';
+    cachectl_redis_st.differs[0] = '\0';
+    snprintf(cachectl_redis_st.master, sizeof(cachectl_redis_st.master),
+             "%s", conf->redis_master);
 
     if (strlen(conf->redis_sentinel) >= sizeof(list)) {
         return -1;
@@ -253,6 +278,7 @@ cachectl_redis_parse(cachectl_conf_t *conf)
         memcpy(a->host, item, hlen);
         a->host[hlen] = '\0';
         a->port = atoi(colon + 1);
+        a->mute = 0;
     }
 
     if (n == 0) {
@@ -268,8 +294,80 @@ cachectl_redis_parse(cachectl_conf_t *conf)
 
 
 /*
+ * The next reply on c, a non-blocking context, before deadline (monotonic
+ * ms): SO_RCVTIMEO bounds each recv() only, and a sentinel sending one
+ * byte a second would never trip it. NULL with err filled.
+ */
+
+static redisReply *
+cachectl_redis_await(redisContext *c, int64_t deadline, char *err,
+    size_t size)
+{
+    int            rc, done;
+    void          *reply;
+    int64_t        left;
+    struct pollfd  pfd;
+
+    for ( ;; ) {
+        reply = NULL;
+
+        if (redisReaderGetReply(c->reader, &reply) != REDIS_OK) {
+            snprintf(err, size, "%s", c->reader->errstr);
+            return NULL;
+        }
+
+        if (reply != NULL) {
+            return reply;
+        }
+
+        done = 0;
+
+        if (redisBufferWrite(c, &done) != REDIS_OK) {
+            snprintf(err, size, "%s", c->errstr);
+            return NULL;
+        }
+
+        left = deadline - cachectl_mono_ms();
+
+        if (left <= 0) {
+            snprintf(err, size, "no answer within %d ms",
+                     CACHECTL_SENTINEL_TIMEOUT_MS);
+            return NULL;
+        }
+
+        pfd.fd = c->fd;
+        pfd.events = done ? POLLIN : POLLIN | POLLOUT;
+        pfd.revents = 0;
+
+        rc = poll(&pfd, 1, (int) left);
+
+        if (rc < 0 && errno != EINTR) {
+            snprintf(err, size, "poll: %s", strerror(errno));
+            return NULL;
+        }
+
+        if (rc <= 0 || (pfd.revents & (POLLIN | POLLHUP | POLLERR)) == 0) {
+            continue;
+        }
+
+        if (redisBufferRead(c) != REDIS_OK) {
+            snprintf(err, size, "%s", c->errstr);
+            return NULL;
+        }
+
+        if (c->reader->len > CACHECTL_SENTINEL_REPLY_MAX) {
+            snprintf(err, size, "a reply of more than %d bytes",
+                     CACHECTL_SENTINEL_REPLY_MAX);
+            return NULL;
+        }
+    }
+}
+
+
+/*
  * Asks one sentinel for the primary: 1 with ip and port, 0 with err
- * filled (unreachable, refused, or it does not know the name).
+ * filled (unreachable, mute, refused, or it does not know the name).
+ * The whole exchange is bounded by CACHECTL_SENTINEL_TIMEOUT_MS.
  */
 
 static int
@@ -278,14 +376,14 @@ cachectl_redis_ask(cachectl_conf_t *conf, cachectl_redis_addr_t *s,
 {
     int              ok;
     long             p;
+    char            *end;
+    int64_t          deadline;
     redisReply      *r;
     redisContext    *c;
-    struct timeval   tv;
 
-    tv.tv_sec = CACHECTL_REDIS_TIMEOUT_MS / 1000;
-    tv.tv_usec = (CACHECTL_REDIS_TIMEOUT_MS % 1000) * 1000;
+    deadline = cachectl_mono_ms() + CACHECTL_SENTINEL_TIMEOUT_MS;
 
-    c = redisConnectWithTimeout(s->host, s->port, tv);
+    c = redisConnectNonBlock(s->host, s->port);
 
     if (c == NULL || c->err) {
         snprintf(err, size, "%s", c ? c->errstr : "out of memory");
@@ -295,18 +393,30 @@ cachectl_redis_ask(cachectl_conf_t *conf, cachectl_redis_addr_t *s,
         return 0;
     }
 
-    if (redisSetTimeout(c, tv) != REDIS_OK) {
-        snprintf(err, size, "cannot set a timeout");
+    if (conf->sentinel_password[0]) {
+        if (redisAppendCommand(c, "AUTH %s", conf->sentinel_password)
+            != REDIS_OK)
+        {
+            snprintf(err, size, "out of memory");
+            redisFree(c);
+            return 0;
+        }
+    }
+
+    if (redisAppendCommand(c, "SENTINEL get-master-addr-by-name %s",
+                           conf->redis_master) != REDIS_OK)
+    {
+        snprintf(err, size, "out of memory");
         redisFree(c);
         return 0;
     }
 
     if (conf->sentinel_password[0]) {
-        r = redisCommand(c, "AUTH %s", conf->sentinel_password);
+        r = cachectl_redis_await(c, deadline, err, size);
 
         if (r == NULL || r->type == REDIS_REPLY_ERROR) {
-            snprintf(err, size, "AUTH: %s", r ? r->str : c->errstr);
             if (r) {
+                snprintf(err, size, "AUTH: %.*s", (int) r->len, r->str);
                 freeReplyObject(r);
             }
             redisFree(c);
@@ -316,17 +426,16 @@ cachectl_redis_ask(cachectl_conf_t *conf, cachectl_redis_addr_t *s,
         freeReplyObject(r);
     }
 
-    r = redisCommand(c, "SENTINEL get-master-addr-by-name %s",
-                     conf->redis_master);
+    r = cachectl_redis_await(c, deadline, err, size);
 
     ok = 0;
 
     if (r == NULL) {
-        snprintf(err, size, "%s", c->errstr[0] ? c->errstr
-                                                : "connection lost");
+        /* err is filled */
 
     } else if (r->type == REDIS_REPLY_ERROR) {
-        snprintf(err, size, "%.*s", (int) r->len, r->str);
+        snprintf(err, size, "%.*s", (int) (r->len > 160 ? 160 : r->len),
+                 r->str);
 
     } else if (r->type == REDIS_REPLY_NIL) {
         snprintf(err, size, "does not know the master \"%s\"",
@@ -337,9 +446,15 @@ cachectl_redis_ask(cachectl_conf_t *conf, cachectl_redis_addr_t *s,
                || r->element[1]->type != REDIS_REPLY_STRING
                || r->element[0]->len == 0
                || r->element[0]->len >= ipsize
-               || strchr(r->element[0]->str, ' ') != NULL
-               || (p = strtol(r->element[1]->str, NULL, 10)) <= 0
-               || p > 65535)
+               || strlen(r->element[0]->str) != r->element[0]->len
+               || strspn(r->element[0]->str, "0123456789abcdefABCDEF.:-"
+                         "ghijklmnopqrstuvwxyzGHIJKLMNOPQRSTUVWXYZ_")
+                  != r->element[0]->len
+               || r->element[1]->len == 0 || r->element[1]->len > 5
+               || strspn(r->element[1]->str, "0123456789")
+                  != r->element[1]->len
+               || (p = strtol(r->element[1]->str, &end, 10)) <= 0
+               || *end != '\0' || p > 65535)
     {
         snprintf(err, size, "an answer that is no address");
 
@@ -479,7 +594,8 @@ cachectl_redis_sentinel(cachectl_conf_t *conf, char *err, size_t size)
         }
 
         snprintf(cachectl_redis_st.via, sizeof(cachectl_redis_st.via),
-                 "%s:%d", s.host, s.port);
+                 strchr(s.host, ':') ? "[%s]:%d" : "%s:%d", s.host, s.port);
+        cachectl_redis_st.differs[0] = '\0';
 
         cachectl_redis_watch(c);
 
@@ -517,11 +633,14 @@ cachectl_redis_string(const redisReadTask *task, char *str, size_t len)
 {
     if (task->type == REDIS_REPLY_ERROR
         && ((len >= 8 && strncmp(str, "READONLY", 8) == 0)
-            || (len >= 10 && strncmp(str, "MASTERDOWN", 10) == 0)))
+            || (len >= 10 && strncmp(str, "MASTERDOWN", 10) == 0)
+            || (len >= 10 && strncmp(str, "NOREPLICAS", 10) == 0)))
     {
         cachectl_redis_st.demoted = cachectl_redis_st.current;
         snprintf(cachectl_redis_st.why, sizeof(cachectl_redis_st.why),
-                 "%s is no longer the primary: %.*s",
+                 str[0] == 'N' ? "%s refuses writes (no replica in reach): "
+                                 "%.*s"
+                               : "%s is no longer the primary: %.*s",
                  cachectl_redis_st.primary, (int) (len > 160 ? 160 : len),
                  str);
 
@@ -576,13 +695,78 @@ cachectl_redis_role(redisContext *c, char *err, size_t size)
 }
 
 
+/* the sentinel at i answered: first from now on, the mute ones last */
+
+static void
+cachectl_redis_reorder(int i)
+{
+    int                    j, n, k;
+    cachectl_redis_addr_t  old[CACHECTL_SENTINELS_MAX];
+
+    n = cachectl_redis_st.nsentinels;
+    memcpy(old, cachectl_redis_st.sentinels, n * sizeof(old[0]));
+
+    k = 0;
+    cachectl_redis_st.sentinels[k++] = old[i];
+
+    for (j = 0; j < n; j++) {
+        if (j != i && !old[j].mute) {
+            cachectl_redis_st.sentinels[k++] = old[j];
+        }
+    }
+
+    for (j = 0; j < n; j++) {
+        if (j != i && old[j].mute) {
+            cachectl_redis_st.sentinels[k++] = old[j];
+        }
+    }
+}
+
+
+/* "master_replid" from INFO replication: "" when not found */
+
+int
+cachectl_redis_replid(redisContext *c, char *id, size_t size)
+{
+    size_t       n;
+    const char  *p;
+    redisReply  *r;
+
+    id[0] = '\0';
+
+    r = redisCommand(c, "INFO replication");
+
+    if (r == NULL) {
+        return -1;
+    }
+
+    if (r->type == REDIS_REPLY_STRING
+        && (p = strstr(r->str, "master_replid:")) != NULL)
+    {
+        p += sizeof("master_replid:") - 1;
+        n = strspn(p, "0123456789abcdefABCDEF");
+
+        if (n < size) {
+            memcpy(id, p, n);
+            id[n] = '\0';
+        }
+    }
+
+    freeReplyObject(r);
+
+    return 0;
+}
+
+
 int
 cachectl_redis_confirm(cachectl_conf_t *conf, int always, char *err,
     size_t size)
 {
-    int                    i, port;
-    char                   ip[256], addr[300], why[512];
-    cachectl_redis_addr_t  s;
+    int                     i, port, master;
+    char                    ip[256], addr[300], target[300], why[512];
+    redisReply             *r;
+    redisContext           *c;
+    cachectl_redis_addr_t  *s;
 
     /* none answered last time: each may cost a timeout, not every batch */
     if (!always && cachectl_redis_st.quiet) {
@@ -592,23 +776,81 @@ cachectl_redis_confirm(cachectl_conf_t *conf, int always, char *err,
     cachectl_redis_st.quiet = 0;
 
     for (i = 0; i < cachectl_redis_st.nsentinels; i++) {
-        s = cachectl_redis_st.sentinels[i];
+        s = &cachectl_redis_st.sentinels[i];
 
-        if (!cachectl_redis_ask(conf, &s, ip, sizeof(ip), &port, why,
+        if (!cachectl_redis_ask(conf, s, ip, sizeof(ip), &port, why,
                                 sizeof(why)))
         {
+            if (!s->mute) {
+                s->mute = 1;
+                cachectl_log(CACHECTL_WARN, "redis: sentinel %s:%d: no "
+                             "answer (%s); asked last from now on",
+                             s->host, s->port, why);
+            }
             continue;
         }
+
+        if (s->mute) {
+            s->mute = 0;
+            cachectl_log(CACHECTL_INFO, "redis: sentinel %s:%d answers "
+                         "again", s->host, s->port);
+        }
+
+        cachectl_redis_reorder(i);
+        s = &cachectl_redis_st.sentinels[0];
 
         snprintf(addr, sizeof(addr), strchr(ip, ':') ? "[%s]:%d" : "%s:%d",
                  ip, port);
 
         if (strcmp(addr, cachectl_redis_st.primary) == 0) {
+            cachectl_redis_st.differs[0] = '\0';
             return 0;
         }
 
+        /*
+         * Sentinels disagree during a failover, or behind one address
+         * (a load balancer): the server named must be a primary, and
+         * named so twice in a row, before ours is dropped. Ours is
+         * still a primary (ROLE said so); if it is demoted, ROLE or a
+         * READONLY reply says it at once.
+         */
+        snprintf(target, sizeof(target), "%s:%d", ip, port);
+        c = cachectl_redis_open(conf, target, why, sizeof(why));
+        master = 0;
+
+        if (c != NULL) {
+            r = redisCommand(c, "ROLE");
+            master = r != NULL && r->type == REDIS_REPLY_ARRAY
+                     && r->elements > 0
+                     && r->element[0]->type == REDIS_REPLY_STRING
+                     && strcmp(r->element[0]->str, "master") == 0;
+            if (r) {
+                freeReplyObject(r);
+            }
+            redisFree(c);
+        }
+
+        if (!master) {
+            snprintf(err, size, "sentinel %s:%d names %s as the primary of "
+                     "%s, which is no primary; keeping %s", s->host,
+                     s->port, addr, conf->redis_master,
+                     cachectl_redis_st.primary);
+            return 1;
+        }
+
+        if (strcmp(cachectl_redis_st.differs, addr) != 0) {
+            snprintf(cachectl_redis_st.differs,
+                     sizeof(cachectl_redis_st.differs), "%s", addr);
+            snprintf(err, size, "sentinel %s:%d names %s as the primary of "
+                     "%s, also a primary; keeping %s until a sentinel "
+                     "names it again", s->host, s->port, addr,
+                     conf->redis_master, cachectl_redis_st.primary);
+            return 1;
+        }
+
+        cachectl_redis_st.differs[0] = '\0';
         snprintf(err, size, "sentinel %s:%d names %s as the primary of %s, "
-                 "not %s", s.host, s.port, addr, conf->redis_master,
+                 "not %s", s->host, s->port, addr, conf->redis_master,
                  cachectl_redis_st.primary);
         return -1;
     }
@@ -617,6 +859,74 @@ cachectl_redis_confirm(cachectl_conf_t *conf, int always, char *err,
     cachectl_redis_st.quiet = 1;
 
     return 0;
+}
+
+
+/*
+ * With --redis-sentinel, after a one-shot command's last write: WAIT for
+ * the replicas the primary lists in ROLE (at least one: a primary
+ * without a replica loses everything in a failover).
+ */
+
+int
+cachectl_redis_replicated(cachectl_conf_t *conf, redisContext *c,
+    char *err, size_t size)
+{
+    long long    want, got;
+    redisReply  *r;
+
+    if (conf->redis_sentinel == NULL || c == NULL || c->err) {
+        return 0;
+    }
+
+    r = redisCommand(c, "ROLE");
+
+    if (r == NULL) {
+        snprintf(err, size, "written on the primary; ROLE: %s",
+                 cachectl_redis_errstr(c));
+        return -1;
+    }
+
+    want = 0;
+
+    if (r->type == REDIS_REPLY_ARRAY && r->elements >= 3
+        && r->element[2]->type == REDIS_REPLY_ARRAY)
+    {
+        want = (long long) r->element[2]->elements;
+    }
+
+    freeReplyObject(r);
+
+    if (want < 1) {
+        want = 1;
+    }
+
+    r = redisCommand(c, "WAIT %lld %d", want, CACHECTL_WAIT_MS);
+
+    if (r == NULL || r->type != REDIS_REPLY_INTEGER) {
+        snprintf(err, size, "written on the primary; WAIT: %s",
+                 r == NULL ? cachectl_redis_errstr(c)
+                 : r->type == REDIS_REPLY_ERROR ? r->str
+                 : "unexpected reply");
+        if (r) {
+            freeReplyObject(r);
+        }
+        return -1;
+    }
+
+    got = r->integer;
+    freeReplyObject(r);
+
+    if (got >= want) {
+        return 0;
+    }
+
+    snprintf(err, size, "written on the primary, not yet on %lld "
+             "replica(s) (%lld of %lld acknowledged within %d ms): a "
+             "failover now would lose it", want - got, got, want,
+             CACHECTL_WAIT_MS);
+
+    return (int) (want - got);
 }
 
 

@@ -33,10 +33,14 @@ int cachectl_redis_role(redisContext *c, char *err, size_t size);
 
 /*
  * With --redis-sentinel: 0 when the first sentinel that answers names the
- * primary we use (or none answers); -1 with err when it names another
- * (a failover under a connection that still works: the old primary is
- * turned into a replica only seconds later). Once none answered, only a
- * call with always set asks them again.
+ * primary we use (or none answers); 1 with err when it names another that
+ * is no primary, or a primary named for the first time (kept: sentinels
+ * disagree during a failover or behind a load balancer); -1 with err
+ * when it names the same other primary twice in a row (a failover under a
+ * connection that still works: the old primary is turned into a replica
+ * only seconds later). The sentinel that answers moves to the front, a
+ * mute one to the back (logged once). Once none answered, only a call
+ * with always set asks them again.
  */
 int cachectl_redis_confirm(cachectl_conf_t *conf, int always, char *err,
     size_t size);
@@ -51,6 +55,22 @@ const char *cachectl_redis_primary(const char **via,
 
 /* the new primary, once, when it changed since the last connect */
 const char *cachectl_redis_switched(const char **was);
+
+/*
+ * The server's replication id (INFO replication "master_replid"): it
+ * changes when the dataset was replaced (the server was a replica, or
+ * restarted). id "" when not said; -1 when the connection broke.
+ */
+int cachectl_redis_replid(redisContext *c, char *id, size_t size);
+
+/*
+ * With --redis-sentinel, after a one-shot command's writes: WAIT up to
+ * 1 s for the replicas ROLE lists (at least one). 0: acknowledged (or
+ * not in sentinel mode); >0: that many replicas did not acknowledge,
+ * -1: ROLE or WAIT failed; err filled in both cases.
+ */
+int cachectl_redis_replicated(cachectl_conf_t *conf, redisContext *c,
+    char *err, size_t size);
 
 /* the same with an argument vector */
 redisReply *cachectl_redis_argv(redisContext *c, char *err, size_t size,

@@ -682,6 +682,14 @@ cachectl_sessions_cli(cachectl_conf_t *conf)
     } else {
         rc = cachectl_sessions_revoke_cli(conf, c,
                                           strcmp(cmd, "revoke-user") == 0);
+
+        /*
+         * The DEL and the tombstone are one script: on a replica both or
+         * neither. Not there yet: a failover would bring the session back.
+         */
+        if (!conf->dry_run) {
+            rc = cachectl_cli_replicated(conf, c, rc);
+        }
     }
 
     redisFree(c);

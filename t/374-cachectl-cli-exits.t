@@ -70,7 +70,8 @@ heard: bc:controller:cache:invalidate:view
 
 === TEST 2: the help tells the exit codes (the program's, status's and
 sync's) and sync's --dry-run and --force; cachectl(1) has an EXIT STATUS
-with 0, 1, 2 and 3 (sessions revoked, the revocation event refused)
+with 0, 1, 2, 3 (sessions revoked, the revocation event refused) and 4
+(with Sentinel: written on the primary only, t/813)
 --- pre_request
 my (undef, $help) = CachectlTest::cachectl('--help');
 my (undef, $sync) = CachectlTest::cachectl('sync', '--help');
@@ -90,7 +91,7 @@ sub { $main::Result }
 sync --help:                 [--dry-run] [--force] [--max-delete-share PCT] | It deletes nothing from Redis unless --force: what is in Redis but |   --dry-run   write nothing: list each write, delete or hold |   --force     delete what left the tree; publish despite the lease | Exit 0 published (or previewed), 1 a file refused, deletions held, | a daemon holds the lease, or Redis failed.
 status --help: Exit 0 when a daemon runs (read its problems in the output), 1 when | Redis is unreachable or no daemon runs.
 invalidate --help: nothing, so it has no --dry-run.
-cachectl(1) exit codes: 0 1 2 3
+cachectl(1) exit codes: 0 1 2 3 4
 
 
 

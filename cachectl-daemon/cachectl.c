@@ -6,7 +6,7 @@
  *            [--sentinel-password-file F]]
  *            [--db N] [--site-id ID] [--mode MODE] COMMAND ...
  *
- * Exit codes: 0 ok, 1 failure, 2 usage.
+ * Exit codes: 0 ok, 1 failure, 2 usage, 4 written on the primary only.
  */
 
 #include <stdio.h>
@@ -153,7 +153,9 @@ cachectl_usage(FILE *out)
             "  -V, --version          the version\n"
             "\n"
             "Exit status: 0 success, 1 failure, 2 usage error (each command's\n"
-            "--help says what failure means for it).\n"
+            "--help says what failure means for it), 4 with --redis-sentinel:\n"
+            "written on the primary but no replica confirmed it in 1 s (a\n"
+            "failover now would lose it).\n"
             "See cachectl(1).\n");
 }
 

@@ -29,6 +29,7 @@
 #include "ngx_http_jpulse_metrics_display.h"
 #include "ngx_http_jpulse_redis.h"
 #include "ngx_http_jpulse_redis_conn.h"
+#include "ngx_http_jpulse_redis_sentinel.h"
 
 
 #define NGX_HTTP_JPULSE_CLUSTER_EXIT_TIMEOUT   500          /* ms, all */
@@ -68,7 +69,6 @@ static void ngx_http_jpulse_peers_expire(time_t now);
 static ngx_int_t ngx_http_jpulse_cluster_answer(ngx_http_request_t *r,
     ngx_http_jpulse_collect_t *col, ngx_str_t *blobs, ngx_uint_t n);
 static ngx_msec_t ngx_http_jpulse_cluster_now(void);
-static ngx_uint_t ngx_http_jpulse_cluster_numeric(u_char *p, size_t len);
 static ngx_int_t ngx_http_jpulse_cluster_exit_primary(ngx_cycle_t *cycle,
     ngx_http_jpulse_redis_conf_t *rcf, ngx_msec_t deadline, char *host,
     int *port);
@@ -976,32 +976,6 @@ done:
  * effort, the heartbeat expires by itself).
  */
 
-/*
- * An IPv4 or IPv6 address, as the workers test a sentinel's answer:
- * anything else would go to getaddrinfo() (blocking DNS) in the master.
- */
-
-static ngx_uint_t
-ngx_http_jpulse_cluster_numeric(u_char *p, size_t len)
-{
-#if (NGX_HAVE_INET6)
-    u_char  addr6[16];
-#endif
-
-    if (ngx_inet_addr(p, len) != INADDR_NONE) {
-        return 1;
-    }
-
-#if (NGX_HAVE_INET6)
-    if (ngx_inet6_addr(p, len, addr6) == NGX_OK) {
-        return 1;
-    }
-#endif
-
-    return 0;
-}
-
-
 static ngx_int_t
 ngx_http_jpulse_cluster_exit_primary(ngx_cycle_t *cycle,
     ngx_http_jpulse_redis_conf_t *rcf, ngx_msec_t deadline, char *host,
@@ -1098,7 +1072,7 @@ ngx_http_jpulse_cluster_exit_primary(ngx_cycle_t *cycle,
                 /* numeric (IPv4, or IPv6): a name means blocking DNS */
 
                 if (n > 0 && n < 65536
-                    && ngx_http_jpulse_cluster_numeric(
+                    && ngx_http_jpulse_redis_sentinel_numeric(
                                      (u_char *) reply->element[0]->str,
                                      reply->element[0]->len))
                 {

@@ -60,7 +60,6 @@ static void ngx_http_jpulse_sentinel_watch_settled(
     ngx_http_jpulse_redis_conn_t *rc, ngx_uint_t ready);
 static void ngx_http_jpulse_sentinel_watch_on(ngx_uint_t i);
 static in_port_t ngx_http_jpulse_sentinel_parse_port(u_char *p, size_t len);
-static ngx_uint_t ngx_http_jpulse_sentinel_numeric(u_char *p, size_t len);
 static ngx_uint_t ngx_http_jpulse_sentinel_on(
     ngx_http_jpulse_redis_conn_t *rc);
 
@@ -484,7 +483,7 @@ ngx_http_jpulse_sentinel_ask_reply(redisReply *reply, void *data)
         return;
     }
 
-    if (!ngx_http_jpulse_sentinel_numeric((u_char *) host->str, host->len)) {
+    if (!ngx_http_jpulse_redis_sentinel_numeric((u_char *) host->str, host->len)) {
         /* hiredis would resolve a name with blocking DNS */
         ngx_http_jpulse_redis_conn_fail(rc, "names a host name, not an IP "
                                             "address (resolve-hostnames)");
@@ -940,7 +939,7 @@ ngx_http_jpulse_sentinel_switch(u_char *p, size_t len)
     }
 
     if (flen[3] == 0 || flen[3] > NGX_SOCKADDR_STRLEN
-        || !ngx_http_jpulse_sentinel_numeric(f[3], flen[3]))
+        || !ngx_http_jpulse_redis_sentinel_numeric(f[3], flen[3]))
     {
         ngx_http_jpulse_sentinel_ignored(start, len, "not an IP address");
         return;
@@ -1011,10 +1010,14 @@ ngx_http_jpulse_sentinel_parse_port(u_char *p, size_t len)
 }
 
 
-/* an IPv4 or IPv6 address, nothing a resolver would have to look up */
+/*
+ * An IPv4 or IPv6 address, nothing a resolver would have to look up: the
+ * workers' test of a sentinel's answer, and the master's before its
+ * goodbye (getaddrinfo() would block either)
+ */
 
-static ngx_uint_t
-ngx_http_jpulse_sentinel_numeric(u_char *p, size_t len)
+ngx_uint_t
+ngx_http_jpulse_redis_sentinel_numeric(u_char *p, size_t len)
 {
 #if (NGX_HAVE_INET6)
     u_char  addr6[16];

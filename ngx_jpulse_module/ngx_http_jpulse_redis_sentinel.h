@@ -43,5 +43,8 @@ void ngx_http_jpulse_redis_sentinel_moved(ngx_http_jpulse_redis_conn_t *rc,
 /* requests wait for the connection that is discovering */
 void ngx_http_jpulse_redis_sentinel_await(void);
 
+/* an IPv4 or IPv6 address: nothing getaddrinfo() would look up */
+ngx_uint_t ngx_http_jpulse_redis_sentinel_numeric(u_char *p, size_t len);
+
 
 #endif /* NGX_HTTP_JPULSE_REDIS_SENTINEL_H */

@@ -381,6 +381,26 @@ ngx_http_jpulse_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
 invalid:
 
+    /* a misspelt password (pasword=, sentinel_passwd=) must not put the
+     * secret into the error log */
+
+    p = ngx_strlchr(value[i].data, value[i].data + value[i].len, '=');
+
+    if (p != NULL
+        && (ngx_strlcasestrn(value[i].data, p, (u_char *) "pas", 3 - 1)
+            != NULL
+            || ngx_strlcasestrn(value[i].data, p, (u_char *) "secret", 6 - 1)
+               != NULL
+            || ngx_strlcasestrn(value[i].data, p, (u_char *) "auth", 4 - 1)
+               != NULL))
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid jpulse_redis parameter \"%*s=\" (its "
+                           "value is not shown)",
+                           (size_t) (p - value[i].data), value[i].data);
+        return NGX_CONF_ERROR;
+    }
+
     ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                        "invalid jpulse_redis parameter \"%V\"", &value[i]);
 

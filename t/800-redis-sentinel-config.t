@@ -20,7 +20,7 @@ $ENV{TEST_NGINX_T800_SECRET} = do {
     $f->filename;
 };
 
-plan tests => repeat_each() * (blocks() * 2 + 1);   # TEST 20: no_error_log
+plan tests => repeat_each() * (blocks() * 2 + 2);   # TEST 20, 22: no_error_log
 
 no_shuffle();
 run_tests();
@@ -244,3 +244,15 @@ s3cr3t
 --- must_die
 --- error_log
 jpulse_redis parameter "sentinel_password_file=" is given twice
+
+
+
+=== TEST 22: a misspelt sentinel password: refused, the value not printed
+--- http_config
+    jpulse_redis sentinel=127.0.0.1:26379 master=m sentinel_pasword=hunter2;
+--- config
+--- must_die
+--- error_log
+invalid jpulse_redis parameter "sentinel_pasword=" (its value is not shown)
+--- no_error_log
+hunter2

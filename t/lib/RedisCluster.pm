@@ -46,7 +46,6 @@ use Exporter 'import';
 use File::Temp ();
 use IO::Socket::INET ();
 use POSIX ();
-use Time::HiRes ();
 
 use JPulseTest qw(redis_start redis_stop redis_cli);
 
@@ -389,12 +388,10 @@ sub cluster_stop {
 
 sub _until {
     my ($c, $what, $cond) = @_;
-    my $deadline = Time::HiRes::time() + $c->{timeout};
-    while (Time::HiRes::time() < $deadline) {
-        return if $cond->();
-        Time::HiRes::sleep(0.1);
-    }
-    die "RedisCluster: timed out waiting for $what\n";
+
+    JPulseTest::poll_until($c->{timeout}, $cond, 0.1)
+        or die "RedisCluster: timed out waiting for $what\n";
+    return 1;
 }
 
 

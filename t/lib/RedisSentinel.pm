@@ -238,13 +238,10 @@ sub _wait_synced {
 
 sub _until {
     my ($s, $what, $cond) = @_;
-    my $deadline = Time::HiRes::time() + $s->{timeout};
 
-    while (Time::HiRes::time() < $deadline) {
-        return 1 if $cond->();
-        Time::HiRes::sleep(0.1);
-    }
-    die "sentinel: timed out waiting for $what\n";
+    JPulseTest::poll_until($s->{timeout}, $cond, 0.1)
+        or die "sentinel: timed out waiting for $what\n";
+    return 1;
 }
 
 sub _have {

@@ -1107,3 +1107,171 @@ jp_rc_map_moved(jp_rc_map_t *map, const jp_rc_redirect_t *r)
 
     return jp_rc_map_moved_to(map, r->slot, node);
 }
+
+
+/* commands and key groups ------------------------------------------------ */
+
+static int
+jp_rc_is_name(const char *arg, size_t len, const char *name)
+{
+    char    c;
+    size_t  i, n;
+
+    n = strlen(name);
+
+    if (len != n) {
+        return 0;
+    }
+
+    /* names are upper case letters and '_' */
+    for (i = 0; i < n; i++) {
+        c = arg[i];
+
+        if (c >= 'a' && c <= 'z') {
+            c -= 'a' - 'A';
+        }
+
+        if (c != name[i]) {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+static int
+jp_rc_is_one_of(const char *arg, size_t len, const char *const *names)
+{
+    for ( /* void */ ; *names; names++) {
+        if (jp_rc_is_name(arg, len, *names)) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+/* the commands of a node rather than of a key: any node answers them */
+static const char *const  jp_rc_keyless[] = {
+    "PING", "ECHO", "PUBLISH", "TIME", "ROLE", "INFO", "SCRIPT", "FUNCTION",
+    "MULTI", "EXEC", "DISCARD", "UNWATCH", "ASKING", "READONLY",
+    "READWRITE", "AUTH", "HELLO", "SELECT", "CLIENT", "CONFIG", "CLUSTER",
+    "COMMAND", "DBSIZE", "SCAN", "KEYS", "RANDOMKEY", "WAIT", "SUBSCRIBE",
+    "PSUBSCRIBE", "UNSUBSCRIBE", "PUNSUBSCRIBE", "FLUSHALL", "FLUSHDB",
+    "LASTSAVE", "SAVE", "BGSAVE", "BGREWRITEAOF", "SLOWLOG", "LATENCY",
+    "DEBUG", "MONITOR", "QUIT", "RESET", "SHUTDOWN", "SWAPDB", "LOLWUT",
+    NULL
+};
+
+static const char *const  jp_rc_scripts[] = {
+    "EVAL", "EVALSHA", "EVAL_RO", "EVALSHA_RO", "FCALL", "FCALL_RO", NULL
+};
+
+static const char *const  jp_rc_all_keys[] = {
+    "MGET", "DEL", "UNLINK", "EXISTS", "TOUCH", "WATCH", NULL
+};
+
+static const char *const  jp_rc_pairs[] = {
+    "MSET", "MSETNX", NULL
+};
+
+
+int
+jp_rc_command_slot(int argc, const char *const *argv, const size_t *argvlen)
+{
+    int                 i, step, first, last;
+    long                numkeys;
+    size_t              k;
+    jp_rc_slot_check_t  c;
+
+    if (argc < 2 || jp_rc_is_one_of(argv[0], argvlen[0], jp_rc_keyless)) {
+        return JP_RC_NOT_COVERED;
+    }
+
+    step = 1;
+    first = 1;
+    last = 1;
+
+    if (jp_rc_is_one_of(argv[0], argvlen[0], jp_rc_scripts)) {
+        if (argc < 3 || argvlen[2] == 0 || argvlen[2] > 9) {
+            return JP_RC_BAD_COMMAND;
+        }
+
+        numkeys = 0;
+
+        for (k = 0; k < argvlen[2]; k++) {
+            if (argv[2][k] < '0' || argv[2][k] > '9') {
+                return JP_RC_BAD_COMMAND;
+            }
+
+            numkeys = numkeys * 10 + (argv[2][k] - '0');
+        }
+
+        if (numkeys > argc - 3) {
+            return JP_RC_BAD_COMMAND;
+        }
+
+        first = 3;
+        last = 3 + (int) numkeys - 1;
+
+    } else if (jp_rc_is_one_of(argv[0], argvlen[0], jp_rc_all_keys)) {
+        last = argc - 1;
+
+    } else if (jp_rc_is_one_of(argv[0], argvlen[0], jp_rc_pairs)) {
+        last = argc - 1;
+        step = 2;
+    }
+
+    jp_rc_slot_check_init(&c);
+
+    for (i = first; i <= last; i += step) {
+        if (jp_rc_slot_check_add(&c, argv[i], argvlen[i]) == JP_RC_CROSSSLOT)
+        {
+            break;
+        }
+    }
+
+    return c.slot;
+}
+
+
+int
+jp_rc_namespace_ok(const char *ns, size_t nslen)
+{
+    return memchr(ns, '{', nslen) == NULL && memchr(ns, '}', nslen) == NULL;
+}
+
+
+int
+jp_rc_group_prefix(char *dst, size_t cap, const char *ns, size_t nslen,
+    const char *group, int cluster)
+{
+    size_t  glen, len;
+    char   *p;
+
+    glen = strlen(group);
+    len = cluster ? 2 * nslen + glen + 2 : nslen;
+
+    if (len + 1 > cap || (cluster && !jp_rc_namespace_ok(ns, nslen))) {
+        return -1;
+    }
+
+    p = dst;
+    memcpy(p, ns, nslen);
+    p += nslen;
+
+    if (cluster) {
+        *p++ = '{';
+        memcpy(p, ns, nslen);
+        p += nslen;
+        memcpy(p, group, glen);
+        p += glen;
+        *p++ = '}';
+    }
+
+    *p = '\0';
+
+    return (int) len;
+}

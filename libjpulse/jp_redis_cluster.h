@@ -233,4 +233,52 @@ int jp_rc_map_moved(jp_rc_map_t *map, const jp_rc_redirect_t *r);
 int jp_rc_map_moved_to(jp_rc_map_t *map, unsigned slot,
     const jp_rc_node_t *node);
 
+
+/* commands and key groups ------------------------------------------------ */
+
+/* jp_rc_command_slot: numkeys of EVAL/FCALL is not a count of the args */
+#define JP_RC_BAD_COMMAND     (-3)
+
+/*
+ * The slot a command must go to, from its arguments (argv[0] the name,
+ * any case): JP_RC_NOT_COVERED when the command names no key (PING,
+ * PUBLISH, TIME, ROLE, INFO, SCRIPT, MULTI, EXEC, CLUSTER, SUBSCRIBE ...:
+ * any node serves it), JP_RC_CROSSSLOT when its keys are in several
+ * slots, JP_RC_BAD_COMMAND when EVAL, EVALSHA, EVAL_RO, EVALSHA_RO, FCALL
+ * or FCALL_RO has a numkeys that is not a number no greater than the
+ * arguments that follow. Where the keys are:
+ *
+ *   EVAL* FCALL*                       the numkeys arguments after it
+ *   MGET DEL UNLINK EXISTS TOUCH WATCH every argument
+ *   MSET MSETNX                        every other argument
+ *   any other command                  argv[1]
+ */
+int jp_rc_command_slot(int argc, const char *const *argv,
+    const size_t *argvlen);
+
+/*
+ * The key groups of docs/protocol.md ("Redis Cluster"): keys one command,
+ * transaction or script touches together. In cluster mode every key of a
+ * group carries the hash tag {<ns><group>} right after the namespace.
+ */
+#define JP_RC_GROUP_L2        "l2"
+#define JP_RC_GROUP_METRICS   "metrics"
+#define JP_RC_GROUP_SESS      "sess"
+
+/* the longest group prefix is 2 * ns + this */
+#define JP_RC_GROUP_EXTRA     (sizeof("{" JP_RC_GROUP_METRICS "}") - 1)
+
+/*
+ * Writes the prefix of the group's keys into dst (NUL-terminated):
+ * "<ns>{<ns><group>}" when cluster is set, "<ns>" otherwise. Returns its
+ * length, or -1 when it does not fit in cap bytes (with the NUL) or,
+ * in cluster mode, when ns holds a '{' or a '}' (the tag would not be the
+ * first one of the key: refuse such a namespace at load).
+ */
+int jp_rc_group_prefix(char *dst, size_t cap, const char *ns, size_t nslen,
+    const char *group, int cluster);
+
+/* 1 if ns can carry the group tags (no '{', no '}') */
+int jp_rc_namespace_ok(const char *ns, size_t nslen);
+
 #endif /* JP_REDIS_CLUSTER_H */

@@ -830,6 +830,101 @@ test_redirect_long_host(void **state)
 }
 
 
+static int
+cmd_slot(const char *line)
+{
+    const char  *argv[16];
+    size_t       argvlen[16];
+    char         buf[256], *p, *save;
+    int          argc;
+
+    snprintf(buf, sizeof(buf), "%s", line);
+
+    argc = 0;
+
+    for (p = strtok_r(buf, " ", &save); p && argc < 16;
+         p = strtok_r(NULL, " ", &save))
+    {
+        argv[argc] = p;
+        argvlen[argc] = strlen(p);
+        argc++;
+    }
+
+    return jp_rc_command_slot(argc, argv, argvlen);
+}
+
+
+static void
+test_command_slot(void **state)
+{
+    int  a, b;
+
+    a = (int) jp_rc_key_slot("a", 1);
+    b = (int) jp_rc_key_slot("b", 1);
+    assert_int_not_equal(a, b);
+
+    assert_int_equal(cmd_slot("GET a"), a);
+    assert_int_equal(cmd_slot("get b"), b);
+    assert_int_equal(cmd_slot("HSET a b c"), a);
+    assert_int_equal(cmd_slot("MGET a a"), a);
+    assert_int_equal(cmd_slot("MGET a b"), JP_RC_CROSSSLOT);
+    assert_int_equal(cmd_slot("DEL {b}x {b}y b"), b);
+    assert_int_equal(cmd_slot("MSET a b a c"), a);
+    assert_int_equal(cmd_slot("MSET a 1 b 2"), JP_RC_CROSSSLOT);
+    assert_int_equal(cmd_slot("EVAL s 1 a b"), a);
+    assert_int_equal(cmd_slot("evalsha s 2 {a}1 a b"), a);
+    assert_int_equal(cmd_slot("EVAL s 2 a b"), JP_RC_CROSSSLOT);
+    assert_int_equal(cmd_slot("EVAL s 0 a b"), JP_RC_NOT_COVERED);
+    assert_int_equal(cmd_slot("EVAL_RO s 1 b"), b);
+    assert_int_equal(cmd_slot("EVAL s 3 a b"), JP_RC_BAD_COMMAND);
+    assert_int_equal(cmd_slot("EVAL s x a"), JP_RC_BAD_COMMAND);
+    assert_int_equal(cmd_slot("EVAL s"), JP_RC_BAD_COMMAND);
+    assert_int_equal(cmd_slot("EVAL s -1 a"), JP_RC_BAD_COMMAND);
+    assert_int_equal(cmd_slot("FCALL f 9999999999 a"), JP_RC_BAD_COMMAND);
+    assert_int_equal(cmd_slot("PUBLISH a b"), JP_RC_NOT_COVERED);
+    assert_int_equal(cmd_slot("ping"), JP_RC_NOT_COVERED);
+    assert_int_equal(cmd_slot("SCRIPT LOAD a"), JP_RC_NOT_COVERED);
+    assert_int_equal(cmd_slot("CLUSTER SLOTS"), JP_RC_NOT_COVERED);
+    assert_int_equal(cmd_slot("EXEC"), JP_RC_NOT_COVERED);
+    assert_int_equal(cmd_slot("EXPIRE a 10"), a);
+    assert_int_equal(cmd_slot("GETX"), JP_RC_NOT_COVERED);
+}
+
+
+static void
+test_group_prefix(void **state)
+{
+    char  buf[64];
+
+    assert_int_equal(jp_rc_group_prefix(buf, sizeof(buf), "jp:s:", 5,
+                                        JP_RC_GROUP_L2, 0), 5);
+    assert_string_equal(buf, "jp:s:");
+    assert_int_equal(jp_rc_group_prefix(buf, sizeof(buf), "jp:s:", 5,
+                                        JP_RC_GROUP_L2, 1), 14);
+    assert_string_equal(buf, "jp:s:{jp:s:l2}");
+    assert_int_equal(jp_rc_group_prefix(buf, sizeof(buf), "jp:s:", 5,
+                                        JP_RC_GROUP_METRICS, 1),
+                     (int) (10 + JP_RC_GROUP_EXTRA));
+    assert_string_equal(buf, "jp:s:{jp:s:metrics}");
+
+    /* the tag decides the slot: every key of a group shares one */
+    assert_int_equal(jp_rc_key_slot("jp:s:{jp:s:l2}tpl:a", 19),
+                     jp_rc_key_slot("jp:s:{jp:s:l2}gen", 17));
+
+    /* 14 bytes and the NUL need 15 */
+    assert_int_equal(jp_rc_group_prefix(buf, 14, "jp:s:", 5,
+                                        JP_RC_GROUP_L2, 1), -1);
+    assert_int_equal(jp_rc_group_prefix(buf, 15, "jp:s:", 5,
+                                        JP_RC_GROUP_L2, 1), 14);
+    assert_int_equal(jp_rc_group_prefix(buf, sizeof(buf), "a{b}:", 5,
+                                        JP_RC_GROUP_L2, 1), -1);
+    assert_int_equal(jp_rc_group_prefix(buf, sizeof(buf), "a{b}:", 5,
+                                        JP_RC_GROUP_L2, 0), 5);
+    assert_int_equal(jp_rc_namespace_ok("a}", 2), 0);
+    assert_int_equal(jp_rc_namespace_ok("jp:", 3), 1);
+}
+
+
 int
 main(void)
 {
@@ -850,6 +945,8 @@ main(void)
         cmocka_unit_test(test_map_moved_uncovered),
         cmocka_unit_test(test_redirects),
         cmocka_unit_test(test_redirect_long_host),
+        cmocka_unit_test(test_command_slot),
+        cmocka_unit_test(test_group_prefix),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -8,7 +8,9 @@
 # it (the unit's ExecStart, as the unit's User=) after the conffile was
 # edited as an admin would, publishing a copy of examples/site to a private
 # redis-server; nginx's view roots are empty, so the page it serves came
-# through cachectl and Redis. Then dpkg -r (the link parked as .removed,
+# through cachectl and Redis. Then an upgrade (the same .debs repacked
+# with a higher version) after the admin removed the link and edited the
+# conffile: both choices stay. Then dpkg -r (the link parked as .removed,
 # the conffile and the user kept) and dpkg --purge: no link, conffile or
 # state directory left, the user kept as Debian packages keep theirs (this
 # suite then deletes it when it made it, so the machine is as it was).
@@ -432,6 +434,32 @@ $CtlPid = undef;
 $status = `/usr/bin/cachectl -c $Conf status 2>&1`;
 is($? >> 8, 1, 'cachectl status after the stop: no daemon runs')
     or diag($status);
+
+# an upgrade (the same packages as version $version+t900): the admin's
+# choices stay, the link they removed stays removed, the conffile they
+# edited stays edited, the user keeps its uid
+unlink $Link or die "unlink $Link: $!";
+my $edited = slurp($Conf);
+my %Up;
+for my $p (@Pkgs) {
+    my $dir = "$Tmp/repack-$p";
+    system('dpkg-deb', '-R', $Deb{$p}, $dir) == 0 or die "dpkg-deb -R $p";
+    my $ctl = slurp("$dir/DEBIAN/control");
+    $ctl =~ s/^Version: .*$/Version: $version+t900/m or die 'no Version';
+    spew("$dir/DEBIAN/control", $ctl);
+    $Up{$p} = "$Tmp/${p}_$version+t900.deb";
+    system("dpkg-deb -b $dir $Up{$p} >/dev/null") == 0 or die "dpkg-deb -b $p";
+}
+($rc, $out) = dpkg('-i', map { $Up{$_} } @Pkgs);
+is($rc, 0, "dpkg -i upgrades both to $version+t900") or diag($out);
+is(`dpkg-query -W -f='\${Version}' $_`, "$version+t900", "$_ upgraded")
+    for @Pkgs;
+ok(!-l $Link && !-l "$Link.removed",
+   'upgrade: the link the admin removed stays removed');
+is(slurp($Conf), $edited, "upgrade: the admin's conffile stays");
+is((getpwnam($User))[2], $pw[2], "upgrade: $User keeps its uid");
+# the admin enables the module again
+symlink $Avail, $Link or die "symlink: $!";
 
 ($rc, $out) = dpkg('-r', @Pkgs);
 is($rc, 0, 'dpkg -r removes both') or diag($out);

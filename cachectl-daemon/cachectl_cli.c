@@ -169,7 +169,7 @@ cachectl_cli_registry(redisContext *c, cachectl_conf_t *conf,
     *nlive = 0;
 
     ids = cachectl_redis_cmd(c, err, sizeof(err), "EVAL %s 1 %s"
-                             JP_REGISTRY_KEY " %d", live, conf->ns,
+                             JP_REGISTRY_KEY " %d", live, conf->mx,
                              JP_REGISTRY_MAX);
 
     if (ids == NULL || ids->type != REDIS_REPLY_ARRAY) {
@@ -203,15 +203,15 @@ cachectl_cli_registry(redisContext *c, cachectl_conf_t *conf,
     lens[0] = 4;
 
     for (i = 0; i < n; i++) {
-        size = strlen(conf->ns) + strlen(prefix) + ids->element[i]->len + 1;
+        size = strlen(conf->mx) + strlen(prefix) + ids->element[i]->len + 1;
         key = malloc(size);
         if (key == NULL) {
             goto nomem;
         }
 
         /* the id as Redis holds it, a NUL in it included */
-        len = strlen(conf->ns);
-        memcpy(key, conf->ns, len);
+        len = strlen(conf->mx);
+        memcpy(key, conf->mx, len);
         memcpy(key + len, prefix, strlen(prefix));
         len += strlen(prefix);
         memcpy(key + len, ids->element[i]->str, ids->element[i]->len);
@@ -238,13 +238,13 @@ cachectl_cli_registry(redisContext *c, cachectl_conf_t *conf,
 
     /* the TTLs in one round trip too */
     for (i = 0; with_ttl && i < n; i++) {
-        redisAppendCommand(c, "TTL %b", argv[i + 1], lens[i + 1]);
+        cachectl_redis_append(c, "TTL %b", argv[i + 1], lens[i + 1]);
     }
 
     for (i = 0; i < n; i++) {
         t = NULL;
 
-        if (with_ttl && redisGetReply(c, (void **) &t) != REDIS_OK) {
+        if (with_ttl && cachectl_redis_reply(c, (void **) &t) != REDIS_OK) {
             fprintf(stderr, "cachectl: TTL: %s\n", cachectl_redis_errstr(c));
             freeReplyObject(vals);
             goto failed;
@@ -319,7 +319,7 @@ cachectl_cli_who(redisContext *c, cachectl_conf_t *conf, const char *id,
     j = NULL;
 
     r = cachectl_redis_cmd(c, err, sizeof(err), "GET %scachectl:status:%s",
-                           conf->ns, id);
+                           conf->mx, id);
 
     if (r != NULL && r->type == REDIS_REPLY_STRING) {
         j = json_loadb(r->str, r->len, 0, NULL);
@@ -582,7 +582,7 @@ cachectl_status(cachectl_conf_t *conf)
 
     gen = json_object();
 
-    r = redisCommand(c, "HGETALL %sgen", conf->ns);
+    r = redisCommand(c, "HGETALL %sgen", conf->l2);
     if (r != NULL && r->type == REDIS_REPLY_ARRAY) {
         for (i = 0; i + 1 < r->elements; i += 2) {
             json_object_set_new(gen, r->element[i]->str,
@@ -606,7 +606,7 @@ cachectl_status(cachectl_conf_t *conf)
         snprintf(where, sizeof(where), "%s", conf->redis);
     }
 
-    r = redisCommand(c, "HLEN %stplindex", conf->ns);
+    r = redisCommand(c, "HLEN %stplindex", conf->l2);
     out = json_pack("{s:{s:b, s:s}, s:s, s:O, s:I}",
                     "redis", "reachable", 1, "address", address,
                     "namespace", conf->ns, "generations", gen,
@@ -1252,7 +1252,7 @@ cachectl_invalidate(cachectl_conf_t *conf)
     gen = 0;
 
     for (i = first; i <= last; i++) {
-        r = redisCommand(c, "HINCRBY %sgen %s 1", conf->ns, kinds[i]);
+        r = redisCommand(c, "HINCRBY %sgen %s 1", conf->l2, kinds[i]);
 
         if (r == NULL || r->type != REDIS_REPLY_INTEGER) {
             fprintf(stderr, "cachectl: %s\n",
@@ -1328,7 +1328,7 @@ cachectl_get(cachectl_conf_t *conf)
         return CACHECTL_EXIT_FAIL;
     }
 
-    r = redisCommand(c, "HMGET %stpl:%s source etag mtime", conf->ns,
+    r = redisCommand(c, "HMGET %stpl:%s source etag mtime", conf->l2,
                      conf->args[1] + (conf->args[1][0] == '/'));
 
     if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements != 3

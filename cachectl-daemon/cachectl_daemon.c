@@ -977,7 +977,7 @@ cachectl_daemon_holder_about(cachectl_daemon_t *d)
     d->holder_about[0] = '\0';
 
     r = cachectl_redis_cmd(d->redis, err, sizeof(err),
-                           "GET %scachectl:status:%s", d->conf->ns,
+                           "GET %scachectl:status:%s", d->conf->mx,
                            d->holder);
 
     if (r == NULL) {
@@ -1056,14 +1056,14 @@ cachectl_daemon_heartbeat(cachectl_daemon_t *d, int remove)
 
         r = cachectl_redis_cmd(d->redis, d->error, sizeof(d->error),
                                "DEL %smetrics:instance:%s "
-                               "%scachectl:status:%s", d->conf->ns,
-                               d->instance_id, d->conf->ns, d->instance_id);
+                               "%scachectl:status:%s", d->conf->mx,
+                               d->instance_id, d->conf->mx, d->instance_id);
         if (r) {
             freeReplyObject(r);
         }
 
         r = cachectl_redis_cmd(d->redis, d->error, sizeof(d->error),
-                               "ZREM %s" JP_REGISTRY_KEY " %s", d->conf->ns,
+                               "ZREM %s" JP_REGISTRY_KEY " %s", d->conf->mx,
                                d->instance_id);
         if (r) {
             freeReplyObject(r);
@@ -1106,8 +1106,8 @@ cachectl_daemon_heartbeat(cachectl_daemon_t *d, int remove)
         r = cachectl_redis_cmd(d->redis, d->error, sizeof(d->error),
                                "EVAL %s 2 %smetrics:instance:%s "
                                "%s" JP_REGISTRY_KEY " %s %lld %s",
-                               cachectl_heartbeat_script, d->conf->ns,
-                               d->instance_id, d->conf->ns, text,
+                               cachectl_heartbeat_script, d->conf->mx,
+                               d->instance_id, d->conf->mx, text,
                                ttl * 1000, d->instance_id);
         free(text);
 
@@ -1129,7 +1129,7 @@ cachectl_daemon_heartbeat(cachectl_daemon_t *d, int remove)
         /* an error reply here is no lost connection: the next beat tries */
         r = cachectl_redis_cmd(d->redis, d->error, sizeof(d->error),
                                "SET %scachectl:status:%s %s EX %lld",
-                               d->conf->ns, d->instance_id, text, ttl);
+                               d->conf->mx, d->instance_id, text, ttl);
         free(text);
 
         if (r == NULL) {

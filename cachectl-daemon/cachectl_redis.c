@@ -27,6 +27,7 @@
 #include <string.h>
 #include <sys/time.h>
 
+#include "cachectl_cluster.h"
 #include "cachectl_log.h"
 #include "cachectl_redis.h"
 #include "cachectl_sync.h"
@@ -80,8 +81,6 @@ static void *(*cachectl_redis_create_string)(const redisReadTask *task,
     char *str, size_t len);
 
 
-static redisContext *cachectl_redis_open(cachectl_conf_t *conf,
-    const char *addr, char *err, size_t size);
 static redisContext *cachectl_redis_sentinel(cachectl_conf_t *conf,
     char *err, size_t size);
 static int cachectl_redis_ask(cachectl_conf_t *conf,
@@ -100,14 +99,18 @@ cachectl_redis_connect(cachectl_conf_t *conf, char *err, size_t size)
         return cachectl_redis_sentinel(conf, err, size);
     }
 
-    return cachectl_redis_open(conf, conf->redis, err, size);
+    if (conf->redis_cluster != NULL) {
+        return cachectl_cluster_connect(conf, err, size);
+    }
+
+    return cachectl_redis_open_addr(conf, conf->redis, err, size);
 }
 
 
 /* one server at addr ("HOST:PORT" or "unix:PATH"): connect, AUTH, SELECT */
 
-static redisContext *
-cachectl_redis_open(cachectl_conf_t *conf, const char *addr, char *err,
+redisContext *
+cachectl_redis_open_addr(cachectl_conf_t *conf, const char *addr, char *err,
     size_t size)
 {
     char            host[256];
@@ -532,7 +535,7 @@ cachectl_redis_sentinel(cachectl_conf_t *conf, char *err, size_t size)
         }
 
         snprintf(target, sizeof(target), "%s:%d", ip, port);
-        c = cachectl_redis_open(conf, target, why, sizeof(why));
+        c = cachectl_redis_open_addr(conf, target, why, sizeof(why));
 
         if (c == NULL) {
             if (n < size) {
@@ -655,6 +658,12 @@ cachectl_redis_string(const redisReadTask *task, char *str, size_t len)
 const char *
 cachectl_redis_errstr(redisContext *c)
 {
+    const char  *why;
+
+    if (cachectl_cluster_on() && (why = cachectl_cluster_why(c)) != NULL) {
+        return why;
+    }
+
     if (c->err && c == cachectl_redis_st.demoted) {
         return cachectl_redis_st.why;
     }
@@ -815,7 +824,7 @@ cachectl_redis_confirm(cachectl_conf_t *conf, int always, char *err,
          * READONLY reply says it at once.
          */
         snprintf(target, sizeof(target), "%s:%d", ip, port);
-        c = cachectl_redis_open(conf, target, why, sizeof(why));
+        c = cachectl_redis_open_addr(conf, target, why, sizeof(why));
         master = 0;
 
         if (c != NULL) {
@@ -874,6 +883,10 @@ cachectl_redis_replicated(cachectl_conf_t *conf, redisContext *c,
 {
     long long    want, got;
     redisReply  *r;
+
+    if (conf->redis_cluster != NULL && c != NULL && !c->err) {
+        return cachectl_cluster_replicated(c, err, size);
+    }
 
     if (conf->redis_sentinel == NULL || c == NULL || c->err) {
         return 0;
@@ -963,8 +976,26 @@ redisReply *
 cachectl_redis_cmd(redisContext *c, char *err, size_t size,
     const char *fmt, ...)
 {
+    char        *cmd;
     va_list      ap;
+    long long    len;
     redisReply  *r;
+
+    if (cachectl_cluster_on()) {
+        va_start(ap, fmt);
+        len = redisvFormatCommand(&cmd, fmt, ap);
+        va_end(ap);
+
+        if (len < 0) {
+            snprintf(err, size, "out of memory");
+            return NULL;
+        }
+
+        r = cachectl_cluster_exec(c, cmd, (size_t) len, err, size);
+        free(cmd);
+
+        return r;
+    }
 
     va_start(ap, fmt);
     r = redisvCommand(c, fmt, ap);
@@ -982,7 +1013,23 @@ redisReply *
 cachectl_redis_argv(redisContext *c, char *err, size_t size, int argc,
     const char **argv, const size_t *argvlen)
 {
+    char        *cmd;
+    long long    len;
     redisReply  *r;
+
+    if (cachectl_cluster_on()) {
+        len = redisFormatCommandArgv(&cmd, argc, argv, argvlen);
+
+        if (len < 0) {
+            snprintf(err, size, "out of memory");
+            return NULL;
+        }
+
+        r = cachectl_cluster_exec(c, cmd, (size_t) len, err, size);
+        free(cmd);
+
+        return r;
+    }
 
     r = redisCommandArgv(c, argc, argv, argvlen);
 
@@ -991,4 +1038,70 @@ cachectl_redis_argv(redisContext *c, char *err, size_t size, int argc,
     }
 
     return r;
+}
+
+
+int
+cachectl_redis_append(redisContext *c, const char *fmt, ...)
+{
+    int         rc;
+    char       *cmd;
+    va_list     ap;
+    long long   len;
+
+    va_start(ap, fmt);
+
+    if (!cachectl_cluster_on()) {
+        rc = redisvAppendCommand(c, fmt, ap);
+        va_end(ap);
+        return rc;
+    }
+
+    len = redisvFormatCommand(&cmd, fmt, ap);
+    va_end(ap);
+
+    if (len < 0) {
+        return REDIS_ERR;
+    }
+
+    rc = cachectl_cluster_append(c, cmd, (size_t) len);
+    free(cmd);
+
+    return rc;
+}
+
+
+int
+cachectl_redis_append_argv(redisContext *c, int argc, const char **argv,
+    const size_t *argvlen)
+{
+    int         rc;
+    char       *cmd;
+    long long   len;
+
+    if (!cachectl_cluster_on()) {
+        return redisAppendCommandArgv(c, argc, argv, argvlen);
+    }
+
+    len = redisFormatCommandArgv(&cmd, argc, argv, argvlen);
+
+    if (len < 0) {
+        return REDIS_ERR;
+    }
+
+    rc = cachectl_cluster_append(c, cmd, (size_t) len);
+    free(cmd);
+
+    return rc;
+}
+
+
+int
+cachectl_redis_reply(redisContext *c, void **reply)
+{
+    if (!cachectl_cluster_on()) {
+        return redisGetReply(c, reply);
+    }
+
+    return cachectl_cluster_reply(c, reply);
 }

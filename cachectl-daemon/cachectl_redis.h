@@ -77,4 +77,18 @@ redisReply *cachectl_redis_argv(redisContext *c, char *err, size_t size,
     int argc, const char **argv, const size_t *argvlen);
 
 
+/* one server at "HOST:PORT" or "unix:PATH": connect, AUTH, SELECT */
+redisContext *cachectl_redis_open_addr(cachectl_conf_t *conf,
+    const char *addr, char *err, size_t size);
+
+/*
+ * Pipelining: redisAppendCommand and redisGetReply, routed by slot with
+ * --redis-cluster (cachectl_cluster.h), the replies in order
+ */
+int cachectl_redis_append(redisContext *c, const char *fmt, ...);
+int cachectl_redis_append_argv(redisContext *c, int argc,
+    const char **argv, const size_t *argvlen);
+int cachectl_redis_reply(redisContext *c, void **reply);
+
+
 #endif /* CACHECTL_REDIS_H */

@@ -1043,7 +1043,7 @@ cachectl_sessions_cleanup(cachectl_sessions_t *ss, cachectl_conf_t *conf,
     redisContext *c, char *err, size_t size)
 {
     int           rc;
-    char         *dead, *end, key[CACHECTL_NS_MAX + 24];
+    char         *dead, *end, key[CACHECTL_GROUP_MAX + 24];
     void         *rp;
     json_t       *late;
     size_t        i, n, gone, queued, checked, *lens;

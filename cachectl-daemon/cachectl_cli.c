@@ -14,6 +14,7 @@
 #include "jp_registry.h"
 #include "jp_version.h"
 #include "cachectl_cli.h"
+#include "cachectl_cluster.h"
 #include "cachectl_lease.h"
 #include "cachectl_log.h"
 #include "cachectl_redis.h"
@@ -530,6 +531,7 @@ cachectl_status(cachectl_conf_t *conf)
                    who[1024], where[1024];
     char           esc[2 * sizeof(err)];
     size_t         i, j, nlive, elen;
+    unsigned       primaries;
     json_t        *out, *gen, *daemons, *d, *ref, *s, *v;
     time_t         t;
     long long      pttl;
@@ -602,6 +604,12 @@ cachectl_status(cachectl_conf_t *conf)
                  "sentinel %s)", primary, conf->redis_master, via);
         address = primary;
 
+    } else if (conf->redis_cluster != NULL
+               && cachectl_cluster_home(&primaries) != NULL)
+    {
+        snprintf(where, sizeof(where), "%s (l2 group on %s, %u primaries)",
+                 conf->redis, cachectl_cluster_home(NULL), primaries);
+
     } else {
         snprintf(where, sizeof(where), "%s", conf->redis);
     }
@@ -622,6 +630,15 @@ cachectl_status(cachectl_conf_t *conf)
         json_decref(gen);
         redisFree(c);
         return CACHECTL_EXIT_FAIL;
+    }
+
+    if (conf->redis_cluster != NULL) {
+        primary = cachectl_cluster_home(&primaries);
+        json_object_set_new(json_object_get(out, "redis"), "cluster",
+                            json_pack("{s:s?, s:I, s:s}", "l2Primary",
+                                      primary, "primaries",
+                                      (json_int_t) primaries, "nodes",
+                                      cachectl_cluster_describe()));
     }
 
     if (conf->redis_sentinel != NULL) {

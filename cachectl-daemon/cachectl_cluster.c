@@ -1077,13 +1077,12 @@ cachectl_cluster_empty_page(char *err, size_t size)
 
 
 redisReply *
-cachectl_cluster_scan(redisContext *home, const char *cursor, char *err,
-    size_t size, const char *fmt, ...)
+cachectl_cluster_scan(redisContext *home, const char *cursor,
+    const char *tail, size_t tlen, char *err, size_t size)
 {
     int                       n, i, k, argc;
-    char                     *tail, *cmd, *s, next[40], why[512];
+    char                     *cmd, *s, next[40], why[512];
     size_t                   *lens, np;
-    va_list                   ap;
     long long                 tl;
     unsigned long             at;
     redisReply               *r;
@@ -1114,27 +1113,17 @@ cachectl_cluster_scan(redisContext *home, const char *cursor, char *err,
         return cachectl_cluster_empty_page(err, size);
     }
 
-    va_start(ap, fmt);
-    tl = redisvFormatCommand(&tail, fmt, ap);
-    va_end(ap);
-
-    if (tl < 0) {
-        snprintf(err, size, "out of memory");
-        return NULL;
-    }
-
     argv = malloc(66 * sizeof(char *));
     lens = malloc(66 * sizeof(size_t));
 
     if (argv == NULL || lens == NULL) {
         free(argv);
         free(lens);
-        free(tail);
         snprintf(err, size, "out of memory");
         return NULL;
     }
 
-    argc = cachectl_cluster_args(tail, (size_t) tl, argv + 2, lens + 2, 64);
+    argc = cachectl_cluster_args(tail, tlen, argv + 2, lens + 2, 64);
 
     if (argc < 0) {
         argc = 0;
@@ -1148,7 +1137,6 @@ cachectl_cluster_scan(redisContext *home, const char *cursor, char *err,
     tl = redisFormatCommandArgv(&cmd, argc + 2, argv, lens);
     free(argv);
     free(lens);
-    free(tail);
 
     if (tl < 0) {
         snprintf(err, size, "out of memory");

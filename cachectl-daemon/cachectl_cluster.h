@@ -53,11 +53,11 @@ int cachectl_cluster_reply(redisContext *home, void **reply);
 /*
  * SCAN over every primary, one after the other: cursor is
  * "<primary index>:<cursor>" ("0" to start); the reply's cursor is
- * rewritten in that form, "0" after the last primary's last page.
- * fmt's arguments follow the cursor ("MATCH %s COUNT %d").
+ * rewritten in that form, "0" after the last primary's last page. tail
+ * is the formatted arguments that follow the cursor ("MATCH p COUNT n").
  */
 redisReply *cachectl_cluster_scan(redisContext *home, const char *cursor,
-    char *err, size_t size, const char *fmt, ...);
+    const char *tail, size_t tlen, char *err, size_t size);
 
 /* why a connection was broken on purpose, NULL if it was not */
 const char *cachectl_cluster_why(redisContext *c);

@@ -49,6 +49,7 @@
 #include "jp_sysinfo.h"
 #include "jp_time.h"
 #include "jp_version.h"
+#include "cachectl_cluster.h"
 #include "cachectl_daemon.h"
 #include "cachectl_lease.h"
 #include "cachectl_log.h"
@@ -188,7 +189,8 @@ cachectl_daemon(cachectl_conf_t *conf)
 
     memset(&d, 0, sizeof(cachectl_daemon_t));
     d.conf = conf;
-    cachectl_retry_max_ms = conf->redis_sentinel ? CACHECTL_SENTINEL_RETRY_MS
+    cachectl_retry_max_ms = conf->redis_sentinel || conf->redis_cluster
+                            ? CACHECTL_SENTINEL_RETRY_MS
                                                  : CACHECTL_RETRY_MAX_MS;
     d.started_ms = cachectl_now_ms();
     d.started_mono = cachectl_mono_ms();
@@ -340,6 +342,7 @@ cachectl_daemon(cachectl_conf_t *conf)
                 cachectl_log(CACHECTL_INFO, "SIGHUP: configuration "
                              "reloaded");
                 cachectl_retry_max_ms = conf->redis_sentinel
+                                        || conf->redis_cluster
                                         ? CACHECTL_SENTINEL_RETRY_MS
                                         : CACHECTL_RETRY_MAX_MS;
                 cachectl_sync_reset(&d.sync);
@@ -1155,6 +1158,7 @@ cachectl_daemon_status(cachectl_daemon_t *d, json_t *stats)
     char           msg[1024];
     json_t        *status, *views;
     const char    *state, *error, *primary, *via;
+    unsigned       primaries;
     unsigned long  failovers;
 
     error = d->lease_error[0] ? d->lease_error
@@ -1228,6 +1232,16 @@ cachectl_daemon_status(cachectl_daemon_t *d, json_t *stats)
                                       "master", d->conf->redis_master,
                                       "via", via,
                                       "failovers", (json_int_t) failovers));
+    }
+
+    if (status != NULL && d->conf->redis_cluster != NULL) {
+        primary = cachectl_cluster_home(&primaries);
+
+        json_object_set_new(status, "redis",
+                            json_pack("{s:{s:s?, s:I, s:s}}", "cluster",
+                                      "l2Primary", primary,
+                                      "primaries", (json_int_t) primaries,
+                                      "nodes", cachectl_cluster_describe()));
     }
 
     /* published with an error comment jPulse renders: where */

@@ -1105,3 +1105,80 @@ cachectl_redis_reply(redisContext *c, void **reply)
 
     return cachectl_cluster_reply(c, reply);
 }
+
+
+int
+cachectl_redis_vappend(redisContext *c, const char *fmt, va_list ap)
+{
+    int         rc;
+    char       *cmd;
+    long long   len;
+
+    if (!cachectl_cluster_on()) {
+        return redisvAppendCommand(c, fmt, ap);
+    }
+
+    len = redisvFormatCommand(&cmd, fmt, ap);
+
+    if (len < 0) {
+        return REDIS_ERR;
+    }
+
+    rc = cachectl_cluster_append(c, cmd, (size_t) len);
+    free(cmd);
+
+    return rc;
+}
+
+
+/*
+ * "SCAN <cursor> <fmt...>": the same bytes as before outside cluster
+ * mode; over every primary in turn with --redis-cluster
+ */
+
+redisReply *
+cachectl_redis_scan(redisContext *c, const char *cursor, char *err,
+    size_t size, const char *fmt, ...)
+{
+    int           n, i;
+    char         *tail, *p, *end;
+    size_t        lens[16];
+    va_list       ap;
+    long long     tl;
+    redisReply   *r;
+    const char   *argv[16];
+
+    va_start(ap, fmt);
+    tl = redisvFormatCommand(&tail, fmt, ap);
+    va_end(ap);
+
+    if (tl < 0) {
+        snprintf(err, size, "out of memory");
+        return NULL;
+    }
+
+    if (cachectl_cluster_on()) {
+        r = cachectl_cluster_scan(c, cursor, tail, (size_t) tl, err, size);
+        free(tail);
+        return r;
+    }
+
+    /* the arguments of fmt back from their RESP form */
+    argv[0] = "SCAN";
+    lens[0] = 4;
+    argv[1] = cursor;
+    lens[1] = strlen(cursor);
+    n = (int) strtol(tail + 1, &end, 10);
+    p = end + 2;
+
+    for (i = 0; i < n && i < 14; i++) {
+        lens[i + 2] = (size_t) strtol(p + 1, &end, 10);
+        argv[i + 2] = end + 2;
+        p = end + 2 + lens[i + 2] + 2;
+    }
+
+    r = cachectl_redis_argv(c, err, size, i + 2, argv, lens);
+    free(tail);
+
+    return r;
+}

@@ -6,6 +6,8 @@
 #ifndef CACHECTL_REDIS_H
 #define CACHECTL_REDIS_H
 
+#include <stdarg.h>
+
 #include <hiredis/hiredis.h>
 
 #include "cachectl_conf.h"
@@ -89,6 +91,11 @@ int cachectl_redis_append(redisContext *c, const char *fmt, ...);
 int cachectl_redis_append_argv(redisContext *c, int argc,
     const char **argv, const size_t *argvlen);
 int cachectl_redis_reply(redisContext *c, void **reply);
+int cachectl_redis_vappend(redisContext *c, const char *fmt, va_list ap);
+
+/* "SCAN <cursor> <fmt>": over every primary with --redis-cluster */
+redisReply *cachectl_redis_scan(redisContext *c, const char *cursor,
+    char *err, size_t size, const char *fmt, ...);
 
 
 #endif /* CACHECTL_REDIS_H */

@@ -566,7 +566,7 @@ cachectl_tx_flush(cachectl_tx_t *tx, int last)
         }
 
         snprintf(key, sizeof(key), "%sbc:controller:cache:invalidate:%s",
-                 s->conf->l2, cachectl_kinds[k]);
+                 s->conf->ns, cachectl_kinds[k]);
 
         r = cachectl_redis_cmd(tx->c, tx->err, tx->size, "PUBLISH %s %s",
                                key, msg);

@@ -27,7 +27,7 @@
 #define CACHECTL_CLUSTER_REFRESH_MS  100
 #define CACHECTL_CLUSTER_TRYAGAIN_MS 50
 #define CACHECTL_CLUSTER_DOWN_MS     200
-#define CACHECTL_CLUSTER_ARGS_MAX    4096
+#define CACHECTL_CLUSTER_ARGS_MAX    (1024 * 1024)
 
 /* the one-shot commands' WAIT for the replicas */
 #define CACHECTL_CLUSTER_WAIT_MS     1000
@@ -692,18 +692,25 @@ static int
 cachectl_cluster_cmd_slot(const char *cmd, size_t len)
 {
     int          n, slot;
+    long         count;
     size_t      *lens;
     const char **argv;
 
-    /* the arguments of cachectl's biggest commands (MGET, HDEL) */
-    argv = malloc(CACHECTL_CLUSTER_ARGS_MAX * sizeof(char *));
-    lens = malloc(CACHECTL_CLUSTER_ARGS_MAX * sizeof(size_t));
+    /* as many as the command has: an MGET or HDEL may have thousands */
+    count = len > 1 && cmd[0] == '*' ? strtol(cmd + 1, NULL, 10) : 0;
+
+    if (count < 1 || count > CACHECTL_CLUSTER_ARGS_MAX) {
+        /* home: a MOVED sends it where it belongs */
+        return JP_RC_NOT_COVERED;
+    }
+
+    argv = malloc(count * sizeof(char *));
+    lens = malloc(count * sizeof(size_t));
 
     slot = JP_RC_NOT_COVERED;
 
     if (argv != NULL && lens != NULL) {
-        n = cachectl_cluster_args(cmd, len, argv, lens,
-                                  CACHECTL_CLUSTER_ARGS_MAX);
+        n = cachectl_cluster_args(cmd, len, argv, lens, (int) count);
 
         if (n > 0) {
             slot = jp_rc_command_slot(n, (const char *const *) argv, lens);

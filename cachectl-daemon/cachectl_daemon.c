@@ -424,6 +424,7 @@ static void
 cachectl_daemon_connect(cachectl_daemon_t *d)
 {
     int64_t      now;
+    unsigned     primaries;
     const char  *primary, *via, *was;
 
     d->redis = cachectl_redis_connect(d->conf, d->error, sizeof(d->error));
@@ -461,6 +462,14 @@ cachectl_daemon_connect(cachectl_daemon_t *d)
         cachectl_log(CACHECTL_INFO, "connected to Redis %s (primary of %s, "
                      "found via sentinel %s): full sync", primary,
                      d->conf->redis_master, via);
+
+    } else if (d->conf->redis_cluster != NULL) {
+        primary = cachectl_cluster_home(&primaries);
+
+        cachectl_log(CACHECTL_INFO, "connected to Redis Cluster (the l2 "
+                     "group on %s, %u primaries; seeds %s): full sync",
+                     primary ? primary : "?", primaries,
+                     d->conf->redis_cluster);
 
     } else {
         cachectl_log(CACHECTL_INFO, "connected to Redis %s: full sync",

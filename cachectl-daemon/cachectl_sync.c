@@ -899,7 +899,8 @@ static int
 cachectl_sync_views(cachectl_sync_t *s, cachectl_tx_t *tx, json_t *dirs)
 {
     int               i, hold, first;
-    char             *src, etag[20], index[48], mtime[24], key[PATH_MAX + CACHECTL_GROUP_MAX];
+    char             *src, etag[20], index[48], mtime[24];
+    char              key[PATH_MAX + CACHECTL_GROUP_MAX];
     char              why[256];
     void             *tmp;
     size_t            len, argvlen[8], k, ndel;

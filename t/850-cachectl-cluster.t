@@ -103,7 +103,8 @@ sub ctl { return cachectl({ timeout => 20 }, @Where, @_) }
     # (exit 1: no daemon runs yet)
     is($code, 1, 'the command line\'s redis-cluster replaces the file\'s '
                  . 'redis') or diag($err);
-    like($out, qr/^Redis +cluster via \Q$Seeds\E \(l2 group on 127\.0\.0\.1:\d+, 3 primaries\): reachable/m,
+    my $where = qr/^Redis +cluster via \Q$Seeds\E \(l2 group on /m;
+    like($out, qr/${where}127\.0\.0\.1:\d+, 3 primaries\): reachable/,
          '... status names the l2 primary');
 
     write_file($conf, "redis = 127.0.0.1:1\nredis-cluster = $Seeds\n");

@@ -584,7 +584,7 @@ cachectl_status(cachectl_conf_t *conf)
 
     gen = json_object();
 
-    r = redisCommand(c, "HGETALL %sgen", conf->l2);
+    r = cachectl_redis_command(c, "HGETALL %sgen", conf->l2);
     if (r != NULL && r->type == REDIS_REPLY_ARRAY) {
         for (i = 0; i + 1 < r->elements; i += 2) {
             json_object_set_new(gen, r->element[i]->str,
@@ -614,7 +614,7 @@ cachectl_status(cachectl_conf_t *conf)
         snprintf(where, sizeof(where), "%s", conf->redis);
     }
 
-    r = redisCommand(c, "HLEN %stplindex", conf->l2);
+    r = cachectl_redis_command(c, "HLEN %stplindex", conf->l2);
     out = json_pack("{s:{s:b, s:s}, s:s, s:O, s:I}",
                     "redis", "reachable", 1, "address", address,
                     "namespace", conf->ns, "generations", gen,
@@ -1269,7 +1269,7 @@ cachectl_invalidate(cachectl_conf_t *conf)
     gen = 0;
 
     for (i = first; i <= last; i++) {
-        r = redisCommand(c, "HINCRBY %sgen %s 1", conf->l2, kinds[i]);
+        r = cachectl_redis_command(c, "HINCRBY %sgen %s 1", conf->l2, kinds[i]);
 
         if (r == NULL || r->type != REDIS_REPLY_INTEGER) {
             fprintf(stderr, "cachectl: %s\n",
@@ -1296,8 +1296,9 @@ cachectl_invalidate(cachectl_conf_t *conf)
     json_decref(m);
     json_decref(paths);
 
-    r = msg ? redisCommand(c, "PUBLISH %sbc:controller:cache:invalidate:%s "
-                           "%s", conf->ns, kinds[k], msg)
+    r = msg ? cachectl_redis_command(c, "PUBLISH %sbc:controller:cache:"
+                                     "invalidate:%s %s", conf->ns, kinds[k],
+                                     msg)
             : NULL;
     free(msg);
 
@@ -1345,8 +1346,9 @@ cachectl_get(cachectl_conf_t *conf)
         return CACHECTL_EXIT_FAIL;
     }
 
-    r = redisCommand(c, "HMGET %stpl:%s source etag mtime", conf->l2,
-                     conf->args[1] + (conf->args[1][0] == '/'));
+    r = cachectl_redis_command(c, "HMGET %stpl:%s source etag mtime",
+                               conf->l2,
+                               conf->args[1] + (conf->args[1][0] == '/'));
 
     if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements != 3
         || r->element[0]->type != REDIS_REPLY_STRING)

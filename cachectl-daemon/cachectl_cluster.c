@@ -74,6 +74,9 @@ static struct {
 } cachectl_cluster_st;
 
 
+static void cachectl_cluster_queue_reset(void);
+
+
 static redisReplyObjectFunctions  cachectl_cluster_fns;
 static void *(*cachectl_cluster_create_string)(const redisReadTask *task,
     char *str, size_t len);
@@ -120,6 +123,35 @@ int
 cachectl_cluster_on(void)
 {
     return cachectl_cluster_st.on;
+}
+
+
+void
+cachectl_cluster_off(void)
+{
+    int  i;
+
+    if (!cachectl_cluster_st.on) {
+        return;
+    }
+
+    cachectl_cluster_queue_reset();
+
+    for (i = 0; i < cachectl_cluster_st.nconns; i++) {
+        if (!cachectl_cluster_st.conns[i].home
+            && cachectl_cluster_st.conns[i].c != NULL)
+        {
+            redisFree(cachectl_cluster_st.conns[i].c);
+        }
+    }
+
+    cachectl_cluster_st.nconns = 0;
+    cachectl_cluster_st.home = NULL;
+    cachectl_cluster_st.broken = NULL;
+    cachectl_cluster_st.home_addr[0] = '\0';
+    jp_rc_map_free(cachectl_cluster_st.map);
+    cachectl_cluster_st.map = NULL;
+    cachectl_cluster_st.on = 0;
 }
 
 
@@ -752,7 +784,7 @@ redisReply *
 cachectl_cluster_exec(redisContext *home, const char *cmd, size_t len,
     char *err, size_t size)
 {
-    int                       slot, redirects, asking, rc;
+    int                       slot, redirects, asking, was_asking, rc;
     void                     *reply;
     int64_t                   deadline;
     redisReply               *r;
@@ -875,6 +907,7 @@ cachectl_cluster_exec(redisContext *home, const char *cmd, size_t len,
         }
 
         r = reply;
+        was_asking = asking;
         asking = 0;
 
         if (r->type != REDIS_REPLY_ERROR
@@ -893,7 +926,8 @@ cachectl_cluster_exec(redisContext *home, const char *cmd, size_t len,
         case JP_RC_ERR_MOVED:
         case JP_RC_ERR_ASK:
             if (rd.host_len == 0) {
-                snprintf(rd.host, sizeof(rd.host), "%s", cn->host);
+                rd.host_len = (size_t) snprintf(rd.host, sizeof(rd.host),
+                                                "%s", cn->host);
             }
 
             if (rd.kind == JP_RC_ERR_MOVED
@@ -909,7 +943,9 @@ cachectl_cluster_exec(redisContext *home, const char *cmd, size_t len,
             break;
 
         case JP_RC_ERR_TRYAGAIN:
+            /* to the same node, with ASKING again if it was an ASK's */
             cachectl_cluster_sleep(CACHECTL_CLUSTER_TRYAGAIN_MS);
+            asking = was_asking;
             break;
 
         default:    /* CLUSTERDOWN, a redirect we could not parse */

@@ -37,6 +37,9 @@
 /* 1 once a cluster connect ran (the process is in cluster mode) */
 int cachectl_cluster_on(void);
 
+/* back to one server (SIGHUP took redis-cluster away) */
+void cachectl_cluster_off(void);
+
 /* the slot map, then the home connection; NULL with err on failure */
 redisContext *cachectl_cluster_connect(cachectl_conf_t *conf, char *err,
     size_t size);

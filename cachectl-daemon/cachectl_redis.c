@@ -95,12 +95,15 @@ static void *cachectl_redis_string(const redisReadTask *task, char *str,
 redisContext *
 cachectl_redis_connect(cachectl_conf_t *conf, char *err, size_t size)
 {
-    if (conf->redis_sentinel != NULL) {
-        return cachectl_redis_sentinel(conf, err, size);
-    }
-
     if (conf->redis_cluster != NULL) {
         return cachectl_cluster_connect(conf, err, size);
+    }
+
+    /* the caller freed the connection it had */
+    cachectl_cluster_off();
+
+    if (conf->redis_sentinel != NULL) {
+        return cachectl_redis_sentinel(conf, err, size);
     }
 
     return cachectl_redis_open_addr(conf, conf->redis, err, size);
@@ -1179,6 +1182,38 @@ cachectl_redis_scan(redisContext *c, const char *cursor, char *err,
 
     r = cachectl_redis_argv(c, err, size, i + 2, argv, lens);
     free(tail);
+
+    return r;
+}
+
+
+/* cachectl_redis_cmd() for callers that say cachectl_redis_errstr(c) */
+
+redisReply *
+cachectl_redis_command(redisContext *c, const char *fmt, ...)
+{
+    char        *cmd, err[512];
+    va_list      ap;
+    long long    len;
+    redisReply  *r;
+
+    va_start(ap, fmt);
+
+    if (!cachectl_cluster_on()) {
+        r = redisvCommand(c, fmt, ap);
+        va_end(ap);
+        return r;
+    }
+
+    len = redisvFormatCommand(&cmd, fmt, ap);
+    va_end(ap);
+
+    if (len < 0) {
+        return NULL;
+    }
+
+    r = cachectl_cluster_exec(c, cmd, (size_t) len, err, sizeof(err));
+    free(cmd);
 
     return r;
 }

@@ -93,6 +93,9 @@ int cachectl_redis_append_argv(redisContext *c, int argc,
 int cachectl_redis_reply(redisContext *c, void **reply);
 int cachectl_redis_vappend(redisContext *c, const char *fmt, va_list ap);
 
+/* redisCommand(), routed with --redis-cluster */
+redisReply *cachectl_redis_command(redisContext *c, const char *fmt, ...);
+
 /* "SCAN <cursor> <fmt>": over every primary with --redis-cluster */
 redisReply *cachectl_redis_scan(redisContext *c, const char *cursor,
     char *err, size_t size, const char *fmt, ...);

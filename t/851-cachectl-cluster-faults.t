@@ -120,8 +120,9 @@ ok(daemon_wait_log($D, qr/published 1 view/, 15), 'the daemon published')
     is(owner("${L2}gen")->{port}, $new->{port},
        '... which is the promoted replica');
     my $on = "the l2 group on 127.0.0.1:$new->{port}";
-    like(daemon_log($D, $mark), qr/connected to Redis Cluster \(\Q$on\E/,
-         '... the reconnect names it');
+    ok(daemon_wait_log($D, qr/connected to Redis Cluster \(\Q$on\E/, 15,
+                       $mark), '... the reconnect names it')
+        or diag(daemon_log($D, $mark));
     diag(sprintf 'kill -9 with %d of %d files on the old l2 primary; '
          . 'promoted after %.2f s; every file on the new one at %.2f s',
          $before, $Files, $promoted, $all);

@@ -1139,7 +1139,20 @@ cachectl_sessions_check(cachectl_sessions_t *ss, cachectl_conf_t *conf,
         }
     }
 
-    /* after the scripts that removed them, on the same connection */
+    /*
+     * After the scripts that removed them, on the same connection; in a
+     * cluster the sessions are on other connections: their replies
+     * first, so that no worker reads a session again after the event
+     */
+    if (conf->redis_cluster != NULL && json_array_size(removed) > 0) {
+        if (cachectl_sessions_drain(ss, c, queued, err, size) != 0) {
+            json_decref(removed);
+            return -1;
+        }
+
+        queued = 0;
+    }
+
     k = cachectl_sessions_publish(c, conf, ss->instance_id, removed,
                                   &queued);
     json_decref(removed);
@@ -1332,6 +1345,16 @@ cachectl_sessions_cleanup(cachectl_sessions_t *ss, cachectl_conf_t *conf,
 
             queued++;
             ss->cleaned += gone - 2;
+
+            /* in a cluster: the tombstones written before the event */
+            if (conf->redis_cluster != NULL && json_array_size(late) > 0) {
+                rc = cachectl_sessions_drain(ss, c, queued, err, size);
+                queued = 0;
+
+                if (rc != 0) {
+                    goto done;
+                }
+            }
 
             if (cachectl_sessions_publish(c, conf, ss->instance_id, late,
                                           &queued) != 0)

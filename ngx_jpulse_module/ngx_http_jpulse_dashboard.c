@@ -51,6 +51,9 @@
 /* cachectl daemons whose status records are read */
 #define NGX_HTTP_JPULSE_DASHBOARD_DAEMONS  64
 
+/* what an instance does not report */
+#define NGX_HTTP_JPULSE_DASHBOARD_DASH  "\xe2\x80\x93"
+
 /* refused files listed per daemon */
 #define NGX_HTTP_JPULSE_DASHBOARD_REFUSED  50
 
@@ -115,6 +118,31 @@ static json_t *ngx_http_jpulse_dashboard_iso(json_int_t ms);
 static ngx_int_t ngx_http_jpulse_dashboard_headers(ngx_http_request_t *r);
 static void ngx_http_jpulse_dashboard_req_cleanup(void *data);
 static void ngx_http_jpulse_dashboard_conf_cleanup(void *data);
+
+
+/*
+ * The row's fields (dashboard.js PATHS: the same paths): as they are,
+ * byte counts written out, arrays counted.
+ */
+static struct {
+    const char  *name;
+    const char  *path;
+    ngx_uint_t   bytes;
+} ngx_http_jpulse_dashboard_fields[] = {
+    { "version", "jPulse.version", 0 },
+    { "redis", "redis.status", 0 },
+    { "mongodb", "database.status", 0 },
+    { "rpm", "metrics.requestsPerMin", 0 },
+    { "errorRate", "metrics.errorRate", 0 },
+    { "requests", "components.http.stats.requests", 0 },
+    { "bytesOut", "components.http.stats.bytesOut", 1 },
+    { "cacheBytes", "components.module.stats.template_cache_bytes", 1 },
+    { "workers", "workers", 0 },
+    { "sessions", "components.cachectl.stats.sessions.live", 0 },
+    { "refused", "components.cachectl.stats.refused", 0 },
+    { "files", "components.cachectl.stats.filesTracked", 0 },
+    { NULL, NULL, 0 }
+};
 
 
 static const char  *ngx_http_jpulse_dashboard_paths[] = {
@@ -560,7 +588,8 @@ ngx_http_jpulse_dashboard_answer(ngx_http_request_t *r, json_t *answer)
     ngx_http_jpulse_main_conf_t      *jmcf;
     ngx_http_jpulse_dashboard_req_t  *dr;
 
-    cln = ngx_pool_cleanup_add(r->pool, sizeof(ngx_http_jpulse_dashboard_req_t));
+    cln = ngx_pool_cleanup_add(r->pool,
+                               sizeof(ngx_http_jpulse_dashboard_req_t));
     if (cln == NULL) {
         json_decref(answer);
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -936,32 +965,22 @@ ngx_http_jpulse_dashboard_context(ngx_http_request_t *r,
 
 /*
  * One instance as the page shows it; dashboard.js rows() computes the
- * same fields from the metrics JSON.
+ * same fields from the metrics JSON. What an instance of its kind does
+ * not report (a cachectl daemon serves no requests, a Node peer has no
+ * template cache of ours) is an en dash.
  */
 
 static json_t *
 ngx_http_jpulse_dashboard_row(json_t *server, json_t *instance)
 {
     char        rate[32];
-    json_t     *kind, *row, *v;
-    json_int_t  hits, misses;
+    json_t     *kind, *row, *v, *hits, *misses;
+    ngx_uint_t  i;
+    json_int_t  h, m;
 
     kind = json_object_get(instance, "kind");
 
-    hits = ngx_http_jpulse_dashboard_int(instance,
-                                  "components.module.stats.template_cache_hits");
-    misses = ngx_http_jpulse_dashboard_int(instance,
-                                "components.module.stats.template_cache_misses");
-
-    if (hits + misses > 0) {
-        (void) ngx_snprintf((u_char *) rate, sizeof(rate), "%.1f%%%Z",
-                            (double) hits * 100 / (double) (hits + misses));
-
-    } else {
-        ngx_memcpy(rate, "\xe2\x80\x93", 4);          /* an en dash */
-    }
-
-    row = json_pack("{s:s,s:O?,s:O?,s:O?,s:O?,s:O?,s:O?,s:O?,s:O?,s:O?}",
+    row = json_pack("{s:s,s:O?,s:O?,s:O?,s:O?,s:O?,s:O?}",
                     "kind", json_is_string(kind) ? json_string_value(kind)
                             : ngx_http_jpulse_dashboard_int(instance, "pm2Id")
                               == JP_PM2ID_NGINX ? "nginx" : "node",
@@ -970,49 +989,58 @@ ngx_http_jpulse_dashboard_row(json_t *server, json_t *instance)
                     "name", json_object_get(instance, "instanceName"),
                     "pid", json_object_get(instance, "pid"),
                     "status", json_object_get(instance, "status"),
-                    "uptime", json_object_get(instance, "uptimeFormatted"),
-                    "version",
-                    ngx_http_jpulse_dashboard_get(instance, "jPulse.version"),
-                    "redis",
-                    ngx_http_jpulse_dashboard_get(instance, "redis.status"),
-                    "mongodb",
-                    ngx_http_jpulse_dashboard_get(instance,
-                                                  "database.status"));
+                    "uptime", json_object_get(instance, "uptimeFormatted"));
     if (row == NULL) {
         return NULL;
     }
 
-    v = ngx_http_jpulse_dashboard_get(instance, "metrics.requestsPerMin");
-    (void) json_object_set(row, "rpm", v ? v : json_null());
+    for (i = 0; ngx_http_jpulse_dashboard_fields[i].name; i++) {
+        v = ngx_http_jpulse_dashboard_get(instance,
+                                      ngx_http_jpulse_dashboard_fields[i].path);
 
-    v = ngx_http_jpulse_dashboard_get(instance, "metrics.errorRate");
-    (void) json_object_set(row, "errorRate", v ? v : json_null());
+        if (v == NULL || json_is_null(v)) {
+            v = json_string(NGX_HTTP_JPULSE_DASHBOARD_DASH);
 
-    (void) json_object_set_new(row, "requests", json_integer(
-        ngx_http_jpulse_dashboard_int(instance,
-                                      "components.http.stats.requests")));
-    (void) json_object_set_new(row, "bytesOut",
-        ngx_http_jpulse_dashboard_bytes(ngx_http_jpulse_dashboard_int(
-            instance, "components.http.stats.bytesOut")));
-    (void) json_object_set_new(row, "cacheHitRate", json_string(rate));
-    (void) json_object_set_new(row, "cacheBytes",
-        ngx_http_jpulse_dashboard_bytes(ngx_http_jpulse_dashboard_int(
-            instance, "components.module.stats.template_cache_bytes")));
-    (void) json_object_set_new(row, "workers", json_integer(
-        (json_int_t) json_array_size(json_object_get(instance,
-                                                     "workers"))));
+        } else if (ngx_http_jpulse_dashboard_fields[i].bytes) {
+            v = ngx_http_jpulse_dashboard_bytes(
+                    ngx_http_jpulse_dashboard_int(v, ""));
 
-    v = ngx_http_jpulse_dashboard_get(instance,
-                                   "components.cachectl.stats.sessions.live");
-    (void) json_object_set(row, "sessions", v ? v : json_null());
+        } else if (json_is_array(v)) {
+            v = json_integer((json_int_t) json_array_size(v));
 
-    v = ngx_http_jpulse_dashboard_get(instance,
-                                      "components.cachectl.stats.refused");
-    (void) json_object_set(row, "refused", v ? v : json_null());
+        } else {
+            v = json_incref(v);
+        }
 
-    v = ngx_http_jpulse_dashboard_get(instance,
-                                      "components.cachectl.stats.filesTracked");
-    (void) json_object_set(row, "files", v ? v : json_null());
+        if (json_object_set_new(row, ngx_http_jpulse_dashboard_fields[i].name,
+                                v)
+            != 0)
+        {
+            json_decref(row);
+            return NULL;
+        }
+    }
+
+    hits = ngx_http_jpulse_dashboard_get(instance,
+                                 "components.module.stats.template_cache_hits");
+    misses = ngx_http_jpulse_dashboard_get(instance,
+                               "components.module.stats.template_cache_misses");
+    h = ngx_http_jpulse_dashboard_int(hits, "");
+    m = ngx_http_jpulse_dashboard_int(misses, "");
+
+    if (h > 0 || m > 0) {
+        (void) ngx_snprintf((u_char *) rate, sizeof(rate), "%.1f%%%Z",
+                            (double) h * 100 / (double) (h + m));
+
+    } else {
+        ngx_cpystrn((u_char *) rate,
+                    (u_char *) NGX_HTTP_JPULSE_DASHBOARD_DASH, sizeof(rate));
+    }
+
+    if (json_object_set_new(row, "cacheHitRate", json_string(rate)) != 0) {
+        json_decref(row);
+        return NULL;
+    }
 
     return row;
 }

@@ -90,7 +90,7 @@ GET /admin/dashboard
 --- response_body_filters eval
 \&main::rows
 --- response_body_like
-^nginx SELF host=HOST name=SELF rpm=\d+ cache=– bytes=\d+ B sessions= redis=connected
+^nginx SELF host=HOST name=SELF rpm=\d+ cache=– bytes=\d+ B sessions=– redis=connected
 $
 
 
@@ -109,9 +109,9 @@ GET /admin/dashboard
 --- response_body_filters eval
 \&main::rows
 --- response_body_like
-^nginx SELF host=HOST name=SELF rpm=\d+ cache=– bytes=\d+ B sessions= redis=connected
-nginx 77:100:4242 host=web-2 name=web-2:100:4242 rpm=120 cache=75.0% bytes=3.0 MB sessions= redis=connected
-cachectl 77:200:999 host=web-2 name=web-2:200:999 rpm=42 cache=– bytes=0 B sessions=321 redis=connected
+^nginx SELF host=HOST name=SELF rpm=\d+ cache=– bytes=\d+ B sessions=– redis=connected
+nginx 77:100:4242 host=web-2 name=web-2:100:4242 rpm=120 cache=75.0% bytes=3.0 MB sessions=– redis=connected
+cachectl 77:200:999 host=web-2 name=web-2:200:999 rpm=42 cache=– bytes=– sessions=321 redis=connected
 $
 
 

@@ -67,6 +67,25 @@
         return typeof v === 'object' ? JSON.stringify(v) : String(v);
     }
 
+    /*
+     * The fields read as they are (bytes written out, arrays counted), as
+     * ngx_http_jpulse_dashboard_fields[] in C; what an instance does not
+     * report is a dash.
+     */
+    var DASH = '\u2013';
+    var PATHS = [
+        ['version', 'jPulse.version'], ['redis', 'redis.status'],
+        ['mongodb', 'database.status'], ['rpm', 'metrics.requestsPerMin'],
+        ['errorRate', 'metrics.errorRate'],
+        ['requests', 'components.http.stats.requests'],
+        ['bytesOut', 'components.http.stats.bytesOut', true],
+        ['cacheBytes', 'components.module.stats.template_cache_bytes', true],
+        ['workers', 'workers'],
+        ['sessions', 'components.cachectl.stats.sessions.live'],
+        ['refused', 'components.cachectl.stats.refused'],
+        ['files', 'components.cachectl.stats.filesTracked']
+    ];
+
     /* one row per instance of every server, as the C side builds them */
     function rows(answer) {
         var out = [];
@@ -84,7 +103,7 @@
                                'components.module.stats.template_cache_hits');
                 var misses = int(inst,
                              'components.module.stats.template_cache_misses');
-                out.push({
+                var row = {
                     kind: typeof inst.kind === 'string' ? inst.kind
                           : (inst.pm2Id === 100 ? 'nginx' : 'node'),
                     host: server.hostname,
@@ -92,23 +111,17 @@
                     name: inst.instanceName,
                     status: inst.status,
                     uptime: inst.uptimeFormatted,
-                    redis: get(inst, 'redis.status'),
-                    mongodb: get(inst, 'database.status'),
-                    rpm: get(inst, 'metrics.requestsPerMin'),
-                    errorRate: get(inst, 'metrics.errorRate'),
-                    requests: int(inst, 'components.http.stats.requests'),
-                    bytesOut: bytes(int(inst,
-                                        'components.http.stats.bytesOut')),
-                    cacheHitRate: hits + misses > 0
+                    cacheHitRate: hits > 0 || misses > 0
                         ? (hits * 100 / (hits + misses)).toFixed(1) + '%'
-                        : '\u2013',
-                    cacheBytes: bytes(int(inst,
-                        'components.module.stats.template_cache_bytes')),
-                    workers: Array.isArray(inst.workers)
-                             ? inst.workers.length : 0,
-                    sessions: get(inst,
-                                  'components.cachectl.stats.sessions.live')
+                        : DASH
+                };
+                PATHS.forEach(function (p) {
+                    var v = get(inst, p[1]);
+                    row[p[0]] = v === undefined || v === null ? DASH
+                        : p[2] ? bytes(int(inst, p[1]))
+                        : Array.isArray(v) ? v.length : v;
                 });
+                out.push(row);
             });
         });
         return out;

@@ -15,6 +15,7 @@ PACKAGES="
     prometheus wrk
     nodejs
     gnuplot-nox
+    chromium
 "
 
 # the Mongo-wire test server (scripts/mongo-test-server) runs on Node.js:

@@ -1,13 +1,14 @@
 # jpulse_dashboard in a real browser: Debian's chromium, headless, opens
 # the page of a 2-instance cluster (this suite's nginx and a second one on
 # the same Redis, both serving examples/site, which a cachectl daemon
-# publishes), signed in as an admin (a session written into Redis as the
-# other suites write one; the browser gets its cookie from a test-only
-# location). The script must have run: --dump-dom shows both nginx
-# instances and the daemon, the figures and charts filled in by the
-# script, no refresh error; --screenshot (1280x900) writes a PNG
-# (DASHBOARD_SCREENSHOT=path keeps it: docs/dashboard.png was made so).
-# Skipped without chromium (scripts/deps.sh installs it).
+# publishes, refusing a draft that does not compile), signed in as an
+# admin (a session written into Redis as the other suites write one; the
+# browser gets its cookie from a test-only location). The script must
+# have run: --dump-dom shows both nginx instances and the daemon, the
+# figures and charts filled in by the script, no refresh error;
+# --screenshot (1280x900) writes a PNG (DASHBOARD_SCREENSHOT=path keeps
+# it: docs/dashboard.png was made so). Skipped without chromium
+# (scripts/deps.sh installs it).
 use strict;
 use warnings;
 
@@ -35,6 +36,15 @@ our $NS = $DashboardTest::NS;
 our %C = GatesTest::cast($Redis, $NS);
 our $Site = Cwd::abs_path('examples/site');
 our ($Second, $Daemon, $Png);
+
+# a draft that does not compile, ahead of the site: cachectl refuses it
+our $Drafts = File::Temp::tempdir('jpulse-t950-XXXXXX', TMPDIR => 1,
+                                  CLEANUP => 1);
+chmod 0755, $Drafts;
+JPulseTest::view_tree($Drafts, {
+    'drafts/tides.shtml' => "<p>\n" . ('{{#if 1}}' x 65) . ('{{/if}}' x 65)
+                            . "\n",
+});
 
 $ENV{TEST_NGINX_FORCE_RESTART_ON_TEST} = 0;
 $ENV{TEST_NGINX_T950_REDIS_PORT} = $Redis->{port};
@@ -182,7 +192,8 @@ __DATA__
 --- pre_request
 $main::Daemon = CachectlTest::daemon_start(redis => $main::Redis,
     site_id => 'dash', mode => 'dev',
-    views => ["$main::Site/site/webapp/view", "$main::Site/webapp/view"],
+    views => [$main::Drafts, "$main::Site/site/webapp/view",
+              "$main::Site/webapp/view"],
     args => ['--app-config', "$main::Site/app.json",
              '--i18n', "$main::Site/webapp/translations"]);
 $main::Second = JPulseTest::nginx_start(http => main::subst($main::Http),
@@ -203,7 +214,7 @@ GET /admin/dashboard
 --- more_headers eval
 "Cookie: $main::C{ada}"
 --- response_body_like
-^(?=(?:.*?data-kind="nginx">){2})(?=.*data-kind="cachectl">)(?=.*<tr><td>view</td><td class="n">[1-9]\d*</td></tr>)
+^(?=(?:.*?data-kind="nginx">){2})(?=.*data-kind="cachectl">)(?=.*<tr><td>view</td><td class="n">[1-9]\d*</td></tr>)(?=.*<tr><td class="mono">drafts/tides.shtml</td><td>drafts/tides.shtml:2:577: blocks nested deeper than 64</td></tr>)
 
 
 

@@ -43,6 +43,8 @@ CONF
         unless defined $block->no_error_log;
 });
 
+plan tests => repeat_each() * 70;
+
 no_shuffle();
 run_tests();
 

@@ -77,6 +77,8 @@ CONF
         unless defined $block->no_error_log;
 });
 
+plan tests => repeat_each() * 53;
+
 no_shuffle();
 run_tests();
 

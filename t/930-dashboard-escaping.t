@@ -43,6 +43,8 @@ CONF
     $block->set_value('no_error_log', "[error]\n[alert]\n[crit]");
 });
 
+plan tests => repeat_each() * 34;
+
 no_shuffle();
 run_tests();
 

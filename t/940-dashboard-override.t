@@ -60,6 +60,8 @@ CONF
         unless defined $block->no_error_log;
 });
 
+plan tests => repeat_each() * 40;
+
 no_shuffle();
 run_tests();
 

@@ -170,6 +170,8 @@ sub main::png_size {
 
 repeat_each(1);
 
+plan tests => 12;
+
 add_block_preprocessor(sub {
     my ($block) = @_;
 

@@ -12,6 +12,7 @@ use JPulseTest qw(redis_start);
 use GatesTest ();
 use DashboardTest ();
 use IO::Uncompress::Gunzip ();
+use Time::HiRes ();
 use Test::Nginx::Socket;
 
 our $Redis = redis_start();
@@ -77,7 +78,7 @@ CONF
         unless defined $block->no_error_log;
 });
 
-plan tests => repeat_each() * 53;
+plan tests => repeat_each() * 58;
 
 no_shuffle();
 run_tests();
@@ -118,7 +119,24 @@ $
 
 
 
-=== TEST 3: the tiles: hosts, instances, requests a minute, sessions
+=== TEST 3: a jPulse Node instance heard on pub/sub is listed too
+--- pre_request
+DashboardTest::publish_node($main::Redis);
+Time::HiRes::sleep(0.3);
+--- request
+GET /admin/dashboard
+--- response_body_filters eval
+\&main::rows
+--- response_body_like
+^nginx SELF .*
+nginx 77:100:4242 .*
+cachectl 77:200:999 .*
+node 12:0:777 host=app-012 name=app-012:0:777 rpm=12 cache=– bytes=– sessions=– redis=connected
+$
+
+
+
+=== TEST 4: the tiles: hosts, instances, requests a minute, sessions
 --- request
 GET /admin/dashboard
 --- response_body_like
@@ -126,7 +144,7 @@ GET /admin/dashboard
 
 
 
-=== TEST 4: generations and cachectl's last publish and refused files
+=== TEST 5: generations and cachectl's last publish and refused files
 --- pre_request
 JPulseTest::redis_command($main::Redis, 'HSET', "$DashboardTest::NS" . 'gen',
                           'tpl', 17, 'cfg', 4);
@@ -141,7 +159,7 @@ GET /admin/dashboard
 
 
 
-=== TEST 5: a daemon whose status record is gone: no refused files known
+=== TEST 6: a daemon whose status record is gone: no refused files known
 --- pre_request
 JPulseTest::redis_command($main::Redis, 'DEL',
                           "$DashboardTest::NS" . 'cachectl:status:77:200:999');
@@ -152,7 +170,7 @@ GET /admin/dashboard
 
 
 
-=== TEST 6: CSP-friendly: no inline script, style or handler; assets from the page's URI
+=== TEST 7: CSP-friendly: no inline script, style or handler; assets from the page's URI
 --- request
 GET /admin/dashboard
 --- response_body_filters eval
@@ -162,7 +180,7 @@ inline: 0
 
 
 
-=== TEST 7: the page points at its own assets and the metrics JSON
+=== TEST 8: the page points at its own assets and the metrics JSON
 --- request
 GET /admin/dashboard
 --- response_body_like
@@ -170,7 +188,7 @@ GET /admin/dashboard
 
 
 
-=== TEST 8: through gzip: page and script compressed, keep-alive
+=== TEST 9: through gzip: page and script compressed, keep-alive
 --- http_extra
     gzip on;
     gzip_min_length 1;
@@ -192,7 +210,7 @@ GET /admin/dashboard
 
 
 
-=== TEST 9: without Redis no session can be read: the redirect, nothing logged
+=== TEST 10: without Redis no session can be read: the redirect, nothing logged
 --- http_config
     jpulse_site_id dash;
     jpulse_mode dev;

@@ -1,13 +1,14 @@
 # jpulse_dashboard in a real browser: Debian's chromium, headless, opens
 # the page of a 2-instance cluster (this suite's nginx and a second one on
 # the same Redis, both serving examples/site, which a cachectl daemon
-# publishes, refusing a draft that does not compile), signed in as an
+# publishes, refusing a draft that does not compile; and a jPulse Node
+# instance's health broadcast, as Node peers are heard), signed in as an
 # admin (a session written into Redis as the other suites write one; the
 # browser gets its cookie from a test-only location). The script must
-# have run: --dump-dom shows both nginx instances and the daemon, the
-# figures and charts filled in by the script, no refresh error;
-# --screenshot (1280x900) writes a PNG (DASHBOARD_SCREENSHOT=path keeps
-# it: docs/dashboard.png was made so). Skipped without chromium
+# have run: --dump-dom shows both nginx instances, the daemon and the Node
+# instance, the figures and charts filled in by the script, no refresh
+# error; --screenshot (1280x900) writes a PNG (DASHBOARD_SCREENSHOT=path
+# keeps it: docs/dashboard.png was made so). Skipped without chromium
 # (scripts/deps.sh installs it).
 use strict;
 use warnings;
@@ -203,20 +204,22 @@ $main::Second = JPulseTest::nginx_start(http => main::subst($main::Http),
 for my $port ($Test::Nginx::Socket::ServerPort, $main::Second->{port}) {
     JPulseTest::http_get($port, $_) for ('/home/') x 5, '/about/', '/nope/';
 }
-# both nginx and the daemon are in the cluster view
+# a jPulse Node instance on another host, heard by both nginx on pub/sub
+DashboardTest::publish_node($main::Redis, hostname => 'app-012', rpm => 57);
+# both nginx, the daemon and the Node instance are in the cluster view
 JPulseTest::poll_until(10, sub {
     my (undef, undef, $b) = JPulseTest::http_get(
         $Test::Nginx::Socket::ServerPort, '/admin/dashboard',
         headers => "Cookie: $main::C{ada}\r\n");
     my $n = () = $b =~ /<tr data-id=/g;
-    $n >= 3;
+    $n >= 4;
 });
 --- request
 GET /admin/dashboard
 --- more_headers eval
 "Cookie: $main::C{ada}"
 --- response_body_like
-^(?=(?:.*?data-kind="nginx">){2})(?=.*data-kind="cachectl">)(?=.*<tr><td>view</td><td class="n">[1-9]\d*</td></tr>)(?=.*<tr><td class="mono">drafts/tides.shtml</td><td>drafts/tides.shtml:2:577: blocks nested deeper than 64</td></tr>)
+^(?=(?:.*?data-kind="nginx">){2})(?=.*data-kind="cachectl">)(?=.*data-kind="node">)(?=.*<tr><td>view</td><td class="n">[1-9]\d*</td></tr>)(?=.*<tr><td class="mono">drafts/tides.shtml</td><td>drafts/tides.shtml:2:577: blocks nested deeper than 64</td></tr>)
 
 
 
@@ -230,10 +233,10 @@ sub { main::dom_summary(main::chromium('--dump-dom')) }
 --- response_body
 state=live
 updated=yes
-rows: cachectl=1 nginx=2
+rows: cachectl=1 nginx=2 node=1
 this instance=1 second instance=1
 nginx figures: ok ok
-sparklines=3 chart=1 instances tile=3
+sparklines=4 chart=1 instances tile=4
 error=hidden
 
 

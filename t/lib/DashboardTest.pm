@@ -64,6 +64,28 @@ sub put_instance {
     return $id;
 }
 
+# a jPulse Node instance's health broadcast (heard on pub/sub, kept 60 s)
+sub publish_node {
+    my ($redis, %o) = @_;
+
+    my $ns = $o{ns} // $NS;
+    my $id = $o{id} // '12:0:777';
+    my $data = '{"hostname":"' . ($o{hostname} // 'app-012') . '",'
+        . '"platform":"linux","nodeVersion":"v20.20.2","totalInstances":1,'
+        . '"totalProcesses":1,"runningProcesses":1,"instances":[{"pid":777,'
+        . qq("pm2Id":0,"instanceName":"app-012:0:777","instanceId":"$id",)
+        . '"status":"online","uptime":86400,"uptimeFormatted":"1d 0h 0m",'
+        . '"jPulse":{"version":"1.0.0"},"redis":{"status":"connected"},'
+        . '"database":{"status":"connected"},'
+        . '"metrics":{"requestsPerMin":' . ($o{rpm} // 12)
+        . ',"errorsPerMin":0,"errorRate":"0.00"}}]}';
+
+    JPulseTest::redis_command($redis, 'PUBLISH',
+        "${ns}bc:controller:health:metrics:$id",
+        qq({"channel":"controller:health:metrics:$id","data":$data,)
+        . qq("instanceId":"$id","timestamp":1795658124448}));
+}
+
 # a cachectl daemon's status record (docs/protocol.md)
 sub put_status {
     my ($redis, $id, $json, $ns) = @_;

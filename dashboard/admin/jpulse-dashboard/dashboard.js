@@ -128,7 +128,8 @@
     }
 
     function spark(svg, values, w, h) {
-        var max = Math.max.apply(null, values.concat([1]));
+        /* headroom: a steady rate is a line below the top */
+        var max = Math.max.apply(null, values.concat([1])) * 1.25;
         var step = values.length > 1 ? w / (values.length - 1) : w;
         var pts = values.map(function (v, i) {
             return (i * step).toFixed(1) + ','

@@ -150,6 +150,7 @@ sub main::dom_summary {
     my ($updated) = $dom =~ m{id="jp-dash-updated"[^>]*>([^<]*)<};
     my ($instances) = $dom =~ m{id="jp-dash-instances">(\d+)<};
     my $chart = $dom =~ m{<svg id="jp-dash-chart"[^>]*><polyline points="[\d., ]+"} ? 1 : 0;
+    my $records = $dom =~ m{<section class="two" id="jp-dash-records" data-refreshed="[^"]+">.*drafts/tides.shtml}s ? 'yes' : 'no';
     my $error = $dom =~ m{<p id="jp-dash-error" class="error">} ? 'shown' : 'hidden';
 
     return "state=" . ($state // 'none') . "\n"
@@ -158,6 +159,7 @@ sub main::dom_summary {
          . "this instance=$self second instance=$second\n"
          . "nginx figures: @nums\n"
          . "sparklines=$sparks chart=$chart instances tile=" . ($instances // '') . "\n"
+         . "generations and cachectl fetched again=$records\n"
          . "error=$error\n";
 }
 
@@ -237,6 +239,7 @@ rows: cachectl=1 nginx=2 node=1
 this instance=1 second instance=1
 nginx figures: ok ok
 sparklines=4 chart=1 instances tile=4
+generations and cachectl fetched again=yes
 error=hidden
 
 

@@ -880,7 +880,7 @@ ngx_http_jpulse_dashboard_context(ngx_http_request_t *r,
     char                          iso[JP_ISO8601_LEN + 1];
     size_t                        i, j;
     json_t                       *ctx, *rows, *row, *servers, *server;
-    json_t                       *inst, *daemons, *d, *stats, *dash;
+    json_t                       *inst, *daemons, *d, *stats, *dash, *u;
     ngx_str_t                    *uri;
     json_int_t                    rpm, sessions;
     ngx_time_t                   *tp;
@@ -914,8 +914,17 @@ ngx_http_jpulse_dashboard_context(ngx_http_request_t *r,
                                      ngx_http_jpulse_dashboard_daemon(d));
     }
 
-    dash = json_pack("{s:s%,s:s%,s:I,s:s,s:s%,s:s%,s:s%,s:s,s:s,s:s}",
-                     "uri", uri->data, uri->len,
+    /*
+     * The path as nginx decoded it: not UTF-8 (%FF), no JSON string; the
+     * page's links are then relative ("?asset=css": this same path).
+     */
+    u = json_stringn((char *) uri->data, uri->len);
+    if (u == NULL) {
+        u = json_string("");
+    }
+
+    dash = json_pack("{s:o,s:s%,s:I,s:s,s:s%,s:s%,s:s%,s:s,s:s,s:s}",
+                     "uri", u,
                      "metrics", dr->dcf->metrics.data, dr->dcf->metrics.len,
                      "refresh", (json_int_t) (dr->dcf->refresh / 1000),
                      "generated", iso,

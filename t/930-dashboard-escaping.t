@@ -43,7 +43,7 @@ CONF
     $block->set_value('no_error_log', "[error]\n[alert]\n[crit]");
 });
 
-plan tests => repeat_each() * 34;
+plan tests => repeat_each() * 39;
 
 no_shuffle();
 run_tests();
@@ -114,7 +114,15 @@ GET /admin/dashboard%22%3E%3Cscript%3Ealert(1)%3C/script%3E
 
 
 
-=== TEST 6: the script writes with textContent only (no innerHTML, no eval)
+=== TEST 6: a path that is no UTF-8: the page, its links relative
+--- request
+GET /admin/dashboard/%FF
+--- response_body_like
+<link rel="stylesheet" href="\?asset=css">\s*<script src="\?asset=js" defer></script>
+
+
+
+=== TEST 7: the script writes with textContent only (no innerHTML, no eval)
 --- request
 GET /admin/dashboard?asset=js
 --- response_body_unlike

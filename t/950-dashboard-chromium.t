@@ -119,6 +119,21 @@ sub main::chromium {
     return CachectlTest::slurp($out->filename);
 }
 
+# the cells of the row of instance $id, tags dropped: "field=text ..."
+sub main::row_cells {
+    my ($html, $id) = @_;
+    my ($tr) = $html =~ m{<tr data-id="\Q$id\E"[^>]*>(.*?)</tr>}s;
+    return 'no row' unless defined $tr;
+    my @f;
+    while ($tr =~ m{<td data-field="(\w+)"[^>]*>(.*?)</td>}gs) {
+        my ($f, $v) = ($1, $2);
+        next if $f eq 'trend';
+        $v =~ s/<[^>]+>//g;
+        push @f, "$f=$v";
+    }
+    return join ' ', @f;
+}
+
 # what the DOM says once the script ran
 sub main::dom_summary {
     my ($dom) = @_;
@@ -153,6 +168,15 @@ sub main::dom_summary {
     my $records = $dom =~ m{<section class="two" id="jp-dash-records" data-refreshed="[^"]+">.*drafts/tides.shtml}s ? 'yes' : 'no';
     my $error = $dom =~ m{<p id="jp-dash-error" class="error">} ? 'shown' : 'hidden';
 
+    # the Node instance's figures do not move: the script's row (from the
+    # metrics JSON) must read as the server's (rendered in C)
+    my (undef, undef, $page) = JPulseTest::http_get(
+        $Test::Nginx::Socket::ServerPort, '/admin/dashboard',
+        headers => "Cookie: $main::C{ada}\r\n");
+    my ($js, $c) = (main::row_cells($dom, '12:0:777'),
+                    main::row_cells($page, '12:0:777'));
+    my $same = $js eq $c ? 'yes' : "no:\n  script: $js\n  server: $c";
+
     return "state=" . ($state // 'none') . "\n"
          . "updated=" . (($updated // '') =~ /^live: updated / ? 'yes' : "no: $updated") . "\n"
          . "rows: " . join(' ', map { "$_=$kinds{$_}" } sort keys %kinds) . "\n"
@@ -160,6 +184,7 @@ sub main::dom_summary {
          . "nginx figures: @nums\n"
          . "sparklines=$sparks chart=$chart instances tile=" . ($instances // '') . "\n"
          . "generations and cachectl fetched again=$records\n"
+         . "Node row as the server renders it=$same\n"
          . "error=$error\n";
 }
 
@@ -240,6 +265,7 @@ this instance=1 second instance=1
 nginx figures: ok ok
 sparklines=4 chart=1 instances tile=4
 generations and cachectl fetched again=yes
+Node row as the server renders it=yes
 error=hidden
 
 

@@ -206,6 +206,9 @@ add_block_preprocessor(sub {
     $block->set_value('http_config', $Http);
     $block->set_value('config', $Config);
     $block->set_value('no_error_log', "[alert]\n[crit]");
+    # the Node instance's broadcast must find us subscribed
+    $block->set_value('wait_for_log',
+                      "pub/sub connection ready\ncommand connection ready\n");
 });
 
 no_shuffle();

@@ -172,7 +172,7 @@
 
     function newRow(row) {
         var tr = document.createElement('tr');
-        tr.setAttribute('data-id', row.id);
+        tr.setAttribute('data-id', text(row.id));
         FIELDS.forEach(function (f) {
             var td = document.createElement('td');
             td.setAttribute('data-field', f);

@@ -16,6 +16,7 @@ PACKAGES="
     nodejs
     gnuplot-nox
     dpkg-dev debhelper lintian adduser
+    chromium
 "
 
 # the Mongo-wire test server (scripts/mongo-test-server) runs on Node.js:

@@ -23,7 +23,7 @@ src=$out/ngx-jpulse-$version
 rm -rf "$out"
 mkdir -p "$src"
 (cd "$top" && tar cf - Makefile config libjpulse ngx_jpulse_module \
-    cachectl-daemon contrib docs/cachectl.1 debian) | (cd "$src" && tar xf -)
+    cachectl-daemon contrib dashboard docs/cachectl.1 debian) | (cd "$src" && tar xf -)
 
 start=$(date +%s)
 echo "deb: dpkg-buildpackage -b -us -uc in $src (log: $out/build.log)"

@@ -185,7 +185,7 @@ my $Out = "$top/build/deb";
 my @srcs;
 File::Find::find(sub { push @srcs, $File::Find::name if -f },
                  map { "$top/$_" } qw(debian libjpulse ngx_jpulse_module
-                                      cachectl-daemon contrib));
+                                      cachectl-daemon contrib dashboard));
 push @srcs, map { "$top/$_" } qw(Makefile config docs/cachectl.1
                                  scripts/deb-build.sh);
 my $newest = 0;
@@ -239,6 +239,11 @@ ok(installed($_), "$_ is installed") for @Pkgs;
 
 # the module: the .so, the load file, the link dh_nginx's postinst made
 ok(-f $So, "$So");
+# the dashboard's templates where the module was built to look for them
+my $Dash = '/usr/share/jpulse/dashboard';
+ok(-f "$Dash/admin/jpulse-dashboard/$_", "$Dash/admin/jpulse-dashboard/$_")
+    for qw(index.shtml dashboard.js dashboard.css);
+like(`strings $So`, qr/^\Q$Dash\E$/m, "the module looks for them in $Dash");
 is(slurp($Avail), "load_module modules/ngx_http_jpulse_module.so;\n",
    "$Avail loads the module");
 is(readlink($Link), $Avail, "$Link links to it");
@@ -469,6 +474,7 @@ is(readlink("$Link.removed"), $Avail,
 ok(-f $Conf, 'remove: the conffile stays');
 ok(defined getpwnam($User), "remove: $User stays");
 ok(!-e $So && !-e '/usr/bin/cachectl', 'remove: the .so and the binary are gone');
+ok(!-e '/usr/share/jpulse', 'remove: the dashboard templates are gone');
 
 # installed again after a remove: the parked link comes back
 ($rc, $out) = dpkg('-i', $Deb{'libnginx-mod-http-jpulse'});

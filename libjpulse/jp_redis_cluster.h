@@ -1,6 +1,6 @@
 /*
- * Redis Cluster groundwork (issue 16; planned, not yet used by the module
- * or cachectl): everything a cluster client needs that is not I/O.
+ * Redis Cluster for the module (jpulse_redis cluster=) and cachectl
+ * (redis-cluster=): everything a cluster client needs that is not I/O.
  *
  *   - the hash slot of a key: CRC16 (XMODEM) mod 16384 with hash tags;
  *   - the slot map, built from a CLUSTER SLOTS reply given as a neutral
@@ -8,7 +8,9 @@
  *     to it, cachectl its sync ones), validated, bounded in memory;
  *   - the errors a cluster answers with: MOVED, ASK (parsed), TRYAGAIN,
  *     CLUSTERDOWN, CROSSSLOT (classified);
- *   - the multi-key check: do all keys of a command share a slot.
+ *   - the multi-key check: do all keys of a command share a slot;
+ *   - which slot a command goes to, and the hash-tagged key groups of
+ *     docs/protocol.md ("Redis Cluster").
  *
  * No hiredis types and no allocation but the map's (malloc/free).
  */

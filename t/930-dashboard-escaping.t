@@ -112,7 +112,7 @@ GET /admin/dashboard%22%3E%3Cscript%3Ealert(1)%3C/script%3E
 --- response_body_like
 <link rel="stylesheet" href="\?asset=css">\s*<script src="\?asset=js" defer></script>
 --- response_body_unlike
-alert
+dashboard&quot;
 
 
 

@@ -57,6 +57,17 @@
 /* refused files listed per daemon */
 #define NGX_HTTP_JPULSE_DASHBOARD_REFUSED  50
 
+/* what is fetched and shown: a status record, generations, rows */
+#define NGX_HTTP_JPULSE_DASHBOARD_RECORD   (256 * 1024)
+#define NGX_HTTP_JPULSE_DASHBOARD_GENS     64
+#define NGX_HTTP_JPULSE_DASHBOARD_ROWS     1024
+
+/* a string of the context, in bytes, before the ellipsis */
+#define NGX_HTTP_JPULSE_DASHBOARD_STR      512
+#define NGX_HTTP_JPULSE_DASHBOARD_ELLIPSIS  "\xe2\x80\xa6"
+
+#define NGX_HTTP_JPULSE_DASHBOARD_INT_MAX  ((json_int_t) 0x7fffffffffffffffLL)
+
 
 /* one shipped (or overridden) file, per worker */
 typedef struct {
@@ -87,6 +98,8 @@ typedef struct {
     json_t                      *answer;        /* the metrics answer */
     json_t                      *generations;
     json_t                      *daemons;       /* [{id, status}] */
+    json_int_t                   gens_more;     /* fields not fetched */
+    ngx_uint_t                   records;       /* render them */
 } ngx_http_jpulse_dashboard_req_t;
 
 
@@ -111,6 +124,12 @@ static json_t *ngx_http_jpulse_dashboard_context(ngx_http_request_t *r,
 static json_t *ngx_http_jpulse_dashboard_row(json_t *server,
     json_t *instance);
 static json_t *ngx_http_jpulse_dashboard_daemon(json_t *entry);
+static u_char *ngx_http_jpulse_dashboard_key(ngx_http_request_t *r,
+    const char *what, json_t *id, size_t *len);
+static json_t *ngx_http_jpulse_dashboard_clip(json_t *v);
+static json_t *ngx_http_jpulse_dashboard_clipn(const char *s, size_t len);
+static json_int_t ngx_http_jpulse_dashboard_count(json_t *v,
+    const char *path);
 static json_t *ngx_http_jpulse_dashboard_get(json_t *v, const char *path);
 static json_int_t ngx_http_jpulse_dashboard_int(json_t *v, const char *path);
 static json_t *ngx_http_jpulse_dashboard_bytes(json_int_t n);
@@ -150,6 +169,34 @@ static const char  *ngx_http_jpulse_dashboard_paths[] = {
     "admin/jpulse-dashboard/dashboard.js",
     "admin/jpulse-dashboard/dashboard.css"
 };
+
+/*
+ * The status records, each only up to ARGV[1] bytes: a larger one is the
+ * status "large", another type nil (MGET's answer).
+ */
+static const char  ngx_http_jpulse_dashboard_get_lua[] =
+    "local r = {} "
+    "for i, k in ipairs(KEYS) do "
+      "if redis.call('TYPE', k).ok ~= 'string' then r[i] = false "
+      "elseif redis.call('STRLEN', k) > tonumber(ARGV[1]) then "
+        "r[i] = redis.status_reply('large') "
+      "else r[i] = redis.call('GET', k) end "
+    "end "
+    "return r";
+
+/*
+ * HGETALL of the generations, if there are no more than ARGV[1] fields
+ * (else their count), each string cut to ARGV[2] bytes.
+ */
+static const char  ngx_http_jpulse_dashboard_gen_lua[] =
+    "if redis.call('TYPE', KEYS[1]).ok ~= 'hash' then return {} end "
+    "local n = redis.call('HLEN', KEYS[1]) "
+    "if n > tonumber(ARGV[1]) then return n end "
+    "local all = redis.call('HGETALL', KEYS[1]) "
+    "local m = tonumber(ARGV[2]) "
+    "for i = 1, #all do all[i] = string.sub(all[i], 1, m) end "
+    "return all";
+
 
 static ngx_str_t  ngx_http_jpulse_dashboard_types[] = {
     ngx_string("text/html; charset=utf-8"),
@@ -213,7 +260,10 @@ ngx_http_jpulse_dashboard(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
             /* a path of this server: the page's CSP allows no other */
             if (dcf->metrics.len == 0 || dcf->metrics.data[0] != '/'
-                || (dcf->metrics.len > 1 && dcf->metrics.data[1] == '/'))
+                || (dcf->metrics.len > 1 && dcf->metrics.data[1] == '/')
+                || ngx_strlchr(dcf->metrics.data,
+                               dcf->metrics.data + dcf->metrics.len, '\\')
+                   != NULL)
             {
                 goto invalid;
             }
@@ -313,6 +363,12 @@ ngx_http_jpulse_dashboard_handler(ngx_http_request_t *r)
 
     jlcf = ngx_http_get_module_loc_conf(r, ngx_http_jpulse_module);
     dcf = jlcf->dashboard;
+
+    if (dcf == NULL) {
+        ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
+                      "jpulse_dashboard: no configuration here");
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
 
     if (dcf->roots == NULL) {
         dcf->roots = jlcf->view.roots;
@@ -442,10 +498,10 @@ static ngx_int_t
 ngx_http_jpulse_dashboard_disk(ngx_http_request_t *r,
     ngx_http_jpulse_dashboard_conf_t *dcf)
 {
-    char        **paths, *p;
-    ngx_str_t    *root;
-    ngx_uint_t    i, n, nroots, missing;
-    ngx_file_info_t  fi;
+    char             **paths, *p;
+    ngx_str_t         *root;
+    ngx_uint_t         i, n, nroots, missing;
+    ngx_file_info_t    fi;
 
     nroots = dcf->roots ? dcf->roots->nelts : 0;
     root = dcf->roots ? dcf->roots->elts : NULL;
@@ -539,7 +595,7 @@ ngx_http_jpulse_dashboard_load(ngx_http_request_t *r,
     }
 
     if (jp_tpl_disk_read_flags(dcf->disk, f->path, 0, &src, &len) != 0) {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, ngx_errno,
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                       "jpulse_dashboard: \"%s\" cannot be read", f->path);
         return f->loaded ? NGX_OK : NGX_ERROR;
     }
@@ -580,12 +636,12 @@ ngx_http_jpulse_dashboard_load(ngx_http_request_t *r,
 ngx_int_t
 ngx_http_jpulse_dashboard_answer(ngx_http_request_t *r, json_t *answer)
 {
-    u_char                           *key;
-    size_t                            argvlen[2];
-    const char                       *argv[2];
+    u_char                           *key, *gens, *strs;
+    u_char                            nums[2 * NGX_INT_T_LEN];
+    size_t                            len, argvlen[6];
+    const char                       *argv[6];
     ngx_pool_cleanup_t               *cln;
     ngx_http_jpulse_loc_conf_t       *jlcf;
-    ngx_http_jpulse_main_conf_t      *jmcf;
     ngx_http_jpulse_dashboard_req_t  *dr;
 
     cln = ngx_pool_cleanup_add(r->pool,
@@ -604,6 +660,7 @@ ngx_http_jpulse_dashboard_answer(ngx_http_request_t *r, json_t *answer)
 
     dr->dcf = jlcf->dashboard;
     dr->answer = answer;
+    dr->records = 1;
 
     if (dr->dcf == NULL || answer == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -613,20 +670,30 @@ ngx_http_jpulse_dashboard_answer(ngx_http_request_t *r, json_t *answer)
         return ngx_http_jpulse_dashboard_page(r, dr);
     }
 
-    jmcf = ngx_http_get_module_main_conf(r, ngx_http_jpulse_module);
-
-    key = ngx_pnalloc(r->pool, jmcf->namespace.len + sizeof("gen") - 1);
+    key = ngx_http_jpulse_dashboard_key(r, "gen", NULL, &len);
     if (key == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    argv[0] = "HGETALL";
-    argvlen[0] = 7;
-    argv[1] = (char *) key;
-    argvlen[1] = ngx_sprintf(key, "%Vgen", &jmcf->namespace) - key;
+    /* a bound on both the count and the strings (the page cuts them) */
+    gens = ngx_sprintf(nums, "%d", NGX_HTTP_JPULSE_DASHBOARD_GENS);
+    strs = ngx_sprintf(gens, "%d", NGX_HTTP_JPULSE_DASHBOARD_STR + 8);
+
+    argv[0] = "EVAL";
+    argvlen[0] = 4;
+    argv[1] = ngx_http_jpulse_dashboard_gen_lua;
+    argvlen[1] = sizeof(ngx_http_jpulse_dashboard_gen_lua) - 1;
+    argv[2] = "1";
+    argvlen[2] = 1;
+    argv[3] = (char *) key;
+    argvlen[3] = len;
+    argv[4] = (char *) nums;
+    argvlen[4] = gens - nums;
+    argv[5] = (char *) gens;
+    argvlen[5] = strs - gens;
 
     if (ngx_http_jpulse_redis_request(r, ngx_http_jpulse_dashboard_generations,
-                                      dr, 2, argv, argvlen)
+                                      dr, 6, argv, argvlen)
         != NGX_OK)
     {
         return ngx_http_jpulse_dashboard_page(r, dr);
@@ -660,6 +727,11 @@ ngx_http_jpulse_dashboard_generations(ngx_http_request_t *r,
 
     gen = json_array();
 
+    if (reply && reply->type == REDIS_REPLY_INTEGER) {
+        /* more fields than the page shows: none fetched */
+        dr->gens_more = (json_int_t) reply->integer;
+    }
+
     if (gen && reply && reply->type == REDIS_REPLY_ARRAY) {
 
         for (i = 0; i + 1 < reply->elements; i += 2) {
@@ -673,8 +745,11 @@ ngx_http_jpulse_dashboard_generations(ngx_http_request_t *r,
             }
 
             (void) json_array_append_new(gen,
-                json_pack("{s:s%,s:s%}", "kind", k->str, (size_t) k->len,
-                          "gen", v->str, (size_t) v->len));
+                json_pack("{s:o,s:o}",
+                          "kind", ngx_http_jpulse_dashboard_clipn(k->str,
+                                                              (size_t) k->len),
+                          "gen", ngx_http_jpulse_dashboard_clipn(v->str,
+                                                          (size_t) v->len)));
         }
     }
 
@@ -698,15 +773,11 @@ static ngx_int_t
 ngx_http_jpulse_dashboard_fetch_daemons(ngx_http_request_t *r,
     ngx_http_jpulse_dashboard_req_t *dr)
 {
-    u_char                       *p;
-    size_t                        i, j, len;
-    json_t                       *servers, *server, *inst, *id, *kind;
-    ngx_uint_t                    n;
-    const char                  **argv;
-    size_t                       *argvlen;
-    ngx_http_jpulse_main_conf_t  *jmcf;
-
-    jmcf = ngx_http_get_module_main_conf(r, ngx_http_jpulse_module);
+    u_char       *p, *cap;
+    size_t        i, j, len, *argvlen;
+    json_t       *servers, *server, *inst, *id, *kind;
+    ngx_uint_t    n;
+    const char  **argv;
 
     dr->daemons = json_array();
     if (dr->daemons == NULL) {
@@ -715,16 +786,21 @@ ngx_http_jpulse_dashboard_fetch_daemons(ngx_http_request_t *r,
 
     servers = ngx_http_jpulse_dashboard_get(dr->answer, "data.servers");
 
-    argv = ngx_palloc(r->pool, (NGX_HTTP_JPULSE_DASHBOARD_DAEMONS + 1)
+    /* EVAL script numkeys key... cap */
+
+    argv = ngx_palloc(r->pool, (NGX_HTTP_JPULSE_DASHBOARD_DAEMONS + 4)
                                * sizeof(char *));
-    argvlen = ngx_palloc(r->pool, (NGX_HTTP_JPULSE_DASHBOARD_DAEMONS + 1)
+    argvlen = ngx_palloc(r->pool, (NGX_HTTP_JPULSE_DASHBOARD_DAEMONS + 4)
                                   * sizeof(size_t));
-    if (argv == NULL || argvlen == NULL) {
+    p = ngx_pnalloc(r->pool, 2 * NGX_INT_T_LEN);
+    if (argv == NULL || argvlen == NULL || p == NULL) {
         return NGX_ERROR;
     }
 
-    argv[0] = "MGET";
+    argv[0] = "EVAL";
     argvlen[0] = 4;
+    argv[1] = ngx_http_jpulse_dashboard_get_lua;
+    argvlen[1] = sizeof(ngx_http_jpulse_dashboard_get_lua) - 1;
     n = 0;
 
     json_array_foreach(servers, i, server) {
@@ -739,22 +815,21 @@ ngx_http_jpulse_dashboard_fetch_daemons(ngx_http_request_t *r,
                 continue;
             }
 
-            len = jmcf->namespace.len + sizeof("cachectl:status:") - 1
-                  + json_string_length(id);
+            /* the entry first: the keys and the entries stay in step */
+            if (json_array_append_new(dr->daemons,
+                                      json_pack("{s:O}", "instance", inst))
+                != 0)
+            {
+                continue;
+            }
 
-            p = ngx_pnalloc(r->pool, len);
-            if (p == NULL) {
+            argv[n + 3] = (char *) ngx_http_jpulse_dashboard_key(r,
+                                              "cachectl:status:", id, &len);
+            if (argv[n + 3] == NULL) {
                 return NGX_ERROR;
             }
 
-            argv[n + 1] = (char *) p;
-            argvlen[n + 1] = len;
-
-            p = ngx_sprintf(p, "%Vcachectl:status:", &jmcf->namespace);
-            ngx_memcpy(p, json_string_value(id), json_string_length(id));
-
-            (void) json_array_append_new(dr->daemons,
-                                     json_pack("{s:O}", "instance", inst));
+            argvlen[n + 3] = len;
             n++;
         }
     }
@@ -763,8 +838,16 @@ ngx_http_jpulse_dashboard_fetch_daemons(ngx_http_request_t *r,
         return NGX_OK;
     }
 
+    cap = ngx_sprintf(p, "%ui", n);
+    argv[2] = (char *) p;
+    argvlen[2] = cap - p;
+
+    p = ngx_sprintf(cap, "%d", NGX_HTTP_JPULSE_DASHBOARD_RECORD);
+    argv[n + 3] = (char *) cap;
+    argvlen[n + 3] = p - cap;
+
     if (ngx_http_jpulse_redis_request(r, ngx_http_jpulse_dashboard_statuses,
-                                      dr, (int) n + 1, argv, argvlen)
+                                      dr, (int) n + 4, argv, argvlen)
         != NGX_OK)
     {
         return NGX_OK;
@@ -791,6 +874,14 @@ ngx_http_jpulse_dashboard_statuses(ngx_http_request_t *r, redisReply *reply,
     {
         v = reply->element[i];
         entry = json_array_get(dr->daemons, i);
+
+        if (v->type == REDIS_REPLY_STATUS) {
+            /* larger than a status record is: not fetched */
+            (void) json_object_set_new(entry, "status",
+                json_pack("{s:s,s:s}", "state", "unknown", "message",
+                          "status record larger than 256 KB, not shown"));
+            continue;
+        }
 
         if (v->type != REDIS_REPLY_STRING) {
             continue;
@@ -831,27 +922,39 @@ ngx_http_jpulse_dashboard_page(ngx_http_request_t *r,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    ctx = ngx_http_jpulse_dashboard_context(r, dr);
-    if (ctx == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
     jp_tpl_disk_host(dcf->disk, &host);
-    jp_tpl_buf_init(&buf, 0);
-    ngx_memzero(&err, sizeof(jp_tpl_error_t));
 
-    if (jp_tpl_render(dcf->files[NGX_HTTP_JPULSE_DASHBOARD_PAGE].prog, ctx,
-                      &host, NULL, JP_TPL_STRICT, &buf, &err)
-        != 0)
-    {
+    for ( ;; ) {
+        ctx = ngx_http_jpulse_dashboard_context(r, dr);
+        if (ctx == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        jp_tpl_buf_init(&buf, 0);
+        ngx_memzero(&err, sizeof(jp_tpl_error_t));
+
+        if (jp_tpl_render(dcf->files[NGX_HTTP_JPULSE_DASHBOARD_PAGE].prog,
+                          ctx, &host, NULL, JP_TPL_STRICT, &buf, &err)
+            == 0)
+        {
+            json_decref(ctx);
+            break;
+        }
+
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "jpulse_dashboard: render failed: %s", err.message);
+                      "jpulse_dashboard: render failed%s: %s",
+                      dr->records ? "" : " without the records",
+                      err.message);
         json_decref(ctx);
         jp_tpl_buf_free(&buf);
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
 
-    json_decref(ctx);
+        if (!dr->records) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        /* the page is most needed when the cluster is in trouble */
+        dr->records = 0;
+    }
 
     ngx_http_jpulse_out_init(&out, r->pool);
     ngx_http_jpulse_out_raw(&out, (u_char *) buf.data, buf.len);
@@ -882,7 +985,7 @@ ngx_http_jpulse_dashboard_context(ngx_http_request_t *r,
     json_t                       *ctx, *rows, *row, *servers, *server;
     json_t                       *inst, *daemons, *d, *stats, *dash, *u;
     ngx_str_t                    *uri;
-    json_int_t                    rpm, sessions;
+    json_int_t                    rpm, sessions, more;
     ngx_time_t                   *tp;
     ngx_http_jpulse_main_conf_t  *jmcf;
 
@@ -898,8 +1001,15 @@ ngx_http_jpulse_dashboard_context(ngx_http_request_t *r,
     servers = ngx_http_jpulse_dashboard_get(dr->answer, "data.servers");
     stats = ngx_http_jpulse_dashboard_get(dr->answer, "data.statistics");
 
+    more = 0;
+
     json_array_foreach(servers, i, server) {
         json_array_foreach(json_object_get(server, "instances"), j, inst) {
+            if (json_array_size(rows) == NGX_HTTP_JPULSE_DASHBOARD_ROWS) {
+                more++;
+                continue;
+            }
+
             row = ngx_http_jpulse_dashboard_row(server, inst);
             if (row == NULL || json_array_append_new(rows, row) != 0) {
                 json_decref(rows);
@@ -909,7 +1019,7 @@ ngx_http_jpulse_dashboard_context(ngx_http_request_t *r,
         }
     }
 
-    json_array_foreach(dr->daemons, i, d) {
+    json_array_foreach(dr->records ? dr->daemons : NULL, i, d) {
         (void) json_array_append_new(daemons,
                                      ngx_http_jpulse_dashboard_daemon(d));
     }
@@ -945,12 +1055,20 @@ ngx_http_jpulse_dashboard_context(ngx_http_request_t *r,
     sessions = 0;
 
     json_array_foreach(rows, i, row) {
-        rpm += ngx_http_jpulse_dashboard_int(row, "rpm");
+        /* saturating: the figures are whatever the heartbeats say */
+        if (__builtin_add_overflow(rpm,
+                               ngx_http_jpulse_dashboard_count(row, "rpm"),
+                               &rpm))
+        {
+            rpm = NGX_HTTP_JPULSE_DASHBOARD_INT_MAX;
+        }
+
         sessions = ngx_max(sessions,
-                           ngx_http_jpulse_dashboard_int(row, "sessions"));
+                           ngx_http_jpulse_dashboard_count(row, "sessions"));
     }
 
-    ctx = json_pack("{s:o,s:{s:I,s:I,s:I,s:I,s:I},s:o,s:o,s:O}",
+    ctx = json_pack("{s:o,s:{s:I,s:I,s:I,s:I,s:I},s:o,s:I,s:o,s:O,s:I,"
+                    "s:b}",
                     "dashboard", dash,
                     "statistics",
                         "servers",
@@ -964,9 +1082,12 @@ ngx_http_jpulse_dashboard_context(ngx_http_request_t *r,
                         "rpm", rpm,
                         "sessions", sessions,
                     "instances", rows,
+                    "instancesMore", more,
                     "cachectl", daemons,
-                    "generations", dr->generations ? dr->generations
-                                                   : json_null());
+                    "generations", dr->generations && dr->records
+                                   ? dr->generations : json_null(),
+                    "generationsMore", dr->gens_more,
+                    "records", (int) dr->records);
 
     return ctx;
 }
@@ -989,16 +1110,26 @@ ngx_http_jpulse_dashboard_row(json_t *server, json_t *instance)
 
     kind = json_object_get(instance, "kind");
 
-    row = json_pack("{s:s,s:O?,s:O?,s:O?,s:O?,s:O?,s:O?}",
-                    "kind", json_is_string(kind) ? json_string_value(kind)
-                            : ngx_http_jpulse_dashboard_int(instance, "pm2Id")
-                              == JP_PM2ID_NGINX ? "nginx" : "node",
-                    "host", json_object_get(server, "hostname"),
-                    "id", json_object_get(instance, "instanceId"),
-                    "name", json_object_get(instance, "instanceName"),
-                    "pid", json_object_get(instance, "pid"),
-                    "status", json_object_get(instance, "status"),
-                    "uptime", json_object_get(instance, "uptimeFormatted"));
+    row = json_pack("{s:o,s:o?,s:o?,s:o?,s:o?,s:o?,s:o?}",
+                    "kind", json_is_string(kind)
+                            ? ngx_http_jpulse_dashboard_clip(kind)
+                            : json_string(
+                                  ngx_http_jpulse_dashboard_int(instance,
+                                                                "pm2Id")
+                                  == JP_PM2ID_NGINX ? "nginx" : "node"),
+                    "host", ngx_http_jpulse_dashboard_clip(
+                                json_object_get(server, "hostname")),
+                    "id", ngx_http_jpulse_dashboard_clip(
+                              json_object_get(instance, "instanceId")),
+                    "name", ngx_http_jpulse_dashboard_clip(
+                                json_object_get(instance, "instanceName")),
+                    "pid", ngx_http_jpulse_dashboard_clip(
+                               json_object_get(instance, "pid")),
+                    "status", ngx_http_jpulse_dashboard_clip(
+                                  json_object_get(instance, "status")),
+                    "uptime", ngx_http_jpulse_dashboard_clip(
+                                  json_object_get(instance,
+                                                  "uptimeFormatted")));
     if (row == NULL) {
         return NULL;
     }
@@ -1018,7 +1149,7 @@ ngx_http_jpulse_dashboard_row(json_t *server, json_t *instance)
             v = json_integer((json_int_t) json_array_size(v));
 
         } else {
-            v = json_incref(v);
+            v = ngx_http_jpulse_dashboard_clip(v);
         }
 
         if (json_object_set_new(row, ngx_http_jpulse_dashboard_fields[i].name,
@@ -1037,9 +1168,10 @@ ngx_http_jpulse_dashboard_row(json_t *server, json_t *instance)
     h = ngx_http_jpulse_dashboard_int(hits, "");
     m = ngx_http_jpulse_dashboard_int(misses, "");
 
-    if (h > 0 || m > 0) {
+    /* in double: h + m may not fit */
+    if (h >= 0 && m >= 0 && (h > 0 || m > 0)) {
         (void) ngx_snprintf((u_char *) rate, sizeof(rate), "%.1f%%%Z",
-                            (double) h * 100 / (double) (h + m));
+                            (double) h * 100 / ((double) h + (double) m));
 
     } else {
         ngx_cpystrn((u_char *) rate,
@@ -1066,12 +1198,17 @@ ngx_http_jpulse_dashboard_daemon(json_t *entry)
     inst = json_object_get(entry, "instance");
     status = json_object_get(entry, "status");
 
-    d = json_pack("{s:O?,s:O?,s:O?,s:O?,s:O?}",
-                  "id", json_object_get(inst, "instanceId"),
-                  "name", json_object_get(inst, "instanceName"),
-                  "uptime", json_object_get(inst, "uptimeFormatted"),
-                  "state", json_object_get(status, "state"),
-                  "message", json_object_get(status, "message"));
+    d = json_pack("{s:o?,s:o?,s:o?,s:o?,s:o?}",
+                  "id", ngx_http_jpulse_dashboard_clip(
+                            json_object_get(inst, "instanceId")),
+                  "name", ngx_http_jpulse_dashboard_clip(
+                              json_object_get(inst, "instanceName")),
+                  "uptime", ngx_http_jpulse_dashboard_clip(
+                                json_object_get(inst, "uptimeFormatted")),
+                  "state", ngx_http_jpulse_dashboard_clip(
+                               json_object_get(status, "state")),
+                  "message", ngx_http_jpulse_dashboard_clip(
+                                 json_object_get(status, "message")));
     if (d == NULL) {
         return NULL;
     }
@@ -1090,9 +1227,11 @@ ngx_http_jpulse_dashboard_daemon(json_t *entry)
         }
 
         (void) json_array_append_new(list,
-                         json_pack("{s:O?,s:O?}",
-                                   "path", json_object_get(f, "path"),
-                                   "error", json_object_get(f, "error")));
+                         json_pack("{s:o?,s:o?}",
+                                   "path", ngx_http_jpulse_dashboard_clip(
+                                               json_object_get(f, "path")),
+                                   "error", ngx_http_jpulse_dashboard_clip(
+                                                json_object_get(f, "error"))));
     }
 
     (void) json_object_set_new(d, "refused", list);
@@ -1134,6 +1273,8 @@ ngx_http_jpulse_dashboard_get(json_t *v, const char *path)
 static json_int_t
 ngx_http_jpulse_dashboard_int(json_t *v, const char *path)
 {
+    double  d;
+
     v = ngx_http_jpulse_dashboard_get(v, path);
 
     if (json_is_integer(v)) {
@@ -1141,10 +1282,121 @@ ngx_http_jpulse_dashboard_int(json_t *v, const char *path)
     }
 
     if (json_is_real(v)) {
-        return (json_int_t) json_real_value(v);
+        d = json_real_value(v);
+
+        /* clamped: a conversion out of range is undefined */
+        if (!(d > 0)) {
+            return 0;
+        }
+
+        if (d >= 9223372036854775807.0) {
+            return NGX_HTTP_JPULSE_DASHBOARD_INT_MAX;
+        }
+
+        return (json_int_t) d;
     }
 
     return 0;
+}
+
+
+/* a counter: a negative one is ignored */
+
+static json_int_t
+ngx_http_jpulse_dashboard_count(json_t *v, const char *path)
+{
+    json_int_t  n;
+
+    n = ngx_http_jpulse_dashboard_int(v, path);
+
+    return n > 0 ? n : 0;
+}
+
+
+/*
+ * The dashboard's Redis keys, built here only: <ns>what, <ns>what<id>.
+ */
+
+static u_char *
+ngx_http_jpulse_dashboard_key(ngx_http_request_t *r, const char *what,
+    json_t *id, size_t *len)
+{
+    u_char                       *key, *p;
+    size_t                        n;
+    ngx_http_jpulse_main_conf_t  *jmcf;
+
+    jmcf = ngx_http_get_module_main_conf(r, ngx_http_jpulse_module);
+
+    n = jmcf->namespace.len + ngx_strlen(what)
+        + (id ? json_string_length(id) : 0);
+
+    key = ngx_pnalloc(r->pool, n);
+    if (key == NULL) {
+        return NULL;
+    }
+
+    p = ngx_sprintf(key, "%V%s", &jmcf->namespace, what);
+
+    if (id) {
+        p = ngx_cpymem(p, json_string_value(id), json_string_length(id));
+    }
+
+    *len = p - key;
+
+    return key;
+}
+
+
+/*
+ * A value for the context: a string cut to NGX_HTTP_JPULSE_DASHBOARD_STR
+ * bytes (on a character's boundary) with an ellipsis, other scalars as
+ * they are, objects and arrays (no figure of a row) none.
+ */
+
+static json_t *
+ngx_http_jpulse_dashboard_clip(json_t *v)
+{
+    if (v == NULL || json_is_object(v) || json_is_array(v)) {
+        return NULL;
+    }
+
+    if (!json_is_string(v)) {
+        return json_incref(v);
+    }
+
+    if (json_string_length(v) <= NGX_HTTP_JPULSE_DASHBOARD_STR) {
+        return json_incref(v);
+    }
+
+    return ngx_http_jpulse_dashboard_clipn(json_string_value(v),
+                                           json_string_length(v));
+}
+
+
+static json_t *
+ngx_http_jpulse_dashboard_clipn(const char *s, size_t len)
+{
+    u_char  buf[NGX_HTTP_JPULSE_DASHBOARD_STR
+                + sizeof(NGX_HTTP_JPULSE_DASHBOARD_ELLIPSIS)];
+    size_t  n;
+
+    if (len <= NGX_HTTP_JPULSE_DASHBOARD_STR) {
+        return json_stringn(s, len);
+    }
+
+    n = NGX_HTTP_JPULSE_DASHBOARD_STR;
+
+    /* not inside a UTF-8 sequence */
+    while (n > 0 && (s[n] & 0xc0) == 0x80) {
+        n--;
+    }
+
+    ngx_memcpy(buf, s, n);
+    ngx_memcpy(buf + n, NGX_HTTP_JPULSE_DASHBOARD_ELLIPSIS,
+               sizeof(NGX_HTTP_JPULSE_DASHBOARD_ELLIPSIS) - 1);
+
+    return json_stringn((char *) buf,
+                        n + sizeof(NGX_HTTP_JPULSE_DASHBOARD_ELLIPSIS) - 1);
 }
 
 

@@ -15,9 +15,12 @@
 #include <jansson.h>
 
 
-/* where the shipped templates are, unless jpulse_dashboard templates= */
+/*
+ * where the shipped templates are, unless jpulse_dashboard templates=:
+ * "config" defines it (the build tree, or the packaged directory)
+ */
 #ifndef NGX_HTTP_JPULSE_DASHBOARD_DIR
-#define NGX_HTTP_JPULSE_DASHBOARD_DIR  "/usr/share/nginx/jpulse/dashboard"
+#error "config defines NGX_HTTP_JPULSE_DASHBOARD_DIR"
 #endif
 
 

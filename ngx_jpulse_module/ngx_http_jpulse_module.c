@@ -360,6 +360,15 @@ ngx_http_jpulse_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_uint_value(conf->reserved_channels,
                               prev->reserved_channels, 0);
     ngx_conf_merge_ptr_value(conf->require_roles, prev->require_roles, NULL);
+
+    /*
+     * the dashboard's handler in an "if": the location's state (a nested
+     * location does not inherit the handler, so sharing it is harmless)
+     */
+    if (conf->dashboard == NULL) {
+        conf->dashboard = prev->dashboard;
+    }
+
     /* dynamic HTML: a cache may keep it, but asks before each reuse */
     ngx_conf_merge_str_value(conf->cache_control, prev->cache_control,
                              "no-cache");

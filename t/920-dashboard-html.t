@@ -184,7 +184,7 @@ inline: 0
 --- request
 GET /admin/dashboard
 --- response_body_like
-<link rel="stylesheet" href="/admin/dashboard\?asset=css">\s*<script src="/admin/dashboard\?asset=js" defer></script>.*data-metrics="/api/1/health/metrics" data-refresh="7"
+<link rel="stylesheet" href="\?asset=css">\s*<script src="\?asset=js" defer></script>.*data-metrics="/api/1/health/metrics" data-refresh="7"
 
 
 

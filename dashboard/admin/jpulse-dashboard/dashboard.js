@@ -28,8 +28,14 @@
     var refresh = (parseInt(root.getAttribute('data-refresh'), 10) || 5)
                   * 1000;
     var tbody = document.querySelector('#jp-dash-table tbody');
-    var trends = {};
+    /* no prototype: an id is whatever a heartbeat says ("__proto__") */
+    var trends = Object.create(null);
+    var gone = Object.create(null);
     var total = [];
+    /* ticks a row stays greyed before it goes, with its trend */
+    var GONE_TICKS = 10;
+    /* the largest sum, as the C side saturates (INT64_MAX) */
+    var MAX_SUM = 9223372036854775807;
 
     function get(o, path) {
         var parts = path.split('.');
@@ -45,6 +51,20 @@
     function int(o, path) {
         var v = get(o, path);
         return typeof v === 'number' && isFinite(v) ? Math.trunc(v) : 0;
+    }
+
+    /* a counter: what is not a number, or negative, is 0 */
+    function count(v) {
+        return typeof v === 'number' && isFinite(v) && v > 0
+               ? Math.min(Math.trunc(v), MAX_SUM) : 0;
+    }
+
+    /* hits and misses as the C side: no rate unless both count */
+    function rate(h, m) {
+        if (h < 0 || m < 0 || h + m <= 0) {
+            return DASH;
+        }
+        return Math.min(h * 100 / (h + m), 100).toFixed(1) + '%';
     }
 
     function bytes(n) {
@@ -99,6 +119,9 @@
                 return;
             }
             list.forEach(function (inst) {
+                if (inst === null || typeof inst !== 'object') {
+                    return;
+                }
                 var hits = int(inst,
                                'components.module.stats.template_cache_hits');
                 var misses = int(inst,
@@ -111,9 +134,7 @@
                     name: inst.instanceName,
                     status: inst.status,
                     uptime: inst.uptimeFormatted,
-                    cacheHitRate: hits > 0 || misses > 0
-                        ? (hits * 100 / (hits + misses)).toFixed(1) + '%'
-                        : DASH
+                    cacheHitRate: rate(hits, misses)
                 };
                 PATHS.forEach(function (p) {
                     var v = get(inst, p[1]);
@@ -210,10 +231,10 @@
     }
 
     function update(list) {
-        var seen = {};
+        var seen = Object.create(null);
         var rpm = 0;
         var sessions = 0;
-        var hosts = {};
+        var hosts = Object.create(null);
 
         list.forEach(function (row) {
             var id = text(row.id);
@@ -221,6 +242,7 @@
             var svg, td;
 
             seen[id] = true;
+            delete gone[id];
             hosts[text(row.host)] = true;
             tr.setAttribute('data-kind', text(row.kind));
             tr.removeAttribute('data-gone');
@@ -232,13 +254,11 @@
                 }
             });
 
-            rpm += typeof row.rpm === 'number' ? row.rpm : 0;
-            if (typeof row.sessions === 'number') {
-                sessions = Math.max(sessions, row.sessions);
-            }
+            rpm = Math.min(rpm + count(row.rpm), MAX_SUM);
+            sessions = Math.max(sessions, count(row.sessions));
 
-            trends[id] = (trends[id] || []).concat(
-                [typeof row.rpm === 'number' ? row.rpm : 0]).slice(-HISTORY);
+            trends[id] = (trends[id] || []).concat([count(row.rpm)])
+                         .slice(-HISTORY);
 
             td = cell(tr, 'trend');
             if (td) {
@@ -254,9 +274,18 @@
             }
         });
 
-        Array.prototype.forEach.call(tbody.children, function (tr) {
-            if (!seen[tr.getAttribute('data-id')]) {
-                tr.setAttribute('data-gone', 'true');
+        /* gone: greyed, then dropped (a tab left open stays bounded) */
+        Array.prototype.slice.call(tbody.children).forEach(function (tr) {
+            var id = tr.getAttribute('data-id');
+            if (seen[id]) {
+                return;
+            }
+            tr.setAttribute('data-gone', 'true');
+            gone[id] = (gone[id] || 0) + 1;
+            if (gone[id] > GONE_TICKS) {
+                tbody.removeChild(tr);
+                delete gone[id];
+                delete trends[id];
             }
         });
 

@@ -634,13 +634,14 @@ ngx_http_jpulse_cluster_listed(ngx_http_request_t *r, redisReply *reply,
 {
     ngx_http_jpulse_collect_t *col = data;
 
-    u_char       *p;
-    size_t        i, len, prefix;
-    ngx_str_t    *ns;
-    ngx_uint_t    n;
-    redisReply   *id;
-    const char  **argv;
-    size_t       *argvlen;
+    u_char                       *p;
+    size_t                        i, len, prefix;
+    ngx_str_t                    *ns;
+    ngx_uint_t                    n;
+    redisReply                   *id;
+    const char                  **argv;
+    size_t                       *argvlen;
+    ngx_http_jpulse_prom_wait_t  *wait;
 
     if (reply == NULL || reply->type != REDIS_REPLY_ARRAY
         || reply->elements == 0)
@@ -664,15 +665,23 @@ ngx_http_jpulse_cluster_listed(ngx_http_request_t *r, redisReply *reply,
     for (i = 0; i < reply->elements; i++) {
         id = reply->element[i];
 
+        if (id->type != REDIS_REPLY_STRING) {
+            continue;
+        }
+
         /* ours is described live, not by its heartbeat */
 
-        if (id->type != REDIS_REPLY_STRING
-            || ((size_t) id->len == ngx_http_jpulse_instance.instance_id.len
-                && ngx_strncmp(id->str,
-                               ngx_http_jpulse_instance.instance_id.data,
-                               id->len)
-                   == 0))
+        if ((size_t) id->len == ngx_http_jpulse_instance.instance_id.len
+            && ngx_strncmp(id->str, ngx_http_jpulse_instance.instance_id.data,
+                           id->len)
+               == 0)
         {
+            wait = ngx_http_jpulse_metrics_prom_waits(r);
+
+            if (wait) {
+                wait->listed = 1;
+            }
+
             continue;
         }
 

@@ -15,6 +15,7 @@
 #include "ngx_http_jpulse_metrics.h"
 #include "ngx_http_jpulse_metrics_display.h"
 #include "ngx_http_jpulse_out.h"
+#include "ngx_http_jpulse_redis.h"
 
 
 
@@ -28,12 +29,15 @@ ngx_http_jpulse_metrics_handler(ngx_http_request_t *r)
 {
     ngx_int_t                     rc;
     ngx_str_t                     blob;
+    ngx_http_jpulse_ctx_t        *ctx;
     ngx_http_jpulse_out_t         out;
+    ngx_http_jpulse_prom_wait_t  *wait;
     ngx_http_jpulse_loc_conf_t   *jlcf;
     ngx_http_jpulse_main_conf_t  *jmcf;
     ngx_http_jpulse_snapshot_t    snap;
 
-    if (ngx_http_jpulse_serve(r, NGX_HTTP_JPULSE_HANDLER_METRICS) == NULL) {
+    ctx = ngx_http_jpulse_serve(r, NGX_HTTP_JPULSE_HANDLER_METRICS);
+    if (ctx == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
@@ -64,8 +68,28 @@ ngx_http_jpulse_metrics_handler(ngx_http_request_t *r)
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
-        return ngx_http_jpulse_out_send(r, &out, NGX_HTTP_OK,
-                                        &ngx_http_jpulse_prometheus_type);
+        /*
+         * the cluster view's families (instances, cachectl's refused
+         * files, whether this heartbeat is listed) only when Redis can be
+         * asked: a scrape while it is away answers for this instance
+         */
+        if (ngx_http_jpulse_metrics_heartbeat(jmcf) == 0
+            || !ngx_http_jpulse_redis_ready())
+        {
+            return ngx_http_jpulse_out_send(r, &out, NGX_HTTP_OK,
+                                            &ngx_http_jpulse_prometheus_type);
+        }
+
+        wait = ngx_pcalloc(r->pool, sizeof(ngx_http_jpulse_prom_wait_t));
+        if (wait == NULL
+            || ngx_http_jpulse_out_flatten(&out, &wait->text) != NGX_OK)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        ctx->data = wait;
+
+        ngx_http_jpulse_out_init(&out, r->pool);
     }
 
     /* this instance now, and the cluster's other instances from Redis */
@@ -182,4 +206,23 @@ ngx_http_jpulse_metrics_snapshot(ngx_pool_t *pool,
     }
 
     return NGX_OK;
+}
+
+
+ngx_http_jpulse_prom_wait_t *
+ngx_http_jpulse_metrics_prom_waits(ngx_http_request_t *r)
+{
+    ngx_http_jpulse_ctx_t       *ctx;
+    ngx_http_jpulse_loc_conf_t  *jlcf;
+
+    ctx = ngx_http_jpulse_ctx(r);
+    jlcf = ngx_http_get_module_loc_conf(r, ngx_http_jpulse_module);
+
+    if (ctx == NULL || ctx->handler != NGX_HTTP_JPULSE_HANDLER_METRICS
+        || jlcf->metrics_format != NGX_HTTP_JPULSE_METRICS_PROMETHEUS)
+    {
+        return NULL;
+    }
+
+    return ctx->data;
 }

@@ -9,6 +9,8 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
+#include <jansson.h>
+
 #include "jp_sysinfo.h"
 #include "ngx_http_jpulse_metrics.h"
 #include "ngx_http_jpulse_out.h"
@@ -66,6 +68,30 @@ ngx_int_t ngx_http_jpulse_metrics_answer(ngx_http_request_t *r,
     ngx_str_t *local, ngx_str_t *remote, ngx_uint_t nremote);
 ngx_int_t ngx_http_jpulse_metrics_prometheus(ngx_http_request_t *r,
     ngx_http_jpulse_snapshot_t *snap, ngx_http_jpulse_out_t *out);
+
+/* the heartbeat interval in force, 0 when there is none */
+ngx_msec_t ngx_http_jpulse_metrics_heartbeat(
+    ngx_http_jpulse_main_conf_t *jmcf);
+
+#define NGX_HTTP_JPULSE_PROM_LABEL_MAX      128
+#define NGX_HTTP_JPULSE_PROM_DAEMONS_MAX    256
+
+/* a Prometheus request waiting for the cluster view: the ctx's data */
+typedef struct {
+    ngx_str_t                        text;      /* this instance's */
+    ngx_uint_t                       listed;    /* its heartbeat is */
+} ngx_http_jpulse_prom_wait_t;
+
+/* r waits for the cluster view as a Prometheus answer */
+ngx_http_jpulse_prom_wait_t *ngx_http_jpulse_metrics_prom_waits(
+    ngx_http_request_t *r);
+
+/*
+ * The Prometheus answer of r: its local text and the families of the
+ * cluster view (answer, whose reference is taken over).
+ */
+ngx_int_t ngx_http_jpulse_metrics_prom_cluster(ngx_http_request_t *r,
+    json_t *answer);
 
 
 #endif /* NGX_HTTP_JPULSE_METRICS_DISPLAY_H */

@@ -874,6 +874,11 @@ ngx_http_jpulse_metrics_answer(ngx_http_request_t *r, ngx_str_t *local,
         return ngx_http_jpulse_dashboard_answer(r, answer);
     }
 
+    /* or as Prometheus families */
+    if (answer && ngx_http_jpulse_metrics_prom_waits(r)) {
+        return ngx_http_jpulse_metrics_prom_cluster(r, answer);
+    }
+
     text = answer ? json_dumps(answer, JSON_COMPACT) : NULL;
 
     json_decref(answer);

@@ -12,6 +12,12 @@
 #include "ngx_http_jpulse_health.h"
 #include "ngx_http_jpulse_instance.h"
 #include "ngx_http_jpulse_metrics_display.h"
+#include "ngx_http_jpulse_module.h"
+#include "ngx_http_jpulse_redis.h"
+
+
+static ngx_str_t  ngx_http_jpulse_prom_type =
+    ngx_string("text/plain; version=0.0.4; charset=utf-8");
 
 
 #define ngx_http_jpulse_prom_family(out, name, type, help)                   \
@@ -90,6 +96,14 @@ ngx_http_jpulse_metrics_prometheus(ngx_http_request_t *r,
             state == NGX_HTTP_JPULSE_DEP_UP ? "1"
             : state == NGX_HTTP_JPULSE_DEP_DOWN ? "0" : "-1");
     }
+
+    ngx_http_jpulse_prom_family(out, "jpulse_heartbeat_interval_seconds",
+        "gauge", "How often this instance writes its heartbeat to Redis; "
+        "0 when jpulse_heartbeat is off or there is no Redis.");
+    ngx_http_jpulse_out_printf(out,
+        "jpulse_heartbeat_interval_seconds %ui.%03ui\n",
+        ngx_http_jpulse_metrics_heartbeat(snap->jmcf) / 1000,
+        ngx_http_jpulse_metrics_heartbeat(snap->jmcf) % 1000);
 
     ngx_http_jpulse_prom_connections(snap, out);
 
@@ -447,4 +461,157 @@ ngx_http_jpulse_prom_zone(ngx_http_jpulse_snapshot_t *snap,
         "gauge", "Running workers whose requests are not counted.");
     ngx_http_jpulse_out_printf(out,
         "jpulse_metrics_zone_workers_without_slot %ui\n", sh->unslotted);
+}
+
+
+ngx_msec_t
+ngx_http_jpulse_metrics_heartbeat(ngx_http_jpulse_main_conf_t *jmcf)
+{
+    return (jmcf->heartbeat && jmcf->redis) ? jmcf->heartbeat_interval : 0;
+}
+
+
+/*
+ * A label value from Redis (a peer wrote it): escaped as the exposition
+ * format wants, cut to a length no dashboard needs more of.
+ */
+
+static void
+ngx_http_jpulse_prom_label(ngx_http_jpulse_out_t *out, const char *s)
+{
+    u_char  *p, *last, buf[2 * NGX_HTTP_JPULSE_PROM_LABEL_MAX];
+    size_t   len;
+
+    len = ngx_strlen(s);
+    len = ngx_min(len, NGX_HTTP_JPULSE_PROM_LABEL_MAX);
+
+    p = buf;
+    last = (u_char *) s + len;
+
+    for ( /* void */ ; (u_char *) s < last; s++) {
+        switch (*s) {
+        case '\\':
+            *p++ = '\\'; *p++ = '\\';
+            break;
+        case '"':
+            *p++ = '\\'; *p++ = '"';
+            break;
+        case '\n':
+            *p++ = '\\'; *p++ = 'n';
+            break;
+        default:
+            *p++ = (u_char) *s;
+        }
+    }
+
+    ngx_http_jpulse_out_raw(out, buf, p - buf);
+}
+
+
+static json_int_t
+ngx_http_jpulse_prom_json_int(json_t *v)
+{
+    json_int_t  n;
+
+    n = json_is_integer(v) ? json_integer_value(v) : 0;
+
+    return n > 0 ? n : 0;
+}
+
+
+ngx_int_t
+ngx_http_jpulse_metrics_prom_cluster(ngx_http_request_t *r, json_t *answer)
+{
+    const char             *kind, *id;
+    json_t                 *servers, *server, *instances, *inst, *v;
+    ngx_int_t                     rc;
+    ngx_uint_t                    i, j, k, daemons, counts[3];
+    ngx_http_jpulse_out_t         out;
+    ngx_http_jpulse_prom_wait_t  *wait;
+
+    static const char  *kinds[3] = { "nginx", "node", "cachectl" };
+
+    wait = ngx_http_jpulse_metrics_prom_waits(r);
+
+    ngx_http_jpulse_out_init(&out, r->pool);
+    ngx_http_jpulse_out_raw(&out, wait->text.data, wait->text.len);
+
+    ngx_http_jpulse_prom_family((&out), "jpulse_heartbeat_listed", "gauge",
+        "1 while this instance's heartbeat is in Redis's instance registry "
+        "(what the other instances, the dashboard and jPulse's admin pages "
+        "see), else 0.");
+    ngx_http_jpulse_out_printf(&out, "jpulse_heartbeat_listed %ui\n",
+                               wait->listed);
+
+    ngx_memzero(counts, sizeof(counts));
+
+    ngx_http_jpulse_prom_family((&out), "jpulse_cachectl_refused_files",
+        "gauge", "Files a cachectl daemon of the cluster refuses (they do "
+        "not validate: their last good version is served).");
+
+    daemons = 0;
+    servers = json_object_get(json_object_get(answer, "data"), "servers");
+
+    json_array_foreach(servers, i, server) {
+        instances = json_object_get(server, "instances");
+
+        json_array_foreach(instances, j, inst) {
+            if (!json_is_object(inst)) {
+                continue;
+            }
+
+            v = json_object_get(inst, "kind");
+            kind = json_is_string(v) ? json_string_value(v)
+                   : ngx_http_jpulse_prom_json_int(
+                         json_object_get(inst, "pm2Id")) == JP_PM2ID_NGINX
+                     ? "nginx" : "node";
+
+            for (k = 0; k < 3; k++) {
+                if (ngx_strcmp(kind, kinds[k]) == 0) {
+                    counts[k]++;
+                    break;
+                }
+            }
+
+            v = json_object_get(inst, "instanceId");
+
+            if (k != 2 || !json_is_string(v)
+                || daemons++ >= NGX_HTTP_JPULSE_PROM_DAEMONS_MAX)
+            {
+                continue;
+            }
+
+            id = json_string_value(v);
+
+            ngx_http_jpulse_out_printf(&out,
+                "jpulse_cachectl_refused_files{instance_id=\"");
+            ngx_http_jpulse_prom_label(&out, id);
+            ngx_http_jpulse_out_printf(&out, "\"} %L\n",
+                ngx_http_jpulse_prom_json_int(json_object_get(
+                    json_object_get(json_object_get(json_object_get(
+                        inst, "components"), "cachectl"), "stats"),
+                    "refused")));
+        }
+    }
+
+    ngx_http_jpulse_prom_family((&out), "jpulse_cluster_instances", "gauge",
+        "Instances in the cluster view this instance read from Redis "
+        "(heartbeats and Node peers heard on pub/sub), by kind.");
+
+    for (k = 0; k < 3; k++) {
+        ngx_http_jpulse_out_printf(&out,
+            "jpulse_cluster_instances{kind=\"%s\"} %ui\n", kinds[k],
+            counts[k]);
+    }
+
+    json_decref(answer);
+
+    if (out.failed) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    rc = ngx_http_jpulse_out_send(r, &out, NGX_HTTP_OK,
+                                  &ngx_http_jpulse_prom_type);
+
+    return rc;
 }

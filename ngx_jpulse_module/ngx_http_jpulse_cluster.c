@@ -181,12 +181,13 @@ ngx_http_jpulse_cluster_keys(ngx_cycle_t *cycle, ngx_pool_t *pool,
 {
     u_char     *p;
     size_t      len;
-    ngx_str_t  *ns, *id;
+    ngx_str_t  *ns, *keys, *id;
 
     ns = &jmcf->namespace;
+    keys = &jmcf->ns_metrics;       /* the metrics group: one slot */
     id = &ngx_http_jpulse_instance.instance_id;
 
-    len = ns->len + id->len + sizeof("bc:controller:health:metrics:") + 64;
+    len = keys->len + id->len + sizeof("bc:controller:health:metrics:") + 64;
 
     p = ngx_pnalloc(pool, 5 * len);
     if (p == NULL) {
@@ -194,16 +195,16 @@ ngx_http_jpulse_cluster_keys(ngx_cycle_t *cycle, ngx_pool_t *pool,
     }
 
     ngx_http_jpulse_duty_key.data = p;
-    p = ngx_sprintf(p, "%Vmetrics:duty:%V", ns, id);
+    p = ngx_sprintf(p, "%Vmetrics:duty:%V", keys, id);
     ngx_http_jpulse_duty_key.len = p - ngx_http_jpulse_duty_key.data;
 
     ngx_http_jpulse_heartbeat_key.data = p;
-    p = ngx_sprintf(p, "%Vmetrics:instance:%V", ns, id);
+    p = ngx_sprintf(p, "%Vmetrics:instance:%V", keys, id);
     ngx_http_jpulse_heartbeat_key.len = p
                                         - ngx_http_jpulse_heartbeat_key.data;
 
     ngx_http_jpulse_registry_key.data = p;
-    p = ngx_sprintf(p, "%V" JP_REGISTRY_KEY, ns);
+    p = ngx_sprintf(p, "%V" JP_REGISTRY_KEY, keys);
     ngx_http_jpulse_registry_key.len = p - ngx_http_jpulse_registry_key.data;
 
     ngx_http_jpulse_health_channel.data = p;
@@ -658,7 +659,7 @@ ngx_http_jpulse_cluster_listed(ngx_http_request_t *r, redisReply *reply,
     argvlen[0] = 4;
     n = 0;
 
-    ns = &ngx_http_jpulse_cluster_conf->namespace;
+    ns = &ngx_http_jpulse_cluster_conf->ns_metrics;
     prefix = ns->len + sizeof("metrics:instance:") - 1;
 
     for (i = 0; i < reply->elements; i++) {

@@ -1,0 +1,58 @@
+/*
+ * Redis Cluster for the commands of a worker (jpulse_redis cluster=...):
+ * the slot map asked of a node (CLUSTER SLOTS), one connection per
+ * primary made when a command first needs it, commands routed by their
+ * keys' slot and followed through MOVED, ASK and TRYAGAIN; the pub/sub
+ * connection roams over the nodes. Internal to the redis concern.
+ */
+
+#ifndef NGX_HTTP_JPULSE_REDIS_CLUSTER_H
+#define NGX_HTTP_JPULSE_REDIS_CLUSTER_H
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+
+#include "ngx_http_jpulse_redis.h"
+#include "ngx_http_jpulse_redis_conn.h"
+
+
+/* connections to nodes a worker keeps at most (primaries, mostly) */
+#define NGX_HTTP_JPULSE_REDIS_CLUSTER_NODES      64
+
+/* redirects (MOVED, ASK, a node not ready yet, TRYAGAIN) per command */
+#define NGX_HTTP_JPULSE_REDIS_CLUSTER_REDIRECTS  5
+
+/* the pause before a command goes again (TRYAGAIN, node connecting), ms */
+#define NGX_HTTP_JPULSE_REDIS_CLUSTER_RETRY      100
+
+/* map refreshes asked by errors: at most one per this many ms */
+#define NGX_HTTP_JPULSE_REDIS_CLUSTER_REFRESH    200
+
+
+ngx_int_t ngx_http_jpulse_redis_cluster_init(ngx_cycle_t *cycle,
+    ngx_http_jpulse_redis_conf_t *rcf,
+    ngx_http_jpulse_redis_conn_t *subscriber,
+    ngx_event_handler_pt keepalive);
+
+/* after the other connections were closed (closing() is set) */
+void ngx_http_jpulse_redis_cluster_exit(void);
+
+/* ngx_http_jpulse_redis_command() in cluster mode */
+ngx_int_t ngx_http_jpulse_redis_cluster_command(
+    ngx_http_jpulse_redis_reply_pt handler, void *data, int argc,
+    const char **argv, const size_t *argvlen);
+
+/* the map has a primary for every slot */
+ngx_uint_t ngx_http_jpulse_redis_cluster_covered(void);
+
+void ngx_http_jpulse_redis_cluster_state(
+    ngx_http_jpulse_redis_cluster_info_t *info);
+
+/* the pub/sub connection: sets rc->addr and rc->port to a node's */
+void ngx_http_jpulse_redis_cluster_pick(ngx_http_jpulse_redis_conn_t *rc);
+
+/* the pub/sub connection failed: its node may be gone, ask the map */
+void ngx_http_jpulse_redis_cluster_lost(ngx_http_jpulse_redis_conn_t *rc);
+
+
+#endif /* NGX_HTTP_JPULSE_REDIS_CLUSTER_H */

@@ -21,6 +21,7 @@
 #include <hiredis/hiredis.h>
 #include <jansson.h>
 
+#include "jp_redis_cluster.h"
 #include "jp_registry.h"
 
 #include "ngx_http_jpulse_module.h"
@@ -769,15 +770,17 @@ ngx_http_jpulse_cluster_exit_master(ngx_cycle_t *cycle)
     u_char                        *p;
     void                          *aux;
     ngx_int_t                      rc;
-    ngx_uint_t                     i, n, del;
+    ngx_uint_t                     i, n, del, seed, moved;
     ngx_msec_t                     deadline;
     ngx_pool_t                    *pool;
     const char                    *why;
     redisReply                    *reply;
     int                            port;
     redisContext                  *c;
+    jp_rc_redirect_t               redirect;
     ngx_http_jpulse_main_conf_t   *jmcf;
     ngx_http_jpulse_redis_conf_t  *rcf;
+    ngx_http_jpulse_redis_sentinel_addr_t  *sa;
     u_char                         message[1024];
     char                           host[NGX_SOCKADDR_STRLEN + 1];
 
@@ -804,10 +807,30 @@ ngx_http_jpulse_cluster_exit_master(ngx_cycle_t *cycle)
         return;
     }
 
+    seed = 0;
+    moved = 0;
+    port = 0;
+
+again:
+
     why = NULL;
     c = NULL;
 
-    if (rcf->sentinels) {
+    if (rcf->cluster) {
+        /*
+         * The seeds in turn; the metrics group's primary is whichever
+         * answers MOVED to the DEL (its keys share one slot): once.
+         */
+
+        if (!moved) {
+            sa = rcf->cluster->elts;
+            ngx_cpystrn((u_char *) host, sa[seed].host, sizeof(host));
+            port = sa[seed].port;
+        }
+
+        c = redisConnectNonBlock(host, port);
+
+    } else if (rcf->sentinels) {
         /* the primary now, asked of the sentinels within the deadline */
 
         if (ngx_http_jpulse_cluster_exit_primary(cycle, rcf, deadline, host,
@@ -941,6 +964,25 @@ ngx_http_jpulse_cluster_exit_master(ngx_cycle_t *cycle)
                        i + 1, n,
                        (ngx_int_t) (deadline - ngx_http_jpulse_cluster_now()));
 
+        if (i == del && reply->type == REDIS_REPLY_ERROR && rcf->cluster
+            && !moved
+            && jp_rc_parse_error(reply->str, reply->len, &redirect)
+               == JP_RC_ERR_MOVED)
+        {
+            moved = 1;
+
+            if (redirect.host_len) {
+                ngx_cpystrn((u_char *) host, (u_char *) redirect.host,
+                            sizeof(host));
+            }
+
+            port = (int) redirect.port;
+
+            freeReplyObject(reply);
+            redisFree(c);
+            goto again;
+        }
+
         if (i == del && reply->type == REDIS_REPLY_ERROR) {
             ngx_log_error(NGX_LOG_WARN, cycle->log, 0,
                           "jpulse: cannot remove the heartbeat of instance "
@@ -954,6 +996,18 @@ ngx_http_jpulse_cluster_exit_master(ngx_cycle_t *cycle)
     goto done;
 
 failed:
+
+    if (rcf->cluster && !moved && ++seed < rcf->cluster->nelts
+        && (ngx_msec_int_t) (deadline - ngx_http_jpulse_cluster_now()) > 0)
+    {
+        /* the next seed, within what is left of the deadline */
+
+        if (c) {
+            redisFree(c);
+        }
+
+        goto again;
+    }
 
     ngx_log_error(NGX_LOG_WARN, cycle->log, 0,
                   "jpulse: cannot remove the heartbeat of instance %V at "

@@ -81,6 +81,8 @@ static void ngx_http_jpulse_redis_cluster_soon(ngx_msec_t delay);
 static void ngx_http_jpulse_redis_cluster_tick(ngx_event_t *ev);
 static void ngx_http_jpulse_redis_cluster_slots(redisReply *reply,
     void *data);
+static void ngx_http_jpulse_redis_cluster_map_reply(redisReply *reply,
+    ngx_http_jpulse_redis_node_t *node);
 static void ngx_http_jpulse_redis_cluster_install(jp_rc_map_t *map);
 static size_t ngx_http_jpulse_redis_cluster_count(redisReply *r);
 static jp_resp_value_t *ngx_http_jpulse_redis_cluster_convert(redisReply *r,
@@ -364,14 +366,63 @@ ngx_http_jpulse_redis_cluster_settled(ngx_http_jpulse_redis_conn_t *rc,
         return;
     }
 
-    if (ready && !ngx_http_jpulse_redis_cluster_wanted
-        && ngx_http_jpulse_redis_cluster_map != NULL)
+    if (!ready || ngx_http_jpulse_redis_cluster_wanted
+        || ngx_http_jpulse_redis_cluster_map == NULL)
     {
-        return;
+        ngx_http_jpulse_redis_cluster_refresh(ready ? "a node is ready"
+                                                    : "a node failed");
     }
 
-    ngx_http_jpulse_redis_cluster_refresh(ready ? "a node is ready"
-                                                : "a node failed");
+    /* requests waiting for the attempts: woken once all have ended */
+    ngx_http_jpulse_redis_wait_notify();
+}
+
+
+ngx_uint_t
+ngx_http_jpulse_redis_cluster_connecting(void)
+{
+    ngx_uint_t                     i;
+    ngx_http_jpulse_redis_node_t  *node;
+
+    if (ngx_http_jpulse_redis_shutting_down()) {
+        return 0;
+    }
+
+    if (ngx_http_jpulse_redis_cluster_map == NULL
+        && ngx_http_jpulse_redis_cluster_refreshing)
+    {
+        return 1;
+    }
+
+    for (i = 0; i < ngx_http_jpulse_redis_cluster_nnodes; i++) {
+        node = ngx_http_jpulse_redis_cluster_nodes[i];
+
+        /* before the map, the seeds; then the primaries */
+
+        if ((node->in_map || ngx_http_jpulse_redis_cluster_map == NULL)
+            && ngx_http_jpulse_redis_conn_connecting(&node->rc))
+        {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+void
+ngx_http_jpulse_redis_cluster_await(void)
+{
+    ngx_uint_t                     i;
+    ngx_http_jpulse_redis_node_t  *node;
+
+    for (i = 0; i < ngx_http_jpulse_redis_cluster_nnodes; i++) {
+        node = ngx_http_jpulse_redis_cluster_nodes[i];
+
+        if (ngx_http_jpulse_redis_conn_connecting(&node->rc)) {
+            ngx_http_jpulse_redis_conn_await(&node->rc);
+        }
+    }
 }
 
 
@@ -532,20 +583,29 @@ ngx_http_jpulse_redis_cluster_refresh(const char *why)
 static void
 ngx_http_jpulse_redis_cluster_slots(redisReply *reply, void *data)
 {
-    ngx_http_jpulse_redis_node_t  *node = data;
+    ngx_http_jpulse_redis_cluster_refreshing = 0;
 
+    if (ngx_http_jpulse_redis_shutting_down()) {
+        return;
+    }
+
+    ngx_http_jpulse_redis_cluster_map_reply(reply, data);
+
+    /* a first map: requests may wait for it (and its primaries) */
+    ngx_http_jpulse_redis_wait_notify();
+}
+
+
+static void
+ngx_http_jpulse_redis_cluster_map_reply(redisReply *reply,
+    ngx_http_jpulse_redis_node_t *node)
+{
     size_t             n;
     u_char             text[256 * 4];
     jp_rc_map_t       *map;
     jp_resp_value_t   *tree;
     jp_rc_map_conf_t   mconf;
     char               err[256];
-
-    ngx_http_jpulse_redis_cluster_refreshing = 0;
-
-    if (ngx_http_jpulse_redis_shutting_down()) {
-        return;
-    }
 
     if (reply == NULL || reply->type != REDIS_REPLY_ARRAY) {
         if (reply && reply->type == REDIS_REPLY_ERROR) {

@@ -48,6 +48,16 @@ ngx_uint_t ngx_http_jpulse_redis_cluster_covered(void);
 void ngx_http_jpulse_redis_cluster_state(
     ngx_http_jpulse_redis_cluster_info_t *info);
 
+/*
+ * The session load's wait (ngx_http_jpulse_redis_when_ready()): the map
+ * is being asked for, or a primary of the map is connecting, and none of
+ * these attempts has run into connect_timeout since it was last ready.
+ */
+ngx_uint_t ngx_http_jpulse_redis_cluster_connecting(void);
+
+/* requests wait for those attempts: an exiting worker lets them end */
+void ngx_http_jpulse_redis_cluster_await(void);
+
 /* the pub/sub connection: sets rc->addr and rc->port to a node's */
 void ngx_http_jpulse_redis_cluster_pick(ngx_http_jpulse_redis_conn_t *rc);
 

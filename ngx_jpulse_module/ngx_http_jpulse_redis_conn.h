@@ -118,6 +118,9 @@ void ngx_http_jpulse_redis_wait_init(ngx_http_jpulse_redis_conn_t *rc,
     ngx_log_t *log);
 void ngx_http_jpulse_redis_wait_exit(void);
 
+/* cluster mode: the attempts waited for may have ended, wake if so */
+void ngx_http_jpulse_redis_wait_notify(void);
+
 /* ngx_http_jpulse_redis.c: ping (and the pub/sub echo) every interval */
 void ngx_http_jpulse_redis_keepalive(ngx_event_t *ev);
 

@@ -19,7 +19,7 @@ run_tests();
 
 __DATA__
 
-=== TEST 1: 24 workers, 13 slots (the session and MongoDB counters made a slot bigger)
+=== TEST 1: 24 workers, 12 slots (the session, MongoDB and Redis Cluster counters made a slot bigger)
 --- http_config
     jpulse_metrics_zone jpulse 32k;
 --- config
@@ -36,11 +36,11 @@ JPulseTest::json_pick(qw(success
 --- response_body
 success=true
 data.statistics.components.metricsZone.status=warning
-data.statistics.components.metricsZone.stats.slots=13
-data.statistics.components.metricsZone.stats.slotsUsed=13
-data.statistics.components.metricsZone.stats.claimFailures=11
-data.statistics.components.metricsZone.stats.workersWithoutSlot=11
+data.statistics.components.metricsZone.stats.slots=12
+data.statistics.components.metricsZone.stats.slotsUsed=12
+data.statistics.components.metricsZone.stats.claimFailures=12
+data.statistics.components.metricsZone.stats.workersWithoutSlot=12
 --- error_log
-jpulse_metrics_zone "jpulse" has no free worker slot (13 slots): requests of this worker are not counted until one is freed, make the zone bigger
+jpulse_metrics_zone "jpulse" has no free worker slot (12 slots): requests of this worker are not counted until one is freed, make the zone bigger
 --- no_error_log
 [crit]

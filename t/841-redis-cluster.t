@@ -56,8 +56,9 @@ sub get {
     return "$status $body";
 }
 
-# GETs on ONE keep-alive connection (HTTP::Tiny keeps it) in a child until
-# told to stop: "all bad 5xx" into a file
+# GETs on ONE keep-alive connection (HTTP::Tiny keeps it; fresh => 1: a
+# connection each) in a child until told to stop: "all bad 5xx" into a
+# file
 our $Hammers = 0;
 
 sub hammer_start {
@@ -66,7 +67,7 @@ sub hammer_start {
     unlink $file, "$file.stop";
     my $pid = fork // die "fork: $!";
     if ($pid == 0) {
-        my $ua = HTTP::Tiny->new(keep_alive => 1, timeout => 5);
+        my $ua = HTTP::Tiny->new(keep_alive => !$o{fresh}, timeout => 5);
         my $url = "http://127.0.0.1:$Test::Nginx::Socket::ServerPort$o{path}";
         my ($n, $bad, $five) = (0, 0, 0);
         until (-e "$file.stop") {
@@ -118,9 +119,12 @@ $ENV{TEST_NGINX_FORCE_RESTART_ON_TEST} = 0;
 
 our ($Result, $Old, $New);
 
+# a master: TEST 9 reloads (HUP), and a single process would not start
+# new workers
+master_on();
 repeat_each(1);
 
-plan tests => repeat_each() * 28;
+plan tests => repeat_each() * 33;
 
 add_block_preprocessor(sub {
     my ($block) = @_;
@@ -310,7 +314,64 @@ news v4
 
 
 
-=== TEST 8: no worker crashed, nothing alerted
+=== TEST 8: the pub/sub connection's node drops it: it goes to another node, resubscribes, invalidation resumes
+--- pre_request
+my $json = main::get('/mj');
+my ($sub) = $json =~ /"subscriber":"127\.0\.0\.1:(\d+)"/;
+my ($node) = grep { $_->{port} == ($sub // 0) } @{ $main::C->{nodes} };
+die "no subscriber node in the metrics: $json" unless $node;
+my $mark = JPulseTest::log_mark();
+cluster_cli($main::C, $node, 'CLIENT', 'KILL', 'TYPE', 'pubsub');
+JPulseTest::wait_log($mark, qr/pub\/sub connection restored/, 10);
+my ($now) = main::get('/mj') =~ /"subscriber":"127\.0\.0\.1:(\d+)"/;
+my $l2 = main::owner("${main::L2}gen");
+JPulseTest::publish_template($l2, $main::L2, 'news/index.shtml',
+                             "news v5\n", event => 0);
+JPulseTest::publish_event($l2, $main::NS, 'view');
+JPulseTest::poll_until(5, sub { main::get('/news/') eq "200 news v5\n" });
+$main::Result = ($now && $now != $sub ? "another node" : "same node ($sub)")
+                . "\n";
+--- request
+GET /news/
+--- response_body_filters eval
+sub { $main::Result . $_[0] }
+--- response_body
+another node
+news v5
+--- no_error_log
+[alert]
+
+
+
+=== TEST 9: a reload under signed-in load: new workers wait for the map, nobody is served as anonymous
+--- pre_request
+my $h = main::hammer_start(path => '/s', want => "user jdoe\n", fresh => 1,
+                           cookie => $ENV{TEST_NGINX_T841_COOKIE});
+Time::HiRes::sleep(0.3);
+my $mark = JPulseTest::log_mark();
+my ($master) = JPulseTest::_slurp(
+    "$Test::Nginx::Socket::ServerRoot/logs/nginx.pid") =~ /(\d+)/;
+kill 'HUP', $master;
+JPulseTest::wait_log($mark, qr/cluster slot map 1:/, 10);
+Time::HiRes::sleep(0.5);
+my $r = main::hammer_stop($h);
+Test::More::diag("hammer over a reload: $r->[0] requests, $r->[1] bad, "
+                 . "$r->[2] 5xx; waits logged: "
+                 . JPulseTest::log_count(qr/requests wait for the command/));
+$main::Result = "bad $r->[1], 5xx $r->[2]\n";
+--- request
+GET /s
+--- more_headers eval
+"Cookie: $ENV{TEST_NGINX_T841_COOKIE}"
+--- response_body_filters eval
+sub { $main::Result . $_[0] }
+--- response_body
+bad 0, 5xx 0
+user jdoe
+
+
+
+=== TEST 10: no worker crashed, nothing alerted
 --- request
 GET /s
 --- more_headers eval

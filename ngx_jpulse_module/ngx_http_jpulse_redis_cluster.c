@@ -873,8 +873,9 @@ ngx_http_jpulse_redis_cluster_state(ngx_http_jpulse_redis_cluster_info_t *info)
 
 
 /*
- * The pub/sub connection goes to the primaries of the map in turn (to the
- * seeds before there is a map): any node delivers every message.
+ * The pub/sub connection goes to the primaries of the map in turn, to
+ * another one than before when there is another (to the seeds before
+ * there is a map): any node delivers every message.
  */
 
 void
@@ -882,27 +883,43 @@ ngx_http_jpulse_redis_cluster_pick(ngx_http_jpulse_redis_conn_t *rc)
 {
     size_t                                  len;
     ngx_uint_t                              i, n, k;
-    const jp_rc_node_t                     *m;
+    const jp_rc_node_t                     *m, *same;
     ngx_http_jpulse_redis_sentinel_addr_t  *seed;
 
     k = ngx_http_jpulse_redis_cluster_picks++;
 
     if (ngx_http_jpulse_redis_cluster_map) {
         n = jp_rc_map_nodes(ngx_http_jpulse_redis_cluster_map);
+        same = NULL;
 
         for (i = 0; i < n; i++) {
             m = jp_rc_map_node(ngx_http_jpulse_redis_cluster_map,
                                (k + i) % n);
             len = ngx_strlen(m->host);
 
-            if (m->primary && len && len <= NGX_SOCKADDR_STRLEN
-                && ngx_http_jpulse_redis_sentinel_numeric((u_char *) m->host,
-                                                          len))
+            if (!m->primary || len == 0 || len > NGX_SOCKADDR_STRLEN
+                || !ngx_http_jpulse_redis_sentinel_numeric((u_char *) m->host,
+                                                           len))
             {
-                ngx_memcpy(rc->addr, m->host, len + 1);
-                rc->port = (in_port_t) m->port;
-                return;
+                continue;
             }
+
+            /* the node it was on last is taken only if it is the only one */
+
+            if (m->port == rc->port
+                && ngx_strcmp(rc->addr, (u_char *) m->host) == 0)
+            {
+                same = m;
+                continue;
+            }
+
+            ngx_memcpy(rc->addr, m->host, len + 1);
+            rc->port = (in_port_t) m->port;
+            return;
+        }
+
+        if (same) {
+            return;
         }
     }
 

@@ -20,8 +20,8 @@ use JPulseTest ();
 use POSIX ();
 use RedisCluster qw(cluster_start cluster_slot_owner cluster_primaries
                     cluster_migrate_begin cluster_migrate_keys
-                    cluster_migrate_end cluster_failover cluster_wait
-                    cluster_cli);
+                    cluster_migrate_end cluster_reshard cluster_failover
+                    cluster_wait cluster_cli);
 use SessionTest ();
 use Test::Nginx::Socket;
 
@@ -94,6 +94,17 @@ sub hammer_stop {
     return [split ' ', scalar <$fh>];
 }
 
+# CRC16 (XMODEM) mod 16384: the slot of a key without a hash tag
+sub keyslot {
+    my $crc = 0;
+    for my $c (unpack 'C*', $_[0]) {
+        $crc ^= $c << 8;
+        $crc = $crc & 0x8000 ? (($crc << 1) ^ 0x1021) & 0xffff
+                             : ($crc << 1) & 0xffff for 1 .. 8;
+    }
+    return $crc % 16384;
+}
+
 sub metric {
     my ($name) = @_;
     my $m = get('/m');
@@ -124,7 +135,7 @@ our ($Result, $Old, $New);
 master_on();
 repeat_each(1);
 
-plan tests => repeat_each() * 33;
+plan tests => repeat_each() * 36;
 
 add_block_preprocessor(sub {
     my ($block) = @_;
@@ -285,7 +296,48 @@ news v3
 
 
 
-=== TEST 7: the l2 primary killed: its replica takes over, pages recover, the next publish is served
+=== TEST 7: redis-cli --cluster reshard of 300 slots, a session's among them, under keep-alive load: served throughout, MOVED counted
+--- pre_request
+# a session in the first slots of the primary of slot 0: the reshard
+# moves that primary's lowest slots
+my $sid;
+for my $i (1 .. 100000) {
+    $sid = sprintf 'cmVzaGFyZC1zaWQtMDEyMzQ1Njc4%010d', $i;
+    last if main::keyslot("${main::NS}sess:$sid") < 300;
+}
+my ($slot, $from) = cluster_slot_owner($main::C, "${main::NS}sess:$sid");
+die "slot $slot: the key slots disagree" unless $slot < 300;
+SessionTest::put($from, $main::NS, $sid, SessionTest::user_record());
+my $cookie = SessionTest::cookie($sid);
+my $moved = main::metric('jpulse_redis_cluster_moved_total');
+my $h = main::hammer_start(path => '/s', want => "user jdoe\n",
+                           cookie => $cookie);
+Time::HiRes::sleep(0.3);
+my $t0 = Time::HiRes::time();
+cluster_reshard($main::C, from => $from, to => main::other($from),
+                slots => 300);
+my $t = Time::HiRes::time() - $t0;
+Time::HiRes::sleep(0.3);
+my $r = main::hammer_stop($h);
+my ($now) = cluster_slot_owner($main::C, "${main::NS}sess:$sid");
+Test::More::diag(sprintf "reshard of 300 slots in %.1f s: %d requests, "
+                 . "%d bad, %d 5xx", $t, @$r);
+$main::Result = "bad $r->[1], 5xx $r->[2], moved "
+    . (main::metric('jpulse_redis_cluster_moved_total') > $moved
+       ? "more" : "not counted") . "\n";
+--- request
+GET /api/1/health/ready
+--- response_body_filters eval
+sub { $main::Result . ($_[0] =~ /"redis":"connected"/ ? "ready\n" : $_[0]) }
+--- response_body
+bad 0, 5xx 0, moved more
+ready
+--- no_error_log
+[alert]
+
+
+
+=== TEST 8: the l2 primary killed: its replica takes over, pages recover, the next publish is served
 --- pre_request
 $main::Old = main::owner("${main::L2}gen");
 my $h = main::hammer_start(path => '/news/');
@@ -314,7 +366,7 @@ news v4
 
 
 
-=== TEST 8: the pub/sub connection's node drops it: it goes to another node, resubscribes, invalidation resumes
+=== TEST 9: the pub/sub connection's node drops it: it goes to another node, resubscribes, invalidation resumes
 --- pre_request
 my $json = main::get('/mj');
 my ($sub) = $json =~ /"subscriber":"127\.0\.0\.1:(\d+)"/;
@@ -343,7 +395,7 @@ news v5
 
 
 
-=== TEST 9: a reload under signed-in load: new workers wait for the map, nobody is served as anonymous
+=== TEST 10: a reload under signed-in load: new workers wait for the map, nobody is served as anonymous
 --- pre_request
 my $h = main::hammer_start(path => '/s', want => "user jdoe\n", fresh => 1,
                            cookie => $ENV{TEST_NGINX_T841_COOKIE});
@@ -371,7 +423,7 @@ user jdoe
 
 
 
-=== TEST 10: no worker crashed, nothing alerted
+=== TEST 11: no worker crashed, nothing alerted
 --- request
 GET /s
 --- more_headers eval

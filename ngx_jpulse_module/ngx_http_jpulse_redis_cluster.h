@@ -12,6 +12,7 @@
 #include <ngx_config.h>
 #include <ngx_core.h>
 
+#include "jp_redis_cluster.h"
 #include "ngx_http_jpulse_redis.h"
 #include "ngx_http_jpulse_redis_conn.h"
 
@@ -63,6 +64,38 @@ void ngx_http_jpulse_redis_cluster_pick(ngx_http_jpulse_redis_conn_t *rc);
 
 /* the pub/sub connection failed: its node may be gone, ask the map */
 void ngx_http_jpulse_redis_cluster_lost(ngx_http_jpulse_redis_conn_t *rc);
+
+
+/* between the map (redis_cluster.c) and the commands (redis_cluster_cmd.c) */
+
+typedef struct {
+    ngx_http_jpulse_redis_conn_t      rc;        /* first: settled's */
+    unsigned                          used:1;
+    unsigned                          in_map:1;  /* a primary of the map */
+    u_char                            role[sizeof("cluster node :65535")
+                                           + NGX_SOCKADDR_STRLEN];
+} ngx_http_jpulse_redis_node_t;
+
+/* the node at host:port, made on first use (NULL: not an address, full) */
+ngx_http_jpulse_redis_node_t *ngx_http_jpulse_redis_cluster_node(
+    const char *host, unsigned port);
+
+/* connects a node that has no connection nor a retry scheduled */
+void ngx_http_jpulse_redis_cluster_ensure(ngx_http_jpulse_redis_node_t *node);
+
+/* asks for the map again (rate-limited) */
+void ngx_http_jpulse_redis_cluster_refresh(const char *why);
+
+/* the primary of a slot, or any ready primary (NULL: none known, no map) */
+ngx_http_jpulse_redis_node_t *ngx_http_jpulse_redis_cluster_route(int slot);
+
+/* a MOVED answered by that node: the map follows; where to go now */
+ngx_http_jpulse_redis_node_t *ngx_http_jpulse_redis_cluster_moved(
+    const jp_rc_redirect_t *r, ngx_http_jpulse_redis_node_t *answered);
+
+void ngx_http_jpulse_redis_cluster_cmd_init(ngx_log_t *log,
+    ngx_http_jpulse_redis_conf_t *rcf);
+void ngx_http_jpulse_redis_cluster_cmd_exit(void);
 
 
 #endif /* NGX_HTTP_JPULSE_REDIS_CLUSTER_H */

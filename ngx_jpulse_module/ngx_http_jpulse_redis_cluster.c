@@ -33,6 +33,7 @@ static void ngx_http_jpulse_redis_cluster_pong(redisReply *reply,
     void *data);
 static void ngx_http_jpulse_redis_cluster_settled(
     ngx_http_jpulse_redis_conn_t *rc, ngx_uint_t ready);
+static void ngx_http_jpulse_redis_cluster_connect(ngx_event_t *ev);
 static void ngx_http_jpulse_redis_cluster_soon(ngx_msec_t delay);
 static void ngx_http_jpulse_redis_cluster_tick(ngx_event_t *ev);
 static void ngx_http_jpulse_redis_cluster_slots(redisReply *reply,
@@ -122,7 +123,8 @@ ngx_http_jpulse_redis_cluster_init(ngx_cycle_t *cycle,
 void
 ngx_http_jpulse_redis_cluster_exit(void)
 {
-    ngx_uint_t  i;
+    ngx_uint_t                     i;
+    ngx_http_jpulse_redis_node_t  *node;
 
     if (ngx_http_jpulse_redis_cluster_timer.timer_set) {
         ngx_del_timer(&ngx_http_jpulse_redis_cluster_timer);
@@ -133,8 +135,13 @@ ngx_http_jpulse_redis_cluster_exit(void)
     /* the commands in flight get their NULL replies */
 
     for (i = 0; i < ngx_http_jpulse_redis_cluster_nnodes; i++) {
-        ngx_http_jpulse_redis_conn_close(
-                                 &ngx_http_jpulse_redis_cluster_nodes[i]->rc);
+        node = ngx_http_jpulse_redis_cluster_nodes[i];
+
+        if (node->connect.posted) {
+            ngx_delete_posted_event(&node->connect);
+        }
+
+        ngx_http_jpulse_redis_conn_close(&node->rc);
     }
 
     if (ngx_http_jpulse_redis_cluster_map) {
@@ -171,7 +178,8 @@ ngx_http_jpulse_redis_cluster_node(const char *host, unsigned port)
 
         if (idle == NULL && !node->in_map && node->rc.ac == NULL
             && node->rc.state == NGX_HTTP_JPULSE_REDIS_IDLE
-            && !node->rc.retry.timer_set && node->rc.pending == 0)
+            && !node->rc.retry.timer_set && node->rc.pending == 0
+            && !node->connect.posted)
         {
             idle = node;
         }
@@ -228,6 +236,10 @@ ngx_http_jpulse_redis_cluster_node(const char *host, unsigned port)
     ngx_memcpy(node->rc.addr, host, len + 1);
     node->rc.port = (in_port_t) port;
     node->rc.settled = ngx_http_jpulse_redis_cluster_settled;
+    node->connect.handler = ngx_http_jpulse_redis_cluster_connect;
+    node->connect.data = node;
+    node->connect.log = ngx_http_jpulse_redis_cluster_log;
+
     node->used = 1;
     node->in_map = 0;
 
@@ -235,11 +247,27 @@ ngx_http_jpulse_redis_cluster_node(const char *host, unsigned port)
 }
 
 
-/* connects a node that has no connection nor a retry scheduled */
+/*
+ * Connects a node that has no connection nor a retry scheduled, from a
+ * posted event: asked from a failed command's callback, which may run
+ * while conn_fail() frees that node's context and before it schedules
+ * the retry, a connect made at once would be overwritten by the retry.
+ */
 
 void
 ngx_http_jpulse_redis_cluster_ensure(ngx_http_jpulse_redis_node_t *node)
 {
+    if (!node->connect.posted && !ngx_http_jpulse_redis_shutting_down()) {
+        ngx_post_event(&node->connect, &ngx_posted_events);
+    }
+}
+
+
+static void
+ngx_http_jpulse_redis_cluster_connect(ngx_event_t *ev)
+{
+    ngx_http_jpulse_redis_node_t  *node = ev->data;
+
     if (node->rc.state == NGX_HTTP_JPULSE_REDIS_IDLE && node->rc.ac == NULL
         && !node->rc.retry.timer_set
         && !ngx_http_jpulse_redis_shutting_down())
@@ -325,8 +353,11 @@ ngx_http_jpulse_redis_cluster_connecting(void)
 
         /* before the map, the seeds; then the primaries */
 
+        /* a connect posted (ensure()) is about to start */
+
         if ((node->in_map || ngx_http_jpulse_redis_cluster_map == NULL)
-            && ngx_http_jpulse_redis_conn_connecting(&node->rc))
+            && (ngx_http_jpulse_redis_conn_connecting(&node->rc)
+                || (node->connect.posted && !node->rc.timed_out)))
         {
             return 1;
         }

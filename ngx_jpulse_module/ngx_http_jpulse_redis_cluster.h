@@ -72,6 +72,7 @@ typedef struct {
     ngx_http_jpulse_redis_conn_t      rc;        /* first: settled's */
     unsigned                          used:1;
     unsigned                          in_map:1;  /* a primary of the map */
+    ngx_event_t                       connect;   /* posted by ensure() */
     u_char                            role[sizeof("cluster node :65535")
                                            + NGX_SOCKADDR_STRLEN];
 } ngx_http_jpulse_redis_node_t;

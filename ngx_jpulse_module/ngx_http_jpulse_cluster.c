@@ -766,23 +766,23 @@ ngx_http_jpulse_cluster_fetched(ngx_http_request_t *r, redisReply *reply,
 void
 ngx_http_jpulse_cluster_exit_master(ngx_cycle_t *cycle)
 {
-    int                            done;
-    u_char                        *p;
-    void                          *aux;
-    ngx_int_t                      rc;
-    ngx_uint_t                     i, n, del, seed, moved;
-    ngx_msec_t                     deadline;
-    ngx_pool_t                    *pool;
-    const char                    *why;
-    redisReply                    *reply;
-    int                            port;
-    redisContext                  *c;
-    jp_rc_redirect_t               redirect;
-    ngx_http_jpulse_main_conf_t   *jmcf;
-    ngx_http_jpulse_redis_conf_t  *rcf;
+    int                                     done;
+    u_char                                 *p;
+    void                                   *aux;
+    ngx_int_t                               rc;
+    ngx_uint_t                              i, n, del, seed, moved;
+    ngx_msec_t                              deadline;
+    ngx_pool_t                             *pool;
+    const char                             *why;
+    redisReply                             *reply;
+    int                                     port;
+    redisContext                           *c;
+    jp_rc_redirect_t                        redirect;
+    ngx_http_jpulse_main_conf_t            *jmcf;
+    ngx_http_jpulse_redis_conf_t           *rcf;
     ngx_http_jpulse_redis_sentinel_addr_t  *sa;
-    u_char                         message[1024];
-    char                           host[NGX_SOCKADDR_STRLEN + 1];
+    u_char                                  message[1024];
+    char                                    host[NGX_SOCKADDR_STRLEN + 1];
 
     jmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_jpulse_module);
 
@@ -970,6 +970,18 @@ again:
                == JP_RC_ERR_MOVED)
         {
             moved = 1;
+
+            /* no DNS lookup in the master: an address only */
+
+            if (redirect.host_len
+                && !ngx_http_jpulse_redis_sentinel_numeric(
+                                     (u_char *) redirect.host,
+                                     redirect.host_len))
+            {
+                why = "MOVED to a host name";
+                freeReplyObject(reply);
+                goto failed;
+            }
 
             if (redirect.host_len) {
                 ngx_cpystrn((u_char *) host, (u_char *) redirect.host,

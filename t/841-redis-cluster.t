@@ -135,7 +135,7 @@ our ($Result, $Old, $New);
 master_on();
 repeat_each(1);
 
-plan tests => repeat_each() * 36;
+plan tests => repeat_each() * 39;
 
 add_block_preprocessor(sub {
     my ($block) = @_;
@@ -197,7 +197,57 @@ user jdoe
 
 
 
-=== TEST 3: a publish on the l2 primary and the event on another node: served
+=== TEST 3: the session touch in cluster mode: the sess group's script, then the session's own (P)EXPIRE
+--- pre_request
+my $SX = "${main::NS}{${main::NS}sess}";
+my $now = int(Time::HiRes::time() * 1000);
+my %sid = map { $_ => sprintf 'dG91Y2gtc2lkLTAxMjM0NTY3ODlhYmNk%06d', $_ }
+          1 .. 3;
+for (1 .. 3) {
+    my $k = "${main::NS}sess:$sid{$_}";
+    SessionTest::put(main::owner($k), $main::NS, $sid{$_},
+                     SessionTest::user_record(), 500);
+}
+my $o = main::owner("${SX}cachectl:sessmaxage");
+cluster_cli($main::C, $o, 'SET', "${SX}cachectl:sessmaxage", 150000);
+cluster_cli($main::C, $o, 'HSET', "${SX}cachectl:sessfirst",
+            $sid{1}, $now - 100000, $sid{2}, $now - 200000);
+my $ttl = sub {
+    my $k = "${main::NS}sess:$_[0]";
+    return cluster_cli($main::C, main::owner($k), 'TTL', $k) + 0;
+};
+my @got;
+for (1 .. 3) {
+    my $body = main::get('/s', SessionTest::cookie($sid{$_}));
+    push @got, $body =~ /user jdoe/ ? 'user' : "not signed in: $body";
+}
+# 1: 50 s left of the limit; 2: past it, left alone; 3: no record: the TTL
+JPulseTest::poll_until(5, sub { $ttl->($sid{1}) <= 50
+                                && $ttl->($sid{3}) > 500 });
+Time::HiRes::sleep(0.3);
+$main::Result = join('', map { "$_\n" } @got)
+    . sprintf("limited %s, past the limit %s, no record %s\n",
+              map { my ($t, $lo, $hi) = @$_; $t >= $lo && $t <= $hi ? 'ok'
+                                                                    : $t }
+              [$ttl->($sid{1}), 40, 50], [$ttl->($sid{2}), 490, 500],
+              [$ttl->($sid{3}), 501, 1e9]);
+cluster_cli($main::C, $o, 'DEL', "${SX}cachectl:sessmaxage",
+            "${SX}cachectl:sessfirst");
+--- request
+GET /api/1/health/ready
+--- response_body_filters eval
+sub { $main::Result }
+--- response_body
+user
+user
+user
+limited ok, past the limit ok, no record ok
+--- no_error_log
+[error]
+
+
+
+=== TEST 4: a publish on the l2 primary and the event on another node: served
 --- pre_request
 my $l2 = main::owner("${main::L2}gen");
 JPulseTest::publish_template($l2, $main::L2, 'news/index.shtml',
@@ -214,7 +264,7 @@ news v2
 
 
 
-=== TEST 4: heartbeat and registry under the metrics tag; the map in the metrics
+=== TEST 5: heartbeat and registry under the metrics tag; the map in the metrics
 --- pre_request
 my $key = "${main::MX}metrics:registry";
 JPulseTest::poll_until(10, sub {
@@ -241,7 +291,7 @@ data.statistics.components.redis.stats.cluster.nodes=3
 
 
 
-=== TEST 5: the session's slot migrated under keep-alive load: ASK, then MOVED, no failure
+=== TEST 6: the session's slot migrated under keep-alive load: ASK, then MOVED, no failure
 --- pre_request
 my ($slot, $from) = cluster_slot_owner($main::C, $main::SKey);
 my $to = main::other($from);
@@ -274,7 +324,7 @@ moved yes
 
 
 
-=== TEST 6: the l2 group's slot migrated: the gen poll follows, a publish on the new owner is served
+=== TEST 7: the l2 group's slot migrated: the gen poll follows, a publish on the new owner is served
 --- pre_request
 my ($slot, $from) = cluster_slot_owner($main::C, "${main::L2}gen");
 my $to = main::other($from);
@@ -296,7 +346,7 @@ news v3
 
 
 
-=== TEST 7: redis-cli --cluster reshard of 300 slots, a session's among them, under keep-alive load: served throughout, MOVED counted
+=== TEST 8: redis-cli --cluster reshard of 300 slots, a session's among them, under keep-alive load: served throughout, MOVED counted
 --- pre_request
 # a session in the first slots of the primary of slot 0: the reshard
 # moves that primary's lowest slots
@@ -337,7 +387,7 @@ ready
 
 
 
-=== TEST 8: the l2 primary killed: its replica takes over, pages recover, the next publish is served
+=== TEST 9: the l2 primary killed: its replica takes over, pages recover, the next publish is served
 --- pre_request
 $main::Old = main::owner("${main::L2}gen");
 my $h = main::hammer_start(path => '/news/');
@@ -366,7 +416,7 @@ news v4
 
 
 
-=== TEST 9: the pub/sub connection's node drops it: it goes to another node, resubscribes, invalidation resumes
+=== TEST 10: the pub/sub connection's node drops it: it goes to another node, resubscribes, invalidation resumes
 --- pre_request
 my $json = main::get('/mj');
 my ($sub) = $json =~ /"subscriber":"127\.0\.0\.1:(\d+)"/;
@@ -395,7 +445,7 @@ news v5
 
 
 
-=== TEST 10: a reload under signed-in load: new workers wait for the map, nobody is served as anonymous
+=== TEST 11: a reload under signed-in load: new workers wait for the map, nobody is served as anonymous
 --- pre_request
 my $h = main::hammer_start(path => '/s', want => "user jdoe\n", fresh => 1,
                            cookie => $ENV{TEST_NGINX_T841_COOKIE});
@@ -423,7 +473,7 @@ user jdoe
 
 
 
-=== TEST 11: no worker crashed, nothing alerted
+=== TEST 12: no worker crashed, nothing alerted
 --- request
 GET /s
 --- more_headers eval

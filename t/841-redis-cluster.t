@@ -135,7 +135,7 @@ our ($Result, $Old, $New);
 master_on();
 repeat_each(1);
 
-plan tests => repeat_each() * 39;
+plan tests => repeat_each() * 42;
 
 add_block_preprocessor(sub {
     my ($block) = @_;
@@ -346,7 +346,42 @@ news v3
 
 
 
-=== TEST 8: redis-cli --cluster reshard of 300 slots, a session's among them, under keep-alive load: served throughout, MOVED counted
+=== TEST 8: the metrics slot half migrated: the heartbeat's script meets TRYAGAIN, is retried and counted; then it lands on the new owner
+--- pre_request
+my $key = "${main::MX}metrics:registry";
+my ($slot, $from) = cluster_slot_owner($main::C, $key);
+my $to = main::other($from);
+my @keys = split /\n/, cluster_cli($main::C, $from, 'CLUSTER',
+                                   'GETKEYSINSLOT', $slot, 100);
+my $tries = main::metric('jpulse_redis_cluster_tryagain_total');
+cluster_migrate_begin($main::C, $slot, $from, $to);
+# the registry moves, the heartbeat and the duty lease stay: a script
+# that names them all is refused with TRYAGAIN on either side
+cluster_migrate_keys($main::C, $slot, $from, $to, $key);
+JPulseTest::poll_until(5, sub {
+    main::metric('jpulse_redis_cluster_tryagain_total') > $tries });
+cluster_migrate_keys($main::C, $slot, $from, $to,
+                     grep { $_ ne $key } @keys);
+cluster_migrate_end($main::C, $slot, $to);
+# the next heartbeat goes to the new owner (MOVED) and lands
+cluster_cli($main::C, $to, 'DEL', grep { /metrics:instance:/ } @keys);
+JPulseTest::poll_until(5, sub {
+    cluster_cli($main::C, $to, 'KEYS', "${main::MX}metrics:instance:*")
+        =~ /instance/ });
+$main::Result = "tryagain counted, heartbeat on the new owner\n";
+--- request
+GET /api/1/health/ready
+--- response_body_filters eval
+sub { $main::Result . ($_[0] =~ /"redis":"connected"/ ? "ready\n" : $_[0]) }
+--- response_body
+tryagain counted, heartbeat on the new owner
+ready
+--- no_error_log
+[alert]
+
+
+
+=== TEST 9: redis-cli --cluster reshard of 300 slots, a session's among them, under keep-alive load: served throughout, MOVED counted
 --- pre_request
 # a session in the first slots of the primary of slot 0: the reshard
 # moves that primary's lowest slots
@@ -387,7 +422,7 @@ ready
 
 
 
-=== TEST 9: the l2 primary killed: its replica takes over, pages recover, the next publish is served
+=== TEST 10: the l2 primary killed: its replica takes over, pages recover, the next publish is served
 --- pre_request
 $main::Old = main::owner("${main::L2}gen");
 my $h = main::hammer_start(path => '/news/');
@@ -416,7 +451,7 @@ news v4
 
 
 
-=== TEST 10: the pub/sub connection's node drops it: it goes to another node, resubscribes, invalidation resumes
+=== TEST 11: the pub/sub connection's node drops it: it goes to another node, resubscribes, invalidation resumes
 --- pre_request
 my $json = main::get('/mj');
 my ($sub) = $json =~ /"subscriber":"127\.0\.0\.1:(\d+)"/;
@@ -445,7 +480,7 @@ news v5
 
 
 
-=== TEST 11: a reload under signed-in load: new workers wait for the map, nobody is served as anonymous
+=== TEST 12: a reload under signed-in load: new workers wait for the map, nobody is served as anonymous
 --- pre_request
 my $h = main::hammer_start(path => '/s', want => "user jdoe\n", fresh => 1,
                            cookie => $ENV{TEST_NGINX_T841_COOKIE});
@@ -473,7 +508,7 @@ user jdoe
 
 
 
-=== TEST 12: no worker crashed, nothing alerted
+=== TEST 13: no worker crashed, nothing alerted
 --- request
 GET /s
 --- more_headers eval

@@ -26,6 +26,7 @@
 #   make asan-t     the suites against the module and cachectl under
 #                   ASan + UBSan
 #   make fuzz       libFuzzer targets (FUZZ_SECONDS each)
+#   make deb        Debian packages into build/deb/, lintian (docs/packages.md)
 #
 # NGX_SRC=DIR builds against another nginx source tree (default: a copy of
 # Debian's nginx-dev tree, which matches /usr/sbin/nginx).
@@ -72,7 +73,7 @@ UNIT_BINS    = $(patsubst t/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRCS))
 
 .PHONY: all module cachectl deps test unit t run bench bench-render \
         bench-cachectl bench-report chaos asan \
-        asan-t fuzz clean
+        asan-t fuzz clean deb
 
 all: module cachectl
 
@@ -289,6 +290,12 @@ fuzz: $(FUZZ_BINS)
 	        || { tail -40 $$f.log; exit 1; }; \
 	    tail -1 $$f.log; \
 	done
+
+# libnginx-mod-http-jpulse and jpulse-cachectl (debian/) into build/deb/,
+# then lintian: docs/packages.md
+deb:
+	@scripts/deps.sh
+	scripts/deb-build.sh
 
 clean:
 	rm -rf $(BUILD) t/servroot

@@ -145,6 +145,9 @@ cachectl_usage(FILE *out)
             "followed)\n"
             "  --redis-master NAME    the name they monitor it under\n"
             "  --sentinel-password-file FILE  the sentinels' password\n"
+            "  --redis-cluster H:P[,H:P...]  instead of --redis: seed nodes\n"
+            "                         of a Redis Cluster (slots and\n"
+            "                         failovers followed)\n"
             "  --db N                 Redis database (0)\n"
             "  --site-id ID           jPulse's app.siteId (jpulse)\n"
             "  --mode dev|prod        jPulse's deployment.mode (prod)\n"
@@ -153,9 +156,9 @@ cachectl_usage(FILE *out)
             "  -V, --version          the version\n"
             "\n"
             "Exit status: 0 success, 1 failure, 2 usage error (each command's\n"
-            "--help says what failure means for it), 4 with --redis-sentinel:\n"
-            "written on the primary but no replica confirmed it in 1 s (a\n"
-            "failover now would lose it).\n"
+            "--help says what failure means for it), 4 with --redis-sentinel\n"
+            "or --redis-cluster: written on the primary but no replica\n"
+            "confirmed it in 1 s (a failover now would lose it).\n"
             "See cachectl(1).\n");
 }
 

@@ -14,6 +14,7 @@
 #include "jp_registry.h"
 #include "jp_version.h"
 #include "cachectl_cli.h"
+#include "cachectl_cluster.h"
 #include "cachectl_lease.h"
 #include "cachectl_log.h"
 #include "cachectl_redis.h"
@@ -169,7 +170,7 @@ cachectl_cli_registry(redisContext *c, cachectl_conf_t *conf,
     *nlive = 0;
 
     ids = cachectl_redis_cmd(c, err, sizeof(err), "EVAL %s 1 %s"
-                             JP_REGISTRY_KEY " %d", live, conf->ns,
+                             JP_REGISTRY_KEY " %d", live, conf->mx,
                              JP_REGISTRY_MAX);
 
     if (ids == NULL || ids->type != REDIS_REPLY_ARRAY) {
@@ -203,15 +204,15 @@ cachectl_cli_registry(redisContext *c, cachectl_conf_t *conf,
     lens[0] = 4;
 
     for (i = 0; i < n; i++) {
-        size = strlen(conf->ns) + strlen(prefix) + ids->element[i]->len + 1;
+        size = strlen(conf->mx) + strlen(prefix) + ids->element[i]->len + 1;
         key = malloc(size);
         if (key == NULL) {
             goto nomem;
         }
 
         /* the id as Redis holds it, a NUL in it included */
-        len = strlen(conf->ns);
-        memcpy(key, conf->ns, len);
+        len = strlen(conf->mx);
+        memcpy(key, conf->mx, len);
         memcpy(key + len, prefix, strlen(prefix));
         len += strlen(prefix);
         memcpy(key + len, ids->element[i]->str, ids->element[i]->len);
@@ -238,13 +239,13 @@ cachectl_cli_registry(redisContext *c, cachectl_conf_t *conf,
 
     /* the TTLs in one round trip too */
     for (i = 0; with_ttl && i < n; i++) {
-        redisAppendCommand(c, "TTL %b", argv[i + 1], lens[i + 1]);
+        cachectl_redis_append(c, "TTL %b", argv[i + 1], lens[i + 1]);
     }
 
     for (i = 0; i < n; i++) {
         t = NULL;
 
-        if (with_ttl && redisGetReply(c, (void **) &t) != REDIS_OK) {
+        if (with_ttl && cachectl_redis_reply(c, (void **) &t) != REDIS_OK) {
             fprintf(stderr, "cachectl: TTL: %s\n", cachectl_redis_errstr(c));
             freeReplyObject(vals);
             goto failed;
@@ -319,7 +320,7 @@ cachectl_cli_who(redisContext *c, cachectl_conf_t *conf, const char *id,
     j = NULL;
 
     r = cachectl_redis_cmd(c, err, sizeof(err), "GET %scachectl:status:%s",
-                           conf->ns, id);
+                           conf->mx, id);
 
     if (r != NULL && r->type == REDIS_REPLY_STRING) {
         j = json_loadb(r->str, r->len, 0, NULL);
@@ -530,6 +531,7 @@ cachectl_status(cachectl_conf_t *conf)
                    who[1024], where[1024];
     char           esc[2 * sizeof(err)];
     size_t         i, j, nlive, elen;
+    unsigned       primaries;
     json_t        *out, *gen, *daemons, *d, *ref, *s, *v;
     time_t         t;
     long long      pttl;
@@ -582,7 +584,7 @@ cachectl_status(cachectl_conf_t *conf)
 
     gen = json_object();
 
-    r = redisCommand(c, "HGETALL %sgen", conf->ns);
+    r = cachectl_redis_command(c, "HGETALL %sgen", conf->l2);
     if (r != NULL && r->type == REDIS_REPLY_ARRAY) {
         for (i = 0; i + 1 < r->elements; i += 2) {
             json_object_set_new(gen, r->element[i]->str,
@@ -602,11 +604,17 @@ cachectl_status(cachectl_conf_t *conf)
                  "sentinel %s)", primary, conf->redis_master, via);
         address = primary;
 
+    } else if (conf->redis_cluster != NULL
+               && cachectl_cluster_home(&primaries) != NULL)
+    {
+        snprintf(where, sizeof(where), "%s (l2 group on %s, %u primaries)",
+                 conf->redis, cachectl_cluster_home(NULL), primaries);
+
     } else {
         snprintf(where, sizeof(where), "%s", conf->redis);
     }
 
-    r = redisCommand(c, "HLEN %stplindex", conf->ns);
+    r = cachectl_redis_command(c, "HLEN %stplindex", conf->l2);
     out = json_pack("{s:{s:b, s:s}, s:s, s:O, s:I}",
                     "redis", "reachable", 1, "address", address,
                     "namespace", conf->ns, "generations", gen,
@@ -622,6 +630,15 @@ cachectl_status(cachectl_conf_t *conf)
         json_decref(gen);
         redisFree(c);
         return CACHECTL_EXIT_FAIL;
+    }
+
+    if (conf->redis_cluster != NULL) {
+        primary = cachectl_cluster_home(&primaries);
+        json_object_set_new(json_object_get(out, "redis"), "cluster",
+                            json_pack("{s:s?, s:I, s:s}", "l2Primary",
+                                      primary, "primaries",
+                                      (json_int_t) primaries, "nodes",
+                                      cachectl_cluster_describe()));
     }
 
     if (conf->redis_sentinel != NULL) {
@@ -1252,7 +1269,7 @@ cachectl_invalidate(cachectl_conf_t *conf)
     gen = 0;
 
     for (i = first; i <= last; i++) {
-        r = redisCommand(c, "HINCRBY %sgen %s 1", conf->ns, kinds[i]);
+        r = cachectl_redis_command(c, "HINCRBY %sgen %s 1", conf->l2, kinds[i]);
 
         if (r == NULL || r->type != REDIS_REPLY_INTEGER) {
             fprintf(stderr, "cachectl: %s\n",
@@ -1279,8 +1296,9 @@ cachectl_invalidate(cachectl_conf_t *conf)
     json_decref(m);
     json_decref(paths);
 
-    r = msg ? redisCommand(c, "PUBLISH %sbc:controller:cache:invalidate:%s "
-                           "%s", conf->ns, kinds[k], msg)
+    r = msg ? cachectl_redis_command(c, "PUBLISH %sbc:controller:cache:"
+                                     "invalidate:%s %s", conf->ns, kinds[k],
+                                     msg)
             : NULL;
     free(msg);
 
@@ -1328,8 +1346,9 @@ cachectl_get(cachectl_conf_t *conf)
         return CACHECTL_EXIT_FAIL;
     }
 
-    r = redisCommand(c, "HMGET %stpl:%s source etag mtime", conf->ns,
-                     conf->args[1] + (conf->args[1][0] == '/'));
+    r = cachectl_redis_command(c, "HMGET %stpl:%s source etag mtime",
+                               conf->l2,
+                               conf->args[1] + (conf->args[1][0] == '/'));
 
     if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements != 3
         || r->element[0]->type != REDIS_REPLY_STRING)

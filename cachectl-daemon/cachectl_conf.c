@@ -23,6 +23,7 @@
 #include <sys/stat.h>
 
 #include "cachectl_conf.h"
+#include "jp_redis_cluster.h"
 
 
 typedef enum {
@@ -47,6 +48,7 @@ static const cachectl_opt_t  cachectl_opts[] = {
     { "config",              'c', CACHECTL_OPT_STR,   O(file) },
     { "redis",               0,   CACHECTL_OPT_STR,   O(redis) },
     { "redis-sentinel",      0,   CACHECTL_OPT_STR,   O(redis_sentinel) },
+    { "redis-cluster",       0,   CACHECTL_OPT_STR,   O(redis_cluster) },
     { "redis-master",        0,   CACHECTL_OPT_STR,   O(redis_master) },
     { "password-file",       0,   CACHECTL_OPT_STR,   O(password_file) },
     { "sentinel-password-file", 0, CACHECTL_OPT_STR,
@@ -94,6 +96,10 @@ static int cachectl_conf_password(cachectl_conf_t *conf, const char *file,
     const char *what, char *password, size_t size);
 static int cachectl_conf_redis(cachectl_conf_t *conf);
 static int cachectl_conf_sentinel(cachectl_conf_t *conf);
+static int cachectl_conf_nodes(cachectl_conf_t *conf, const char *what,
+    const char *p);
+static int cachectl_conf_cluster(cachectl_conf_t *conf);
+static int cachectl_conf_groups(cachectl_conf_t *conf);
 static int cachectl_conf_argv_pass(cachectl_conf_t *conf, int apply);
 static int cachectl_conf_finish(cachectl_conf_t *conf);
 
@@ -337,6 +343,9 @@ cachectl_conf_set(cachectl_conf_t *conf, const cachectl_opt_t *o,
         } else if (o->offset == O(redis_sentinel)) {
             conf->sentinel_from = from_file ? 1 : 2;
 
+        } else if (o->offset == O(redis_cluster)) {
+            conf->cluster_from = from_file ? 1 : 2;
+
         } else if (o->offset == O(redis_master)) {
             conf->master_from = from_file ? 1 : 2;
 
@@ -548,6 +557,7 @@ cachectl_conf_file(cachectl_conf_t *conf, const char *file)
 static int
 cachectl_conf_finish(cachectl_conf_t *conf)
 {
+    int          rc;
     size_t       n;
 
     n = strlen(conf->site_id);
@@ -596,7 +606,47 @@ cachectl_conf_finish(cachectl_conf_t *conf)
                                   "100");
     }
 
-    return cachectl_conf_redis(conf);
+    rc = cachectl_conf_redis(conf);
+    if (rc != CACHECTL_EXIT_OK) {
+        return rc;
+    }
+
+    return cachectl_conf_groups(conf);
+}
+
+
+/* the key groups' prefixes: byte for byte "<ns>" outside cluster mode */
+
+static int
+cachectl_conf_groups(cachectl_conf_t *conf)
+{
+    int      cluster;
+    size_t   n;
+
+    cluster = conf->redis_cluster != NULL;
+    n = strlen(conf->ns);
+
+    if (cluster && !jp_rc_namespace_ok(conf->ns, n)) {
+        return cachectl_conf_fail(conf, CACHECTL_EXIT_USAGE,
+                                  "redis-cluster: the namespace \"%s\" "
+                                  "holds a '{' or '}', which would break "
+                                  "the hash tags of its key groups",
+                                  conf->ns);
+    }
+
+    if (jp_rc_group_prefix(conf->l2, sizeof(conf->l2), conf->ns, n,
+                           JP_RC_GROUP_L2, cluster) < 0
+        || jp_rc_group_prefix(conf->mx, sizeof(conf->mx), conf->ns, n,
+                              JP_RC_GROUP_METRICS, cluster) < 0
+        || jp_rc_group_prefix(conf->sx, sizeof(conf->sx), conf->ns, n,
+                              JP_RC_GROUP_SESS, cluster) < 0)
+    {
+        return cachectl_conf_fail(conf, CACHECTL_EXIT_USAGE,
+                                  "the namespace \"%s\" is too long",
+                                  conf->ns);
+    }
+
+    return CACHECTL_EXIT_OK;
 }
 
 
@@ -612,6 +662,51 @@ cachectl_conf_redis(cachectl_conf_t *conf)
 {
     int          rc;
     const char  *p;
+
+    /*
+     * redis-cluster against the other two ways: the same rules as
+     * between redis and redis-sentinel (below)
+     */
+    if (conf->redis_cluster != NULL
+        && (conf->redis != NULL || conf->redis_sentinel != NULL))
+    {
+        if ((conf->redis != NULL && conf->redis_from == conf->cluster_from)
+            || (conf->redis_sentinel != NULL
+                && conf->sentinel_from == conf->cluster_from))
+        {
+            return cachectl_conf_fail(conf, CACHECTL_EXIT_USAGE,
+                                      "redis-cluster and %s%s: give one "
+                                      "of redis, redis-sentinel and "
+                                      "redis-cluster",
+                                      conf->redis != NULL
+                                      && conf->redis_from
+                                         == conf->cluster_from
+                                      ? "redis" : "redis-sentinel",
+                                      conf->cluster_from == 1
+                                      ? " both in the config file"
+                                      : " both given");
+        }
+
+        if (conf->cluster_from == 2) {
+            conf->redis = NULL;
+            conf->redis_sentinel = NULL;
+
+            if (conf->master_from == 1) {
+                conf->redis_master = NULL;
+            }
+
+            if (conf->spass_from == 1) {
+                conf->sentinel_password_file = NULL;
+            }
+
+        } else {
+            conf->redis_cluster = NULL;
+        }
+    }
+
+    if (conf->redis_cluster != NULL) {
+        return cachectl_conf_cluster(conf);
+    }
 
     if (conf->redis != NULL && conf->redis_sentinel != NULL) {
         if (conf->redis_from == conf->sentinel_from) {
@@ -711,35 +806,24 @@ cachectl_conf_redis(cachectl_conf_t *conf)
 
 
 /*
- * --redis-sentinel HOST:PORT[,HOST:PORT...] (TCP only: sentinels are
- * other hosts) and --redis-master NAME. conf->redis becomes a text for
- * the log and status until a primary is found.
+ * A list of HOST:PORT[,HOST:PORT...] (TCP only), at most
+ * CACHECTL_SENTINELS_MAX of them: the sentinels, or the cluster's seeds
  */
 
 static int
-cachectl_conf_sentinel(cachectl_conf_t *conf)
+cachectl_conf_nodes(cachectl_conf_t *conf, const char *what, const char *p)
 {
     int          n;
     long         port;
     char        *end;
     size_t       len, hlen;
-    const char  *p, *item, *colon, *name;
-
-    p = conf->redis_sentinel;
-
-    if (strstr(p, "://") != NULL || strchr(p, '@') != NULL) {
-        return cachectl_conf_fail(conf, CACHECTL_EXIT_USAGE,
-                                  "invalid --redis-sentinel: a URL (not "
-                                  "shown); expected HOST:PORT[,HOST:PORT"
-                                  "...], and the password in "
-                                  "--sentinel-password-file");
-    }
+    const char  *item, *colon;
 
     /* cachectl_redis.c keeps the list in a buffer of this size */
     if (strlen(p) >= CACHECTL_SENTINEL_LIST_MAX) {
         return cachectl_conf_fail(conf, CACHECTL_EXIT_USAGE,
-                                  "invalid --redis-sentinel: longer than "
-                                  "%d bytes", CACHECTL_SENTINEL_LIST_MAX - 1);
+                                  "invalid --%s: longer than %d bytes",
+                                  what, CACHECTL_SENTINEL_LIST_MAX - 1);
     }
 
     n = 0;
@@ -770,10 +854,11 @@ cachectl_conf_sentinel(cachectl_conf_t *conf)
             || strncmp(item, "unix:", 5) == 0)
         {
             return cachectl_conf_fail(conf, CACHECTL_EXIT_USAGE,
-                                      "invalid --redis-sentinel \"%s\": "
-                                      "item %d \"%.*s\" is not HOST:PORT "
-                                      "(sentinels are reached over TCP)",
-                                      p, n + 1, (int) len, item);
+                                      "invalid --%s \"%s\": item %d "
+                                      "\"%.*s\" is not HOST:PORT (%s are "
+                                      "reached over TCP)", what, p, n + 1,
+                                      (int) len, item, what[6] == 's'
+                                      ? "sentinels" : "cluster nodes");
         }
 
         errno = 0;
@@ -784,21 +869,111 @@ cachectl_conf_sentinel(cachectl_conf_t *conf)
             || colon[1] == ' ')
         {
             return cachectl_conf_fail(conf, CACHECTL_EXIT_USAGE,
-                                      "invalid --redis-sentinel \"%s\": "
-                                      "item %d \"%.*s\": the port is not "
-                                      "1 to 65535", p, n + 1, (int) len,
+                                      "invalid --%s \"%s\": item %d "
+                                      "\"%.*s\": the port is not 1 to "
+                                      "65535", what, p, n + 1, (int) len,
                                       item);
         }
 
         if (++n > CACHECTL_SENTINELS_MAX) {
             return cachectl_conf_fail(conf, CACHECTL_EXIT_USAGE,
-                                      "invalid --redis-sentinel: more than "
-                                      "%d sentinels", CACHECTL_SENTINELS_MAX);
+                                      "invalid --%s: more than %d %s",
+                                      what, CACHECTL_SENTINELS_MAX,
+                                      what[6] == 's' ? "sentinels"
+                                      : "seed nodes");
         }
 
         if (item[len] == '\0') {
             break;
         }
+    }
+
+    return CACHECTL_EXIT_OK;
+}
+
+
+/*
+ * --redis-cluster HOST:PORT[,HOST:PORT...]: seed nodes, any of which
+ * gives the slot map. Only database 0 exists in a cluster, and the
+ * sentinel settings have nothing to do with it.
+ */
+
+static int
+cachectl_conf_cluster(cachectl_conf_t *conf)
+{
+    int          rc;
+    const char  *p;
+
+    p = conf->redis_cluster;
+
+    if (strstr(p, "://") != NULL || strchr(p, '@') != NULL) {
+        return cachectl_conf_fail(conf, CACHECTL_EXIT_USAGE,
+                                  "invalid --redis-cluster: a URL (not "
+                                  "shown); expected HOST:PORT[,HOST:PORT"
+                                  "...], and the password in "
+                                  "--password-file");
+    }
+
+    rc = cachectl_conf_nodes(conf, "redis-cluster", p);
+    if (rc != CACHECTL_EXIT_OK) {
+        return rc;
+    }
+
+    if (conf->db != 0) {
+        return cachectl_conf_fail(conf, CACHECTL_EXIT_USAGE,
+                                  "db %d with redis-cluster: a cluster has "
+                                  "only database 0", conf->db);
+    }
+
+    if (conf->redis_master != NULL) {
+        return cachectl_conf_fail(conf, CACHECTL_EXIT_USAGE,
+                                  "redis-master with redis-cluster: the "
+                                  "master name is the sentinels'");
+    }
+
+    if (conf->sentinel_password_file != NULL) {
+        return cachectl_conf_fail(conf, CACHECTL_EXIT_USAGE,
+                                  "sentinel-password-file with "
+                                  "redis-cluster: there is no sentinel to "
+                                  "send it to");
+    }
+
+    snprintf(conf->redis_desc, sizeof(conf->redis_desc), "cluster via %s",
+             p);
+    conf->redis = conf->redis_desc;
+
+    return cachectl_conf_password(conf, conf->password_file,
+                                  "password file", conf->password,
+                                  sizeof(conf->password));
+}
+
+
+/*
+ * --redis-sentinel HOST:PORT[,HOST:PORT...] (TCP only: sentinels are
+ * other hosts) and --redis-master NAME. conf->redis becomes a text for
+ * the log and status until a primary is found.
+ */
+
+static int
+cachectl_conf_sentinel(cachectl_conf_t *conf)
+{
+    int          rc;
+    size_t       len;
+    const char  *p, *name;
+
+    p = conf->redis_sentinel;
+
+    if (strstr(p, "://") != NULL || strchr(p, '@') != NULL) {
+        return cachectl_conf_fail(conf, CACHECTL_EXIT_USAGE,
+                                  "invalid --redis-sentinel: a URL (not "
+                                  "shown); expected HOST:PORT[,HOST:PORT"
+                                  "...], and the password in "
+                                  "--sentinel-password-file");
+    }
+
+    rc = cachectl_conf_nodes(conf, "redis-sentinel", p);
+    if (rc != CACHECTL_EXIT_OK) {
+        return rc;
     }
 
     name = conf->redis_master;

@@ -12,6 +12,7 @@
 #define CACHECTL_VIEWS_MAX   16
 #define CACHECTL_ARGS_MAX    64
 #define CACHECTL_NS_MAX      160
+#define CACHECTL_GROUP_MAX   (2 * CACHECTL_NS_MAX + 16)
 #define CACHECTL_OWNED_MAX   256
 #define CACHECTL_SENTINELS_MAX  16
 #define CACHECTL_SENTINEL_LIST_MAX  (CACHECTL_SENTINELS_MAX * 300)
@@ -27,10 +28,12 @@ typedef struct {
     const char   *file;                 /* -c */
     const char   *redis;                /* host:port or unix:/path */
     const char   *redis_sentinel;       /* H:P[,H:P...] */
+    const char   *redis_cluster;        /* H:P[,H:P...]: seed nodes */
     const char   *redis_master;         /* the sentinels' master name */
     const char   *sentinel_password_file;
     int           redis_from;           /* 1: the file, 2: argv */
     int           sentinel_from;        /* the same for redis-sentinel */
+    int           cluster_from;         /* ... redis-cluster */
     int           master_from;          /* ... redis-master */
     int           spass_from;           /* ... sentinel-password-file */
     const char   *password_file;
@@ -69,6 +72,14 @@ typedef struct {
     int           nowned;
 
     char          ns[CACHECTL_NS_MAX];  /* "<siteId>:<mode>:" */
+
+    /*
+     * The prefixes of the key groups (docs/protocol.md "Redis Cluster"):
+     * "<ns>{<ns><group>}" with redis-cluster, "<ns>" otherwise
+     */
+    char          l2[CACHECTL_GROUP_MAX];
+    char          mx[CACHECTL_GROUP_MAX];   /* metrics */
+    char          sx[CACHECTL_GROUP_MAX];   /* session upkeep */
     char          password[512];
     char          sentinel_password[512];
     char          redis_desc[640];      /* "sentinel NAME via ..." */

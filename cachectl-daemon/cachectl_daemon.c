@@ -49,6 +49,7 @@
 #include "jp_sysinfo.h"
 #include "jp_time.h"
 #include "jp_version.h"
+#include "cachectl_cluster.h"
 #include "cachectl_daemon.h"
 #include "cachectl_lease.h"
 #include "cachectl_log.h"
@@ -188,7 +189,8 @@ cachectl_daemon(cachectl_conf_t *conf)
 
     memset(&d, 0, sizeof(cachectl_daemon_t));
     d.conf = conf;
-    cachectl_retry_max_ms = conf->redis_sentinel ? CACHECTL_SENTINEL_RETRY_MS
+    cachectl_retry_max_ms = conf->redis_sentinel || conf->redis_cluster
+                            ? CACHECTL_SENTINEL_RETRY_MS
                                                  : CACHECTL_RETRY_MAX_MS;
     d.started_ms = cachectl_now_ms();
     d.started_mono = cachectl_mono_ms();
@@ -340,6 +342,7 @@ cachectl_daemon(cachectl_conf_t *conf)
                 cachectl_log(CACHECTL_INFO, "SIGHUP: configuration "
                              "reloaded");
                 cachectl_retry_max_ms = conf->redis_sentinel
+                                        || conf->redis_cluster
                                         ? CACHECTL_SENTINEL_RETRY_MS
                                         : CACHECTL_RETRY_MAX_MS;
                 cachectl_sync_reset(&d.sync);
@@ -421,6 +424,7 @@ static void
 cachectl_daemon_connect(cachectl_daemon_t *d)
 {
     int64_t      now;
+    unsigned     primaries;
     const char  *primary, *via, *was;
 
     d->redis = cachectl_redis_connect(d->conf, d->error, sizeof(d->error));
@@ -458,6 +462,14 @@ cachectl_daemon_connect(cachectl_daemon_t *d)
         cachectl_log(CACHECTL_INFO, "connected to Redis %s (primary of %s, "
                      "found via sentinel %s): full sync", primary,
                      d->conf->redis_master, via);
+
+    } else if (d->conf->redis_cluster != NULL) {
+        primary = cachectl_cluster_home(&primaries);
+
+        cachectl_log(CACHECTL_INFO, "connected to Redis Cluster (the l2 "
+                     "group on %s, %u primaries; seeds %s): full sync",
+                     primary ? primary : "?", primaries,
+                     d->conf->redis_cluster);
 
     } else {
         cachectl_log(CACHECTL_INFO, "connected to Redis %s: full sync",
@@ -977,7 +989,7 @@ cachectl_daemon_holder_about(cachectl_daemon_t *d)
     d->holder_about[0] = '\0';
 
     r = cachectl_redis_cmd(d->redis, err, sizeof(err),
-                           "GET %scachectl:status:%s", d->conf->ns,
+                           "GET %scachectl:status:%s", d->conf->mx,
                            d->holder);
 
     if (r == NULL) {
@@ -1056,14 +1068,14 @@ cachectl_daemon_heartbeat(cachectl_daemon_t *d, int remove)
 
         r = cachectl_redis_cmd(d->redis, d->error, sizeof(d->error),
                                "DEL %smetrics:instance:%s "
-                               "%scachectl:status:%s", d->conf->ns,
-                               d->instance_id, d->conf->ns, d->instance_id);
+                               "%scachectl:status:%s", d->conf->mx,
+                               d->instance_id, d->conf->mx, d->instance_id);
         if (r) {
             freeReplyObject(r);
         }
 
         r = cachectl_redis_cmd(d->redis, d->error, sizeof(d->error),
-                               "ZREM %s" JP_REGISTRY_KEY " %s", d->conf->ns,
+                               "ZREM %s" JP_REGISTRY_KEY " %s", d->conf->mx,
                                d->instance_id);
         if (r) {
             freeReplyObject(r);
@@ -1106,8 +1118,8 @@ cachectl_daemon_heartbeat(cachectl_daemon_t *d, int remove)
         r = cachectl_redis_cmd(d->redis, d->error, sizeof(d->error),
                                "EVAL %s 2 %smetrics:instance:%s "
                                "%s" JP_REGISTRY_KEY " %s %lld %s",
-                               cachectl_heartbeat_script, d->conf->ns,
-                               d->instance_id, d->conf->ns, text,
+                               cachectl_heartbeat_script, d->conf->mx,
+                               d->instance_id, d->conf->mx, text,
                                ttl * 1000, d->instance_id);
         free(text);
 
@@ -1129,7 +1141,7 @@ cachectl_daemon_heartbeat(cachectl_daemon_t *d, int remove)
         /* an error reply here is no lost connection: the next beat tries */
         r = cachectl_redis_cmd(d->redis, d->error, sizeof(d->error),
                                "SET %scachectl:status:%s %s EX %lld",
-                               d->conf->ns, d->instance_id, text, ttl);
+                               d->conf->mx, d->instance_id, text, ttl);
         free(text);
 
         if (r == NULL) {
@@ -1155,6 +1167,7 @@ cachectl_daemon_status(cachectl_daemon_t *d, json_t *stats)
     char           msg[1024];
     json_t        *status, *views;
     const char    *state, *error, *primary, *via;
+    unsigned       primaries;
     unsigned long  failovers;
 
     error = d->lease_error[0] ? d->lease_error
@@ -1228,6 +1241,16 @@ cachectl_daemon_status(cachectl_daemon_t *d, json_t *stats)
                                       "master", d->conf->redis_master,
                                       "via", via,
                                       "failovers", (json_int_t) failovers));
+    }
+
+    if (status != NULL && d->conf->redis_cluster != NULL) {
+        primary = cachectl_cluster_home(&primaries);
+
+        json_object_set_new(status, "redis",
+                            json_pack("{s:{s:s?, s:I, s:s}}", "cluster",
+                                      "l2Primary", primary,
+                                      "primaries", (json_int_t) primaries,
+                                      "nodes", cachectl_cluster_describe()));
     }
 
     /* published with an error comment jPulse renders: where */

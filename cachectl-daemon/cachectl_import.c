@@ -75,6 +75,39 @@ static const char  cachectl_import_script[] =
     "return 1";
 
 
+/*
+ * In a cluster the session is in a slot of its own (docs/protocol.md
+ * "What cannot share a slot"): the checks of the sess group first.
+ * KEYS[1] <ns>{...}cachectl:revoked, KEYS[2] <ns>{...}cachectl:imported;
+ * ARGV: sid. Returns 1 (go on), -1 revoked, -2 imported before.
+ */
+static const char  cachectl_import_check_script[] =
+    "local t = redis.call('TIME') "
+    "local now = t[1] * 1000 + math.floor(t[2] / 1000) "
+    "local stone = redis.call('ZSCORE', KEYS[1], ARGV[1]) "
+    "if stone and tonumber(stone) > now then return -1 end "
+    "local done = redis.call('ZSCORE', KEYS[2], ARGV[1]) "
+    "if done and tonumber(done) > now then return -2 end "
+    "return 1";
+
+
+/*
+ * Then, once "SET <ns>sess:<sid> ... NX EX" applied, the writes of the
+ * group. KEYS[1] <ns>{...}cachectl:imported, KEYS[2] <ns>{...}cachectl:
+ * sessfirst; ARGV: sid, TTL s, the first-seen record, the index key ("":
+ * no user), its TTL s.
+ */
+static const char  cachectl_import_write_script[] =
+    JP_REGISTRY_LUA_PROLOGUE
+    JP_REGISTRY_LUA_ADD("KEYS[1]", "ARGV[1]", "tonumber(ARGV[2]) * 1000")
+    "redis.call('HSET', KEYS[2], ARGV[1], ARGV[3]) "
+    "if ARGV[4] ~= '' then "
+    "  redis.call('SADD', ARGV[4], ARGV[1]) "
+    "  redis.call('EXPIRE', ARGV[4], ARGV[5]) "
+    "end "
+    "return 1";
+
+
 typedef struct {
     cachectl_conf_t  *conf;
     redisContext     *redis;
@@ -98,6 +131,9 @@ static int cachectl_import_doc(cachectl_import_t *im, const bson_t *doc,
     char *err, size_t size);
 static int cachectl_import_flush(cachectl_import_t *im, char *err,
     size_t size);
+static int cachectl_import_split(cachectl_import_t *im, const char *sid,
+    const char *val, size_t vlen, const char *ttl, const char *rec,
+    const char *idx, const char *life, char *err, size_t size);
 static void cachectl_import_bad(cachectl_import_t *im, const bson_t *doc,
     const char *why);
 static void cachectl_import_quiet(mongoc_log_level_t level,
@@ -256,7 +292,7 @@ cachectl_import_doc(cachectl_import_t *im, const bson_t *doc, char *err,
     int           rc;
     char          ttl[32], life[32], rec[CACHECTL_SID_MAX + 32], *text;
     size_t        vlen;
-    char          idx[CACHECTL_NS_MAX + CACHECTL_SID_MAX + 16];
+    char          idx[CACHECTL_GROUP_MAX + CACHECTL_SID_MAX + 16];
     json_t       *sess;
     size_t        i;
     int64_t       now, expires, first;
@@ -402,16 +438,24 @@ cachectl_import_doc(cachectl_import_t *im, const bson_t *doc, char *err,
     uid = cachectl_session_user(sess);
     snprintf(rec, sizeof(rec), "%" PRId64 "%s%s", first, uid ? " " : "",
              uid ? uid : "");
-    snprintf(idx, sizeof(idx), "%s%s%s", uid ? im->conf->ns : "",
+    snprintf(idx, sizeof(idx), "%s%s%s", uid ? im->conf->sx : "",
              uid ? "sessidx:" : "", uid ? uid : "");
     snprintf(life, sizeof(life), "%ld", cachectl_sessions_life(im->conf));
+
+    if (im->conf->redis_cluster != NULL) {
+        rc = cachectl_import_split(im, sid, val, vlen, ttl, rec, idx, life,
+                                   err, size);
+        free(text);
+        json_decref(sess);
+        return rc;
+    }
 
     rc = redisAppendCommand(im->redis, "EVAL %s 4 %ssess:%s "
                             "%scachectl:revoked %scachectl:sessfirst "
                             "%scachectl:imported "
                             "%s %b %s %s %s %s %s", cachectl_import_script,
-                            im->conf->ns, sid, im->conf->ns, im->conf->ns,
-                            im->conf->ns, sid, val, vlen, ttl, rec, idx,
+                            im->conf->ns, sid, im->conf->sx, im->conf->sx,
+                            im->conf->sx, sid, val, vlen, ttl, rec, idx,
                             life,
                             im->conf->dry_run ? "1" : "0");
 
@@ -435,6 +479,107 @@ skip:
 
     free(text);
     json_decref(sess);
+
+    return 0;
+}
+
+
+/*
+ * One session in a cluster, synchronously: the checks (sess group), the
+ * session with SET NX EX (its slot: a session jPulse wrote since wins),
+ * and only if that applied, the records (sess group). 0, or -1.
+ */
+
+static int
+cachectl_import_split(cachectl_import_t *im, const char *sid,
+    const char *val, size_t vlen, const char *ttl, const char *rec,
+    const char *idx, const char *life, char *err, size_t size)
+{
+    long long         v;
+    redisReply       *r;
+    redisContext     *c;
+    cachectl_conf_t  *conf;
+
+    c = im->redis;
+    conf = im->conf;
+
+    r = cachectl_redis_cmd(c, err, size, "EVAL %s 2 %scachectl:revoked "
+                           "%scachectl:imported %s",
+                           cachectl_import_check_script, conf->sx, conf->sx,
+                           sid);
+    if (r == NULL) {
+        return -1;
+    }
+
+    v = r->type == REDIS_REPLY_INTEGER ? r->integer : 0;
+
+    if (r->type != REDIS_REPLY_INTEGER) {
+        snprintf(err, size, "Redis refused the import of session "
+                 "\"%.12s...\": %s", sid,
+                 r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
+        freeReplyObject(r);
+        return -1;
+    }
+
+    freeReplyObject(r);
+
+    if (v == -1) {
+        im->revoked++;
+        return 0;
+    }
+
+    if (v == -2) {
+        im->before++;
+        return 0;
+    }
+
+    r = conf->dry_run
+        ? cachectl_redis_cmd(c, err, size, "EXISTS %ssess:%s", conf->ns, sid)
+        : cachectl_redis_cmd(c, err, size, "SET %ssess:%s %b NX EX %s",
+                             conf->ns, sid, val, vlen, ttl);
+    if (r == NULL) {
+        return -1;
+    }
+
+    if (r->type == REDIS_REPLY_ERROR) {
+        snprintf(err, size, "Redis refused the import of session "
+                 "\"%.12s...\": %s", sid, r->str);
+        freeReplyObject(r);
+        return -1;
+    }
+
+    /* SET NX: nil when the key exists; EXISTS: 1 */
+    v = conf->dry_run ? r->type == REDIS_REPLY_INTEGER && r->integer == 1
+                      : r->type == REDIS_REPLY_NIL;
+    freeReplyObject(r);
+
+    if (v) {
+        im->existing++;
+        return 0;
+    }
+
+    if (conf->dry_run) {
+        im->imported++;
+        return 0;
+    }
+
+    r = cachectl_redis_cmd(c, err, size, "EVAL %s 2 %scachectl:imported "
+                           "%scachectl:sessfirst %s %s %s %s %s",
+                           cachectl_import_write_script, conf->sx, conf->sx,
+                           sid, ttl, rec, idx, life);
+    if (r == NULL) {
+        return -1;
+    }
+
+    if (r->type == REDIS_REPLY_ERROR) {
+        snprintf(err, size, "Redis refused the records of session "
+                 "\"%.12s...\": %s", sid, r->str);
+        freeReplyObject(r);
+        return -1;
+    }
+
+    freeReplyObject(r);
+    im->imported++;
 
     return 0;
 }

@@ -66,7 +66,7 @@ cachectl_lease_acquire(redisContext *c, cachectl_conf_t *conf,
     redisReply  *r;
 
     r = cachectl_redis_cmd(c, err, esize, "EVAL %s 1 %s" CACHECTL_LEASE_KEY
-                           " %s %lld", cachectl_lease_take, conf->ns, id,
+                           " %s %lld", cachectl_lease_take, conf->l2, id,
                            ttl_ms);
 
     if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements != 2
@@ -95,7 +95,7 @@ cachectl_lease_steal(redisContext *c, cachectl_conf_t *conf,
     redisReply  *r;
 
     r = cachectl_redis_cmd(c, err, esize, "EVAL %s 1 %s" CACHECTL_LEASE_KEY
-                           " %s %lld %s", cachectl_lease_swap, conf->ns, id,
+                           " %s %lld %s", cachectl_lease_swap, conf->l2, id,
                            ttl_ms, from);
 
     if (r == NULL || r->type != REDIS_REPLY_INTEGER) {
@@ -117,7 +117,7 @@ cachectl_lease_release(redisContext *c, cachectl_conf_t *conf,
     redisReply  *r;
 
     r = cachectl_redis_cmd(c, err, esize, "EVAL %s 1 %s" CACHECTL_LEASE_KEY
-                           " %s", cachectl_lease_drop, conf->ns, id);
+                           " %s", cachectl_lease_drop, conf->l2, id);
 
     if (r == NULL || r->type != REDIS_REPLY_INTEGER) {
         return cachectl_lease_error(r, err, esize);
@@ -138,7 +138,7 @@ cachectl_lease_holder(redisContext *c, cachectl_conf_t *conf,
 
     r = cachectl_redis_cmd(c, err, esize, "EVAL %s 1 %s" CACHECTL_LEASE_KEY,
                            "return {redis.call('GET', KEYS[1]) or '', "
-                           "redis.call('PTTL', KEYS[1])}", conf->ns);
+                           "redis.call('PTTL', KEYS[1])}", conf->l2);
 
     if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements != 2
         || r->element[0]->type != REDIS_REPLY_STRING

@@ -27,6 +27,7 @@
 #include <string.h>
 #include <sys/time.h>
 
+#include "cachectl_cluster.h"
 #include "cachectl_log.h"
 #include "cachectl_redis.h"
 #include "cachectl_sync.h"
@@ -80,8 +81,6 @@ static void *(*cachectl_redis_create_string)(const redisReadTask *task,
     char *str, size_t len);
 
 
-static redisContext *cachectl_redis_open(cachectl_conf_t *conf,
-    const char *addr, char *err, size_t size);
 static redisContext *cachectl_redis_sentinel(cachectl_conf_t *conf,
     char *err, size_t size);
 static int cachectl_redis_ask(cachectl_conf_t *conf,
@@ -96,18 +95,25 @@ static void *cachectl_redis_string(const redisReadTask *task, char *str,
 redisContext *
 cachectl_redis_connect(cachectl_conf_t *conf, char *err, size_t size)
 {
+    if (conf->redis_cluster != NULL) {
+        return cachectl_cluster_connect(conf, err, size);
+    }
+
+    /* the caller freed the connection it had */
+    cachectl_cluster_off();
+
     if (conf->redis_sentinel != NULL) {
         return cachectl_redis_sentinel(conf, err, size);
     }
 
-    return cachectl_redis_open(conf, conf->redis, err, size);
+    return cachectl_redis_open_addr(conf, conf->redis, err, size);
 }
 
 
 /* one server at addr ("HOST:PORT" or "unix:PATH"): connect, AUTH, SELECT */
 
-static redisContext *
-cachectl_redis_open(cachectl_conf_t *conf, const char *addr, char *err,
+redisContext *
+cachectl_redis_open_addr(cachectl_conf_t *conf, const char *addr, char *err,
     size_t size)
 {
     char            host[256];
@@ -532,7 +538,7 @@ cachectl_redis_sentinel(cachectl_conf_t *conf, char *err, size_t size)
         }
 
         snprintf(target, sizeof(target), "%s:%d", ip, port);
-        c = cachectl_redis_open(conf, target, why, sizeof(why));
+        c = cachectl_redis_open_addr(conf, target, why, sizeof(why));
 
         if (c == NULL) {
             if (n < size) {
@@ -655,6 +661,12 @@ cachectl_redis_string(const redisReadTask *task, char *str, size_t len)
 const char *
 cachectl_redis_errstr(redisContext *c)
 {
+    const char  *why;
+
+    if (cachectl_cluster_on() && (why = cachectl_cluster_why(c)) != NULL) {
+        return why;
+    }
+
     if (c->err && c == cachectl_redis_st.demoted) {
         return cachectl_redis_st.why;
     }
@@ -815,7 +827,7 @@ cachectl_redis_confirm(cachectl_conf_t *conf, int always, char *err,
          * READONLY reply says it at once.
          */
         snprintf(target, sizeof(target), "%s:%d", ip, port);
-        c = cachectl_redis_open(conf, target, why, sizeof(why));
+        c = cachectl_redis_open_addr(conf, target, why, sizeof(why));
         master = 0;
 
         if (c != NULL) {
@@ -874,6 +886,10 @@ cachectl_redis_replicated(cachectl_conf_t *conf, redisContext *c,
 {
     long long    want, got;
     redisReply  *r;
+
+    if (conf->redis_cluster != NULL && c != NULL && !c->err) {
+        return cachectl_cluster_replicated(c, err, size);
+    }
 
     if (conf->redis_sentinel == NULL || c == NULL || c->err) {
         return 0;
@@ -963,8 +979,26 @@ redisReply *
 cachectl_redis_cmd(redisContext *c, char *err, size_t size,
     const char *fmt, ...)
 {
+    char        *cmd;
     va_list      ap;
+    long long    len;
     redisReply  *r;
+
+    if (cachectl_cluster_on()) {
+        va_start(ap, fmt);
+        len = redisvFormatCommand(&cmd, fmt, ap);
+        va_end(ap);
+
+        if (len < 0) {
+            snprintf(err, size, "out of memory");
+            return NULL;
+        }
+
+        r = cachectl_cluster_exec(c, cmd, (size_t) len, err, size);
+        free(cmd);
+
+        return r;
+    }
 
     va_start(ap, fmt);
     r = redisvCommand(c, fmt, ap);
@@ -982,13 +1016,204 @@ redisReply *
 cachectl_redis_argv(redisContext *c, char *err, size_t size, int argc,
     const char **argv, const size_t *argvlen)
 {
+    char        *cmd;
+    long long    len;
     redisReply  *r;
+
+    if (cachectl_cluster_on()) {
+        len = redisFormatCommandArgv(&cmd, argc, argv, argvlen);
+
+        if (len < 0) {
+            snprintf(err, size, "out of memory");
+            return NULL;
+        }
+
+        r = cachectl_cluster_exec(c, cmd, (size_t) len, err, size);
+        free(cmd);
+
+        return r;
+    }
 
     r = redisCommandArgv(c, argc, argv, argvlen);
 
     if (r == NULL) {
         snprintf(err, size, "Redis: %s", cachectl_redis_errstr(c));
     }
+
+    return r;
+}
+
+
+int
+cachectl_redis_append(redisContext *c, const char *fmt, ...)
+{
+    int         rc;
+    char       *cmd;
+    va_list     ap;
+    long long   len;
+
+    va_start(ap, fmt);
+
+    if (!cachectl_cluster_on()) {
+        rc = redisvAppendCommand(c, fmt, ap);
+        va_end(ap);
+        return rc;
+    }
+
+    len = redisvFormatCommand(&cmd, fmt, ap);
+    va_end(ap);
+
+    if (len < 0) {
+        return REDIS_ERR;
+    }
+
+    rc = cachectl_cluster_append(c, cmd, (size_t) len);
+    free(cmd);
+
+    return rc;
+}
+
+
+int
+cachectl_redis_append_argv(redisContext *c, int argc, const char **argv,
+    const size_t *argvlen)
+{
+    int         rc;
+    char       *cmd;
+    long long   len;
+
+    if (!cachectl_cluster_on()) {
+        return redisAppendCommandArgv(c, argc, argv, argvlen);
+    }
+
+    len = redisFormatCommandArgv(&cmd, argc, argv, argvlen);
+
+    if (len < 0) {
+        return REDIS_ERR;
+    }
+
+    rc = cachectl_cluster_append(c, cmd, (size_t) len);
+    free(cmd);
+
+    return rc;
+}
+
+
+int
+cachectl_redis_reply(redisContext *c, void **reply)
+{
+    if (!cachectl_cluster_on()) {
+        return redisGetReply(c, reply);
+    }
+
+    return cachectl_cluster_reply(c, reply);
+}
+
+
+int
+cachectl_redis_vappend(redisContext *c, const char *fmt, va_list ap)
+{
+    int         rc;
+    char       *cmd;
+    long long   len;
+
+    if (!cachectl_cluster_on()) {
+        return redisvAppendCommand(c, fmt, ap);
+    }
+
+    len = redisvFormatCommand(&cmd, fmt, ap);
+
+    if (len < 0) {
+        return REDIS_ERR;
+    }
+
+    rc = cachectl_cluster_append(c, cmd, (size_t) len);
+    free(cmd);
+
+    return rc;
+}
+
+
+/*
+ * "SCAN <cursor> <fmt...>": the same bytes as before outside cluster
+ * mode; over every primary in turn with --redis-cluster
+ */
+
+redisReply *
+cachectl_redis_scan(redisContext *c, const char *cursor, char *err,
+    size_t size, const char *fmt, ...)
+{
+    int           n, i;
+    char         *tail, *p, *end;
+    size_t        lens[16];
+    va_list       ap;
+    long long     tl;
+    redisReply   *r;
+    const char   *argv[16];
+
+    va_start(ap, fmt);
+    tl = redisvFormatCommand(&tail, fmt, ap);
+    va_end(ap);
+
+    if (tl < 0) {
+        snprintf(err, size, "out of memory");
+        return NULL;
+    }
+
+    if (cachectl_cluster_on()) {
+        r = cachectl_cluster_scan(c, cursor, tail, (size_t) tl, err, size);
+        free(tail);
+        return r;
+    }
+
+    /* the arguments of fmt back from their RESP form */
+    argv[0] = "SCAN";
+    lens[0] = 4;
+    argv[1] = cursor;
+    lens[1] = strlen(cursor);
+    n = (int) strtol(tail + 1, &end, 10);
+    p = end + 2;
+
+    for (i = 0; i < n && i < 14; i++) {
+        lens[i + 2] = (size_t) strtol(p + 1, &end, 10);
+        argv[i + 2] = end + 2;
+        p = end + 2 + lens[i + 2] + 2;
+    }
+
+    r = cachectl_redis_argv(c, err, size, i + 2, argv, lens);
+    free(tail);
+
+    return r;
+}
+
+
+/* cachectl_redis_cmd() for callers that say cachectl_redis_errstr(c) */
+
+redisReply *
+cachectl_redis_command(redisContext *c, const char *fmt, ...)
+{
+    char        *cmd, err[512];
+    va_list      ap;
+    long long    len;
+    redisReply  *r;
+
+    va_start(ap, fmt);
+
+    if (!cachectl_cluster_on()) {
+        r = redisvCommand(c, fmt, ap);
+        va_end(ap);
+        return r;
+    }
+
+    len = redisvFormatCommand(&cmd, fmt, ap);
+    va_end(ap);
+
+    if (len < 0) {
+        return NULL;
+    }
+
+    r = cachectl_cluster_exec(c, cmd, (size_t) len, err, sizeof(err));
+    free(cmd);
 
     return r;
 }

@@ -6,6 +6,8 @@
 #ifndef CACHECTL_REDIS_H
 #define CACHECTL_REDIS_H
 
+#include <stdarg.h>
+
 #include <hiredis/hiredis.h>
 
 #include "cachectl_conf.h"
@@ -75,6 +77,28 @@ int cachectl_redis_replicated(cachectl_conf_t *conf, redisContext *c,
 /* the same with an argument vector */
 redisReply *cachectl_redis_argv(redisContext *c, char *err, size_t size,
     int argc, const char **argv, const size_t *argvlen);
+
+
+/* one server at "HOST:PORT" or "unix:PATH": connect, AUTH, SELECT */
+redisContext *cachectl_redis_open_addr(cachectl_conf_t *conf,
+    const char *addr, char *err, size_t size);
+
+/*
+ * Pipelining: redisAppendCommand and redisGetReply, routed by slot with
+ * --redis-cluster (cachectl_cluster.h), the replies in order
+ */
+int cachectl_redis_append(redisContext *c, const char *fmt, ...);
+int cachectl_redis_append_argv(redisContext *c, int argc,
+    const char **argv, const size_t *argvlen);
+int cachectl_redis_reply(redisContext *c, void **reply);
+int cachectl_redis_vappend(redisContext *c, const char *fmt, va_list ap);
+
+/* redisCommand(), routed with --redis-cluster */
+redisReply *cachectl_redis_command(redisContext *c, const char *fmt, ...);
+
+/* "SCAN <cursor> <fmt>": over every primary with --redis-cluster */
+redisReply *cachectl_redis_scan(redisContext *c, const char *cursor,
+    char *err, size_t size, const char *fmt, ...);
 
 
 #endif /* CACHECTL_REDIS_H */

@@ -107,6 +107,27 @@ static const char  cachectl_revoked_script[] =
 
 
 /*
+ * The same check in a cluster, where the sessions are in slots of their
+ * own: only the tombstones of the batch, alive ones. KEYS[1] <ns>{...}
+ * cachectl:revoked; ARGV: offset, count. Returns {next offset, sids...};
+ * cachectl then deletes those whose session exists, and their records.
+ */
+static const char  cachectl_revoked_ids_script[] =
+    JP_REGISTRY_LUA_PROLOGUE
+    "if redis.call('EXISTS', KEYS[1]) == 0 then return {0} end "
+    "local t = redis.call('TIME') "
+    "local now = t[1] * 1000 + math.floor(t[2] / 1000) "
+    "redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', "
+    "           string.format('%.0f', now)) "
+    "local off = tonumber(ARGV[1]) "
+    "local n = tonumber(ARGV[2]) "
+    "local ids = redis.call('ZRANGE', KEYS[1], off, off + n - 1) "
+    "local out = {#ids < n and 0 or off + #ids} "
+    "for _, sid in ipairs(ids) do out[#out + 1] = sid end "
+    "return out";
+
+
+/*
  * Revokes one session: a tombstone first (so that the session cannot come
  * back), then the session, its first-seen record and its index entry.
  * KEYS[1] <ns>cachectl:revoked, KEYS[2] <ns>sess:<sid>, KEYS[3] <ns>
@@ -147,7 +168,7 @@ const char  cachectl_revoke_script[] =
  * A tombstone for a session already gone. KEYS[1] <ns>cachectl:revoked;
  * ARGV: sid, tombstone TTL ms.
  */
-static const char  cachectl_tombstone_script[] =
+const char  cachectl_tombstone_script[] =
     JP_REGISTRY_LUA_PROLOGUE
     JP_REGISTRY_LUA_ADD("KEYS[1]", "ARGV[1]", "ARGV[2]")
     "return 1";
@@ -165,6 +186,9 @@ static int cachectl_sessions_drain(cachectl_sessions_t *ss, redisContext *c,
     size_t n, char *err, size_t size);
 static int cachectl_sessions_revoked(cachectl_sessions_t *ss,
     cachectl_conf_t *conf, redisContext *c, char *err, size_t size);
+static int cachectl_sessions_revoked_split(cachectl_sessions_t *ss,
+    cachectl_conf_t *conf, redisContext *c, redisReply *ids, json_t *back,
+    char *err, size_t size);
 static int cachectl_sessions_walk(cachectl_sessions_t *ss,
     cachectl_conf_t *conf, redisContext *c, char *err, size_t size);
 static int cachectl_sessions_check(cachectl_sessions_t *ss,
@@ -388,7 +412,7 @@ cachectl_sessions_publish(redisContext *c, cachectl_conf_t *conf,
             return -1;
         }
 
-        rc = redisAppendCommand(c, "PUBLISH %sbc:controller:session:cache:"
+        rc = cachectl_redis_append(c, "PUBLISH %sbc:controller:session:cache:"
                                 "revoked %s", conf->ns, text);
         free(text);
 
@@ -471,7 +495,7 @@ cachectl_sessions_append(redisContext *c, size_t *queued, const char *fmt,
     va_list  ap;
 
     va_start(ap, fmt);
-    rc = redisvAppendCommand(c, fmt, ap);
+    rc = cachectl_redis_vappend(c, fmt, ap);
     va_end(ap);
 
     if (rc != REDIS_OK) {
@@ -494,7 +518,7 @@ cachectl_sessions_drain(cachectl_sessions_t *ss, redisContext *c, size_t n,
     size_t   i;
 
     for (i = 0; i < n; i++) {
-        if (redisGetReply(c, &rp) != REDIS_OK) {
+        if (cachectl_redis_reply(c, &rp) != REDIS_OK) {
             snprintf(err, size, "Redis: %s", cachectl_redis_errstr(c));
             return -1;
         }
@@ -593,19 +617,23 @@ cachectl_sessions_revoked(cachectl_sessions_t *ss, cachectl_conf_t *conf,
 {
     int          rc;
     char         off[32], sess[CACHECTL_NS_MAX + 8];
-    char         idx[CACHECTL_NS_MAX + 16], safe[16];
+    char         idx[CACHECTL_GROUP_MAX + 16], safe[16];
     json_t      *back;
     size_t       i, queued;
     redisReply  *r;
 
     snprintf(off, sizeof(off), "%ld", ss->revoked_off);
     snprintf(sess, sizeof(sess), "%ssess:", conf->ns);
-    snprintf(idx, sizeof(idx), "%ssessidx:", conf->ns);
+    snprintf(idx, sizeof(idx), "%ssessidx:", conf->sx);
 
-    r = cachectl_redis_cmd(c, err, size, "EVAL %s 2 %scachectl:revoked "
-                           "%scachectl:sessfirst %s %s %s %d",
-                           cachectl_revoked_script, conf->ns, conf->ns, sess,
-                           idx, off, CACHECTL_REVOKED_BATCH);
+    r = conf->redis_cluster != NULL
+        ? cachectl_redis_cmd(c, err, size, "EVAL %s 1 %scachectl:revoked "
+                             "%s %d", cachectl_revoked_ids_script, conf->sx,
+                             off, CACHECTL_REVOKED_BATCH)
+        : cachectl_redis_cmd(c, err, size, "EVAL %s 2 %scachectl:revoked "
+                             "%scachectl:sessfirst %s %s %s %d",
+                             cachectl_revoked_script, conf->sx, conf->sx,
+                             sess, idx, off, CACHECTL_REVOKED_BATCH);
     if (r == NULL) {
         return -1;
     }
@@ -630,6 +658,20 @@ cachectl_sessions_revoked(cachectl_sessions_t *ss, cachectl_conf_t *conf,
 
     back = json_array();
 
+    if (conf->redis_cluster != NULL) {
+        rc = back ? cachectl_sessions_revoked_split(ss, conf, c, r, back,
+                                                    err, size)
+                  : -1;
+        freeReplyObject(r);
+
+        if (rc != 0 || json_array_size(back) == 0) {
+            json_decref(back);
+            return rc;
+        }
+
+        goto publish;
+    }
+
     for (i = 1; i < r->elements; i++) {
         ss->revived++;
         cachectl_log(CACHECTL_WARN, "revoked session %s... came back: "
@@ -644,6 +686,8 @@ cachectl_sessions_revoked(cachectl_sessions_t *ss, cachectl_conf_t *conf,
 
     freeReplyObject(r);
 
+publish:
+
     /* a worker may have cached it while it was back */
     queued = 0;
     rc = back ? cachectl_sessions_publish(c, conf, ss->instance_id, back,
@@ -654,6 +698,89 @@ cachectl_sessions_revoked(cachectl_sessions_t *ss, cachectl_conf_t *conf,
     if (rc != 0) {
         snprintf(err, size, "out of memory");
         return -1;
+    }
+
+    return cachectl_sessions_drain(ss, c, queued, err, size);
+}
+
+
+/*
+ * The cluster's half of the check: GET of each tombstoned session (its
+ * own slot), then for those that exist the DEL and their records (the
+ * sess group), pipelined. The sids deleted go to back. 0, or -1.
+ */
+
+static int
+cachectl_sessions_revoked_split(cachectl_sessions_t *ss,
+    cachectl_conf_t *conf, redisContext *c, redisReply *ids, json_t *back,
+    char *err, size_t size)
+{
+    int          rc;
+    char         safe[16];
+    void        *rp;
+    json_t      *sess;
+    size_t       i, queued;
+    redisReply  *g, *e;
+    const char  *uid;
+
+    for (i = 1; i < ids->elements; i++) {
+        e = ids->element[i];
+
+        if (e->type != REDIS_REPLY_STRING
+            || cachectl_redis_append(c, "GET %ssess:%b", conf->ns, e->str,
+                                     e->len) != REDIS_OK)
+        {
+            /* the appended ones are lost with the connection */
+            snprintf(err, size, "out of memory");
+            return -1;
+        }
+    }
+
+    queued = 0;
+    rc = 0;
+
+    for (i = 1; i < ids->elements; i++) {
+        if (cachectl_redis_reply(c, &rp) != REDIS_OK) {
+            snprintf(err, size, "Redis: %s", cachectl_redis_errstr(c));
+            return -1;
+        }
+
+        g = rp;
+        e = ids->element[i];
+
+        if (g->type == REDIS_REPLY_STRING && rc == 0) {
+            sess = cachectl_session_load(g->str, g->len);
+            uid = cachectl_session_user(sess);
+
+            ss->revived++;
+            cachectl_log(CACHECTL_WARN, "revoked session %s... came back: "
+                         "deleted again",
+                         cachectl_sessions_safe(safe, 13, e->str));
+
+            if (cachectl_sessions_append(c, &queued, "DEL %ssess:%b",
+                                         conf->ns, e->str, e->len) != 0
+                || cachectl_sessions_append(c, &queued,
+                       "HDEL %scachectl:sessfirst %b", conf->sx, e->str,
+                       e->len) != 0
+                || (uid != NULL
+                    && cachectl_sessions_append(c, &queued,
+                           "SREM %ssessidx:%s %b", conf->sx, uid, e->str,
+                           e->len) != 0)
+                || json_array_append_new(back, json_stringn(e->str, e->len))
+                   != 0)
+            {
+                snprintf(err, size, "out of memory");
+                rc = -1;
+            }
+
+            json_decref(sess);
+        }
+
+        freeReplyObject(g);
+    }
+
+    if (rc != 0) {
+        return rc;
     }
 
     return cachectl_sessions_drain(ss, c, queued, err, size);
@@ -709,11 +836,11 @@ cachectl_sessions_walk(cachectl_sessions_t *ss, cachectl_conf_t *conf,
          */
         r = conf->session_max_age_s > 0
             ? cachectl_redis_cmd(c, err, size,
-                  "SET %scachectl:sessmaxage %lld PX %lld", conf->ns,
+                  "SET %scachectl:sessmaxage %lld PX %lld", conf->sx,
                   (long long) conf->session_max_age_s * 1000,
                   (long long) conf->session_pass_s * 3000 + 60000)
             : cachectl_redis_cmd(c, err, size,
-                  "DEL %scachectl:sessmaxage", conf->ns);
+                  "DEL %scachectl:sessmaxage", conf->sx);
         if (r == NULL) {
             return -1;
         }
@@ -727,10 +854,9 @@ cachectl_sessions_walk(cachectl_sessions_t *ss, cachectl_conf_t *conf,
 
     do {
         /* a batch is a few ms of pipelined commands, whatever the rate */
-        r = cachectl_redis_cmd(c, err, size,
-                               "SCAN %s MATCH %ssess:* COUNT %ld",
-                               ss->cursor, conf->ns,
-                               budget < 100 ? 100
+        r = cachectl_redis_scan(c, ss->cursor, err, size,
+                                "MATCH %ssess:* COUNT %ld", conf->ns,
+                                budget < 100 ? 100
                                : budget > CACHECTL_SESSION_SCAN_MAX
                                ? CACHECTL_SESSION_SCAN_MAX : budget);
         if (r == NULL) {
@@ -801,10 +927,10 @@ cachectl_sessions_check(cachectl_sessions_t *ss, cachectl_conf_t *conf,
     for (i = 0; i < n; i++) {
         key = keys->element[i]->str;
 
-        if (redisAppendCommand(c, "GET %s", key) != REDIS_OK
-            || redisAppendCommand(c, "PTTL %s", key) != REDIS_OK
-            || redisAppendCommand(c, "HGET %scachectl:sessfirst %s",
-                                  conf->ns, key + prefix) != REDIS_OK)
+        if (cachectl_redis_append(c, "GET %s", key) != REDIS_OK
+            || cachectl_redis_append(c, "PTTL %s", key) != REDIS_OK
+            || cachectl_redis_append(c, "HGET %scachectl:sessfirst %s",
+                                  conf->sx, key + prefix) != REDIS_OK)
         {
             json_decref(removed);
             snprintf(err, size, "out of memory");
@@ -814,7 +940,7 @@ cachectl_sessions_check(cachectl_sessions_t *ss, cachectl_conf_t *conf,
 
     for (i = 0; i < n; i++) {
         for (k = 0; k < 3; k++) {
-            if (redisGetReply(c, &rp[k]) != REDIS_OK) {
+            if (cachectl_redis_reply(c, &rp[k]) != REDIS_OK) {
                 snprintf(err, size, "Redis: %s", cachectl_redis_errstr(c));
                 while (k--) {
                     freeReplyObject(rp[k]);
@@ -859,9 +985,9 @@ cachectl_sessions_check(cachectl_sessions_t *ss, cachectl_conf_t *conf,
             /* gone since the SCAN: forget it */
             if (f->type == REDIS_REPLY_STRING
                 && (cachectl_sessions_append(c, &queued,
-                        "HDEL %scachectl:sessfirst %s", conf->ns, sid) != 0
+                        "HDEL %scachectl:sessfirst %s", conf->sx, sid) != 0
                     || (ruid && cachectl_sessions_append(c, &queued,
-                        "SREM %ssessidx:%s %s", conf->ns, ruid, sid) != 0)))
+                        "SREM %ssessidx:%s %s", conf->sx, ruid, sid) != 0)))
             {
                 goto nomem;
             }
@@ -879,7 +1005,7 @@ cachectl_sessions_check(cachectl_sessions_t *ss, cachectl_conf_t *conf,
             if (cachectl_sessions_append(c, &queued,
                     f->type == REDIS_REPLY_STRING
                     ? "HSET %scachectl:sessfirst %s %s"
-                    : "HSETNX %scachectl:sessfirst %s %s", conf->ns, sid,
+                    : "HSETNX %scachectl:sessfirst %s %s", conf->sx, sid,
                     rec) != 0)
             {
                 goto nomem;
@@ -893,7 +1019,7 @@ cachectl_sessions_check(cachectl_sessions_t *ss, cachectl_conf_t *conf,
                      uid ? " " : "", uid ? uid : "");
 
             if (cachectl_sessions_append(c, &queued,
-                    "HSET %scachectl:sessfirst %s %s", conf->ns, sid, rec)
+                    "HSET %scachectl:sessfirst %s %s", conf->sx, sid, rec)
                 != 0)
             {
                 goto nomem;
@@ -901,7 +1027,7 @@ cachectl_sessions_check(cachectl_sessions_t *ss, cachectl_conf_t *conf,
 
             if (ruid) {
                 if (cachectl_sessions_append(c, &queued,
-                        "SREM %ssessidx:%s %s", conf->ns, ruid, sid) != 0)
+                        "SREM %ssessidx:%s %s", conf->sx, ruid, sid) != 0)
                 {
                     goto nomem;
                 }
@@ -921,17 +1047,26 @@ cachectl_sessions_check(cachectl_sessions_t *ss, cachectl_conf_t *conf,
             snprintf(rec, sizeof(rec), "%lld",
                      (long long) cachectl_sessions_tombstone(conf) * 1000);
 
-            if (cachectl_sessions_append(c, &queued,
-                    "EVAL %s 3 %scachectl:revoked %s %scachectl:sessfirst "
-                    "%s %s %ssessidx: %s %s %s", cachectl_revoke_script,
-                    conf->ns, key, conf->ns, sid, rec, conf->ns, "", "0",
-                    "1")
+            /*
+             * In a cluster the session is in a slot of its own: the
+             * tombstone alone (sess group), then the plain deletions in
+             * the order below, which is docs/protocol.md's split
+             */
+            if ((conf->redis_cluster != NULL
+                 ? cachectl_sessions_append(c, &queued,
+                       "EVAL %s 1 %scachectl:revoked %s %s",
+                       cachectl_tombstone_script, conf->sx, sid, rec)
+                 : cachectl_sessions_append(c, &queued,
+                       "EVAL %s 3 %scachectl:revoked %s "
+                       "%scachectl:sessfirst %s %s %ssessidx: %s %s %s",
+                       cachectl_revoke_script, conf->sx, key, conf->sx, sid,
+                       rec, conf->sx, "", "0", "1"))
                    != 0
                 || cachectl_sessions_append(c, &queued, "DEL %s", key) != 0
                 || cachectl_sessions_append(c, &queued,
-                       "HDEL %scachectl:sessfirst %s", conf->ns, sid) != 0
+                       "HDEL %scachectl:sessfirst %s", conf->sx, sid) != 0
                 || (uid && cachectl_sessions_append(c, &queued,
-                       "SREM %ssessidx:%s %s", conf->ns, uid, sid) != 0))
+                       "SREM %ssessidx:%s %s", conf->sx, uid, sid) != 0))
             {
                 goto nomem;
             }
@@ -982,9 +1117,9 @@ cachectl_sessions_check(cachectl_sessions_t *ss, cachectl_conf_t *conf,
 
         if (uid != NULL) {
             if (cachectl_sessions_append(c, &queued, "SADD %ssessidx:%s %s",
-                                         conf->ns, uid, sid) != 0
+                                         conf->sx, uid, sid) != 0
                 || cachectl_sessions_append(c, &queued,
-                       "EXPIRE %ssessidx:%s %ld", conf->ns, uid,
+                       "EXPIRE %ssessidx:%s %ld", conf->sx, uid,
                        cachectl_sessions_life(conf)) != 0)
             {
                 goto nomem;
@@ -1004,7 +1139,20 @@ cachectl_sessions_check(cachectl_sessions_t *ss, cachectl_conf_t *conf,
         }
     }
 
-    /* after the scripts that removed them, on the same connection */
+    /*
+     * After the scripts that removed them, on the same connection; in a
+     * cluster the sessions are on other connections: their replies
+     * first, so that no worker reads a session again after the event
+     */
+    if (conf->redis_cluster != NULL && json_array_size(removed) > 0) {
+        if (cachectl_sessions_drain(ss, c, queued, err, size) != 0) {
+            json_decref(removed);
+            return -1;
+        }
+
+        queued = 0;
+    }
+
     k = cachectl_sessions_publish(c, conf, ss->instance_id, removed,
                                   &queued);
     json_decref(removed);
@@ -1043,7 +1191,7 @@ cachectl_sessions_cleanup(cachectl_sessions_t *ss, cachectl_conf_t *conf,
     redisContext *c, char *err, size_t size)
 {
     int           rc;
-    char         *dead, *end, key[CACHECTL_NS_MAX + 24];
+    char         *dead, *end, key[CACHECTL_GROUP_MAX + 24];
     void         *rp;
     json_t       *late;
     size_t        i, n, gone, queued, checked, *lens;
@@ -1055,7 +1203,7 @@ cachectl_sessions_cleanup(cachectl_sessions_t *ss, cachectl_conf_t *conf,
     checked = 0;
     ss->cleanup_steps++;
 
-    snprintf(key, sizeof(key), "%scachectl:sessfirst", conf->ns);
+    snprintf(key, sizeof(key), "%scachectl:sessfirst", conf->sx);
     tomb = (int64_t) cachectl_sessions_tombstone(conf) * 1000;
     max = (int64_t) conf->session_max_age_s * 1000;
 
@@ -1092,7 +1240,7 @@ cachectl_sessions_cleanup(cachectl_sessions_t *ss, cachectl_conf_t *conf,
         }
 
         for (i = 0; i < n; i++) {
-            if (redisAppendCommand(c, "EXISTS %ssess:%b", conf->ns,
+            if (cachectl_redis_append(c, "EXISTS %ssess:%b", conf->ns,
                                    fields->element[i * 2]->str,
                                    fields->element[i * 2]->len)
                 != REDIS_OK)
@@ -1108,7 +1256,7 @@ cachectl_sessions_cleanup(cachectl_sessions_t *ss, cachectl_conf_t *conf,
         rc = 0;
 
         for (i = 0; i < n; i++) {
-            if (redisGetReply(c, &rp) != REDIS_OK) {
+            if (cachectl_redis_reply(c, &rp) != REDIS_OK) {
                 snprintf(err, size, "Redis: %s", cachectl_redis_errstr(c));
                 rc = -1;
                 goto done;
@@ -1159,7 +1307,7 @@ cachectl_sessions_cleanup(cachectl_sessions_t *ss, cachectl_conf_t *conf,
                 {
                     if (cachectl_sessions_append(c, &queued,
                             "EVAL %s 1 %scachectl:revoked %b %lld",
-                            cachectl_tombstone_script, conf->ns,
+                            cachectl_tombstone_script, conf->sx,
                             fields->element[i * 2]->str,
                             fields->element[i * 2]->len, (long long) left)
                         != 0)
@@ -1177,7 +1325,7 @@ cachectl_sessions_cleanup(cachectl_sessions_t *ss, cachectl_conf_t *conf,
 
                 if (*end == ' ' && end[1] != '\0'
                     && cachectl_sessions_append(c, &queued,
-                           "SREM %ssessidx:%s %b", conf->ns, end + 1,
+                           "SREM %ssessidx:%s %b", conf->sx, end + 1,
                            fields->element[i * 2]->str,
                            fields->element[i * 2]->len) != 0)
                 {
@@ -1187,7 +1335,7 @@ cachectl_sessions_cleanup(cachectl_sessions_t *ss, cachectl_conf_t *conf,
                 }
             }
 
-            if (redisAppendCommandArgv(c, (int) gone, argv, lens)
+            if (cachectl_redis_append_argv(c, (int) gone, argv, lens)
                 != REDIS_OK)
             {
                 rc = -1;
@@ -1197,6 +1345,16 @@ cachectl_sessions_cleanup(cachectl_sessions_t *ss, cachectl_conf_t *conf,
 
             queued++;
             ss->cleaned += gone - 2;
+
+            /* in a cluster: the tombstones written before the event */
+            if (conf->redis_cluster != NULL && json_array_size(late) > 0) {
+                rc = cachectl_sessions_drain(ss, c, queued, err, size);
+                queued = 0;
+
+                if (rc != 0) {
+                    goto done;
+                }
+            }
 
             if (cachectl_sessions_publish(c, conf, ss->instance_id, late,
                                           &queued) != 0)

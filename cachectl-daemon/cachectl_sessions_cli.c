@@ -48,15 +48,16 @@ cachectl_sessions_fetch(cachectl_conf_t *conf, redisContext *c,
         e = names->element[i];
 
         if (prefix) {
-            rc = redisAppendCommand(c, "GET %b", e->str, e->len) == REDIS_OK
-                 && redisAppendCommand(c, "TTL %b", e->str, e->len)
+            rc = cachectl_redis_append(c, "GET %b", e->str, e->len)
+                 == REDIS_OK
+                 && cachectl_redis_append(c, "TTL %b", e->str, e->len)
                     == REDIS_OK;
 
         } else {
-            rc = redisAppendCommand(c, "GET %ssess:%b", conf->ns, e->str,
-                                    e->len) == REDIS_OK
-                 && redisAppendCommand(c, "TTL %ssess:%b", conf->ns, e->str,
-                                       e->len) == REDIS_OK;
+            rc = cachectl_redis_append(c, "GET %ssess:%b", conf->ns,
+                                       e->str, e->len) == REDIS_OK
+                 && cachectl_redis_append(c, "TTL %ssess:%b", conf->ns,
+                                          e->str, e->len) == REDIS_OK;
         }
 
         if (!rc) {
@@ -66,12 +67,12 @@ cachectl_sessions_fetch(cachectl_conf_t *conf, redisContext *c,
     }
 
     for (i = 0; i < n; i++) {
-        if (redisGetReply(c, &get) != REDIS_OK) {
+        if (cachectl_redis_reply(c, &get) != REDIS_OK) {
             snprintf(err, size, "Redis: %s", cachectl_redis_errstr(c));
             return -1;
         }
 
-        if (redisGetReply(c, &ttl) != REDIS_OK) {
+        if (cachectl_redis_reply(c, &ttl) != REDIS_OK) {
             snprintf(err, size, "Redis: %s", cachectl_redis_errstr(c));
             freeReplyObject(get);
             return -1;
@@ -118,7 +119,7 @@ cachectl_sessions_each(cachectl_conf_t *conf, redisContext *c,
 
     if (user != NULL && index) {
         r = cachectl_redis_cmd(c, err, size, "SMEMBERS %ssessidx:%s",
-                               conf->ns, user);
+                               conf->sx, user);
         if (r == NULL) {
             return -1;
         }
@@ -136,9 +137,8 @@ cachectl_sessions_each(cachectl_conf_t *conf, redisContext *c,
     snprintf(cursor, sizeof(cursor), "0");
 
     do {
-        r = cachectl_redis_cmd(c, err, size,
-                               "SCAN %s MATCH %ssess:* COUNT 1000", cursor,
-                               conf->ns);
+        r = cachectl_redis_scan(c, cursor, err, size,
+                                "MATCH %ssess:* COUNT 1000", conf->ns);
         if (r == NULL) {
             return -1;
         }
@@ -214,6 +214,101 @@ cachectl_sessions_collect_cb(void *arg, const char *sid, json_t *sess,
 
 
 /*
+ * cachectl_sessions_revoke() in a cluster (docs/protocol.md "What cannot
+ * share a slot"): the session is read first to learn whose it is, then
+ * the tombstone (sess group), DEL of the session (its own slot), then its
+ * first-seen record and index entry (sess group). A session that comes
+ * back between the steps is deleted by the tombstone check.
+ */
+
+static int
+cachectl_sessions_revoke_split(cachectl_conf_t *conf, redisContext *c,
+    const char *sid, const char *user, int dry, const char *ttl,
+    char *owner, size_t osize, char *err, size_t size)
+{
+    int          rc;
+    json_t      *sess;
+    redisReply  *r;
+    const char  *uid;
+
+    r = cachectl_redis_cmd(c, err, size, "GET %ssess:%s", conf->ns, sid);
+    if (r == NULL) {
+        return -2;
+    }
+
+    if (r->type == REDIS_REPLY_ERROR) {
+        snprintf(err, size, "revoke: %s", r->str);
+        freeReplyObject(r);
+        return -2;
+    }
+
+    owner[0] = '\0';
+
+    if (r->type != REDIS_REPLY_STRING) {
+        freeReplyObject(r);
+        return 0;
+    }
+
+    sess = cachectl_session_load(r->str, r->len);
+    uid = cachectl_session_user(sess);
+    snprintf(owner, osize, "%s", uid ? uid : "");
+    json_decref(sess);
+    freeReplyObject(r);
+
+    if (user != NULL && strcmp(owner, user) != 0) {
+        return -1;
+    }
+
+    if (dry) {
+        return 1;
+    }
+
+    r = cachectl_redis_cmd(c, err, size, "EVAL %s 1 %scachectl:revoked %s %s",
+                           cachectl_tombstone_script, conf->sx, sid, ttl);
+    rc = r != NULL && r->type != REDIS_REPLY_ERROR;
+
+    if (r != NULL && !rc) {
+        snprintf(err, size, "revoke: %s", r->str);
+    }
+
+    if (r) {
+        freeReplyObject(r);
+    }
+
+    if (!rc) {
+        return -2;
+    }
+
+    r = cachectl_redis_cmd(c, err, size, "DEL %ssess:%s", conf->ns, sid);
+    if (r == NULL) {
+        return -2;
+    }
+
+    freeReplyObject(r);
+
+    r = cachectl_redis_cmd(c, err, size, "HDEL %scachectl:sessfirst %s",
+                           conf->sx, sid);
+    if (r == NULL) {
+        return -2;
+    }
+
+    freeReplyObject(r);
+
+    if (owner[0] != '\0') {
+        r = cachectl_redis_cmd(c, err, size, "SREM %ssessidx:%s %s",
+                               conf->sx, owner, sid);
+        if (r == NULL) {
+            return -2;
+        }
+
+        freeReplyObject(r);
+    }
+
+    return 1;
+}
+
+
+/*
  * Revokes sid (user: only if it is still that user's; dry: only says).
  * 1 revoked, 0 no such session, -1 another user's (*owner set), -2 Redis
  * failed (err set).
@@ -225,17 +320,22 @@ cachectl_sessions_revoke(cachectl_conf_t *conf, redisContext *c,
     char *err, size_t size)
 {
     int          rc;
-    char         ttl[32], idx[CACHECTL_NS_MAX + 16];
+    char         ttl[32], idx[CACHECTL_GROUP_MAX + 16];
     redisReply  *r;
 
     snprintf(ttl, sizeof(ttl), "%lld",
              (long long) cachectl_sessions_tombstone(conf) * 1000);
-    snprintf(idx, sizeof(idx), "%ssessidx:", conf->ns);
+    snprintf(idx, sizeof(idx), "%ssessidx:", conf->sx);
+
+    if (conf->redis_cluster != NULL) {
+        return cachectl_sessions_revoke_split(conf, c, sid, user, dry, ttl,
+                                              owner, osize, err, size);
+    }
 
     r = cachectl_redis_cmd(c, err, size, "EVAL %s 3 %scachectl:revoked "
                            "%ssess:%s %scachectl:sessfirst %s %s %s %s %s",
-                           cachectl_revoke_script, conf->ns, conf->ns, sid,
-                           conf->ns, sid, ttl, idx, user ? user : "",
+                           cachectl_revoke_script, conf->sx, conf->ns, sid,
+                           conf->sx, sid, ttl, idx, user ? user : "",
                            dry ? "1" : "0");
     if (r == NULL) {
         return -2;
@@ -346,7 +446,7 @@ cachectl_sessions_revoke_cli(cachectl_conf_t *conf, redisContext *c,
         /* the index, then every session with that user.id (not indexed
          * yet); each is checked again when it is deleted */
         r = cachectl_redis_cmd(c, err, sizeof(err), "SMEMBERS %ssessidx:%s",
-                               conf->ns, arg);
+                               conf->sx, arg);
         if (r == NULL) {
             fprintf(stderr, "cachectl: %s\n", err);
             rc = CACHECTL_EXIT_FAIL;
@@ -419,7 +519,7 @@ cachectl_sessions_revoke_cli(cachectl_conf_t *conf, redisContext *c,
         }
 
         for (i = 0; i < queued; i++) {
-            if (redisGetReply(c, &rp) != REDIS_OK) {
+            if (cachectl_redis_reply(c, &rp) != REDIS_OK) {
                 snprintf(event, sizeof(event), "Redis: %s",
                          cachectl_redis_errstr(c));
                 break;
@@ -441,7 +541,7 @@ cachectl_sessions_revoke_cli(cachectl_conf_t *conf, redisContext *c,
          * connection lost in the event's replies: left so, and what was
          * revoked is still said below) */
         r = cachectl_redis_cmd(c, err, sizeof(err), "DEL %ssessidx:%s",
-                               conf->ns, arg);
+                               conf->sx, arg);
         if (r == NULL) {
             fprintf(stderr, "cachectl: %s\n", err);
             rc = CACHECTL_EXIT_FAIL;

@@ -30,6 +30,7 @@
  * flight must not bring either back.
  */
 extern const char  cachectl_revoke_script[];
+extern const char  cachectl_tombstone_script[];
 
 /* both must read a session alike, or revoke-user misses what is indexed */
 json_t *cachectl_session_load(const char *s, size_t len);

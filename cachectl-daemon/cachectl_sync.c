@@ -268,7 +268,7 @@ cachectl_sync_load(cachectl_sync_t *s, redisContext *c, char *err,
     size_t size)
 {
     int                rc;
-    char              *colon, cursor[32], key[CACHECTL_NS_MAX + 64];
+    char              *colon, cursor[32], key[CACHECTL_GROUP_MAX + 64];
     char               etag[20];
     size_t             i;
     json_t            *v;
@@ -276,13 +276,13 @@ cachectl_sync_load(cachectl_sync_t *s, redisContext *c, char *err,
     redisReply        *r, *k;
     cachectl_file_t   *f;
 
-    r = cachectl_redis_cmd(c, err, size, "HGETALL %stplindex", s->conf->ns);
+    r = cachectl_redis_cmd(c, err, size, "HGETALL %stplindex", s->conf->l2);
     if (r == NULL) {
         return CACHECTL_SYNC_LOST;
     }
 
     if (r->type != REDIS_REPLY_ARRAY) {
-        snprintf(err, size, "HGETALL %stplindex: %s", s->conf->ns,
+        snprintf(err, size, "HGETALL %stplindex: %s", s->conf->l2,
                  r->type == REDIS_REPLY_ERROR ? r->str : "not a hash");
         freeReplyObject(r);
         return CACHECTL_SYNC_REFUSED;
@@ -348,7 +348,7 @@ cachectl_sync_load(cachectl_sync_t *s, redisContext *c, char *err,
     s->site_etag[0] = '\0';
 
     r = cachectl_redis_cmd(c, err, size, "MGET %scfg:app %scfg:site",
-                           s->conf->ns, s->conf->ns);
+                           s->conf->l2, s->conf->l2);
     if (r == NULL) {
         return CACHECTL_SYNC_LOST;
     }
@@ -373,7 +373,7 @@ cachectl_sync_load(cachectl_sync_t *s, redisContext *c, char *err,
 
     do {
         r = cachectl_redis_cmd(c, err, size, "SCAN %s MATCH %si18n:* "
-                               "COUNT 1000", cursor, s->conf->ns);
+                               "COUNT 1000", cursor, s->conf->l2);
         if (r == NULL) {
             return CACHECTL_SYNC_LOST;
         }
@@ -405,7 +405,7 @@ cachectl_sync_load(cachectl_sync_t *s, redisContext *c, char *err,
 
             freeReplyObject(k);
 
-            json_object_set_new(s->i18n, key + strlen(s->conf->ns) + 5,
+            json_object_set_new(s->i18n, key + strlen(s->conf->l2) + 5,
                                 json_string(etag));
         }
 
@@ -453,7 +453,7 @@ cachectl_sync_exists(cachectl_sync_t *s, redisContext *c, redisReply *index,
             }
 
             names[n] = index->element[at]->str;
-            klen = strlen(s->conf->ns) + 4 + strlen(names[n]);
+            klen = strlen(s->conf->l2) + 4 + strlen(names[n]);
 
             keys[n] = malloc(klen + 1);
             if (keys[n] == NULL) {
@@ -462,7 +462,7 @@ cachectl_sync_exists(cachectl_sync_t *s, redisContext *c, redisReply *index,
                 break;
             }
 
-            snprintf(keys[n], klen + 1, "%stpl:%s", s->conf->ns, names[n]);
+            snprintf(keys[n], klen + 1, "%stpl:%s", s->conf->l2, names[n]);
             argv[n + 1] = keys[n];
             len[n + 1] = klen;
             n++;
@@ -899,7 +899,8 @@ static int
 cachectl_sync_views(cachectl_sync_t *s, cachectl_tx_t *tx, json_t *dirs)
 {
     int               i, hold, first;
-    char             *src, etag[20], index[48], mtime[24], key[PATH_MAX];
+    char             *src, etag[20], index[48], mtime[24];
+    char              key[PATH_MAX + CACHECTL_GROUP_MAX];
     char              why[256];
     void             *tmp;
     size_t            len, argvlen[8], k, ndel;
@@ -1070,7 +1071,7 @@ cachectl_sync_views(cachectl_sync_t *s, cachectl_tx_t *tx, json_t *dirs)
             continue;
         }
 
-        snprintf(key, sizeof(key), "%stpl:%s", s->conf->ns, path);
+        snprintf(key, sizeof(key), "%stpl:%s", s->conf->l2, path);
         snprintf(mtime, sizeof(mtime), "%lld", (long long) f->newest);
         snprintf(index, sizeof(index), "%lld:%s", (long long) f->newest,
                  etag);
@@ -1097,7 +1098,7 @@ cachectl_sync_views(cachectl_sync_t *s, cachectl_tx_t *tx, json_t *dirs)
 
         free(src);
 
-        snprintf(key, sizeof(key), "%stplindex", s->conf->ns);
+        snprintf(key, sizeof(key), "%stplindex", s->conf->l2);
         argv[0] = "HSET";
         argv[1] = key;
         argv[2] = path;
@@ -1170,14 +1171,14 @@ cachectl_sync_views(cachectl_sync_t *s, cachectl_tx_t *tx, json_t *dirs)
             continue;
         }
 
-        snprintf(key, sizeof(key), "%stpl:%s", s->conf->ns, path);
+        snprintf(key, sizeof(key), "%stpl:%s", s->conf->l2, path);
         first = tx->queued;
 
         if (cachectl_tx_del(tx, CACHECTL_VIEW, key) != 0) {
             goto failed;
         }
 
-        snprintf(key, sizeof(key), "%stplindex", s->conf->ns);
+        snprintf(key, sizeof(key), "%stplindex", s->conf->l2);
         argv[0] = "HDEL";
         argv[1] = key;
         argv[2] = path;
@@ -1256,7 +1257,7 @@ cachectl_sync_i18n(cachectl_sync_t *s, cachectl_tx_t *tx)
 {
     int             failed;
     DIR            *d;
-    char           *src, lang[32], etag[20], key[CACHECTL_NS_MAX + 48];
+    char           *src, lang[32], etag[20], key[CACHECTL_GROUP_MAX + 48];
     char            file[PATH_MAX];
     void           *tmp;
     size_t          n, len;
@@ -1356,7 +1357,7 @@ cachectl_sync_i18n(cachectl_sync_t *s, cachectl_tx_t *tx)
         json_decref(j);
         json_object_del(s->i18n_bad, lang);
 
-        snprintf(key, sizeof(key), "%si18n:%s", s->conf->ns, lang);
+        snprintf(key, sizeof(key), "%si18n:%s", s->conf->l2, lang);
 
         if (cachectl_tx_pending(tx, CACHECTL_P_I18N, NULL, etag, lang,
                                 tx->queued) != 0
@@ -1386,7 +1387,7 @@ cachectl_sync_i18n(cachectl_sync_t *s, cachectl_tx_t *tx)
             continue;
         }
 
-        snprintf(key, sizeof(key), "%si18n:%s", s->conf->ns, k);
+        snprintf(key, sizeof(key), "%si18n:%s", s->conf->l2, k);
 
         if (cachectl_tx_pending(tx, CACHECTL_P_I18N_DEL, NULL, "", k,
                                 tx->queued) != 0
@@ -1411,7 +1412,7 @@ static int
 cachectl_sync_config(cachectl_sync_t *s, cachectl_tx_t *tx,
     const char *file, const char *name, char *etag, char *bad)
 {
-    char          *src, now[20], key[CACHECTL_NS_MAX + 16];
+    char          *src, now[20], key[CACHECTL_GROUP_MAX + 16];
     size_t         len;
     json_t        *j, *raw;
     json_error_t   jerr;
@@ -1460,7 +1461,7 @@ cachectl_sync_config(cachectl_sync_t *s, cachectl_tx_t *tx,
 
     json_decref(j);
 
-    snprintf(key, sizeof(key), "%scfg:%s", s->conf->ns, name);
+    snprintf(key, sizeof(key), "%scfg:%s", s->conf->l2, name);
 
     if (cachectl_tx_pending(tx, CACHECTL_P_CFG, NULL, now, NULL,
                             tx->queued) != 0

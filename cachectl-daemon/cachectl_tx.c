@@ -225,13 +225,13 @@ cachectl_tx_unindex(cachectl_tx_t *tx, cachectl_pending_t *p)
 
     if (p->file->etag[0]) {
         r = cachectl_redis_cmd(tx->c, err, sizeof(err),
-                               "HSET %stplindex %s %lld:%s", tx->s->conf->ns,
+                               "HSET %stplindex %s %lld:%s", tx->s->conf->l2,
                                p->name, (long long) p->file->mtime,
                                p->file->etag);
 
     } else {
         r = cachectl_redis_cmd(tx->c, err, sizeof(err),
-                               "HDEL %stplindex %s", tx->s->conf->ns,
+                               "HDEL %stplindex %s", tx->s->conf->l2,
                                p->name);
     }
 
@@ -277,10 +277,10 @@ cachectl_tx_fence(cachectl_tx_t *tx)
         return 0;
     }
 
-    if (redisAppendCommand(tx->c, "WATCH %s" CACHECTL_LEASE_KEY, s->conf->ns)
+    if (redisAppendCommand(tx->c, "WATCH %s" CACHECTL_LEASE_KEY, s->conf->l2)
         != REDIS_OK
         || redisAppendCommand(tx->c, "GET %s" CACHECTL_LEASE_KEY,
-                              s->conf->ns) != REDIS_OK)
+                              s->conf->l2) != REDIS_OK)
     {
         snprintf(tx->err, tx->size, "out of memory");
         return -1;
@@ -351,7 +351,7 @@ int
 cachectl_tx_flush(cachectl_tx_t *tx, int last)
 {
     int           k, n, total, bump, nbump, idx;
-    char          key[CACHECTL_NS_MAX + 64], *msg, what[256];
+    char          key[CACHECTL_GROUP_MAX + 64], *msg, what[256];
     void         *reply;
     size_t        j, e;
     json_t       *m;
@@ -396,7 +396,7 @@ cachectl_tx_flush(cachectl_tx_t *tx, int last)
 
     for (k = 0; k < 3; k++) {
         if (bump & (1 << k)) {
-            if (redisAppendCommand(tx->c, "HINCRBY %sgen %s 1", s->conf->ns,
+            if (redisAppendCommand(tx->c, "HINCRBY %sgen %s 1", s->conf->l2,
                                    cachectl_kinds[k]) != REDIS_OK)
             {
                 snprintf(tx->err, tx->size, "out of memory");

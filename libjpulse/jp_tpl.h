@@ -265,6 +265,17 @@ typedef struct jp_tpl_disk_s  jp_tpl_disk_t;
 
 jp_tpl_disk_t *jp_tpl_disk_create(const char *const *roots, size_t n);
 void jp_tpl_disk_destroy(jp_tpl_disk_t *disk);
+
+/*
+ * Resolves the roots again (a release directory swapped behind a symlink
+ * moves a root): 1 if one now leads elsewhere (*changed, if not NULL, is
+ * the first such root's index), else -1 if a root no longer resolves,
+ * else 0. A root that does not resolve keeps its last real path.
+ */
+int jp_tpl_disk_refresh(jp_tpl_disk_t *disk, size_t *changed);
+
+/* the real path root i resolved to, NULL past the last */
+const char *jp_tpl_disk_root(jp_tpl_disk_t *disk, size_t i);
 void jp_tpl_disk_host(jp_tpl_disk_t *disk, jp_tpl_host_t *host);
 
 /*

@@ -29,7 +29,24 @@
 struct jp_tpl_disk_s {
     size_t   n;
     char   **roots;             /* real paths, without a trailing '/' */
+    char   **given;             /* as configured: resolved again on refresh */
 };
+
+
+/* realpath() of a root, "/" kept as "": root + "/" + path stays valid */
+static char *
+jp_tpl_disk_real(const char *root)
+{
+    char  *real;
+
+    real = realpath(root, NULL);
+
+    if (real != NULL && strcmp(real, "/") == 0) {
+        real[0] = '\0';
+    }
+
+    return real;
+}
 
 
 jp_tpl_disk_t *
@@ -44,27 +61,23 @@ jp_tpl_disk_create(const char *const *roots, size_t n)
     }
 
     disk->roots = calloc(n ? n : 1, sizeof(char *));
-    if (disk->roots == NULL) {
-        free(disk);
+    disk->given = calloc(n ? n : 1, sizeof(char *));
+    disk->n = n;
+
+    if (disk->roots == NULL || disk->given == NULL) {
+        jp_tpl_disk_destroy(disk);
         return NULL;
     }
 
     for (i = 0; i < n; i++) {
-        disk->roots[i] = realpath(roots[i], NULL);
-        if (disk->roots[i] == NULL) {
-            disk->n = i;
+        disk->given[i] = strdup(roots[i]);
+        disk->roots[i] = jp_tpl_disk_real(roots[i]);
+
+        if (disk->given[i] == NULL || disk->roots[i] == NULL) {
             jp_tpl_disk_destroy(disk);
             return NULL;
         }
-
-        /* "/" is kept as "": root + "/" + path, and every real path is
-         * under it */
-        if (strcmp(disk->roots[i], "/") == 0) {
-            disk->roots[i][0] = '\0';
-        }
     }
-
-    disk->n = n;
 
     return disk;
 }
@@ -80,11 +93,62 @@ jp_tpl_disk_destroy(jp_tpl_disk_t *disk)
     }
 
     for (i = 0; i < disk->n; i++) {
-        free(disk->roots[i]);
+        if (disk->roots) {
+            free(disk->roots[i]);
+        }
+
+        if (disk->given) {
+            free(disk->given[i]);
+        }
     }
 
     free(disk->roots);
+    free(disk->given);
     free(disk);
+}
+
+
+int
+jp_tpl_disk_refresh(jp_tpl_disk_t *disk, size_t *changed)
+{
+    int      failed, moved;
+    char    *real;
+    size_t   i;
+
+    failed = 0;
+    moved = 0;
+
+    for (i = 0; i < disk->n; i++) {
+        real = jp_tpl_disk_real(disk->given[i]);
+
+        if (real == NULL) {
+            failed = 1;
+            continue;
+        }
+
+        if (strcmp(real, disk->roots[i]) == 0) {
+            free(real);
+            continue;
+        }
+
+        free(disk->roots[i]);
+        disk->roots[i] = real;
+
+        if (!moved && changed) {
+            *changed = i;
+        }
+
+        moved = 1;
+    }
+
+    return moved ? 1 : (failed ? -1 : 0);
+}
+
+
+const char *
+jp_tpl_disk_root(jp_tpl_disk_t *disk, size_t i)
+{
+    return i < disk->n ? (disk->roots[i][0] ? disk->roots[i] : "/") : NULL;
 }
 
 

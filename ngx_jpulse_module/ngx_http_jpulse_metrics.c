@@ -19,7 +19,7 @@
 
 
 #define NGX_HTTP_JPULSE_METRICS_MAGIC   0x6a70756c        /* "jpul" */
-#define NGX_HTTP_JPULSE_METRICS_LAYOUT  9
+#define NGX_HTTP_JPULSE_METRICS_LAYOUT  10
 #define NGX_HTTP_JPULSE_METRICS_MIN_SLOTS  4
 #define NGX_HTTP_JPULSE_METRICS_MAX_SLOTS  1024
 
@@ -85,7 +85,8 @@ ngx_str_t  ngx_http_jpulse_handler_names[] = {
     ngx_string("metrics"),
     ngx_string("cluster"),
     ngx_string("render"),
-    ngx_string("cache")
+    ngx_string("cache"),
+    ngx_string("dashboard")
 };
 
 

@@ -20,6 +20,7 @@
 #include "jp_time.h"
 #include "jp_version.h"
 #include "ngx_http_jpulse_access.h"
+#include "ngx_http_jpulse_dashboard.h"
 #include "ngx_http_jpulse_health.h"
 #include "ngx_http_jpulse_instance.h"
 #include "ngx_http_jpulse_metrics_display.h"
@@ -887,6 +888,11 @@ ngx_http_jpulse_metrics_answer(ngx_http_request_t *r, ngx_str_t *local,
                        "data", data);
 
     json_decref(mine);
+
+    /* the same cluster view, as the dashboard's page */
+    if (answer && ngx_http_jpulse_dashboard_wants(r)) {
+        return ngx_http_jpulse_dashboard_answer(r, answer);
+    }
 
     text = answer ? json_dumps(answer, JSON_COMPACT) : NULL;
 

@@ -40,6 +40,7 @@
 #include "ngx_http_jpulse_l2.h"
 #include "ngx_http_jpulse_siteconfig.h"
 #include "ngx_http_jpulse_doctypes.h"
+#include "ngx_http_jpulse_dashboard.h"
 
 
 #define NGX_HTTP_JPULSE_SITE_ID_MAX  64
@@ -116,6 +117,13 @@ static ngx_command_t  ngx_http_jpulse_commands[] = {
     { ngx_string("jpulse_metrics"),
       NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS|NGX_CONF_TAKE1,
       ngx_http_jpulse_metrics,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("jpulse_dashboard"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_ANY,
+      ngx_http_jpulse_dashboard,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
       NULL },
@@ -439,7 +447,8 @@ static const char  *ngx_http_jpulse_handler_directives[] = {
     "jpulse_metrics",
     "jpulse_app_cluster_api",
     "jpulse_render",
-    "jpulse_cache_api"
+    "jpulse_cache_api",
+    "jpulse_dashboard"
 };
 
 

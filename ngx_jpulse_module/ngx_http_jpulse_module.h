@@ -21,6 +21,7 @@ typedef enum {
     NGX_HTTP_JPULSE_HANDLER_CLUSTER,
     NGX_HTTP_JPULSE_HANDLER_RENDER,
     NGX_HTTP_JPULSE_HANDLER_CACHE_API,
+    NGX_HTTP_JPULSE_HANDLER_DASHBOARD,
     NGX_HTTP_JPULSE_HANDLERS
 } ngx_http_jpulse_handler_e;
 
@@ -88,6 +89,7 @@ typedef struct {
     ngx_str_t                   cache_control;  /* of pages; "": none */
     ngx_array_t                *require_roles;  /* of ngx_str_t; NULL: off,
                                                    empty: authenticated */
+    void                       *dashboard;      /* jpulse_dashboard's */
 } ngx_http_jpulse_loc_conf_t;
 
 

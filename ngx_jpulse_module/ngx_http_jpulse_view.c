@@ -28,6 +28,7 @@ static ngx_int_t ngx_http_jpulse_view_init_zone(ngx_shm_zone_t *shm_zone,
 static ngx_http_jpulse_view_rt_t *ngx_http_jpulse_view_rt_create(
     ngx_http_jpulse_view_t *view, ngx_log_t *log);
 static void ngx_http_jpulse_view_check_config(ngx_http_jpulse_view_rt_t *rt);
+static void ngx_http_jpulse_view_check_roots(ngx_http_jpulse_view_rt_t *rt);
 static void ngx_http_jpulse_view_derive(ngx_http_jpulse_view_rt_t *rt);
 static void ngx_http_jpulse_view_themes(ngx_http_jpulse_view_rt_t *rt);
 static uint64_t ngx_http_jpulse_view_stamp(ngx_str_t *path);
@@ -485,6 +486,7 @@ ngx_http_jpulse_view_rt_create(ngx_http_jpulse_view_t *view, ngx_log_t *log)
     }
 
     rt->disk = jp_tpl_disk_create(paths, view->roots->nelts);
+    rt->roots_checked = ngx_current_msec;
     ngx_free(paths);
 
     if (rt->disk == NULL) {
@@ -526,6 +528,12 @@ ngx_http_jpulse_view_sync(ngx_http_jpulse_view_rt_t *rt)
         }
     }
 
+    if (rt->disk
+        && ngx_current_msec - rt->roots_checked >= rt->view->check_interval)
+    {
+        ngx_http_jpulse_view_check_roots(rt);
+    }
+
     if (rt->view->config_path.len
         && ngx_current_msec - rt->config_checked
            >= rt->view->check_interval)
@@ -542,6 +550,46 @@ ngx_http_jpulse_view_sync(ngx_http_jpulse_view_rt_t *rt)
     if (rt->config_version != ngx_http_jpulse_config_generation) {
         ngx_http_jpulse_view_derive(rt);
     }
+}
+
+
+/*
+ * A deploy that swaps a release directory behind a symlink moves a root:
+ * everything read from disk through the old path goes, as after an
+ * invalidation of the views, so the next requests read the new release.
+ */
+
+static void
+ngx_http_jpulse_view_check_roots(ngx_http_jpulse_view_rt_t *rt)
+{
+    int         rc;
+    size_t      i;
+    ngx_str_t  *root;
+
+    rt->roots_checked = ngx_current_msec;
+
+    rc = jp_tpl_disk_refresh(rt->disk, &i);
+
+    if (rc == 1) {
+        root = rt->view->roots->elts;
+
+        ngx_log_error(NGX_LOG_NOTICE, rt->log, 0,
+                      "jpulse_view_roots: \"%V\" now leads to \"%s\": "
+                      "the templates on disk are read again",
+                      &root[i], jp_tpl_disk_root(rt->disk, i));
+
+        ngx_http_jpulse_tcache_flush(&rt->cache);
+        rt->roots_failing = 0;
+        return;
+    }
+
+    if (rc == -1 && !rt->roots_failing) {
+        ngx_log_error(NGX_LOG_WARN, rt->log, ngx_errno,
+                      "jpulse_view_roots: a view root no longer resolves; "
+                      "its last real path is kept");
+    }
+
+    rt->roots_failing = (rc == -1);
 }
 
 

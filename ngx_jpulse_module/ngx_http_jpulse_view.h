@@ -67,6 +67,10 @@ struct ngx_http_jpulse_view_rt_s {
     ngx_uint_t                  i18n_epoch;
     ngx_log_t                  *log;
 
+    /* the roots resolved again: a release swapped behind a symlink */
+    ngx_msec_t                  roots_checked;
+    unsigned                    roots_failing:1;    /* that one is logged */
+
     /* the config file, revalidated like the templates */
     json_t                     *config_file;
     uint64_t                    config_stamp;

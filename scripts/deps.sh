@@ -15,6 +15,8 @@ PACKAGES="
     prometheus wrk
     nodejs
     gnuplot-nox
+    dpkg-dev debhelper lintian adduser
+    chromium
 "
 
 # the Mongo-wire test server (scripts/mongo-test-server) runs on Node.js:

@@ -843,6 +843,60 @@ test_is_dir(void **state)
 }
 
 
+/* Item: a root behind a symlink follows the link when refreshed. */
+static void
+test_refresh_follows_a_swapped_root(void **state)
+{
+    char            cur[128], tmp[128], real[256];
+    size_t          changed;
+    uint64_t        s;
+    tree_t         *t;
+    const char     *roots[2];
+    jp_tpl_disk_t  *disk;
+
+    t = *state;
+
+    put(t, SITE, "a.tmpl", "site", T1);
+    put(t, PLUGIN1, "b.tmpl", "plugin", T1);
+
+    snprintf(cur, sizeof(cur), "%s/current", t->dir);
+    snprintf(tmp, sizeof(tmp), "%s/current.new", t->dir);
+    assert_int_equal(symlink(t->root[SITE], cur), 0);
+
+    roots[0] = cur;
+    roots[1] = t->root[FW];
+    disk = jp_tpl_disk_create(roots, 2);
+    assert_non_null(disk);
+
+    assert_non_null(realpath(t->root[SITE], real));
+    assert_string_equal(jp_tpl_disk_root(disk, 0), real);
+    assert_null(jp_tpl_disk_root(disk, 2));
+    assert_int_equal(jp_tpl_disk_refresh(disk, &changed), 0);
+
+    assert_int_equal(jp_tpl_disk_stamp(disk, "a.tmpl", 0, &s, NULL), 0);
+    assert_int_equal(jp_tpl_disk_stamp(disk, "b.tmpl", 0, &s, NULL), -1);
+
+    /* swapped: not seen until refreshed */
+    assert_int_equal(symlink(t->root[PLUGIN1], tmp), 0);
+    assert_int_equal(rename(tmp, cur), 0);
+    assert_int_equal(jp_tpl_disk_stamp(disk, "b.tmpl", 0, &s, NULL), -1);
+
+    changed = 9;
+    assert_int_equal(jp_tpl_disk_refresh(disk, &changed), 1);
+    assert_int_equal(changed, 0);
+    assert_int_equal(jp_tpl_disk_stamp(disk, "a.tmpl", 0, &s, NULL), -1);
+    assert_int_equal(jp_tpl_disk_stamp(disk, "b.tmpl", 0, &s, NULL), 0);
+    assert_int_equal(jp_tpl_disk_refresh(disk, NULL), 0);
+
+    /* gone: the last real path stays */
+    assert_int_equal(unlink(cur), 0);
+    assert_int_equal(jp_tpl_disk_refresh(disk, &changed), -1);
+    assert_int_equal(jp_tpl_disk_stamp(disk, "b.tmpl", 0, &s, NULL), 0);
+
+    jp_tpl_disk_destroy(disk);
+}
+
+
 int
 main(void)
 {
@@ -869,6 +923,8 @@ main(void)
         cmocka_unit_test_setup_teardown(
             test_read_append_ignores_escaping_link, tree_setup,
             tree_teardown),
+        cmocka_unit_test_setup_teardown(test_refresh_follows_a_swapped_root,
+                                        tree_setup, tree_teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

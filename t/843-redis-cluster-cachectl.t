@@ -2,9 +2,9 @@
 # three primaries: what cachectl's daemon publishes (the l2 group's tagged
 # names) is what the module renders, a file saved is served after the
 # daemon's event, a session the daemon walks (first-seen record, TTL) is
-# read on a signed-in page, and `cachectl
-# sessions revoke` (the tombstone in the sess group, then the session's
-# own DEL) signs the user out at the edge. No worker crashes.
+# read on a signed-in page, and `cachectl sessions revoke` (the tombstone
+# in the sess group, then the session's own DEL) signs the user out at the
+# edge. No alert.
 #
 # One nginx across the blocks (TEST_NGINX_FORCE_RESTART_ON_TEST=0).
 use strict;

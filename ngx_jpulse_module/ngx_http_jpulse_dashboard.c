@@ -615,7 +615,9 @@ ngx_http_jpulse_dashboard_answer(ngx_http_request_t *r, json_t *answer)
 
     jmcf = ngx_http_get_module_main_conf(r, ngx_http_jpulse_module);
 
-    key = ngx_pnalloc(r->pool, jmcf->namespace.len + sizeof("gen") - 1);
+    /* the l2 group's (tagged in cluster mode) */
+
+    key = ngx_pnalloc(r->pool, jmcf->ns_l2.len + sizeof("gen") - 1);
     if (key == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -623,7 +625,7 @@ ngx_http_jpulse_dashboard_answer(ngx_http_request_t *r, json_t *answer)
     argv[0] = "HGETALL";
     argvlen[0] = 7;
     argv[1] = (char *) key;
-    argvlen[1] = ngx_sprintf(key, "%Vgen", &jmcf->namespace) - key;
+    argvlen[1] = ngx_sprintf(key, "%Vgen", &jmcf->ns_l2) - key;
 
     if (ngx_http_jpulse_redis_request(r, ngx_http_jpulse_dashboard_generations,
                                       dr, 2, argv, argvlen)
@@ -739,7 +741,9 @@ ngx_http_jpulse_dashboard_fetch_daemons(ngx_http_request_t *r,
                 continue;
             }
 
-            len = jmcf->namespace.len + sizeof("cachectl:status:") - 1
+            /* the metrics group: one slot for the MGET in cluster mode */
+
+            len = jmcf->ns_metrics.len + sizeof("cachectl:status:") - 1
                   + json_string_length(id);
 
             p = ngx_pnalloc(r->pool, len);
@@ -750,7 +754,7 @@ ngx_http_jpulse_dashboard_fetch_daemons(ngx_http_request_t *r,
             argv[n + 1] = (char *) p;
             argvlen[n + 1] = len;
 
-            p = ngx_sprintf(p, "%Vcachectl:status:", &jmcf->namespace);
+            p = ngx_sprintf(p, "%Vcachectl:status:", &jmcf->ns_metrics);
             ngx_memcpy(p, json_string_value(id), json_string_length(id));
 
             (void) json_array_append_new(dr->daemons,

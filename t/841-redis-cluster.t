@@ -15,6 +15,7 @@ use strict;
 use warnings;
 
 use lib 't/lib';
+use IO::Socket::INET ();
 use HTTP::Tiny ();
 use JPulseTest ();
 use POSIX ();
@@ -28,7 +29,13 @@ use Test::Nginx::Socket;
 plan skip_all => 'needs one nginx across blocks'
     if $ENV{TEST_NGINX_USE_VALGRIND};
 
+# the cluster's nodes take free ports: nginx's is held meanwhile, so that
+# none of them (nor a bus port) is the one nginx listens on later
+my $Hold = IO::Socket::INET->new(Listen => 1, LocalAddr => '127.0.0.1',
+                                 LocalPort => $ENV{TEST_NGINX_PORT} // 1984,
+                                 ReuseAddr => 1);
 our $C = cluster_start(primaries => 3, replicas => 1);
+close $Hold if $Hold;
 our $NS = 't841:dev:';
 our $L2 = "t841:dev:{t841:dev:l2}";
 our $MX = "t841:dev:{t841:dev:metrics}";

@@ -11,6 +11,7 @@ use strict;
 use warnings;
 
 use lib 't/lib';
+use IO::Socket::INET ();
 use CachectlTest qw(spawn daemon_wait_log daemon_log write_file cachectl);
 use JPulseTest ();
 use RedisCluster qw(cluster_start cluster_slot_owner cluster_cli);
@@ -20,7 +21,13 @@ use Test::Nginx::Socket;
 plan skip_all => 'needs one nginx across blocks'
     if $ENV{TEST_NGINX_USE_VALGRIND};
 
+# the cluster's nodes take free ports: nginx's is held meanwhile, so that
+# none of them (nor a bus port) is the one nginx listens on later
+my $Hold = IO::Socket::INET->new(Listen => 1, LocalAddr => '127.0.0.1',
+                                 LocalPort => $ENV{TEST_NGINX_PORT} // 1984,
+                                 ReuseAddr => 1);
 our $C = cluster_start(primaries => 3, replicas => 0);
+close $Hold if $Hold;
 our $NS = 't843:prod:';
 our $L2 = "${NS}{${NS}l2}";
 our $SX = "${NS}{${NS}sess}";

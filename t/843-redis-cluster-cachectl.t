@@ -4,7 +4,8 @@
 # daemon's event, a session the daemon walks (first-seen record, TTL) is
 # read on a signed-in page, and `cachectl sessions revoke` (the tombstone
 # in the sess group, then the session's own DEL) signs the user out at the
-# edge. No alert.
+# edge; the dashboard reads the l2 group's gen and cachectl's status record
+# (metrics group). No alert.
 #
 # One nginx across the blocks (TEST_NGINX_FORCE_RESTART_ON_TEST=0).
 use strict;
@@ -13,6 +14,8 @@ use warnings;
 use lib 't/lib';
 use IO::Socket::INET ();
 use CachectlTest qw(spawn daemon_wait_log daemon_log write_file cachectl);
+use DashboardTest ();
+use GatesTest ();
 use JPulseTest ();
 use RedisCluster qw(cluster_start cluster_slot_owner cluster_cli);
 use SessionTest ();
@@ -67,6 +70,12 @@ daemon_wait_log($D, qr/published 2 view/, 15)
 SessionTest::put(owner("${NS}sess:$Sid"), $NS, $Sid,
                  SessionTest::user_record(), 500);
 
+# an admin for the dashboard
+GatesTest::put_session(owner("${NS}sess:ada-session-id-0123456789abcdef"),
+                       $NS, 'ada-session-id-0123456789abcdef',
+                       GatesTest::session_json(%{ $GatesTest::Users{ada} }));
+our $Ada = GatesTest::cookie('ada-session-id-0123456789abcdef');
+
 $ENV{TEST_NGINX_T843_SEEDS} = $Seeds;
 $ENV{TEST_NGINX_T843_DIR} = $Dir;
 $ENV{TEST_NGINX_T843_COOKIE} = SessionTest::cookie($Sid);
@@ -74,7 +83,7 @@ $ENV{TEST_NGINX_FORCE_RESTART_ON_TEST} = 0;
 
 repeat_each(1);
 
-plan tests => repeat_each() * 11;
+plan tests => repeat_each() * 15;
 
 add_block_preprocessor(sub {
     my ($block) = @_;
@@ -154,4 +163,30 @@ revoke: done
 signed out
 ready
 --- no_error_log
+[alert]
+
+
+
+=== TEST 4: the dashboard in cluster mode: the l2 group's gen and cachectl's status record (metrics group)
+--- http_config eval
+DashboardTest::http_config(1, '')
+    =~ s{jpulse_redis [^;]*;}{jpulse_redis cluster=$ENV{TEST_NGINX_T843_SEEDS};}r
+    =~ s{jpulse_site_id dash;}{jpulse_site_id t843;}r
+    =~ s{jpulse_mode dev;}{jpulse_mode prod;}r
+--- config
+    location = /admin/dashboard { jpulse_dashboard; }
+--- more_headers eval
+"Cookie: $main::Ada"
+--- pre_request
+JPulseTest::poll_until(10, sub {
+    my ($s, undef, $b) = JPulseTest::http_get(
+        $Test::Nginx::Socket::ServerPort, '/admin/dashboard',
+        headers => "Cookie: $main::Ada\r\n");
+    $s == 200 && $b =~ /class="daemon"/ });
+--- request
+GET /admin/dashboard
+--- response_body_like
+<tr><td>view</td><td class="n">[1-9]\d*</td></tr>.*<div class="daemon" data-id="[^"]+">.*<p>Last publish: <time>
+--- no_error_log
+[error]
 [alert]

@@ -21,6 +21,7 @@
 #include <hiredis/hiredis.h>
 #include <jansson.h>
 
+#include "jp_redis_cluster.h"
 #include "jp_registry.h"
 
 #include "ngx_http_jpulse_module.h"
@@ -181,12 +182,13 @@ ngx_http_jpulse_cluster_keys(ngx_cycle_t *cycle, ngx_pool_t *pool,
 {
     u_char     *p;
     size_t      len;
-    ngx_str_t  *ns, *id;
+    ngx_str_t  *ns, *keys, *id;
 
     ns = &jmcf->namespace;
+    keys = &jmcf->ns_metrics;       /* the metrics group: one slot */
     id = &ngx_http_jpulse_instance.instance_id;
 
-    len = ns->len + id->len + sizeof("bc:controller:health:metrics:") + 64;
+    len = keys->len + id->len + sizeof("bc:controller:health:metrics:") + 64;
 
     p = ngx_pnalloc(pool, 5 * len);
     if (p == NULL) {
@@ -194,16 +196,16 @@ ngx_http_jpulse_cluster_keys(ngx_cycle_t *cycle, ngx_pool_t *pool,
     }
 
     ngx_http_jpulse_duty_key.data = p;
-    p = ngx_sprintf(p, "%Vmetrics:duty:%V", ns, id);
+    p = ngx_sprintf(p, "%Vmetrics:duty:%V", keys, id);
     ngx_http_jpulse_duty_key.len = p - ngx_http_jpulse_duty_key.data;
 
     ngx_http_jpulse_heartbeat_key.data = p;
-    p = ngx_sprintf(p, "%Vmetrics:instance:%V", ns, id);
+    p = ngx_sprintf(p, "%Vmetrics:instance:%V", keys, id);
     ngx_http_jpulse_heartbeat_key.len = p
                                         - ngx_http_jpulse_heartbeat_key.data;
 
     ngx_http_jpulse_registry_key.data = p;
-    p = ngx_sprintf(p, "%V" JP_REGISTRY_KEY, ns);
+    p = ngx_sprintf(p, "%V" JP_REGISTRY_KEY, keys);
     ngx_http_jpulse_registry_key.len = p - ngx_http_jpulse_registry_key.data;
 
     ngx_http_jpulse_health_channel.data = p;
@@ -659,7 +661,7 @@ ngx_http_jpulse_cluster_listed(ngx_http_request_t *r, redisReply *reply,
     argvlen[0] = 4;
     n = 0;
 
-    ns = &ngx_http_jpulse_cluster_conf->namespace;
+    ns = &ngx_http_jpulse_cluster_conf->ns_metrics;
     prefix = ns->len + sizeof("metrics:instance:") - 1;
 
     for (i = 0; i < reply->elements; i++) {
@@ -773,21 +775,23 @@ ngx_http_jpulse_cluster_fetched(ngx_http_request_t *r, redisReply *reply,
 void
 ngx_http_jpulse_cluster_exit_master(ngx_cycle_t *cycle)
 {
-    int                            done;
-    u_char                        *p;
-    void                          *aux;
-    ngx_int_t                      rc;
-    ngx_uint_t                     i, n, del;
-    ngx_msec_t                     deadline;
-    ngx_pool_t                    *pool;
-    const char                    *why;
-    redisReply                    *reply;
-    int                            port;
-    redisContext                  *c;
-    ngx_http_jpulse_main_conf_t   *jmcf;
-    ngx_http_jpulse_redis_conf_t  *rcf;
-    u_char                         message[1024];
-    char                           host[NGX_SOCKADDR_STRLEN + 1];
+    int                                     done;
+    u_char                                 *p;
+    void                                   *aux;
+    ngx_int_t                               rc;
+    ngx_uint_t                              i, n, del, seed, moved;
+    ngx_msec_t                              deadline;
+    ngx_pool_t                             *pool;
+    const char                             *why;
+    redisReply                             *reply;
+    int                                     port;
+    redisContext                           *c;
+    jp_rc_redirect_t                        redirect;
+    ngx_http_jpulse_main_conf_t            *jmcf;
+    ngx_http_jpulse_redis_conf_t           *rcf;
+    ngx_http_jpulse_redis_sentinel_addr_t  *sa;
+    u_char                                  message[1024];
+    char                                    host[NGX_SOCKADDR_STRLEN + 1];
 
     jmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_jpulse_module);
 
@@ -812,10 +816,30 @@ ngx_http_jpulse_cluster_exit_master(ngx_cycle_t *cycle)
         return;
     }
 
+    seed = 0;
+    moved = 0;
+    port = 0;
+
+again:
+
     why = NULL;
     c = NULL;
 
-    if (rcf->sentinels) {
+    if (rcf->cluster) {
+        /*
+         * The seeds in turn; the metrics group's primary is whichever
+         * answers MOVED to the DEL (its keys share one slot): once.
+         */
+
+        if (!moved) {
+            sa = rcf->cluster->elts;
+            ngx_cpystrn((u_char *) host, sa[seed].host, sizeof(host));
+            port = sa[seed].port;
+        }
+
+        c = redisConnectNonBlock(host, port);
+
+    } else if (rcf->sentinels) {
         /* the primary now, asked of the sentinels within the deadline */
 
         if (ngx_http_jpulse_cluster_exit_primary(cycle, rcf, deadline, host,
@@ -949,6 +973,37 @@ ngx_http_jpulse_cluster_exit_master(ngx_cycle_t *cycle)
                        i + 1, n,
                        (ngx_int_t) (deadline - ngx_http_jpulse_cluster_now()));
 
+        if (i == del && reply->type == REDIS_REPLY_ERROR && rcf->cluster
+            && !moved
+            && jp_rc_parse_error(reply->str, reply->len, &redirect)
+               == JP_RC_ERR_MOVED)
+        {
+            moved = 1;
+
+            /* no DNS lookup in the master: an address only */
+
+            if (redirect.host_len
+                && !ngx_http_jpulse_redis_sentinel_numeric(
+                                     (u_char *) redirect.host,
+                                     redirect.host_len))
+            {
+                why = "MOVED to a host name";
+                freeReplyObject(reply);
+                goto failed;
+            }
+
+            if (redirect.host_len) {
+                ngx_cpystrn((u_char *) host, (u_char *) redirect.host,
+                            sizeof(host));
+            }
+
+            port = (int) redirect.port;
+
+            freeReplyObject(reply);
+            redisFree(c);
+            goto again;
+        }
+
         if (i == del && reply->type == REDIS_REPLY_ERROR) {
             ngx_log_error(NGX_LOG_WARN, cycle->log, 0,
                           "jpulse: cannot remove the heartbeat of instance "
@@ -962,6 +1017,18 @@ ngx_http_jpulse_cluster_exit_master(ngx_cycle_t *cycle)
     goto done;
 
 failed:
+
+    if (rcf->cluster && !moved && ++seed < rcf->cluster->nelts
+        && (ngx_msec_int_t) (deadline - ngx_http_jpulse_cluster_now()) > 0)
+    {
+        /* the next seed, within what is left of the deadline */
+
+        if (c) {
+            redisFree(c);
+        }
+
+        goto again;
+    }
 
     ngx_log_error(NGX_LOG_WARN, cycle->log, 0,
                   "jpulse: cannot remove the heartbeat of instance %V at "

@@ -1323,19 +1323,25 @@ ngx_http_jpulse_dashboard_key(ngx_http_request_t *r, const char *what,
 {
     u_char                       *key, *p;
     size_t                        n;
+    ngx_str_t                    *prefix;
     ngx_http_jpulse_main_conf_t  *jmcf;
 
     jmcf = ngx_http_get_module_main_conf(r, ngx_http_jpulse_module);
 
-    n = jmcf->namespace.len + ngx_strlen(what)
-        + (id ? json_string_length(id) : 0);
+    /*
+     * <ns>gen is the l2 group's, cachectl's status records the metrics
+     * group's: tagged in cluster mode, so that one EVAL reaches them all
+     */
+    prefix = id ? &jmcf->ns_metrics : &jmcf->ns_l2;
+
+    n = prefix->len + ngx_strlen(what) + (id ? json_string_length(id) : 0);
 
     key = ngx_pnalloc(r->pool, n);
     if (key == NULL) {
         return NULL;
     }
 
-    p = ngx_sprintf(key, "%V%s", &jmcf->namespace, what);
+    p = ngx_sprintf(key, "%V%s", prefix, what);
 
     if (id) {
         p = ngx_cpymem(p, json_string_value(id), json_string_length(id));

@@ -27,7 +27,7 @@
 
 
 #define NGX_HTTP_JPULSE_L2_RETRY   1000     /* after a failed index fetch */
-#define NGX_HTTP_JPULSE_L2_KEY_MAX (NGX_MAX_PATH + 128)
+#define NGX_HTTP_JPULSE_L2_KEY_MAX (NGX_MAX_PATH + 512)
 #define NGX_HTTP_JPULSE_L2_BUCKETS 64       /* of fetches in flight */
 
 
@@ -102,7 +102,8 @@ static void ngx_http_jpulse_l2_published(ngx_http_request_t *r,
     redisReply *reply, void *data);
 
 
-static ngx_str_t     ngx_http_jpulse_l2_ns;
+static ngx_str_t     ngx_http_jpulse_l2_ns;    /* channels */
+static ngx_str_t     ngx_http_jpulse_l2_keys;  /* the l2 group's keys */
 static ngx_uint_t    ngx_http_jpulse_l2_on;
 static ngx_event_t   ngx_http_jpulse_l2_timer;
 
@@ -143,6 +144,7 @@ ngx_http_jpulse_l2_init_process(ngx_cycle_t *cycle)
 
     /* the cache API publishes even where nothing is rendered */
     ngx_http_jpulse_l2_ns = jmcf->namespace;
+    ngx_http_jpulse_l2_keys = jmcf->ns_l2;
 
     if (!ngx_http_jpulse_redis_configured()
         || views == NULL || views->nelts == 0)
@@ -525,7 +527,7 @@ ngx_http_jpulse_l2_poll(ngx_event_t *ev)
 
         argvlen[0] = 5;
         argvlen[1] = ngx_snprintf(key, sizeof(key), "%Vgen",
-                                  &ngx_http_jpulse_l2_ns) - key;
+                                  &ngx_http_jpulse_l2_keys) - key;
         argvlen[2] = 4;
         argvlen[3] = 6;
         argvlen[4] = 4;
@@ -600,9 +602,9 @@ ngx_http_jpulse_l2_fetch_config(void)
 
     argvlen[0] = 4;
     argvlen[1] = ngx_snprintf(app, sizeof(app), "%Vcfg:app",
-                              &ngx_http_jpulse_l2_ns) - app;
+                              &ngx_http_jpulse_l2_keys) - app;
     argvlen[2] = ngx_snprintf(site, sizeof(site), "%Vcfg:site",
-                              &ngx_http_jpulse_l2_ns) - site;
+                              &ngx_http_jpulse_l2_keys) - site;
 
     /*
      * Refused (max_pending) or not connected: the event that asked for it
@@ -649,7 +651,7 @@ ngx_http_jpulse_l2_config_reply(redisReply *reply, void *data)
                 ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
                               "jpulse: %Vcfg:%s: line %d, column %d: %s; "
                               "keeping the previous config",
-                              &ngx_http_jpulse_l2_ns, i ? "site" : "app",
+                              &ngx_http_jpulse_l2_keys, i ? "site" : "app",
                               err.line, err.column,
                               j ? "not a JSON object" : err.text);
                 json_decref(j);
@@ -862,7 +864,7 @@ ngx_http_jpulse_l2_send(ngx_http_jpulse_view_rt_t *rt,
         argv[0] = "HGETALL";
         argvlen[0] = 7;
         argvlen[1] = ngx_snprintf(key, sizeof(key), "%Vtplindex",
-                                  &ngx_http_jpulse_l2_ns) - key;
+                                  &ngx_http_jpulse_l2_keys) - key;
         argc = 2;
         break;
 
@@ -874,7 +876,7 @@ ngx_http_jpulse_l2_send(ngx_http_jpulse_view_rt_t *rt,
         argv[0] = "GET";
         argvlen[0] = 3;
         argvlen[1] = ngx_snprintf(key, sizeof(key), "%Vi18n:%V",
-                                  &ngx_http_jpulse_l2_ns, &need->lang) - key;
+                                  &ngx_http_jpulse_l2_keys, &need->lang) - key;
         argc = 2;
         break;
 
@@ -889,7 +891,7 @@ ngx_http_jpulse_l2_send(ngx_http_jpulse_view_rt_t *rt,
         argv[4] = "mtime";
         argvlen[0] = 5;
         argvlen[1] = ngx_snprintf(key, sizeof(key), "%Vtpl:%V",
-                                  &ngx_http_jpulse_l2_ns, &need->path) - key;
+                                  &ngx_http_jpulse_l2_keys, &need->path) - key;
         argvlen[2] = 6;
         argvlen[3] = 4;
         argvlen[4] = 5;
@@ -1248,7 +1250,7 @@ ngx_http_jpulse_l2_store_i18n(ngx_http_jpulse_l2_fetch_t *f,
         ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
                       "jpulse: %Vi18n:%V: line %d, column %d: %s; keeping "
                       "the previous translations",
-                      &ngx_http_jpulse_l2_ns, &f->lang, err.line, err.column,
+                      &ngx_http_jpulse_l2_keys, &f->lang, err.line, err.column,
                       j ? "not a JSON object" : err.text);
         json_decref(j);
         ngx_http_jpulse_metrics_add(NGX_HTTP_JPULSE_ERRORS, 1);
@@ -1329,7 +1331,7 @@ ngx_http_jpulse_l2_publish(ngx_http_request_t *r, ngx_uint_t kind,
     argv[3] = "1";
     argvlen[0] = 7;
     argvlen[1] = ngx_snprintf(gen, sizeof(gen), "%Vgen",
-                              &ngx_http_jpulse_l2_ns) - gen;
+                              &ngx_http_jpulse_l2_keys) - gen;
     argvlen[3] = 1;
 
     /* the counters first: a peer that misses the event still catches up */

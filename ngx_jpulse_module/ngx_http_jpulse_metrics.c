@@ -19,7 +19,7 @@
 
 
 #define NGX_HTTP_JPULSE_METRICS_MAGIC   0x6a70756c        /* "jpul" */
-#define NGX_HTTP_JPULSE_METRICS_LAYOUT  9
+#define NGX_HTTP_JPULSE_METRICS_LAYOUT  10
 #define NGX_HTTP_JPULSE_METRICS_MIN_SLOTS  4
 #define NGX_HTTP_JPULSE_METRICS_MAX_SLOTS  1024
 
@@ -113,7 +113,11 @@ ngx_str_t  ngx_http_jpulse_counter_names[] = {
     ngx_string("broadcasts_received"),
     ngx_string("broadcast_received_bytes"),
     ngx_string("redis_refused"),
-    ngx_string("redis_failovers")
+    ngx_string("redis_failovers"),
+    ngx_string("redis_cluster_moved"),
+    ngx_string("redis_cluster_ask"),
+    ngx_string("redis_cluster_tryagain"),
+    ngx_string("redis_cluster_refreshes")
 };
 
 

@@ -223,10 +223,11 @@ static void
 ngx_http_jpulse_json_components(ngx_http_jpulse_snapshot_t *snap,
     ngx_http_jpulse_out_t *out)
 {
-    uint64_t                        count, commands, by_class[6];
-    ngx_uint_t                      h, c;
-    ngx_http_jpulse_counts_t       *counts;
-    ngx_http_jpulse_metrics_shm_t  *sh;
+    uint64_t                              count, commands, by_class[6];
+    ngx_uint_t                            h, c;
+    ngx_http_jpulse_counts_t             *counts;
+    ngx_http_jpulse_metrics_shm_t        *sh;
+    ngx_http_jpulse_redis_cluster_info_t  cluster;
 
     counts = &snap->totals.counts;
 
@@ -323,11 +324,7 @@ ngx_http_jpulse_json_components(ngx_http_jpulse_snapshot_t *snap,
             ",\"redis\":{\"component\":\"Redis\",\"status\":\"%s\","
             "\"initialized\":true,\"stats\":{\"connected\":%s,"
             "\"commands\":%uL,\"errors\":%uL,\"reconnects\":%uL,"
-            "\"avgLatencyUs\":%uL,\"p99LatencyUs\":%uL},"
-            "\"meta\":{\"ttl\":0,\"category\":\"nginx\",\"fields\":{"
-            "\"commands\":{\"aggregate\":\"sum\"},"
-            "\"errors\":{\"aggregate\":\"sum\"},"
-            "\"reconnects\":{\"aggregate\":\"sum\"}}},",
+            "\"avgLatencyUs\":%uL,\"p99LatencyUs\":%uL",
             ngx_http_jpulse_redis_ready() ? "ok" : "error",
             ngx_http_jpulse_redis_ready() ? "true" : "false",
             commands, counts->counters[NGX_HTTP_JPULSE_REDIS_ERRORS],
@@ -335,6 +332,29 @@ ngx_http_jpulse_json_components(ngx_http_jpulse_snapshot_t *snap,
             commands ? (counts->redis_latency_us + commands / 2) / commands
                      : 0,
             ngx_http_jpulse_metrics_redis_quantile(counts, 990));
+
+        /* the map is this worker's view; the redirects all workers' */
+
+        if (ngx_http_jpulse_redis_cluster_info(&cluster)) {
+            ngx_http_jpulse_out_printf(out,
+                ",\"cluster\":{\"nodes\":%ui,\"nodesReady\":%ui,"
+                "\"mapGeneration\":%uL,\"coveredSlots\":%ui,"
+                "\"subscriber\":\"%s:%ui\",\"moved\":%uL,\"ask\":%uL,"
+                "\"tryagain\":%uL,\"refreshes\":%uL}",
+                cluster.nodes, cluster.ready, cluster.generation,
+                cluster.covered, cluster.subscriber,
+                cluster.subscriber_port,
+                counts->counters[NGX_HTTP_JPULSE_REDIS_CLUSTER_MOVED],
+                counts->counters[NGX_HTTP_JPULSE_REDIS_CLUSTER_ASK],
+                counts->counters[NGX_HTTP_JPULSE_REDIS_CLUSTER_TRYAGAIN],
+                counts->counters[NGX_HTTP_JPULSE_REDIS_CLUSTER_REFRESHES]);
+        }
+
+        ngx_http_jpulse_out_printf(out,
+            "},\"meta\":{\"ttl\":0,\"category\":\"nginx\",\"fields\":{"
+            "\"commands\":{\"aggregate\":\"sum\"},"
+            "\"errors\":{\"aggregate\":\"sum\"},"
+            "\"reconnects\":{\"aggregate\":\"sum\"}}},");
         ngx_http_jpulse_out_timestamp(out);
         ngx_http_jpulse_out_printf(out, "}");
     }

@@ -33,6 +33,7 @@ static void ngx_http_jpulse_prom_mongo(ngx_http_jpulse_snapshot_t *snap,
     ngx_http_jpulse_out_t *out);
 static void ngx_http_jpulse_prom_redis(ngx_http_jpulse_snapshot_t *snap,
     ngx_http_jpulse_out_t *out);
+static void ngx_http_jpulse_prom_cluster(ngx_http_jpulse_out_t *out);
 static void ngx_http_jpulse_prom_sessions(ngx_http_jpulse_snapshot_t *snap,
     ngx_http_jpulse_out_t *out);
 static void ngx_http_jpulse_prom_counters(ngx_http_jpulse_snapshot_t *snap,
@@ -325,7 +326,45 @@ ngx_http_jpulse_prom_counters(ngx_http_jpulse_snapshot_t *snap,
     ngx_http_jpulse_out_printf(out, "jpulse_redis_pending %uL\n",
         snap->totals.gauges[NGX_HTTP_JPULSE_REDIS_PENDING]);
 
+    ngx_http_jpulse_prom_cluster(out);
+
     ngx_http_jpulse_prom_sessions(snap, out);
+}
+
+
+/* Redis Cluster: the slot map as the worker answering sees it */
+
+static void
+ngx_http_jpulse_prom_cluster(ngx_http_jpulse_out_t *out)
+{
+    ngx_http_jpulse_redis_cluster_info_t  info;
+
+    if (!ngx_http_jpulse_redis_cluster_info(&info)) {
+        return;
+    }
+
+    ngx_http_jpulse_prom_family(out, "jpulse_redis_cluster_nodes", "gauge",
+        "Cluster nodes this worker has a connection to (or is making one).");
+    ngx_http_jpulse_out_printf(out, "jpulse_redis_cluster_nodes %ui\n",
+                               info.nodes);
+
+    ngx_http_jpulse_prom_family(out, "jpulse_redis_cluster_nodes_ready",
+        "gauge", "Cluster node connections of this worker that are ready.");
+    ngx_http_jpulse_out_printf(out, "jpulse_redis_cluster_nodes_ready %ui\n",
+                               info.ready);
+
+    ngx_http_jpulse_prom_family(out, "jpulse_redis_cluster_covered_slots",
+        "gauge", "Hash slots with a primary in this worker's slot map.");
+    ngx_http_jpulse_out_printf(out,
+                               "jpulse_redis_cluster_covered_slots %ui\n",
+                               info.covered);
+
+    ngx_http_jpulse_prom_family(out, "jpulse_redis_cluster_map_generation",
+        "gauge", "Generation of this worker's slot map (changes and "
+        "MOVED patches).");
+    ngx_http_jpulse_out_printf(out,
+                               "jpulse_redis_cluster_map_generation %uL\n",
+                               info.generation);
 }
 
 

@@ -23,6 +23,7 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
+#include "jp_redis_cluster.h"
 #include "ngx_http_jpulse_module.h"
 #include "ngx_http_jpulse_access.h"
 #include "ngx_http_jpulse_broadcast.h"
@@ -272,6 +273,60 @@ ngx_http_jpulse_create_main_conf(ngx_conf_t *cf)
 }
 
 
+/*
+ * The key groups' prefixes. In cluster mode the namespace goes inside a
+ * hash tag: one with a '{' or '}' would make another tag the first.
+ */
+
+static ngx_int_t
+ngx_http_jpulse_group_prefixes(ngx_conf_t *cf,
+    ngx_http_jpulse_main_conf_t *jmcf)
+{
+    int          cluster, n;
+    size_t       cap;
+    ngx_str_t   *ns, *dst[3];
+    ngx_uint_t   i;
+    static const char  *groups[] = { JP_RC_GROUP_L2, JP_RC_GROUP_METRICS,
+                                     JP_RC_GROUP_SESS };
+
+    ns = &jmcf->namespace;
+    cluster = jmcf->redis != NULL && jmcf->redis->cluster != NULL;
+
+    if (cluster && !jp_rc_namespace_ok((char *) ns->data, ns->len)) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "jpulse_redis \"cluster=\": the namespace "
+                           "\"%V\" must not contain \"{\" or \"}\"", ns);
+        return NGX_ERROR;
+    }
+
+    dst[0] = &jmcf->ns_l2;
+    dst[1] = &jmcf->ns_metrics;
+    dst[2] = &jmcf->ns_sess;
+
+    cap = 2 * ns->len + JP_RC_GROUP_EXTRA + 1;
+
+    for (i = 0; i < 3; i++) {
+        dst[i]->data = ngx_pnalloc(cf->pool, cap);
+        if (dst[i]->data == NULL) {
+            return NGX_ERROR;
+        }
+
+        n = jp_rc_group_prefix((char *) dst[i]->data, cap, (char *) ns->data,
+                               ns->len, groups[i], cluster);
+        if (n < 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "jpulse: cannot make the \"%s\" key prefix "
+                               "of namespace \"%V\"", groups[i], ns);
+            return NGX_ERROR;
+        }
+
+        dst[i]->len = n;
+    }
+
+    return NGX_OK;
+}
+
+
 static char *
 ngx_http_jpulse_init_main_conf(ngx_conf_t *cf, void *conf)
 {
@@ -292,6 +347,10 @@ ngx_http_jpulse_init_main_conf(ngx_conf_t *cf, void *conf)
     }
 
     ngx_sprintf(jmcf->namespace.data, "%V:%V:", &jmcf->site_id, &jmcf->mode);
+
+    if (ngx_http_jpulse_group_prefixes(cf, jmcf) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
 
     ngx_conf_init_value(jmcf->heartbeat, 1);
 

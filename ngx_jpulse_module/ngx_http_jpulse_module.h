@@ -59,6 +59,15 @@ typedef struct {
     ngx_str_t                   site_id;
     ngx_str_t                   mode;
     ngx_str_t                   namespace;      /* "<siteId>:<mode>:" */
+
+    /*
+     * The prefixes of the key groups (docs/protocol.md "Redis Cluster"):
+     * the namespace, or in cluster mode "<ns>{<ns><group>}" so that the
+     * keys a command or script touches together share a slot.
+     */
+    ngx_str_t                   ns_l2;
+    ngx_str_t                   ns_metrics;
+    ngx_str_t                   ns_sess;
     struct ngx_http_jpulse_redis_conf_s  *redis;  /* NULL: single host */
     struct ngx_http_jpulse_mongo_conf_s  *mongo;  /* NULL: no MongoDB */
     ngx_shm_zone_t             *metrics_zone;

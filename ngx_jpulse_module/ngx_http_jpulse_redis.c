@@ -21,6 +21,7 @@
 #include "ngx_http_jpulse_redis.h"
 #include "ngx_http_jpulse_redis_conn.h"
 #include "ngx_http_jpulse_redis_sentinel.h"
+#include "ngx_http_jpulse_redis_cluster.h"
 
 
 #define NGX_HTTP_JPULSE_REDIS_HANDLERS   16
@@ -50,8 +51,8 @@ typedef struct {
 
 static char *ngx_http_jpulse_redis_address(ngx_conf_t *cf,
     ngx_http_jpulse_redis_conf_t *rcf, ngx_str_t *value);
-static char *ngx_http_jpulse_redis_sentinels(ngx_conf_t *cf,
-    ngx_http_jpulse_redis_conf_t *rcf, ngx_str_t *value);
+static char *ngx_http_jpulse_redis_nodes(ngx_conf_t *cf, ngx_str_t *value,
+    size_t skip, in_port_t port, const char *what, ngx_array_t **nodes);
 static char *ngx_http_jpulse_redis_read_password(ngx_conf_t *cf,
     ngx_str_t *file, ngx_str_t *password);
 static ngx_int_t ngx_http_jpulse_redis_start_commands(
@@ -59,7 +60,6 @@ static ngx_int_t ngx_http_jpulse_redis_start_commands(
 static ngx_int_t ngx_http_jpulse_redis_start_subscriber(
     ngx_http_jpulse_redis_conn_t *rc);
 static void ngx_http_jpulse_redis_first_pong(redisReply *reply, void *data);
-static void ngx_http_jpulse_redis_keepalive(ngx_event_t *ev);
 static void ngx_http_jpulse_redis_keepalive_published(redisReply *reply,
     void *data);
 static void ngx_http_jpulse_redis_subscription(redisAsyncContext *ac,
@@ -155,11 +155,30 @@ ngx_http_jpulse_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
                 goto invalid;
             }
 
-            if (ngx_http_jpulse_redis_sentinels(cf, rcf, &value[i])
+            if (ngx_http_jpulse_redis_nodes(cf, &value[i], 9, 26379,
+                                            "sentinel", &rcf->sentinels)
                 != NGX_CONF_OK)
             {
                 return NGX_CONF_ERROR;
             }
+
+            continue;
+        }
+
+        if (ngx_strncmp(p, "cluster=", 8) == 0) {
+            if (rcf->cluster) {
+                goto invalid;
+            }
+
+            if (ngx_http_jpulse_redis_nodes(cf, &value[i], 8, 6379,
+                                            "cluster", &rcf->cluster)
+                != NGX_CONF_OK)
+            {
+                return NGX_CONF_ERROR;
+            }
+
+            rcf->name.data = p + 8;
+            rcf->name.len = value[i].len - 8;
 
             continue;
         }
@@ -229,6 +248,7 @@ ngx_http_jpulse_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             }
 
             rcf->db = n;
+            rcf->db_set = 1;
             continue;
         }
 
@@ -319,6 +339,13 @@ ngx_http_jpulse_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         rcf->password = s;
     }
 
+    if (rcf->cluster && (rcf->sentinels || address)) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "jpulse_redis \"cluster=\" cannot be used with %s",
+                           rcf->sentinels ? "\"sentinel=\"" : "an address");
+        return NGX_CONF_ERROR;
+    }
+
     if (rcf->sentinels && address) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "jpulse_redis takes an address or \"sentinel=\", "
@@ -326,9 +353,19 @@ ngx_http_jpulse_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_ERROR;
     }
 
-    if (rcf->sentinels == NULL && !address) {
+    if (rcf->sentinels == NULL && rcf->cluster == NULL && !address) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "jpulse_redis needs an address or \"sentinel=\"");
+                           "jpulse_redis needs an address or \"sentinel=\" "
+                           "(or \"cluster=\")");
+        return NGX_CONF_ERROR;
+    }
+
+    /* a cluster has only database 0: SELECT fails on every node */
+
+    if (rcf->cluster && rcf->db_set) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "jpulse_redis \"db=\" cannot be used with "
+                           "\"cluster=\" (a cluster has database 0 only)");
         return NGX_CONF_ERROR;
     }
 
@@ -490,13 +527,15 @@ ngx_http_jpulse_redis_address(ngx_conf_t *cf,
 
 
 /*
- * sentinel=H:P[,H:P...]: up to 16, each resolved now (the first address
- * of a name), port 26379 when none is given.
+ * sentinel=H:P[,H:P...] and cluster=H:P[,H:P...]: up to 16, each resolved
+ * now (the first address of a name: hiredis would resolve with blocking
+ * DNS), port 26379 (a sentinel) or 6379 (a cluster node) when none is
+ * given.
  */
 
 static char *
-ngx_http_jpulse_redis_sentinels(ngx_conf_t *cf,
-    ngx_http_jpulse_redis_conf_t *rcf, ngx_str_t *value)
+ngx_http_jpulse_redis_nodes(ngx_conf_t *cf, ngx_str_t *value, size_t skip,
+    in_port_t port, const char *what, ngx_array_t **nodes)
 {
     u_char                                 *p, *last, *comma;
     size_t                                  len;
@@ -504,18 +543,18 @@ ngx_http_jpulse_redis_sentinels(ngx_conf_t *cf,
     ngx_str_t                               one;
     ngx_http_jpulse_redis_sentinel_addr_t  *sa;
 
-    p = value->data + 9;
+    p = value->data + skip;
     last = value->data + value->len;
 
     if (p == last) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "jpulse_redis \"sentinel=\" is empty");
+                           "jpulse_redis \"%s=\" is empty", what);
         return NGX_CONF_ERROR;
     }
 
-    rcf->sentinels = ngx_array_create(cf->pool, 3,
-                                sizeof(ngx_http_jpulse_redis_sentinel_addr_t));
-    if (rcf->sentinels == NULL) {
+    *nodes = ngx_array_create(cf->pool, 3,
+                              sizeof(ngx_http_jpulse_redis_sentinel_addr_t));
+    if (*nodes == NULL) {
         return NGX_CONF_ERROR;
     }
 
@@ -527,46 +566,47 @@ ngx_http_jpulse_redis_sentinels(ngx_conf_t *cf,
 
         if (one.len == 0) {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "jpulse_redis \"sentinel=\" has an empty "
-                               "address in \"%V\"", value);
+                               "jpulse_redis \"%s=\" has an empty "
+                               "address in \"%V\"", what, value);
             return NGX_CONF_ERROR;
         }
 
-        if (rcf->sentinels->nelts == NGX_HTTP_JPULSE_REDIS_SENTINELS_MAX) {
+        if ((*nodes)->nelts == NGX_HTTP_JPULSE_REDIS_SENTINELS_MAX) {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "jpulse_redis \"sentinel=\" has more than %d "
-                               "sentinels",
-                               NGX_HTTP_JPULSE_REDIS_SENTINELS_MAX);
+                               "jpulse_redis \"%s=\" has more than %d "
+                               "%s", what,
+                               NGX_HTTP_JPULSE_REDIS_SENTINELS_MAX,
+                               what[0] == 's' ? "sentinels" : "nodes");
             return NGX_CONF_ERROR;
         }
 
         if (one.len > 5 && ngx_strncmp(one.data, "unix:", 5) == 0) {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "invalid jpulse_redis sentinel \"%V\": "
-                               "a unix socket is not supported", &one);
+                               "invalid jpulse_redis %s \"%V\": "
+                               "a unix socket is not supported", what, &one);
             return NGX_CONF_ERROR;
         }
 
         ngx_memzero(&u, sizeof(ngx_url_t));
 
         u.url = one;
-        u.default_port = 26379;
+        u.default_port = port;
 
         if (ngx_parse_url(cf->pool, &u) != NGX_OK || u.naddrs == 0) {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "invalid jpulse_redis sentinel \"%V\": %s",
-                               &one, u.err ? u.err : "host not found");
+                               "invalid jpulse_redis %s \"%V\": %s",
+                               what, &one, u.err ? u.err : "host not found");
             return NGX_CONF_ERROR;
         }
 
         if (u.no_port == 0 && u.port == 0) {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "invalid jpulse_redis sentinel port in \"%V\"",
-                               &one);
+                               "invalid jpulse_redis %s port in \"%V\"",
+                               what, &one);
             return NGX_CONF_ERROR;
         }
 
-        sa = ngx_array_push(rcf->sentinels);
+        sa = ngx_array_push(*nodes);
         if (sa == NULL) {
             return NGX_CONF_ERROR;
         }
@@ -697,6 +737,24 @@ ngx_http_jpulse_redis_init_process(ngx_cycle_t *cycle)
     ngx_http_jpulse_redis_wait_init(&ngx_http_jpulse_redis_commands,
                                     cycle->log);
 
+    if (rcf->cluster) {
+        if (ngx_http_jpulse_redis_cluster_init(cycle, rcf,
+                                          &ngx_http_jpulse_redis_subscriber,
+                                          ngx_http_jpulse_redis_keepalive)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        ngx_http_jpulse_dependencies[NGX_HTTP_JPULSE_DEP_REDIS].state =
+                                                ngx_http_jpulse_redis_state;
+
+        /* the nodes connect as the map names them; the subscriber now */
+        ngx_http_jpulse_redis_conn_connect(&ngx_http_jpulse_redis_subscriber);
+
+        return NGX_OK;
+    }
+
     if (rcf->sentinels
         && ngx_http_jpulse_redis_sentinel_init(cycle, rcf,
                                              &ngx_http_jpulse_redis_commands,
@@ -726,7 +784,31 @@ ngx_http_jpulse_redis_exit_process(ngx_cycle_t *cycle)
     ngx_http_jpulse_redis_sentinel_exit();
     ngx_http_jpulse_redis_conn_close(&ngx_http_jpulse_redis_subscriber);
     ngx_http_jpulse_redis_conn_close(&ngx_http_jpulse_redis_commands);
+
+    if (ngx_http_jpulse_redis_conf->cluster) {
+        /* after the closes above: closing() is set for the NULL replies */
+        ngx_http_jpulse_redis_cluster_exit();
+    }
+
     ngx_http_jpulse_redis_wait_exit();
+}
+
+
+ngx_uint_t
+ngx_http_jpulse_redis_cluster_info(ngx_http_jpulse_redis_cluster_info_t *info)
+{
+    if (ngx_http_jpulse_redis_conf == NULL
+        || ngx_http_jpulse_redis_conf->cluster == NULL)
+    {
+        return 0;
+    }
+
+    ngx_http_jpulse_redis_cluster_state(info);
+
+    info->subscriber = ngx_http_jpulse_redis_subscriber.addr;
+    info->subscriber_port = ngx_http_jpulse_redis_subscriber.port;
+
+    return 1;
 }
 
 
@@ -740,6 +822,14 @@ ngx_http_jpulse_redis_configured(void)
 ngx_uint_t
 ngx_http_jpulse_redis_ready(void)
 {
+    if (ngx_http_jpulse_redis_conf != NULL
+        && ngx_http_jpulse_redis_conf->cluster)
+    {
+        return ngx_http_jpulse_redis_cluster_covered()
+               && ngx_http_jpulse_redis_subscriber.state
+                  == NGX_HTTP_JPULSE_REDIS_READY;
+    }
+
     return ngx_http_jpulse_redis_conf != NULL
            && ngx_http_jpulse_redis_commands.state
               == NGX_HTTP_JPULSE_REDIS_READY
@@ -925,7 +1015,7 @@ ngx_http_jpulse_redis_deliver(ngx_str_t *channel, ngx_str_t *message)
 }
 
 
-static void
+void
 ngx_http_jpulse_redis_keepalive(ngx_event_t *ev)
 {
     ngx_http_jpulse_redis_conn_t  *rc = ev->data;
@@ -1004,7 +1094,12 @@ ngx_http_jpulse_redis_keepalive_published(redisReply *reply, void *data)
         return;
     }
 
-    if (reply->integer == 0) {
+    /*
+     * A cluster's PUBLISH counts the receivers of the node it was sent to
+     * only: 0 says nothing there, the echo's deadline decides.
+     */
+
+    if (reply->integer == 0 && sub->conf->cluster == NULL) {
         /* Redis no longer has our subscriber */
         ngx_http_jpulse_redis_conn_fail(sub, "subscription lost");
     }
@@ -1015,6 +1110,13 @@ ngx_int_t
 ngx_http_jpulse_redis_command(ngx_http_jpulse_redis_reply_pt handler,
     void *data, int argc, const char **argv, const size_t *argvlen)
 {
+    if (ngx_http_jpulse_redis_conf != NULL
+        && ngx_http_jpulse_redis_conf->cluster)
+    {
+        return ngx_http_jpulse_redis_cluster_command(handler, data, argc,
+                                                     argv, argvlen);
+    }
+
     if (ngx_http_jpulse_redis_conf == NULL
         || ngx_http_jpulse_redis_commands.state
            != NGX_HTTP_JPULSE_REDIS_READY)

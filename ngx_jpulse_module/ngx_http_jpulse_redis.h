@@ -50,7 +50,22 @@ typedef struct ngx_http_jpulse_redis_conf_s {
     ngx_array_t                *sentinels;  /* sentinel_addr_t */
     ngx_str_t                   master;
     ngx_str_t                   sentinel_password;
+
+    /* "cluster=": the seed nodes (sentinel_addr_t); host is then unset */
+    ngx_array_t                *cluster;
+    unsigned                    db_set:1;   /* "db=" was given */
 } ngx_http_jpulse_redis_conf_t;
+
+
+/* what this worker knows of a Redis Cluster (metrics, health) */
+typedef struct {
+    ngx_uint_t                  nodes;      /* connections known */
+    ngx_uint_t                  ready;      /* of them ready */
+    ngx_uint_t                  covered;    /* slots with a primary */
+    uint64_t                    generation; /* of the slot map */
+    ngx_uint_t                  subscriber_port;
+    u_char                     *subscriber; /* its node's address */
+} ngx_http_jpulse_redis_cluster_info_t;
 
 
 /*
@@ -92,7 +107,14 @@ void ngx_http_jpulse_redis_exit_process(ngx_cycle_t *cycle);
  */
 ngx_uint_t ngx_http_jpulse_redis_closing(void);
 
-/* configured, and both connections ready */
+/*
+ * Cluster mode: 1 and info filled in, 0 outside it (info untouched).
+ */
+ngx_uint_t ngx_http_jpulse_redis_cluster_info(
+    ngx_http_jpulse_redis_cluster_info_t *info);
+
+/* configured, and both connections ready (cluster: the map covers every
+ * slot and the subscriber is up) */
 ngx_uint_t ngx_http_jpulse_redis_configured(void);
 ngx_uint_t ngx_http_jpulse_redis_ready(void);
 

@@ -19,6 +19,7 @@
 #include "ngx_http_jpulse_metrics.h"
 #include "ngx_http_jpulse_redis_conn.h"
 #include "ngx_http_jpulse_redis_sentinel.h"
+#include "ngx_http_jpulse_redis_cluster.h"
 
 
 typedef struct {
@@ -126,6 +127,13 @@ ngx_http_jpulse_redis_conn_connect(ngx_http_jpulse_redis_conn_t *rc)
 
     if (rc->resolving || rc->discovering) {
         /* its handler connects */
+        return;
+    }
+
+    if (rc->roams) {
+        /* the cluster's pub/sub: another node after each failure */
+        ngx_http_jpulse_redis_cluster_pick(rc);
+        ngx_http_jpulse_redis_open(rc);
         return;
     }
 
@@ -422,6 +430,10 @@ ngx_http_jpulse_redis_conn_fail(ngx_http_jpulse_redis_conn_t *rc,
 
     if (rc->conf->sentinels) {
         ngx_http_jpulse_redis_sentinel_lost(rc);
+    }
+
+    if (rc->roams) {
+        ngx_http_jpulse_redis_cluster_lost(rc);
     }
 
     if (rc->settled) {

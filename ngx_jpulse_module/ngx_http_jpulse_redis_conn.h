@@ -66,6 +66,9 @@ struct ngx_http_jpulse_redis_conn_s {
     unsigned                           auxiliary:1; /* a sentinel's: not
                                                        counted as Redis */
     unsigned                           role_logged:1;
+    unsigned                           roams:1;    /* cluster pub/sub: its
+                                                      node is chosen before
+                                                      each connect */
 
     ngx_resolver_ctx_t                *resolving;
     u_char                             addr[NGX_SOCKADDR_STRLEN + 1];
@@ -114,6 +117,12 @@ ngx_int_t ngx_http_jpulse_redis_conn_send(ngx_http_jpulse_redis_conn_t *rc,
 void ngx_http_jpulse_redis_wait_init(ngx_http_jpulse_redis_conn_t *rc,
     ngx_log_t *log);
 void ngx_http_jpulse_redis_wait_exit(void);
+
+/* cluster mode: the attempts waited for may have ended, wake if so */
+void ngx_http_jpulse_redis_wait_notify(void);
+
+/* ngx_http_jpulse_redis.c: ping (and the pub/sub echo) every interval */
+void ngx_http_jpulse_redis_keepalive(ngx_event_t *ev);
 
 /* a peer's string made safe for error.log; dst: 4 * len bytes */
 u_char *ngx_http_jpulse_redis_escape(u_char *dst, u_char *src, size_t len);

@@ -27,6 +27,7 @@
 
 #include "ngx_http_jpulse_redis.h"
 #include "ngx_http_jpulse_redis_conn.h"
+#include "ngx_http_jpulse_redis_cluster.h"
 
 
 typedef struct {
@@ -76,7 +77,15 @@ ngx_http_jpulse_redis_when_ready(ngx_http_request_t *r,
 
     rc = ngx_http_jpulse_redis_wait_conn;
 
-    if (rc == NULL || !ngx_http_jpulse_redis_conn_connecting(rc)) {
+    /*
+     * Cluster mode: the command connection is not used; the request waits
+     * for the slot map and the primaries' connections being made.
+     */
+
+    if (rc == NULL
+        || !(rc->conf->cluster ? ngx_http_jpulse_redis_cluster_connecting()
+                               : ngx_http_jpulse_redis_conn_connecting(rc)))
+    {
         return NGX_DECLINED;
     }
 
@@ -116,7 +125,13 @@ ngx_http_jpulse_redis_when_ready(ngx_http_request_t *r,
 
     ngx_queue_insert_tail(&ngx_http_jpulse_redis_waiters, &w->queue);
 
-    ngx_http_jpulse_redis_conn_await(rc);
+    if (rc->conf->cluster) {
+        ngx_http_jpulse_redis_cluster_await();
+
+    } else {
+        ngx_http_jpulse_redis_conn_await(rc);
+    }
+
     ngx_http_jpulse_redis_park(r);
 
     return NGX_OK;
@@ -130,6 +145,18 @@ ngx_http_jpulse_redis_wait_settled(ngx_http_jpulse_redis_conn_t *rc,
     /* called within hiredis's callbacks: the requests run later */
 
     if (ngx_http_jpulse_redis_nwaiters && !ngx_http_jpulse_redis_wake.posted)
+    {
+        ngx_post_event(&ngx_http_jpulse_redis_wake, &ngx_posted_events);
+    }
+}
+
+
+void
+ngx_http_jpulse_redis_wait_notify(void)
+{
+    if (ngx_http_jpulse_redis_nwaiters
+        && !ngx_http_jpulse_redis_wake.posted
+        && !ngx_http_jpulse_redis_cluster_connecting())
     {
         ngx_post_event(&ngx_http_jpulse_redis_wake, &ngx_posted_events);
     }
@@ -174,7 +201,8 @@ ngx_http_jpulse_redis_wait_wake(ngx_event_t *ev)
 
         ngx_free(w);
 
-        ready = rc->state == NGX_HTTP_JPULSE_REDIS_READY;
+        ready = rc->conf->cluster ? ngx_http_jpulse_redis_ready()
+                                  : rc->state == NGX_HTTP_JPULSE_REDIS_READY;
         c = r->connection;
 
         ngx_http_set_log_request(c->log, r);

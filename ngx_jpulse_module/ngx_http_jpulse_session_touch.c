@@ -31,7 +31,15 @@ typedef struct {
 } ngx_http_jpulse_session_slot_t;
 
 
+typedef struct {
+    size_t                      len;
+    int64_t                     ttl;
+    u_char                      key[1];     /* <ns>sess:<sid> */
+} ngx_http_jpulse_session_expire_t;
+
+
 static void ngx_http_jpulse_session_sweep(ngx_msec_t now);
+static void ngx_http_jpulse_session_limited(redisReply *reply, void *data);
 
 
 /*
@@ -60,6 +68,30 @@ static ngx_str_t  ngx_http_jpulse_session_touch_script = ngx_string(
       "end "
     "end "
     "return redis.call('EXPIRE', KEYS[1], ttl)");
+
+
+/*
+ * The same in cluster mode, where the session (its own slot) cannot be in
+ * the script of the sess group: KEYS: the max age, the first-seen hash;
+ * ARGV: the TTL, the sid. Returns the ms left when they cut the TTL, -2
+ * past the limit, -1 for connect-redis's TTL; the EXPIRE follows.
+ */
+
+static ngx_str_t  ngx_http_jpulse_session_limit_script = ngx_string(
+    "local ttl = tonumber(ARGV[1]) "
+    "local max = tonumber(redis.call('GET', KEYS[1]) or '') "
+    "if max and max > 0 then "
+      "local rec = redis.call('HGET', KEYS[2], ARGV[2]) "
+      "local first = rec and tonumber(string.match(rec, '^%d+')) "
+      "if first then "
+        "local t = redis.call('TIME') "
+        "local left = first + max - (tonumber(t[1]) * 1000 "
+                                    "+ math.floor(tonumber(t[2]) / 1000)) "
+        "if left <= 0 then return -2 end "
+        "if left < ttl * 1000 then return left end "
+      "end "
+    "end "
+    "return -1");
 
 
 static ngx_http_jpulse_session_slot_t
@@ -188,10 +220,12 @@ ngx_http_jpulse_session_touch(ngx_http_request_t *r,
     size_t                               n;
     int64_t                              ttl;
     uint64_t                             h;
+    ngx_int_t                            rc;
     ngx_msec_t                           now;
     const char                          *argv[8];
     size_t                               argvlen[8];
-    ngx_str_t                           *ns;
+    ngx_str_t                           *ns, *sess;
+    ngx_http_jpulse_session_expire_t    *ex;
     ngx_http_jpulse_main_conf_t         *jmcf;
     ngx_http_jpulse_session_slot_t      *slot;
     ngx_http_jpulse_session_loc_conf_t  *slcf;
@@ -218,10 +252,11 @@ ngx_http_jpulse_session_touch(ngx_http_request_t *r,
 
     jmcf = ngx_http_get_module_main_conf(r, ngx_http_jpulse_module);
     ns = &jmcf->namespace;
+    sess = &jmcf->ns_sess;      /* cachectl's keys: the sess group */
 
     n = ns->len + sizeof("sess:") - 1 + ctx->session.sid.len;
 
-    key = ngx_pnalloc(r->pool, n + 2 * ns->len
+    key = ngx_pnalloc(r->pool, n + 2 * sess->len
                                + sizeof("cachectl:sessmaxage") - 1
                                + sizeof("cachectl:sessfirst") - 1);
     if (key == NULL) {
@@ -233,11 +268,11 @@ ngx_http_jpulse_session_touch(ngx_http_request_t *r,
     p = ngx_cpymem(p, ctx->session.sid.data, ctx->session.sid.len);
 
     maxage = p;
-    p = ngx_cpymem(p, ns->data, ns->len);
+    p = ngx_cpymem(p, sess->data, sess->len);
     p = ngx_cpymem(p, "cachectl:sessmaxage", sizeof("cachectl:sessmaxage") - 1);
 
     first = p;
-    p = ngx_cpymem(p, ns->data, ns->len);
+    p = ngx_cpymem(p, sess->data, sess->len);
     p = ngx_cpymem(p, "cachectl:sessfirst", sizeof("cachectl:sessfirst") - 1);
 
     ttl = jp_session_touch_ttl(&ctx->record, (int64_t) ngx_time() * 1000);
@@ -260,10 +295,46 @@ ngx_http_jpulse_session_touch(ngx_http_request_t *r,
     argv[7] = (const char *) ctx->session.sid.data;
     argvlen[7] = ctx->session.sid.len;
 
-    /* fire and forget: nothing waits, a failure costs one touch */
-    if (ngx_http_jpulse_redis_command(NULL, NULL, 8, argv, argvlen)
-        != NGX_OK)
-    {
+    if (sess->len == ns->len) {
+        /* fire and forget: nothing waits, a failure costs one touch */
+        rc = ngx_http_jpulse_redis_command(NULL, NULL, 8, argv, argvlen);
+
+    } else {
+        /* cluster mode: the limit first, then the session's EXPIRE */
+
+        ex = ngx_alloc(sizeof(ngx_http_jpulse_session_expire_t) + n,
+                       r->connection->log);
+        if (ex == NULL) {
+            return;
+        }
+
+        ex->len = n;
+        ex->ttl = ttl;
+        ngx_memcpy(ex->key, key, n);
+
+        /* the same arguments, the session's key left out */
+
+        argv[1] = (const char *) ngx_http_jpulse_session_limit_script.data;
+        argvlen[1] = ngx_http_jpulse_session_limit_script.len;
+        argv[2] = "2";
+
+        argv[3] = argv[4];
+        argvlen[3] = argvlen[4];
+        argv[4] = argv[5];
+        argvlen[4] = argvlen[5];
+        argv[5] = argv[6];
+        argvlen[5] = argvlen[6];
+        argv[6] = argv[7];
+        argvlen[6] = argvlen[7];
+
+        rc = ngx_http_jpulse_redis_command(ngx_http_jpulse_session_limited,
+                                           ex, 7, argv, argvlen);
+        if (rc != NGX_OK) {
+            ngx_free(ex);
+        }
+    }
+
+    if (rc != NGX_OK) {
         return;
     }
 
@@ -279,4 +350,45 @@ ngx_http_jpulse_session_touch(ngx_http_request_t *r,
 
     ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "jpulse session: touched, ttl %L s", ttl);
+}
+
+
+/* cluster mode: the limit script answered, the session's TTL follows */
+
+static void
+ngx_http_jpulse_session_limited(redisReply *reply, void *data)
+{
+    ngx_http_jpulse_session_expire_t  *ex = data;
+
+    const char  *argv[3];
+    size_t       argvlen[3];
+    u_char       n[NGX_INT64_LEN];
+
+    if (reply == NULL || reply->type != REDIS_REPLY_INTEGER
+        || reply->integer == -2 || ngx_http_jpulse_redis_closing())
+    {
+        /* failed (one touch lost), or past the limit: cachectl deletes */
+        ngx_free(ex);
+        return;
+    }
+
+    argv[1] = (const char *) ex->key;
+    argvlen[1] = ex->len;
+    argv[2] = (const char *) n;
+
+    if (reply->integer > 0) {
+        argv[0] = "PEXPIRE";
+        argvlen[0] = 7;
+        argvlen[2] = ngx_sprintf(n, "%L", (int64_t) reply->integer) - n;
+
+    } else {
+        argv[0] = "EXPIRE";
+        argvlen[0] = 6;
+        argvlen[2] = ngx_sprintf(n, "%L", ex->ttl) - n;
+    }
+
+    /* the arguments are copied: ex can go */
+    (void) ngx_http_jpulse_redis_command(NULL, NULL, 3, argv, argvlen);
+
+    ngx_free(ex);
 }

@@ -19,7 +19,7 @@ run_tests();
 
 __DATA__
 
-=== TEST 1: 24 workers, 12 slots (the session and MongoDB counters and the dashboard's handler made a slot bigger)
+=== TEST 1: 24 workers, 12 slots (the session and MongoDB counters, the dashboard's handler and the Redis Cluster counters made a slot bigger)
 --- http_config
     jpulse_metrics_zone jpulse 32k;
 --- config

@@ -1,0 +1,400 @@
+/*
+ * Redis Cluster: the commands of a worker (jpulse_redis cluster=...),
+ * routed by the slot map of ngx_http_jpulse_redis_cluster.c.
+ *
+ * A command goes to the primary of its keys' slot (jp_rc_command_slot),
+ * a keyless one to any ready primary. Whose primary is not ready declines
+ * at once, as a single Redis does while it connects: callers fall back.
+ * The command's arguments are copied, so that it can be sent again:
+ *
+ *   MOVED      the map is patched (or refreshed) and the command goes to
+ *              the node named;
+ *   ASK        ASKING and the command go to the node named, the map stays;
+ *   TRYAGAIN   the command goes again after a short pause;
+ *   CLUSTERDOWN, a malformed redirect: the map is refreshed, the caller
+ *              gets the error.
+ *
+ * At most NGX_HTTP_JPULSE_REDIS_CLUSTER_REDIRECTS times per command; a
+ * node named by a redirect that is not connected yet is waited for on a
+ * short timer, counted the same way. Whatever happens, the caller's
+ * handler is called exactly once (a NULL reply when the command failed
+ * without one): ngx_http_jpulse_redis_request()'s binding then keeps a
+ * request that left in the meantime safe, as with a single Redis. The
+ * timers are not cancelable, so an exiting worker answers its parked
+ * requests first; exit_process answers the rest with NULL.
+ */
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_event.h>
+
+#include "jp_redis_cluster.h"
+#include "ngx_http_jpulse_metrics.h"
+#include "ngx_http_jpulse_redis_cluster.h"
+
+
+typedef struct {
+    ngx_queue_t                       queue;     /* while on the timer */
+    ngx_event_t                       timer;
+    ngx_http_jpulse_redis_reply_pt    handler;
+    void                             *data;
+    ngx_http_jpulse_redis_node_t     *node;      /* sent to, or next */
+    int                               slot;      /* JP_RC_NOT_COVERED: any */
+    ngx_uint_t                        redirects;
+    unsigned                          asking:1;
+    int                               argc;
+    const char                      **argv;
+    size_t                           *argvlen;
+} ngx_http_jpulse_redis_ccmd_t;
+
+
+static ngx_int_t ngx_http_jpulse_redis_cluster_send(
+    ngx_http_jpulse_redis_ccmd_t *cmd, ngx_http_jpulse_redis_node_t *node);
+static void ngx_http_jpulse_redis_cluster_reply(redisReply *reply,
+    void *data);
+static void ngx_http_jpulse_redis_cluster_redirect(
+    ngx_http_jpulse_redis_ccmd_t *cmd, ngx_http_jpulse_redis_node_t *node,
+    redisReply *reply);
+static void ngx_http_jpulse_redis_cluster_later(
+    ngx_http_jpulse_redis_ccmd_t *cmd);
+static void ngx_http_jpulse_redis_cluster_again(ngx_event_t *ev);
+static void ngx_http_jpulse_redis_cluster_finish(
+    ngx_http_jpulse_redis_ccmd_t *cmd, redisReply *reply);
+
+
+static ngx_log_t                     *ngx_http_jpulse_redis_cluster_cmd_log;
+static ngx_http_jpulse_redis_conf_t  *ngx_http_jpulse_redis_cluster_cmd_conf;
+static ngx_queue_t                    ngx_http_jpulse_redis_cluster_cmd_waiting;
+
+
+void
+ngx_http_jpulse_redis_cluster_cmd_init(ngx_log_t *log,
+    ngx_http_jpulse_redis_conf_t *rcf)
+{
+    ngx_http_jpulse_redis_cluster_cmd_log = log;
+    ngx_http_jpulse_redis_cluster_cmd_conf = rcf;
+
+    ngx_queue_init(&ngx_http_jpulse_redis_cluster_cmd_waiting);
+}
+
+
+/* commands waiting to go again: failed, their requests are let go */
+
+void
+ngx_http_jpulse_redis_cluster_cmd_exit(void)
+{
+    ngx_queue_t                   *q;
+    ngx_http_jpulse_redis_ccmd_t  *cmd;
+
+    while (!ngx_queue_empty(&ngx_http_jpulse_redis_cluster_cmd_waiting)) {
+        q = ngx_queue_head(&ngx_http_jpulse_redis_cluster_cmd_waiting);
+        cmd = ngx_queue_data(q, ngx_http_jpulse_redis_ccmd_t, queue);
+
+        ngx_queue_remove(q);
+
+        if (cmd->timer.timer_set) {
+            ngx_del_timer(&cmd->timer);
+        }
+
+        ngx_http_jpulse_redis_cluster_finish(cmd, NULL);
+    }
+}
+
+
+ngx_int_t
+ngx_http_jpulse_redis_cluster_command(ngx_http_jpulse_redis_reply_pt handler,
+    void *data, int argc, const char **argv, const size_t *argvlen)
+{
+    int                            slot, i;
+    u_char                        *p;
+    size_t                         size;
+    ngx_int_t                      rc;
+    ngx_http_jpulse_redis_ccmd_t  *cmd;
+    ngx_http_jpulse_redis_node_t  *node;
+
+    if (argc < 1) {
+        return NGX_ERROR;
+    }
+
+    slot = jp_rc_command_slot(argc, argv, argvlen);
+
+    if (slot == JP_RC_CROSSSLOT || slot == JP_RC_BAD_COMMAND) {
+        /* our bug: a key group without its tag */
+        ngx_log_error(NGX_LOG_ERR, ngx_http_jpulse_redis_cluster_cmd_log, 0,
+                      "jpulse_redis \"%V\": %*s not sent: %s",
+                      &ngx_http_jpulse_redis_cluster_cmd_conf->name,
+                      ngx_min(argvlen[0], 32), argv[0],
+                      slot == JP_RC_CROSSSLOT ? "its keys are in several "
+                                                "slots"
+                                              : "bad number of keys");
+        return NGX_ERROR;
+    }
+
+    /* NULL too while there is no map */
+
+    node = ngx_http_jpulse_redis_cluster_route(slot);
+
+    if (node == NULL || node->rc.state != NGX_HTTP_JPULSE_REDIS_READY) {
+        if (node) {
+            ngx_http_jpulse_redis_cluster_ensure(node);
+        }
+
+        return NGX_DECLINED;
+    }
+
+    /* the arguments are kept: a redirect sends them again */
+
+    size = sizeof(ngx_http_jpulse_redis_ccmd_t)
+           + argc * (sizeof(char *) + sizeof(size_t));
+
+    for (i = 0; i < argc; i++) {
+        size += argvlen[i];
+    }
+
+    cmd = ngx_alloc(size, ngx_http_jpulse_redis_cluster_cmd_log);
+    if (cmd == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memzero(cmd, sizeof(ngx_http_jpulse_redis_ccmd_t));
+
+    cmd->handler = handler;
+    cmd->data = data;
+    cmd->slot = slot;
+    cmd->argc = argc;
+    cmd->argv = (const char **) (cmd + 1);
+    cmd->argvlen = (size_t *) (cmd->argv + argc);
+
+    p = (u_char *) (cmd->argvlen + argc);
+
+    for (i = 0; i < argc; i++) {
+        cmd->argv[i] = (const char *) p;
+        cmd->argvlen[i] = argvlen[i];
+        p = ngx_cpymem(p, argv[i], argvlen[i]);
+    }
+
+    rc = ngx_http_jpulse_redis_cluster_send(cmd, node);
+
+    if (rc != NGX_OK) {
+        ngx_free(cmd);
+        return rc;
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_jpulse_redis_cluster_send(ngx_http_jpulse_redis_ccmd_t *cmd,
+    ngx_http_jpulse_redis_node_t *node)
+{
+    ngx_int_t             rc;
+    static const char    *asking[] = { "ASKING" };
+    static const size_t   askinglen[] = { 6 };
+
+    cmd->node = node;
+
+    if (cmd->asking) {
+        /* on the same connection, so answered right before the command */
+
+        rc = ngx_http_jpulse_redis_conn_send(&node->rc, NULL, NULL, 1,
+                                             asking, askinglen);
+        if (rc != NGX_OK) {
+            return rc;
+        }
+    }
+
+    return ngx_http_jpulse_redis_conn_send(&node->rc,
+                                           ngx_http_jpulse_redis_cluster_reply,
+                                           cmd, cmd->argc, cmd->argv,
+                                           cmd->argvlen);
+}
+
+
+static void
+ngx_http_jpulse_redis_cluster_reply(redisReply *reply, void *data)
+{
+    ngx_http_jpulse_redis_ccmd_t  *cmd = data;
+
+    const char                    *host;
+    jp_rc_redirect_t               r;
+    ngx_http_jpulse_redis_node_t  *node;
+
+    if (reply == NULL) {
+        /* the command may have run: not sent again, the node is checked */
+
+        if (!ngx_http_jpulse_redis_shutting_down()) {
+            ngx_http_jpulse_redis_cluster_refresh("a command failed");
+        }
+
+        ngx_http_jpulse_redis_cluster_finish(cmd, NULL);
+        return;
+    }
+
+    if (reply->type != REDIS_REPLY_ERROR || ngx_http_jpulse_redis_closing()) {
+        ngx_http_jpulse_redis_cluster_finish(cmd, reply);
+        return;
+    }
+
+    switch (jp_rc_parse_error(reply->str, reply->len, &r)) {
+
+    case JP_RC_ERR_MOVED:
+        ngx_http_jpulse_metrics_add(NGX_HTTP_JPULSE_REDIS_CLUSTER_MOVED, 1);
+
+        node = ngx_http_jpulse_redis_cluster_moved(&r, cmd->node);
+
+        cmd->asking = 0;
+        ngx_http_jpulse_redis_cluster_redirect(cmd, node, reply);
+        return;
+
+    case JP_RC_ERR_ASK:
+        ngx_http_jpulse_metrics_add(NGX_HTTP_JPULSE_REDIS_CLUSTER_ASK, 1);
+
+        host = r.host_len ? r.host : (const char *) cmd->node->rc.addr;
+
+        ngx_log_debug3(NGX_LOG_DEBUG_HTTP,
+                       ngx_http_jpulse_redis_cluster_cmd_log, 0,
+                       "jpulse redis cluster: slot %ui ASK %s:%ui",
+                       (ngx_uint_t) r.slot, host, (ngx_uint_t) r.port);
+
+        cmd->asking = 1;
+        ngx_http_jpulse_redis_cluster_redirect(cmd,
+                           ngx_http_jpulse_redis_cluster_node(host, r.port),
+                           reply);
+        return;
+
+    case JP_RC_ERR_TRYAGAIN:
+        ngx_http_jpulse_metrics_add(NGX_HTTP_JPULSE_REDIS_CLUSTER_TRYAGAIN, 1);
+
+        if (cmd->redirects++ >= NGX_HTTP_JPULSE_REDIS_CLUSTER_REDIRECTS
+            || ngx_http_jpulse_redis_shutting_down())
+        {
+            ngx_http_jpulse_redis_cluster_finish(cmd, reply);
+            return;
+        }
+
+        cmd->asking = 0;
+        ngx_http_jpulse_redis_cluster_later(cmd);
+        return;
+
+    case JP_RC_ERR_CLUSTERDOWN:
+    case JP_RC_ERR_MALFORMED:
+        ngx_http_jpulse_redis_cluster_refresh("CLUSTERDOWN");
+        ngx_http_jpulse_redis_cluster_finish(cmd, reply);
+        return;
+
+    default:
+        /* the command's own error, or CROSSSLOT (never sent again) */
+        ngx_http_jpulse_redis_cluster_finish(cmd, reply);
+        return;
+    }
+}
+
+
+/* reply: the redirect, given to the caller when the command gives up */
+
+static void
+ngx_http_jpulse_redis_cluster_redirect(ngx_http_jpulse_redis_ccmd_t *cmd,
+    ngx_http_jpulse_redis_node_t *node, redisReply *reply)
+{
+    if (node == NULL
+        || cmd->redirects++ >= NGX_HTTP_JPULSE_REDIS_CLUSTER_REDIRECTS
+        || ngx_http_jpulse_redis_shutting_down())
+    {
+        ngx_log_debug1(NGX_LOG_DEBUG_HTTP,
+                       ngx_http_jpulse_redis_cluster_cmd_log, 0,
+                       "jpulse redis cluster: gave up after %ui redirects",
+                       cmd->redirects);
+
+        ngx_http_jpulse_redis_cluster_finish(cmd, reply);
+        return;
+    }
+
+    if (node->rc.state == NGX_HTTP_JPULSE_REDIS_READY) {
+        if (ngx_http_jpulse_redis_cluster_send(cmd, node) != NGX_OK) {
+            ngx_http_jpulse_redis_cluster_finish(cmd, reply);
+        }
+
+        return;
+    }
+
+    /* a node new to this worker (a failover, a reshard to a new one) */
+
+    cmd->node = node;
+    ngx_http_jpulse_redis_cluster_ensure(node);
+    ngx_http_jpulse_redis_cluster_later(cmd);
+}
+
+
+static void
+ngx_http_jpulse_redis_cluster_later(ngx_http_jpulse_redis_ccmd_t *cmd)
+{
+    ngx_event_t  *ev;
+
+    ev = &cmd->timer;
+
+    ngx_memzero(ev, sizeof(ngx_event_t));
+
+    ev->handler = ngx_http_jpulse_redis_cluster_again;
+    ev->data = cmd;
+    ev->log = ngx_http_jpulse_redis_cluster_cmd_log;
+
+    /* not cancelable: an exiting worker answers the request first */
+
+    ngx_queue_insert_tail(&ngx_http_jpulse_redis_cluster_cmd_waiting,
+                          &cmd->queue);
+
+    ngx_add_timer(ev, NGX_HTTP_JPULSE_REDIS_CLUSTER_RETRY);
+}
+
+
+static void
+ngx_http_jpulse_redis_cluster_again(ngx_event_t *ev)
+{
+    ngx_http_jpulse_redis_ccmd_t  *cmd = ev->data;
+
+    ngx_http_jpulse_redis_node_t  *node;
+
+    ngx_queue_remove(&cmd->queue);
+
+    /* ASK and a node connecting go where they were going; others by map */
+
+    if (cmd->asking || cmd->slot < 0) {
+        node = cmd->node;
+
+    } else {
+        node = ngx_http_jpulse_redis_cluster_route(cmd->slot);
+    }
+
+    if (node && node->rc.state == NGX_HTTP_JPULSE_REDIS_READY) {
+        if (ngx_http_jpulse_redis_cluster_send(cmd, node) != NGX_OK) {
+            ngx_http_jpulse_redis_cluster_finish(cmd, NULL);
+        }
+
+        return;
+    }
+
+    if (node == NULL
+        || cmd->redirects++ >= NGX_HTTP_JPULSE_REDIS_CLUSTER_REDIRECTS
+        || ngx_http_jpulse_redis_shutting_down())
+    {
+        ngx_http_jpulse_redis_cluster_finish(cmd, NULL);
+        return;
+    }
+
+    cmd->node = node;
+    ngx_http_jpulse_redis_cluster_ensure(node);
+    ngx_http_jpulse_redis_cluster_later(cmd);
+}
+
+
+static void
+ngx_http_jpulse_redis_cluster_finish(ngx_http_jpulse_redis_ccmd_t *cmd,
+    redisReply *reply)
+{
+    if (cmd->handler) {
+        cmd->handler(reply, cmd->data);
+    }
+
+    ngx_free(cmd);
+}

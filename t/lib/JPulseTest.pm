@@ -652,10 +652,20 @@ sub _slurp {
 
 # A port nobody listens on now (the caller retries on EADDRINUSE: another
 # process may take it before it binds).
+# A free port, never the one t/run chose for the suites' nginx
+# (TEST_NGINX_PORT): that one is free until Test::Nginx starts nginx on it,
+# and a Redis node or a second nginx taking it meanwhile failed a run.
 sub free_port {
-    my $s = IO::Socket::INET->new(Listen => 1, LocalAddr => '127.0.0.1',
-                                  LocalPort => 0) or die "no free port: $!";
-    return $s->sockport;
+    my $nginx = $ENV{TEST_NGINX_PORT} // 0;
+
+    for (1 .. 100) {
+        my $s = IO::Socket::INET->new(Listen => 1, LocalAddr => '127.0.0.1',
+                                      LocalPort => 0)
+            or die "no free port: $!";
+        my $port = $s->sockport;
+        return $port unless $port == $nginx;
+    }
+    die "no free port but $nginx\n";
 }
 
 *_free_port = \&free_port;

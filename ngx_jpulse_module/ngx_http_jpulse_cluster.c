@@ -773,6 +773,15 @@ ngx_http_jpulse_cluster_fetched(ngx_http_request_t *r, redisReply *reply,
  */
 
 void
+ngx_http_jpulse_cluster_exit_process(ngx_cycle_t *cycle)
+{
+    while (ngx_http_jpulse_npeers) {
+        ngx_http_jpulse_peer_forget(ngx_http_jpulse_npeers - 1);
+    }
+}
+
+
+void
 ngx_http_jpulse_cluster_exit_master(ngx_cycle_t *cycle)
 {
     int                                     done;

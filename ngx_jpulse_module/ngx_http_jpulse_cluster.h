@@ -18,6 +18,9 @@ char *ngx_http_jpulse_heartbeat(ngx_conf_t *cf, ngx_command_t *cmd,
 ngx_int_t ngx_http_jpulse_cluster_init_process(ngx_cycle_t *cycle);
 void ngx_http_jpulse_cluster_exit_master(ngx_cycle_t *cycle);
 
+/* frees the Node peers heard (after Redis: no message comes any more) */
+void ngx_http_jpulse_cluster_exit_process(ngx_cycle_t *cycle);
+
 /*
  * Answers the metrics request with this instance's blob and the live
  * heartbeats of the others (the registry's live members, then one MGET,

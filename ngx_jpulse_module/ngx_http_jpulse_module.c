@@ -672,6 +672,7 @@ ngx_http_jpulse_exit_process(ngx_cycle_t *cycle)
 {
     /* Redis first: its callbacks may still store into the views */
     ngx_http_jpulse_redis_exit_process(cycle);
+    ngx_http_jpulse_cluster_exit_process(cycle);
     ngx_http_jpulse_mongo_exit_process(cycle);
     ngx_http_jpulse_l2_exit_process(cycle);
     ngx_http_jpulse_siteconfig_exit_process(cycle);

@@ -35,6 +35,14 @@
 
 #define NGX_HTTP_JPULSE_CLUSTER_EXIT_TIMEOUT   500          /* ms, all */
 
+/*
+ * What one metrics answer reads of the others' heartbeats: a blob is a
+ * few KB; a bigger one (a peer gone wrong, or hostile) is left out rather
+ * than held and parsed, and so is the rest past the total
+ */
+#define NGX_HTTP_JPULSE_HEARTBEAT_MAX          (256 * 1024)
+#define NGX_HTTP_JPULSE_HEARTBEATS_MAX         (8 * 1024 * 1024)
+
 /* Node peers heard on pub/sub, kept as jPulse keeps them (instanceTTL) */
 #define NGX_HTTP_JPULSE_PEERS_MAX              256
 #define NGX_HTTP_JPULSE_PEERS_BYTES            (8 * 1024 * 1024)
@@ -104,6 +112,17 @@ static ngx_uint_t                    ngx_http_jpulse_heartbeat_failing;
 static ngx_http_jpulse_peer_t  ngx_http_jpulse_peers[NGX_HTTP_JPULSE_PEERS_MAX];
 static ngx_uint_t              ngx_http_jpulse_npeers;
 static size_t                  ngx_http_jpulse_peers_bytes;
+
+/* MGET, but of strings no longer than ARGV[1], ARGV[2] bytes in all */
+static char  ngx_http_jpulse_heartbeats_lua[] =
+    "local cap, total, used, r = tonumber(ARGV[1]), tonumber(ARGV[2]), 0, {} "
+    "for i, k in ipairs(KEYS) do "
+    "r[i] = false "
+    "if redis.call('TYPE', k).ok == 'string' then "
+    "local n = redis.call('STRLEN', k) "
+    "if n <= cap and used + n <= total then "
+    "used = used + n r[i] = redis.call('GET', k) end end end "
+    "return r";
 
 static ngx_str_t  ngx_http_jpulse_health_prefix =
     ngx_string("controller:health:metrics:");
@@ -581,7 +600,7 @@ ngx_http_jpulse_heartbeat_reply(redisReply *reply, void *data)
 
 
 /*
- * The live members of the registry, then their heartbeats in one MGET:
+ * The live members of the registry, then their heartbeats in one script:
  * two commands whatever else Redis holds (sessions, caches).
  */
 
@@ -636,7 +655,7 @@ ngx_http_jpulse_cluster_listed(ngx_http_request_t *r, redisReply *reply,
 {
     ngx_http_jpulse_collect_t *col = data;
 
-    u_char                       *p;
+    u_char                       *p, *nums;
     size_t                        i, len, prefix;
     ngx_str_t                    *ns;
     ngx_uint_t                    n;
@@ -651,14 +670,17 @@ ngx_http_jpulse_cluster_listed(ngx_http_request_t *r, redisReply *reply,
         goto local_only;
     }
 
-    argv = ngx_palloc(r->pool, (reply->elements + 1) * sizeof(char *));
-    argvlen = ngx_palloc(r->pool, (reply->elements + 1) * sizeof(size_t));
-    if (argv == NULL || argvlen == NULL) {
+    argv = ngx_palloc(r->pool, (reply->elements + 5) * sizeof(char *));
+    argvlen = ngx_palloc(r->pool, (reply->elements + 5) * sizeof(size_t));
+    nums = ngx_pnalloc(r->pool, 3 * NGX_INT_T_LEN);
+    if (argv == NULL || argvlen == NULL || nums == NULL) {
         goto local_only;
     }
 
-    argv[0] = "MGET";
+    argv[0] = "EVAL";
     argvlen[0] = 4;
+    argv[1] = ngx_http_jpulse_heartbeats_lua;
+    argvlen[1] = sizeof(ngx_http_jpulse_heartbeats_lua) - 1;
     n = 0;
 
     ns = &ngx_http_jpulse_cluster_conf->ns_metrics;
@@ -694,8 +716,8 @@ ngx_http_jpulse_cluster_listed(ngx_http_request_t *r, redisReply *reply,
             goto local_only;
         }
 
-        argv[n + 1] = (char *) p;
-        argvlen[n + 1] = len;
+        argv[n + 3] = (char *) p;
+        argvlen[n + 3] = len;
 
         p = ngx_sprintf(p, "%Vmetrics:instance:", ns);
         ngx_memcpy(p, id->str, id->len);
@@ -707,14 +729,28 @@ ngx_http_jpulse_cluster_listed(ngx_http_request_t *r, redisReply *reply,
         goto local_only;
     }
 
+    /* numkeys, then the two caps after the keys */
+
+    p = ngx_sprintf(nums, "%ui", n);
+    argv[2] = (char *) nums;
+    argvlen[2] = p - nums;
+
+    argv[n + 3] = (char *) p;
+    p = ngx_sprintf(p, "%d", NGX_HTTP_JPULSE_HEARTBEAT_MAX);
+    argvlen[n + 3] = p - (u_char *) argv[n + 3];
+
+    argv[n + 4] = (char *) p;
+    p = ngx_sprintf(p, "%d", NGX_HTTP_JPULSE_HEARTBEATS_MAX);
+    argvlen[n + 4] = p - (u_char *) argv[n + 4];
+
     if (ngx_http_jpulse_redis_request(r, ngx_http_jpulse_cluster_fetched,
-                                      col, (int) n + 1, argv, argvlen)
+                                      col, (int) n + 5, argv, argvlen)
         != NGX_OK)
     {
         goto local_only;
     }
 
-    /* the MGET holds the request now */
+    /* the script holds the request now */
     ngx_http_finalize_request(r, NGX_DONE);
     return;
 
@@ -743,7 +779,10 @@ ngx_http_jpulse_cluster_fetched(ngx_http_request_t *r, redisReply *reply,
         blobs = ngx_palloc(r->pool, reply->elements * sizeof(ngx_str_t));
     }
 
-    /* keys that expired since the registry was read come back nil */
+    /*
+     * keys that expired since the registry was read come back nil, and
+     * so do blobs over the caps
+     */
 
     for (i = 0; blobs && i < reply->elements; i++) {
         v = reply->element[i];

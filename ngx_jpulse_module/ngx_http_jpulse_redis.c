@@ -55,11 +55,8 @@ static char *ngx_http_jpulse_redis_nodes(ngx_conf_t *cf, ngx_str_t *value,
     size_t skip, in_port_t port, const char *what, ngx_array_t **nodes);
 static char *ngx_http_jpulse_redis_read_password(ngx_conf_t *cf,
     ngx_str_t *file, ngx_str_t *password);
-static ngx_int_t ngx_http_jpulse_redis_start_commands(
-    ngx_http_jpulse_redis_conn_t *rc);
 static ngx_int_t ngx_http_jpulse_redis_start_subscriber(
     ngx_http_jpulse_redis_conn_t *rc);
-static void ngx_http_jpulse_redis_first_pong(redisReply *reply, void *data);
 static void ngx_http_jpulse_redis_keepalive_published(redisReply *reply,
     void *data);
 static void ngx_http_jpulse_redis_subscription(redisAsyncContext *ac,
@@ -726,7 +723,7 @@ ngx_http_jpulse_redis_init_process(ngx_cycle_t *cycle)
 
     ngx_http_jpulse_redis_conn_init(&ngx_http_jpulse_redis_commands,
                                     "command", jmcf->redis, cycle->log,
-                                    ngx_http_jpulse_redis_start_commands,
+                                    ngx_http_jpulse_redis_conn_start_ping,
                                     ngx_http_jpulse_redis_keepalive);
 
     ngx_http_jpulse_redis_conn_init(&ngx_http_jpulse_redis_subscriber,
@@ -843,38 +840,6 @@ ngx_http_jpulse_redis_state(void)
 {
     return ngx_http_jpulse_redis_ready() ? NGX_HTTP_JPULSE_DEP_UP
                                          : NGX_HTTP_JPULSE_DEP_DOWN;
-}
-
-
-static ngx_int_t
-ngx_http_jpulse_redis_start_commands(ngx_http_jpulse_redis_conn_t *rc)
-{
-    static const char    *argv[] = { "PING" };
-    static const size_t   argvlen[] = { 4 };
-
-    /* the PONG comes after AUTH's and SELECT's answers: then we're ready */
-
-    return ngx_http_jpulse_redis_conn_send(rc,
-                                           ngx_http_jpulse_redis_first_pong,
-                                           rc, 1, argv, argvlen);
-}
-
-
-static void
-ngx_http_jpulse_redis_first_pong(redisReply *reply, void *data)
-{
-    ngx_http_jpulse_redis_conn_t  *rc = data;
-
-    if (reply == NULL || rc->state != NGX_HTTP_JPULSE_REDIS_HANDSHAKE) {
-        return;
-    }
-
-    if (reply->type == REDIS_REPLY_ERROR) {
-        ngx_http_jpulse_redis_conn_fail(rc, reply->str);
-        return;
-    }
-
-    ngx_http_jpulse_redis_conn_ready(rc);
 }
 
 

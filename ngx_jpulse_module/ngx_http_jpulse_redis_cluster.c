@@ -27,10 +27,6 @@
 #include "ngx_http_jpulse_redis_sentinel.h"
 
 
-static ngx_int_t ngx_http_jpulse_redis_cluster_start(
-    ngx_http_jpulse_redis_conn_t *rc);
-static void ngx_http_jpulse_redis_cluster_pong(redisReply *reply,
-    void *data);
 static void ngx_http_jpulse_redis_cluster_settled(
     ngx_http_jpulse_redis_conn_t *rc, ngx_uint_t ready);
 static void ngx_http_jpulse_redis_cluster_connect(ngx_event_t *ev);
@@ -230,7 +226,7 @@ ngx_http_jpulse_redis_cluster_node(const char *host, unsigned port)
     ngx_http_jpulse_redis_conn_init(&node->rc, (char *) node->role,
                                     ngx_http_jpulse_redis_cluster_conf,
                                     ngx_http_jpulse_redis_cluster_log,
-                                    ngx_http_jpulse_redis_cluster_start,
+                                    ngx_http_jpulse_redis_conn_start_ping,
                                     ngx_http_jpulse_redis_cluster_ping);
 
     ngx_memcpy(node->rc.addr, host, len + 1);
@@ -274,36 +270,6 @@ ngx_http_jpulse_redis_cluster_connect(ngx_event_t *ev)
     {
         ngx_http_jpulse_redis_conn_connect(&node->rc);
     }
-}
-
-
-static ngx_int_t
-ngx_http_jpulse_redis_cluster_start(ngx_http_jpulse_redis_conn_t *rc)
-{
-    static const char    *argv[] = { "PING" };
-    static const size_t   argvlen[] = { 4 };
-
-    return ngx_http_jpulse_redis_conn_send(rc,
-                                           ngx_http_jpulse_redis_cluster_pong,
-                                           rc, 1, argv, argvlen);
-}
-
-
-static void
-ngx_http_jpulse_redis_cluster_pong(redisReply *reply, void *data)
-{
-    ngx_http_jpulse_redis_conn_t  *rc = data;
-
-    if (reply == NULL || rc->state != NGX_HTTP_JPULSE_REDIS_HANDSHAKE) {
-        return;
-    }
-
-    if (reply->type == REDIS_REPLY_ERROR) {
-        ngx_http_jpulse_redis_conn_fail(rc, reply->str);
-        return;
-    }
-
-    ngx_http_jpulse_redis_conn_ready(rc);
 }
 
 

@@ -1165,3 +1165,32 @@ ngx_http_jpulse_redis_escape(u_char *dst, u_char *src, size_t len)
 
     return dst;
 }
+
+
+static void
+ngx_http_jpulse_redis_conn_pong(redisReply *reply, void *data)
+{
+    ngx_http_jpulse_redis_conn_t  *rc = data;
+
+    if (reply == NULL || rc->state != NGX_HTTP_JPULSE_REDIS_HANDSHAKE) {
+        return;
+    }
+
+    if (reply->type == REDIS_REPLY_ERROR) {
+        ngx_http_jpulse_redis_conn_fail(rc, reply->str);
+        return;
+    }
+
+    ngx_http_jpulse_redis_conn_ready(rc);
+}
+
+
+ngx_int_t
+ngx_http_jpulse_redis_conn_start_ping(ngx_http_jpulse_redis_conn_t *rc)
+{
+    static const char    *argv[] = { "PING" };
+    static const size_t   argvlen[] = { 4 };
+
+    return ngx_http_jpulse_redis_conn_send(rc, ngx_http_jpulse_redis_conn_pong,
+                                           rc, 1, argv, argvlen);
+}

@@ -80,6 +80,13 @@ struct ngx_http_jpulse_redis_conn_s {
 };
 
 
+/*
+ * The start of a connection that needs nothing but to know it works: a
+ * PING, whose PONG comes after AUTH's and SELECT's answers
+ */
+ngx_int_t ngx_http_jpulse_redis_conn_start_ping(
+    ngx_http_jpulse_redis_conn_t *rc);
+
 void ngx_http_jpulse_redis_conn_init(ngx_http_jpulse_redis_conn_t *rc,
     const char *role, ngx_http_jpulse_redis_conf_t *conf, ngx_log_t *log,
     ngx_http_jpulse_redis_start_pt start, ngx_event_handler_pt keepalive);

@@ -293,8 +293,18 @@ fuzz: $(FUZZ_BINS)
 
 # libnginx-mod-http-jpulse and jpulse-cachectl (debian/) into build/deb/,
 # then lintian: docs/packages.md
+# Only the Build-Depends (debian/control) and lintian, not all of make deps:
+# as root, missing ones are installed (apt-get build-dep ./); otherwise it
+# says what is missing.
 deb:
-	@scripts/deps.sh
+	@dpkg-checkbuilddeps && command -v lintian >/dev/null || \
+	    if [ "$$(id -u)" = 0 ]; then \
+	        apt-get install -y --no-install-recommends lintian && \
+	        apt-get build-dep -y ./; \
+	    else \
+	        echo "make deb: as root: apt-get build-dep ./ && apt-get install lintian" >&2; \
+	        exit 1; \
+	    fi
 	scripts/deb-build.sh
 
 clean:

@@ -17,8 +17,9 @@
 #                   fault-injection suite (chaos/faults)
 #   make chaos-faults  faults injected into a small cluster under load
 #                   (FAULTS="redis-kill ..." a subset; FAULTS_ARGS=--quick,
-#                   --asan, --sentinel); then the same with Redis Sentinel
-#                   (failovers): docs/reliability.md
+#                   --asan, --sentinel, --cluster); then the same with
+#                   Redis Sentinel (failovers) and with Redis Cluster
+#                   (failovers, a reshard): docs/reliability.md
 #   make deps       install the Debian packages (as root), the Node
 #                   peer of the session suites (peers/node, npm ci) and
 #                   the Mongo-wire test server (scripts/mongo-test-server)
@@ -208,9 +209,9 @@ chaos:
 	@test -n "$(CACHECTL)" || $(MAKE) cachectl
 	CACHECTL="$(CACHECTL)" chaos/run $(CHAOS)
 
-# chaos/faults (issue 16): Redis, cachectl, nginx and MongoDB faults under
-# wrk load, with signed-in users; --asan needs build/asan/ (make asan and
-# build/asan/ngx_http_jpulse_module.so)
+# chaos/faults (issue 16): Redis (one server, Sentinel, Cluster), cachectl,
+# nginx and MongoDB faults under wrk load, with signed-in users; --asan
+# needs build/asan/ (make asan and build/asan/ngx_http_jpulse_module.so)
 FAULTS      ?=
 FAULTS_ARGS ?=
 
@@ -219,8 +220,11 @@ chaos-faults:
 	@test -n "$(CACHECTL)" || $(MAKE) cachectl
 	@test -e $(MODULE) || $(MAKE) module
 	CACHECTL="$(CACHECTL)" chaos/faults $(FAULTS_ARGS) $(FAULTS)
-	@# the Sentinel pass: its faults by default, or those named
+	@# the Sentinel and Redis Cluster passes: their faults by default, or
+	@# those named
 	test -n "$(FAULTS)" || CACHECTL="$(CACHECTL)" chaos/faults --sentinel \
+	    $(FAULTS_ARGS)
+	test -n "$(FAULTS)" || CACHECTL="$(CACHECTL)" chaos/faults --cluster \
 	    $(FAULTS_ARGS)
 
 # libjpulse and cachectl under AddressSanitizer and UBSan

@@ -30,7 +30,8 @@ my @all = split ' ', `'$top/chaos/faults' --list`;
 my @want = @faults ? @faults : @all;
 # the failovers need Redis with Sentinel: a run of their own
 my @failovers = grep { /^sentinel-/ } @want;
-my @single = grep { !/^sentinel-/ } @want;
+# the cluster-* faults: t/831-chaos-faults-cluster.t
+my @single = grep { !/^(?:sentinel|cluster)-/ } @want;
 
 local $ENV{CACHECTL} = $ENV{TEST_NGINX_CACHECTL} // "$top/build/cachectl";
 my $out = '';

@@ -30,7 +30,10 @@ sub init {
     -x $Cachectl
         or die "chaos/$Name: $Cachectl is missing: make cachectl, or "
              . "CACHECTL=/path/to/cachectl\n";
-    $Dir = tempdir("jpulse-chaos-$Name-XXXXXX", TMPDIR => 1, CLEANUP => 1);
+    # CHAOS_KEEP=1: the directory (logs) is left for a look afterwards
+    $Dir = tempdir("jpulse-chaos-$Name-XXXXXX", TMPDIR => 1,
+                   CLEANUP => !$ENV{CHAOS_KEEP});
+    print STDERR "chaos/$Name: kept: $Dir\n" if $ENV{CHAOS_KEEP};
     chmod 0755, $Dir;
     $SIG{INT} = $SIG{TERM} = sub { exit 3 };
     $| = 1;

@@ -1,0 +1,60 @@
+# chaos/faults --cluster --quick (issue 16): the Redis Cluster faults of
+# the fault-injection suite (3 primaries with a replica each,
+# t/lib/RedisCluster.pm; two nginx instances with jpulse_redis cluster=,
+# cachectl --redis-cluster) with a short load (7.5 s each, the reshard
+# 25 s), checked against their goals: no crash, no session lost by us,
+# recovered within the fault's bound (the RESULT line's bound=), and each
+# fault's own checks (a replica promoted, every node agreeing on the slot
+# map, both nginx instances on the new map, the whole tree and every
+# session in Redis afterwards). About 70 s.
+#
+# A run of its own: private Redis Cluster, nginx instances, cachectl and
+# Mongo-wire test server on free ports. Needs wrk and the test server
+# (make deps), else it skips. CHAOS_FAULTS="cluster-reshard" runs a
+# subset.
+use strict;
+use warnings;
+
+use POSIX ();
+use Test::More;
+
+my $top = POSIX::getcwd();
+
+plan skip_all => 'the Mongo-wire test server is not installed (make deps)'
+    unless -d "$top/scripts/mongo-test-server/node_modules/\@push.rocks/smartmongo";
+plan skip_all => 'wrk is not installed (make deps)'
+    unless grep { -x "$_/wrk" } split /:/, $ENV{PATH};
+
+my @want = split ' ', ($ENV{CHAOS_FAULTS}
+                       // join ' ', grep { /^cluster-/ }
+                                    split ' ', `'$top/chaos/faults' --list`);
+
+local $ENV{CACHECTL} = $ENV{TEST_NGINX_CACHECTL} // "$top/build/cachectl";
+my $t0 = time;
+my $out = `'$top/chaos/faults' --cluster --quick @want 2>&1`;
+is($? >> 8, 0, "chaos/faults --cluster --quick @want: exit 0") or diag $out;
+note $out;
+note 'took ' . (time - $t0) . ' s';
+
+my %r;
+for (split /\n/, $out) {
+    next unless /^RESULT (\S+) (.*)$/;
+    $r{$1} = { map { split /=/, $_, 2 } split ' ', $2 };
+}
+
+for my $f (@want) {
+    my $r = $r{$f};
+    ok($r, "$f: a RESULT line") or next;
+    if ($r->{goals} eq 'skipped') {
+        pass("$f: not run here");
+        next;
+    }
+    is($r->{crashes}, 0, "$f: no crash");
+    is($r->{lost_us}, 0, "$f: no session lost by us");
+    ok($r->{recovered} ne 'no' && $r->{recovered} <= $r->{bound},
+       "$f: recovered in $r->{recovered} s (bound $r->{bound} s)");
+    is($r->{goals}, 'ok', "$f: its own goals")
+        or diag grep { /^   / } split /\n/, $out;
+}
+
+done_testing();

@@ -76,6 +76,8 @@ static void ngx_http_jpulse_l2_event_gen(ngx_uint_t k, ngx_str_t *msg);
 static void ngx_http_jpulse_l2_config_message(ngx_str_t *channel,
     ngx_str_t *msg, void *data);
 static void ngx_http_jpulse_l2_resync(void *data);
+static ngx_int_t ngx_http_jpulse_l2_index_find(json_t *index, u_char *path,
+    size_t len, uint64_t *etag, int64_t *mtime);
 static void ngx_http_jpulse_l2_poll(ngx_event_t *ev);
 static void ngx_http_jpulse_l2_gen_reply(redisReply *reply, void *data);
 static void ngx_http_jpulse_l2_fetch_config(void);
@@ -110,6 +112,10 @@ static ngx_event_t   ngx_http_jpulse_l2_timer;
 static json_t       *ngx_http_jpulse_l2_index;      /* path -> "mtime:etag" */
 static ngx_uint_t    ngx_http_jpulse_l2_index_gen;  /* invalidations */
 static size_t        ngx_http_jpulse_l2_index_size;
+
+/* the index made stale, until a new one is read: what Redis last held */
+static json_t       *ngx_http_jpulse_l2_index_last;
+static size_t        ngx_http_jpulse_l2_index_last_size;
 static ngx_msec_t    ngx_http_jpulse_l2_index_failed;
 static ngx_uint_t    ngx_http_jpulse_l2_index_failing;
 
@@ -189,9 +195,11 @@ ngx_http_jpulse_l2_exit_process(ngx_cycle_t *cycle)
     }
 
     json_decref(ngx_http_jpulse_l2_index);
+    json_decref(ngx_http_jpulse_l2_index_last);
     json_decref(ngx_http_jpulse_l2_app);
 
     ngx_http_jpulse_l2_index = NULL;
+    ngx_http_jpulse_l2_index_last = NULL;
     ngx_http_jpulse_l2_app = NULL;
     ngx_http_jpulse_l2_on = 0;
 }
@@ -228,7 +236,9 @@ ngx_http_jpulse_l2_site_config_for(ngx_uint_t authenticated)
 size_t
 ngx_http_jpulse_l2_bytes(void)
 {
-    return ngx_http_jpulse_l2_index ? ngx_http_jpulse_l2_index_size : 0;
+    return (ngx_http_jpulse_l2_index ? ngx_http_jpulse_l2_index_size : 0)
+           + (ngx_http_jpulse_l2_index_last
+              ? ngx_http_jpulse_l2_index_last_size : 0);
 }
 
 
@@ -238,8 +248,13 @@ ngx_http_jpulse_l2_index_stale(void)
     /* an HGETALL in flight may have been answered before the change */
     ngx_http_jpulse_l2_index_gen++;
 
-    json_decref(ngx_http_jpulse_l2_index);
-    ngx_http_jpulse_l2_index = NULL;
+    if (ngx_http_jpulse_l2_index) {
+        json_decref(ngx_http_jpulse_l2_index_last);
+        ngx_http_jpulse_l2_index_last = ngx_http_jpulse_l2_index;
+        ngx_http_jpulse_l2_index_last_size = ngx_http_jpulse_l2_index_size;
+        ngx_http_jpulse_l2_index = NULL;
+    }
+
     ngx_http_jpulse_l2_index_failing = 0;
 }
 
@@ -264,12 +279,6 @@ ngx_int_t
 ngx_http_jpulse_l2_index_lookup(u_char *path, size_t len, uint64_t *etag,
     int64_t *mtime)
 {
-    u_char       key[NGX_MAX_PATH];
-    u_char      *colon, *value;
-    size_t       vlen;
-    json_t      *j;
-    ngx_int_t    n;
-
     if (!ngx_http_jpulse_l2_usable()) {
         return NGX_DECLINED;
     }
@@ -285,6 +294,51 @@ ngx_http_jpulse_l2_index_lookup(u_char *path, size_t len, uint64_t *etag,
         return NGX_AGAIN;
     }
 
+    return ngx_http_jpulse_l2_index_find(ngx_http_jpulse_l2_index, path, len,
+                                         etag, mtime);
+}
+
+
+ngx_uint_t
+ngx_http_jpulse_l2_reachable(void)
+{
+    return ngx_http_jpulse_l2_usable()
+           && !(ngx_http_jpulse_l2_index == NULL
+                && ngx_http_jpulse_l2_index_failing);
+}
+
+
+ngx_int_t
+ngx_http_jpulse_l2_index_kept(u_char *path, size_t len, int64_t *mtime)
+{
+    json_t    *index;
+    uint64_t   etag;
+
+    if (!ngx_http_jpulse_l2_on || ngx_http_jpulse_l2_reachable()) {
+        return NGX_DECLINED;
+    }
+
+    index = ngx_http_jpulse_l2_index ? ngx_http_jpulse_l2_index
+                                     : ngx_http_jpulse_l2_index_last;
+
+    if (index == NULL) {
+        return NGX_DECLINED;
+    }
+
+    return ngx_http_jpulse_l2_index_find(index, path, len, &etag, mtime);
+}
+
+
+static ngx_int_t
+ngx_http_jpulse_l2_index_find(json_t *index, u_char *path, size_t len,
+    uint64_t *etag, int64_t *mtime)
+{
+    u_char       key[NGX_MAX_PATH];
+    u_char      *colon, *value;
+    size_t       vlen;
+    json_t      *j;
+    ngx_int_t    n;
+
     if (len >= sizeof(key)) {
         return NGX_DECLINED;
     }
@@ -292,7 +346,7 @@ ngx_http_jpulse_l2_index_lookup(u_char *path, size_t len, uint64_t *etag,
     ngx_memcpy(key, path, len);
     key[len] = '\0';
 
-    j = json_object_get(ngx_http_jpulse_l2_index, (char *) key);
+    j = json_object_get(index, (char *) key);
     if (!json_is_string(j)) {
         return NGX_DECLINED;
     }
@@ -1152,6 +1206,9 @@ ngx_http_jpulse_l2_store_index(redisReply *reply)
     ngx_http_jpulse_l2_index = index;
     ngx_http_jpulse_l2_index_size = size;
     ngx_http_jpulse_l2_index_failing = 0;
+
+    json_decref(ngx_http_jpulse_l2_index_last);
+    ngx_http_jpulse_l2_index_last = NULL;
 }
 
 

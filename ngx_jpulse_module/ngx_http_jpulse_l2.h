@@ -60,6 +60,21 @@ void ngx_http_jpulse_l2_index_stale(void);
 ngx_int_t ngx_http_jpulse_l2_index_lookup(u_char *path, size_t len,
     uint64_t *etag, int64_t *mtime);
 
+/*
+ * While Redis cannot be asked (down, or its index unreadable): whether the
+ * last index read names path. The tree Redis last held stands in for it,
+ * as the copies in the caches do, rather than a 404 on a host whose view
+ * roots are empty.
+ */
+ngx_int_t ngx_http_jpulse_l2_index_kept(u_char *path, size_t len,
+    int64_t *mtime);
+
+/*
+ * Redis answers for the tree: usable, and its index readable (a cluster
+ * whose l2 group's primary fails over is up, but cannot say what exists)
+ */
+ngx_uint_t ngx_http_jpulse_l2_reachable(void);
+
 /* the names right under dir in the index; NGX_DECLINED when none */
 ngx_int_t ngx_http_jpulse_l2_index_list(const char *dir, jp_tpl_list_pt cb,
     void *arg);

@@ -377,10 +377,10 @@ ngx_http_jpulse_lookup(ngx_http_jpulse_render_ctx_t *rc, ngx_uint_t kind,
             }
         }
 
-        /* Redis down and no file here: the copy from Redis still serves;
-         * with Redis up, the index said it is gone */
+        /* Redis down (or its index unreadable) and no file here: the copy
+         * from Redis still serves; with Redis up, the index said it is gone */
         if (e->from != NGX_HTTP_JPULSE_FROM_REDIS
-            || ngx_http_jpulse_l2_usable())
+            || ngx_http_jpulse_l2_reachable())
         {
             e->broken = 0;
             ngx_http_jpulse_tcache_set(&rt->cache, e, NULL, 0, 0);
@@ -738,6 +738,15 @@ ngx_http_jpulse_host_mtime(void *data, const char *path, int64_t *ms)
     }
 
     if (e->from == NGX_HTTP_JPULSE_FROM_NONE) {
+        /* not on disk; Redis away: what it held when last reached */
+        if (!rc->no_l2
+            && ngx_http_jpulse_l2_index_kept((u_char *) path,
+                                             ngx_strlen(path), ms)
+               == NGX_OK)
+        {
+            return 0;
+        }
+
         return -1;
     }
 

@@ -1444,7 +1444,10 @@ cachectl_cluster_reply(redisContext *home, void **reply)
 
     if (cn != NULL) {
         cachectl_cluster_st.follow = 1;
-        rc = redisGetReply(cn->c, &r);
+        r = cachectl_cluster_await(cn->c, cachectl_mono_ms()
+                                          + CACHECTL_CLUSTER_DEADLINE_MS,
+                                   0, err, sizeof(err));
+        rc = r != NULL ? REDIS_OK : REDIS_ERR;
         cachectl_cluster_st.follow = 0;
         cn->pending--;
 

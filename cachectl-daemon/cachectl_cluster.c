@@ -763,12 +763,6 @@ cachectl_cluster_conn(const char *host, unsigned port, int64_t deadline,
     free_at = -1;
     idle = -1;
 
-    if (!cachectl_cluster_known(host, port)) {
-        snprintf(err, size, "%s:%u is no node of the cluster's map", host,
-                 port);
-        return NULL;
-    }
-
     for (i = 0; i < cachectl_cluster_st.nconns; i++) {
         cn = &cachectl_cluster_st.conns[i];
 
@@ -788,6 +782,13 @@ cachectl_cluster_conn(const char *host, unsigned port, int64_t deadline,
         if (cn->c != NULL && !cn->home && cn->pending == 0 && idle < 0) {
             idle = i;
         }
+    }
+
+    /* never a connection (nor the password) to an address of no map */
+    if (!cachectl_cluster_known(host, port)) {
+        snprintf(err, size, "%s:%u is no node of the cluster's map", host,
+                 port);
+        return NULL;
     }
 
     if (free_at < 0) {

@@ -227,19 +227,26 @@ sub session {
     is(rc('EXISTS', "${SX}sessidx:u4"), "0\n", '... the index dropped');
 }
 
-# 6. the age limit in a cluster when the tombstone is refused
+# 6. the age limit in a cluster when the tombstone is refused: a site
+# whose sess group and l2 group are on different primaries
 SKIP: {
-    my $sp = owner("${SX}cachectl:revoked");
-    my $l2 = owner("${L2}gen");
-    skip 'the sess group shares its primary with l2', 3
-        if $sp->{port} == $l2->{port};
+    my ($site) = grep {
+        owner("$_:prod:{$_:prod:sess}x")->{port}
+            != owner("$_:prod:{$_:prod:l2}x")->{port}
+    } map { "t853$_" } 'a' .. 'z';
+    skip 'no site whose sess and l2 groups are apart', 4 unless $site;
+
+    my $ns = "$site:prod:";
+    my $sx = "$ns\{${ns}sess}";
+    my @where = ('--redis-cluster', $Seeds, '--site-id', $site);
+    my $sp = owner("${sx}cachectl:revoked");
 
     # a session on another primary than the sess group's
-    my ($sid) = grep { owner("${NS}sess:$_")->{port} != $sp->{port} }
+    my ($sid) = grep { owner("${ns}sess:$_")->{port} != $sp->{port} }
                 map { sprintf 'a%031d', $_ } 1 .. 20;
 
-    rc('SET', "${NS}sess:$sid", session('u6'), 'EX', 3600);
-    rc('HSET', "${SX}cachectl:sessfirst", $sid,
+    rc('SET', "${ns}sess:$sid", session('u6'), 'EX', 3600);
+    rc('HSET', "${sx}cachectl:sessfirst", $sid,
        int((time - 2 * 86400) * 1000) . ' u6');
 
     # no scripts on the sess group's primary (and its replica)
@@ -248,26 +255,26 @@ SKIP: {
 
     my $views = "$Dir/v6";
     mkdir $views;
-    my $d = spawn(cmd => [CachectlTest::cachectl_bin(), @Where, 'daemon',
-                          '--views', $views, '--rescan', 0,
-                          '--session-pass-interval', 1,
-                          '--session-scan-rate', 100000]);
+    my @daemon = (CachectlTest::cachectl_bin(), @where, 'daemon',
+                  '--views', $views, '--rescan', 0,
+                  '--session-pass-interval', 1,
+                  '--session-scan-rate', 100000);
+    my $d = spawn(cmd => \@daemon);
     ok(daemon_wait_log($d, qr/refused tombstone/, 15),
        'the age limit: the tombstone refused is logged')
         or diag(daemon_log($d));
     Time::HiRes::sleep(1.5);
-    is(rc('EXISTS', "${NS}sess:$sid"), "1\n",
+    is(rc('EXISTS', "${ns}sess:$sid"), "1\n",
        '... and the session is not deleted without it');
     spawn_stop($d);
     redis_cli($_, 'ACL', 'SETUSER', 'default', '+@all')
         for ($sp, cluster_replicas_of($C, $sp));
 
-    $d = spawn(cmd => [CachectlTest::cachectl_bin(), @Where, 'daemon',
-                       '--views', $views, '--rescan', 0,
-                       '--session-pass-interval', 1,
-                       '--session-scan-rate', 100000]);
-    ok(poll_until(10, sub { rc('EXISTS', "${NS}sess:$sid") eq "0\n" }),
+    $d = spawn(cmd => \@daemon);
+    ok(poll_until(10, sub { rc('EXISTS', "${ns}sess:$sid") eq "0\n" }),
        '... removed once the tombstone applies') or diag(daemon_log($d));
+    like(rc('ZSCORE', "${sx}cachectl:revoked", $sid), qr/^\d+/,
+         '... with its tombstone');
     spawn_stop($d);
 }
 

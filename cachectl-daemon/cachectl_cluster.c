@@ -64,6 +64,7 @@ typedef struct {
                                        on c; kept for the WAIT */
     unsigned        pending;        /* pipelined replies not read yet */
     unsigned        home:1;         /* c is the caller's */
+    unsigned        used:1;         /* a command was sent on it */
 } cachectl_cluster_conn_t;
 
 
@@ -86,6 +87,9 @@ static struct {
     redisContext              *home;
     char                       home_addr[JP_RC_HOST_MAX + 8];
     unsigned                   l2_slot;
+
+    /* a connection used, then lost: its writes cannot be WAITed for */
+    char                       lost[JP_RC_HOST_MAX + 8];
 
     /* 1 while this file reads a reply: cluster errors are its own */
     int                        follow;
@@ -835,6 +839,11 @@ cachectl_cluster_drop(cachectl_cluster_conn_t *cn)
         }
     }
 
+    if (cn->used && cn->c != NULL) {
+        snprintf(cachectl_cluster_st.lost, sizeof(cachectl_cluster_st.lost),
+                 "%s:%u", cn->host, cn->port);
+    }
+
     if (!cn->home && cn->c != NULL) {
         redisFree(cn->c);
     }
@@ -846,6 +855,7 @@ cachectl_cluster_drop(cachectl_cluster_conn_t *cn)
     cn->c = NULL;
     cn->side = NULL;
     cn->pending = 0;
+    cn->used = 0;
 }
 
 
@@ -908,6 +918,7 @@ cachectl_cluster_connect(cachectl_conf_t *conf, char *err, size_t size)
     cachectl_cluster_st.home = NULL;
     cachectl_cluster_st.broken = NULL;
     cachectl_cluster_st.home_addr[0] = '\0';
+    cachectl_cluster_st.lost[0] = '\0';
 
     deadline = cachectl_mono_ms() + CACHECTL_CLUSTER_DEADLINE_MS;
 
@@ -1207,6 +1218,7 @@ cachectl_cluster_exec(redisContext *home, const char *cmd, size_t len,
         }
 
         r = NULL;
+        cn->used = 1;
 
         cachectl_cluster_st.follow = 1;
 
@@ -1239,6 +1251,9 @@ cachectl_cluster_exec(redisContext *home, const char *cmd, size_t len,
             if (tmp != NULL) {
                 redisFree(tmp);
                 cn->side = NULL;
+                snprintf(cachectl_cluster_st.lost,
+                         sizeof(cachectl_cluster_st.lost), "%s:%u",
+                         cn->host, cn->port);
             }
 
             if (c == home) {
@@ -1410,6 +1425,7 @@ cachectl_cluster_append(redisContext *home, const char *cmd, size_t len)
         && redisAppendFormattedCommand(cn->c, cmd, len) == REDIS_OK)
     {
         cn->pending++;
+        cn->used = 1;
         q->conn = cn;
 
     } else {
@@ -1784,6 +1800,13 @@ cachectl_cluster_replicated(redisContext *home, char *err, size_t size)
     len = 0;
     err[0] = '\0';
     n = 2 * cachectl_cluster_st.nconns;
+
+    if (cachectl_cluster_st.lost[0]) {
+        missing = -1;
+        len += snprintf(err, size, "written on %s perhaps; the connection "
+                        "broke before the WAIT", cachectl_cluster_st.lost);
+    }
+
     deadline = cachectl_mono_ms() + CACHECTL_CLUSTER_WAIT_MS
                + CACHECTL_CLUSTER_DEADLINE_MS;
 

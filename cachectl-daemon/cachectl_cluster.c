@@ -1,19 +1,25 @@
 /*
  * cachectl in a Redis Cluster (see cachectl_cluster.h).
  *
- * Everything is synchronous and bounded: each connection has the 2 s
- * timeout of cachectl_redis_open(), a command chases redirects at most
- * CACHECTL_CLUSTER_REDIRECTS times and CACHECTL_CLUSTER_DEADLINE_MS in
- * all, the map is refreshed at most every CACHECTL_CLUSTER_REFRESH_MS,
- * at most CACHECTL_CLUSTER_CONNS connections are kept, and the map holds
- * at most JP_RC_MAX_NODES nodes (jp_rc_map_build).
+ * Everything is synchronous and bounded: a command, with the connects,
+ * the CLUSTER SLOTS refreshes and the redirects it needs, has
+ * CACHECTL_CLUSTER_DEADLINE_MS in all (cachectl_cluster_await() polls
+ * against that deadline, as the Sentinel path does), chases MOVED and ASK
+ * at most CACHECTL_CLUSTER_REDIRECTS times and only to nodes of the map;
+ * a CLUSTER SLOTS reply is at most CACHECTL_CLUSTER_SLOTS_MAX bytes, a
+ * refresh asks at most CACHECTL_CLUSTER_ASK nodes of the map, at most
+ * CACHECTL_CLUSTER_CONNS connections are kept (idle ones make room), and
+ * the map holds at most JP_RC_MAX_NODES nodes (jp_rc_map_build).
  */
 
+#include <errno.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "jp_redis_cluster.h"
 
@@ -29,6 +35,23 @@
 #define CACHECTL_CLUSTER_DOWN_MS     200
 #define CACHECTL_CLUSTER_ARGS_MAX    (1024 * 1024)
 
+/* each connect, each recv() and send() */
+#define CACHECTL_CLUSTER_TIMEOUT_MS  2000
+
+/* CLUSTER SLOTS: 16384 ranges are about 3 MB with ids and replicas */
+#define CACHECTL_CLUSTER_SLOTS_MAX   (4 * 1024 * 1024)
+#define CACHECTL_CLUSTER_SLOTS_ELTS  16384
+
+/* the reply to AUTH, PING or ROLE */
+#define CACHECTL_CLUSTER_HELLO_MAX   4096
+
+/* CLUSTER NODES of one node */
+#define CACHECTL_CLUSTER_NODES_MAX   (4 * 1024 * 1024)
+
+/* a refresh asks at most this many nodes of the map, then the seeds */
+#define CACHECTL_CLUSTER_ASK         8
+#define CACHECTL_CLUSTER_SEEDS       64
+
 /* the one-shot commands' WAIT for the replicas */
 #define CACHECTL_CLUSTER_WAIT_MS     1000
 
@@ -37,8 +60,11 @@ typedef struct {
     char            host[JP_RC_HOST_MAX + 1];
     unsigned        port;
     redisContext   *c;
+    redisContext   *side;           /* for commands while replies are due
+                                       on c; kept for the WAIT */
     unsigned        pending;        /* pipelined replies not read yet */
     unsigned        home:1;         /* c is the caller's */
+    unsigned        used:1;         /* a command was sent on it */
 } cachectl_cluster_conn_t;
 
 
@@ -62,6 +88,9 @@ static struct {
     char                       home_addr[JP_RC_HOST_MAX + 8];
     unsigned                   l2_slot;
 
+    /* a connection used, then lost: its writes cannot be WAITed for */
+    char                       lost[JP_RC_HOST_MAX + 8];
+
     /* 1 while this file reads a reply: cluster errors are its own */
     int                        follow;
     redisContext              *broken;
@@ -75,6 +104,7 @@ static struct {
 
 
 static void cachectl_cluster_queue_reset(void);
+static void cachectl_cluster_drop(cachectl_cluster_conn_t *cn);
 
 
 static redisReplyObjectFunctions  cachectl_cluster_fns;
@@ -138,11 +168,7 @@ cachectl_cluster_off(void)
     cachectl_cluster_queue_reset();
 
     for (i = 0; i < cachectl_cluster_st.nconns; i++) {
-        if (!cachectl_cluster_st.conns[i].home
-            && cachectl_cluster_st.conns[i].c != NULL)
-        {
-            redisFree(cachectl_cluster_st.conns[i].c);
-        }
+        cachectl_cluster_drop(&cachectl_cluster_st.conns[i]);
     }
 
     cachectl_cluster_st.nconns = 0;
@@ -277,10 +303,230 @@ cachectl_cluster_tree_free(const jp_resp_value_t *v)
 }
 
 
-/* CLUSTER SLOTS of one node as a map; NULL with err */
+/* what is left of a deadline, for a connect or a poll(); 0: none */
+
+static int
+cachectl_cluster_left(int64_t deadline)
+{
+    int64_t  left;
+
+    left = deadline - cachectl_mono_ms();
+
+    return left > 0 ? (int) left : 0;
+}
+
+
+static void
+cachectl_cluster_fail(redisContext *c, const char *why)
+{
+    if (c->err == 0) {
+        c->err = REDIS_ERR_IO;
+        snprintf(c->errstr, sizeof(c->errstr), "%s", why);
+    }
+}
+
+
+/*
+ * The next reply on c before deadline (monotonic ms), as the Sentinel
+ * path's cachectl_redis_await(): SO_RCVTIMEO bounds each recv() only,
+ * and a node sending one byte a second would never trip it. At most max
+ * bytes are read for the reply (0: no limit) and an array of more than
+ * CACHECTL_CLUSTER_SLOTS_ELTS elements is refused as soon as its header
+ * arrives, before hiredis builds it. NULL with err; c is then failed
+ * (c->err), the caller drops it.
+ */
+
+static redisReply *
+cachectl_cluster_await(redisContext *c, int64_t deadline, size_t max,
+    char *err, size_t size)
+{
+    int            rc, done;
+    char           buf[16384], head[32], *end;
+    void          *reply;
+    size_t         got, k;
+    ssize_t        n;
+    struct pollfd  pfd;
+
+    got = 0;
+
+    for ( ;; ) {
+        reply = NULL;
+
+        if (redisReaderGetReply(c->reader, &reply) != REDIS_OK) {
+            snprintf(err, size, "%s", c->reader->errstr);
+            cachectl_cluster_fail(c, err);
+            return NULL;
+        }
+
+        if (reply != NULL) {
+            return reply;
+        }
+
+        done = 0;
+
+        if (redisBufferWrite(c, &done) != REDIS_OK) {
+            snprintf(err, size, "%s", c->errstr);
+            return NULL;
+        }
+
+        if (cachectl_cluster_left(deadline) == 0) {
+            snprintf(err, size, "no answer within %d ms",
+                     CACHECTL_CLUSTER_DEADLINE_MS);
+            cachectl_cluster_fail(c, err);
+            return NULL;
+        }
+
+        pfd.fd = c->fd;
+        pfd.events = done ? POLLIN : POLLIN | POLLOUT;
+        pfd.revents = 0;
+
+        rc = poll(&pfd, 1, cachectl_cluster_left(deadline));
+
+        if (rc < 0 && errno != EINTR) {
+            snprintf(err, size, "poll: %s", strerror(errno));
+            cachectl_cluster_fail(c, err);
+            return NULL;
+        }
+
+        if (rc <= 0 || (pfd.revents & (POLLIN | POLLHUP | POLLERR)) == 0) {
+            continue;
+        }
+
+        n = read(c->fd, buf, sizeof(buf));
+
+        if (n < 0 && (errno == EINTR || errno == EAGAIN)) {
+            continue;
+        }
+
+        if (n <= 0) {
+            snprintf(err, size, "%s", n == 0 ? "Server closed the connection"
+                                             : strerror(errno));
+            cachectl_cluster_fail(c, err);
+            return NULL;
+        }
+
+        /* the header of an array: how many elements, before any is built */
+        if (max && got < sizeof(head) - 1) {
+            k = sizeof(head) - 1 - got < (size_t) n ? sizeof(head) - 1 - got
+                                                     : (size_t) n;
+            memcpy(head + got, buf, k);
+            head[got + k] = '\0';
+
+            if (head[0] == '*'
+                && ((end = strchr(head, '\r')) != NULL
+                    ? strtol(head + 1, NULL, 10) > CACHECTL_CLUSTER_SLOTS_ELTS
+                    : got + k == sizeof(head) - 1))
+            {
+                snprintf(err, size, "a reply of more than %d elements",
+                         CACHECTL_CLUSTER_SLOTS_ELTS);
+                cachectl_cluster_fail(c, err);
+                return NULL;
+            }
+        }
+
+        got += (size_t) n;
+
+        if (max && got > max) {
+            snprintf(err, size, "a reply of more than %zu bytes", max);
+            cachectl_cluster_fail(c, err);
+            return NULL;
+        }
+
+        if (redisReaderFeed(c->reader, buf, (size_t) n) != REDIS_OK) {
+            snprintf(err, size, "%s", c->reader->errstr);
+            cachectl_cluster_fail(c, err);
+            return NULL;
+        }
+    }
+}
+
+
+/*
+ * A connection to a node, AUTH (or PING) answered, all before deadline;
+ * only to a node of the map or a seed: callers check. NULL with err.
+ */
+
+static redisContext *
+cachectl_cluster_open(const char *host, unsigned port, int64_t deadline,
+    char *err, size_t size)
+{
+    int              ms;
+    char             why[256];
+    redisReply      *r;
+    redisContext    *c;
+    struct timeval   tv;
+
+    ms = cachectl_cluster_left(deadline);
+
+    if (ms == 0) {
+        snprintf(err, size, "Redis %s:%u: no time left to connect", host,
+                 port);
+        return NULL;
+    }
+
+    if (ms > CACHECTL_CLUSTER_TIMEOUT_MS) {
+        ms = CACHECTL_CLUSTER_TIMEOUT_MS;
+    }
+
+    tv.tv_sec = ms / 1000;
+    tv.tv_usec = (ms % 1000) * 1000;
+
+    c = redisConnectWithTimeout(host, (int) port, tv);
+
+    if (c == NULL || c->err) {
+        snprintf(err, size, "Redis %s:%u: %s", host, port,
+                 c ? c->errstr : "out of memory");
+        if (c) {
+            redisFree(c);
+        }
+        return NULL;
+    }
+
+    tv.tv_sec = CACHECTL_CLUSTER_TIMEOUT_MS / 1000;
+    tv.tv_usec = (CACHECTL_CLUSTER_TIMEOUT_MS % 1000) * 1000;
+
+    if (redisSetTimeout(c, tv) != REDIS_OK) {
+        snprintf(err, size, "Redis %s:%u: cannot set a timeout", host, port);
+        redisFree(c);
+        return NULL;
+    }
+
+    /* as cachectl_redis_open_addr(): AUTH, or a PING that proves Redis */
+    if ((cachectl_cluster_st.conf->password[0]
+         ? redisAppendCommand(c, "AUTH %s", cachectl_cluster_st.conf->password)
+         : redisAppendCommand(c, "PING")) != REDIS_OK)
+    {
+        snprintf(err, size, "out of memory");
+        redisFree(c);
+        return NULL;
+    }
+
+    r = cachectl_cluster_await(c, deadline, CACHECTL_CLUSTER_HELLO_MAX, why,
+                               sizeof(why));
+
+    if (r == NULL || r->type != REDIS_REPLY_STATUS) {
+        snprintf(err, size, "Redis %s:%u: %s: %s", host, port,
+                 cachectl_cluster_st.conf->password[0] ? "AUTH" : "PING",
+                 r == NULL ? why
+                 : r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
+        if (r) {
+            freeReplyObject(r);
+        }
+        redisFree(c);
+        return NULL;
+    }
+
+    freeReplyObject(r);
+
+    return c;
+}
+
+
+/* CLUSTER SLOTS of one node as a map, before deadline; NULL with err */
 
 static jp_rc_map_t *
-cachectl_cluster_ask(const char *host, unsigned port, char *err, size_t size)
+cachectl_cluster_ask(const char *host, unsigned port, int64_t deadline,
+    char *err, size_t size)
 {
     char              addr[JP_RC_HOST_MAX + 8], why[512];
     redisReply       *r;
@@ -291,18 +537,24 @@ cachectl_cluster_ask(const char *host, unsigned port, char *err, size_t size)
 
     snprintf(addr, sizeof(addr), "%s:%u", host, port);
 
-    c = cachectl_redis_open_addr(cachectl_cluster_st.conf, addr, why,
-                                 sizeof(why));
+    c = cachectl_cluster_open(host, port, deadline, why, sizeof(why));
     if (c == NULL) {
         snprintf(err, size, "%s", why);
         return NULL;
     }
 
-    r = redisCommand(c, "CLUSTER SLOTS");
+    r = NULL;
+
+    if (redisAppendCommand(c, "CLUSTER SLOTS") == REDIS_OK) {
+        r = cachectl_cluster_await(c, deadline, CACHECTL_CLUSTER_SLOTS_MAX,
+                                   why, sizeof(why));
+    } else {
+        snprintf(why, sizeof(why), "out of memory");
+    }
 
     if (r == NULL || r->type != REDIS_REPLY_ARRAY) {
-        snprintf(err, size, "%s: CLUSTER SLOTS: %s", addr,
-                 r == NULL ? c->errstr
+        snprintf(err, size, "%s: CLUSTER SLOTS: %.200s", addr,
+                 r == NULL ? why
                  : r->type == REDIS_REPLY_ERROR ? r->str
                  : "unexpected reply");
         if (r) {
@@ -337,18 +589,101 @@ cachectl_cluster_ask(const char *host, unsigned port, char *err, size_t size)
 }
 
 
+/* the seeds of redis-cluster= that parse, in order; how many */
+
+static int
+cachectl_cluster_seeds(char hosts[][JP_RC_HOST_MAX + 1], unsigned *ports,
+    int max)
+{
+    int      n;
+    char     list[CACHECTL_SENTINEL_LIST_MAX], *item, *save, *colon, *end;
+    size_t   hlen;
+
+    n = 0;
+    snprintf(list, sizeof(list), "%s", cachectl_cluster_st.conf->redis_cluster);
+
+    /* cachectl_conf.c checked the syntax */
+    for (item = strtok_r(list, ",", &save);
+         item != NULL && n < max;
+         item = strtok_r(NULL, ",", &save))
+    {
+        item += strspn(item, " \t");
+        end = item + strlen(item);
+
+        while (end > item && (end[-1] == ' ' || end[-1] == '\t')) {
+            *--end = '\0';
+        }
+
+        colon = strrchr(item, ':');
+        if (colon == NULL) {
+            continue;
+        }
+
+        hlen = colon - item;
+
+        if (hlen > 2 && item[0] == '[' && item[hlen - 1] == ']') {
+            item++;
+            hlen -= 2;
+        }
+
+        if (hlen == 0 || hlen > JP_RC_HOST_MAX) {
+            continue;
+        }
+
+        memcpy(hosts[n], item, hlen);
+        hosts[n][hlen] = '\0';
+        ports[n] = (unsigned) atoi(colon + 1);
+        n++;
+    }
+
+    return n;
+}
+
+
+/* 1 if host:port is a node of the map or a seed: one we may talk to */
+
+static int
+cachectl_cluster_known(const char *host, unsigned port)
+{
+    int       i, n;
+    char      hosts[CACHECTL_CLUSTER_SEEDS][JP_RC_HOST_MAX + 1];
+    unsigned  ports[CACHECTL_CLUSTER_SEEDS];
+
+    if (cachectl_cluster_st.map != NULL
+        && jp_rc_map_find(cachectl_cluster_st.map, host, port) != NULL)
+    {
+        return 1;
+    }
+
+    n = cachectl_cluster_seeds(hosts, ports, CACHECTL_CLUSTER_SEEDS);
+
+    for (i = 0; i < n; i++) {
+        if (ports[i] == port && strcmp(hosts[i], host) == 0) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
 /*
- * A fresh map: from the nodes of the one we have first (they know the
- * cluster best after a failover), then the seeds. 0, or -1 with err.
+ * A fresh map, before deadline: from the nodes of the one we have first
+ * (they know the cluster best after a failover), at most
+ * CACHECTL_CLUSTER_ASK nodes of it, then the seeds; the seeds first when
+ * a node's word is in doubt (a redirect to a node the map does not
+ * know). 0, or -1 with err.
  */
 
 static int
-cachectl_cluster_refresh(char *err, size_t size)
+cachectl_cluster_refresh(int64_t deadline, int seeds_first, char *err,
+    size_t size)
 {
-    char                 list[CACHECTL_SENTINEL_LIST_MAX], *item, *save;
-    char                *colon, *end, host[JP_RC_HOST_MAX + 1], why[512];
-    size_t               i, n, hlen, elen;
-    unsigned             port;
+    int                  k, ns, pass;
+    char                 why[512];
+    char                 hosts[CACHECTL_CLUSTER_SEEDS][JP_RC_HOST_MAX + 1];
+    size_t               i, n, elen;
+    unsigned             ports[CACHECTL_CLUSTER_SEEDS];
     jp_rc_map_t         *map;
     const jp_rc_node_t  *node;
 
@@ -357,54 +692,39 @@ cachectl_cluster_refresh(char *err, size_t size)
     elen = (size_t) snprintf(err, size, "no node of the cluster gives its "
                              "slot map:");
     map = NULL;
+    ns = cachectl_cluster_seeds(hosts, ports, CACHECTL_CLUSTER_SEEDS);
 
-    if (cachectl_cluster_st.map != NULL) {
-        n = jp_rc_map_nodes(cachectl_cluster_st.map);
+    for (pass = 0; pass < 2 && map == NULL; pass++) {
 
-        for (i = 0; i < n && map == NULL; i++) {
-            node = jp_rc_map_node(cachectl_cluster_st.map, i);
-            map = cachectl_cluster_ask(node->host, node->port, why,
-                                       sizeof(why));
+        if ((pass == 0) != (seeds_first != 0)) {
+            n = cachectl_cluster_st.map
+                ? jp_rc_map_nodes(cachectl_cluster_st.map) : 0;
+
+            for (i = 0, k = 0;
+                 i < n && k < CACHECTL_CLUSTER_ASK && map == NULL
+                 && cachectl_cluster_left(deadline) > 0;
+                 i++)
+            {
+                node = jp_rc_map_node(cachectl_cluster_st.map, i);
+
+                if (node->port == 0) {
+                    continue;
+                }
+
+                k++;
+                map = cachectl_cluster_ask(node->host, node->port, deadline,
+                                           why, sizeof(why));
+            }
+
+            continue;
         }
-    }
 
-    if (map == NULL) {
-        snprintf(list, sizeof(list), "%s",
-                 cachectl_cluster_st.conf->redis_cluster);
-
-        /* cachectl_conf.c checked the syntax */
-        for (item = strtok_r(list, ",", &save);
-             item != NULL && map == NULL;
-             item = strtok_r(NULL, ",", &save))
+        for (k = 0;
+             k < ns && map == NULL && cachectl_cluster_left(deadline) > 0;
+             k++)
         {
-            item += strspn(item, " \t");
-            end = item + strlen(item);
-
-            while (end > item && (end[-1] == ' ' || end[-1] == '\t')) {
-                *--end = '\0';
-            }
-
-            colon = strrchr(item, ':');
-            if (colon == NULL) {
-                continue;
-            }
-
-            hlen = colon - item;
-
-            if (hlen > 2 && item[0] == '[' && item[hlen - 1] == ']') {
-                item++;
-                hlen -= 2;
-            }
-
-            if (hlen == 0 || hlen >= sizeof(host)) {
-                continue;
-            }
-
-            memcpy(host, item, hlen);
-            host[hlen] = '\0';
-            port = (unsigned) atoi(colon + 1);
-
-            map = cachectl_cluster_ask(host, port, why, sizeof(why));
+            map = cachectl_cluster_ask(hosts[k], ports[k], deadline, why,
+                                       sizeof(why));
 
             if (map == NULL && elen < size) {
                 elen += snprintf(err + elen, size - elen, " %s;", why);
@@ -413,6 +733,11 @@ cachectl_cluster_refresh(char *err, size_t size)
     }
 
     if (map == NULL) {
+        if (cachectl_cluster_left(deadline) == 0 && elen < size) {
+            elen += snprintf(err + elen, size - elen, " no answer within "
+                             "%d ms;", CACHECTL_CLUSTER_DEADLINE_MS);
+        }
+
         if (elen > 0 && elen < size && err[elen - 1] == ';') {
             err[elen - 1] = '\0';
         }
@@ -426,17 +751,21 @@ cachectl_cluster_refresh(char *err, size_t size)
 }
 
 
-/* the connection to a node, opened when first needed; NULL with err */
+/*
+ * The connection to a node of the map, opened when first needed, before
+ * deadline; NULL with err. When every place is taken, an idle connection
+ * that is not home's makes room.
+ */
 
 static cachectl_cluster_conn_t *
-cachectl_cluster_conn(const char *host, unsigned port, char *err,
-    size_t size)
+cachectl_cluster_conn(const char *host, unsigned port, int64_t deadline,
+    char *err, size_t size)
 {
-    int                       i, free_at;
-    char                      addr[JP_RC_HOST_MAX + 8];
+    int                       i, free_at, idle;
     cachectl_cluster_conn_t  *cn;
 
     free_at = -1;
+    idle = -1;
 
     for (i = 0; i < cachectl_cluster_st.nconns; i++) {
         cn = &cachectl_cluster_st.conns[i];
@@ -453,16 +782,32 @@ cachectl_cluster_conn(const char *host, unsigned port, char *err,
         if (cn->c == NULL && cn->pending == 0 && free_at < 0) {
             free_at = i;
         }
+
+        if (cn->c != NULL && !cn->home && cn->pending == 0 && idle < 0) {
+            idle = i;
+        }
+    }
+
+    /* never a connection (nor the password) to an address of no map */
+    if (!cachectl_cluster_known(host, port)) {
+        snprintf(err, size, "%s:%u is no node of the cluster's map", host,
+                 port);
+        return NULL;
     }
 
     if (free_at < 0) {
-        if (cachectl_cluster_st.nconns == CACHECTL_CLUSTER_CONNS) {
+        if (cachectl_cluster_st.nconns < CACHECTL_CLUSTER_CONNS) {
+            free_at = cachectl_cluster_st.nconns++;
+
+        } else if (idle >= 0) {
+            free_at = idle;
+            cachectl_cluster_drop(&cachectl_cluster_st.conns[idle]);
+
+        } else {
             snprintf(err, size, "more than %d cluster nodes in use",
                      CACHECTL_CLUSTER_CONNS);
             return NULL;
         }
-
-        free_at = cachectl_cluster_st.nconns++;
     }
 
     cn = &cachectl_cluster_st.conns[free_at];
@@ -470,10 +815,7 @@ cachectl_cluster_conn(const char *host, unsigned port, char *err,
     snprintf(cn->host, sizeof(cn->host), "%s", host);
     cn->port = port;
 
-    snprintf(addr, sizeof(addr), "%s:%u", host, port);
-
-    cn->c = cachectl_redis_open_addr(cachectl_cluster_st.conf, addr, err,
-                                     size);
+    cn->c = cachectl_cluster_open(host, port, deadline, err, size);
 
     if (cn->c == NULL) {
         return NULL;
@@ -497,19 +839,31 @@ cachectl_cluster_drop(cachectl_cluster_conn_t *cn)
         }
     }
 
+    if (cn->used && cn->c != NULL) {
+        snprintf(cachectl_cluster_st.lost, sizeof(cachectl_cluster_st.lost),
+                 "%s:%u", cn->host, cn->port);
+    }
+
     if (!cn->home && cn->c != NULL) {
         redisFree(cn->c);
     }
 
+    if (cn->side != NULL) {
+        redisFree(cn->side);
+    }
+
     cn->c = NULL;
+    cn->side = NULL;
     cn->pending = 0;
+    cn->used = 0;
 }
 
 
 /* the connection for a slot (its primary), NULL with err */
 
 static cachectl_cluster_conn_t *
-cachectl_cluster_slot(unsigned slot, char *err, size_t size)
+cachectl_cluster_slot(unsigned slot, int64_t deadline, char *err,
+    size_t size)
 {
     const jp_rc_node_t  *p;
 
@@ -522,7 +876,7 @@ cachectl_cluster_slot(unsigned slot, char *err, size_t size)
         return NULL;
     }
 
-    return cachectl_cluster_conn(p->host, p->port, err, size);
+    return cachectl_cluster_conn(p->host, p->port, deadline, err, size);
 }
 
 
@@ -545,6 +899,7 @@ cachectl_cluster_connect(cachectl_conf_t *conf, char *err, size_t size)
 {
     int                       i, master;
     char                      why[512];
+    int64_t                   deadline;
     redisReply               *r;
     const jp_rc_node_t       *p;
     cachectl_cluster_conn_t  *cn;
@@ -556,19 +911,18 @@ cachectl_cluster_connect(cachectl_conf_t *conf, char *err, size_t size)
     cachectl_cluster_queue_reset();
 
     for (i = 0; i < cachectl_cluster_st.nconns; i++) {
-        cn = &cachectl_cluster_st.conns[i];
-
-        if (!cn->home && cn->c != NULL) {
-            redisFree(cn->c);
-        }
+        cachectl_cluster_drop(&cachectl_cluster_st.conns[i]);
     }
 
     cachectl_cluster_st.nconns = 0;
     cachectl_cluster_st.home = NULL;
     cachectl_cluster_st.broken = NULL;
     cachectl_cluster_st.home_addr[0] = '\0';
+    cachectl_cluster_st.lost[0] = '\0';
 
-    if (cachectl_cluster_refresh(err, size) != 0) {
+    deadline = cachectl_mono_ms() + CACHECTL_CLUSTER_DEADLINE_MS;
+
+    if (cachectl_cluster_refresh(deadline, 0, err, size) != 0) {
         return NULL;
     }
 
@@ -585,7 +939,8 @@ cachectl_cluster_connect(cachectl_conf_t *conf, char *err, size_t size)
         return NULL;
     }
 
-    cn = cachectl_cluster_conn(p->host, p->port, why, sizeof(why));
+    cn = cachectl_cluster_conn(p->host, p->port, deadline, why,
+                               sizeof(why));
 
     if (cn == NULL) {
         snprintf(err, size, "Redis Cluster: the primary of slot %u: %s",
@@ -594,7 +949,16 @@ cachectl_cluster_connect(cachectl_conf_t *conf, char *err, size_t size)
     }
 
     /* a map from a node that has not seen a failover yet: not a replica */
-    r = redisCommand(cn->c, "ROLE");
+    r = NULL;
+
+    if (redisAppendCommand(cn->c, "ROLE") == REDIS_OK) {
+        cachectl_cluster_st.follow = 1;
+        r = cachectl_cluster_await(cn->c, deadline,
+                                   CACHECTL_CLUSTER_HELLO_MAX, why,
+                                   sizeof(why));
+        cachectl_cluster_st.follow = 0;
+    }
+
     master = r != NULL && r->type == REDIS_REPLY_ARRAY && r->elements > 0
              && r->element[0]->type == REDIS_REPLY_STRING
              && strcmp(r->element[0]->str, "master") == 0;
@@ -775,29 +1139,33 @@ cachectl_cluster_home_conn(void)
 
 
 /*
- * One command, sent, its reply read, redirects followed: NULL when the
- * home connection broke (err filled) or a node stayed out of reach until
- * the deadline (home is then broken too: the caller reconnects).
+ * One command, sent, its reply read, redirects followed, all within
+ * CACHECTL_CLUSTER_DEADLINE_MS: NULL when the home connection broke (err
+ * filled), or a node stayed out of reach, or the redirects or the
+ * deadline were spent on cluster errors (MOVED, ASK, TRYAGAIN,
+ * CLUSTERDOWN) or a redirect named a node the cluster's map does not
+ * know: home is then broken too, the caller reconnects. A cluster error
+ * is never handed back as the command's reply.
  */
 
 redisReply *
 cachectl_cluster_exec(redisContext *home, const char *cmd, size_t len,
     char *err, size_t size)
 {
-    int                       slot, redirects, asking, was_asking, rc;
-    void                     *reply;
+    int                       slot, redirects, asking, was_asking;
     int64_t                   deadline;
-    redisReply               *r;
+    redisReply               *r, *a;
     redisContext             *c, *tmp;
     jp_rc_redirect_t          rd;
     cachectl_cluster_conn_t  *cn;
-    char                      why[512], addr[JP_RC_HOST_MAX + 8];
+    char                      why[512];
 
     slot = cachectl_cluster_cmd_slot(cmd, len);
     deadline = cachectl_mono_ms() + CACHECTL_CLUSTER_DEADLINE_MS;
     redirects = 0;
     asking = 0;
     cn = NULL;
+    why[0] = '\0';
 
     for ( ;; ) {
         if (cn == NULL) {
@@ -812,20 +1180,21 @@ cachectl_cluster_exec(redisContext *home, const char *cmd, size_t len,
                 }
 
             } else {
-                cn = cachectl_cluster_slot((unsigned) slot, why,
+                cn = cachectl_cluster_slot((unsigned) slot, deadline, why,
                                            sizeof(why));
             }
         }
 
         if (cn == NULL) {
-            if (cachectl_mono_ms() >= deadline) {
+            if (cachectl_cluster_left(deadline) <= CACHECTL_CLUSTER_DOWN_MS)
+            {
                 snprintf(err, size, "Redis Cluster: %s", why);
                 cachectl_cluster_break(home, "%s", err);
                 return NULL;
             }
 
             cachectl_cluster_sleep(CACHECTL_CLUSTER_DOWN_MS);
-            (void) cachectl_cluster_refresh(why, sizeof(why));
+            (void) cachectl_cluster_refresh(deadline, 0, why, sizeof(why));
             continue;
         }
 
@@ -834,53 +1203,62 @@ cachectl_cluster_exec(redisContext *home, const char *cmd, size_t len,
         c = cn->c;
 
         if (cn->pending) {
-            snprintf(addr, sizeof(addr), "%s:%u", cn->host, cn->port);
-            tmp = cachectl_redis_open_addr(cachectl_cluster_st.conf, addr,
-                                           why, sizeof(why));
-            if (tmp == NULL) {
-                snprintf(err, size, "Redis Cluster: %s", why);
-                cachectl_cluster_break(home, "%s", err);
-                return NULL;
+            if (cn->side == NULL) {
+                cn->side = cachectl_cluster_open(cn->host, cn->port, deadline,
+                                                 why, sizeof(why));
+                if (cn->side == NULL) {
+                    snprintf(err, size, "Redis Cluster: %s", why);
+                    cachectl_cluster_break(home, "%s", err);
+                    return NULL;
+                }
             }
 
+            tmp = cn->side;
             c = tmp;
         }
 
-        reply = NULL;
-        rc = REDIS_OK;
+        r = NULL;
+        cn->used = 1;
+
+        cachectl_cluster_st.follow = 1;
 
         if ((asking && redisAppendCommand(c, "ASKING") != REDIS_OK)
             || redisAppendFormattedCommand(c, cmd, len) != REDIS_OK)
         {
-            rc = REDIS_ERR;
-        }
+            snprintf(why, sizeof(why), "out of memory");
+            cachectl_cluster_fail(c, why);
 
-        cachectl_cluster_st.follow = 1;
+        } else {
+            a = asking ? cachectl_cluster_await(c, deadline, 0, why,
+                                                sizeof(why))
+                       : NULL;
 
-        if (rc == REDIS_OK && asking) {
-            rc = redisGetReply(c, &reply);
-            if (reply != NULL) {
-                freeReplyObject(reply);
-                reply = NULL;
+            if (!asking || a != NULL) {
+                r = cachectl_cluster_await(c, deadline, 0, why, sizeof(why));
             }
-        }
 
-        if (rc == REDIS_OK) {
-            rc = redisGetReply(c, &reply);
+            if (a != NULL) {
+                freeReplyObject(a);
+            }
         }
 
         cachectl_cluster_st.follow = 0;
 
-        if (rc != REDIS_OK) {
-            snprintf(why, sizeof(why), "%s:%u: %s", cn->host, cn->port,
-                     c->errstr[0] ? c->errstr : "connection lost");
+        if (r == NULL) {
+            snprintf(why + strlen(why), sizeof(why) - strlen(why),
+                     " (%s:%u)", cn->host, cn->port);
 
             if (tmp != NULL) {
                 redisFree(tmp);
+                cn->side = NULL;
+                snprintf(cachectl_cluster_st.lost,
+                         sizeof(cachectl_cluster_st.lost), "%s:%u",
+                         cn->host, cn->port);
             }
 
             if (c == home) {
                 snprintf(err, size, "Redis: %s", why);
+                cachectl_cluster_break(home, "%s", err);
                 return NULL;
             }
 
@@ -889,36 +1267,47 @@ cachectl_cluster_exec(redisContext *home, const char *cmd, size_t len,
             }
 
             /* a failover: the map names the new primary soon */
-            if (cachectl_mono_ms() >= deadline) {
+            if (cachectl_cluster_left(deadline) <= CACHECTL_CLUSTER_DOWN_MS)
+            {
                 snprintf(err, size, "Redis Cluster: %s", why);
                 cachectl_cluster_break(home, "%s", err);
                 return NULL;
             }
 
             cachectl_cluster_sleep(CACHECTL_CLUSTER_DOWN_MS);
-            (void) cachectl_cluster_refresh(why, sizeof(why));
+            (void) cachectl_cluster_refresh(deadline, 0, why, sizeof(why));
             cn = NULL;
             asking = 0;
             continue;
         }
 
-        if (tmp != NULL) {
-            redisFree(tmp);
-        }
-
-        r = reply;
         was_asking = asking;
         asking = 0;
 
         if (r->type != REDIS_REPLY_ERROR
             || jp_rc_parse_error(r->str, r->len, &rd) == JP_RC_ERR_NONE
-            || rd.kind == JP_RC_ERR_CROSSSLOT
-            || ++redirects > CACHECTL_CLUSTER_REDIRECTS
-            || cachectl_mono_ms() >= deadline)
+            || rd.kind == JP_RC_ERR_CROSSSLOT)
         {
             return r;
         }
 
+        /* TRYAGAIN is bounded by the deadline only */
+        if ((rd.kind != JP_RC_ERR_TRYAGAIN
+             && ++redirects > CACHECTL_CLUSTER_REDIRECTS)
+            || cachectl_cluster_left(deadline) == 0)
+        {
+            snprintf(err, size, "Redis Cluster: %s:%u: %.200s (after %d "
+                     "redirects, %d ms)", cn->host, cn->port, r->str,
+                     redirects > CACHECTL_CLUSTER_REDIRECTS
+                     ? CACHECTL_CLUSTER_REDIRECTS : redirects,
+                     CACHECTL_CLUSTER_DEADLINE_MS);
+            freeReplyObject(r);
+            cachectl_cluster_break(home, "%s", err);
+            return NULL;
+        }
+
+        snprintf(why, sizeof(why), "%s:%u: %.200s", cn->host, cn->port,
+                 r->str);
         freeReplyObject(r);
 
         switch (rd.kind) {
@@ -930,15 +1319,39 @@ cachectl_cluster_exec(redisContext *home, const char *cmd, size_t len,
                                                 "%s", cn->host);
             }
 
-            if (rd.kind == JP_RC_ERR_MOVED
-                && jp_rc_map_moved(cachectl_cluster_st.map, &rd) != 1
-                && cachectl_mono_ms() - cachectl_cluster_st.refreshed
-                   >= CACHECTL_CLUSTER_REFRESH_MS)
+            /*
+             * Only to a node of the map: one it does not know, the seeds
+             * are asked first, and it is followed only if their map
+             * names it (a node's word alone sends nothing, not even the
+             * password, to an address of its choosing).
+             */
+            if (jp_rc_map_find(cachectl_cluster_st.map, rd.host, rd.port)
+                == NULL)
             {
-                (void) cachectl_cluster_refresh(why, sizeof(why));
+                (void) cachectl_cluster_refresh(deadline, 1, why,
+                                                sizeof(why));
+
+                if (jp_rc_map_find(cachectl_cluster_st.map, rd.host, rd.port)
+                    == NULL)
+                {
+                    snprintf(err, size, "Redis Cluster: %s:%u redirects to "
+                             "%s:%u, no node of the cluster's map",
+                             cn->host, cn->port, rd.host, rd.port);
+                    cachectl_cluster_break(home, "%s", err);
+                    return NULL;
+                }
+
+            } else if (rd.kind == JP_RC_ERR_MOVED
+                       && jp_rc_map_moved(cachectl_cluster_st.map, &rd) != 1
+                       && cachectl_mono_ms() - cachectl_cluster_st.refreshed
+                          >= CACHECTL_CLUSTER_REFRESH_MS)
+            {
+                (void) cachectl_cluster_refresh(deadline, 0, why,
+                                                sizeof(why));
             }
 
-            cn = cachectl_cluster_conn(rd.host, rd.port, why, sizeof(why));
+            cn = cachectl_cluster_conn(rd.host, rd.port, deadline, why,
+                                       sizeof(why));
             asking = rd.kind == JP_RC_ERR_ASK;
             break;
 
@@ -950,7 +1363,7 @@ cachectl_cluster_exec(redisContext *home, const char *cmd, size_t len,
 
         default:    /* CLUSTERDOWN, a redirect we could not parse */
             cachectl_cluster_sleep(CACHECTL_CLUSTER_DOWN_MS);
-            (void) cachectl_cluster_refresh(why, sizeof(why));
+            (void) cachectl_cluster_refresh(deadline, 0, why, sizeof(why));
             cn = NULL;
             break;
         }
@@ -1002,13 +1415,17 @@ cachectl_cluster_append(redisContext *home, const char *cmd, size_t len)
 
     slot = cachectl_cluster_cmd_slot(cmd, len);
     cn = slot == JP_RC_NOT_COVERED ? cachectl_cluster_home_conn()
-         : cachectl_cluster_slot((unsigned) slot, why, sizeof(why));
+         : cachectl_cluster_slot((unsigned) slot,
+                                 cachectl_mono_ms()
+                                 + CACHECTL_CLUSTER_DEADLINE_MS,
+                                 why, sizeof(why));
 
     /* out of reach now: cachectl_cluster_reply() tries it alone */
     if (cn != NULL && cn->c != NULL
         && redisAppendFormattedCommand(cn->c, cmd, len) == REDIS_OK)
     {
         cn->pending++;
+        cn->used = 1;
         q->conn = cn;
 
     } else {
@@ -1044,7 +1461,10 @@ cachectl_cluster_reply(redisContext *home, void **reply)
 
     if (cn != NULL) {
         cachectl_cluster_st.follow = 1;
-        rc = redisGetReply(cn->c, &r);
+        r = cachectl_cluster_await(cn->c, cachectl_mono_ms()
+                                          + CACHECTL_CLUSTER_DEADLINE_MS,
+                                   0, err, sizeof(err));
+        rc = r != NULL ? REDIS_OK : REDIS_ERR;
         cachectl_cluster_st.follow = 0;
         cn->pending--;
 
@@ -1119,40 +1539,127 @@ cachectl_cluster_empty_page(char *err, size_t size)
 }
 
 
+/* a node's address as the cursor of the walk names it */
+
+static uint32_t
+cachectl_cluster_node_hash(const jp_rc_node_t *node)
+{
+    char      addr[JP_RC_HOST_MAX + 8];
+    uint32_t  h;
+    size_t    i, n;
+
+    n = (size_t) snprintf(addr, sizeof(addr), "%s:%u", node->host,
+                          node->port);
+    h = 2166136261u;
+
+    for (i = 0; i < n && i < sizeof(addr); i++) {
+        h = (h ^ (unsigned char) addr[i]) * 16777619u;
+    }
+
+    return h;
+}
+
+
+static int
+cachectl_cluster_node_cmp(const void *one, const void *two)
+{
+    int                  rc;
+    const jp_rc_node_t  *a, *b;
+
+    a = *(const jp_rc_node_t *const *) one;
+    b = *(const jp_rc_node_t *const *) two;
+
+    rc = strcmp(a->host, b->host);
+
+    return rc ? rc : (a->port > b->port) - (a->port < b->port);
+}
+
+
+/*
+ * The primaries of the map, sorted by address (not by their lowest slot,
+ * which a reshard changes): an array to free, *n of them
+ */
+
+static const jp_rc_node_t **
+cachectl_cluster_primaries(size_t *np)
+{
+    size_t                i, n;
+    const jp_rc_node_t   *node, **prim;
+
+    *np = 0;
+    n = cachectl_cluster_st.map ? jp_rc_map_nodes(cachectl_cluster_st.map)
+                                : 0;
+
+    prim = malloc((n ? n : 1) * sizeof(jp_rc_node_t *));
+    if (prim == NULL) {
+        return NULL;
+    }
+
+    for (i = 0; i < n; i++) {
+        node = jp_rc_map_node(cachectl_cluster_st.map, i);
+        if (node->primary && node->port != 0) {
+            prim[(*np)++] = node;
+        }
+    }
+
+    qsort(prim, *np, sizeof(jp_rc_node_t *), cachectl_cluster_node_cmp);
+
+    return prim;
+}
+
+
+/*
+ * The cursor of the walk over every primary is "<node>:<cursor>", node
+ * the hash of the primary's address (cachectl_cluster_node_hash): a
+ * refresh that reorders or changes the map cannot make the walk go on
+ * with one node's cursor on another. When the node is no longer a
+ * primary, the pass starts over from the first primary.
+ */
+
 redisReply *
 cachectl_cluster_scan(redisContext *home, const char *cursor,
     const char *tail, size_t tlen, char *err, size_t size)
 {
-    int                       n, i, k, argc;
+    int                       argc, last;
     char                     *cmd, *s, next[40], why[512];
-    size_t                   *lens, np;
+    size_t                   *lens, np, at;
+    int64_t                   deadline;
+    uint32_t                  h;
     long long                 tl;
-    unsigned long             at;
     redisReply               *r;
     const char              **argv;
-    const jp_rc_node_t       *node, *prim[CACHECTL_CLUSTER_CONNS];
+    const jp_rc_node_t      **prim;
     cachectl_cluster_conn_t  *cn;
+
+    prim = cachectl_cluster_primaries(&np);
+
+    if (prim == NULL) {
+        snprintf(err, size, "out of memory");
+        return NULL;
+    }
 
     at = 0;
     s = strchr(cursor, ':');
 
     if (s != NULL) {
-        at = strtoul(cursor, NULL, 10);
+        h = (uint32_t) strtoul(cursor, NULL, 16);
         cursor = s + 1;
-    }
 
-    np = 0;
-    n = (int) jp_rc_map_nodes(cachectl_cluster_st.map);
+        for (at = 0; at < np; at++) {
+            if (cachectl_cluster_node_hash(prim[at]) == h) {
+                break;
+            }
+        }
 
-    for (i = 0; i < n && np < CACHECTL_CLUSTER_CONNS; i++) {
-        node = jp_rc_map_node(cachectl_cluster_st.map, i);
-        if (node->primary) {
-            prim[np++] = node;
+        if (at == np) {
+            /* gone: resume with the next primary after it is unknown */
+            at = 0;
+            cursor = "0";
         }
     }
 
-    if (at >= np) {
-        /* the cluster shrank under the walk: this pass ends here */
+    if (np == 0) {
+        free(prim);
         return cachectl_cluster_empty_page(err, size);
     }
 
@@ -1162,6 +1669,7 @@ cachectl_cluster_scan(redisContext *home, const char *cursor,
     if (argv == NULL || lens == NULL) {
         free(argv);
         free(lens);
+        free(prim);
         snprintf(err, size, "out of memory");
         return NULL;
     }
@@ -1182,35 +1690,43 @@ cachectl_cluster_scan(redisContext *home, const char *cursor,
     free(lens);
 
     if (tl < 0) {
+        free(prim);
         snprintf(err, size, "out of memory");
         return NULL;
     }
 
-    cn = cachectl_cluster_conn(prim[at]->host, prim[at]->port, why,
-                               sizeof(why));
+    deadline = cachectl_mono_ms() + CACHECTL_CLUSTER_DEADLINE_MS;
+    cn = cachectl_cluster_conn(prim[at]->host, prim[at]->port, deadline,
+                               why, sizeof(why));
     r = NULL;
 
     if (cn == NULL) {
         snprintf(err, size, "Redis Cluster: %s", why);
         cachectl_cluster_break(home, "%s", err);
 
+    } else if (cn->pending) {
+        snprintf(err, size, "Redis Cluster: %s:%u: replies of a pipeline "
+                 "are due", cn->host, cn->port);
+        cachectl_cluster_break(home, "%s", err);
+
     } else {
         if (redisAppendFormattedCommand(cn->c, cmd, (size_t) tl) == REDIS_OK)
         {
             cachectl_cluster_st.follow = 1;
-            if (redisGetReply(cn->c, (void **) &r) != REDIS_OK) {
-                r = NULL;
-            }
+            r = cachectl_cluster_await(cn->c, deadline, 0, why, sizeof(why));
             cachectl_cluster_st.follow = 0;
+
+        } else {
+            snprintf(why, sizeof(why), "out of memory");
         }
 
         if (r == NULL) {
             snprintf(err, size, "Redis Cluster: %s:%u: %s", cn->host,
-                     cn->port, cn->c->errstr);
+                     cn->port, why);
             if (cn->c != home) {
                 cachectl_cluster_drop(cn);
-                cachectl_cluster_break(home, "%s", err);
             }
+            cachectl_cluster_break(home, "%s", err);
         }
     }
 
@@ -1219,22 +1735,28 @@ cachectl_cluster_scan(redisContext *home, const char *cursor,
     if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements != 2
         || r->element[0]->type != REDIS_REPLY_STRING)
     {
+        free(prim);
         return r;
     }
 
     /* the cursor of the walk over every primary */
-    k = strcmp(r->element[0]->str, "0") == 0;
+    last = strcmp(r->element[0]->str, "0") == 0;
 
-    if (k) {
+    if (last) {
         if (at + 1 >= np) {
             snprintf(next, sizeof(next), "0");
         } else {
-            snprintf(next, sizeof(next), "%lu:0", at + 1);
+            snprintf(next, sizeof(next), "%08x:0",
+                     (unsigned) cachectl_cluster_node_hash(prim[at + 1]));
         }
 
     } else {
-        snprintf(next, sizeof(next), "%lu:%.24s", at, r->element[0]->str);
+        snprintf(next, sizeof(next), "%08x:%.20s",
+                 (unsigned) cachectl_cluster_node_hash(prim[at]),
+                 r->element[0]->str);
     }
+
+    free(prim);
 
     s = malloc(strlen(next) + 1);
 
@@ -1256,37 +1778,71 @@ cachectl_cluster_scan(redisContext *home, const char *cursor,
 /*
  * WAIT on the home primary and every other one connected to (a one-shot
  * command connects only to those it wrote to or read from): each for the
- * replicas its ROLE lists, at least one.
+ * replicas its ROLE lists, at least one. The ROLEs, then the WAITs, are
+ * sent to every primary at once and read back before one deadline. A
+ * connection that broke after it was used counts as unconfirmed.
  */
 
 int
 cachectl_cluster_replicated(redisContext *home, char *err, size_t size)
 {
-    int           i, missing;
-    long long     want, got;
-    size_t        len;
-    redisReply   *r;
-    redisContext *c;
+    int                       i, missing, n;
+    int                       want[2 * CACHECTL_CLUSTER_CONNS];
+    char                      why[256];
+    size_t                    len;
+    int64_t                   deadline;
+    long long                 got;
+    redisReply               *r;
+    redisContext             *c;
+    cachectl_cluster_conn_t  *cn;
 
     missing = 0;
     len = 0;
     err[0] = '\0';
+    n = 2 * cachectl_cluster_st.nconns;
 
-    for (i = 0; i < cachectl_cluster_st.nconns; i++) {
-        c = cachectl_cluster_st.conns[i].c;
+    if (cachectl_cluster_st.lost[0]) {
+        missing = -1;
+        len += snprintf(err, size, "written on %s perhaps; the connection "
+                        "broke before the WAIT", cachectl_cluster_st.lost);
+    }
 
-        if (c == NULL || c->err) {
+    deadline = cachectl_mono_ms() + CACHECTL_CLUSTER_WAIT_MS
+               + CACHECTL_CLUSTER_DEADLINE_MS;
+
+    for (i = 0; i < n; i++) {
+        cn = &cachectl_cluster_st.conns[i / 2];
+        c = i % 2 ? cn->side : cn->c;
+        want[i] = -1;
+
+        if (c == NULL) {
             continue;
         }
 
-        r = redisCommand(c, "ROLE");
-        want = 0;
-
-        if (r != NULL && r->type == REDIS_REPLY_ARRAY && r->elements >= 3
-            && r->element[2]->type == REDIS_REPLY_ARRAY)
-        {
-            want = (long long) r->element[2]->elements;
+        if (c->err == 0 && redisAppendCommand(c, "ROLE") == REDIS_OK) {
+            want[i] = 0;
+            continue;
         }
+
+        missing = -1;
+        if (len < size) {
+            len += snprintf(err + len, size - len, "%swritten on %s:%u; the "
+                            "connection broke: %s", len ? "; " : "",
+                            cn->host, cn->port, c->errstr);
+        }
+    }
+
+    for (i = 0; i < n; i++) {
+        cn = &cachectl_cluster_st.conns[i / 2];
+        c = i % 2 ? cn->side : cn->c;
+
+        if (want[i] < 0) {
+            continue;
+        }
+
+        cachectl_cluster_st.follow = 1;
+        r = cachectl_cluster_await(c, deadline, 0, why, sizeof(why));
+        cachectl_cluster_st.follow = 0;
 
         if (r != NULL && r->type == REDIS_REPLY_ARRAY && r->elements > 0
             && r->element[0]->type == REDIS_REPLY_STRING
@@ -1294,46 +1850,73 @@ cachectl_cluster_replicated(redisContext *home, char *err, size_t size)
         {
             /* a replica now: nothing of ours to wait for there */
             freeReplyObject(r);
+            want[i] = -1;
             continue;
         }
 
+        if (r != NULL && r->type == REDIS_REPLY_ARRAY && r->elements >= 3
+            && r->element[2]->type == REDIS_REPLY_ARRAY)
+        {
+            want[i] = (int) r->element[2]->elements;
+        }
+
         if (r) {
             freeReplyObject(r);
         }
 
-        if (want < 1) {
-            want = 1;
+        if (want[i] < 1) {
+            want[i] = 1;
         }
 
-        r = redisCommand(c, "WAIT %lld %d", want, CACHECTL_CLUSTER_WAIT_MS);
-        got = r != NULL && r->type == REDIS_REPLY_INTEGER ? r->integer : -1;
+        if (c->err
+            || redisAppendCommand(c, "WAIT %d %d", want[i],
+                                  CACHECTL_CLUSTER_WAIT_MS) != REDIS_OK)
+        {
+            want[i] = -2;
+        }
+    }
 
-        if (r) {
-            freeReplyObject(r);
+    for (i = 0; i < n; i++) {
+        cn = &cachectl_cluster_st.conns[i / 2];
+        c = i % 2 ? cn->side : cn->c;
+
+        if (want[i] == -1) {
+            continue;
+        }
+
+        got = -1;
+
+        if (want[i] > 0) {
+            cachectl_cluster_st.follow = 1;
+            r = cachectl_cluster_await(c, deadline, 0, why, sizeof(why));
+            cachectl_cluster_st.follow = 0;
+
+            got = r != NULL && r->type == REDIS_REPLY_INTEGER ? r->integer
+                                                              : -1;
+            if (r) {
+                freeReplyObject(r);
+            }
         }
 
         if (got < 0) {
-            missing = missing ? missing : -1;
+            missing = -1;
             if (len < size) {
                 len += snprintf(err + len, size - len, "%swritten on %s:%u; "
                                 "WAIT failed", len ? "; " : "",
-                                cachectl_cluster_st.conns[i].host,
-                                cachectl_cluster_st.conns[i].port);
+                                cn->host, cn->port);
             }
             continue;
         }
 
-        if (got < want) {
-            missing = missing < 0 ? missing : missing + (int) (want - got);
+        if (got < want[i]) {
+            missing = missing < 0 ? missing : missing + (int) (want[i] - got);
             if (len < size) {
                 len += snprintf(err + len, size - len, "%swritten on the "
                                 "primary %s:%u, not yet on %lld replica(s) "
-                                "(%lld of %lld acknowledged within %d ms): "
+                                "(%lld of %d acknowledged within %d ms): "
                                 "a failover now would lose it",
-                                len ? "; " : "",
-                                cachectl_cluster_st.conns[i].host,
-                                cachectl_cluster_st.conns[i].port,
-                                want - got, got, want,
+                                len ? "; " : "", cn->host, cn->port,
+                                want[i] - got, got, want[i],
                                 CACHECTL_CLUSTER_WAIT_MS);
             }
         }
@@ -1342,4 +1925,93 @@ cachectl_cluster_replicated(redisContext *home, char *err, size_t size)
     (void) home;
 
     return missing;
+}
+
+
+/*
+ * The layout of the cluster now: a fresh map, *sig a digest of which
+ * primary serves each slot, and CLUSTER NODES of every primary for a slot
+ * migrating or importing ("[slot->-id]", "[slot-<-id]"). 0 when no slot
+ * moves, 1 when one does, -1 with err.
+ */
+
+int
+cachectl_cluster_layout(uint32_t *sig, char *err, size_t size)
+{
+    int                   moving;
+    char                  why[512];
+    size_t                i, np;
+    int64_t               deadline;
+    uint32_t              h;
+    unsigned              slot;
+    redisReply           *r;
+    redisContext         *c;
+    const jp_rc_node_t   *p, **prim;
+
+    deadline = cachectl_mono_ms() + CACHECTL_CLUSTER_DEADLINE_MS;
+
+    if (cachectl_cluster_refresh(deadline, 0, err, size) != 0) {
+        return -1;
+    }
+
+    h = 2166136261u;
+
+    for (slot = 0; slot < 16384; slot++) {
+        p = jp_rc_map_primary(cachectl_cluster_st.map, slot);
+        h = (h ^ (p ? cachectl_cluster_node_hash(p) : 0)) * 16777619u;
+    }
+
+    *sig = h;
+
+    prim = cachectl_cluster_primaries(&np);
+    if (prim == NULL) {
+        snprintf(err, size, "out of memory");
+        return -1;
+    }
+
+    moving = 0;
+
+    for (i = 0; i < np && !moving; i++) {
+        c = cachectl_cluster_open(prim[i]->host, prim[i]->port, deadline,
+                                  why, sizeof(why));
+        if (c == NULL) {
+            snprintf(err, size, "Redis Cluster: %s", why);
+            free(prim);
+            return -1;
+        }
+
+        r = NULL;
+
+        if (redisAppendCommand(c, "CLUSTER NODES") == REDIS_OK) {
+            r = cachectl_cluster_await(c, deadline,
+                                       CACHECTL_CLUSTER_NODES_MAX, why,
+                                       sizeof(why));
+        } else {
+            snprintf(why, sizeof(why), "out of memory");
+        }
+
+        if (r == NULL || r->type != REDIS_REPLY_STRING) {
+            snprintf(err, size, "Redis Cluster: %s:%u: CLUSTER NODES: %.200s",
+                     prim[i]->host, prim[i]->port,
+                     r == NULL ? why
+                     : r->type == REDIS_REPLY_ERROR ? r->str
+                     : "unexpected reply");
+            if (r) {
+                freeReplyObject(r);
+            }
+            redisFree(c);
+            free(prim);
+            return -1;
+        }
+
+        moving = strstr(r->str, "->-") != NULL
+                 || strstr(r->str, "-<-") != NULL;
+
+        freeReplyObject(r);
+        redisFree(c);
+    }
+
+    free(prim);
+
+    return moving;
 }

@@ -22,6 +22,8 @@
 #ifndef CACHECTL_CLUSTER_H
 #define CACHECTL_CLUSTER_H
 
+#include <stdint.h>
+
 #include <hiredis/hiredis.h>
 
 #include "cachectl_conf.h"
@@ -54,9 +56,10 @@ int cachectl_cluster_append(redisContext *home, const char *cmd,
 int cachectl_cluster_reply(redisContext *home, void **reply);
 
 /*
- * SCAN over every primary, one after the other: cursor is
- * "<primary index>:<cursor>" ("0" to start); the reply's cursor is
- * rewritten in that form, "0" after the last primary's last page. tail
+ * SCAN over every primary, one after the other (by address): cursor is
+ * "<node>:<cursor>" ("0" to start), node a hash of the primary's
+ * address; the reply's cursor is rewritten in that form, "0" after the
+ * last primary's last page. tail
  * is the formatted arguments that follow the cursor ("MATCH p COUNT n").
  */
 redisReply *cachectl_cluster_scan(redisContext *home, const char *cursor,
@@ -71,6 +74,14 @@ const char *cachectl_cluster_why(redisContext *c);
  */
 int cachectl_cluster_replicated(redisContext *home, char *err,
     size_t size);
+
+/*
+ * For a walk that must see every session once (revoke-user): a fresh map
+ * and its digest in *sig; 0 if no slot is migrating, 1 if one is, -1
+ * with err. The same digest before and after a walk, both 0: no session
+ * could move past it.
+ */
+int cachectl_cluster_layout(uint32_t *sig, char *err, size_t size);
 
 /* "HOST:PORT" of the home primary, how many primaries the map has */
 const char *cachectl_cluster_home(unsigned *primaries);

@@ -374,6 +374,9 @@ cachectl_daemon(cachectl_conf_t *conf)
         redisFree(d.redis);
     }
 
+    /* the connections to the other primaries of a cluster */
+    cachectl_cluster_off();
+
     cachectl_sync_free(&d.sync);
     cachectl_watch_free(&d.watch);
     json_decref(d.dirs);

@@ -897,6 +897,93 @@ cachectl_sessions_walk(cachectl_sessions_t *ss, cachectl_conf_t *conf,
 }
 
 
+/*
+ * The sessions of a batch past --session-max-age, in a cluster: the
+ * tombstones first, each reply read, then the deletions of those whose
+ * tombstone applied, and only those go into removed (the event). A
+ * refused tombstone leaves its session to the next pass: deleted without
+ * one, a request in flight would save it again as a new session.
+ */
+
+static int
+cachectl_sessions_aged(cachectl_sessions_t *ss, cachectl_conf_t *conf,
+    redisContext *c, redisReply *keys, json_t *aged, json_t *removed,
+    char *err, size_t size)
+{
+    char         rec[32], safe[CACHECTL_SID_MAX], who[CACHECTL_SID_MAX + 32];
+    void        *rp;
+    size_t       i, k, queued, prefix;
+    json_t      *v;
+    const char  *key, *sid, *uid;
+
+    prefix = strlen(conf->ns) + 5;
+    queued = 0;
+
+    snprintf(rec, sizeof(rec), "%lld",
+             (long long) cachectl_sessions_tombstone(conf) * 1000);
+
+    json_array_foreach(aged, i, v) {
+        k = (size_t) json_integer_value(json_object_get(v, "i"));
+        sid = keys->element[k]->str + prefix;
+
+        if (cachectl_sessions_append(c, &queued,
+                "EVAL %s 1 %scachectl:revoked %s %s",
+                cachectl_tombstone_script, conf->sx, sid, rec) != 0)
+        {
+            snprintf(err, size, "out of memory");
+            return -1;
+        }
+    }
+
+    json_array_foreach(aged, i, v) {
+        if (cachectl_redis_reply(c, &rp) != REDIS_OK) {
+            snprintf(err, size, "Redis: %s", cachectl_redis_errstr(c));
+            return -1;
+        }
+
+        if (((redisReply *) rp)->type == REDIS_REPLY_ERROR) {
+            cachectl_sessions_refused(ss, "tombstone", rp);
+            json_object_set_new(v, "refused", json_true());
+        }
+
+        freeReplyObject(rp);
+    }
+
+    queued = 0;
+
+    json_array_foreach(aged, i, v) {
+        if (json_is_true(json_object_get(v, "refused"))) {
+            continue;
+        }
+
+        k = (size_t) json_integer_value(json_object_get(v, "i"));
+        key = keys->element[k]->str;
+        sid = key + prefix;
+        uid = json_string_value(json_object_get(v, "uid"));
+
+        if (cachectl_sessions_append(c, &queued, "DEL %s", key) != 0
+            || cachectl_sessions_append(c, &queued,
+                   "HDEL %scachectl:sessfirst %s", conf->sx, sid) != 0
+            || (uid && cachectl_sessions_append(c, &queued,
+                   "SREM %ssessidx:%s %s", conf->sx, uid, sid) != 0))
+        {
+            snprintf(err, size, "out of memory");
+            return -1;
+        }
+
+        json_array_append_new(removed, json_string(sid));
+
+        ss->expired++;
+        cachectl_log(CACHECTL_INFO, "session %s... of user %s removed: "
+                     "older than %lds", cachectl_sessions_safe(safe, 13, sid),
+                     uid ? cachectl_sessions_safe(who, sizeof(who), uid) : "-",
+                     conf->session_max_age_s);
+    }
+
+    return cachectl_sessions_drain(ss, c, queued, err, size);
+}
+
+
 /* the sessions of one SCAN batch; now is Redis's clock */
 
 static int
@@ -908,18 +995,46 @@ cachectl_sessions_check(cachectl_sessions_t *ss, cachectl_conf_t *conf,
     char          safe[CACHECTL_SID_MAX];
     void         *rp[3];
     size_t        i, n, prefix, queued;
-    json_t       *sess, *removed;
+    json_t       *sess, *removed, *aged;
     int64_t       first, remaining, expires, want, pttl, max;
     redisReply   *get, *t, *f;
     const char   *uid, *ruid;
 
-    n = keys->elements;
     prefix = strlen(conf->ns) + 5;
     max = (int64_t) conf->session_max_age_s * 1000;
     queued = 0;
 
+    /* a SCAN reply is a node's word: only strings "<ns>sess:<sid>" */
+    n = 0;
+
+    for (i = 0; i < keys->elements; i++) {
+        t = keys->element[i];
+
+        if (t->type != REDIS_REPLY_STRING || t->str == NULL
+            || t->len <= prefix
+            || memcmp(t->str, conf->ns, prefix - 5) != 0
+            || memcmp(t->str + prefix - 5, "sess:", 5) != 0
+            || strlen(t->str) != t->len)
+        {
+            continue;
+        }
+
+        keys->element[n++] = t;
+    }
+
+    for (i = n; i < keys->elements; i++) {
+        freeReplyObject(keys->element[i]);
+        keys->element[i] = NULL;
+    }
+
+    keys->elements = n;
+
     removed = json_array();
-    if (removed == NULL) {
+    aged = json_array();
+
+    if (removed == NULL || aged == NULL) {
+        json_decref(removed);
+        json_decref(aged);
         snprintf(err, size, "out of memory");
         return -1;
     }
@@ -1049,19 +1164,25 @@ cachectl_sessions_check(cachectl_sessions_t *ss, cachectl_conf_t *conf,
 
             /*
              * In a cluster the session is in a slot of its own: the
-             * tombstone alone (sess group), then the plain deletions in
-             * the order below, which is docs/protocol.md's split
+             * tombstones of the batch after it (cachectl_sessions_aged),
+             * the plain deletions only of those that applied, which is
+             * docs/protocol.md's split
              */
-            if ((conf->redis_cluster != NULL
-                 ? cachectl_sessions_append(c, &queued,
-                       "EVAL %s 1 %scachectl:revoked %s %s",
-                       cachectl_tombstone_script, conf->sx, sid, rec)
-                 : cachectl_sessions_append(c, &queued,
+            if (conf->redis_cluster != NULL) {
+                if (json_array_append_new(aged, json_pack("{s:I, s:s?}",
+                        "i", (json_int_t) i, "uid", uid)) != 0)
+                {
+                    goto nomem;
+                }
+
+                goto next;
+            }
+
+            if (cachectl_sessions_append(c, &queued,
                        "EVAL %s 3 %scachectl:revoked %s "
                        "%scachectl:sessfirst %s %s %ssessidx: %s %s %s",
                        cachectl_revoke_script, conf->sx, key, conf->sx, sid,
-                       rec, conf->sx, "", "0", "1"))
-                   != 0
+                       rec, conf->sx, "", "0", "1") != 0
                 || cachectl_sessions_append(c, &queued, "DEL %s", key) != 0
                 || cachectl_sessions_append(c, &queued,
                        "HDEL %scachectl:sessfirst %s", conf->sx, sid) != 0
@@ -1144,14 +1265,20 @@ cachectl_sessions_check(cachectl_sessions_t *ss, cachectl_conf_t *conf,
      * cluster the sessions are on other connections: their replies
      * first, so that no worker reads a session again after the event
      */
-    if (conf->redis_cluster != NULL && json_array_size(removed) > 0) {
-        if (cachectl_sessions_drain(ss, c, queued, err, size) != 0) {
+    if (conf->redis_cluster != NULL && json_array_size(aged) > 0) {
+        if (cachectl_sessions_drain(ss, c, queued, err, size) != 0
+            || cachectl_sessions_aged(ss, conf, c, keys, aged, removed, err,
+                                      size) != 0)
+        {
             json_decref(removed);
+            json_decref(aged);
             return -1;
         }
 
         queued = 0;
     }
+
+    json_decref(aged);
 
     k = cachectl_sessions_publish(c, conf, ss->instance_id, removed,
                                   &queued);
@@ -1169,6 +1296,7 @@ nomem:
     /* the replies still due make the connection useless: drop it */
     json_decref(sess);
     json_decref(removed);
+    json_decref(aged);
 
     for (k = 0; k < 3; k++) {
         freeReplyObject(rp[k]);

@@ -14,10 +14,15 @@
 #include "jp_version.h"
 
 #include "cachectl_cli.h"
+#include "cachectl_cluster.h"
 #include "cachectl_import.h"
 #include "cachectl_redis.h"
 #include "cachectl_sessions.h"
 #include "cachectl_sessions_int.h"
+
+
+/* revoke-user walks a resharding cluster at most this many times */
+#define CACHECTL_SESSIONS_WALKS  3
 
 
 typedef int (*cachectl_each_pt)(void *arg, const char *sid, json_t *sess,
@@ -42,7 +47,29 @@ cachectl_sessions_fetch(cachectl_conf_t *conf, redisContext *c,
     redisReply  *e, *g;
     const char  *uid;
 
-    n = names->elements;
+    n = 0;
+
+    /* a SCAN reply is a node's word: only strings "<ns>sess:<sid>" */
+    for (i = 0; i < names->elements; i++) {
+        e = names->element[i];
+
+        if (e->type != REDIS_REPLY_STRING || e->str == NULL
+            || (prefix && (e->len <= prefix
+                           || strncmp(e->str, conf->ns, prefix - 5) != 0
+                           || memcmp(e->str + prefix - 5, "sess:", 5) != 0)))
+        {
+            continue;
+        }
+
+        names->element[n++] = e;
+    }
+
+    for (i = n; i < names->elements; i++) {
+        freeReplyObject(names->element[i]);
+        names->element[i] = NULL;
+    }
+
+    names->elements = n;
 
     for (i = 0; i < n; i++) {
         e = names->element[i];
@@ -170,6 +197,62 @@ cachectl_sessions_each(cachectl_conf_t *conf, redisContext *c,
 }
 
 
+/*
+ * cachectl_sessions_each() that sees every session in a cluster too: a
+ * SCAN walks the primaries one after the other, and a session whose slot
+ * moves from one not walked yet to one already walked would be missed.
+ * The walk counts only if the slot map was the same before and after it
+ * and no slot was migrating; it is done again up to tries times. 0, 1
+ * when the cluster kept moving (the answer may be incomplete), -1 with
+ * err.
+ */
+
+static int
+cachectl_sessions_walk(cachectl_conf_t *conf, redisContext *c,
+    const char *user, int index, int tries, cachectl_each_pt cb, void *arg,
+    char *err, size_t size)
+{
+    int       i, rc;
+    uint32_t  before, after;
+
+    if (!cachectl_cluster_on()) {
+        return cachectl_sessions_each(conf, c, user, index, cb, arg, err,
+                                      size);
+    }
+
+    for (i = 0; i < tries; i++) {
+        if (i > 0) {
+            /* a migration under way: give it a moment */
+            usleep(200000);
+        }
+
+        rc = cachectl_cluster_layout(&before, err, size);
+        if (rc < 0) {
+            return -1;
+        }
+
+        if (cachectl_sessions_each(conf, c, user, index, cb, arg, err, size)
+            != 0)
+        {
+            return -1;
+        }
+
+        if (rc == 0) {
+            rc = cachectl_cluster_layout(&after, err, size);
+            if (rc < 0) {
+                return -1;
+            }
+
+            if (rc == 0 && before == after) {
+                return 0;
+            }
+        }
+    }
+
+    return 1;
+}
+
+
 static int
 cachectl_sessions_count_cb(void *arg, const char *sid, json_t *sess,
     long long ttl)
@@ -210,6 +293,31 @@ cachectl_sessions_collect_cb(void *arg, const char *sid, json_t *sess,
     long long ttl)
 {
     return json_object_set_new(arg, sid, json_true());
+}
+
+
+/* 1 (err filled) if r is no reply or an error; r is freed */
+
+static int
+cachectl_sessions_refused(redisReply *r, const char *what, char *err,
+    size_t size)
+{
+    char  why[256];
+
+    if (r == NULL) {
+        return 1;
+    }
+
+    if (r->type == REDIS_REPLY_ERROR) {
+        snprintf(why, sizeof(why), "%.200s", r->str);
+        snprintf(err, size, "revoke: %s: %s", what, why);
+        freeReplyObject(r);
+        return 1;
+    }
+
+    freeReplyObject(r);
+
+    return 0;
 }
 
 
@@ -279,29 +387,24 @@ cachectl_sessions_revoke_split(cachectl_conf_t *conf, redisContext *c,
         return -2;
     }
 
+    /* every reply counts: a refused DEL leaves the session alive */
     r = cachectl_redis_cmd(c, err, size, "DEL %ssess:%s", conf->ns, sid);
-    if (r == NULL) {
+    if (cachectl_sessions_refused(r, "DEL", err, size)) {
         return -2;
     }
-
-    freeReplyObject(r);
 
     r = cachectl_redis_cmd(c, err, size, "HDEL %scachectl:sessfirst %s",
                            conf->sx, sid);
-    if (r == NULL) {
+    if (cachectl_sessions_refused(r, "HDEL", err, size)) {
         return -2;
     }
-
-    freeReplyObject(r);
 
     if (owner[0] != '\0') {
         r = cachectl_redis_cmd(c, err, size, "SREM %ssessidx:%s %s",
                                conf->sx, owner, sid);
-        if (r == NULL) {
+        if (cachectl_sessions_refused(r, "SREM", err, size)) {
             return -2;
         }
-
-        freeReplyObject(r);
     }
 
     return 1;
@@ -459,11 +562,22 @@ cachectl_sessions_revoke_cli(cachectl_conf_t *conf, redisContext *c,
 
         freeReplyObject(r);
 
-        if (cachectl_sessions_each(conf, c, arg, 0,
-                                   cachectl_sessions_collect_cb, sids, err,
-                                   sizeof(err)) != 0)
-        {
+        res = cachectl_sessions_walk(conf, c, arg, 0,
+                                     CACHECTL_SESSIONS_WALKS,
+                                     cachectl_sessions_collect_cb, sids, err,
+                                     sizeof(err));
+        if (res < 0) {
             fprintf(stderr, "cachectl: %s\n", err);
+            rc = CACHECTL_EXIT_FAIL;
+            goto out;
+        }
+
+        /* nothing is revoked on a walk that may have missed one, and the
+         * index is kept */
+        if (res > 0) {
+            fprintf(stderr, "cachectl: the cluster resharded during the "
+                    "walk (%d times): nothing revoked, run again\n",
+                    CACHECTL_SESSIONS_WALKS);
             rc = CACHECTL_EXIT_FAIL;
             goto out;
         }
@@ -620,7 +734,7 @@ out:
 int
 cachectl_sessions_cli(cachectl_conf_t *conf)
 {
-    int            rc;
+    int            rc, res;
     long           count;
     char           err[512], *text, out[1024];
     size_t         i;
@@ -688,12 +802,20 @@ cachectl_sessions_cli(cachectl_conf_t *conf)
     if (strcmp(cmd, "count") == 0) {
         count = 0;
 
-        if (cachectl_sessions_each(conf, c, conf->user, 1,
-                                   cachectl_sessions_count_cb, &count, err,
-                                   sizeof(err)) != 0)
-        {
+        res = cachectl_sessions_walk(conf, c, conf->user, 1, 1,
+                                     cachectl_sessions_count_cb, &count, err,
+                                     sizeof(err));
+        if (res < 0) {
             fprintf(stderr, "cachectl: %s\n", err);
             rc = CACHECTL_EXIT_FAIL;
+
+        } else if (res > 0) {
+            fprintf(stderr, "cachectl: the cluster resharded during the "
+                    "walk: the count may be incomplete\n");
+        }
+
+        if (res < 0) {
+            /* said above */
 
         } else if (conf->json) {
             printf("{\"sessions\":%ld}\n", count);
@@ -705,13 +827,21 @@ cachectl_sessions_cli(cachectl_conf_t *conf)
     } else if (strcmp(cmd, "list") == 0) {
         list = json_array();
 
-        if (list == NULL
-            || cachectl_sessions_each(conf, c, conf->user, 1,
-                                      cachectl_sessions_list_cb, list, err,
-                                      sizeof(err)) != 0)
-        {
+        res = list == NULL ? -1
+              : cachectl_sessions_walk(conf, c, conf->user, 1, 1,
+                                       cachectl_sessions_list_cb, list, err,
+                                       sizeof(err));
+        if (res < 0) {
             fprintf(stderr, "cachectl: %s\n", list ? err : "out of memory");
             rc = CACHECTL_EXIT_FAIL;
+
+        } else if (res > 0) {
+            fprintf(stderr, "cachectl: the cluster resharded during the "
+                    "walk: the list may be incomplete\n");
+        }
+
+        if (res < 0) {
+            /* said above */
 
         } else if (conf->json) {
             text = json_dumps(list, JSON_COMPACT);

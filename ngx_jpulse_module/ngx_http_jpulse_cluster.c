@@ -37,11 +37,12 @@
 
 /*
  * What one metrics answer reads of the others' heartbeats: a blob is a
- * few KB; a bigger one (a peer gone wrong, or hostile) is left out rather
- * than held and parsed, and so is the rest past the total
+ * few KB (t/140 takes 1 MB through); a bigger one (a peer gone wrong, or
+ * hostile) is left out rather than held and parsed, and so is the rest
+ * past the total
  */
-#define NGX_HTTP_JPULSE_HEARTBEAT_MAX          (256 * 1024)
-#define NGX_HTTP_JPULSE_HEARTBEATS_MAX         (8 * 1024 * 1024)
+#define NGX_HTTP_JPULSE_HEARTBEAT_MAX          (4 * 1024 * 1024)
+#define NGX_HTTP_JPULSE_HEARTBEATS_MAX         (32 * 1024 * 1024)
 
 /* Node peers heard on pub/sub, kept as jPulse keeps them (instanceTTL) */
 #define NGX_HTTP_JPULSE_PEERS_MAX              256

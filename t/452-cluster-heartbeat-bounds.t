@@ -1,7 +1,7 @@
 # The cluster view reads the others' heartbeats with bounds (review R17-dash,
 # finding 2, on the fetch the metrics answer and the dashboard share): a
-# blob over 256 KB is left out instead of being held and parsed, and so is
-# what goes past 8 MB in all; the answer still lists the others. Before,
+# blob over 4 MB is left out instead of being held and parsed, and so is
+# what goes past 32 MB in all; the answer still lists the others. Before,
 # one MGET fetched every blob whole (four of 100 MB took a worker to 1 GB
 # and timed out its command connection).
 use strict;
@@ -40,22 +40,22 @@ sub ids {
 
 DashboardTest::put_instance($redis, ns => $ns, id => '1:100:1');
 DashboardTest::put_instance($redis, ns => $ns, id => '2:100:2',
-                            hostname => 'h' x (100 * 1024));   # 300 KB: thrice in the blob
+                            hostname => 'h' x (1536 * 1024));  # 4.5 MB: thrice in the blob
 DashboardTest::put_instance($redis, ns => $ns, id => '3:100:3',
-                            hostname => 'h' x (60 * 1024));    # 180 KB
+                            hostname => 'h' x (1024 * 1024));  # 3 MB
 
 my $ids;
 ok poll_until(5, sub { ($ids = ids()) =~ /\b1:100:1 3:100:3$/ && $ids !~ /\b2:100:2\b/ }),
-   'a 300 KB heartbeat is left out, a 180 KB one is read'
+   'a 4.5 MB heartbeat is left out, a 3 MB one is read'
     or diag $ids;
 
-# 50 blobs of 180 KB: 9 MB, over the 8 MB in all
+# 12 blobs of 3 MB: 36 MB, over the 32 MB in all
 DashboardTest::put_instance($redis, ns => $ns, id => "9:100:$_",
-                            hostname => 'x' x (60 * 1024))
-    for 100 .. 149;
+                            hostname => 'x' x (1024 * 1024))
+    for 100 .. 111;
 $ids = ids();
 my $seen = () = $ids =~ /\b\d:100:\d+\b/g;
-ok $seen >= 30 && $seen < 53, "past 8 MB in all the rest is left out ($seen listed)";
+ok $seen >= 8 && $seen < 15, "past 32 MB in all the rest is left out ($seen listed)";
 like $ids, qr/\b1:100:1\b/, 'the small one still';
 
 nginx_stop($n);

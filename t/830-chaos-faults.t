@@ -53,7 +53,7 @@ for (split /\n/, $out) {
     $r{$name} = { map { split /=/, $_, 2 } split ' ', $kv };
 }
 
-for my $f (@want) {
+for my $f (@single, @failovers) {
     my $r = $r{$f};
     ok($r, "$f: a RESULT line") or next;
     if ($r->{goals} eq 'skipped') {

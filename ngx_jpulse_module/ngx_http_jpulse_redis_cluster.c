@@ -38,6 +38,7 @@ static void ngx_http_jpulse_redis_cluster_map_reply(redisReply *reply,
     ngx_http_jpulse_redis_node_t *node);
 static void ngx_http_jpulse_redis_cluster_install(jp_rc_map_t *map);
 static void ngx_http_jpulse_redis_cluster_failed(void);
+static void ngx_http_jpulse_redis_cluster_forget(void);
 static size_t ngx_http_jpulse_redis_cluster_count(redisReply *r);
 static jp_resp_value_t *ngx_http_jpulse_redis_cluster_convert(redisReply *r,
     jp_resp_value_t *v, jp_resp_value_t *next);
@@ -359,6 +360,10 @@ ngx_http_jpulse_redis_cluster_tick(ngx_event_t *ev)
         return;
     }
 
+    if (ngx_http_jpulse_redis_cluster_map) {
+        ngx_http_jpulse_redis_cluster_forget();
+    }
+
     /* the next periodic refresh counts from this one */
 
     ngx_http_jpulse_redis_cluster_refresh("periodic");
@@ -655,6 +660,46 @@ ngx_http_jpulse_redis_cluster_map_reply(redisReply *reply,
  * finds them ready), nodes that left it are dropped once idle.
  */
 
+/*
+ * Nodes outside the map, idle: dropped, their retry and posted connect
+ * with them (else a dead one is reconnected, and the map asked after
+ * each failure, forever). At each new map and at each periodic tick, so
+ * that one busy at the map's change goes once its commands are done.
+ */
+
+static void
+ngx_http_jpulse_redis_cluster_forget(void)
+{
+    ngx_uint_t                     i;
+    ngx_http_jpulse_redis_node_t  *node;
+
+    for (i = 0; i < ngx_http_jpulse_redis_cluster_nnodes; i++) {
+        node = ngx_http_jpulse_redis_cluster_nodes[i];
+
+        if (node->in_map || node->rc.pending) {
+            continue;
+        }
+
+        if (node->rc.retry.timer_set) {
+            ngx_del_timer(&node->rc.retry);
+        }
+
+        if (node->connect.posted) {
+            ngx_delete_posted_event(&node->connect);
+        }
+
+        if (node->rc.ac || node->rc.state != NGX_HTTP_JPULSE_REDIS_IDLE) {
+            ngx_log_debug2(NGX_LOG_DEBUG_HTTP,
+                           ngx_http_jpulse_redis_cluster_log, 0,
+                           "jpulse redis cluster: %s:%d left the map",
+                           node->rc.addr, (int) node->rc.port);
+
+            ngx_http_jpulse_redis_conn_drop(&node->rc);
+        }
+    }
+}
+
+
 static void
 ngx_http_jpulse_redis_cluster_install(jp_rc_map_t *map)
 {
@@ -693,26 +738,7 @@ ngx_http_jpulse_redis_cluster_install(jp_rc_map_t *map)
         ngx_http_jpulse_redis_cluster_ensure(node);
     }
 
-    for (i = 0; i < ngx_http_jpulse_redis_cluster_nnodes; i++) {
-        node = ngx_http_jpulse_redis_cluster_nodes[i];
-
-        if (node->in_map || node->rc.pending) {
-            continue;
-        }
-
-        if (node->rc.retry.timer_set) {
-            ngx_del_timer(&node->rc.retry);
-        }
-
-        if (node->rc.ac || node->rc.state != NGX_HTTP_JPULSE_REDIS_IDLE) {
-            ngx_log_debug2(NGX_LOG_DEBUG_HTTP,
-                           ngx_http_jpulse_redis_cluster_log, 0,
-                           "jpulse redis cluster: %s:%d left the map",
-                           node->rc.addr, (int) node->rc.port);
-
-            ngx_http_jpulse_redis_conn_drop(&node->rc);
-        }
-    }
+    ngx_http_jpulse_redis_cluster_forget();
 
     ngx_log_error(NGX_LOG_NOTICE, ngx_http_jpulse_redis_cluster_log, 0,
                   "jpulse_redis \"%V\": cluster slot map %uL: %ui primaries, "

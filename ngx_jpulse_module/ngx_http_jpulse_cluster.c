@@ -828,7 +828,7 @@ ngx_http_jpulse_cluster_exit_master(ngx_cycle_t *cycle)
     u_char                                 *p;
     void                                   *aux;
     ngx_int_t                               rc;
-    ngx_uint_t                              i, n, del, seed, moved;
+    ngx_uint_t                              i, k, n, del, seed, moved;
     ngx_msec_t                              deadline;
     ngx_pool_t                             *pool;
     const char                             *why;
@@ -1043,10 +1043,31 @@ again:
 
             if (redirect.host_len) {
                 ngx_cpystrn((u_char *) host, (u_char *) redirect.host,
-                            sizeof(host));
+                            ngx_min(sizeof(host), redirect.host_len + 1));
             }
 
             port = (int) redirect.port;
+
+            /*
+             * The master knows no map: a seed only. The password goes to
+             * no address that a reply named.
+             */
+
+            sa = rcf->cluster->elts;
+
+            for (k = 0; k < rcf->cluster->nelts; k++) {
+                if (sa[k].port == port
+                    && ngx_strcmp(sa[k].host, (u_char *) host) == 0)
+                {
+                    break;
+                }
+            }
+
+            if (k == rcf->cluster->nelts) {
+                why = "MOVED to a node that is not a seed";
+                freeReplyObject(reply);
+                goto failed;
+            }
 
             freeReplyObject(reply);
             redisFree(c);

@@ -37,6 +37,8 @@ static void ngx_http_jpulse_redis_cluster_slots(redisReply *reply,
 static void ngx_http_jpulse_redis_cluster_map_reply(redisReply *reply,
     ngx_http_jpulse_redis_node_t *node);
 static void ngx_http_jpulse_redis_cluster_install(jp_rc_map_t *map);
+static void ngx_http_jpulse_redis_cluster_failed(void);
+static void ngx_http_jpulse_redis_cluster_forget(void);
 static size_t ngx_http_jpulse_redis_cluster_count(redisReply *r);
 static jp_resp_value_t *ngx_http_jpulse_redis_cluster_convert(redisReply *r,
     jp_resp_value_t *v, jp_resp_value_t *next);
@@ -59,6 +61,7 @@ static ngx_uint_t     ngx_http_jpulse_redis_cluster_refreshing;
 static ngx_uint_t     ngx_http_jpulse_redis_cluster_wanted;
 static ngx_uint_t     ngx_http_jpulse_redis_cluster_refreshed;
 static ngx_msec_t     ngx_http_jpulse_redis_cluster_last;
+static ngx_msec_t     ngx_http_jpulse_redis_cluster_backoff;  /* 0: fine */
 static ngx_msec_t     ngx_http_jpulse_redis_cluster_interval;
 static ngx_event_t    ngx_http_jpulse_redis_cluster_timer;
 static ngx_uint_t     ngx_http_jpulse_redis_cluster_full_logged;
@@ -323,7 +326,8 @@ ngx_http_jpulse_redis_cluster_connecting(void)
 
         if ((node->in_map || ngx_http_jpulse_redis_cluster_map == NULL)
             && (ngx_http_jpulse_redis_conn_connecting(&node->rc)
-                || (node->connect.posted && !node->rc.timed_out)))
+                || (node->connect.posted && !node->rc.timed_out
+                    && !node->rc.retry.timer_set)))
         {
             return 1;
         }
@@ -354,6 +358,10 @@ ngx_http_jpulse_redis_cluster_tick(ngx_event_t *ev)
 {
     if (ngx_http_jpulse_redis_shutting_down()) {
         return;
+    }
+
+    if (ngx_http_jpulse_redis_cluster_map) {
+        ngx_http_jpulse_redis_cluster_forget();
     }
 
     /* the next periodic refresh counts from this one */
@@ -393,7 +401,7 @@ void
 ngx_http_jpulse_redis_cluster_refresh(const char *why)
 {
     ngx_uint_t                     i, n;
-    ngx_msec_t                     elapsed;
+    ngx_msec_t                     elapsed, floor;
     const char                    *argv[2];
     size_t                         argvlen[2];
     const jp_rc_node_t            *m;
@@ -412,11 +420,13 @@ ngx_http_jpulse_redis_cluster_refresh(const char *why)
 
     elapsed = ngx_current_msec - ngx_http_jpulse_redis_cluster_last;
 
-    if (ngx_http_jpulse_redis_cluster_refreshed
-        && elapsed < NGX_HTTP_JPULSE_REDIS_CLUSTER_REFRESH)
-    {
-        ngx_http_jpulse_redis_cluster_soon(NGX_HTTP_JPULSE_REDIS_CLUSTER_REFRESH
-                                           - elapsed);
+    /* after failed answers, the floor is the backoff */
+
+    floor = ngx_max(ngx_http_jpulse_redis_cluster_backoff,
+                    NGX_HTTP_JPULSE_REDIS_CLUSTER_REFRESH);
+
+    if (ngx_http_jpulse_redis_cluster_refreshed && elapsed < floor) {
+        ngx_http_jpulse_redis_cluster_soon(floor - elapsed);
         return;
     }
 
@@ -519,6 +529,27 @@ ngx_http_jpulse_redis_cluster_slots(redisReply *reply, void *data)
 }
 
 
+/*
+ * CLUSTER SLOTS gave no map (an error, a node not in cluster mode, a
+ * refused reply): asked again after 200 ms, doubled up to 5 s, so that
+ * a lasting cause costs neither the nodes nor the log 5 times a second.
+ */
+
+static void
+ngx_http_jpulse_redis_cluster_failed(void)
+{
+    ngx_msec_t  b;
+
+    b = ngx_http_jpulse_redis_cluster_backoff;
+
+    b = b ? ngx_min(2 * b, NGX_HTTP_JPULSE_REDIS_CLUSTER_BACKOFF_MAX)
+          : NGX_HTTP_JPULSE_REDIS_CLUSTER_REFRESH;
+
+    ngx_http_jpulse_redis_cluster_backoff = b;
+    ngx_http_jpulse_redis_cluster_soon(b);
+}
+
+
 static void
 ngx_http_jpulse_redis_cluster_map_reply(redisReply *reply,
     ngx_http_jpulse_redis_node_t *node)
@@ -531,7 +562,11 @@ ngx_http_jpulse_redis_cluster_map_reply(redisReply *reply,
     char               err[256];
 
     if (reply == NULL || reply->type != REDIS_REPLY_ARRAY) {
-        if (reply && reply->type == REDIS_REPLY_ERROR) {
+        if (reply && reply->type == REDIS_REPLY_ERROR
+            && !ngx_http_jpulse_redis_cluster_backoff)
+        {
+            /* once per failing spell: asked again with a backoff */
+
             n = ngx_http_jpulse_redis_escape(text, (u_char *) reply->str,
                                              ngx_min(reply->len, 256))
                 - text;
@@ -543,8 +578,7 @@ ngx_http_jpulse_redis_cluster_map_reply(redisReply *reply,
         }
 
         ngx_http_jpulse_redis_cluster_wanted = 1;
-        ngx_http_jpulse_redis_cluster_soon(
-                                         NGX_HTTP_JPULSE_REDIS_CLUSTER_REFRESH);
+        ngx_http_jpulse_redis_cluster_failed();
         return;
     }
 
@@ -570,18 +604,29 @@ ngx_http_jpulse_redis_cluster_map_reply(redisReply *reply,
     ngx_free(tree);
 
     if (map == NULL) {
-        n = ngx_http_jpulse_redis_escape(text, (u_char *) err,
-                                         ngx_strlen(err))
-            - text;
+        if (!ngx_http_jpulse_redis_cluster_backoff) {
+            n = ngx_http_jpulse_redis_escape(text, (u_char *) err,
+                                             ngx_strlen(err))
+                - text;
 
-        ngx_log_error(NGX_LOG_WARN, ngx_http_jpulse_redis_cluster_log, 0,
-                      "jpulse_redis \"%V\": CLUSTER SLOTS of %s:%d refused: "
-                      "%*s", &ngx_http_jpulse_redis_cluster_conf->name,
-                      node->rc.addr, (int) node->rc.port, n, text);
+            ngx_log_error(NGX_LOG_WARN, ngx_http_jpulse_redis_cluster_log, 0,
+                          "jpulse_redis \"%V\": CLUSTER SLOTS of %s:%d "
+                          "refused: %*s",
+                          &ngx_http_jpulse_redis_cluster_conf->name,
+                          node->rc.addr, (int) node->rc.port, n, text);
+        }
 
-        ngx_http_jpulse_redis_cluster_soon(
-                                         NGX_HTTP_JPULSE_REDIS_CLUSTER_REFRESH);
+        ngx_http_jpulse_redis_cluster_failed();
         return;
+    }
+
+    if (ngx_http_jpulse_redis_cluster_backoff) {
+        ngx_log_error(NGX_LOG_NOTICE, ngx_http_jpulse_redis_cluster_log, 0,
+                      "jpulse_redis \"%V\": CLUSTER SLOTS answered again "
+                      "by %s:%d", &ngx_http_jpulse_redis_cluster_conf->name,
+                      node->rc.addr, (int) node->rc.port);
+
+        ngx_http_jpulse_redis_cluster_backoff = 0;
     }
 
     if (ngx_http_jpulse_redis_cluster_map
@@ -614,6 +659,46 @@ ngx_http_jpulse_redis_cluster_map_reply(redisReply *reply,
  * The new map: its primaries are connected now (a command's first try
  * finds them ready), nodes that left it are dropped once idle.
  */
+
+/*
+ * Nodes outside the map, idle: dropped, their retry and posted connect
+ * with them (else a dead one is reconnected, and the map asked after
+ * each failure, forever). At each new map and at each periodic tick, so
+ * that one busy at the map's change goes once its commands are done.
+ */
+
+static void
+ngx_http_jpulse_redis_cluster_forget(void)
+{
+    ngx_uint_t                     i;
+    ngx_http_jpulse_redis_node_t  *node;
+
+    for (i = 0; i < ngx_http_jpulse_redis_cluster_nnodes; i++) {
+        node = ngx_http_jpulse_redis_cluster_nodes[i];
+
+        if (node->in_map || node->rc.pending) {
+            continue;
+        }
+
+        if (node->rc.retry.timer_set) {
+            ngx_del_timer(&node->rc.retry);
+        }
+
+        if (node->connect.posted) {
+            ngx_delete_posted_event(&node->connect);
+        }
+
+        if (node->rc.ac || node->rc.state != NGX_HTTP_JPULSE_REDIS_IDLE) {
+            ngx_log_debug2(NGX_LOG_DEBUG_HTTP,
+                           ngx_http_jpulse_redis_cluster_log, 0,
+                           "jpulse redis cluster: %s:%d left the map",
+                           node->rc.addr, (int) node->rc.port);
+
+            ngx_http_jpulse_redis_conn_drop(&node->rc);
+        }
+    }
+}
+
 
 static void
 ngx_http_jpulse_redis_cluster_install(jp_rc_map_t *map)
@@ -653,26 +738,7 @@ ngx_http_jpulse_redis_cluster_install(jp_rc_map_t *map)
         ngx_http_jpulse_redis_cluster_ensure(node);
     }
 
-    for (i = 0; i < ngx_http_jpulse_redis_cluster_nnodes; i++) {
-        node = ngx_http_jpulse_redis_cluster_nodes[i];
-
-        if (node->in_map || node->rc.pending) {
-            continue;
-        }
-
-        if (node->rc.retry.timer_set) {
-            ngx_del_timer(&node->rc.retry);
-        }
-
-        if (node->rc.ac || node->rc.state != NGX_HTTP_JPULSE_REDIS_IDLE) {
-            ngx_log_debug2(NGX_LOG_DEBUG_HTTP,
-                           ngx_http_jpulse_redis_cluster_log, 0,
-                           "jpulse redis cluster: %s:%d left the map",
-                           node->rc.addr, (int) node->rc.port);
-
-            ngx_http_jpulse_redis_conn_drop(&node->rc);
-        }
-    }
+    ngx_http_jpulse_redis_cluster_forget();
 
     ngx_log_error(NGX_LOG_NOTICE, ngx_http_jpulse_redis_cluster_log, 0,
                   "jpulse_redis \"%V\": cluster slot map %uL: %ui primaries, "
@@ -905,9 +971,46 @@ ngx_http_jpulse_redis_cluster_route(int slot)
 
 
 /*
+ * The node at host:port if the map or the seeds name it, else NULL: a
+ * redirect names any address it likes, and each connection is given
+ * the password and commands; only the cluster's own nodes get them.
+ */
+
+ngx_http_jpulse_redis_node_t *
+ngx_http_jpulse_redis_cluster_known(const char *host, unsigned port)
+{
+    ngx_uint_t                              i;
+    ngx_http_jpulse_redis_sentinel_addr_t  *seed;
+
+    if (ngx_http_jpulse_redis_cluster_map
+        && jp_rc_map_find(ngx_http_jpulse_redis_cluster_map, host, port))
+    {
+        return ngx_http_jpulse_redis_cluster_node(host, port);
+    }
+
+    seed = ngx_http_jpulse_redis_cluster_conf->cluster->elts;
+
+    for (i = 0; i < ngx_http_jpulse_redis_cluster_conf->cluster->nelts; i++) {
+        if (seed[i].port == port
+            && ngx_strcmp(seed[i].host, (u_char *) host) == 0)
+        {
+            return ngx_http_jpulse_redis_cluster_node(host, port);
+        }
+    }
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, ngx_http_jpulse_redis_cluster_log, 0,
+                   "jpulse redis cluster: %s:%ui is not a node of the map, "
+                   "not followed", host, (ngx_uint_t) port);
+
+    return NULL;
+}
+
+
+/*
  * After a MOVED: the map is patched when it knows the node named as a
- * primary, else asked again. The node to send the command to (NULL: not
- * one this worker can connect to).
+ * primary, else asked again. The node to send the command to: NULL for
+ * a node that is not one of the map or a seed (not connected; the
+ * command goes again by the map once asked again).
  */
 
 ngx_http_jpulse_redis_node_t *
@@ -945,10 +1048,10 @@ ngx_http_jpulse_redis_cluster_moved(const jp_rc_redirect_t *r,
                    "jpulse redis cluster: slot %ui MOVED to %s:%ui",
                    (ngx_uint_t) r->slot, host, (ngx_uint_t) r->port);
 
-    node = ngx_http_jpulse_redis_cluster_node(host, r->port);
+    node = ngx_http_jpulse_redis_cluster_known(host, r->port);
 
-    if (node) {
-        /* a primary now, whatever the map says until it is asked again */
+    if (node && moved == 1) {
+        /* a primary of the map now */
         node->in_map = 1;
     }
 

@@ -25,6 +25,8 @@
 
 /* the pause before a command goes again (TRYAGAIN, node connecting), ms */
 #define NGX_HTTP_JPULSE_REDIS_CLUSTER_RETRY      100
+/* failed map refreshes: from the 200 ms floor, doubled up to this */
+#define NGX_HTTP_JPULSE_REDIS_CLUSTER_BACKOFF_MAX  5000
 
 /* map refreshes asked by errors: at most one per this many ms */
 #define NGX_HTTP_JPULSE_REDIS_CLUSTER_REFRESH    200
@@ -79,6 +81,10 @@ typedef struct {
 
 /* the node at host:port, made on first use (NULL: not an address, full) */
 ngx_http_jpulse_redis_node_t *ngx_http_jpulse_redis_cluster_node(
+    const char *host, unsigned port);
+
+/* that node if the map or the seeds name it (NULL: unknown, ignored) */
+ngx_http_jpulse_redis_node_t *ngx_http_jpulse_redis_cluster_known(
     const char *host, unsigned port);
 
 /* connects a node that has no connection nor a retry scheduled */

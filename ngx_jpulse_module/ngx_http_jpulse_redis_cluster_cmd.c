@@ -42,6 +42,8 @@ typedef struct {
     int                               slot;      /* JP_RC_NOT_COVERED: any */
     ngx_uint_t                        redirects;
     unsigned                          asking:1;
+    in_port_t                         port;      /* unknown redirect's */
+    u_char                            host[NGX_SOCKADDR_STRLEN + 1];
     int                               argc;
     const char                      **argv;
     size_t                           *argvlen;
@@ -58,6 +60,9 @@ static void ngx_http_jpulse_redis_cluster_redirect(
 static void ngx_http_jpulse_redis_cluster_later(
     ngx_http_jpulse_redis_ccmd_t *cmd);
 static void ngx_http_jpulse_redis_cluster_again(ngx_event_t *ev);
+static void ngx_http_jpulse_redis_cluster_unknown(
+    ngx_http_jpulse_redis_ccmd_t *cmd, const jp_rc_redirect_t *r,
+    redisReply *reply);
 static void ngx_http_jpulse_redis_cluster_finish(
     ngx_http_jpulse_redis_ccmd_t *cmd, redisReply *reply);
 
@@ -244,6 +249,12 @@ ngx_http_jpulse_redis_cluster_reply(redisReply *reply, void *data)
         node = ngx_http_jpulse_redis_cluster_moved(&r, cmd->node);
 
         cmd->asking = 0;
+
+        if (node == NULL) {
+            ngx_http_jpulse_redis_cluster_unknown(cmd, &r, reply);
+            return;
+        }
+
         ngx_http_jpulse_redis_cluster_redirect(cmd, node, reply);
         return;
 
@@ -257,10 +268,18 @@ ngx_http_jpulse_redis_cluster_reply(redisReply *reply, void *data)
                        "jpulse redis cluster: slot %ui ASK %s:%ui",
                        (ngx_uint_t) r.slot, host, (ngx_uint_t) r.port);
 
+        node = ngx_http_jpulse_redis_cluster_known(host, r.port);
+
+        if (node == NULL) {
+            /* a node the map does not name (yet): not connected */
+            cmd->asking = 0;
+            ngx_http_jpulse_redis_cluster_refresh("ASK to an unknown node");
+            ngx_http_jpulse_redis_cluster_unknown(cmd, &r, reply);
+            return;
+        }
+
         cmd->asking = 1;
-        ngx_http_jpulse_redis_cluster_redirect(cmd,
-                           ngx_http_jpulse_redis_cluster_node(host, r.port),
-                           reply);
+        ngx_http_jpulse_redis_cluster_redirect(cmd, node, reply);
         return;
 
     case JP_RC_ERR_TRYAGAIN:
@@ -288,6 +307,39 @@ ngx_http_jpulse_redis_cluster_reply(redisReply *reply, void *data)
         ngx_http_jpulse_redis_cluster_finish(cmd, reply);
         return;
     }
+}
+
+
+/*
+ * A redirect to an address that neither the map nor the seeds name: the
+ * map is being asked again (by moved() or the ASK above); the command
+ * waits for it and goes to that address only if the new map names it,
+ * else it fails. Never a connection to an address a reply made up.
+ */
+
+static void
+ngx_http_jpulse_redis_cluster_unknown(ngx_http_jpulse_redis_ccmd_t *cmd,
+    const jp_rc_redirect_t *r, redisReply *reply)
+{
+    size_t  len;
+
+    len = r->host_len ? r->host_len : ngx_strlen(cmd->node->rc.addr);
+
+    if (cmd->slot < 0 || len > NGX_SOCKADDR_STRLEN
+        || cmd->redirects++ >= NGX_HTTP_JPULSE_REDIS_CLUSTER_REDIRECTS
+        || ngx_http_jpulse_redis_shutting_down())
+    {
+        ngx_http_jpulse_redis_cluster_finish(cmd, reply);
+        return;
+    }
+
+    ngx_memcpy(cmd->host, r->host_len ? (u_char *) r->host
+                                      : cmd->node->rc.addr, len);
+    cmd->host[len] = '\0';
+    cmd->port = (in_port_t) r->port;
+    cmd->node = NULL;
+
+    ngx_http_jpulse_redis_cluster_later(cmd);
 }
 
 
@@ -359,7 +411,28 @@ ngx_http_jpulse_redis_cluster_again(ngx_event_t *ev)
 
     /* ASK and a node connecting go where they were going; others by map */
 
-    if (cmd->asking || cmd->slot < 0) {
+    if (cmd->port) {
+        /* an unknown redirect's target: only once the map names it */
+
+        node = ngx_http_jpulse_redis_cluster_known((char *) cmd->host,
+                                                   cmd->port);
+
+        if (node == NULL) {
+            if (cmd->redirects++ >= NGX_HTTP_JPULSE_REDIS_CLUSTER_REDIRECTS
+                || ngx_http_jpulse_redis_shutting_down())
+            {
+                ngx_http_jpulse_redis_cluster_finish(cmd, NULL);
+                return;
+            }
+
+            /* the map may not have come yet */
+            ngx_http_jpulse_redis_cluster_later(cmd);
+            return;
+        }
+
+        cmd->port = 0;
+
+    } else if (cmd->asking || cmd->slot < 0) {
         node = cmd->node;
 
     } else {

@@ -9,6 +9,8 @@
 #   scanbad      SCAN answers a key shorter than any prefix
 #   tryagain N   the first N GETs answer TRYAGAIN
 #   many N       N primaries on PORT..PORT+N-1, one session on each
+#   split P      slots 0-8191 here, 8192-16383 on 127.0.0.1:P (t/844)
+#   nocluster    CLUSTER answers "cluster support disabled" (t/844)
 import socket, sys, threading, time
 
 mode = sys.argv[1]
@@ -43,6 +45,11 @@ def slots(me):
             out += (b'*3\r\n:%d\r\n:%d\r\n*3\r\n' % (lo, hi) + bulk('127.0.0.1')
                     + b':%d\r\n' % ports[i] + bulk(nid(ports[i])))
         return out
+    if mode == 'split':
+        return (b'*2\r\n*3\r\n:0\r\n:8191\r\n*3\r\n' + bulk('127.0.0.1')
+                + b':%d\r\n' % me + bulk(nid(me))
+                + b'*3\r\n:8192\r\n:16383\r\n*3\r\n' + bulk('127.0.0.1')
+                + b':%d\r\n' % int(arg) + bulk(nid(int(arg))))
     return (b'*1\r\n*3\r\n:0\r\n:16383\r\n*3\r\n' + bulk('127.0.0.1')
             + b':%d\r\n' % me + bulk(nid(me)))
 
@@ -85,6 +92,10 @@ def handle(c, me):
             sub = argv[1].upper() if len(argv) > 1 else b''
             if cmd in (b'AUTH', b'SELECT', b'ASKING'):
                 c.sendall(b'+OK\r\n')
+            elif cmd in (b'SUBSCRIBE', b'PSUBSCRIBE') and mode != 'moved':
+                for i, ch in enumerate(argv[1:]):
+                    c.sendall(b'*3\r\n' + bulk(cmd.lower()) + bulk(ch)
+                              + b':%d\r\n' % (i + 1))
             elif cmd == b'PING':
                 c.sendall(b'+PONG\r\n')
             elif cmd == b'ROLE':
@@ -92,6 +103,9 @@ def handle(c, me):
             elif cmd == b'CLUSTER' and sub == b'NODES':
                 c.sendall(bulk(nid(me) + b' 127.0.0.1:%d@1 myself,master - 0 0 1'
                                b' connected 0-16383\n' % me))
+            elif cmd == b'CLUSTER' and mode == 'nocluster':
+                c.sendall(b'-ERR This instance has cluster support '
+                          b'disabled\r\n')
             elif cmd == b'CLUSTER':
                 if mode == 'dribble':
                     for b in slots(me):

@@ -18,6 +18,7 @@
 
 #include "ngx_http_jpulse_metrics.h"
 #include "ngx_http_jpulse_redis_conn.h"
+#include "ngx_http_jpulse_redis_reader.h"
 #include "ngx_http_jpulse_redis_sentinel.h"
 #include "ngx_http_jpulse_redis_cluster.h"
 
@@ -323,6 +324,12 @@ ngx_http_jpulse_redis_open(ngx_http_jpulse_redis_conn_t *rc)
     }
 
     ac->data = rc;
+    rc->refused = NULL;
+
+    if (ngx_http_jpulse_redis_reader_guard(ac) == NGX_ERROR) {
+        ngx_log_error(NGX_LOG_ALERT, rc->log, 0,
+                      "jpulse redis %s: hiredis has no reader", rc->role);
+    }
 
     /* the hooks first: setting the connect callback adds a write event */
     ac->ev.data = rc;
@@ -899,6 +906,7 @@ ngx_http_jpulse_redis_handshake_reply(redisReply *reply, void *data)
 static void
 ngx_http_jpulse_redis_on_disconnect(const redisAsyncContext *ac, int status)
 {
+    u_char                         err[128];
     ngx_http_jpulse_redis_conn_t  *rc;
 
     rc = ac->data;
@@ -911,6 +919,15 @@ ngx_http_jpulse_redis_on_disconnect(const redisAsyncContext *ac, int status)
     /* the server closed it, or a read or write failed */
 
     rc->ac = NULL;
+
+    if (rc->refused) {
+        /* hiredis reports the refusal as "Out of memory" */
+        ngx_snprintf(err, sizeof(err) - 1, "the server sent %s%Z",
+                     rc->refused);
+        rc->refused = NULL;
+        ngx_http_jpulse_redis_conn_fail(rc, (char *) err);
+        return;
+    }
 
     ngx_http_jpulse_redis_conn_fail(rc, status == REDIS_OK
                                         ? "closed" : ac->errstr);

@@ -70,6 +70,8 @@ struct ngx_http_jpulse_redis_conn_s {
                                                       node is chosen before
                                                       each connect */
 
+    const char                        *refused;    /* the reply the reader
+                                                      refused, for the log */
     ngx_resolver_ctx_t                *resolving;
     u_char                             addr[NGX_SOCKADDR_STRLEN + 1];
     in_port_t                          port;

@@ -1,0 +1,163 @@
+# Replies a real Redis never sends, from a peer that is not one (or a
+# compromised one): a pub/sub message of the wrong shape, an unsubscribe
+# without its count, a reply to no command. hiredis 0.14 asserts on each:
+# the worker aborted, nginx started another, and the peer did it again
+# (about 400 crashes a second). The module's reader refuses them first:
+# the connection fails, is logged and retried, and the worker lives.
+# Each variant of t/lib/fake-pubsub-node.py, against one Redis and
+# against a one-node Redis Cluster.
+use strict;
+use warnings;
+
+use lib 't/lib';
+use IO::Socket::INET ();
+use JPulseTest ();
+use CachectlTest qw(spawn spawn_stop poll_until);
+use Test::Nginx::Socket;
+
+my $Fake = "t/lib/fake-pubsub-node.py";
+my @Fakes;
+
+for my $variant (qw(nil empty one kindint chint unsubshort unsubstr
+                    unsub0msg msgnil extra))
+{
+    my $port = JPulseTest::free_port();
+    push @Fakes, spawn(cmd => ['python3', $Fake, $variant, $port]);
+    poll_until(5, sub {
+        IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port", Timeout => 1)
+    }) or die "the fake $variant did not start\n";
+    $ENV{"TEST_NGINX_T125_\U$variant"} = $port;
+}
+
+END { local $?; spawn_stop($_) for @Fakes }
+
+repeat_each(1);
+plan tests => repeat_each() * 4 * blocks();
+
+add_block_preprocessor(sub {
+    my ($block) = @_;
+    my ($variant, $mode) = split ' ', $block->fake;
+    my $addr = "127.0.0.1:\$TEST_NGINX_T125_\U$variant";
+    $addr = "cluster=$addr" if $mode eq 'cluster';
+    $block->set_value('http_config', <<"CONF");
+    jpulse_site_id t125;
+    jpulse_mode dev;
+    jpulse_redis $addr connect_timeout=300ms command_timeout=500ms
+                 ping_interval=1s;
+CONF
+    $block->set_value('config', <<'CONF');
+    location = /t {
+        return 200 "alive\n";
+    }
+CONF
+    # time for the crash loop that was, and for retries to repeat it
+    $block->set_value('pre_request', 'select undef, undef, undef, 0.5;');
+    $block->set_value('request', 'GET /t');
+    $block->set_value('response_body', "alive\n");
+    $block->set_value('no_error_log', 'exited on signal');
+});
+
+no_shuffle();
+run_tests();
+
+__DATA__
+
+=== TEST 1: SUBSCRIBE answered nil: the handshake fails, no crash
+--- fake: nil single
+--- error_log
+pub/sub connection failed: no answer to the handshake
+
+=== TEST 2: the same, cluster
+--- fake: nil cluster
+--- error_log
+pub/sub connection failed: no answer to the handshake
+
+=== TEST 3: an empty array on the subscribed connection: refused, no crash
+--- fake: empty single
+--- error_log
+pub/sub connection failed: the server sent a pub/sub message of fewer than two fields
+
+=== TEST 4: the same, cluster
+--- fake: empty cluster
+--- error_log
+pub/sub connection failed: the server sent a pub/sub message of fewer than two fields
+
+=== TEST 5: an array of one field: refused, no crash
+--- fake: one single
+--- error_log
+pub/sub connection failed: the server sent a pub/sub message of fewer than two fields
+
+=== TEST 6: the same, cluster
+--- fake: one cluster
+--- error_log
+pub/sub connection failed: the server sent a pub/sub message of fewer than two fields
+
+=== TEST 7: a number for the kind: refused, no crash
+--- fake: kindint single
+--- error_log
+the server sent a pub/sub message whose kind or channel is not a string
+
+=== TEST 8: the same, cluster
+--- fake: kindint cluster
+--- error_log
+the server sent a pub/sub message whose kind or channel is not a string
+
+=== TEST 9: a number for the channel: refused, no crash
+--- fake: chint single
+--- error_log
+the server sent a pub/sub message whose kind or channel is not a string
+
+=== TEST 10: the same, cluster
+--- fake: chint cluster
+--- error_log
+the server sent a pub/sub message whose kind or channel is not a string
+
+=== TEST 11: an unsubscribe without its count (hiredis would read past the array)
+--- fake: unsubshort single
+--- error_log
+the server sent an unsubscribe message without its count
+
+=== TEST 12: the same, cluster
+--- fake: unsubshort cluster
+--- error_log
+the server sent an unsubscribe message without its count
+
+=== TEST 13: an unsubscribe whose count is a string: refused, no crash
+--- fake: unsubstr single
+--- error_log
+the server sent an unsubscribe message whose count is not a number
+
+=== TEST 14: the same, cluster
+--- fake: unsubstr cluster
+--- error_log
+the server sent an unsubscribe message whose count is not a number
+
+=== TEST 15: unsubscribed from everything, then a message: refused, no crash
+--- fake: unsub0msg single
+--- error_log
+pub/sub connection lost: the server sent a reply to no command
+
+=== TEST 16: the same, cluster
+--- fake: unsub0msg cluster
+--- error_log
+pub/sub connection lost: the server sent a reply to no command
+
+=== TEST 17: a message with a nil payload: ignored, the connection stays
+--- fake: msgnil single
+--- error_log
+pub/sub connection ready
+
+=== TEST 18: the same, cluster
+--- fake: msgnil cluster
+--- error_log
+pub/sub connection ready
+
+=== TEST 19: two replies to one PING on the command connection: refused
+--- fake: extra single
+--- error_log
+command connection lost: the server sent a reply to no command
+
+=== TEST 20: the same on a cluster node's connection
+--- fake: extra cluster
+--- error_log
+connection lost: the server sent a reply to no command

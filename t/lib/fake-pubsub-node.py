@@ -1,0 +1,115 @@
+#!/usr/bin/env python3
+# A Redis (or a one-node Redis Cluster) that answers SUBSCRIBE/PSUBSCRIBE,
+# or a PING, in ways a real Redis never does, for t/125:
+#   fake-pubsub-node.py VARIANT PORT
+# VARIANT, what each (P)SUBSCRIBE channel gets:
+#   nil        a nil bulk string
+#   empty      an empty array
+#   one        an array of one field
+#   kindint    an array whose kind is a number
+#   chint      an array whose channel is a number
+#   unsubshort "unsubscribe" and the channel, no count
+#   unsubstr   "unsubscribe", the channel and a string for the count
+#   unsub0msg  the confirmation, "unsubscribe" with count 0, a message
+#   msgnil     the confirmation, then a message whose payload is nil
+#   extra      (the command connection) two PONGs for one PING
+# Everything else gets what a Redis would answer (CLUSTER SLOTS: all the
+# slots here).
+import socket, sys, threading
+
+variant = sys.argv[1]
+port = int(sys.argv[2])
+
+
+def bulk(s):
+    return b'$%d\r\n%s\r\n' % (len(s), s)
+
+
+def confirm(cmd, ch):
+    return b'*3\r\n' + bulk(cmd.lower()) + bulk(ch) + b':1\r\n'
+
+
+def unsub(cmd):
+    return b'punsubscribe' if cmd == b'PSUBSCRIBE' else b'unsubscribe'
+
+
+ANSWER = {
+    'nil': lambda cmd, ch: b'$-1\r\n',
+    'empty': lambda cmd, ch: b'*0\r\n',
+    'one': lambda cmd, ch: b'*1\r\n' + bulk(cmd.lower()),
+    'kindint': lambda cmd, ch: b'*3\r\n:1\r\n' + bulk(ch) + b':1\r\n',
+    'chint': lambda cmd, ch: b'*3\r\n' + bulk(cmd.lower()) + b':5\r\n:1\r\n',
+    'unsubshort': lambda cmd, ch: b'*2\r\n' + bulk(unsub(cmd)) + bulk(ch),
+    'unsubstr': lambda cmd, ch: (b'*3\r\n' + bulk(unsub(cmd)) + bulk(ch)
+                                 + bulk(b'x')),
+    'unsub0msg': lambda cmd, ch: (confirm(cmd, ch)
+                                  + b'*3\r\n' + bulk(unsub(cmd)) + bulk(ch)
+                                  + b':0\r\n*3\r\n' + bulk(b'message')
+                                  + bulk(ch) + bulk(b'x')),
+    'msgnil': lambda cmd, ch: (confirm(cmd, ch) + b'*3\r\n'
+                               + bulk(b'message') + bulk(ch) + b'$-1\r\n'),
+    'extra': confirm,
+}[variant]
+
+
+def slots():
+    return (b'*1\r\n*3\r\n:0\r\n:16383\r\n*3\r\n' + bulk(b'127.0.0.1')
+            + b':%d\r\n' % port + bulk(b'f' * 40))
+
+
+def parse(buf):
+    if not buf.startswith(b'*') or b'\r\n' not in buf:
+        return None, buf
+    i = buf.index(b'\r\n')
+    n, p, argv = int(buf[1:i]), i + 2, []
+    for _ in range(n):
+        if b'\r\n' not in buf[p:]:
+            return None, buf
+        j = buf.index(b'\r\n', p)
+        size = int(buf[p + 1:j])
+        if len(buf) < j + 4 + size:
+            return None, buf
+        argv.append(buf[j + 2:j + 2 + size])
+        p = j + 4 + size
+    return argv, buf[p:]
+
+
+def handle(c):
+    buf = b''
+    while True:
+        try:
+            d = c.recv(65536)
+        except OSError:
+            return
+        if not d:
+            return
+        buf += d
+        while True:
+            argv, buf = parse(buf)
+            if argv is None:
+                break
+            cmd = argv[0].upper()
+            if cmd in (b'SUBSCRIBE', b'PSUBSCRIBE'):
+                for ch in argv[1:]:
+                    c.sendall(ANSWER(cmd, ch))
+            elif cmd == b'PING':
+                c.sendall(b'+PONG\r\n' * (2 if variant == 'extra' else 1))
+            elif cmd == b'ROLE':
+                c.sendall(b'*3\r\n$6\r\nmaster\r\n:0\r\n*0\r\n')
+            elif cmd == b'CLUSTER':
+                c.sendall(slots())
+            elif cmd in (b'PUBLISH', b'HINCRBY', b'EVAL', b'EXPIRE'):
+                c.sendall(b':0\r\n')
+            elif cmd in (b'AUTH', b'SELECT'):
+                c.sendall(b'+OK\r\n')
+            else:
+                c.sendall(b'$-1\r\n')
+
+
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(('127.0.0.1', port))
+s.listen(64)
+while True:
+    conn, _ = s.accept()
+    threading.Thread(target=handle, args=(conn,), daemon=True).start()

@@ -377,10 +377,14 @@ ngx_http_jpulse_lookup(ngx_http_jpulse_render_ctx_t *rc, ngx_uint_t kind,
             }
         }
 
-        /* Redis down (or its index unreadable) and no file here: the copy
-         * from Redis still serves; with Redis up, the index said it is gone */
+        /*
+         * Redis down (or its index unreadable), or this request's fetch
+         * could not go out or failed (no_l2: a cluster node failing over
+         * while the others answer), and no file here: the copy from Redis
+         * still serves. Only an index read this epoch says it is gone.
+         */
         if (e->from != NGX_HTTP_JPULSE_FROM_REDIS
-            || ngx_http_jpulse_l2_reachable())
+            || (!rc->no_l2 && ngx_http_jpulse_l2_reachable()))
         {
             e->broken = 0;
             ngx_http_jpulse_tcache_set(&rt->cache, e, NULL, 0, 0);

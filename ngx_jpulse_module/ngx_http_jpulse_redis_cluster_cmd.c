@@ -193,26 +193,64 @@ static ngx_int_t
 ngx_http_jpulse_redis_cluster_send(ngx_http_jpulse_redis_ccmd_t *cmd,
     ngx_http_jpulse_redis_node_t *node)
 {
-    ngx_int_t             rc;
-    static const char    *asking[] = { "ASKING" };
-    static const size_t   askinglen[] = { 6 };
+    ngx_int_t                      rc;
+    ngx_http_jpulse_redis_conn_t  *c;
+    static const char             *asking[] = { "ASKING" };
+    static const size_t            askinglen[] = { 6 };
 
     cmd->node = node;
 
-    if (cmd->asking) {
-        /* on the same connection, so answered right before the command */
-
-        rc = ngx_http_jpulse_redis_conn_send(&node->rc, NULL, NULL, 1,
-                                             asking, askinglen);
-        if (rc != NGX_OK) {
-            return rc;
-        }
-    }
-
-    return ngx_http_jpulse_redis_conn_send(&node->rc,
+    if (!cmd->asking) {
+        return ngx_http_jpulse_redis_conn_send(&node->rc,
                                            ngx_http_jpulse_redis_cluster_reply,
                                            cmd, cmd->argc, cmd->argv,
                                            cmd->argvlen);
+    }
+
+    /*
+     * ASKING lets the next command on the connection, whatever it is,
+     * into a slot being imported: it goes out with its own or not at
+     * all. So room for both under max_pending, and a context that takes
+     * commands, before it is queued (conn_send()'s own checks).
+     */
+
+    c = &node->rc;
+
+    if (c->ac == NULL
+        || (c->ac->c.flags & (REDIS_DISCONNECTING|REDIS_FREEING)))
+    {
+        return NGX_DECLINED;
+    }
+
+    if (c->state == NGX_HTTP_JPULSE_REDIS_READY
+        && c->pending + 2 > c->conf->max_pending)
+    {
+        ngx_http_jpulse_metrics_add(NGX_HTTP_JPULSE_REDIS_REFUSED, 1);
+        return NGX_DECLINED;
+    }
+
+    /* on the same connection, so answered right before the command */
+
+    rc = ngx_http_jpulse_redis_conn_send(c, NULL, NULL, 1, asking,
+                                         askinglen);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    rc = ngx_http_jpulse_redis_conn_send(c,
+                                         ngx_http_jpulse_redis_cluster_reply,
+                                         cmd, cmd->argc, cmd->argv,
+                                         cmd->argvlen);
+    if (rc != NGX_OK) {
+        /*
+         * Out of memory (the checks above passed): the ASKING is queued,
+         * not written yet (hiredis writes on the next write event); the
+         * context is freed with it unsent.
+         */
+        ngx_http_jpulse_redis_conn_fail(c, "out of memory after ASKING");
+    }
+
+    return rc;
 }
 
 

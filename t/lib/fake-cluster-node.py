@@ -11,6 +11,9 @@
 #   many N       N primaries on PORT..PORT+N-1, one session on each
 #   split P      slots 0-8191 here, 8192-16383 on 127.0.0.1:P (t/844)
 #   nocluster    CLUSTER answers "cluster support disabled" (t/844)
+#   ask          slots 0-8191 here, 8192-16383 on a second port it opens;
+#                here every data command: ASK to that one, which logs
+#                "<client port> <command> <first argument>" a line (t/844)
 import socket, sys, threading, time
 
 mode = sys.argv[1]
@@ -45,11 +48,12 @@ def slots(me):
             out += (b'*3\r\n:%d\r\n:%d\r\n*3\r\n' % (lo, hi) + bulk('127.0.0.1')
                     + b':%d\r\n' % ports[i] + bulk(nid(ports[i])))
         return out
-    if mode == 'split':
+    if mode in ('split', 'ask'):
+        other = int(arg) if mode == 'split' else ports[1]
         return (b'*2\r\n*3\r\n:0\r\n:8191\r\n*3\r\n' + bulk('127.0.0.1')
-                + b':%d\r\n' % me + bulk(nid(me))
+                + b':%d\r\n' % port + bulk(nid(port))
                 + b'*3\r\n:8192\r\n:16383\r\n*3\r\n' + bulk('127.0.0.1')
-                + b':%d\r\n' % int(arg) + bulk(nid(int(arg))))
+                + b':%d\r\n' % other + bulk(nid(other)))
     return (b'*1\r\n*3\r\n:0\r\n:16383\r\n*3\r\n' + bulk('127.0.0.1')
             + b':%d\r\n' % me + bulk(nid(me)))
 
@@ -71,6 +75,7 @@ def parse(buf):
 
 def handle(c, me):
     buf = b''
+    peer = b'%d' % c.getpeername()[1]
     while True:
         try:
             d = c.recv(65536)
@@ -78,7 +83,7 @@ def handle(c, me):
             return
         if not d:
             return
-        if log:
+        if log and mode != 'ask':
             log.write(d)
         buf += d
         if mode == 'capture':
@@ -90,6 +95,8 @@ def handle(c, me):
                 break
             cmd = argv[0].upper()
             sub = argv[1].upper() if len(argv) > 1 else b''
+            if mode == 'ask' and me != port and log:
+                log.write(b' '.join([peer] + argv[:2]) + b'\n')
             if cmd in (b'AUTH', b'SELECT', b'ASKING'):
                 c.sendall(b'+OK\r\n')
             elif cmd in (b'SUBSCRIBE', b'PSUBSCRIBE') and mode != 'moved':
@@ -146,6 +153,8 @@ def handle(c, me):
                     c.sendall(bulk(SESS))
             elif cmd in (b'TTL', b'PTTL'):
                 c.sendall(b':500\r\n')
+            elif mode == 'ask' and me == port:
+                c.sendall(b'-ASK 1 127.0.0.1:%d\r\n' % ports[1])
             elif mode == 'moved':
                 c.sendall(b'-MOVED 1 127.0.0.1:%s\r\n' % arg.encode())
             else:
@@ -169,7 +178,8 @@ def serve(s):
 
 # many: the other primaries on ports the system picks
 socks = [listen(port)]
-for i in range(1, int(arg) if mode == 'many' else 1):
+n = int(arg) if mode == 'many' else 2 if mode == 'ask' else 1
+for i in range(1, n):
     socks.append(listen(0))
     ports.append(socks[-1].getsockname()[1])
 for s in socks[1:]:

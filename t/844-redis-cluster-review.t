@@ -14,7 +14,10 @@
 #  6. an ASK to a node whose connection is at max_pending: neither
 #     ASKING nor the command goes (never an ASKING alone, which would
 #     let the next command on that connection into an importing slot);
-#     with room for both, both go, ASKING right before its command.
+#     with room for both, both go, ASKING right before its command;
+#  7. a command waiting for an ASK's node (T) to connect: when it
+#     resumes, T's entry may serve another address (N) since T left the
+#     map; nothing of that command reaches N.
 use strict;
 use warnings;
 
@@ -91,6 +94,24 @@ for my $i (0 .. 1000) {
 our $LowKey = "t844:dev:sess:$low";
 $ENV{TEST_NGINX_T844_COOKIE_LOW} = SessionTest::cookie($low);
 
+# 7: 64 primaries, the last (slots 16128-16383) T, then N; a session on
+# one of the others (asked to T) and one in the last range (makes N's
+# entry once the map names N)
+our $ReuseLog = "$Dir/reuse.log";
+$ENV{TEST_NGINX_T844_REUSE} = '127.0.0.1:'
+                              . fake('reuse', undef, '-', $ReuseLog);
+my ($r1, $r2);
+for my $i (0 .. 5000) {
+    my $id = sprintf 'dDg0NC1yZXVzZS0wMTIzNDU2Nzg5YWJjZGVmLTA%05d', $i;
+    my $s = slot("t844:dev:sess:$id");
+    $r1 //= $id if $s < 16128;
+    $r2 //= $id if $s >= 16128;
+    last if defined $r1 && defined $r2;
+}
+our $R1Key = "t844:dev:sess:$r1";
+$ENV{TEST_NGINX_T844_COOKIE_R1} = SessionTest::cookie($r1);
+$ENV{TEST_NGINX_T844_COOKIE_R2} = SessionTest::cookie($r2);
+
 sub get_timed {
     my ($cookie) = @_;
     $cookie //= $ENV{TEST_NGINX_T844_COOKIE};
@@ -135,12 +156,45 @@ sub asking {
     return "alone $alone, paired " . ($paired ? 'some' : 'none');
 }
 
+# 7: the first session GET is asked to T, which never connects; while
+# it waits (100 ms steps), the map names N instead, and a request for a
+# session of N's slots gives N an entry: T's, idle since T left the map
+sub reuse {
+    my $port = $Test::Nginx::Socket::ServerPort;
+    my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port",
+                                  Timeout => 3) or return;
+    print $s "GET /s HTTP/1.0\r\nHost: localhost\r\n"
+             . "Cookie: $ENV{TEST_NGINX_T844_COOKIE_R1}\r\n\r\n";
+    # right after the map that drops T: T's entry is idle until the
+    # waiting command's next 100 ms step (before the fix: connects T)
+    JPulseTest::poll_until(2, sub { log_count(qr/cluster slot map 2:/) > 0 },
+                           0.002);
+    JPulseTest::http_get($port, '/s',
+        headers => "Cookie: $ENV{TEST_NGINX_T844_COOKIE_R2}\r\n");
+    local $/;
+    my $r = <$s>;
+    close $s;
+    Time::HiRes::sleep(0.3);
+}
+
+# what N got: its connection made (PING), and any of the asked command
+sub reused {
+    open my $fh, '<', $ReuseLog or return 'no log';
+    my @lines = <$fh>;
+    my $ping = grep { /^\d+ PING/i } @lines;
+    my $asked = grep { /^\d+ ASKING/i || /^\d+ GET \Q$R1Key\E\s*$/ }
+                @lines;
+    return 'N ' . ($ping ? 'connected' : 'not connected')
+           . ", asked command there $asked";
+}
+
 sub log_count {
     my ($re) = @_;
     open my $fh, '<', $Test::Nginx::Socket::ErrLogFile or return -1;
     return scalar grep { /$re/ } <$fh>;
 }
 
+worker_connections(1024);
 repeat_each(1);
 plan tests => repeat_each() * 2 * blocks();
 
@@ -273,3 +327,17 @@ GET /s
 --- response_body_filters eval
 sub { Time::HiRes::sleep(0.3); $_[0] . main::asking() . "\n" }
 --- response_body_like: ^\S+ \S*\nalone 0, paired some\n$
+
+
+
+=== TEST 7: an ASK waiting for its node: not sent to the address its entry serves next
+--- seeds: REUSE
+--- pre_request
+JPulseTest::poll_until(5, sub { main::log_count(qr/cluster slot map/) > 0 });
+Time::HiRes::sleep(0.5);
+main::reuse();
+--- request
+GET /s
+--- response_body_filters eval
+sub { $_[0] . main::reused() . "\n" }
+--- response_body_like: ^\S+ \S*\nN connected, asked command there 0\n$

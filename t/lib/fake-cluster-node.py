@@ -14,6 +14,11 @@
 #   ask          slots 0-8191 here, 8192-16383 on a second port it opens;
 #                here every data command: ASK to that one, which logs
 #                "<client port> <command> <first argument>" a line (t/844)
+#   reuse        64 primaries: 63 here and on ports it opens, the last on a
+#                port nobody listens on (T); the first session GET is
+#                answered ASK to T (then its connection closed), and from
+#                then on the map names a node N it opens in T's stead,
+#                which logs as in ask (t/844)
 import socket, sys, threading, time
 
 mode = sys.argv[1]
@@ -35,19 +40,28 @@ def nid(p):
 
 
 ports = [port]
+dead = 0
+
+
+def ranges(prim):
+    n = len(prim)
+    per = 16384 // n
+    out = b'*%d\r\n' % n
+    for i in range(n):
+        lo = i * per
+        hi = 16383 if i == n - 1 else lo + per - 1
+        out += (b'*3\r\n:%d\r\n:%d\r\n*3\r\n' % (lo, hi) + bulk('127.0.0.1')
+                + b':%d\r\n' % prim[i] + bulk(nid(prim[i])))
+    return out
 
 
 def slots(me):
     if mode == 'many':
-        n = len(ports)
-        per = 16384 // n
-        out = b'*%d\r\n' % n
-        for i in range(n):
-            lo = i * per
-            hi = 16383 if i == n - 1 else lo + per - 1
-            out += (b'*3\r\n:%d\r\n:%d\r\n*3\r\n' % (lo, hi) + bulk('127.0.0.1')
-                    + b':%d\r\n' % ports[i] + bulk(nid(ports[i])))
-        return out
+        return ranges(ports)
+    if mode == 'reuse':
+        with lock:
+            last = ports[-1] if state['gets'] else dead
+        return ranges(ports[:-1] + [last])
     if mode in ('split', 'ask'):
         other = int(arg) if mode == 'split' else ports[1]
         return (b'*2\r\n*3\r\n:0\r\n:8191\r\n*3\r\n' + bulk('127.0.0.1')
@@ -83,7 +97,7 @@ def handle(c, me):
             return
         if not d:
             return
-        if log and mode != 'ask':
+        if log and mode not in ('ask', 'reuse'):
             log.write(d)
         buf += d
         if mode == 'capture':
@@ -95,8 +109,14 @@ def handle(c, me):
                 break
             cmd = argv[0].upper()
             sub = argv[1].upper() if len(argv) > 1 else b''
-            if mode == 'ask' and me != port and log:
+            if mode in ('ask', 'reuse') and me == ports[-1] and log:
                 log.write(b' '.join([peer] + argv[:2]) + b'\n')
+            first = False
+            if (mode == 'reuse' and cmd == b'GET' and me != ports[-1]
+                    and b':sess:' in sub.lower()):
+                with lock:
+                    first = state['gets'] == 0
+                    state['gets'] += 1
             if cmd in (b'AUTH', b'SELECT', b'ASKING'):
                 c.sendall(b'+OK\r\n')
             elif cmd in (b'SUBSCRIBE', b'PSUBSCRIBE') and mode != 'moved':
@@ -153,6 +173,13 @@ def handle(c, me):
                     c.sendall(bulk(SESS))
             elif cmd in (b'TTL', b'PTTL'):
                 c.sendall(b':500\r\n')
+            elif first:
+                # and the connection closed: the worker asks for the map
+                # (which names N now) at once, not at T's next retry
+                c.sendall(b'-ASK 1 127.0.0.1:%d\r\n' % dead)
+                time.sleep(0.05)
+                c.close()
+                return
             elif mode == 'ask' and me == port:
                 c.sendall(b'-ASK 1 127.0.0.1:%d\r\n' % ports[1])
             elif mode == 'moved':
@@ -178,10 +205,14 @@ def serve(s):
 
 # many: the other primaries on ports the system picks
 socks = [listen(port)]
-n = int(arg) if mode == 'many' else 2 if mode == 'ask' else 1
+n = int(arg) if mode == 'many' else {'ask': 2, 'reuse': 64}.get(mode, 1)
 for i in range(1, n):
     socks.append(listen(0))
     ports.append(socks[-1].getsockname()[1])
+if mode == 'reuse':
+    s = listen(0)
+    dead = s.getsockname()[1]
+    s.close()
 for s in socks[1:]:
     threading.Thread(target=serve, args=(s,), daemon=True).start()
 serve(socks[0])

@@ -344,7 +344,8 @@ ngx_http_jpulse_prom_cluster(ngx_http_jpulse_out_t *out)
     }
 
     ngx_http_jpulse_prom_family(out, "jpulse_redis_cluster_nodes", "gauge",
-        "Cluster nodes this worker has a connection to (or is making one).");
+        "Primaries of this worker's slot map, connected or not, and other "
+        "cluster nodes it has a connection to.");
     ngx_http_jpulse_out_printf(out, "jpulse_redis_cluster_nodes %ui\n",
                                info.nodes);
 

@@ -38,11 +38,11 @@ typedef struct {
     ngx_event_t                       timer;
     ngx_http_jpulse_redis_reply_pt    handler;
     void                             *data;
-    ngx_http_jpulse_redis_node_t     *node;      /* sent to, or next */
+    ngx_http_jpulse_redis_node_t     *node;      /* sent to (in flight) */
     int                               slot;      /* JP_RC_NOT_COVERED: any */
     ngx_uint_t                        redirects;
     unsigned                          asking:1;
-    in_port_t                         port;      /* unknown redirect's */
+    in_port_t                         port;      /* on the timer: where */
     u_char                            host[NGX_SOCKADDR_STRLEN + 1];
     int                               argc;
     const char                      **argv;
@@ -57,6 +57,8 @@ static void ngx_http_jpulse_redis_cluster_reply(redisReply *reply,
 static void ngx_http_jpulse_redis_cluster_redirect(
     ngx_http_jpulse_redis_ccmd_t *cmd, ngx_http_jpulse_redis_node_t *node,
     redisReply *reply);
+static void ngx_http_jpulse_redis_cluster_wait(
+    ngx_http_jpulse_redis_ccmd_t *cmd, ngx_http_jpulse_redis_node_t *node);
 static void ngx_http_jpulse_redis_cluster_later(
     ngx_http_jpulse_redis_ccmd_t *cmd);
 static void ngx_http_jpulse_redis_cluster_again(ngx_event_t *ev);
@@ -193,26 +195,64 @@ static ngx_int_t
 ngx_http_jpulse_redis_cluster_send(ngx_http_jpulse_redis_ccmd_t *cmd,
     ngx_http_jpulse_redis_node_t *node)
 {
-    ngx_int_t             rc;
-    static const char    *asking[] = { "ASKING" };
-    static const size_t   askinglen[] = { 6 };
+    ngx_int_t                      rc;
+    ngx_http_jpulse_redis_conn_t  *c;
+    static const char             *asking[] = { "ASKING" };
+    static const size_t            askinglen[] = { 6 };
 
     cmd->node = node;
 
-    if (cmd->asking) {
-        /* on the same connection, so answered right before the command */
-
-        rc = ngx_http_jpulse_redis_conn_send(&node->rc, NULL, NULL, 1,
-                                             asking, askinglen);
-        if (rc != NGX_OK) {
-            return rc;
-        }
-    }
-
-    return ngx_http_jpulse_redis_conn_send(&node->rc,
+    if (!cmd->asking) {
+        return ngx_http_jpulse_redis_conn_send(&node->rc,
                                            ngx_http_jpulse_redis_cluster_reply,
                                            cmd, cmd->argc, cmd->argv,
                                            cmd->argvlen);
+    }
+
+    /*
+     * ASKING lets the next command on the connection, whatever it is,
+     * into a slot being imported: it goes out with its own or not at
+     * all. So room for both under max_pending, and a context that takes
+     * commands, before it is queued (conn_send()'s own checks).
+     */
+
+    c = &node->rc;
+
+    if (c->ac == NULL
+        || (c->ac->c.flags & (REDIS_DISCONNECTING|REDIS_FREEING)))
+    {
+        return NGX_DECLINED;
+    }
+
+    if (c->state == NGX_HTTP_JPULSE_REDIS_READY
+        && c->pending + 2 > c->conf->max_pending)
+    {
+        ngx_http_jpulse_metrics_add(NGX_HTTP_JPULSE_REDIS_REFUSED, 1);
+        return NGX_DECLINED;
+    }
+
+    /* on the same connection, so answered right before the command */
+
+    rc = ngx_http_jpulse_redis_conn_send(c, NULL, NULL, 1, asking,
+                                         askinglen);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    rc = ngx_http_jpulse_redis_conn_send(c,
+                                         ngx_http_jpulse_redis_cluster_reply,
+                                         cmd, cmd->argc, cmd->argv,
+                                         cmd->argvlen);
+    if (rc != NGX_OK) {
+        /*
+         * Out of memory (the checks above passed): the ASKING is queued,
+         * not written yet (hiredis writes on the next write event); the
+         * context is freed with it unsent.
+         */
+        ngx_http_jpulse_redis_conn_fail(c, "out of memory after ASKING");
+    }
+
+    return rc;
 }
 
 
@@ -372,8 +412,31 @@ ngx_http_jpulse_redis_cluster_redirect(ngx_http_jpulse_redis_ccmd_t *cmd,
 
     /* a node new to this worker (a failover, a reshard to a new one) */
 
-    cmd->node = node;
+    ngx_http_jpulse_redis_cluster_wait(cmd, node);
+}
+
+
+/*
+ * The command waits on the timer for a node that is connecting. An ASK
+ * (or a keyless command) goes to that node when it resumes: its address
+ * is kept and looked up again then, not the entry, which may have been
+ * given to another address meanwhile (cluster_node() reuses an idle
+ * entry of a node that left the map). Others go by the map.
+ */
+
+static void
+ngx_http_jpulse_redis_cluster_wait(ngx_http_jpulse_redis_ccmd_t *cmd,
+    ngx_http_jpulse_redis_node_t *node)
+{
     ngx_http_jpulse_redis_cluster_ensure(node);
+
+    cmd->node = NULL;
+
+    if (cmd->asking || cmd->slot < 0) {
+        ngx_cpystrn(cmd->host, node->rc.addr, NGX_SOCKADDR_STRLEN + 1);
+        cmd->port = node->rc.port;
+    }
+
     ngx_http_jpulse_redis_cluster_later(cmd);
 }
 
@@ -412,7 +475,7 @@ ngx_http_jpulse_redis_cluster_again(ngx_event_t *ev)
     /* ASK and a node connecting go where they were going; others by map */
 
     if (cmd->port) {
-        /* an unknown redirect's target: only once the map names it */
+        /* only while the map (or the seeds) names that address */
 
         node = ngx_http_jpulse_redis_cluster_known((char *) cmd->host,
                                                    cmd->port);
@@ -432,10 +495,8 @@ ngx_http_jpulse_redis_cluster_again(ngx_event_t *ev)
 
         cmd->port = 0;
 
-    } else if (cmd->asking || cmd->slot < 0) {
-        node = cmd->node;
-
     } else {
+        /* TRYAGAIN, a MOVED's node connecting; keyless: any ready one */
         node = ngx_http_jpulse_redis_cluster_route(cmd->slot);
     }
 
@@ -455,9 +516,7 @@ ngx_http_jpulse_redis_cluster_again(ngx_event_t *ev)
         return;
     }
 
-    cmd->node = node;
-    ngx_http_jpulse_redis_cluster_ensure(node);
-    ngx_http_jpulse_redis_cluster_later(cmd);
+    ngx_http_jpulse_redis_cluster_wait(cmd, node);
 }
 
 

@@ -11,6 +11,14 @@
 #   many N       N primaries on PORT..PORT+N-1, one session on each
 #   split P      slots 0-8191 here, 8192-16383 on 127.0.0.1:P (t/844)
 #   nocluster    CLUSTER answers "cluster support disabled" (t/844)
+#   ask          slots 0-8191 here, 8192-16383 on a second port it opens;
+#                here every data command: ASK to that one, which logs
+#                "<client port> <command> <first argument>" a line (t/844)
+#   reuse        64 primaries: 63 here and on ports it opens, the last on a
+#                port nobody listens on (T); the first session GET is
+#                answered ASK to T (then its connection closed), and from
+#                then on the map names a node N it opens in T's stead,
+#                which logs as in ask (t/844)
 import socket, sys, threading, time
 
 mode = sys.argv[1]
@@ -32,24 +40,34 @@ def nid(p):
 
 
 ports = [port]
+dead = 0
+
+
+def ranges(prim):
+    n = len(prim)
+    per = 16384 // n
+    out = b'*%d\r\n' % n
+    for i in range(n):
+        lo = i * per
+        hi = 16383 if i == n - 1 else lo + per - 1
+        out += (b'*3\r\n:%d\r\n:%d\r\n*3\r\n' % (lo, hi) + bulk('127.0.0.1')
+                + b':%d\r\n' % prim[i] + bulk(nid(prim[i])))
+    return out
 
 
 def slots(me):
     if mode == 'many':
-        n = len(ports)
-        per = 16384 // n
-        out = b'*%d\r\n' % n
-        for i in range(n):
-            lo = i * per
-            hi = 16383 if i == n - 1 else lo + per - 1
-            out += (b'*3\r\n:%d\r\n:%d\r\n*3\r\n' % (lo, hi) + bulk('127.0.0.1')
-                    + b':%d\r\n' % ports[i] + bulk(nid(ports[i])))
-        return out
-    if mode == 'split':
+        return ranges(ports)
+    if mode == 'reuse':
+        with lock:
+            last = ports[-1] if state['gets'] else dead
+        return ranges(ports[:-1] + [last])
+    if mode in ('split', 'ask'):
+        other = int(arg) if mode == 'split' else ports[1]
         return (b'*2\r\n*3\r\n:0\r\n:8191\r\n*3\r\n' + bulk('127.0.0.1')
-                + b':%d\r\n' % me + bulk(nid(me))
+                + b':%d\r\n' % port + bulk(nid(port))
                 + b'*3\r\n:8192\r\n:16383\r\n*3\r\n' + bulk('127.0.0.1')
-                + b':%d\r\n' % int(arg) + bulk(nid(int(arg))))
+                + b':%d\r\n' % other + bulk(nid(other)))
     return (b'*1\r\n*3\r\n:0\r\n:16383\r\n*3\r\n' + bulk('127.0.0.1')
             + b':%d\r\n' % me + bulk(nid(me)))
 
@@ -71,6 +89,7 @@ def parse(buf):
 
 def handle(c, me):
     buf = b''
+    peer = b'%d' % c.getpeername()[1]
     while True:
         try:
             d = c.recv(65536)
@@ -78,7 +97,7 @@ def handle(c, me):
             return
         if not d:
             return
-        if log:
+        if log and mode not in ('ask', 'reuse'):
             log.write(d)
         buf += d
         if mode == 'capture':
@@ -90,6 +109,14 @@ def handle(c, me):
                 break
             cmd = argv[0].upper()
             sub = argv[1].upper() if len(argv) > 1 else b''
+            if mode in ('ask', 'reuse') and me == ports[-1] and log:
+                log.write(b' '.join([peer] + argv[:2]) + b'\n')
+            first = False
+            if (mode == 'reuse' and cmd == b'GET' and me != ports[-1]
+                    and b':sess:' in sub.lower()):
+                with lock:
+                    first = state['gets'] == 0
+                    state['gets'] += 1
             if cmd in (b'AUTH', b'SELECT', b'ASKING'):
                 c.sendall(b'+OK\r\n')
             elif cmd in (b'SUBSCRIBE', b'PSUBSCRIBE') and mode != 'moved':
@@ -146,6 +173,15 @@ def handle(c, me):
                     c.sendall(bulk(SESS))
             elif cmd in (b'TTL', b'PTTL'):
                 c.sendall(b':500\r\n')
+            elif first:
+                # and the connection closed: the worker asks for the map
+                # (which names N now) at once, not at T's next retry
+                c.sendall(b'-ASK 1 127.0.0.1:%d\r\n' % dead)
+                time.sleep(0.05)
+                c.close()
+                return
+            elif mode == 'ask' and me == port:
+                c.sendall(b'-ASK 1 127.0.0.1:%d\r\n' % ports[1])
             elif mode == 'moved':
                 c.sendall(b'-MOVED 1 127.0.0.1:%s\r\n' % arg.encode())
             else:
@@ -169,9 +205,14 @@ def serve(s):
 
 # many: the other primaries on ports the system picks
 socks = [listen(port)]
-for i in range(1, int(arg) if mode == 'many' else 1):
+n = int(arg) if mode == 'many' else {'ask': 2, 'reuse': 64}.get(mode, 1)
+for i in range(1, n):
     socks.append(listen(0))
     ports.append(socks[-1].getsockname()[1])
+if mode == 'reuse':
+    s = listen(0)
+    dead = s.getsockname()[1]
+    s.close()
 for s in socks[1:]:
     threading.Thread(target=serve, args=(s,), daemon=True).start()
 serve(socks[0])

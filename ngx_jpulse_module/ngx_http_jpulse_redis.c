@@ -849,11 +849,6 @@ ngx_http_jpulse_redis_start_subscriber(ngx_http_jpulse_redis_conn_t *rc)
     const char  *argv[2];
     size_t       argvlen[2];
 
-    if (rc->roams) {
-        /* a cluster node: any of the map, its replies are bounded */
-        ngx_http_jpulse_redis_cluster_bound(rc);
-    }
-
     argv[0] = "SUBSCRIBE";
     argvlen[0] = 9;
     argv[1] = (char *) ngx_http_jpulse_redis_ping_channel.data;

@@ -42,10 +42,6 @@ static void ngx_http_jpulse_redis_cluster_forget(void);
 static size_t ngx_http_jpulse_redis_cluster_count(redisReply *r);
 static jp_resp_value_t *ngx_http_jpulse_redis_cluster_convert(redisReply *r,
     jp_resp_value_t *v, jp_resp_value_t *next);
-static ngx_int_t ngx_http_jpulse_redis_cluster_start(
-    ngx_http_jpulse_redis_conn_t *rc);
-static void *ngx_http_jpulse_redis_cluster_array(const redisReadTask *task,
-    int elements);
 
 
 static ngx_http_jpulse_redis_conf_t   *ngx_http_jpulse_redis_cluster_conf;
@@ -69,11 +65,6 @@ static ngx_msec_t     ngx_http_jpulse_redis_cluster_backoff;  /* 0: fine */
 static ngx_msec_t     ngx_http_jpulse_redis_cluster_interval;
 static ngx_event_t    ngx_http_jpulse_redis_cluster_timer;
 static ngx_uint_t     ngx_http_jpulse_redis_cluster_full_logged;
-
-/* hiredis' own reply builders; ours bound the arrays (cluster_bound()) */
-static redisReplyObjectFunctions  *ngx_http_jpulse_redis_cluster_hiredis_fn;
-static redisReplyObjectFunctions   ngx_http_jpulse_redis_cluster_fn;
-static ngx_http_jpulse_redis_budget_t  ngx_http_jpulse_redis_cluster_sub_budget;
 
 
 ngx_int_t
@@ -238,11 +229,8 @@ ngx_http_jpulse_redis_cluster_node(const char *host, unsigned port)
     ngx_http_jpulse_redis_conn_init(&node->rc, (char *) node->role,
                                     ngx_http_jpulse_redis_cluster_conf,
                                     ngx_http_jpulse_redis_cluster_log,
-                                    ngx_http_jpulse_redis_cluster_start,
+                                    ngx_http_jpulse_redis_conn_start_ping,
                                     ngx_http_jpulse_redis_cluster_ping);
-
-    /* a reused entry: its refusals were another address's */
-    ngx_memzero(&node->budget, sizeof(ngx_http_jpulse_redis_budget_t));
 
     ngx_memcpy(node->rc.addr, host, len + 1);
     node->rc.port = (in_port_t) port;
@@ -255,94 +243,6 @@ ngx_http_jpulse_redis_cluster_node(const char *host, unsigned port)
     node->in_map = 0;
 
     return node;
-}
-
-
-static ngx_int_t
-ngx_http_jpulse_redis_cluster_start(ngx_http_jpulse_redis_conn_t *rc)
-{
-    ngx_http_jpulse_redis_cluster_bound(rc);
-
-    return ngx_http_jpulse_redis_conn_start_ping(rc);
-}
-
-
-void
-ngx_http_jpulse_redis_cluster_bound(ngx_http_jpulse_redis_conn_t *rc)
-{
-    redisReader                     *reader;
-    ngx_http_jpulse_redis_budget_t  *b;
-
-    reader = rc->ac->c.reader;
-
-    if (reader == NULL || reader->fn == NULL
-        || reader->fn == &ngx_http_jpulse_redis_cluster_fn)
-    {
-        return;
-    }
-
-    if (ngx_http_jpulse_redis_cluster_hiredis_fn == NULL) {
-        /* the same for every context: hiredis' static defaults */
-        ngx_http_jpulse_redis_cluster_hiredis_fn = reader->fn;
-        ngx_http_jpulse_redis_cluster_fn = *reader->fn;
-        ngx_http_jpulse_redis_cluster_fn.createArray =
-                                          ngx_http_jpulse_redis_cluster_array;
-    }
-
-    /* nodes are settled's: rc first in the node; one pub/sub connection */
-
-    b = rc->roams ? &ngx_http_jpulse_redis_cluster_sub_budget
-                  : &((ngx_http_jpulse_redis_node_t *) rc)->budget;
-
-    b->rc = rc;
-    b->left = NGX_HTTP_JPULSE_REDIS_CLUSTER_ELEMENTS;
-
-    reader->privdata = b;
-    reader->fn = &ngx_http_jpulse_redis_cluster_fn;
-}
-
-
-/*
- * hiredis' createArray, counted: a reply's arrays together may hold
- * NGX_HTTP_JPULSE_REDIS_CLUSTER_ELEMENTS elements. NULL refuses one
- * before hiredis allocates it: hiredis makes that a reader error ("Out
- * of memory"), frees what it built and the connection fails, logged by
- * conn_fail() as any failure (once while it keeps failing); the reason
- * is warned of here once per node entry.
- */
-
-static void *
-ngx_http_jpulse_redis_cluster_array(const redisReadTask *task, int elements)
-{
-    ngx_http_jpulse_redis_budget_t  *b = task->privdata;
-
-    if (b == NULL || elements <= 0) {
-        return ngx_http_jpulse_redis_cluster_hiredis_fn->createArray(task,
-                                                                 elements);
-    }
-
-    if (task->parent == NULL) {
-        /* the first array of a reply */
-        b->left = NGX_HTTP_JPULSE_REDIS_CLUSTER_ELEMENTS;
-    }
-
-    if ((size_t) elements > b->left) {
-        if (!b->logged) {
-            ngx_log_error(NGX_LOG_WARN, ngx_http_jpulse_redis_cluster_log, 0,
-                          "jpulse_redis \"%V\": %s: a reply of more than %d "
-                          "array elements refused, connection closed",
-                          &ngx_http_jpulse_redis_cluster_conf->name,
-                          b->rc->role, NGX_HTTP_JPULSE_REDIS_CLUSTER_ELEMENTS);
-            b->logged = 1;
-        }
-
-        return NULL;
-    }
-
-    b->left -= elements;
-
-    return ngx_http_jpulse_redis_cluster_hiredis_fn->createArray(task,
-                                                                 elements);
 }
 
 

@@ -31,15 +31,6 @@
 /* map refreshes asked by errors: at most one per this many ms */
 #define NGX_HTTP_JPULSE_REDIS_CLUSTER_REFRESH    200
 
-/*
- * The array elements one reply from a cluster node may hold, nested
- * arrays' included: hiredis 0.14 builds any reply whole (some 70 bytes
- * an element), so a node's "*4000000" would cost hundreds of MB. A
- * CLUSTER SLOTS of 16384 ranges with 3 replicas each stays under it, as
- * do the module's own replies (an HGETALL of 200,000 templates).
- */
-#define NGX_HTTP_JPULSE_REDIS_CLUSTER_ELEMENTS   524288
-
 
 ngx_int_t ngx_http_jpulse_redis_cluster_init(ngx_cycle_t *cycle,
     ngx_http_jpulse_redis_conf_t *rcf,
@@ -76,20 +67,6 @@ void ngx_http_jpulse_redis_cluster_pick(ngx_http_jpulse_redis_conn_t *rc);
 /* the pub/sub connection failed: its node may be gone, ask the map */
 void ngx_http_jpulse_redis_cluster_lost(ngx_http_jpulse_redis_conn_t *rc);
 
-/*
- * A fresh connection to a cluster node (a node's, the pub/sub one): its
- * replies are held to NGX_HTTP_JPULSE_REDIS_CLUSTER_ELEMENTS; a larger
- * one is a reader error, the connection fails as with any failure.
- * Before any reply is read: from the connection's start.
- */
-void ngx_http_jpulse_redis_cluster_bound(ngx_http_jpulse_redis_conn_t *rc);
-
-/* the element budget of the reply being read on one connection */
-typedef struct {
-    ngx_http_jpulse_redis_conn_t     *rc;
-    size_t                            left;
-    unsigned                          logged:1;  /* refusal warned of */
-} ngx_http_jpulse_redis_budget_t;
 
 
 /* between the map (redis_cluster.c) and the commands (redis_cluster_cmd.c) */
@@ -99,7 +76,6 @@ typedef struct {
     unsigned                          used:1;
     unsigned                          in_map:1;  /* a primary of the map */
     ngx_event_t                       connect;   /* posted by ensure() */
-    ngx_http_jpulse_redis_budget_t    budget;
     u_char                            role[sizeof("cluster node :65535")
                                            + NGX_SOCKADDR_STRLEN];
 } ngx_http_jpulse_redis_node_t;

@@ -456,7 +456,7 @@ ngx_http_jpulse_redis_conn_ready(ngx_http_jpulse_redis_conn_t *rc)
         ngx_del_timer(&rc->deadline);
     }
 
-    if (rc->failing) {
+    if (rc->failing && !rc->hushed) {
         ngx_log_error(NGX_LOG_NOTICE, rc->log, 0,
                       "jpulse_redis \"%V\": %s connection restored",
                       &rc->conf->name, rc->role);
@@ -475,10 +475,14 @@ ngx_http_jpulse_redis_conn_ready(ngx_http_jpulse_redis_conn_t *rc)
 
     rc->state = NGX_HTTP_JPULSE_REDIS_READY;
     rc->failing = 0;
+    rc->hushed = 0;
     rc->was_ready = 1;
     rc->timed_out = 0;
     rc->awaited = 0;
-    rc->backoff = NGX_HTTP_JPULSE_REDIS_BACKOFF_MIN;
+
+    if (!rc->refusing) {
+        rc->backoff = NGX_HTTP_JPULSE_REDIS_BACKOFF_MIN;
+    }
 
     if (rc->keepalive.handler && rc->conf->ping_interval) {
         ngx_add_timer(&rc->keepalive, rc->conf->ping_interval);
@@ -748,6 +752,7 @@ ngx_http_jpulse_redis_on_connect(const redisAsyncContext *ac, int status)
     if (status != REDIS_OK) {
         /* hiredis frees the context when this returns */
         rc->ac = NULL;
+        rc->hushed = 0;
         ngx_http_jpulse_redis_conn_fail(rc, ac->errstr);
         return;
     }
@@ -925,9 +930,31 @@ ngx_http_jpulse_redis_on_disconnect(const redisAsyncContext *ac, int status)
         ngx_snprintf(err, sizeof(err) - 1, "the server sent %s%Z",
                      rc->refused);
         rc->refused = NULL;
+
+        /*
+         * A peer that does it again at every connection: said once a
+         * minute, and the reconnects keep backing off.
+         */
+
+        rc->refusing = 1;
+
+        if (rc->refused_logged
+            && ngx_current_msec - rc->refused_logged
+               < NGX_HTTP_JPULSE_REDIS_REFUSED_LOG)
+        {
+            rc->failing = 1;
+            rc->hushed = 1;
+
+        } else {
+            rc->refused_logged = ngx_current_msec ? ngx_current_msec : 1;
+        }
+
         ngx_http_jpulse_redis_conn_fail(rc, (char *) err);
         return;
     }
+
+    rc->refusing = 0;
+    rc->hushed = 0;
 
     ngx_http_jpulse_redis_conn_fail(rc, status == REDIS_OK
                                         ? "closed" : ac->errstr);

@@ -20,6 +20,9 @@
 #define NGX_HTTP_JPULSE_REDIS_BACKOFF_MIN  100
 #define NGX_HTTP_JPULSE_REDIS_BACKOFF_MAX  1000
 
+/* a server's refused replies are logged once in this many ms */
+#define NGX_HTTP_JPULSE_REDIS_REFUSED_LOG  60000
+
 
 typedef enum {
     NGX_HTTP_JPULSE_REDIS_IDLE = 0,     /* no connection; maybe a retry due */
@@ -66,12 +69,20 @@ struct ngx_http_jpulse_redis_conn_s {
     unsigned                           auxiliary:1; /* a sentinel's: not
                                                        counted as Redis */
     unsigned                           role_logged:1;
+    unsigned                           refusing:1; /* closed for a
+                                                      refused reply: no
+                                                      backoff reset */
+    unsigned                           hushed:1;   /* that loss unlogged:
+                                                      so is the restore */
     unsigned                           roams:1;    /* cluster pub/sub: its
                                                       node is chosen before
                                                       each connect */
 
     const char                        *refused;    /* the reply the reader
                                                       refused, for the log */
+    size_t                             elements_left;  /* of the reply
+                                                          being read */
+    ngx_msec_t                         refused_logged;
     ngx_resolver_ctx_t                *resolving;
     u_char                             addr[NGX_SOCKADDR_STRLEN + 1];
     in_port_t                          port;

@@ -13,6 +13,12 @@
  * retried like any broken one. The reason is kept for the log, as hiredis
  * only says "Out of memory".
  *
+ * The same functions bound a reply's size: hiredis 0.14 builds a reply
+ * whole, some 70 bytes an array element, so a "*4000000" would cost a
+ * worker hundreds of MB before anyone looks at it. The arrays of one reply
+ * may hold NGX_HTTP_JPULSE_REDIS_REPLY_ELEMENTS elements in all; a larger
+ * one is refused before hiredis allocates it.
+ *
  * The checks follow hiredis' own dispatch: a reply goes to the oldest
  * pending command while there is one, so only a reply with none pending
  * is held to the pub/sub shape. The reader builds the next reply only
@@ -153,12 +159,32 @@ ngx_http_jpulse_redis_reader_check(const redisReadTask *task, int type,
 
     ac = task->privdata;
 
-    if (ac == NULL || ac->replies.head != NULL) {
-        /* the oldest pending command takes it, whatever it is */
+    if (ac == NULL || ac->data == NULL) {
         return NULL;
     }
 
+    rc = ac->data;
     reason = NULL;
+
+    if (type == REDIS_REPLY_ARRAY) {
+        if (task->parent == NULL) {
+            rc->elements_left = NGX_HTTP_JPULSE_REDIS_REPLY_ELEMENTS;
+        }
+
+        if (len > rc->elements_left) {
+            reason = "a reply of more than "
+                     NGX_HTTP_JPULSE_REDIS_REPLY_ELEMENTS_S
+                     " array elements";
+            goto refused;
+        }
+
+        rc->elements_left -= len;
+    }
+
+    if (ac->replies.head != NULL) {
+        /* the oldest pending command takes it, whatever it is */
+        return NULL;
+    }
 
     if (!(ac->c.flags & REDIS_SUBSCRIBED)) {
 
@@ -205,9 +231,9 @@ ngx_http_jpulse_redis_reader_check(const redisReadTask *task, int type,
         return NULL;
     }
 
-    rc = ac->data;
+refused:
 
-    if (rc != NULL && rc->refused == NULL) {
+    if (rc->refused == NULL) {
         rc->refused = reason;
     }
 

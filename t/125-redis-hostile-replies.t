@@ -3,7 +3,8 @@
 # without its count, a reply to no command. hiredis 0.14 asserts on each:
 # the worker aborted, nginx started another, and the peer did it again
 # (about 400 crashes a second). The module's reader refuses them first:
-# the connection fails, is logged and retried, and the worker lives.
+# the connection fails, is logged (once a minute) and retried with
+# backoff, and the worker lives.
 # Each variant of t/lib/fake-pubsub-node.py, against one Redis and
 # against a one-node Redis Cluster.
 use strict;
@@ -32,7 +33,7 @@ for my $variant (qw(nil empty one kindint chint unsubshort unsubstr
 END { local $?; spawn_stop($_) for @Fakes }
 
 repeat_each(1);
-plan tests => repeat_each() * 4 * blocks();
+plan tests => repeat_each() * (4 * blocks() + 2);
 
 add_block_preprocessor(sub {
     my ($block) = @_;
@@ -152,12 +153,22 @@ pub/sub connection ready
 --- error_log
 pub/sub connection ready
 
-=== TEST 19: two replies to one PING on the command connection: refused
+=== TEST 19: two replies to one PING on the command connection: refused, said once
 --- fake: extra single
 --- error_log
 command connection lost: the server sent a reply to no command
+--- log_level: notice
+--- grep_error_log eval: qr/the server sent a reply to no command|connection restored/
+--- grep_error_log_out
+the server sent a reply to no command
+connection restored
 
 === TEST 20: the same on a cluster node's connection
 --- fake: extra cluster
 --- error_log
 connection lost: the server sent a reply to no command
+--- log_level: notice
+--- grep_error_log eval: qr/the server sent a reply to no command|connection restored/
+--- grep_error_log_out
+the server sent a reply to no command
+connection restored

@@ -282,7 +282,8 @@ sub { $_[0] . 'warned '
 --- seeds: HUGE
 --- pre_request
 JPulseTest::poll_until(5, sub {
-    main::log_count(qr/CLUSTER SLOTS of .*refused|elements refused/) > 0 });
+    main::log_count(qr/CLUSTER SLOTS of .*refused|524288 array elements/)
+        > 0 });
 Time::HiRes::sleep(2);
 --- request
 GET /s
@@ -291,7 +292,7 @@ sub { my $hwm = main::worker_hwm();
       $_[0] . ($hwm > 0 && $hwm < 65536 ? "small ($hwm kB)"
                                         : "VmHWM $hwm kB")
       . ', warned '
-      . main::log_count(qr/\[warn\].* 524288 array elements refused/)
+      . main::log_count(qr/\[error\].* the server sent a reply of more than 524288 array elements/)
       . "\n" }
 --- response_body_like: ^\S+ \S*\nsmall \(\d+ kB\), warned 1\n$
 

@@ -1034,6 +1034,8 @@ ngx_http_jpulse_redis_read_handler(ngx_event_t *ev)
     ngx_connection_t              *c = ev->data;
     ngx_http_jpulse_redis_conn_t  *rc = c->data;
 
+    redisReader                   *reader;
+
     if (c->close) {
         /*
          * worker_shutdown_timeout has passed: nginx closes every
@@ -1049,9 +1051,29 @@ ngx_http_jpulse_redis_read_handler(ngx_event_t *ev)
         return;
     }
 
-    if (rc->ac) {
-        redisAsyncHandleRead(rc->ac);
+    if (rc->ac == NULL) {
+        return;
     }
+
+    /*
+     * hiredis 0.14 keeps reading a reply it cannot parse yet (a bulk
+     * string announced as 1 GB) into one buffer: past the cap, the
+     * connection goes instead of the worker's memory. Each call reads at
+     * most 16 KB more.
+     */
+
+    reader = rc->ac->c.reader;
+
+    if (reader != NULL
+        && reader->len - reader->pos > NGX_HTTP_JPULSE_REDIS_REPLY_BYTES)
+    {
+        ngx_http_jpulse_redis_conn_fail(rc, "the server sent a reply of "
+                                        "more than "
+                                        NGX_HTTP_JPULSE_REDIS_REPLY_BYTES_S);
+        return;
+    }
+
+    redisAsyncHandleRead(rc->ac);
 }
 
 

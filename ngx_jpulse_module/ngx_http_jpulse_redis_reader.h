@@ -16,6 +16,14 @@
 #define NGX_HTTP_JPULSE_REDIS_REPLY_ELEMENTS    524288
 #define NGX_HTTP_JPULSE_REDIS_REPLY_ELEMENTS_S  "524288"
 
+/*
+ * The bytes of a reply not parsed yet: above any reply of the module
+ * (heartbeats are read 32 MB at most, a template 8 MB:
+ * JP_TPL_SOURCE_MAX), below what would hurt a worker.
+ */
+#define NGX_HTTP_JPULSE_REDIS_REPLY_BYTES       (64 * 1024 * 1024)
+#define NGX_HTTP_JPULSE_REDIS_REPLY_BYTES_S     "64 MB"
+
 
 /*
  * Makes the context's reader refuse replies that would fail an assert in

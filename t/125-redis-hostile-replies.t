@@ -20,7 +20,7 @@ my $Fake = "t/lib/fake-pubsub-node.py";
 my @Fakes;
 
 for my $variant (qw(nil empty one kindint chint unsubshort unsubstr
-                    unsub0msg msgnil extra))
+                    unsub0msg msgnil extra hugebulk))
 {
     my $port = JPulseTest::free_port();
     push @Fakes, spawn(cmd => ['python3', $Fake, $variant, $port]);
@@ -50,11 +50,15 @@ CONF
     location = /t {
         return 200 "alive\n";
     }
+    location = /pid {
+        return 200 $pid;
+    }
 CONF
     # time for the crash loop that was, and for retries to repeat it
     $block->set_value('pre_request', 'select undef, undef, undef, 0.5;');
     $block->set_value('request', 'GET /t');
-    $block->set_value('response_body', "alive\n");
+    $block->set_value('response_body', "alive\n")
+        unless defined $block->response_body;
     $block->set_value('no_error_log', 'exited on signal');
 });
 
@@ -172,3 +176,15 @@ connection lost: the server sent a reply to no command
 --- grep_error_log_out
 the server sent a reply to no command
 connection restored
+
+
+=== TEST 21: a bulk string announced as 1 GB: the connection goes at 64 MB, the worker stays small
+--- fake: hugebulk single
+--- error_log
+pub/sub connection failed: the server sent a reply of more than 64 MB
+--- response_body_filters eval
+sub { my $hwm = JPulseTest::worker_hwm($Test::Nginx::Socket::ServerPort);
+      $_[0] . ($hwm > 0 && $hwm < 100 * 1024 ? "small\n" : "VmHWM $hwm kB\n") }
+--- response_body
+alive
+small

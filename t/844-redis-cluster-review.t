@@ -121,18 +121,6 @@ sub get_timed {
     return (Time::HiRes::time() - $t0, $status);
 }
 
-# the worker's peak RSS, kB
-sub worker_hwm {
-    my (undef, undef, $pid) = JPulseTest::http_get(
-        $Test::Nginx::Socket::ServerPort, '/pid');
-    ($pid // '') =~ /(\d+)/ or return -1;
-    open my $fh, '<', "/proc/$1/status" or return -1;
-    for (<$fh>) {
-        return $1 if /^VmHWM:\s+(\d+)/;
-    }
-    return -1;
-}
-
 # the ask node's log, per connection: an ASKING not followed by the
 # command it was for (a data command) is alone
 sub asking {
@@ -288,7 +276,7 @@ Time::HiRes::sleep(2);
 --- request
 GET /s
 --- response_body_filters eval
-sub { my $hwm = main::worker_hwm();
+sub { my $hwm = JPulseTest::worker_hwm($Test::Nginx::Socket::ServerPort);
       $_[0] . ($hwm > 0 && $hwm < 65536 ? "small ($hwm kB)"
                                         : "VmHWM $hwm kB")
       . ', warned '

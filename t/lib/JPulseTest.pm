@@ -440,6 +440,19 @@ sub mkdir_p {
 }
 
 
+# The peak RSS (kB) of the worker that answers GET $path on $port with
+# its pid (a location "return 200 $pid"), or -1.
+sub worker_hwm {
+    my ($port, $path) = @_;
+    my (undef, undef, $pid) = http_get($port, $path // '/pid');
+    ($pid // '') =~ /(\d+)/ or return -1;
+    open my $fh, '<', "/proc/$1/status" or return -1;
+    for (<$fh>) {
+        return $1 if /^VmHWM:\s+(\d+)/;
+    }
+    return -1;
+}
+
 # One request on a fresh connection (HTTP/1.0, Host: localhost):
 # (status, { lowercased header => value }, body), or (0, {}, what went
 # wrong). http_get($port, $path, method => 'POST', body => ..., headers =>

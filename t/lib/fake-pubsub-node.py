@@ -13,6 +13,7 @@
 #   unsub0msg  the confirmation, "unsubscribe" with count 0, a message
 #   msgnil     the confirmation, then a message whose payload is nil
 #   extra      (the command connection) two PONGs for one PING
+#   hugebulk   a bulk string announced as 1 GB, 160 MB of it sent
 # Everything else gets what a Redis would answer (CLUSTER SLOTS: all the
 # slots here).
 import socket, sys, threading
@@ -49,6 +50,7 @@ ANSWER = {
     'msgnil': lambda cmd, ch: (confirm(cmd, ch) + b'*3\r\n'
                                + bulk(b'message') + bulk(ch) + b'$-1\r\n'),
     'extra': confirm,
+    'hugebulk': confirm,
 }[variant]
 
 
@@ -89,7 +91,15 @@ def handle(c):
             if argv is None:
                 break
             cmd = argv[0].upper()
-            if cmd in (b'SUBSCRIBE', b'PSUBSCRIBE'):
+            if cmd in (b'SUBSCRIBE', b'PSUBSCRIBE') and variant == 'hugebulk':
+                try:
+                    c.sendall(b'$1073741824\r\n')
+                    chunk = b'x' * 65536
+                    for _ in range(160 * 16):
+                        c.sendall(chunk)
+                except OSError:
+                    return
+            elif cmd in (b'SUBSCRIBE', b'PSUBSCRIBE'):
                 for ch in argv[1:]:
                     c.sendall(ANSWER(cmd, ch))
             elif cmd == b'PING':

@@ -19,7 +19,11 @@
 #                answered ASK to T (then its connection closed), and from
 #                then on the map names a node N it opens in T's stead,
 #                which logs as in ask (t/844)
-import socket, sys, threading, time
+import os, socket, sys, threading, time
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from fake_resp import bulk, parse  # noqa: E402
 
 mode = sys.argv[1]
 port = int(sys.argv[2])
@@ -28,11 +32,6 @@ log = open(sys.argv[4], 'ab', buffering=0) if len(sys.argv) > 4 else None
 lock = threading.Lock()
 state = {'gets': 0}
 SESS = b'{"user":{"id":"u1"},"cookie":{}}'
-
-
-def bulk(s):
-    s = s.encode() if isinstance(s, str) else s
-    return b'$%d\r\n%s\r\n' % (len(s), s)
 
 
 def nid(p):
@@ -70,21 +69,6 @@ def slots(me):
                 + b':%d\r\n' % other + bulk(nid(other)))
     return (b'*1\r\n*3\r\n:0\r\n:16383\r\n*3\r\n' + bulk('127.0.0.1')
             + b':%d\r\n' % me + bulk(nid(me)))
-
-
-def parse(buf):
-    if not buf.startswith(b'*'):
-        return None, buf
-    try:
-        i = buf.index(b'\r\n'); n = int(buf[1:i]); p = i + 2; argv = []
-        for _ in range(n):
-            j = buf.index(b'\r\n', p); l = int(buf[p+1:j])
-            if len(buf) < j + 4 + l:
-                return None, buf
-            argv.append(buf[j+2:j+2+l]); p = j + 4 + l
-        return argv, buf[p:]
-    except ValueError:
-        return None, buf
 
 
 def handle(c, me):

@@ -16,14 +16,14 @@
 #   hugebulk   a bulk string announced as 1 GB, 160 MB of it sent
 # Everything else gets what a Redis would answer (CLUSTER SLOTS: all the
 # slots here).
-import socket, sys, threading
+import os, socket, sys, threading
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from fake_resp import bulk, parse  # noqa: E402
 
 variant = sys.argv[1]
 port = int(sys.argv[2])
-
-
-def bulk(s):
-    return b'$%d\r\n%s\r\n' % (len(s), s)
 
 
 def confirm(cmd, ch):
@@ -57,23 +57,6 @@ ANSWER = {
 def slots():
     return (b'*1\r\n*3\r\n:0\r\n:16383\r\n*3\r\n' + bulk(b'127.0.0.1')
             + b':%d\r\n' % port + bulk(b'f' * 40))
-
-
-def parse(buf):
-    if not buf.startswith(b'*') or b'\r\n' not in buf:
-        return None, buf
-    i = buf.index(b'\r\n')
-    n, p, argv = int(buf[1:i]), i + 2, []
-    for _ in range(n):
-        if b'\r\n' not in buf[p:]:
-            return None, buf
-        j = buf.index(b'\r\n', p)
-        size = int(buf[p + 1:j])
-        if len(buf) < j + 4 + size:
-            return None, buf
-        argv.append(buf[j + 2:j + 2 + size])
-        p = j + 4 + size
-    return argv, buf[p:]
 
 
 def handle(c):

@@ -135,13 +135,15 @@ $(BUILD)/unit/%: t/unit/%.c $(wildcard t/unit/*.h) $(LIB_AR) $(LIB_HDRS)
 	@mkdir -p $(BUILD)/unit
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB_AR) -lcmocka $(LIB_LIBS)
 
-# t/840's tool: jp_redis_cluster against a real cluster, over hiredis
+# t/840's tool: jp_redis_cluster against a real cluster, over hiredis,
+# with cachectl's reply conversion
 TOOL_BINS    = $(BUILD)/unit/jp_cluster_tool
+TOOL_CTL     = cachectl-daemon/cachectl_resp.c
 
-$(BUILD)/unit/jp_cluster_tool: t/unit/jp_cluster_tool.c $(LIB_AR) \
-	    $(LIB_HDRS)
+$(BUILD)/unit/jp_cluster_tool: t/unit/jp_cluster_tool.c $(TOOL_CTL) \
+	    $(TOOL_CTL:.c=.h) $(LIB_AR) $(LIB_HDRS)
 	@mkdir -p $(BUILD)/unit
-	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB_AR) \
+	$(CC) $(ALL_CFLAGS) -Icachectl-daemon -o $@ $< $(TOOL_CTL) $(LIB_AR) \
 	    $(shell pkg-config --libs hiredis 2>/dev/null || echo -lhiredis) \
 	    $(LIB_LIBS)
 

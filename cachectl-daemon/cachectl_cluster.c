@@ -26,6 +26,7 @@
 #include "cachectl_cluster.h"
 #include "cachectl_log.h"
 #include "cachectl_redis.h"
+#include "cachectl_resp.h"
 #include "cachectl_sync.h"
 
 
@@ -222,84 +223,6 @@ cachectl_cluster_sleep(int ms)
     ts.tv_sec = ms / 1000;
     ts.tv_nsec = (long) (ms % 1000) * 1000000;
     nanosleep(&ts, NULL);
-}
-
-
-/* a reply as libjpulse's neutral tree; 0 or -1 (out of memory) */
-
-static int
-cachectl_cluster_tree(const redisReply *r, jp_resp_value_t *v)
-{
-    size_t            i;
-    jp_resp_value_t  *e;
-
-    memset(v, 0, sizeof(jp_resp_value_t));
-
-    switch (r->type) {
-
-    case REDIS_REPLY_INTEGER:
-        v->type = JP_RESP_INTEGER;
-        v->integer = r->integer;
-        return 0;
-
-    case REDIS_REPLY_STRING:
-    case REDIS_REPLY_STATUS:
-    case REDIS_REPLY_ERROR:
-        v->type = r->type == REDIS_REPLY_STRING ? JP_RESP_STRING
-                  : r->type == REDIS_REPLY_STATUS ? JP_RESP_STATUS
-                  : JP_RESP_ERROR;
-        v->str = r->str;
-        v->len = r->len;
-        return 0;
-
-    case REDIS_REPLY_NIL:
-        v->type = JP_RESP_NIL;
-        return 0;
-
-    case REDIS_REPLY_ARRAY:
-        v->type = JP_RESP_ARRAY;
-
-        if (r->elements == 0) {
-            return 0;
-        }
-
-        e = calloc(r->elements, sizeof(jp_resp_value_t));
-        if (e == NULL) {
-            return -1;
-        }
-
-        v->element = e;
-        v->elements = r->elements;
-
-        for (i = 0; i < r->elements; i++) {
-            if (cachectl_cluster_tree(r->element[i], &e[i]) != 0) {
-                return -1;
-            }
-        }
-
-        return 0;
-
-    default:
-        v->type = JP_RESP_OTHER;
-        return 0;
-    }
-}
-
-
-static void
-cachectl_cluster_tree_free(const jp_resp_value_t *v)
-{
-    size_t  i;
-
-    if (v->type != JP_RESP_ARRAY || v->element == NULL) {
-        return;
-    }
-
-    for (i = 0; i < v->elements; i++) {
-        cachectl_cluster_tree_free(&v->element[i]);
-    }
-
-    free((void *) v->element);
 }
 
 
@@ -570,7 +493,7 @@ cachectl_cluster_ask(const char *host, unsigned port, int64_t deadline,
 
     map = NULL;
 
-    if (cachectl_cluster_tree(r, &tree) != 0) {
+    if (cachectl_resp_tree(r, &tree) != 0) {
         snprintf(err, size, "out of memory");
 
     } else {
@@ -581,7 +504,7 @@ cachectl_cluster_ask(const char *host, unsigned port, int64_t deadline,
         }
     }
 
-    cachectl_cluster_tree_free(&tree);
+    cachectl_resp_tree_free(&tree);
     freeReplyObject(r);
     redisFree(c);
 

@@ -88,6 +88,8 @@ static int cachectl_redis_ask(cachectl_conf_t *conf,
     char *err, size_t size);
 static int cachectl_redis_parse(cachectl_conf_t *conf);
 static void cachectl_redis_watch(redisContext *c);
+static redisReply *cachectl_redis_vcmd(redisContext *c, char *err,
+    size_t size, const char *fmt, va_list ap);
 static void *cachectl_redis_string(const redisReadTask *task, char *str,
     size_t len);
 
@@ -979,15 +981,29 @@ redisReply *
 cachectl_redis_cmd(redisContext *c, char *err, size_t size,
     const char *fmt, ...)
 {
-    char        *cmd;
     va_list      ap;
+    redisReply  *r;
+
+    va_start(ap, fmt);
+    r = cachectl_redis_vcmd(c, err, size, fmt, ap);
+    va_end(ap);
+
+    return r;
+}
+
+
+/* the one place a printf-style command is routed, for every wrapper */
+
+static redisReply *
+cachectl_redis_vcmd(redisContext *c, char *err, size_t size,
+    const char *fmt, va_list ap)
+{
+    char        *cmd;
     long long    len;
     redisReply  *r;
 
     if (cachectl_cluster_on()) {
-        va_start(ap, fmt);
         len = redisvFormatCommand(&cmd, fmt, ap);
-        va_end(ap);
 
         if (len < 0) {
             snprintf(err, size, "out of memory");
@@ -1000,9 +1016,7 @@ cachectl_redis_cmd(redisContext *c, char *err, size_t size,
         return r;
     }
 
-    va_start(ap, fmt);
     r = redisvCommand(c, fmt, ap);
-    va_end(ap);
 
     if (r == NULL) {
         snprintf(err, size, "Redis: %s", cachectl_redis_errstr(c));
@@ -1047,28 +1061,12 @@ cachectl_redis_argv(redisContext *c, char *err, size_t size, int argc,
 int
 cachectl_redis_append(redisContext *c, const char *fmt, ...)
 {
-    int         rc;
-    char       *cmd;
-    va_list     ap;
-    long long   len;
+    int      rc;
+    va_list  ap;
 
     va_start(ap, fmt);
-
-    if (!cachectl_cluster_on()) {
-        rc = redisvAppendCommand(c, fmt, ap);
-        va_end(ap);
-        return rc;
-    }
-
-    len = redisvFormatCommand(&cmd, fmt, ap);
+    rc = cachectl_redis_vappend(c, fmt, ap);
     va_end(ap);
-
-    if (len < 0) {
-        return REDIS_ERR;
-    }
-
-    rc = cachectl_cluster_append(c, cmd, (size_t) len);
-    free(cmd);
 
     return rc;
 }
@@ -1192,28 +1190,13 @@ cachectl_redis_scan(redisContext *c, const char *cursor, char *err,
 redisReply *
 cachectl_redis_command(redisContext *c, const char *fmt, ...)
 {
-    char        *cmd, err[512];
+    char         err[512];
     va_list      ap;
-    long long    len;
     redisReply  *r;
 
     va_start(ap, fmt);
-
-    if (!cachectl_cluster_on()) {
-        r = redisvCommand(c, fmt, ap);
-        va_end(ap);
-        return r;
-    }
-
-    len = redisvFormatCommand(&cmd, fmt, ap);
+    r = cachectl_redis_vcmd(c, err, sizeof(err), fmt, ap);
     va_end(ap);
-
-    if (len < 0) {
-        return NULL;
-    }
-
-    r = cachectl_cluster_exec(c, cmd, (size_t) len, err, sizeof(err));
-    free(cmd);
 
     return r;
 }

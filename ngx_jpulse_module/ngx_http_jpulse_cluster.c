@@ -114,14 +114,19 @@ static ngx_http_jpulse_peer_t  ngx_http_jpulse_peers[NGX_HTTP_JPULSE_PEERS_MAX];
 static ngx_uint_t              ngx_http_jpulse_npeers;
 static size_t                  ngx_http_jpulse_peers_bytes;
 
-/* MGET, but of strings no longer than ARGV[1], ARGV[2] bytes in all */
-static char  ngx_http_jpulse_heartbeats_lua[] =
+/*
+ * MGET, but of strings no longer than ARGV[1], ARGV[2] bytes in all: a
+ * larger one is the status 'large', one past the total or of another
+ * type nil (MGET's answer)
+ */
+static const char  ngx_http_jpulse_mget_capped_lua[] =
     "local cap, total, used, r = tonumber(ARGV[1]), tonumber(ARGV[2]), 0, {} "
     "for i, k in ipairs(KEYS) do "
     "r[i] = false "
     "if redis.call('TYPE', k).ok == 'string' then "
     "local n = redis.call('STRLEN', k) "
-    "if n <= cap and used + n <= total then "
+    "if n > cap then r[i] = redis.status_reply('large') "
+    "elseif used + n <= total then "
     "used = used + n r[i] = redis.call('GET', k) end end end "
     "return r";
 
@@ -656,7 +661,7 @@ ngx_http_jpulse_cluster_listed(ngx_http_request_t *r, redisReply *reply,
 {
     ngx_http_jpulse_collect_t *col = data;
 
-    u_char                       *p, *nums;
+    u_char                       *p;
     size_t                        i, len, prefix;
     ngx_str_t                    *ns;
     ngx_uint_t                    n;
@@ -673,15 +678,10 @@ ngx_http_jpulse_cluster_listed(ngx_http_request_t *r, redisReply *reply,
 
     argv = ngx_palloc(r->pool, (reply->elements + 5) * sizeof(char *));
     argvlen = ngx_palloc(r->pool, (reply->elements + 5) * sizeof(size_t));
-    nums = ngx_pnalloc(r->pool, 3 * NGX_INT_T_LEN);
-    if (argv == NULL || argvlen == NULL || nums == NULL) {
+    if (argv == NULL || argvlen == NULL) {
         goto local_only;
     }
 
-    argv[0] = "EVAL";
-    argvlen[0] = 4;
-    argv[1] = ngx_http_jpulse_heartbeats_lua;
-    argvlen[1] = sizeof(ngx_http_jpulse_heartbeats_lua) - 1;
     n = 0;
 
     ns = &ngx_http_jpulse_cluster_conf->ns_metrics;
@@ -730,22 +730,10 @@ ngx_http_jpulse_cluster_listed(ngx_http_request_t *r, redisReply *reply,
         goto local_only;
     }
 
-    /* numkeys, then the two caps after the keys */
-
-    p = ngx_sprintf(nums, "%ui", n);
-    argv[2] = (char *) nums;
-    argvlen[2] = p - nums;
-
-    argv[n + 3] = (char *) p;
-    p = ngx_sprintf(p, "%d", NGX_HTTP_JPULSE_HEARTBEAT_MAX);
-    argvlen[n + 3] = p - (u_char *) argv[n + 3];
-
-    argv[n + 4] = (char *) p;
-    p = ngx_sprintf(p, "%d", NGX_HTTP_JPULSE_HEARTBEATS_MAX);
-    argvlen[n + 4] = p - (u_char *) argv[n + 4];
-
-    if (ngx_http_jpulse_redis_request(r, ngx_http_jpulse_cluster_fetched,
-                                      col, (int) n + 5, argv, argvlen)
+    if (ngx_http_jpulse_mget_capped(r, ngx_http_jpulse_cluster_fetched, col,
+                                    argv, argvlen, n,
+                                    NGX_HTTP_JPULSE_HEARTBEAT_MAX,
+                                    NGX_HTTP_JPULSE_HEARTBEATS_MAX)
         != NGX_OK)
     {
         goto local_only;
@@ -781,8 +769,8 @@ ngx_http_jpulse_cluster_fetched(ngx_http_request_t *r, redisReply *reply,
     }
 
     /*
-     * keys that expired since the registry was read come back nil, and
-     * so do blobs over the caps
+     * keys that expired since the registry was read come back nil, blobs
+     * over the caps nil or 'large': only the strings are heartbeats
      */
 
     for (i = 0; blobs && i < reply->elements; i++) {
@@ -799,6 +787,42 @@ ngx_http_jpulse_cluster_fetched(ngx_http_request_t *r, redisReply *reply,
 
     ngx_http_finalize_request(r,
                               ngx_http_jpulse_cluster_answer(r, col, blobs, n));
+}
+
+
+ngx_int_t
+ngx_http_jpulse_mget_capped(ngx_http_request_t *r,
+    ngx_http_jpulse_redis_request_pt handler, void *data, const char **argv,
+    size_t *argvlen, ngx_uint_t n, size_t cap, size_t total)
+{
+    u_char  *p, *nums;
+
+    nums = ngx_pnalloc(r->pool, 3 * NGX_INT_T_LEN);
+    if (nums == NULL) {
+        return NGX_ERROR;
+    }
+
+    argv[0] = "EVAL";
+    argvlen[0] = 4;
+    argv[1] = ngx_http_jpulse_mget_capped_lua;
+    argvlen[1] = sizeof(ngx_http_jpulse_mget_capped_lua) - 1;
+
+    /* numkeys, then the two caps after the keys */
+
+    p = ngx_sprintf(nums, "%ui", n);
+    argv[2] = (char *) nums;
+    argvlen[2] = p - nums;
+
+    argv[n + 3] = (char *) p;
+    p = ngx_sprintf(p, "%uz", cap);
+    argvlen[n + 3] = p - (u_char *) argv[n + 3];
+
+    argv[n + 4] = (char *) p;
+    p = ngx_sprintf(p, "%uz", total);
+    argvlen[n + 4] = p - (u_char *) argv[n + 4];
+
+    return ngx_http_jpulse_redis_request(r, handler, data, (int) n + 5, argv,
+                                         argvlen);
 }
 
 

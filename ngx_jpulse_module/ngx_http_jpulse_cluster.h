@@ -12,6 +12,8 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
+#include "ngx_http_jpulse_redis.h"
+
 
 char *ngx_http_jpulse_heartbeat(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
@@ -30,5 +32,15 @@ void ngx_http_jpulse_cluster_exit_process(ngx_cycle_t *cycle);
 ngx_int_t ngx_http_jpulse_cluster_metrics(ngx_http_request_t *r,
     ngx_str_t *local);
 
+/*
+ * MGET of the n keys at argv[3] on, bounded (a plain MGET of records that
+ * others write could take a worker's memory): strings of up to cap bytes
+ * each and total in all; a larger one is the status 'large', one past the
+ * total or of another type nil. argv, argvlen: room for n + 5 entries.
+ * Returns as ngx_http_jpulse_redis_request().
+ */
+ngx_int_t ngx_http_jpulse_mget_capped(ngx_http_request_t *r,
+    ngx_http_jpulse_redis_request_pt handler, void *data, const char **argv,
+    size_t *argvlen, ngx_uint_t n, size_t cap, size_t total);
 
 #endif /* NGX_HTTP_JPULSE_CLUSTER_H */

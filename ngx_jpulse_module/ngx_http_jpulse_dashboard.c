@@ -171,20 +171,6 @@ static const char  *ngx_http_jpulse_dashboard_paths[] = {
 };
 
 /*
- * The status records, each only up to ARGV[1] bytes: a larger one is the
- * status "large", another type nil (MGET's answer).
- */
-static const char  ngx_http_jpulse_dashboard_get_lua[] =
-    "local r = {} "
-    "for i, k in ipairs(KEYS) do "
-      "if redis.call('TYPE', k).ok ~= 'string' then r[i] = false "
-      "elseif redis.call('STRLEN', k) > tonumber(ARGV[1]) then "
-        "r[i] = redis.status_reply('large') "
-      "else r[i] = redis.call('GET', k) end "
-    "end "
-    "return r";
-
-/*
  * HGETALL of the generations, if there are no more than ARGV[1] fields
  * (else their count), each string cut to ARGV[2] bytes.
  */
@@ -773,7 +759,6 @@ static ngx_int_t
 ngx_http_jpulse_dashboard_fetch_daemons(ngx_http_request_t *r,
     ngx_http_jpulse_dashboard_req_t *dr)
 {
-    u_char       *p, *cap;
     size_t        i, j, len, *argvlen;
     json_t       *servers, *server, *inst, *id, *kind;
     ngx_uint_t    n;
@@ -786,21 +771,16 @@ ngx_http_jpulse_dashboard_fetch_daemons(ngx_http_request_t *r,
 
     servers = ngx_http_jpulse_dashboard_get(dr->answer, "data.servers");
 
-    /* EVAL script numkeys key... cap */
+    /* EVAL script numkeys key... cap total */
 
-    argv = ngx_palloc(r->pool, (NGX_HTTP_JPULSE_DASHBOARD_DAEMONS + 4)
+    argv = ngx_palloc(r->pool, (NGX_HTTP_JPULSE_DASHBOARD_DAEMONS + 5)
                                * sizeof(char *));
-    argvlen = ngx_palloc(r->pool, (NGX_HTTP_JPULSE_DASHBOARD_DAEMONS + 4)
+    argvlen = ngx_palloc(r->pool, (NGX_HTTP_JPULSE_DASHBOARD_DAEMONS + 5)
                                   * sizeof(size_t));
-    p = ngx_pnalloc(r->pool, 2 * NGX_INT_T_LEN);
-    if (argv == NULL || argvlen == NULL || p == NULL) {
+    if (argv == NULL || argvlen == NULL) {
         return NGX_ERROR;
     }
 
-    argv[0] = "EVAL";
-    argvlen[0] = 4;
-    argv[1] = ngx_http_jpulse_dashboard_get_lua;
-    argvlen[1] = sizeof(ngx_http_jpulse_dashboard_get_lua) - 1;
     n = 0;
 
     json_array_foreach(servers, i, server) {
@@ -838,16 +818,12 @@ ngx_http_jpulse_dashboard_fetch_daemons(ngx_http_request_t *r,
         return NGX_OK;
     }
 
-    cap = ngx_sprintf(p, "%ui", n);
-    argv[2] = (char *) p;
-    argvlen[2] = cap - p;
+    /* no total of its own: n records within the cap never reach this one */
 
-    p = ngx_sprintf(cap, "%d", NGX_HTTP_JPULSE_DASHBOARD_RECORD);
-    argv[n + 3] = (char *) cap;
-    argvlen[n + 3] = p - cap;
-
-    if (ngx_http_jpulse_redis_request(r, ngx_http_jpulse_dashboard_statuses,
-                                      dr, (int) n + 4, argv, argvlen)
+    if (ngx_http_jpulse_mget_capped(r, ngx_http_jpulse_dashboard_statuses, dr,
+                                    argv, argvlen, n,
+                                    NGX_HTTP_JPULSE_DASHBOARD_RECORD,
+                                    n * NGX_HTTP_JPULSE_DASHBOARD_RECORD)
         != NGX_OK)
     {
         return NGX_OK;

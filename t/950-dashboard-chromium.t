@@ -16,8 +16,6 @@ use warnings;
 use lib 't/lib';
 use Cwd ();
 use File::Temp ();
-use POSIX ();
-use Time::HiRes ();
 
 use JPulseTest qw(redis_start);
 use CachectlTest ();
@@ -25,10 +23,8 @@ use GatesTest ();
 use DashboardTest ();
 use Test::Nginx::Socket;
 
-our $Chromium = (grep { -x } map { "$_/chromium" } split /:/, $ENV{PATH})[0];
-
 plan skip_all => 'chromium is not installed (scripts/deps.sh)'
-    unless $Chromium;
+    unless $DashboardTest::Chromium;
 plan skip_all => 'needs one nginx across blocks'
     if $ENV{TEST_NGINX_USE_VALGRIND};
 
@@ -82,41 +78,11 @@ sub main::subst {
     return $text;
 }
 
-# runs chromium on the login URL (then the dashboard) with @args: stdout
+# the dashboard at 1280x900 after 7 s of virtual time, with @args: stdout
 sub main::chromium {
-    my (@args) = @_;
-
-    my $profile = File::Temp::tempdir('jpulse-t950-chromium-XXXXXX',
-                                      TMPDIR => 1, CLEANUP => 1);
-    my $url = "http://127.0.0.1:$Test::Nginx::Socket::ServerPort/t/login";
-    my $out = File::Temp->new(TMPDIR => 1);
-
-    my $pid = fork // die "fork: $!";
-    if ($pid == 0) {
-        open STDIN, '<', '/dev/null';
-        open STDOUT, '>', $out->filename;
-        open STDERR, '>', '/dev/null';
-        exec { $main::Chromium } $main::Chromium, '--headless', '--no-sandbox', '--disable-gpu',
-             '--disable-quic', '--no-first-run',
-             '--disable-background-networking', '--disable-component-update',
-             '--disable-sync', '--disable-dev-shm-usage',
-             '--hide-scrollbars', "--user-data-dir=$profile",
-             '--window-size=1280,900', '--virtual-time-budget=7000',
-             @args, $url
-            or POSIX::_exit(127);
-    }
-
-    my $deadline = Time::HiRes::time() + 90;
-    while (waitpid($pid, POSIX::WNOHANG()) != $pid) {
-        if (Time::HiRes::time() > $deadline) {
-            kill 'KILL', $pid;
-            waitpid $pid, 0;
-            last;
-        }
-        Time::HiRes::sleep(0.1);
-    }
-
-    return CachectlTest::slurp($out->filename);
+    return DashboardTest::chromium('--hide-scrollbars',
+                                   '--window-size=1280,900',
+                                   '--virtual-time-budget=7000', @_);
 }
 
 # the cells of the row of instance $id, tags dropped: "field=text ..."

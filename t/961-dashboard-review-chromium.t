@@ -8,20 +8,14 @@ use strict;
 use warnings;
 
 use lib 't/lib';
-use File::Temp ();
-use POSIX ();
-use Time::HiRes ();
 
 use JPulseTest qw(redis_start);
-use CachectlTest ();
 use GatesTest ();
 use DashboardTest ();
 use Test::Nginx::Socket;
 
-our $Chromium = (grep { -x } map { "$_/chromium" } split /:/, $ENV{PATH})[0];
-
 plan skip_all => 'chromium is not installed (scripts/deps.sh)'
-    unless $Chromium;
+    unless $DashboardTest::Chromium;
 
 our $Redis = redis_start();
 our %C = GatesTest::cast($Redis, $DashboardTest::NS);
@@ -46,41 +40,10 @@ sub main::inst {
         . qq(,"template_cache_misses":) . ($o{misses} // 1) . '}}}}';
 }
 
-# runs chromium on the login URL (then the dashboard) for $ms of virtual
-# time: the DOM
+# the dashboard's DOM after $ms of virtual time
 sub main::chromium {
     my ($ms) = @_;
-
-    my $profile = File::Temp::tempdir('jpulse-t961-chromium-XXXXXX',
-                                      TMPDIR => 1, CLEANUP => 1);
-    my $url = "http://127.0.0.1:$Test::Nginx::Socket::ServerPort/t/login";
-    my $out = File::Temp->new(TMPDIR => 1);
-
-    my $pid = fork // die "fork: $!";
-    if ($pid == 0) {
-        open STDIN, '<', '/dev/null';
-        open STDOUT, '>', $out->filename;
-        open STDERR, '>', '/dev/null';
-        exec { $main::Chromium } $main::Chromium, '--headless',
-             '--no-sandbox', '--disable-gpu', '--disable-quic',
-             '--no-first-run', '--disable-background-networking',
-             '--disable-component-update', '--disable-sync',
-             '--disable-dev-shm-usage', "--user-data-dir=$profile",
-             "--virtual-time-budget=$ms", '--dump-dom', $url
-            or POSIX::_exit(127);
-    }
-
-    my $deadline = Time::HiRes::time() + 90;
-    while (waitpid($pid, POSIX::WNOHANG()) != $pid) {
-        if (Time::HiRes::time() > $deadline) {
-            kill 'KILL', $pid;
-            waitpid $pid, 0;
-            last;
-        }
-        Time::HiRes::sleep(0.1);
-    }
-
-    return CachectlTest::slurp($out->filename);
+    return DashboardTest::chromium("--virtual-time-budget=$ms", '--dump-dom');
 }
 
 # the script's state, its error, the rows (id: hit rate) and the tile

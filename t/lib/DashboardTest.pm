@@ -1,19 +1,27 @@
-# The dashboard suites (t/910-950): other members of the cluster written
+# The dashboard suites (t/910-961): other members of the cluster written
 # straight into the private Redis the way they write themselves (a
 # heartbeat blob under <ns>metrics:instance:<id>, registered in
-# <ns>metrics:registry; a cachectl status record), and the nginx
-# configuration the suites share.
+# <ns>metrics:registry; a cachectl status record), the nginx
+# configuration the suites share, and the headless browser of t/950 and
+# t/961.
 package DashboardTest;
 
 use strict;
 use warnings;
 
 use File::Temp ();
+use POSIX ();
+use Time::HiRes ();
 
 use JPulseTest ();
+use CachectlTest ();
 use GatesTest ();
 
 our $NS = 'dash:dev:';
+
+# Debian's chromium (scripts/deps.sh), undef without it: the browser
+# suites skip then
+our $Chromium = (grep { -x } map { "$_/chromium" } split /:/, $ENV{PATH})[0];
 
 # an nginx instance's (or cachectl's, with kind => 'cachectl') heartbeat,
 # alive for ten minutes
@@ -154,6 +162,45 @@ sub http_config {
     jpulse_session on;
     jpulse_session_secret $GatesTest::Secret;
 CONF
+}
+
+# runs headless chromium with @args on the suite's /t/login (a test-only
+# location that sets the admin's cookie and redirects to the dashboard):
+# its stdout. A fresh profile every run, so no cookie or cache is carried
+# from one block to the next; killed after 90 s, so a browser that hangs
+# fails its block instead of the run.
+sub chromium {
+    my (@args) = @_;
+
+    my $profile = File::Temp::tempdir('jpulse-dash-chromium-XXXXXX',
+                                      TMPDIR => 1, CLEANUP => 1);
+    my $url = "http://127.0.0.1:$Test::Nginx::Socket::ServerPort/t/login";
+    my $out = File::Temp->new(TMPDIR => 1);
+
+    my $pid = fork // die "fork: $!";
+    if ($pid == 0) {
+        open STDIN, '<', '/dev/null';
+        open STDOUT, '>', $out->filename;
+        open STDERR, '>', '/dev/null';
+        exec { $Chromium } $Chromium, '--headless', '--no-sandbox',
+             '--disable-gpu', '--disable-quic', '--no-first-run',
+             '--disable-background-networking', '--disable-component-update',
+             '--disable-sync', '--disable-dev-shm-usage',
+             "--user-data-dir=$profile", @args, $url
+            or POSIX::_exit(127);
+    }
+
+    my $deadline = Time::HiRes::time() + 90;
+    while (waitpid($pid, POSIX::WNOHANG()) != $pid) {
+        if (Time::HiRes::time() > $deadline) {
+            kill 'KILL', $pid;
+            waitpid $pid, 0;
+            last;
+        }
+        Time::HiRes::sleep(0.1);
+    }
+
+    return CachectlTest::slurp($out->filename);
 }
 
 1;

@@ -1,8 +1,8 @@
 /*
  * A tool for t/840-redis-cluster-lib.t: libjpulse/jp_redis_cluster against
  * a real Redis Cluster, over hiredis's sync API (tools may link hiredis;
- * libjpulse may not). It also shows the conversion the module and cachectl
- * will need: redisReply -> jp_resp_value_t (reply_to_value below).
+ * libjpulse may not), with cachectl's redisReply -> jp_resp_value_t
+ * conversion (cachectl-daemon/cachectl_resp.c).
  *
  *   jp_cluster_tool slot KEY...          the slot of each key, one a line
  *   jp_cluster_tool map HOST PORT        CLUSTER SLOTS of that node, built
@@ -30,6 +30,8 @@
 
 #include "jp_redis_cluster.h"
 
+#include "cachectl_resp.h"
+
 
 static void
 usage(void)
@@ -38,81 +40,6 @@ usage(void)
             " route HOST PORT KEY... | error TEXT | send HOST PORT ARG... |"
             " follow HOST PORT KEY\n");
     exit(2);
-}
-
-
-/* redisReply -> jp_resp_value_t: the strings stay the reply's */
-static int
-reply_to_value(const redisReply *r, jp_resp_value_t *v)
-{
-    jp_resp_value_t  *el;
-    size_t            i;
-
-    memset(v, 0, sizeof(*v));
-
-    switch (r->type) {
-
-    case REDIS_REPLY_INTEGER:
-        v->type = JP_RESP_INTEGER;
-        v->integer = r->integer;
-        return 0;
-
-    case REDIS_REPLY_NIL:
-        v->type = JP_RESP_NIL;
-        return 0;
-
-    case REDIS_REPLY_STRING:
-    case REDIS_REPLY_STATUS:
-    case REDIS_REPLY_ERROR:
-        v->type = r->type == REDIS_REPLY_STRING ? JP_RESP_STRING
-                  : r->type == REDIS_REPLY_STATUS ? JP_RESP_STATUS
-                  : JP_RESP_ERROR;
-        v->str = r->str;
-        v->len = (size_t) r->len;
-        return 0;
-
-    case REDIS_REPLY_ARRAY:
-        v->type = JP_RESP_ARRAY;
-
-        if (r->elements == 0) {
-            return 0;
-        }
-
-        el = calloc(r->elements, sizeof(jp_resp_value_t));
-        if (el == NULL) {
-            return -1;
-        }
-
-        v->element = el;
-        v->elements = r->elements;
-
-        for (i = 0; i < r->elements; i++) {
-            if (reply_to_value(r->element[i], &el[i]) != 0) {
-                return -1;
-            }
-        }
-
-        return 0;
-
-    default:
-        v->type = JP_RESP_OTHER;
-        return 0;
-    }
-}
-
-
-static void
-value_free(jp_resp_value_t *v)
-{
-    size_t  i;
-
-    if (v->type == JP_RESP_ARRAY && v->element != NULL) {
-        for (i = 0; i < v->elements; i++) {
-            value_free((jp_resp_value_t *) &v->element[i]);
-        }
-
-        free((void *) v->element);
-    }
 }
 
 
@@ -168,7 +95,7 @@ load_map(const char *host, unsigned port, uint64_t generation)
         exit(1);
     }
 
-    if (reply_to_value(r, &v) != 0) {
+    if (cachectl_resp_tree(r, &v) != 0) {
         fprintf(stderr, "jp_cluster_tool: out of memory\n");
         exit(1);
     }
@@ -179,7 +106,7 @@ load_map(const char *host, unsigned port, uint64_t generation)
         exit(1);
     }
 
-    value_free(&v);
+    cachectl_resp_tree_free(&v);
     freeReplyObject(r);
     redisFree(c);
 

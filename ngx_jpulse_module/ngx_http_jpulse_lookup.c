@@ -392,6 +392,13 @@ ngx_http_jpulse_lookup(ngx_http_jpulse_render_ctx_t *rc, ngx_uint_t kind,
 
             /* jPulse reads a directory and fails: its 500, not a 404 */
             e->dir = !append && jp_tpl_disk_is_dir(rt->disk, cpath) == 1;
+
+        } else if (rc->no_l2 && ngx_http_jpulse_l2_reachable()) {
+            /*
+             * For this request only: Redis answers others, so the next
+             * one asks its index again (the page may be gone).
+             */
+            return e;
         }
 
         ngx_http_jpulse_lookup_revalidated(rc, e);

@@ -849,6 +849,10 @@ ngx_http_jpulse_redis_start_subscriber(ngx_http_jpulse_redis_conn_t *rc)
     const char  *argv[2];
     size_t       argvlen[2];
 
+    /* the reader refuses messages for anything else */
+    rc->sub_channel = ngx_http_jpulse_redis_ping_channel;
+    rc->sub_pattern = ngx_http_jpulse_redis_pattern;
+
     argv[0] = "SUBSCRIBE";
     argvlen[0] = 9;
     argv[1] = (char *) ngx_http_jpulse_redis_ping_channel.data;

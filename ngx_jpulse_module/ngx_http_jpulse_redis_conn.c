@@ -52,6 +52,7 @@ static void ngx_http_jpulse_redis_reply(redisAsyncContext *ac, void *r,
 static void ngx_http_jpulse_redis_retry_handler(ngx_event_t *ev);
 static void ngx_http_jpulse_redis_deadline_handler(ngx_event_t *ev);
 static void ngx_http_jpulse_redis_schedule(ngx_http_jpulse_redis_conn_t *rc);
+static void ngx_http_jpulse_redis_conn_flap(ngx_http_jpulse_redis_conn_t *rc);
 static uint64_t ngx_http_jpulse_redis_usec(void);
 
 
@@ -375,6 +376,14 @@ ngx_http_jpulse_redis_conn_fail(ngx_http_jpulse_redis_conn_t *rc,
     *last = '\0';
     reason = (const char *) text;
 
+    if (rc->state == NGX_HTTP_JPULSE_REDIS_READY && !rc->oneshot) {
+        ngx_http_jpulse_redis_conn_flap(rc);
+
+    } else {
+        /* an outage, not a server that will not serve */
+        rc->flaps = 0;
+    }
+
     if (rc->oneshot) {
         /*
          * A sentinel asked: the next one is, this one is named (once
@@ -449,6 +458,40 @@ ngx_http_jpulse_redis_conn_fail(ngx_http_jpulse_redis_conn_t *rc,
 }
 
 
+/*
+ * A ready connection is lost. One that served a while is retried soon,
+ * as a fresh failure; one lost right after its handshake was not usable:
+ * its reconnects keep backing off (the handshake proves little against a
+ * server that closes, errs or sends garbage at once). From the third
+ * such loss in a row (no attempt failed between them: the server is
+ * there, it just will not serve) they are said once a minute, and the
+ * restores after them not at all; two short outages in a row are still
+ * both said.
+ */
+
+static void
+ngx_http_jpulse_redis_conn_flap(ngx_http_jpulse_redis_conn_t *rc)
+{
+    if (ngx_current_msec - rc->ready_at >= NGX_HTTP_JPULSE_REDIS_STABLE) {
+        rc->backoff = NGX_HTTP_JPULSE_REDIS_BACKOFF_MIN;
+        rc->flaps = 0;
+        return;
+    }
+
+    if (++rc->flaps >= 3
+        && rc->flap_logged
+        && ngx_current_msec - rc->flap_logged
+           < NGX_HTTP_JPULSE_REDIS_FLAP_LOG)
+    {
+        rc->failing = 1;
+        rc->hushed = 1;
+        return;
+    }
+
+    rc->flap_logged = ngx_current_msec ? ngx_current_msec : 1;
+}
+
+
 void
 ngx_http_jpulse_redis_conn_ready(ngx_http_jpulse_redis_conn_t *rc)
 {
@@ -474,15 +517,12 @@ ngx_http_jpulse_redis_conn_ready(ngx_http_jpulse_redis_conn_t *rc)
     rc->role_logged = 0;
 
     rc->state = NGX_HTTP_JPULSE_REDIS_READY;
+    rc->ready_at = ngx_current_msec;
     rc->failing = 0;
     rc->hushed = 0;
     rc->was_ready = 1;
     rc->timed_out = 0;
     rc->awaited = 0;
-
-    if (!rc->refusing) {
-        rc->backoff = NGX_HTTP_JPULSE_REDIS_BACKOFF_MIN;
-    }
 
     if (rc->keepalive.handler && rc->conf->ping_interval) {
         ngx_add_timer(&rc->keepalive, rc->conf->ping_interval);
@@ -927,34 +967,15 @@ ngx_http_jpulse_redis_on_disconnect(const redisAsyncContext *ac, int status)
 
     if (rc->refused) {
         /* hiredis reports the refusal as "Out of memory" */
-        ngx_snprintf(err, sizeof(err) - 1, "the server sent %s%Z",
-                     rc->refused);
+        ngx_snprintf(err, sizeof(err) - 1, "the server sent %s (%s:%d)%Z",
+                     rc->refused,
+                     rc->conf->unix_path.len ? "unix" : (char *) rc->addr,
+                     (int) rc->port);
         rc->refused = NULL;
-
-        /*
-         * A peer that does it again at every connection: said once a
-         * minute, and the reconnects keep backing off.
-         */
-
-        rc->refusing = 1;
-
-        if (rc->refused_logged
-            && ngx_current_msec - rc->refused_logged
-               < NGX_HTTP_JPULSE_REDIS_REFUSED_LOG)
-        {
-            rc->failing = 1;
-            rc->hushed = 1;
-
-        } else {
-            rc->refused_logged = ngx_current_msec ? ngx_current_msec : 1;
-        }
 
         ngx_http_jpulse_redis_conn_fail(rc, (char *) err);
         return;
     }
-
-    rc->refusing = 0;
-    rc->hushed = 0;
 
     ngx_http_jpulse_redis_conn_fail(rc, status == REDIS_OK
                                         ? "closed" : ac->errstr);

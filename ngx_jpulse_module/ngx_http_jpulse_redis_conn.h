@@ -20,8 +20,14 @@
 #define NGX_HTTP_JPULSE_REDIS_BACKOFF_MIN  100
 #define NGX_HTTP_JPULSE_REDIS_BACKOFF_MAX  1000
 
-/* a server's refused replies are logged once in this many ms */
-#define NGX_HTTP_JPULSE_REDIS_REFUSED_LOG  60000
+/*
+ * A connection lost within STABLE ms of its handshake was not usable: the
+ * reconnects go on backing off, and from the third in a row such losses
+ * are logged once in FLAP_LOG ms (a server that closes, errs or sends
+ * what the reader refuses right after the handshake)
+ */
+#define NGX_HTTP_JPULSE_REDIS_STABLE       1000
+#define NGX_HTTP_JPULSE_REDIS_FLAP_LOG     60000
 
 
 typedef enum {
@@ -69,20 +75,24 @@ struct ngx_http_jpulse_redis_conn_s {
     unsigned                           auxiliary:1; /* a sentinel's: not
                                                        counted as Redis */
     unsigned                           role_logged:1;
-    unsigned                           refusing:1; /* closed for a
-                                                      refused reply: no
-                                                      backoff reset */
     unsigned                           hushed:1;   /* that loss unlogged:
                                                       so is the restore */
     unsigned                           roams:1;    /* cluster pub/sub: its
                                                       node is chosen before
                                                       each connect */
 
+    ngx_str_t                          sub_channel;  /* what it SUBSCRIBEd */
+    ngx_str_t                          sub_pattern;  /* and PSUBSCRIBEd */
+
     const char                        *refused;    /* the reply the reader
                                                       refused, for the log */
-    size_t                             elements_left;  /* of the reply
-                                                          being read */
-    ngx_msec_t                         refused_logged;
+    size_t                             elements_left;  /* of the reply */
+    size_t                             bytes_left;     /* being read */
+
+    ngx_msec_t                         ready_at;
+    ngx_msec_t                         flap_logged; /* a loss right after
+                                                       ready, last said */
+    ngx_uint_t                         flaps;      /* such losses in a row */
     ngx_resolver_ctx_t                *resolving;
     u_char                             addr[NGX_SOCKADDR_STRLEN + 1];
     in_port_t                          port;

@@ -23,7 +23,8 @@
  * pending command while there is one, so only a reply with none pending
  * is held to the pub/sub shape. The reader builds the next reply only
  * after the previous one's callback ran, so the list is the one the
- * dispatch will see.
+ * dispatch will see. A subscribed context is told what it subscribed
+ * (rc->sub_channel, rc->sub_pattern).
  */
 
 #include <ngx_config.h>
@@ -45,6 +46,9 @@ static void ngx_http_jpulse_redis_reader_free(void *reply);
 static const char *ngx_http_jpulse_redis_reader_check(
     const redisReadTask *task, int type, const char *str, size_t len);
 static ngx_uint_t ngx_http_jpulse_redis_reader_unsubscribe(const char *kind,
+    size_t len);
+static ngx_uint_t ngx_http_jpulse_redis_reader_ours(
+    ngx_http_jpulse_redis_conn_t *rc, redisReply *kind, const char *name,
     size_t len);
 
 
@@ -166,10 +170,28 @@ ngx_http_jpulse_redis_reader_check(const redisReadTask *task, int type,
     rc = ac->data;
     reason = NULL;
 
-    if (type == REDIS_REPLY_ARRAY) {
-        if (task->parent == NULL) {
-            rc->elements_left = NGX_HTTP_JPULSE_REDIS_REPLY_ELEMENTS;
+    if (task->parent == NULL) {
+        rc->elements_left = NGX_HTTP_JPULSE_REDIS_REPLY_ELEMENTS;
+        rc->bytes_left = NGX_HTTP_JPULSE_REDIS_REPLY_BYTES;
+    }
+
+    /*
+     * hiredis drops what it parsed from its buffer while the rest of the
+     * reply is still coming: the buffer's cap (conn.c) bounds one string,
+     * this the strings of the whole reply
+     */
+
+    if (str != NULL) {
+        if (len > rc->bytes_left) {
+            reason = "a reply of more than "
+                     NGX_HTTP_JPULSE_REDIS_REPLY_BYTES_S;
+            goto refused;
         }
+
+        rc->bytes_left -= len;
+    }
+
+    if (type == REDIS_REPLY_ARRAY) {
 
         if (len > rc->elements_left) {
             reason = "a reply of more than "
@@ -196,7 +218,17 @@ ngx_http_jpulse_redis_reader_check(const redisReadTask *task, int type,
 
     } else if (task->parent == NULL) {
 
-        if (type == REDIS_REPLY_ARRAY && len < 2) {
+        /*
+         * hiredis 0.14 keeps the callback its loop last ran for a reply
+         * that names none of the context's subscriptions, or that is not
+         * an array, and runs it again: the handshake's last command's,
+         * whose privdata is freed.
+         */
+
+        if (type != REDIS_REPLY_ARRAY && type != REDIS_REPLY_ERROR) {
+            reason = "a pub/sub reply that is not an array";
+
+        } else if (type == REDIS_REPLY_ARRAY && len < 2) {
             reason = "a pub/sub message of fewer than two fields";
         }
 
@@ -205,6 +237,13 @@ ngx_http_jpulse_redis_reader_check(const redisReadTask *task, int type,
 
         if (task->idx < 2 && type != REDIS_REPLY_STRING) {
             reason = "a pub/sub message whose kind or channel is not a string";
+
+        } else if (task->idx == 1 && root != NULL
+                   && root->element[0] != NULL
+                   && !ngx_http_jpulse_redis_reader_ours(rc, root->element[0],
+                                                         str, len))
+        {
+            reason = "a pub/sub message for no subscription";
 
         } else if (task->idx == 0
                    && ngx_http_jpulse_redis_reader_unsubscribe(str, len)
@@ -238,6 +277,26 @@ refused:
     }
 
     return reason;
+}
+
+
+/*
+ * The channel (or, for a kind hiredis takes for a pattern's: a first 'p'
+ * in any case, the pattern) is the one this context subscribed, byte for
+ * byte as hiredis looks it up.
+ */
+
+static ngx_uint_t
+ngx_http_jpulse_redis_reader_ours(ngx_http_jpulse_redis_conn_t *rc,
+    redisReply *kind, const char *name, size_t len)
+{
+    ngx_str_t  *sub;
+
+    sub = (kind->len > 0 && (kind->str[0] == 'p' || kind->str[0] == 'P'))
+          ? &rc->sub_pattern : &rc->sub_channel;
+
+    return name != NULL && sub->len == len
+           && (len == 0 || ngx_memcmp(sub->data, name, len) == 0);
 }
 
 

@@ -780,6 +780,10 @@ ngx_http_jpulse_sentinel_start_watch(ngx_http_jpulse_redis_conn_t *rc)
     const char  *argv[2];
     size_t       argvlen[2];
 
+    /* the reader refuses messages for anything else */
+    ngx_str_set(&rc->sub_channel, "+switch-master");
+    ngx_str_null(&rc->sub_pattern);
+
     argv[0] = "SUBSCRIBE";
     argvlen[0] = 9;
     argv[1] = "+switch-master";

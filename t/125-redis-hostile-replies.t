@@ -3,8 +3,9 @@
 # without its count, a reply to no command. hiredis 0.14 asserts on each:
 # the worker aborted, nginx started another, and the peer did it again
 # (about 400 crashes a second). The module's reader refuses them first:
-# the connection fails, is logged (once a minute) and retried with
-# backoff, and the worker lives.
+# the connection fails, is logged (a server that does it at every
+# connection: twice, then once a minute) and retried with backoff, and
+# the worker lives.
 # Each variant of t/lib/fake-pubsub-node.py, against one Redis and
 # against a one-node Redis Cluster.
 use strict;
@@ -20,7 +21,8 @@ my $Fake = "t/lib/fake-pubsub-node.py";
 my @Fakes;
 
 for my $variant (qw(nil empty one kindint chint unsubshort unsubstr
-                    unsub0msg msgnil extra hugebulk))
+                    unsub0msg msgnil extra hugebulk straymsg strayint
+                    bigstrings closeafter))
 {
     my $port = JPulseTest::free_port();
     push @Fakes, spawn(cmd => ['python3', $Fake, $variant, $port]);
@@ -33,13 +35,15 @@ for my $variant (qw(nil empty one kindint chint unsubshort unsubstr
 END { local $?; spawn_stop($_) for @Fakes }
 
 repeat_each(1);
-plan tests => repeat_each() * (4 * blocks() + 2);
+plan tests => repeat_each() * (4 * blocks() + 3);
 
 add_block_preprocessor(sub {
     my ($block) = @_;
-    my ($variant, $mode) = split ' ', $block->fake;
+    my ($variant, $mode, $password) = split ' ', $block->fake;
     my $addr = "127.0.0.1:\$TEST_NGINX_T125_\U$variant";
     $addr = "cluster=$addr" if $mode eq 'cluster';
+    # AUTH before SUBSCRIBE: hiredis then has a callback to misroute to
+    $addr .= ' password=S3cr3t-Pw' if $password;
     $block->set_value('http_config', <<"CONF");
     jpulse_site_id t125;
     jpulse_mode dev;
@@ -55,7 +59,8 @@ CONF
     }
 CONF
     # time for the crash loop that was, and for retries to repeat it
-    $block->set_value('pre_request', 'select undef, undef, undef, 0.5;');
+    $block->set_value('pre_request', 'select undef, undef, undef, 0.5;')
+        unless defined $block->pre_request;
     $block->set_value('request', 'GET /t');
     $block->set_value('response_body', "alive\n")
         unless defined $block->response_body;
@@ -67,15 +72,15 @@ run_tests();
 
 __DATA__
 
-=== TEST 1: SUBSCRIBE answered nil: the handshake fails, no crash
+=== TEST 1: SUBSCRIBE answered nil: refused, no crash
 --- fake: nil single
 --- error_log
-pub/sub connection failed: no answer to the handshake
+pub/sub connection failed: the server sent a pub/sub reply that is not an array
 
 === TEST 2: the same, cluster
 --- fake: nil cluster
 --- error_log
-pub/sub connection failed: no answer to the handshake
+pub/sub connection failed: the server sent a pub/sub reply that is not an array
 
 === TEST 3: an empty array on the subscribed connection: refused, no crash
 --- fake: empty single
@@ -157,8 +162,10 @@ pub/sub connection ready
 --- error_log
 pub/sub connection ready
 
-=== TEST 19: two replies to one PING on the command connection: refused, said once
+=== TEST 19: two replies to one PING on the command connection: refused, said twice
 --- fake: extra single
+--- pre_request
+select undef, undef, undef, 1.5;
 --- error_log
 command connection lost: the server sent a reply to no command
 --- log_level: notice
@@ -166,14 +173,20 @@ command connection lost: the server sent a reply to no command
 --- grep_error_log_out
 the server sent a reply to no command
 connection restored
+the server sent a reply to no command
+connection restored
 
 === TEST 20: the same on a cluster node's connection
 --- fake: extra cluster
+--- pre_request
+select undef, undef, undef, 1.5;
 --- error_log
 connection lost: the server sent a reply to no command
 --- log_level: notice
 --- grep_error_log eval: qr/the server sent a reply to no command|connection restored/
 --- grep_error_log_out
+the server sent a reply to no command
+connection restored
 the server sent a reply to no command
 connection restored
 
@@ -188,3 +201,50 @@ sub { my $hwm = JPulseTest::worker_hwm($Test::Nginx::Socket::ServerPort);
 --- response_body
 alive
 small
+
+
+
+=== TEST 22: with AUTH first, SUBSCRIBE answered nil (hiredis ran AUTH's freed callback again: SIGSEGV)
+--- fake: nil single password
+--- error_log
+pub/sub connection failed: the server sent a pub/sub reply that is not an array
+
+=== TEST 23: with AUTH first, a message for a channel never subscribed
+--- fake: straymsg single password
+--- error_log
+pub/sub connection failed: the server sent a pub/sub message for no subscription
+
+=== TEST 24: the same, cluster
+--- fake: straymsg cluster password
+--- error_log
+pub/sub connection failed: the server sent a pub/sub message for no subscription
+
+=== TEST 25: with AUTH first, an integer on the subscribed connection
+--- fake: strayint single password
+--- error_log
+pub/sub connection failed: the server sent a pub/sub reply that is not an array
+
+=== TEST 26: 8 strings of 16 MB in one reply: refused past 64 MB, the worker stays small
+--- fake: bigstrings single
+--- error_log
+command connection failed: the server sent a reply of more than 64 MB
+--- response_body_filters eval
+sub { my $hwm = JPulseTest::worker_hwm($Test::Nginx::Socket::ServerPort);
+      $_[0] . ($hwm > 0 && $hwm < 120 * 1024 ? "small\n" : "VmHWM $hwm kB\n") }
+--- response_body
+alive
+small
+
+=== TEST 27: a server that closes right after each handshake: said twice, not at every reconnect
+--- fake: closeafter single
+--- log_level: notice
+--- pre_request
+select undef, undef, undef, 1.5;
+--- error_log
+command connection lost: Server closed the connection
+--- grep_error_log eval: qr/command connection (?:lost|restored)/
+--- grep_error_log_out
+command connection lost
+command connection restored
+command connection lost
+command connection restored

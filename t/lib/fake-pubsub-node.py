@@ -14,6 +14,13 @@
 #   msgnil     the confirmation, then a message whose payload is nil
 #   extra      (the command connection) two PONGs for one PING
 #   hugebulk   a bulk string announced as 1 GB, 160 MB of it sent
+#   straymsg   a message for a channel never subscribed
+#   strayint   an integer
+#   bigstrings (the command connection) PING answered with 8 strings of
+#              16 MB each
+#   closeafter (the command connection) closed after each PONG
+# Replies to the commands of one read go out in one write, as Redis's do
+# (hiredis then handles them in one loop).
 # Everything else gets what a Redis would answer (CLUSTER SLOTS: all the
 # slots here).
 import os, socket, sys, threading
@@ -51,12 +58,47 @@ ANSWER = {
                                + bulk(b'message') + bulk(ch) + b'$-1\r\n'),
     'extra': confirm,
     'hugebulk': confirm,
+    'straymsg': lambda cmd, ch: (b'*3\r\n' + bulk(b'message') + bulk(b'foo')
+                                 + bulk(b'x')),
+    'strayint': lambda cmd, ch: b':1\r\n',
+    'bigstrings': confirm,
+    'closeafter': confirm,
 }[variant]
 
 
 def slots():
     return (b'*1\r\n*3\r\n:0\r\n:16383\r\n*3\r\n' + bulk(b'127.0.0.1')
             + b':%d\r\n' % port + bulk(b'f' * 40))
+
+
+def answer(c, argv):
+    """What one command gets; None: close the connection after it."""
+    cmd = argv[0].upper()
+    if cmd in (b'SUBSCRIBE', b'PSUBSCRIBE') and variant == 'hugebulk':
+        c.sendall(b'$1073741824\r\n')
+        chunk = b'x' * 65536
+        for _ in range(160 * 16):
+            c.sendall(chunk)
+        return b''
+    if cmd in (b'SUBSCRIBE', b'PSUBSCRIBE'):
+        return b''.join(ANSWER(cmd, ch) for ch in argv[1:])
+    if cmd == b'PING' and variant == 'bigstrings':
+        big = b'x' * (16 * 1024 * 1024)
+        c.sendall(b'*8\r\n')
+        for _ in range(8):
+            c.sendall(bulk(big))
+        return b''
+    if cmd == b'PING':
+        return b'+PONG\r\n' * (2 if variant == 'extra' else 1)
+    if cmd == b'ROLE':
+        return b'*3\r\n$6\r\nmaster\r\n:0\r\n*0\r\n'
+    if cmd == b'CLUSTER':
+        return slots()
+    if cmd in (b'PUBLISH', b'HINCRBY', b'EVAL', b'EXPIRE'):
+        return b':0\r\n'
+    if cmd in (b'AUTH', b'SELECT'):
+        return b'+OK\r\n'
+    return b'$-1\r\n'
 
 
 def handle(c):
@@ -69,34 +111,24 @@ def handle(c):
         if not d:
             return
         buf += d
+        out, close = b'', False
         while True:
             argv, buf = parse(buf)
             if argv is None:
                 break
-            cmd = argv[0].upper()
-            if cmd in (b'SUBSCRIBE', b'PSUBSCRIBE') and variant == 'hugebulk':
-                try:
-                    c.sendall(b'$1073741824\r\n')
-                    chunk = b'x' * 65536
-                    for _ in range(160 * 16):
-                        c.sendall(chunk)
-                except OSError:
-                    return
-            elif cmd in (b'SUBSCRIBE', b'PSUBSCRIBE'):
-                for ch in argv[1:]:
-                    c.sendall(ANSWER(cmd, ch))
-            elif cmd == b'PING':
-                c.sendall(b'+PONG\r\n' * (2 if variant == 'extra' else 1))
-            elif cmd == b'ROLE':
-                c.sendall(b'*3\r\n$6\r\nmaster\r\n:0\r\n*0\r\n')
-            elif cmd == b'CLUSTER':
-                c.sendall(slots())
-            elif cmd in (b'PUBLISH', b'HINCRBY', b'EVAL', b'EXPIRE'):
-                c.sendall(b':0\r\n')
-            elif cmd in (b'AUTH', b'SELECT'):
-                c.sendall(b'+OK\r\n')
-            else:
-                c.sendall(b'$-1\r\n')
+            try:
+                out += answer(c, argv)
+            except OSError:
+                return
+            close = close or (variant == 'closeafter'
+                              and argv[0].upper() == b'PING')
+        try:
+            c.sendall(out)
+            if close:
+                c.close()
+                return
+        except OSError:
+            return
 
 
 s = socket.socket()

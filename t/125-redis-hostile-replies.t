@@ -34,6 +34,13 @@ for my $variant (qw(nil empty one kindint chint unsubshort unsubstr
 
 END { local $?; spawn_stop($_) for @Fakes }
 
+# a line of this block's error log matches (64 MB take a while to come)
+sub logged {
+    my ($re) = @_;
+    open my $fh, '<', $Test::Nginx::Socket::ErrLogFile or return 0;
+    return scalar grep { /$re/ } <$fh>;
+}
+
 repeat_each(1);
 plan tests => repeat_each() * (4 * blocks() + 3);
 
@@ -193,6 +200,8 @@ connection restored
 
 === TEST 21: a bulk string announced as 1 GB: the connection goes at 64 MB, the worker stays small
 --- fake: hugebulk single
+--- pre_request
+JPulseTest::poll_until(20, sub { main::logged(qr/more than 64 MB/) });
 --- error_log
 pub/sub connection failed: the server sent a reply of more than 64 MB
 --- response_body_filters eval
@@ -226,6 +235,8 @@ pub/sub connection failed: the server sent a pub/sub reply that is not an array
 
 === TEST 26: 8 strings of 16 MB in one reply: refused past 64 MB, the worker stays small
 --- fake: bigstrings single
+--- pre_request
+JPulseTest::poll_until(20, sub { main::logged(qr/more than 64 MB/) });
 --- error_log
 command connection failed: the server sent a reply of more than 64 MB
 --- response_body_filters eval

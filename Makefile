@@ -1,7 +1,8 @@
 # ngx_jpulse: the nginx module, cachectl, and their tests.
 #
 #   make            build build/ngx_http_jpulse_module.so and build/cachectl
-#   make test       deps, build, unit tests, Test::Nginx suites (t/)
+#   make test       deps, build, unit tests, Test::Nginx suites (t/) in
+#                   TEST_JOBS=3 shards run side by side (t/README.md)
 #   make run        nginx + module on 127.0.0.1:8080 with examples/
 #   make bench      bench/run: feature vs baseline ratios (BENCH_ARGS=search:
 #                   jpulse_search against the Mongo-wire test server)
@@ -150,13 +151,16 @@ $(BUILD)/unit/jp_cluster_tool: t/unit/jp_cluster_tool.c $(TOOL_CTL) \
 unit: $(UNIT_BINS) $(TOOL_BINS)
 	@for t in $(UNIT_BINS); do echo "unit: $$t"; $$t || exit 1; done
 
-# the Test::Nginx-format suites only (the module must be built)
+# the Test::Nginx-format suites only (the module must be built), in
+# TEST_JOBS shards side by side (t/README.md, "Shards"; 1: one prove)
+TEST_JOBS   ?= 3
+
 t: all
-	t/run
+	t/run --jobs $(TEST_JOBS)
 
 test: deps
 	$(MAKE) all $(UNIT_BINS) $(TOOL_BINS)
-	t/run --unit
+	t/run --unit --jobs $(TEST_JOBS)
 	prove bench/report/t/
 
 run: deps

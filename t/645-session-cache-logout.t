@@ -40,6 +40,27 @@ sub main::every_worker {
     return 'never heard from ' . join ' ', sort keys %want;
 }
 
+# The size of error.log now; then revoked_seen($size) waits (5 s at most)
+# until every worker logged, after that point, that it handled a
+# revocation event: the event reaches each worker on its own pub/sub
+# connection, under load well after the request that published it ended.
+sub main::log_size {
+    return -s "$Test::Nginx::Socket::ServerRoot/logs/error.log" // 0;
+}
+
+sub main::revoked_seen {
+    my ($from) = @_;
+    my $file = "$Test::Nginx::Socket::ServerRoot/logs/error.log";
+    my ($master) = JPulseTest::_slurp(
+        "$Test::Nginx::Socket::ServerRoot/logs/nginx.pid") =~ /(\d+)/;
+    my @pids = JPulseTest::nginx_pids($master);
+    JPulseTest::poll_until(5, sub {
+        my %seen = map { $_ => 1 } substr(JPulseTest::_slurp($file), $from)
+            =~ /^\S+ \S+ \[debug\] (\d+)#\d+: jpulse session cache: revoked /mg;
+        !grep { !$seen{$_} } @pids;
+    });
+}
+
 sub main::post {
     my ($path, $method) = @_;
     my ($status) = JPulseTest::http_get($Test::Nginx::Socket::ServerPort,
@@ -146,6 +167,7 @@ serves the user as signed in afterwards
 --- pre_request
 my $sub = JPulseTest::redis_psubscribe($main::Redis,
     "${main::NS}bc:controller:session:cache:*");
+my $size = main::log_size();
 my $status = main::post('/api/1/auth/logout');
 my $m = JPulseTest::redis_next_message($sub, 5);
 my $doc = $m ? JSON::PP->new->decode($m->[1]) : {};
@@ -158,7 +180,7 @@ $main::Result = "$status\n"
     . ($m && index($m->[1], $main::Sid) < 0 ? "no sid\n" : "the sid!\n")
     . ($doc->{instanceId} && $doc->{timestamp} ? "instanceId, timestamp\n"
                                                : "no instanceId\n");
-JPulseTest::redis_sync($main::Redis);
+main::revoked_seen($size);
 $main::Result .= main::every_worker('anonymous ') . "\n";
 --- request
 GET /local
@@ -181,8 +203,9 @@ next request; a POST nginx answers itself (405 from the static file)
 drops nothing
 --- pre_request
 SessionCacheTest::put($main::Redis, $main::NS, $main::Sid, username => 'ann');
+my $size = main::log_size();
 $main::Result = main::post('/api/1/auth/login') . "\n";
-JPulseTest::redis_sync($main::Redis);
+main::revoked_seen($size);
 $main::Result .= main::every_worker('user ann') . "\n";
 SessionCacheTest::put($main::Redis, $main::NS, $main::Sid, username => 'zed');
 $main::Result .= main::post('/u.txt') . "\n"

@@ -664,21 +664,31 @@ sub _slurp {
 }
 
 # A port nobody listens on now (the caller retries on EADDRINUSE: another
-# process may take it before it binds).
-# A free port, never the one t/run chose for the suites' nginx
-# (TEST_NGINX_PORT): that one is free until Test::Nginx starts nginx on it,
-# and a Redis node or a second nginx taking it meanwhile failed a run.
+# process may take it before it binds), never one of the nginx ports of a
+# run (nginx_port_reserved): those are free until Test::Nginx starts nginx
+# on them, and a Redis node or a second nginx taking one meanwhile failed a
+# run.
 sub free_port {
-    my $nginx = $ENV{TEST_NGINX_PORT} // 0;
-
     for (1 .. 100) {
         my $s = IO::Socket::INET->new(Listen => 1, LocalAddr => '127.0.0.1',
                                       LocalPort => 0)
             or die "no free port: $!";
         my $port = $s->sockport;
-        return $port unless $port == $nginx;
+        return $port unless nginx_port_reserved($port);
     }
-    die "no free port but $nginx\n";
+    die "no free port but the reserved nginx ports\n";
+}
+
+# True for the port t/run chose for the suites' nginx (TEST_NGINX_PORT),
+# with t/run --jobs for every shard's (TEST_NGINX_SHARD_PORTS), and for
+# PORT + 10 of each (t/000-runner.t's fixtures).
+sub nginx_port_reserved {
+    my ($port) = @_;
+    for my $p (grep { /^[0-9]+$/ } $ENV{TEST_NGINX_PORT} // (),
+               split ' ', $ENV{TEST_NGINX_SHARD_PORTS} // '') {
+        return 1 if $port == $p || $port == $p + 10;
+    }
+    return 0;
 }
 
 *_free_port = \&free_port;

@@ -60,7 +60,7 @@ sub _free_pair {
     for (1 .. 200) {
         my $p = JPulseTest::free_port();
         next if $p + 10000 > 65535
-                || $p + 10000 == ($ENV{TEST_NGINX_PORT} // 0);
+                || JPulseTest::nginx_port_reserved($p + 10000);
         my $bus = IO::Socket::INET->new(Listen => 1, LocalAddr => '127.0.0.1',
                                         LocalPort => $p + 10000, ReuseAddr => 0)
             or next;

@@ -177,6 +177,14 @@ news v2
 
 
 === TEST 6: the session written before the failover is still read
+--- pre_request
+# a read that times out (command_timeout=500ms, three shards starting
+# beside it) is served as anonymous: the session must be read, not at
+# the first try
+JPulseTest::poll_until(5, sub {
+    (JPulseTest::http_get($Test::Nginx::Socket::ServerPort, '/s',
+        headers => "Cookie: $ENV{TEST_NGINX_T801_COOKIE}\r\n"))[2]
+    eq "user jdoe\n" });
 --- request
 GET /s
 --- more_headers eval

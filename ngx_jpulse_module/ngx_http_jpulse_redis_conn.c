@@ -53,6 +53,9 @@ static void ngx_http_jpulse_redis_retry_handler(ngx_event_t *ev);
 static void ngx_http_jpulse_redis_deadline_handler(ngx_event_t *ev);
 static void ngx_http_jpulse_redis_schedule(ngx_http_jpulse_redis_conn_t *rc);
 static void ngx_http_jpulse_redis_conn_flap(ngx_http_jpulse_redis_conn_t *rc);
+static void ngx_http_jpulse_redis_conn_refused(
+    ngx_http_jpulse_redis_conn_t *rc, const char *what, u_char *buf,
+    size_t size);
 static uint64_t ngx_http_jpulse_redis_usec(void);
 
 
@@ -382,6 +385,12 @@ ngx_http_jpulse_redis_conn_fail(ngx_http_jpulse_redis_conn_t *rc,
     } else {
         /* an outage, not a server that will not serve */
         rc->flaps = 0;
+
+        if (rc->hushed) {
+            /* the losses before it were not said: this is */
+            rc->failing = 0;
+            rc->hushed = 0;
+        }
     }
 
     if (rc->oneshot) {
@@ -455,6 +464,27 @@ ngx_http_jpulse_redis_conn_fail(ngx_http_jpulse_redis_conn_t *rc,
     if (rc->settled) {
         rc->settled(rc, 0);
     }
+}
+
+
+/* "the server sent <what> (IP:PORT)": which server, for the log */
+
+static void
+ngx_http_jpulse_redis_conn_refused(ngx_http_jpulse_redis_conn_t *rc,
+    const char *what, u_char *buf, size_t size)
+{
+    u_char  *p;
+
+    if (rc->conf->unix_path.len) {
+        p = ngx_snprintf(buf, size - 1, "the server sent %s (unix:%V)",
+                         what, &rc->conf->unix_path);
+
+    } else {
+        p = ngx_snprintf(buf, size - 1, "the server sent %s (%s:%d)",
+                         what, rc->addr, (int) rc->port);
+    }
+
+    *p = '\0';
 }
 
 
@@ -792,7 +822,6 @@ ngx_http_jpulse_redis_on_connect(const redisAsyncContext *ac, int status)
     if (status != REDIS_OK) {
         /* hiredis frees the context when this returns */
         rc->ac = NULL;
-        rc->hushed = 0;
         ngx_http_jpulse_redis_conn_fail(rc, ac->errstr);
         return;
     }
@@ -951,7 +980,7 @@ ngx_http_jpulse_redis_handshake_reply(redisReply *reply, void *data)
 static void
 ngx_http_jpulse_redis_on_disconnect(const redisAsyncContext *ac, int status)
 {
-    u_char                         err[128];
+    u_char                         err[NGX_HTTP_JPULSE_REDIS_REFUSED_LEN];
     ngx_http_jpulse_redis_conn_t  *rc;
 
     rc = ac->data;
@@ -967,10 +996,7 @@ ngx_http_jpulse_redis_on_disconnect(const redisAsyncContext *ac, int status)
 
     if (rc->refused) {
         /* hiredis reports the refusal as "Out of memory" */
-        ngx_snprintf(err, sizeof(err) - 1, "the server sent %s (%s:%d)%Z",
-                     rc->refused,
-                     rc->conf->unix_path.len ? "unix" : (char *) rc->addr,
-                     (int) rc->port);
+        ngx_http_jpulse_redis_conn_refused(rc, rc->refused, err, sizeof(err));
         rc->refused = NULL;
 
         ngx_http_jpulse_redis_conn_fail(rc, (char *) err);
@@ -1055,6 +1081,7 @@ ngx_http_jpulse_redis_read_handler(ngx_event_t *ev)
     ngx_connection_t              *c = ev->data;
     ngx_http_jpulse_redis_conn_t  *rc = c->data;
 
+    u_char                         err[NGX_HTTP_JPULSE_REDIS_REFUSED_LEN];
     redisReader                   *reader;
 
     if (c->close) {
@@ -1088,9 +1115,10 @@ ngx_http_jpulse_redis_read_handler(ngx_event_t *ev)
     if (reader != NULL
         && reader->len - reader->pos > NGX_HTTP_JPULSE_REDIS_REPLY_BYTES)
     {
-        ngx_http_jpulse_redis_conn_fail(rc, "the server sent a reply of "
-                                        "more than "
-                                        NGX_HTTP_JPULSE_REDIS_REPLY_BYTES_S);
+        ngx_http_jpulse_redis_conn_refused(rc, "a reply of more than "
+                                           NGX_HTTP_JPULSE_REDIS_REPLY_BYTES_S,
+                                           err, sizeof(err));
+        ngx_http_jpulse_redis_conn_fail(rc, (char *) err);
         return;
     }
 

@@ -20,6 +20,9 @@
 #define NGX_HTTP_JPULSE_REDIS_BACKOFF_MIN  100
 #define NGX_HTTP_JPULSE_REDIS_BACKOFF_MAX  1000
 
+/* "the server sent <what> (IP:PORT)" */
+#define NGX_HTTP_JPULSE_REDIS_REFUSED_LEN  (160 + NGX_SOCKADDR_STRLEN)
+
 /*
  * A connection lost within STABLE ms of its handshake was not usable: the
  * reconnects go on backing off, and from the third in a row such losses

@@ -292,11 +292,20 @@ ngx_http_jpulse_redis_reader_ours(ngx_http_jpulse_redis_conn_t *rc,
 {
     ngx_str_t  *sub;
 
-    sub = (kind->len > 0 && (kind->str[0] == 'p' || kind->str[0] == 'P'))
-          ? &rc->sub_pattern : &rc->sub_channel;
+    if (kind->len > 0 && (kind->str[0] == 'p' || kind->str[0] == 'P')) {
+        sub = &rc->sub_pattern;
 
-    return name != NULL && sub->len == len
-           && (len == 0 || ngx_memcmp(sub->data, name, len) == 0);
+    } else {
+        sub = &rc->sub_channel;
+    }
+
+    /* none of that kind (the sentinel watch has no pattern): no match */
+
+    if (sub->len == 0 || name == NULL) {
+        return 0;
+    }
+
+    return sub->len == len && ngx_memcmp(sub->data, name, len) == 0;
 }
 
 
@@ -308,16 +317,16 @@ ngx_http_jpulse_redis_reader_ours(ngx_http_jpulse_redis_conn_t *rc,
 static ngx_uint_t
 ngx_http_jpulse_redis_reader_unsubscribe(const char *kind, size_t len)
 {
-    const char  *nul;
+    u_char  *nul;
 
     if (kind == NULL) {
         return 0;
     }
 
-    nul = memchr(kind, '\0', len);
+    nul = ngx_strlchr((u_char *) kind, (u_char *) kind + len, '\0');
 
     if (nul != NULL) {
-        len = nul - kind;
+        len = nul - (u_char *) kind;
     }
 
     if (len > 0 && (kind[0] == 'p' || kind[0] == 'P')) {

@@ -18,21 +18,24 @@ use CachectlTest qw(spawn spawn_stop poll_until);
 use Test::Nginx::Socket;
 
 my $Fake = "t/lib/fake-pubsub-node.py";
-my @Fakes;
+our %Fakes;
 
+# closeafter2: stopped in the middle of its block; sentpempty: a sentinel
+# naming t/run's Redis as the primary
 for my $variant (qw(nil empty one kindint chint unsubshort unsubstr
                     unsub0msg msgnil extra hugebulk straymsg strayint
-                    bigstrings closeafter))
+                    bigstrings closeafter closeafter2 sentpempty))
 {
     my $port = JPulseTest::free_port();
-    push @Fakes, spawn(cmd => ['python3', $Fake, $variant, $port]);
+    $Fakes{$variant} = spawn(cmd => ['python3', $Fake, $variant, $port,
+                                     $ENV{TEST_NGINX_REDIS_PORT}]);
     poll_until(5, sub {
         IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port", Timeout => 1)
     }) or die "the fake $variant did not start\n";
     $ENV{"TEST_NGINX_T125_\U$variant"} = $port;
 }
 
-END { local $?; spawn_stop($_) for @Fakes }
+END { local $?; spawn_stop($_) for grep { $_ } values %Fakes }
 
 # the body, and "small" if the worker's peak RSS stayed under $mb MB
 # (under ASan, whose shadow memory and quarantine take more, not measured)
@@ -60,6 +63,8 @@ add_block_preprocessor(sub {
     my ($variant, $mode, $password) = split ' ', $block->fake;
     my $addr = "127.0.0.1:\$TEST_NGINX_T125_\U$variant";
     $addr = "cluster=$addr" if $mode eq 'cluster';
+    $addr = "sentinel=$addr master=t125 sentinel_password=S3cr3t-Sn"
+        if $mode eq 'sentinel';
     # AUTH before SUBSCRIBE: hiredis then has a callback to misroute to
     $addr .= ' password=S3cr3t-Pw' if $password;
     $block->set_value('http_config', <<"CONF");
@@ -268,3 +273,22 @@ command connection lost
 command connection restored
 command connection lost
 command connection restored
+
+
+
+=== TEST 28: the flapping server goes away: the outage is said (after the hushed losses)
+--- fake: closeafter2 single
+--- log_level: notice
+--- pre_request
+select undef, undef, undef, 1.5;
+CachectlTest::spawn_stop(delete $main::Fakes{closeafter2});
+select undef, undef, undef, 1.5;
+--- error_log
+command connection failed: Connection refused
+
+=== TEST 29: a sentinel whose watch gets a pmessage for an empty pattern (the watch has none), with AUTH first
+--- fake: sentpempty sentinel
+--- pre_request
+select undef, undef, undef, 1;
+--- error_log
+the server sent a pub/sub message for no subscription

@@ -19,6 +19,10 @@
 #   bigstrings (the command connection) PING answered with 8 strings of
 #              16 MB each
 #   closeafter (the command connection) closed after each PONG
+#   closeafter2 the same (t/125 stops this one)
+#   sentpempty a sentinel (fake-pubsub-node.py sentpempty PORT MASTER_PORT)
+#              naming 127.0.0.1:MASTER_PORT, whose SUBSCRIBE gets a
+#              pmessage for the empty pattern
 # Replies to the commands of one read go out in one write, as Redis's do
 # (hiredis then handles them in one loop).
 # Everything else gets what a Redis would answer (CLUSTER SLOTS: all the
@@ -31,6 +35,7 @@ from fake_resp import bulk, parse  # noqa: E402
 
 variant = sys.argv[1]
 port = int(sys.argv[2])
+master = (sys.argv[3] if len(sys.argv) > 3 else '6379').encode()
 
 
 def confirm(cmd, ch):
@@ -63,6 +68,9 @@ ANSWER = {
     'strayint': lambda cmd, ch: b':1\r\n',
     'bigstrings': confirm,
     'closeafter': confirm,
+    'closeafter2': confirm,
+    'sentpempty': lambda cmd, ch: (b'*3\r\n' + bulk(b'pmessage') + bulk(b'')
+                                   + bulk(b'x')),
 }[variant]
 
 
@@ -90,6 +98,8 @@ def answer(c, argv):
         return b''
     if cmd == b'PING':
         return b'+PONG\r\n' * (2 if variant == 'extra' else 1)
+    if cmd == b'SENTINEL':
+        return b'*2\r\n' + bulk(b'127.0.0.1') + bulk(master)
     if cmd == b'ROLE':
         return b'*3\r\n$6\r\nmaster\r\n:0\r\n*0\r\n'
     if cmd == b'CLUSTER':
@@ -120,7 +130,7 @@ def handle(c):
                 out += answer(c, argv)
             except OSError:
                 return
-            close = close or (variant == 'closeafter'
+            close = close or (variant.startswith('closeafter')
                               and argv[0].upper() == b'PING')
         try:
             c.sendall(out)

@@ -492,11 +492,11 @@ ngx_http_jpulse_redis_conn_refused(ngx_http_jpulse_redis_conn_t *rc,
  * A ready connection is lost. One that served a while is retried soon,
  * as a fresh failure; one lost right after its handshake was not usable:
  * its reconnects keep backing off (the handshake proves little against a
- * server that closes, errs or sends garbage at once). From the third
+ * server that closes, errs or sends garbage at once). From the fifth
  * such loss in a row (no attempt failed between them: the server is
  * there, it just will not serve) they are said once a minute, and the
- * restores after them not at all; two short outages in a row are still
- * both said.
+ * restores after them not at all; a few connections killed in a row
+ * (CLIENT KILL, short outages) are still all said.
  */
 
 static void
@@ -508,7 +508,7 @@ ngx_http_jpulse_redis_conn_flap(ngx_http_jpulse_redis_conn_t *rc)
         return;
     }
 
-    if (++rc->flaps >= 3
+    if (++rc->flaps >= NGX_HTTP_JPULSE_REDIS_FLAPS
         && rc->flap_logged
         && ngx_current_msec - rc->flap_logged
            < NGX_HTTP_JPULSE_REDIS_FLAP_LOG)

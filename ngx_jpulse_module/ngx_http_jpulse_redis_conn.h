@@ -25,11 +25,12 @@
 
 /*
  * A connection lost within STABLE ms of its handshake was not usable: the
- * reconnects go on backing off, and from the third in a row such losses
- * are logged once in FLAP_LOG ms (a server that closes, errs or sends
- * what the reader refuses right after the handshake)
+ * reconnects go on backing off, and from the FLAPS-th in a row such
+ * losses are logged once in FLAP_LOG ms (a server that closes, errs or
+ * sends what the reader refuses right after the handshake)
  */
 #define NGX_HTTP_JPULSE_REDIS_STABLE       1000
+#define NGX_HTTP_JPULSE_REDIS_FLAPS        5
 #define NGX_HTTP_JPULSE_REDIS_FLAP_LOG     60000
 
 

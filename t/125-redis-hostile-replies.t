@@ -4,7 +4,7 @@
 # the worker aborted, nginx started another, and the peer did it again
 # (about 400 crashes a second). The module's reader refuses them first:
 # the connection fails, is logged (a server that does it at every
-# connection: twice, then once a minute) and retried with backoff, and
+# connection: four times, then once a minute) and retried with backoff, and
 # the worker lives.
 # Each variant of t/lib/fake-pubsub-node.py, against one Redis and
 # against a one-node Redis Cluster.
@@ -185,10 +185,10 @@ pub/sub connection ready
 --- error_log
 pub/sub connection ready
 
-=== TEST 19: two replies to one PING on the command connection: refused, said twice
+=== TEST 19: two replies to one PING on the command connection: refused, said four times
 --- fake: extra single
 --- pre_request
-select undef, undef, undef, 1.5;
+select undef, undef, undef, 3.5;
 --- error_log
 command connection lost: the server sent a reply to no command
 --- log_level: notice
@@ -198,16 +198,24 @@ the server sent a reply to no command
 connection restored
 the server sent a reply to no command
 connection restored
+the server sent a reply to no command
+connection restored
+the server sent a reply to no command
+connection restored
 
 === TEST 20: the same on a cluster node's connection
 --- fake: extra cluster
 --- pre_request
-select undef, undef, undef, 1.5;
+select undef, undef, undef, 3.5;
 --- error_log
 connection lost: the server sent a reply to no command
 --- log_level: notice
 --- grep_error_log eval: qr/the server sent a reply to no command|connection restored/
 --- grep_error_log_out
+the server sent a reply to no command
+connection restored
+the server sent a reply to no command
+connection restored
 the server sent a reply to no command
 connection restored
 the server sent a reply to no command
@@ -260,15 +268,19 @@ sub { main::small($_[0], 120) }
 alive
 small
 
-=== TEST 27: a server that closes right after each handshake: said twice, not at every reconnect
+=== TEST 27: a server that closes right after each handshake: said four times, not at every reconnect
 --- fake: closeafter single
 --- log_level: notice
 --- pre_request
-select undef, undef, undef, 1.5;
+select undef, undef, undef, 3.5;
 --- error_log
 command connection lost: Server closed the connection
 --- grep_error_log eval: qr/command connection (?:lost|restored)/
 --- grep_error_log_out
+command connection lost
+command connection restored
+command connection lost
+command connection restored
 command connection lost
 command connection restored
 command connection lost
@@ -280,7 +292,7 @@ command connection restored
 --- fake: closeafter2 single
 --- log_level: notice
 --- pre_request
-select undef, undef, undef, 1.5;
+select undef, undef, undef, 3.5;
 CachectlTest::spawn_stop(delete $main::Fakes{closeafter2});
 select undef, undef, undef, 1.5;
 --- error_log

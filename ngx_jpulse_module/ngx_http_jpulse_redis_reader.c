@@ -192,7 +192,6 @@ ngx_http_jpulse_redis_reader_check(const redisReadTask *task, int type,
     }
 
     if (type == REDIS_REPLY_ARRAY) {
-
         if (len > rc->elements_left) {
             reason = "a reply of more than "
                      NGX_HTTP_JPULSE_REDIS_REPLY_ELEMENTS_S

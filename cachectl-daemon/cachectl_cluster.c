@@ -239,128 +239,19 @@ cachectl_cluster_left(int64_t deadline)
 }
 
 
-static void
-cachectl_cluster_fail(redisContext *c, const char *why)
-{
-    if (c->err == 0) {
-        c->err = REDIS_ERR_IO;
-        snprintf(c->errstr, sizeof(c->errstr), "%s", why);
-    }
-}
-
-
 /*
- * The next reply on c before deadline (monotonic ms), as the Sentinel
- * path's cachectl_redis_await(): SO_RCVTIMEO bounds each recv() only,
- * and a node sending one byte a second would never trip it. At most max
- * bytes are read for the reply (0: no limit) and an array of more than
- * CACHECTL_CLUSTER_SLOTS_ELTS elements is refused as soon as its header
- * arrives, before hiredis builds it. NULL with err; c is then failed
- * (c->err), the caller drops it.
+ * The next reply on c before deadline: cachectl_redis_await() with the
+ * cluster's budget; a reply capped at max bytes (0: none) is a map read,
+ * whose array may not exceed the slots either.
  */
 
 static redisReply *
 cachectl_cluster_await(redisContext *c, int64_t deadline, size_t max,
     char *err, size_t size)
 {
-    int            rc, done;
-    char           buf[16384], head[32], *end;
-    void          *reply;
-    size_t         got, k;
-    ssize_t        n;
-    struct pollfd  pfd;
-
-    got = 0;
-
-    for ( ;; ) {
-        reply = NULL;
-
-        if (redisReaderGetReply(c->reader, &reply) != REDIS_OK) {
-            snprintf(err, size, "%s", c->reader->errstr);
-            cachectl_cluster_fail(c, err);
-            return NULL;
-        }
-
-        if (reply != NULL) {
-            return reply;
-        }
-
-        done = 0;
-
-        if (redisBufferWrite(c, &done) != REDIS_OK) {
-            snprintf(err, size, "%s", c->errstr);
-            return NULL;
-        }
-
-        if (cachectl_cluster_left(deadline) == 0) {
-            snprintf(err, size, "no answer within %d ms",
-                     CACHECTL_CLUSTER_DEADLINE_MS);
-            cachectl_cluster_fail(c, err);
-            return NULL;
-        }
-
-        pfd.fd = c->fd;
-        pfd.events = done ? POLLIN : POLLIN | POLLOUT;
-        pfd.revents = 0;
-
-        rc = poll(&pfd, 1, cachectl_cluster_left(deadline));
-
-        if (rc < 0 && errno != EINTR) {
-            snprintf(err, size, "poll: %s", strerror(errno));
-            cachectl_cluster_fail(c, err);
-            return NULL;
-        }
-
-        if (rc <= 0 || (pfd.revents & (POLLIN | POLLHUP | POLLERR)) == 0) {
-            continue;
-        }
-
-        n = read(c->fd, buf, sizeof(buf));
-
-        if (n < 0 && (errno == EINTR || errno == EAGAIN)) {
-            continue;
-        }
-
-        if (n <= 0) {
-            snprintf(err, size, "%s", n == 0 ? "Server closed the connection"
-                                             : strerror(errno));
-            cachectl_cluster_fail(c, err);
-            return NULL;
-        }
-
-        /* the header of an array: how many elements, before any is built */
-        if (max && got < sizeof(head) - 1) {
-            k = sizeof(head) - 1 - got < (size_t) n ? sizeof(head) - 1 - got
-                                                     : (size_t) n;
-            memcpy(head + got, buf, k);
-            head[got + k] = '\0';
-
-            if (head[0] == '*'
-                && ((end = strchr(head, '\r')) != NULL
-                    ? strtol(head + 1, NULL, 10) > CACHECTL_CLUSTER_SLOTS_ELTS
-                    : got + k == sizeof(head) - 1))
-            {
-                snprintf(err, size, "a reply of more than %d elements",
-                         CACHECTL_CLUSTER_SLOTS_ELTS);
-                cachectl_cluster_fail(c, err);
-                return NULL;
-            }
-        }
-
-        got += (size_t) n;
-
-        if (max && got > max) {
-            snprintf(err, size, "a reply of more than %zu bytes", max);
-            cachectl_cluster_fail(c, err);
-            return NULL;
-        }
-
-        if (redisReaderFeed(c->reader, buf, (size_t) n) != REDIS_OK) {
-            snprintf(err, size, "%s", c->reader->errstr);
-            cachectl_cluster_fail(c, err);
-            return NULL;
-        }
-    }
+    return cachectl_redis_await(c, deadline, CACHECTL_CLUSTER_DEADLINE_MS,
+                                max, max ? CACHECTL_CLUSTER_SLOTS_ELTS : 0,
+                                err, size);
 }
 
 
@@ -1149,7 +1040,7 @@ cachectl_cluster_exec(redisContext *home, const char *cmd, size_t len,
             || redisAppendFormattedCommand(c, cmd, len) != REDIS_OK)
         {
             snprintf(why, sizeof(why), "out of memory");
-            cachectl_cluster_fail(c, why);
+            cachectl_redis_fail(c, why);
 
         } else {
             a = asking ? cachectl_cluster_await(c, deadline, 0, why,

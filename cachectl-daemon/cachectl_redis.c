@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
+#include <unistd.h>
 
 #include "cachectl_cluster.h"
 #include "cachectl_log.h"
@@ -303,24 +304,34 @@ cachectl_redis_parse(cachectl_conf_t *conf)
 
 /*
  * The next reply on c, a non-blocking context, before deadline (monotonic
- * ms): SO_RCVTIMEO bounds each recv() only, and a sentinel sending one
- * byte a second would never trip it. NULL with err filled.
+ * ms; budget_ms is what the message says): SO_RCVTIMEO bounds each recv()
+ * only, and a peer sending one byte a second would never trip it. At most
+ * max bytes are read for the reply (0: no limit) and, with max_elts, an
+ * array of more elements is refused as soon as its header arrives, before
+ * hiredis builds it. NULL with err; c is then failed (c->err), the caller
+ * drops it.
  */
 
-static redisReply *
-cachectl_redis_await(redisContext *c, int64_t deadline, char *err,
-    size_t size)
+redisReply *
+cachectl_redis_await(redisContext *c, int64_t deadline, int budget_ms,
+    size_t max, long max_elts, char *err, size_t size)
 {
     int            rc, done;
+    char           buf[16384], head[32], *end;
     void          *reply;
+    size_t         got, k;
+    ssize_t        n;
     int64_t        left;
     struct pollfd  pfd;
+
+    got = 0;
 
     for ( ;; ) {
         reply = NULL;
 
         if (redisReaderGetReply(c->reader, &reply) != REDIS_OK) {
             snprintf(err, size, "%s", c->reader->errstr);
+            cachectl_redis_fail(c, err);
             return NULL;
         }
 
@@ -338,8 +349,8 @@ cachectl_redis_await(redisContext *c, int64_t deadline, char *err,
         left = deadline - cachectl_mono_ms();
 
         if (left <= 0) {
-            snprintf(err, size, "no answer within %d ms",
-                     CACHECTL_SENTINEL_TIMEOUT_MS);
+            snprintf(err, size, "no answer within %d ms", budget_ms);
+            cachectl_redis_fail(c, err);
             return NULL;
         }
 
@@ -351,6 +362,7 @@ cachectl_redis_await(redisContext *c, int64_t deadline, char *err,
 
         if (rc < 0 && errno != EINTR) {
             snprintf(err, size, "poll: %s", strerror(errno));
+            cachectl_redis_fail(c, err);
             return NULL;
         }
 
@@ -358,16 +370,63 @@ cachectl_redis_await(redisContext *c, int64_t deadline, char *err,
             continue;
         }
 
-        if (redisBufferRead(c) != REDIS_OK) {
-            snprintf(err, size, "%s", c->errstr);
+        n = read(c->fd, buf, sizeof(buf));
+
+        if (n < 0 && (errno == EINTR || errno == EAGAIN)) {
+            continue;
+        }
+
+        if (n <= 0) {
+            snprintf(err, size, "%s", n == 0 ? "Server closed the connection"
+                                             : strerror(errno));
+            cachectl_redis_fail(c, err);
             return NULL;
         }
 
-        if (c->reader->len > CACHECTL_SENTINEL_REPLY_MAX) {
-            snprintf(err, size, "a reply of more than %d bytes",
-                     CACHECTL_SENTINEL_REPLY_MAX);
+        /* the header of an array: how many elements, before any is built */
+        if (max_elts && got < sizeof(head) - 1) {
+            k = sizeof(head) - 1 - got < (size_t) n ? sizeof(head) - 1 - got
+                                                     : (size_t) n;
+            memcpy(head + got, buf, k);
+            head[got + k] = '\0';
+
+            if (head[0] == '*'
+                && ((end = strchr(head, '\r')) != NULL
+                    ? strtol(head + 1, NULL, 10) > max_elts
+                    : got + k == sizeof(head) - 1))
+            {
+                snprintf(err, size, "a reply of more than %ld elements",
+                         max_elts);
+                cachectl_redis_fail(c, err);
+                return NULL;
+            }
+        }
+
+        got += (size_t) n;
+
+        if (max && got > max) {
+            snprintf(err, size, "a reply of more than %zu bytes", max);
+            cachectl_redis_fail(c, err);
             return NULL;
         }
+
+        if (redisReaderFeed(c->reader, buf, (size_t) n) != REDIS_OK) {
+            snprintf(err, size, "%s", c->reader->errstr);
+            cachectl_redis_fail(c, err);
+            return NULL;
+        }
+    }
+}
+
+
+/* marks c failed with why, unless it already is */
+
+void
+cachectl_redis_fail(redisContext *c, const char *why)
+{
+    if (c->err == 0) {
+        c->err = REDIS_ERR_IO;
+        snprintf(c->errstr, sizeof(c->errstr), "%s", why);
     }
 }
 
@@ -420,7 +479,8 @@ cachectl_redis_ask(cachectl_conf_t *conf, cachectl_redis_addr_t *s,
     }
 
     if (conf->sentinel_password[0]) {
-        r = cachectl_redis_await(c, deadline, err, size);
+        r = cachectl_redis_await(c, deadline, CACHECTL_SENTINEL_TIMEOUT_MS,
+                                 CACHECTL_SENTINEL_REPLY_MAX, 0, err, size);
 
         if (r == NULL || r->type == REDIS_REPLY_ERROR) {
             if (r) {
@@ -434,7 +494,8 @@ cachectl_redis_ask(cachectl_conf_t *conf, cachectl_redis_addr_t *s,
         freeReplyObject(r);
     }
 
-    r = cachectl_redis_await(c, deadline, err, size);
+    r = cachectl_redis_await(c, deadline, CACHECTL_SENTINEL_TIMEOUT_MS,
+                             CACHECTL_SENTINEL_REPLY_MAX, 0, err, size);
 
     ok = 0;
 

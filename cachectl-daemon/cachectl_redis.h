@@ -30,6 +30,17 @@ redisReply *cachectl_redis_cmd(redisContext *c, char *err, size_t size,
  */
 const char *cachectl_redis_errstr(redisContext *c);
 
+/*
+ * The next reply on a non-blocking context before deadline (monotonic
+ * ms), at most max bytes read (0: any) and, with max_elts, no array of
+ * more elements; NULL with err, c then failed. budget_ms: for the message.
+ */
+redisReply *cachectl_redis_await(redisContext *c, int64_t deadline,
+    int budget_ms, size_t max, long max_elts, char *err, size_t size);
+
+/* marks c failed (c->err) with why, unless it already is */
+void cachectl_redis_fail(redisContext *c, const char *why);
+
 /* 0: c is a primary; -1 (err filled): a replica, or the connection broke */
 int cachectl_redis_role(redisContext *c, char *err, size_t size);
 

@@ -1005,29 +1005,7 @@ cachectl_sessions_check(cachectl_sessions_t *ss, cachectl_conf_t *conf,
     queued = 0;
 
     /* a SCAN reply is a node's word: only strings "<ns>sess:<sid>" */
-    n = 0;
-
-    for (i = 0; i < keys->elements; i++) {
-        t = keys->element[i];
-
-        if (t->type != REDIS_REPLY_STRING || t->str == NULL
-            || t->len <= prefix
-            || memcmp(t->str, conf->ns, prefix - 5) != 0
-            || memcmp(t->str + prefix - 5, "sess:", 5) != 0
-            || strlen(t->str) != t->len)
-        {
-            continue;
-        }
-
-        keys->element[n++] = t;
-    }
-
-    for (i = n; i < keys->elements; i++) {
-        freeReplyObject(keys->element[i]);
-        keys->element[i] = NULL;
-    }
-
-    keys->elements = n;
+    n = cachectl_sessions_keep(keys, conf->ns, prefix);
 
     removed = json_array();
     aged = json_array();
@@ -1530,4 +1508,38 @@ cachectl_sessions_cleanup(cachectl_sessions_t *ss, cachectl_conf_t *conf,
              && cachectl_mono_ms() < deadline);
 
     return 0;
+}
+
+
+size_t
+cachectl_sessions_keep(redisReply *names, const char *ns, size_t prefix)
+{
+    size_t       i, n;
+    redisReply  *e;
+
+    n = 0;
+
+    for (i = 0; i < names->elements; i++) {
+        e = names->element[i];
+
+        if (e->type != REDIS_REPLY_STRING || e->str == NULL
+            || strlen(e->str) != e->len
+            || (prefix && (e->len <= prefix
+                           || memcmp(e->str, ns, prefix - 5) != 0
+                           || memcmp(e->str + prefix - 5, "sess:", 5) != 0)))
+        {
+            continue;
+        }
+
+        names->element[n++] = e;
+    }
+
+    for (i = n; i < names->elements; i++) {
+        freeReplyObject(names->element[i]);
+        names->element[i] = NULL;
+    }
+
+    names->elements = n;
+
+    return n;
 }

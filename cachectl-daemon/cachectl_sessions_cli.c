@@ -47,29 +47,8 @@ cachectl_sessions_fetch(cachectl_conf_t *conf, redisContext *c,
     redisReply  *e, *g;
     const char  *uid;
 
-    n = 0;
-
     /* a SCAN reply is a node's word: only strings "<ns>sess:<sid>" */
-    for (i = 0; i < names->elements; i++) {
-        e = names->element[i];
-
-        if (e->type != REDIS_REPLY_STRING || e->str == NULL
-            || (prefix && (e->len <= prefix
-                           || strncmp(e->str, conf->ns, prefix - 5) != 0
-                           || memcmp(e->str + prefix - 5, "sess:", 5) != 0)))
-        {
-            continue;
-        }
-
-        names->element[n++] = e;
-    }
-
-    for (i = n; i < names->elements; i++) {
-        freeReplyObject(names->element[i]);
-        names->element[i] = NULL;
-    }
-
-    names->elements = n;
+    n = cachectl_sessions_keep(names, conf->ns, prefix);
 
     for (i = 0; i < n; i++) {
         e = names->element[i];

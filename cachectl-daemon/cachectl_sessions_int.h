@@ -55,5 +55,14 @@ long cachectl_sessions_life(cachectl_conf_t *conf);
 /* seconds: the tombstones of the walk and of revoke last alike */
 long cachectl_sessions_tombstone(cachectl_conf_t *conf);
 
+/*
+ * A node's word (a SCAN reply, an index's members) kept to what can be
+ * used: strings without a NUL and, when prefix is the length of
+ * "<ns>sess:", keys that start with it and go on; the rest freed, the
+ * array compacted. Returns how many are left.
+ */
+size_t cachectl_sessions_keep(redisReply *names, const char *ns,
+    size_t prefix);
+
 
 #endif /* CACHECTL_SESSIONS_INT_H */

@@ -12,12 +12,10 @@ use strict;
 use warnings;
 
 use lib 't/lib';
-use IO::Socket::INET ();
+use FakeNode ();
 use JPulseTest ();
-use CachectlTest qw(spawn spawn_stop poll_until);
 use Test::Nginx::Socket;
 
-my $Fake = "t/lib/fake-pubsub-node.py";
 our %Fakes;
 
 # closeafter2: stopped in the middle of its block; sentpempty: a sentinel
@@ -26,16 +24,11 @@ for my $variant (qw(nil empty one kindint chint unsubshort unsubstr
                     unsub0msg msgnil extra hugebulk straymsg strayint
                     bigstrings closeafter closeafter2 sentpempty))
 {
-    my $port = JPulseTest::free_port();
-    $Fakes{$variant} = spawn(cmd => ['python3', $Fake, $variant, $port,
-                                     $ENV{TEST_NGINX_REDIS_PORT}]);
-    poll_until(5, sub {
-        IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port", Timeout => 1)
-    }) or die "the fake $variant did not start\n";
+    my $port;
+    ($port, $Fakes{$variant}) = FakeNode::start('fake-pubsub-node.py',
+        $variant, undef, $ENV{TEST_NGINX_REDIS_PORT});
     $ENV{"TEST_NGINX_T125_\U$variant"} = $port;
 }
-
-END { local $?; spawn_stop($_) for grep { $_ } values %Fakes }
 
 # the body, and "small" if the worker's peak RSS stayed under $mb MB
 # (under ASan, whose shadow memory and quarantine take more, not measured)
@@ -293,7 +286,7 @@ command connection restored
 --- log_level: notice
 --- pre_request
 select undef, undef, undef, 3.5;
-CachectlTest::spawn_stop(delete $main::Fakes{closeafter2});
+FakeNode::stop(delete $main::Fakes{closeafter2});
 select undef, undef, undef, 1.5;
 --- error_log
 command connection failed: Connection refused

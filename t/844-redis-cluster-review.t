@@ -25,26 +25,17 @@ use lib 't/lib';
 use IO::Socket::INET ();
 use Time::HiRes ();
 use JPulseTest ();
-use CachectlTest qw(spawn spawn_stop poll_until);
+use CachectlTest qw(poll_until);
+use FakeNode ();
 use SessionTest ();
 use Test::Nginx::Socket;
 
-my $Fake = "t/lib/fake-cluster-node.py";
 our $Dir = CachectlTest::tmpdir();
-my @Fakes;
 
 sub fake {
-    my ($mode, @args) = @_;
-    my $port = shift(@args) // JPulseTest::free_port();
-    my $p = spawn(cmd => ['python3', $Fake, $mode, $port, @args]);
-    push @Fakes, $p;
-    poll_until(5, sub {
-        IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port", Timeout => 1)
-    }) or die "the fake node $mode did not start\n";
-    return $port;
+    my ($mode, $port, @args) = @_;
+    return FakeNode::start('fake-cluster-node.py', $mode, $port, @args);
 }
-
-END { local $?; spawn_stop($_) for @Fakes }
 
 # the slot of a key without a hash tag (CRC16/XMODEM mod 16384)
 sub slot {
@@ -62,7 +53,7 @@ sub slot {
 # 1: a listener that logs what it gets, named only by the fake's MOVED
 our $Cap = "$Dir/capture.log";
 my $cport = JPulseTest::free_port();
-push @Fakes, spawn(cmd => ['python3', $Fake, 'capture', $cport, '-', $Cap]);
+fake('capture', $cport, '-', $Cap);
 $ENV{TEST_NGINX_T844_MOVED} = '127.0.0.1:' . fake('moved', undef, $cport);
 
 # 2: the upper half of the slots on a port nobody listens on, and a

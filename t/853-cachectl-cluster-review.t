@@ -26,32 +26,22 @@ use Test::More;
 use Time::HiRes ();
 use JSON::PP ();
 use POSIX ();
-use IO::Socket::INET ();
 
 use lib "$FindBin::Bin/lib";
 use JPulseTest qw(redis_cli);
+use FakeNode ();
 use CachectlTest qw(spawn spawn_stop daemon_wait_log daemon_log cachectl
                     poll_until);
 use RedisCluster qw(cluster_start cluster_primaries cluster_slot_owner
                     cluster_migrate_begin cluster_replicas_of);
 
-my $Fake = "$FindBin::Bin/lib/fake-cluster-node.py";
 my $Dir = CachectlTest::tmpdir();
 
-my @Fakes;
 
 sub fake {
     my ($mode, @args) = @_;
-    my $port = JPulseTest::free_port();
-    my $p = spawn(cmd => ['python3', $Fake, $mode, $port, @args]);
-    push @Fakes, $p;
-    poll_until(5, sub {
-        IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port", Timeout => 1)
-    }) or die "the fake node $mode did not start\n";
-    return $port;
+    return FakeNode::start('fake-cluster-node.py', $mode, undef, @args);
 }
-
-END { local $?; spawn_stop($_) for @Fakes }
 
 open my $pw, '>', "$Dir/pw" or die "$Dir/pw: $!";
 print $pw "s3cret-cluster-pass\n";
@@ -109,13 +99,8 @@ sub timed {
 # 2. MOVED only to a node of the map
 
 {
-    my $cport = JPulseTest::free_port();
-    my $cap = spawn(cmd => ['python3', $Fake, 'capture', $cport, '-',
-                            "$Dir/capture.log"]);
-    push @Fakes, $cap;
-    poll_until(5, sub {
-        IO::Socket::INET->new(PeerAddr => "127.0.0.1:$cport", Timeout => 1)
-    });
+    my $cport = FakeNode::start('fake-cluster-node.py', 'capture', undef,
+                                '-', "$Dir/capture.log");
     my $port = fake('moved', $cport);
 
     my ($t, $code, $out, $err) = timed('--redis-cluster', "127.0.0.1:$port",

@@ -18,6 +18,9 @@ use warnings;
 use POSIX ();
 use Test::More;
 
+use lib 't/lib';
+use ChaosTest ();
+
 my $top = POSIX::getcwd();
 
 plan skip_all => 'the Mongo-wire test server is not installed (make deps)'
@@ -46,27 +49,7 @@ for my $run ([@single], ['--sentinel', @failovers]) {
     $out .= $o;
 }
 
-my %r;
-for (split /\n/, $out) {
-    next unless /^RESULT (\S+) (.*)$/;
-    my ($name, $kv) = ($1, $2);
-    $r{$name} = { map { split /=/, $_, 2 } split ' ', $kv };
-}
-
-for my $f (@single, @failovers) {
-    my $r = $r{$f};
-    ok($r, "$f: a RESULT line") or next;
-    if ($r->{goals} eq 'skipped') {
-        # disk-full needs mount (root): chaos/faults says why
-        pass("$f: not run here");
-        next;
-    }
-    is($r->{crashes}, 0, "$f: no crash");
-    is($r->{lost_us}, 0, "$f: no session lost by us");
-    ok($r->{recovered} ne 'no' && $r->{recovered} <= $r->{bound},
-       "$f: recovered in $r->{recovered} s (bound $r->{bound} s)");
-    is($r->{goals}, 'ok', "$f: its own goals")
-        or diag grep { /^   / } split /\n/, $out;
-}
+# disk-full needs mount (root): chaos/faults says why it skipped
+ChaosTest::check($out, @single, @failovers);
 
 done_testing();

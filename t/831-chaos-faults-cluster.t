@@ -23,6 +23,9 @@ use warnings;
 use POSIX ();
 use Test::More;
 
+use lib 't/lib';
+use ChaosTest ();
+
 my $top = POSIX::getcwd();
 
 plan skip_all => 'the cluster faults run under make chaos-faults '
@@ -44,25 +47,6 @@ is($? >> 8, 0, "chaos/faults --cluster --quick @want: exit 0") or diag $out;
 note $out;
 note 'took ' . (time - $t0) . ' s';
 
-my %r;
-for (split /\n/, $out) {
-    next unless /^RESULT (\S+) (.*)$/;
-    $r{$1} = { map { split /=/, $_, 2 } split ' ', $2 };
-}
-
-for my $f (@want) {
-    my $r = $r{$f};
-    ok($r, "$f: a RESULT line") or next;
-    if ($r->{goals} eq 'skipped') {
-        pass("$f: not run here");
-        next;
-    }
-    is($r->{crashes}, 0, "$f: no crash");
-    is($r->{lost_us}, 0, "$f: no session lost by us");
-    ok($r->{recovered} ne 'no' && $r->{recovered} <= $r->{bound},
-       "$f: recovered in $r->{recovered} s (bound $r->{bound} s)");
-    is($r->{goals}, 'ok', "$f: its own goals")
-        or diag grep { /^   / } split /\n/, $out;
-}
+ChaosTest::check($out, @want);
 
 done_testing();

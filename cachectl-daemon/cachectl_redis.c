@@ -43,6 +43,9 @@
 #define CACHECTL_SENTINEL_TIMEOUT_MS  500
 #define CACHECTL_SENTINEL_REPLY_MAX   512
 
+/* the first bytes of a reply kept to read an array's header */
+#define CACHECTL_REDIS_HEAD           32
+
 /* the one-shot commands' WAIT for the replicas */
 #define CACHECTL_WAIT_MS              1000
 
@@ -89,6 +92,10 @@ static int cachectl_redis_ask(cachectl_conf_t *conf,
     char *err, size_t size);
 static int cachectl_redis_parse(cachectl_conf_t *conf);
 static void cachectl_redis_watch(redisContext *c);
+static size_t cachectl_redis_head(char *head, size_t size, size_t have,
+    const char *p, size_t n);
+static int cachectl_redis_over(const char *head, size_t have, size_t got,
+    size_t max, long max_elts, char *err, size_t size);
 static redisReply *cachectl_redis_vcmd(redisContext *c, char *err,
     size_t size, const char *fmt, va_list ap);
 static void *cachectl_redis_string(const redisReadTask *task, char *str,
@@ -317,16 +324,28 @@ cachectl_redis_await(redisContext *c, int64_t deadline, int budget_ms,
     size_t max, long max_elts, char *err, size_t size)
 {
     int            rc, done;
-    char           buf[16384], head[32], *end;
+    char           buf[16384], head[CACHECTL_REDIS_HEAD];
     void          *reply;
-    size_t         got, k;
+    size_t         got, have;
     ssize_t        n;
     int64_t        left;
     struct pollfd  pfd;
 
-    got = 0;
+    /*
+     * What hiredis holds already (the rest of a pipelined read) counts
+     * toward the cap, and its first bytes are the reply's header.
+     */
+
+    got = c->reader->len - c->reader->pos;
+    have = cachectl_redis_head(head, sizeof(head), 0,
+                               c->reader->buf + c->reader->pos, got);
 
     for ( ;; ) {
+        if (cachectl_redis_over(head, have, got, max, max_elts, err, size)) {
+            cachectl_redis_fail(c, err);
+            return NULL;
+        }
+
         reply = NULL;
 
         if (redisReaderGetReply(c->reader, &reply) != REDIS_OK) {
@@ -383,29 +402,10 @@ cachectl_redis_await(redisContext *c, int64_t deadline, int budget_ms,
             return NULL;
         }
 
-        /* the header of an array: how many elements, before any is built */
-        if (max_elts && got < sizeof(head) - 1) {
-            k = sizeof(head) - 1 - got < (size_t) n ? sizeof(head) - 1 - got
-                                                     : (size_t) n;
-            memcpy(head + got, buf, k);
-            head[got + k] = '\0';
-
-            if (head[0] == '*'
-                && ((end = strchr(head, '\r')) != NULL
-                    ? strtol(head + 1, NULL, 10) > max_elts
-                    : got + k == sizeof(head) - 1))
-            {
-                snprintf(err, size, "a reply of more than %ld elements",
-                         max_elts);
-                cachectl_redis_fail(c, err);
-                return NULL;
-            }
-        }
-
+        have = cachectl_redis_head(head, sizeof(head), have, buf, (size_t) n);
         got += (size_t) n;
 
-        if (max && got > max) {
-            snprintf(err, size, "a reply of more than %zu bytes", max);
+        if (cachectl_redis_over(head, have, got, max, max_elts, err, size)) {
             cachectl_redis_fail(c, err);
             return NULL;
         }
@@ -416,6 +416,51 @@ cachectl_redis_await(redisContext *c, int64_t deadline, int budget_ms,
             return NULL;
         }
     }
+}
+
+
+/* the first bytes of a reply, kept NUL-terminated: how many now */
+
+static size_t
+cachectl_redis_head(char *head, size_t size, size_t have, const char *p,
+    size_t n)
+{
+    if (have < size - 1) {
+        n = n < size - 1 - have ? n : size - 1 - have;
+        memcpy(head + have, p, n);
+        have += n;
+        head[have] = '\0';
+    }
+
+    return have;
+}
+
+
+/*
+ * Past the caps: more than max bytes (0: any), or with max_elts an array
+ * header announcing more elements (or a header longer than head), said
+ * before hiredis builds anything. 1 with err.
+ */
+
+static int
+cachectl_redis_over(const char *head, size_t have, size_t got, size_t max,
+    long max_elts, char *err, size_t size)
+{
+    if (max && got > max) {
+        snprintf(err, size, "a reply of more than %zu bytes", max);
+        return 1;
+    }
+
+    if (max_elts && have > 0 && head[0] == '*'
+        && (memchr(head, '\r', have) != NULL
+            ? strtol(head + 1, NULL, 10) > max_elts
+            : have == CACHECTL_REDIS_HEAD - 1))
+    {
+        snprintf(err, size, "a reply of more than %ld elements", max_elts);
+        return 1;
+    }
+
+    return 0;
 }
 
 

@@ -130,7 +130,10 @@ cachectl_sessions_each(cachectl_conf_t *conf, redisContext *c,
             return -1;
         }
 
-        if (r->type == REDIS_REPLY_ARRAY && r->elements > 0) {
+        /* an index of nothing usable: the walk instead */
+        if (r->type == REDIS_REPLY_ARRAY
+            && cachectl_sessions_keep(r, conf->ns, 0) > 0)
+        {
             rc = cachectl_sessions_fetch(conf, c, r, 0, user, cb, arg, err,
                                          size);
             freeReplyObject(r);
@@ -533,6 +536,10 @@ cachectl_sessions_revoke_cli(cachectl_conf_t *conf, redisContext *c,
             fprintf(stderr, "cachectl: %s\n", err);
             rc = CACHECTL_EXIT_FAIL;
             goto out;
+        }
+
+        if (r->type == REDIS_REPLY_ARRAY) {
+            (void) cachectl_sessions_keep(r, conf->ns, 0);
         }
 
         for (i = 0; r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {
